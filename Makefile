@@ -1,0 +1,48 @@
+# stalltrace top-level Makefile.  All output goes to $(BUILD); sources never get build products.
+# `make` builds everything, `make test` runs the test suite, `make demo` traces the bundled
+# reference job and writes a report, `make bench` runs the benchmarks, `make deps` installs
+# the Debian packages (as root) or prints the command to do so.
+
+BUILD     ?= build
+PREFIX    ?= /usr/local
+CC        ?= cc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+VERSION   := 0.1.0
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	     -Iinclude -I$(BUILD) -DST_VERSION=\"$(VERSION)\" -MMD -MP
+LDLIBS_ZSTD := -lzstd -lm
+
+V ?= 0
+ifeq ($(V),0)
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+else
+Q :=
+msg =
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all test demo bench install deps clean
+
+all:
+
+include analyzer/analyzer.mk
+-include bpf/bpf.mk
+include tests/tests.mk
+-include tests/workloads/workloads.mk
+
+$(BUILD)/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+deps:
+	$(Q)scripts/deps.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmap.h"
+
+#define DELETED UINT64_MAX
+
+static size_t hash(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+void hmap_init(struct hmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void hmap_free(struct hmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+uint64_t *hmap_find(const struct hmap *m, uint64_t key)
+{
+	size_t i;
+
+	if (!m->cap || key == 0 || key == DELETED)
+		return NULL;
+	for (i = hash(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == key)
+			return &m->vals[i];
+		if (m->keys[i] == 0)
+			return NULL;
+	}
+}
+
+static int grow(struct hmap *m)
+{
+	struct hmap n;
+	size_t i;
+
+	n.cap = m->cap ? m->cap * 2 : 64;
+	/* only rehash in place when deletions, not live keys, filled the table */
+	if (m->cap && m->len * 4 < m->cap)
+		n.cap = m->cap;
+	n.keys = calloc(n.cap, sizeof(*n.keys));
+	n.vals = calloc(n.cap, sizeof(*n.vals));
+	n.len = n.used = 0;
+	if (!n.keys || !n.vals) {
+		free(n.keys);
+		free(n.vals);
+		return -1;
+	}
+	for (i = 0; i < m->cap; i++) {
+		if (m->keys[i] && m->keys[i] != DELETED) {
+			size_t j = hash(m->keys[i], n.cap);
+
+			while (n.keys[j])
+				j = (j + 1) & (n.cap - 1);
+			n.keys[j] = m->keys[i];
+			n.vals[j] = m->vals[i];
+			n.len++;
+			n.used++;
+		}
+	}
+	free(m->keys);
+	free(m->vals);
+	*m = n;
+	return 0;
+}
+
+uint64_t *hmap_slot(struct hmap *m, uint64_t key)
+{
+	uint64_t *v = hmap_find(m, key);
+	size_t i;
+
+	if (v || key == 0 || key == DELETED)
+		return v;
+	if ((m->used + 1) * 4 > m->cap * 3 && grow(m))
+		return NULL;
+	for (i = hash(key, m->cap); m->keys[i] && m->keys[i] != DELETED; i = (i + 1) & (m->cap - 1))
+		;
+	if (!m->keys[i])
+		m->used++;
+	m->keys[i] = key;
+	m->vals[i] = 0;
+	m->len++;
+	return &m->vals[i];
+}
+
+bool hmap_del(struct hmap *m, uint64_t key)
+{
+	uint64_t *v = hmap_find(m, key);
+
+	if (!v)
+		return false;
+	m->keys[v - m->vals] = DELETED;
+	m->len--;
+	return true;
+}
+
+bool hmap_iter(const struct hmap *m, size_t *i, uint64_t *key, uint64_t *val)
+{
+	for (; *i < m->cap; (*i)++) {
+		if (m->keys[*i] && m->keys[*i] != DELETED) {
+			*key = m->keys[*i];
+			*val = m->vals[*i];
+			(*i)++;
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Open-addressing hash map from a non-zero 64-bit key to a 64-bit value (or a
+ * pointer).  Grows by doubling; memory is bounded by the live keys, which is what
+ * the streaming analysis needs (threads, in-flight requests).
+ */
+#ifndef ST_HMAP_H
+#define ST_HMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hmap {
+	uint64_t *keys;		/* 0 = empty, UINT64_MAX = deleted */
+	uint64_t *vals;
+	size_t cap, len, used;
+};
+
+void hmap_init(struct hmap *m);
+void hmap_free(struct hmap *m);
+/* Returns a pointer to the value slot for key (created as 0 when absent), NULL on ENOMEM. */
+uint64_t *hmap_slot(struct hmap *m, uint64_t key);
+/* Returns the value slot, or NULL when the key is absent. */
+uint64_t *hmap_find(const struct hmap *m, uint64_t key);
+bool hmap_del(struct hmap *m, uint64_t key);
+/* Iteration: for (size_t i = 0; hmap_iter(m, &i, &k, &v);) */
+bool hmap_iter(const struct hmap *m, size_t *i, uint64_t *key, uint64_t *val);
+
+#endif

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+/* Names of the format's enums, for reports and the JSON Lines dump. */
+#include <string.h>
+
+#include "st_trace.h"
+#include "st_syscalls.h"	/* generated from the x86_64 unistd_64.h at build time */
+
+#define NAME(tab, i) ((i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : NULL)
+
+const char *st_rec_name(unsigned type)
+{
+	static const char *const names[ST_REC_TYPE_MAX] = {
+		[ST_REC_HEADER] = "header",	[ST_REC_TIME] = "time",
+		[ST_REC_TRAILER] = "trailer",	[ST_REC_DROPS] = "drops",
+		[ST_REC_SWITCH] = "switch",	[ST_REC_WAKEUP] = "wakeup",
+		[ST_REC_MIGRATE] = "migrate",	[ST_REC_FORK] = "fork",
+		[ST_REC_EXEC] = "exec",		[ST_REC_EXIT] = "exit",
+		[ST_REC_COMM] = "comm",		[ST_REC_PROC] = "proc",
+		[ST_REC_FD] = "fd",		[ST_REC_SYSCALL] = "syscall",
+		[ST_REC_BLOCK] = "block",	[ST_REC_PCACHE] = "pcache",
+		[ST_REC_PROBE_DEF] = "probe_def", [ST_REC_PROBE] = "probe",
+	};
+	return NAME(names, type);
+}
+
+const char *st_kind_name(unsigned kind)
+{
+	static const char *const names[ST_KIND_MAX] = {
+		"sched", "wakeup", "proc", "syscall", "block", "pcache", "probe", "state",
+	};
+	return NAME(names, kind);
+}
+
+const char *st_state_name(unsigned state)
+{
+	static const char *const names[] = {
+		[ST_STATE_RUNNING] = "R", [ST_STATE_SLEEP] = "S", [ST_STATE_DISK] = "D",
+		[ST_STATE_STOPPED] = "T", [ST_STATE_DEAD] = "X", [ST_STATE_IDLE] = "I",
+		[ST_STATE_OTHER] = "?",
+	};
+	const char *n = NAME(names, state);
+
+	return n ? n : "?";
+}
+
+const char *st_fd_kind_name(unsigned kind)
+{
+	static const char *const names[ST_FD_KIND_MAX] = {
+		"unknown", "file", "pipe", "socket", "chr", "blk", "dir", "anon", "link",
+	};
+	const char *n = NAME(names, kind);
+
+	return n ? n : "unknown";
+}
+
+const char *st_blk_op_name(unsigned op)
+{
+	static const char *const names[] = { "read", "write", "flush", "discard", "other" };
+	const char *n = NAME(names, op);
+
+	return n ? n : "other";
+}
+
+const char *st_syscall_name(unsigned nr)
+{
+	return NAME(st_syscall_names, nr);
+}
+
+int st_syscall_nr(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(st_syscall_names) / sizeof(st_syscall_names[0]); i++)
+		if (st_syscall_names[i] && !strcmp(st_syscall_names[i], name))
+			return (int)i;
+	return -1;
+}

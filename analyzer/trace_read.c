@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Trace reader.  The input is untrusted: every size is checked before it is used,
+ * frames are decompressed whole into a buffer bounded by ST_MAX_FRAME_SIZE, and a
+ * record is handed out only when it lies entirely inside its frame.  A frame that is
+ * cut short (a killed tracer) ends the stream as truncated; data that does not
+ * decode ends it as corrupt.  Either way everything before the damage is returned.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#define ZSTD_STATIC_LINKING_ONLY	/* ZSTD_getFrameHeader: exported by the shared library */
+#include <zstd.h>
+
+#include "st_trace.h"
+
+#define IN_CHUNK (128u << 10)
+
+struct st_reader {
+	FILE *f;			/* file input, or */
+	const unsigned char *mem;	/* memory input */
+	size_t mem_len;
+	unsigned char *in;		/* compressed input window */
+	size_t in_pos, in_len, in_cap;
+	bool in_eof;
+	__u64 in_off;			/* file offset of in[0] */
+	ZSTD_DCtx *dctx;
+	unsigned char *frame;		/* decompressed current frame */
+	size_t frame_len, frame_cap, pos;
+	__u64 frame_off;		/* stream offset of frame[0] */
+	__u32 nframes;
+	__u64 ts;
+	bool have_base;
+	enum st_end end;
+	char err[256];
+	struct st_trace_info info;
+	char *hdr_strings;
+	size_t hdr_strings_len;
+	struct st_drops drops;
+	__u64 records, skipped;
+};
+
+static void set_error(struct st_reader *r, enum st_end end, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->end == ST_END_CORRUPT || r->end == ST_END_TRUNCATED)
+		return;		/* keep the first problem */
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	r->end = end;
+}
+
+/* Makes at least `need` unread bytes available unless the input ends first. */
+static int fill(struct st_reader *r, size_t need)
+{
+	size_t avail = r->in_len - r->in_pos;
+
+	if (avail >= need || r->in_eof)
+		return 0;
+	if (r->mem) {
+		r->in_eof = true;
+		return 0;
+	}
+	memmove(r->in, r->in + r->in_pos, avail);
+	r->in_off += r->in_pos;
+	r->in_pos = 0;
+	r->in_len = avail;
+	while (r->in_len < need && !r->in_eof) {
+		size_t n = fread(r->in + r->in_len, 1, r->in_cap - r->in_len, r->f);
+
+		if (n == 0) {
+			if (ferror(r->f))
+				return -errno ? -errno : -EIO;
+			r->in_eof = true;
+		}
+		r->in_len += n;
+	}
+	return 0;
+}
+
+static int check_frame_header(struct st_reader *r, ZSTD_frameHeader *fh)
+{
+	__u64 off = r->in_off + r->in_pos;
+	size_t avail, ret;
+	int err;
+
+	err = fill(r, ZSTD_FRAMEHEADERSIZE_MAX);
+	if (err)
+		return err;
+	avail = r->in_len - r->in_pos;
+	ret = ZSTD_getFrameHeader(fh, r->in + r->in_pos, avail);
+	if (ZSTD_isError(ret)) {
+		if (off == 0)
+			set_error(r, ST_END_CORRUPT, "not a zstd file (bad magic)");
+		else
+			set_error(r, ST_END_CORRUPT, "bad zstd frame header at byte %llu",
+				  (unsigned long long)off);
+		return 1;
+	}
+	if (ret > 0) {
+		set_error(r, ST_END_TRUNCATED, "file cut inside a frame header at byte %llu",
+			  (unsigned long long)off);
+		return 1;
+	}
+	if (fh->frameType == ZSTD_frame &&
+	    (fh->frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ||
+	     fh->frameContentSize > ST_MAX_FRAME_SIZE)) {
+		set_error(r, ST_END_CORRUPT, "frame at byte %llu: content size missing or over %u MiB",
+			  (unsigned long long)off, ST_MAX_FRAME_SIZE >> 20);
+		return 1;
+	}
+	return 0;
+}
+
+static int skip_input(struct st_reader *r, __u64 n)
+{
+	while (n) {
+		size_t avail, take;
+		int err = fill(r, 1);
+
+		if (err)
+			return err;
+		avail = r->in_len - r->in_pos;
+		if (!avail)
+			return 1;
+		take = avail < n ? avail : (size_t)n;
+		r->in_pos += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/* Decompresses the next frame.  0: a frame is ready, 1: end of input (see r->end). */
+static int load_frame(struct st_reader *r)
+{
+	ZSTD_frameHeader fh;
+	ZSTD_outBuffer out;
+	__u64 start;
+	int err;
+
+again:
+	if ((err = fill(r, 1)))
+		return err;
+	if (r->in_pos == r->in_len)
+		return 1;
+	start = r->in_off + r->in_pos;
+	if ((err = check_frame_header(r, &fh)))
+		return err;
+	if (fh.frameType == ZSTD_skippableFrame) {
+		/* room for extensions: a skippable frame carries nothing we read */
+		if ((err = skip_input(r, (__u64)fh.headerSize + fh.frameContentSize)) != 0) {
+			if (err > 0)
+				set_error(r, ST_END_TRUNCATED, "file cut inside a skippable frame");
+			return err;
+		}
+		goto again;
+	}
+	if (fh.frameContentSize > r->frame_cap) {
+		unsigned char *p = realloc(r->frame, fh.frameContentSize);
+
+		if (!p)
+			return -ENOMEM;
+		r->frame = p;
+		r->frame_cap = fh.frameContentSize;
+	}
+	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+	out = (ZSTD_outBuffer){ r->frame, fh.frameContentSize, 0 };
+	for (;;) {
+		ZSTD_inBuffer in = { r->in + r->in_pos, r->in_len - r->in_pos, 0 };
+		size_t ret = ZSTD_decompressStream(r->dctx, &out, &in);
+
+		r->in_pos += in.pos;
+		if (ZSTD_isError(ret)) {
+			set_error(r, ST_END_CORRUPT, "frame at byte %llu does not decode: %s",
+				  (unsigned long long)start, ZSTD_getErrorName(ret));
+			return 1;
+		}
+		if (ret == 0)
+			break;
+		if (r->in_pos == r->in_len) {
+			if ((err = fill(r, 1)))
+				return err;
+			if (r->in_pos == r->in_len) {
+				set_error(r, ST_END_TRUNCATED,
+					  "file cut inside frame %u at byte %llu: the tracer did not finish "
+					  "(killed?); read up to its last complete frame",
+					  r->nframes + 1, (unsigned long long)start);
+				return 1;
+			}
+		}
+	}
+	if (out.pos != fh.frameContentSize) {
+		set_error(r, ST_END_CORRUPT, "frame at byte %llu: size does not match its header",
+			  (unsigned long long)start);
+		return 1;
+	}
+	r->frame_off += r->frame_len;
+	r->frame_len = out.pos;
+	r->pos = 0;
+	r->have_base = false;
+	r->nframes++;
+	return 0;
+}
+
+static const char *tail_string(struct st_reader *r, const unsigned char *p, size_t len)
+{
+	if (!len || !memchr(p, '\0', len)) {
+		set_error(r, ST_END_CORRUPT, "record at offset %llu: unterminated string",
+			  (unsigned long long)(r->frame_off + r->pos));
+		return NULL;
+	}
+	return (const char *)p;
+}
+
+#define FIXED(field)                                                              \
+	do {                                                                      \
+		if (len < sizeof(ev->field))                                      \
+			goto short_rec;                                           \
+		memcpy(&ev->field, p, sizeof(ev->field));                         \
+	} while (0)
+
+static int take(const unsigned char **p, size_t *len, void *dst, size_t n)
+{
+	if (*len < n)
+		return -1;
+	memcpy(dst, *p, n);
+	*p += n;
+	*len -= n;
+	return 0;
+}
+
+static int decode_syscall(struct st_reader *r, struct st_event *ev, const unsigned char *p,
+			  size_t len)
+{
+	struct st_ev_syscall *sc = &ev->sc;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->timeout = -1;
+	if (take(&p, &len, &sc->b, sizeof(sc->b)))
+		return -1;
+	sc->present = ev->flags;
+	if ((ev->flags & ST_SC_FD) && take(&p, &len, &sc->fd, sizeof(sc->fd)))
+		return -1;
+	if ((ev->flags & ST_SC_COUNT) && take(&p, &len, &sc->count, 8))
+		return -1;
+	if ((ev->flags & ST_SC_OFFSET) && take(&p, &len, &sc->offset, 8))
+		return -1;
+	if ((ev->flags & ST_SC_FUTEX) && take(&p, &len, &sc->futex, sizeof(sc->futex)))
+		return -1;
+	if ((ev->flags & ST_SC_TIMEOUT) && take(&p, &len, &sc->timeout, 8))
+		return -1;
+	if ((ev->flags & ST_SC_PCACHE) && take(&p, &len, &sc->pcache_pages, 8))
+		return -1;
+	if ((ev->flags & ST_SC_FDS) && take(&p, &len, sc->fds, sizeof(sc->fds)))
+		return -1;
+	if ((ev->flags & ST_SC_PATH) && !(ev->str = tail_string(r, p, len)))
+		return -2;
+	return 0;
+}
+
+/* Decodes a known payload; 0 ok, -1 too short (corrupt), -2 corrupt (already said). */
+static int decode(struct st_reader *r, struct st_event *ev, const unsigned char *p, size_t len)
+{
+	switch (ev->type) {
+	case ST_REC_SWITCH: FIXED(sw); break;
+	case ST_REC_WAKEUP: FIXED(wk); break;
+	case ST_REC_MIGRATE: FIXED(mig); break;
+	case ST_REC_FORK: FIXED(fork); break;
+	case ST_REC_EXIT: FIXED(exit); break;
+	case ST_REC_COMM: FIXED(comm); break;
+	case ST_REC_BLOCK: FIXED(blk); break;
+	case ST_REC_PCACHE: FIXED(pc); break;
+	case ST_REC_PROBE: FIXED(probe); break;
+	case ST_REC_EXEC:
+		FIXED(exec);
+		if (!(ev->str = tail_string(r, p + sizeof(ev->exec), len - sizeof(ev->exec))))
+			return -2;
+		break;
+	case ST_REC_PROC:
+		FIXED(proc);
+		if (!(ev->str = tail_string(r, p + sizeof(ev->proc), len - sizeof(ev->proc))))
+			return -2;
+		break;
+	case ST_REC_FD:
+		FIXED(fd);
+		if (!(ev->str = tail_string(r, p + sizeof(ev->fd), len - sizeof(ev->fd))))
+			return -2;
+		break;
+	case ST_REC_PROBE_DEF: {
+		size_t l1;
+
+		FIXED(pdef);
+		p += sizeof(ev->pdef);
+		len -= sizeof(ev->pdef);
+		if (!(ev->str = tail_string(r, p, len)))
+			return -2;
+		l1 = strlen(ev->str) + 1;
+		if (!(ev->str2 = tail_string(r, p + l1, len - l1)))
+			return -2;
+		break;
+	}
+	case ST_REC_DROPS:
+	case ST_REC_TRAILER: {
+		struct st_drops *d = ev->type == ST_REC_DROPS ? &ev->drops : &ev->trailer.drops;
+		size_t fixed = ev->type == ST_REC_DROPS ? 0 : offsetof(struct st_trailer, drops);
+
+		memset(&ev->trailer, 0, sizeof(ev->trailer));
+		if (len < fixed + 8)
+			goto short_rec;
+		memcpy(&ev->trailer, p, fixed);
+		memcpy(d, p + fixed, 8);
+		/* counters of kinds this reader does not know are ignored */
+		if (len < fixed + 8 + 8ull * d->nkinds)
+			goto short_rec;
+		if (d->nkinds > ST_KIND_MAX)
+			d->nkinds = ST_KIND_MAX;
+		memcpy(d->count, p + fixed + 8, 8ull * d->nkinds);
+		memcpy(&r->drops, d, sizeof(*d));
+		break;
+	}
+	case ST_REC_SYSCALL:
+		return decode_syscall(r, ev, p, len);
+	default:
+		return 1;	/* unknown: skipped */
+	}
+	return 0;
+short_rec:
+	return -1;
+}
+
+static bool known_type(unsigned type)
+{
+	return st_rec_name(type) != NULL;
+}
+
+/* Reads the next raw record header into ev; 1 when one is there, 0 at end. */
+static int next_record(struct st_reader *r, struct st_event *ev, const unsigned char **payload)
+{
+	struct st_rec h;
+	int err;
+
+	while (r->pos == r->frame_len) {
+		if (r->end == ST_END_TRAILER) {
+			err = fill(r, 1);
+			if (!err && r->in_pos < r->in_len)
+				set_error(r, ST_END_CORRUPT, "data after the trailer at byte %llu",
+					  (unsigned long long)(r->in_off + r->in_pos));
+			return err < 0 ? err : 0;
+		}
+		if (r->end != ST_END_NONE)
+			return 0;
+		err = load_frame(r);
+		if (err < 0)
+			return err;
+		if (err > 0) {
+			if (r->end == ST_END_NONE)
+				set_error(r, ST_END_TRUNCATED,
+					  "no trailer: the tracer did not finish (killed?); "
+					  "read up to its last complete frame");
+			return 0;
+		}
+	}
+	if (r->frame_len - r->pos < sizeof(h)) {
+		set_error(r, ST_END_CORRUPT, "record header at offset %llu overruns its frame",
+			  (unsigned long long)(r->frame_off + r->pos));
+		return 0;
+	}
+	memcpy(&h, r->frame + r->pos, sizeof(h));
+	if (h.size < sizeof(h) || h.size > r->frame_len - r->pos) {
+		set_error(r, ST_END_CORRUPT, "record at offset %llu has a bad size (%u)",
+			  (unsigned long long)(r->frame_off + r->pos), h.size);
+		return 0;
+	}
+	memset(ev, 0, sizeof(*ev));
+	ev->type = h.type;
+	ev->flags = h.flags;
+	ev->size = h.size;
+	ev->offset = r->frame_off + r->pos;
+	*payload = r->frame + r->pos + sizeof(h);
+	ev->raw = *payload;
+	ev->raw_len = h.size - sizeof(h);
+	r->pos += h.size;
+	if (h.type != ST_REC_TIME && h.type != ST_REC_HEADER && !r->have_base) {
+		set_error(r, ST_END_CORRUPT, "frame %u does not start with a time base", r->nframes);
+		return 0;
+	}
+	r->ts += h.dt;
+	ev->ts = r->ts;
+	return 1;
+}
+
+int st_reader__next(struct st_reader *r, struct st_event *ev)
+{
+	const unsigned char *p;
+	int ret, d;
+
+	for (;;) {
+		ret = next_record(r, ev, &p);
+		if (ret <= 0)
+			return ret;
+		if (r->end == ST_END_TRAILER) {
+			set_error(r, ST_END_CORRUPT, "data after the trailer at offset %llu",
+				  (unsigned long long)ev->offset);
+			r->end = ST_END_CORRUPT;
+			return 0;
+		}
+		if (ev->type == ST_REC_TIME) {
+			if (ev->raw_len < sizeof(struct st_time))
+				goto corrupt;
+			memcpy(&r->ts, p, sizeof(r->ts));
+			r->have_base = true;
+			continue;
+		}
+		if (ev->type == ST_REC_HEADER) {
+			set_error(r, ST_END_CORRUPT, "a second header at offset %llu",
+				  (unsigned long long)ev->offset);
+			return 0;
+		}
+		d = decode(r, ev, p, ev->raw_len);
+		if (d == -1)
+			goto corrupt;
+		if (d == -2)
+			return 0;
+		if (d == 1 || !known_type(ev->type)) {
+			r->skipped++;
+			continue;
+		}
+		if (ev->type == ST_REC_TRAILER)
+			r->end = ST_END_TRAILER;
+		r->records++;
+		return 1;
+	}
+corrupt:
+	set_error(r, ST_END_CORRUPT, "%s record at offset %llu is too short (%u bytes)",
+		  st_rec_name(ev->type) ? st_rec_name(ev->type) : "unknown",
+		  (unsigned long long)ev->offset, ev->size);
+	return 0;
+}
+
+static const char *kv_lookup(const char *s, size_t len, const char *key)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *k = s + i, *v;
+
+		i += strlen(k) + 1;
+		if (i >= len)
+			break;
+		v = s + i;
+		i += strlen(v) + 1;
+		if (!strcmp(k, key))
+			return v;
+	}
+	return NULL;
+}
+
+static int read_header(struct st_reader *r)
+{
+	struct st_event ev;
+	const unsigned char *p;
+	size_t slen;
+	int ret;
+
+	ret = next_record(r, &ev, &p);
+	if (ret < 0)
+		return ret;
+	if (ret == 0 || ev.type != ST_REC_HEADER || ev.raw_len < sizeof(struct st_header)) {
+		if (r->end == ST_END_NONE || r->nframes)
+			snprintf(r->err, sizeof(r->err), "not a stalltrace trace (no header record)");
+		r->end = ST_END_CORRUPT;
+		return -EINVAL;
+	}
+	memcpy(&r->info.h, p, sizeof(r->info.h));
+	if (memcmp(r->info.h.magic, ST_MAGIC, ST_MAGIC_LEN)) {
+		snprintf(r->err, sizeof(r->err), "not a stalltrace trace (bad magic)");
+		r->end = ST_END_CORRUPT;
+		return -EINVAL;
+	}
+	if (r->info.h.version != ST_FORMAT_VERSION) {
+		snprintf(r->err, sizeof(r->err), "trace format version %u, this reader knows %u",
+			 r->info.h.version, ST_FORMAT_VERSION);
+		r->end = ST_END_CORRUPT;
+		return -EPROTO;
+	}
+	/* copy the strings, NUL-terminated even when the record is not */
+	slen = ev.raw_len - sizeof(struct st_header);
+	r->hdr_strings = calloc(1, slen + 2);
+	if (!r->hdr_strings)
+		return -ENOMEM;
+	memcpy(r->hdr_strings, p + sizeof(struct st_header), slen);
+	r->hdr_strings_len = slen;
+	r->info.tracer_version = st_reader__header_str(r, "tracer_version");
+	r->info.hostname = st_reader__header_str(r, "hostname");
+	r->info.kernel = st_reader__header_str(r, "kernel");
+	r->info.cmdline = st_reader__header_str(r, "cmdline");
+	r->info.options = st_reader__header_str(r, "options");
+	r->info.mode = st_reader__header_str(r, "mode");
+	r->ts = r->info.h.start_ts;
+	return 0;
+}
+
+static int reader_init(struct st_reader **rp)
+{
+	struct st_reader *r = calloc(1, sizeof(*r));
+
+	*rp = r;
+	if (!r)
+		return -ENOMEM;
+	r->dctx = ZSTD_createDCtx();
+	if (!r->dctx)
+		return -ENOMEM;
+	/* bound the decoder's window: a hostile frame cannot make us allocate more */
+	ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, 26);
+	return 0;
+}
+
+int st_reader__open(struct st_reader **rp, const char *path)
+{
+	struct st_reader *r;
+	struct stat st;
+	int err = reader_init(rp);
+
+	r = *rp;
+	if (err)
+		return err;
+	r->f = fopen(path, "rbe");
+	if (!r->f) {
+		err = -errno;
+		snprintf(r->err, sizeof(r->err), "cannot open '%s': %s", path, strerror(errno));
+		return err;
+	}
+	if (fstat(fileno(r->f), &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(r->err, sizeof(r->err), "'%s' is a directory", path);
+			return -EISDIR;
+		}
+		r->info.file_bytes = (__u64)st.st_size;
+		if (S_ISREG(st.st_mode) && st.st_size == 0) {
+			snprintf(r->err, sizeof(r->err), "'%s' is empty (0 bytes)", path);
+			r->end = ST_END_CORRUPT;
+			return -ENODATA;
+		}
+	}
+	r->in_cap = IN_CHUNK;
+	r->in = malloc(r->in_cap);
+	if (!r->in)
+		return -ENOMEM;
+	return read_header(r);
+}
+
+int st_reader__open_mem(struct st_reader **rp, const void *data, size_t len)
+{
+	int err = reader_init(rp);
+	struct st_reader *r = *rp;
+
+	if (err)
+		return err;
+	r->mem = data;
+	r->in = (unsigned char *)data;	/* never written: fill() does not move memory input */
+	r->in_len = len;
+	r->info.file_bytes = len;
+	if (!len) {
+		snprintf(r->err, sizeof(r->err), "empty input (0 bytes)");
+		r->end = ST_END_CORRUPT;
+		return -ENODATA;
+	}
+	return read_header(r);
+}
+
+const struct st_trace_info *st_reader__info(const struct st_reader *r)
+{
+	return &r->info;
+}
+
+const char *st_reader__header_str(const struct st_reader *r, const char *key)
+{
+	if (!r->hdr_strings)
+		return NULL;
+	return kv_lookup(r->hdr_strings, r->hdr_strings_len, key);
+}
+
+enum st_end st_reader__end(const struct st_reader *r)
+{
+	return r->end;
+}
+
+const char *st_reader__error(const struct st_reader *r)
+{
+	return r->err;
+}
+
+const struct st_drops *st_reader__drops(const struct st_reader *r)
+{
+	return &r->drops;
+}
+
+__u64 st_reader__drops_total(const struct st_reader *r)
+{
+	__u64 t = 0;
+
+	for (__u32 i = 0; i < r->drops.nkinds && i < ST_KIND_MAX; i++)
+		t += r->drops.count[i];
+	return t;
+}
+
+__u64 st_reader__records(const struct st_reader *r)
+{
+	return r->records;
+}
+
+__u64 st_reader__skipped(const struct st_reader *r)
+{
+	return r->skipped;
+}
+
+void st_reader__close(struct st_reader *r)
+{
+	if (!r)
+		return;
+	if (r->f)
+		fclose(r->f);
+	if (!r->mem)
+		free(r->in);
+	ZSTD_freeDCtx(r->dctx);
+	free(r->frame);
+	free(r->hdr_strings);
+	free(r);
+}

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Trace writer: records go into a raw chunk; a flush compresses the chunk into one
+ * zstd frame (checksummed, with its content size) and writes it whole, so a reader
+ * never sees half a frame from a tracer that is still alive, and a tracer killed
+ * at any point leaves every earlier frame readable.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "st_trace.h"
+
+struct st_writer {
+	int fd;
+	ZSTD_CCtx *cctx;
+	unsigned char *raw;	/* the frame being built */
+	size_t raw_len, raw_cap, frame_bytes;
+	unsigned char *out;
+	size_t out_cap;
+	__u64 last_ts;		/* time of the last record in this frame */
+	bool frame_open;	/* TIME base written for this frame */
+	bool header_pending;	/* the header must be the first record of the file */
+	__u64 bytes, records, raw_total;
+	__u32 frames;
+	int broken;		/* a frame failed to write (ENOSPC...): only the trailer goes out */
+};
+
+/* Space kept allocated past the end of the file, so a trailer still fits on a full disk. */
+#define ST_RESERVE_BYTES (256u << 10)
+
+static int pwrite_all(int fd, const void *buf, size_t len, __u64 off)
+{
+	const unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		off += (__u64)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void reserve_tail(struct st_writer *w)
+{
+	/* best effort: filesystems without fallocate just have no reserve */
+	(void)fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->bytes, ST_RESERVE_BYTES);
+}
+
+static int open_output(const char *path, bool force)
+{
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	struct stat st;
+	int fd;
+
+	if (force && lstat(path, &st) == 0) {
+		/* replace only a regular file; a symlink or device is never written through */
+		if (!S_ISREG(st.st_mode))
+			return S_ISLNK(st.st_mode) ? -ELOOP : -EEXIST;
+		if (unlink(path) < 0)
+			return -errno;
+	}
+	fd = open(path, flags, 0600);
+	if (fd < 0)
+		return errno == EEXIST && !lstat(path, &st) && S_ISLNK(st.st_mode) ? -ELOOP : -errno;
+	return fd;
+}
+
+int st_writer__create(struct st_writer **wp, const char *path, const struct st_writer_opts *o)
+{
+	struct st_writer_opts def = { 0 };
+	struct st_writer *w;
+	int err;
+
+	*wp = NULL;
+	if (!o)
+		o = &def;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->frame_bytes = o->frame_bytes ? o->frame_bytes : (1u << 20);
+	w->raw_cap = w->frame_bytes + ST_MAX_REC_SIZE + 64;
+	w->raw = malloc(w->raw_cap);
+	w->out_cap = ZSTD_compressBound(w->raw_cap);
+	w->out = malloc(w->out_cap);
+	w->cctx = ZSTD_createCCtx();
+	w->header_pending = true;
+	if (!w->raw || !w->out || !w->cctx) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, o->level ? o->level : 3);
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
+	if (o->workers > 0)
+		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, o->workers);
+	w->fd = open_output(path, o->force);
+	if (w->fd < 0) {
+		err = w->fd;
+		goto fail;
+	}
+	*wp = w;
+	return 0;
+fail:
+	w->fd = -1;
+	st_writer__abandon(w);
+	return err;
+}
+
+static void put_rec(struct st_writer *w, __u8 type, __u8 flags, __u32 dt, const void *a,
+		    size_t alen, const void *b, size_t blen)
+{
+	struct st_rec h = { .type = type, .flags = flags, .dt = dt };
+
+	h.size = (__u16)(sizeof(h) + alen + blen);
+	memcpy(w->raw + w->raw_len, &h, sizeof(h));
+	if (alen)
+		memcpy(w->raw + w->raw_len + sizeof(h), a, alen);
+	if (blen)
+		memcpy(w->raw + w->raw_len + sizeof(h) + alen, b, blen);
+	w->raw_len += h.size;
+	w->records++;
+}
+
+static void put_time(struct st_writer *w, __u64 ts)
+{
+	struct st_time t = { .ts = ts };
+
+	put_rec(w, ST_REC_TIME, 0, 0, &t, sizeof(t), NULL, 0);
+	w->records--;		/* time bases are framing, not events */
+	w->last_ts = ts;
+	w->frame_open = true;
+}
+
+int st_writer__header(struct st_writer *w, const struct st_header *h, const char *const *kv)
+{
+	char buf[ST_MAX_REC_SIZE];
+	size_t len = 0;
+
+	for (; kv && kv[0]; kv += 2) {
+		size_t kl = strlen(kv[0]) + 1, vl;
+
+		if (!kv[1])
+			continue;
+		vl = strlen(kv[1]) + 1;
+		/* a long value (a huge command line) is cut, still NUL-terminated */
+		if (len + kl + 2 > sizeof(buf) - sizeof(*h) - sizeof(struct st_rec))
+			break;
+		if (len + kl + vl > sizeof(buf) - sizeof(*h) - sizeof(struct st_rec))
+			vl = sizeof(buf) - sizeof(*h) - sizeof(struct st_rec) - len - kl;
+		memcpy(buf + len, kv[0], kl);
+		memcpy(buf + len + kl, kv[1], vl);
+		buf[len + kl + vl - 1] = '\0';
+		len += kl + vl;
+	}
+	if (!w->header_pending || w->raw_len)
+		return -EINVAL;
+	put_rec(w, ST_REC_HEADER, 0, 0, h, sizeof(*h), buf, len);
+	w->records--;
+	w->header_pending = false;
+	put_time(w, h->start_ts);
+	return 0;
+}
+
+int st_writer__add(struct st_writer *w, __u64 ts, __u8 type, __u8 flags, const void *a,
+		   size_t alen, const void *b, size_t blen)
+{
+	int err;
+
+	if (sizeof(struct st_rec) + alen + blen > ST_MAX_REC_SIZE)
+		return -E2BIG;
+	if (w->raw_len >= w->frame_bytes) {
+		err = st_writer__flush(w);
+		if (err)
+			return err;
+	}
+	/* a record that arrived after later ones, or after a long gap, gets a new base */
+	if (!w->frame_open || ts < w->last_ts || ts - w->last_ts > UINT32_MAX)
+		put_time(w, ts);
+	put_rec(w, type, flags, (__u32)(ts - w->last_ts), a, alen, b, blen);
+	w->last_ts = ts;
+	return 0;
+}
+
+int st_writer__flush(struct st_writer *w)
+{
+	size_t n;
+	int err;
+
+	if (!w->raw_len)
+		return 0;
+	if (w->broken)
+		return w->broken;
+	n = ZSTD_compress2(w->cctx, w->out, w->out_cap, w->raw, w->raw_len);
+	if (ZSTD_isError(n))
+		return -EIO;
+	/* on failure the partial frame is overwritten by the trailer and cut off */
+	err = pwrite_all(w->fd, w->out, n, w->bytes);
+	if (err) {
+		w->broken = err;
+		return err;
+	}
+	w->bytes += n;
+	reserve_tail(w);
+	w->raw_total += w->raw_len;
+	w->frames++;
+	w->raw_len = 0;
+	w->frame_open = false;
+	return 0;
+}
+
+int st_writer__finish(struct st_writer *w, struct st_trailer *t)
+{
+	int err = st_writer__flush(w);
+
+	/* after a failed write, what is still buffered is lost; the trailer says so */
+	if (w->broken) {
+		t->flags |= w->broken == -ENOSPC ? ST_TRAILER_DISK_FULL : ST_TRAILER_WRITE_ERROR;
+		w->broken = 0;
+		w->raw_len = 0;
+		w->frame_open = false;
+	}
+	t->events = w->records;
+	t->raw_bytes = w->raw_total;
+	t->frames = w->frames;
+	t->drops.nkinds = ST_KIND_MAX;
+	/* the trailer gets a frame of its own: a reader finds it last */
+	err = st_writer__add(w, t->end_ts, ST_REC_TRAILER, 0, t, sizeof(*t), NULL, 0);
+	w->records--;
+	if (!err)
+		err = st_writer__flush(w);
+	if (!err && ftruncate(w->fd, (off_t)w->bytes) < 0)
+		err = -errno;
+	if (!err && fsync(w->fd) < 0 && errno != EINVAL)
+		err = -errno;
+	if (close(w->fd) < 0 && !err)
+		err = -errno;
+	w->fd = -1;
+	st_writer__abandon(w);
+	return err;
+}
+
+void st_writer__abandon(struct st_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	ZSTD_freeCCtx(w->cctx);
+	free(w->raw);
+	free(w->out);
+	free(w);
+}
+
+__u64 st_writer__bytes(const struct st_writer *w)
+{
+	return w->bytes;
+}
+
+__u64 st_writer__records(const struct st_writer *w)
+{
+	return w->records;
+}
+
+__u64 st_writer__raw_bytes(const struct st_writer *w)
+{
+	return w->raw_total + w->raw_len;
+}
+
+__u32 st_writer__frames(const struct st_writer *w)
+{
+	return w->frames;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trace library: the one writer and the one reader of the stalltrace format
+ * (include/st_format.h, docs/trace-format.md).  The tracer writes with it, the
+ * analyzer, the tests and the fuzz target read with it.
+ *
+ * Functions return 0 (or a positive count) on success and a negative errno on
+ * failure; the reader keeps a one-line message for the last problem.
+ */
+#ifndef ST_TRACE_H
+#define ST_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "st_format.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "stalltrace writes and reads its little-endian format natively: little-endian hosts only"
+#endif
+
+/* ---------------------------------------------------------------- writer */
+
+struct st_writer;
+
+struct st_writer_opts {
+	int level;		/* zstd level, 0 = default (3) */
+	bool force;		/* replace an existing regular file (never a symlink) */
+	size_t frame_bytes;	/* end a frame when this much raw data is buffered (default 1 MiB) */
+	int workers;		/* zstd worker threads (0 = compress in the caller) */
+};
+
+/* Creates `path` with mode 0600, O_EXCL unless force, never through a symlink. */
+int st_writer__create(struct st_writer **w, const char *path, const struct st_writer_opts *o);
+/* Header: `kv` is key, value, key, value, ..., NULL (values may be NULL: skipped). */
+int st_writer__header(struct st_writer *w, const struct st_header *h, const char *const *kv);
+/*
+ * Appends one record of time `ts` with payload `a` (`alen` bytes) followed by `b`
+ * (`blen` bytes, may be NULL).  Ends the frame by itself when it is full.
+ */
+int st_writer__add(struct st_writer *w, __u64 ts, __u8 type, __u8 flags, const void *a,
+		   size_t alen, const void *b, size_t blen);
+/* Ends the current frame: compresses it and writes it out. */
+int st_writer__flush(struct st_writer *w);
+/* Writes the trailer in a frame of its own, closes the file, frees w (also on error). */
+int st_writer__finish(struct st_writer *w, struct st_trailer *t);
+/* Closes without a trailer (what a crash leaves), frees w. */
+void st_writer__abandon(struct st_writer *w);
+__u64 st_writer__bytes(const struct st_writer *w);	/* compressed bytes written */
+__u64 st_writer__records(const struct st_writer *w);
+__u64 st_writer__raw_bytes(const struct st_writer *w);
+__u32 st_writer__frames(const struct st_writer *w);
+
+/* ---------------------------------------------------------------- reader */
+
+struct st_reader;
+
+/* A syscall record, decoded. `present` holds the ST_SC_* flags of the fields set. */
+struct st_ev_syscall {
+	struct st_syscall b;
+	__u32 present;
+	struct st_sc_fd fd;
+	__u64 count;
+	__u64 offset;
+	struct st_sc_futex futex;
+	__s64 timeout;		/* ns, -1 none */
+	__u64 pcache_pages;
+	__s32 fds[2];
+};
+
+struct st_event {
+	__u8 type;
+	__u8 flags;
+	__u16 size;
+	__u64 ts;		/* record time: the end, for syscalls, block requests, probes */
+	__u64 offset;		/* of the record in the decompressed stream */
+	union {
+		struct st_time time;
+		struct st_switch sw;
+		struct st_wakeup wk;
+		struct st_migrate mig;
+		struct st_fork fork;
+		struct st_exec exec;
+		struct st_exit exit;
+		struct st_comm comm;
+		struct st_proc proc;
+		struct st_fd fd;
+		struct st_ev_syscall sc;
+		struct st_block blk;
+		struct st_pcache pc;
+		struct st_probe_def pdef;
+		struct st_probe probe;
+		struct st_drops drops;
+		struct st_trailer trailer;
+	};
+	/* exec file, proc cmdline, fd path, syscall path, probe library; NUL-terminated */
+	const char *str;
+	const char *str2;	/* probe symbol */
+	const void *raw;	/* the payload as stored, for unknown types */
+	__u32 raw_len;
+};
+
+/* How the stream ended. */
+enum st_end {
+	ST_END_NONE = 0,	/* not at the end yet */
+	ST_END_TRAILER,		/* complete: the trailer was read */
+	ST_END_TRUNCATED,	/* no trailer: the tracer was killed, or the file was cut */
+	ST_END_CORRUPT,		/* damaged data: reading stopped at the damage */
+};
+
+struct st_trace_info {
+	struct st_header h;
+	const char *tracer_version, *hostname, *kernel, *cmdline, *options, *mode;
+	__u64 file_bytes;
+};
+
+/*
+ * Opens a trace and reads its header.  On failure *r is still set when it could
+ * be allocated so st_reader__error() can say why; free it with st_reader__close().
+ */
+int st_reader__open(struct st_reader **r, const char *path);
+/* The same over a buffer in memory (the caller keeps it alive). */
+int st_reader__open_mem(struct st_reader **r, const void *data, size_t len);
+const struct st_trace_info *st_reader__info(const struct st_reader *r);
+/* A header string by key, or NULL. */
+const char *st_reader__header_str(const struct st_reader *r, const char *key);
+/*
+ * Next event: 1 with *ev filled (valid until the next call), 0 at the end of what
+ * can be read (see st_reader__end()), negative errno on an I/O error.
+ * TIME records are consumed and not returned; everything else is.
+ */
+int st_reader__next(struct st_reader *r, struct st_event *ev);
+enum st_end st_reader__end(const struct st_reader *r);
+/* One line saying what went wrong or what is missing (empty when nothing). */
+const char *st_reader__error(const struct st_reader *r);
+/* Latest drop counters seen (DROPS records, then the trailer). */
+const struct st_drops *st_reader__drops(const struct st_reader *r);
+__u64 st_reader__drops_total(const struct st_reader *r);
+/* Records returned so far, and records of unknown types skipped. */
+__u64 st_reader__records(const struct st_reader *r);
+__u64 st_reader__skipped(const struct st_reader *r);
+void st_reader__close(struct st_reader *r);
+
+/* ---------------------------------------------------------------- names */
+
+const char *st_rec_name(unsigned type);
+const char *st_kind_name(unsigned kind);
+const char *st_state_name(unsigned state);
+const char *st_fd_kind_name(unsigned kind);
+const char *st_blk_op_name(unsigned op);
+const char *st_syscall_name(unsigned nr);	/* x86_64; NULL when unknown */
+int st_syscall_nr(const char *name);		/* -1 when unknown */
+
+#endif /* ST_TRACE_H */
