@@ -248,7 +248,7 @@ enum st_fd_kind {
 struct st_fd {
 	__u32 pid;
 	__s32 fd;
-	__u32 dev;		/* st_dev of the file (new_encode_dev) */
+	__u32 dev;		/* device of the file: (major << 20) | minor, as every dev field */
 	__u8 kind;		/* enum st_fd_kind */
 	__u8 pad[3];
 	__u64 ino;

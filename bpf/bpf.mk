@@ -1,0 +1,31 @@
+# The tracer: BPF programs (clang -target bpf, CO-RE against a vmlinux.h generated
+# from the running kernel's BTF) and the user-space loader linked with libbpf.
+
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VMLINUX_H   ?= $(BUILD)/vmlinux.h
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
+	       -Iinclude -I$(dir $(VMLINUX_H)) -MMD -MP
+TRACER      := $(BUILD)/tracer
+TRACER_SRCS := bpf/tracer.c bpf/sink.c bpf/targets.c
+
+all: $(TRACER)
+
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/stalltrace.bpf.o: bpf/stalltrace.bpf.c $(VMLINUX_H)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/stalltrace.skel.h: $(BUILD)/stalltrace.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name stalltrace_bpf > $@.tmp && mv $@.tmp $@
+
+$(TRACER_SRCS:%.c=$(BUILD)/%.o): CFLAGS += -Ianalyzer
+$(BUILD)/bpf/tracer.o: $(BUILD)/stalltrace.skel.h
+
+$(TRACER): $(TRACER_SRCS:%.c=$(BUILD)/%.o) $(ST_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz $(LDLIBS_ZSTD)

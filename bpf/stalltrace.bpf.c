@@ -1,0 +1,746 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stalltrace kernel side: scheduling, wakeups, process lifecycle, syscalls, block
+ * I/O and page-cache fills of the traced threads, into one BPF ring buffer.
+ *
+ * Which threads are traced is held in task-local storage: a thread is traced when
+ * it has an entry.  The tracer creates entries for the threads that exist at start
+ * (through pidfds); sched_process_fork creates them for every child of a traced
+ * thread.  A storage lookup is the first thing every program does, so untraced
+ * threads pay one lookup per event and nothing else.
+ *
+ * Events are written with BPF_RB_NO_WAKEUP: the tracer polls the ring on a timer,
+ * which costs far less than a wakeup per event.  A failed reservation is counted in
+ * drops[] by kind and the tracer writes the counts into the trace.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "st_bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the tracer before load. */
+const volatile __u32 sc_class[ST_NR_SYSCALLS];
+
+__u64 drops[ST_KIND_MAX];
+
+struct task_st {
+	__u64 sc_ts;		/* syscall entry time; 0 when not in a syscall we saw enter */
+	__s64 ent_tmo;		/* timeout read at entry */
+	struct st_sc_fd ent_fd;	/* fd identity read at entry */
+	__u32 pcache;		/* pages added to the page cache in this syscall */
+	__u32 ent_flags;	/* ST_SC_* taken at entry */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_st);
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20);	/* the tracer sets --buffer-mb */
+} rb SEC(".maps");
+
+/* Block requests submitted by traced threads, until they complete. */
+struct rq_st {
+	__u64 start;
+	__u64 issue;
+	__u32 tid;
+	__u32 pid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct rq_st);
+} rqs SEC(".maps");
+
+/* Untraced wakers already named in the trace (a COMM record the first time). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} wakers SEC(".maps");
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/*
+ * Interrupt nesting per CPU, kept by the irq/softirq/timer tracepoints below: a
+ * wakeup or block submission seen inside an interrupt has no waker task, whatever
+ * task `current` happens to be.  (preempt_count would say the same, but its per-CPU
+ * symbol cannot be resolved on kernels without CONFIG_KALLSYMS_ALL.)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} irq_depth SEC(".maps");
+
+static __always_inline void drop(int kind)
+{
+	__sync_fetch_and_add(&drops[kind], 1);
+}
+
+static __always_inline struct task_st *traced(struct task_struct *t)
+{
+	return bpf_task_storage_get(&tasks, t, 0, 0);
+}
+
+/* Reserves an event and stamps it; the time is read after the reservation so ring
+ * order and time order differ only by what happens between two instructions. */
+static __always_inline void *ev_reserve(__u32 len, __u8 type, __u8 flags, int kind)
+{
+	struct st_ring_hdr *h = bpf_ringbuf_reserve(&rb, len, 0);
+
+	if (!h) {
+		drop(kind);
+		return NULL;
+	}
+	h->ts = bpf_ktime_get_ns();
+	h->type = type;
+	h->flags = flags;
+	h->size = len - sizeof(*h);
+	h->pad = 0;
+	return h;
+}
+
+static __always_inline void ev_submit(void *ev)
+{
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline bool in_irq_ctx(void)
+{
+	__u32 zero = 0, *d = bpf_map_lookup_elem(&irq_depth, &zero);
+
+	return d && *d;
+}
+
+static __always_inline int irq_enter(void)
+{
+	__u32 zero = 0, *d = bpf_map_lookup_elem(&irq_depth, &zero);
+
+	if (d)
+		(*d)++;
+	return 0;
+}
+
+static __always_inline int irq_leave(void)
+{
+	__u32 zero = 0, *d = bpf_map_lookup_elem(&irq_depth, &zero);
+
+	/* an exit whose entry came before attaching finds 0 */
+	if (d && *d)
+		(*d)--;
+	return 0;
+}
+
+SEC("tp_btf/irq_handler_entry")
+int BPF_PROG(on_irq_entry) { return irq_enter(); }
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(on_irq_exit) { return irq_leave(); }
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(on_softirq_entry) { return irq_enter(); }
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(on_softirq_exit) { return irq_leave(); }
+SEC("tp_btf/local_timer_entry")
+int BPF_PROG(on_timer_entry) { return irq_enter(); }
+SEC("tp_btf/local_timer_exit")
+int BPF_PROG(on_timer_exit) { return irq_leave(); }
+
+/* ------------------------------------------------------------ scheduling */
+
+static __always_inline __u8 state_of(bool preempt, unsigned int s)
+{
+	if (preempt || s == 0)
+		return ST_STATE_RUNNING;
+	if (s & (0x10 | 0x20 | 0x80))		/* EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD */
+		return ST_STATE_DEAD;
+	if ((s & 0x2) && (s & 0x400))		/* TASK_IDLE = UNINTERRUPTIBLE | NOLOAD */
+		return ST_STATE_IDLE;
+	if (s & 0x2)
+		return ST_STATE_DISK;
+	if (s & 0x1)
+		return ST_STATE_SLEEP;
+	if (s & (0x4 | 0x8))
+		return ST_STATE_STOPPED;
+	return ST_STATE_OTHER;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u8 fl = 0;
+	struct {
+		struct st_ring_hdr h;
+		struct st_switch s;
+	} *e;
+
+	if (traced(prev))
+		fl |= ST_SW_PREV_TRACED;
+	if (traced(next))
+		fl |= ST_SW_NEXT_TRACED;
+	if (!fl)
+		return 0;
+	if (preempt)
+		fl |= ST_SW_PREEMPT;
+	e = ev_reserve(sizeof(*e), ST_REC_SWITCH, fl, ST_KIND_SCHED);
+	if (!e)
+		return 0;
+	e->s.prev_tid = prev->pid;
+	e->s.next_tid = next->pid;
+	e->s.cpu = bpf_get_smp_processor_id();
+	e->s.prev_state = state_of(preempt, prev_state);
+	e->s.pad = 0;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline void name_waker(struct task_struct *cur)
+{
+	struct {
+		struct st_ring_hdr h;
+		struct st_comm c;
+	} *e;
+	__u32 tid = cur->pid;
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&wakers, &tid))
+		return;
+	bpf_map_update_elem(&wakers, &tid, &one, BPF_ANY);
+	e = ev_reserve(sizeof(*e), ST_REC_COMM, 0, ST_KIND_WAKEUP);
+	if (!e)
+		return;
+	e->c.tid = tid;
+	e->c.pid = cur->tgid;
+	bpf_get_current_comm(e->c.comm, sizeof(e->c.comm));
+	ev_submit(e);
+}
+
+static __always_inline int on_wake(struct task_struct *p, __u8 fl)
+{
+	struct task_struct *cur;
+	struct {
+		struct st_ring_hdr h;
+		struct st_wakeup w;
+	} *e;
+
+	if (!traced(p))
+		return 0;
+	cur = bpf_get_current_task_btf();
+	if (in_irq_ctx()) {
+		fl |= ST_WK_IRQ;
+	} else if (traced(cur)) {
+		fl |= ST_WK_WAKER_TRACED;
+	} else {
+		name_waker(cur);
+	}
+	e = ev_reserve(sizeof(*e), ST_REC_WAKEUP, fl, ST_KIND_WAKEUP);
+	if (!e)
+		return 0;
+	e->w.tid = p->pid;
+	e->w.waker_tid = (fl & ST_WK_IRQ) ? 0 : cur->pid;
+	e->w.waker_pid = (fl & ST_WK_IRQ) ? 0 : cur->tgid;
+	e->w.target_cpu = BPF_CORE_READ(p, thread_info.cpu);
+	e->w.waker_cpu = bpf_get_smp_processor_id();
+	ev_submit(e);
+	return 0;
+}
+
+/* sched_waking runs in the waker's context; sched_wakeup may run on the target CPU */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(on_waking, struct task_struct *p)
+{
+	return on_wake(p, 0);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(on_wakeup_new, struct task_struct *p)
+{
+	return on_wake(p, ST_WK_NEW);
+}
+
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(on_migrate, struct task_struct *p, int dest_cpu)
+{
+	struct {
+		struct st_ring_hdr h;
+		struct st_migrate m;
+	} *e;
+
+	if (!traced(p))
+		return 0;
+	e = ev_reserve(sizeof(*e), ST_REC_MIGRATE, 0, ST_KIND_SCHED);
+	if (!e)
+		return 0;
+	e->m.tid = p->pid;
+	e->m.orig_cpu = BPF_CORE_READ(p, thread_info.cpu);
+	e->m.dest_cpu = dest_cpu;
+	ev_submit(e);
+	return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct {
+		struct st_ring_hdr h;
+		struct st_fork f;
+	} *e;
+	__u8 fl = 0;
+
+	if (!traced(parent))
+		return 0;
+	if (!bpf_task_storage_get(&tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE)) {
+		drop(ST_KIND_STATE);
+		return 0;
+	}
+	if (child->tgid == parent->tgid)
+		fl |= ST_FORK_THREAD;
+	e = ev_reserve(sizeof(*e), ST_REC_FORK, fl, ST_KIND_PROC);
+	if (!e)
+		return 0;
+	e->f.parent_tid = parent->pid;
+	e->f.parent_pid = parent->tgid;
+	e->f.child_tid = child->pid;
+	e->f.child_pid = child->tgid;
+	bpf_probe_read_kernel(e->f.comm, sizeof(e->f.comm), child->comm);
+	ev_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct st_ring_exec *e;
+	long n;
+
+	if (!traced(p))
+		return 0;
+	e = ev_reserve(sizeof(*e), ST_REC_EXEC, 0, ST_KIND_PROC);
+	if (!e)
+		return 0;
+	e->e.tid = p->pid;
+	e->e.pid = p->tgid;
+	e->e.old_tid = old_pid;
+	e->e.pad = 0;
+	bpf_probe_read_kernel(e->e.comm, sizeof(e->e.comm), p->comm);
+	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), bprm->filename);
+	if (n <= 0) {
+		e->filename[0] = '\0';
+		n = 1;
+	}
+	e->h.size = sizeof(e->e) + n;
+	ev_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	struct {
+		struct st_ring_hdr h;
+		struct st_exit x;
+	} *e;
+	__u8 fl = 0;
+
+	if (!traced(p))
+		return 0;
+	/* the tracepoint's group_dead argument is recent; signal->live says the same */
+	if (BPF_CORE_READ(p, signal, live.counter) == 0)
+		fl |= ST_EXIT_GROUP_DEAD;
+	e = ev_reserve(sizeof(*e), ST_REC_EXIT, fl, ST_KIND_PROC);
+	if (!e)
+		return 0;
+	e->x.tid = p->pid;
+	e->x.pid = p->tgid;
+	e->x.exit_code = p->exit_code;
+	e->x.pad = 0;
+	ev_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(on_rename, struct task_struct *t, const char *comm)
+{
+	struct {
+		struct st_ring_hdr h;
+		struct st_comm c;
+	} *e;
+
+	if (!traced(t))
+		return 0;
+	e = ev_reserve(sizeof(*e), ST_REC_COMM, ST_COMM_TRACED | ST_COMM_RENAME, ST_KIND_PROC);
+	if (!e)
+		return 0;
+	e->c.tid = t->pid;
+	e->c.pid = t->tgid;
+	__builtin_memset(e->c.comm, 0, sizeof(e->c.comm));
+	bpf_probe_read_kernel_str(e->c.comm, sizeof(e->c.comm), comm);
+	ev_submit(e);
+	return 0;
+}
+
+/* ------------------------------------------------------------ syscalls */
+
+static __always_inline __u8 kind_of(struct inode *ino)
+{
+	__u16 mode = ino->i_mode;
+
+	switch (mode & 0170000) {
+	case 0100000: return ST_FD_REG;
+	case 0010000: return ST_FD_PIPE;
+	case 0140000: return ST_FD_SOCK;
+	case 0020000: return ST_FD_CHR;
+	case 0060000: return ST_FD_BLK;
+	case 0040000: return ST_FD_DIR;
+	case 0120000: return ST_FD_LNK;
+	}
+	return ST_FD_ANON;
+}
+
+/* The identity of `fd` in the current task: kind, device and inode.  0 when open. */
+static __always_inline int fd_ident(int fd, struct st_sc_fd *o)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = t->files->fdt;
+	struct file **arr, *f;
+	struct inode *ino;
+
+	o->fd = fd;
+	o->kind = ST_FD_UNKNOWN;
+	o->dev = 0;
+	o->ino = 0;
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return -1;
+	arr = fdt->fd;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]) || !f)
+		return -1;
+	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+	ino = f->f_inode;
+	o->kind = kind_of(ino);
+	o->dev = ino->i_sb->s_dev;
+	o->ino = ino->i_ino;
+	return 0;
+}
+
+static __always_inline __s64 read_ts(unsigned long uptr)
+{
+	struct { __s64 sec, nsec; } ts;
+
+	if (!uptr)
+		return -1;
+	if (bpf_probe_read_user(&ts, sizeof(ts), (void *)uptr))
+		return -1;
+	return ts.sec * 1000000000ll + ts.nsec;
+}
+
+static __always_inline __s64 read_tv(unsigned long uptr)
+{
+	struct { __s64 sec, usec; } tv;
+
+	if (!uptr)
+		return -1;
+	if (bpf_probe_read_user(&tv, sizeof(tv), (void *)uptr))
+		return -1;
+	return tv.sec * 1000000000ll + tv.usec * 1000;
+}
+
+static __always_inline __s64 ms_to_ns(long ms)
+{
+	return (int)ms < 0 ? -1 : (__s64)(int)ms * 1000000;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_st *ts = traced(bpf_get_current_task_btf());
+	__u32 cls;
+
+	if (!ts)
+		return 0;
+	ts->sc_ts = bpf_ktime_get_ns();
+	ts->pcache = 0;
+	ts->ent_flags = 0;
+	if ((unsigned long)id >= ST_NR_SYSCALLS)
+		return 0;
+	cls = sc_class[id];
+	/* the few arguments the syscall itself changes are read before it runs */
+	if (cls & SC_FD0_ENTRY) {
+		fd_ident((int)regs->di, &ts->ent_fd);
+		ts->ent_flags |= ST_SC_FD;
+	}
+	switch ((cls & SC_TMO_MASK) >> SC_TMO_SHIFT) {
+	case TMO_TV4:
+		ts->ent_tmo = read_tv(regs->r8);
+		ts->ent_flags |= ST_SC_TIMEOUT;
+		break;
+	case TMO_TS4:
+		ts->ent_tmo = read_ts(regs->r8);
+		ts->ent_flags |= ST_SC_TIMEOUT;
+		break;
+	}
+	return 0;
+}
+
+static __always_inline __s64 exit_timeout(struct pt_regs *regs, __u32 tmo, struct task_st *ts)
+{
+	switch (tmo) {
+	case TMO_MS2: return ms_to_ns(regs->dx);
+	case TMO_MS3: return ms_to_ns(regs->r10);
+	case TMO_TS0: return read_ts(regs->di);
+	case TMO_TS2: return read_ts(regs->dx);
+	case TMO_TS3: return read_ts(regs->r10);
+	}
+	return ts->ent_tmo;
+}
+
+/* Fills the optional fields; returns the ST_SC_* flags set. */
+static __always_inline __u32 sc_fields(struct st_ring_syscall *e, struct pt_regs *regs, long ret,
+				       __u32 cls, struct task_st *ts)
+{
+	__u32 present = ts->ent_flags & ST_SC_FD;
+	__u32 tmo = (cls & SC_TMO_MASK) >> SC_TMO_SHIFT;
+
+	if (present)
+		e->fd = ts->ent_fd;
+	if (cls & SC_FD0) {
+		fd_ident((int)regs->di, &e->fd);
+		present |= ST_SC_FD;
+	}
+	if ((cls & SC_RETFD) && ret >= 0) {
+		fd_ident((int)ret, &e->fd);
+		present |= ST_SC_FD;
+	}
+	if (cls & SC_POLLFD) {
+		int fd = -1;
+
+		if (regs->si)
+			bpf_probe_read_user(&fd, sizeof(fd), (void *)regs->di);
+		fd_ident(fd, &e->fd);
+		e->count = regs->si;
+		present |= ST_SC_FD | ST_SC_COUNT;
+	}
+	if (cls & SC_COUNT2) {
+		e->count = regs->dx;
+		present |= ST_SC_COUNT;
+	}
+	if (cls & SC_OFF3) {
+		e->offset = regs->r10;
+		present |= ST_SC_OFFSET;
+	}
+	if (cls & SC_FUTEX) {
+		e->futex.uaddr = regs->di;
+		e->futex.op = regs->si;
+		e->futex.val = regs->dx;
+		present |= ST_SC_FUTEX;
+		/* FUTEX_WAIT's timeout is relative; the others' absolute or absent */
+		if ((regs->si & 0x7f) == 0)
+			tmo = TMO_TS3;
+	}
+	if (tmo) {
+		e->timeout = exit_timeout(regs, tmo, ts);
+		present |= ST_SC_TIMEOUT;
+	}
+	if (ts->pcache) {
+		e->pcache = ts->pcache;
+		present |= ST_SC_PCACHE;
+	}
+	if ((cls & (SC_FDS0 | SC_FDS3)) && ret == 0) {
+		bpf_probe_read_user(e->fds, sizeof(e->fds),
+				    (void *)((cls & SC_FDS0) ? regs->di : regs->r10));
+		present |= ST_SC_FDS;
+	}
+	return present;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_st *ts = traced(bpf_get_current_task_btf());
+	unsigned long nr = regs->orig_ax;
+	struct st_ring_syscall *e;
+	__u32 cls, len;
+	__u64 entry;
+
+	if (!ts)
+		return 0;
+	entry = ts->sc_ts;
+	ts->sc_ts = 0;
+	if (nr >= ST_NR_SYSCALLS)
+		return 0;
+	cls = sc_class[nr];
+	if (!(cls & SC_ON))
+		return 0;
+	len = (cls & (SC_PATH0 | SC_PATH1)) ? sizeof(*e) : ST_RING_SC_SMALL;
+	e = ev_reserve(len, ST_REC_SYSCALL, 0, ST_KIND_SYSCALL);
+	if (!e)
+		return 0;
+	e->b.tid = (__u32)bpf_get_current_pid_tgid();
+	e->b.nr = nr;
+	e->b.flags2 = entry ? 0 : ST_SC2_NO_ENTRY;
+	e->b.pad = 0;
+	e->b.ret = ret;
+	e->b.dur = entry ? e->h.ts - entry : 0;
+	e->present = sc_fields(e, regs, ret, cls, ts);
+	e->h.size = ST_RING_SC_SMALL - sizeof(e->h);
+	if (cls & (SC_PATH0 | SC_PATH1)) {
+		void *up = (void *)((cls & SC_PATH0) ? regs->di : regs->si);
+		long n = bpf_probe_read_user_str(e->path, ST_PATH_MAX, up);
+
+		if (n <= 0) {
+			e->path[0] = '\0';
+			n = 1;
+		}
+		e->present |= ST_SC_PATH;
+		e->h.size += n;
+	}
+	ev_submit(e);
+	return 0;
+}
+
+/* ------------------------------------------------------------ block I/O */
+
+static __always_inline void rq_track(struct request *rq, bool issue)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
+	struct rq_st *st = bpf_map_lookup_elem(&rqs, &key), n = {};
+
+	if (st) {
+		if (issue)
+			st->issue = now;
+		return;
+	}
+	/* submission runs in the submitter's context: tag the request there */
+	if (in_irq_ctx() || !traced(cur))
+		return;
+	n.start = now;
+	n.issue = issue ? now : 0;
+	n.tid = cur->pid;
+	n.pid = cur->tgid;
+	if (bpf_map_update_elem(&rqs, &key, &n, BPF_ANY))
+		drop(ST_KIND_STATE);
+}
+
+SEC("tp_btf/block_io_start")
+int BPF_PROG(on_io_start, struct request *rq)
+{
+	rq_track(rq, false);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_insert")
+int BPF_PROG(on_rq_insert, struct request *rq)
+{
+	rq_track(rq, false);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(on_rq_issue, struct request *rq)
+{
+	rq_track(rq, true);
+	return 0;
+}
+
+static __always_inline __u8 blk_op(__u32 opf, __u8 *fl)
+{
+	if (opf & (1u << bpf_core_enum_value(enum req_flag_bits, __REQ_SYNC)))
+		*fl |= ST_BLK_SYNC;
+	if (opf & (1u << bpf_core_enum_value(enum req_flag_bits, __REQ_META)))
+		*fl |= ST_BLK_META;
+	if (opf & (1u << bpf_core_enum_value(enum req_flag_bits, __REQ_FUA)))
+		*fl |= ST_BLK_FUA;
+	switch (opf & 0xff) {
+	case 0: return ST_BLK_READ;
+	case 1: return ST_BLK_WRITE;
+	case 2: return ST_BLK_FLUSH;
+	case 3: return ST_BLK_DISCARD;
+	}
+	return ST_BLK_OTHER;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(on_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	__u64 key = (__u64)rq;
+	struct rq_st *st = bpf_map_lookup_elem(&rqs, &key);
+	struct gendisk *disk;
+	struct {
+		struct st_ring_hdr h;
+		struct st_block b;
+	} *e;
+	__u8 fl = 0, op;
+
+	if (!st)
+		return 0;
+	op = blk_op(rq->cmd_flags, &fl);
+	e = ev_reserve(sizeof(*e), ST_REC_BLOCK, fl, ST_KIND_BLOCK);
+	if (e) {
+		disk = rq->q->disk;
+		e->b.tid = st->tid;
+		e->b.pid = st->pid;
+		e->b.dev = disk ? ((__u32)disk->major << 20) | (__u32)disk->first_minor : 0;
+		e->b.bytes = nr_bytes;
+		e->b.sector = rq->__sector;
+		e->b.service = st->issue ? e->h.ts - st->issue : 0;
+		e->b.queued = st->issue ? st->issue - st->start : 0;
+		e->b.op = op;
+		e->b.pad = 0;
+		e->b.error = error;
+		e->b.pad2 = 0;
+		ev_submit(e);
+	}
+	bpf_map_delete_elem(&rqs, &key);
+	return 0;
+}
+
+/* ------------------------------------------------------------ page cache */
+
+SEC("tp_btf/mm_filemap_add_to_page_cache")
+int BPF_PROG(on_pcache_add, struct folio *folio)
+{
+	struct task_st *ts = traced(bpf_get_current_task_btf());
+	struct inode *host;
+	__u64 flags = 0;
+	__u32 pages = 1;
+	struct {
+		struct st_ring_hdr h;
+		struct st_pcache p;
+	} *e;
+
+	if (!ts)
+		return 0;
+	bpf_core_read(&flags, sizeof(flags), &folio->flags);
+	if (flags & (1ull << bpf_core_enum_value(enum pageflags, PG_head)))
+		pages = 1u << (folio->_flags_1 & 0x1f);	/* folio order */
+	if (ts->sc_ts) {
+		ts->pcache += pages;
+		return 0;
+	}
+	e = ev_reserve(sizeof(*e), ST_REC_PCACHE, 0, ST_KIND_PCACHE);
+	if (!e)
+		return 0;
+	host = folio->mapping->host;
+	e->p.tid = (__u32)bpf_get_current_pid_tgid();
+	e->p.dev = host->i_sb->s_dev;
+	e->p.ino = host->i_ino;
+	e->p.index = folio->index;
+	e->p.pages = pages;
+	e->p.pad = 0;
+	ev_submit(e);
+	return 0;
+}

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Targets: which tasks are traced.  A task is traced when it has an entry in the
+ * BPF task-storage map; user space creates entries through pidfds (thread pidfds,
+ * PIDFD_THREAD, for non-leader threads), the BPF fork handler for every child of a
+ * traced task.  At attach the process tree is walked from /proc, repeatedly, until
+ * a walk finds nothing new: a thread forked by a task not yet marked is caught by
+ * the next walk, one forked by a marked task by the fork handler.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "tracer.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+struct task_init {		/* must match struct task_st in stalltrace.bpf.c */
+	__u64 sc_ts;
+	__s64 ent_tmo;
+	struct st_sc_fd ent_fd;
+	__u32 pcache;
+	__u32 ent_flags;
+};
+
+int target__mark(int map_fd, pid_t tid, bool thread)
+{
+	struct task_init v = { 0 };
+	int pfd, err = 0;
+
+	pfd = (int)syscall(SYS_pidfd_open, tid, thread ? PIDFD_THREAD : 0);
+	if (pfd < 0)
+		return -errno;
+	if (bpf_map_update_elem(map_fd, &pfd, &v, BPF_NOEXIST) && errno != EEXIST)
+		err = -errno;
+	close(pfd);
+	return err;
+}
+
+static bool is_number(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+/* The parent pid from /proc/PID/stat (after the last ')' of the command name). */
+static pid_t ppid_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	int ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
+		return -1;
+	if (sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+/* The command line with NULs turned into spaces. */
+static void cmdline_of(pid_t pid, char *buf, size_t cap)
+{
+	char path[64];
+	ssize_t n, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	n = read_file(path, buf, cap);
+	if (n <= 0) {
+		buf[0] = '\0';
+		return;
+	}
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+}
+
+static __u8 kind_of_mode(mode_t m, const char *link)
+{
+	switch (m & S_IFMT) {
+	case S_IFREG: return strncmp(link, "anon_inode:", 11) ? ST_FD_REG : ST_FD_ANON;
+	case S_IFIFO: return ST_FD_PIPE;
+	case S_IFSOCK: return ST_FD_SOCK;
+	case S_IFCHR: return ST_FD_CHR;
+	case S_IFBLK: return ST_FD_BLK;
+	case S_IFDIR: return ST_FD_DIR;
+	case S_IFLNK: return ST_FD_LNK;
+	}
+	return strncmp(link, "anon_inode:", 11) ? ST_FD_UNKNOWN : ST_FD_ANON;
+}
+
+static void describe_fds(struct sink *s, pid_t pid, __u64 ts)
+{
+	char dir[64], path[PATH_MAX + 64], link[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct st_fd r = { .pid = (__u32)pid };
+		struct stat st;
+		ssize_t n;
+
+		if (!is_number(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		r.fd = atoi(de->d_name);
+		if (stat(path, &st) == 0) {
+			/* the trace's device numbers are the kernel's: major << 20 | minor */
+			r.dev = (major(st.st_dev) << 20) | minor(st.st_dev);
+			r.ino = st.st_ino;
+			r.kind = kind_of_mode(st.st_mode, link);
+		}
+		sink__record(s, ts, ST_REC_FD, 0, &r, sizeof(r), link, (size_t)n + 1);
+	}
+	closedir(d);
+}
+
+static void describe_thread(struct sink *s, pid_t pid, pid_t tid, __u64 ts)
+{
+	struct st_comm c = { .tid = (__u32)tid, .pid = (__u32)pid };
+	char path[96], buf[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n <= 0)
+		return;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	memcpy(c.comm, buf, strnlen(buf, sizeof(c.comm)));
+	sink__record(s, ts, ST_REC_COMM, ST_COMM_TRACED, &c, sizeof(c), NULL, 0);
+}
+
+void target__describe(struct sink *s, pid_t pid, const char *cmdline)
+{
+	struct st_proc p = { .pid = (__u32)pid };
+	char buf[4096], dir[64];
+	__u64 ts = now_ns();
+	struct dirent *de;
+	DIR *d;
+
+	p.ppid = (__u32)ppid_of(pid);
+	if (!cmdline) {
+		cmdline_of(pid, buf, sizeof(buf));
+		cmdline = buf;
+	}
+	snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		if (!is_number(de->d_name))
+			continue;
+		p.nthreads++;
+		describe_thread(s, pid, atoi(de->d_name), ts);
+	}
+	if (d)
+		closedir(d);
+	sink__record(s, ts, ST_REC_PROC, 0, &p, sizeof(p), cmdline, strlen(cmdline) + 1);
+	describe_fds(s, pid, ts);
+	sink__add_proc(s, (__u32)pid);
+}
+
+/* Marks every thread of pid; returns how many were newly marked, or -errno. */
+static int mark_threads(int map_fd, pid_t pid, struct hmap *seen)
+{
+	char dir[64];
+	struct dirent *de;
+	int n = 0, err;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid;
+		uint64_t *v;
+
+		if (!is_number(de->d_name))
+			continue;
+		tid = atoi(de->d_name);
+		v = hmap_slot(seen, (uint64_t)tid);
+		if (!v || *v)
+			continue;
+		err = target__mark(map_fd, tid, tid != pid);
+		if (err == -ESRCH)
+			continue;	/* exited meanwhile */
+		if (err) {
+			closedir(d);
+			return err;
+		}
+		*v = 1;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Adds the descendants of the processes in `procs` to it (one /proc pass). */
+static int collect_children(struct hmap *procs)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int added = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t pid, pp;
+		uint64_t *v;
+
+		if (!is_number(de->d_name))
+			continue;
+		pid = atoi(de->d_name);
+		if (hmap_find(procs, (uint64_t)pid))
+			continue;
+		pp = ppid_of(pid);
+		if (pp > 0 && hmap_find(procs, (uint64_t)pp) && (v = hmap_slot(procs, (uint64_t)pid))) {
+			*v = 1;
+			added++;
+		}
+	}
+	closedir(d);
+	return added;
+}
+
+int target__attach_tree(int map_fd, pid_t root, struct sink *s)
+{
+	struct hmap procs, seen;
+	int err = 0, nprocs = 0, round, n;
+	uint64_t k, v;
+	size_t i;
+
+	hmap_init(&procs);
+	hmap_init(&seen);
+	*hmap_slot(&procs, (uint64_t)root) = 1;
+	/* children listed in one pass may have children of their own: repeat */
+	while ((n = collect_children(&procs)) > 0)
+		;
+	for (round = 0; round < 16; round++) {
+		int newly = 0;
+
+		for (i = 0; hmap_iter(&procs, &i, &k, &v);) {
+			n = mark_threads(map_fd, (pid_t)k, &seen);
+			if (n < 0 && (pid_t)k == root) {
+				err = n;
+				goto out;
+			}
+			newly += n > 0 ? n : 0;
+		}
+		newly += collect_children(&procs);
+		if (!newly)
+			break;
+	}
+	for (i = 0; hmap_iter(&procs, &i, &k, &v);) {
+		target__describe(s, (pid_t)k, NULL);
+		nprocs++;
+	}
+	err = nprocs;
+out:
+	hmap_free(&procs);
+	hmap_free(&seen);
+	return err;
+}
+
+pid_t target__spawn(char **argv, int *release_fd, int *error_fd)
+{
+	int go[2], errp[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		char c;
+		int e;
+
+		close(go[1]);
+		close(errp[0]);
+		/* wait until the tracer has marked us, so exec is the first thing traced */
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(errp[1]);
+	*release_fd = go[1];
+	*error_fd = errp[0];
+	return pid;
+}
+
+int target__release(int release_fd, int error_fd)
+{
+	int e = 0;
+
+	if (write(release_fd, "g", 1) != 1)
+		e = errno;
+	close(release_fd);
+	/* the error pipe closes on a successful exec (O_CLOEXEC) and reads 0 bytes */
+	if (!e && read(error_fd, &e, sizeof(e)) != sizeof(e))
+		e = 0;
+	close(error_fd);
+	return e;
+}

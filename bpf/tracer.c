@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tracer: follows a training job (a process tree) with eBPF and writes a zstd trace.
+ *
+ *   tracer attach [options] PID
+ *   tracer run [options] -- CMD [ARGS...]
+ *
+ * Order of work: check the machine, create the output, load and attach the BPF
+ * programs (the fork handler must be live before the targets are marked so no
+ * child escapes), mark the targets, then poll the ring on a timer until a stop
+ * condition, drain everything, and write the trailer.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "stalltrace.skel.h"
+#include "st_bpf.h"
+#include "tracer.h"
+
+#define REORDER_NS	(5ull * 1000 * 1000)	/* time order is restored within this window */
+#define POLL_NS		(10ull * 1000 * 1000)	/* ring polling period */
+#define FLUSH_NS	(1000ull * 1000 * 1000)	/* a frame reaches the disk at least this often */
+
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t forward_signal;
+static bool verbose;
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tracer: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+struct run {
+	struct tracer_opts o;
+	struct stalltrace_bpf *skel;
+	struct ring_buffer *rb;
+	struct st_writer *w;
+	struct sink *sink;
+	pid_t child;		/* run mode */
+	int child_status;
+	bool child_done;
+	__u64 start, last_flush, last_status, last_events, last_drops;
+	int stop_reason;
+	int write_err;
+};
+
+/* ------------------------------------------------------------ command line */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: tracer attach [options] PID\n"
+"       tracer run [options] -- COMMAND [ARGS...]\n"
+"\n"
+"Traces a training job (a process, all its threads and every process or thread it\n"
+"creates) with eBPF into a zstd-compressed trace for `analyze`.\n"
+"\n"
+"options:\n"
+"  -o, --output FILE     trace file to create (default: trace.zst)\n"
+"      --force           replace FILE if it exists (never through a symlink)\n"
+"  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit)\n"
+"      --buffer-mb N     BPF ring buffer size in MiB, rounded up to a power of 2\n"
+"                        (default: 64)\n"
+"  -l, --level N         zstd compression level 1-19 (default: 3)\n"
+"      --no-sched        leave out context switches, wakeups and migrations\n"
+"      --no-syscalls     leave out syscalls\n"
+"      --no-block        leave out block I/O requests\n"
+"      --no-pcache       leave out page-cache fills\n"
+"      --cuda            probe CUDA synchronisation and launches (libcuda/libcudart)\n"
+"      --uprobe LIB:SYM[:step]\n"
+"                        probe a user function; ':step' marks a training step per call\n"
+"  -q, --quiet           no live status line\n"
+"  -v, --verbose         show libbpf and start-up details\n"
+"  -h, --help            show this help\n"
+"  -V, --version         show the version\n"
+"\n"
+"In run mode the tracer exits with the command's exit status; Ctrl-C goes to the\n"
+"command as it would without the tracer. Traces are created with mode 0600.\n");
+}
+
+static int parse_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static char *join_args(char **argv)
+{
+	size_t len = 1;
+	char *s;
+	int i;
+
+	for (i = 0; argv[i]; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (i = 0; argv[i]; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+enum { OPT_FORCE = 256, OPT_BUFFER, OPT_NO_SCHED, OPT_NO_SYSCALLS, OPT_NO_BLOCK, OPT_NO_PCACHE,
+       OPT_CUDA, OPT_UPROBE };
+
+static int parse_opt(struct tracer_opts *o, int c, const char *arg)
+{
+	double v;
+
+	switch (c) {
+	case 'o': o->output = arg; break;
+	case OPT_FORCE: o->force = true; break;
+	case 'd':
+		if (parse_num(arg, 0.001, 1e7, &o->duration))
+			return say("--duration must be a positive number of seconds (got '%s')", arg), -1;
+		break;
+	case OPT_BUFFER:
+		if (parse_num(arg, 1, 4096, &v))
+			return say("--buffer-mb must be between 1 and 4096 (got '%s')", arg), -1;
+		o->buffer_mb = (unsigned)v;
+		break;
+	case 'l':
+		if (parse_num(arg, 1, 19, &v) || v != (int)v)
+			return say("--level must be an integer from 1 to 19 (got '%s')", arg), -1;
+		o->level = (int)v;
+		break;
+	case OPT_NO_SCHED: o->groups &= ~ST_GROUP_SCHED; break;
+	case OPT_NO_SYSCALLS: o->groups &= ~ST_GROUP_SYSCALL; break;
+	case OPT_NO_BLOCK: o->groups &= ~ST_GROUP_BLOCK; break;
+	case OPT_NO_PCACHE: o->groups &= ~ST_GROUP_PCACHE; break;
+	case OPT_CUDA: o->cuda = true; break;
+	case OPT_UPROBE: o->uprobes[o->nuprobes++] = (char *)arg; break;
+	case 'q': o->quiet = true; break;
+	case 'v': o->verbose = true; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+/* Returns 0 to go on, 1 when done (help, version), 2 on a usage error. */
+static int parse_args(int argc, char **argv, struct tracer_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, 0, 'o' }, { "force", no_argument, 0, OPT_FORCE },
+		{ "duration", required_argument, 0, 'd' },
+		{ "buffer-mb", required_argument, 0, OPT_BUFFER },
+		{ "level", required_argument, 0, 'l' },
+		{ "no-sched", no_argument, 0, OPT_NO_SCHED },
+		{ "no-syscalls", no_argument, 0, OPT_NO_SYSCALLS },
+		{ "no-block", no_argument, 0, OPT_NO_BLOCK },
+		{ "no-pcache", no_argument, 0, OPT_NO_PCACHE },
+		{ "cuda", no_argument, 0, OPT_CUDA }, { "uprobe", required_argument, 0, OPT_UPROBE },
+		{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },
+		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' },
+		{ 0 }
+	};
+	const char *mode;
+	int c;
+
+	*o = (struct tracer_opts){ .output = "trace.zst", .buffer_mb = 64, .level = 3,
+				   .groups = ~0u };
+	o->uprobes = calloc((size_t)argc, sizeof(char *));
+	o->cmdline = join_args(argv);
+	if (!o->uprobes || !o->cmdline)
+		return say("out of memory"), 2;
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+		return usage(stdout), 1;
+	if (argc >= 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")))
+		return printf("tracer %s (trace format %d)\n", ST_VERSION, ST_FORMAT_VERSION), 1;
+	if (argc < 2 || (strcmp(argv[1], "attach") && strcmp(argv[1], "run"))) {
+		say("expected 'attach PID' or 'run -- COMMAND' (see tracer --help)");
+		return 2;
+	}
+	mode = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "+o:d:l:qvhV", longopts, NULL)) != -1) {
+		if (c == 'h')
+			return usage(stdout), 1;
+		if (c == 'V')
+			return printf("tracer %s (trace format %d)\n", ST_VERSION, ST_FORMAT_VERSION), 1;
+		if (c == '?' || parse_opt(o, c, optarg))
+			return 2;
+	}
+	if (!strcmp(mode, "attach")) {
+		double v;
+
+		if (optind != argc - 1 || parse_num(argv[optind], 1, 4194304, &v) || v != (int)v)
+			return say("attach needs one process id (got %s)",
+				   optind < argc ? argv[optind] : "none"), 2;
+		o->pid = (pid_t)v;
+	} else {
+		if (optind >= argc)
+			return say("run needs a command after '--'"), 2;
+		o->argv = argv + optind;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ preflight */
+
+static bool have_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static int preflight(void)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		say("this kernel has no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y");
+		return -1;
+	}
+	if (!have_cap(CAP_SYS_ADMIN) && !(have_cap(CAP_BPF) && have_cap(CAP_PERFMON))) {
+		say("not permitted: loading the probes needs CAP_BPF and CAP_PERFMON "
+		    "(or CAP_SYS_ADMIN): run as root");
+		return -1;
+	}
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* ------------------------------------------------------------ BPF set-up */
+
+struct sc_rule {
+	const char *name;
+	__u32 cls;
+};
+
+#define TMO(t) ((__u32)(t) << SC_TMO_SHIFT)
+
+static const struct sc_rule sc_rules[] = {
+	{ "read", SC_FD0 | SC_COUNT2 }, { "write", SC_FD0 | SC_COUNT2 },
+	{ "pread64", SC_FD0 | SC_COUNT2 | SC_OFF3 }, { "pwrite64", SC_FD0 | SC_COUNT2 | SC_OFF3 },
+	{ "readv", SC_FD0 }, { "writev", SC_FD0 }, { "preadv", SC_FD0 }, { "pwritev", SC_FD0 },
+	{ "preadv2", SC_FD0 }, { "pwritev2", SC_FD0 },
+	{ "recvfrom", SC_FD0 | SC_COUNT2 }, { "sendto", SC_FD0 | SC_COUNT2 },
+	{ "recvmsg", SC_FD0 }, { "sendmsg", SC_FD0 }, { "recvmmsg", SC_FD0 },
+	{ "sendmmsg", SC_FD0 }, { "connect", SC_FD0 }, { "shutdown", SC_FD0 },
+	{ "accept", SC_RETFD }, { "accept4", SC_RETFD },
+	{ "fsync", SC_FD0 }, { "fdatasync", SC_FD0 }, { "sync_file_range", SC_FD0 },
+	{ "ioctl", SC_FD0 }, { "close", SC_FD0_ENTRY }, { "lseek", SC_FD0 }, { "fstat", SC_FD0 },
+	{ "getdents64", SC_FD0 | SC_COUNT2 }, { "fcntl", SC_FD0 }, { "flock", SC_FD0 },
+	{ "fadvise64", SC_FD0 }, { "readahead", SC_FD0 }, { "ftruncate", SC_FD0 },
+	{ "fallocate", SC_FD0 }, { "sendfile", SC_FD0 }, { "splice", SC_FD0 },
+	{ "epoll_wait", SC_FD0 | TMO(TMO_MS3) }, { "epoll_pwait", SC_FD0 | TMO(TMO_MS3) },
+	{ "epoll_pwait2", SC_FD0 | TMO(TMO_TS3) },
+	{ "poll", SC_POLLFD | TMO(TMO_MS2) }, { "ppoll", SC_POLLFD | TMO(TMO_TS2) },
+	{ "select", TMO(TMO_TV4) }, { "pselect6", TMO(TMO_TS4) },
+	{ "nanosleep", TMO(TMO_TS0) }, { "clock_nanosleep", TMO(TMO_TS2) },
+	{ "futex", SC_FUTEX },
+	{ "open", SC_PATH0 | SC_RETFD }, { "creat", SC_PATH0 | SC_RETFD },
+	{ "openat", SC_PATH1 | SC_RETFD }, { "openat2", SC_PATH1 | SC_RETFD },
+	{ "stat", SC_PATH0 }, { "lstat", SC_PATH0 }, { "access", SC_PATH0 },
+	{ "newfstatat", SC_PATH1 }, { "statx", SC_PATH1 }, { "faccessat", SC_PATH1 },
+	{ "faccessat2", SC_PATH1 }, { "unlink", SC_PATH0 }, { "unlinkat", SC_PATH1 },
+	{ "rename", SC_PATH0 }, { "mkdir", SC_PATH0 },
+	{ "dup", SC_RETFD }, { "dup2", SC_RETFD }, { "dup3", SC_RETFD }, { "socket", SC_RETFD },
+	{ "eventfd2", SC_RETFD }, { "epoll_create1", SC_RETFD }, { "memfd_create", SC_RETFD },
+	{ "timerfd_create", SC_RETFD },
+	{ "pipe", SC_FDS0 }, { "pipe2", SC_FDS0 }, { "socketpair", SC_FDS3 },
+};
+
+static void set_sc_classes(struct stalltrace_bpf *skel, bool on)
+{
+	size_t i;
+
+	for (i = 0; i < ST_NR_SYSCALLS; i++)
+		skel->rodata->sc_class[i] = on ? SC_ON : 0;
+	if (!on)
+		return;
+	for (i = 0; i < sizeof(sc_rules) / sizeof(sc_rules[0]); i++) {
+		int nr = st_syscall_nr(sc_rules[i].name);
+
+		if (nr >= 0 && nr < ST_NR_SYSCALLS)
+			skel->rodata->sc_class[nr] |= sc_rules[i].cls;
+	}
+}
+
+/* Programs of left-out groups, or on tracepoints this kernel lacks, are not loaded. */
+static void choose_programs(struct stalltrace_bpf *skel, __u32 groups)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		const char *sec = bpf_program__section_name(p), *tp = strchr(sec, '/');
+		const char *name = bpf_program__name(p);
+		char tname[128];
+		__u32 g = 0;
+
+		if (!strcmp(name, "on_switch") || !strcmp(name, "on_waking") ||
+		    !strcmp(name, "on_wakeup_new") || !strcmp(name, "on_migrate"))
+			g = ST_GROUP_SCHED;
+		else if (!strncmp(name, "on_sys_", 7))
+			g = ST_GROUP_SYSCALL;
+		else if (!strncmp(name, "on_io_", 6) || !strncmp(name, "on_rq_", 6))
+			g = ST_GROUP_BLOCK;
+		else if (!strcmp(name, "on_pcache_add"))
+			g = ST_GROUP_PCACHE;
+		if (g && !(groups & g)) {
+			bpf_program__set_autoload(p, false);
+			continue;
+		}
+		snprintf(tname, sizeof(tname), "btf_trace_%s", tp ? tp + 1 : "");
+		if (vmlinux && tp && btf__find_by_name_kind(vmlinux, tname, BTF_KIND_TYPEDEF) < 0) {
+			if (verbose)
+				say("kernel has no tracepoint %s: %s not loaded", tp + 1, name);
+			bpf_program__set_autoload(p, false);
+		}
+	}
+	btf__free(vmlinux);
+}
+
+static unsigned round_pow2(unsigned mb)
+{
+	unsigned p = 1;
+
+	while (p < mb)
+		p <<= 1;
+	return p;
+}
+
+static int load_bpf(struct run *r)
+{
+	int err;
+
+	r->skel = stalltrace_bpf__open();
+	if (!r->skel) {
+		err = -errno;
+		say("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	set_sc_classes(r->skel, r->o.groups & ST_GROUP_SYSCALL);
+	choose_programs(r->skel, r->o.groups);
+	bpf_map__set_max_entries(r->skel->maps.rb, round_pow2(r->o.buffer_mb) << 20);
+	err = stalltrace_bpf__load(r->skel);
+	if (err) {
+		say("cannot load the BPF programs: %s%s", strerror(-err),
+		    r->o.verbose ? "" : " (run with -v for the verifier's log)");
+		return err;
+	}
+	err = stalltrace_bpf__attach(r->skel);
+	if (err) {
+		say("cannot attach the BPF programs: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ output */
+
+static const char *output_error(int err)
+{
+	switch (err) {
+	case -EEXIST: return "it exists (use --force to replace it)";
+	case -ELOOP: return "it is a symbolic link: refusing to write through it";
+	default: return strerror(-err);
+	}
+}
+
+static void clock_offsets(struct st_header *h)
+{
+	struct timespec m1, rt, bt, m2;
+	__s64 mono;
+
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	clock_gettime(CLOCK_MONOTONIC, &m2);
+	mono = ((__s64)m1.tv_sec * 1000000000 + m1.tv_nsec + (__s64)m2.tv_sec * 1000000000 +
+		m2.tv_nsec) / 2;
+	h->realtime_offset = (__s64)rt.tv_sec * 1000000000 + rt.tv_nsec - mono;
+	h->boottime_offset = (__s64)bt.tv_sec * 1000000000 + bt.tv_nsec - mono;
+	h->start_ts = (__u64)mono;
+}
+
+static int write_header(struct run *r, const char *target_cmdline)
+{
+	struct st_header h = { .version = ST_FORMAT_VERSION, .clock_id = CLOCK_MONOTONIC };
+	struct utsname u;
+	const char *kv[16];
+	int n = 0;
+
+	memcpy(h.magic, ST_MAGIC, ST_MAGIC_LEN);
+	h.ncpus = (__u32)libbpf_num_possible_cpus();
+	h.target_pid = (__u32)(r->o.pid ? r->o.pid : r->child);
+	h.page_size = (__u32)sysconf(_SC_PAGESIZE);
+	h.event_mask = r->o.groups;
+	clock_offsets(&h);
+	uname(&u);
+	kv[n++] = "tracer_version"; kv[n++] = ST_VERSION;
+	kv[n++] = "hostname"; kv[n++] = u.nodename;
+	kv[n++] = "kernel"; kv[n++] = u.release;
+	kv[n++] = "mode"; kv[n++] = r->o.pid ? "attach" : "run";
+	kv[n++] = "cmdline"; kv[n++] = target_cmdline;
+	kv[n++] = "options"; kv[n++] = r->o.cmdline;
+	kv[n] = NULL;
+	r->start = h.start_ts;
+	return st_writer__header(r->w, &h, kv);
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	/* run mode: a terminal's Ctrl-C reached the command too; kill(1) did not */
+	if (si && si->si_code == SI_USER)
+		forward_signal = sig;
+	stop_signal = sig;
+	signal(sig, SIG_DFL);	/* a second Ctrl-C kills the tracer; the target is unharmed */
+}
+
+static void set_signals(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int on_ring_event(void *ctx, void *data, size_t len)
+{
+	struct run *r = ctx;
+
+	return sink__event(r->sink, data, len) == -ENOMEM ? -ENOMEM : 0;
+}
+
+static __u64 drops_total(const struct run *r, struct st_drops *d)
+{
+	__u64 t = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->nkinds = ST_KIND_MAX;
+	for (int i = 0; i < ST_KIND_MAX; i++)
+		t += d->count[i] = r->skel->bss->drops[i];
+	return t;
+}
+
+static void status_line(struct run *r, __u64 now, bool final)
+{
+	struct st_drops d;
+	__u64 ev = sink__events(r->sink), drops = drops_total(r, &d);
+	double secs = (double)(now - r->start) / 1e9;
+	double rate = (double)(ev - r->last_events) / ((double)(now - r->last_status) / 1e9);
+
+	if (final) {
+		if (!r->o.quiet && isatty(STDERR_FILENO))
+			fputs("\r\033[K", stderr);
+		return;
+	}
+	if (drops != r->last_drops && r->last_status)
+		say("warning: %llu events dropped so far (ring buffer full: try --buffer-mb)",
+		    (unsigned long long)drops);
+	r->last_drops = drops;
+	if (!r->o.quiet && isatty(STDERR_FILENO))
+		fprintf(stderr, "\r\033[Ktracing %.0fs | %.2fM events/s | %.1f MB written | %llu dropped",
+			secs, rate / 1e6, (double)st_writer__bytes(r->w) / 1e6,
+			(unsigned long long)drops);
+	r->last_status = now;
+	r->last_events = ev;
+}
+
+static int flush_frame(struct run *r, __u64 ts)
+{
+	struct st_drops d;
+	int err;
+
+	drops_total(r, &d);
+	err = st_writer__add(r->w, ts, ST_REC_DROPS, 0, &d, sizeof(d), NULL, 0);
+	if (!err)
+		err = st_writer__flush(r->w);
+	return err;
+}
+
+static bool should_stop(struct run *r, __u64 now)
+{
+	if (stop_signal && !r->child) {
+		r->stop_reason = ST_STOP_SIGNAL;
+		return true;
+	}
+	if (r->o.duration && now - r->start >= (__u64)(r->o.duration * 1e9)) {
+		r->stop_reason = ST_STOP_DURATION;
+		return true;
+	}
+	if (r->child && !r->child_done && waitpid(r->child, &r->child_status, WNOHANG) == r->child)
+		r->child_done = true;
+	if (r->child ? r->child_done : sink__live_procs(r->sink) == 0) {
+		r->stop_reason = ST_STOP_EXITED;
+		return true;
+	}
+	return false;
+}
+
+static int trace_loop(struct run *r)
+{
+	struct timespec tick = { 0, POLL_NS };
+	int err = 0;
+
+	r->last_flush = r->last_status = now_ns();
+	for (;;) {
+		__u64 now;
+
+		if (forward_signal && r->child && !r->child_done) {
+			kill(r->child, forward_signal);
+			forward_signal = 0;
+		}
+		err = ring_buffer__consume(r->rb);
+		if (err < 0)
+			break;
+		now = now_ns();
+		if ((err = sink__drain(r->sink, now - REORDER_NS)))
+			break;
+		if (now - r->last_flush >= FLUSH_NS) {
+			if ((err = flush_frame(r, now - REORDER_NS)))
+				break;
+			r->last_flush = now;
+			status_line(r, now, false);
+		}
+		if (should_stop(r, now))
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	r->stop_reason = ST_STOP_ERROR;
+	return err;
+}
+
+/* Stops the probes, writes what is left and the trailer. */
+static int finish(struct run *r)
+{
+	struct st_trailer t = { 0 };
+	int err = 0, err2;
+
+	stalltrace_bpf__detach(r->skel);
+	if (r->rb)
+		ring_buffer__consume(r->rb);
+	if (!r->write_err)
+		err = sink__drain(r->sink, UINT64_MAX);
+	t.end_ts = now_ns();
+	t.stop_reason = (__u16)r->stop_reason;
+	drops_total(r, &t.drops);
+	err2 = st_writer__finish(r->w, &t);
+	r->w = NULL;
+	status_line(r, t.end_ts, true);
+	if (r->write_err == -ENOSPC || err == -ENOSPC || (t.flags & ST_TRAILER_DISK_FULL))
+		say("disk full writing '%s': tracing stopped; the trace is complete up to the "
+		    "last frame written", r->o.output);
+	else if (err || err2)
+		say("cannot write '%s': %s", r->o.output, strerror(-(err ? err : err2)));
+	return err ? err : err2;
+}
+
+static void summary(struct run *r)
+{
+	struct rusage ru;
+	struct st_drops d;
+	__u64 ev = sink__events(r->sink), bytes = 0, drops = drops_total(r, &d);
+	double secs = (double)(now_ns() - r->start) / 1e9, cpu;
+	FILE *f = fopen(r->o.output, "re");
+
+	if (f) {
+		fseek(f, 0, SEEK_END);
+		bytes = (__u64)ftell(f);
+		fclose(f);
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	      ru.ru_stime.tv_usec / 1e6;
+	say("wrote %s: %.1f s, %llu events, %.2f MB (%.2f bytes/event), %llu dropped; "
+	    "tracer CPU %.1f%%, max RSS %ld MB", r->o.output, secs, (unsigned long long)ev,
+	    (double)bytes / 1e6, ev ? (double)bytes / (double)ev : 0.0,
+	    (unsigned long long)drops, secs > 0 ? 100.0 * cpu / secs : 0.0, ru.ru_maxrss / 1024);
+}
+
+/* ------------------------------------------------------------ targets */
+
+static int start_attach(struct run *r)
+{
+	char path[64];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d", r->o.pid);
+	if (access(path, F_OK))
+		return say("no process with pid %d", r->o.pid), -ESRCH;
+	n = target__attach_tree(bpf_map__fd(r->skel->maps.tasks), r->o.pid, r->sink);
+	if (n == -ESRCH || n == -ENOENT)
+		return say("process %d exited during start-up", r->o.pid), -ESRCH;
+	if (n < 0)
+		return say("cannot trace process %d: %s", r->o.pid, strerror(-n)), n;
+	if (r->o.verbose)
+		say("attached to %d process(es) in the tree of %d", n, r->o.pid);
+	return 0;
+}
+
+static int start_run(struct run *r, int release_fd, int error_fd)
+{
+	int err = target__mark(bpf_map__fd(r->skel->maps.tasks), r->child, false), e;
+	char *cmd = join_args(r->o.argv);
+
+	if (err) {
+		say("cannot trace the command: %s", strerror(-err));
+		free(cmd);
+		return err;
+	}
+	target__describe(r->sink, r->child, cmd ? cmd : r->o.argv[0]);
+	free(cmd);
+	e = target__release(release_fd, error_fd);
+	if (e) {
+		say("cannot run '%s': %s", r->o.argv[0], strerror(e));
+		waitpid(r->child, &r->child_status, 0);
+		r->child_done = true;
+		return -e;
+	}
+	return 0;
+}
+
+static int exit_status(const struct run *r, int err)
+{
+	if (r->child && r->child_done) {
+		if (WIFEXITED(r->child_status))
+			return WEXITSTATUS(r->child_status);
+		if (WIFSIGNALED(r->child_status))
+			return 128 + WTERMSIG(r->child_status);
+	}
+	return err ? 1 : 0;
+}
+
+static int setup(struct run *r, int *release_fd, int *error_fd)
+{
+	struct st_writer_opts wo = { .level = r->o.level, .force = r->o.force };
+	char *cmd = NULL;
+	int err;
+
+	if (r->o.argv) {
+		r->child = target__spawn(r->o.argv, release_fd, error_fd);
+		if (r->child < 0)
+			return say("cannot start '%s': %s", r->o.argv[0], strerror(-r->child)), -1;
+	}
+	err = st_writer__create(&r->w, r->o.output, &wo);
+	if (err)
+		return say("cannot create '%s': %s", r->o.output, output_error(err)), err;
+	if ((err = sink__new(&r->sink, r->w)))
+		return say("out of memory"), err;
+	cmd = r->o.argv ? join_args(r->o.argv) : NULL;
+	if (!cmd && r->o.pid) {
+		char path[64], buf[4096];
+		FILE *f;
+		size_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", r->o.pid);
+		f = fopen(path, "re");
+		n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		for (size_t i = 0; i + 1 < n; i++)
+			buf[i] = buf[i] ? buf[i] : ' ';
+		buf[n] = '\0';
+		cmd = strdup(buf);
+	}
+	err = write_header(r, cmd ? cmd : "");
+	free(cmd);
+	if (err)
+		return say("cannot write '%s': %s", r->o.output, strerror(-err)), err;
+	if ((err = load_bpf(r)))
+		return err;
+	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.rb), on_ring_event, r, NULL);
+	if (!r->rb)
+		return say("cannot set up the ring buffer: %s", strerror(errno)), -errno;
+	return 0;
+}
+
+static void teardown(struct run *r, bool failed)
+{
+	if (r->w) {
+		st_writer__abandon(r->w);
+		/* a failed start leaves no half-made file behind */
+		if (failed)
+			unlink(r->o.output);
+	}
+	ring_buffer__free(r->rb);
+	stalltrace_bpf__destroy(r->skel);
+	sink__free(r->sink);
+	free(r->o.uprobes);
+	free(r->o.cmdline);
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = { 0 };
+	int release_fd = -1, error_fd = -1, err;
+
+	err = parse_args(argc, argv, &r.o);
+	if (err)
+		return err == 1 ? 0 : 2;
+	verbose = r.o.verbose;
+	libbpf_set_print(libbpf_print);
+	if (preflight())
+		return 1;
+	err = setup(&r, &release_fd, &error_fd);
+	if (!err)
+		err = r.child ? start_run(&r, release_fd, error_fd) : start_attach(&r);
+	if (err) {
+		if (r.child > 0 && !r.child_done) {
+			kill(r.child, SIGKILL);
+			waitpid(r.child, NULL, 0);
+		}
+		teardown(&r, true);
+		return 1;
+	}
+	set_signals();
+	err = trace_loop(&r);
+	if (err == -ENOSPC)
+		r.write_err = err;
+	else if (err)
+		say("tracing stopped: %s", strerror(-err));
+	err = finish(&r) ? 1 : (err ? 1 : 0);
+	summary(&r);
+	/* run mode: the command goes on after a --duration stop; its status is ours */
+	if (r.child && !r.child_done && waitpid(r.child, &r.child_status, 0) == r.child)
+		r.child_done = true;
+	teardown(&r, false);
+	return exit_status(&r, err);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What crosses the kernel/user boundary: the ring-buffer events the BPF programs
+ * (bpf/stalltrace.bpf.c) emit and the tracer (bpf/tracer.c) turns into trace records.
+ * Each event is struct st_ring_hdr followed by the record payload of include/st_format.h,
+ * except syscalls, which come in the fixed st_ring_syscall layout the tracer compacts.
+ */
+#ifndef ST_BPF_H
+#define ST_BPF_H
+
+#include "st_format.h"
+
+#define ST_NR_SYSCALLS	512	/* sc_class[] size: x86_64 numbers are below it */
+
+struct st_ring_hdr {
+	__u64 ts;		/* CLOCK_MONOTONIC ns, read after the ring slot was reserved */
+	__u8 type;		/* enum st_rec_type */
+	__u8 flags;		/* the record's flags */
+	__u16 size;		/* payload bytes after this header that are valid */
+	__u32 pad;
+};
+
+/* Syscall classes (sc_class[nr]): what the BPF side records for each syscall. */
+#define SC_ON		(1u << 0)	/* record this syscall at all */
+#define SC_FD0		(1u << 1)	/* arg0 is an fd: its identity at exit */
+#define SC_FD0_ENTRY	(1u << 2)	/* arg0 fd identity taken at entry (close) */
+#define SC_RETFD	(1u << 3)	/* the return value is a new fd: its identity */
+#define SC_COUNT2	(1u << 4)	/* arg2 is a byte count */
+#define SC_OFF3		(1u << 5)	/* arg3 is a file offset */
+#define SC_PATH0	(1u << 6)	/* arg0 is a path */
+#define SC_PATH1	(1u << 7)	/* arg1 is a path */
+#define SC_FUTEX	(1u << 8)
+#define SC_POLLFD	(1u << 9)	/* arg0 is a pollfd array, arg1 its length */
+#define SC_FDS0		(1u << 10)	/* arg0 receives two fds (pipe, pipe2) */
+#define SC_FDS3		(1u << 11)	/* arg3 receives two fds (socketpair) */
+#define SC_TMO_SHIFT	12		/* timeout argument, 4 bits: enum sc_tmo */
+#define SC_TMO_MASK	(0xfu << SC_TMO_SHIFT)
+
+enum sc_tmo {
+	TMO_NONE = 0,
+	TMO_MS2,	/* int milliseconds in arg2 (poll) */
+	TMO_MS3,	/* int milliseconds in arg3 (epoll_wait, epoll_pwait) */
+	TMO_TS0,	/* struct timespec * in arg0 (nanosleep) */
+	TMO_TS2,	/* struct timespec * in arg2 (clock_nanosleep, ppoll) */
+	TMO_TS3,	/* struct timespec * in arg3 (epoll_pwait2) */
+	TMO_TV4,	/* struct timeval * in arg4, read at entry (select updates it) */
+	TMO_TS4,	/* struct timespec * in arg4, read at entry (pselect6 updates it) */
+};
+
+struct st_ring_syscall {
+	struct st_ring_hdr h;
+	struct st_syscall b;
+	__u32 present;		/* ST_SC_* of the fields below that are set */
+	__u32 pad;
+	struct st_sc_fd fd;
+	__u64 count;
+	__u64 offset;
+	struct st_sc_futex futex;
+	__s64 timeout;
+	__u64 pcache;
+	__s32 fds[2];
+	char path[ST_PATH_MAX];	/* only when ST_SC_PATH: h.size tells how much is valid */
+};
+
+/* The part of st_ring_syscall reserved for syscalls without a path. */
+#define ST_RING_SC_SMALL	(sizeof(struct st_ring_syscall) - ST_PATH_MAX)
+
+struct st_ring_exec {
+	struct st_ring_hdr h;
+	struct st_exec e;
+	char filename[ST_PATH_MAX];
+};
+
+#endif /* ST_BPF_H */
