@@ -2,3 +2,11 @@
 # A group exits 0 (pass), 77 (skipped, with a loud reason on stderr) or anything else (fail).
 test: all
 	$(Q)BUILD=$(abspath $(BUILD)) tests/run.sh $(T)
+
+# Small programs the tracer tests and benchmarks drive (known ground truth).
+TEST_TOOLS := $(BUILD)/tests/ctlwork $(BUILD)/tests/sysloop
+all: $(TEST_TOOLS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/tools/%.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread

@@ -1,0 +1,62 @@
+# Shared helpers for the test groups (sourced).  Each group runs with $BUILD set.
+set -u
+: "${BUILD:?BUILD must be set (tests/run.sh does it)}"
+TRACER=$BUILD/tracer
+ANALYZE=$BUILD/analyze
+PY=${PY:-python3}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/stalltrace-test.XXXXXX")
+trap 'cleanup_tmp' EXIT
+fails=0
+
+cleanup_tmp()
+{
+	# background helpers of a test never outlive it
+	jobs -p | xargs -r kill 2>/dev/null
+	rm -rf "$TMP"
+}
+
+ok() { printf 'ok   %s\n' "$*"; }
+fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
+
+# check NAME CMD...: runs CMD, records ok/FAIL under NAME
+check()
+{
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else fail "$name"; fi
+}
+
+# skip_unless_bpf: the BPF tests need root and a kernel with BTF; say loudly why not
+skip_unless_bpf()
+{
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIPPED: BPF tests need root (this is not a pass: run them as root)" >&2
+		exit 77
+	fi
+	if [ ! -r /sys/kernel/btf/vmlinux ]; then
+		echo "SKIPPED: kernel has no BTF (/sys/kernel/btf/vmlinux): BPF capture cannot work here" >&2
+		exit 77
+	fi
+}
+
+# wait_for FILE PATTERN [SECONDS]: waits until FILE contains PATTERN (a line a process
+# prints when it reaches a state), failing after SECONDS; event-driven, not a fixed sleep
+wait_for()
+{
+	local file=$1 pat=$2 secs=${3:-20} i=0
+	while ! grep -q -- "$pat" "$file" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $((secs * 50)) ] && return 1
+		sleep 0.02
+	done
+}
+
+finish()
+{
+	if [ "$fails" -ne 0 ]; then
+		echo "$fails check(s) failed"
+		exit 1
+	fi
+	echo "all checks passed"
+	exit 0
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Tracer end to end, as root: exact capture of a controlled workload in run and
+# attach mode, exit status pass-through, SIGINT and SIGKILL shutdown, disk full,
+# and the one-line errors for bad requests.
+. "$(dirname "$0")/lib.sh"
+skip_unless_bpf
+
+CTL=$BUILD/tests/ctlwork
+DATA=$TMP/ctl.dat
+N=50 M=4096 K=3 T=4
+head -c $((N * M)) /dev/urandom >"$DATA"
+
+dump_ok()	# dump_ok TRACE OUT: dump succeeds (complete trace)
+{
+	"$ANALYZE" --dump "$1" >"$2" 2>"$2.err"
+}
+
+# --- run mode: exact syscalls, forks, exits, renames, wakeups; mode 0600; zstd -t
+"$TRACER" run -q -o "$TMP/run.zst" -- "$CTL" "$DATA" $N $M $K $T >"$TMP/run.out" 2>"$TMP/run.err"
+check "run mode exits with the command's status (0)" test $? -eq 0
+check "run mode trace is mode 0600" test "$(stat -c %a "$TMP/run.zst")" = 600
+check "trace passes zstd -t" zstd -q -t "$TMP/run.zst"
+check "dump of a complete trace exits 0" dump_ok "$TMP/run.zst" "$TMP/run.jsonl"
+check "run mode: exact syscalls, forks, exits, renames, wakeups, zero drops" \
+	$PY tests/check_ctl.py "$TMP/run.jsonl" "$TMP/run.out" "$DATA" $N $M $K $T
+check "summary line on exit" grep -q "^tracer: wrote $TMP/run.zst: .* events, .* 0 dropped" "$TMP/run.err"
+check "decompressed stream starts with the header record" \
+	sh -c "zstd -q -d -c '$TMP/run.zst' | head -c 16 | od -An -c | tr -d ' \n' | grep -q STALLTRC"
+
+# --- exit status pass-through and a command that cannot run
+"$TRACER" run -q -o "$TMP/st7.zst" -- sh -c 'exit 7' 2>/dev/null
+check "run mode passes exit status 7 through" test $? -eq 7
+"$TRACER" run -q -o "$TMP/kill.zst" -- sh -c 'kill -TERM $$' 2>/dev/null
+check "run mode: a command killed by SIGTERM gives 143" test $? -eq 143
+"$TRACER" run -q -o "$TMP/nx.zst" -- /nonexistent/cmd 2>"$TMP/nx.err"
+check "run of a missing command fails" test $? -ne 0
+check "  ...with one clear line" grep -qx "tracer: cannot run '/nonexistent/cmd': No such file or directory" "$TMP/nx.err"
+check "  ...and leaves no trace file" test ! -e "$TMP/nx.zst"
+
+# --- attach to a running tree: the workload waits on stdin until the tracer is in
+mkfifo "$TMP/go"
+exec 5<>"$TMP/go"
+"$CTL" "$DATA" $N $M $K $T 4 <"$TMP/go" 4>"$TMP/att.pid" >"$TMP/att.out" &
+wait_for "$TMP/att.pid" '^[0-9]'
+pid=$(cat "$TMP/att.pid")
+"$TRACER" attach -v -q -o "$TMP/att.zst" "$pid" 2>"$TMP/att.err" &
+tpid=$!
+check "attach reports the tree" wait_for "$TMP/att.err" "attached to 1 process"
+echo go >&5
+wait $tpid
+check "attach mode stops when the traced processes exit (status 0)" test $? -eq 0
+exec 5>&-
+dump_ok "$TMP/att.zst" "$TMP/att.jsonl"
+check "attach mode: exact syscalls, forks, exits, renames, wakeups, zero drops" \
+	$PY tests/check_ctl.py "$TMP/att.jsonl" "$TMP/att.out" "$DATA" $N $M $K $T
+check "attach: the read in flight at attach is marked no_entry" \
+	grep -q "\"tid\":$pid,.*\"name\":\"read\".*\"no_entry\":true" "$TMP/att.jsonl"
+check "attach: PROC record for the target with its command line" \
+	grep -q "\"type\":\"proc\",\"pid\":$pid,.*\"cmdline\":\"$CTL $DATA" "$TMP/att.jsonl"
+check "attach: FD records for its open fds (stdin is the fifo)" \
+	grep -q "\"type\":\"fd\",\"pid\":$pid,\"tid\":$pid,\"fd\":0,\"fd_kind\":\"pipe\"" "$TMP/att.jsonl"
+
+# --- SIGINT ends an attach cleanly: the trailer is there
+sleep 1000 &
+spid=$!
+"$TRACER" attach -v -q -o "$TMP/int.zst" "$spid" 2>"$TMP/int.err" &
+tpid=$!
+wait_for "$TMP/int.err" "attached to"
+kill -INT $tpid
+wait $tpid
+check "SIGINT: tracer exits 0" test $? -eq 0
+check "SIGINT: the trace is complete" dump_ok "$TMP/int.zst" "$TMP/int.jsonl"
+check "SIGINT: trailer says stopped by signal" grep -q '"type":"trailer".*"stop_reason":1' "$TMP/int.jsonl"
+check "SIGINT: the target lives on" kill -0 $spid
+kill $spid
+
+# --- SIGKILL leaves a readable prefix: every frame flushed before the kill
+"$BUILD/tests/sysloop" 2000000000 >/dev/null &
+lpid=$!
+"$TRACER" attach -v -q -o "$TMP/kill9.zst" "$lpid" 2>"$TMP/kill9.err" &
+tpid=$!
+wait_for "$TMP/kill9.err" "attached to"
+# frames reach the disk at least once a second: wait for the second one
+for _ in $(seq 200); do
+	[ "$(stat -c %s "$TMP/kill9.zst")" -gt 20000 ] && break
+	sleep 0.02
+done
+kill -KILL $tpid
+wait $tpid 2>/dev/null
+check "SIGKILL: the target lives on" kill -0 $lpid
+kill $lpid
+"$ANALYZE" --dump "$TMP/kill9.zst" >"$TMP/kill9.jsonl" 2>"$TMP/kill9.derr"
+check "SIGKILL: dump says incomplete (exit 3)" test $? -eq 3
+check "SIGKILL: the reason is given" grep -q "the tracer did not finish" "$TMP/kill9.derr"
+check "SIGKILL: the prefix holds thousands of getppid calls" \
+	test "$(grep -c '"name":"getppid"' "$TMP/kill9.jsonl")" -gt 1000
+
+# --- disk full: stop, finish the file, say so
+if mkdir -p "$TMP/small" && mount -t tmpfs -o size=600k tmpfs "$TMP/small" 2>/dev/null; then
+	"$TRACER" run -q -o "$TMP/small/t.zst" -- "$BUILD/tests/sysloop" 30000000 >/dev/null 2>"$TMP/full.err"
+	check "disk full: the command's status is still returned" test $? -eq 0
+	check "disk full: said on stderr" grep -q "disk full writing" "$TMP/small/../full.err"
+	"$ANALYZE" --dump "$TMP/small/t.zst" >"$TMP/full.jsonl" 2>/dev/null
+	check "disk full: the trace is complete (trailer)" test $? -eq 0
+	check "disk full: the trailer says so" grep -q '"type":"trailer".*"disk_full":true' "$TMP/full.jsonl"
+	umount "$TMP/small"
+else
+	fail "cannot mount a small tmpfs for the disk-full test"
+fi
+
+# --- one-line errors
+touch "$TMP/exists.zst"
+"$TRACER" run -q -o "$TMP/exists.zst" -- true 2>"$TMP/e1"
+check "existing output refused (exit 1)" test $? -eq 1
+check "  ...with one line" grep -qx "tracer: cannot create '$TMP/exists.zst': it exists (use --force to replace it)" "$TMP/e1"
+echo keep >"$TMP/victim"
+ln -s "$TMP/victim" "$TMP/link.zst"
+"$TRACER" run -q --force -o "$TMP/link.zst" -- true 2>"$TMP/e2"
+check "symlink output refused even with --force" grep -qx "tracer: cannot create '$TMP/link.zst': it is a symbolic link: refusing to write through it" "$TMP/e2"
+check "  ...and the symlink's target is untouched" test "$(cat "$TMP/victim")" = keep
+"$TRACER" run -q --force -o "$TMP/exists.zst" -- true 2>/dev/null
+check "--force replaces a regular file" test -s "$TMP/exists.zst"
+"$TRACER" attach -o "$TMP/np.zst" 4000000 2>"$TMP/e3"
+check "no such pid: exit 1, one line" sh -c "test $? -eq 1 && grep -qx 'tracer: no process with pid 4000000' '$TMP/e3'"
+"$TRACER" attach -o "$TMP/np.zst" 2>"$TMP/e4"
+check "usage error exits 2" test $? -eq 2
+"$TRACER" run --buffer-mb 0 -- true 2>"$TMP/e5"
+check "bad --buffer-mb exits 2 naming the option" sh -c "test $? -eq 2 && grep -q -- '--buffer-mb must be' '$TMP/e5'"
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$TRACER" run -o /tmp/np-$$.zst -- true 2>"$TMP/e6"
+	check "unprivileged: exit 1 naming the capabilities" \
+		sh -c "test $? -eq 1 && grep -q 'needs CAP_BPF and CAP_PERFMON' '$TMP/e6'"
+fi
+check "--help lists every option" sh -c "'$TRACER' --help | grep -q -- '--buffer-mb' && '$TRACER' --help | grep -q -- '--no-pcache'"
+check "--version" sh -c "'$TRACER' --version | grep -q '^tracer '"
+
+finish
