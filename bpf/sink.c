@@ -104,41 +104,6 @@ int sink__record(struct sink *s, __u64 ts, __u8 type, __u8 flags, const void *a,
 	return 0;
 }
 
-/* Syscalls arrive in a fixed layout; the record keeps only the fields present. */
-static int sink_syscall(struct sink *s, const struct st_ring_syscall *e, size_t len)
-{
-	unsigned char buf[ST_RING_SC_SMALL + ST_PATH_MAX];
-	size_t n = 0, plen = 0;
-	__u32 pr = e->present;
-
-#define PUT(field, sz) do { memcpy(buf + n, &(field), sz); n += sz; } while (0)
-	PUT(e->b, sizeof(e->b));
-	if (pr & ST_SC_FD)
-		PUT(e->fd, sizeof(e->fd));
-	if (pr & ST_SC_COUNT)
-		PUT(e->count, 8);
-	if (pr & ST_SC_OFFSET)
-		PUT(e->offset, 8);
-	if (pr & ST_SC_FUTEX)
-		PUT(e->futex, sizeof(e->futex));
-	if (pr & ST_SC_TIMEOUT)
-		PUT(e->timeout, 8);
-	if (pr & ST_SC_PCACHE)
-		PUT(e->pcache, 8);
-	if (pr & ST_SC_FDS)
-		PUT(e->fds, sizeof(e->fds));
-#undef PUT
-	if (pr & ST_SC_PATH) {
-		size_t avail = len > ST_RING_SC_SMALL ? len - ST_RING_SC_SMALL : 0;
-
-		plen = strnlen(e->path, avail < ST_PATH_MAX ? avail : ST_PATH_MAX - 1);
-		memcpy(buf + n, e->path, plen);
-		buf[n + plen] = '\0';
-		n += plen + 1;
-	}
-	return sink__record(s, e->h.ts, ST_REC_SYSCALL, (__u8)pr, buf, n, NULL, 0);
-}
-
 static void track_procs(struct sink *s, const struct st_ring_hdr *h, const void *payload)
 {
 	if (h->type == ST_REC_FORK && !(h->flags & ST_FORK_THREAD)) {
@@ -159,8 +124,6 @@ int sink__event(struct sink *s, const void *data, size_t len)
 
 	if (len < sizeof(*h) || h->size > len - sizeof(*h))
 		return -EINVAL;
-	if (h->type == ST_REC_SYSCALL)
-		return sink_syscall(s, data, len);
 	track_procs(s, h, payload);
 	return sink__record(s, h->ts, h->type, h->flags, payload, h->size, NULL, 0);
 }

@@ -419,6 +419,7 @@ static __always_inline int fd_ident(int fd, struct st_sc_fd *o)
 	struct file **arr, *f;
 	struct inode *ino;
 
+	__builtin_memset(o, 0, sizeof(*o));
 	o->fd = fd;
 	o->kind = ST_FD_UNKNOWN;
 	o->dev = 0;
@@ -507,63 +508,117 @@ static __always_inline __s64 exit_timeout(struct pt_regs *regs, __u32 tmo, struc
 	return ts->ent_tmo;
 }
 
-/* Fills the optional fields; returns the ST_SC_* flags set. */
-static __always_inline __u32 sc_fields(struct st_ring_syscall *e, struct pt_regs *regs, long ret,
+/*
+ * Syscall records are built in a per-CPU scratch buffer in their final, compact
+ * form (only the fields present, in flag order) and copied into the ring at their
+ * exact size: ring bytes, not instructions, are what a syscall record costs most
+ * (every cache line the producer writes the consumer's CPU must fetch).  The
+ * program cannot run twice at once on one CPU (the kernel skips a recursive or
+ * preempting run and counts it as a miss, which the tracer reports as a drop).
+ */
+#define SC_OPT_MAX	(sizeof(struct st_sc_fd) + 8 + 8 + sizeof(struct st_sc_futex) + 8 + 8 + 8)
+
+struct sc_rec {
+	struct st_ring_hdr h;
+	struct st_syscall b;
+	__u8 opt[SC_OPT_MAX + ST_PATH_MAX] __attribute__((aligned(8)));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sc_rec);
+} sc_scratch SEC(".maps");
+
+/*
+ * Every optional field is a whole number of u64 words, so the fields are written
+ * as aligned words at a word index the verifier can bound (byte-wise copies to a
+ * variable offset are slow and trip the verifier on pointer-derived values).
+ */
+#define SC_OPT_WORDS	(SC_OPT_MAX / 8)
+
+static __always_inline __u32 put_words(struct sc_rec *e, __u32 w, const __u64 *src, __u32 n)
+{
+	__u64 *dst = (__u64 *)e->opt;
+
+	for (__u32 i = 0; i < n; i++) {
+		if (w >= SC_OPT_WORDS)
+			return w;
+		dst[w++] = src[i];
+	}
+	return w;
+}
+
+/* Appends the optional fields in flag order; returns their size, sets e->h.flags. */
+static __always_inline __u32 sc_fields(struct sc_rec *e, struct pt_regs *regs, long ret,
 				       __u32 cls, struct task_st *ts)
 {
-	__u32 present = ts->ent_flags & ST_SC_FD;
-	__u32 tmo = (cls & SC_TMO_MASK) >> SC_TMO_SHIFT;
+	__u32 tmo = (cls & SC_TMO_MASK) >> SC_TMO_SHIFT, w = 0;
+	union { struct st_sc_fd fd; __u64 u[3]; } fd = {};
+	union { struct st_sc_futex fx; __u64 u[2]; } fx = {};
+	union { __s32 fds[2]; __u64 u; } fds;
+	__u64 v;
+	__u8 pr = 0;
 
-	if (present)
-		e->fd = ts->ent_fd;
-	if (cls & SC_FD0) {
-		fd_ident((int)regs->di, &e->fd);
-		present |= ST_SC_FD;
-	}
-	if ((cls & SC_RETFD) && ret >= 0) {
-		fd_ident((int)ret, &e->fd);
-		present |= ST_SC_FD;
-	}
-	if (cls & SC_POLLFD) {
-		int fd = -1;
+	if (ts->ent_flags & ST_SC_FD) {
+		fd.fd = ts->ent_fd;
+		pr |= ST_SC_FD;
+	} else if (cls & SC_FD0) {
+		fd_ident((int)regs->di, &fd.fd);
+		pr |= ST_SC_FD;
+	} else if ((cls & SC_RETFD) && ret >= 0) {
+		fd_ident((int)ret, &fd.fd);
+		pr |= ST_SC_FD;
+	} else if (cls & SC_POLLFD) {
+		int pfd = -1;
 
 		if (regs->si)
-			bpf_probe_read_user(&fd, sizeof(fd), (void *)regs->di);
-		fd_ident(fd, &e->fd);
-		e->count = regs->si;
-		present |= ST_SC_FD | ST_SC_COUNT;
+			bpf_probe_read_user(&pfd, sizeof(pfd), (void *)regs->di);
+		fd_ident(pfd, &fd.fd);
+		pr |= ST_SC_FD;
 	}
-	if (cls & SC_COUNT2) {
-		e->count = regs->dx;
-		present |= ST_SC_COUNT;
+	if (pr & ST_SC_FD)
+		w = put_words(e, w, fd.u, 3);
+	if (cls & (SC_COUNT2 | SC_POLLFD)) {
+		v = (cls & SC_POLLFD) ? regs->si : regs->dx;
+		w = put_words(e, w, &v, 1);
+		pr |= ST_SC_COUNT;
 	}
 	if (cls & SC_OFF3) {
-		e->offset = regs->r10;
-		present |= ST_SC_OFFSET;
+		v = regs->r10;
+		w = put_words(e, w, &v, 1);
+		pr |= ST_SC_OFFSET;
 	}
 	if (cls & SC_FUTEX) {
-		e->futex.uaddr = regs->di;
-		e->futex.op = regs->si;
-		e->futex.val = regs->dx;
-		present |= ST_SC_FUTEX;
+		fx.fx.uaddr = regs->di;
+		fx.fx.op = regs->si;
+		fx.fx.val = regs->dx;
+		w = put_words(e, w, fx.u, 2);
+		pr |= ST_SC_FUTEX;
 		/* FUTEX_WAIT's timeout is relative; the others' absolute or absent */
 		if ((regs->si & 0x7f) == 0)
 			tmo = TMO_TS3;
 	}
-	if (tmo) {
-		e->timeout = exit_timeout(regs, tmo, ts);
-		present |= ST_SC_TIMEOUT;
+	if (tmo || (ts->ent_flags & ST_SC_TIMEOUT)) {
+		v = exit_timeout(regs, tmo, ts);
+		w = put_words(e, w, &v, 1);
+		pr |= ST_SC_TIMEOUT;
 	}
 	if (ts->pcache) {
-		e->pcache = ts->pcache;
-		present |= ST_SC_PCACHE;
+		v = ts->pcache;
+		w = put_words(e, w, &v, 1);
+		pr |= ST_SC_PCACHE;
 	}
 	if ((cls & (SC_FDS0 | SC_FDS3)) && ret == 0) {
-		bpf_probe_read_user(e->fds, sizeof(e->fds),
+		fds.u = ~0ull;
+		bpf_probe_read_user(fds.fds, sizeof(fds.fds),
 				    (void *)((cls & SC_FDS0) ? regs->di : regs->r10));
-		present |= ST_SC_FDS;
+		w = put_words(e, w, &fds.u, 1);
+		pr |= ST_SC_FDS;
 	}
-	return present;
+	e->h.flags = pr;
+	return w * 8;
 }
 
 SEC("tp_btf/sys_exit")
@@ -571,8 +626,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_st *ts = traced(bpf_get_current_task_btf());
 	unsigned long nr = regs->orig_ax;
-	struct st_ring_syscall *e;
-	__u32 cls, len;
+	__u32 cls, len, zero = 0;
+	struct sc_rec *e;
 	__u64 entry;
 
 	if (!ts)
@@ -584,30 +639,37 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	cls = sc_class[nr];
 	if (!(cls & SC_ON))
 		return 0;
-	len = (cls & (SC_PATH0 | SC_PATH1)) ? sizeof(*e) : ST_RING_SC_SMALL;
-	e = ev_reserve(len, ST_REC_SYSCALL, 0, ST_KIND_SYSCALL);
+	e = bpf_map_lookup_elem(&sc_scratch, &zero);
 	if (!e)
 		return 0;
+	len = sc_fields(e, regs, ret, cls, ts);
+	if ((cls & (SC_PATH0 | SC_PATH1)) && len <= SC_OPT_MAX) {
+		void *up = (void *)((cls & SC_PATH0) ? regs->di : regs->si);
+		long n = bpf_probe_read_user_str(e->opt + len, ST_PATH_MAX, up);
+
+		if (n <= 0) {
+			e->opt[len] = '\0';
+			n = 1;
+		}
+		e->h.flags |= ST_SC_PATH;
+		len += n;
+	}
 	e->b.tid = (__u32)bpf_get_current_pid_tgid();
 	e->b.nr = nr;
 	e->b.flags2 = entry ? 0 : ST_SC2_NO_ENTRY;
 	e->b.pad = 0;
 	e->b.ret = ret;
+	e->h.type = ST_REC_SYSCALL;
+	e->h.size = sizeof(e->b) + len;
+	e->h.pad = 0;
+	/* the time is read last: the record reaches the ring right after */
+	e->h.ts = bpf_ktime_get_ns();
 	e->b.dur = entry ? e->h.ts - entry : 0;
-	e->present = sc_fields(e, regs, ret, cls, ts);
-	e->h.size = ST_RING_SC_SMALL - sizeof(e->h);
-	if (cls & (SC_PATH0 | SC_PATH1)) {
-		void *up = (void *)((cls & SC_PATH0) ? regs->di : regs->si);
-		long n = bpf_probe_read_user_str(e->path, ST_PATH_MAX, up);
-
-		if (n <= 0) {
-			e->path[0] = '\0';
-			n = 1;
-		}
-		e->present |= ST_SC_PATH;
-		e->h.size += n;
-	}
-	ev_submit(e);
+	len += sizeof(e->h) + sizeof(e->b);
+	if (len > sizeof(*e))
+		return 0;
+	if (bpf_ringbuf_output(&rb, e, len, BPF_RB_NO_WAKEUP))
+		drop(ST_KIND_SYSCALL);
 	return 0;
 }
 

@@ -2,8 +2,8 @@
 /*
  * What crosses the kernel/user boundary: the ring-buffer events the BPF programs
  * (bpf/stalltrace.bpf.c) emit and the tracer (bpf/tracer.c) turns into trace records.
- * Each event is struct st_ring_hdr followed by the record payload of include/st_format.h,
- * except syscalls, which come in the fixed st_ring_syscall layout the tracer compacts.
+ * Each event is struct st_ring_hdr followed by the record payload of include/st_format.h
+ * exactly as it is written to the trace.
  */
 #ifndef ST_BPF_H
 #define ST_BPF_H
@@ -46,24 +46,6 @@ enum sc_tmo {
 	TMO_TV4,	/* struct timeval * in arg4, read at entry (select updates it) */
 	TMO_TS4,	/* struct timespec * in arg4, read at entry (pselect6 updates it) */
 };
-
-struct st_ring_syscall {
-	struct st_ring_hdr h;
-	struct st_syscall b;
-	__u32 present;		/* ST_SC_* of the fields below that are set */
-	__u32 pad;
-	struct st_sc_fd fd;
-	__u64 count;
-	__u64 offset;
-	struct st_sc_futex futex;
-	__s64 timeout;
-	__u64 pcache;
-	__s32 fds[2];
-	char path[ST_PATH_MAX];	/* only when ST_SC_PATH: h.size tells how much is valid */
-};
-
-/* The part of st_ring_syscall reserved for syscalls without a path. */
-#define ST_RING_SC_SMALL	(sizeof(struct st_ring_syscall) - ST_PATH_MAX)
 
 struct st_ring_exec {
 	struct st_ring_hdr h;
