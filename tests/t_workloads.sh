@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Reference workloads (issue 3): trainsim rejects bad knobs; every scenario of
+# tests/scenarios.tsv runs through tests/workloads/scenario.sh and its own ground
+# truth is sane: the truth line parses, the main thread's parts fit in the window,
+# worker sample counts add up exactly, and the scenario's cause dominates.
+# Builds nothing (make already ran).  The torch scenarios are skipped (exit 77,
+# loudly) only when /usr/bin/python3 cannot import torch.
+set -u
+cd "$(dirname "$0")/.."
+: "${BUILD:=$PWD/build}"
+export BUILD
+export ST_DATA=${ST_DATA:-$BUILD/data}
+TS=$BUILD/tests/trainsim
+PY=/usr/bin/python3
+fails=0
+
+fail()
+{
+	echo "FAIL: $*" >&2
+	fails=$((fails + 1))
+}
+
+[ -x "$TS" ] || { echo "FAIL: $TS not built (run make first)" >&2; exit 1; }
+[ -f "$BUILD/tests/stubcuda/libcuda.so.1" ] || { echo "FAIL: stub libcuda not built" >&2; exit 1; }
+[ -x "$PY" ] || { echo "FAIL: $PY missing (the checks parse JSON with it)" >&2; exit 1; }
+
+# --- bad knobs: exit 2, exactly one stderr line, naming the knob -------------
+bad_knob()
+{
+	local knob=$1 err rc
+	shift
+	err=$("$TS" --dataset "$ST_DATA/trainsim" "$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" -ne 2 ]; then
+		fail "trainsim $*: exit $rc, want 2"
+	elif [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ] || [[ $err != trainsim:\ * ]]; then
+		fail "trainsim $*: want one 'trainsim: ...' line, got: $err"
+	elif [[ $err != *"$knob"* ]]; then
+		fail "trainsim $*: message does not name $knob: $err"
+	else
+		echo "ok: rejects $* -> $err"
+	fi
+}
+
+bad_knob --workers --workers 0
+bad_knob --workers --workers 65
+bad_knob --batch-size --batch-size -4
+bad_knob --steps --steps abc
+bad_knob --decode-us --decode-us 1.5
+bad_knob --prefetch --prefetch ''
+bad_knob --cold --cold lukewarm
+bad_knob --read-pattern --read-pattern zigzag
+bad_knob --sample-kb --cold direct --sample-kb 6
+bad_knob --no-such-knob --no-such-knob 3
+bad_knob --steps --steps
+bad_knob --dataset --dataset /proc/version/sub
+bad_knob --checkpoint-dir --checkpoint-every 2 --checkpoint-dir /proc/version/ck
+bad_knob --device-lib --device-wait-us 100 --device-lib /nonexistent/libcuda.so.1 --steps 1
+"$TS" --help | grep -q -e '--lock-hold-us' || fail "trainsim --help does not list the knobs"
+
+# --- the scenario table --------------------------------------------------------
+verdicts=" dataloader_prep dataloader_fetch compute main_io gpu_sync lock_contention cpu_contention "
+table=$(grep -v -e '^#' -e '^[[:space:]]*$' tests/scenarios.tsv)
+while IFS=$'\t' read -r name verdict hogs topts cmd; do
+	[[ $verdicts == *" $verdict "* ]] || fail "scenarios.tsv: $name: unknown verdict '$verdict'"
+	[[ $hogs =~ ^[0-9]+$ ]] || fail "scenarios.tsv: $name: hogs '$hogs' is not a number"
+	[ -n "$topts" ] && [ -n "$cmd" ] || fail "scenarios.tsv: $name: missing columns"
+done <<<"$table"
+for want in ts_prep ts_fetch ts_compute ts_main_io ts_gpu_block ts_gpu_spin ts_lock ts_cpu \
+	    ts_relay_prep pt_prep pt_fetch pt_compute pt_checkpoint; do
+	cut -f1 <<<"$table" | grep -qx "$want" || fail "scenarios.tsv lacks $want"
+done
+[ "$(cut -f1 <<<"$table" | sort | uniq -d)" = "" ] || fail "scenarios.tsv: duplicate names"
+[ "$(tests/workloads/scenario.sh --list | wc -l)" -eq "$(wc -l <<<"$table")" ] ||
+	fail "scenario.sh --list does not list every scenario"
+
+# --- running every scenario ------------------------------------------------------
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Reads completed on the block device holding $ST_DATA (empty when it has none,
+# e.g. tmpfs or overlayfs): proof that cold reads reach the device.
+disk_reads()
+{
+	local maj min
+
+	read -r maj min < <(stat -c '%Hd %Ld' "$ST_DATA")
+	awk -v a="$maj" -v b="$min" '$1 == a && $2 == b { print $4 }' /proc/diskstats
+}
+
+hog_count()
+{
+	pgrep -cfx "bash -c while :; do :; done"
+}
+
+check_truth()
+{
+	"$PY" - "$@" <<'PYEOF'
+import json, sys
+
+path, name, verdict, cmd, r0, r1 = sys.argv[1:7]
+lines = [l for l in open(path) if l.startswith('{"stalltrace_truth":1,')]
+if len(lines) != 1:
+    sys.exit("%s: %d truth lines, want 1" % (name, len(lines)))
+t = json.loads(lines[0])
+errs = []
+
+def need(cond, msg):
+    if not cond:
+        errs.append(msg)
+
+w, m, ws = t["wall_s"], t["main"], t["workers"]
+need(t["scenario"] == name, "scenario is %r" % t["scenario"])
+need(t["workload"] == ("pytorch" if name.startswith("pt_") else "trainsim"), "workload")
+need(t["pid"] > 0 and t["main_tid"] > 0, "pid/main_tid")
+span = (t["window"]["end_ns"] - t["window"]["start_ns"]) / 1e9
+need(abs(span - w) < 1e-3, "window %.6f s != wall_s %.6f" % (span, w))
+need(1.5 <= w <= 6.0, "wall %.2f s outside the 2-5 s budget" % w)
+parts = ["batch_wait_s", "compute_s", "device_wait_s", "checkpoint_s", "lock_wait_s"]
+need(all(m[k] >= 0 for k in parts), "negative main time")
+need(sum(m[k] for k in parts) <= w + 1e-3,
+     "main parts %.3f s exceed wall %.3f s" % (sum(m[k] for k in parts), w))
+samples = sum(x["samples"] for x in ws)
+need(samples == t["steps"] * t["batch_size"],
+     "workers' samples %d != steps x batch size %d" % (samples, t["steps"] * t["batch_size"]))
+need(ws and all(x["pid"] > 0 for x in ws), "worker pids")
+for x in ws:
+    busy = x["read_s"] + x["decode_s"] + x["handoff_s"]
+    need(busy <= w + 1e-3, "worker %d busy %.3f s > wall" % (x["pid"], busy))
+f = {k: m[k] / w for k in m}
+rd, dec = sum(x["read_s"] for x in ws), sum(x["decode_s"] for x in ws)
+sched = m["oncpu_s"] + m["runq_wait_s"] > 0
+if verdict == "dataloader_prep":
+    need(f["batch_wait_s"] > 0.5, "batch wait %.0f%% <= 50%%" % (100 * f["batch_wait_s"]))
+    need(dec > 2 * rd, "workers decode %.2f s, read %.2f s: not decode-bound" % (dec, rd))
+elif verdict == "dataloader_fetch":
+    need(f["batch_wait_s"] > 0.5, "batch wait %.0f%% <= 50%%" % (100 * f["batch_wait_s"]))
+    need(rd > 2 * dec, "workers read %.2f s, decode %.2f s: not read-bound" % (rd, dec))
+    blocks = sum(x["bytes_read"] for x in ws) / 4096
+    need(rd / blocks > 20e-6, "%.1f us per 4 KiB read: page cache, not the device"
+         % (1e6 * rd / blocks))
+    if r0 and r1:
+        need(int(r1) - int(r0) >= blocks / 2, "device completed %d reads for %d blocks"
+             % (int(r1) - int(r0), blocks))
+elif verdict == "compute":
+    need(f["compute_s"] > 0.7, "compute %.0f%% <= 70%%" % (100 * f["compute_s"]))
+    need(f["compute_cpu_s"] > 0.6, "compute on CPU only %.0f%%" % (100 * f["compute_cpu_s"]))
+    need(f["batch_wait_s"] < 0.1, "batch wait %.0f%% >= 10%%" % (100 * f["batch_wait_s"]))
+elif verdict == "main_io":
+    need(f["checkpoint_s"] > 0.5, "checkpoint %.0f%% <= 50%%" % (100 * f["checkpoint_s"]))
+elif verdict == "gpu_sync":
+    need(f["device_wait_s"] > 0.5, "device wait %.0f%% <= 50%%" % (100 * f["device_wait_s"]))
+    if sched and "STUB_CUDA_MODE=spin" in cmd:
+        need(f["oncpu_s"] > 0.8, "spin mode but on CPU only %.0f%%" % (100 * f["oncpu_s"]))
+    elif sched:
+        need(f["oncpu_s"] < 0.3, "block mode but on CPU %.0f%%" % (100 * f["oncpu_s"]))
+elif verdict == "lock_contention":
+    need(f["lock_wait_s"] > 0.5, "lock wait %.0f%% <= 50%%" % (100 * f["lock_wait_s"]))
+elif verdict == "cpu_contention":
+    lost = f["runq_wait_s"] if sched else f["compute_s"] - f["compute_cpu_s"]
+    need(lost > 0.5, "run-queue wait %.0f%% <= 50%%" % (100 * lost))
+for e in errs:
+    print("%s: %s" % (name, e))
+keys = parts + ["oncpu_s", "runq_wait_s"]
+print("%s %s: wall %.2fs %s; workers read %.2fs decode %.2fs" % (
+    "ok:" if not errs else "BAD:", name, w,
+    " ".join("%s=%.0f%%" % (k[:-2], 100 * f[k]) for k in keys), rd, dec))
+sys.exit(1 if errs else 0)
+PYEOF
+}
+
+torch_ok=1
+"$PY" -c 'import torch' 2>/dev/null || torch_ok=0
+skipped=()
+while IFS=$'\t' read -r name verdict hogs topts cmd; do
+	if [[ $name == pt_* ]] && [ "$torch_ok" = 0 ]; then
+		skipped+=("$name")
+		continue
+	fi
+	r0=$(disk_reads)
+	h0=$(hog_count)
+	tests/workloads/scenario.sh "$name" --truth "$tmp/$name.json" </dev/null >"$tmp/$name.out"
+	rc=$?
+	r1=$(disk_reads)
+	[ "$(hog_count)" = "$h0" ] || fail "$name: the runner leaked busy-loop processes"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name: exit status $rc"
+		continue
+	fi
+	check_truth "$tmp/$name.json" "$name" "$verdict" "$cmd" "$r0" "$r1" || fail "$name: bad ground truth"
+done <<<"$table"
+
+if [ "$fails" -gt 0 ]; then
+	echo "$fails check(s) failed" >&2
+	exit 1
+fi
+if [ ${#skipped[@]} -gt 0 ]; then
+	echo "SKIPPED ${skipped[*]}: $PY cannot import torch (apt-get install python3-torch)" >&2
+	exit 77
+fi
+echo "all workload checks passed"
