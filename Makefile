@@ -42,6 +42,21 @@ $(BUILD)/%.o: %.c
 deps:
 	$(Q)scripts/deps.sh
 
+# Traces the bundled reference job (a real PyTorch DataLoader run; trainsim when torch
+# is missing), analyzes it and writes the report under $(BUILD)/demo.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(abspath $(BUILD)) scripts/demo.sh
+
+bench: all
+	$(Q)scripts/deps.sh --bench
+	$(Q)BUILD=$(abspath $(BUILD)) scripts/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/stalltrace
+	install -m 0755 $(TRACER) $(ANALYZE) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 scripts/*.gp $(DESTDIR)$(PREFIX)/share/stalltrace/ 2>/dev/null || true
+
 clean:
 	rm -rf $(BUILD)
 

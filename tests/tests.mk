@@ -1,6 +1,8 @@
 # Test suite: every tests/t_*.sh is one test group, run by tests/run.sh with BUILD exported.
 # A group exits 0 (pass), 77 (skipped, with a loud reason on stderr) or anything else (fail).
-test: all
+# `make test T="tracer analyze_golden"` runs some groups only.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(abspath $(BUILD)) tests/run.sh $(T)
 
 # Small programs the tracer tests and benchmarks drive (known ground truth).
