@@ -33,3 +33,12 @@ $(BUILD)/fuzz_reader: analyzer/fuzz_reader.c $(ST_LIB_SRCS) $(BUILD)/st_syscalls
 
 .PHONY: fuzz
 fuzz: $(BUILD)/fuzz_reader
+
+# Synthetic trace generator for the golden tests (tests/tools/stgen.c), writer API only.
+STGEN := $(BUILD)/tests/stgen
+all: $(STGEN)
+
+$(STGEN): $(BUILD)/tests/tools/stgen.o $(ST_LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ZSTD)

@@ -33,8 +33,7 @@ struct st_reader {
 	size_t frame_len, frame_cap, pos;
 	__u64 frame_off;		/* stream offset of frame[0] */
 	__u32 nframes;
-	__u64 ts;
-	bool have_base;
+	__u64 ts;			/* time of the last record: TIME sets it, dt adds */
 	enum st_end end;
 	char err[256];
 	struct st_trace_info info;
@@ -108,10 +107,9 @@ static int check_frame_header(struct st_reader *r, ZSTD_frameHeader *fh)
 			  (unsigned long long)off);
 		return 1;
 	}
-	if (fh->frameType == ZSTD_frame &&
-	    (fh->frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ||
-	     fh->frameContentSize > ST_MAX_FRAME_SIZE)) {
-		set_error(r, ST_END_CORRUPT, "frame at byte %llu: content size missing or over %u MiB",
+	if (fh->frameType == ZSTD_frame && fh->frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN &&
+	    fh->frameContentSize > ST_MAX_FRAME_SIZE) {
+		set_error(r, ST_END_CORRUPT, "frame at byte %llu decompresses to over %u MiB",
 			  (unsigned long long)off, ST_MAX_FRAME_SIZE >> 20);
 		return 1;
 	}
@@ -136,12 +134,28 @@ static int skip_input(struct st_reader *r, __u64 n)
 	return 0;
 }
 
+static int frame_room(struct st_reader *r, __u64 size)
+{
+	unsigned char *p;
+
+	if (size > ST_MAX_FRAME_SIZE)
+		size = ST_MAX_FRAME_SIZE;
+	if (size <= r->frame_cap)
+		return 0;
+	p = realloc(r->frame, size);
+	if (!p)
+		return -ENOMEM;
+	r->frame = p;
+	r->frame_cap = size;
+	return 0;
+}
+
 /* Decompresses the next frame.  0: a frame is ready, 1: end of input (see r->end). */
 static int load_frame(struct st_reader *r)
 {
 	ZSTD_frameHeader fh;
 	ZSTD_outBuffer out;
-	__u64 start;
+	__u64 start, want;
 	int err;
 
 again:
@@ -161,16 +175,12 @@ again:
 		}
 		goto again;
 	}
-	if (fh.frameContentSize > r->frame_cap) {
-		unsigned char *p = realloc(r->frame, fh.frameContentSize);
-
-		if (!p)
-			return -ENOMEM;
-		r->frame = p;
-		r->frame_cap = fh.frameContentSize;
-	}
+	/* the tracer states each frame's size; a recompressed trace may not (then grow) */
+	want = fh.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ? 0 : fh.frameContentSize;
+	if ((err = frame_room(r, want ? want : (1u << 20))))
+		return err;
 	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
-	out = (ZSTD_outBuffer){ r->frame, fh.frameContentSize, 0 };
+	out = (ZSTD_outBuffer){ r->frame, want ? want : r->frame_cap, 0 };
 	for (;;) {
 		ZSTD_inBuffer in = { r->in + r->in_pos, r->in_len - r->in_pos, 0 };
 		size_t ret = ZSTD_decompressStream(r->dctx, &out, &in);
@@ -183,6 +193,19 @@ again:
 		}
 		if (ret == 0)
 			break;
+		if (out.pos == out.size) {
+			if (want || out.size >= ST_MAX_FRAME_SIZE) {
+				set_error(r, ST_END_CORRUPT, "frame at byte %llu is larger than %s",
+					  (unsigned long long)start,
+					  want ? "its header says" : "64 MiB");
+				return 1;
+			}
+			if ((err = frame_room(r, out.size * 2)))
+				return err;
+			out.dst = r->frame;
+			out.size = r->frame_cap;
+			continue;
+		}
 		if (r->in_pos == r->in_len) {
 			if ((err = fill(r, 1)))
 				return err;
@@ -195,7 +218,7 @@ again:
 			}
 		}
 	}
-	if (out.pos != fh.frameContentSize) {
+	if (want && out.pos != want) {
 		set_error(r, ST_END_CORRUPT, "frame at byte %llu: size does not match its header",
 			  (unsigned long long)start);
 		return 1;
@@ -203,7 +226,6 @@ again:
 	r->frame_off += r->frame_len;
 	r->frame_len = out.pos;
 	r->pos = 0;
-	r->have_base = false;
 	r->nframes++;
 	return 0;
 }
@@ -386,10 +408,6 @@ static int next_record(struct st_reader *r, struct st_event *ev, const unsigned 
 	ev->raw = *payload;
 	ev->raw_len = h.size - sizeof(h);
 	r->pos += h.size;
-	if (h.type != ST_REC_TIME && h.type != ST_REC_HEADER && !r->have_base) {
-		set_error(r, ST_END_CORRUPT, "frame %u does not start with a time base", r->nframes);
-		return 0;
-	}
 	r->ts += h.dt;
 	ev->ts = r->ts;
 	return 1;
@@ -414,7 +432,6 @@ int st_reader__next(struct st_reader *r, struct st_event *ev)
 			if (ev->raw_len < sizeof(struct st_time))
 				goto corrupt;
 			memcpy(&r->ts, p, sizeof(r->ts));
-			r->have_base = true;
 			continue;
 		}
 		if (ev->type == ST_REC_HEADER) {
@@ -472,7 +489,10 @@ static int read_header(struct st_reader *r)
 	if (ret < 0)
 		return ret;
 	if (ret == 0 || ev.type != ST_REC_HEADER || ev.raw_len < sizeof(struct st_header)) {
-		if (r->end == ST_END_NONE || r->nframes)
+		if (r->end == ST_END_TRUNCATED && r->nframes == 0)
+			snprintf(r->err, sizeof(r->err), "file cut inside its first frame: nothing "
+				 "complete to read (the tracer stopped before its first flush?)");
+		else if (r->end != ST_END_CORRUPT || r->nframes)
 			snprintf(r->err, sizeof(r->err), "not a stalltrace trace (no header record)");
 		r->end = ST_END_CORRUPT;
 		return -EINVAL;
@@ -533,17 +553,17 @@ int st_reader__open(struct st_reader **rp, const char *path)
 	r->f = fopen(path, "rbe");
 	if (!r->f) {
 		err = -errno;
-		snprintf(r->err, sizeof(r->err), "cannot open '%s': %s", path, strerror(errno));
+		snprintf(r->err, sizeof(r->err), "cannot open: %s", strerror(errno));
 		return err;
 	}
 	if (fstat(fileno(r->f), &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
-			snprintf(r->err, sizeof(r->err), "'%s' is a directory", path);
+			snprintf(r->err, sizeof(r->err), "is a directory");
 			return -EISDIR;
 		}
 		r->info.file_bytes = (__u64)st.st_size;
 		if (S_ISREG(st.st_mode) && st.st_size == 0) {
-			snprintf(r->err, sizeof(r->err), "'%s' is empty (0 bytes)", path);
+			snprintf(r->err, sizeof(r->err), "empty file (0 bytes)");
 			r->end = ST_END_CORRUPT;
 			return -ENODATA;
 		}

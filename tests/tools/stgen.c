@@ -58,6 +58,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -560,4 +561,613 @@ static int rec_fd(struct gen *g, struct line *l)
 	f.ino = (__u64)num(g, l, "ino", 0, &ok);
 	s = str(l, "path", "");
 	return ok ? add(g, ts, ST_REC_FD, 0, &f, sizeof(f), s, strlen(s) + 1) : -1;
+}
+
+static int rec_syscall(struct gen *g, struct line *l)
+{
+	unsigned char buf[512];
+	struct st_syscall s = { 0 };
+	size_t len = 0;
+	int ok = 1, nr;
+	__u8 flags = 0;
+	__u64 ts = ts_of(g, l, "ts", &ok);
+	const char *path;
+
+#define PUT(p, n) (memcpy(buf + len, (p), (n)), len += (n))
+	s.tid = (__u32)num(g, l, "tid", 0, &ok);
+	nr = has(l, "name") ? st_syscall_nr(str(l, "name", "")) : (int)num(g, l, "nr", -1, &ok);
+	if (nr < 0)
+		return fail(g, "syscall: unknown name or no nr");
+	s.nr = (__u16)nr;
+	s.ret = num(g, l, "ret", 0, &ok);
+	s.dur = (__u64)num(g, l, "dur", 0, &ok);
+	s.flags2 = num(g, l, "no_entry", 0, &ok) ? ST_SC2_NO_ENTRY : 0;
+	PUT(&s, sizeof(s));
+	if (has(l, "fd") || has(l, "kind") || has(l, "ino")) {
+		struct st_sc_fd f = { 0 };
+
+		f.fd = (__s32)num(g, l, "fd", -1, &ok);
+		f.kind = fd_kind(g, l, "kind", &ok);
+		f.dev = dev_of(g, l, "dev", &ok);
+		f.ino = (__u64)num(g, l, "ino", 0, &ok);
+		flags |= ST_SC_FD;
+		PUT(&f, sizeof(f));
+	}
+	if (has(l, "count")) {
+		__u64 v = (__u64)num(g, l, "count", 0, &ok);
+
+		flags |= ST_SC_COUNT;
+		PUT(&v, 8);
+	}
+	if (has(l, "offset")) {
+		__u64 v = (__u64)num(g, l, "offset", 0, &ok);
+
+		flags |= ST_SC_OFFSET;
+		PUT(&v, 8);
+	}
+	if (has(l, "futex_uaddr") || has(l, "futex_op") || has(l, "futex_val")) {
+		struct st_sc_futex f = { 0 };
+
+		f.uaddr = (__u64)num(g, l, "futex_uaddr", 0, &ok);
+		f.op = (__u32)num(g, l, "futex_op", 0, &ok);
+		f.val = (__u32)num(g, l, "futex_val", 0, &ok);
+		flags |= ST_SC_FUTEX;
+		PUT(&f, sizeof(f));
+	}
+	if (has(l, "timeout")) {
+		__s64 v = num(g, l, "timeout", -1, &ok);
+
+		flags |= ST_SC_TIMEOUT;
+		PUT(&v, 8);
+	}
+	if (has(l, "pcache")) {
+		__u64 v = (__u64)num(g, l, "pcache", 0, &ok);
+
+		flags |= ST_SC_PCACHE;
+		PUT(&v, 8);
+	}
+	if (has(l, "fds")) {
+		__s32 fds[2] = { -1, -1 };
+
+		if (sscanf(str(l, "fds", ""), "%d,%d", &fds[0], &fds[1]) != 2)
+			return fail(g, "fds: want A,B");
+		flags |= ST_SC_FDS;
+		PUT(fds, sizeof(fds));
+	}
+	path = has(l, "path") ? str(l, "path", "") : NULL;
+	if (path) {
+		size_t n = strlen(path) + 1;
+
+		if (n > sizeof(buf) - len)
+			n = sizeof(buf) - len;
+		PUT(path, n);
+		buf[len - 1] = '\0';
+		flags |= ST_SC_PATH;
+	}
+#undef PUT
+	flags = (__u8)num(g, l, "flags", flags, &ok);
+	return ok ? add(g, ts, ST_REC_SYSCALL, flags, buf, len, NULL, 0) : -1;
+}
+
+static int rec_block(struct gen *g, struct line *l)
+{
+	static const char *const ops[] = { "read", "write", "flush", "discard", "other" };
+	struct st_block b = { 0 };
+	int ok = 1;
+	__u8 flags;
+	__u64 ts = ts_of(g, l, "ts", &ok);
+
+	b.tid = (__u32)num(g, l, "tid", 0, &ok);
+	b.pid = (__u32)num(g, l, "pid", b.tid, &ok);
+	b.dev = dev_of(g, l, "dev", &ok);
+	b.op = (__u8)named(g, l, "op", ops, 5, ST_BLK_READ, &ok);
+	b.bytes = (__u32)num(g, l, "bytes", 0, &ok);
+	b.sector = (__u64)num(g, l, "sector", 0, &ok);
+	b.service = (__u64)num(g, l, "service", 0, &ok);
+	b.queued = (__u64)num(g, l, "queued", 0, &ok);
+	b.error = (__s16)num(g, l, "error", 0, &ok);
+	flags = (__u8)((num(g, l, "sync", 0, &ok) ? ST_BLK_SYNC : 0) |
+		       (num(g, l, "meta", 0, &ok) ? ST_BLK_META : 0) |
+		       (num(g, l, "fua", 0, &ok) ? ST_BLK_FUA : 0));
+	return ok ? add(g, ts, ST_REC_BLOCK, flags, &b, sizeof(b), NULL, 0) : -1;
+}
+
+static int rec_pcache(struct gen *g, struct line *l)
+{
+	struct st_pcache p = { 0 };
+	int ok = 1;
+	__u64 ts = ts_of(g, l, "ts", &ok);
+
+	p.tid = (__u32)num(g, l, "tid", 0, &ok);
+	p.dev = dev_of(g, l, "dev", &ok);
+	p.ino = (__u64)num(g, l, "ino", 0, &ok);
+	p.index = (__u64)num(g, l, "index", 0, &ok);
+	p.pages = (__u32)num(g, l, "pages", 0, &ok);
+	return ok ? add(g, ts, ST_REC_PCACHE, 0, &p, sizeof(p), NULL, 0) : -1;
+}
+
+static int rec_probe(struct gen *g, struct line *l)
+{
+	static const char *const roles[] = { "plain", "step", "gpu_sync", "gpu_launch" };
+	int ok = 1;
+	__u64 ts = ts_of(g, l, "ts", &ok);
+
+	if (!strcmp(l->dir, "probe_def")) {
+		struct st_probe_def d = { 0 };
+		const char *lib = str(l, "lib", ""), *sym = str(l, "sym", "");
+		char buf[1024];
+		size_t a = strlen(lib) + 1, b = strlen(sym) + 1;
+
+		if (a + b > sizeof(buf))
+			return fail(g, "probe_def: names too long");
+		d.id = (__u32)num(g, l, "id", 0, &ok);
+		d.role = (__u32)named(g, l, "role", roles, 4, 0, &ok);
+		d.pid = (__u32)num(g, l, "pid", 0, &ok);
+		memcpy(buf, lib, a);
+		memcpy(buf + a, sym, b);
+		return ok ? add(g, ts, ST_REC_PROBE_DEF, 0, &d, sizeof(d), buf, a + b) : -1;
+	} else {
+		struct st_probe p = { 0 };
+
+		p.tid = (__u32)num(g, l, "tid", 0, &ok);
+		p.id = (__u32)num(g, l, "id", 0, &ok);
+		p.dur = (__u64)num(g, l, "dur", 0, &ok);
+		return ok ? add(g, ts, ST_REC_PROBE, 0, &p, sizeof(p), NULL, 0) : -1;
+	}
+}
+
+static void drops_of(struct gen *g, struct line *l, struct st_drops *d, int *ok)
+{
+	memset(d, 0, sizeof(*d));
+	d->nkinds = (__u32)num(g, l, "nkinds", ST_KIND_MAX, ok);
+	for (unsigned k = 0; k < ST_KIND_MAX; k++)
+		d->count[k] = (__u64)num(g, l, st_kind_name(k), 0, ok);
+}
+
+static int rec_drops(struct gen *g, struct line *l)
+{
+	struct st_drops d;
+	int ok = 1;
+	__u64 ts = ts_of(g, l, "ts", &ok);
+	size_t len;
+
+	drops_of(g, l, &d, &ok);
+	len = 8 + 8 * (d.nkinds < ST_KIND_MAX ? d.nkinds : ST_KIND_MAX);
+	return ok ? add(g, ts, ST_REC_DROPS, 0, &d, len, NULL, 0) : -1;
+}
+
+static int rec_raw(struct gen *g, struct line *l)
+{
+	unsigned char buf[4096];
+	const char *hex = str(l, "hex", "");
+	size_t n = 0;
+	int ok = 1;
+	__u64 ts = ts_of(g, l, "ts", &ok);
+	__u8 type = (__u8)num(g, l, "type", 0, &ok), flags = (__u8)num(g, l, "flags", 0, &ok);
+
+	for (; hex[0] && hex[1] && n < sizeof(buf); hex += 2) {
+		char b[3] = { hex[0], hex[1], 0 };
+
+		buf[n++] = (unsigned char)strtoul(b, NULL, 16);
+	}
+	return ok ? add(g, ts, type, flags, buf, n, NULL, 0) : -1;
+}
+
+static int trailer(struct gen *g, struct line *l)
+{
+	static const char *const stops[] = { "", "signal", "duration", "exited", "error" };
+	struct st_trailer t = { 0 };
+	int ok = 1, err;
+
+	t.end_ts = ts_of(g, l, "ts", &ok);
+	t.stop_reason = (__u16)named(g, l, "stop", stops, 5, ST_STOP_EXITED, &ok);
+	t.flags = (__u16)num(g, l, "flags", 0, &ok);
+	drops_of(g, l, &t.drops, &ok);
+	if (!ok)
+		return -1;
+	err = st_writer__finish(g->w, &t);
+	g->w = NULL;
+	return err ? fail(g, "trailer: %s", strerror(-err)) : 0;
+}
+
+/* ------------------------------------------------------------------ driver */
+
+static int check_fields(struct gen *g, struct line *l)
+{
+	for (int i = 0; i < l->nf; i++)
+		if (!l->f[i].used)
+			return fail(g, "%s: unknown field '%s'", l->dir,
+				    *l->f[i].key ? l->f[i].key : l->f[i].val);
+	return 0;
+}
+
+static int option(struct gen *g, struct line *l)
+{
+	int ok = 1;
+
+	if (g->header_done)
+		return fail(g, "option after the header");
+	g->wo.frame_bytes = (size_t)num(g, l, "frame_bytes", (long long)g->wo.frame_bytes, &ok);
+	g->wo.level = (int)num(g, l, "level", g->wo.level, &ok);
+	g->force = num(g, l, "force", g->force, &ok) != 0;
+	g->wo.force = g->force;
+	return ok ? 0 : -1;
+}
+
+static int record(struct gen *g, struct line *l)
+{
+	static const struct {
+		const char *dir;
+		int (*fn)(struct gen *, struct line *);
+	} tab[] = {
+		{ "switch", rec_switch }, { "wakeup", rec_wakeup }, { "migrate", rec_migrate },
+		{ "fork", rec_proc }, { "exec", rec_proc }, { "exit", rec_proc },
+		{ "comm", rec_proc }, { "proc", rec_proc }, { "fd", rec_fd },
+		{ "syscall", rec_syscall }, { "block", rec_block }, { "pcache", rec_pcache },
+		{ "probe_def", rec_probe }, { "probe", rec_probe }, { "drops", rec_drops },
+		{ "raw", rec_raw },
+	};
+
+	if (!g->w)
+		return fail(g, g->header_done ? "record after the trailer" : "no header");
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (!strcmp(tab[i].dir, l->dir))
+			return tab[i].fn(g, l);
+	return fail(g, "unknown directive '%s'", l->dir);
+}
+
+static int directive(struct gen *g, struct line *l)
+{
+	struct line def = { .dir = "header" };
+	int err;
+
+	if (!strcmp(l->dir, "option"))
+		return option(g, l);
+	if (!strcmp(l->dir, "header"))
+		return g->header_done ? fail(g, "a second header") : header(g, l);
+	if (!g->header_done && (err = header(g, &def)))
+		return err;
+	if (!strcmp(l->dir, "base")) {
+		int ok = 1;
+
+		l->f[0].key = "ts";
+		g->base = l->nf ? ts_of(g, l, "ts", &ok) : g->start;
+		return ok ? 0 : -1;
+	}
+	if (!strcmp(l->dir, "flush")) {
+		err = g->w ? st_writer__flush(g->w) : 0;
+		return err ? fail(g, "flush: %s", strerror(-err)) : 0;
+	}
+	if (!strcmp(l->dir, "trailer"))
+		return g->w ? trailer(g, l) : fail(g, "a second trailer");
+	return record(g, l);
+}
+
+/* Finds the `end` matching the `repeat` at lines[i]. */
+static int match_end(struct line *lines, int i, int n)
+{
+	int depth = 0;
+
+	for (int k = i + 1; k < n; k++) {
+		if (!strcmp(lines[k].dir, "repeat"))
+			depth++;
+		else if (!strcmp(lines[k].dir, "end") && depth-- == 0)
+			return k;
+	}
+	return -1;
+}
+
+static int run(struct gen *g, struct line *lines, int from, int to)
+{
+	for (int i = from; i < to; i++) {
+		struct line *l = &lines[i];
+
+		g->cur = l;
+		if (!strcmp(l->dir, "repeat")) {
+			int end = match_end(lines, i, to), ok = 1;
+			long long n;
+			__u64 base = g->base, every;
+
+			if (end < 0)
+				return fail(g, "repeat without end");
+			l->f[0].key = l->nf ? "n" : "";
+			n = num(g, l, "n", 0, &ok);
+			every = (__u64)num(g, l, "every", 0, &ok);
+			if (!ok || check_fields(g, l) || g->depth == MAX_DEPTH)
+				return ok && g->depth == MAX_DEPTH ? fail(g, "repeats nest too deep") : -1;
+			g->depth++;
+			for (long long k = 0; k < n; k++) {
+				g->iter[g->depth - 1] = k;
+				g->base = base + (__u64)k * every;
+				if (run(g, lines, i + 1, end))
+					return -1;
+			}
+			g->depth--;
+			g->base = base + (__u64)n * every;
+			i = end;
+			continue;
+		}
+		if (!strcmp(l->dir, "end"))
+			return fail(g, "end without repeat");
+		for (int k = 0; k < l->nf; k++)
+			l->f[k].used = 0;
+		if (directive(g, l) || check_fields(g, l))
+			return -1;
+	}
+	return 0;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	size_t len = 0, cap = 1 << 16, n;
+	char *buf = malloc(cap + 1);
+
+	if (!f || !buf) {
+		free(buf);
+		return NULL;
+	}
+	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			char *p = realloc(buf, 2 * cap + 1);
+
+			if (!p)
+				break;
+			buf = p;
+			cap *= 2;
+		}
+	}
+	buf[len] = '\0';
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+static int parse(struct gen *g, char *text, struct line **out, int *nout)
+{
+	int n = 0, cap = 256, lineno = 0;
+	struct line *lines = malloc(sizeof(*lines) * (size_t)cap);
+	char *p = text, *nl;
+
+	for (; lines && p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		if (n == cap) {
+			struct line *q = realloc(lines, sizeof(*lines) * (size_t)(cap *= 2));
+
+			if (!q)
+				break;
+			lines = q;
+		}
+		lines[n].lineno = lineno;
+		if (tokenize(p, &lines[n])) {
+			*out = lines;
+			*nout = n;
+			fprintf(stderr, "%s: line %d: bad quoting or too many fields\n", prog, lineno);
+			return -1;
+		}
+		if (lines[n].dir)
+			n++;
+	}
+	*out = lines;
+	*nout = n;
+	return lines ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ --bench */
+
+/*
+ * A synthetic training job for benchmarks: a main thread (pid 100) and 4 forked
+ * workers; each step the workers read 8 samples (pread, some cache misses with a
+ * D sleep and a block request) and decode them, the main thread waits for the batch
+ * on a pipe, reads it, then computes with a few preemptions.  About 300 records a
+ * step, time-ordered per step.
+ */
+struct brec {
+	__u64 ts;
+	__u8 type, flags;
+	__u16 len;
+	unsigned char p[56];
+};
+
+struct bench {
+	struct st_writer *w;
+	struct brec *r;
+	size_t n, cap;
+	__u64 rng;
+};
+
+static void b_add(struct bench *b, __u64 ts, __u8 type, __u8 flags, const void *p, size_t len)
+{
+	struct brec *r;
+
+	if (b->n == b->cap)
+		return;
+	r = &b->r[b->n++];
+	r->ts = ts;
+	r->type = type;
+	r->flags = flags;
+	r->len = (__u16)len;
+	memcpy(r->p, p, len);
+}
+
+static void b_switch(struct bench *b, __u64 ts, __u16 cpu, __u32 prev, __u32 next, __u8 st)
+{
+	struct st_switch s = { .prev_tid = prev, .next_tid = next, .cpu = cpu, .prev_state = st };
+
+	b_add(b, ts, ST_REC_SWITCH, (prev ? ST_SW_PREV_TRACED : 0) | (next ? ST_SW_NEXT_TRACED : 0),
+	      &s, sizeof(s));
+}
+
+static void b_wake(struct bench *b, __u64 ts, __u32 tid, __u32 waker, __u32 waker_pid)
+{
+	struct st_wakeup w = { .tid = tid, .waker_tid = waker, .waker_pid = waker_pid };
+
+	b_add(b, ts, ST_REC_WAKEUP, waker ? ST_WK_WAKER_TRACED : ST_WK_IRQ, &w, sizeof(w));
+}
+
+static void b_sys(struct bench *b, __u64 end, __u32 tid, int nr, __s64 ret, __u64 dur,
+		  __u8 kind, __u64 ino, __u64 pcache)
+{
+	struct {
+		struct st_syscall s;
+		struct st_sc_fd f;
+		__u64 count, pc;
+	} __attribute__((packed)) r = { { tid, (__u16)nr, 0, 0, ret, dur },
+					{ 5, kind, { 0 }, 8 << 20 | 1, 0, ino }, (__u64)ret, pcache };
+
+	b_add(b, end, ST_REC_SYSCALL, ST_SC_FD | ST_SC_COUNT | (pcache ? ST_SC_PCACHE : 0), &r,
+	      pcache ? sizeof(r) : sizeof(r) - 8);
+}
+
+static void bench_worker(struct bench *b, __u32 pid, __u16 cpu, __u64 t)
+{
+	for (int s = 0; s < 8; s++) {
+		int miss = (b->rng = b->rng * 6364136223846793005ull + 1) >> 62 == 0;
+
+		if (miss) {
+			struct st_block blk = { .tid = pid, .pid = pid, .dev = 8 << 20, .bytes = 65536,
+						.service = 300000, .op = ST_BLK_READ };
+
+			b_switch(b, t + 10000, cpu, pid, 0, ST_STATE_DISK);
+			b_add(b, t + 310000, ST_REC_BLOCK, 0, &blk, sizeof(blk));
+			b_wake(b, t + 311000, pid, 0, 0);
+			b_switch(b, t + 312000, cpu, 0, pid, ST_STATE_RUNNING);
+			b_sys(b, t + 330000, pid, 17, 65536, 320000, ST_FD_REG, 1000 + s, 16);
+			t += 330000;
+		} else {
+			b_sys(b, t + 20000, pid, 17, 65536, 20000, ST_FD_REG, 1000 + s, 0);
+			t += 20000;
+		}
+		/* decode, preempted once in a while */
+		if (s == 4) {
+			b_switch(b, t + 500000, cpu, pid, 0, ST_STATE_RUNNING);
+			b_switch(b, t + 520000, cpu, 0, pid, ST_STATE_RUNNING);
+		}
+		t += 900000;
+	}
+	b_sys(b, t + 30000, pid, 1, 8192, 30000, ST_FD_PIPE, 500 + pid, 0);
+	b_wake(b, t + 25000, 100, pid, pid);
+	b_switch(b, t + 40000, cpu, pid, 0, ST_STATE_SLEEP);
+}
+
+static int brec_cmp(const void *a, const void *b)
+{
+	const struct brec *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+static void bench_step(struct bench *b, __u64 t0, long step)
+{
+	__u64 t = t0;
+
+	b->n = 0;
+	for (__u32 w = 0; w < 4; w++) {
+		b_wake(b, t0 + 1000 * w, 201 + w, 100, 100);
+		b_switch(b, t0 + 1000 * w + 5000, (__u16)(w & 1), 0, 201 + w, ST_STATE_RUNNING);
+		bench_worker(b, 201 + w, (__u16)(w & 1), t0 + 1000 * w + 5000);
+	}
+	/* main: waits for the batch (woken by the last worker), reads it, computes */
+	b_sys(b, t + 2000, 100, 1, 64, 2000, ST_FD_PIPE, 700, 0);
+	b_switch(b, t + 3000, 0, 100, 0, ST_STATE_SLEEP);
+	t = t0 + 8 * 920000 + 60000;
+	b_switch(b, t, 1, 0, 100, ST_STATE_RUNNING);
+	b_sys(b, t + 20000, 100, 0, 8192, 8 * 920000 + 57000, ST_FD_PIPE, 500 + 201 + step % 4, 0);
+	for (int k = 0; k < 40; k++) {
+		__u64 c = t + 40000 + (__u64)k * 60000;
+
+		b_sys(b, c, 100, 202, 0, 3000, ST_FD_UNKNOWN, 0, 0);
+		if (k % 8 == 7) {
+			b_switch(b, c + 1000, 1, 100, 0, ST_STATE_RUNNING);
+			b_switch(b, c + 20000, 1, 0, 100, ST_STATE_RUNNING);
+		}
+	}
+	qsort(b->r, b->n, sizeof(*b->r), brec_cmp);
+	for (size_t i = 0; i < b->n; i++)
+		st_writer__add(b->w, b->r[i].ts, b->r[i].type, b->r[i].flags, b->r[i].p, b->r[i].len,
+			       NULL, 0);
+}
+
+static int bench_main(const char *events, const char *out, bool force)
+{
+	struct st_writer_opts wo = { .force = force };
+	struct st_header h = { .version = ST_FORMAT_VERSION, .ncpus = 2, .start_ts = 1000000000,
+			       .clock_id = 1, .target_pid = 100, .page_size = 4096,
+			       .event_mask = 0x1f };
+	const char *kv[] = { "tracer_version", "stgen-bench", "mode", "run", NULL };
+	struct brec rbuf[1024];
+	struct bench b = { .r = rbuf, .cap = 1024, .rng = 42 };
+	struct st_trailer t = { .stop_reason = ST_STOP_EXITED };
+	unsigned long long want = strtoull(events, NULL, 10);
+	struct st_comm c = { .tid = 100, .pid = 100, .comm = "python" };
+	__u64 ts = h.start_ts;
+	long step;
+	int err;
+
+	memcpy(h.magic, ST_MAGIC, ST_MAGIC_LEN);
+	err = st_writer__create(&b.w, out, &wo);
+	if (err || (err = st_writer__header(b.w, &h, kv))) {
+		fprintf(stderr, "%s: %s: %s\n", prog, out, strerror(-err));
+		return 1;
+	}
+	st_writer__add(b.w, ts, ST_REC_COMM, ST_COMM_TRACED, &c, sizeof(c), NULL, 0);
+	for (__u32 w = 0; w < 4; w++) {
+		struct st_fork f = { 100, 100, 201 + w, 201 + w, "pt_data_worker" };
+
+		st_writer__add(b.w, ts + 1000 * (w + 1), ST_REC_FORK, 0, &f, sizeof(f), NULL, 0);
+	}
+	ts += 100000;
+	for (step = 0; st_writer__records(b.w) < want; step++, ts += 10000000)
+		bench_step(&b, ts, step);
+	t.end_ts = ts;
+	err = st_writer__finish(b.w, &t);
+	if (err) {
+		fprintf(stderr, "%s: %s: %s\n", prog, out, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct gen g = { .base = 1000000000, .start = 1000000000 };
+	struct line *lines = NULL;
+	int n = 0, argi = 1, status = 0;
+	char *text;
+
+	if (argc > 1 && !strcmp(argv[1], "-f")) {
+		g.force = g.wo.force = true;
+		argi++;
+	}
+	if (argc - argi == 3 && !strcmp(argv[argi], "--bench"))
+		return bench_main(argv[argi + 1], argv[argi + 2], g.force);
+	if (argc - argi != 2) {
+		fprintf(stderr, "usage: %s [-f] IN.txt OUT.zst\n       %s [-f] --bench EVENTS OUT.zst\n",
+			prog, prog);
+		return 2;
+	}
+	g.out = argv[argi + 1];
+	text = slurp(argv[argi]);
+	if (!text) {
+		fprintf(stderr, "%s: cannot read '%s': %s\n", prog, argv[argi], strerror(errno));
+		return 1;
+	}
+	if (parse(&g, text, &lines, &n) || run(&g, lines, 0, n)) {
+		if (g.err[0])
+			fprintf(stderr, "%s: line %d: %s\n", prog, g.cur ? g.cur->lineno : 0, g.err);
+		status = 1;
+	}
+	/* a trace without a trailer is left as a crashed tracer leaves it: truncated */
+	if (!status && !g.header_done)
+		status = directive(&g, &(struct line){ .dir = "flush" }) ? 1 : 0;
+	if (g.w && st_writer__flush(g.w))
+		status = 1;
+	st_writer__abandon(g.w);
+	free(lines);
+	free(text);
+	return status;
 }

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The trace library without BPF: writer/reader/dump round trip against a golden
+# file, one-line errors and exit codes for bad input (golden messages), truncated
+# traces read up to their last complete frame, and a fuzzing smoke run.
+. "$(dirname "$0")/lib.sh"
+G=tests/golden/reader
+STGEN=$BUILD/tests/stgen
+
+# expect NAME FILE EXIT MESSAGE: dump FILE exits EXIT with exactly MESSAGE on stderr
+expect()
+{
+	local name=$1 file=$2 want_rc=$3 want_msg=$4 rc
+	"$ANALYZE" --dump "$file" >"$TMP/out.jsonl" 2>"$TMP/err"
+	rc=$?
+	if [ "$rc" -ne "$want_rc" ]; then
+		fail "$name: exit $rc, want $want_rc ($(cat "$TMP/err"))"
+	elif [ "$(cat "$TMP/err")" != "$want_msg" ]; then
+		fail "$name: stderr '$(cat "$TMP/err")', want '$want_msg'"
+	else
+		ok "$name"
+	fi
+}
+
+"$STGEN" $G/all.txt "$TMP/all.zst"
+check "round trip: every record type dumps exactly as the golden file" \
+	cmp -s <("$ANALYZE" --dump "$TMP/all.zst" 2>&1) $G/all.jsonl
+check "the unknown record type (60) is skipped, not shown" sh -c "! grep -q '\"type\":\"60\"' $G/all.jsonl"
+check "zstd -t accepts a trace" zstd -q -t "$TMP/all.zst"
+check "each frame is independent: zstd -d of the whole file works" sh -c "zstd -q -d -c '$TMP/all.zst' >/dev/null"
+
+: >"$TMP/empty.zst"
+expect "empty file" "$TMP/empty.zst" 1 "analyze: $TMP/empty.zst: empty file (0 bytes)"
+expect "missing file" "$TMP/nope.zst" 1 "analyze: $TMP/nope.zst: cannot open: No such file or directory"
+expect "a directory" "$TMP" 1 "analyze: $TMP: is a directory"
+head -c 4096 /dev/urandom | sed 's/^\(.\)/x/' >"$TMP/garbage.zst"
+printf 'not a trace at all\n' >"$TMP/text.zst"
+expect "not zstd" "$TMP/text.zst" 1 "analyze: $TMP/text.zst: not a zstd file (bad magic)"
+printf 'hello, this is zstd but not a trace\n' | zstd -q -c >"$TMP/plain.zst"
+expect "zstd, not a trace" "$TMP/plain.zst" 1 "analyze: $TMP/plain.zst: not a stalltrace trace (no header record)"
+"$STGEN" $G/v2.txt "$TMP/v2.zst"
+expect "newer format version" "$TMP/v2.zst" 1 "analyze: $TMP/v2.zst: trace format version 2, this reader knows 1"
+
+# no trailer: both frames read, then the reason, exit 3
+"$STGEN" $G/twoframes.txt "$TMP/two.zst"
+expect "no trailer" "$TMP/two.zst" 3 "analyze: $TMP/two.zst: no trailer: the tracer did not finish (killed?); read up to its last complete frame"
+check "  ...every record of both frames is there" test "$(grep -c '"type":"syscall"' "$TMP/out.jsonl")" -eq 200
+
+# cut inside the second frame: the first frame's 100 records, exit 3
+first=$(zstd -q -d -c "$TMP/two.zst" >/dev/null; "$PY" - "$TMP/two.zst" <<'PY'
+import sys
+d = open(sys.argv[1], 'rb').read()
+# frame boundaries: find the second zstd magic (28 b5 2f fd)
+print(d.find(b'\x28\xb5\x2f\xfd', 4))
+PY
+)
+head -c $((first + 20)) "$TMP/two.zst" >"$TMP/cut.zst"
+expect "cut inside a frame" "$TMP/cut.zst" 3 "analyze: $TMP/cut.zst: file cut inside frame 2 at byte $first: the tracer did not finish (killed?); read up to its last complete frame"
+check "  ...the first frame's 100 records are read" test "$(grep -c '"type":"syscall"' "$TMP/out.jsonl")" -eq 100
+head -c 10 "$TMP/two.zst" >"$TMP/cut10.zst"
+expect "cut inside the first frame" "$TMP/cut10.zst" 1 "analyze: $TMP/cut10.zst: file cut inside its first frame: nothing complete to read (the tracer stopped before its first flush?)"
+
+# one flipped byte inside the second frame: its checksum catches it
+cp "$TMP/two.zst" "$TMP/flip.zst"
+size=$(stat -c %s "$TMP/flip.zst")
+off=$(( (first + size) / 2 ))
+printf '\x55' | dd of="$TMP/flip.zst" bs=1 seek=$off conv=notrunc status=none
+"$ANALYZE" --dump "$TMP/flip.zst" >"$TMP/out.jsonl" 2>"$TMP/err"
+check "damaged frame: exit 3" test $? -eq 3
+check "  ...says where" grep -q "^analyze: $TMP/flip.zst: frame at byte $first does not decode: " "$TMP/err"
+check "  ...records before the damage are read" test "$(grep -c '"type":"syscall"' "$TMP/out.jsonl")" -eq 100
+
+# data after the trailer (two traces concatenated)
+cat "$TMP/all.zst" "$TMP/all.zst" >"$TMP/cat.zst"
+"$ANALYZE" --dump "$TMP/cat.zst" >/dev/null 2>"$TMP/err"
+check "data after the trailer: exit 3 and said" sh -c "test $? -eq 3 && grep -q 'data after the trailer' '$TMP/err'"
+
+# a record whose size overruns its frame (raw stream, recompressed)
+"$PY" - "$TMP/all.zst" "$TMP/badsize.zst" <<'PY'
+import subprocess, sys
+raw = subprocess.run(['zstd', '-q', '-d', '-c', sys.argv[1]], capture_output=True).stdout
+# the header record's size field is at bytes 2..3: make it larger than the frame
+bad = raw[:2] + (0xfff0).to_bytes(2, 'little') + raw[4:]
+open(sys.argv[2], 'wb').write(subprocess.run(['zstd', '-q', '-c'], input=bad, capture_output=True).stdout)
+PY
+expect "record size overruns the frame" "$TMP/badsize.zst" 1 "analyze: $TMP/badsize.zst: not a stalltrace trace (no header record)"
+
+# fuzzing smoke run: the seeds are the traces above, raw and compressed
+if [ -x "$BUILD/fuzz_reader" ]; then
+	mkdir -p "$TMP/corpus"
+	cp "$TMP"/all.zst "$TMP"/two.zst "$TMP"/cut.zst "$TMP"/flip.zst "$TMP/corpus/"
+	(printf '\001'; zstd -q -d -c "$TMP/all.zst") >"$TMP/corpus/all.raw"
+	"$BUILD/fuzz_reader" -runs=200000 -seed=1 -max_len=8192 "$TMP/corpus" >"$TMP/fuzz.log" 2>&1
+	check "fuzz_reader: 200000 runs without a crash" test $? -eq 0
+else
+	fail "cannot build the libFuzzer target (clang with -fsanitize=fuzzer)"
+fi
+finish
