@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Sink: ring-buffer events in, trace records out.  Events are compacted (syscalls
- * lose the fields they do not use) and held in a reorder buffer until they are
- * older than the drain horizon, so the file is in time order even though CPUs
- * reserve ring slots a few instructions apart from reading the clock.
+ * Sink: ring-buffer events in, trace records out, in time order.
+ *
+ * Each CPU has its own ring (no lock shared between CPUs on the hot path), so
+ * events arrive as one stream per CPU.  A stream is in time order up to what
+ * happens between reserving a slot and reading the clock, so each stream keeps a
+ * small sorted queue (insertion walks back a step or two at most), and a drain
+ * merges the streams' queues through a heap, writing every record older than the
+ * drain horizon.  Records made in user space (the attach-time scan) are a stream
+ * of their own.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,18 +20,24 @@
 
 struct pending {
 	__u64 ts;
-	__u32 off;		/* of the payload in the arena */
+	__u32 off;		/* of the payload in the stream's arena */
 	__u16 len;
 	__u8 type;
 	__u8 flags;
 };
 
-struct sink {
-	struct st_writer *w;
+struct stream {
 	struct pending *q;
 	size_t head, len, cap;	/* queued: q[head..len) */
 	unsigned char *arena;
 	size_t arena_len, arena_cap;
+};
+
+struct sink {
+	struct st_writer *w;
+	struct stream *st;
+	unsigned nst;
+	unsigned *heap;		/* stream indices by head time, for the merge */
 	__u64 events;
 	struct hmap procs;	/* live traced processes */
 };
@@ -39,7 +50,7 @@ __u64 now_ns(void)
 	return (__u64)t.tv_sec * 1000000000ull + (__u64)t.tv_nsec;
 }
 
-int sink__new(struct sink **sp, struct st_writer *w)
+int sink__new(struct sink **sp, struct st_writer *w, unsigned nrings)
 {
 	struct sink *s = calloc(1, sizeof(*s));
 
@@ -47,16 +58,23 @@ int sink__new(struct sink **sp, struct st_writer *w)
 	if (!s)
 		return -ENOMEM;
 	s->w = w;
+	s->nst = nrings + 1;
+	s->st = calloc(s->nst, sizeof(*s->st));
+	s->heap = calloc(s->nst, sizeof(*s->heap));
 	hmap_init(&s->procs);
-	return 0;
+	return s->st && s->heap ? 0 : -ENOMEM;
 }
 
 void sink__free(struct sink *s)
 {
 	if (!s)
 		return;
-	free(s->q);
-	free(s->arena);
+	for (unsigned i = 0; s->st && i < s->nst; i++) {
+		free(s->st[i].q);
+		free(s->st[i].arena);
+	}
+	free(s->st);
+	free(s->heap);
 	hmap_free(&s->procs);
 	free(s);
 }
@@ -78,30 +96,34 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-/* Appends a record to the queue, keeping the queue sorted by time. */
-int sink__record(struct sink *s, __u64 ts, __u8 type, __u8 flags, const void *a, size_t alen,
-		 const void *b, size_t blen)
+static int stream_add(struct stream *st, __u64 ts, __u8 type, __u8 flags, const void *a,
+		      size_t alen, const void *b, size_t blen)
 {
 	struct pending p = { .ts = ts, .type = type, .flags = flags };
 	size_t i;
 
 	if (alen + blen > ST_MAX_REC_SIZE - sizeof(struct st_rec))
 		return -E2BIG;
-	if (grow((void **)&s->arena, &s->arena_cap, s->arena_len + alen + blen, 1) ||
-	    grow((void **)&s->q, &s->cap, s->len + 1, sizeof(*s->q)))
+	if (grow((void **)&st->arena, &st->arena_cap, st->arena_len + alen + blen, 1) ||
+	    grow((void **)&st->q, &st->cap, st->len + 1, sizeof(*st->q)))
 		return -ENOMEM;
-	p.off = (__u32)s->arena_len;
+	p.off = (__u32)st->arena_len;
 	p.len = (__u16)(alen + blen);
-	memcpy(s->arena + s->arena_len, a, alen);
+	memcpy(st->arena + st->arena_len, a, alen);
 	if (blen)
-		memcpy(s->arena + s->arena_len + alen, b, blen);
-	s->arena_len += alen + blen;
-	/* ring order is almost time order: the insertion walks back a step or two */
-	for (i = s->len; i > s->head && s->q[i - 1].ts > ts; i--)
-		s->q[i] = s->q[i - 1];
-	s->q[i] = p;
-	s->len++;
+		memcpy(st->arena + st->arena_len + alen, b, blen);
+	st->arena_len += alen + blen;
+	for (i = st->len; i > st->head && st->q[i - 1].ts > ts; i--)
+		st->q[i] = st->q[i - 1];
+	st->q[i] = p;
+	st->len++;
 	return 0;
+}
+
+int sink__record(struct sink *s, __u64 ts, __u8 type, __u8 flags, const void *a, size_t alen,
+		 const void *b, size_t blen)
+{
+	return stream_add(&s->st[s->nst - 1], ts, type, flags, a, alen, b, blen);
 }
 
 static void track_procs(struct sink *s, const struct st_ring_hdr *h, const void *payload)
@@ -117,61 +139,100 @@ static void track_procs(struct sink *s, const struct st_ring_hdr *h, const void 
 	}
 }
 
-int sink__event(struct sink *s, const void *data, size_t len)
+int sink__event(struct sink *s, unsigned ring, const void *data, size_t len)
 {
 	const struct st_ring_hdr *h = data;
 	const unsigned char *payload = (const unsigned char *)data + sizeof(*h);
 
-	if (len < sizeof(*h) || h->size > len - sizeof(*h))
+	if (len < sizeof(*h) || h->size > len - sizeof(*h) || ring >= s->nst - 1)
 		return -EINVAL;
 	track_procs(s, h, payload);
-	return sink__record(s, h->ts, h->type, h->flags, payload, h->size, NULL, 0);
+	return stream_add(&s->st[ring], h->ts, h->type, h->flags, payload, h->size, NULL, 0);
 }
 
 /*
- * Moves the queued tail (a reorder window of recent records) to the front of the
- * queue and of the arena.  Called once the written part is at least as large as
+ * Moves a stream's queued tail (a reorder window of recent records) to the front
+ * of its queue and arena.  Called once the written part is at least as large as
  * the tail, so the copying is amortised over what was written.
  */
-static void compact(struct sink *s)
+static void compact(struct stream *st)
 {
-	size_t i, n = s->len - s->head;
+	size_t i, n = st->len - st->head;
 	__u32 lo = UINT32_MAX, hi = 0;
 
-	memmove(s->q, s->q + s->head, n * sizeof(*s->q));
-	s->head = 0;
-	s->len = n;
-	for (i = 0; i < n; i++) {
-		if (s->q[i].off < lo)
-			lo = s->q[i].off;
-		if (s->q[i].off + s->q[i].len > hi)
-			hi = s->q[i].off + s->q[i].len;
+	if (!n) {
+		st->head = st->len = st->arena_len = 0;
+		return;
 	}
-	memmove(s->arena, s->arena + lo, hi - lo);
+	memmove(st->q, st->q + st->head, n * sizeof(*st->q));
+	st->head = 0;
+	st->len = n;
+	for (i = 0; i < n; i++) {
+		if (st->q[i].off < lo)
+			lo = st->q[i].off;
+		if (st->q[i].off + st->q[i].len > hi)
+			hi = st->q[i].off + st->q[i].len;
+	}
+	memmove(st->arena, st->arena + lo, hi - lo);
 	for (i = 0; i < n; i++)
-		s->q[i].off -= lo;
-	s->arena_len = hi - lo;
+		st->q[i].off -= lo;
+	st->arena_len = hi - lo;
+}
+
+static __u64 head_ts(const struct sink *s, unsigned i)
+{
+	const struct stream *st = &s->st[i];
+
+	return st->head < st->len ? st->q[st->head].ts : UINT64_MAX;
+}
+
+static void sift_down(struct sink *s, unsigned n, unsigned i)
+{
+	for (;;) {
+		unsigned l = 2 * i + 1, m = i, t;
+
+		if (l < n && head_ts(s, s->heap[l]) < head_ts(s, s->heap[m]))
+			m = l;
+		if (l + 1 < n && head_ts(s, s->heap[l + 1]) < head_ts(s, s->heap[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		t = s->heap[i];
+		s->heap[i] = s->heap[m];
+		s->heap[m] = t;
+		i = m;
+	}
 }
 
 int sink__drain(struct sink *s, __u64 horizon)
 {
+	unsigned n = s->nst, i;
 	int err = 0;
 
-	while (s->head < s->len && s->q[s->head].ts <= horizon) {
-		const struct pending *p = &s->q[s->head];
+	for (i = 0; i < n; i++)
+		s->heap[i] = i;
+	for (i = n / 2; i-- > 0;)
+		sift_down(s, n, i);
+	for (;;) {
+		struct stream *st = &s->st[s->heap[0]];
+		const struct pending *p = &st->q[st->head];
 
-		err = st_writer__add(s->w, p->ts, p->type, p->flags, s->arena + p->off, p->len,
+		/* the heap top is the oldest queued record, if there is one */
+		if (st->head == st->len || p->ts > horizon)
+			break;
+		err = st_writer__add(s->w, p->ts, p->type, p->flags, st->arena + p->off, p->len,
 				     NULL, 0);
 		if (err)
 			break;
-		s->head++;
+		st->head++;
 		s->events++;
+		sift_down(s, n, 0);
 	}
-	if (s->head == s->len) {
-		s->head = s->len = 0;
-		s->arena_len = 0;
-	} else if (s->head >= s->len - s->head) {
-		compact(s);
+	for (i = 0; i < n; i++) {
+		struct stream *st = &s->st[i];
+
+		if (st->head == st->len || st->head >= st->len - st->head)
+			compact(st);
 	}
 	return err;
 }

@@ -42,10 +42,22 @@ struct {
 	__type(value, struct task_st);
 } tasks SEC(".maps");
 
-struct {
+/*
+ * One ring per CPU: producers on different CPUs never share a lock or a cache line.
+ * The tracer creates the rings (its --buffer-mb split between them) and fills
+ * rings[cpu]; the template below only fixes their type and size.
+ */
+struct ring_tmpl {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 << 20);	/* the tracer sets --buffer-mb */
-} rb SEC(".maps");
+	__uint(max_entries, 1 << 20);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);		/* the tracer sets the number of CPUs */
+	__type(key, __u32);
+	__array(values, struct ring_tmpl);
+} rings SEC(".maps");
 
 /* Block requests submitted by traced threads, until they complete. */
 struct rq_st {
@@ -97,9 +109,17 @@ static __always_inline struct task_st *traced(struct task_struct *t)
 
 /* Reserves an event and stamps it; the time is read after the reservation so ring
  * order and time order differ only by what happens between two instructions. */
+static __always_inline void *my_ring(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&rings, &cpu);
+}
+
 static __always_inline void *ev_reserve(__u32 len, __u8 type, __u8 flags, int kind)
 {
-	struct st_ring_hdr *h = bpf_ringbuf_reserve(&rb, len, 0);
+	void *rb = my_ring();
+	struct st_ring_hdr *h = rb ? bpf_ringbuf_reserve(rb, len, 0) : NULL;
 
 	if (!h) {
 		drop(kind);
@@ -629,6 +649,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u32 cls, len, zero = 0;
 	struct sc_rec *e;
 	__u64 entry;
+	void *rb;
 
 	if (!ts)
 		return 0;
@@ -666,9 +687,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	e->h.ts = bpf_ktime_get_ns();
 	e->b.dur = entry ? e->h.ts - entry : 0;
 	len += sizeof(e->h) + sizeof(e->b);
-	if (len > sizeof(*e))
-		return 0;
-	if (bpf_ringbuf_output(&rb, e, len, BPF_RB_NO_WAKEUP))
+	rb = my_ring();
+	if (len > sizeof(*e) || !rb || bpf_ringbuf_output(rb, e, len, BPF_RB_NO_WAKEUP))
 		drop(ST_KIND_SYSCALL);
 	return 0;
 }

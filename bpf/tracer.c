@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -53,10 +54,20 @@ static void say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+struct run;
+
+struct ring_ctx {
+	struct run *r;
+	unsigned idx;
+};
+
 struct run {
 	struct tracer_opts o;
 	struct stalltrace_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;		/* all the per-CPU rings */
+	struct ring_ctx *rctx;
+	int *ring_fds;
+	unsigned nrings;
 	struct st_writer *w;
 	struct sink *sink;
 	pid_t child;		/* run mode */
@@ -82,8 +93,8 @@ static void usage(FILE *f)
 "  -o, --output FILE     trace file to create (default: trace.zst)\n"
 "      --force           replace FILE if it exists (never through a symlink)\n"
 "  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit)\n"
-"      --buffer-mb N     BPF ring buffer size in MiB, rounded up to a power of 2\n"
-"                        (default: 64)\n"
+"      --buffer-mb N     BPF ring buffer memory in MiB, split into one ring per CPU\n"
+"                        (each a power of 2, at least 1 MiB; default: 64)\n"
 "  -l, --level N         zstd compression level 1-19 (default: 3)\n"
 "      --no-sched        leave out context switches, wakeups and migrations\n"
 "      --no-syscalls     leave out syscalls\n"
@@ -365,6 +376,57 @@ static unsigned round_pow2(unsigned mb)
 	return p;
 }
 
+/* Per-CPU ring size: --buffer-mb split between the CPUs, a power of 2, at least 1 MiB. */
+static __u32 ring_bytes(const struct run *r)
+{
+	unsigned mb = round_pow2(r->o.buffer_mb / r->nrings);
+
+	return (mb ? mb : 1) << 20;
+}
+
+static int on_ring_event(void *ctx, void *data, size_t len);
+
+/*
+ * Creates one ring per CPU.  The first also serves as the template of rings[] (the
+ * libbpf of Debian 12 cannot resize the template it would make itself).
+ */
+static int create_rings(struct run *r)
+{
+	unsigned i;
+
+	r->rctx = calloc(r->nrings, sizeof(*r->rctx));
+	r->ring_fds = calloc(r->nrings, sizeof(*r->ring_fds));
+	if (!r->rctx || !r->ring_fds)
+		return -ENOMEM;
+	for (i = 0; i < r->nrings; i++) {
+		r->ring_fds[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "st_ring", 0, 0, ring_bytes(r),
+						NULL);
+		r->rctx[i] = (struct ring_ctx){ r, i };
+		if (r->ring_fds[i] < 0)
+			return -errno;
+	}
+	return bpf_map__set_inner_map_fd(r->skel->maps.rings, r->ring_fds[0]);
+}
+
+/* After load: rings[cpu] = ring cpu, and one consumer over them all. */
+static int plug_rings(struct run *r)
+{
+	int outer = bpf_map__fd(r->skel->maps.rings), err = 0;
+	unsigned i;
+
+	for (i = 0; i < r->nrings; i++) {
+		if (bpf_map_update_elem(outer, &i, &r->ring_fds[i], BPF_ANY))
+			return -errno;
+		if (i == 0)
+			r->rb = ring_buffer__new(r->ring_fds[i], on_ring_event, &r->rctx[i], NULL);
+		else
+			err = ring_buffer__add(r->rb, r->ring_fds[i], on_ring_event, &r->rctx[i]);
+		if (!r->rb || err)
+			return -errno;
+	}
+	return 0;
+}
+
 static int load_bpf(struct run *r)
 {
 	int err;
@@ -377,11 +439,22 @@ static int load_bpf(struct run *r)
 	}
 	set_sc_classes(r->skel, r->o.groups & ST_GROUP_SYSCALL);
 	choose_programs(r->skel, r->o.groups);
-	bpf_map__set_max_entries(r->skel->maps.rb, round_pow2(r->o.buffer_mb) << 20);
+	r->nrings = (unsigned)libbpf_num_possible_cpus();
+	bpf_map__set_max_entries(r->skel->maps.rings, r->nrings);
+	err = create_rings(r);
+	if (err) {
+		say("cannot create the ring buffers: %s", strerror(-err));
+		return err;
+	}
 	err = stalltrace_bpf__load(r->skel);
 	if (err) {
 		say("cannot load the BPF programs: %s%s", strerror(-err),
 		    r->o.verbose ? "" : " (run with -v for the verifier's log)");
+		return err;
+	}
+	err = plug_rings(r);
+	if (err) {
+		say("cannot set up the ring buffers: %s", strerror(-err));
 		return err;
 	}
 	err = stalltrace_bpf__attach(r->skel);
@@ -467,9 +540,9 @@ static void set_signals(void)
 
 static int on_ring_event(void *ctx, void *data, size_t len)
 {
-	struct run *r = ctx;
+	struct ring_ctx *rc = ctx;
 
-	return sink__event(r->sink, data, len) == -ENOMEM ? -ENOMEM : 0;
+	return sink__event(rc->r->sink, rc->idx, data, len) == -ENOMEM ? -ENOMEM : 0;
 }
 
 static __u64 drops_total(const struct run *r, struct st_drops *d)
@@ -685,7 +758,7 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	err = st_writer__create(&r->w, r->o.output, &wo);
 	if (err)
 		return say("cannot create '%s': %s", r->o.output, output_error(err)), err;
-	if ((err = sink__new(&r->sink, r->w)))
+	if ((err = sink__new(&r->sink, r->w, (unsigned)libbpf_num_possible_cpus())))
 		return say("out of memory"), err;
 	cmd = r->o.argv ? join_args(r->o.argv) : NULL;
 	if (!cmd && r->o.pid) {
@@ -707,12 +780,7 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	free(cmd);
 	if (err)
 		return say("cannot write '%s': %s", r->o.output, strerror(-err)), err;
-	if ((err = load_bpf(r)))
-		return err;
-	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.rb), on_ring_event, r, NULL);
-	if (!r->rb)
-		return say("cannot set up the ring buffer: %s", strerror(errno)), -errno;
-	return 0;
+	return load_bpf(r);
 }
 
 static void teardown(struct run *r, bool failed)
@@ -724,6 +792,11 @@ static void teardown(struct run *r, bool failed)
 			unlink(r->o.output);
 	}
 	ring_buffer__free(r->rb);
+	for (unsigned i = 0; r->ring_fds && i < r->nrings; i++)
+		if (r->ring_fds[i] > 0)
+			close(r->ring_fds[i]);
+	free(r->ring_fds);
+	free(r->rctx);
 	stalltrace_bpf__destroy(r->skel);
 	sink__free(r->sink);
 	free(r->o.uprobes);

@@ -30,9 +30,10 @@ struct tracer_opts {
 
 struct sink;
 
-int sink__new(struct sink **s, struct st_writer *w);
-/* Queues one ring event (st_ev + payload) for the trace; returns 0 or -errno. */
-int sink__event(struct sink *s, const void *data, size_t len);
+/* A sink merging `nrings` per-CPU rings and the records made in user space. */
+int sink__new(struct sink **s, struct st_writer *w, unsigned nrings);
+/* Queues one event (st_ring_hdr + payload) from ring `ring`; returns 0 or -errno. */
+int sink__event(struct sink *s, unsigned ring, const void *data, size_t len);
 /* Queues a record made in user space (attach-time scan, probe definitions). */
 int sink__record(struct sink *s, __u64 ts, __u8 type, __u8 flags, const void *a, size_t alen,
 		 const void *b, size_t blen);
