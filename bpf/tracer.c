@@ -545,14 +545,48 @@ static int on_ring_event(void *ctx, void *data, size_t len)
 	return sink__event(rc->r->sink, rc->idx, data, len) == -ENOMEM ? -ENOMEM : 0;
 }
 
+/* The event kind a program produces, for its drop count. */
+static int prog_kind(const char *name)
+{
+	static const struct { const char *prefix; int kind; } kinds[] = {
+		{ "on_switch", ST_KIND_SCHED }, { "on_migrate", ST_KIND_SCHED },
+		{ "on_wak", ST_KIND_WAKEUP }, { "on_sys_", ST_KIND_SYSCALL },
+		{ "on_io_", ST_KIND_BLOCK }, { "on_rq_", ST_KIND_BLOCK },
+		{ "on_pcache", ST_KIND_PCACHE }, { "on_fork", ST_KIND_PROC },
+		{ "on_exec", ST_KIND_PROC }, { "on_exit", ST_KIND_PROC },
+		{ "on_rename", ST_KIND_PROC }, { "on_probe", ST_KIND_PROBE },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strncmp(name, kinds[i].prefix, strlen(kinds[i].prefix)))
+			return kinds[i].kind;
+	return ST_KIND_STATE;
+}
+
+/*
+ * Drops: failed ring reservations counted by the programs, plus the runs the
+ * kernel skipped because a program was already running on that CPU (a recursion
+ * or, for the preemptible syscall tracepoints, a preemption): events never seen.
+ */
 static __u64 drops_total(const struct run *r, struct st_drops *d)
 {
+	struct bpf_program *p;
 	__u64 t = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->nkinds = ST_KIND_MAX;
 	for (int i = 0; i < ST_KIND_MAX; i++)
-		t += d->count[i] = r->skel->bss->drops[i];
+		d->count[i] = r->skel->bss->drops[i];
+	bpf_object__for_each_program(p, r->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			d->count[prog_kind(bpf_program__name(p))] += info.recursion_misses;
+	}
+	for (int i = 0; i < ST_KIND_MAX; i++)
+		t += d->count[i];
 	return t;
 }
 
