@@ -25,6 +25,7 @@ msg =
 endif
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all test demo bench install deps clean
 
 all:

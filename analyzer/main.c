@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* analyze: until the analysis lands, only --dump and --version. */
+/* analyze: placeholder main until the analysis lands; only --dump for now. */
 #include <stdio.h>
 #include <string.h>
 
