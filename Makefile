@@ -55,7 +55,12 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/stalltrace
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	install -m 0755 $(TRACER) $(ANALYZE) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(MARK_LIB) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libstalltrace_mark.so.1 $(DESTDIR)$(PREFIX)/lib/libstalltrace_mark.so
+	install -m 0644 include/stalltrace_mark.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 scripts/stalltrace_mark.py $(DESTDIR)$(PREFIX)/share/stalltrace/
 	install -m 0644 scripts/*.gp $(DESTDIR)$(PREFIX)/share/stalltrace/ 2>/dev/null || true
 
 clean:

@@ -257,6 +257,26 @@ static int take(const unsigned char **p, size_t *len, void *dst, size_t n)
 	return 0;
 }
 
+/* Size of the optional syscall fields before the path, by the record's flags. */
+static size_t sc_opt_size(unsigned flags)
+{
+	return ((flags & ST_SC_FD) ? sizeof(struct st_sc_fd) : 0) + ((flags & ST_SC_COUNT) ? 8 : 0) +
+	       ((flags & ST_SC_OFFSET) ? 8 : 0) +
+	       ((flags & ST_SC_FUTEX) ? sizeof(struct st_sc_futex) : 0) +
+	       ((flags & ST_SC_TIMEOUT) ? 8 : 0) + ((flags & ST_SC_PCACHE) ? 8 : 0) +
+	       ((flags & ST_SC_FDS) ? 8 : 0);
+}
+
+const char *st_syscall_path(const void *payload, size_t len, unsigned flags)
+{
+	size_t off = sizeof(struct st_syscall) + sc_opt_size(flags);
+	const char *p = (const char *)payload + off;
+
+	if (!(flags & ST_SC_PATH) || len <= off || !memchr(p, '\0', len - off))
+		return NULL;
+	return p;
+}
+
 static int decode_syscall(struct st_reader *r, struct st_event *ev, const unsigned char *p,
 			  size_t len)
 {

@@ -6,7 +6,7 @@ VMLINUX_H   ?= $(BUILD)/vmlinux.h
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
 	       -Iinclude -I$(dir $(VMLINUX_H)) -MMD -MP
 TRACER      := $(BUILD)/tracer
-TRACER_SRCS := bpf/tracer.c bpf/sink.c bpf/targets.c
+TRACER_SRCS := bpf/tracer.c bpf/sink.c bpf/targets.c bpf/probes.c
 
 all: $(TRACER)
 
@@ -24,8 +24,17 @@ $(BUILD)/stalltrace.skel.h: $(BUILD)/stalltrace.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name stalltrace_bpf > $@.tmp && mv $@.tmp $@
 
 $(TRACER_SRCS:%.c=$(BUILD)/%.o): CFLAGS += -Ianalyzer
-$(BUILD)/bpf/tracer.o: $(BUILD)/stalltrace.skel.h
+$(BUILD)/bpf/tracer.o $(BUILD)/bpf/probes.o: $(BUILD)/stalltrace.skel.h
 
 $(TRACER): $(TRACER_SRCS:%.c=$(BUILD)/%.o) $(ST_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz $(LDLIBS_ZSTD)
+
+# The step-marker library a training job calls (include/stalltrace_mark.h).
+MARK_LIB := $(BUILD)/libstalltrace_mark.so.1
+all: $(MARK_LIB)
+
+$(MARK_LIB): bpf/mark.c include/stalltrace_mark.h
+	$(call msg,CC-SO,$@)
+	$(Q)$(CC) $(CFLAGS) -O1 -fPIC -shared -Wl,-soname,libstalltrace_mark.so.1 -o $@ $<
+	$(Q)ln -sf libstalltrace_mark.so.1 $(BUILD)/libstalltrace_mark.so

@@ -247,6 +247,16 @@ size_t sink__live_procs(const struct sink *s)
 	return s->procs.len;
 }
 
+bool sink__proc_iter(const struct sink *s, size_t *i, size_t *pid)
+{
+	uint64_t k, v;
+
+	if (!hmap_iter(&s->procs, i, &k, &v))
+		return false;
+	*pid = (size_t)k;
+	return true;
+}
+
 void sink__add_proc(struct sink *s, __u32 pid)
 {
 	uint64_t *v = hmap_slot(&s->procs, pid);

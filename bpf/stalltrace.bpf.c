@@ -33,6 +33,12 @@ struct task_st {
 	struct st_sc_fd ent_fd;	/* fd identity read at entry */
 	__u32 pcache;		/* pages added to the page cache in this syscall */
 	__u32 ent_flags;	/* ST_SC_* taken at entry */
+	/* user probes in progress on this thread, innermost last (calls nest: the CUDA
+	 * runtime's synchronise calls the driver's) */
+	__u64 probe_ts[ST_PROBE_DEPTH];
+	__u32 probe_id[ST_PROBE_DEPTH];
+	__u32 probe_depth;
+	__u32 pad;
 };
 
 struct {
@@ -825,4 +831,66 @@ int BPF_PROG(on_pcache_add, struct folio *folio)
 	e->p.pad = 0;
 	ev_submit(e);
 	return 0;
+}
+
+/* ------------------------------------------------------------ user probes */
+
+/*
+ * One program pair serves every probed function: the attach cookie is the probe
+ * id (low 32 bits) and its role (bits 32-39).  Probes are attached for all
+ * processes mapping the library; the task-storage lookup keeps only traced threads.
+ */
+static __always_inline int probe_emit(__u32 tid, __u32 id, __u64 dur, __u8 flags)
+{
+	struct {
+		struct st_ring_hdr h;
+		struct st_probe p;
+	} *e = ev_reserve(sizeof(*e), ST_REC_PROBE, flags, ST_KIND_PROBE);
+
+	if (!e)
+		return 0;
+	e->p.tid = tid;
+	e->p.id = id;
+	e->p.dur = dur;
+	if (dur)
+		e->p.dur = e->h.ts - dur;	/* dur carried the entry time */
+	ev_submit(e);
+	return 0;
+}
+
+SEC("uprobe")
+int on_probe_entry(struct pt_regs *ctx)
+{
+	struct task_st *ts = traced(bpf_get_current_task_btf());
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 id = (__u32)cookie, d;
+
+	if (!ts)
+		return 0;
+	/* a step mark or a launch is a moment: no return probe, no duration */
+	if (((cookie >> 32) & 0xff) == ST_PROBE_STEP || ((cookie >> 32) & 0xff) == ST_PROBE_GPU_LAUNCH)
+		return probe_emit((__u32)bpf_get_current_pid_tgid(), id, 0, 0);
+	d = ts->probe_depth;
+	if (d < ST_PROBE_DEPTH) {
+		ts->probe_ts[d] = bpf_ktime_get_ns();
+		ts->probe_id[d] = id;
+	}
+	ts->probe_depth = d + 1;
+	return 0;
+}
+
+SEC("uretprobe")
+int on_probe_return(struct pt_regs *ctx)
+{
+	struct task_st *ts = traced(bpf_get_current_task_btf());
+	__u32 d;
+
+	if (!ts || !ts->probe_depth)
+		return 0;
+	d = --ts->probe_depth;
+	/* deeper than the stack holds: the call was counted but not timed */
+	if (d >= ST_PROBE_DEPTH)
+		return 0;
+	return probe_emit((__u32)bpf_get_current_pid_tgid(), ts->probe_id[d], ts->probe_ts[d],
+			  d ? ST_PROBE_NESTED : 0);
 }

@@ -34,6 +34,10 @@ struct task_init {		/* must match struct task_st in stalltrace.bpf.c */
 	struct st_sc_fd ent_fd;
 	__u32 pcache;
 	__u32 ent_flags;
+	__u64 probe_ts[ST_PROBE_DEPTH];
+	__u32 probe_id[ST_PROBE_DEPTH];
+	__u32 probe_depth;
+	__u32 pad;
 };
 
 int target__mark(int map_fd, pid_t tid, bool thread)

@@ -31,6 +31,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "probes.h"
 #include "stalltrace.skel.h"
 #include "st_bpf.h"
 #include "tracer.h"
@@ -70,6 +71,7 @@ struct run {
 	unsigned nrings;
 	struct st_writer *w;
 	struct sink *sink;
+	struct probes *probes;
 	pid_t child;		/* run mode */
 	int child_status;
 	bool child_done;
@@ -102,7 +104,10 @@ static void usage(FILE *f)
 "      --no-pcache       leave out page-cache fills\n"
 "      --cuda            probe CUDA synchronisation and launches (libcuda/libcudart)\n"
 "      --uprobe LIB:SYM[:step]\n"
-"                        probe a user function; ':step' marks a training step per call\n"
+"                        probe a user function (its calls and their durations);\n"
+"                        ':step' makes each call a training step boundary\n"
+"      --steps           step markers: the job calls stalltrace_step() once per step\n"
+"                        (libstalltrace_mark.so; Python: scripts/stalltrace_mark.py)\n"
 "  -q, --quiet           no live status line\n"
 "  -v, --verbose         show libbpf and start-up details\n"
 "  -h, --help            show this help\n"
@@ -145,7 +150,7 @@ static char *join_args(char **argv)
 }
 
 enum { OPT_FORCE = 256, OPT_BUFFER, OPT_NO_SCHED, OPT_NO_SYSCALLS, OPT_NO_BLOCK, OPT_NO_PCACHE,
-       OPT_CUDA, OPT_UPROBE };
+       OPT_CUDA, OPT_UPROBE, OPT_STEPS };
 
 static int parse_opt(struct tracer_opts *o, int c, const char *arg)
 {
@@ -173,7 +178,16 @@ static int parse_opt(struct tracer_opts *o, int c, const char *arg)
 	case OPT_NO_BLOCK: o->groups &= ~ST_GROUP_BLOCK; break;
 	case OPT_NO_PCACHE: o->groups &= ~ST_GROUP_PCACHE; break;
 	case OPT_CUDA: o->cuda = true; break;
-	case OPT_UPROBE: o->uprobes[o->nuprobes++] = (char *)arg; break;
+	case OPT_STEPS: o->uprobes[o->nuprobes++] = "libstalltrace_mark.so:stalltrace_step:step"; break;
+	case OPT_UPROBE: {
+		const char *colon = strchr(arg, ':');
+
+		if (!colon || colon == arg || !colon[1] || colon[1] == ':' ||
+		    (strchr(colon + 1, ':') && strcmp(strchr(colon + 1, ':'), ":step")))
+			return say("--uprobe wants LIB:SYMBOL or LIB:SYMBOL:step (got '%s')", arg), -1;
+		o->uprobes[o->nuprobes++] = (char *)arg;
+		break;
+	}
 	case 'q': o->quiet = true; break;
 	case 'v': o->verbose = true; break;
 	default: return -1;
@@ -194,6 +208,7 @@ static int parse_args(int argc, char **argv, struct tracer_opts *o)
 		{ "no-block", no_argument, 0, OPT_NO_BLOCK },
 		{ "no-pcache", no_argument, 0, OPT_NO_PCACHE },
 		{ "cuda", no_argument, 0, OPT_CUDA }, { "uprobe", required_argument, 0, OPT_UPROBE },
+		{ "steps", no_argument, 0, OPT_STEPS },
 		{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' },
 		{ 0 }
@@ -538,10 +553,25 @@ static void set_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A successful open of a library some probe wants: it may be about to be mapped. */
+static void watch_open(struct run *r, const struct st_ring_hdr *h, size_t len)
+{
+	const struct st_syscall *sc = (const void *)(h + 1);
+	const char *path;
+
+	if (h->type != ST_REC_SYSCALL || !(h->flags & ST_SC_PATH) || len < sizeof(*h) + sizeof(*sc) ||
+	    sc->ret < 0 || !probes__wanted(r->probes))
+		return;
+	path = st_syscall_path(sc, h->size, h->flags);
+	if (path && (sc->nr == SYS_openat || sc->nr == SYS_open || sc->nr == SYS_openat2))
+		probes__saw_open(r->probes, path);
+}
+
 static int on_ring_event(void *ctx, void *data, size_t len)
 {
 	struct ring_ctx *rc = ctx;
 
+	watch_open(rc->r, data, len);
 	return sink__event(rc->r->sink, rc->idx, data, len) == -ENOMEM ? -ENOMEM : 0;
 }
 
@@ -661,6 +691,7 @@ static int trace_loop(struct run *r)
 		err = ring_buffer__consume(r->rb);
 		if (err < 0)
 			break;
+		probes__poll(r->probes);
 		now = now_ns();
 		if ((err = sink__drain(r->sink, now - REORDER_NS)))
 			break;
@@ -695,6 +726,8 @@ static int finish(struct run *r)
 	err2 = st_writer__finish(r->w, &t);
 	r->w = NULL;
 	status_line(r, t.end_ts, true);
+	if (r->o.cuda && !probes__cuda_seen(r->probes))
+		say("--cuda: no traced process loaded a CUDA library (libcuda.so, libcudart.so)");
 	if (r->write_err == -ENOSPC || err == -ENOSPC || (t.flags & ST_TRAILER_DISK_FULL))
 		say("disk full writing '%s': tracing stopped; the trace is complete up to the "
 		    "last frame written", r->o.output);
@@ -740,6 +773,8 @@ static int start_attach(struct run *r)
 		return say("process %d exited during start-up", r->o.pid), -ESRCH;
 	if (n < 0)
 		return say("cannot trace process %d: %s", r->o.pid, strerror(-n)), n;
+	for (size_t i = 0, pid; sink__proc_iter(r->sink, &i, &pid);)
+		probes__scan_pid(r->probes, (pid_t)pid);
 	if (r->o.verbose)
 		say("attached to %d process(es) in the tree of %d", n, r->o.pid);
 	return 0;
@@ -814,7 +849,12 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	free(cmd);
 	if (err)
 		return say("cannot write '%s': %s", r->o.output, strerror(-err)), err;
-	return load_bpf(r);
+	if ((err = load_bpf(r)))
+		return err;
+	if ((err = probes__new(&r->probes, r->skel, r->sink, &r->o)))
+		return say("out of memory"), err;
+	probes__resolve(r->probes);
+	return 0;
 }
 
 static void teardown(struct run *r, bool failed)
@@ -825,6 +865,7 @@ static void teardown(struct run *r, bool failed)
 		if (failed)
 			unlink(r->o.output);
 	}
+	probes__free(r->probes);
 	ring_buffer__free(r->rb);
 	for (unsigned i = 0; r->ring_fds && i < r->nrings; i++)
 		if (r->ring_fds[i] > 0)

@@ -44,6 +44,8 @@ __u64 sink__events(const struct sink *s);
 /* Processes (thread-group ids) alive among the traced, as seen from fork/exit events. */
 size_t sink__live_procs(const struct sink *s);
 void sink__add_proc(struct sink *s, __u32 pid);
+/* Iterates the live traced processes: for (size_t i = 0, pid; sink__proc_iter(s, &i, &pid);) */
+bool sink__proc_iter(const struct sink *s, size_t *i, size_t *pid);
 
 /* ------------------------------------------------------------ targets */
 

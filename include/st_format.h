@@ -353,10 +353,15 @@ struct st_probe_def {
 	__u32 pad;
 };
 
+/* ST_REC_PROBE flags */
+#define ST_PROBE_NESTED		(1u << 0)	/* called inside another probed call */
+
+#define ST_PROBE_DEPTH		4		/* nested probed calls timed per thread */
+
 struct st_probe {
 	__u32 tid;
 	__u32 id;
-	__u64 dur;		/* entry to return, ns (0 for marks) */
+	__u64 dur;		/* entry to return, ns (0 for marks and launches) */
 };
 
 #ifndef __BPF__

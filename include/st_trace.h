@@ -141,6 +141,9 @@ __u64 st_reader__records(const struct st_reader *r);
 __u64 st_reader__skipped(const struct st_reader *r);
 void st_reader__close(struct st_reader *r);
 
+/* The path of a SYSCALL record's payload (`flags`: the record's), or NULL. */
+const char *st_syscall_path(const void *payload, size_t len, unsigned flags);
+
 /* ---------------------------------------------------------------- names */
 
 const char *st_rec_name(unsigned type);

@@ -12,3 +12,9 @@ all: $(TEST_TOOLS)
 $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+# A trainer marking its steps with the shipped marker library (tests/t_probes.sh).
+all: $(BUILD)/tests/marksteps
+$(BUILD)/tests/marksteps: $(BUILD)/tests/tools/marksteps.o $(MARK_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -lstalltrace_mark -ldl -Wl,-rpath,'$$ORIGIN/..'

@@ -88,8 +88,15 @@ STUB_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigne
 				    unsigned int sharedMemBytes, CUstream hStream,
 				    void **kernelParams, void **extra)
 {
-	/* Asynchronous, like a real launch: it only queues work. */
-	__atomic_add_fetch(&launches, 1, __ATOMIC_RELAXED);
+	/*
+	 * Asynchronous, like a real launch: it only queues work.  The count is a plain
+	 * per-thread add, not a lock-prefixed one: x86 uprobes cannot single-step a
+	 * LOCK instruction, and a function must not begin with one to be probed.
+	 */
+	static __thread unsigned long long queued;
+
+	queued++;
+	__atomic_store_n(&launches, queued, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# User-space probes, as root: step markers from C and Python (library found up
+# front, and loaded late with dlopen), CUDA synchronisation and launches through the
+# stub libcuda in blocking and spinning mode, exact counts and durations.
+. "$(dirname "$0")/lib.sh"
+skip_unless_bpf
+MARK=$BUILD/tests/marksteps
+
+probes()	# probes TRACE ROLE: how many probe records of probes with ROLE
+{
+	"$ANALYZE" --dump "$1" | "$PY" -c '
+import json, sys
+role = int(sys.argv[1])
+defs, n = {}, 0
+for line in sys.stdin:
+    e = json.loads(line)
+    if e["type"] == "probe_def":
+        defs[e["id"]] = e["role"]
+    elif e["type"] == "probe" and defs.get(e["id"]) == role:
+        n += 1
+print(n)' "$2"
+}
+
+# --- C trainer linked with the marker library, found where the linker finds it
+LD_LIBRARY_PATH=$BUILD "$TRACER" run -q --steps -o "$TMP/c.zst" -- "$MARK" 40 >/dev/null 2>"$TMP/c.err"
+check "--steps: the C trainer's exit status passes through" test $? -eq 0
+check "--steps: exactly 40 step marks from 40 calls" test "$(probes "$TMP/c.zst" 1)" -eq 40
+
+# --- the library loaded late (dlopen from a path the linker does not search)
+mkfifo "$TMP/go"
+exec 5<>"$TMP/go"
+"$TRACER" run -v -q --steps -o "$TMP/late.zst" -- \
+	"$MARK" 30 dlopen-wait "$BUILD/libstalltrace_mark.so.1" <"$TMP/go" >"$TMP/late.out" 2>"$TMP/late.err" &
+tpid=$!
+check "late dlopen: the tracer probes the library when the job opens it" \
+	wait_for "$TMP/late.err" "probing stalltrace_step in $BUILD/libstalltrace_mark.so.1"
+echo go >&5
+wait $tpid
+exec 5>&-
+check "late dlopen: exactly 30 step marks" test "$(probes "$TMP/late.zst" 1)" -eq 30
+
+# --- Python, no build step: scripts/stalltrace_mark.py through ctypes
+LD_LIBRARY_PATH=$BUILD "$TRACER" run -q --steps -o "$TMP/py.zst" -- /usr/bin/python3 -c \
+	'import sys; sys.path.insert(0, "scripts"); from stalltrace_mark import step
+for _ in range(25): step()' 2>/dev/null
+check "Python ctypes marker: exactly 25 step marks" test "$(probes "$TMP/py.zst" 1)" -eq 25
+/usr/bin/python3 -c 'import sys; sys.path.insert(0, "scripts"); from stalltrace_mark import step
+step()' 2>/dev/null
+check "Python marker without the library installed is a no-op" test $? -eq 0
+
+# --- CUDA through the stub library: blocking and spinning synchronisation
+for mode in block spin; do
+	tests/workloads/scenario.sh ts_gpu_$mode --truth "$TMP/$mode.truth" \
+		--prefix "$TRACER run -q -o $TMP/$mode.zst \$ST_TRACER_OPTS --" >/dev/null 2>&1
+	check "--cuda ($mode): the scenario runs" test -s "$TMP/$mode.truth"
+	"$ANALYZE" --dump "$TMP/$mode.zst" >"$TMP/$mode.jsonl"
+	check "--cuda ($mode): syncs and launches per step, sync time matches the stub's" \
+		"$PY" - "$TMP/$mode.jsonl" "$TMP/$mode.truth" <<'PY'
+import json, statistics, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+truth = json.loads(open(sys.argv[2]).read())
+w0, w1 = truth['window']['start_ns'], truth['window']['end_ns']
+defs = {e['id']: e for e in ev if e['type'] == 'probe_def'}
+calls = {}
+for e in ev:
+    if e['type'] == 'probe' and w0 <= e['ts'] and e['end'] <= w1 and e['tid'] == truth['main_tid']:
+        calls.setdefault(defs[e['id']]['symbol'], []).append(e)
+steps = truth['steps']
+syncs, launches = calls.get('cuStreamSynchronize', []), calls.get('cuLaunchKernel', [])
+errors = []
+if abs(len(syncs) - steps) > 1:
+    errors.append(f'{len(syncs)} cuStreamSynchronize calls in the window, want {steps}')
+if abs(len(launches) - 4 * steps) > 4:
+    errors.append(f'{len(launches)} cuLaunchKernel calls, want {4 * steps}')
+med = statistics.median(e['dur'] for e in syncs) / 1e6 if syncs else 0
+if not 9.9 <= med <= 11.5:
+    errors.append(f'median sync {med:.2f} ms, the stub waits 10 ms')
+total = sum(e['dur'] for e in syncs) / 1e9
+if abs(total - truth['main']['device_wait_s']) > 0.05 * truth['wall_s']:
+    errors.append(f'sync time {total:.3f} s, the job measured {truth["main"]["device_wait_s"]:.3f} s')
+print('\n'.join(errors))
+sys.exit(1 if errors else 0)
+PY
+done
+check "spin mode: the main thread never sleeps in a sync (it spins on CPU)" "$PY" - "$TMP/spin.jsonl" "$TMP/spin.truth" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+tid = json.loads(open(sys.argv[2]).read())['main_tid']
+syncs = [(e['ts'], e['end']) for e in ev if e['type'] == 'probe' and e['tid'] == tid and e['dur'] > 5e6]
+sleeps = [e['ts'] for e in ev if e['type'] == 'switch' and e['prev_tid'] == tid and e['prev_state'] != 'R']
+inside = sum(1 for t in sleeps if any(a < t < b for a, b in syncs))
+sys.exit(1 if inside > len(syncs) // 10 else 0)
+PY
+
+# --- without --cuda nothing is probed; --cuda without CUDA says so and goes on
+"$TRACER" run -q -o "$TMP/nocuda.zst" -- "$BUILD/tests/sysloop" 1000 >/dev/null 2>&1
+check "no probes unless asked" test "$("$ANALYZE" --dump "$TMP/nocuda.zst" | grep -c '"type":"probe')" -eq 0
+"$TRACER" run -q --cuda -o "$TMP/cuda0.zst" -- sh -c 'exit 5' 2>"$TMP/cuda0.err"
+check "--cuda without CUDA: the command's status passes through" test $? -eq 5
+check "--cuda without CUDA: said once" grep -qx "tracer: --cuda: no traced process loaded a CUDA library (libcuda.so, libcudart.so)" "$TMP/cuda0.err"
+
+# --- bad probe specifications are usage errors
+for bad in nolib ':sym' 'lib:' 'lib:sym:bogus'; do
+	"$TRACER" run --uprobe "$bad" -- true 2>"$TMP/bad.err"
+	check "--uprobe '$bad' is a usage error (exit 2)" sh -c "test $? -eq 2 && grep -q 'wants LIB:SYMBOL' '$TMP/bad.err'"
+done
+
+finish
