@@ -126,13 +126,17 @@ int sink__record(struct sink *s, __u64 ts, __u8 type, __u8 flags, const void *a,
 	return stream_add(&s->st[s->nst - 1], ts, type, flags, a, alen, b, blen);
 }
 
-static void track_procs(struct sink *s, const struct st_ring_hdr *h, const void *payload)
+/*
+ * Live processes, from fork and exit records taken in time order (at drain):
+ * the rings of two CPUs can deliver a child's exit before its fork.
+ */
+static void track_procs(struct sink *s, const struct pending *p, const void *payload)
 {
-	if (h->type == ST_REC_FORK && !(h->flags & ST_FORK_THREAD)) {
+	if (p->type == ST_REC_FORK && !(p->flags & ST_FORK_THREAD)) {
 		const struct st_fork *f = payload;
 
 		sink__add_proc(s, f->child_pid);
-	} else if (h->type == ST_REC_EXIT && (h->flags & ST_EXIT_GROUP_DEAD)) {
+	} else if (p->type == ST_REC_EXIT && (p->flags & ST_EXIT_GROUP_DEAD)) {
 		const struct st_exit *x = payload;
 
 		hmap_del(&s->procs, x->pid);
@@ -146,7 +150,6 @@ int sink__event(struct sink *s, unsigned ring, const void *data, size_t len)
 
 	if (len < sizeof(*h) || h->size > len - sizeof(*h) || ring >= s->nst - 1)
 		return -EINVAL;
-	track_procs(s, h, payload);
 	return stream_add(&s->st[ring], h->ts, h->type, h->flags, payload, h->size, NULL, 0);
 }
 
@@ -224,6 +227,7 @@ int sink__drain(struct sink *s, __u64 horizon)
 				     NULL, 0);
 		if (err)
 			break;
+		track_procs(s, p, st->arena + p->off);
 		st->head++;
 		s->events++;
 		sift_down(s, n, 0);

@@ -60,6 +60,34 @@ check "attach: PROC record for the target with its command line" \
 check "attach: FD records for its open fds (stdin is the fifo)" \
 	grep -q "\"type\":\"fd\",\"pid\":$pid,\"tid\":$pid,\"fd\":0,\"fd_kind\":\"pipe\"" "$TMP/att.jsonl"
 
+# --- attach to a tree that already has children and threads; stop after -d
+sh -c "echo \$\$ >'$TMP/tree.pid'; '$BUILD/tests/sysloop' 4000000000 2 >/dev/null & '$BUILD/tests/sysloop' 4000000000 >/dev/null & wait" &
+shpid=$!
+wait_for "$TMP/tree.pid" '^[0-9]'
+for _ in $(seq 250); do	# both children started: the shell has two
+	[ "$(pgrep -c -P "$shpid")" -ge 2 ] && [ "$(ls /proc/"$(pgrep -P "$shpid" | head -1)"/task | wc -l)" -ge 1 ] && break
+	sleep 0.02
+done
+kids=$(pgrep -P "$shpid" | tr '\n' ' ')
+"$TRACER" attach -q -d 0.5 -o "$TMP/tree.zst" "$shpid" 2>/dev/null
+check "attach -d: stops by itself (exit 0)" test $? -eq 0
+pkill -P "$shpid"
+wait "$shpid" 2>/dev/null
+dump_ok "$TMP/tree.zst" "$TMP/tree.jsonl"
+check "attach to a tree: the shell and both children found (PROC records)" "$PY" - "$TMP/tree.jsonl" "$shpid" $kids <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+want = {int(p) for p in sys.argv[2:]}
+procs = {e['pid'] for e in ev if e['type'] == 'proc'}
+sys.exit(0 if want <= procs else 1)
+PY
+check "attach to a tree: getppid from all three sysloop threads (one has 2)" "$PY" - "$TMP/tree.jsonl" <<'PY'
+import json, sys
+tids = {json.loads(l)['tid'] for l in open(sys.argv[1]) if '"name":"getppid"' in l}
+sys.exit(0 if len(tids) == 3 else 1)
+PY
+check "attach -d: trailer says duration" grep -q '"type":"trailer".*"stop_reason":2' "$TMP/tree.jsonl"
+
 # --- SIGINT ends an attach cleanly: the trailer is there
 sleep 1000 &
 spid=$!
