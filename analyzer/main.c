@@ -1,18 +1,183 @@
 // SPDX-License-Identifier: MIT
-/* analyze: placeholder main until the analysis lands; only --dump for now. */
+/*
+ * analyze: where the main training thread of a traced job loses time, and why.
+ *
+ *   analyze [options] TRACE        report on stdout (docs/analysis.md)
+ *   analyze --dump TRACE           every event as JSON Lines (docs/trace-format.md)
+ *
+ * Exit status: 0 report written (also for a truncated or damaged trace: it says
+ * so), 1 unreadable input or output, 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
+#include "compare.h"
 #include "dump.h"
+
+static const char *prog = "analyze";
+
+struct cli {
+	struct an_opts o;
+	const char *json, *outdir;
+	bool png, quiet, dump;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: analyze [options] TRACE\n"
+		"       analyze --dump TRACE\n"
+		"Finds where the main training thread of a traced job loses time, and why.\n\n"
+		"  --json FILE      also write the results as JSON (docs/json-schema.md); - = stdout\n"
+		"  -o, --out DIR    write gnuplot charts (SVG, data and .gp scripts) into DIR\n"
+		"  --png            with -o: PNG charts too\n"
+		"  --from T         analyse from T: seconds after the trace start (1.5), or\n"
+		"                   absolute CLOCK_MONOTONIC ns (@123456789) [trace start]\n"
+		"  --to T           analyse up to T, same forms [trace end]\n"
+		"                   (without --from/--to: the steady state, first to last step)\n"
+		"  --main-tid TID   the main training thread, instead of finding it\n"
+		"  -q, --quiet      no text report (with --json or -o)\n"
+		"  --dump           print every event of TRACE as JSON Lines\n"
+		"  --version        print the version\n"
+		"  -h, --help       this help\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see --help)\n");
+	return 2;
+}
+
+/* For `--compare` (compare.c): a trace's JSON summary, as --json writes it. */
+char *compare__trace_json(const char *trace, const char *who)
+{
+	struct an_opts o = { .path = trace };
+	struct an_result *res = calloc(1, sizeof(*res));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!res) {
+		fprintf(stderr, "%s: out of memory\n", who);
+		return NULL;
+	}
+	if (!analysis__run(res, &o, who) && (f = open_memstream(&buf, &len))) {
+		report__json_stream(f, res);
+		if (fclose(f)) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	analysis__free(res);
+	free(res);
+	return buf;
+}
+
+static int parse_time(const char *s, struct an_time *t)
+{
+	char *end;
+
+	errno = 0;
+	if (s[0] == '@') {
+		t->kind = 2;
+		t->abs_ns = strtoull(s + 1, &end, 10);
+		return !s[1] || *end || errno || s[1] == '-' ? -1 : 0;
+	}
+	t->kind = 1;
+	t->rel_s = strtod(s, &end);
+	return !*s || *end || errno || t->rel_s < 0 ? -1 : 0;
+}
+
+static int parse(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "json", required_argument, NULL, 'j' }, { "out", required_argument, NULL, 'o' },
+		{ "png", no_argument, NULL, 'p' }, { "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' }, { "main-tid", required_argument, NULL, 'm' },
+		{ "quiet", no_argument, NULL, 'q' }, { "dump", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:qh", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'j': c->json = optarg; break;
+		case 'o': c->outdir = optarg; break;
+		case 'p': c->png = true; break;
+		case 'q': c->quiet = true; break;
+		case 'd': c->dump = true; break;
+		case 'f':
+			if (parse_time(optarg, &c->o.from))
+				return usage_error("--from: bad time '%s' (seconds, or @ns)", optarg);
+			break;
+		case 't':
+			if (parse_time(optarg, &c->o.to))
+				return usage_error("--to: bad time '%s' (seconds, or @ns)", optarg);
+			break;
+		case 'm':
+			errno = 0;
+			c->o.main_tid = (uint32_t)strtoul(optarg, &end, 10);
+			if (!*optarg || *end || errno || !c->o.main_tid)
+				return usage_error("--main-tid: bad thread id '%s'", optarg);
+			break;
+		case 'V': printf("analyze %s\n", ST_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default: return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("%s", optind < argc ? "one trace at a time" : "no trace given");
+	c->o.path = argv[optind];
+	return 0;
+}
+
+static int check_window(const struct cli *c)
+{
+	const struct an_time *f = &c->o.from, *t = &c->o.to;
+
+	if (f->kind && t->kind && f->kind == t->kind &&
+	    (f->kind == 1 ? f->rel_s >= t->rel_s : f->abs_ns >= t->abs_ns))
+		return usage_error("%s", "--from must be before --to");
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && !strcmp(argv[1], "--dump"))
-		return st_dump(argv[2], stdout, "analyze");
-	if (argc == 2 && !strcmp(argv[1], "--version")) {
-		printf("analyze %s\n", ST_VERSION);
-		return 0;
+	struct cli c = { 0 };
+	struct an_result *res;
+	int status, err;
+
+	if ((status = parse(&c, argc, argv)) || (status = check_window(&c)))
+		return status;
+	if (c.dump)
+		return st_dump(c.o.path, stdout, prog);
+	res = calloc(1, sizeof(*res));
+	if (!res) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
 	}
-	fprintf(stderr, "usage: analyze --dump TRACE\n");
-	return 2;
+	status = analysis__run(res, &c.o, prog);
+	if (!status && !c.quiet)
+		report__text(stdout, res);
+	if (!status && c.json && (err = report__json(c.json, res))) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, c.json, strerror(-err));
+		status = 1;
+	}
+	if (!status && c.outdir && charts__write(c.outdir, res, c.png, prog))
+		status = 1;
+	if (!status && (fflush(stdout) || ferror(stdout)))
+		status = 1;
+	analysis__free(res);
+	free(res);
+	return status;
 }

@@ -21,7 +21,10 @@
  *   base    T                            sets the base for ts=+T (starts at header start)
  *   repeat  N every=D                    lines up to the matching `end` are written N
  *   end                                  times, iteration i with base = base + i*D
- *                                        (repeats nest; `$i` in a value is the iteration)
+ *                                        (repeats nest; `$i` in a value is the innermost
+ *                                        iteration, `$j` the next outer one).  After the
+ *                                        `end` the base is base + N*D, also inside an
+ *                                        outer repeat: put nested repeats last
  *   switch  ts= cpu= prev= next= state=R|S|D|T|X|I|?|NUM traced=prev|next|both|none|NUM
  *           preempt=1 flags=NUM (raw flags, overrides traced/preempt)
  *           default traced: prev when prev!=0, next when next!=0

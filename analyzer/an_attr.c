@@ -1,0 +1,875 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Attribution: closed segments wait in a per-thread queue until the syscall that
+ * covers them is known, then each is classified (docs/analysis.md, "Attribution"),
+ * cut at overlay edges (GPU sync probes, file syscalls on CPU) and snapshot times,
+ * and added to the thread's cumulative accounts.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_core.h"
+
+#define SC_HOLD_NS	1000000000ull	/* a segment no syscall covered after this is final */
+#define PROBE_HOLD_NS	5000000000ull	/* GPU sync probes are written when the call ends */
+#define QUEUE_MAX	65536u		/* pending segments per thread before forcing */
+#define MERGE_GAP_NS	100000ull	/* arrivals and stall pieces closer than this merge */
+#define STALL_MIN_NS	1000000ull	/* shorter waits are not "stalls" */
+#define SNAPS_MAX	(1u << 19)	/* snapshots per thread before thinning them */
+#define RELAY_MIN	3
+#define RX_GAP_NS	2000000ull	/* calls of one batch's receipt are closer than this */
+#define RX_MAX_NS	100000000ull	/* and a receipt lasts at most this */
+#define OVL_LAUNCH	0xff
+
+#define NR(name) ST_NR_##name
+enum {
+	ST_NR_read = 0, ST_NR_write = 1, ST_NR_open = 2, ST_NR_close = 3, ST_NR_stat = 4,
+	ST_NR_fstat = 5, ST_NR_lstat = 6, ST_NR_poll = 7, ST_NR_pread64 = 17,
+	ST_NR_pwrite64 = 18, ST_NR_readv = 19, ST_NR_writev = 20, ST_NR_access = 21,
+	ST_NR_select = 23, ST_NR_msync = 26, ST_NR_ioctl = 16, ST_NR_sendfile = 40,
+	ST_NR_recvfrom = 45, ST_NR_recvmsg = 47, ST_NR_fsync = 74, ST_NR_fdatasync = 75,
+	ST_NR_truncate = 76, ST_NR_ftruncate = 77, ST_NR_getdents = 78, ST_NR_rename = 82,
+	ST_NR_mkdir = 83, ST_NR_rmdir = 84, ST_NR_creat = 85, ST_NR_unlink = 87,
+	ST_NR_readahead = 187, ST_NR_futex = 202, ST_NR_io_getevents = 208,
+	ST_NR_io_submit = 209, ST_NR_getdents64 = 217, ST_NR_fadvise64 = 221,
+	ST_NR_epoll_wait = 232, ST_NR_openat = 257, ST_NR_mkdirat = 258,
+	ST_NR_newfstatat = 262, ST_NR_unlinkat = 263, ST_NR_renameat = 264,
+	ST_NR_faccessat = 269, ST_NR_pselect6 = 270, ST_NR_ppoll = 271,
+	ST_NR_sync_file_range = 277, ST_NR_epoll_pwait = 281, ST_NR_fallocate = 285,
+	ST_NR_preadv = 295, ST_NR_pwritev = 296, ST_NR_recvmmsg = 299, ST_NR_syncfs = 306,
+	ST_NR_renameat2 = 316, ST_NR_copy_file_range = 326, ST_NR_preadv2 = 327,
+	ST_NR_pwritev2 = 328, ST_NR_statx = 332, ST_NR_io_uring_enter = 426,
+	ST_NR_openat2 = 437, ST_NR_faccessat2 = 439, ST_NR_epoll_pwait2 = 441,
+};
+
+/* Syscalls whose whole time is the file system's when their fd (if any) is a file. */
+bool attr__is_file_syscall(unsigned nr)
+{
+	switch (nr) {
+	case NR(read): case NR(write): case NR(pread64): case NR(pwrite64):
+	case NR(readv): case NR(writev): case NR(preadv): case NR(pwritev):
+	case NR(preadv2): case NR(pwritev2): case NR(fsync): case NR(fdatasync):
+	case NR(sync_file_range): case NR(syncfs): case NR(open): case NR(openat):
+	case NR(openat2): case NR(creat): case NR(stat): case NR(lstat): case NR(fstat):
+	case NR(newfstatat): case NR(statx): case NR(access): case NR(faccessat):
+	case NR(faccessat2): case NR(getdents): case NR(getdents64): case NR(unlink):
+	case NR(unlinkat): case NR(rename): case NR(renameat): case NR(renameat2):
+	case NR(mkdir): case NR(mkdirat): case NR(rmdir): case NR(fallocate):
+	case NR(truncate): case NR(ftruncate): case NR(copy_file_range): case NR(sendfile):
+	case NR(readahead): case NR(fadvise64): case NR(msync): case NR(io_submit):
+	case NR(io_getevents): case NR(io_uring_enter):
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Syscalls a batch can arrive through (the main thread reading the worker pipe). */
+bool attr__is_read_syscall(unsigned nr)
+{
+	switch (nr) {
+	case NR(read): case NR(readv): case NR(recvfrom): case NR(recvmsg):
+	case NR(recvmmsg): case NR(poll): case NR(ppoll): case NR(select):
+	case NR(pselect6): case NR(epoll_wait): case NR(epoll_pwait): case NR(epoll_pwait2):
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool is_file_kind(uint8_t k)
+{
+	return k == ST_FD_REG || k == ST_FD_BLK || k == ST_FD_DIR;
+}
+
+/* A file-system syscall: path-based, or on an fd that is a file. */
+static bool file_call(unsigned nr, bool has_fd, uint8_t kind)
+{
+	return attr__is_file_syscall(nr) && (!has_fd || is_file_kind(kind));
+}
+
+bool attr__is_relay(const struct thr *t)
+{
+	return t->direct_arrivals >= RELAY_MIN || t->fed_wakes >= RELAY_MIN;
+}
+
+/* ------------------------------------------------------------------ queues */
+
+static struct seg *q_at(struct thr *t, uint32_t i)
+{
+	return &t->q[(t->qhead + i) & (t->qcap - 1)];
+}
+
+static struct seg *q_push(struct thr *t)
+{
+	if (t->qlen == t->qcap) {
+		uint32_t cap = t->qcap ? 2 * t->qcap : 8;
+		struct seg *q = malloc(sizeof(*q) * cap);
+
+		if (!q)
+			return NULL;
+		for (uint32_t i = 0; i < t->qlen; i++)
+			q[i] = *q_at(t, i);
+		free(t->q);
+		t->q = q;
+		t->qcap = cap;
+		t->qhead = 0;
+	}
+	t->qlen++;
+	return q_at(t, t->qlen - 1);
+}
+
+static struct ovl *o_at(struct thr *t, uint32_t i)
+{
+	return &t->ov[(t->ovhead + i) & (t->ovcap - 1)];
+}
+
+/* Inserts an overlay keeping the queue sorted by start (they arrive nearly sorted). */
+static void ovl_add(struct thr *t, uint64_t s, uint64_t e, uint8_t cat)
+{
+	uint32_t i;
+
+	if (e < t->fin_until || (e == s && cat != OVL_LAUNCH))
+		return;
+	if (t->ovlen == t->ovcap) {
+		uint32_t cap = t->ovcap ? 2 * t->ovcap : 8;
+		struct ovl *o = malloc(sizeof(*o) * cap);
+
+		if (!o)
+			return;
+		for (uint32_t k = 0; k < t->ovlen; k++)
+			o[k] = *o_at(t, k);
+		free(t->ov);
+		t->ov = o;
+		t->ovcap = cap;
+		t->ovhead = 0;
+	}
+	/* extends the last one of the same kind when they touch (back-to-back reads) */
+	if (t->ovlen && cat != OVL_LAUNCH) {
+		struct ovl *last = o_at(t, t->ovlen - 1);
+
+		if (last->cat == cat && s <= last->e && s >= last->s) {
+			if (e > last->e)
+				last->e = e;
+			return;
+		}
+	}
+	for (i = t->ovlen; i > 0 && o_at(t, i - 1)->s > s; i--)
+		*o_at(t, i) = *o_at(t, i - 1);
+	*o_at(t, i) = (struct ovl){ .s = s, .e = e, .cat = cat };
+	t->ovlen++;
+}
+
+/* ------------------------------------------------------------------ snapshots */
+
+/* Keeps every other arrival snapshot: START, step marks and the last one stay. */
+static void thin_snaps(struct thr *t)
+{
+	uint32_t k = 1, nf = t->nfilled ? 1 : 0;
+
+	for (uint32_t i = 1; i < t->nsnaps; i++) {
+		if ((i & 1) && t->snaps[i].kind != SNAP_STEP && i + 1 < t->nsnaps)
+			continue;
+		if (i < t->nfilled)
+			nf++;
+		t->snaps[k++] = t->snaps[i];
+	}
+	t->nfilled = nf;
+	t->nsnaps = k;
+	t->decimate++;
+}
+
+static void fill(struct thr *t, struct snap *s)
+{
+	s->a = t->cum;
+}
+
+/* Nothing more will be accounted: every waiting snapshot gets the final values. */
+static void seal(struct thr *t)
+{
+	for (; t->nfilled < t->nsnaps; t->nfilled++)
+		fill(t, &t->snaps[t->nfilled]);
+	for (int i = 0; i < 2; i++) {
+		if (!t->win_filled[i] && t->win[i].kind) {
+			fill(t, &t->win[i]);
+			t->win_filled[i] = true;
+		}
+	}
+}
+
+void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
+{
+	struct snap *s;
+
+	if (kind == SNAP_START && t->nsnaps)
+		return;
+	if (t->nsnaps == t->capsnaps) {
+		uint32_t cap = t->capsnaps ? 2 * t->capsnaps : 4;
+
+		if (cap > SNAPS_MAX) {
+			thin_snaps(t);
+		} else {
+			s = realloc(t->snaps, sizeof(*s) * cap);
+			if (!s)
+				return;
+			t->snaps = s;
+			t->capsnaps = cap;
+		}
+	}
+	if (t->nsnaps && ts < t->snaps[t->nsnaps - 1].ts)
+		ts = t->snaps[t->nsnaps - 1].ts;
+	s = &t->snaps[t->nsnaps++];
+	memset(s, 0, sizeof(*s));
+	s->ts = ts;
+	s->kind = kind;
+	if (kind == SNAP_START) {
+		t->win[0].ts = a->win_from;
+		t->win[0].kind = SNAP_FROM;
+		t->win[1].ts = a->win_to;
+		t->win[1].kind = SNAP_TO;
+	}
+	/* its time is already accounted: it gets the values of now, and says so */
+	if (ts < t->fin_until && t->nfilled == t->nsnaps - 1) {
+		s->approx = 1;
+		fill(t, s);
+		t->nfilled++;
+	}
+	if (kind == SNAP_END)
+		seal(t);
+}
+
+/* The earliest snapshot still waiting for its values. */
+static struct snap *next_pending(struct thr *t)
+{
+	struct snap *best = t->nfilled < t->nsnaps ? &t->snaps[t->nfilled] : NULL;
+
+	for (int i = 0; i < 2; i++)
+		if (!t->win_filled[i] && t->win[i].kind && (!best || t->win[i].ts < best->ts))
+			best = &t->win[i];
+	return best;
+}
+
+static void filled(struct thr *t, struct snap *s)
+{
+	fill(t, s);
+	if (s == &t->win[0] || s == &t->win[1])
+		t->win_filled[s - t->win] = true;
+	else
+		t->nfilled++;
+}
+
+void attr__become_logger(struct an *a, struct thr *t)
+{
+	struct proc *p = t->proc;
+
+	if (t->flags & TF_LOGGER)
+		return;
+	t->flags |= TF_LOGGER;
+	if (p && p->nloggers < MAX_LOGGERS)
+		p->loggers[p->nloggers++] = t;
+	if (!t->tl)
+		t->tl = tl_grid__new(&a->grid, NCAT);
+}
+
+/*
+ * A batch reached t at ts: a step boundary candidate.  Arrivals closer than
+ * MERGE_GAP_NS (a wakeup, then the reads of the same batch) are one.  A direct
+ * arrival (from a worker) is also a proxy boundary for the process's other loggers:
+ * with a relay thread, the main thread may never wait for the batch itself.
+ */
+bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind)
+{
+	struct proc *p = t->proc;
+	bool near = t->last_arrival && ts >= t->last_arrival;
+	/*
+	 * The same batch: right after the last arrival, a read after the poll that
+	 * announced it, or a wait (for its shared-memory fds) while it is received.
+	 */
+	bool merged = (near && ts - t->last_arrival < MERGE_GAP_NS) ||
+		      (near && kind == ARR_READ && t->last_arr_kind == ARR_POLL &&
+		       ts - t->last_arrival <= RX_GAP_NS) ||
+		      (kind == ARR_WAKE && t->rx_end && ts >= t->rx_end &&
+		       ts - t->rx_end <= RX_GAP_NS && ts - t->rx_start <= RX_MAX_NS);
+
+	t->last_arrival = ts;
+	t->last_arr_kind = (uint8_t)kind;
+	if (merged)
+		return true;
+	t->rx_start = t->rx_end = ts;	/* a new batch: its receipt starts */
+	if (!direct && !(t->flags & (TF_LOGGER | TF_LEADER)))
+		return false;
+	t->own_arrivals++;
+	if (direct)
+		t->direct_arrivals++;
+	attr__become_logger(a, t);
+	if (!(t->own_arrivals & ((1ull << t->decimate) - 1)))
+		attr__snap(a, t, ts, SNAP_OWN);
+	if (!direct || !p)
+		return false;
+	for (uint32_t i = 0; i < p->nloggers; i++) {
+		struct thr *l = p->loggers[i];
+
+		if (l == t || (l->last_proxy && ts - l->last_proxy < MERGE_GAP_NS))
+			continue;
+		l->last_proxy = ts;
+		l->proxy_arrivals++;
+		if (!(l->proxy_arrivals & ((1ull << l->decimate) - 1)))
+			attr__snap(a, l, ts, SNAP_PROXY);
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ stalls */
+
+static void stall_push(struct thr *t, const struct stall *s)
+{
+	struct stall *h = t->stalls;
+	uint32_t i, c;
+
+	if (s->dur < STALL_MIN_NS)
+		return;
+	if (t->nstalls == NSTALLS) {
+		if (s->dur <= h[0].dur)
+			return;
+		/* replace the shortest, sift down */
+		h[0] = *s;
+		for (i = 0; (c = 2 * i + 1) < NSTALLS; i = c) {
+			if (c + 1 < NSTALLS && h[c + 1].dur < h[c].dur)
+				c++;
+			if (h[i].dur <= h[c].dur)
+				break;
+			struct stall tmp = h[i];
+
+			h[i] = h[c];
+			h[c] = tmp;
+		}
+		return;
+	}
+	i = t->nstalls++;
+	h[i] = *s;
+	for (; i > 0 && h[(i - 1) / 2].dur > h[i].dur; i = (i - 1) / 2) {
+		struct stall tmp = h[i];
+
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = tmp;
+	}
+}
+
+static void stall_evidence(struct stall *st, const struct thr *t, const struct seg *g)
+{
+	st->tid = t->tid;
+	st->state = g ? g->state : 0;
+	st->nr = g ? g->nr : SC_NONE;
+	st->fdkind = g ? g->fdkind : 0;
+	st->dev = g ? g->dev : 0;
+	st->ino = g ? g->ino : 0;
+	st->waker = g ? g->waker : 0;
+	st->waker2 = g ? g->waker2 : 0;
+	st->wrel = g ? g->wrel : 0;
+}
+
+/* Merges consecutive non-compute pieces of one cause into stalls. */
+static void stall_track(struct thr *t, uint64_t s, uint64_t e, int cat, const struct seg *g)
+{
+	struct stall *cur = &t->cur;
+	uint64_t len = e - s;
+
+	if (cur->dur && (cat == CAT_COMPUTE ? len > MERGE_GAP_NS :
+			 cur->cat != cat || s > cur->start + cur->dur + MERGE_GAP_NS)) {
+		stall_push(t, cur);
+		memset(cur, 0, sizeof(*cur));
+		t->cur_longest = 0;
+	}
+	if (cat == CAT_COMPUTE)
+		return;
+	if (!cur->dur) {
+		cur->start = s;
+		cur->cat = (uint8_t)cat;
+	}
+	cur->dur = e - cur->start;
+	if (g && g->kind == SEG_OFF && g->end - g->start > t->cur_longest) {
+		t->cur_longest = g->end - g->start;
+		stall_evidence(cur, t, g);
+	} else if (!cur->tid) {
+		stall_evidence(cur, t, NULL);
+	}
+}
+
+/* ------------------------------------------------------------------ accounting */
+
+/* Adds [s, e) of category cat; no snapshot lies strictly inside. */
+static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat, bool wakelat,
+		const uint64_t *wk, const struct seg *g)
+{
+	t->cum.cat[cat] += e - s;
+	if (g && g->kind == SEG_CPU)
+		t->cum.oncpu += e - s;
+	if (wakelat)
+		t->cum.wakelat += e - s;
+	if (wk)
+		for (int i = 0; i < NWS; i++)
+			t->cum.wk[i] += wk[i];
+	if (t->tl)
+		tl__add_span(&a->grid, t->tl, (unsigned)cat, s, e);
+	if (t->flags & (TF_LOGGER | TF_LEADER))
+		stall_track(t, s, e, cat, g);
+	t->fin_until = e;
+}
+
+/* Per-piece share of a segment's worker-state sample: the last piece gets the rest. */
+struct share {
+	uint64_t left[NWS];
+	uint64_t len_left;
+	bool on;
+};
+
+static const uint64_t *take_share(struct share *sh, uint64_t len, uint64_t out[NWS])
+{
+	if (!sh || !sh->on)
+		return NULL;
+	for (int i = 0; i < NWS; i++) {
+		out[i] = len >= sh->len_left ? sh->left[i] :
+			 (uint64_t)((double)sh->left[i] * (double)len / (double)sh->len_left);
+		sh->left[i] -= out[i];
+	}
+	sh->len_left = len >= sh->len_left ? 0 : sh->len_left - len;
+	return out;
+}
+
+/* Counts launch markers up to ts (they are zero-length overlays). */
+static void count_launches(struct thr *t, uint64_t ts)
+{
+	for (uint32_t i = 0; t->nlaunch && i < t->ovlen; i++) {
+		struct ovl *o = o_at(t, i);
+
+		if (o->s > ts)
+			break;
+		if (o->cat == OVL_LAUNCH && o->e != UINT64_MAX) {
+			t->cum.launches++;
+			t->nlaunch--;
+			o->e = UINT64_MAX;	/* counted; dropped when it reaches the head */
+		}
+	}
+}
+
+/* Cuts [s, e) at every snapshot time inside it and accounts the pieces. */
+static void account(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat, bool wakelat,
+		    struct share *sh, const struct seg *g)
+{
+	uint64_t wk[NWS];
+	struct snap *p;
+
+	while ((p = next_pending(t)) && p->ts <= e) {
+		if (p->ts > s) {
+			count_launches(t, p->ts - 1);
+			add(a, t, s, p->ts, cat, wakelat, take_share(sh, p->ts - s, wk), g);
+			s = p->ts;
+		}
+		filled(t, p);
+	}
+	count_launches(t, e - 1);
+	if (e > s)
+		add(a, t, s, e, cat, wakelat, take_share(sh, e - s, wk), g);
+}
+
+static void drop_old_overlays(struct thr *t, uint64_t upto)
+{
+	/* a launch marker goes once counted (its end is then UINT64_MAX) */
+	while (t->ovlen && (o_at(t, 0)->cat == OVL_LAUNCH ? o_at(t, 0)->e == UINT64_MAX :
+			    o_at(t, 0)->e <= upto)) {
+		t->ovhead = (t->ovhead + 1) & (t->ovcap - 1);
+		t->ovlen--;
+	}
+}
+
+/* Overlay precedence: a GPU sync beats receiving a batch, which beats file I/O. */
+static int rank(int cat)
+{
+	return cat == CAT_GPU ? 3 : cat == CAT_DL ? 2 : cat == CAT_IO ? 1 : 0;
+}
+
+/* Whether an overlay of category o relabels a piece of base category `base`. */
+static bool applies(int o, int base, bool cpu)
+{
+	if (base == CAT_CPU)		/* preempted: only while receiving a batch */
+		return o == CAT_DL;
+	return o == CAT_GPU || cpu;
+}
+
+/*
+ * The category of instant c under the overlays, and the next instant where that may
+ * change.
+ */
+static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu, uint64_t *next)
+{
+	int cat = base;
+
+	*next = e;
+	for (uint32_t i = 0; i < t->ovlen; i++) {
+		struct ovl *o = o_at(t, i);
+
+		if (o->s >= e)
+			break;
+		if (o->cat == OVL_LAUNCH)
+			continue;
+		if (o->s > c) {
+			if (o->s < *next)
+				*next = o->s;
+			continue;
+		}
+		if (o->e <= c)
+			continue;
+		if (o->e < *next)
+			*next = o->e;
+		if (applies(o->cat, base, cpu) && rank(o->cat) > (cat == base ? 0 : rank(cat)))
+			cat = o->cat;
+	}
+	return cat;
+}
+
+static void account_overlaid(struct an *a, struct thr *t, uint64_t s, uint64_t e, int base,
+			     bool cpu, bool wakelat, struct share *sh, const struct seg *g)
+{
+	uint64_t next;
+
+	while (s < e) {
+		int cat = overlay_at(t, s, e, base, cpu, &next);
+
+		if (next <= s)
+			next = e;
+		account(a, t, s, next, cat, wakelat, sh, g);
+		s = next;
+	}
+}
+
+/* ------------------------------------------------------------------ classification */
+
+static bool is_gpu_fd(struct an *a, const struct seg *g)
+{
+	struct file *f;
+
+	if (g->fdkind != ST_FD_CHR)
+		return false;
+	f = an__file(a, g->dev, g->ino, false);
+	if (f && f->path != UINT32_MAX)
+		return f->flags & FL_GPU_DEV;
+	/* an unnamed character device blocking in ioctl: a driver wait, in practice a GPU */
+	return g->nr == NR(ioctl);
+}
+
+/* The cause of an off-CPU segment (docs/analysis.md has the table). */
+int attr__classify(struct an *a, const struct thr *t, const struct seg *g)
+{
+	bool has_sc = g->nr != SC_NONE;
+	bool file = has_sc && file_call(g->nr, g->fdkind != ST_FD_UNKNOWN || g->ino, g->fdkind);
+	struct thr *w;
+
+	if (g->state == ST_STATE_RUNNING)
+		return CAT_CPU;
+	if (has_sc && is_gpu_fd(a, g))
+		return CAT_GPU;
+	switch (g->wrel) {
+	case WREL_CHILD:
+	case WREL_RELAY:
+		return CAT_DL;
+	case WREL_SIBLING:
+		w = an__find_thread(a, g->waker);
+		if (w && attr__is_relay(w) && !file)
+			return CAT_DL;
+		return file ? CAT_IO : CAT_LOCK;
+	default:
+		break;
+	}
+	if (file)
+		return CAT_IO;
+	if (g->state == ST_STATE_DISK && (!has_sc || g->fdkind == ST_FD_UNKNOWN))
+		return CAT_IO;	/* a page fault on a mapped file, or an fd-less disk wait */
+	return CAT_OTHER;
+}
+
+static bool gpu_hold(struct an *a, const struct thr *t)
+{
+	return a->have_gpu_probes || (t->proc && (t->proc->flags & PF_GPU_PROBES));
+}
+
+static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
+{
+	struct share sh = { .on = false };
+	struct seg c = *g;
+	int cat;
+
+	/* overlapping records (drops, disorder): never account time twice */
+	if (c.end <= t->fin_until)
+		return;
+	if (c.start < t->fin_until)
+		c.start = t->fin_until;
+	if (c.wake < c.start)
+		c.wake = c.start;
+	g = &c;
+	if (g->kind == SEG_CPU) {
+		account_overlaid(a, t, g->start, g->end, CAT_COMPUTE, true, false, NULL, g);
+		return;
+	}
+	cat = attr__classify(a, t, g);
+	if (cat == CAT_CPU) {
+		account_overlaid(a, t, g->start, g->end, CAT_CPU, false, false, NULL, g);
+		return;
+	}
+	if (cat == CAT_DL && (g->wk[0] | g->wk[1] | g->wk[2] | g->wk[3])) {
+		memcpy(sh.left, g->wk, sizeof(sh.left));
+		sh.len_left = g->end - g->start;
+		sh.on = true;
+	}
+	account_overlaid(a, t, g->start, g->wake, cat, false, false, &sh, g);
+	account_overlaid(a, t, g->wake, g->end, cat, false, true, &sh, g);
+}
+
+static bool ready(struct an *a, struct thr *t, const struct seg *g)
+{
+	uint64_t lag = a->now > g->end ? a->now - g->end : 0;
+
+	if (t->qlen > QUEUE_MAX)
+		return true;
+	if (gpu_hold(a, t) && lag < PROBE_HOLD_NS)
+		return false;
+	return g->end <= t->sc_horizon || lag > SC_HOLD_NS;
+}
+
+void attr__finalize(struct an *a, struct thr *t, bool all)
+{
+	while (t->qlen && (all || ready(a, t, q_at(t, 0)))) {
+		struct seg g = *q_at(t, 0);
+
+		t->qhead = (t->qhead + 1) & (t->qcap - 1);
+		t->qlen--;
+		finalize_seg(a, t, &g);
+		drop_old_overlays(t, t->fin_until);
+	}
+	if (all && t->cur.dur) {
+		stall_push(t, &t->cur);
+		memset(&t->cur, 0, sizeof(t->cur));
+		t->cur_longest = 0;
+	}
+}
+
+/* ------------------------------------------------------------------ segments */
+
+static struct seg *new_seg(struct thr *t, uint8_t kind, uint64_t start, uint64_t end)
+{
+	struct seg *g;
+
+	if (end <= start || !(g = q_push(t)))
+		return NULL;
+	memset(g, 0, sizeof(*g));
+	g->kind = kind;
+	g->start = start;
+	g->end = g->wake = end;
+	g->nr = SC_NONE;
+	return g;
+}
+
+void attr__close_cpu(struct an *a, struct thr *t, uint64_t end)
+{
+	uint64_t s = t->since < t->fin_until ? t->fin_until : t->since;
+
+	if (end > s)
+		t->oncpu += end - s;
+	new_seg(t, SEG_CPU, s, end);
+	attr__finalize(a, t, false);
+}
+
+void attr__close_off(struct an *a, struct thr *t, uint64_t end)
+{
+	uint64_t s = t->since < t->fin_until ? t->fin_until : t->since;
+	struct seg *g = new_seg(t, SEG_OFF, s, end);
+	struct proc *p = t->proc;
+
+	if (g) {
+		g->wake = t->wake_ts && t->wake_ts >= s && t->wake_ts <= end ? t->wake_ts : end;
+		g->state = t->off_state;
+		g->wrel = t->wrel;
+		g->waker = t->waker;
+		g->waker2 = t->waker2;
+		if ((t->wrel == WREL_CHILD || t->wrel == WREL_RELAY) && t->wk_out_valid && p) {
+			wk__flush_sub(p, end);
+			for (int i = 0; i < NWS; i++)
+				g->wk[i] = p->sub_cum[i] - t->wk_out[i];
+		}
+	}
+	t->wk_out_valid = false;
+	attr__finalize(a, t, false);
+}
+
+/* ------------------------------------------------------------------ records */
+
+static uint64_t fd_key(uint32_t pid, uint32_t dev, uint64_t ino)
+{
+	uint64_t h = ((uint64_t)pid << 32 ^ dev) * 0x9e3779b97f4a7c15ull ^ ino * 0xc2b2ae3d27d4eb4full;
+
+	return h ? h : 1;
+}
+
+/* Gives the syscall's identity to the off-CPU segments it covers. */
+static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64_t s, uint64_t e)
+{
+	const struct st_ev_syscall *sc = &ev->sc;
+	bool has_fd = sc->present & ST_SC_FD;
+
+	for (uint32_t i = t->qlen; i > 0; i--) {
+		struct seg *g = q_at(t, i - 1);
+
+		if (g->end <= s)
+			break;
+		if (g->kind != SEG_OFF || (g->flags & SEG_SC_SET) || g->start > e)
+			continue;
+		g->flags |= SEG_SC_SET;
+		g->nr = sc->b.nr;
+		if (has_fd) {
+			g->fdkind = sc->fd.kind;
+			g->dev = sc->fd.dev;
+			g->ino = sc->fd.ino;
+		}
+		/* a batch came through this fd: reads on it are arrivals from now on */
+		/*
+		 * Pipes only: a worker also wakes the thread on the sockets that pass a
+		 * batch's shared-memory fds, one new socket per tensor, not per batch.
+		 */
+		if (has_fd && (g->wrel == WREL_CHILD || g->wrel == WREL_RELAY) &&
+		    sc->fd.kind == ST_FD_PIPE) {
+			uint64_t *v = hmap_slot(&a->feeder_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino));
+
+			if (v)
+				*v = 1;
+		}
+	}
+}
+
+static bool is_write_syscall(unsigned nr)
+{
+	return nr == NR(write) || nr == NR(writev) || nr == NR(pwrite64) || nr == NR(pwritev);
+}
+
+/*
+ * A worker wrote into a pipe: reading that pipe is how its ancestors receive batches
+ * (the result queue), even when the batch is already there and nobody waits.
+ */
+static void feeder_pipe(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
+{
+	int depth = 0;
+
+	for (struct proc *q = t->proc ? t->proc->parent : NULL; q && depth < 8;
+	     q = q->parent, depth++) {
+		uint64_t *v = hmap_slot(&a->feeder_fds, fd_key(q->pid, sc->fd.dev, sc->fd.ino));
+
+		if (v)
+			*v = 1;
+	}
+}
+
+
+static bool is_ipc(const struct st_ev_syscall *sc)
+{
+	return (sc->present & ST_SC_FD) &&
+	       (sc->fd.kind == ST_FD_PIPE || sc->fd.kind == ST_FD_SOCK);
+}
+
+/*
+ * Receiving a batch does not end with the read that brought it: unpickling it and
+ * fetching its shared-memory fds from the worker (socket calls) is main-thread
+ * time spent on the data loader.  From the end of an arrival, socket calls that
+ * follow within RX_GAP_NS extend a dataloader_wait overlay.
+ */
+static void receipt(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, uint64_t e,
+		    bool arrival, bool merged)
+{
+	bool open = t->rx_end && e >= t->rx_end && (s <= t->rx_end || s - t->rx_end <= RX_GAP_NS) &&
+		    e - t->rx_start <= RX_MAX_NS;
+	bool sock = (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK;
+
+	/* a new arrival already started its receipt (attr__arrival) */
+	if (open && (sock || (arrival && merged))) {
+		t->rx_end = e;
+		ovl_add(t, t->rx_start, e, CAT_DL);
+	}
+}
+
+#define WR_BULK		65536		/* a write this large is bulk (a checkpoint), not a log line */
+#define WR_GAP_NS	200000000ull	/* CPU between bulk writes of one file: serialising it */
+
+/*
+ * Writing a checkpoint is not only write(): serialising it (pickling, checksums)
+ * runs between the writes.  Bulk writes to one file, the CPU between them and the
+ * fsync or close that ends them form one session, all io_wait.
+ */
+static void write_session(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, uint64_t e)
+{
+	bool same = t->wr_end && sc->fd.ino == t->wr_ino && sc->fd.dev == t->wr_dev &&
+		    s >= t->wr_end && s - t->wr_end <= WR_GAP_NS;
+	unsigned nr = sc->b.nr;
+
+	if (is_write_syscall(nr) && sc->b.ret >= WR_BULK && !same) {
+		t->wr_ino = sc->fd.ino;
+		t->wr_dev = sc->fd.dev;
+		t->wr_start = s;
+		t->wr_end = e;
+		return;
+	}
+	if (!same || !(is_write_syscall(nr) || nr == NR(fsync) || nr == NR(fdatasync) ||
+		       nr == NR(close)))
+		return;
+	ovl_add(t, t->wr_start, e, CAT_IO);
+	/* a checkpoint ends with its fsync or close */
+	t->wr_end = is_write_syscall(nr) ? e : 0;
+}
+
+void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
+{
+	const struct st_ev_syscall *sc = &ev->sc;
+	bool has_fd = sc->present & ST_SC_FD, arrival, merged = false;
+	uint64_t e = ev->ts, s;
+
+	if (sc->b.flags2 & ST_SC2_NO_ENTRY)
+		s = a->start_ts;
+	else
+		s = sc->b.dur < e ? e - sc->b.dur : 0;
+	cover(a, t, ev, s, e);
+	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr))
+		feeder_pipe(a, t, sc);
+	if (file_call(sc->b.nr, has_fd, sc->fd.kind))
+		ovl_add(t, s, e, CAT_IO);
+	arrival = has_fd && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) && is_ipc(sc) &&
+		  hmap_find(&a->feeder_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino));
+	if (arrival)
+		merged = attr__arrival(a, t, e, true, sc->b.nr == NR(read) ||
+				       sc->b.nr == NR(readv) ? ARR_READ : ARR_POLL);
+	receipt(t, sc, s, e, arrival, merged);
+	if (has_fd && (sc->fd.kind == ST_FD_REG || sc->fd.kind == ST_FD_BLK))
+		write_session(t, sc, s, e);
+	if (e > t->sc_horizon)
+		t->sc_horizon = e;
+	t->last_ts = e;
+	attr__finalize(a, t, false);
+}
+
+void attr__probe(struct an *a, struct thr *t, uint64_t s, uint64_t e, int role)
+{
+	switch (role) {
+	case ST_PROBE_STEP:
+		t->step_marks++;
+		attr__become_logger(a, t);
+		attr__snap(a, t, s, SNAP_STEP);
+		break;
+	case ST_PROBE_GPU_SYNC:
+		ovl_add(t, s, e, CAT_GPU);
+		break;
+	case ST_PROBE_GPU_LAUNCH:
+		if (e >= t->fin_until) {
+			ovl_add(t, e, e, OVL_LAUNCH);
+			t->nlaunch++;
+		}
+		break;
+	default:
+		break;
+	}
+	attr__finalize(a, t, false);
+}

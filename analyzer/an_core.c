@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The streaming pass: thread and process tables, and the scheduler state machine
+ * that turns switch and wakeup records into on-CPU and off-CPU segments.  Syscall,
+ * probe and I/O records are handed to an_attr.c and an_loader.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_core.h"
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull + (a << 6) + (a >> 2));
+
+	h ^= h >> 29;
+	return h ? h : 1;	/* 0 is the empty key of hmap */
+}
+
+struct thr *an__find_thread(struct an *a, uint32_t tid)
+{
+	uint64_t *v = hmap_find(&a->threads, tid);
+
+	return v ? (struct thr *)(uintptr_t)*v : NULL;
+}
+
+struct proc *an__find_proc(struct an *a, uint32_t pid)
+{
+	uint64_t *v = hmap_find(&a->procs, pid);
+
+	return v ? (struct proc *)(uintptr_t)*v : NULL;
+}
+
+/* Adds p's derived state to the descendant counts of its new ancestors. */
+static void link_parent(struct an *a, struct proc *p, struct proc *parent)
+{
+	if (p->parent || !parent || parent == p || an__is_descendant(parent, p))
+		return;
+	p->parent = parent;
+	if (p->dstate == WS_NONE)
+		return;
+	for (struct proc *q = parent; q; q = q->parent) {
+		wk__flush_sub(q, a->now);
+		q->sub_n[p->dstate]++;
+	}
+}
+
+struct proc *an__proc(struct an *a, uint32_t pid)
+{
+	struct proc *p = an__find_proc(a, pid);
+	uint64_t *slot;
+
+	if (p || !pid)
+		return p;
+	p = calloc(1, sizeof(*p));
+	slot = hmap_slot(&a->procs, pid);
+	if (!p || !slot) {
+		free(p);
+		return NULL;
+	}
+	*slot = (uintptr_t)p;
+	p->pid = pid;
+	p->dstate = WS_NONE;
+	p->first_ts = p->last_ts = a->now;
+	p->sub_since = a->now;
+	return p;
+}
+
+struct thr *an__thread(struct an *a, uint32_t tid, uint32_t pid)
+{
+	struct thr *t = an__find_thread(a, tid);
+	uint64_t *slot;
+
+	if (t) {
+		if (!t->proc && pid && (t->proc = an__proc(a, pid))) {
+			t->pid = pid;
+			if (tid == pid) {
+				t->flags |= TF_LEADER;
+				attr__become_logger(a, t);
+			}
+		}
+		return t;
+	}
+	if (!tid)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	slot = hmap_slot(&a->threads, tid);
+	if (!t || !slot) {
+		free(t);
+		return NULL;
+	}
+	*slot = (uintptr_t)t;
+	t->tid = tid;
+	t->pid = pid;
+	t->proc = pid ? an__proc(a, pid) : NULL;
+	t->wstate = WS_NONE;
+	/* a thread that existed before tracing: its past is unknown from the trace start */
+	t->since = t->first_ts = t->fin_until = a->start_ts;
+	t->last_ts = a->now;
+	attr__snap(a, t, a->start_ts, SNAP_START);
+	if (tid == pid) {
+		t->flags |= TF_LEADER;
+		attr__become_logger(a, t);
+	}
+	return t;
+}
+
+bool an__is_descendant(const struct proc *p, const struct proc *anc)
+{
+	int depth = 0;
+
+	for (p = p ? p->parent : NULL; p && depth < 64; p = p->parent, depth++)
+		if (p == anc)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ files */
+
+struct file *an__file(struct an *a, uint32_t dev, uint64_t ino, bool create)
+{
+	uint64_t key = mix(dev, ino), *v = hmap_find(&a->file_idx, key);
+
+	if (v)
+		return &a->files[*v - 1];
+	if (!create || a->nfiles == AN_FILES_MAX)
+		return NULL;
+	if (a->nfiles == a->capfiles) {
+		uint32_t cap = a->capfiles ? 2 * a->capfiles : 256;
+		struct file *f = realloc(a->files, sizeof(*f) * cap);
+
+		if (!f)
+			return NULL;
+		a->files = f;
+		a->capfiles = cap;
+	}
+	v = hmap_slot(&a->file_idx, key);
+	if (!v)
+		return NULL;
+	memset(&a->files[a->nfiles], 0, sizeof(struct file));
+	a->files[a->nfiles].dev = dev;
+	a->files[a->nfiles].ino = ino;
+	a->files[a->nfiles].path = UINT32_MAX;
+	*v = ++a->nfiles;
+	return &a->files[a->nfiles - 1];
+}
+
+static bool is_gpu_path(const char *p)
+{
+	static const char *const pre[] = {
+		"/dev/nvidia", "/dev/dri/", "/dev/kfd", "/dev/accel/", "/dev/neuron",
+		"/dev/davinci",
+	};
+
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		if (!strncmp(p, pre[i], strlen(pre[i])))
+			return true;
+	return false;
+}
+
+static void file_path(struct an *a, uint32_t dev, uint64_t ino, const char *path)
+{
+	struct file *f = an__file(a, dev, ino, true);
+	size_t n;
+
+	if (!f || !path || !*path)
+		return;
+	if (is_gpu_path(path))
+		f->flags |= FL_GPU_DEV;
+	n = strlen(path) + 1;
+	if (f->path != UINT32_MAX || a->arena_len + n > AN_ARENA_MAX)
+		return;
+	if (a->arena_len + n > a->arena_cap) {
+		uint32_t cap = a->arena_cap ? a->arena_cap : 1u << 16;
+		char *p;
+
+		while (cap < a->arena_len + n)
+			cap *= 2;
+		p = realloc(a->arena, cap);
+		if (!p)
+			return;
+		a->arena = p;
+		a->arena_cap = cap;
+	}
+	memcpy(a->arena + a->arena_len, path, n);
+	f->path = a->arena_len;
+	a->arena_len += (uint32_t)n;
+}
+
+const char *an__path(const struct an *a, uint32_t dev, uint64_t ino)
+{
+	uint64_t *v = hmap_find(&a->file_idx, mix(dev, ino));
+
+	if (!v || a->files[*v - 1].path == UINT32_MAX)
+		return NULL;
+	return a->arena + a->files[*v - 1].path;
+}
+
+/* ------------------------------------------------------------------ scheduling */
+
+static uint8_t wstate_of(uint8_t prev_state)
+{
+	if (prev_state == ST_STATE_RUNNING)
+		return WS_RUNQ;
+	return prev_state == ST_STATE_DISK ? WS_IO : WS_IDLE;
+}
+
+static void switch_out(struct an *a, struct thr *t, uint8_t state, uint64_t ts)
+{
+	struct proc *p = t->proc;
+
+	if (t->run == RS_OFF) {
+		/* a switch-in was lost (drops): the thread ran from some unknown time */
+		a->inconsistent++;
+		attr__close_off(a, t, ts);
+	} else {
+		attr__close_cpu(a, t, ts);
+	}
+	t->run = RS_OFF;
+	t->off_state = state;
+	t->since = ts;
+	t->wake_ts = 0;
+	t->wrel = WREL_NONE;
+	t->waker = t->waker2 = t->waker_pid = 0;
+	wk__set_thread(a, t, wstate_of(state), ts);
+	t->wk_out_valid = false;
+	if (p && (p->sub_n[WS_CPU] | p->sub_n[WS_IO] | p->sub_n[WS_RUNQ] | p->sub_n[WS_IDLE])) {
+		wk__flush_sub(p, ts);
+		memcpy(t->wk_out, p->sub_cum, sizeof(t->wk_out));
+		t->wk_out_valid = true;
+	}
+}
+
+static void switch_in(struct an *a, struct thr *t, uint64_t ts)
+{
+	bool fed, direct;
+
+	if (t->run == RS_ON) {
+		a->inconsistent++;
+		attr__close_cpu(a, t, ts);
+	} else {
+		if (t->run == RS_UNKNOWN)
+			t->off_state = ST_STATE_OTHER;
+		attr__close_off(a, t, ts);
+	}
+	/*
+	 * A worker ended the wait: a batch arrived.  Once the thread's batch pipes are
+	 * known (a few arrivals), its reads of them say it better: a worker also wakes
+	 * the thread while it fetches a batch's shared-memory fds over sockets.
+	 */
+	fed = t->wake_ts && ((t->wrel == WREL_CHILD && t->direct_arrivals < 3) ||
+			     (t->flags & TF_RELAY_WAKE));
+	direct = t->wrel == WREL_CHILD;
+	t->run = RS_ON;
+	t->since = ts;
+	wk__set_thread(a, t, WS_CPU, ts);
+	if (fed)
+		attr__arrival(a, t, ts, direct, ARR_WAKE);
+	t->wake_ts = 0;
+	t->flags &= ~TF_RELAY_WAKE;
+}
+
+static enum wrel relation(struct an *a, const struct thr *t, const struct st_event *ev,
+			  struct thr **waker)
+{
+	struct proc *wp;
+
+	*waker = NULL;
+	if ((ev->flags & ST_WK_IRQ) || !ev->wk.waker_tid)
+		return WREL_IRQ;
+	if (ev->wk.waker_tid == t->tid)
+		return WREL_SELF;
+	*waker = an__find_thread(a, ev->wk.waker_tid);
+	wp = an__find_proc(a, ev->wk.waker_pid);
+	if (!wp && *waker)
+		wp = (*waker)->proc;
+	if (!wp || !(wp->flags & PF_KNOWN))
+		return WREL_UNTRACED;
+	if (wp == t->proc)
+		return WREL_SIBLING;
+	if (t->proc && an__is_descendant(wp, t->proc))
+		return WREL_CHILD;
+	return WREL_OTHER;
+}
+
+static void wakeup(struct an *a, const struct st_event *ev)
+{
+	struct thr *t = an__thread(a, ev->wk.tid, 0), *w;
+	enum wrel rel;
+
+	if (!t)
+		return;
+	rel = relation(a, t, ev, &w);
+	if (t->run == RS_UNKNOWN) {
+		/* blocked since before the trace began, cause unknown */
+		t->run = RS_OFF;
+		t->off_state = ST_STATE_OTHER;
+		t->since = a->start_ts;
+	}
+	if (t->run != RS_OFF || t->wake_ts || t->off_state == ST_STATE_RUNNING)
+		return;
+	t->wake_ts = ev->ts < t->since ? t->since : ev->ts;
+	t->wrel = (uint8_t)rel;
+	t->waker = ev->wk.waker_tid;
+	t->waker_pid = ev->wk.waker_pid;
+	/* the chain: who woke the waker, if that happened while we were waiting */
+	t->waker2 = w && w->last_woken >= t->since && w->last_waker != t->tid ? w->last_waker : 0;
+	t->last_waker = ev->wk.waker_tid;
+	t->last_woken = t->wake_ts;
+	/*
+	 * Until it runs, a woken thread still counts as what it was waiting for (the
+	 * latency after a disk wait is part of fetching): "starved" means preempted.
+	 */
+	if (rel == WREL_CHILD) {
+		t->fed_wakes++;
+		if (w && w->proc)
+			w->proc->fed_given++;
+	} else if (rel == WREL_SIBLING && w && attr__is_relay(w)) {
+		t->relay_fed++;
+		w->relay_given++;
+		t->wrel = WREL_RELAY;
+		t->flags |= TF_RELAY_WAKE;
+	}
+}
+
+static void sched_switch(struct an *a, const struct st_event *ev)
+{
+	struct thr *t;
+
+	a->sched_events++;
+	if ((ev->flags & ST_SW_PREV_TRACED) && ev->sw.prev_tid &&
+	    (t = an__thread(a, ev->sw.prev_tid, 0))) {
+		t->flags |= TF_TRACED;
+		switch_out(a, t, ev->sw.prev_state, ev->ts < t->since ? t->since : ev->ts);
+		t->last_ts = ev->ts;
+	}
+	if ((ev->flags & ST_SW_NEXT_TRACED) && ev->sw.next_tid &&
+	    (t = an__thread(a, ev->sw.next_tid, 0))) {
+		t->flags |= TF_TRACED;
+		switch_in(a, t, ev->ts < t->since ? t->since : ev->ts);
+		t->last_ts = ev->ts;
+	}
+}
+
+/* Thread gone: its last segment ends now and nothing more will cover it. */
+static void thread_exit(struct an *a, struct thr *t, uint64_t ts)
+{
+	if (t->flags & TF_EXITED)
+		return;
+	if (ts < t->since)
+		ts = t->since;
+	if (t->run == RS_ON)
+		attr__close_cpu(a, t, ts);
+	else if (t->run == RS_OFF)
+		attr__close_off(a, t, ts);
+	t->run = RS_UNKNOWN;
+	t->since = ts;
+	t->flags |= TF_EXITED;
+	t->last_ts = ts;
+	wk__set_thread(a, t, WS_NONE, ts);
+	attr__finalize(a, t, true);
+	if (t->proc && t->proc->nthreads)
+		t->proc->nthreads--;
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+static void set_comm(char *dst, const char *src)
+{
+	memcpy(dst, src, ST_COMM_LEN);
+	dst[ST_COMM_LEN - 1] = '\0';
+}
+
+static void on_fork(struct an *a, const struct st_event *ev)
+{
+	const struct st_fork *f = &ev->fork;
+	struct thr *parent = an__thread(a, f->parent_tid, f->parent_pid), *c;
+	struct proc *cp;
+
+	if (parent)
+		parent->flags |= TF_TRACED;
+	if (parent && parent->proc)
+		parent->proc->flags |= PF_KNOWN;
+	cp = an__proc(a, f->child_pid);
+	if (!cp)
+		return;
+	if (!(ev->flags & ST_FORK_THREAD) && f->child_pid != f->parent_pid) {
+		cp->ppid = f->parent_pid;
+		cp->first_ts = ev->ts;
+		set_comm(cp->comm, f->comm);
+		link_parent(a, cp, parent ? parent->proc : an__find_proc(a, f->parent_pid));
+	}
+	cp->flags |= PF_KNOWN;
+	c = an__thread(a, f->child_tid, f->child_pid);
+	if (!c)
+		return;
+	set_comm(c->comm, f->comm);
+	c->flags |= TF_TRACED | TF_FORKED;
+	/* a new task is runnable from its creation until it first runs */
+	c->run = RS_OFF;
+	c->off_state = ST_STATE_RUNNING;
+	c->since = c->first_ts = c->fin_until = ev->ts;
+	cp->nthreads++;
+	cp->nthreads_seen++;
+	if (cp->pid == c->tid && !(c->flags & TF_LEADER)) {
+		c->flags |= TF_LEADER;
+		attr__become_logger(a, c);
+	}
+}
+
+static void on_comm(struct an *a, const struct st_event *ev)
+{
+	struct thr *t = an__thread(a, ev->comm.tid, ev->comm.pid);
+
+	if (!t)
+		return;
+	set_comm(t->comm, ev->comm.comm);
+	if (ev->flags & ST_COMM_TRACED) {
+		t->flags |= TF_TRACED;
+		if (t->proc)
+			t->proc->flags |= PF_KNOWN;
+	}
+	if (t->proc && (t->tid == t->pid || !t->proc->comm[0]))
+		set_comm(t->proc->comm, ev->comm.comm);
+}
+
+static void on_proc(struct an *a, const struct st_event *ev)
+{
+	struct proc *p = an__proc(a, ev->proc.pid), *q;
+	uint64_t k, v;
+
+	if (!p)
+		return;
+	p->flags |= PF_KNOWN;
+	p->ppid = ev->proc.ppid;
+	if (ev->str && !p->cmdline)
+		p->cmdline = strndup(ev->str, 4096);
+	link_parent(a, p, an__find_proc(a, ev->proc.ppid));
+	/* processes listed before their parent */
+	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);) {
+		q = (struct proc *)(uintptr_t)v;
+		if (q->ppid == p->pid && !q->parent)
+			link_parent(a, q, p);
+	}
+	an__thread(a, p->pid, p->pid);
+}
+
+static void on_exec(struct an *a, const struct st_event *ev)
+{
+	struct thr *t = an__thread(a, ev->exec.tid, ev->exec.pid), *old;
+
+	if (ev->exec.old_tid && ev->exec.old_tid != ev->exec.tid &&
+	    (old = an__find_thread(a, ev->exec.old_tid)))
+		thread_exit(a, old, ev->ts);
+	if (!t)
+		return;
+	set_comm(t->comm, ev->exec.comm);
+	t->flags |= TF_TRACED;
+	if (t->proc) {
+		t->proc->flags |= PF_KNOWN;
+		set_comm(t->proc->comm, ev->exec.comm);
+		if (ev->str) {
+			free(t->proc->cmdline);
+			t->proc->cmdline = strndup(ev->str, 4096);
+		}
+	}
+}
+
+static void on_thread_exit(struct an *a, const struct st_event *ev)
+{
+	struct thr *t = an__thread(a, ev->exit.tid, ev->exit.pid);
+
+	if (!t)
+		return;
+	thread_exit(a, t, ev->ts);
+	if (t->proc && (ev->flags & ST_EXIT_GROUP_DEAD)) {
+		t->proc->flags |= PF_EXITED;
+		t->proc->last_ts = ev->ts;
+	}
+}
+
+static void on_probe_def(struct an *a, const struct st_event *ev)
+{
+	uint64_t *v = hmap_slot(&a->probe_role, (uint64_t)ev->pdef.id + 1);
+	struct proc *p;
+
+	if (v)
+		*v = (uint64_t)ev->pdef.role + 1;
+	a->have_probes = true;
+	if (ev->pdef.role == ST_PROBE_STEP)
+		a->have_step_probes = true;
+	if (ev->pdef.role != ST_PROBE_GPU_SYNC)
+		return;
+	/* GPU sync probes end after the time they cover: hold that thread's segments */
+	if (!ev->pdef.pid)
+		a->have_gpu_probes = true;
+	else if ((p = an__proc(a, ev->pdef.pid)))
+		p->flags |= PF_GPU_PROBES;
+}
+
+static void on_probe(struct an *a, const struct st_event *ev)
+{
+	uint64_t *v = hmap_find(&a->probe_role, (uint64_t)ev->probe.id + 1);
+	struct thr *t = an__thread(a, ev->probe.tid, 0);
+	uint64_t s = ev->probe.dur < ev->ts ? ev->ts - ev->probe.dur : 0;
+
+	if (!t || !v)
+		return;
+	attr__probe(a, t, s, ev->ts, (int)*v - 1);
+}
+
+static void on_syscall(struct an *a, const struct st_event *ev)
+{
+	struct thr *t = an__thread(a, ev->sc.b.tid, 0);
+	const struct st_ev_syscall *sc = &ev->sc;
+
+	a->syscalls++;
+	if (!t)
+		return;
+	t->flags |= TF_TRACED;
+	if ((sc->present & ST_SC_PATH) && (sc->present & ST_SC_FD) && sc->b.ret >= 0)
+		file_path(a, sc->fd.dev, sc->fd.ino, ev->str);
+	attr__syscall(a, t, ev);
+	wk__syscall_io(a, t, ev);
+}
+
+void an__event(struct an *a, const struct st_event *ev)
+{
+	/* events as the trailer counts them: every record but the trailer itself */
+	a->events += ev->type != ST_REC_TRAILER;
+	if (ev->ts > a->now)
+		a->now = ev->ts;
+	else if (ev->ts + 1000000 < a->now)
+		a->disorder++;
+	switch (ev->type) {
+	case ST_REC_SWITCH: sched_switch(a, ev); break;
+	case ST_REC_WAKEUP: wakeup(a, ev); break;
+	case ST_REC_SYSCALL: on_syscall(a, ev); break;
+	case ST_REC_FORK: on_fork(a, ev); break;
+	case ST_REC_EXEC: on_exec(a, ev); break;
+	case ST_REC_EXIT: on_thread_exit(a, ev); break;
+	case ST_REC_COMM: on_comm(a, ev); break;
+	case ST_REC_PROC: on_proc(a, ev); break;
+	case ST_REC_FD: file_path(a, ev->fd.dev, ev->fd.ino, ev->str); break;
+	case ST_REC_BLOCK: wk__block(a, ev); break;
+	case ST_REC_PCACHE: wk__pcache(a, ev); break;
+	case ST_REC_PROBE_DEF: on_probe_def(a, ev); break;
+	case ST_REC_PROBE: on_probe(a, ev); break;
+	case ST_REC_TRAILER:
+		if (ev->trailer.end_ts > a->end_ts)
+			a->end_ts = ev->trailer.end_ts;
+		break;
+	default: break;
+	}
+}
+
+/* End of the trace: every open segment ends, everything is finalized. */
+void an__end(struct an *a)
+{
+	uint64_t k, v;
+
+	if (a->now > a->end_ts)
+		a->end_ts = a->now;
+	a->now = a->end_ts;
+	for (size_t i = 0; hmap_iter(&a->threads, &i, &k, &v);) {
+		struct thr *t = (struct thr *)(uintptr_t)v;
+
+		if (!(t->flags & TF_EXITED)) {
+			if (t->run == RS_ON)
+				attr__close_cpu(a, t, a->end_ts);
+			else if (t->run == RS_OFF)
+				attr__close_off(a, t, a->end_ts);
+			t->since = a->end_ts;
+			attr__finalize(a, t, true);
+		}
+		attr__snap(a, t, t->flags & TF_EXITED ? t->last_ts : a->end_ts, SNAP_END);
+	}
+	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);)
+		wk__end(a, (struct proc *)(uintptr_t)v, a->end_ts);
+}
+
+void an__free(struct an *a)
+{
+	uint64_t k, v;
+
+	for (size_t i = 0; hmap_iter(&a->threads, &i, &k, &v);) {
+		struct thr *t = (struct thr *)(uintptr_t)v;
+
+		free(t->q);
+		free(t->ov);
+		free(t->snaps);
+		free(t);
+	}
+	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);) {
+		struct proc *p = (struct proc *)(uintptr_t)v;
+
+		free(p->cmdline);
+		free(p->io);
+		free(p);
+	}
+	hmap_free(&a->threads);
+	hmap_free(&a->procs);
+	hmap_free(&a->feeder_fds);
+	hmap_free(&a->file_idx);
+	hmap_free(&a->probe_role);
+	tl_grid__free(&a->grid);
+	free(a->files);
+	free(a->arena);
+}

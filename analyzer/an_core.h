@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Streaming state of the analysis (docs/analysis.md explains the model).
+ *
+ * Every traced thread is a sequence of segments: on CPU, or off CPU from a switch-out
+ * to the next switch-in (with the state at switch-out and who woke it).  A segment's
+ * cause is only known once the syscall record that covers it arrives (records are
+ * written when the syscall ends), so closed segments wait in a per-thread queue
+ * until their syscall is known, then are "finalized": classified, cut at snapshot
+ * times, added to the thread's cumulative accounts and timeline.  Snapshots of the
+ * cumulative accounts are taken at batch arrivals, step markers and window edges, so
+ * any window or step split is a difference of two snapshots: one pass, and memory
+ * bounded by live threads plus one snapshot per step.
+ */
+#ifndef ST_AN_CORE_H
+#define ST_AN_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "an_stats.h"
+#include "hmap.h"
+#include "st_trace.h"
+
+/* Where the main thread's time goes; the order is the JSON and chart order. */
+enum cat {
+	CAT_COMPUTE = 0,
+	CAT_DL,		/* dataloader_wait */
+	CAT_IO,		/* io_wait */
+	CAT_GPU,	/* gpu_wait */
+	CAT_CPU,	/* cpu_contention */
+	CAT_LOCK,	/* lock_wait */
+	CAT_OTHER,	/* other_wait */
+	NCAT,
+};
+
+/* What a data-loader worker process is doing (derived from its threads). */
+enum wst {
+	WS_CPU = 0,	/* a thread on CPU: prep */
+	WS_IO,		/* a thread blocked on storage (D): fetch */
+	WS_RUNQ,	/* runnable, waiting for a CPU: starved */
+	WS_IDLE,	/* all threads sleeping */
+	NWS,
+	WS_NONE = NWS,	/* not known yet, or exited */
+};
+
+/* How the waker of a thread relates to it. */
+enum wrel {
+	WREL_NONE = 0,	/* no wakeup seen */
+	WREL_IRQ,	/* interrupt: timer, device completion */
+	WREL_UNTRACED,	/* a task outside the traced job (kworker, another program) */
+	WREL_SELF,
+	WREL_SIBLING,	/* another thread of the same process */
+	WREL_CHILD,	/* a thread of a descendant process: a data-loader worker */
+	WREL_RELAY,	/* a sibling thread that itself receives batches from workers */
+	WREL_OTHER,	/* another traced process (parent, unrelated) */
+};
+
+/* Cumulative accounts of one thread: what a snapshot records. */
+struct acc {
+	uint64_t cat[NCAT];	/* ns */
+	uint64_t wakelat;	/* ns of it runnable after a wakeup, waiting for a CPU */
+	uint64_t wk[NWS];	/* worker process-ns during this thread's dataloader waits */
+	uint64_t launches;	/* GPU launch probe calls */
+	uint64_t oncpu;		/* ns on CPU, whatever the category */
+};
+
+enum snap_kind {
+	SNAP_START = 1, SNAP_END, SNAP_FROM, SNAP_TO,
+	SNAP_OWN,	/* a batch arrived at this thread */
+	SNAP_PROXY,	/* a batch arrived at a sibling (relay) thread */
+	SNAP_STEP,	/* a step-marker probe call */
+};
+
+struct snap {
+	uint64_t ts;
+	uint32_t kind;
+	uint32_t approx;	/* registered after its time was finalized: values are later */
+	struct acc a;
+};
+
+enum seg_kind { SEG_CPU = 0, SEG_OFF };
+
+#define SC_NONE		0xffff
+#define SEG_SC_SET	(1u << 0)	/* a syscall record covered it */
+#define SEG_NO_ENTRY	(1u << 1)
+
+struct seg {
+	uint64_t start, end;
+	uint64_t wake;		/* OFF: wakeup time (== end when none seen) */
+	uint64_t ino;		/* OFF: the fd of the syscall it was blocked in */
+	uint64_t wk[NWS];	/* OFF, dataloader: worker states during it */
+	uint32_t waker, waker2;	/* waker and the waker's own last waker */
+	uint32_t dev;
+	uint16_t nr;		/* syscall it was blocked in, SC_NONE */
+	uint8_t kind, state, wrel, fdkind, flags, pad;
+};
+
+/* A span whose on-CPU time belongs to a category: GPU sync probes, file syscalls. */
+struct ovl {
+	uint64_t s, e;
+	uint8_t cat;
+};
+
+#define NSTALLS 32
+
+/* One long wait of a thread, with the evidence from its longest segment. */
+struct stall {
+	uint64_t start, dur;
+	uint64_t ino;
+	uint32_t tid, waker, waker2, waker_pid, dev;
+	uint16_t nr;
+	uint8_t cat, state, fdkind, wrel;
+};
+
+struct proc;
+
+#define TF_LEADER	(1u << 0)
+#define TF_LOGGER	(1u << 1)	/* records arrival snapshots */
+#define TF_EXITED	(1u << 2)
+#define TF_TRACED	(1u << 3)
+#define TF_RELAY	(1u << 4)
+#define TF_RELAY_WAKE	(1u << 5)	/* the current wait was ended by a relay thread */
+#define TF_FORKED	(1u << 6)
+
+enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
+
+struct thr {
+	uint32_t tid, pid;
+	struct proc *proc;
+	char comm[ST_COMM_LEN];
+	uint32_t flags;
+	uint8_t run, off_state, wrel, wstate;
+	uint64_t since;		/* start of the current on/off period */
+	uint64_t wake_ts;	/* 0: no wakeup in the current off period */
+	uint32_t waker, waker2, waker_pid;
+	uint64_t wk_out[NWS];	/* descendant worker accounts at the switch-out */
+	bool wk_out_valid;
+	uint64_t first_ts, last_ts;
+
+	/* closed segments waiting for their syscall (a ring) */
+	struct seg *q;
+	uint32_t qhead, qlen, qcap;
+	uint64_t sc_horizon;	/* syscall records seen up to this end time */
+	uint64_t fin_until;	/* finalized up to here */
+	struct ovl *ov;
+	uint32_t ovhead, ovlen, ovcap;
+	uint32_t nlaunch;	/* launch markers not counted yet */
+
+	struct acc cum;
+	uint64_t oncpu;		/* eager on-CPU ns, for choosing the main thread */
+	struct snap *snaps;	/* START, arrivals and step marks, END: in time order */
+	uint32_t nsnaps, capsnaps, nfilled;
+	struct snap win[2];	/* at the user window's edges (SNAP_FROM, SNAP_TO) */
+	bool win_filled[2];
+	uint32_t decimate;	/* keep 1 arrival in 2^decimate (very long traces) */
+	uint64_t last_arrival;
+	uint64_t last_proxy;
+	uint64_t rx_start, rx_end;	/* the batch being received (a burst of pipe/socket calls) */
+	uint8_t last_arr_kind;
+	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
+	uint32_t wr_dev;
+	uint64_t own_arrivals, direct_arrivals, proxy_arrivals, step_marks;
+
+	uint64_t fed_wakes;	/* woken by a descendant process */
+	uint64_t relay_fed;	/* woken by a relay sibling */
+	uint64_t relay_given;	/* woke a sibling as a relay */
+	uint64_t last_woken;
+	uint32_t last_waker;
+
+	struct stall stalls[NSTALLS];	/* min-heap on dur */
+	uint32_t nstalls;
+	struct stall cur;	/* the stall being merged */
+	uint64_t cur_longest;
+	struct timeline *tl;	/* NCAT series */
+};
+
+#define PF_EXITED	(1u << 0)
+#define PF_GPU_PROBES	(1u << 1)	/* GPU sync probes may cover its threads */
+#define PF_KNOWN	(1u << 2)	/* seen in a proc/fork/comm record: traced */
+
+struct iost {
+	uint64_t reads, read_bytes, read_ns;
+	uint64_t pages_req, pages_miss, fault_pages;
+	uint64_t writes, write_bytes, opens;
+	uint64_t blk_reqs, blk_bytes, blk_read_bytes;
+	struct hist rd_lat, blk_lat;
+	struct timeline *tput;	/* bytes read per bucket */
+};
+
+#define MAX_LOGGERS 8
+
+struct proc {
+	uint32_t pid, ppid;
+	struct proc *parent;
+	char comm[ST_COMM_LEN];
+	char *cmdline;
+	uint32_t flags, nthreads, nthreads_seen;
+	uint64_t first_ts, last_ts;
+	uint32_t n_ws[NWS];	/* own threads in each worker state */
+	uint8_t dstate;		/* derived: enum wst, WS_NONE */
+	uint64_t dsince;
+	uint64_t own[NWS];	/* process-ns in each derived state, inside the user window */
+	uint32_t sub_n[NWS];	/* descendant processes in each derived state */
+	uint64_t sub_since, sub_cum[NWS];
+	uint64_t fed_given;	/* wakes its threads gave to an ancestor's threads */
+	struct thr *loggers[MAX_LOGGERS];
+	uint32_t nloggers;
+	struct iost *io;
+	struct timeline *tl;	/* NWS series: worker activity */
+};
+
+/* A file seen in an open or fd record: its path, for evidence and GPU devices. */
+#define FL_GPU_DEV	(1u << 0)
+
+struct file {
+	uint32_t dev, flags;
+	uint64_t ino;
+	uint32_t path;		/* offset in the path arena */
+	uint64_t read_bytes, write_bytes, reads, writes;
+	uint64_t wait_ns;	/* main-thread stall time on it (filled by finish) */
+};
+
+/* A --from/--to value: seconds after the trace start, or absolute ns (@NS). */
+struct an_time {
+	int kind;		/* 0 none, 1 relative, 2 absolute */
+	double rel_s;
+	uint64_t abs_ns;
+};
+
+struct an_opts {
+	const char *path;
+	struct an_time from, to;
+	uint32_t main_tid;
+	bool verbose;
+};
+
+#define AN_ARENA_MAX	(8u << 20)
+#define AN_FILES_MAX	65536
+
+struct an {
+	const struct an_opts *o;
+	struct st_reader *r;
+	const struct st_trace_info *info;
+	uint64_t start_ts, now, end_ts;
+	uint64_t win_from, win_to;	/* user window, [0, UINT64_MAX] when open */
+	bool user_window;
+	struct hmap threads;	/* tid -> struct thr * */
+	struct hmap procs;	/* pid -> struct proc * */
+	struct hmap feeder_fds;	/* hash(pid, dev, ino) -> 1: fds batches arrive on */
+	struct hmap file_idx;	/* hash(dev, ino) -> index + 1 in files[] */
+	struct file *files;
+	uint32_t nfiles, capfiles;
+	char *arena;
+	uint32_t arena_len, arena_cap;
+	struct hmap probe_role;	/* id + 1 -> role + 1 */
+	struct tl_grid grid;
+	uint64_t events, skipped, sched_events, syscalls;
+	uint64_t disorder;	/* records older than the latest: tolerated, counted */
+	uint64_t inconsistent;	/* switch/wakeup sequences that did not fit (drops) */
+	bool have_probes, have_step_probes, have_gpu_probes;
+	int read_error;
+};
+
+/* an_core.c */
+struct thr *an__thread(struct an *a, uint32_t tid, uint32_t pid);
+struct thr *an__find_thread(struct an *a, uint32_t tid);
+struct proc *an__proc(struct an *a, uint32_t pid);
+struct proc *an__find_proc(struct an *a, uint32_t pid);
+bool an__is_descendant(const struct proc *p, const struct proc *anc);
+void an__event(struct an *a, const struct st_event *ev);
+void an__end(struct an *a);
+const char *an__path(const struct an *a, uint32_t dev, uint64_t ino);
+struct file *an__file(struct an *a, uint32_t dev, uint64_t ino, bool create);
+void an__free(struct an *a);
+
+/* an_attr.c */
+void attr__close_cpu(struct an *a, struct thr *t, uint64_t end);
+void attr__close_off(struct an *a, struct thr *t, uint64_t end);
+void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev);
+void attr__probe(struct an *a, struct thr *t, uint64_t s, uint64_t e, int role);
+void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind);
+enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ };
+/* Returns whether the arrival was merged into the previous one (the same batch). */
+bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind);
+void attr__finalize(struct an *a, struct thr *t, bool all);
+void attr__become_logger(struct an *a, struct thr *t);
+bool attr__is_relay(const struct thr *t);
+int attr__classify(struct an *a, const struct thr *t, const struct seg *s);
+bool attr__is_file_syscall(unsigned nr);
+bool attr__is_read_syscall(unsigned nr);
+
+/* an_loader.c: worker process states */
+void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts);
+void wk__flush_sub(struct proc *p, uint64_t ts);
+void wk__syscall_io(struct an *a, struct thr *t, const struct st_event *ev);
+void wk__block(struct an *a, const struct st_event *ev);
+void wk__pcache(struct an *a, const struct st_event *ev);
+void wk__end(struct an *a, struct proc *p, uint64_t ts);
+
+#endif

@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: MIT
+/*
+ * After the pass: find the trainers and their main threads, pick each one's window,
+ * detect its steps from the snapshot log, and fill the results (analysis.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+
+#define ELIGIBLE_MIN	3	/* arrivals or step marks that make a thread a main candidate */
+#define LEADER_SHARE	0.5	/* the process's first thread wins unless clearly idler */
+#define BUSY_SHARE	0.25	/* without data-loader evidence, trainers are the busy processes */
+#define WORKER_BUSY	0.01	/* a child process busy 1% of the window is a worker */
+#define CLUSTER_RATIO	4.0	/* step gaps at least this much longer than in-step gaps */
+
+const char *const cat_names[NCAT] = {
+	"compute", "dataloader_wait", "io_wait", "gpu_wait", "cpu_contention", "lock_wait",
+	"other_wait",
+};
+const char *const wst_names[NWS] = { "prep", "fetch", "starved", "idle" };
+
+#define FOR_THREADS(a, t)                                                            \
+	for (size_t _i = 0; _i < (a)->threads.cap; _i++)                             \
+		if ((a)->threads.keys[_i] && (a)->threads.keys[_i] != UINT64_MAX &&  \
+		    ((t) = (struct thr *)(uintptr_t)(a)->threads.vals[_i]))
+#define FOR_PROCS_(a, p, j)                                                          \
+	for (size_t j = 0; j < (a)->procs.cap; j++)                                  \
+		if ((a)->procs.keys[j] && (a)->procs.keys[j] != UINT64_MAX &&        \
+		    ((p) = (struct proc *)(uintptr_t)(a)->procs.vals[j]))
+#define FOR_PROCS(a, p) FOR_PROCS_(a, p, _j)
+
+static uint64_t score(const struct thr *t)
+{
+	return t->oncpu + t->cum.cat[CAT_DL] + t->cum.cat[CAT_GPU];
+}
+
+static bool eligible(const struct thr *t)
+{
+	return (t->flags & TF_LEADER) || t->own_arrivals >= ELIGIBLE_MIN ||
+	       t->step_marks >= 2;
+}
+
+static bool fed(const struct thr *t)
+{
+	return t->direct_arrivals >= ELIGIBLE_MIN || t->step_marks >= 2;
+}
+
+/* The main thread of p: step markers, else the busiest batch consumer, the leader first. */
+static struct thr *choose_main(struct an *a, struct proc *p, const char **why)
+{
+	struct thr *t, *best = NULL, *marks = NULL, *leader = NULL;
+
+	FOR_THREADS(a, t) {
+		if (t->proc != p || !eligible(t))
+			continue;
+		if (t->step_marks >= 2 && (!marks || t->step_marks > marks->step_marks))
+			marks = t;
+		if (t->flags & TF_LEADER)
+			leader = t;
+		if (!best || score(t) > score(best))
+			best = t;
+	}
+	if (marks) {
+		*why = "step_markers";
+		return marks;
+	}
+	if (leader && (double)score(leader) >= LEADER_SHARE * (double)(best ? score(best) : 0)) {
+		*why = fed(leader) || leader->own_arrivals ? "batch_consumer" : "busiest_thread";
+		return leader;
+	}
+	*why = best && best->own_arrivals ? "batch_consumer" : "busiest_thread";
+	return best;
+}
+
+static uint64_t proc_score(struct an *a, struct proc *p)
+{
+	struct thr *t;
+	uint64_t best = 0;
+
+	FOR_THREADS(a, t)
+		if (t->proc == p && score(t) > best)
+			best = score(t);
+	return best;
+}
+
+static bool is_fed_proc(struct an *a, struct proc *p)
+{
+	struct thr *t;
+
+	FOR_THREADS(a, t)
+		if (t->proc == p && fed(t))
+			return true;
+	return false;
+}
+
+static void add_trainer(struct an_result *res, struct proc *p)
+{
+	if (res->ntr < MAX_TRAINERS)
+		res->tr[res->ntr++].pid = p->pid;
+}
+
+/* Trainers: processes workers feed (or with step markers), else the busy leaves. */
+static void find_trainers(struct an_result *res)
+{
+	struct an *a = &res->an;
+	struct proc *p, *q;
+	uint64_t max = 0;
+
+	FOR_PROCS(a, p)
+		if (is_fed_proc(a, p))
+			add_trainer(res, p);
+	if (!res->ntr) {
+		FOR_PROCS(a, p)
+			if (proc_score(a, p) > max)
+				max = proc_score(a, p);
+		FOR_PROCS(a, p) {
+			bool leaf = true;
+
+			if (!max || (double)proc_score(a, p) < BUSY_SHARE * (double)max)
+				continue;
+			FOR_PROCS_(a, q, _k)
+				if (q != p && an__is_descendant(q, p) &&
+				    (double)proc_score(a, q) >= BUSY_SHARE * (double)max)
+					leaf = false;
+			if (leaf)
+				add_trainer(res, p);
+		}
+		return;
+	}
+	/* a launcher woken by its trainers is not a trainer */
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		struct proc *pi = an__find_proc(a, res->tr[i].pid);
+
+		for (uint32_t k = 0; k < res->ntr; k++) {
+			struct proc *pk = an__find_proc(a, res->tr[k].pid);
+
+			if (k != i && pi && pk && an__is_descendant(pk, pi)) {
+				res->tr[i--] = res->tr[--res->ntr];
+				break;
+			}
+		}
+	}
+}
+
+static void breakdown(struct an_breakdown *b, const struct acc *from, const struct acc *to)
+{
+	memset(b, 0, sizeof(*b));
+	for (int c = 0; c < NCAT; c++) {
+		b->ns[c] = to->cat[c] >= from->cat[c] ? to->cat[c] - from->cat[c] : 0;
+		b->total += b->ns[c];
+	}
+	for (int c = 0; c < NCAT && b->total; c++)
+		b->frac[c] = (double)b->ns[c] / (double)b->total;
+}
+
+/* ------------------------------------------------------------------ steps */
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static uint32_t collect(const struct thr *t, uint32_t kind, uint32_t *idx, uint64_t lo, uint64_t hi)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->nsnaps; i++)
+		if (t->snaps[i].kind == kind && t->snaps[i].ts >= lo && t->snaps[i].ts <= hi)
+			idx[n++] = i;
+	return n;
+}
+
+/*
+ * Several arrivals per step (a batch in pieces): gaps then fall in two classes, short
+ * in-step gaps and step-long ones.  Split the log-gaps where the between-class
+ * variance is largest (Otsu) and merge only when the classes are far apart, the short
+ * gaps are all short and common: a loop whose steps vary in length must not merge.
+ */
+static uint32_t cluster(const struct thr *t, uint32_t *idx, uint32_t n)
+{
+	uint32_t m = n - 1, best_k = 0, k, out;
+	double *g, best = 0, sum = 0, thr;
+
+	if (n < 4 || !(g = malloc(sizeof(*g) * m)))
+		return n;
+	for (k = 0; k < m; k++) {
+		g[k] = log((double)(t->snaps[idx[k + 1]].ts - t->snaps[idx[k]].ts) + 1);
+		sum += g[k];
+	}
+	qsort(g, m, sizeof(*g), cmp_double);
+	for (k = 1, thr = 0; k < m; k++) {
+		double w0 = (double)k / m, mu0, mu1, v;
+
+		thr += g[k - 1];
+		mu0 = thr / k;
+		mu1 = (sum - thr) / (m - k);
+		v = w0 * (1 - w0) * (mu1 - mu0) * (mu1 - mu0);
+		if (v > best) {
+			best = v;
+			best_k = k;
+		}
+	}
+	if (!best_k || exp(g[best_k] - g[best_k - 1]) < CLUSTER_RATIO ||
+	    exp(g[best_k - 1]) > 2e6 || (double)best_k / m < 0.3) {
+		free(g);
+		return n;
+	}
+	thr = exp((g[best_k] + g[best_k - 1]) / 2);
+	free(g);
+	for (k = 1, out = 1; k < n; k++)
+		if ((double)(t->snaps[idx[k]].ts - t->snaps[idx[k - 1]].ts) >= thr)
+			idx[out++] = idx[k];
+	return out;
+}
+
+static void step_of(struct an_step *s, const struct snap *a, const struct snap *b)
+{
+	memset(s, 0, sizeof(*s));
+	s->start = a->ts;
+	s->dur = b->ts - a->ts;
+	s->launches = b->a.launches - a->a.launches;
+	for (int c = 0; c < NCAT; c++) {
+		s->ns[c] = b->a.cat[c] >= a->a.cat[c] ? b->a.cat[c] - a->a.cat[c] : 0;
+		if (s->ns[c] > s->ns[s->primary])
+			s->primary = c;
+	}
+}
+
+static int cmp_dur_desc(const void *x, const void *y)
+{
+	const struct an_step *a = x, *b = y;
+
+	return a->dur > b->dur ? -1 : a->dur < b->dur;
+}
+
+static void step_chart(struct an_trainer *tr, const struct an_step *all, uint32_t n)
+{
+	uint32_t per = (n + STEP_CHART_MAX - 1) / STEP_CHART_MAX, k;
+
+	if (!n || !(tr->steps.chart = calloc((n + per - 1) / per, sizeof(struct an_step))))
+		return;
+	tr->steps.per_chart = per;
+	for (uint32_t i = 0; i < n; i += per) {
+		struct an_step *c = &tr->steps.chart[tr->steps.nchart++];
+
+		*c = all[i];
+		for (k = i + 1; k < n && k < i + per; k++) {
+			c->dur += all[k].dur;
+			c->launches += all[k].launches;
+			for (int j = 0; j < NCAT; j++)
+				c->ns[j] += all[k].ns[j];
+		}
+		c->dur /= k - i;
+		c->launches /= k - i;
+		for (int j = 0; j < NCAT; j++)
+			c->ns[j] /= k - i;
+	}
+}
+
+static void step_stats(struct an_trainer *tr, struct an_step *all, uint32_t n)
+{
+	double *d = malloc(sizeof(*d) * n), sum = 0, sq = 0;
+	uint64_t launches = 0;
+
+	if (!d)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		d[i] = (double)all[i].dur / 1e6;
+		sum += d[i];
+		launches += all[i].launches;
+	}
+	tr->steps.mean_ms = sum / n;
+	for (uint32_t i = 0; i < n; i++)
+		sq += (d[i] - tr->steps.mean_ms) * (d[i] - tr->steps.mean_ms);
+	tr->steps.cv = tr->steps.mean_ms > 0 ? sqrt(sq / n) / tr->steps.mean_ms : 0;
+	tr->steps.regular = tr->steps.cv < 0.25;
+	tr->steps.per_s = tr->steps.mean_ms > 0 ? 1000 / tr->steps.mean_ms : 0;
+	tr->steps.launches_per_step = (double)launches / n;
+	qsort(d, n, sizeof(*d), cmp_double);
+	/* nearest rank */
+	tr->steps.p50_ms = d[(uint32_t)ceil(0.50 * n) - 1];
+	tr->steps.p95_ms = d[(uint32_t)ceil(0.95 * n) - 1];
+	tr->steps.p99_ms = d[(uint32_t)ceil(0.99 * n) - 1];
+	tr->steps.min_ms = d[0];
+	tr->steps.max_ms = d[n - 1];
+	free(d);
+	step_chart(tr, all, n);
+	qsort(all, n, sizeof(*all), cmp_dur_desc);
+	tr->steps.nslow = n < MAX_SLOW ? n : MAX_SLOW;
+	memcpy(tr->steps.slow, all, sizeof(*all) * tr->steps.nslow);
+}
+
+/* Boundaries: step markers, else the main thread's own batch arrivals, else a relay's. */
+static uint32_t boundaries(struct an_trainer *tr, const struct thr *t, uint32_t *idx,
+			   uint64_t lo, uint64_t hi)
+{
+	uint32_t n = collect(t, SNAP_STEP, idx, lo, hi);
+
+	tr->steps.method = "markers";
+	if (n >= 2)
+		return n;
+	tr->steps.method = "batch_arrivals";
+	n = cluster(t, idx, collect(t, SNAP_OWN, idx, lo, hi));
+	if (n >= 2)
+		return n;
+	tr->steps.method = "relay_arrivals";
+	n = cluster(t, idx, collect(t, SNAP_PROXY, idx, lo, hi));
+	if (n >= 2)
+		return n;
+	tr->steps.method = "none";
+	return 0;
+}
+
+static void find_steps(struct an_result *res, struct an_trainer *tr, const struct snap **w0,
+		       const struct snap **w1)
+{
+	const struct thr *t = tr->main;
+	uint32_t *idx = malloc(sizeof(*idx) * (t->nsnaps + 1)), n;
+	struct an_step *all;
+
+	if (!idx)
+		return;
+	n = boundaries(tr, t, idx, res->an.win_from, res->an.win_to);
+	if (n >= 2 && (all = malloc(sizeof(*all) * (n - 1)))) {
+		for (uint32_t i = 0; i + 1 < n; i++)
+			step_of(&all[i], &t->snaps[idx[i]], &t->snaps[idx[i + 1]]);
+		tr->steps.count = n - 1;
+		step_stats(tr, all, n - 1);
+		free(all);
+		if (!res->an.user_window) {
+			*w0 = &t->snaps[idx[0]];
+			*w1 = &t->snaps[idx[n - 1]];
+			tr->win_source = "steps";
+		}
+	}
+	free(idx);
+}
+
+/* ------------------------------------------------------------------ data loader */
+
+static bool is_trainer_pid(const struct an_result *res, uint32_t pid)
+{
+	for (uint32_t i = 0; i < res->ntr; i++)
+		if (res->tr[i].pid == pid)
+			return true;
+	return false;
+}
+
+static void add_io(struct an_io *io, const struct iost *s)
+{
+	io->reads += s->reads;
+	io->read_bytes += s->read_bytes;
+	io->read_ns += s->read_ns;
+	io->opens += s->opens;
+	io->pages_req += s->pages_req;
+	io->pages_miss += s->pages_miss;
+	io->fault_pages += s->fault_pages;
+	io->blk_reqs += s->blk_reqs;
+	io->blk_bytes += s->blk_bytes;
+	io->blk_read_bytes += s->blk_read_bytes;
+	hist__merge(&io->rd_lat, &s->rd_lat);
+	hist__merge(&io->blk_lat, &s->blk_lat);
+	for (unsigned i = 0; s->tput && i < TL_BUCKETS; i++)
+		io->tput[i] += s->tput->v[i];
+}
+
+static void io_summary(struct an_io *io, uint64_t win_ns)
+{
+	/*
+	 * Misses: pages the reads added to the page cache, or, when the reads bypass it
+	 * (O_DIRECT), what the workers read from the block device.
+	 */
+	uint64_t miss = io->pages_miss, blk = io->blk_read_bytes / io->page_size;
+
+	if (blk > miss)
+		miss = blk;
+	if (miss > io->pages_req)
+		miss = io->pages_req;
+	io->files = io->opens;
+	io->hit_ratio = io->pages_req ? 1 - (double)miss / (double)io->pages_req : -1;
+	io->lat_p50_ms = (double)hist__quantile(&io->rd_lat, 0.50) / 1e6;
+	io->lat_p99_ms = (double)hist__quantile(&io->rd_lat, 0.99) / 1e6;
+	io->blk_p50_ms = (double)hist__quantile(&io->blk_lat, 0.50) / 1e6;
+	io->blk_p99_ms = (double)hist__quantile(&io->blk_lat, 0.99) / 1e6;
+	io->read_mb_s = win_ns ? (double)io->read_bytes / 1e6 / ((double)win_ns / 1e9) : 0;
+}
+
+static void relays(struct an_result *res, struct an_trainer *tr, struct proc *p)
+{
+	struct an *a = &res->an;
+	struct thr *t;
+
+	FOR_THREADS(a, t) {
+		if (t->proc != p || t == tr->main || !attr__is_relay(t) ||
+		    tr->dl.nrelays == MAX_RELAYS)
+			continue;
+		tr->dl.relay_tid[tr->dl.nrelays] = t->tid;
+		memcpy(tr->dl.relay_comm[tr->dl.nrelays++], t->comm, ST_COMM_LEN);
+	}
+}
+
+static void dataloader(struct an_result *res, struct an_trainer *tr, const struct acc *a0,
+		       const struct acc *a1)
+{
+	struct an *a = &res->an;
+	struct proc *p = an__find_proc(a, tr->pid), *q;
+	uint64_t busy, win = tr->win_end - tr->win_start;
+
+	tr->dl.wait_ns = tr->bd.ns[CAT_DL];
+	for (int i = 0; i < NWS; i++)
+		tr->dl.wk[i] = a1->wk[i] >= a0->wk[i] ? a1->wk[i] - a0->wk[i] : 0;
+	busy = tr->dl.wk[WS_CPU] + tr->dl.wk[WS_IO] + tr->dl.wk[WS_RUNQ];
+	if (busy) {
+		tr->dl.prep = (double)tr->dl.wk[WS_CPU] / (double)busy;
+		tr->dl.fetch = (double)tr->dl.wk[WS_IO] / (double)busy;
+		tr->dl.starved = (double)tr->dl.wk[WS_RUNQ] / (double)busy;
+	}
+	if (busy + tr->dl.wk[WS_IDLE])
+		tr->dl.idle = (double)tr->dl.wk[WS_IDLE] / (double)(busy + tr->dl.wk[WS_IDLE]);
+	FOR_PROCS(a, q) {
+		struct an_worker *w;
+
+		if (!p || !an__is_descendant(q, p) || is_trainer_pid(res, q->pid) ||
+		    (!q->fed_given && (double)(q->own[WS_CPU] + q->own[WS_IO]) <
+				      WORKER_BUSY * (double)win))
+			continue;
+		if (q->io)
+			add_io(&tr->dl.io, q->io);
+		if (tr->dl.nworkers == MAX_WORKERS) {
+			tr->dl.nworkers++;
+			continue;
+		}
+		w = &tr->dl.w[tr->dl.nworkers++];
+		w->pid = q->pid;
+		memcpy(w->comm, q->comm, ST_COMM_LEN);
+		memcpy(w->ns, q->own, sizeof(w->ns));
+		w->fed = q->fed_given;
+		w->read_bytes = q->io ? q->io->read_bytes : 0;
+		w->reads = q->io ? q->io->reads : 0;
+		w->tl = q->tl;
+	}
+	tr->dl.io.page_size = a->info->h.page_size ? a->info->h.page_size : 4096;
+	io_summary(&tr->dl.io, win);
+	if (p)
+		relays(res, tr, p);
+}
+
+/* ------------------------------------------------------------------ stalls */
+
+static int cmp_stall(const void *x, const void *y)
+{
+	const struct stall *a = x, *b = y;
+
+	return a->dur > b->dur ? -1 : a->dur < b->dur;
+}
+
+static void comm_of(struct an *a, uint32_t tid, char *dst, uint32_t *pid)
+{
+	struct thr *t = tid ? an__find_thread(a, tid) : NULL;
+
+	memset(dst, 0, ST_COMM_LEN);
+	if (t)
+		memcpy(dst, t->comm, ST_COMM_LEN);
+	if (pid)
+		*pid = t ? t->pid : 0;
+}
+
+static void stalls(struct an_result *res, struct an_trainer *tr)
+{
+	struct an *a = &res->an;
+	struct stall s[NSTALLS];
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < tr->main->nstalls; i++) {
+		const struct stall *x = &tr->main->stalls[i];
+
+		if (x->start + x->dur > tr->win_start && x->start < tr->win_end)
+			s[n++] = *x;
+	}
+	qsort(s, n, sizeof(*s), cmp_stall);
+	for (uint32_t i = 0; i < n && i < MAX_TOP_STALLS; i++) {
+		struct an_stall *o = &tr->stalls[tr->nstalls++];
+
+		o->s = s[i];
+		comm_of(a, s[i].tid, o->comm, NULL);
+		comm_of(a, s[i].waker, o->waker_comm, &o->waker_pid);
+		comm_of(a, s[i].waker2, o->waker2_comm, &o->waker2_pid);
+		o->syscall = s[i].nr != SC_NONE ? st_syscall_name(s[i].nr) : NULL;
+		o->path = s[i].ino || s[i].dev ? an__path(a, s[i].dev, s[i].ino) : NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ trainers */
+
+static void cpu_use(struct an_result *res)
+{
+	struct an *a = &res->an;
+	uint64_t lo = a->win_from > a->start_ts ? a->win_from : a->start_ts;
+	uint64_t hi = a->win_to < a->end_ts ? a->win_to : a->end_ts, used = 0;
+	struct thr *t;
+
+	FOR_THREADS(a, t) {
+		if (!t->nsnaps)
+			continue;
+		if (a->user_window)
+			used += t->win[1].a.oncpu - t->win[0].a.oncpu;
+		else
+			used += t->cum.oncpu;
+	}
+	for (uint32_t i = 0; i < res->ntr; i++)
+		res->tr[i].cpus_used = hi > lo ? (double)used / (double)(hi - lo) : 0;
+	res->spare_cpus = res->ncpus - (hi > lo ? (double)used / (double)(hi - lo) : 0);
+	if (res->spare_cpus < 0)
+		res->spare_cpus = 0;
+}
+
+static void fill_trainer(struct an_result *res, struct an_trainer *tr)
+{
+	struct an *a = &res->an;
+	const struct thr *t = tr->main;
+	const struct snap *w0 = &t->snaps[0], *w1 = &t->snaps[t->nsnaps - 1], *st = w0;
+
+	tr->main_tid = t->tid;
+	memcpy(tr->comm, t->comm, ST_COMM_LEN);
+	tr->win_source = "thread";
+	if (a->user_window) {
+		w0 = &t->win[0];
+		w1 = &t->win[1];
+		tr->win_source = "user";
+	}
+	find_steps(res, tr, &w0, &w1);
+	tr->win_start = w0->ts > st->ts ? w0->ts : st->ts;
+	tr->win_end = w1->ts < a->end_ts ? w1->ts : a->end_ts;
+	if (tr->win_end < tr->win_start)
+		tr->win_end = tr->win_start;
+	breakdown(&tr->bd, &w0->a, &w1->a);
+	breakdown(&tr->startup, &st->a, &w0->a);
+	tr->startup_start = tr->an_start = st->ts;
+	tr->wakelat_ns = w1->a.wakelat - w0->a.wakelat;
+	tr->launches = w1->a.launches - w0->a.launches;
+	dataloader(res, tr, &w0->a, &w1->a);
+	stalls(res, tr);
+}
+
+/* The slowest trainer sets the pace; the others' extra waiting is what it costs. */
+static void slowest(struct an_result *res)
+{
+	uint32_t s = 0;
+
+	for (uint32_t i = 1; i < res->ntr; i++) {
+		const struct an_trainer *x = &res->tr[i], *b = &res->tr[s];
+		double wx = x->bd.frac[CAT_GPU] + x->bd.frac[CAT_OTHER];
+		double wb = b->bd.frac[CAT_GPU] + b->bd.frac[CAT_OTHER];
+
+		if (x->steps.mean_ms > b->steps.mean_ms * 1.03 ||
+		    (x->steps.mean_ms >= b->steps.mean_ms * 0.97 && wx < wb))
+			s = i;
+	}
+	res->slowest = s;
+	res->tr[s].slowest = true;
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		const struct an_trainer *x = &res->tr[i], *b = &res->tr[s];
+		double d = x->bd.frac[CAT_GPU] + x->bd.frac[CAT_OTHER] -
+			   b->bd.frac[CAT_GPU] - b->bd.frac[CAT_OTHER];
+
+		res->tr[i].wait_for_slowest = i != s && d > 0 ? d : 0;
+	}
+}
+
+static int cmp_pid(const void *x, const void *y)
+{
+	const struct an_trainer *a = x, *b = y;
+
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+void finish__trainers(struct an_result *res)
+{
+	struct an *a = &res->an;
+	struct thr *t;
+
+	if (a->o->main_tid) {
+		t = an__find_thread(a, a->o->main_tid);
+		if (t && t->nsnaps) {
+			res->tr[0].pid = t->pid;
+			res->tr[0].main = t;
+			res->tr[0].found_by = "user";
+			res->ntr = 1;
+		} else {
+			snprintf(res->warn[res->nwarn++], sizeof(res->warn[0]),
+				 "--main-tid %u: no such thread in the trace", a->o->main_tid);
+		}
+	} else {
+		find_trainers(res);
+		qsort(res->tr, res->ntr, sizeof(res->tr[0]), cmp_pid);
+	}
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		struct an_trainer *tr = &res->tr[i];
+		struct proc *p = an__find_proc(a, tr->pid);
+
+		if (!tr->main && (!p || !(tr->main = choose_main(a, p, &tr->found_by)))) {
+			res->tr[i--] = res->tr[--res->ntr];
+			continue;
+		}
+		if (!tr->main->nsnaps) {
+			res->tr[i--] = res->tr[--res->ntr];
+			continue;
+		}
+	}
+	cpu_use(res);
+	for (uint32_t i = 0; i < res->ntr; i++)
+		fill_trainer(res, &res->tr[i]);
+	if (res->ntr)
+		slowest(res);
+	for (uint32_t i = 0; i < res->ntr; i++)
+		verdict__decide(res, &res->tr[i]);
+}

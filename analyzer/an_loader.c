@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Data-loader side: what worker processes are doing, and their file I/O.
+ *
+ * A process is in one derived state at a time: on CPU if any of its threads runs,
+ * else blocked on storage (a thread in D), else runnable, else idle.  Each ancestor
+ * process keeps counts of its descendants in each state and integrates them over
+ * time (sub_cum), so "what were my workers doing during this wait" is the difference
+ * of two readings: exact, and O(depth) per state change.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_core.h"
+
+void wk__flush_sub(struct proc *p, uint64_t ts)
+{
+	if (ts <= p->sub_since)
+		return;
+	for (int i = 0; i < NWS; i++)
+		p->sub_cum[i] += (uint64_t)p->sub_n[i] * (ts - p->sub_since);
+	p->sub_since = ts;
+}
+
+static uint64_t clip(const struct an *a, uint64_t s, uint64_t e)
+{
+	if (s < a->win_from)
+		s = a->win_from;
+	if (e > a->win_to)
+		e = a->win_to;
+	return e > s ? e - s : 0;
+}
+
+static void own_flush(struct an *a, struct proc *p, uint64_t ts)
+{
+	if (p->dstate != WS_NONE && ts > p->dsince) {
+		p->own[p->dstate] += clip(a, p->dsince, ts);
+		tl__add_span(&a->grid, p->tl, p->dstate, p->dsince, ts);
+	}
+	if (ts > p->dsince)
+		p->dsince = ts;
+}
+
+static void proc_set(struct an *a, struct proc *p, uint8_t st, uint64_t ts)
+{
+	uint8_t old = p->dstate;
+
+	own_flush(a, p, ts);
+	for (struct proc *q = p->parent; q; q = q->parent) {
+		wk__flush_sub(q, ts);
+		if (old != WS_NONE && q->sub_n[old])
+			q->sub_n[old]--;
+		if (st != WS_NONE)
+			q->sub_n[st]++;
+	}
+	p->dstate = st;
+	p->dsince = ts;
+	/* a process with a traced parent may be a data-loader worker: chart it */
+	if (!p->tl && p->parent && st != WS_NONE)
+		p->tl = tl_grid__new(&a->grid, NWS);
+}
+
+void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts)
+{
+	struct proc *p = t->proc;
+	uint8_t old = t->wstate, st;
+
+	if (old == ws)
+		return;
+	t->wstate = ws;
+	if (!p)
+		return;
+	if (old != WS_NONE && p->n_ws[old])
+		p->n_ws[old]--;
+	if (ws != WS_NONE)
+		p->n_ws[ws]++;
+	if (p->n_ws[WS_CPU])
+		st = WS_CPU;
+	else if (p->n_ws[WS_IO])
+		st = WS_IO;
+	else if (p->n_ws[WS_RUNQ])
+		st = WS_RUNQ;
+	else
+		st = p->n_ws[WS_IDLE] ? WS_IDLE : WS_NONE;
+	if (st != p->dstate)
+		proc_set(a, p, st, ts);
+}
+
+void wk__end(struct an *a, struct proc *p, uint64_t ts)
+{
+	own_flush(a, p, ts);
+	wk__flush_sub(p, ts);
+}
+
+/* ------------------------------------------------------------------ I/O */
+
+static struct iost *io_of(struct an *a, struct proc *p)
+{
+	if (!p)
+		return NULL;
+	if (!p->io) {
+		p->io = calloc(1, sizeof(*p->io));
+		if (p->io)
+			p->io->tput = tl_grid__new(&a->grid, 1);
+	}
+	return p->io;
+}
+
+static bool in_window(const struct an *a, uint64_t ts)
+{
+	return ts >= a->win_from && ts <= a->win_to;
+}
+
+static bool is_read(unsigned nr)
+{
+	return nr == 0 || nr == 17 || nr == 19 || nr == 295 || nr == 327;
+}
+
+static bool is_write(unsigned nr)
+{
+	return nr == 1 || nr == 18 || nr == 20 || nr == 296 || nr == 328;
+}
+
+static void count_read(struct an *a, struct iost *io, const struct st_event *ev)
+{
+	const struct st_ev_syscall *sc = &ev->sc;
+	uint64_t ps = a->info->h.page_size ? a->info->h.page_size : 4096;
+	uint64_t bytes = (uint64_t)sc->b.ret, first = 0, pages;
+	struct file *f = an__file(a, sc->fd.dev, sc->fd.ino, true);
+
+	if (sc->present & ST_SC_OFFSET)
+		first = sc->offset;
+	pages = (first + bytes - 1) / ps - first / ps + 1;
+	io->reads++;
+	io->read_bytes += bytes;
+	io->read_ns += sc->b.dur;
+	io->pages_req += pages;
+	io->pages_miss += sc->pcache_pages < pages ? sc->pcache_pages : pages;
+	hist__add(&io->rd_lat, sc->b.dur);
+	tl__add_at(&a->grid, io->tput, 0, ev->ts, (double)bytes);
+	if (f) {
+		f->read_bytes += bytes;
+		f->reads++;
+	}
+}
+
+void wk__syscall_io(struct an *a, struct thr *t, const struct st_event *ev)
+{
+	const struct st_ev_syscall *sc = &ev->sc;
+	struct iost *io;
+	struct file *f;
+	unsigned nr = sc->b.nr;
+
+	if (!(sc->present & ST_SC_FD) || sc->b.ret <= 0 || !in_window(a, ev->ts))
+		return;
+	if (sc->fd.kind != ST_FD_REG && sc->fd.kind != ST_FD_BLK)
+		return;
+	if (!is_read(nr) && !is_write(nr) && !(sc->present & ST_SC_PATH))
+		return;
+	if (!(io = io_of(a, t->proc)))
+		return;
+	if (is_read(nr)) {
+		count_read(a, io, ev);
+	} else if (is_write(nr)) {
+		io->writes++;
+		io->write_bytes += (uint64_t)sc->b.ret;
+		if ((f = an__file(a, sc->fd.dev, sc->fd.ino, true))) {
+			f->write_bytes += (uint64_t)sc->b.ret;
+			f->writes++;
+		}
+	} else {
+		io->opens++;
+	}
+}
+
+void wk__block(struct an *a, const struct st_event *ev)
+{
+	struct proc *p = an__find_proc(a, ev->blk.pid);
+	struct thr *t;
+	struct iost *io;
+
+	if (!p && (t = an__find_thread(a, ev->blk.tid)))
+		p = t->proc;
+	if (!in_window(a, ev->ts) || !(io = io_of(a, p)))
+		return;
+	io->blk_reqs++;
+	io->blk_bytes += ev->blk.bytes;
+	if (ev->blk.op == ST_BLK_READ)
+		io->blk_read_bytes += ev->blk.bytes;
+	hist__add(&io->blk_lat, ev->blk.service);
+}
+
+void wk__pcache(struct an *a, const struct st_event *ev)
+{
+	struct thr *t = an__find_thread(a, ev->pc.tid);
+	struct iost *io;
+
+	if (!t || !in_window(a, ev->ts) || !(io = io_of(a, t->proc)))
+		return;
+	io->fault_pages += ev->pc.pages;
+}

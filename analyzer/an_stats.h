@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fixed-size statistics for the streaming analysis: a log-linear latency histogram
+ * (about 6% resolution, 1 ns to 18 minutes, 2.4 KiB) and the shared timeline grid
+ * whose buckets double in width as the trace gets longer, so every timeline stays
+ * at TL_BUCKETS buckets whatever the trace length.
+ */
+#ifndef ST_AN_STATS_H
+#define ST_AN_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HIST_SUB_BITS	4
+#define HIST_SUB	(1u << HIST_SUB_BITS)
+#define HIST_BUCKETS	(41 * HIST_SUB)
+
+struct hist {
+	uint64_t n, sum, max;
+	uint32_t c[HIST_BUCKETS];
+};
+
+void hist__add(struct hist *h, uint64_t v);
+void hist__merge(struct hist *dst, const struct hist *src);
+/* Value at quantile q (0..1): the midpoint of the bucket holding it; 0 when empty. */
+uint64_t hist__quantile(const struct hist *h, double q);
+/* Lower and upper bound of bucket i, for charts. */
+uint64_t hist__bucket_lo(unsigned i);
+uint64_t hist__bucket_hi(unsigned i);
+
+#define TL_BUCKETS	1024
+#define TL_MAX		1024	/* timelines kept at most (threads + processes + I/O) */
+
+/*
+ * A timeline: `nser` series of TL_BUCKETS floats (ns spent, or bytes), series-major.
+ * All timelines share one grid (origin, width) so they line up in charts.
+ */
+struct timeline {
+	float *v;
+	unsigned nser;
+};
+
+struct tl_grid {
+	uint64_t origin, width;	/* width is a power of two: 1 << shift */
+	unsigned shift;
+	struct timeline *all[TL_MAX];
+	unsigned n;
+};
+
+/* Buckets start at the power of two nearest above `width` ns. */
+void tl_grid__init(struct tl_grid *g, uint64_t origin, uint64_t width);
+/* A new timeline of nser series on the grid, or NULL when TL_MAX are in use (no chart). */
+struct timeline *tl_grid__new(struct tl_grid *g, unsigned nser);
+void tl_grid__free(struct tl_grid *g);
+/* Spreads [a, b) over the buckets of series s, as ns (weight 1) or weight per ns. */
+void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b);
+/* Adds an amount at one instant (bytes read). */
+void tl__add_at(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double v);
+
+#endif

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+/* analysis__run: one streaming pass over the trace, then the results (analysis.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+
+static void warn(struct an_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void warn(struct an_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (res->nwarn == MAX_WARN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(res->warn[res->nwarn++], sizeof(res->warn[0]), fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t resolve(const struct an_time *t, uint64_t start, uint64_t def)
+{
+	if (t->kind == 2)
+		return t->abs_ns;
+	if (t->kind == 1)
+		return start + (uint64_t)(t->rel_s * 1e9 + 0.5);
+	return def;
+}
+
+static void setup(struct an_result *res, const struct an_opts *o)
+{
+	struct an *a = &res->an;
+	const struct st_trace_info *in = st_reader__info(a->r);
+
+	a->o = o;
+	a->info = in;
+	a->start_ts = a->now = a->end_ts = in->h.start_ts;
+	a->win_from = resolve(&o->from, in->h.start_ts, 0);
+	a->win_to = resolve(&o->to, in->h.start_ts, UINT64_MAX);
+	a->user_window = o->from.kind || o->to.kind;
+	hmap_init(&a->threads);
+	hmap_init(&a->procs);
+	hmap_init(&a->feeder_fds);
+	hmap_init(&a->file_idx);
+	hmap_init(&a->probe_role);
+	/* 1 ms buckets to start with: they double as the trace gets longer */
+	tl_grid__init(&a->grid, in->h.start_ts, 1000000);
+	res->path = o->path;
+	res->ncpus = in->h.ncpus;
+	res->start_ts = in->h.start_ts;
+	res->cmdline = in->cmdline;
+	res->hostname = in->hostname;
+	res->kernel = in->kernel;
+	res->tracer_version = in->tracer_version;
+}
+
+static void census(struct an_result *res)
+{
+	struct an *a = &res->an;
+	uint64_t k, v;
+
+	for (size_t i = 0; hmap_iter(&a->threads, &i, &k, &v);)
+		if (((struct thr *)(uintptr_t)v)->flags & TF_TRACED)
+			res->nthreads++;
+	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);)
+		if (((struct proc *)(uintptr_t)v)->flags & PF_KNOWN)
+			res->nprocs++;
+}
+
+static void health(struct an_result *res)
+{
+	struct an *a = &res->an;
+	const struct st_drops *d = st_reader__drops(a->r);
+
+	res->complete = st_reader__end(a->r) == ST_END_TRAILER && !a->read_error;
+	res->end_reason = res->complete ? NULL : st_reader__error(a->r);
+	if (a->read_error)
+		res->end_reason = strerror(a->read_error);
+	res->events = a->events;
+	res->skipped = st_reader__skipped(a->r);
+	res->dropped = st_reader__drops_total(a->r);
+	for (uint32_t i = 0; i < d->nkinds && i < ST_KIND_MAX; i++)
+		res->dropped_kind[i] = d->count[i];
+	res->disorder = a->disorder;
+	res->inconsistent = a->inconsistent;
+	res->end_ts = a->end_ts;
+	if (!res->complete)
+		warn(res, "incomplete trace: %s", res->end_reason && *res->end_reason ?
+		     res->end_reason : "no trailer");
+	if (res->dropped)
+		warn(res, "the tracer dropped %llu events: fractions near the drops are estimates",
+		     (unsigned long long)res->dropped);
+	if (!a->sched_events)
+		warn(res, "no scheduler events in the trace: nothing to attribute");
+	if (a->o->from.kind && a->win_from >= a->end_ts)
+		warn(res, "--from is after the end of the trace");
+}
+
+int analysis__run(struct an_result *res, const struct an_opts *o, const char *prog)
+{
+	struct an *a = &res->an;
+	struct st_event ev;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if (st_reader__open(&a->r, o->path) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, o->path,
+			a->r ? st_reader__error(a->r) : "out of memory");
+		st_reader__close(a->r);
+		a->r = NULL;
+		return 1;
+	}
+	setup(res, o);
+	while ((ret = st_reader__next(a->r, &ev)) > 0)
+		an__event(a, &ev);
+	if (ret < 0)
+		a->read_error = -ret;
+	an__end(a);
+	health(res);
+	census(res);
+	res->grid_origin = a->grid.origin;
+	finish__trainers(res);
+	res->grid_width = a->grid.width;
+	if (!res->ntr && a->sched_events)
+		warn(res, "no training thread found (no process received batches or ran steps)");
+	return 0;
+}
+
+void analysis__free(struct an_result *res)
+{
+	for (uint32_t i = 0; i < res->ntr; i++)
+		free(res->tr[i].steps.chart);
+	if (res->an.r) {
+		an__free(&res->an);
+		st_reader__close(res->an.r);
+	}
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The results of `analyze`: everything the text report, the JSON (docs/json-schema.md),
+ * the charts and later exports need, computed once by analysis__run().  Strings that
+ * come from the trace (thread names, paths, command lines) are untrusted: printers
+ * escape them, charts keep them in data files only.
+ */
+#ifndef ST_ANALYSIS_H
+#define ST_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "an_core.h"
+
+#define SCHEMA_VERSION	1
+#define MAX_SLOW	5
+#define MAX_TOP_STALLS	10
+#define MAX_ADVICE	4
+#define MAX_WARN	8
+#define MAX_RELAYS	4
+#define MAX_WORKERS	64
+#define MAX_TRAINERS	64
+#define STEP_CHART_MAX	2000
+
+extern const char *const cat_names[NCAT];	/* "compute", "dataloader_wait", ... */
+extern const char *const wst_names[NWS];	/* "prep", "fetch", "starved", "idle" */
+
+struct an_breakdown {
+	uint64_t ns[NCAT];
+	uint64_t total;		/* sum of ns */
+	double frac[NCAT];	/* ns / total, 0 when total is 0 */
+};
+
+struct an_step {
+	uint64_t start, dur;
+	uint64_t ns[NCAT];
+	uint64_t launches;
+	int primary;		/* enum cat with the most time */
+};
+
+struct an_stall {
+	struct stall s;
+	char comm[ST_COMM_LEN], waker_comm[ST_COMM_LEN], waker2_comm[ST_COMM_LEN];
+	uint32_t waker_pid, waker2_pid;
+	const char *syscall;	/* name, or NULL */
+	const char *path;	/* the file behind the fd, or NULL */
+};
+
+struct an_worker {
+	uint32_t pid;
+	char comm[ST_COMM_LEN];
+	uint64_t ns[NWS];	/* process-ns in each state (user window, else its life) */
+	uint64_t fed;		/* wakes it gave the trainer */
+	uint64_t read_bytes, reads;
+	struct timeline *tl;
+};
+
+struct an_io {
+	uint64_t reads, read_bytes, read_ns, opens, files;
+	uint64_t pages_req, pages_miss, fault_pages;
+	uint64_t blk_reqs, blk_bytes, blk_read_bytes, page_size;
+	double hit_ratio;	/* -1 when unknown */
+	double lat_p50_ms, lat_p99_ms, blk_p50_ms, blk_p99_ms;
+	double read_mb_s;	/* over the window */
+	struct hist rd_lat, blk_lat;
+	float tput[TL_BUCKETS];	/* bytes read per grid bucket, all workers */
+};
+
+struct an_verdict {
+	const char *primary;	/* dataloader_prep ... compute, other */
+	double fraction;	/* of the primary cause's wait (1 - waits for compute) */
+	char summary[256];
+	char advice[MAX_ADVICE][320];
+	int nadvice;
+};
+
+struct an_trainer {
+	uint32_t pid, main_tid;
+	char comm[ST_COMM_LEN];
+	const char *found_by;
+	struct thr *main;
+	uint64_t win_start, win_end;
+	const char *win_source;	/* "user", "steps", "thread" */
+	struct an_breakdown bd, startup;
+	uint64_t startup_start;
+	uint64_t an_start;	/* = startup_start: where this trainer's timeline starts */
+	uint64_t wakelat_ns, launches;
+	double cpus_used;	/* traced on-CPU time / window, the whole job */
+
+	struct {
+		uint32_t count;
+		const char *method;	/* "markers", "batch_arrivals", "relay_arrivals", "none" */
+		double mean_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms, cv, per_s;
+		double launches_per_step;
+		bool regular;
+		struct an_step slow[MAX_SLOW];
+		uint32_t nslow;
+		struct an_step *chart;	/* up to STEP_CHART_MAX, consecutive steps averaged */
+		uint32_t nchart, per_chart;
+	} steps;
+
+	struct {
+		uint32_t nworkers, nrelays;
+		uint32_t relay_tid[MAX_RELAYS];
+		char relay_comm[MAX_RELAYS][ST_COMM_LEN];
+		uint64_t wait_ns;	/* main thread's dataloader_wait */
+		uint64_t wk[NWS];	/* worker process-ns during those waits */
+		double prep, fetch, starved, idle;	/* fetch + prep + starved = 1 when busy */
+		struct an_worker w[MAX_WORKERS];
+		struct an_io io;
+	} dl;
+
+	struct an_stall stalls[MAX_TOP_STALLS];
+	uint32_t nstalls;
+	struct an_verdict verdict;
+	double wait_for_slowest;	/* this trainer's extra waiting, fraction of its window */
+	bool slowest;
+};
+
+struct an_result {
+	const char *path;
+	bool complete;
+	const char *end_reason;		/* the reader's message when incomplete */
+	uint64_t events, dropped, skipped, disorder, inconsistent;
+	uint64_t dropped_kind[ST_KIND_MAX];
+	uint64_t start_ts, end_ts;
+	uint32_t ncpus, nprocs, nthreads;
+	const char *cmdline, *hostname, *kernel, *tracer_version;
+	char warn[MAX_WARN][256];
+	int nwarn;
+	struct an_trainer tr[MAX_TRAINERS];
+	uint32_t ntr, slowest;
+	double spare_cpus;
+	uint64_t grid_origin, grid_width;
+	struct an an;		/* the streaming state the results point into */
+};
+
+/* Runs the analysis: 0, or 1 when the input cannot be read at all (message printed). */
+int analysis__run(struct an_result *res, const struct an_opts *o, const char *prog);
+void analysis__free(struct an_result *res);
+
+/* an_finish.c */
+void finish__trainers(struct an_result *res);
+/* an_verdict.c */
+void verdict__decide(struct an_result *res, struct an_trainer *tr);
+
+/* report_text.c, report_json.c, charts.c */
+void report__text(FILE *f, const struct an_result *res);
+int report__json(const char *path, const struct an_result *res);
+void report__json_stream(FILE *f, const struct an_result *res);
+int charts__write(const char *dir, const struct an_result *res, bool png, const char *prog);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* `analyze --compare BASELINE NEW`: regression checks for CI (docs/compare.md). */
+#ifndef ST_COMPARE_H
+#define ST_COMPARE_H
+
+#include <stdbool.h>
+
+struct cmp_opts {
+	const char *base, *cur;		/* traces or JSON summaries */
+	const char *fail_on;		/* comma-separated rules, or NULL */
+	const char *rules_file;
+	const char *json, *junit, *chart_dir;
+	bool png, quiet;
+};
+
+/*
+ * Turns a trace into the JSON summary `analyze --json` writes (the comparison
+ * reads both sides as summaries).  Returns a malloc'd NUL-terminated buffer, or
+ * NULL with the reason printed.  Provided by the analyze front end.
+ */
+char *compare__trace_json(const char *trace, const char *prog);
+
+/* Exit status: 0 every rule holds, 1 a rule is broken, 2 usage or unreadable input. */
+int compare__run(const struct cmp_opts *o, const char *prog);
+
+#endif

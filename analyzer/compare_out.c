@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What --compare writes: the table, its JSON, a JUnit report (one test case per
+ * rule), GitHub Actions annotations, and a chart.  Paths and verdict names come
+ * from files the user gave us; they are escaped for each format and the chart
+ * script holds no string from them.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "compare_int.h"
+#include "json.h"
+
+static void fmt_val(char *buf, size_t n, const struct row *r, bool base)
+{
+	double v = base ? r->b : r->n;
+
+	if (r->m->kind == M_STR)
+		snprintf(buf, n, "%s", (base ? r->sb : r->sn) ? (base ? r->sb : r->sn) : "-");
+	else if (!(base ? r->have_b : r->have_n))
+		snprintf(buf, n, "-");
+	else if (!r->m->unit[0] && fabs(v) <= 1 && v != (long long)v)
+		snprintf(buf, n, "%.3f", v);
+	else
+		snprintf(buf, n, "%.4g%s%s", v, r->m->unit[0] ? " " : "", r->m->unit);
+}
+
+static const char *noise_word(const struct row *r)
+{
+	return r->noise < 0 ? "" : r->noise ? "beyond noise" : "within noise";
+}
+
+static void cause_shift(FILE *f, const struct cmp *c)
+{
+	const struct row *v = cmp_row(c, "verdict"), *big = NULL;
+
+	for (size_t i = 0; i < nmetrics; i++) {
+		const struct row *r = &c->rows[i];
+
+		if (!strncmp(r->m->path, "breakdown.", 10) && r->have_b && r->have_n &&
+		    (!big || fabs(r->abs) > fabs(big->abs)))
+			big = r;
+	}
+	if (v->sb && v->sn && strcmp(v->sb, v->sn))
+		fprintf(f, "cause shift: %s -> %s", v->sb, v->sn);
+	else
+		fprintf(f, "cause: %s on both sides", v->sn ? v->sn : "?");
+	if (big)
+		fprintf(f, "; largest change in the breakdown: %s %+.3f", big->m->name, big->abs);
+	fputc('\n', f);
+}
+
+void out__table(FILE *f, const struct cmp *c)
+{
+	char b[48], n[48], d[32], rel[16];
+
+	for (int i = 0; i < c->nwarn; i++)
+		fprintf(f, "WARNING: %s\n", c->warn[i]);
+	fprintf(f, "%-18s %16s %16s %12s %9s  %s\n", "metric", "baseline", "new", "change", "rel",
+		"noise");
+	for (size_t i = 0; i < nmetrics; i++) {
+		const struct row *r = &c->rows[i];
+
+		if (!r->have_b && !r->have_n)
+			continue;
+		fmt_val(b, sizeof(b), r, true);
+		fmt_val(n, sizeof(n), r, false);
+		d[0] = rel[0] = '\0';
+		if (r->m->kind == M_NUM && !isnan(r->abs))
+			snprintf(d, sizeof(d), "%+.4g", r->abs);
+		if (r->m->kind == M_NUM && !isnan(r->rel))
+			snprintf(rel, sizeof(rel), "%+.1f%%", 100 * r->rel);
+		fprintf(f, "%-18s %16s %16s %12s %9s  %s\n", r->m->name, b, n, d, rel, noise_word(r));
+	}
+	if (c->mwu.ok)
+		fprintf(f, "step times: Mann-Whitney U=%.0f, z=%.2f, p=%.3g (%zu vs %zu steps): %s\n",
+			c->mwu.u, c->mwu.z, c->mwu.p, c->b.nsteps, c->n.nsteps,
+			c->mwu.p < NOISE_P ? "a real change" : "within run-to-run noise");
+	cause_shift(f, c);
+	for (size_t i = 0; i < c->nrules; i++)
+		fprintf(f, "%-6s %-28s %s\n", c->rules[i].broken ? "FAIL" : "ok", c->rules[i].text,
+			c->rules[i].why);
+}
+
+static void j_row(FILE *f, const struct row *r)
+{
+	fputc('{', f);
+	fputs("\"metric\":", f);
+	json_str(f, r->m->name);
+	if (r->m->kind == M_STR) {
+		fputs(",\"baseline\":", f);
+		r->sb ? json_str(f, r->sb) : (void)fputs("null", f);
+		fputs(",\"new\":", f);
+		r->sn ? json_str(f, r->sn) : (void)fputs("null", f);
+	} else {
+		fputs(",\"baseline\":", f);
+		json_num(f, r->b);
+		fputs(",\"new\":", f);
+		json_num(f, r->n);
+		fputs(",\"change\":", f);
+		json_num(f, r->abs);
+		fputs(",\"relative_change\":", f);
+		json_num(f, r->rel);
+	}
+	fprintf(f, ",\"unit\":\"%s\",\"beyond_noise\":%s}", r->m->unit,
+		r->noise < 0 ? "null" : r->noise ? "true" : "false");
+}
+
+int out__json(const char *path, const struct cmp *c)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
+	bool first = true;
+	int broken = 0;
+
+	if (!f)
+		return -errno;
+	fputs("{\"schema_version\":1,\"baseline\":", f);
+	json_str(f, c->b.path);
+	fputs(",\"new\":", f);
+	json_str(f, c->n.path);
+	fprintf(f, ",\"steps\":{\"baseline\":%zu,\"new\":%zu},\"noise_test\":{\"method\":"
+		"\"mann_whitney_u\",\"p\":", c->b.nsteps, c->n.nsteps);
+	json_num(f, c->mwu.ok ? c->mwu.p : NAN);
+	fprintf(f, ",\"threshold\":%g,\"beyond_noise\":%s},\"metrics\":[", NOISE_P,
+		c->mwu.ok ? (c->mwu.p < NOISE_P ? "true" : "false") : "null");
+	for (size_t i = 0; i < nmetrics; i++) {
+		if (!c->rows[i].have_b && !c->rows[i].have_n)
+			continue;
+		if (!first)
+			fputc(',', f);
+		first = false;
+		j_row(f, &c->rows[i]);
+	}
+	fputs("],\"rules\":[", f);
+	for (size_t i = 0; i < c->nrules; i++) {
+		fprintf(f, "%s{\"rule\":", i ? "," : "");
+		json_str(f, c->rules[i].text);
+		fprintf(f, ",\"broken\":%s,\"within_noise\":%s,\"detail\":",
+			c->rules[i].broken ? "true" : "false", c->rules[i].gated ? "true" : "false");
+		json_str(f, c->rules[i].why);
+		fputc('}', f);
+		broken += c->rules[i].broken;
+	}
+	fputs("],\"warnings\":[", f);
+	for (int i = 0; i < c->nwarn; i++) {
+		if (i)
+			fputc(',', f);
+		json_str(f, c->warn[i]);
+	}
+	fprintf(f, "],\"passed\":%s}\n", broken ? "false" : "true");
+	if (f != stdout)
+		return fclose(f) ? -errno : 0;
+	return fflush(f) ? -errno : 0;
+}
+
+static void xml_str(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		default:
+			/* XML 1.0 has no control characters but tab and newlines */
+			if ((unsigned char)*s >= 0x20 || *s == '\t' || *s == '\n')
+				fputc(*s, f);
+		}
+	}
+}
+
+int out__junit(const char *path, const struct cmp *c)
+{
+	FILE *f = fopen(path, "we");
+	size_t fails = 0;
+
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < c->nrules; i++)
+		fails += c->rules[i].broken;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+		"  <testsuite name=\"stalltrace compare\" tests=\"%zu\" failures=\"%zu\">\n",
+		c->nrules, fails);
+	for (size_t i = 0; i < c->nrules; i++) {
+		fputs("    <testcase classname=\"stalltrace.compare\" name=\"", f);
+		xml_str(f, c->rules[i].text);
+		fputs("\">", f);
+		if (c->rules[i].broken) {
+			fputs("<failure message=\"", f);
+			xml_str(f, c->rules[i].why);
+			fputs("\"/>", f);
+		} else {
+			fputs("<system-out>", f);
+			xml_str(f, c->rules[i].why);
+			fputs("</system-out>", f);
+		}
+		fputs("</testcase>\n", f);
+	}
+	fputs("  </testsuite>\n</testsuites>\n", f);
+	return fclose(f) ? -errno : 0;
+}
+
+/* ::error annotations; the message is %-encoded as GitHub's workflow commands want. */
+void out__github(FILE *f, const struct cmp *c)
+{
+	for (size_t i = 0; i < c->nrules; i++) {
+		if (!c->rules[i].broken)
+			continue;
+		fputs("::error title=stalltrace regression::", f);
+		for (const char *s = c->rules[i].text; *s; s++)
+			*s == '%' ? fputs("%25", f) : fputc(*s, f);
+		fputs(": ", f);
+		for (const char *s = c->rules[i].why; *s; s++) {
+			if (*s == '%')
+				fputs("%25", f);
+			else if (*s == '\n')
+				fputs("%0A", f);
+			else if (*s != '\r')
+				fputc(*s, f);
+		}
+		fputc('\n', f);
+	}
+}
+
+/* Two step-time distributions (CDFs) and the two breakdowns, one SVG. */
+static const char chart_gp[] =
+"# stalltrace --compare chart; data in compare_steps_*.dat and compare_breakdown.dat\n"
+"# gnuplot compare.gp (SVG) or gnuplot -e \"fmt='png'\" compare.gp\n"
+"if (!exists('fmt')) fmt = 'svg'\n"
+"if (fmt eq 'png') { set terminal pngcairo size 1100,420; set output 'compare.png' } \\\n"
+"else { set terminal svg size 1100,420 dynamic font 'sans,11'; set output 'compare.svg' }\n"
+"set multiplot layout 1,2\n"
+"set title 'step time distribution'\n"
+"set xlabel 'step time (ms)'; set ylabel 'fraction of steps'; set key bottom right\n"
+"set grid\n"
+"plot 'compare_steps_baseline.dat' using 1:2 with steps lw 2 title 'baseline', \\\n"
+"     'compare_steps_new.dat' using 1:2 with steps lw 2 title 'new'\n"
+"set title 'where the main thread''s time goes'\n"
+"set style data histograms; set style histogram rowstacked; set style fill solid 0.8 border -1\n"
+"set boxwidth 0.6; set yrange [0:1]; set ylabel 'fraction of the window'; set xlabel ''\n"
+"set key outside right\n"
+"plot for [i=2:8] 'compare_breakdown.dat' using i:xtic(1) title columnheader(i)\n"
+"unset multiplot\n";
+
+static int write_cdf(const char *dir, const char *name, const struct side *s)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/compare_steps_%s.dat", dir, name);
+	if (!(f = fopen(path, "we")))
+		return -errno;
+	fputs("# step_ms fraction_of_steps\n", f);
+	for (size_t i = 0; i < s->nsteps; i++)
+		fprintf(f, "%.4f %.6f\n", s->steps[i], (double)(i + 1) / (double)s->nsteps);
+	return fclose(f) ? -errno : 0;
+}
+
+static int write_breakdown(const char *dir, const struct cmp *c)
+{
+	static const char *const cats[] = { "compute", "dataloader_wait", "io_wait", "gpu_wait",
+					     "cpu_contention", "lock_wait", "other_wait" };
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/compare_breakdown.dat", dir);
+	if (!(f = fopen(path, "we")))
+		return -errno;
+	fputs("side", f);
+	for (int i = 0; i < 7; i++)
+		fprintf(f, " %s", cats[i]);
+	for (int side = 0; side < 2; side++) {
+		fputs(side ? "\nnew" : "\nbaseline", f);
+		for (int i = 0; i < 7; i++) {
+			const struct row *r = cmp_row(c, cats[i]);
+
+			fprintf(f, " %.6f", r ? (side ? r->n : r->b) : 0.0);
+		}
+	}
+	fputc('\n', f);
+	return fclose(f) ? -errno : 0;
+}
+
+/* gnuplot runs in DIR on the fixed script: no path or label reaches its command line. */
+static int run_gnuplot(const char *dir, bool png)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		if (chdir(dir))
+			_exit(126);
+		if (png)
+			execlp("gnuplot", "gnuplot", "-e", "fmt='png'", "compare.gp", (char *)NULL);
+		else
+			execlp("gnuplot", "gnuplot", "compare.gp", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+		return 1;
+	return WEXITSTATUS(st);
+}
+
+int out__chart(const char *dir, const struct cmp *c, bool png, const char *prog)
+{
+	char path[4096];
+	FILE *f;
+	int st;
+
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "%s: cannot create %s: %s\n", prog, dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/compare.gp", dir);
+	if (write_cdf(dir, "baseline", &c->b) || write_cdf(dir, "new", &c->n) ||
+	    write_breakdown(dir, c) || !(f = fopen(path, "we"))) {
+		fprintf(stderr, "%s: cannot write the chart data in %s\n", prog, dir);
+		return -1;
+	}
+	fputs(chart_gp, f);
+	if (fclose(f))
+		return -1;
+	st = run_gnuplot(dir, false);
+	if (!st && png)
+		st = run_gnuplot(dir, true);
+	if (st) {
+		fprintf(stderr, "%s: gnuplot %s: the chart data and script are in %s\n", prog,
+			st == 127 ? "is not installed" : "failed", dir);
+		return -1;
+	}
+	return 0;
+}

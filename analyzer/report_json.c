@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `--json FILE`: the results as one JSON object, schema in docs/json-schema.md.
+ * Fractions are 0..1, durations in the unit their key says (_s, _ms, _ns).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "json.h"
+
+struct jw {
+	FILE *f;
+	int depth;
+	bool first[32];
+};
+
+static void comma(struct jw *w)
+{
+	if (!w->first[w->depth])
+		fputc(',', w->f);
+	w->first[w->depth] = false;
+}
+
+static void key(struct jw *w, const char *k)
+{
+	comma(w);
+	if (k) {
+		json_str(w->f, k);
+		fputc(':', w->f);
+	}
+}
+
+static void open_(struct jw *w, const char *k, char c)
+{
+	key(w, k);
+	fputc(c, w->f);
+	w->first[++w->depth] = true;
+}
+
+static void close_(struct jw *w, char c)
+{
+	fputc(c, w->f);
+	w->depth--;
+}
+
+static void num(struct jw *w, const char *k, double v)
+{
+	key(w, k);
+	json_num(w->f, v);
+}
+
+static void u64(struct jw *w, const char *k, uint64_t v)
+{
+	key(w, k);
+	fprintf(w->f, "%llu", (unsigned long long)v);
+}
+
+static void str(struct jw *w, const char *k, const char *s)
+{
+	key(w, k);
+	if (s)
+		json_str(w->f, s);
+	else
+		fputs("null", w->f);
+}
+
+static void comm(struct jw *w, const char *k, const char *c)
+{
+	char buf[ST_COMM_LEN + 1];
+
+	memcpy(buf, c, ST_COMM_LEN);
+	buf[ST_COMM_LEN] = '\0';
+	str(w, k, buf);
+}
+
+static void boolean(struct jw *w, const char *k, bool v)
+{
+	key(w, k);
+	fputs(v ? "true" : "false", w->f);
+}
+
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static double sec(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+static void j_breakdown(struct jw *w, const char *k, const struct an_breakdown *b, bool seconds)
+{
+	open_(w, k, '{');
+	for (int c = 0; c < NCAT; c++)
+		num(w, cat_names[c], seconds ? sec(b->ns[c]) : b->frac[c]);
+	close_(w, '}');
+}
+
+static void j_trace(struct jw *w, const struct an_result *res)
+{
+	open_(w, "trace", '{');
+	str(w, "path", res->path);
+	u64(w, "events", res->events);
+	u64(w, "dropped_events", res->dropped);
+	open_(w, "dropped", '{');
+	for (unsigned i = 0; i < ST_KIND_MAX; i++)
+		u64(w, st_kind_name(i), res->dropped_kind[i]);
+	close_(w, '}');
+	boolean(w, "complete", res->complete);
+	str(w, "incomplete_reason", res->complete ? NULL : res->end_reason);
+	num(w, "duration_s", sec(res->end_ts - res->start_ts));
+	u64(w, "start_ns", res->start_ts);
+	u64(w, "end_ns", res->end_ts);
+	u64(w, "ncpus", res->ncpus);
+	u64(w, "processes", res->nprocs);
+	u64(w, "threads", res->nthreads);
+	u64(w, "skipped_records", res->skipped);
+	u64(w, "out_of_order_records", res->disorder);
+	u64(w, "inconsistent_sched", res->inconsistent);
+	str(w, "cmdline", res->cmdline);
+	str(w, "hostname", res->hostname);
+	str(w, "tracer_version", res->tracer_version);
+	open_(w, "warnings", '[');
+	for (int i = 0; i < res->nwarn; i++)
+		str(w, NULL, res->warn[i]);
+	close_(w, ']');
+	close_(w, '}');
+}
+
+static void j_step(struct jw *w, const struct an_step *s, uint32_t ncat)
+{
+	open_(w, NULL, '{');
+	u64(w, "start_ns", s->start);
+	num(w, "dur_ms", ms(s->dur));
+	str(w, "primary", cat_names[s->primary]);
+	u64(w, "launches", s->launches);
+	open_(w, "ms", '{');
+	for (uint32_t c = 0; c < ncat; c++)
+		num(w, cat_names[c], ms(s->ns[c]));
+	close_(w, '}');
+	close_(w, '}');
+}
+
+static void j_steps(struct jw *w, const struct an_trainer *tr)
+{
+	open_(w, "steps", '{');
+	u64(w, "count", tr->steps.count);
+	str(w, "method", tr->steps.method);
+	num(w, "mean_ms", tr->steps.mean_ms);
+	num(w, "p50_ms", tr->steps.p50_ms);
+	num(w, "p95_ms", tr->steps.p95_ms);
+	num(w, "p99_ms", tr->steps.p99_ms);
+	num(w, "min_ms", tr->steps.min_ms);
+	num(w, "max_ms", tr->steps.max_ms);
+	num(w, "cv", tr->steps.cv);
+	boolean(w, "regular", tr->steps.regular);
+	num(w, "steps_per_s", tr->steps.per_s);
+	num(w, "launches_per_step", tr->steps.launches_per_step);
+	open_(w, "slowest", '[');
+	for (uint32_t i = 0; i < tr->steps.nslow; i++)
+		j_step(w, &tr->steps.slow[i], NCAT);
+	close_(w, ']');
+	close_(w, '}');
+}
+
+static void j_io(struct jw *w, const struct an_io *io)
+{
+	open_(w, "io", '{');
+	u64(w, "files_opened", io->files);
+	u64(w, "reads", io->reads);
+	u64(w, "read_bytes", io->read_bytes);
+	num(w, "read_mb_s", io->read_mb_s);
+	if (io->hit_ratio >= 0)
+		num(w, "page_cache_hit_ratio", io->hit_ratio);
+	else
+		str(w, "page_cache_hit_ratio", NULL);
+	u64(w, "page_cache_miss_pages", io->pages_miss + io->fault_pages);
+	num(w, "read_p50_ms", io->lat_p50_ms);
+	num(w, "read_p99_ms", io->lat_p99_ms);
+	u64(w, "block_requests", io->blk_reqs);
+	u64(w, "block_bytes", io->blk_bytes);
+	num(w, "block_p50_ms", io->blk_p50_ms);
+	num(w, "block_p99_ms", io->blk_p99_ms);
+	close_(w, '}');
+}
+
+static void j_dataloader(struct jw *w, const struct an_trainer *tr)
+{
+	open_(w, "dataloader", '{');
+	u64(w, "workers", tr->dl.nworkers);
+	num(w, "wait_s", sec(tr->dl.wait_ns));
+	num(w, "fetch_fraction", tr->dl.fetch);
+	num(w, "prep_fraction", tr->dl.prep);
+	num(w, "starved_fraction", tr->dl.starved);
+	num(w, "idle_fraction", tr->dl.idle);
+	open_(w, "during_wait_s", '{');
+	for (int i = 0; i < NWS; i++)
+		num(w, wst_names[i], sec(tr->dl.wk[i]));
+	close_(w, '}');
+	open_(w, "relays", '[');
+	for (uint32_t i = 0; i < tr->dl.nrelays; i++) {
+		open_(w, NULL, '{');
+		u64(w, "tid", tr->dl.relay_tid[i]);
+		comm(w, "comm", tr->dl.relay_comm[i]);
+		close_(w, '}');
+	}
+	close_(w, ']');
+	open_(w, "worker_list", '[');
+	for (uint32_t i = 0; i < tr->dl.nworkers && i < MAX_WORKERS; i++) {
+		const struct an_worker *k = &tr->dl.w[i];
+
+		open_(w, NULL, '{');
+		u64(w, "pid", k->pid);
+		comm(w, "comm", k->comm);
+		for (int s = 0; s < NWS; s++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "%s_s", wst_names[s]);
+			num(w, name, sec(k->ns[s]));
+		}
+		u64(w, "batches_delivered", k->fed);
+		u64(w, "read_bytes", k->read_bytes);
+		u64(w, "reads", k->reads);
+		close_(w, '}');
+	}
+	close_(w, ']');
+	j_io(w, &tr->dl.io);
+	close_(w, '}');
+}
+
+static void j_thread(struct jw *w, const char *k, uint32_t tid, uint32_t pid, const char *c)
+{
+	open_(w, k, '{');
+	u64(w, "tid", tid);
+	u64(w, "pid", pid);
+	comm(w, "comm", c);
+	close_(w, '}');
+}
+
+static void j_stalls(struct jw *w, const struct an_trainer *tr)
+{
+	open_(w, "stalls", '[');
+	for (uint32_t i = 0; i < tr->nstalls; i++) {
+		const struct an_stall *s = &tr->stalls[i];
+
+		open_(w, NULL, '{');
+		u64(w, "start_ns", s->s.start);
+		num(w, "dur_ms", ms(s->s.dur));
+		str(w, "cause", cat_names[s->s.cat]);
+		j_thread(w, "thread", s->s.tid, tr->pid, s->comm);
+		str(w, "syscall", s->syscall);
+		str(w, "state", s->s.nr == SC_NONE && !s->s.state ? NULL : st_state_name(s->s.state));
+		str(w, "fd_kind", s->s.fdkind || s->s.ino ? st_fd_kind_name(s->s.fdkind) : NULL);
+		str(w, "file", s->path);
+		open_(w, "chain", '[');
+		if (s->s.waker)
+			j_thread(w, NULL, s->s.waker, s->waker_pid, s->waker_comm);
+		if (s->s.waker2)
+			j_thread(w, NULL, s->s.waker2, s->waker2_pid, s->waker2_comm);
+		close_(w, ']');
+		close_(w, '}');
+	}
+	close_(w, ']');
+}
+
+static void j_verdict(struct jw *w, const struct an_verdict *v)
+{
+	open_(w, "verdict", '{');
+	str(w, "primary", v->primary);
+	num(w, "fraction", v->fraction);
+	str(w, "summary", v->summary);
+	open_(w, "advice", '[');
+	for (int i = 0; i < v->nadvice; i++)
+		str(w, NULL, v->advice[i]);
+	close_(w, ']');
+	close_(w, '}');
+}
+
+/* The fields of one trainer; the slowest one's are also the top level's. */
+static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
+{
+	open_(w, "main", '{');
+	u64(w, "tid", tr->main_tid);
+	u64(w, "pid", tr->pid);
+	comm(w, "comm", tr->comm);
+	str(w, "found_by", tr->found_by);
+	close_(w, '}');
+	open_(w, "window", '{');
+	u64(w, "start_ns", tr->win_start);
+	u64(w, "end_ns", tr->win_end);
+	num(w, "duration_s", sec(tr->win_end - tr->win_start));
+	str(w, "source", tr->win_source);
+	close_(w, '}');
+	j_verdict(w, &tr->verdict);
+	j_breakdown(w, "breakdown", &tr->bd, false);
+	j_breakdown(w, "breakdown_s", &tr->bd, true);
+	num(w, "wakeup_latency_s", sec(tr->wakelat_ns));
+	open_(w, "startup", '{');
+	u64(w, "start_ns", tr->startup_start);
+	num(w, "duration_s", sec(tr->win_start - tr->startup_start));
+	j_breakdown(w, "breakdown", &tr->startup, false);
+	close_(w, '}');
+	j_steps(w, tr);
+	j_dataloader(w, tr);
+	j_stalls(w, tr);
+	num(w, "wait_for_slowest_fraction", tr->wait_for_slowest);
+	boolean(w, "slowest", tr->slowest);
+}
+
+static void j_all(struct jw *w, const struct an_result *res)
+{
+	open_(w, NULL, '{');
+	u64(w, "schema_version", SCHEMA_VERSION);
+	open_(w, "tool", '{');
+	str(w, "name", "stalltrace-analyze");
+	str(w, "version", ST_VERSION);
+	close_(w, '}');
+	j_trace(w, res);
+	open_(w, "cpu", '{');
+	u64(w, "ncpus", res->ncpus);
+	num(w, "traced_cpus_used", res->ntr ? res->tr[0].cpus_used : 0);
+	num(w, "spare_cpus", res->spare_cpus);
+	close_(w, '}');
+	if (res->ntr) {
+		j_trainer_body(w, &res->tr[res->slowest]);
+	} else {
+		/* the same keys, zero: consumers need not special-case an empty trace */
+		static struct an_trainer none = {
+			.found_by = "none", .win_source = "none", .steps.method = "none",
+			.verdict = { .primary = "unknown", .summary = "no training thread found" },
+		};
+
+		j_trainer_body(w, &none);
+	}
+	open_(w, "trainers", '[');
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		open_(w, NULL, '{');
+		u64(w, "index", i);
+		j_trainer_body(w, &res->tr[i]);
+		close_(w, '}');
+	}
+	close_(w, ']');
+	close_(w, '}');
+	fputc('\n', w->f);
+}
+
+void report__json_stream(FILE *f, const struct an_result *res)
+{
+	struct jw w = { .f = f, .first = { true } };
+
+	j_all(&w, res);
+}
+
+int report__json(const char *path, const struct an_result *res)
+{
+	struct jw w = { .first = { true } };
+	bool out = !strcmp(path, "-");
+	int err = 0;
+
+	w.f = out ? stdout : fopen(path, "we");
+	if (!w.f)
+		return -errno;
+	j_all(&w, res);
+	if (fflush(w.f) || ferror(w.f))
+		err = -(errno ? errno : EIO);
+	if (!out && fclose(w.f) && !err)
+		err = -errno;
+	return err;
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+/* The human report on stdout: the verdict first, then the numbers behind it. */
+#include <string.h>
+
+#include "analysis.h"
+
+/* Names and paths come from the trace: never let them drive the terminal. */
+static void safe(FILE *f, const char *s, size_t max)
+{
+	for (size_t i = 0; s && s[i] && i < max; i++)
+		fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i], f);
+}
+
+static void bar(FILE *f, double frac)
+{
+	int n = (int)(frac * 40 + 0.5);
+
+	for (int i = 0; i < 40; i++)
+		fputc(i < n ? '#' : '.', f);
+}
+
+static void header(FILE *f, const struct an_result *res)
+{
+	fputs("stalltrace analyze: ", f);
+	safe(f, res->path, 4096);
+	fputc('\n', f);
+	for (int i = 0; i < res->nwarn; i++) {
+		fputs("WARNING: ", f);
+		safe(f, res->warn[i], sizeof(res->warn[0]));
+		fputc('\n', f);
+	}
+}
+
+static void verdict(FILE *f, const struct an_trainer *tr)
+{
+	fprintf(f, "\nVERDICT  %s\n", tr->verdict.summary);
+	for (int i = 0; i < tr->verdict.nadvice; i++) {
+		fputs("  - ", f);
+		safe(f, tr->verdict.advice[i], sizeof(tr->verdict.advice[0]));
+		fputc('\n', f);
+	}
+}
+
+static void overview(FILE *f, const struct an_trainer *tr)
+{
+	fputs("\nmain thread  ", f);
+	safe(f, tr->comm, ST_COMM_LEN);
+	fprintf(f, " (tid %u, pid %u), found by %s\n", tr->main_tid, tr->pid, tr->found_by);
+	fprintf(f, "window       %.3f s (%s)", (double)(tr->win_end - tr->win_start) / 1e9,
+		!strcmp(tr->win_source, "steps") ? "steady state: first to last step" :
+		!strcmp(tr->win_source, "user") ? "--from/--to" : "the thread's life");
+	if (tr->win_start > tr->startup_start)
+		fprintf(f, ", start-up %.3f s before it excluded",
+			(double)(tr->win_start - tr->startup_start) / 1e9);
+	fputc('\n', f);
+	if (!tr->steps.count) {
+		fputs("steps        none detected (no step markers, no recurring batch arrivals)\n", f);
+		return;
+	}
+	fprintf(f, "steps        %u (%s, %s, cv %.2f): mean %.2f ms, p50 %.2f, p95 %.2f, "
+		"p99 %.2f ms; %.2f steps/s\n", tr->steps.count, tr->steps.method,
+		tr->steps.regular ? "regular" : "irregular", tr->steps.cv, tr->steps.mean_ms,
+		tr->steps.p50_ms, tr->steps.p95_ms, tr->steps.p99_ms, tr->steps.per_s);
+}
+
+static void breakdown(FILE *f, const struct an_trainer *tr)
+{
+	fputs("\nwhere the main thread's time goes\n", f);
+	for (int c = 0; c < NCAT; c++) {
+		fprintf(f, "  %-16s %6.1f%% %9.3f s  ", cat_names[c], 100 * tr->bd.frac[c],
+			(double)tr->bd.ns[c] / 1e9);
+		bar(f, tr->bd.frac[c]);
+		fputc('\n', f);
+	}
+	if (tr->wakelat_ns)
+		fprintf(f, "  (of the waits, %.3f s runnable after the wakeup, waiting for a CPU)\n",
+			(double)tr->wakelat_ns / 1e9);
+}
+
+static void loader(FILE *f, const struct an_trainer *tr)
+{
+	const struct an_io *io = &tr->dl.io;
+
+	if (!tr->dl.nworkers && !tr->dl.wait_ns)
+		return;
+	fprintf(f, "\ndata loader  %u worker%s", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s");
+	for (uint32_t i = 0; i < tr->dl.nrelays; i++) {
+		fputs(i ? ", " : ", relay ", f);
+		safe(f, tr->dl.relay_comm[i], ST_COMM_LEN);
+		fprintf(f, " (tid %u)", tr->dl.relay_tid[i]);
+	}
+	fprintf(f, "\n  while the main thread waited (%.3f s): prep %.0f%%, fetch %.0f%%, "
+		"starved %.0f%% of busy worker time; idle %.0f%%\n", (double)tr->dl.wait_ns / 1e9,
+		100 * tr->dl.prep, 100 * tr->dl.fetch, 100 * tr->dl.starved, 100 * tr->dl.idle);
+	for (uint32_t i = 0; i < tr->dl.nworkers && i < MAX_WORKERS; i++) {
+		const struct an_worker *w = &tr->dl.w[i];
+
+		fprintf(f, "  %-8u ", w->pid);
+		safe(f, w->comm, ST_COMM_LEN);
+		fprintf(f, "%*s cpu %.3f s, storage %.3f s, runnable %.3f s, idle %.3f s, "
+			"%llu batches, %.1f MB read\n", (int)(16 - strnlen(w->comm, ST_COMM_LEN)), "",
+			(double)w->ns[WS_CPU] / 1e9, (double)w->ns[WS_IO] / 1e9,
+			(double)w->ns[WS_RUNQ] / 1e9, (double)w->ns[WS_IDLE] / 1e9,
+			(unsigned long long)w->fed, (double)w->read_bytes / 1e6);
+	}
+	if (!io->reads && !io->blk_reqs)
+		return;
+	fprintf(f, "  I/O: %llu files opened, %llu reads, %.1f MB (%.1f MB/s), read p50 %.3f ms "
+		"p99 %.3f ms", (unsigned long long)io->files, (unsigned long long)io->reads,
+		(double)io->read_bytes / 1e6, io->read_mb_s, io->lat_p50_ms, io->lat_p99_ms);
+	if (io->hit_ratio >= 0)
+		fprintf(f, ", page cache hit %.0f%%", 100 * io->hit_ratio);
+	if (io->blk_reqs)
+		fprintf(f, ", %llu block requests (p50 %.3f ms, p99 %.3f ms)",
+			(unsigned long long)io->blk_reqs, io->blk_p50_ms, io->blk_p99_ms);
+	fputc('\n', f);
+}
+
+static void thread_ref(FILE *f, const char *comm, uint32_t tid)
+{
+	safe(f, comm, ST_COMM_LEN);
+	fprintf(f, " (%u)", tid);
+}
+
+static void stalls(FILE *f, const struct an_trainer *tr)
+{
+	if (!tr->nstalls)
+		return;
+	fputs("\ntop stalls of the main thread\n", f);
+	for (uint32_t i = 0; i < tr->nstalls; i++) {
+		const struct an_stall *s = &tr->stalls[i];
+
+		fprintf(f, "  %2u. %9.3f ms %-15s at +%.3f s", i + 1, (double)s->s.dur / 1e6,
+			cat_names[s->s.cat], (double)(s->s.start - tr->startup_start) / 1e9);
+		if (s->syscall)
+			fprintf(f, " in %s", s->syscall);
+		if (s->path) {
+			fputs(" on ", f);
+			safe(f, s->path, 200);
+		} else if (s->s.fdkind) {
+			fprintf(f, " on a %s", st_fd_kind_name(s->s.fdkind));
+		}
+		if (s->s.waker) {
+			fputs(", woken by ", f);
+			thread_ref(f, s->waker_comm, s->s.waker);
+			if (s->s.waker2) {
+				fputs(" <- ", f);
+				thread_ref(f, s->waker2_comm, s->s.waker2);
+			}
+		} else if (s->s.wrel == WREL_IRQ) {
+			fputs(", woken by an interrupt", f);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void slow_steps(FILE *f, const struct an_trainer *tr)
+{
+	if (!tr->steps.nslow)
+		return;
+	fputs("\nslowest steps\n", f);
+	for (uint32_t i = 0; i < tr->steps.nslow; i++) {
+		const struct an_step *s = &tr->steps.slow[i];
+
+		fprintf(f, "  %9.3f ms at +%.3f s: mostly %s (%.1f ms)\n", (double)s->dur / 1e6,
+			(double)(s->start - tr->startup_start) / 1e9, cat_names[s->primary],
+			(double)s->ns[s->primary] / 1e6);
+	}
+}
+
+static void trainers(FILE *f, const struct an_result *res)
+{
+	if (res->ntr < 2)
+		return;
+	fprintf(f, "\n%u trainers (the report above is the slowest one's)\n", res->ntr);
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		const struct an_trainer *tr = &res->tr[i];
+
+		fprintf(f, "  pid %-7u ", tr->pid);
+		safe(f, tr->comm, ST_COMM_LEN);
+		fprintf(f, "%*s %-17s step %.2f ms, compute %.0f%%%s", (int)(16 -
+			strnlen(tr->comm, ST_COMM_LEN)), "", tr->verdict.primary, tr->steps.mean_ms,
+			100 * tr->bd.frac[CAT_COMPUTE], tr->slowest ? ", slowest" : "");
+		if (tr->wait_for_slowest > 0)
+			fprintf(f, ", waits %.0f%% more than the slowest", 100 * tr->wait_for_slowest);
+		fputc('\n', f);
+	}
+}
+
+static void trace(FILE *f, const struct an_result *res)
+{
+	fprintf(f, "\ntrace        %llu events, %.3f s, %llu dropped, %u processes, %u threads, "
+		"%u CPUs (%.1f spare)%s\n", (unsigned long long)res->events,
+		(double)(res->end_ts - res->start_ts) / 1e9, (unsigned long long)res->dropped,
+		res->nprocs, res->nthreads, res->ncpus, res->spare_cpus,
+		res->complete ? "" : ", INCOMPLETE");
+}
+
+void report__text(FILE *f, const struct an_result *res)
+{
+	header(f, res);
+	if (!res->ntr) {
+		fputs("\nVERDICT  unknown: no training thread found in this trace\n", f);
+		trace(f, res);
+		return;
+	}
+	verdict(f, &res->tr[res->slowest]);
+	overview(f, &res->tr[res->slowest]);
+	breakdown(f, &res->tr[res->slowest]);
+	loader(f, &res->tr[res->slowest]);
+	stalls(f, &res->tr[res->slowest]);
+	slow_steps(f, &res->tr[res->slowest]);
+	trainers(f, res);
+	trace(f, res);
+}

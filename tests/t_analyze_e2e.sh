@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# End to end: every reference scenario (tests/scenarios.tsv) runs under the tracer,
+# `analyze` looks at the workload's own measured window (--from/--to from its truth
+# line) and must agree with the workload's ground truth:
+#   - the verdict is the table's;
+#   - dataloader_wait is within 0.05 of main.batch_wait_s / wall_s;
+#   - compute within 0.05 of main.compute_cpu_s / wall_s, and compute + cpu_contention
+#     within 0.05 of main.compute_s / wall_s.  trainsim's compute_s is wall time: it
+#     includes the time the main thread was preempted while computing, which analyze
+#     (by definition) counts as cpu_contention, not compute.
+# Skips loudly (77) only while the tracer is not built, or without root/BTF.  PyTorch
+# rows are skipped, loudly, when /usr/bin/python3 cannot import torch.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+export ST_DATA=${ST_DATA:-$BUILD/data}
+TOL=0.05
+if [ ! -x "$TRACER" ]; then
+	echo "SKIPPED: $TRACER is not built yet: the end-to-end analysis tests need it" >&2
+	exit 77
+fi
+skip_unless_bpf
+[ -x "$ANALYZE" ] || { echo "FAIL: $ANALYZE not built"; exit 1; }
+have_torch=1
+/usr/bin/python3 -c 'import torch' 2>/dev/null || have_torch=0
+
+# compare NAME JSON TRUTH VERDICT: the checks above, one line each
+compare()
+{
+	"$PY" - "$@" <<'PYEOF'
+import json, sys
+name, js, truth, verdict = sys.argv[1:5]
+tol = float(sys.argv[5])
+d = json.load(open(js))
+t = json.load(open(truth))
+wall = t["wall_s"]
+m = t["main"]
+bd = d["breakdown"]
+checks = [
+    ("verdict", d["verdict"]["primary"] == verdict, "%s (want %s)" % (d["verdict"]["primary"], verdict)),
+    ("dataloader_wait", abs(bd["dataloader_wait"] - m["batch_wait_s"] / wall) <= tol,
+     "%.3f vs truth %.3f" % (bd["dataloader_wait"], m["batch_wait_s"] / wall)),
+    ("compute (on CPU)", abs(bd["compute"] - m["compute_cpu_s"] / wall) <= tol,
+     "%.3f vs truth %.3f" % (bd["compute"], m["compute_cpu_s"] / wall)),
+    ("compute + cpu_contention", abs(bd["compute"] + bd["cpu_contention"] - m["compute_s"] / wall) <= tol,
+     "%.3f vs truth %.3f" % (bd["compute"] + bd["cpu_contention"], m["compute_s"] / wall)),
+    ("main thread", d["main"]["tid"] == t["main_tid"], "%s vs truth %s" % (d["main"]["tid"], t["main_tid"])),
+]
+bad = 0
+for what, ok, detail in checks:
+    print("%s %s: %s: %s" % ("ok  " if ok else "FAIL", name, what, detail))
+    bad += not ok
+sys.exit(1 if bad else 0)
+PYEOF
+}
+
+scenario()
+{
+	local name=$1 verdict=$2 zst=$TMP/$1.zst truth=$TMP/$1.truth from to
+	if [[ $name == pt_* ]] && [ $have_torch = 0 ]; then
+		echo "SKIPPED: $name: /usr/bin/python3 cannot import torch" >&2
+		return
+	fi
+	if ! tests/workloads/scenario.sh "$name" --truth "$truth" \
+		--prefix "\$BUILD/tracer run -q -o $zst \$ST_TRACER_OPTS --" >"$TMP/$name.log" 2>&1; then
+		fail "$name: the traced scenario failed: $(tail -n 3 "$TMP/$name.log")"
+		return
+	fi
+	from=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["window"]["start_ns"])' "$truth")
+	to=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["window"]["end_ns"])' "$truth")
+	if ! "$ANALYZE" -q --from "@$from" --to "@$to" --json "$TMP/$name.json" "$zst"; then
+		fail "$name: analyze failed"
+		return
+	fi
+	if compare "$name" "$TMP/$name.json" "$truth" "$verdict" "$TOL"; then
+		ok "$name"
+	else
+		fail "$name"
+		"$ANALYZE" --from "@$from" --to "@$to" "$zst" | head -n 30
+	fi
+}
+
+while IFS=$'\t' read -r name verdict; do
+	scenario "$name" "$verdict"
+done < <(tests/workloads/scenario.sh --list)
+finish
