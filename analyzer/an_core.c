@@ -331,6 +331,7 @@ static void sched_switch(struct an *a, const struct st_event *ev)
 	if ((ev->flags & ST_SW_PREV_TRACED) && ev->sw.prev_tid &&
 	    (t = an__thread(a, ev->sw.prev_tid, 0))) {
 		t->flags |= TF_TRACED;
+		t->cum.switches++;
 		switch_out(a, t, ev->sw.prev_state, ev->ts < t->since ? t->since : ev->ts);
 		t->last_ts = ev->ts;
 	}
@@ -518,6 +519,7 @@ static void on_syscall(struct an *a, const struct st_event *ev)
 	if (!t)
 		return;
 	t->flags |= TF_TRACED;
+	t->cum.syscalls++;
 	if ((sc->present & ST_SC_PATH) && (sc->present & ST_SC_FD) && sc->b.ret >= 0)
 		file_path(a, sc->fd.dev, sc->fd.ino, ev->str);
 	attr__syscall(a, t, ev);

@@ -63,6 +63,8 @@ struct acc {
 	uint64_t wk[NWS];	/* worker process-ns during this thread's dataloader waits */
 	uint64_t launches;	/* GPU launch probe calls */
 	uint64_t oncpu;		/* ns on CPU, whatever the category */
+	uint64_t syscalls;	/* syscalls that ended (counted as they arrive) */
+	uint64_t switches;	/* switches out */
 };
 
 enum snap_kind {

@@ -280,6 +280,9 @@ static void step_stats(struct an_trainer *tr, struct an_step *all, uint32_t n)
 	tr->steps.regular = tr->steps.cv < 0.25;
 	tr->steps.per_s = tr->steps.mean_ms > 0 ? 1000 / tr->steps.mean_ms : 0;
 	tr->steps.launches_per_step = (double)launches / n;
+	if ((tr->steps.dur_ms = malloc(sizeof(float) * n)))
+		for (uint32_t i = 0; i < n; i++)
+			tr->steps.dur_ms[i] = (float)d[i];
 	qsort(d, n, sizeof(*d), cmp_double);
 	/* nearest rank */
 	tr->steps.p50_ms = d[(uint32_t)ceil(0.50 * n) - 1];
@@ -542,6 +545,10 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 	tr->startup_start = tr->an_start = st->ts;
 	tr->wakelat_ns = w1->a.wakelat - w0->a.wakelat;
 	tr->launches = w1->a.launches - w0->a.launches;
+	if (tr->steps.count) {
+		tr->syscalls_per_step = (double)(w1->a.syscalls - w0->a.syscalls) / tr->steps.count;
+		tr->switches_per_step = (double)(w1->a.switches - w0->a.switches) / tr->steps.count;
+	}
 	dataloader(res, tr, &w0->a, &w1->a);
 	stalls(res, tr);
 }

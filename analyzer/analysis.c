@@ -130,8 +130,10 @@ int analysis__run(struct an_result *res, const struct an_opts *o, const char *pr
 
 void analysis__free(struct an_result *res)
 {
-	for (uint32_t i = 0; i < res->ntr; i++)
+	for (uint32_t i = 0; i < res->ntr; i++) {
 		free(res->tr[i].steps.chart);
+		free(res->tr[i].steps.dur_ms);
+	}
 	if (res->an.r) {
 		an__free(&res->an);
 		st_reader__close(res->an.r);

@@ -87,6 +87,7 @@ struct an_trainer {
 	uint64_t startup_start;
 	uint64_t an_start;	/* = startup_start: where this trainer's timeline starts */
 	uint64_t wakelat_ns, launches;
+	double syscalls_per_step, switches_per_step;	/* the main thread's */
 	double cpus_used;	/* traced on-CPU time / window, the whole job */
 
 	struct {
@@ -99,6 +100,7 @@ struct an_trainer {
 		uint32_t nslow;
 		struct an_step *chart;	/* up to STEP_CHART_MAX, consecutive steps averaged */
 		uint32_t nchart, per_chart;
+		float *dur_ms;		/* every step's duration, in order (for --compare) */
 	} steps;
 
 	struct {

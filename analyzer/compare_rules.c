@@ -47,6 +47,7 @@ static int parse_op(const char **p, enum rop *op)
 	return -1;
 }
 
+/* Parses the value, which the caller left in r->s. */
 static int parse_value(struct rule *r, const char *v)
 {
 	char *end;
@@ -58,8 +59,6 @@ static int parse_value(struct rule *r, const char *v)
 		for (size_t i = 0; i < n; i++)
 			if (!isalnum((unsigned char)v[i]) && v[i] != '_')
 				return -1;
-		if (v != r->s)
-			strcpy(r->s, v);
 		r->kind = !strcmp(v, "baseline") ? R_BASELINE : R_STR;
 		return 0;
 	}

@@ -23,7 +23,8 @@ static const char *prog = "analyze";
 struct cli {
 	struct an_opts o;
 	const char *json, *outdir;
-	bool png, quiet, dump;
+	bool png, quiet, dump, compare;
+	struct cmp_opts cmp;
 };
 
 static void usage(FILE *f)
@@ -31,6 +32,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: analyze [options] TRACE\n"
 		"       analyze --dump TRACE\n"
+		"       analyze --compare BASELINE NEW [--fail-on RULES] [--rules FILE]\n"
+		"               [--json FILE] [--junit FILE] [-o DIR]\n"
 		"Finds where the main training thread of a traced job loses time, and why.\n\n"
 		"  --json FILE      also write the results as JSON (docs/json-schema.md); - = stdout\n"
 		"  -o, --out DIR    write gnuplot charts (SVG, data and .gp scripts) into DIR\n"
@@ -42,6 +45,13 @@ static void usage(FILE *f)
 		"  --main-tid TID   the main training thread, instead of finding it\n"
 		"  -q, --quiet      no text report (with --json or -o)\n"
 		"  --dump           print every event of TRACE as JSON Lines\n"
+		"  --compare        compare two runs (traces or --json summaries); exit 1 when a\n"
+		"                   rule breaks (docs/compare.md)\n"
+		"  --fail-on RULES  with --compare: comma-separated rules, e.g. step_p50>+5%%,\n"
+		"                   verdict!=compute [step_p50>+10%%,throughput<-10%%,\n"
+		"                   verdict!=baseline,dropped_events>0]\n"
+		"  --rules FILE     with --compare: rules, one per line (# comments)\n"
+		"  --junit FILE     with --compare: a JUnit XML report, one test case per rule\n"
 		"  --version        print the version\n"
 		"  -h, --help       this help\n");
 }
@@ -102,6 +112,8 @@ static int parse(struct cli *c, int argc, char **argv)
 		{ "to", required_argument, NULL, 't' }, { "main-tid", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' }, { "dump", no_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+		{ "compare", no_argument, NULL, 'C' }, { "fail-on", required_argument, NULL, 'F' },
+		{ "rules", required_argument, NULL, 'R' }, { "junit", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -115,6 +127,10 @@ static int parse(struct cli *c, int argc, char **argv)
 		case 'p': c->png = true; break;
 		case 'q': c->quiet = true; break;
 		case 'd': c->dump = true; break;
+		case 'C': c->compare = true; break;
+		case 'F': c->cmp.fail_on = optarg; break;
+		case 'R': c->cmp.rules_file = optarg; break;
+		case 'J': c->cmp.junit = optarg; break;
 		case 'f':
 			if (parse_time(optarg, &c->o.from))
 				return usage_error("--from: bad time '%s' (seconds, or @ns)", optarg);
@@ -135,6 +151,19 @@ static int parse(struct cli *c, int argc, char **argv)
 		default: return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (c->compare) {
+		if (optind != argc - 2)
+			return usage_error("%s", "--compare wants BASELINE and NEW");
+		c->cmp.base = argv[optind];
+		c->cmp.cur = argv[optind + 1];
+		c->cmp.json = c->json;
+		c->cmp.chart_dir = c->outdir;
+		c->cmp.png = c->png;
+		c->cmp.quiet = c->quiet;
+		return 0;
+	}
+	if (c->cmp.fail_on || c->cmp.rules_file || c->cmp.junit)
+		return usage_error("%s", "--fail-on, --rules and --junit go with --compare");
 	if (optind != argc - 1)
 		return usage_error("%s", optind < argc ? "one trace at a time" : "no trace given");
 	c->o.path = argv[optind];
@@ -161,6 +190,8 @@ int main(int argc, char **argv)
 		return status;
 	if (c.dump)
 		return st_dump(c.o.path, stdout, prog);
+	if (c.compare)
+		return compare__run(&c.cmp, prog);
 	res = calloc(1, sizeof(*res));
 	if (!res) {
 		fprintf(stderr, "%s: out of memory\n", prog);

@@ -159,6 +159,13 @@ static void j_steps(struct jw *w, const struct an_trainer *tr)
 	boolean(w, "regular", tr->steps.regular);
 	num(w, "steps_per_s", tr->steps.per_s);
 	num(w, "launches_per_step", tr->steps.launches_per_step);
+	/* every step, in order: what --compare's noise test works on */
+	open_(w, "durations_ms", '[');
+	for (uint32_t i = 0; tr->steps.dur_ms && i < tr->steps.count; i++) {
+		key(w, NULL);
+		fprintf(w->f, "%.4f", tr->steps.dur_ms[i]);
+	}
+	close_(w, ']');
 	open_(w, "slowest", '[');
 	for (uint32_t i = 0; i < tr->steps.nslow; i++)
 		j_step(w, &tr->steps.slow[i], NCAT);
@@ -287,6 +294,8 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	u64(w, "pid", tr->pid);
 	comm(w, "comm", tr->comm);
 	str(w, "found_by", tr->found_by);
+	num(w, "syscalls_per_step", tr->syscalls_per_step);
+	num(w, "switches_per_step", tr->switches_per_step);
 	close_(w, '}');
 	open_(w, "window", '{');
 	u64(w, "start_ns", tr->win_start);
