@@ -17,12 +17,15 @@
 #include "analysis.h"
 #include "compare.h"
 #include "dump.h"
+#include "perfetto.h"
+#include "report_html.h"
 
 static const char *prog = "analyze";
 
 struct cli {
 	struct an_opts o;
-	const char *json, *outdir;
+	const char *json, *outdir, *perfetto;
+	struct perfetto_opts po;
 	bool png, quiet, dump, compare;
 	struct cmp_opts cmp;
 };
@@ -36,14 +39,20 @@ static void usage(FILE *f)
 		"               [--json FILE] [--junit FILE] [-o DIR]\n"
 		"Finds where the main training thread of a traced job loses time, and why.\n\n"
 		"  --json FILE      also write the results as JSON (docs/json-schema.md); - = stdout\n"
-		"  -o, --out DIR    write gnuplot charts (SVG, data and .gp scripts) into DIR\n"
+		"  -o, --out DIR    write gnuplot charts (SVG, data and .gp scripts) and the report\n"
+		"                   as one self-contained page, DIR/index.html, into DIR\n"
 		"  --png            with -o: PNG charts too\n"
 		"  --from T         analyse from T: seconds after the trace start (1.5), or\n"
 		"                   absolute CLOCK_MONOTONIC ns (@123456789) [trace start]\n"
 		"  --to T           analyse up to T, same forms [trace end]\n"
 		"                   (without --from/--to: the steady state, first to last step)\n"
 		"  --main-tid TID   the main training thread, instead of finding it\n"
-		"  -q, --quiet      no text report (with --json or -o)\n"
+		"  --perfetto FILE  also write the timeline for ui.perfetto.dev or chrome://tracing\n"
+		"                   (Chrome JSON, docs/perfetto.md); - = stdout (implies -q)\n"
+		"  --perfetto-window FROM:TO  only that part of the trace; each side as --from,\n"
+		"                   either may be empty (2:3.5, @123456789:) [the whole trace]\n"
+		"  --perfetto-max-mb N  refuse an export estimated larger than N MB [512]\n"
+		"  -q, --quiet      no text report (with --json, -o or --perfetto)\n"
 		"  --dump           print every event of TRACE as JSON Lines\n"
 		"  --compare        compare two runs (traces or --json summaries); exit 1 when a\n"
 		"                   rule breaks (docs/compare.md)\n"
@@ -112,6 +121,9 @@ static int parse(struct cli *c, int argc, char **argv)
 		{ "to", required_argument, NULL, 't' }, { "main-tid", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' }, { "dump", no_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+		{ "perfetto", required_argument, NULL, 'P' },
+		{ "perfetto-window", required_argument, NULL, 'W' },
+		{ "perfetto-max-mb", required_argument, NULL, 'M' },
 		{ "compare", no_argument, NULL, 'C' }, { "fail-on", required_argument, NULL, 'F' },
 		{ "rules", required_argument, NULL, 'R' }, { "junit", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
@@ -127,6 +139,17 @@ static int parse(struct cli *c, int argc, char **argv)
 		case 'p': c->png = true; break;
 		case 'q': c->quiet = true; break;
 		case 'd': c->dump = true; break;
+		case 'P': c->perfetto = optarg; break;
+		case 'W':
+			if (perfetto__parse_window(optarg, &c->po))
+				return usage_error("--perfetto-window: bad window '%s' (FROM:TO, each "
+						   "seconds or @ns, FROM before TO)", optarg);
+			break;
+		case 'M':
+			if (perfetto__parse_max_mb(optarg, &c->po))
+				return usage_error("--perfetto-max-mb: bad size '%s' (1 to 1048576)",
+						   optarg);
+			break;
 		case 'C': c->compare = true; break;
 		case 'F': c->cmp.fail_on = optarg; break;
 		case 'R': c->cmp.rules_file = optarg; break;
@@ -167,6 +190,10 @@ static int parse(struct cli *c, int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_error("%s", optind < argc ? "one trace at a time" : "no trace given");
 	c->o.path = argv[optind];
+	if ((c->po.from.kind || c->po.to.kind || c->po.max_mb) && !c->perfetto)
+		return usage_error("%s", "--perfetto-window and --perfetto-max-mb go with --perfetto");
+	if (c->perfetto && !strcmp(c->perfetto, "-"))
+		c->quiet = true;
 	return 0;
 }
 
@@ -204,8 +231,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, c.json, strerror(-err));
 		status = 1;
 	}
-	if (!status && c.outdir && charts__write(c.outdir, res, c.png, prog))
-		status = 1;
+	if (!status && c.outdir) {
+		/* the page also without gnuplot (charts__write returns 0): it says so */
+		if (charts__write(c.outdir, res, c.png, prog)) {
+			status = 1;
+		} else if ((err = report__html(c.outdir, res))) {
+			fprintf(stderr, "%s: cannot write '%s/index.html': %s\n", prog, c.outdir,
+				strerror(-err));
+			status = 1;
+		}
+	}
+	if (!status && c.perfetto) {
+		c.po.prog = prog;
+		if (perfetto__export(c.o.path, c.perfetto, &c.po, res))
+			status = 1;
+	}
 	if (!status && (fflush(stdout) || ferror(stdout)))
 		status = 1;
 	analysis__free(res);
