@@ -61,7 +61,8 @@ install: all
 	ln -sf libstalltrace_mark.so.1 $(DESTDIR)$(PREFIX)/lib/libstalltrace_mark.so
 	install -m 0644 include/stalltrace_mark.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 scripts/stalltrace_mark.py $(DESTDIR)$(PREFIX)/share/stalltrace/
-	install -m 0644 scripts/*.gp $(DESTDIR)$(PREFIX)/share/stalltrace/ 2>/dev/null || true
+	install -d $(DESTDIR)$(PREFIX)/share/doc/stalltrace
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/stalltrace/
 
 clean:
 	rm -rf $(BUILD)
