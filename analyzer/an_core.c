@@ -19,9 +19,18 @@ static uint64_t mix(uint64_t a, uint64_t b)
 
 struct thr *an__find_thread(struct an *a, uint32_t tid)
 {
-	uint64_t *v = hmap_find(&a->threads, tid);
+	/* a few threads make most events: a direct-mapped cache before the hash map
+	 * (threads are never freed during the pass, so an entry cannot go stale) */
+	struct thr **c = &a->thr_cache[tid & (AN_THR_CACHE - 1)];
+	uint64_t *v;
 
-	return v ? (struct thr *)(uintptr_t)*v : NULL;
+	if (*c && (*c)->tid == tid)
+		return *c;
+	v = hmap_find(&a->threads, tid);
+	if (!v)
+		return NULL;
+	*c = (struct thr *)(uintptr_t)*v;
+	return *c;
 }
 
 struct proc *an__find_proc(struct an *a, uint32_t pid)

@@ -240,7 +240,10 @@ struct an_opts {
 #define AN_ARENA_MAX	(8u << 20)
 #define AN_FILES_MAX	65536
 
+#define AN_THR_CACHE 64
+
 struct an {
+	struct thr *thr_cache[AN_THR_CACHE];
 	const struct an_opts *o;
 	struct st_reader *r;
 	const struct st_trace_info *info;
