@@ -144,7 +144,8 @@ void verdict__decide(struct an_result *res, struct an_trainer *tr)
 		v->fraction = tr->bd.frac[CAT_COMPUTE];
 		advise(v, "the loop is bound by its own work (compute %.0f%%, the largest wait "
 		       "%s %.0f%%): the input pipeline keeps up; to go faster make the step itself "
-		       "cheaper", pct(tr->bd.frac[CAT_COMPUTE]), cat_names[best], pct(v->fraction));
+		       "cheaper", pct(tr->bd.frac[CAT_COMPUTE]), cat_names[best],
+		       pct(tr->bd.frac[best]));
 	} else if (best == CAT_DL) {
 		bool fetch = tr->dl.fetch > tr->dl.prep + tr->dl.starved;
 
