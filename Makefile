@@ -34,6 +34,7 @@ include analyzer/analyzer.mk
 -include bpf/bpf.mk
 include tests/tests.mk
 -include tests/workloads/workloads.mk
+-include scripts/bench.mk
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)

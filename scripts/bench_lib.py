@@ -1,0 +1,675 @@
+#!/usr/bin/python3
+"""make bench helpers (scripts/bench.sh): measuring, reading each tool's trace, and the report.
+
+  bench_lib.py measure OUT.json [--stdout FILE] -- CMD...
+      runs CMD, writes {"rc","wall_s","user_s","sys_s","maxrss_kb"} (wait4 rusage of CMD
+      and the children it waited for); CMD's stdout goes to FILE (default /dev/null)
+  bench_lib.py add RAW.jsonl KEY=VALUE... [--json FILE] [--truth FILE] [--measure FILE]
+                 [--trace TOOL PATH [--count] [--zstd]]
+      appends one result line to RAW.jsonl: the KEY=VALUEs (numbers when they parse),
+      the keys of the last JSON line of FILE (--json: sysloop, bench_rate), the job's
+      window `wall_s` from a truth line, a measure file's keys prefixed with m_, and
+      what TOOL's trace at PATH holds (bytes, events, drops; --count: also count the
+      events where only a full decode can, --zstd: also the size after `zstd -3`)
+  bench_lib.py report RAW.jsonl OUTDIR
+      writes OUTDIR/results.json, results.md and chart.dat
+
+Only the standard library: it runs with Debian's /usr/bin/python3.
+"""
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+# ---------------------------------------------------------------- measure
+
+
+def cmd_measure(args):
+    out, stdout = args[0], "/dev/null"
+    args = args[1:]
+    if args[:1] == ["--stdout"]:
+        stdout, args = args[1], args[2:]
+    if args[:1] != ["--"] or len(args) < 2:
+        sys.exit("usage: bench_lib.py measure OUT.json [--stdout FILE] -- CMD...")
+    cmd = args[1:]
+    with open(stdout, "wb") as so:
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(so.fileno(), 1)
+            try:
+                os.execvp(cmd[0], cmd)
+            finally:
+                os._exit(127)
+        _, status, ru = os.wait4(pid, 0)
+        wall = time.monotonic() - t0
+    res = {"rc": os.waitstatus_to_exitcode(status), "wall_s": round(wall, 6),
+           "user_s": ru.ru_utime, "sys_s": ru.ru_stime, "maxrss_kb": ru.ru_maxrss}
+    with open(out, "w") as f:
+        json.dump(res, f)
+        f.write("\n")
+    return res["rc"]
+
+
+# ---------------------------------------------------------------- reading traces
+
+
+def last_json(path):
+    """The last line of a file that parses as a JSON object."""
+    found = None
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    found = json.loads(line)
+                except ValueError:
+                    pass
+    return found or {}
+
+
+def read_text(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def zstd3_bytes(path):
+    p = subprocess.Popen(["zstd", "-3", "-q", "-c", path], stdout=subprocess.PIPE)
+    n = 0
+    while True:
+        b = p.stdout.read(1 << 20)
+        if not b:
+            break
+        n += len(b)
+    p.wait()
+    return n
+
+
+def run_lines(cmd):
+    """Yields the stdout lines of cmd (stderr discarded)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         errors="replace", bufsize=1 << 20)
+    yield from p.stdout
+    p.wait()
+
+
+ST_SUMMARY = re.compile(r"wrote .*: ([\d.]+) s, (\d+) events, ([\d.]+) MB \(([\d.]+) bytes/event\), "
+                        r"(\d+) dropped; tracer CPU ([\d.]+)%, max RSS (\d+) MB")
+
+
+def trace_stalltrace(path, count):
+    r = {}
+    m = ST_SUMMARY.search(read_text(path + ".log"))
+    if m:
+        r.update(events=int(m.group(2)), drops=int(m.group(5)), tracer_cpu_pct=float(m.group(6)),
+                 tracer_rss_mb=int(m.group(7)), st_bytes_per_event=float(m.group(4)))
+        r["logical"] = r["events"]
+    if count:
+        analyze = os.path.join(os.environ.get("BUILD", "build"), "analyze")
+        r["syscall_events"] = sum('"type":"syscall"' in line
+                                  for line in run_lines([analyze, "--dump", path]))
+    return r
+
+
+def perf_stats(path):
+    """Per-event SAMPLE and LOST_SAMPLES counts from `perf report --stats`."""
+    per, cur, agg = {}, None, False
+    for line in run_lines(["perf", "report", "-i", path, "--stats"]):
+        if line.startswith("Aggregated stats:"):
+            agg = True
+            continue
+        if not agg:
+            continue
+        m = re.match(r"(\S+:\S+) stats:", line)
+        if m:
+            cur = per.setdefault(m.group(1), {"samples": 0, "lost": 0})
+            continue
+        m = re.match(r"\s+(SAMPLE|LOST_SAMPLES) events:\s+(\d+)", line)
+        if m and cur is not None:
+            cur["samples" if m.group(1) == "SAMPLE" else "lost"] += int(m.group(2))
+    return per
+
+
+def trace_perf(path, count):
+    per = perf_stats(path)
+    events = sum(v["samples"] for v in per.values())
+    exits = per.get("raw_syscalls:sys_exit", {}).get("samples", 0)
+    m = re.search(r"\((\d+) samples\)", read_text(path + ".log"))
+    return {"events": events if per else (int(m.group(1)) if m else None),
+            "drops": sum(v["lost"] for v in per.values()),
+            "logical": events - exits, "syscall_events": exits}
+
+
+def trace_tracecmd(path, count):
+    r = {"drops": 0}
+    for line in run_lines(["trace-cmd", "report", "--stat", "-i", path]):
+        m = re.match(r"overrun:\s+(\d+)", line)
+        if m:
+            r["drops"] += int(m.group(1))
+    if count:
+        events = exits = dropped_lines = 0
+        for line in run_lines(["trace-cmd", "report", "-i", path]):
+            if line.startswith("cpus="):
+                continue
+            m = re.search(r"\[(\d+) EVENTS DROPPED\]", line)
+            if m:
+                dropped_lines += int(m.group(1))
+                continue
+            events += 1
+            if " sys_exit:" in line:
+                exits += 1
+        r.update(events=events, logical=events - exits, syscall_events=exits,
+                 drops_in_report=dropped_lines)
+    return r
+
+
+def trace_bpftrace(path, count):
+    events = syscalls = 0
+    lost = 0
+    with open(path, errors="replace") as f:
+        for line in f:
+            c = line[:2]
+            if c in ("S ", "W ", "C ", "B ", "F ", "E ", "X "):
+                events += 1
+                syscalls += c == "C "
+            else:
+                m = re.search(r"Lost (\d+) events", line)
+                if m:
+                    lost += int(m.group(1))
+    for m in re.finditer(r"Lost (\d+) events", read_text(path + ".log")):
+        lost += int(m.group(1))
+    return {"events": events, "logical": events, "syscall_events": syscalls, "drops": lost}
+
+
+TRACE_READERS = {"stalltrace": trace_stalltrace, "perf": trace_perf,
+                 "trace-cmd": trace_tracecmd, "bpftrace": trace_bpftrace}
+
+
+def inspect_trace(tool, path, count, zstd):
+    r = {"bytes": os.path.getsize(path)} if os.path.exists(path) else {"bytes": None}
+    if tool in TRACE_READERS and r["bytes"] is not None:
+        r.update(TRACE_READERS[tool](path, count))
+        if zstd:
+            r["zst3_bytes"] = zstd3_bytes(path)
+    return r
+
+
+def number(v):
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return v
+
+
+def cmd_add(args):
+    raw, rec, i = args[0], {}, 1
+    trace = None
+    count = zstd = False
+    while i < len(args):
+        a = args[i]
+        if a == "--json":
+            rec.update(last_json(args[i + 1]))
+            i += 2
+        elif a == "--truth":
+            rec["wall_s"] = last_json(args[i + 1]).get("wall_s")
+            i += 2
+        elif a == "--measure":
+            rec.update({"m_" + k: v for k, v in last_json(args[i + 1]).items()})
+            i += 2
+        elif a == "--trace":
+            trace = (args[i + 1], args[i + 2])
+            i += 3
+        elif a == "--count":
+            count, i = True, i + 1
+        elif a == "--zstd":
+            zstd, i = True, i + 1
+        else:
+            k, _, v = a.partition("=")
+            rec[k] = number(v)
+            i += 1
+    if trace:
+        rec.update(inspect_trace(trace[0], trace[1], count, zstd))
+    with open(raw, "a") as f:
+        f.write(json.dumps(rec, sort_keys=True) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------- report
+
+TOOLS = ["stalltrace", "perf", "trace-cmd", "bpftrace"]
+EVENTS_PER_SYSCALL = {"perf": 2, "trace-cmd": 2}	# sys_enter + sys_exit
+
+
+def stats(values):
+    v = sorted(x for x in values if x is not None)
+    if not v:
+        return None
+    return {"median": statistics.median(v), "min": v[0], "max": v[-1], "n": len(v)}
+
+
+def sel(rows, **kw):
+    return [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
+
+
+def paired_ratios(rows, metric, base_tool="none", **kw):
+    """traced/untraced ratio per repetition (both measured in the same repetition)."""
+    base = {r["rep"]: r.get(metric) for r in sel(rows, tool=base_tool, **kw)}
+    out = {}
+    for t in TOOLS:
+        ratios = [r[metric] / base[r["rep"]] for r in sel(rows, tool=t, **kw)
+                  if r.get(metric) and base.get(r["rep"])]
+        out[t] = stats(ratios)
+    return out
+
+
+def fmt(x, digits=2):
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        if abs(x) >= 1000:
+            return f"{x:,.0f}"
+        return f"{x:.{digits}f}"
+    if isinstance(x, int) and abs(x) >= 10000:
+        return f"{x:,}"
+    return str(x)
+
+
+def fmt_stat(s, digits=2, scale=1.0):
+    if not s:
+        return "n/a"
+    if s["n"] == 1:
+        return fmt(s["median"] * scale, digits)
+    return (f"{fmt(s['median'] * scale, digits)} ({fmt(s['min'] * scale, digits)}–"
+            f"{fmt(s['max'] * scale, digits)})")
+
+
+def report_overhead(rows, res, md, peers):
+    md.append("## Overhead: traced / untraced wall time\n")
+    md.append("Median (min–max) of the per-repetition ratio; each repetition runs the "
+              "untraced job and every tool back to back, in rotating order. Workloads: the "
+              "job's own measured window (`wall_s` of its truth line); sysloop: ns per "
+              "getppid() call.\n")
+    md.append("| workload | " + " | ".join(TOOLS) + " |")
+    md.append("|---|" + "---|" * len(TOOLS))
+    res["overhead"] = {}
+    sysl = sel(rows, section="sysloop")
+    workloads = [("sysloop (1 thread)", sysl, "ns_per_call")]
+    for w in sorted({r["workload"] for r in sel(rows, section="workload")}):
+        workloads.append((w, sel(rows, section="workload", workload=w), "wall_s"))
+    for name, rs, metric in workloads:
+        if not rs:
+            continue
+        ratios = paired_ratios(rs, metric)
+        res["overhead"][name] = ratios
+        md.append(f"| {name} | " + " | ".join(
+            fmt_stat(ratios[t], 3) if ratios[t] else peers.get(t, "n/a") for t in TOOLS) + " |")
+    md.append("")
+    # end-to-end: tool start-up and shutdown included
+    md.append("End to end (the command under the tool, start-up and trace writing "
+              "included), same runs:\n")
+    md.append("| workload | untraced s | " + " | ".join(TOOLS) + " |")
+    md.append("|---|---|" + "---|" * len(TOOLS))
+    res["overhead_end_to_end"] = {}
+    for w in sorted({r["workload"] for r in sel(rows, section="workload")}):
+        rs = sel(rows, section="workload", workload=w)
+        ratios = paired_ratios(rs, "m_wall_s")
+        res["overhead_end_to_end"][w] = ratios
+        base = stats([r.get("m_wall_s") for r in sel(rs, tool="none")])
+        md.append(f"| {w} | {fmt_stat(base)} | " + " | ".join(
+            fmt_stat(ratios[t], 2) if ratios[t] else "n/a" for t in TOOLS) + " |")
+    md.append("")
+
+
+def report_syscall(rows, res, md):
+    md.append("## Cost per syscall (tight getppid() loop, 1 thread)\n")
+    md.append("| tool | traced ns/call | added ns/call | untraced process ns/call while the "
+              "tool traces another job | added ns/call |")
+    md.append("|---|---|---|---|---|")
+    res["syscall"] = {}
+    sysl, unt = sel(rows, section="sysloop"), sel(rows, section="untraced")
+    base = stats([r.get("ns_per_call") for r in sel(sysl, tool="none")])
+    ubase = stats([r.get("ns_per_call") for r in sel(unt, tool="none")])
+    md.append(f"| none | {fmt_stat(base, 1)} | – | {fmt_stat(ubase, 1)} | – |")
+    for t in TOOLS:
+        tr = stats([r.get("ns_per_call") for r in sel(sysl, tool=t)])
+        ut = stats([r.get("ns_per_call") for r in sel(unt, tool=t)])
+        add = stats(paired_diff(sysl, "ns_per_call", t))
+        uadd = stats(paired_diff(unt, "ns_per_call", t))
+        res["syscall"][t] = {"traced_ns": tr, "added_ns": add, "untraced_ns": ut,
+                             "untraced_added_ns": uadd}
+        md.append(f"| {t} | {fmt_stat(tr, 1)} | {fmt_stat(add, 1)} | {fmt_stat(ut, 1)} | "
+                  f"{fmt_stat(uadd, 1)} |")
+    res["syscall"]["none"] = {"traced_ns": base, "untraced_ns": ubase}
+    md.append("")
+
+
+def paired_diff(rows, metric, tool):
+    base = {r["rep"]: r.get(metric) for r in sel(rows, tool="none")}
+    return [r[metric] - base[r["rep"]] for r in sel(rows, tool=tool)
+            if r.get(metric) is not None and base.get(r["rep"]) is not None]
+
+
+def report_capture(rows, res, md):
+    cap = sel(rows, section="capture")
+    if not cap:
+        return
+    md.append("## Capture limits\n")
+    md.append("bench_rate offers a paced getppid() rate (2 threads) for a fixed time; "
+              "`max` is unpaced. Events are each tool's own records (perf and trace-cmd "
+              "record a syscall as 2 events, stalltrace and the bpftrace script as 1). "
+              "Drops: what the tool itself reports (stalltrace: trailer; perf: "
+              "LOST_SAMPLES; trace-cmd: ring overruns; bpftrace: `Lost N events`); "
+              "missing: syscalls issued but not in the trace, counted by decoding it.\n")
+    md.append("| tool | config | target syscalls/s | achieved syscalls/s | recorded events/s | "
+              "drops reported | drop rate % | missing syscalls |")
+    md.append("|---|---|---|---|---|---|---|---|")
+    res["capture"] = []
+    keys = []
+    for r in cap:
+        k = (r["tool"], r["config"], r.get("target", 0))
+        if k not in keys:
+            keys.append(k)
+    best, best_sc = {}, {}
+    for tool, config, target in keys:
+        rs = [r for r in cap if (r["tool"], r["config"], r.get("target", 0)) == (tool, config, target)]
+        offered = stats([r.get("rate") or r["calls"] * 1e9 / r["wall_ns"] for r in rs
+                         if r.get("calls") and r.get("wall_ns")])
+        evrate = stats([r["events"] * 1e9 / r["wall_ns"] for r in rs
+                        if r.get("events") is not None and r.get("wall_ns")])
+        derived = False
+        if evrate is None and rs and all(r.get("drops") == 0 and r.get("calls") for r in rs):
+            # not decoded (too slow), but nothing was lost: every call is in the trace,
+            # as EVENTS_PER_SYSCALL records
+            evrate = stats([EVENTS_PER_SYSCALL.get(tool, 1) * r["calls"] * 1e9 / r["wall_ns"]
+                            for r in rs])
+            derived = True
+        drops = stats([r.get("drops") for r in rs])
+        rate = stats([r["drops"] / (r["drops"] + r["events"]) for r in rs
+                      if r.get("drops") is not None and r.get("events")])
+        missing = stats([missing_syscalls(r) for r in rs])
+        clean = all(r.get("drops") == 0 and (missing_syscalls(r) or 0) == 0 for r in rs)
+        entry = {"tool": tool, "config": config, "target_syscalls_per_s": target,
+                 "offered_syscalls_per_s": offered, "events_per_s": evrate, "drops": drops,
+                 "drop_rate": rate, "missing_syscalls": missing, "zero_drops": clean}
+        res["capture"].append(entry)
+        entry["events_per_s_derived"] = derived
+        if config == "sweep" and clean and evrate:
+            best[tool] = max(best.get(tool, 0), evrate["median"])
+            best_sc[tool] = max(best_sc.get(tool, 0), offered["median"])
+        md.append(f"| {tool} | {config} | {'max' if not target else fmt(float(target))} | "
+                  f"{fmt_stat(offered, 0)} | {fmt_stat(evrate, 0)}{' *' if derived else ''} | "
+                  f"{fmt_stat(drops, 0)} | "
+                  f"{fmt_stat(rate, 2, 100)} | {fmt_stat(missing, 0)} |")
+    md.append("")
+    md.append("\\* not decoded: zero drops reported, so the rate is the calls made × "
+              "the tool's events per syscall.\n")
+    md.append("Highest rate recorded with zero drops in the sweep: " + ", ".join(
+        f"{t} {fmt(best[t] / 1e6)}M events/s ({fmt(best_sc[t] / 1e6)}M syscalls/s)"
+        for t in TOOLS if t in best) + ".\n")
+    res["capture_best_zero_drop_events_per_s"] = best
+    res["capture_best_zero_drop_syscalls_per_s"] = best_sc
+
+
+def missing_syscalls(r):
+    """Syscalls bench_rate or sysloop made that the trace lacks (None when not counted)."""
+    if r.get("calls") is None or r.get("syscall_events") is None:
+        return None
+    return max(0, r["calls"] - r["syscall_events"])
+
+
+def report_size(rows, res, md):
+    ws = [r for r in sel(rows, section="workload") if r.get("tool") in TOOLS and r.get("bytes")]
+    if not ws:
+        return
+    md.append("## Size on disk\n")
+    md.append("Same workload runs as above. Events are each tool's own records; a logical "
+              "event counts a syscall's entry and exit as one. stalltrace also records "
+              "page-cache fills and fd details the peers do not; the trace-cmd file is "
+              "already zstd-compressed by trace-cmd 3.1.\n")
+    md.append("| workload | tool | events | drops | bytes/event | bytes/logical event | "
+              "after zstd -3: bytes/event |")
+    md.append("|---|---|---|---|---|---|---|")
+    res["size"] = {}
+    for w in sorted({r["workload"] for r in ws}):
+        for t in TOOLS:
+            rs = sel(ws, workload=w, tool=t)
+            if not rs:
+                continue
+            ev = stats([r.get("events") for r in rs])
+            bpe = stats([r["bytes"] / r["events"] for r in rs if r.get("events")])
+            bpl = stats([r["bytes"] / r["logical"] for r in rs if r.get("logical")])
+            z = stats([r["zst3_bytes"] / r["events"] for r in rs
+                       if r.get("events") and r.get("zst3_bytes")])
+            res["size"].setdefault(w, {})[t] = {"events": ev, "bytes_per_event": bpe,
+                                                "bytes_per_logical_event": bpl,
+                                                "zstd3_bytes_per_event": z}
+            dr = stats([r.get("drops") for r in rs])
+            res["size"][w][t]["drops"] = dr
+            md.append(f"| {w} | {t} | {fmt_stat(ev, 0)} | {fmt_stat(dr, 0)} | {fmt_stat(bpe)} | "
+                      f"{fmt_stat(bpl)} | {fmt_stat(z)} |")
+    md.append("")
+
+
+def report_analysis(rows, res, md):
+    an = sel(rows, section="analysis")
+    if not an:
+        return
+    md.append("## Analysis\n")
+    md.append("Wall time and peak RSS of each command (output to /dev/null); events/s per "
+              "core = the trace's events / (user + system CPU seconds).\n")
+    md.append("| trace | command | events | wall s | peak RSS MB | events/s per core |")
+    md.append("|---|---|---|---|---|---|")
+    res["analysis"] = []
+    keys = []
+    for r in an:
+        k = (r["trace"], r["cmd"])
+        if k not in keys:
+            keys.append(k)
+    for trace, cmd in keys:
+        rs = [r for r in an if (r["trace"], r["cmd"]) == (trace, cmd)]
+        if any(r.get("pending") for r in rs):
+            res["analysis"].append({"trace": trace, "cmd": cmd, "pending": True})
+            md.append(f"| {trace} | `{cmd}` | {fmt(rs[0].get('events'))} | pending: "
+                      "`analyze TRACE` not ready | | |")
+            continue
+        ok = [r for r in rs if r.get("m_rc") == 0]
+        wall = stats([r.get("m_wall_s") for r in ok])
+        rss = stats([r["m_maxrss_kb"] / 1024 for r in ok if r.get("m_maxrss_kb")])
+        eps = stats([r["events"] / (r["m_user_s"] + r["m_sys_s"]) for r in ok
+                     if r.get("events") and r["m_user_s"] + r["m_sys_s"] > 0])
+        res["analysis"].append({"trace": trace, "cmd": cmd, "events": rs[0].get("events"),
+                                "wall_s": wall, "peak_rss_mb": rss,
+                                "events_per_s_per_core": eps,
+                                "failed_runs": len(rs) - len(ok)})
+        fail = f" ({len(rs) - len(ok)} failed)" if len(ok) < len(rs) else ""
+        md.append(f"| {trace} | `{cmd}`{fail} | {fmt(rs[0].get('events'))} | {fmt_stat(wall)} | "
+                  f"{fmt_stat(rss, 0)} | {fmt_stat(eps, 0)} |")
+    md.append("")
+
+
+def report_targets(rows, res, md):
+    md.append("## Targets\n")
+    md.append("| target | measured | result |")
+    md.append("|---|---|---|")
+    tg = []
+
+    def add(name, measured, ok, note=""):
+        verdict = "pending" if ok is None else ("pass" if ok else "**miss**")
+        tg.append({"target": name, "measured": measured, "result": verdict, "note": note})
+        md.append(f"| {name} | {measured}{(' — ' + note) if note else ''} | {verdict} |")
+
+    sc = res.get("syscall", {}).get("stalltrace", {})
+    add("capture: added cost per traced syscall (report)",
+        f"{fmt_stat(sc.get('added_ns'), 1)} ns/call", True if sc.get("added_ns") else None)
+    add("capture: cost on untraced processes while tracing (report)",
+        f"{fmt_stat(sc.get('untraced_added_ns'), 1)} ns/call",
+        True if sc.get("untraced_added_ns") else None)
+    pt = res.get("overhead", {}).get("pt_prep", {}).get("stalltrace")
+    add("capture: PyTorch DataLoader run traced/untraced ≤ 1.02", fmt_stat(pt, 3),
+        None if not pt else pt["median"] <= 1.02)
+    head = [c for c in res.get("capture", []) if c["tool"] == "stalltrace"
+            and c["config"] == "sysloop 2 threads, default buffer"]
+    if head:
+        c = head[0]
+        ok = c["zero_drops"] and c["events_per_s"] and c["events_per_s"]["min"] >= 5e6
+        add("capture: ≥ 5M events/s with zero drops, default buffer (sysloop 2 threads)",
+            f"{fmt_stat(c['events_per_s'], 0)} events/s, drops {fmt_stat(c['drops'], 0)}", ok)
+    else:
+        add("capture: ≥ 5M events/s with zero drops, default buffer", "n/a", None)
+    ptb = stats([r.get("st_bytes_per_event") for r in rows if r.get("tool") == "stalltrace" and
+                 r.get("section") in ("pt_size", "workload") and
+                 str(r.get("workload", "")).startswith("pt_")])
+    add("capture: ≤ 6 bytes/event, median over PyTorch training traces", fmt_stat(ptb),
+        None if not ptb else ptb["median"] <= 6)
+    cpu = stats([r.get("tracer_cpu_pct") for r in sel(rows, section="workload", tool="stalltrace")
+                 if r.get("workload", "").startswith("pt_")])
+    rss = stats([r.get("tracer_rss_mb") for r in sel(rows, section="workload", tool="stalltrace")])
+    add("capture: tracer CPU and memory (report)",
+        f"CPU {fmt_stat(cpu, 1)} % of one core on PyTorch runs, max RSS {fmt_stat(rss, 0)} MB",
+        True if cpu else None)
+    big = [a for a in res.get("analysis", []) if a["trace"].startswith("stgen") and
+           a["cmd"].startswith("analyze TRACE")]
+    if big and not big[0].get("pending") and big[0].get("events_per_s_per_core"):
+        b = big[0]
+        add(f"analysis: ≥ 20M events/s per core on {b['trace']}",
+            fmt_stat(b["events_per_s_per_core"], 0), b["events_per_s_per_core"]["median"] >= 20e6)
+        add(f"analysis: < 256 MB peak RSS on {b['trace']}", fmt_stat(b["peak_rss_mb"], 0) + " MB",
+            b["peak_rss_mb"]["max"] < 256)
+    else:
+        add("analysis: ≥ 20M events/s per core, 100M-event trace", "not measured", None,
+            "`analyze TRACE` not ready" if big else "")
+        add("analysis: < 256 MB peak RSS, 100M-event trace", "not measured", None)
+    res["targets"] = tg
+    md.append("")
+
+
+def cmd_report(args):
+    raw, outdir = args
+    rows = [json.loads(line) for line in open(raw) if line.strip()]
+    meta = next((r for r in rows if r.get("section") == "meta"), {})
+    peers = {r["tool"]: r.get("reason", "") for r in sel(rows, section="peer") if not r.get("ok")}
+    res = {"meta": meta, "unavailable_peers": peers}
+    md = ["# stalltrace benchmarks\n",
+          f"`{meta.get('command', 'make bench')}` on {meta.get('date', '?')}: "
+          f"kernel {meta.get('kernel', '?')}, {meta.get('cpus', '?')} CPUs, "
+          f"{meta.get('mode', '?')} mode ({meta.get('reps', '?')} repetitions). "
+          f"Peers: {meta.get('versions', '?')}.\n"]
+    for t, why in peers.items():
+        md.append(f"- **{t} could not run here**: {why}")
+    if peers:
+        md.append("")
+    md.append("## Summary\n")
+    md.append("MARK_SUMMARY")
+    md.append("")
+    report_overhead(rows, res, md, {t: "cannot run" for t in peers})
+    report_syscall(rows, res, md)
+    report_capture(rows, res, md)
+    report_size(rows, res, md)
+    report_analysis(rows, res, md)
+    report_targets(rows, res, md)
+    notes = [r["text"] for r in sel(rows, section="note")]
+    if notes:
+        md.append("## Notes\n")
+        md.extend(f"- {n}" for n in notes)
+        md.append("")
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    summary = "\n".join(summary_table(res, meta))
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write("\n".join(md).replace("MARK_SUMMARY", summary) + "\n")
+    write_chart_dat(res, os.path.join(outdir, "chart.dat"))
+    with open(os.path.join(outdir, "summary.md"), "w") as f:
+        f.write("\n".join(summary_table(res, meta)) + "\n")
+    return 0
+
+
+def summary_table(res, meta):
+    """The short table for the README: one line per claim, one column per tool."""
+    def cell(s, digits=2, scale=1.0, unit=""):
+        # medians only: results.md has the ranges
+        return fmt(s["median"] * scale, digits) + unit if s else "n/a"
+
+    lines = ["| same job, same events (medians) | " + " | ".join(TOOLS) + " |",
+             "|---|" + "---|" * len(TOOLS)]
+
+    def row(name, cells):
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    ov = res.get("overhead", {})
+    for w, name in (("pt_prep", "PyTorch DataLoader run (pt_prep): traced/untraced time"),
+                    ("ts_prep", "trainsim, loader-bound (ts_prep): traced/untraced time"),
+                    ("ts_compute", "trainsim, compute-bound (ts_compute): traced/untraced time")):
+        if w in ov:
+            row(name, [cell(ov[w].get(t), 3) for t in TOOLS])
+    sc = res.get("syscall", {})
+    row("tight syscall loop: added ns per syscall",
+        [cell(sc.get(t, {}).get("added_ns"), 0) for t in TOOLS])
+    row("added ns per syscall of processes it does not trace",
+        [cell(sc.get(t, {}).get("untraced_added_ns"), 0) for t in TOOLS])
+    best = res.get("capture_best_zero_drop_events_per_s", {})
+    bsc = res.get("capture_best_zero_drop_syscalls_per_s", {})
+    row("highest rate recorded with zero drops (paced sweep): events/s (syscalls/s)",
+        [f"{best[t] / 1e6:.2f}M ({bsc[t] / 1e6:.2f}M)" if t in best else "none" for t in TOOLS])
+    mx = {c["tool"]: c for c in res.get("capture", [])
+          if c["config"] == "sysloop 2 threads, default buffer"}
+    row("drop rate at the highest rate (sysloop, 2 threads)",
+        [cell(mx[t]["drop_rate"], 1, 100, " %") if t in mx else "n/a" for t in TOOLS])
+    size = res.get("size", {}).get("pt_prep", {})
+    row("pt_prep trace: bytes/event (after zstd -3)",
+        [f"{cell(size[t]['bytes_per_event'])} ({cell(size[t]['zstd3_bytes_per_event'])})"
+         if t in size else "n/a" for t in TOOLS])
+    an = {a["cmd"]: a for a in res.get("analysis", []) if a["trace"].startswith("sysloop")}
+    dec = {"stalltrace": "analyze --dump TRACE", "perf": "perf script -i TRACE",
+           "trace-cmd": "trace-cmd report -i TRACE"}
+    row("print every event of a large trace: events/s per core",
+        [f"{cell(an[dec[t]].get('events_per_s_per_core'), 0)} (`{dec[t].split(' TRACE')[0].split(' -i')[0]}`)"
+         if t in dec and dec[t] in an else "n/a" for t in TOOLS])
+    big = [a for a in res.get("analysis", []) if a["trace"].startswith("stgen")]
+    if big:
+        b = big[0]
+        row(f"analysis of a {b['trace'].split()[1]}-event trace: events/s per core, peak RSS",
+            ["pending (`analyze TRACE` not ready)" if b.get("pending") else
+             f"{cell(b.get('events_per_s_per_core'), 0)}, {cell(b.get('peak_rss_mb'), 0)} MB"]
+            + ["n/a"] * (len(TOOLS) - 1))
+    return lines
+
+
+def write_chart_dat(res, path):
+    """Overhead ratios, one row per workload, one median/min/max column triple per tool."""
+    with open(path, "w") as f:
+        f.write("# workload " + " ".join(f"{t}_med {t}_min {t}_max" for t in TOOLS) + "\n")
+        for w, ratios in res.get("overhead", {}).items():
+            cells = []
+            for t in TOOLS:
+                s = ratios.get(t)
+                cells += [f"{s['median']:.4f} {s['min']:.4f} {s['max']:.4f}"] if s else ["NaN NaN NaN"]
+            label = re.sub(r"[^A-Za-z0-9_.()-]", "_", w.replace(" (1 thread)", ""))
+            f.write(f'"{label}" ' + " ".join(cells) + "\n")
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "measure":
+        return cmd_measure(args)
+    if cmd == "add":
+        return cmd_add(args)
+    if cmd == "report":
+        return cmd_report(args)
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    sys.exit(main())
