@@ -31,10 +31,10 @@ endif
 all:
 
 include analyzer/analyzer.mk
--include bpf/bpf.mk
+include bpf/bpf.mk
 include tests/tests.mk
--include tests/workloads/workloads.mk
--include scripts/bench.mk
+include tests/workloads/workloads.mk
+include scripts/bench.mk
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)
