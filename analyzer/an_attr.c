@@ -500,12 +500,21 @@ static bool applies(int o, int base, bool cpu)
  * The category of instant c under the overlays, and the next instant where that may
  * change.
  */
-static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu, uint64_t *next)
+/*
+ * The category at time c of a piece [c, e) with base category `base`, and the next
+ * time it may change.  Overlays are sorted by start; *lo skips the prefix already
+ * over (pieces advance monotonically), so a long segment crossed by many overlays
+ * costs linear time, not quadratic.
+ */
+static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu, uint64_t *next,
+		      uint32_t *lo)
 {
 	int cat = base;
 
+	while (*lo < t->ovlen && o_at(t, *lo)->e <= c && o_at(t, *lo)->cat != OVL_LAUNCH)
+		(*lo)++;
 	*next = e;
-	for (uint32_t i = 0; i < t->ovlen; i++) {
+	for (uint32_t i = *lo; i < t->ovlen; i++) {
 		struct ovl *o = o_at(t, i);
 
 		if (o->s >= e)
@@ -515,7 +524,7 @@ static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu,
 		if (o->s > c) {
 			if (o->s < *next)
 				*next = o->s;
-			continue;
+			break;	/* sorted by start: nothing later begins sooner */
 		}
 		if (o->e <= c)
 			continue;
@@ -530,10 +539,11 @@ static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu,
 static void account_overlaid(struct an *a, struct thr *t, uint64_t s, uint64_t e, int base,
 			     bool cpu, bool wakelat, struct share *sh, const struct seg *g)
 {
+	uint32_t lo = 0;
 	uint64_t next;
 
 	while (s < e) {
-		int cat = overlay_at(t, s, e, base, cpu, &next);
+		int cat = overlay_at(t, s, e, base, cpu, &next, &lo);
 
 		if (next <= s)
 			next = e;
