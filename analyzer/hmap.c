@@ -26,6 +26,13 @@ void hmap_free(struct hmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
+void hmap_clear(struct hmap *m)
+{
+	if (m->cap)
+		memset(m->keys, 0, m->cap * sizeof(*m->keys));
+	m->len = m->used = 0;
+}
+
 uint64_t *hmap_find(const struct hmap *m, uint64_t key)
 {
 	size_t i;

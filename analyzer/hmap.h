@@ -19,6 +19,8 @@ struct hmap {
 
 void hmap_init(struct hmap *m);
 void hmap_free(struct hmap *m);
+/* Empties the map, keeping its memory. */
+void hmap_clear(struct hmap *m);
 /* Returns a pointer to the value slot for key (created as 0 when absent), NULL on ENOMEM. */
 uint64_t *hmap_slot(struct hmap *m, uint64_t key);
 /* Returns the value slot, or NULL when the key is absent. */

@@ -16,6 +16,7 @@
 #define ZSTD_STATIC_LINKING_ONLY	/* ZSTD_getFrameHeader: exported by the shared library */
 #include <zstd.h>
 
+#include "hmap.h"
 #include "st_trace.h"
 
 #define IN_CHUNK (128u << 10)
@@ -41,6 +42,10 @@ struct st_reader {
 	size_t hdr_strings_len;
 	struct st_drops drops;
 	__u64 records, skipped;
+	/* fd identities seen in this frame, by (tid, fd), for short ones (ST_SC2_FD_SHORT) */
+	struct hmap fds;	/* (tid << 32 | fd) -> index + 1 in fdv */
+	struct st_sc_fd *fdv;
+	size_t nfd, capfd;
 };
 
 static void set_error(struct st_reader *r, enum st_end end, const char *fmt, ...)
@@ -227,6 +232,8 @@ again:
 	r->frame_len = out.pos;
 	r->pos = 0;
 	r->nframes++;
+	hmap_clear(&r->fds);
+	r->nfd = 0;
 	return 0;
 }
 
@@ -269,7 +276,15 @@ static size_t sc_opt_size(unsigned flags)
 
 const char *st_syscall_path(const void *payload, size_t len, unsigned flags)
 {
+	const struct st_syscall_narrow *b = payload;
 	size_t off = sizeof(struct st_syscall) + sc_opt_size(flags);
+
+	if (len < sizeof(*b))
+		return NULL;
+	if (b->flags2 & ST_SC2_NARROW)
+		off -= sizeof(struct st_syscall) - sizeof(struct st_syscall_narrow);
+	if ((flags & ST_SC_FD) && (b->flags2 & ST_SC2_FD_SHORT))
+		off -= sizeof(struct st_sc_fd) - ST_SC_FD_SHORT_SIZE;
 	const char *p = (const char *)payload + off;
 
 	if (!(flags & ST_SC_PATH) || len <= off || !memchr(p, '\0', len - off))
@@ -277,19 +292,83 @@ const char *st_syscall_path(const void *payload, size_t len, unsigned flags)
 	return p;
 }
 
+static uint64_t fd_key(__u32 tid, __s32 fd)
+{
+	return ((uint64_t)tid << 32) | (__u32)fd;
+}
+
+/* Remembers a full fd identity; 0, or -1 out of memory. */
+static int fd_remember(struct st_reader *r, __u32 tid, const struct st_sc_fd *fd)
+{
+	uint64_t *slot = hmap_slot(&r->fds, fd_key(tid, fd->fd));
+
+	if (!slot)
+		return -1;
+	if (*slot) {
+		r->fdv[*slot - 1] = *fd;
+		return 0;
+	}
+	if (r->nfd == r->capfd) {
+		size_t cap = r->capfd ? 2 * r->capfd : 256;
+		struct st_sc_fd *v = realloc(r->fdv, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		r->fdv = v;
+		r->capfd = cap;
+	}
+	r->fdv[r->nfd++] = *fd;
+	*slot = r->nfd;
+	return 0;
+}
+
+/* A short fd field: the identity is the thread's last one for that fd in the frame. */
+static int take_fd(struct st_reader *r, const unsigned char **p, size_t *len,
+		   struct st_ev_syscall *sc)
+{
+	__s32 fd[2];
+	uint64_t *v;
+
+	if (!(sc->b.flags2 & ST_SC2_FD_SHORT)) {
+		if (take(p, len, &sc->fd, sizeof(sc->fd)))
+			return -1;
+		return fd_remember(r, sc->b.tid, &sc->fd) ? -2 : 0;
+	}
+	if (take(p, len, fd, sizeof(fd)))
+		return -1;
+	v = hmap_find(&r->fds, fd_key(sc->b.tid, fd[0]));
+	if (!v) {
+		set_error(r, ST_END_CORRUPT, "syscall record at offset %llu: short fd %d without "
+			  "its identity earlier in the frame",
+			  (unsigned long long)(r->frame_off + r->pos), fd[0]);
+		return -2;
+	}
+	sc->fd = r->fdv[*v - 1];
+	sc->b.flags2 &= (__u8)~ST_SC2_FD_SHORT;
+	return 0;
+}
+
 static int decode_syscall(struct st_reader *r, struct st_event *ev, const unsigned char *p,
 			  size_t len)
 {
 	static const struct st_ev_syscall empty = { .timeout = -1 };
 	struct st_ev_syscall *sc = &ev->sc;
+	int err;
 
 	/* a struct copy (vector stores): a memset here is the reader's hottest line */
 	*sc = empty;
-	if (take(&p, &len, &sc->b, sizeof(sc->b)))
+	if (len >= sizeof(struct st_syscall_narrow) && (p[6] & ST_SC2_NARROW)) {
+		struct st_syscall_narrow nw;
+
+		take(&p, &len, &nw, sizeof(nw));
+		sc->b = (struct st_syscall){ nw.tid, nw.nr, nw.flags2 & (__u8)~ST_SC2_NARROW, 0,
+					     nw.ret, nw.dur };
+	} else if (take(&p, &len, &sc->b, sizeof(sc->b))) {
 		return -1;
+	}
 	sc->present = ev->flags;
-	if ((ev->flags & ST_SC_FD) && take(&p, &len, &sc->fd, sizeof(sc->fd)))
-		return -1;
+	if ((ev->flags & ST_SC_FD) && (err = take_fd(r, &p, &len, sc)))
+		return err;
 	if ((ev->flags & ST_SC_COUNT) && take(&p, &len, &sc->count, 8))
 		return -1;
 	if ((ev->flags & ST_SC_OFFSET) && take(&p, &len, &sc->offset, 8))
@@ -666,6 +745,8 @@ void st_reader__close(struct st_reader *r)
 	if (!r->mem)
 		free(r->in);
 	ZSTD_freeDCtx(r->dctx);
+	hmap_free(&r->fds);
+	free(r->fdv);
 	free(r->frame);
 	free(r->hdr_strings);
 	free(r);

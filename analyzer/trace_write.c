@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "hmap.h"
 #include "st_trace.h"
 
 struct st_writer {
@@ -29,6 +30,11 @@ struct st_writer {
 	__u64 bytes, records, raw_total;
 	__u32 frames;
 	int broken;		/* a frame failed to write (ENOSPC...): only the trailer goes out */
+	int level, next_level;	/* zstd level of the frame being built, of the next one */
+	/* fd identities written in this frame, by (tid, fd): a repeat is written short */
+	struct hmap fds;	/* (tid << 32 | fd) -> index + 1 in fdv */
+	struct st_sc_fd *fdv;
+	size_t nfd, capfd;
 };
 
 /* Space kept allocated past the end of the file, so a trailer still fits on a full disk. */
@@ -101,7 +107,8 @@ int st_writer__create(struct st_writer **wp, const char *path, const struct st_w
 		err = -ENOMEM;
 		goto fail;
 	}
-	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, o->level ? o->level : 3);
+	w->level = w->next_level = o->level ? o->level : 3;
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->level);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
 	if (o->workers > 0)
@@ -138,6 +145,11 @@ static void put_time(struct st_writer *w, __u64 ts)
 {
 	struct st_time t = { .ts = ts };
 
+	if (!w->frame_open) {
+		/* a frame is decoded on its own: identities are written in full again */
+		hmap_clear(&w->fds);
+		w->nfd = 0;
+	}
 	put_rec(w, ST_REC_TIME, 0, 0, &t, sizeof(t), NULL, 0);
 	w->records--;		/* time bases are framing, not events */
 	w->last_ts = ts;
@@ -174,9 +186,88 @@ int st_writer__header(struct st_writer *w, const struct st_header *h, const char
 	return 0;
 }
 
+/*
+ * Returns true when the fd identity of this syscall record (payload a, with
+ * ST_SC_FD) repeats the thread's last one for that fd in this frame; remembers it
+ * otherwise.
+ */
+static bool fd_repeat(struct st_writer *w, const unsigned char *a)
+{
+	struct st_syscall sc;
+	struct st_sc_fd fd;
+	uint64_t *slot;
+
+	memcpy(&sc, a, sizeof(sc));
+	memcpy(&fd, a + sizeof(sc), sizeof(fd));
+	slot = hmap_slot(&w->fds, ((uint64_t)sc.tid << 32) | (__u32)fd.fd);
+	if (!slot)
+		return false;
+	if (*slot) {
+		struct st_sc_fd *old = &w->fdv[*slot - 1];
+
+		if (old->kind == fd.kind && old->dev == fd.dev && old->ino == fd.ino)
+			return true;
+		*old = fd;
+		return false;
+	}
+	if (w->nfd == w->capfd) {
+		size_t cap = w->capfd ? 2 * w->capfd : 256;
+		struct st_sc_fd *v = realloc(w->fdv, cap * sizeof(*v));
+
+		if (!v) {
+			hmap_del(&w->fds, ((uint64_t)sc.tid << 32) | (__u32)fd.fd);
+			return false;
+		}
+		w->fdv = v;
+		w->capfd = cap;
+	}
+	w->fdv[w->nfd++] = fd;
+	*slot = w->nfd;
+	return false;
+}
+
+/*
+ * The syscall record as written: the fixed part narrow when ret and dur fit 32 bits
+ * (ST_SC2_NARROW), the fd identity short when it repeats (ST_SC2_FD_SHORT).  Both
+ * only shrink what zstd would mostly have squeezed anyway, but a smaller, regular
+ * record is what lets the frames compress to under 6 bytes an event.
+ */
+static size_t syscall_compact(struct st_writer *w, const unsigned char *a, size_t alen,
+			      __u8 flags, unsigned char *out)
+{
+	struct st_syscall sc;
+	size_t n, skip = sizeof(sc);
+
+	memcpy(&sc, a, sizeof(sc));
+	if ((flags & ST_SC_FD) && alen >= sizeof(sc) + sizeof(struct st_sc_fd) &&
+	    fd_repeat(w, a))
+		sc.flags2 |= ST_SC2_FD_SHORT;
+	if (sc.ret >= INT32_MIN && sc.ret <= INT32_MAX && sc.dur <= UINT32_MAX) {
+		struct st_syscall_narrow nw = { sc.tid, sc.nr, sc.flags2 | ST_SC2_NARROW, 0,
+						(__s32)sc.ret, (__u32)sc.dur };
+
+		memcpy(out, &nw, sizeof(nw));
+		n = sizeof(nw);
+	} else {
+		memcpy(out, &sc, sizeof(sc));
+		n = sizeof(sc);
+	}
+	if (sc.flags2 & ST_SC2_FD_SHORT) {
+		__s32 fd[2] = { 0, 0 };
+
+		memcpy(&fd[0], a + sizeof(sc), sizeof(fd[0]));
+		memcpy(out + n, fd, ST_SC_FD_SHORT_SIZE);
+		n += ST_SC_FD_SHORT_SIZE;
+		skip += sizeof(struct st_sc_fd);
+	}
+	memcpy(out + n, a + skip, alen - skip);
+	return n + alen - skip;
+}
+
 int st_writer__add(struct st_writer *w, __u64 ts, __u8 type, __u8 flags, const void *a,
 		   size_t alen, const void *b, size_t blen)
 {
+	unsigned char small[ST_MAX_REC_SIZE];
 	int err;
 
 	if (sizeof(struct st_rec) + alen + blen > ST_MAX_REC_SIZE)
@@ -189,6 +280,11 @@ int st_writer__add(struct st_writer *w, __u64 ts, __u8 type, __u8 flags, const v
 	/* a record that arrived after later ones, or after a long gap, gets a new base */
 	if (!w->frame_open || ts < w->last_ts || ts - w->last_ts > UINT32_MAX)
 		put_time(w, ts);
+	if (type == ST_REC_SYSCALL && !blen && alen >= sizeof(struct st_syscall) &&
+	    !(((const struct st_syscall *)a)->flags2 & (ST_SC2_FD_SHORT | ST_SC2_NARROW))) {
+		alen = syscall_compact(w, a, alen, flags, small);
+		a = small;
+	}
 	put_rec(w, type, flags, (__u32)(ts - w->last_ts), a, alen, b, blen);
 	w->last_ts = ts;
 	return 0;
@@ -203,6 +299,10 @@ int st_writer__flush(struct st_writer *w)
 		return 0;
 	if (w->broken)
 		return w->broken;
+	if (w->next_level != w->level) {
+		w->level = w->next_level;
+		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->level);
+	}
 	n = ZSTD_compress2(w->cctx, w->out, w->out_cap, w->raw, w->raw_len);
 	if (ZSTD_isError(n))
 		return -EIO;
@@ -259,9 +359,16 @@ void st_writer__abandon(struct st_writer *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	ZSTD_freeCCtx(w->cctx);
+	hmap_free(&w->fds);
+	free(w->fdv);
 	free(w->raw);
 	free(w->out);
 	free(w);
+}
+
+void st_writer__set_level(struct st_writer *w, int level)
+{
+	w->next_level = level;
 }
 
 __u64 st_writer__bytes(const struct st_writer *w)

@@ -15,7 +15,7 @@ struct tracer_opts {
 	const char *output;
 	double duration;	/* seconds, 0 = until stopped */
 	unsigned buffer_mb;
-	int level;
+	int level;		/* 0: adapt to the event rate */
 	bool force, verbose, quiet;
 	__u32 groups;		/* ST_GROUP_* to capture */
 	pid_t pid;		/* attach */

@@ -285,6 +285,27 @@ struct st_syscall {
 };
 
 #define ST_SC2_NO_ENTRY		(1u << 0)	/* entered before tracing began: dur unknown */
+/*
+ * The ST_SC_FD field is short: 8 bytes (fd s32, 4 bytes of padding) instead of
+ * st_sc_fd, because this thread's previous syscall on that fd in the same frame had
+ * the same identity (kind, dev, ino): the reader takes it from there.
+ */
+#define ST_SC2_FD_SHORT		(1u << 1)
+#define ST_SC_FD_SHORT_SIZE	8
+/*
+ * The fixed part is narrow: struct st_syscall_narrow (16 bytes: ret as s32, dur as
+ * u32) because both fit.  The writer chooses; readers widen it back.
+ */
+#define ST_SC2_NARROW		(1u << 2)
+
+struct st_syscall_narrow {
+	__u32 tid;
+	__u16 nr;
+	__u8 flags2;
+	__u8 pad;
+	__s32 ret;
+	__u32 dur;
+};
 
 struct st_sc_fd {
 	__s32 fd;
@@ -382,6 +403,7 @@ ST_STATIC_SIZE(struct st_proc, 16);
 ST_STATIC_SIZE(struct st_fd, 24);
 ST_STATIC_SIZE(struct st_syscall, 24);
 ST_STATIC_SIZE(struct st_sc_fd, 24);
+ST_STATIC_SIZE(struct st_syscall_narrow, 16);
 ST_STATIC_SIZE(struct st_sc_futex, 16);
 ST_STATIC_SIZE(struct st_block, 48);
 ST_STATIC_SIZE(struct st_pcache, 32);

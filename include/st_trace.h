@@ -44,6 +44,8 @@ int st_writer__add(struct st_writer *w, __u64 ts, __u8 type, __u8 flags, const v
 int st_writer__flush(struct st_writer *w);
 /* Writes the trailer in a frame of its own, closes the file, frees w (also on error). */
 int st_writer__finish(struct st_writer *w, struct st_trailer *t);
+/* The zstd level for the frames that follow (the tracer adapts it to the event rate). */
+void st_writer__set_level(struct st_writer *w, int level);
 /* Closes without a trailer (what a crash leaves), frees w. */
 void st_writer__abandon(struct st_writer *w);
 __u64 st_writer__bytes(const struct st_writer *w);	/* compressed bytes written */

@@ -69,6 +69,17 @@ check "damaged frame: exit 3" test $? -eq 3
 check "  ...says where" grep -q "^analyze: $TMP/flip.zst: frame at byte $first does not decode: " "$TMP/err"
 check "  ...records before the damage are read" test "$(grep -c '"type":"syscall"' "$TMP/out.jsonl")" -eq 100
 
+# a short fd identity (ST_SC2_FD_SHORT) whose full identity is not in its frame
+"$STGEN" $G/shortfd.txt "$TMP/shortfd.zst"
+"$ANALYZE" --dump "$TMP/shortfd.zst" >"$TMP/out.jsonl" 2>"$TMP/err"
+check "short fd without its identity in the frame: exit 3" test $? -eq 3
+check "  ...said" grep -q "short fd 3 without its identity earlier in the frame" "$TMP/err"
+check "  ...the record before it (previous frame) is read" grep -q '"name":"read"' "$TMP/out.jsonl"
+"$ANALYZE" --dump "$TMP/two.zst" >"$TMP/out.jsonl"
+check "repeated fds are read back whole (identity restored)" sh -c "test \$(grep -c '\"fd\":3,\"fd_kind\":\"pipe\"' '$TMP/out.jsonl') -eq 100 && test \$(grep -c '\"fd\":4,\"fd_kind\":\"pipe\"' '$TMP/out.jsonl') -eq 100"
+check "  ...and written compact (narrow base, short fd): under 48 bytes a record" \
+	test "$(zstd -q -d -c "$TMP/two.zst" | wc -c)" -lt $((200 * 48 + 400))
+
 # data after the trailer (two traces concatenated)
 cat "$TMP/all.zst" "$TMP/all.zst" >"$TMP/cat.zst"
 "$ANALYZE" --dump "$TMP/cat.zst" >/dev/null 2>"$TMP/err"
