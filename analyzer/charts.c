@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "analysis.h"
+#include "palette.h"
 
 struct out {
 	const char *dir, *prog;
@@ -70,8 +71,8 @@ static void script(struct out *o, const char *name, const char *body)
 		"if (!exists(\"fmt\")) fmt = 'svg'\n"
 		"if (fmt eq 'png') { %s} else { %s}\n"
 		"set output '%s.'.fmt\n"
-		"set encoding utf8\nset key outside right top noenhanced\nset grid\n%s",
-		name, term_lines(true), term_lines(false), name, body);
+		"set encoding utf8\nset key outside right top noenhanced\nset grid\n%s%s",
+		name, term_lines(true), term_lines(false), name, cat_colours, body);
 	close_file(o, f);
 }
 
@@ -115,7 +116,7 @@ static void chart_steps(struct out *o, const struct an_trainer *tr)
 	       "set style data histograms\nset style histogram rowstacked\n"
 	       "set style fill solid 0.9 noborder\nset boxwidth 1\nset xtics auto\n"
 	       "plot for [c=2:8] 'steps.dat' using c:xtic(int($0)%50==0 ? strcol(1) : '') "
-	       "title columnheader(c)\n");
+	       "lt (c-1) title columnheader(c)\n");
 }
 
 /* The main thread's state over time: fraction of each bucket in each category. */
@@ -157,7 +158,7 @@ static void chart_timeline(struct out *o, const struct an_result *res, const str
 	       "set title 'Main thread state over time (stacked fractions); arrows: top stalls' "
 	       "noenhanced\nset xlabel 's since trace start'\nset yrange [0:1.15]\n"
 	       "set style fill solid 0.9 noborder\n"
-	       "plot for [c=8:2:-1] 'timeline.dat' using 1:c title columnheader(c) with "
+	       "plot for [c=8:2:-1] 'timeline.dat' using 1:c lt (c-1) title columnheader(c) with "
 	       "filledcurves x1, 'stalls.dat' using 1:(1.1):(0):(-0.08) with vectors "
 	       "lc rgb 'black' title 'stalls'\n");
 }

@@ -16,6 +16,7 @@
 
 #include "compare_int.h"
 #include "json.h"
+#include "palette.h"
 
 static void fmt_val(char *buf, size_t n, const struct row *r, bool base)
 {
@@ -246,7 +247,7 @@ static const char chart_gp[] =
 "set style data histograms; set style histogram rowstacked; set style fill solid 0.8 border -1\n"
 "set boxwidth 0.6; set yrange [0:1]; set ylabel 'fraction of the window'; set xlabel ''\n"
 "set key outside right\n"
-"plot for [i=2:8] 'compare_breakdown.dat' using i:xtic(1) title columnheader(i)\n"
+"plot for [i=2:8] 'compare_breakdown.dat' using i:xtic(1) lt (i-1) title columnheader(i)\n"
 "unset multiplot\n";
 
 static int write_cdf(const char *dir, const char *name, const struct side *s)
@@ -324,6 +325,7 @@ int out__chart(const char *dir, const struct cmp *c, bool png, const char *prog)
 		fprintf(stderr, "%s: cannot write the chart data in %s\n", prog, dir);
 		return -1;
 	}
+	fputs(cat_colours, f);
 	fputs(chart_gp, f);
 	if (fclose(f))
 		return -1;

@@ -185,6 +185,9 @@ again:
 	if ((err = frame_room(r, want ? want : (1u << 20))))
 		return err;
 	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+	/* a frame of known size is decoded straight into our buffer, without zstd's own
+	 * window buffer and the copy out of it (the buffer then must not move) */
+	ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_stableOutBuffer, want ? 1 : 0);
 	out = (ZSTD_outBuffer){ r->frame, want ? want : r->frame_cap, 0 };
 	for (;;) {
 		ZSTD_inBuffer in = { r->in + r->in_pos, r->in_len - r->in_pos, 0 };
