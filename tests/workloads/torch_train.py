@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 DEFAULTS = {
     # scenario: workers, batch_size, steps, and the scenario's own knobs
     "prep": dict(workers=1, batch_size=8, steps=60, decode_reps=40, hidden=64),
-    "fetch": dict(workers=2, batch_size=16, steps=150, reads_per_sample=16, hidden=64),
+    "fetch": dict(workers=2, batch_size=16, steps=75, reads_per_sample=32, hidden=64),
     "compute": dict(workers=2, batch_size=32, steps=60, hidden=768),
     "checkpoint": dict(workers=2, batch_size=8, steps=40, hidden=256, table_mb=64,
                        ckpt_every=2),
