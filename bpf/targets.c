@@ -278,7 +278,9 @@ int target__attach_tree(int map_fd, pid_t root, struct sink *s)
 
 	hmap_init(&procs);
 	hmap_init(&seen);
-	*hmap_slot(&procs, (uint64_t)root) = 1;
+	if (!hmap_slot(&procs, (uint64_t)root))
+		return -ENOMEM;
+	*hmap_find(&procs, (uint64_t)root) = 1;
 	/* children listed in one pass may have children of their own: repeat */
 	while ((n = collect_children(&procs)) > 0)
 		;

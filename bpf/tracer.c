@@ -741,10 +741,13 @@ static int trace_loop(struct run *r)
 /* Stops the probes, writes what is left and the trailer. */
 static int finish(struct run *r)
 {
+	bool cuda_seen = probes__cuda_seen(r->probes);
 	struct st_trailer t = { 0 };
 	int err = 0, err2;
 
 	stalltrace_bpf__detach(r->skel);
+	probes__free(r->probes);	/* the user probes' links go too */
+	r->probes = NULL;
 	if (r->rb)
 		ring_buffer__consume(r->rb);
 	if (!r->write_err)
@@ -755,7 +758,7 @@ static int finish(struct run *r)
 	err2 = st_writer__finish(r->w, &t);
 	r->w = NULL;
 	status_line(r, t.end_ts, true);
-	if (r->o.cuda && !probes__cuda_seen(r->probes))
+	if (r->o.cuda && !cuda_seen)
 		say("--cuda: no traced process loaded a CUDA library (libcuda.so, libcudart.so)");
 	if (r->write_err == -ENOSPC || err == -ENOSPC || (t.flags & ST_TRAILER_DISK_FULL))
 		say("disk full writing '%s': tracing stopped; the trace is complete up to the "
