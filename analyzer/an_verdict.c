@@ -37,15 +37,16 @@ static void prep_advice(const struct an_result *res, const struct an_trainer *tr
 	double spare = res->spare_cpus;
 
 	advise(v, "%u worker%s busy %.0f%% on CPU (prep) while the main thread waited; "
-	       "%.1f CPUs idle", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s",
+	       "%.2f CPUs idle", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s",
 	       pct(tr->dl.prep), spare);
 	if (tr->dl.starved > 0.2)
 		advise(v, "workers were runnable but had no CPU %.0f%% of their busy time: the "
 		       "machine is out of CPU; more workers will not help, make the transform "
 		       "cheaper (or move it to the GPU)", pct(tr->dl.starved));
 	else if (spare < SPARE_CPU_MIN)
-		advise(v, "more workers will not help (no idle CPU): make the per-sample "
-		       "transform cheaper, cache decoded samples, or move augmentation to the GPU");
+		advise(v, "more workers will not help (only %.2f CPUs idle): make the per-sample "
+		       "transform cheaper, cache decoded samples, or move augmentation to the GPU",
+		       spare);
 	else
 		advise(v, "add workers (num_workers=%u -> %u): %.1f CPUs are idle",
 		       tr->dl.nworkers, tr->dl.nworkers + (unsigned)(spare + 0.5), spare);
