@@ -100,21 +100,31 @@ static struct seg *q_at(struct thr *t, uint32_t i)
 	return &t->q[(t->qhead + i) & (t->qcap - 1)];
 }
 
+/*
+ * Doubles a power-of-two ring of `len` elements of `elem` bytes starting at *head,
+ * unwrapping it to the start of the new buffer; 0, or -1 out of memory.
+ */
+static int ring_grow(void **buf, uint32_t *head, uint32_t len, uint32_t *cap, size_t elem)
+{
+	uint32_t ncap = *cap ? 2 * *cap : 8;
+	char *n = malloc(elem * ncap), *old = *buf;
+
+	if (!n)
+		return -1;
+	for (uint32_t i = 0; i < len; i++)
+		memcpy(n + (size_t)i * elem, old + (size_t)((*head + i) & (*cap - 1)) * elem, elem);
+	free(old);
+	*buf = n;
+	*cap = ncap;
+	*head = 0;
+	return 0;
+}
+
 static struct seg *q_push(struct thr *t)
 {
-	if (t->qlen == t->qcap) {
-		uint32_t cap = t->qcap ? 2 * t->qcap : 8;
-		struct seg *q = malloc(sizeof(*q) * cap);
-
-		if (!q)
-			return NULL;
-		for (uint32_t i = 0; i < t->qlen; i++)
-			q[i] = *q_at(t, i);
-		free(t->q);
-		t->q = q;
-		t->qcap = cap;
-		t->qhead = 0;
-	}
+	if (t->qlen == t->qcap &&
+	    ring_grow((void **)&t->q, &t->qhead, t->qlen, &t->qcap, sizeof(*t->q)))
+		return NULL;
 	t->qlen++;
 	return q_at(t, t->qlen - 1);
 }
@@ -131,19 +141,9 @@ static void ovl_add(struct thr *t, uint64_t s, uint64_t e, uint8_t cat)
 
 	if (e < t->fin_until || (e == s && cat != OVL_LAUNCH))
 		return;
-	if (t->ovlen == t->ovcap) {
-		uint32_t cap = t->ovcap ? 2 * t->ovcap : 8;
-		struct ovl *o = malloc(sizeof(*o) * cap);
-
-		if (!o)
-			return;
-		for (uint32_t k = 0; k < t->ovlen; k++)
-			o[k] = *o_at(t, k);
-		free(t->ov);
-		t->ov = o;
-		t->ovcap = cap;
-		t->ovhead = 0;
-	}
+	if (t->ovlen == t->ovcap &&
+	    ring_grow((void **)&t->ov, &t->ovhead, t->ovlen, &t->ovcap, sizeof(*t->ov)))
+		return;
 	/* extends the last one of the same kind when they touch (back-to-back reads) */
 	if (t->ovlen && cat != OVL_LAUNCH) {
 		struct ovl *last = o_at(t, t->ovlen - 1);
