@@ -703,10 +703,27 @@ static bool should_stop(struct run *r, __u64 now)
 	return false;
 }
 
+/*
+ * How long to sleep before the next poll: the full period when the last poll
+ * found the rings nearly empty, less, or not at all, when a ring filled up fast
+ * (a burst must not overrun a small --buffer-mb before the next poll).  Records
+ * are counted at 64 bytes, more than most take.
+ */
+static void poll_pause(const struct run *r, int consumed)
+{
+	__u64 bytes = (__u64)(consumed > 0 ? consumed : 0) * 64, ring = ring_bytes(r);
+	struct timespec t = { 0, POLL_NS };
+
+	if (bytes > ring / 4)
+		return;
+	if (bytes > ring / 32)
+		t.tv_nsec = POLL_NS / 8;
+	nanosleep(&t, NULL);
+}
+
 static int trace_loop(struct run *r)
 {
-	struct timespec tick = { 0, POLL_NS };
-	int err = 0;
+	int err = 0, consumed;
 
 	r->last_flush = r->last_status = r->last_adapt = now_ns();
 	for (;;) {
@@ -716,7 +733,7 @@ static int trace_loop(struct run *r)
 			kill(r->child, forward_signal);
 			forward_signal = 0;
 		}
-		err = ring_buffer__consume(r->rb);
+		err = consumed = ring_buffer__consume(r->rb);
 		if (err < 0)
 			break;
 		probes__poll(r->probes);
@@ -732,7 +749,7 @@ static int trace_loop(struct run *r)
 		}
 		if (should_stop(r, now))
 			return 0;
-		nanosleep(&tick, NULL);
+		poll_pause(r, consumed);
 	}
 	r->stop_reason = ST_STOP_ERROR;
 	return err;
