@@ -152,6 +152,7 @@ static void dump_sched(struct dumper *d, const struct st_event *ev)
 		kv_u(f, "waker_pid", ev->wk.waker_pid);
 		kv_u(f, "waker_cpu", ev->wk.waker_cpu);
 		kv_b(f, "irq", ev->flags & ST_WK_IRQ);
+		kv_b(f, "softirq", ev->flags & ST_WK_SOFTIRQ);
 		kv_b(f, "new", ev->flags & ST_WK_NEW);
 		kv_b(f, "waker_traced", ev->flags & ST_WK_WAKER_TRACED);
 		break;
@@ -319,6 +320,7 @@ static void dump_header(FILE *f, const struct st_trace_info *in)
 	kv_s(f, "mode", in->mode);
 	kv_s(f, "cmdline", in->cmdline);
 	kv_s(f, "options", in->options);
+	kv_s(f, "irq_context", in->irq_context);
 	fputs("}\n", f);
 }
 

@@ -629,6 +629,7 @@ static int read_header(struct st_reader *r)
 	r->info.cmdline = st_reader__header_str(r, "cmdline");
 	r->info.options = st_reader__header_str(r, "options");
 	r->info.mode = st_reader__header_str(r, "mode");
+	r->info.irq_context = st_reader__header_str(r, "irq_context");
 	r->ts = r->info.h.start_ts;
 	return 0;
 }

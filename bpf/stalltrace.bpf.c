@@ -91,17 +91,19 @@ struct {
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 /*
- * Interrupt nesting per CPU, kept by the irq/softirq/timer tracepoints below: a
- * wakeup or block submission seen inside an interrupt has no waker task, whatever
- * task `current` happens to be.  (preempt_count would say the same, but its per-CPU
- * symbol cannot be resolved on kernels without CONFIG_KALLSYMS_ALL.)
+ * Interrupt context.  A wakeup or block submission made in an interrupt has no
+ * waker task, whatever task `current` happens to be.  The kernel's own answer is
+ * preempt_count, a per-CPU variable; its address cannot be taken as a ksym on
+ * kernels without CONFIG_KALLSYMS_ALL, but it lies at a fixed distance from this
+ * CPU's runqueue (both are in the per-CPU area), which `current` leads to.  The
+ * tracer reads that distance from the BTF of the per-CPU section (pc_rq_off);
+ * pc_ok is 0 where it could not.  No state is kept: nothing can get stuck.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} irq_depth SEC(".maps");
+const volatile __s64 pc_rq_off;
+const volatile __u32 pc_ok;
+
+#define PC_IRQ_MASK	(0x100u | 0xf0000u | 0xf00000u)	/* serving softirq | hardirq | NMI */
+#define PC_SOFTIRQ	0x100u
 
 static __always_inline void drop(int kind)
 {
@@ -144,44 +146,25 @@ static __always_inline void ev_submit(void *ev)
 	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline bool in_irq_ctx(void)
+/* The interrupt bits of this CPU's preempt_count (0 in task context or when unknown). */
+static __always_inline __u32 irq_ctx(void)
 {
-	__u32 zero = 0, *d = bpf_map_lookup_elem(&irq_depth, &zero);
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct cfs_rq *cfs = cur->se.cfs_rq;
+	__u64 rq;
+	__u32 pc = 0;
 
-	return d && *d;
+	if (!pc_ok || !cfs)
+		return 0;
+	/* the running task's cfs_rq is on this CPU's runqueue */
+	if (bpf_core_field_exists(cfs->rq))
+		rq = (__u64)BPF_CORE_READ(cfs, rq);
+	else
+		rq = (__u64)cfs - bpf_core_field_offset(struct rq, cfs);
+	if (bpf_probe_read_kernel(&pc, sizeof(pc), (void *)(rq + pc_rq_off)))
+		return 0;
+	return pc & PC_IRQ_MASK;
 }
-
-static __always_inline int irq_enter(void)
-{
-	__u32 zero = 0, *d = bpf_map_lookup_elem(&irq_depth, &zero);
-
-	if (d)
-		(*d)++;
-	return 0;
-}
-
-static __always_inline int irq_leave(void)
-{
-	__u32 zero = 0, *d = bpf_map_lookup_elem(&irq_depth, &zero);
-
-	/* an exit whose entry came before attaching finds 0 */
-	if (d && *d)
-		(*d)--;
-	return 0;
-}
-
-SEC("tp_btf/irq_handler_entry")
-int BPF_PROG(on_irq_entry) { return irq_enter(); }
-SEC("tp_btf/irq_handler_exit")
-int BPF_PROG(on_irq_exit) { return irq_leave(); }
-SEC("tp_btf/softirq_entry")
-int BPF_PROG(on_softirq_entry) { return irq_enter(); }
-SEC("tp_btf/softirq_exit")
-int BPF_PROG(on_softirq_exit) { return irq_leave(); }
-SEC("tp_btf/local_timer_entry")
-int BPF_PROG(on_timer_entry) { return irq_enter(); }
-SEC("tp_btf/local_timer_exit")
-int BPF_PROG(on_timer_exit) { return irq_leave(); }
 
 /* ------------------------------------------------------------ scheduling */
 
@@ -260,23 +243,25 @@ static __always_inline int on_wake(struct task_struct *p, __u8 fl)
 		struct st_ring_hdr h;
 		struct st_wakeup w;
 	} *e;
+	__u32 irq;
 
 	if (!traced(p))
 		return 0;
 	cur = bpf_get_current_task_btf();
-	if (in_irq_ctx()) {
-		fl |= ST_WK_IRQ;
-	} else if (traced(cur)) {
+	/* in an interrupt, `current` is the task it interrupted: named, flagged */
+	irq = irq_ctx();
+	if (irq)
+		fl |= irq == PC_SOFTIRQ ? ST_WK_IRQ | ST_WK_SOFTIRQ : ST_WK_IRQ;
+	if (traced(cur))
 		fl |= ST_WK_WAKER_TRACED;
-	} else {
+	else if (cur->pid)
 		name_waker(cur);
-	}
 	e = ev_reserve(sizeof(*e), ST_REC_WAKEUP, fl, ST_KIND_WAKEUP);
 	if (!e)
 		return 0;
 	e->w.tid = p->pid;
-	e->w.waker_tid = (fl & ST_WK_IRQ) ? 0 : cur->pid;
-	e->w.waker_pid = (fl & ST_WK_IRQ) ? 0 : cur->tgid;
+	e->w.waker_tid = cur->pid;
+	e->w.waker_pid = cur->tgid;
 	e->w.target_cpu = BPF_CORE_READ(p, thread_info.cpu);
 	e->w.waker_cpu = bpf_get_smp_processor_id();
 	ev_submit(e);
@@ -713,7 +698,7 @@ static __always_inline void rq_track(struct request *rq, bool issue)
 		return;
 	}
 	/* submission runs in the submitter's context: tag the request there */
-	if (in_irq_ctx() || !traced(cur))
+	if (!traced(cur) || irq_ctx())
 		return;
 	n.start = now;
 	n.issue = issue ? now : 0;

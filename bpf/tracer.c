@@ -72,6 +72,7 @@ struct run {
 	struct st_writer *w;
 	struct sink *sink;
 	struct probes *probes;
+	struct btf *vmlinux;	/* the kernel's BTF, while setting up */
 	pid_t child;		/* run mode */
 	int child_status;
 	bool child_done;
@@ -352,9 +353,8 @@ static void set_sc_classes(struct stalltrace_bpf *skel, bool on)
 }
 
 /* Programs of left-out groups, or on tracepoints this kernel lacks, are not loaded. */
-static void choose_programs(struct stalltrace_bpf *skel, __u32 groups)
+static void choose_programs(struct stalltrace_bpf *skel, __u32 groups, const struct btf *vmlinux)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, skel->obj) {
@@ -383,7 +383,49 @@ static void choose_programs(struct stalltrace_bpf *skel, __u32 groups)
 			bpf_program__set_autoload(p, false);
 		}
 	}
-	btf__free(vmlinux);
+}
+
+/* The offset of variable `name` in the per-CPU section, or -1. */
+static long long percpu_var(const struct btf *btf, const char *name, const char *member)
+{
+	int sec = btf__find_by_name_kind(btf, ".data..percpu", BTF_KIND_DATASEC);
+	const struct btf_type *ds = sec > 0 ? btf__type_by_id(btf, sec) : NULL;
+	const struct btf_var_secinfo *v = ds ? btf_var_secinfos(ds) : NULL;
+
+	for (int i = 0; v && i < btf_vlen(ds); i++, v++) {
+		const struct btf_type *var = btf__type_by_id(btf, v->type), *t;
+		const struct btf_member *m;
+
+		if (!var || strcmp(btf__name_by_offset(btf, var->name_off), name))
+			continue;
+		if (!member)
+			return v->offset;
+		t = btf__type_by_id(btf, btf__resolve_type(btf, var->type));
+		m = t && btf_is_struct(t) ? btf_members(t) : NULL;
+		for (int k = 0; m && k < btf_vlen(t); k++, m++)
+			if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
+				return v->offset + btf_member_bit_offset(t, k) / 8;
+		return -1;
+	}
+	return -1;
+}
+
+/*
+ * Where the BPF side finds this CPU's preempt_count (interrupt context): its distance
+ * from the CPU's runqueue in the per-CPU area.  It is its own variable since Linux
+ * 6.15, a member of pcpu_hot from 6.2.  Returns whether it was found.
+ */
+static bool irq_context_setup(struct stalltrace_bpf *skel, const struct btf *vmlinux)
+{
+	long long rq = vmlinux ? percpu_var(vmlinux, "runqueues", NULL) : -1, pc = -1;
+
+	if (vmlinux)
+		pc = percpu_var(vmlinux, "__preempt_count", NULL);
+	if (vmlinux && pc < 0)
+		pc = percpu_var(vmlinux, "pcpu_hot", "preempt_count");
+	skel->rodata->pc_ok = rq >= 0 && pc >= 0;
+	skel->rodata->pc_rq_off = pc - rq;
+	return skel->rodata->pc_ok;
 }
 
 static unsigned round_pow2(unsigned mb)
@@ -446,7 +488,8 @@ static int plug_rings(struct run *r)
 	return 0;
 }
 
-static int load_bpf(struct run *r)
+/* Opens the BPF object and reads what it needs from the kernel's BTF. */
+static int open_bpf(struct run *r)
 {
 	int err;
 
@@ -456,8 +499,21 @@ static int load_bpf(struct run *r)
 		say("cannot open the BPF object: %s", strerror(-err));
 		return err;
 	}
+	r->vmlinux = btf__load_vmlinux_btf();
+	if (!irq_context_setup(r->skel, r->vmlinux))
+		say("warning: cannot find preempt_count in this kernel's BTF: wakeups from "
+		    "interrupts will be credited to the task they interrupted");
+	return 0;
+}
+
+static int load_bpf(struct run *r)
+{
+	int err;
+
 	set_sc_classes(r->skel, r->o.groups & ST_GROUP_SYSCALL);
-	choose_programs(r->skel, r->o.groups);
+	choose_programs(r->skel, r->o.groups, r->vmlinux);
+	btf__free(r->vmlinux);
+	r->vmlinux = NULL;
 	r->nrings = (unsigned)libbpf_num_possible_cpus();
 	bpf_map__set_max_entries(r->skel->maps.rings, r->nrings);
 	err = create_rings(r);
@@ -531,6 +587,7 @@ static int write_header(struct run *r, const char *target_cmdline)
 	kv[n++] = "mode"; kv[n++] = r->o.pid ? "attach" : "run";
 	kv[n++] = "cmdline"; kv[n++] = target_cmdline;
 	kv[n++] = "options"; kv[n++] = r->o.cmdline;
+	kv[n++] = "irq_context"; kv[n++] = r->skel->rodata->pc_ok ? "preempt_count" : "none";
 	kv[n] = NULL;
 	r->start = h.start_ts;
 	return st_writer__header(r->w, &h, kv);
@@ -868,6 +925,8 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	char *cmd = NULL;
 	int err;
 
+	if ((err = open_bpf(r)))
+		return err;
 	if (r->o.argv) {
 		r->child = target__spawn(r->o.argv, release_fd, error_fd);
 		if (r->child < 0)
@@ -922,6 +981,7 @@ static void teardown(struct run *r, bool failed)
 	free(r->ring_fds);
 	free(r->rctx);
 	stalltrace_bpf__destroy(r->skel);
+	btf__free(r->vmlinux);
 	sink__free(r->sink);
 	free(r->o.uprobes);
 	free(r->o.cmdline);

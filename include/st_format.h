@@ -165,12 +165,19 @@ struct st_switch {
 
 /* ST_REC_WAKEUP flags */
 #define ST_WK_NEW		(1u << 0)	/* first wakeup of a new task */
-#define ST_WK_IRQ		(1u << 1)	/* woken from interrupt context: no waker task */
-#define ST_WK_WAKER_TRACED	(1u << 2)
+/*
+ * ST_WK_IRQ: woken from interrupt context (hard or soft).  There is no waker task:
+ * waker_tid/waker_pid then name the task the interrupt ran on top of (0: the idle
+ * task).  For a softirq that is often the task whose own action raised it, e.g. the
+ * sender of loopback network traffic.
+ */
+#define ST_WK_IRQ		(1u << 1)
+#define ST_WK_WAKER_TRACED	(1u << 2)	/* waker_tid is a traced thread */
+#define ST_WK_SOFTIRQ		(1u << 3)	/* with ST_WK_IRQ: a softirq, not a hard irq */
 
 struct st_wakeup {
 	__u32 tid;		/* the thread woken */
-	__u32 waker_tid;	/* 0 when ST_WK_IRQ */
+	__u32 waker_tid;	/* with ST_WK_IRQ: the interrupted task */
 	__u32 waker_pid;
 	__u16 target_cpu;
 	__u16 waker_cpu;

@@ -113,6 +113,7 @@ enum st_end {
 struct st_trace_info {
 	struct st_header h;
 	const char *tracer_version, *hostname, *kernel, *cmdline, *options, *mode;
+	const char *irq_context;	/* "preempt_count", "none", NULL (older tracers) */
 	__u64 file_bytes;
 };
 

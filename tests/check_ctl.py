@@ -74,7 +74,8 @@ def main():
     for tid, name in threads.items():
         expect(f'thread {tid} rename', (tid, name) in renames, True)
 
-    wk = [e for e in ev if e['type'] == 'wakeup' and e['tid'] == parent and e['waker_tid'] == child]
+    wk = [e for e in ev if e['type'] == 'wakeup' and e['tid'] == parent and e['waker_tid'] == child
+          and not e['irq']]
     if not wk:
         errors.append('no wakeup of the parent by the child')
     for e in wk:
