@@ -719,11 +719,26 @@ static uint64_t fd_key(uint32_t pid, uint32_t dev, uint64_t ino)
 	return h ? h : 1;
 }
 
+/*
+ * Whether only another task can end a sleep in this syscall: a read that got data
+ * (or EOF) from a pipe, a futex wait that was woken (a timeout returns ETIMEDOUT).
+ */
+static bool task_woken(const struct st_ev_syscall *sc)
+{
+	unsigned nr = sc->b.nr;
+
+	if (nr == NR(futex))
+		return (sc->present & ST_SC_FUTEX) && sc->b.ret == 0 &&
+		       ((sc->futex.op & 0x7f) == 0 || (sc->futex.op & 0x7f) == 9);
+	return (nr == NR(read) || nr == NR(readv)) && sc->b.ret >= 0 &&
+	       (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_PIPE;
+}
+
 /* Gives the syscall's identity to the off-CPU segments it covers. */
 static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64_t s, uint64_t e)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
-	bool has_fd = sc->present & ST_SC_FD;
+	bool has_fd = sc->present & ST_SC_FD, by_task = task_woken(sc);
 
 	for (uint32_t i = t->qlen; i > 0; i--) {
 		struct seg *g = q_at(t, i - 1);
@@ -734,6 +749,10 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 			continue;
 		g->flags |= SEG_SC_SET;
 		g->nr = sc->b.nr;
+		if (by_task && g->state == ST_STATE_SLEEP && g->wrel != WREL_NONE) {
+			a->task_wakes++;
+			a->task_wakes_irq += g->wrel == WREL_IRQ;
+		}
 		if (has_fd) {
 			g->fdkind = sc->fd.kind;
 			g->dev = sc->fd.dev;

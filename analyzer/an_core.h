@@ -263,6 +263,12 @@ struct an {
 	uint64_t events, skipped, sched_events, syscalls;
 	uint64_t disorder;	/* records older than the latest: tolerated, counted */
 	uint64_t inconsistent;	/* switch/wakeup sequences that did not fit (drops) */
+	/*
+	 * Plausibility of the wakers: sleeps that only a task can end (a pipe read that
+	 * got data, a futex wait that was woken) with a wakeup seen, and how many of
+	 * those wakeups the trace credits to an interrupt.
+	 */
+	uint64_t task_wakes, task_wakes_irq;
 	bool have_probes, have_step_probes, have_gpu_probes;
 	int read_error;
 };

@@ -69,6 +69,23 @@ static void census(struct an_result *res)
 			res->nprocs++;
 }
 
+/* Data-loader, lock and network waits rest on the wakers: say when they look lost. */
+static void wakers_plausible(struct an_result *res)
+{
+	const struct an *a = &res->an;
+	const char *irq = a->info->irq_context;
+
+	if (a->task_wakes >= 10 && a->task_wakes_irq * 20 > a->task_wakes)
+		warn(res, "attribution is unreliable: %llu of %llu wakeups of threads blocked on "
+		     "a pipe or a futex, which only a task can end, are credited to interrupts "
+		     "(the tracer lost the wakers); data-loader, lock and network waits may read "
+		     "as other_wait", (unsigned long long)a->task_wakes_irq,
+		     (unsigned long long)a->task_wakes);
+	if (irq && !strcmp(irq, "none"))
+		warn(res, "the tracer could not read interrupt context on this kernel: wakeups "
+		     "from interrupts are credited to the task they interrupted");
+}
+
 static void health(struct an_result *res)
 {
 	struct an *a = &res->an;
@@ -94,6 +111,7 @@ static void health(struct an_result *res)
 		     (unsigned long long)res->dropped);
 	if (!a->sched_events)
 		warn(res, "no scheduler events in the trace: nothing to attribute");
+	wakers_plausible(res);
 	if (a->o->from.kind && a->win_from >= a->end_ts)
 		warn(res, "--from is after the end of the trace");
 }
