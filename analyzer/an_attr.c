@@ -488,12 +488,15 @@ static int rank(int cat)
 	return cat == CAT_GPU ? 3 : cat == CAT_DL ? 2 : cat == CAT_IO ? 1 : 0;
 }
 
-/* Whether an overlay of category o relabels a piece of base category `base`. */
+/*
+ * Whether an overlay of category o relabels a piece of base category `base`.
+ * Preempted inside a call the job itself times (a device sync, a batch's receipt, a
+ * file call or checkpoint), the time is the call's, as the job and a profiler count
+ * it; cpu_contention is preemption in the thread's own work.
+ */
 static bool applies(int o, int base, bool cpu)
 {
-	if (base == CAT_CPU)		/* preempted: only while receiving a batch */
-		return o == CAT_DL;
-	return o == CAT_GPU || cpu;
+	return base == CAT_CPU || o == CAT_GPU || cpu;
 }
 
 /*

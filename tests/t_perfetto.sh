@@ -214,12 +214,13 @@ check "usage: --perfetto-window without --perfetto exits 2" test $? -eq 2
 check "usage: --perfetto-max-mb 0 exits 2" test $? -eq 2
 
 # --- a real trace ----------------------------------------------------------------------
+# ts_fetch reads its dataset with O_DIRECT: block requests whatever the page cache holds
 real_trace()
 {
 	local truth=$TMP/prep.truth zst=$TMP/prep.zst sum=$TMP/prep.sum
-	if ! tests/workloads/scenario.sh ts_prep --truth "$truth" \
+	if ! tests/workloads/scenario.sh ts_fetch --truth "$truth" \
 		--prefix "\$BUILD/tracer run -o $zst \$ST_TRACER_OPTS --" >"$TMP/prep.log" 2>&1; then
-		fail "trainsim ts_prep under the tracer: $(tail -n 3 "$TMP/prep.log")"
+		fail "trainsim ts_fetch under the tracer: $(tail -n 3 "$TMP/prep.log")"
 		return
 	fi
 	"$ANALYZE" -q --json "$TMP/prep.an.json" --perfetto "$TMP/prep.json" "$zst"
