@@ -320,7 +320,8 @@ static void dump_header(FILE *f, const struct st_trace_info *in)
 	kv_s(f, "mode", in->mode);
 	kv_s(f, "cmdline", in->cmdline);
 	kv_s(f, "options", in->options);
-	kv_s(f, "irq_context", in->irq_context);
+	if (in->irq_context)
+		kv_s(f, "irq_context", in->irq_context);
 	fputs("}\n", f);
 }
 

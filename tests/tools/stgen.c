@@ -28,7 +28,7 @@
  *   switch  ts= cpu= prev= next= state=R|S|D|T|X|I|?|NUM traced=prev|next|both|none|NUM
  *           preempt=1 flags=NUM (raw flags, overrides traced/preempt)
  *           default traced: prev when prev!=0, next when next!=0
- *   wakeup  ts= tid= waker= waker_pid= target_cpu= waker_cpu= irq=1 new=1
+ *   wakeup  ts= tid= waker= waker_pid= target_cpu= waker_cpu= irq=1 softirq=1 new=1
  *           waker_traced=1 flags=NUM
  *   migrate ts= tid= orig= dest=
  *   fork    ts= parent= parent_pid= child= child_pid= thread=1 comm=
@@ -472,7 +472,8 @@ static int rec_wakeup(struct gen *g, struct line *l)
 	w.waker_cpu = (__u16)num(g, l, "waker_cpu", 0, &ok);
 	flags = (__u8)((num(g, l, "irq", 0, &ok) ? ST_WK_IRQ : 0) |
 		       (num(g, l, "new", 0, &ok) ? ST_WK_NEW : 0) |
-		       (num(g, l, "waker_traced", 0, &ok) ? ST_WK_WAKER_TRACED : 0));
+		       (num(g, l, "waker_traced", 0, &ok) ? ST_WK_WAKER_TRACED : 0) |
+		       (num(g, l, "softirq", 0, &ok) ? ST_WK_SOFTIRQ : 0));
 	flags = (__u8)num(g, l, "flags", flags, &ok);
 	return ok ? add(g, ts, ST_REC_WAKEUP, flags, &w, sizeof(w), NULL, 0) : -1;
 }
