@@ -9,8 +9,9 @@
  * on them says whether two runs differ.  Mann-Whitney U (two-sided, normal
  * approximation with tie correction) is used: step times are skewed and have
  * outliers (a checkpoint, a GC pause), which a t-test or a bootstrap of the mean
- * would over-weight; the rank test assumes no distribution and is exact enough
- * from 20 steps a side.
+ * would over-weight; the rank test assumes no distribution.  Small samples get
+ * U's exact distribution.  Whether a rule's change is real, noise or too few steps
+ * to tell is decided in compare_rules.c.
  */
 #include <errno.h>
 #include <math.h>
@@ -143,15 +144,82 @@ static void side_free(struct side *s)
 	free(s->steps);
 }
 
+#define EXACT_MAX	60	/* both samples together: U's exact distribution is cheap */
+
+/*
+ * Two-sided p of U = u for samples of m and n without ties: the counts of U are the
+ * coefficients of the Gaussian binomial [m+n choose m](q), built as the product of
+ * (1 - q^(n+i)) / (1 - q^i), i = 1..m.
+ */
+static double exact_p(size_t m, size_t n, double u)
+{
+	size_t top = m * n, k;
+	double *c = calloc(top + 1, sizeof(*c)), lo = 0, all = 0;
+
+	if (!c)
+		return NAN;
+	c[0] = 1;
+	for (size_t i = 1; i <= m; i++) {
+		for (k = top; k >= n + i; k--)
+			c[k] -= c[k - n - i];
+		for (k = i; k <= top; k++)
+			c[k] += c[k - i];
+	}
+	for (k = 0; k <= top; k++) {
+		all += c[k];
+		if ((double)k <= u)
+			lo += c[k];
+	}
+	/* U is symmetric about mn/2: the tail on u's side, doubled */
+	if (u > (double)top / 2) {
+		lo = 0;
+		for (k = 0; k <= top; k++)
+			if ((double)k >= u)
+				lo += c[k];
+	}
+	free(c);
+	return all > 0 && 2 * lo / all < 1 ? 2 * lo / all : 1;
+}
+
+static double median(const double *v, size_t n)
+{
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Median absolute deviation of a sorted sample. */
+static double mad(const double *v, size_t n)
+{
+	double m = median(v, n), *d = malloc(n * sizeof(*d)), r;
+
+	if (!d)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		d[i] = fabs(v[i] - m);
+	qsort(d, n, sizeof(*d), cmp_double);
+	r = median(d, n);
+	free(d);
+	return r;
+}
+
+/* The step-time spread both sides share, robust to the odd slow step. */
+static double spread(const double *a, size_t na, const double *b, size_t nb)
+{
+	double ma = mad(a, na), mb = mad(b, nb);
+
+	return 1.4826 * sqrt((ma * ma + mb * mb) / 2);
+}
+
 /* Mann-Whitney U of a (baseline) against b (new), both sorted. */
 static struct mwu mann_whitney(const double *a, size_t na, const double *b, size_t nb)
 {
 	struct mwu r = { .p = 1 };
 	double n = (double)(na + nb), r1 = 0, ties = 0, mean, sd;
 	size_t i = 0, j = 0, rank = 0;
+	bool tied = false;
 
-	if (na < MIN_STEPS || nb < MIN_STEPS)
+	if (na < MIN_TEST || nb < MIN_TEST)
 		return r;
+	r.sigma = spread(a, na, b, nb);
 	/* merge the sorted samples; equal values share their mean rank */
 	while (i < na || j < nb) {
 		double v = i < na && (j >= nb || a[i] <= b[j]) ? a[i] : b[j];
@@ -163,6 +231,7 @@ static struct mwu mann_whitney(const double *a, size_t na, const double *b, size
 			j++, cb++;
 		r1 += (double)ca * ((double)rank + (double)(ca + cb + 1) / 2.0);
 		ties += pow((double)(ca + cb), 3) - (double)(ca + cb);
+		tied |= ca + cb > 1;
 		rank += ca + cb;
 	}
 	r.u = r1 - (double)na * ((double)na + 1) / 2;
@@ -175,6 +244,15 @@ static struct mwu mann_whitney(const double *a, size_t na, const double *b, size
 	if (r.z < 0)
 		r.z = 0;
 	r.p = erfc(r.z / sqrt(2.0));
+	/* small samples: the normal approximation is rough, the exact law is cheap */
+	if (!tied && na + nb <= EXACT_MAX) {
+		double p = exact_p(na, nb, r.u);
+
+		if (!isnan(p)) {
+			r.p = p;
+			r.exact = true;
+		}
+	}
 	return r;
 }
 
@@ -222,9 +300,13 @@ static void noise_guard(struct cmp *c)
 	for (int i = 0; i < 2; i++) {
 		double drops = jnum(s[i]->j, "trace.dropped_events", 0);
 
-		if (s[i]->nsteps < MIN_STEPS)
-			warn(c, "%s: only %zu step samples: the noise test needs %d a side; the rules "
-			     "are checked on the raw change", s[i]->path, s[i]->nsteps, MIN_STEPS);
+		if (s[i]->nsteps < MIN_TEST)
+			warn(c, "%s: only %zu step samples: no noise test (it needs %d a side); "
+			     "step-time changes are inconclusive", s[i]->path, s[i]->nsteps, MIN_TEST);
+		else if (s[i]->nsteps < MIN_STEPS)
+			warn(c, "%s: only %zu step samples: the noise test is weak below %d a side; "
+			     "small changes read as inconclusive", s[i]->path, s[i]->nsteps,
+			     MIN_STEPS);
 		if (drops > 0)
 			warn(c, "%s: %.0f dropped events: its breakdown may be off", s[i]->path, drops);
 		if (!jnum(s[i]->j, "trace.complete", 1))
@@ -272,6 +354,7 @@ int compare__run(const struct cmp_opts *o, const char *prog)
 	int status = 2;
 
 	c.rows = calloc(nmetrics, sizeof(*c.rows));
+	c.allow_inconclusive = o->allow_inconclusive;
 	if (!c.rows || load_rules(&c, o, prog))
 		goto out;
 	if (side_load(&c.b, o->base, prog) || side_load(&c.n, o->cur, prog))
@@ -288,7 +371,7 @@ int compare__run(const struct cmp_opts *o, const char *prog)
 		goto out;
 	status = 0;
 	for (size_t i = 0; i < c.nrules; i++)
-		if (c.rules[i].broken)
+		if (c.rules[i].broken || (c.rules[i].inconclusive && !o->allow_inconclusive))
 			status = 1;
 out:
 	side_free(&c.b);

@@ -11,6 +11,7 @@ struct cmp_opts {
 	const char *rules_file;
 	const char *json, *junit, *chart_dir;
 	bool png, quiet;
+	bool allow_inconclusive;	/* an inconclusive rule does not fail the build */
 };
 
 /*
@@ -20,7 +21,10 @@ struct cmp_opts {
  */
 char *compare__trace_json(const char *trace, const char *prog);
 
-/* Exit status: 0 every rule holds, 1 a rule is broken, 2 usage or unreadable input. */
+/*
+ * Exit status: 0 every rule holds, 1 a rule is broken (or inconclusive, unless
+ * allow_inconclusive), 2 usage or unreadable input.
+ */
 int compare__run(const struct cmp_opts *o, const char *prog);
 
 #endif

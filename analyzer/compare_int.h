@@ -10,8 +10,10 @@
 #include "compare.h"
 #include "jparse.h"
 
-#define MIN_STEPS	20	/* fewer per side and step statistics mean little */
-#define NOISE_P		0.01	/* Mann-Whitney U two-sided p below this: a real change */
+#define MIN_STEPS	20	/* fewer per side: warned about (the test is exact, but weak) */
+#define MIN_TEST	3	/* fewer per side: no noise test at all */
+#define NOISE_P		0.05	/* Mann-Whitney U two-sided p below this: a real change */
+#define POWER_Z		(1.959964 + 0.841621)	/* alpha 0.05 two-sided, power 0.8 */
 
 /* A summary: the JSON of one run, and its step durations for the statistics. */
 struct side {
@@ -38,6 +40,8 @@ extern const size_t nmetrics;
 struct mwu {
 	double u, z, p;		/* p two-sided; 1 when not computable */
 	bool ok;		/* both sides had enough steps */
+	bool exact;		/* p from the exact distribution of U (small samples) */
+	double sigma;		/* robust step-time spread (ms): 1.4826 x pooled MAD */
 };
 
 /* One metric on both sides. */
@@ -47,6 +51,7 @@ struct row {
 	double b, n, abs, rel;	/* rel: NAN when the baseline is 0 */
 	const char *sb, *sn;	/* M_STR */
 	int noise;		/* 1 beyond noise, 0 within, -1 not testable */
+	bool inconclusive;	/* a step-time rule on it could not tell (rules__eval) */
 };
 
 enum rkind { R_REL, R_DELTA, R_VALUE, R_STR, R_BASELINE };
@@ -62,6 +67,8 @@ struct rule {
 	bool force;		/* '!': ignore the noise test */
 	/* evaluation */
 	bool broken, gated;	/* gated: the change held but was within noise */
+	bool inconclusive;	/* the change held, too few steps to tell it from noise */
+	double needed;		/* steps a side that would tell a change of the threshold */
 	char why[320];
 };
 
@@ -73,6 +80,7 @@ struct cmp {
 	size_t nrules;
 	char warn[8][200];
 	int nwarn;
+	bool allow_inconclusive;
 };
 
 /* compare_rules.c */

@@ -57,6 +57,17 @@ static void cause_shift(FILE *f, const struct cmp *c)
 	fputc('\n', f);
 }
 
+static const char *rule_word(const struct rule *r)
+{
+	return r->broken ? "FAIL" : r->inconclusive ? "INCONCLUSIVE" : "ok";
+}
+
+/* Whether the build fails on this rule. */
+static bool fails(const struct cmp *c, const struct rule *r)
+{
+	return r->broken || (r->inconclusive && !c->allow_inconclusive);
+}
+
 void out__table(FILE *f, const struct cmp *c)
 {
 	char b[48], n[48], d[32], rel[16];
@@ -80,12 +91,12 @@ void out__table(FILE *f, const struct cmp *c)
 		fprintf(f, "%-18s %16s %16s %12s %9s  %s\n", r->m->name, b, n, d, rel, noise_word(r));
 	}
 	if (c->mwu.ok)
-		fprintf(f, "step times: Mann-Whitney U=%.0f, z=%.2f, p=%.3g (%zu vs %zu steps): %s\n",
-			c->mwu.u, c->mwu.z, c->mwu.p, c->b.nsteps, c->n.nsteps,
-			c->mwu.p < NOISE_P ? "a real change" : "within run-to-run noise");
+		fprintf(f, "step times: Mann-Whitney U=%.0f, z=%.2f, p=%.3g%s (%zu vs %zu steps): %s\n",
+			c->mwu.u, c->mwu.z, c->mwu.p, c->mwu.exact ? " exact" : "", c->b.nsteps,
+			c->n.nsteps, c->mwu.p < NOISE_P ? "a real change" : "not beyond noise");
 	cause_shift(f, c);
 	for (size_t i = 0; i < c->nrules; i++)
-		fprintf(f, "%-6s %-28s %s\n", c->rules[i].broken ? "FAIL" : "ok", c->rules[i].text,
+		fprintf(f, "%-6s %-28s %s\n", rule_word(&c->rules[i]), c->rules[i].text,
 			c->rules[i].why);
 }
 
@@ -117,7 +128,7 @@ int out__json(const char *path, const struct cmp *c)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
 	bool first = true;
-	int broken = 0;
+	int broken = 0, inconclusive = 0;
 
 	if (!f)
 		return -errno;
@@ -128,8 +139,11 @@ int out__json(const char *path, const struct cmp *c)
 	fprintf(f, ",\"steps\":{\"baseline\":%zu,\"new\":%zu},\"noise_test\":{\"method\":"
 		"\"mann_whitney_u\",\"p\":", c->b.nsteps, c->n.nsteps);
 	json_num(f, c->mwu.ok ? c->mwu.p : NAN);
-	fprintf(f, ",\"threshold\":%g,\"beyond_noise\":%s},\"metrics\":[", NOISE_P,
+	fprintf(f, ",\"threshold\":%g,\"exact\":%s,\"beyond_noise\":%s,\"step_spread_ms\":",
+		NOISE_P, c->mwu.exact ? "true" : "false",
 		c->mwu.ok ? (c->mwu.p < NOISE_P ? "true" : "false") : "null");
+	json_num(f, c->mwu.ok ? c->mwu.sigma : NAN);
+	fputs("},\"metrics\":[", f);
 	for (size_t i = 0; i < nmetrics; i++) {
 		if (!c->rows[i].have_b && !c->rows[i].have_n)
 			continue;
@@ -142,11 +156,16 @@ int out__json(const char *path, const struct cmp *c)
 	for (size_t i = 0; i < c->nrules; i++) {
 		fprintf(f, "%s{\"rule\":", i ? "," : "");
 		json_str(f, c->rules[i].text);
-		fprintf(f, ",\"broken\":%s,\"within_noise\":%s,\"detail\":",
-			c->rules[i].broken ? "true" : "false", c->rules[i].gated ? "true" : "false");
+		fprintf(f, ",\"broken\":%s,\"within_noise\":%s,\"inconclusive\":%s,"
+			"\"steps_needed\":", c->rules[i].broken ? "true" : "false",
+			c->rules[i].gated ? "true" : "false",
+			c->rules[i].inconclusive ? "true" : "false");
+		json_num(f, c->rules[i].inconclusive ? c->rules[i].needed : NAN);
+		fputs(",\"detail\":", f);
 		json_str(f, c->rules[i].why);
 		fputc('}', f);
-		broken += c->rules[i].broken;
+		broken += fails(c, &c->rules[i]);
+		inconclusive += c->rules[i].inconclusive;
 	}
 	fputs("],\"warnings\":[", f);
 	for (int i = 0; i < c->nwarn; i++) {
@@ -154,7 +173,8 @@ int out__json(const char *path, const struct cmp *c)
 			fputc(',', f);
 		json_str(f, c->warn[i]);
 	}
-	fprintf(f, "],\"passed\":%s}\n", broken ? "false" : "true");
+	fprintf(f, "],\"inconclusive\":%d,\"allow_inconclusive\":%s,\"passed\":%s}\n",
+		inconclusive, c->allow_inconclusive ? "true" : "false", broken ? "false" : "true");
 	if (f != stdout)
 		return fclose(f) ? -errno : 0;
 	return fflush(f) ? -errno : 0;
@@ -180,21 +200,25 @@ static void xml_str(FILE *f, const char *s)
 int out__junit(const char *path, const struct cmp *c)
 {
 	FILE *f = fopen(path, "we");
-	size_t fails = 0;
+	size_t nfail = 0;
 
 	if (!f)
 		return -errno;
 	for (size_t i = 0; i < c->nrules; i++)
-		fails += c->rules[i].broken;
+		nfail += fails(c, &c->rules[i]);
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
 		"  <testsuite name=\"stalltrace compare\" tests=\"%zu\" failures=\"%zu\">\n",
-		c->nrules, fails);
+		c->nrules, nfail);
 	for (size_t i = 0; i < c->nrules; i++) {
 		fputs("    <testcase classname=\"stalltrace.compare\" name=\"", f);
 		xml_str(f, c->rules[i].text);
 		fputs("\">", f);
-		if (c->rules[i].broken) {
+		if (fails(c, &c->rules[i])) {
 			fputs("<failure message=\"", f);
+			xml_str(f, c->rules[i].why);
+			fputs("\"/>", f);
+		} else if (c->rules[i].inconclusive) {
+			fputs("<skipped message=\"", f);
 			xml_str(f, c->rules[i].why);
 			fputs("\"/>", f);
 		} else {
@@ -212,9 +236,11 @@ int out__junit(const char *path, const struct cmp *c)
 void out__github(FILE *f, const struct cmp *c)
 {
 	for (size_t i = 0; i < c->nrules; i++) {
-		if (!c->rules[i].broken)
+		if (!c->rules[i].broken && !c->rules[i].inconclusive)
 			continue;
-		fputs("::error title=stalltrace regression::", f);
+		fputs(!fails(c, &c->rules[i]) ? "::warning title=stalltrace inconclusive::" :
+		      c->rules[i].broken ? "::error title=stalltrace regression::" :
+		      "::error title=stalltrace inconclusive::", f);
 		for (const char *s = c->rules[i].text; *s; s++)
 			*s == '%' ? fputs("%25", f) : fputc(*s, f);
 		fputs(": ", f);

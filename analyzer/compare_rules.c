@@ -9,13 +9,17 @@
  *          | N             NEW's own value
  *          | WORD          (verdict) NEW's verdict; `baseline`: BASELINE's verdict
  *
- * A change rule on a step-time metric (step_*, throughput) is broken only when
- * the step times also differ beyond run-to-run noise (Mann-Whitney U, p < 0.01);
- * a trailing `!` drops that condition.  Examples: step_p50>+5%,
+ * A change rule on a step-time metric (step_*, throughput) past its threshold is
+ * broken when the step times also differ beyond run-to-run noise (Mann-Whitney U,
+ * p < 0.05); when they do not, it holds if the runs had enough steps to see a
+ * change of the threshold's size, and is inconclusive otherwise (a failure unless
+ * --allow-inconclusive), with the number of steps that would tell.  A trailing `!`
+ * drops the noise condition.  Examples: step_p50>+5%,
  * dataloader_wait>+0.05, verdict!=compute, verdict!=baseline, dropped_events>0.
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +198,83 @@ static void eval_str(struct rule *r, const struct row *row)
 		 row->sn ? row->sn : "?");
 }
 
+/*
+ * The smallest change the rule cares about, as a shift of the step times in ms: the
+ * threshold of a step-time rule (a throughput change is turned into step time).
+ */
+static double threshold_ms(const struct rule *r, const struct row *row)
+{
+	double b = row->b;
+
+	if (!strcmp(r->m->name, "throughput")) {
+		double t = r->kind == R_REL ? b * (1 + r->v) : b + r->v;
+
+		return b > 0 && t > 0 ? fabs(1000 / t - 1000 / b) : NAN;
+	}
+	return r->kind == R_REL ? fabs(r->v * b) : fabs(r->v);
+}
+
+/*
+ * Steps a side a rank test needs to tell a shift of delta from noise of spread
+ * sigma (alpha 0.05 two-sided, power 0.8): the normal-theory sample size divided by
+ * the test's efficiency relative to the t-test (3/pi), never under MIN_STEPS.
+ */
+#define MWU_ARE	0.954930	/* 3/pi */
+
+static double steps_needed(double sigma, double delta)
+{
+	double n;
+
+	if (!(delta > 0))
+		return NAN;
+	n = ceil(2 * POWER_Z * POWER_Z * sigma * sigma / (delta * delta) / MWU_ARE);
+	return n < MIN_STEPS ? MIN_STEPS : n;
+}
+
+static void appendf(struct rule *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void appendf(struct rule *r, const char *fmt, ...)
+{
+	size_t n = strlen(r->why);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why + n, sizeof(r->why) - n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A step-time change past the rule's threshold: real when the rank test says so
+ * (p < NOISE_P); noise when it does not and the runs had the steps to see a change
+ * of the threshold's size; otherwise too few steps to tell.
+ */
+static void noise_gate(const struct cmp *c, struct rule *r, const struct row *row)
+{
+	size_t have = c->b.nsteps < c->n.nsteps ? c->b.nsteps : c->n.nsteps;
+
+	r->needed = steps_needed(c->mwu.sigma, threshold_ms(r, row));
+	if (c->mwu.ok && c->mwu.p < NOISE_P) {
+		appendf(r, ", beyond noise (Mann-Whitney p=%.2g)", c->mwu.p);
+		return;
+	}
+	r->broken = false;
+	if (c->mwu.ok && !isnan(r->needed) && (double)have >= r->needed) {
+		r->gated = true;
+		appendf(r, ", within noise (Mann-Whitney p=%.2g)", c->mwu.p);
+		return;
+	}
+	r->inconclusive = true;
+	if (c->mwu.ok)
+		appendf(r, ", inconclusive (Mann-Whitney p=%.2g on %zu steps a side)", c->mwu.p,
+			have);
+	else
+		appendf(r, ", inconclusive (%zu steps on a side: no noise test)", have);
+	if (!isnan(r->needed))
+		appendf(r, ": about %.0f steps a side would tell it from noise", r->needed);
+	if (c->allow_inconclusive)
+		appendf(r, "; allowed by --allow-inconclusive");
+}
+
 static void eval_rule(const struct cmp *c, struct rule *r)
 {
 	const struct row *row = cmp_row(c, r->m->name);
@@ -211,18 +292,12 @@ static void eval_rule(const struct cmp *c, struct rule *r)
 		return;
 	r->broken = test(r->op, x, r->v);
 	if (r->kind == R_REL)
-		snprintf(r->why + strlen(r->why), sizeof(r->why) - strlen(r->why), " (%+.1f%%)",
-			 100 * x);
+		appendf(r, " (%+.1f%%)", 100 * x);
 	else if (r->kind == R_DELTA)
-		snprintf(r->why + strlen(r->why), sizeof(r->why) - strlen(r->why), " (%+g)", x);
-	/* a change of step times inside the run-to-run noise is no regression */
-	if (r->broken && r->kind != R_VALUE && r->m->steps && !r->force && c->mwu.ok &&
-	    c->mwu.p >= NOISE_P) {
-		r->broken = false;
-		r->gated = true;
-		snprintf(r->why + strlen(r->why), sizeof(r->why) - strlen(r->why),
-			 ", within noise (Mann-Whitney p=%.2g)", c->mwu.p);
-	}
+		appendf(r, " (%+g)", x);
+	/* a change of step times must also stand out of the run-to-run noise */
+	if (r->broken && r->kind != R_VALUE && r->m->steps && !r->force)
+		noise_gate(c, r, row);
 }
 
 void rules__eval(struct cmp *c)

@@ -36,7 +36,7 @@ static void usage(FILE *f)
 		"usage: analyze [options] TRACE\n"
 		"       analyze --dump TRACE\n"
 		"       analyze --compare BASELINE NEW [--fail-on RULES] [--rules FILE]\n"
-		"               [--json FILE] [--junit FILE] [-o DIR]\n"
+		"               [--allow-inconclusive] [--json FILE] [--junit FILE] [-o DIR]\n"
 		"Finds where the main training thread of a traced job loses time, and why.\n\n"
 		"  --json FILE      also write the results as JSON (docs/json-schema.md); - = stdout\n"
 		"  -o, --out DIR    write gnuplot charts (SVG, data and .gp scripts) and the report\n"
@@ -61,6 +61,8 @@ static void usage(FILE *f)
 		"                   verdict!=baseline,dropped_events>0]\n"
 		"  --rules FILE     with --compare: rules, one per line (# comments)\n"
 		"  --junit FILE     with --compare: a JUnit XML report, one test case per rule\n"
+		"  --allow-inconclusive  with --compare: a step-time change that too few steps\n"
+		"                   cannot tell from noise does not fail (it fails by default)\n"
 		"  --version        print the version\n"
 		"  -h, --help       this help\n");
 }
@@ -126,6 +128,7 @@ static int parse(struct cli *c, int argc, char **argv)
 		{ "perfetto-max-mb", required_argument, NULL, 'M' },
 		{ "compare", no_argument, NULL, 'C' }, { "fail-on", required_argument, NULL, 'F' },
 		{ "rules", required_argument, NULL, 'R' }, { "junit", required_argument, NULL, 'J' },
+		{ "allow-inconclusive", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -154,6 +157,7 @@ static int parse(struct cli *c, int argc, char **argv)
 		case 'F': c->cmp.fail_on = optarg; break;
 		case 'R': c->cmp.rules_file = optarg; break;
 		case 'J': c->cmp.junit = optarg; break;
+		case 'I': c->cmp.allow_inconclusive = true; break;
 		case 'f':
 			if (parse_time(optarg, &c->o.from))
 				return usage_error("--from: bad time '%s' (seconds, or @ns)", optarg);
@@ -185,8 +189,9 @@ static int parse(struct cli *c, int argc, char **argv)
 		c->cmp.quiet = c->quiet;
 		return 0;
 	}
-	if (c->cmp.fail_on || c->cmp.rules_file || c->cmp.junit)
-		return usage_error("%s", "--fail-on, --rules and --junit go with --compare");
+	if (c->cmp.fail_on || c->cmp.rules_file || c->cmp.junit || c->cmp.allow_inconclusive)
+		return usage_error("%s", "--fail-on, --rules, --junit and --allow-inconclusive go "
+				   "with --compare");
 	if (optind != argc - 1)
 		return usage_error("%s", optind < argc ? "one trace at a time" : "no trace given");
 	c->o.path = argv[optind];
