@@ -115,6 +115,60 @@ static __always_inline struct task_st *traced(struct task_struct *t)
 	return bpf_task_storage_get(&tasks, t, 0, 0);
 }
 
+/*
+ * Whether the task running on this CPU is traced, kept per CPU by the switch program
+ * (which must look at both tasks anyway): every process on the machine runs the
+ * syscall programs, and for the untraced ones this test is all they cost.  An entry
+ * is valid for its tid and for the tracer's marking generation: the tracer bumps
+ * mark_gen after it marks running tasks (attach), which the switch program did not
+ * see start.  cur_cache is 0 when the switch program is not loaded (--no-sched).
+ */
+struct cpu_cur {
+	__u32 tid;
+	__u32 gen;
+	__u32 traced;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_cur);
+} cpu_cur SEC(".maps");
+
+const volatile __u32 cur_cache;
+__u32 mark_gen = 1;
+
+static __always_inline struct cpu_cur *cur_entry(void)
+{
+	__u32 zero = 0;
+
+	return cur_cache ? bpf_map_lookup_elem(&cpu_cur, &zero) : NULL;
+}
+
+static __always_inline void cur_set(struct cpu_cur *c, __u32 tid, bool tr)
+{
+	c->tid = tid;
+	c->gen = mark_gen;
+	c->traced = tr;
+}
+
+/* The current task's state when it is traced, NULL (and cheaply) when it is not. */
+static __always_inline struct task_st *cur_traced(void)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct cpu_cur *c = cur_entry();
+	struct task_st *ts;
+
+	if (c && c->tid == cur->pid && c->gen == mark_gen && !c->traced)
+		return NULL;
+	ts = traced(cur);
+	if (c)
+		cur_set(c, cur->pid, ts);
+	return ts;
+}
+
 /* Reserves an event and stamps it; the time is read after the reservation so ring
  * order and time order differ only by what happens between two instructions. */
 static __always_inline void *my_ring(void)
@@ -189,16 +243,20 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
+	struct cpu_cur *c = cur_entry();
 	__u8 fl = 0;
 	struct {
 		struct st_ring_hdr h;
 		struct st_switch s;
 	} *e;
 
-	if (traced(prev))
+	/* prev is the task this CPU ran: the cache knows it, unless it is stale */
+	if (c && c->tid == prev->pid && c->gen == mark_gen ? c->traced : !!traced(prev))
 		fl |= ST_SW_PREV_TRACED;
 	if (traced(next))
 		fl |= ST_SW_NEXT_TRACED;
+	if (c)
+		cur_set(c, next->pid, fl & ST_SW_NEXT_TRACED);
 	if (!fl)
 		return 0;
 	if (preempt)
@@ -252,7 +310,7 @@ static __always_inline int on_wake(struct task_struct *p, __u8 fl)
 	irq = irq_ctx();
 	if (irq)
 		fl |= irq == PC_SOFTIRQ ? ST_WK_IRQ | ST_WK_SOFTIRQ : ST_WK_IRQ;
-	if (traced(cur))
+	if (cur_traced())
 		fl |= ST_WK_WAKER_TRACED;
 	else if (cur->pid)
 		name_waker(cur);
@@ -478,7 +536,7 @@ static __always_inline __s64 ms_to_ns(long ms)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
-	struct task_st *ts = traced(bpf_get_current_task_btf());
+	struct task_st *ts = cur_traced();
 	__u32 cls;
 
 	if (!ts)
@@ -635,7 +693,7 @@ static __always_inline __u32 sc_fields(struct sc_rec *e, struct pt_regs *regs, l
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct task_st *ts = traced(bpf_get_current_task_btf());
+	struct task_st *ts = cur_traced();
 	unsigned long nr = regs->orig_ax;
 	__u32 cls, len, zero = 0;
 	struct sc_rec *e;
@@ -698,7 +756,7 @@ static __always_inline void rq_track(struct request *rq, bool issue)
 		return;
 	}
 	/* submission runs in the submitter's context: tag the request there */
-	if (!traced(cur) || irq_ctx())
+	if (!cur_traced() || irq_ctx())
 		return;
 	n.start = now;
 	n.issue = issue ? now : 0;
@@ -786,7 +844,7 @@ int BPF_PROG(on_rq_complete, struct request *rq, blk_status_t error, unsigned in
 SEC("tp_btf/mm_filemap_add_to_page_cache")
 int BPF_PROG(on_pcache_add, struct folio *folio)
 {
-	struct task_st *ts = traced(bpf_get_current_task_btf());
+	struct task_st *ts = cur_traced();
 	struct inode *host;
 	__u64 flags = 0;
 	__u32 pages = 1;
@@ -846,7 +904,7 @@ static __always_inline int probe_emit(__u32 tid, __u32 id, __u64 dur, __u8 flags
 SEC("uprobe")
 int on_probe_entry(struct pt_regs *ctx)
 {
-	struct task_st *ts = traced(bpf_get_current_task_btf());
+	struct task_st *ts = cur_traced();
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 id = (__u32)cookie, d;
 
@@ -867,7 +925,7 @@ int on_probe_entry(struct pt_regs *ctx)
 SEC("uretprobe")
 int on_probe_return(struct pt_regs *ctx)
 {
-	struct task_st *ts = traced(bpf_get_current_task_btf());
+	struct task_st *ts = cur_traced();
 	__u32 d;
 
 	if (!ts || !ts->probe_depth)

@@ -512,6 +512,7 @@ static int load_bpf(struct run *r)
 
 	set_sc_classes(r->skel, r->o.groups & ST_GROUP_SYSCALL);
 	choose_programs(r->skel, r->o.groups, r->vmlinux);
+	r->skel->rodata->cur_cache = bpf_program__autoload(r->skel->progs.on_switch);
 	btf__free(r->vmlinux);
 	r->vmlinux = NULL;
 	r->nrings = (unsigned)libbpf_num_possible_cpus();
@@ -875,6 +876,8 @@ static int start_attach(struct run *r)
 	if (access(path, F_OK))
 		return say("no process with pid %d", r->o.pid), -ESRCH;
 	n = target__attach_tree(bpf_map__fd(r->skel->maps.tasks), r->o.pid, r->sink);
+	/* tasks marked while running: the BPF side's per-CPU answers for them are stale */
+	__atomic_fetch_add(&r->skel->data->mark_gen, 1, __ATOMIC_SEQ_CST);
 	if (n == -ESRCH || n == -ENOENT)
 		return say("process %d exited during start-up", r->o.pid), -ESRCH;
 	if (n < 0)
