@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "an_core.h"
+#include "st_syscalls.h"
 
 #define SC_HOLD_NS	1000000000ull	/* a segment no syscall covered after this is final */
 #define PROBE_HOLD_NS	5000000000ull	/* GPU sync probes are written when the call ends */
@@ -21,60 +22,18 @@
 #define RX_MAX_NS	100000000ull	/* and a receipt lasts at most this */
 #define OVL_LAUNCH	0xff
 
-#define NR(name) ST_NR_##name
-enum {
-	ST_NR_read = 0, ST_NR_write = 1, ST_NR_open = 2, ST_NR_close = 3, ST_NR_stat = 4,
-	ST_NR_fstat = 5, ST_NR_lstat = 6, ST_NR_poll = 7, ST_NR_pread64 = 17,
-	ST_NR_pwrite64 = 18, ST_NR_readv = 19, ST_NR_writev = 20, ST_NR_access = 21,
-	ST_NR_select = 23, ST_NR_msync = 26, ST_NR_ioctl = 16, ST_NR_sendfile = 40,
-	ST_NR_recvfrom = 45, ST_NR_recvmsg = 47, ST_NR_fsync = 74, ST_NR_fdatasync = 75,
-	ST_NR_truncate = 76, ST_NR_ftruncate = 77, ST_NR_getdents = 78, ST_NR_rename = 82,
-	ST_NR_mkdir = 83, ST_NR_rmdir = 84, ST_NR_creat = 85, ST_NR_unlink = 87,
-	ST_NR_readahead = 187, ST_NR_futex = 202, ST_NR_io_getevents = 208,
-	ST_NR_io_submit = 209, ST_NR_getdents64 = 217, ST_NR_fadvise64 = 221,
-	ST_NR_epoll_wait = 232, ST_NR_openat = 257, ST_NR_mkdirat = 258,
-	ST_NR_newfstatat = 262, ST_NR_unlinkat = 263, ST_NR_renameat = 264,
-	ST_NR_faccessat = 269, ST_NR_pselect6 = 270, ST_NR_ppoll = 271,
-	ST_NR_sync_file_range = 277, ST_NR_epoll_pwait = 281, ST_NR_fallocate = 285,
-	ST_NR_preadv = 295, ST_NR_pwritev = 296, ST_NR_recvmmsg = 299, ST_NR_syncfs = 306,
-	ST_NR_renameat2 = 316, ST_NR_copy_file_range = 326, ST_NR_preadv2 = 327,
-	ST_NR_pwritev2 = 328, ST_NR_statx = 332, ST_NR_io_uring_enter = 426,
-	ST_NR_openat2 = 437, ST_NR_faccessat2 = 439, ST_NR_epoll_pwait2 = 441,
-};
+#define NR(name) ST_NR_##name	/* numbers generated from the kernel header */
 
 /* Syscalls whose whole time is the file system's when their fd (if any) is a file. */
 bool attr__is_file_syscall(unsigned nr)
 {
-	switch (nr) {
-	case NR(read): case NR(write): case NR(pread64): case NR(pwrite64):
-	case NR(readv): case NR(writev): case NR(preadv): case NR(pwritev):
-	case NR(preadv2): case NR(pwritev2): case NR(fsync): case NR(fdatasync):
-	case NR(sync_file_range): case NR(syncfs): case NR(open): case NR(openat):
-	case NR(openat2): case NR(creat): case NR(stat): case NR(lstat): case NR(fstat):
-	case NR(newfstatat): case NR(statx): case NR(access): case NR(faccessat):
-	case NR(faccessat2): case NR(getdents): case NR(getdents64): case NR(unlink):
-	case NR(unlinkat): case NR(rename): case NR(renameat): case NR(renameat2):
-	case NR(mkdir): case NR(mkdirat): case NR(rmdir): case NR(fallocate):
-	case NR(truncate): case NR(ftruncate): case NR(copy_file_range): case NR(sendfile):
-	case NR(readahead): case NR(fadvise64): case NR(msync): case NR(io_submit):
-	case NR(io_getevents): case NR(io_uring_enter):
-		return true;
-	default:
-		return false;
-	}
+	return st_syscall_class(nr) & ST_SYSC_FILE;
 }
 
 /* Syscalls a batch can arrive through (the main thread reading the worker pipe). */
 bool attr__is_read_syscall(unsigned nr)
 {
-	switch (nr) {
-	case NR(read): case NR(readv): case NR(recvfrom): case NR(recvmsg):
-	case NR(recvmmsg): case NR(poll): case NR(ppoll): case NR(select):
-	case NR(pselect6): case NR(epoll_wait): case NR(epoll_pwait): case NR(epoll_pwait2):
-		return true;
-	default:
-		return false;
-	}
+	return st_syscall_class(nr) & ST_SYSC_RECV;
 }
 
 static bool is_file_kind(uint8_t k)
@@ -778,7 +737,7 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 
 static bool is_write_syscall(unsigned nr)
 {
-	return nr == NR(write) || nr == NR(writev) || nr == NR(pwrite64) || nr == NR(pwritev);
+	return st_syscall_class(nr) & ST_SYSC_WRITE;
 }
 
 /*

@@ -113,12 +113,12 @@ static bool in_window(const struct an *a, uint64_t ts)
 
 static bool is_read(unsigned nr)
 {
-	return nr == 0 || nr == 17 || nr == 19 || nr == 295 || nr == 327;
+	return st_syscall_class(nr) & ST_SYSC_READ;
 }
 
 static bool is_write(unsigned nr)
 {
-	return nr == 1 || nr == 18 || nr == 20 || nr == 296 || nr == 328;
+	return st_syscall_class(nr) & ST_SYSC_WRITE;
 }
 
 static void count_read(struct an *a, struct iost *io, const struct st_event *ev)

@@ -9,12 +9,13 @@ ANALYZE      := $(BUILD)/analyze
 
 all: $(ANALYZE) $(ST_LIB)
 
-$(BUILD)/st_syscalls.h: scripts/gen-syscalls.sh
+$(BUILD)/st_syscalls.h: scripts/gen-syscalls.sh scripts/syscalls.tsv
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)scripts/gen-syscalls.sh > $@
+	$(Q)scripts/gen-syscalls.sh scripts/syscalls.tsv > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/analyzer/trace_names.o: $(BUILD)/st_syscalls.h
+# generated before any object that may include it (-MMD then tracks who does)
+$(ST_LIB_SRCS:%.c=$(BUILD)/%.o) $(ANALYZE_SRCS:%.c=$(BUILD)/%.o): | $(BUILD)/st_syscalls.h
 
 $(ST_LIB): $(ST_LIB_SRCS:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)

@@ -913,14 +913,11 @@ static void sc_args(struct px *px, const struct st_event *ev)
 
 static bool is_file_read(const struct st_ev_syscall *sc)
 {
-	const char *n = st_syscall_name(sc->b.nr);
-
-	if (!n || sc->b.ret <= 0 || !(sc->present & ST_SC_FD))
+	if (sc->b.ret <= 0 || !(sc->present & ST_SC_FD))
 		return false;
 	if (sc->fd.kind != ST_FD_REG && sc->fd.kind != ST_FD_BLK)
 		return false;
-	return !strcmp(n, "read") || !strcmp(n, "pread64") || !strcmp(n, "readv") ||
-	       !strcmp(n, "preadv") || !strcmp(n, "preadv2");
+	return st_syscall_class(sc->b.nr) & ST_SYSC_READ;
 }
 
 static void on_syscall(struct px *px, const struct st_event *ev)

@@ -2,7 +2,9 @@
 /* Names of the format's enums, for reports and the JSON Lines dump. */
 #include <string.h>
 
+#include "st_bpf.h"
 #include "st_trace.h"
+#define ST_SYSCALL_TABLES
 #include "st_syscalls.h"	/* generated from the x86_64 unistd_64.h at build time */
 
 #define NAME(tab, i) ((i) < sizeof(tab) / sizeof(tab[0]) ? tab[i] : NULL)
@@ -64,6 +66,18 @@ const char *st_blk_op_name(unsigned op)
 const char *st_syscall_name(unsigned nr)
 {
 	return NAME(st_syscall_names, nr);
+}
+
+unsigned st_syscall_class(unsigned nr)
+{
+	return nr < sizeof(st_syscall_classes) / sizeof(st_syscall_classes[0]) ?
+	       st_syscall_classes[nr] : 0;
+}
+
+unsigned st_syscall_capture(unsigned nr)
+{
+	return nr < sizeof(st_syscall_capture_) / sizeof(st_syscall_capture_[0]) ?
+	       st_syscall_capture_[nr] : 0;
 }
 
 int st_syscall_nr(const char *name)

@@ -293,63 +293,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 /* ------------------------------------------------------------ BPF set-up */
 
-struct sc_rule {
-	const char *name;
-	__u32 cls;
-};
-
-#define TMO(t) ((__u32)(t) << SC_TMO_SHIFT)
-
-static const struct sc_rule sc_rules[] = {
-	{ "read", SC_FD0 | SC_COUNT2 }, { "write", SC_FD0 | SC_COUNT2 },
-	{ "pread64", SC_FD0 | SC_COUNT2 | SC_OFF3 }, { "pwrite64", SC_FD0 | SC_COUNT2 | SC_OFF3 },
-	{ "readv", SC_FD0 }, { "writev", SC_FD0 }, { "preadv", SC_FD0 }, { "pwritev", SC_FD0 },
-	{ "preadv2", SC_FD0 }, { "pwritev2", SC_FD0 },
-	{ "recvfrom", SC_FD0 | SC_COUNT2 }, { "sendto", SC_FD0 | SC_COUNT2 },
-	{ "recvmsg", SC_FD0 }, { "sendmsg", SC_FD0 }, { "recvmmsg", SC_FD0 },
-	{ "sendmmsg", SC_FD0 }, { "connect", SC_FD0 }, { "shutdown", SC_FD0 },
-	{ "accept", SC_RETFD }, { "accept4", SC_RETFD },
-	{ "fsync", SC_FD0 }, { "fdatasync", SC_FD0 }, { "sync_file_range", SC_FD0 },
-	{ "ioctl", SC_FD0 }, { "close", SC_FD0_ENTRY }, { "lseek", SC_FD0 }, { "fstat", SC_FD0 },
-	{ "getdents64", SC_FD0 | SC_COUNT2 }, { "fcntl", SC_FD0 }, { "flock", SC_FD0 },
-	{ "fadvise64", SC_FD0 }, { "readahead", SC_FD0 }, { "ftruncate", SC_FD0 },
-	{ "fallocate", SC_FD0 }, { "sendfile", SC_FD0 }, { "splice", SC_FD0 },
-	{ "epoll_wait", SC_FD0 | TMO(TMO_MS3) }, { "epoll_pwait", SC_FD0 | TMO(TMO_MS3) },
-	{ "epoll_pwait2", SC_FD0 | TMO(TMO_TS3) },
-	{ "poll", SC_POLLFD | TMO(TMO_MS2) }, { "ppoll", SC_POLLFD | TMO(TMO_TS2) },
-	{ "select", TMO(TMO_TV4) }, { "pselect6", TMO(TMO_TS4) },
-	{ "nanosleep", TMO(TMO_TS0) }, { "clock_nanosleep", TMO(TMO_TS2) },
-	{ "futex", SC_FUTEX },
-	{ "open", SC_PATH0 | SC_RETFD }, { "creat", SC_PATH0 | SC_RETFD },
-	{ "openat", SC_PATH1 | SC_RETFD }, { "openat2", SC_PATH1 | SC_RETFD },
-	/*
-	 * Paths of the calls that change the file system.  The stat and access family
-	 * is left without: an interpreter's imports make thousands of them, their paths
-	 * were a fifth of a PyTorch trace, and no analysis needs them.
-	 */
-	{ "unlink", SC_PATH0 }, { "unlinkat", SC_PATH1 }, { "rename", SC_PATH0 },
-	{ "renameat", SC_PATH1 }, { "renameat2", SC_PATH1 }, { "mkdir", SC_PATH0 },
-	{ "mkdirat", SC_PATH1 }, { "truncate", SC_PATH0 },
-	{ "dup", SC_RETFD }, { "dup2", SC_RETFD }, { "dup3", SC_RETFD }, { "socket", SC_RETFD },
-	{ "eventfd2", SC_RETFD }, { "epoll_create1", SC_RETFD }, { "memfd_create", SC_RETFD },
-	{ "timerfd_create", SC_RETFD },
-	{ "pipe", SC_FDS0 }, { "pipe2", SC_FDS0 }, { "socketpair", SC_FDS3 },
-};
-
+/* What the BPF side records of each syscall: scripts/syscalls.tsv, or nothing. */
 static void set_sc_classes(struct stalltrace_bpf *skel, bool on)
 {
-	size_t i;
-
-	for (i = 0; i < ST_NR_SYSCALLS; i++)
-		skel->rodata->sc_class[i] = on ? SC_ON : 0;
-	if (!on)
-		return;
-	for (i = 0; i < sizeof(sc_rules) / sizeof(sc_rules[0]); i++) {
-		int nr = st_syscall_nr(sc_rules[i].name);
-
-		if (nr >= 0 && nr < ST_NR_SYSCALLS)
-			skel->rodata->sc_class[nr] |= sc_rules[i].cls;
-	}
+	for (unsigned i = 0; i < ST_NR_SYSCALLS; i++)
+		skel->rodata->sc_class[i] = on ? SC_ON | st_syscall_capture(i) : 0;
 }
 
 /* Programs of left-out groups, or on tracepoints this kernel lacks, are not loaded. */

@@ -35,6 +35,7 @@ struct st_ring_hdr {
 #define SC_FDS3		(1u << 11)	/* arg3 receives two fds (socketpair) */
 #define SC_TMO_SHIFT	12		/* timeout argument, 4 bits: enum sc_tmo */
 #define SC_TMO_MASK	(0xfu << SC_TMO_SHIFT)
+#define SC_TMO(t)	((__u32)(t) << SC_TMO_SHIFT)
 
 enum sc_tmo {
 	TMO_NONE = 0,
@@ -46,6 +47,11 @@ enum sc_tmo {
 	TMO_TV4,	/* struct timeval * in arg4, read at entry (select updates it) */
 	TMO_TS4,	/* struct timespec * in arg4, read at entry (pselect6 updates it) */
 };
+
+#ifndef __BPF__
+/* The capture flags of syscall nr (scripts/syscalls.tsv), SC_ON excluded. */
+unsigned st_syscall_capture(unsigned nr);
+#endif
 
 struct st_ring_exec {
 	struct st_ring_hdr h;

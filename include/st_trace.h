@@ -157,4 +157,19 @@ const char *st_blk_op_name(unsigned op);
 const char *st_syscall_name(unsigned nr);	/* x86_64; NULL when unknown */
 int st_syscall_nr(const char *name);		/* -1 when unknown */
 
+/* What a syscall means to the analysis: the classes of scripts/syscalls.tsv. */
+#define ST_SYSC_FILE	(1u << 0)	/* the file system's time when its fd is a file */
+#define ST_SYSC_READ	(1u << 1)	/* reads data from its fd */
+#define ST_SYSC_WRITE	(1u << 2)	/* writes data to its fd */
+#define ST_SYSC_RECV	(1u << 3)	/* data can arrive through it (a batch, a message) */
+#define ST_SYSC_SEND	(1u << 4)	/* sends on a socket */
+#define ST_SYSC_NET	(1u << 5)	/* a socket call */
+#define ST_SYSC_WAIT	(1u << 6)	/* waits for one of several fds, with a timeout */
+#define ST_SYSC_SYNC	(1u << 7)	/* flushes written data to storage */
+#define ST_SYSC_SLEEP	(1u << 8)
+#define ST_SYSC_FUTEX	(1u << 9)
+#define ST_SYSC_OPEN	(1u << 10)	/* a new fd for a path */
+#define ST_SYSC_CLOSE	(1u << 11)
+unsigned st_syscall_class(unsigned nr);		/* ST_SYSC_*; 0 when none or unknown */
+
 #endif /* ST_TRACE_H */
