@@ -23,6 +23,13 @@ function flags(list, prefix, upper,    n, i, parts, out) {
 	}
 	return out
 }
+function table(decl, vals,    n) {
+	print "static const " decl "[] = {"
+	for (n = 0; n < 1024; n++)
+		if (n in vals && vals[n] != "0")
+			printf "\t[%d] = %s,\n", n, vals[n]
+	print "};"
+}
 { nr[$1] = $2; names[$2] = $1 }
 END {
 	while ((getline line < tab) > 0) {
@@ -52,18 +59,10 @@ END {
 			printf "\t[%d] = \"%s\",\n", n, names[n]
 	print "};"
 	print "#ifdef ST_SYSC_FILE\t/* include/st_trace.h */"
-	print "static const unsigned short st_syscall_classes[] = {"
-	for (n = 0; n < 1024; n++)
-		if (n in cls && cls[n] != "0")
-			printf "\t[%d] = %s,\n", n, cls[n]
-	print "};"
+	table("unsigned short st_syscall_classes", cls)
 	print "#endif"
 	print "#ifdef SC_FD0\t/* include/st_bpf.h */"
-	print "static const unsigned st_syscall_capture_[] = {"
-	for (n = 0; n < 1024; n++)
-		if (n in cap && cap[n] != "0")
-			printf "\t[%d] = %s,\n", n, cap[n]
-	print "};"
+	table("unsigned st_syscall_capture_", cap)
 	print "#endif"
 	print "#endif /* ST_SYSCALL_TABLES */"
 }'
