@@ -5,6 +5,7 @@
  * the trace are escaped by json_str().
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -205,6 +206,27 @@ static void dump_proc(struct dumper *d, const struct st_event *ev)
 		kv_u(f, "nthreads", ev->proc.nthreads);
 		kv_s(f, "cmdline", ev->str);
 		break;
+	case ST_REC_ENV: {
+		const char *k = NULL, *v;
+		bool first = true;
+
+		fprintf(f, "{\"ts\":%llu,\"type\":\"env\"", (unsigned long long)ev->ts);
+		kv_u(f, "pid", ev->env.pid);
+		kv_u(f, "tid", ev->env.pid);
+		kv_s(f, "at", ev->flags & ST_ENV_ATTACH ? "attach" : "exec");
+		kv_b(f, "unreadable", ev->flags & ST_ENV_UNREADABLE);
+		fputs(",\"env\":{", f);
+		while (st_env_next(ev, &k, &v)) {
+			if (!first)
+				fputc(',', f);
+			first = false;
+			json_str(f, k);
+			fputc(':', f);
+			json_str(f, v);
+		}
+		fputc('}', f);
+		break;
+	}
 	case ST_REC_FD:
 		fprintf(f, "{\"ts\":%llu,\"type\":\"fd\"", (unsigned long long)ev->ts);
 		kv_u(f, "pid", ev->fd.pid);
@@ -279,6 +301,7 @@ static void dump_event(struct dumper *d, const struct st_event *ev)
 	case ST_REC_COMM:
 	case ST_REC_PROC:
 	case ST_REC_FD:
+	case ST_REC_ENV:
 		dump_proc(d, ev);
 		break;
 	case ST_REC_DROPS:
@@ -322,6 +345,8 @@ static void dump_header(FILE *f, const struct st_trace_info *in)
 	kv_s(f, "options", in->options);
 	if (in->irq_context)
 		kv_s(f, "irq_context", in->irq_context);
+	if (in->clock_error_ns)
+		kv_s(f, "clock_error_ns", in->clock_error_ns);
 	fputs("}\n", f);
 }
 

@@ -295,6 +295,23 @@ const char *st_syscall_path(const void *payload, size_t len, unsigned flags)
 	return p;
 }
 
+bool st_env_next(const struct st_event *ev, const char **key, const char **val)
+{
+	const char *start = (const char *)ev->raw + sizeof(struct st_env);
+	const char *end = (const char *)ev->raw + ev->raw_len, *k;
+
+	if (ev->type != ST_REC_ENV || ev->raw_len <= sizeof(struct st_env))
+		return false;
+	k = *key ? *val + strlen(*val) + 1 : start;
+	if (k >= end)
+		return false;
+	*val = k + strlen(k) + 1;
+	if (*val >= end)
+		return false;
+	*key = k;
+	return true;
+}
+
 static uint64_t fd_key(__u32 tid, __s32 fd)
 {
 	return ((uint64_t)tid << 32) | (__u32)fd;
@@ -419,6 +436,15 @@ static int decode(struct st_reader *r, struct st_event *ev, const unsigned char 
 		FIXED(proc);
 		if (!(ev->str = tail_string(r, p + sizeof(ev->proc), len - sizeof(ev->proc))))
 			return -2;
+		break;
+	case ST_REC_ENV:
+		FIXED(env);
+		/* key\0value\0 pairs: the last byte ends a string */
+		if (len > sizeof(ev->env) && p[len - 1] != '\0') {
+			set_error(r, ST_END_CORRUPT, "record at offset %llu: unterminated string",
+				  (unsigned long long)(r->frame_off + r->pos));
+			return -2;
+		}
 		break;
 	case ST_REC_FD:
 		FIXED(fd);
@@ -630,6 +656,7 @@ static int read_header(struct st_reader *r)
 	r->info.options = st_reader__header_str(r, "options");
 	r->info.mode = st_reader__header_str(r, "mode");
 	r->info.irq_context = st_reader__header_str(r, "irq_context");
+	r->info.clock_error_ns = st_reader__header_str(r, "clock_error_ns");
 	r->ts = r->info.h.start_ts;
 	return 0;
 }

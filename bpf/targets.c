@@ -177,6 +177,91 @@ static void describe_thread(struct sink *s, pid_t pid, pid_t tid, __u64 ts)
 	sink__record(s, ts, ST_REC_COMM, ST_COMM_TRACED, &c, sizeof(c), NULL, 0);
 }
 
+/*
+ * The environment variables that say which rank of which distributed job a process
+ * is (torchrun/torchelastic, Slurm, Open MPI, MPICH/PMI, PMIx), and which devices it
+ * sees.  Only these are recorded: an environment also holds secrets.
+ */
+static const char *const env_keys[] = {
+	"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK",
+	"GROUP_WORLD_SIZE", "ROLE_RANK", "ROLE_NAME", "TORCHELASTIC_RUN_ID",
+	"TORCHELASTIC_RESTART_COUNT", "MASTER_ADDR", "MASTER_PORT",
+	"SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID",
+	"SLURM_NTASKS", "SLURMD_NODENAME",
+	"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_SIZE",
+	"PMI_RANK", "PMI_SIZE", "PMIX_RANK",
+	"CUDA_VISIBLE_DEVICES",
+};
+
+#define ENV_VAL_MAX	256	/* longer values are cut (a run id, an address: short) */
+#define ENV_READ_MAX	(4u << 20)	/* an environment is at most ARG_MAX-sized */
+
+/* Appends "key\0value\0" when `e` ("KEY=VALUE") is wanted and not yet there. */
+static void env_take(const char *e, size_t n, char *out, size_t *len, unsigned *seen)
+{
+	for (unsigned i = 0; i < sizeof(env_keys) / sizeof(env_keys[0]); i++) {
+		size_t kl = strlen(env_keys[i]), vl;
+
+		if (n <= kl || e[kl] != '=' || memcmp(e, env_keys[i], kl))
+			continue;
+		if (*seen & (1u << i))
+			return;		/* the first one counts, as for getenv() */
+		*seen |= 1u << i;
+		vl = n - kl - 1 < ENV_VAL_MAX ? n - kl - 1 : ENV_VAL_MAX;
+		memcpy(out + *len, e, kl);
+		out[*len + kl] = '\0';
+		memcpy(out + *len + kl + 1, e + kl + 1, vl);
+		out[*len + kl + 1 + vl] = '\0';
+		*len += kl + vl + 2;
+		return;
+	}
+}
+
+/*
+ * Reads the wanted keys of /proc/PID/environ (the environment the process was
+ * exec'd with) into out; returns the bytes used, or -1 when it cannot be read.
+ * A zombie or a kernel thread reads as empty.
+ */
+static ssize_t env_read(pid_t pid, char *out)
+{
+	char path[64], buf[8192], ent[ENV_VAL_MAX + 64];
+	size_t elen = 0, len = 0, total = 0;
+	unsigned seen = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* entry by entry; ent[] holds a key and a value cut at ENV_VAL_MAX */
+	while (total < ENV_READ_MAX && (n = read(fd, buf, sizeof(buf))) > 0) {
+		total += (size_t)n;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i]) {
+				if (elen < sizeof(ent))
+					ent[elen++] = buf[i];
+				continue;
+			}
+			env_take(ent, elen, out, &len, &seen);
+			elen = 0;
+		}
+	}
+	close(fd);
+	return n < 0 ? -1 : (ssize_t)len;
+}
+
+void target__env(struct sink *s, pid_t pid, __u64 ts, __u8 flags)
+{
+	struct st_env e = { .pid = (__u32)pid };
+	char out[sizeof(env_keys) / sizeof(env_keys[0]) * (ENV_VAL_MAX + 32)];
+	ssize_t n = env_read(pid, out);
+
+	if (n < 0)
+		flags |= ST_ENV_UNREADABLE;
+	sink__record(s, ts, ST_REC_ENV, flags, &e, sizeof(e), out, n > 0 ? (size_t)n : 0);
+}
+
 void target__describe(struct sink *s, pid_t pid, const char *cmdline)
 {
 	struct st_proc p = { .pid = (__u32)pid };
@@ -301,6 +386,7 @@ int target__attach_tree(int map_fd, pid_t root, struct sink *s)
 	}
 	for (i = 0; hmap_iter(&procs, &i, &k, &v);) {
 		target__describe(s, (pid_t)k, NULL);
+		target__env(s, (pid_t)k, now_ns(), ST_ENV_ATTACH);
 		nprocs++;
 	}
 	err = nprocs;

@@ -500,27 +500,51 @@ static const char *output_error(int err)
 	}
 }
 
-static void clock_offsets(struct st_header *h)
+static __s64 ts_ns(const struct timespec *t)
 {
-	struct timespec m1, rt, bt, m2;
-	__s64 mono;
+	return (__s64)t->tv_sec * 1000000000 + t->tv_nsec;
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &m1);
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	clock_gettime(CLOCK_MONOTONIC, &m2);
-	mono = ((__s64)m1.tv_sec * 1000000000 + m1.tv_nsec + (__s64)m2.tv_sec * 1000000000 +
-		m2.tv_nsec) / 2;
-	h->realtime_offset = (__s64)rt.tv_sec * 1000000000 + rt.tv_nsec - mono;
-	h->boottime_offset = (__s64)bt.tv_sec * 1000000000 + bt.tv_nsec - mono;
-	h->start_ts = (__u64)mono;
+/*
+ * The clock pair of the header: CLOCK_REALTIME and CLOCK_BOOTTIME as offsets from
+ * CLOCK_MONOTONIC.  Each is read between two MONOTONIC reads; of several tries the
+ * tightest bracket wins (a preemption or a VM exit widens one), and half its width
+ * is the pair's uncertainty, written as the header key clock_error_ns.  Returns it.
+ */
+static __s64 clock_offsets(struct st_header *h)
+{
+	__s64 best = INT64_MAX, bt_best = INT64_MAX;
+
+	for (int i = 0; i < 16; i++) {
+		struct timespec m1, rt, bt, m2, m3;
+		__s64 w1, w2;
+
+		clock_gettime(CLOCK_MONOTONIC, &m1);
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_MONOTONIC, &m2);
+		clock_gettime(CLOCK_BOOTTIME, &bt);
+		clock_gettime(CLOCK_MONOTONIC, &m3);
+		w1 = ts_ns(&m2) - ts_ns(&m1);
+		w2 = ts_ns(&m3) - ts_ns(&m2);
+		if (w1 < best) {
+			best = w1;
+			h->start_ts = (__u64)(ts_ns(&m1) + w1 / 2);
+			h->realtime_offset = ts_ns(&rt) - (__s64)h->start_ts;
+		}
+		if (w2 < bt_best) {
+			bt_best = w2;
+			h->boottime_offset = ts_ns(&bt) - (ts_ns(&m2) + w2 / 2);
+		}
+	}
+	return (best + 1) / 2;
 }
 
 static int write_header(struct run *r, const char *target_cmdline)
 {
 	struct st_header h = { .version = ST_FORMAT_VERSION, .clock_id = CLOCK_MONOTONIC };
 	struct utsname u;
-	const char *kv[16];
+	const char *kv[20];
+	char clock_err[24];
 	int n = 0;
 
 	memcpy(h.magic, ST_MAGIC, ST_MAGIC_LEN);
@@ -528,7 +552,7 @@ static int write_header(struct run *r, const char *target_cmdline)
 	h.target_pid = (__u32)(r->o.pid ? r->o.pid : r->child);
 	h.page_size = (__u32)sysconf(_SC_PAGESIZE);
 	h.event_mask = r->o.groups;
-	clock_offsets(&h);
+	snprintf(clock_err, sizeof(clock_err), "%lld", (long long)clock_offsets(&h));
 	uname(&u);
 	kv[n++] = "tracer_version"; kv[n++] = ST_VERSION;
 	kv[n++] = "hostname"; kv[n++] = u.nodename;
@@ -537,6 +561,7 @@ static int write_header(struct run *r, const char *target_cmdline)
 	kv[n++] = "cmdline"; kv[n++] = target_cmdline;
 	kv[n++] = "options"; kv[n++] = r->o.cmdline;
 	kv[n++] = "irq_context"; kv[n++] = r->skel->rodata->pc_ok ? "preempt_count" : "none";
+	kv[n++] = "clock_error_ns"; kv[n++] = clock_err;
 	kv[n] = NULL;
 	r->start = h.start_ts;
 	return st_writer__header(r->w, &h, kv);
@@ -577,11 +602,25 @@ static void watch_open(struct run *r, const struct st_ring_hdr *h, size_t len)
 		probes__saw_open(r->probes, path);
 }
 
+/*
+ * An exec: read the process's identity (rank, job) from its new environment now,
+ * while it runs; a process that exits within the ring's poll period is gone by
+ * then and gets an ENV record saying so.
+ */
+static void watch_exec(struct run *r, const struct st_ring_hdr *h, size_t len)
+{
+	const struct st_exec *e = (const void *)(h + 1);
+
+	if (h->type == ST_REC_EXEC && len >= sizeof(*h) + sizeof(*e))
+		target__env(r->sink, (pid_t)e->pid, h->ts, ST_ENV_EXEC);
+}
+
 static int on_ring_event(void *ctx, void *data, size_t len)
 {
 	struct ring_ctx *rc = ctx;
 
 	watch_open(rc->r, data, len);
+	watch_exec(rc->r, data, len);
 	return sink__event(rc->r->sink, rc->idx, data, len) == -ENOMEM ? -ENOMEM : 0;
 }
 

@@ -59,6 +59,11 @@ int target__mark(int map_fd, pid_t tid, bool thread);
 int target__attach_tree(int map_fd, pid_t pid, struct sink *s);
 /* Queues PROC, COMM and FD records for one process. */
 void target__describe(struct sink *s, pid_t pid, const char *cmdline);
+/*
+ * Queues an ENV record for pid at ts (flags: ST_ENV_EXEC or ST_ENV_ATTACH): the
+ * distributed-job keys of its environment, read from /proc/PID/environ.
+ */
+void target__env(struct sink *s, pid_t pid, __u64 ts, __u8 flags);
 
 /*
  * Starts argv stopped before exec; target__release() lets it exec.  Returns the

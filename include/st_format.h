@@ -46,6 +46,7 @@ enum st_rec_type {
 	ST_REC_COMM	= 23,	/* thread name: at first sight and on every rename */
 	ST_REC_PROC	= 24,	/* a process found at attach: parent and command line */
 	ST_REC_FD	= 25,	/* an fd already open at attach */
+	ST_REC_ENV	= 26,	/* a process's identity from its environment (distributed rank) */
 	ST_REC_SYSCALL	= 30,
 	ST_REC_BLOCK	= 31,
 	ST_REC_PCACHE	= 32,	/* page-cache fill outside a syscall (a fault) */
@@ -89,7 +90,13 @@ struct st_time {
  * ST_REC_HEADER: fixed part, then `strings`: NUL-terminated key, NUL-terminated
  * value pairs up to the record end.  Keys written by the tracer: tracer_version,
  * hostname, kernel, cmdline (target command line, arguments separated by spaces),
- * options (the tracer's own command line), mode (attach|run).
+ * options (the tracer's own command line), mode (attach|run), irq_context,
+ * clock_error_ns (below).
+ *
+ * Clocks: start_ts (CLOCK_MONOTONIC) and start_ts + realtime_offset (CLOCK_REALTIME)
+ * are one instant read on both clocks: the pair that puts traces of several machines
+ * on one time line.  The tracer reads MONOTONIC, REALTIME, MONOTONIC several times and
+ * keeps the tightest bracket; clock_error_ns is half its width, the pair's uncertainty.
  */
 struct st_header {
 	char magic[ST_MAGIC_LEN];
@@ -234,6 +241,24 @@ struct st_proc {
 	__u32 pid;
 	__u32 ppid;
 	__u32 nthreads;
+	__u32 pad;
+};
+
+/*
+ * ST_REC_ENV: fixed part, then "key\0value\0" pairs up to the record end (none when
+ * the environment had none of the keys, or could not be read).  The tracer reads
+ * /proc/PID/environ when it sees a traced process exec, and for every process found
+ * at attach, and keeps only the keys that say which rank of which distributed job
+ * the process is (docs/trace-format.md lists them).  The record's time is the exec's
+ * (the identity holds from there) or the attach scan's.  A later ENV record for the
+ * same pid replaces the earlier one; a process forked without exec has its parent's.
+ */
+#define ST_ENV_EXEC		(1u << 0)	/* read when the process exec'd */
+#define ST_ENV_ATTACH		(1u << 1)	/* read at attach */
+#define ST_ENV_UNREADABLE	(1u << 2)	/* /proc/PID/environ could not be read (gone) */
+
+struct st_env {
+	__u32 pid;
 	__u32 pad;
 };
 
@@ -408,6 +433,7 @@ ST_STATIC_SIZE(struct st_exit, 16);
 ST_STATIC_SIZE(struct st_comm, 24);
 ST_STATIC_SIZE(struct st_proc, 16);
 ST_STATIC_SIZE(struct st_fd, 24);
+ST_STATIC_SIZE(struct st_env, 8);
 ST_STATIC_SIZE(struct st_syscall, 24);
 ST_STATIC_SIZE(struct st_sc_fd, 24);
 ST_STATIC_SIZE(struct st_syscall_narrow, 16);

@@ -87,6 +87,7 @@ struct st_event {
 		struct st_comm comm;
 		struct st_proc proc;
 		struct st_fd fd;
+		struct st_env env;
 		struct st_ev_syscall sc;
 		struct st_block blk;
 		struct st_pcache pc;
@@ -114,6 +115,7 @@ struct st_trace_info {
 	struct st_header h;
 	const char *tracer_version, *hostname, *kernel, *cmdline, *options, *mode;
 	const char *irq_context;	/* "preempt_count", "none", NULL (older tracers) */
+	const char *clock_error_ns;	/* the clock pair's uncertainty, NULL (older tracers) */
 	__u64 file_bytes;
 };
 
@@ -143,6 +145,13 @@ __u64 st_reader__drops_total(const struct st_reader *r);
 __u64 st_reader__records(const struct st_reader *r);
 __u64 st_reader__skipped(const struct st_reader *r);
 void st_reader__close(struct st_reader *r);
+
+/*
+ * The key/value pairs of an ENV record, one per call:
+ *   for (const char *k = NULL, *v; st_env_next(ev, &k, &v);)
+ * (the reader checked that they are NUL-terminated inside the record).
+ */
+bool st_env_next(const struct st_event *ev, const char **key, const char **val);
 
 /* The path of a SYSCALL record's payload (`flags`: the record's), or NULL. */
 const char *st_syscall_path(const void *payload, size_t len, unsigned flags);

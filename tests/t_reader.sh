@@ -80,6 +80,14 @@ check "repeated fds are read back whole (identity restored)" sh -c "test \$(grep
 check "  ...and written compact (narrow base, short fd): under 48 bytes a record" \
 	test "$(zstd -q -d -c "$TMP/two.zst" | wc -c)" -lt $((200 * 48 + 400))
 
+# an ENV record whose last pair is not NUL-terminated: corrupt, said, what came before kept
+printf 'header start=1s\nenv ts=1.1s pid=5 RANK=0\nraw ts=1.2s type=26 hex=0500000000000000524b3d31\ntrailer ts=2s\n' |
+	"$STGEN" -f - "$TMP/badenv.zst"
+"$ANALYZE" --dump "$TMP/badenv.zst" >"$TMP/out.jsonl" 2>"$TMP/err"
+check "env pairs without their NUL: exit 3" test $? -eq 3
+check "  ...said" grep -q "unterminated string" "$TMP/err"
+check "  ...the env record before it is read" grep -q '"env":{"RANK":"0"}' "$TMP/out.jsonl"
+
 # data after the trailer (two traces concatenated)
 cat "$TMP/all.zst" "$TMP/all.zst" >"$TMP/cat.zst"
 "$ANALYZE" --dump "$TMP/cat.zst" >/dev/null 2>"$TMP/err"

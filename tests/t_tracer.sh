@@ -60,6 +60,58 @@ check "attach: PROC record for the target with its command line" \
 check "attach: FD records for its open fds (stdin is the fifo)" \
 	grep -q "\"type\":\"fd\",\"pid\":$pid,\"tid\":$pid,\"fd\":0,\"fd_kind\":\"pipe\"" "$TMP/att.jsonl"
 
+# --- a process's distributed identity: ENV records at exec and at attach, only the
+# job keys (never the rest of the environment), and the header's clock pair
+env RANK=1 WORLD_SIZE=2 TORCHELASTIC_RUN_ID=t14 MASTER_ADDR=127.0.0.1 MASTER_PORT=29999 \
+	ST_SECRET_TOKEN=hunter2 "$TRACER" run -q -o "$TMP/env.zst" -- \
+	sh -c 'sleep 0.2 & RANK=5 exec sleep 0.3' 2>/dev/null
+dump_ok "$TMP/env.zst" "$TMP/env.jsonl"
+check "env: one record per exec, with the job keys, the rank the exec gave" "$PY" - "$TMP/env.jsonl" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+env = [e for e in ev if e['type'] == 'env']
+execs = [e for e in ev if e['type'] == 'exec']
+job = {'WORLD_SIZE': '2', 'TORCHELASTIC_RUN_ID': 't14', 'MASTER_ADDR': '127.0.0.1',
+       'MASTER_PORT': '29999'}
+ok = len(env) == len(execs) == 3 and all(e['at'] == 'exec' and not e['unreadable'] and
+                                         {k: e['env'][k] for k in job} == job for e in env)
+ok = ok and sorted((e['pid'], e['ts']) for e in env) == sorted((e['pid'], e['ts']) for e in execs)
+# the background sleep has RANK=1; sh's pid ends as the exec'd sleep with RANK=5 (its
+# first record may already say 5: the tracer reads /proc a few ms after the exec)
+last = {e['pid']: e['env']['RANK'] for e in sorted(env, key=lambda e: e['ts'])}
+sh = execs[0]['pid']
+ok = ok and last[sh] == '5' and sorted(last.values()) == ['1', '5']
+sys.exit(0 if ok else print(env) or 1)
+PY
+check "env: nothing else of the environment reaches the trace" \
+	sh -c "! zstd -q -d -c '$TMP/env.zst' | grep -q -a -e hunter2 -e ST_SECRET"
+check "env: the header's clock pair is within its error of this machine's offset" "$PY" - "$TMP/env.jsonl" <<'PY'
+import json, sys, time
+h = json.loads(open(sys.argv[1]).readline())
+m = time.clock_gettime_ns
+m1, r, m2 = min(((m(time.CLOCK_MONOTONIC), m(time.CLOCK_REALTIME), m(time.CLOCK_MONOTONIC))
+                 for _ in range(200)), key=lambda s: s[2] - s[0])
+off = r - (m1 + m2) // 2
+err = int(h['clock_error_ns'])
+# python's own bracket is wider than the tracer's: allow it, and an NTP slew of 50 ppm
+sys.exit(0 if 0 <= err < 100000 and abs(h['realtime_offset'] - off) < 20000 + err else 1)
+PY
+mkfifo "$TMP/envgo"
+exec 6<>"$TMP/envgo"
+RANK=3 LOCAL_RANK=0 WORLD_SIZE=4 SLURM_JOB_ID=812 sh -c 'read x; sleep 0.1' <"$TMP/envgo" &
+epid=$!
+"$TRACER" attach -v -q -o "$TMP/envatt.zst" "$epid" 2>"$TMP/envatt.err" &
+tpid=$!
+wait_for "$TMP/envatt.err" "attached to"
+echo go >&6
+wait $tpid
+exec 6>&-
+dump_ok "$TMP/envatt.zst" "$TMP/envatt.jsonl"
+check "env at attach: the target's identity, read from /proc" grep -q \
+	"\"type\":\"env\",\"pid\":$epid,\"tid\":$epid,\"at\":\"attach\",\"unreadable\":false,\"env\":{.*\"RANK\":\"3\"" "$TMP/envatt.jsonl"
+check "env at attach: the exec'd sleep gets its own record (same keys)" grep -q \
+	"\"type\":\"env\",.*\"at\":\"exec\",.*\"SLURM_JOB_ID\":\"812\"" "$TMP/envatt.jsonl"
+
 # --- attach to a tree that already has children and threads; stop after -d
 sh -c "echo \$\$ >'$TMP/tree.pid'; '$BUILD/tests/sysloop' 4000000000 2 >/dev/null & '$BUILD/tests/sysloop' 4000000000 >/dev/null & wait" &
 shpid=$!

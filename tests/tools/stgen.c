@@ -37,6 +37,8 @@
  *   comm    ts= tid= pid= comm= traced=1 rename=1 flags=NUM
  *   proc    ts= pid= ppid= nthreads= cmdline=
  *   fd      ts= pid= fd= kind= dev= ino= path=
+ *   env     ts= pid= at=exec|attach unreadable=1 flags=NUM, then KEY=VALUE pairs
+ *           (every other field, in order: RANK=1 MASTER_ADDR=10.0.0.1)
  *   syscall ts=END tid= name=NAME|nr=NUM ret= dur= no_entry=1, then optional fields
  *           (each sets its flag): fd= kind= dev= ino= (ST_SC_FD), count= (ST_SC_COUNT),
  *           offset=, futex_uaddr= futex_op= futex_val= (ST_SC_FUTEX), timeout= (ns,
@@ -551,6 +553,40 @@ static int rec_proc(struct gen *g, struct line *l)
 	}
 }
 
+/* env: the fields other than ts, pid, at, unreadable and flags are the pairs, in order */
+static int rec_env(struct gen *g, struct line *l)
+{
+	static const char *const fixed[] = { "ts", "pid", "at", "unreadable", "flags" };
+	struct st_env e = { 0 };
+	char buf[4096];
+	size_t len = 0;
+	int ok = 1;
+	__u64 ts = ts_of(g, l, "ts", &ok);
+	const char *at = str(l, "at", "exec");
+	__u8 flags;
+
+	e.pid = (__u32)num(g, l, "pid", 0, &ok);
+	flags = (__u8)((!strcmp(at, "attach") ? ST_ENV_ATTACH : ST_ENV_EXEC) |
+		       (num(g, l, "unreadable", 0, &ok) ? ST_ENV_UNREADABLE : 0));
+	flags = (__u8)num(g, l, "flags", flags, &ok);
+	for (int i = 0; i < l->nf; i++) {
+		size_t kl = strlen(l->f[i].key), vl = strlen(l->f[i].val);
+		bool skip = !kl;
+
+		for (size_t k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++)
+			skip |= !strcmp(l->f[i].key, fixed[k]);
+		if (skip)
+			continue;
+		if (len + kl + vl + 2 > sizeof(buf))
+			return fail(g, "env: too long");
+		memcpy(buf + len, l->f[i].key, kl + 1);
+		memcpy(buf + len + kl + 1, l->f[i].val, vl + 1);
+		len += kl + vl + 2;
+		l->f[i].used = 1;
+	}
+	return ok ? add(g, ts, ST_REC_ENV, flags, &e, sizeof(e), buf, len) : -1;
+}
+
 static int rec_fd(struct gen *g, struct line *l)
 {
 	struct st_fd f = { 0 };
@@ -807,7 +843,7 @@ static int record(struct gen *g, struct line *l)
 		{ "switch", rec_switch }, { "wakeup", rec_wakeup }, { "migrate", rec_migrate },
 		{ "fork", rec_proc }, { "exec", rec_proc }, { "exit", rec_proc },
 		{ "comm", rec_proc }, { "proc", rec_proc }, { "fd", rec_fd },
-		{ "syscall", rec_syscall }, { "block", rec_block }, { "pcache", rec_pcache },
+		{ "env", rec_env }, { "syscall", rec_syscall }, { "block", rec_block }, { "pcache", rec_pcache },
 		{ "probe_def", rec_probe }, { "probe", rec_probe }, { "drops", rec_drops },
 		{ "raw", rec_raw },
 	};
