@@ -28,7 +28,7 @@ $(BUILD)/bpf/tracer.o $(BUILD)/bpf/probes.o: $(BUILD)/stalltrace.skel.h
 
 $(TRACER): $(TRACER_SRCS:%.c=$(BUILD)/%.o) $(ST_LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz $(LDLIBS_ZSTD)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz $(LDLIBS_ZSTD) -lpthread
 
 # The step-marker library a training job calls (include/stalltrace_mark.h).
 MARK_LIB := $(BUILD)/libstalltrace_mark.so.1

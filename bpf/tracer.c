@@ -39,6 +39,7 @@
 #define REORDER_NS	(5ull * 1000 * 1000)	/* time order is restored within this window */
 #define POLL_NS		(10ull * 1000 * 1000)	/* ring polling period */
 #define FLUSH_NS	(1000ull * 1000 * 1000)	/* a frame reaches the disk at least this often */
+#define SETTLE_NS	(5ull * 1000 * 1000 * 1000)	/* start-up wait for the probes, at most */
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t forward_signal;
@@ -79,6 +80,8 @@ struct run {
 	__u64 start, last_flush, last_status, last_events, last_drops, last_raw, last_adapt;
 	int stop_reason;
 	int write_err;
+	__u64 *probe_calls;	/* by probe id */
+	size_t nprobe_calls;
 };
 
 /* ------------------------------------------------------------ command line */
@@ -180,7 +183,11 @@ static int parse_opt(struct tracer_opts *o, int c, const char *arg)
 	case OPT_NO_BLOCK: o->groups &= ~ST_GROUP_BLOCK; break;
 	case OPT_NO_PCACHE: o->groups &= ~ST_GROUP_PCACHE; break;
 	case OPT_CUDA: o->cuda = true; break;
-	case OPT_STEPS: o->uprobes[o->nuprobes++] = "libstalltrace_mark.so:stalltrace_step:step"; break;
+	case OPT_STEPS:
+		if (!o->steps)
+			o->uprobes[o->nuprobes++] = ST_MARK_LIB ":" ST_MARK_SYM ":step";
+		o->steps = true;
+		break;
 	case OPT_UPROBE: {
 		const char *colon = strchr(arg, ':');
 
@@ -592,14 +599,37 @@ static void set_signals(void)
 static void watch_open(struct run *r, const struct st_ring_hdr *h, size_t len)
 {
 	const struct st_syscall *sc = (const void *)(h + 1);
+	const struct st_sc_fd *id = (const void *)(sc + 1);
 	const char *path;
 
 	if (h->type != ST_REC_SYSCALL || !(h->flags & ST_SC_PATH) || len < sizeof(*h) + sizeof(*sc) ||
-	    sc->ret < 0 || !probes__wanted(r->probes))
+	    sc->ret < 0 || sc->ret > INT32_MAX || !probes__wanted(r->probes))
 		return;
+	if (!(h->flags & ST_SC_FD) || len < sizeof(*h) + sizeof(*sc) + sizeof(*id))
+		id = NULL;
 	path = st_syscall_path(sc, h->size, h->flags);
 	if (path && (sc->nr == SYS_openat || sc->nr == SYS_open || sc->nr == SYS_openat2))
-		probes__saw_open(r->probes, path);
+		probes__saw_open(r->probes, (pid_t)sc->tid, (int)sc->ret, path, id);
+}
+
+/* Calls of each user probe, by id: whether --steps marked anything. */
+static void count_probe(struct run *r, const struct st_ring_hdr *h, size_t len)
+{
+	const struct st_probe *pr = (const void *)(h + 1);
+
+	if (h->type != ST_REC_PROBE || len < sizeof(*h) + sizeof(*pr))
+		return;
+	if (pr->id >= r->nprobe_calls) {
+		size_t n = pr->id + 64;
+		__u64 *c = pr->id < 1u << 20 ? realloc(r->probe_calls, n * sizeof(*c)) : NULL;
+
+		if (!c)
+			return;
+		memset(c + r->nprobe_calls, 0, (n - r->nprobe_calls) * sizeof(*c));
+		r->probe_calls = c;
+		r->nprobe_calls = n;
+	}
+	r->probe_calls[pr->id]++;
 }
 
 /*
@@ -621,6 +651,7 @@ static int on_ring_event(void *ctx, void *data, size_t len)
 
 	watch_open(rc->r, data, len);
 	watch_exec(rc->r, data, len);
+	count_probe(rc->r, data, len);
 	return sink__event(rc->r->sink, rc->idx, data, len) == -ENOMEM ? -ENOMEM : 0;
 }
 
@@ -772,7 +803,7 @@ static int trace_loop(struct run *r)
 
 	r->last_flush = r->last_status = r->last_adapt = now_ns();
 	for (;;) {
-		__u64 now;
+		__u64 now, horizon;
 
 		if (forward_signal && r->child && !r->child_done) {
 			kill(r->child, forward_signal);
@@ -781,13 +812,17 @@ static int trace_loop(struct run *r)
 		err = consumed = ring_buffer__consume(r->rb);
 		if (err < 0)
 			break;
-		probes__poll(r->probes);
+		/* the hold first: an attach that ends after it is then polled in time */
 		now = now_ns();
-		if ((err = sink__drain(r->sink, now - REORDER_NS)))
+		horizon = probes__hold(r->probes);
+		if (horizon > now - REORDER_NS)
+			horizon = now - REORDER_NS;
+		probes__poll(r->probes);
+		if ((err = sink__drain(r->sink, horizon)))
 			break;
 		adapt_level(r, now);
 		if (now - r->last_flush >= FLUSH_NS) {
-			if ((err = flush_frame(r, now - REORDER_NS)))
+			if ((err = flush_frame(r, horizon)))
 				break;
 			r->last_flush = now;
 			status_line(r, now, false);
@@ -800,16 +835,34 @@ static int trace_loop(struct run *r)
 	return err;
 }
 
+/* --steps, and not one step marked: say why, and how to fix it. */
+static void steps_unmarked(struct run *r)
+{
+	__u64 marks = 0;
+
+	for (size_t id = 0; id < r->nprobe_calls; id++)
+		if (probes__is_step(r->probes, (__u32)id))
+			marks += r->probe_calls[id];
+	if (!r->o.steps || marks)
+		return;
+	if (probes__marker_seen(r->probes))
+		say("--steps: no step was marked: the job loaded %s but never called %s()",
+		    ST_MARK_LIB, ST_MARK_SYM);
+	else
+		say("--steps: no step was marked: no traced process loaded %s.1; install it "
+		    "(make install), or give the job its path: STALLTRACE_MARK_LIB=PATH for "
+		    "Python (stalltrace_mark.py), -lstalltrace_mark and LD_LIBRARY_PATH for C",
+		    ST_MARK_LIB);
+}
+
 /* Stops the probes, writes what is left and the trailer. */
 static int finish(struct run *r)
 {
-	bool cuda_seen = probes__cuda_seen(r->probes);
 	struct st_trailer t = { 0 };
 	int err = 0, err2;
 
 	stalltrace_bpf__detach(r->skel);
-	probes__free(r->probes);	/* the user probes' links go too */
-	r->probes = NULL;
+	probes__stop(r->probes);	/* the user probes' links go too */
 	if (r->rb)
 		ring_buffer__consume(r->rb);
 	if (!r->write_err)
@@ -820,8 +873,9 @@ static int finish(struct run *r)
 	err2 = st_writer__finish(r->w, &t);
 	r->w = NULL;
 	status_line(r, t.end_ts, true);
-	if (r->o.cuda && !cuda_seen)
+	if (r->o.cuda && !probes__cuda_seen(r->probes))
 		say("--cuda: no traced process loaded a CUDA library (libcuda.so, libcudart.so)");
+	steps_unmarked(r);
 	if (r->write_err == -ENOSPC || err == -ENOSPC || (t.flags & ST_TRAILER_DISK_FULL))
 		say("disk full writing '%s': tracing stopped; the trace is complete up to the "
 		    "last frame written", r->o.output);
@@ -854,6 +908,26 @@ static void summary(struct run *r)
 
 /* ------------------------------------------------------------ targets */
 
+/*
+ * Lets the probe worker finish what it was given before the job goes on (run mode:
+ * before it starts), but never waits long for a file that does not answer.
+ */
+static void settle_probes(struct run *r)
+{
+	bool idle = false;
+
+	if (!probes__wanted(r->probes))
+		return;
+	/* a poll gives up on a file that has not answered (and says so); then the rest */
+	for (int round = 0; round < 2 && !idle; round++) {
+		idle = probes__wait(r->probes, SETTLE_NS);
+		probes__poll(r->probes);
+	}
+	if (!idle)
+		say("probes: still looking for the libraries after %llu s: going on without waiting",
+		    SETTLE_NS / 1000000000);
+}
+
 static int start_attach(struct run *r)
 {
 	char path[64];
@@ -871,6 +945,7 @@ static int start_attach(struct run *r)
 		return say("cannot trace process %d: %s", r->o.pid, strerror(-n)), n;
 	for (size_t i = 0, pid; sink__proc_iter(r->sink, &i, &pid);)
 		probes__scan_pid(r->probes, (pid_t)pid);
+	settle_probes(r);
 	if (r->o.verbose)
 		say("attached to %d process(es) in the tree of %d", n, r->o.pid);
 	return 0;
@@ -952,6 +1027,7 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	if ((err = probes__new(&r->probes, r->skel, r->sink, &r->o)))
 		return say("out of memory"), err;
 	probes__resolve(r->probes);
+	settle_probes(r);
 	return 0;
 }
 

@@ -21,6 +21,7 @@ struct tracer_opts {
 	pid_t pid;		/* attach */
 	char **argv;		/* run */
 	bool cuda;
+	bool steps;		/* --steps: the marker library */
 	char **uprobes;		/* LIB:SYMBOL[:step] specs */
 	int nuprobes;
 	char *cmdline;		/* the tracer's own command line, for the header */

@@ -99,6 +99,63 @@ check "no probes unless asked" test "$("$ANALYZE" --dump "$TMP/nocuda.zst" | gre
 check "--cuda without CUDA: the command's status passes through" test $? -eq 5
 check "--cuda without CUDA: said once" grep -qx "tracer: --cuda: no traced process loaded a CUDA library (libcuda.so, libcudart.so)" "$TMP/cuda0.err"
 
+# --- the job names the files: a FIFO, a device or a kernel file named like a library
+# is never opened by the tracer (it is root), a hung file system never stops the trace
+mkdir "$TMP/trap" "$TMP/dev" "$TMP/kmsg"
+mkfifo "$TMP/trap/libcuda.so.1" "$TMP/trap/libfoo.so.1" "$TMP/trap/libstalltrace_mark.so.1"
+ln -s /dev/null "$TMP/dev/libcuda.so.1"
+ln -s /proc/kmsg "$TMP/kmsg/libcuda.so.1"
+# the job opens each without blocking (O_NONBLOCK), then closes it: no writer is left
+OPENER='import os, sys
+for p in sys.argv[1:]:
+    os.close(os.open(p, os.O_RDONLY | os.O_NONBLOCK))
+sys.exit(6)'
+for opt in --cuda "--uprobe libfoo.so:foo" --steps; do
+	# shellcheck disable=SC2086
+	LD_LIBRARY_PATH="$TMP/trap:$TMP/dev:$TMP/kmsg" timeout 60 "$TRACER" run -v -q $opt \
+		-o "$TMP/trap.zst" -- "$PY" -c "$OPENER" "$TMP"/trap/lib* "$TMP/dev/libcuda.so.1" \
+		>/dev/null 2>"$TMP/trap.err"
+	check "$opt, FIFOs and a device named like the library: the tracer is not blocked (status 6)" \
+		test $? -eq 6
+	check "  ...the trace is complete" sh -c "'$ANALYZE' --dump '$TMP/trap.zst' >/dev/null"
+	check "  ...the job's opens were seen, and not followed" \
+		grep -q "not probing '$TMP/trap/lib.*': the job opened a pipe" "$TMP/trap.err"
+	check "  ...nothing behind a name was read (no probe error, no hung file)" \
+		sh -c "! grep -E 'cannot probe|not answered|/dev/null|kmsg' '$TMP/trap.err'"
+	rm -f "$TMP/trap.zst"
+done
+
+# libraries whose reads never answer (FUSE): one in the linker's path (looked at
+# before the job starts), one the job opens while traced
+mkdir "$TMP/hung"
+"$BUILD/tests/hangfs" "$TMP/hung" libcuda.so.1 libcudart.so.12 >"$TMP/hung.log" 2>&1 &
+hpid=$!
+if wait_for "$TMP/hung.log" '^mounted'; then
+	LD_LIBRARY_PATH=$TMP/hung "$TRACER" run -q --cuda -o "$TMP/hung.zst" -- \
+		sh -c "exec 3<'$TMP/hung/libcudart.so.12'; sleep 4; exit 4" 2>"$TMP/hung.err" &
+	tpid=$!
+	# the trace is written while the tracer's reader threads are still stuck
+	check "hung file system: the tracer finishes its trace anyway" \
+		wait_for "$TMP/hung.err" "^tracer: wrote $TMP/hung.zst" 60
+	check "  ...it really read both (and got no answer)" \
+		test "$(grep -c '^read' "$TMP/hung.log")" -ge 2
+	check "  ...says it went on without the one in the linker's path" \
+		grep -q "probes: '$TMP/hung/libcuda.so.1' has not answered for [0-9]* s" "$TMP/hung.err"
+	check "  ...and without the one the job opened" \
+		grep -Eq "probes: ('$TMP/hung/libcudart.so.12' has not answered|gave up on '$TMP/hung/libcudart.so.12')" \
+		"$TMP/hung.err"
+	kill "$hpid"	# closing /dev/fuse fails the pending reads: the reader threads end
+	wait "$tpid"
+	check "  ...the command's status passes through (4)" test $? -eq 4
+	"$ANALYZE" --dump "$TMP/hung.zst" >"$TMP/hung.jsonl"
+	check "  ...the trace is complete, with the job's sleep after the open" \
+		grep -q '"name":"clock_nanosleep"' "$TMP/hung.jsonl"
+else
+	fail "hangfs did not mount: $(cat "$TMP/hung.log")"
+fi
+kill "$hpid" 2>/dev/null
+wait "$hpid" 2>/dev/null
+
 # --- bad probe specifications are usage errors
 for bad in nolib ':sym' 'lib:' 'lib:sym:bogus'; do
 	"$TRACER" run --uprobe "$bad" -- true 2>"$TMP/bad.err"

@@ -6,7 +6,8 @@ test: deps
 	$(Q)BUILD=$(abspath $(BUILD)) tests/run.sh $(T)
 
 # Small programs the tracer tests and benchmarks drive (known ground truth).
-TEST_TOOLS := $(BUILD)/tests/ctlwork $(BUILD)/tests/sysloop $(BUILD)/tests/pingpong
+TEST_TOOLS := $(BUILD)/tests/ctlwork $(BUILD)/tests/sysloop $(BUILD)/tests/pingpong \
+	      $(BUILD)/tests/hangfs
 all: $(TEST_TOOLS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o
