@@ -231,9 +231,11 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint64_t ts)
 	t->wake_ts = 0;
 	t->wrel = WREL_NONE;
 	t->waker = t->waker2 = t->waker_pid = 0;
-	wk__set_thread(a, t, wstate_of(state), ts);
+	/* a dead task's last switch (after its exit record): its process may be gone */
+	wk__set_thread(a, t, state == ST_STATE_DEAD ? WS_NONE : wstate_of(state), ts);
 	t->wk_out_valid = false;
-	if (p && (p->sub_n[WS_CPU] | p->sub_n[WS_IO] | p->sub_n[WS_RUNQ] | p->sub_n[WS_IDLE])) {
+	/* also with no worker alive yet: one may be forked to fetch the batch waited for */
+	if (p) {
 		wk__flush_sub(p, ts);
 		memcpy(t->wk_out, p->sub_cum, sizeof(t->wk_out));
 		t->wk_out_valid = true;

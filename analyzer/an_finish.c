@@ -406,11 +406,69 @@ static void relays(struct an_result *res, struct an_trainer *tr, struct proc *p)
 	}
 }
 
+static uint64_t worker_busy(const struct an_worker *w)
+{
+	return w->ns[WS_CPU] + w->ns[WS_IO] + w->ns[WS_RUNQ];
+}
+
+/*
+ * A slot in the worker list for q: a free one, else the least busy listed worker's
+ * when q is busier (a job may fork any number of short-lived children; the list
+ * keeps the MAX_WORKERS busiest, the count stays exact).
+ */
+static struct an_worker *worker_slot(struct an_trainer *tr, const struct proc *q)
+{
+	struct an_worker *least = NULL;
+	uint64_t busy = q->own[WS_CPU] + q->own[WS_IO] + q->own[WS_RUNQ];
+
+	if (tr->dl.nlisted < MAX_WORKERS)
+		return &tr->dl.w[tr->dl.nlisted++];
+	for (uint32_t i = 0; i < MAX_WORKERS; i++)
+		if (!least || worker_busy(&tr->dl.w[i]) < worker_busy(least))
+			least = &tr->dl.w[i];
+	return busy > worker_busy(least) ? least : NULL;
+}
+
+static int cmp_worker_pid(const void *x, const void *y)
+{
+	const struct an_worker *a = x, *b = y;
+
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p, uint64_t win)
+{
+	struct an *a = &res->an;
+	struct proc *q;
+
+	FOR_PROCS(a, q) {
+		struct an_worker *w;
+
+		if (!p || !an__is_descendant(q, p) || is_trainer_pid(res, q->pid) ||
+		    (!q->fed_given && (double)(q->own[WS_CPU] + q->own[WS_IO]) <
+				      WORKER_BUSY * (double)win))
+			continue;
+		if (q->io)
+			add_io(&tr->dl.io, q->io);
+		tr->dl.nworkers++;
+		if (!(w = worker_slot(tr, q)))
+			continue;
+		w->pid = q->pid;
+		memcpy(w->comm, q->comm, ST_COMM_LEN);
+		memcpy(w->ns, q->own, sizeof(w->ns));
+		w->fed = q->fed_given;
+		w->read_bytes = q->io ? q->io->read_bytes : 0;
+		w->reads = q->io ? q->io->reads : 0;
+		w->tl = q->tl;
+	}
+	qsort(tr->dl.w, tr->dl.nlisted, sizeof(tr->dl.w[0]), cmp_worker_pid);
+}
+
 static void dataloader(struct an_result *res, struct an_trainer *tr, const struct acc *a0,
 		       const struct acc *a1)
 {
 	struct an *a = &res->an;
-	struct proc *p = an__find_proc(a, tr->pid), *q;
+	struct proc *p = an__find_proc(a, tr->pid);
 	uint64_t busy, win = tr->win_end - tr->win_start;
 
 	tr->dl.wait_ns = tr->bd.ns[CAT_DL];
@@ -424,28 +482,7 @@ static void dataloader(struct an_result *res, struct an_trainer *tr, const struc
 	}
 	if (busy + tr->dl.wk[WS_IDLE])
 		tr->dl.idle = (double)tr->dl.wk[WS_IDLE] / (double)(busy + tr->dl.wk[WS_IDLE]);
-	FOR_PROCS(a, q) {
-		struct an_worker *w;
-
-		if (!p || !an__is_descendant(q, p) || is_trainer_pid(res, q->pid) ||
-		    (!q->fed_given && (double)(q->own[WS_CPU] + q->own[WS_IO]) <
-				      WORKER_BUSY * (double)win))
-			continue;
-		if (q->io)
-			add_io(&tr->dl.io, q->io);
-		if (tr->dl.nworkers == MAX_WORKERS) {
-			tr->dl.nworkers++;
-			continue;
-		}
-		w = &tr->dl.w[tr->dl.nworkers++];
-		w->pid = q->pid;
-		memcpy(w->comm, q->comm, ST_COMM_LEN);
-		memcpy(w->ns, q->own, sizeof(w->ns));
-		w->fed = q->fed_given;
-		w->read_bytes = q->io ? q->io->read_bytes : 0;
-		w->reads = q->io ? q->io->reads : 0;
-		w->tl = q->tl;
-	}
+	workers(res, tr, p, win);
 	tr->dl.io.page_size = a->info->h.page_size ? a->info->h.page_size : 4096;
 	io_summary(&tr->dl.io, win);
 	if (p)
@@ -598,8 +635,8 @@ void finish__trainers(struct an_result *res)
 			res->tr[0].found_by = "user";
 			res->ntr = 1;
 		} else {
-			snprintf(res->warn[res->nwarn++], sizeof(res->warn[0]),
-				 "--main-tid %u: no such thread in the trace", a->o->main_tid);
+			analysis__warn(res, "--main-tid %u: no such thread in the trace",
+				       a->o->main_tid);
 		}
 	} else {
 		find_trainers(res);

@@ -9,14 +9,27 @@
 
 static void warn(struct an_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+static void vwarn(struct an_result *res, const char *fmt, va_list ap)
+{
+	if (res->nwarn < MAX_WARN)
+		vsnprintf(res->warn[res->nwarn++], sizeof(res->warn[0]), fmt, ap);
+}
+
 static void warn(struct an_result *res, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (res->nwarn == MAX_WARN)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(res->warn[res->nwarn++], sizeof(res->warn[0]), fmt, ap);
+	vwarn(res, fmt, ap);
+	va_end(ap);
+}
+
+void analysis__warn(struct an_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(res, fmt, ap);
 	va_end(ap);
 }
 

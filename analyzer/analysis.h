@@ -105,6 +105,7 @@ struct an_trainer {
 
 	struct {
 		uint32_t nworkers, nrelays;
+		uint32_t nlisted;	/* workers in w[]: the MAX_WORKERS busiest, by pid */
 		uint32_t relay_tid[MAX_RELAYS];
 		char relay_comm[MAX_RELAYS][ST_COMM_LEN];
 		uint64_t wait_ns;	/* main thread's dataloader_wait */
@@ -142,6 +143,9 @@ struct an_result {
 /* Runs the analysis: 0, or 1 when the input cannot be read at all (message printed). */
 int analysis__run(struct an_result *res, const struct an_opts *o, const char *prog);
 void analysis__free(struct an_result *res);
+/* A warning on top of every report (at most MAX_WARN are kept). */
+void analysis__warn(struct an_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* an_finish.c */
 void finish__trainers(struct an_result *res);

@@ -166,7 +166,7 @@ static void chart_timeline(struct out *o, const struct an_result *res, const str
 static void chart_workers(struct out *o, const struct an_result *res, const struct an_trainer *tr)
 {
 	double w = (double)res->grid_width;
-	uint32_t n = tr->dl.nworkers < MAX_WORKERS ? tr->dl.nworkers : MAX_WORKERS;
+	uint32_t n = tr->dl.nlisted < MAX_WORKERS ? tr->dl.nlisted : MAX_WORKERS;
 	FILE *f;
 
 	if (!n || !(f = open_file(o, "workers.dat")))

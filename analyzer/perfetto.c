@@ -383,7 +383,7 @@ static void apply_roles(struct px *px)
 		for (uint32_t k = 0; k < tr->dl.nrelays && k < MAX_RELAYS; k++)
 			if ((t = thr_get(px, tr->dl.relay_tid[k], true)))
 				t->role = R_RELAY;
-		for (uint32_t k = 0; k < tr->dl.nworkers && k < MAX_WORKERS; k++) {
+		for (uint32_t k = 0; k < tr->dl.nlisted && k < MAX_WORKERS; k++) {
 			if ((p = proc_get(px, tr->dl.w[k].pid, true)) && p->role != R_TRAINER) {
 				p->role = R_WORKER;
 				p->idx = (int)k;

@@ -236,7 +236,7 @@ static void workers(FILE *f, const struct an_trainer *tr)
 	      "<th class=\"n\">storage s</th><th class=\"n\">runnable s</th>"
 	      "<th class=\"n\">idle s</th><th class=\"n\">batches</th><th class=\"n\">MB read</th>"
 	      "</tr>\n", f);
-	for (uint32_t i = 0; i < tr->dl.nworkers && i < MAX_WORKERS; i++) {
+	for (uint32_t i = 0; i < tr->dl.nlisted && i < MAX_WORKERS; i++) {
 		const struct an_worker *w = &tr->dl.w[i];
 
 		fprintf(f, "<tr><td class=\"n\">%u</td><td class=\"t\">", w->pid);
@@ -259,6 +259,8 @@ static void loader(FILE *f, const struct an_trainer *tr)
 		return;
 	fprintf(f, "<section id=\"loader\"><h2>Data loader</h2>\n<p>%u worker%s", tr->dl.nworkers,
 		tr->dl.nworkers == 1 ? "" : "s");
+	if (tr->dl.nlisted < tr->dl.nworkers)
+		fprintf(f, " (the %u busiest listed)", tr->dl.nlisted);
 	for (uint32_t i = 0; i < tr->dl.nrelays && i < MAX_RELAYS; i++) {
 		fputs(i ? ", " : ", batch relay ", f);
 		html_esc(f, tr->dl.relay_comm[i], ST_COMM_LEN);

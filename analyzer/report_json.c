@@ -216,7 +216,7 @@ static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 	}
 	close_(w, ']');
 	open_(w, "worker_list", '[');
-	for (uint32_t i = 0; i < tr->dl.nworkers && i < MAX_WORKERS; i++) {
+	for (uint32_t i = 0; i < tr->dl.nlisted && i < MAX_WORKERS; i++) {
 		const struct an_worker *k = &tr->dl.w[i];
 
 		open_(w, NULL, '{');

@@ -84,6 +84,8 @@ static void loader(FILE *f, const struct an_trainer *tr)
 	if (!tr->dl.nworkers && !tr->dl.wait_ns)
 		return;
 	fprintf(f, "\ndata loader  %u worker%s", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s");
+	if (tr->dl.nlisted < tr->dl.nworkers)
+		fprintf(f, " (the %u busiest listed)", tr->dl.nlisted);
 	for (uint32_t i = 0; i < tr->dl.nrelays; i++) {
 		fputs(i ? ", " : ", relay ", f);
 		safe(f, tr->dl.relay_comm[i], ST_COMM_LEN);
@@ -92,7 +94,7 @@ static void loader(FILE *f, const struct an_trainer *tr)
 	fprintf(f, "\n  while the main thread waited (%.3f s): prep %.0f%%, fetch %.0f%%, "
 		"starved %.0f%% of busy worker time; idle %.0f%%\n", (double)tr->dl.wait_ns / 1e9,
 		100 * tr->dl.prep, 100 * tr->dl.fetch, 100 * tr->dl.starved, 100 * tr->dl.idle);
-	for (uint32_t i = 0; i < tr->dl.nworkers && i < MAX_WORKERS; i++) {
+	for (uint32_t i = 0; i < tr->dl.nlisted && i < MAX_WORKERS; i++) {
 		const struct an_worker *w = &tr->dl.w[i];
 
 		fprintf(f, "  %-8u ", w->pid);

@@ -79,6 +79,19 @@ scenario()
 	fi
 }
 
+# A job forking 800 short-lived children that wake it (each `echo | cat` is two, plus
+# the `seq`): more workers than the report lists (64); analyze once wrote past its list.
+"$TRACER" run -q -o "$TMP/loop.zst" -- sh -c 'for i in $(seq 400); do echo $i | cat >/dev/null; done'
+if "$ANALYZE" --json "$TMP/loop.json" "$TMP/loop.zst" >"$TMP/loop.out" 2>&1; then
+	check "800 short-lived children: every process counted, 64 workers listed" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["trace"]["processes"] == 802 and d["dataloader"]["workers"] > 64 and
+	 len(d["dataloader"]["worker_list"]) == 64 else 1)' "$TMP/loop.json"
+else
+	fail "800 short-lived children: analyze failed: $(tail -n 3 "$TMP/loop.out")"
+fi
+
 while IFS=$'\t' read -r name verdict; do
 	scenario "$name" "$verdict"
 done < <(tests/workloads/scenario.sh --list)
