@@ -133,18 +133,20 @@ void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
 {
 	float *v;
 
-	if (!t || b <= a || a < g->origin)
+	if (!t || b <= a || b <= g->origin)
 		return;
+	if (a < g->origin)
+		a = g->origin;
 	if ((b - 1 - g->origin) >> g->shift >= TL_BUCKETS)
 		grow(g, b - 1);
 	v = t->v + (size_t)s * TL_BUCKETS;
+	/* bucket by bucket, as offsets: a bucket end near 2^64 must not wrap */
 	while (a < b) {
-		uint64_t i = (a - g->origin) >> g->shift;
-		uint64_t end = g->origin + ((i + 1) << g->shift);
+		uint64_t off = a - g->origin;
+		uint64_t room = g->width - (off & (g->width - 1));
+		uint64_t end = b - a > room ? a + room : b;
 
-		if (end > b)
-			end = b;
-		v[i] += (float)(end - a);
+		v[off >> g->shift] += (float)(end - a);
 		a = end;
 	}
 }

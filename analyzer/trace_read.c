@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * Trace reader.  The input is untrusted: every size is checked before it is used,
- * frames are decompressed whole into a buffer bounded by ST_MAX_FRAME_SIZE, and a
- * record is handed out only when it lies entirely inside its frame.  A frame that is
- * cut short (a killed tracer) ends the stream as truncated; data that does not
- * decode ends it as corrupt.  Either way everything before the damage is returned.
+ * frames are decompressed whole into a buffer bounded by ST_MAX_FRAME_SIZE (plus the
+ * start of a record carried over from the frame before: any valid zstd framing of the
+ * record stream reads, pzstd's included), skippable frames are skipped, and a record
+ * is handed out only when it lies entirely in the buffer.  A frame that is cut short
+ * (a killed tracer) ends the stream as truncated; data that does not decode ends it
+ * as corrupt.  Either way everything before the damage is returned.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +22,8 @@
 #include "st_trace.h"
 
 #define IN_CHUNK (128u << 10)
+/* a decompressed frame, after the start of a record the frame before left over */
+#define FRAME_BUF_MAX ((size_t)ST_MAX_FRAME_SIZE + ST_MAX_REC_SIZE)
 
 struct st_reader {
 	FILE *f;			/* file input, or */
@@ -34,6 +38,8 @@ struct st_reader {
 	size_t frame_len, frame_cap, pos;
 	__u64 frame_off;		/* stream offset of frame[0] */
 	__u32 nframes;
+	bool frame_marks;		/* the writer marks its frames (ST_HDR_FRAME_MARKS) */
+	bool cut;			/* the input ends inside a frame */
 	__u64 ts;			/* time of the last record: TIME sets it, dt adds */
 	enum st_end end;
 	char err[256];
@@ -108,6 +114,7 @@ static int check_frame_header(struct st_reader *r, ZSTD_frameHeader *fh)
 		return 1;
 	}
 	if (ret > 0) {
+		r->cut = true;
 		set_error(r, ST_END_TRUNCATED, "file cut inside a frame header at byte %llu",
 			  (unsigned long long)off);
 		return 1;
@@ -143,8 +150,8 @@ static int frame_room(struct st_reader *r, __u64 size)
 {
 	unsigned char *p;
 
-	if (size > ST_MAX_FRAME_SIZE)
-		size = ST_MAX_FRAME_SIZE;
+	if (size > FRAME_BUF_MAX)
+		size = FRAME_BUF_MAX;
 	if (size <= r->frame_cap)
 		return 0;
 	p = realloc(r->frame, size);
@@ -155,40 +162,68 @@ static int frame_room(struct st_reader *r, __u64 size)
 	return 0;
 }
 
-/* Decompresses the next frame.  0: a frame is ready, 1: end of input (see r->end). */
+/* Skips skippable frames (RFC 8878: 8 header bytes, then the length they state). */
+static int skip_frame(struct st_reader *r, const ZSTD_frameHeader *fh)
+{
+	int err = skip_input(r, ZSTD_SKIPPABLEHEADERSIZE + (__u64)fh->frameContentSize);
+
+	if (err > 0) {
+		r->cut = true;
+		set_error(r, ST_END_TRUNCATED, "file cut inside a skippable frame");
+	}
+	return err;
+}
+
+/* Whether the per-frame fd identities start afresh with the frame just loaded. */
+static bool frame_starts_state(const struct st_reader *r, size_t keep)
+{
+	/*
+	 * A writer that marks its frames says so with TIME records (st_reader__next).
+	 * Older traces: a zstd frame that starts with a TIME record, at a record boundary.
+	 */
+	return !r->frame_marks && !keep && r->frame_len > keep && r->frame[keep] == ST_REC_TIME;
+}
+
+/*
+ * Decompresses the next frame after the `keep` bytes of a record the current frame
+ * left unfinished, which move to the start of the buffer.  0: a frame is ready,
+ * 1: end of input (see r->end), negative: an I/O error.
+ */
 static int load_frame(struct st_reader *r)
 {
+	size_t keep = r->frame_len - r->pos;
 	ZSTD_frameHeader fh;
 	ZSTD_outBuffer out;
 	__u64 start, want;
 	int err;
 
-again:
-	if ((err = fill(r, 1)))
-		return err;
-	if (r->in_pos == r->in_len)
-		return 1;
-	start = r->in_off + r->in_pos;
-	if ((err = check_frame_header(r, &fh)))
-		return err;
-	if (fh.frameType == ZSTD_skippableFrame) {
-		/* room for extensions: a skippable frame carries nothing we read */
-		if ((err = skip_input(r, (__u64)fh.headerSize + fh.frameContentSize)) != 0) {
-			if (err > 0)
-				set_error(r, ST_END_TRUNCATED, "file cut inside a skippable frame");
+	for (;;) {
+		if ((err = fill(r, 1)))
 			return err;
-		}
-		goto again;
+		if (r->in_pos == r->in_len)
+			return 1;
+		start = r->in_off + r->in_pos;
+		if ((err = check_frame_header(r, &fh)))
+			return err;
+		if (fh.frameType != ZSTD_skippableFrame)
+			break;
+		if ((err = skip_frame(r, &fh)))
+			return err;
 	}
 	/* the tracer states each frame's size; a recompressed trace may not (then grow) */
 	want = fh.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ? 0 : fh.frameContentSize;
-	if ((err = frame_room(r, want ? want : (1u << 20))))
+	if ((err = frame_room(r, keep + (want ? want : (1u << 20)))))
 		return err;
+	if (keep && r->pos)
+		memmove(r->frame, r->frame + r->pos, keep);
+	r->frame_off += r->pos;
+	r->frame_len = keep;
+	r->pos = 0;
 	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
 	/* a frame of known size is decoded straight into our buffer, without zstd's own
 	 * window buffer and the copy out of it (the buffer then must not move) */
 	ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_stableOutBuffer, want ? 1 : 0);
-	out = (ZSTD_outBuffer){ r->frame, want ? want : r->frame_cap, 0 };
+	out = (ZSTD_outBuffer){ r->frame + keep, want ? want : r->frame_cap - keep, 0 };
 	for (;;) {
 		ZSTD_inBuffer in = { r->in + r->in_pos, r->in_len - r->in_pos, 0 };
 		size_t ret = ZSTD_decompressStream(r->dctx, &out, &in);
@@ -208,16 +243,19 @@ again:
 					  want ? "its header says" : "64 MiB");
 				return 1;
 			}
-			if ((err = frame_room(r, out.size * 2)))
+			if ((err = frame_room(r, keep + out.size * 2)))
 				return err;
-			out.dst = r->frame;
-			out.size = r->frame_cap;
+			out.dst = r->frame + keep;
+			out.size = r->frame_cap - keep;
+			if (out.size > ST_MAX_FRAME_SIZE)
+				out.size = ST_MAX_FRAME_SIZE;
 			continue;
 		}
 		if (r->in_pos == r->in_len) {
 			if ((err = fill(r, 1)))
 				return err;
 			if (r->in_pos == r->in_len) {
+				r->cut = true;
 				set_error(r, ST_END_TRUNCATED,
 					  "file cut inside frame %u at byte %llu: the tracer did not finish "
 					  "(killed?); read up to its last complete frame",
@@ -231,12 +269,12 @@ again:
 			  (unsigned long long)start);
 		return 1;
 	}
-	r->frame_off += r->frame_len;
-	r->frame_len = out.pos;
-	r->pos = 0;
+	r->frame_len = keep + out.pos;
 	r->nframes++;
-	hmap_clear(&r->fds);
-	r->nfd = 0;
+	if (frame_starts_state(r, keep)) {
+		hmap_clear(&r->fds);
+		r->nfd = 0;
+	}
 	return 0;
 }
 
@@ -493,43 +531,72 @@ short_rec:
 	return -1;
 }
 
+/* After the trailer: nothing may follow but skippable frames, not even a part of a record. */
+static int after_trailer(struct st_reader *r)
+{
+	ZSTD_frameHeader fh;
+	int err;
+
+	while (r->pos == r->frame_len) {
+		if ((err = fill(r, 1)) || r->in_pos == r->in_len)
+			return err < 0 ? err : 0;
+		if ((err = check_frame_header(r, &fh)))
+			return err < 0 ? err : 0;
+		if (fh.frameType != ZSTD_skippableFrame)
+			break;
+		if ((err = skip_frame(r, &fh)))
+			return err < 0 ? err : 0;
+	}
+	set_error(r, ST_END_CORRUPT, "data after the trailer at byte %llu",
+		  (unsigned long long)(r->in_off + r->in_pos));
+	return 0;
+}
+
+/* The end of the input with `left` bytes of an unfinished record. */
+static void input_ended(struct st_reader *r, size_t left)
+{
+	if (r->end != ST_END_NONE)
+		return;
+	if (left)
+		set_error(r, ST_END_TRUNCATED, "the stream ends inside a record at offset %llu "
+			  "(%zu of its bytes are there): read up to the record before it",
+			  (unsigned long long)(r->frame_off + r->pos), left);
+	else
+		set_error(r, ST_END_TRUNCATED, "no trailer: the tracer did not finish (killed?); "
+			  "read up to its last complete frame");
+}
+
 /* Reads the next raw record header into ev; 1 when one is there, 0 at end. */
 static int next_record(struct st_reader *r, struct st_event *ev, const unsigned char **payload)
 {
 	struct st_rec h;
+	size_t avail;
 	int err;
 
-	while (r->pos == r->frame_len) {
-		if (r->end == ST_END_TRAILER) {
-			err = fill(r, 1);
-			if (!err && r->in_pos < r->in_len)
-				set_error(r, ST_END_CORRUPT, "data after the trailer at byte %llu",
-					  (unsigned long long)(r->in_off + r->in_pos));
-			return err < 0 ? err : 0;
+	for (;;) {
+		avail = r->frame_len - r->pos;
+		if (avail >= sizeof(h)) {
+			memcpy(&h, r->frame + r->pos, sizeof(h));
+			if (h.size < sizeof(h)) {
+				set_error(r, ST_END_CORRUPT, "record at offset %llu has a bad size (%u)",
+					  (unsigned long long)(r->frame_off + r->pos), h.size);
+				return 0;
+			}
+			if (h.size <= avail)
+				break;
 		}
+		/* the record goes on in the next frame (or the current one is used up) */
+		if (r->end == ST_END_TRAILER)
+			return after_trailer(r);
 		if (r->end != ST_END_NONE)
 			return 0;
 		err = load_frame(r);
 		if (err < 0)
 			return err;
 		if (err > 0) {
-			if (r->end == ST_END_NONE)
-				set_error(r, ST_END_TRUNCATED,
-					  "no trailer: the tracer did not finish (killed?); "
-					  "read up to its last complete frame");
+			input_ended(r, r->frame_len - r->pos);
 			return 0;
 		}
-	}
-	if (r->frame_len - r->pos < sizeof(h)) {
-		set_error(r, ST_END_CORRUPT, "record header at offset %llu overruns its frame",
-			  (unsigned long long)(r->frame_off + r->pos));
-		return 0;
-	}
-	memcpy(&h, r->frame + r->pos, sizeof(h));
-	if (h.size < sizeof(h) || h.size > r->frame_len - r->pos) {
-		set_error(r, ST_END_CORRUPT, "record at offset %llu has a bad size (%u)",
-			  (unsigned long long)(r->frame_off + r->pos), h.size);
-		return 0;
 	}
 	/* no memset of the whole event: decode() fills the part of the union it uses */
 	ev->str = ev->str2 = NULL;
@@ -541,6 +608,11 @@ static int next_record(struct st_reader *r, struct st_event *ev, const unsigned 
 	ev->raw = *payload;
 	ev->raw_len = h.size - sizeof(h);
 	r->pos += h.size;
+	if (r->ts + h.dt < r->ts) {
+		set_error(r, ST_END_CORRUPT, "record at offset %llu: its time passes 2^64 ns",
+			  (unsigned long long)ev->offset);
+		return 0;
+	}
 	r->ts += h.dt;
 	ev->ts = r->ts;
 	return 1;
@@ -565,6 +637,10 @@ int st_reader__next(struct st_reader *r, struct st_event *ev)
 			if (ev->raw_len < sizeof(struct st_time))
 				goto corrupt;
 			memcpy(&r->ts, p, sizeof(r->ts));
+			if (r->frame_marks && (ev->flags & ST_TIME_FRAME)) {
+				hmap_clear(&r->fds);
+				r->nfd = 0;
+			}
 			continue;
 		}
 		if (ev->type == ST_REC_HEADER) {
@@ -622,7 +698,10 @@ static int read_header(struct st_reader *r)
 	if (ret < 0)
 		return ret;
 	if (ret == 0 || ev.type != ST_REC_HEADER || ev.raw_len < sizeof(struct st_header)) {
-		if (r->end == ST_END_TRUNCATED && r->nframes == 0)
+		if (r->end == ST_END_TRUNCATED && r->nframes == 0 && !r->cut)
+			snprintf(r->err, sizeof(r->err), "not a stalltrace trace (no zstd frame "
+				 "with data)");
+		else if (r->end == ST_END_TRUNCATED && r->nframes == 0)
 			snprintf(r->err, sizeof(r->err), "file cut inside its first frame: nothing "
 				 "complete to read (the tracer stopped before its first flush?)");
 		else if (r->end != ST_END_CORRUPT || r->nframes)
@@ -631,6 +710,7 @@ static int read_header(struct st_reader *r)
 		return -EINVAL;
 	}
 	memcpy(&r->info.h, p, sizeof(r->info.h));
+	r->frame_marks = ev.flags & ST_HDR_FRAME_MARKS;
 	if (memcmp(r->info.h.magic, ST_MAGIC, ST_MAGIC_LEN)) {
 		snprintf(r->err, sizeof(r->err), "not a stalltrace trace (bad magic)");
 		r->end = ST_END_CORRUPT;

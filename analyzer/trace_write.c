@@ -144,13 +144,15 @@ static void put_rec(struct st_writer *w, __u8 type, __u8 flags, __u32 dt, const 
 static void put_time(struct st_writer *w, __u64 ts)
 {
 	struct st_time t = { .ts = ts };
+	__u8 flags = 0;
 
 	if (!w->frame_open) {
 		/* a frame is decoded on its own: identities are written in full again */
 		hmap_clear(&w->fds);
 		w->nfd = 0;
+		flags = ST_TIME_FRAME;
 	}
-	put_rec(w, ST_REC_TIME, 0, 0, &t, sizeof(t), NULL, 0);
+	put_rec(w, ST_REC_TIME, flags, 0, &t, sizeof(t), NULL, 0);
 	w->records--;		/* time bases are framing, not events */
 	w->last_ts = ts;
 	w->frame_open = true;
@@ -179,7 +181,7 @@ int st_writer__header(struct st_writer *w, const struct st_header *h, const char
 	}
 	if (!w->header_pending || w->raw_len)
 		return -EINVAL;
-	put_rec(w, ST_REC_HEADER, 0, 0, h, sizeof(*h), buf, len);
+	put_rec(w, ST_REC_HEADER, ST_HDR_FRAME_MARKS, 0, h, sizeof(*h), buf, len);
 	w->records--;
 	w->header_pending = false;
 	put_time(w, h->start_ts);

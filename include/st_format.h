@@ -81,7 +81,15 @@ struct st_rec {
  * record time - dur.  Within a frame record times never decrease.
  */
 
-/* ST_REC_TIME */
+/*
+ * ST_REC_TIME.  Flag ST_TIME_FRAME: a frame of the writer starts here, and with it
+ * the per-frame state (short fd identities).  Readers go by this mark, not by the zstd
+ * framing, so a trace recompressed with other frame boundaries reads the same; the
+ * writer sets ST_HDR_FRAME_MARKS on the header to say it marks its frames.
+ */
+#define ST_TIME_FRAME		(1u << 0)
+#define ST_HDR_FRAME_MARKS	(1u << 0)	/* ST_REC_HEADER flags */
+
 struct st_time {
 	__u64 ts;		/* CLOCK_MONOTONIC ns */
 };

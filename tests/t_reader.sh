@@ -103,6 +103,52 @@ open(sys.argv[2], 'wb').write(subprocess.run(['zstd', '-q', '-c'], input=bad, ca
 PY
 expect "record size overruns the frame" "$TMP/badsize.zst" 1 "analyze: $TMP/badsize.zst: not a stalltrace trace (no header record)"
 
+# --- other valid framings (docs/trace-format.md): skippable frames are skipped, records
+# and record headers may span frames, frames may leave out their size
+printf 'P*M\030\0\0\0\0' >"$TMP/skip8.zst"
+timeout 20 "$ANALYZE" --dump "$TMP/skip8.zst" >/dev/null 2>"$TMP/err"
+rc=$?
+check "a lone empty skippable frame: exit 1 at once (it hung), said in one line" \
+	test "$rc" -eq 1 -a "$(cat "$TMP/err")" = "analyze: $TMP/skip8.zst: not a stalltrace trace (no zstd frame with data)"
+printf 'P*M\030\5\0\0\0abc' >"$TMP/skipcut.zst"
+timeout 20 "$ANALYZE" --dump "$TMP/skipcut.zst" >/dev/null 2>&1
+check "a skippable frame cut short: exit 1" test $? -eq 1
+(printf 'P*M\030\0\0\0\0'; cat "$TMP/all.zst"; printf '^*M\030\3\0\0\0xyz') >"$TMP/skips.zst"
+check "skippable frames before and after the trace: read as the trace" \
+	cmp -s <(timeout 20 "$ANALYZE" --dump "$TMP/skips.zst" 2>&1) $G/all.jsonl
+zstd -q -d -c "$TMP/all.zst" >"$TMP/all.raw"
+zstd -q -d -c "$TMP/two.zst" >"$TMP/two.raw"
+for seed in 1 2 3; do
+	"$PY" tests/tools/reframe.py "$TMP/all.raw" "$TMP/rf.zst" $seed >/dev/null
+	check "re-framed at random offsets (seed $seed): every record as before" \
+		cmp -s <("$ANALYZE" --dump "$TMP/rf.zst" 2>&1) $G/all.jsonl
+done
+# 1..13 bytes a frame: most record headers are split; short fd identities are per
+# writer frame (its TIME marks), whatever the zstd framing
+"$PY" tests/tools/reframe.py "$TMP/two.raw" "$TMP/rf2.zst" 4 13 >/dev/null
+"$ANALYZE" --dump "$TMP/two.zst" >"$TMP/two.jsonl" 2>/dev/null
+"$ANALYZE" --dump "$TMP/rf2.zst" >"$TMP/rf2.jsonl" 2>"$TMP/err"
+check "two writer frames in 1..13-byte zstd frames: the same records, fd identities restored" \
+	sh -c "cmp -s '$TMP/two.jsonl' '$TMP/rf2.jsonl' && test \$(grep -c '\"fd\":4,\"fd_kind\":\"pipe\"' '$TMP/rf2.jsonl') -eq 100"
+check "  ...and still no trailer, said" grep -q "no trailer" "$TMP/err"
+# pzstd (Debian's zstd package): independent frames of a fixed input size, each after
+# a skippable frame holding its compressed size
+"$STGEN" --bench 300000 "$TMP/bench.zst"
+zstd -q -d -c "$TMP/bench.zst" | pzstd -1 -p 2 -q -c >"$TMP/bench.pz"
+check "pzstd output: several frames (records span them)" test "$("$PY" -c '
+import sys; print(open(sys.argv[1], "rb").read().count(bytes.fromhex("28b52ffd")))' "$TMP/bench.pz")" -gt 2
+check "pzstd output: every record read as from the tracer's framing" \
+	cmp -s <("$ANALYZE" --dump "$TMP/bench.pz" 2>&1 | md5sum) <("$ANALYZE" --dump "$TMP/bench.zst" 2>&1 | md5sum)
+# a record cut at the end of the stream (a re-framed trace cut between frames)
+printf 'header start=1s\nsyscall ts=1.001s tid=5 name=read ret=0 dur=0\n' >"$TMP/midrec.txt"
+"$STGEN" -f "$TMP/midrec.txt" "$TMP/midrec.full"
+zstd -q -d -c "$TMP/midrec.full" | head -c 101 | zstd -q -c >"$TMP/midrec.zst"
+expect "the stream ends inside a record" "$TMP/midrec.zst" 3 "analyze: $TMP/midrec.zst: the stream ends inside a record at offset 80 (21 of its bytes are there): read up to the record before it"
+# a record whose time would pass 2^64 ns (dt after a TIME record near the end)
+printf 'header start=1s\nraw ts=1s type=2 hex=00ffffffffffffff\nsyscall ts=1.001s tid=5 name=read ret=0 dur=0\ntrailer ts=1.002s\n' >"$TMP/wrap.txt"
+"$STGEN" -f "$TMP/wrap.txt" "$TMP/wrap.zst"
+expect "a record time past 2^64 ns is corruption" "$TMP/wrap.zst" 3 "analyze: $TMP/wrap.zst: record at offset 96: its time passes 2^64 ns"
+
 # fuzzing smoke run: the seeds are the traces above, raw and compressed
 if [ -x "$BUILD/fuzz_reader" ]; then
 	mkdir -p "$TMP/corpus"
