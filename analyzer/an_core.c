@@ -45,10 +45,12 @@ static void link_parent(struct an *a, struct proc *p, struct proc *parent)
 {
 	if (p->parent || !parent || parent == p || an__is_descendant(parent, p))
 		return;
+	int depth = 0;
+
 	p->parent = parent;
 	if (p->dstate == WS_NONE)
 		return;
-	for (struct proc *q = parent; q; q = q->parent) {
+	for (struct proc *q = parent; q && depth < AN_MAX_DEPTH; q = q->parent, depth++) {
 		wk__flush_sub(q, a->now);
 		q->sub_n[p->dstate]++;
 	}
@@ -118,7 +120,7 @@ bool an__is_descendant(const struct proc *p, const struct proc *anc)
 {
 	int depth = 0;
 
-	for (p = p ? p->parent : NULL; p && depth < 64; p = p->parent, depth++)
+	for (p = p ? p->parent : NULL; p && depth < AN_MAX_DEPTH; p = p->parent, depth++)
 		if (p == anc)
 			return true;
 	return false;
@@ -436,10 +438,39 @@ static void on_comm(struct an *a, const struct st_event *ev)
 		set_comm(t->proc->comm, ev->comm.comm);
 }
 
+/* A process listed before its parent waits for the parent's own record. */
+static void wait_for_parent(struct an *a, struct proc *p)
+{
+	uint64_t *head;
+
+	if (p->parent || p->orphan || !p->ppid || p->ppid == p->pid ||
+	    !(head = hmap_slot(&a->orphans, p->ppid)))
+		return;
+	p->orphan_next = (struct proc *)(uintptr_t)*head;
+	p->orphan = true;
+	*head = (uintptr_t)p;
+}
+
+static void adopt_orphans(struct an *a, struct proc *p)
+{
+	uint64_t *head = hmap_find(&a->orphans, p->pid);
+	struct proc *q, *next;
+
+	if (!head)
+		return;
+	for (q = (struct proc *)(uintptr_t)*head; q; q = next) {
+		next = q->orphan_next;
+		q->orphan_next = NULL;
+		q->orphan = false;
+		if (q->ppid == p->pid && !q->parent)
+			link_parent(a, q, p);
+	}
+	hmap_del(&a->orphans, p->pid);
+}
+
 static void on_proc(struct an *a, const struct st_event *ev)
 {
-	struct proc *p = an__proc(a, ev->proc.pid), *q;
-	uint64_t k, v;
+	struct proc *p = an__proc(a, ev->proc.pid);
 
 	if (!p)
 		return;
@@ -448,12 +479,8 @@ static void on_proc(struct an *a, const struct st_event *ev)
 	if (ev->str && !p->cmdline)
 		p->cmdline = strndup(ev->str, 4096);
 	link_parent(a, p, an__find_proc(a, ev->proc.ppid));
-	/* processes listed before their parent */
-	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);) {
-		q = (struct proc *)(uintptr_t)v;
-		if (q->ppid == p->pid && !q->parent)
-			link_parent(a, q, p);
-	}
+	wait_for_parent(a, p);
+	adopt_orphans(a, p);
 	an__thread(a, p->pid, p->pid);
 }
 
@@ -616,6 +643,7 @@ void an__free(struct an *a)
 	hmap_free(&a->feeder_fds);
 	hmap_free(&a->file_idx);
 	hmap_free(&a->probe_role);
+	hmap_free(&a->orphans);
 	tl_grid__free(&a->grid);
 	free(a->files);
 	free(a->arena);

@@ -191,6 +191,12 @@ struct iost {
 };
 
 #define MAX_LOGGERS 8
+/*
+ * Ancestors a process's state reaches (worker counts, descendant tests): a deeper
+ * process tree (hostile, or a shell recursion) would make every state change cost its
+ * depth, and a chain of 100,000 processes quadratic.
+ */
+#define AN_MAX_DEPTH 64
 
 struct proc {
 	uint32_t pid, ppid;
@@ -210,6 +216,11 @@ struct proc {
 	uint32_t nloggers;
 	struct iost *io;
 	struct timeline *tl;	/* NWS series: worker activity */
+	struct proc *orphan_next;	/* listed before its parent: waiting for it (an_core.c) */
+	bool orphan;
+	/* an_finish.c: its busiest thread's score, fed by workers, a busy descendant */
+	uint64_t score;
+	bool fed_thread, busy_below;
 };
 
 /* A file seen in an open or fd record: its path, for evidence and GPU devices. */
@@ -259,6 +270,7 @@ struct an {
 	char *arena;
 	uint32_t arena_len, arena_cap;
 	struct hmap probe_role;	/* id + 1 -> role + 1 */
+	struct hmap orphans;	/* ppid -> the procs listed before it (a list by orphan_next) */
 	struct tl_grid grid;
 	uint64_t events, skipped, sched_events, syscalls;
 	uint64_t disorder;	/* records older than the latest: tolerated, counted */

@@ -74,25 +74,53 @@ static struct thr *choose_main(struct an *a, struct proc *p, const char **why)
 	return best;
 }
 
-static uint64_t proc_score(struct an *a, struct proc *p)
+/*
+ * Per process, in one pass over the threads: its busiest thread's score and whether
+ * workers feed one of its threads; then, walking up from each busy process, whether
+ * it has a busy descendant.  Linear in threads and processes (a pass per process was
+ * quadratic: 100,000 processes did not finish).
+ */
+static uint64_t rank_procs(struct an *a)
 {
 	struct thr *t;
-	uint64_t best = 0;
+	struct proc *p;
+	uint64_t max = 0;
 
-	FOR_THREADS(a, t)
-		if (t->proc == p && score(t) > best)
-			best = score(t);
-	return best;
+	FOR_PROCS(a, p) {
+		p->score = 0;
+		p->fed_thread = p->busy_below = false;
+	}
+	FOR_THREADS(a, t) {
+		if (!(p = t->proc))
+			continue;
+		if (score(t) > p->score)
+			p->score = score(t);
+		if (fed(t))
+			p->fed_thread = true;
+	}
+	FOR_PROCS(a, p)
+		if (p->score > max)
+			max = p->score;
+	return max;
 }
 
-static bool is_fed_proc(struct an *a, struct proc *p)
+static bool busy(const struct proc *p, uint64_t max)
 {
-	struct thr *t;
+	return max && (double)p->score >= BUSY_SHARE * (double)max;
+}
 
-	FOR_THREADS(a, t)
-		if (t->proc == p && fed(t))
-			return true;
-	return false;
+/* Marks the ancestors of busy processes (as far as an__is_descendant looks). */
+static void mark_busy_below(struct an *a, uint64_t max)
+{
+	struct proc *p, *q;
+	int depth;
+
+	FOR_PROCS(a, p) {
+		if (!busy(p, max))
+			continue;
+		for (q = p->parent, depth = 0; q && depth < AN_MAX_DEPTH; q = q->parent, depth++)
+			q->busy_below = true;
+	}
 }
 
 static void add_trainer(struct an_result *res, struct proc *p)
@@ -105,28 +133,17 @@ static void add_trainer(struct an_result *res, struct proc *p)
 static void find_trainers(struct an_result *res)
 {
 	struct an *a = &res->an;
-	struct proc *p, *q;
-	uint64_t max = 0;
+	struct proc *p;
+	uint64_t max = rank_procs(a);
 
 	FOR_PROCS(a, p)
-		if (is_fed_proc(a, p))
+		if (p->fed_thread)
 			add_trainer(res, p);
 	if (!res->ntr) {
+		mark_busy_below(a, max);
 		FOR_PROCS(a, p)
-			if (proc_score(a, p) > max)
-				max = proc_score(a, p);
-		FOR_PROCS(a, p) {
-			bool leaf = true;
-
-			if (!max || (double)proc_score(a, p) < BUSY_SHARE * (double)max)
-				continue;
-			FOR_PROCS_(a, q, _k)
-				if (q != p && an__is_descendant(q, p) &&
-				    (double)proc_score(a, q) >= BUSY_SHARE * (double)max)
-					leaf = false;
-			if (leaf)
+			if (busy(p, max) && !p->busy_below)
 				add_trainer(res, p);
-		}
 		return;
 	}
 	/* a launcher woken by its trainers is not a trainer */

@@ -44,9 +44,10 @@ static void own_flush(struct an *a, struct proc *p, uint64_t ts)
 static void proc_set(struct an *a, struct proc *p, uint8_t st, uint64_t ts)
 {
 	uint8_t old = p->dstate;
+	struct proc *q = p->parent;
 
 	own_flush(a, p, ts);
-	for (struct proc *q = p->parent; q; q = q->parent) {
+	for (int depth = 0; q && depth < AN_MAX_DEPTH; q = q->parent, depth++) {
 		wk__flush_sub(q, ts);
 		if (old != WS_NONE && q->sub_n[old])
 			q->sub_n[old]--;

@@ -58,6 +58,7 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	hmap_init(&a->feeder_fds);
 	hmap_init(&a->file_idx);
 	hmap_init(&a->probe_role);
+	hmap_init(&a->orphans);
 	/* 1 ms buckets to start with: they double as the trace gets longer */
 	tl_grid__init(&a->grid, in->h.start_ts, 1000000);
 	res->path = o->path;
@@ -122,6 +123,10 @@ static void health(struct an_result *res)
 	if (res->dropped)
 		warn(res, "the tracer dropped %llu events: fractions near the drops are estimates",
 		     (unsigned long long)res->dropped);
+	if (a->disorder)
+		warn(res, "%llu records are more than 1 ms older than records before them (the "
+		     "clock went back?): times near them are estimates",
+		     (unsigned long long)a->disorder);
 	if (!a->sched_events)
 		warn(res, "no scheduler events in the trace: nothing to attribute");
 	wakers_plausible(res);
