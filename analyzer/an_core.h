@@ -241,6 +241,11 @@ struct an_time {
 	uint64_t abs_ns;
 };
 
+/* Parses a --from/--to value of len bytes (0: none): seconds (1.5) or @NS; 0 or -1. */
+int an_time__parse(const char *s, size_t len, struct an_time *t);
+/* Its time: t0 + seconds, or the absolute ns; def when none; UINT64_MAX past 2^64. */
+uint64_t an_time__resolve(const struct an_time *t, uint64_t t0, uint64_t def);
+
 struct an_opts {
 	const char *path;
 	struct an_time from, to;

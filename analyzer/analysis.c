@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* analysis__run: one streaming pass over the trace, then the results (analysis.h). */
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +35,44 @@ void analysis__warn(struct an_result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t resolve(const struct an_time *t, uint64_t start, uint64_t def)
+int an_time__parse(const char *s, size_t len, struct an_time *t)
+{
+	char buf[64], *end;
+
+	t->kind = 0;
+	if (!len)
+		return 0;
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	if (buf[0] == '@') {
+		if (!isdigit((unsigned char)buf[1]))
+			return -1;
+		t->kind = 2;
+		t->abs_ns = strtoull(buf + 1, &end, 10);
+	} else {
+		if (!isdigit((unsigned char)buf[0]) && buf[0] != '.')
+			return -1;
+		t->kind = 1;
+		t->rel_s = strtod(buf, &end);
+		if (!isfinite(t->rel_s))
+			return -1;
+	}
+	return *end || errno ? -1 : 0;
+}
+
+uint64_t an_time__resolve(const struct an_time *t, uint64_t t0, uint64_t def)
 {
 	if (t->kind == 2)
 		return t->abs_ns;
-	if (t->kind == 1)
-		return start + (uint64_t)(t->rel_s * 1e9 + 0.5);
-	return def;
+	if (t->kind != 1)
+		return def;
+	/* past the 64-bit clock: "the end" (and no undefined conversion) */
+	if (t->rel_s * 1e9 >= 1.8e19 - (double)t0)
+		return UINT64_MAX;
+	return t0 + (uint64_t)(t->rel_s * 1e9 + 0.5);
 }
 
 static void setup(struct an_result *res, const struct an_opts *o)
@@ -50,8 +83,8 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	a->o = o;
 	a->info = in;
 	a->start_ts = a->now = a->end_ts = in->h.start_ts;
-	a->win_from = resolve(&o->from, in->h.start_ts, 0);
-	a->win_to = resolve(&o->to, in->h.start_ts, UINT64_MAX);
+	a->win_from = an_time__resolve(&o->from, in->h.start_ts, 0);
+	a->win_to = an_time__resolve(&o->to, in->h.start_ts, UINT64_MAX);
 	a->user_window = o->from.kind || o->to.kind;
 	hmap_init(&a->threads);
 	hmap_init(&a->procs);

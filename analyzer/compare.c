@@ -134,7 +134,8 @@ static int side_load(struct side *s, const char *path, const char *prog)
 		s->steps = ns;
 		s->steps[s->nsteps++] = d->kids[i].num;
 	}
-	qsort(s->steps, s->nsteps, sizeof(*s->steps), cmp_double);
+	if (s->nsteps)
+		qsort(s->steps, s->nsteps, sizeof(*s->steps), cmp_double);
 	return 0;
 }
 

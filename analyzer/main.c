@@ -100,21 +100,6 @@ char *compare__trace_json(const char *trace, const char *who)
 	return buf;
 }
 
-static int parse_time(const char *s, struct an_time *t)
-{
-	char *end;
-
-	errno = 0;
-	if (s[0] == '@') {
-		t->kind = 2;
-		t->abs_ns = strtoull(s + 1, &end, 10);
-		return !s[1] || *end || errno || s[1] == '-' ? -1 : 0;
-	}
-	t->kind = 1;
-	t->rel_s = strtod(s, &end);
-	return !*s || *end || errno || t->rel_s < 0 ? -1 : 0;
-}
-
 static int parse(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -159,11 +144,11 @@ static int parse(struct cli *c, int argc, char **argv)
 		case 'J': c->cmp.junit = optarg; break;
 		case 'I': c->cmp.allow_inconclusive = true; break;
 		case 'f':
-			if (parse_time(optarg, &c->o.from))
+			if (!*optarg || an_time__parse(optarg, strlen(optarg), &c->o.from))
 				return usage_error("--from: bad time '%s' (seconds, or @ns)", optarg);
 			break;
 		case 't':
-			if (parse_time(optarg, &c->o.to))
+			if (!*optarg || an_time__parse(optarg, strlen(optarg), &c->o.to))
 				return usage_error("--to: bad time '%s' (seconds, or @ns)", optarg);
 			break;
 		case 'm':

@@ -1404,15 +1404,18 @@ static void suggest(const struct px *px, uint64_t est, char *buf, size_t len)
 	uint64_t span = px->wto - px->wfrom, w, mid = px->wfrom + span / 2, a;
 	const struct an_result *res = px->res;
 
-	double room = (double)limit_bytes(px) - (double)est_fixed(px);
+	double room = (double)limit_bytes(px) - (double)est_fixed(px), var, wd;
 
 	if (room <= 0)
 		room = (double)limit_bytes(px) / 10;
-	w = (uint64_t)((double)span * room / ((double)est - (double)est_fixed(px)) * 0.8);
+	var = (double)est - (double)est_fixed(px);
+	wd = var > 0 ? (double)span * room / var * 0.8 : (double)span;
+	/* within the span, and no out-of-range conversion (NaN included) */
+	w = wd >= 0 && wd < (double)span ? (uint64_t)wd : span;
 	if (res && res->ntr && res->tr[res->slowest].steps.nslow)
 		mid = res->tr[res->slowest].steps.slow[0].start;
 	a = mid > px->wfrom + w / 2 ? mid - w / 2 : px->wfrom;
-	if (a + w > px->wto)
+	if (a > px->wto || w > px->wto - a)
 		a = px->wto > w ? px->wto - w : px->wfrom;
 	a = a < px->wfrom ? px->wfrom : a;
 	snprintf(buf, len, "%.3f:%.3f", (double)(a - px->t0) / 1e9, (double)(a + w - px->t0) / 1e9);
@@ -1433,18 +1436,6 @@ static int too_big(const struct px *px, uint64_t bytes, bool written)
 }
 
 /* ------------------------------------------------------------ passes */
-
-static uint64_t resolve(const struct an_time *t, uint64_t t0, uint64_t def)
-{
-	if (t->kind == 2)
-		return t->abs_ns;
-	if (t->kind != 1)
-		return def;
-	/* past the 64-bit clock: "the end" (and no undefined conversion) */
-	if (t->rel_s * 1e9 >= 1.8e19 - (double)t0)
-		return UINT64_MAX;
-	return t0 + (uint64_t)(t->rel_s * 1e9 + 0.5);
-}
 
 static int open_trace(struct px *px, struct st_reader **r)
 {
@@ -1484,8 +1475,8 @@ static int pass1(struct px *px)
 	if (open_trace(px, &r))
 		return 1;
 	px->t0 = px->tend = st_reader__info(r)->h.start_ts;
-	px->wfrom = resolve(&o->from, px->t0, px->t0);
-	px->wto = resolve(&o->to, px->t0, UINT64_MAX);
+	px->wfrom = an_time__resolve(&o->from, px->t0, px->t0);
+	px->wto = an_time__resolve(&o->to, px->t0, UINT64_MAX);
 	if (px->wfrom < px->t0)
 		px->wfrom = px->t0;
 	status = read_all(px, r, census);
@@ -1497,6 +1488,9 @@ static int pass1(struct px *px)
 		return status;
 	if (px->wto > px->tend)
 		px->wto = px->tend;
+	/* a trace of no length (no events) exports as an empty timeline, not an error */
+	if (px->wfrom >= px->wto && !o->from.kind && !o->to.kind)
+		px->wto = px->wfrom + 1;
 	if (px->wfrom >= px->wto) {
 		fprintf(stderr, "%s: --perfetto-window: nothing of %s is in it (the trace spans "
 			"0-%.3f s)\n", px->prog, px->path, (double)(px->tend - px->t0) / 1e9);
@@ -1684,41 +1678,13 @@ int perfetto__export(const char *trace_path, const char *out_path, const struct 
 	return status;
 }
 
-static int parse_edge(const char *s, size_t len, struct an_time *t)
-{
-	char buf[64], *end;
-
-	t->kind = 0;
-	if (!len)
-		return 0;
-	if (len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	errno = 0;
-	if (buf[0] == '@') {
-		if (!isdigit((unsigned char)buf[1]))
-			return -1;
-		t->kind = 2;
-		t->abs_ns = strtoull(buf + 1, &end, 10);
-	} else {
-		if (!isdigit((unsigned char)buf[0]) && buf[0] != '.')
-			return -1;
-		t->kind = 1;
-		t->rel_s = strtod(buf, &end);
-		if (!isfinite(t->rel_s))
-			return -1;
-	}
-	return *end || errno ? -1 : 0;
-}
-
 int perfetto__parse_window(const char *arg, struct perfetto_opts *o)
 {
 	const char *colon = strchr(arg, ':');
 	const struct an_time *f = &o->from, *t = &o->to;
 
-	if (!colon || parse_edge(arg, (size_t)(colon - arg), &o->from) ||
-	    parse_edge(colon + 1, strlen(colon + 1), &o->to))
+	if (!colon || an_time__parse(arg, (size_t)(colon - arg), &o->from) ||
+	    an_time__parse(colon + 1, strlen(colon + 1), &o->to))
 		return -1;
 	if (f->kind && f->kind == t->kind &&
 	    (f->kind == 1 ? f->rel_s >= t->rel_s : f->abs_ns >= t->abs_ns))

@@ -65,4 +65,14 @@ done
 json_is "procs_100k: 64 busy leaves are the trainers" "$TMP/procs_100k.json" 'len(d["trainers"]) == 64'
 json_is "chain_100k: one trainer, the deepest process" "$TMP/chain_100k.json" \
 	'len(d["trainers"]) == 1 and d["main"]["pid"] == 100999'
+# --- item 11: an empty trace exports an empty timeline (it blamed --perfetto-window);
+# a window past 2^64 ns is the end, not an undefined conversion
+printf 'header start=1s\n' >"$TMP/empty.txt"
+"$STGEN" -f "$TMP/empty.txt" "$TMP/empty.zst"
+"$ANALYZE" -q --perfetto "$TMP/empty.pf.json" "$TMP/empty.zst" 2>"$TMP/empty.err"
+check "--perfetto of a trace with no events: exit 0" test $? -eq 0
+check "  ...no word of --perfetto-window" sh -c "! grep -q perfetto-window '$TMP/empty.err'"
+json_is "  ...an empty timeline that parses" "$TMP/empty.pf.json" 'd["otherData"]["complete"] is False'
+"$ANALYZE" -q --from 1e30 --json "$TMP/far.json" "$TMP/time_jump.zst" 2>"$TMP/far.err"
+check "--from 1e30 s: exit 0, said on top" sh -c "test $? -eq 0 && grep -q 'after the end' '$TMP/far.json'"
 finish
