@@ -4,10 +4,15 @@
  * zstd frame (checksummed, with its content size) and writes it whole, so a reader
  * never sees half a frame from a tracer that is still alive, and a tracer killed
  * at any point leaves every earlier frame readable.
+ *
+ * Replacing a file (force) writes a new file beside it, renamed over the old one
+ * only by st_writer__commit(): a run that fails to start leaves the old trace.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +24,11 @@
 
 struct st_writer {
 	int fd;
+	char *path;		/* the file's name once committed */
+	char *tmp;		/* the name written to until committed (force), else NULL */
+	unsigned char *hdr;	/* the header record: a trailer with no frame before it needs it */
+	size_t hdr_len;
+	__u64 hdr_ts, records_written;
 	ZSTD_CCtx *cctx;
 	unsigned char *raw;	/* the frame being built */
 	size_t raw_len, raw_cap, frame_bytes;
@@ -37,8 +47,6 @@ struct st_writer {
 	size_t nfd, capfd;
 };
 
-/* Space kept allocated past the end of the file, so a trailer still fits on a full disk. */
-#define ST_RESERVE_BYTES (256u << 10)
 
 static int pwrite_all(int fd, const void *buf, size_t len, __u64 off)
 {
@@ -59,13 +67,37 @@ static int pwrite_all(int fd, const void *buf, size_t len, __u64 off)
 	return 0;
 }
 
-static void reserve_tail(struct st_writer *w)
+/*
+ * Keeps ST_WRITER_RESERVE allocated past the end of the file.  Only a full disk
+ * fails it; a file system without fallocate just has no reserve.
+ */
+static int reserve_tail(struct st_writer *w)
 {
-	/* best effort: filesystems without fallocate just have no reserve */
-	(void)fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->bytes, ST_RESERVE_BYTES);
+	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->bytes, ST_WRITER_RESERVE) < 0)
+		return errno == ENOSPC || errno == EDQUOT ? -ENOSPC : 0;
+	return 0;
 }
 
-static int open_output(const char *path, bool force)
+/* A new file beside `path` (".NAME.XXXXXX", 0600, O_EXCL), for replacing it. */
+static int open_beside(struct st_writer *w, const char *path)
+{
+	char *d = strdup(path), *b = strdup(path);
+	int fd = -ENOMEM;
+
+	if (d && b && asprintf(&w->tmp, "%s/.%s.XXXXXX", dirname(d), basename(b)) >= 0) {
+		fd = mkostemp(w->tmp, O_CLOEXEC);
+		if (fd < 0) {
+			fd = -errno;
+			free(w->tmp);
+			w->tmp = NULL;
+		}
+	}
+	free(d);
+	free(b);
+	return fd;
+}
+
+static int open_output(struct st_writer *w, const char *path, bool force)
 {
 	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
 	struct stat st;
@@ -75,8 +107,7 @@ static int open_output(const char *path, bool force)
 		/* replace only a regular file; a symlink or device is never written through */
 		if (!S_ISREG(st.st_mode))
 			return S_ISLNK(st.st_mode) ? -ELOOP : -EEXIST;
-		if (unlink(path) < 0)
-			return -errno;
+		return open_beside(w, path);
 	}
 	fd = open(path, flags, 0600);
 	if (fd < 0)
@@ -113,10 +144,20 @@ int st_writer__create(struct st_writer **wp, const char *path, const struct st_w
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
 	if (o->workers > 0)
 		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, o->workers);
-	w->fd = open_output(path, o->force);
+	w->path = strdup(path);
+	if (!w->path) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	w->fd = open_output(w, path, o->force);
 	if (w->fd < 0) {
 		err = w->fd;
 		goto fail;
+	}
+	/* the reserve holds from the first frame on: a trailer always fits */
+	if ((err = reserve_tail(w))) {
+		st_writer__discard(w);
+		return err;
 	}
 	*wp = w;
 	return 0;
@@ -124,6 +165,22 @@ fail:
 	w->fd = -1;
 	st_writer__abandon(w);
 	return err;
+}
+
+int st_writer__commit(struct st_writer *w)
+{
+	if (!w->tmp)
+		return 0;
+	if (rename(w->tmp, w->path) < 0)
+		return -errno;
+	free(w->tmp);
+	w->tmp = NULL;
+	return 0;
+}
+
+const char *st_writer__path(const struct st_writer *w)
+{
+	return w->tmp ? w->tmp : w->path;
 }
 
 static void put_rec(struct st_writer *w, __u8 type, __u8 flags, __u32 dt, const void *a,
@@ -183,6 +240,12 @@ int st_writer__header(struct st_writer *w, const struct st_header *h, const char
 		return -EINVAL;
 	put_rec(w, ST_REC_HEADER, ST_HDR_FRAME_MARKS, 0, h, sizeof(*h), buf, len);
 	w->records--;
+	w->hdr = malloc(w->raw_len);
+	if (w->hdr) {
+		memcpy(w->hdr, w->raw, w->raw_len);
+		w->hdr_len = w->raw_len;
+		w->hdr_ts = h->start_ts;
+	}
 	w->header_pending = false;
 	put_time(w, h->start_ts);
 	return 0;
@@ -315,7 +378,8 @@ int st_writer__flush(struct st_writer *w)
 		return err;
 	}
 	w->bytes += n;
-	reserve_tail(w);
+	(void)reserve_tail(w);	/* on a full disk the old reserve, past this frame, is left */
+	w->records_written = w->records;
 	w->raw_total += w->raw_len;
 	w->frames++;
 	w->raw_len = 0;
@@ -325,7 +389,7 @@ int st_writer__flush(struct st_writer *w)
 
 int st_writer__finish(struct st_writer *w, struct st_trailer *t)
 {
-	int err = st_writer__flush(w);
+	int err = st_writer__flush(w), err2;
 
 	/* after a failed write, what is still buffered is lost; the trailer says so */
 	if (w->broken) {
@@ -333,6 +397,12 @@ int st_writer__finish(struct st_writer *w, struct st_trailer *t)
 		w->broken = 0;
 		w->raw_len = 0;
 		w->frame_open = false;
+		/* no frame reached the file: the header goes out with the trailer */
+		if (!w->frames && w->hdr && w->hdr_len <= w->raw_cap) {
+			memcpy(w->raw, w->hdr, w->hdr_len);
+			w->raw_len = w->hdr_len;
+			put_time(w, w->hdr_ts);
+		}
 	}
 	t->events = w->records;
 	t->raw_bytes = w->raw_total;
@@ -350,22 +420,43 @@ int st_writer__finish(struct st_writer *w, struct st_trailer *t)
 	if (close(w->fd) < 0 && !err)
 		err = -errno;
 	w->fd = -1;
+	err2 = st_writer__commit(w);
 	st_writer__abandon(w);
-	return err;
+	return err ? err : err2;
 }
 
-void st_writer__abandon(struct st_writer *w)
+static void writer_free(struct st_writer *w)
 {
-	if (!w)
-		return;
 	if (w->fd >= 0)
 		close(w->fd);
+	free(w->path);
+	free(w->tmp);
+	free(w->hdr);
 	ZSTD_freeCCtx(w->cctx);
 	hmap_free(&w->fds);
 	free(w->fdv);
 	free(w->raw);
 	free(w->out);
 	free(w);
+}
+
+void st_writer__abandon(struct st_writer *w)
+{
+	if (!w)
+		return;
+	/* what a crash leaves: the file as written, under its name */
+	if (w->fd >= 0)
+		(void)st_writer__commit(w);
+	writer_free(w);
+}
+
+void st_writer__discard(struct st_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		unlink(st_writer__path(w));
+	writer_free(w);
 }
 
 void st_writer__set_level(struct st_writer *w, int level)
@@ -381,6 +472,11 @@ __u64 st_writer__bytes(const struct st_writer *w)
 __u64 st_writer__records(const struct st_writer *w)
 {
 	return w->records;
+}
+
+__u64 st_writer__records_written(const struct st_writer *w)
+{
+	return w->records_written;
 }
 
 __u64 st_writer__raw_bytes(const struct st_writer *w)

@@ -40,6 +40,7 @@ struct sink {
 	unsigned *heap;		/* stream indices by head time, for the merge */
 	__u64 events;
 	struct hmap procs;	/* live traced processes */
+	struct hmap gone;	/* pid -> time it was found gone, until drained that far */
 };
 
 __u64 now_ns(void)
@@ -62,6 +63,7 @@ int sink__new(struct sink **sp, struct st_writer *w, unsigned nrings)
 	s->st = calloc(s->nst, sizeof(*s->st));
 	s->heap = calloc(s->nst, sizeof(*s->heap));
 	hmap_init(&s->procs);
+	hmap_init(&s->gone);
 	return s->st && s->heap ? 0 : -ENOMEM;
 }
 
@@ -76,6 +78,7 @@ void sink__free(struct sink *s)
 	free(s->st);
 	free(s->heap);
 	hmap_free(&s->procs);
+	hmap_free(&s->gone);
 	free(s);
 }
 
@@ -134,7 +137,11 @@ static void track_procs(struct sink *s, const struct pending *p, const void *pay
 {
 	if (p->type == ST_REC_FORK && !(p->flags & ST_FORK_THREAD)) {
 		const struct st_fork *f = payload;
+		uint64_t *g = hmap_find(&s->gone, f->child_pid);
 
+		/* a new process that has the pid of one found gone before it was forked */
+		if (g && *g < p->ts)
+			hmap_del(&s->gone, f->child_pid);
 		sink__add_proc(s, f->child_pid);
 	} else if (p->type == ST_REC_EXIT && (p->flags & ST_EXIT_GROUP_DEAD)) {
 		const struct st_exit *x = payload;
@@ -207,6 +214,22 @@ static void sift_down(struct sink *s, unsigned n, unsigned i)
 	}
 }
 
+/*
+ * Processes found gone once everything before the moment they were found gone is
+ * written: a child they forked before they exited is then among the live ones.
+ */
+static void forget_gone(struct sink *s, __u64 horizon)
+{
+	uint64_t k, v;
+
+	for (size_t i = 0; hmap_iter(&s->gone, &i, &k, &v);) {
+		if (v > horizon)
+			continue;
+		hmap_del(&s->procs, k);
+		hmap_del(&s->gone, k);
+	}
+}
+
 int sink__drain(struct sink *s, __u64 horizon)
 {
 	unsigned n = s->nst, i;
@@ -238,6 +261,8 @@ int sink__drain(struct sink *s, __u64 horizon)
 		if (st->head == st->len || st->head >= st->len - st->head)
 			compact(st);
 	}
+	if (!err)
+		forget_gone(s, horizon);
 	return err;
 }
 
@@ -259,6 +284,14 @@ bool sink__proc_iter(const struct sink *s, size_t *i, size_t *pid)
 		return false;
 	*pid = (size_t)k;
 	return true;
+}
+
+void sink__proc_gone(struct sink *s, __u32 pid, __u64 ts)
+{
+	uint64_t *v = hmap_slot(&s->gone, pid);
+
+	if (v && !*v)
+		*v = ts;
 }
 
 void sink__add_proc(struct sink *s, __u32 pid)

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,20 @@ struct task_init {		/* must match struct task_st in stalltrace.bpf.c */
 	__u32 probe_depth;
 	__u32 pad;
 };
+
+bool target__exited(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	bool gone;
+
+	if (fd < 0)
+		return errno == ESRCH;
+	/* a pidfd reads ready once every thread of the process has exited */
+	gone = poll(&p, 1, 0) == 1;
+	close(fd);
+	return gone;
+}
 
 int target__mark(int map_fd, pid_t tid, bool thread)
 {

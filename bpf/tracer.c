@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -82,6 +83,7 @@ struct run {
 	int write_err;
 	__u64 *probe_calls;	/* by probe id */
 	size_t nprobe_calls;
+	char *out_path;		/* where the trace is, once committed (else o.output) */
 };
 
 /* ------------------------------------------------------------ command line */
@@ -97,7 +99,8 @@ static void usage(FILE *f)
 "\n"
 "options:\n"
 "  -o, --output FILE     trace file to create (default: trace.zst)\n"
-"      --force           replace FILE if it exists (never through a symlink)\n"
+"      --force           replace FILE if it exists, once the new trace is being\n"
+"                        written (never through a symlink)\n"
 "  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit)\n"
 "      --buffer-mb N     BPF ring buffer memory in MiB, split into one ring per CPU\n"
 "                        (each a power of 2, at least 1 MiB; default: 64)\n"
@@ -503,6 +506,8 @@ static const char *output_error(int err)
 	switch (err) {
 	case -EEXIST: return "it exists (use --force to replace it)";
 	case -ELOOP: return "it is a symbolic link: refusing to write through it";
+	case -ENOSPC: return "no space left on the device (a trace starts with 256 KiB "
+			     "in reserve, so that it can always be finished)";
 	default: return strerror(-err);
 	}
 }
@@ -592,6 +597,7 @@ static void set_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);	/* a closed terminal or ssh session: finish the trace */
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -760,6 +766,20 @@ static int flush_frame(struct run *r, __u64 ts)
 	return err;
 }
 
+/*
+ * Attach mode stops when the traced processes are gone, as their exit records say.
+ * A process that exited before it was marked (during attach, or a zombie in the
+ * tree) has no exit record: ask the kernel, once a second.
+ */
+static void find_gone(struct run *r)
+{
+	__u64 now = now_ns();
+
+	for (size_t i = 0, pid; sink__proc_iter(r->sink, &i, &pid);)
+		if (target__exited((pid_t)pid))
+			sink__proc_gone(r->sink, (__u32)pid, now);
+}
+
 static bool should_stop(struct run *r, __u64 now)
 {
 	if (stop_signal && !r->child) {
@@ -826,6 +846,8 @@ static int trace_loop(struct run *r)
 				break;
 			r->last_flush = now;
 			status_line(r, now, false);
+			if (!r->child)
+				find_gone(r);
 		}
 		if (should_stop(r, now))
 			return 0;
@@ -855,10 +877,34 @@ static void steps_unmarked(struct run *r)
 		    ST_MARK_LIB);
 }
 
+static const char *out_path(const struct run *r)
+{
+	return r->out_path ? r->out_path : r->o.output;
+}
+
+/* The truth about a trace cut short by a full disk: what it holds, what was lost. */
+static void disk_full(struct run *r, int err, __u32 frames, __u64 written, __u64 made)
+{
+	if (err)
+		say("disk full writing '%s': tracing stopped, and the trace could not be "
+		    "finished (%s): it holds the events of its first %u frames", out_path(r),
+		    strerror(-err), frames);
+	else if (!frames)
+		say("disk full writing '%s' before its first frame: tracing stopped; the trace "
+		    "holds no events, only its header and trailer (%llu events lost)", out_path(r),
+		    (unsigned long long)made);
+	else
+		say("disk full writing '%s': tracing stopped; the trace is complete up to its "
+		    "last frame on disk (%llu events; %llu later ones lost)", out_path(r),
+		    (unsigned long long)written, (unsigned long long)(made - written));
+}
+
 /* Stops the probes, writes what is left and the trailer. */
 static int finish(struct run *r)
 {
 	struct st_trailer t = { 0 };
+	__u64 made, written;
+	__u32 frames;
 	int err = 0, err2;
 
 	stalltrace_bpf__detach(r->skel);
@@ -870,6 +916,9 @@ static int finish(struct run *r)
 	t.end_ts = now_ns();
 	t.stop_reason = (__u16)r->stop_reason;
 	drops_total(r, &t.drops);
+	made = st_writer__records(r->w);
+	written = st_writer__records_written(r->w);
+	frames = st_writer__frames(r->w);
 	err2 = st_writer__finish(r->w, &t);
 	r->w = NULL;
 	status_line(r, t.end_ts, true);
@@ -877,10 +926,9 @@ static int finish(struct run *r)
 		say("--cuda: no traced process loaded a CUDA library (libcuda.so, libcudart.so)");
 	steps_unmarked(r);
 	if (r->write_err == -ENOSPC || err == -ENOSPC || (t.flags & ST_TRAILER_DISK_FULL))
-		say("disk full writing '%s': tracing stopped; the trace is complete up to the "
-		    "last frame written", r->o.output);
+		disk_full(r, err2, frames, written, made);
 	else if (err || err2)
-		say("cannot write '%s': %s", r->o.output, strerror(-(err ? err : err2)));
+		say("cannot write '%s': %s", out_path(r), strerror(-(err ? err : err2)));
 	return err ? err : err2;
 }
 
@@ -890,18 +938,16 @@ static void summary(struct run *r)
 	struct st_drops d;
 	__u64 ev = sink__events(r->sink), bytes = 0, drops = drops_total(r, &d);
 	double secs = (double)(now_ns() - r->start) / 1e9, cpu;
-	FILE *f = fopen(r->o.output, "re");
+	struct stat st;
 
-	if (f) {
-		fseek(f, 0, SEEK_END);
-		bytes = (__u64)ftell(f);
-		fclose(f);
-	}
+	/* never opened: the name may be someone else's file by now */
+	if (!lstat(out_path(r), &st) && S_ISREG(st.st_mode))
+		bytes = (__u64)st.st_size;
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
 	      ru.ru_stime.tv_usec / 1e6;
 	say("wrote %s: %.1f s, %llu events, %.2f MB (%.2f bytes/event), %llu dropped; "
-	    "tracer CPU %.1f%%, max RSS %ld MB", r->o.output, secs, (unsigned long long)ev,
+	    "tracer CPU %.1f%%, max RSS %ld MB", out_path(r), secs, (unsigned long long)ev,
 	    (double)bytes / 1e6, ev ? (double)bytes / (double)ev : 0.0,
 	    (unsigned long long)drops, secs > 0 ? 100.0 * cpu / secs : 0.0, ru.ru_maxrss / 1024);
 }
@@ -928,6 +974,17 @@ static void settle_probes(struct run *r)
 		    SETTLE_NS / 1000000000);
 }
 
+/* The new trace is being written: now it may replace the old one (--force). */
+static void commit_output(struct run *r)
+{
+	int err = st_writer__commit(r->w);
+
+	if (err)
+		say("cannot replace '%s': %s; the trace goes to '%s'", r->o.output, strerror(-err),
+		    st_writer__path(r->w));
+	r->out_path = strdup(st_writer__path(r->w));
+}
+
 static int start_attach(struct run *r)
 {
 	char path[64];
@@ -936,6 +993,9 @@ static int start_attach(struct run *r)
 	snprintf(path, sizeof(path), "/proc/%d", r->o.pid);
 	if (access(path, F_OK))
 		return say("no process with pid %d", r->o.pid), -ESRCH;
+	if (target__exited(r->o.pid))
+		return say("process %d has exited (a zombie its parent has not reaped): nothing "
+			   "to trace", r->o.pid), -ESRCH;
 	n = target__attach_tree(bpf_map__fd(r->skel->maps.tasks), r->o.pid, r->sink);
 	/* tasks marked while running: the BPF side's per-CPU answers for them are stale */
 	__atomic_fetch_add(&r->skel->data->mark_gen, 1, __ATOMIC_SEQ_CST);
@@ -946,6 +1006,7 @@ static int start_attach(struct run *r)
 	for (size_t i = 0, pid; sink__proc_iter(r->sink, &i, &pid);)
 		probes__scan_pid(r->probes, (pid_t)pid);
 	settle_probes(r);
+	commit_output(r);
 	if (r->o.verbose)
 		say("attached to %d process(es) in the tree of %d", n, r->o.pid);
 	return 0;
@@ -970,6 +1031,7 @@ static int start_run(struct run *r, int release_fd, int error_fd)
 		r->child_done = true;
 		return -e;
 	}
+	commit_output(r);
 	return 0;
 }
 
@@ -1033,12 +1095,11 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 
 static void teardown(struct run *r, bool failed)
 {
-	if (r->w) {
+	/* a failed start leaves no half-made file behind, and --force the old one */
+	if (failed)
+		st_writer__discard(r->w);
+	else
 		st_writer__abandon(r->w);
-		/* a failed start leaves no half-made file behind */
-		if (failed)
-			unlink(r->o.output);
-	}
 	probes__free(r->probes);
 	ring_buffer__free(r->rb);
 	for (unsigned i = 0; r->ring_fds && i < r->nrings; i++)
@@ -1051,6 +1112,8 @@ static void teardown(struct run *r, bool failed)
 	sink__free(r->sink);
 	free(r->o.uprobes);
 	free(r->o.cmdline);
+	free(r->out_path);
+	free(r->probe_calls);
 }
 
 int main(int argc, char **argv)

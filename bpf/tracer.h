@@ -45,11 +45,18 @@ __u64 sink__events(const struct sink *s);
 /* Processes (thread-group ids) alive among the traced, as seen from fork/exit events. */
 size_t sink__live_procs(const struct sink *s);
 void sink__add_proc(struct sink *s, __u32 pid);
+/*
+ * pid was found gone at time ts with no exit seen (it exited before it was marked,
+ * or was a zombie): it leaves the live ones once the records up to ts are drained.
+ */
+void sink__proc_gone(struct sink *s, __u32 pid, __u64 ts);
 /* Iterates the live traced processes: for (size_t i = 0, pid; sink__proc_iter(s, &i, &pid);) */
 bool sink__proc_iter(const struct sink *s, size_t *i, size_t *pid);
 
 /* ------------------------------------------------------------ targets */
 
+/* Whether process pid has exited: gone, or a zombie its parent has not reaped. */
+bool target__exited(pid_t pid);
 /* Marks tid as traced in the task-storage map; 0, or -errno (-ESRCH: gone). */
 int target__mark(int map_fd, pid_t tid, bool thread);
 /*

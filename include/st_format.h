@@ -139,7 +139,7 @@ struct st_drops {
 
 struct st_trailer {
 	__u64 end_ts;
-	__u64 events;		/* records written, this one excluded */
+	__u64 events;		/* records made, this one excluded (lost ones included) */
 	__u64 raw_bytes;	/* decompressed bytes before the trailer */
 	__u32 frames;		/* frames before the trailer's own */
 	__u16 stop_reason;	/* enum st_stop_reason */
@@ -148,7 +148,7 @@ struct st_trailer {
 };
 
 enum st_stop_reason {
-	ST_STOP_SIGNAL = 1,	/* SIGINT/SIGTERM */
+	ST_STOP_SIGNAL = 1,	/* SIGINT, SIGTERM, SIGHUP */
 	ST_STOP_DURATION,
 	ST_STOP_EXITED,		/* every traced process exited */
 	ST_STOP_ERROR,

@@ -23,6 +23,9 @@
 
 struct st_writer;
 
+/* Space kept allocated past the end of the file, so a trailer still fits on a full disk. */
+#define ST_WRITER_RESERVE	(256u << 10)
+
 struct st_writer_opts {
 	int level;		/* zstd level, 0 = default (3) */
 	bool force;		/* replace an existing regular file (never a symlink) */
@@ -30,8 +33,18 @@ struct st_writer_opts {
 	int workers;		/* zstd worker threads (0 = compress in the caller) */
 };
 
-/* Creates `path` with mode 0600, O_EXCL unless force, never through a symlink. */
+/*
+ * Creates `path` with mode 0600, O_EXCL, never through a symlink, with
+ * ST_WRITER_RESERVE bytes allocated past its end so that a trailer fits on a full
+ * disk (-ENOSPC: no room for that).  With force an existing regular file is
+ * replaced, but only once the new one is committed: until then the new one is
+ * written beside it under a temporary name.
+ */
 int st_writer__create(struct st_writer **w, const char *path, const struct st_writer_opts *o);
+/* Puts the new file in place of the old one (force); a no-op otherwise. */
+int st_writer__commit(struct st_writer *w);
+/* The name the file has now (the temporary one until committed). */
+const char *st_writer__path(const struct st_writer *w);
 /* Header: `kv` is key, value, key, value, ..., NULL (values may be NULL: skipped). */
 int st_writer__header(struct st_writer *w, const struct st_header *h, const char *const *kv);
 /*
@@ -42,14 +55,21 @@ int st_writer__add(struct st_writer *w, __u64 ts, __u8 type, __u8 flags, const v
 		   size_t alen, const void *b, size_t blen);
 /* Ends the current frame: compresses it and writes it out. */
 int st_writer__flush(struct st_writer *w);
-/* Writes the trailer in a frame of its own, closes the file, frees w (also on error). */
+/*
+ * Writes the trailer in a frame of its own, closes the file, commits it, frees w
+ * (also on error).  After a write error the trailer is written over the frame that
+ * failed, with the header when no frame had reached the file.
+ */
 int st_writer__finish(struct st_writer *w, struct st_trailer *t);
 /* The zstd level for the frames that follow (the tracer adapts it to the event rate). */
 void st_writer__set_level(struct st_writer *w, int level);
-/* Closes without a trailer (what a crash leaves), frees w. */
+/* Closes without a trailer (what a crash leaves: committed), frees w. */
 void st_writer__abandon(struct st_writer *w);
+/* Closes and removes the file it created (the old one, under force, stays); frees w. */
+void st_writer__discard(struct st_writer *w);
 __u64 st_writer__bytes(const struct st_writer *w);	/* compressed bytes written */
-__u64 st_writer__records(const struct st_writer *w);
+__u64 st_writer__records(const struct st_writer *w);	/* records added */
+__u64 st_writer__records_written(const struct st_writer *w);	/* ... in frames on disk */
 __u64 st_writer__raw_bytes(const struct st_writer *w);
 __u32 st_writer__frames(const struct st_writer *w);
 

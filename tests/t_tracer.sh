@@ -175,18 +175,116 @@ check "SIGKILL: the reason is given" grep -q "the tracer did not finish" "$TMP/k
 check "SIGKILL: the prefix holds thousands of getppid calls" \
 	test "$(grep -c '"name":"getppid"' "$TMP/kill9.jsonl")" -gt 1000
 
+# --- SIGHUP (a closed terminal or ssh session) is a stop like SIGINT: the trailer is there
+sleep 1000 &
+spid=$!
+"$TRACER" attach -v -q -o "$TMP/hup.zst" "$spid" 2>"$TMP/hup.err" &
+tpid=$!
+wait_for "$TMP/hup.err" "attached to"
+kill -HUP $tpid
+wait $tpid
+check "SIGHUP: tracer exits 0" test $? -eq 0
+check "SIGHUP: the trace is complete" dump_ok "$TMP/hup.zst" "$TMP/hup.jsonl"
+check "SIGHUP: trailer says stopped by signal" grep -q '"type":"trailer".*"stop_reason":1' "$TMP/hup.jsonl"
+check "SIGHUP: the target lives on" kill -0 $spid
+kill $spid
+# run mode: the hangup goes to the command too, which ends; its status is the tracer's
+"$TRACER" run -q -o "$TMP/huprun.zst" -- sleep 1000 2>/dev/null &
+tpid=$!
+for _ in $(seq 500); do	# traced once it has exec'd sleep
+	pgrep -P $tpid -x sleep >/dev/null && break
+	sleep 0.02
+done
+kill -HUP $tpid
+wait $tpid
+check "SIGHUP, run mode: the command ends by it (status 129)" test $? -eq 129
+check "SIGHUP, run mode: the trace is complete" dump_ok "$TMP/huprun.zst" "$TMP/huprun.jsonl"
+
+# --- attach to a zombie, or to a tree holding one (exited before it could be marked)
+"$BUILD/tests/zombie" <"$TMP/go" >"$TMP/zombie.pids" &
+exec 5<>"$TMP/go"
+wait_for "$TMP/zombie.pids" '^[0-9]* [0-9]'
+read -r zparent zchild <"$TMP/zombie.pids"
+timeout 30 "$TRACER" attach -q -o "$TMP/zombie.zst" "$zchild" 2>"$TMP/zombie.err"
+check "attach to a zombie: exit 1 at once, one line" sh -c "test $? -eq 1 && \
+	grep -qx 'tracer: process $zchild has exited (a zombie its parent has not reaped): nothing to trace' '$TMP/zombie.err'"
+check "  ...and no trace file" test ! -e "$TMP/zombie.zst"
+timeout 30 "$TRACER" attach -v -q -o "$TMP/ztree.zst" "$zparent" 2>"$TMP/ztree.err" &
+tpid=$!
+check "attach to a tree with a zombie: both found" wait_for "$TMP/ztree.err" "attached to 2 process"
+echo go >&5
+wait $tpid
+check "  ...the tracer stops when the parent exits (status 0, not the timeout's)" test $? -eq 0
+exec 5>&-
+check "  ...with a complete trace that ends by the exit" \
+	sh -c "'$ANALYZE' --dump '$TMP/ztree.zst' | grep -q '\"type\":\"trailer\".*\"stop_reason\":3'"
+
 # --- disk full: stop, finish the file, say so
 if mkdir -p "$TMP/small" && mount -t tmpfs -o size=600k tmpfs "$TMP/small" 2>/dev/null; then
 	"$TRACER" run -q -o "$TMP/small/t.zst" -- "$BUILD/tests/sysloop" 30000000 >/dev/null 2>"$TMP/full.err"
 	check "disk full: the command's status is still returned" test $? -eq 0
-	check "disk full: said on stderr" grep -q "disk full writing" "$TMP/small/../full.err"
 	"$ANALYZE" --dump "$TMP/small/t.zst" >"$TMP/full.jsonl" 2>/dev/null
 	check "disk full: the trace is complete (trailer)" test $? -eq 0
 	check "disk full: the trailer says so" grep -q '"type":"trailer".*"disk_full":true' "$TMP/full.jsonl"
+	n=$(grep -vc '"type":"\(header\|trailer\)"' "$TMP/full.jsonl")
+	check "disk full: said on stderr, with the events the trace holds ($n)" \
+		grep -q "disk full writing '$TMP/small/t.zst': tracing stopped; the trace is complete up to its last frame on disk ($n events; [0-9]* later ones lost)" "$TMP/full.err"
 	umount "$TMP/small"
 else
 	fail "cannot mount a small tmpfs for the disk-full test"
 fi
+# before the first frame: attach to a process whose open fds have long random paths,
+# so the records written at attach fill a first frame larger than the whole disk
+mkdir -p "$TMP/small" "$TMP/fds"
+if mount -t tmpfs -o size=512k tmpfs "$TMP/small" 2>/dev/null; then
+	cat >"$TMP/fds.py" <<'PY'
+import os, random, string, sys
+random.seed(7)
+fds = []
+for i in range(700):	# 700 paths of 6 random 250-character names: 1 MB, incompressible
+    d = os.path.join(sys.argv[1], *(''.join(random.choices(string.ascii_lowercase, k=250)) for _ in range(6)))
+    os.makedirs(d)
+    fds.append(os.open(os.path.join(d, 'f'), os.O_CREAT | os.O_RDONLY, 0o600))
+open(sys.argv[2], 'w').write('%d\n' % os.getpid())
+sys.stdin.readline()
+PY
+	"$PY" "$TMP/fds.py" "$TMP/fds" "$TMP/fds.pid" <"$TMP/go" &
+	exec 5<>"$TMP/go"
+	wait_for "$TMP/fds.pid" '^[0-9]'
+	"$TRACER" attach -q -o "$TMP/small/first.zst" "$(cat "$TMP/fds.pid")" 2>"$TMP/first.err"
+	check "disk full before the first frame: tracing stops (exit 1)" test $? -eq 1
+	echo >&5
+	exec 5>&-
+	check "  ...says the trace holds no events" grep -q \
+		"disk full writing '$TMP/small/first.zst' before its first frame: tracing stopped; the trace holds no events, only its header and trailer ([0-9]* events lost)" \
+		"$TMP/first.err"
+	"$ANALYZE" --dump "$TMP/small/first.zst" >"$TMP/first.jsonl" 2>"$TMP/first.derr"
+	check "  ...and the file reads: header, trailer (disk full), nothing else" sh -c \
+		"test $? -eq 0 && test \$(wc -l <'$TMP/first.jsonl') -eq 2 && head -1 '$TMP/first.jsonl' | grep -q '\"type\":\"header\"' && \
+		 grep -q '\"type\":\"trailer\".*\"disk_full\":true' '$TMP/first.jsonl'"
+	umount "$TMP/small"
+else
+	fail "cannot mount a small tmpfs for the disk-full test"
+fi
+# no room even for the reserve: refused before the command runs
+if mount -t tmpfs -o size=128k tmpfs "$TMP/small" 2>/dev/null; then
+	"$TRACER" run -q -o "$TMP/small/t.zst" -- touch "$TMP/ran" 2>"$TMP/full0.err"
+	check "no room for the reserve: exit 1, one line" sh -c "test $? -eq 1 && \
+		grep -qx \"tracer: cannot create '$TMP/small/t.zst': no space left on the device (a trace starts with 256 KiB in reserve, so that it can always be finished)\" '$TMP/full0.err'"
+	check "  ...the command did not run, no file is left" sh -c "test ! -e '$TMP/ran' && test -z \"\$(ls -A '$TMP/small')\""
+	umount "$TMP/small"
+else
+	fail "cannot mount a small tmpfs for the disk-full test"
+fi
+
+# --- --force replaces the old trace only once the new one is being written
+echo keep >"$TMP/old.zst"
+"$TRACER" run -q --force -o "$TMP/old.zst" -- /nonexistent/cmd 2>/dev/null
+check "--force, the command cannot run: the old trace stays" test "$(cat "$TMP/old.zst")" = keep
+"$TRACER" run -q --force -o "$TMP/old.zst" -- true 2>/dev/null
+check "--force, a good run: replaced by a complete trace, mode 0600" sh -c \
+	"'$ANALYZE' --dump '$TMP/old.zst' >/dev/null && test \$(stat -c %a '$TMP/old.zst') = 600"
+check "--force: no temporary file is left beside it" test -z "$(find "$TMP" -maxdepth 1 -name '.old.zst.*')"
 
 # --- one-line errors
 touch "$TMP/exists.zst"
