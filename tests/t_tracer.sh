@@ -15,6 +15,17 @@ dump_ok()	# dump_ok TRACE OUT: dump succeeds (complete trace)
 	"$ANALYZE" --dump "$1" >"$2" 2>"$2.err"
 }
 
+# attach_and_go NAME PID NPROCS: attaches to the tree of PID (NPROCS processes), then
+# lets it go on (a line on fd 5, which its stdin waits for); returns the tracer's status
+attach_and_go()
+{
+	timeout 60 "$TRACER" attach -v -q -o "$TMP/$1.zst" "$2" 2>"$TMP/$1.err" &
+	local tpid=$!
+	check "$1: attach finds the tree ($3 processes)" wait_for "$TMP/$1.err" "attached to $3 process"
+	echo go >&5
+	wait $tpid
+}
+
 # --- run mode: exact syscalls, forks, exits, renames, wakeups; mode 0600; zstd -t
 "$TRACER" run -q -o "$TMP/run.zst" -- "$CTL" "$DATA" $N $M $K $T >"$TMP/run.out" 2>"$TMP/run.err"
 check "run mode exits with the command's status (0)" test $? -eq 0
@@ -43,11 +54,7 @@ exec 5<>"$TMP/go"
 "$CTL" "$DATA" $N $M $K $T 4 <"$TMP/go" 4>"$TMP/att.pid" >"$TMP/att.out" &
 wait_for "$TMP/att.pid" '^[0-9]'
 pid=$(cat "$TMP/att.pid")
-"$TRACER" attach -v -q -o "$TMP/att.zst" "$pid" 2>"$TMP/att.err" &
-tpid=$!
-check "attach reports the tree" wait_for "$TMP/att.err" "attached to 1 process"
-echo go >&5
-wait $tpid
+attach_and_go att "$pid" 1
 check "attach mode stops when the traced processes exit (status 0)" test $? -eq 0
 exec 5>&-
 dump_ok "$TMP/att.zst" "$TMP/att.jsonl"
@@ -140,19 +147,23 @@ sys.exit(0 if len(tids) == 3 else 1)
 PY
 check "attach -d: trailer says duration" grep -q '"type":"trailer".*"stop_reason":2' "$TMP/tree.jsonl"
 
-# --- SIGINT ends an attach cleanly: the trailer is there
-sleep 1000 &
-spid=$!
-"$TRACER" attach -v -q -o "$TMP/int.zst" "$spid" 2>"$TMP/int.err" &
-tpid=$!
-wait_for "$TMP/int.err" "attached to"
-kill -INT $tpid
-wait $tpid
-check "SIGINT: tracer exits 0" test $? -eq 0
-check "SIGINT: the trace is complete" dump_ok "$TMP/int.zst" "$TMP/int.jsonl"
-check "SIGINT: trailer says stopped by signal" grep -q '"type":"trailer".*"stop_reason":1' "$TMP/int.jsonl"
-check "SIGINT: the target lives on" kill -0 $spid
-kill $spid
+# --- SIGINT, SIGTERM and SIGHUP (a closed terminal or ssh session) end an attach
+# cleanly: the trailer is there
+for sig in INT TERM HUP; do
+	sleep 1000 &
+	spid=$!
+	"$TRACER" attach -v -q -o "$TMP/$sig.zst" "$spid" 2>"$TMP/$sig.err" &
+	tpid=$!
+	wait_for "$TMP/$sig.err" "attached to"
+	kill -$sig $tpid
+	wait $tpid
+	check "SIG$sig: tracer exits 0" test $? -eq 0
+	check "SIG$sig: the trace is complete" dump_ok "$TMP/$sig.zst" "$TMP/$sig.jsonl"
+	check "SIG$sig: trailer says stopped by signal" \
+		grep -q '"type":"trailer".*"stop_reason":1' "$TMP/$sig.jsonl"
+	check "SIG$sig: the target lives on" kill -0 $spid
+	kill $spid
+done
 
 # --- SIGKILL leaves a readable prefix: every frame flushed before the kill
 "$BUILD/tests/sysloop" 2000000000 >/dev/null &
@@ -175,20 +186,8 @@ check "SIGKILL: the reason is given" grep -q "the tracer did not finish" "$TMP/k
 check "SIGKILL: the prefix holds thousands of getppid calls" \
 	test "$(grep -c '"name":"getppid"' "$TMP/kill9.jsonl")" -gt 1000
 
-# --- SIGHUP (a closed terminal or ssh session) is a stop like SIGINT: the trailer is there
-sleep 1000 &
-spid=$!
-"$TRACER" attach -v -q -o "$TMP/hup.zst" "$spid" 2>"$TMP/hup.err" &
-tpid=$!
-wait_for "$TMP/hup.err" "attached to"
-kill -HUP $tpid
-wait $tpid
-check "SIGHUP: tracer exits 0" test $? -eq 0
-check "SIGHUP: the trace is complete" dump_ok "$TMP/hup.zst" "$TMP/hup.jsonl"
-check "SIGHUP: trailer says stopped by signal" grep -q '"type":"trailer".*"stop_reason":1' "$TMP/hup.jsonl"
-check "SIGHUP: the target lives on" kill -0 $spid
-kill $spid
-# run mode: the hangup goes to the command too, which ends; its status is the tracer's
+# --- SIGHUP in run mode: the hangup goes to the command too, which ends; its status
+# is the tracer's
 "$TRACER" run -q -o "$TMP/huprun.zst" -- sleep 1000 2>/dev/null &
 tpid=$!
 for _ in $(seq 500); do	# traced once it has exec'd sleep
@@ -209,12 +208,8 @@ timeout 30 "$TRACER" attach -q -o "$TMP/zombie.zst" "$zchild" 2>"$TMP/zombie.err
 check "attach to a zombie: exit 1 at once, one line" sh -c "test $? -eq 1 && \
 	grep -qx 'tracer: process $zchild has exited (a zombie its parent has not reaped): nothing to trace' '$TMP/zombie.err'"
 check "  ...and no trace file" test ! -e "$TMP/zombie.zst"
-timeout 30 "$TRACER" attach -v -q -o "$TMP/ztree.zst" "$zparent" 2>"$TMP/ztree.err" &
-tpid=$!
-check "attach to a tree with a zombie: both found" wait_for "$TMP/ztree.err" "attached to 2 process"
-echo go >&5
-wait $tpid
-check "  ...the tracer stops when the parent exits (status 0, not the timeout's)" test $? -eq 0
+attach_and_go ztree "$zparent" 2
+check "attach to a tree with a zombie: the tracer stops when the parent exits (status 0, not the timeout's)" test $? -eq 0
 exec 5>&-
 check "  ...with a complete trace that ends by the exit" \
 	sh -c "'$ANALYZE' --dump '$TMP/ztree.zst' | grep -q '\"type\":\"trailer\".*\"stop_reason\":3'"
