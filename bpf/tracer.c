@@ -78,7 +78,7 @@ struct run {
 	pid_t child;		/* run mode */
 	int child_status;
 	bool child_done;
-	__u64 start, last_flush, last_status, last_events, last_drops, last_raw, last_adapt;
+	__u64 born, start, loop_start, last_flush, last_status, last_events, last_drops, last_raw, last_adapt;
 	int stop_reason;
 	int write_err;
 	__u64 *probe_calls;	/* by probe id */
@@ -310,6 +310,23 @@ static void set_sc_classes(struct stalltrace_bpf *skel, bool on)
 		skel->rodata->sc_class[i] = on ? SC_ON | st_syscall_capture(i) : 0;
 }
 
+/* The event group (ST_GROUP_*) a program captures, 0 for those always needed. */
+static __u32 prog_group(const char *name)
+{
+	if (!strcmp(name, "on_switch") || !strcmp(name, "on_waking") ||
+	    !strcmp(name, "on_wakeup_new") || !strcmp(name, "on_migrate"))
+		return ST_GROUP_SCHED;
+	if (!strncmp(name, "on_sys_", 7))
+		return ST_GROUP_SYSCALL;
+	if (!strncmp(name, "on_io_", 6) || !strncmp(name, "on_rq_", 6))
+		return ST_GROUP_BLOCK;
+	if (!strcmp(name, "on_pcache_add"))
+		return ST_GROUP_PCACHE;
+	if (!strncmp(name, "on_probe_", 9))
+		return ST_GROUP_PROBE;
+	return 0;
+}
+
 /* Programs of left-out groups, or on tracepoints this kernel lacks, are not loaded. */
 static void choose_programs(struct stalltrace_bpf *skel, __u32 groups, const struct btf *vmlinux)
 {
@@ -318,18 +335,9 @@ static void choose_programs(struct stalltrace_bpf *skel, __u32 groups, const str
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p), *tp = strchr(sec, '/');
 		const char *name = bpf_program__name(p);
+		__u32 g = prog_group(name);
 		char tname[128];
-		__u32 g = 0;
 
-		if (!strcmp(name, "on_switch") || !strcmp(name, "on_waking") ||
-		    !strcmp(name, "on_wakeup_new") || !strcmp(name, "on_migrate"))
-			g = ST_GROUP_SCHED;
-		else if (!strncmp(name, "on_sys_", 7))
-			g = ST_GROUP_SYSCALL;
-		else if (!strncmp(name, "on_io_", 6) || !strncmp(name, "on_rq_", 6))
-			g = ST_GROUP_BLOCK;
-		else if (!strcmp(name, "on_pcache_add"))
-			g = ST_GROUP_PCACHE;
 		if (g && !(groups & g)) {
 			bpf_program__set_autoload(p, false);
 			continue;
@@ -551,6 +559,27 @@ static __s64 clock_offsets(struct st_header *h)
 	return (best + 1) / 2;
 }
 
+/*
+ * The groups the trace really holds: those with a program loaded and attached
+ * (a kernel without a group's tracepoints has none).  The user probes attach
+ * later, to libraries found as the job runs: asked for and loaded is what counts.
+ */
+static __u32 captured_groups(const struct run *r)
+{
+	const struct bpf_object_skeleton *sk = r->skel->skeleton;
+	__u32 m = 0;
+
+	for (int i = 0; i < sk->prog_cnt; i++) {
+		const struct bpf_program *p = *sk->progs[i].prog;
+		__u32 g = prog_group(bpf_program__name(p));
+
+		if (g == ST_GROUP_PROBE ? (r->o.cuda || r->o.nuprobes) && bpf_program__fd(p) >= 0 :
+					  *sk->progs[i].link != NULL)
+			m |= g;
+	}
+	return m & r->o.groups;
+}
+
 static int write_header(struct run *r, const char *target_cmdline)
 {
 	struct st_header h = { .version = ST_FORMAT_VERSION, .clock_id = CLOCK_MONOTONIC };
@@ -563,7 +592,7 @@ static int write_header(struct run *r, const char *target_cmdline)
 	h.ncpus = (__u32)libbpf_num_possible_cpus();
 	h.target_pid = (__u32)(r->o.pid ? r->o.pid : r->child);
 	h.page_size = (__u32)sysconf(_SC_PAGESIZE);
-	h.event_mask = r->o.groups;
+	h.event_mask = captured_groups(r);
 	snprintf(clock_err, sizeof(clock_err), "%lld", (long long)clock_offsets(&h));
 	uname(&u);
 	kv[n++] = "tracer_version"; kv[n++] = ST_VERSION;
@@ -786,7 +815,7 @@ static bool should_stop(struct run *r, __u64 now)
 		r->stop_reason = ST_STOP_SIGNAL;
 		return true;
 	}
-	if (r->o.duration && now - r->start >= (__u64)(r->o.duration * 1e9)) {
+	if (r->o.duration && now - r->loop_start >= (__u64)(r->o.duration * 1e9)) {
 		r->stop_reason = ST_STOP_DURATION;
 		return true;
 	}
@@ -821,7 +850,8 @@ static int trace_loop(struct run *r)
 {
 	int err = 0, consumed;
 
-	r->last_flush = r->last_status = r->last_adapt = now_ns();
+	/* --duration counts from here: the targets are marked, the probes settled */
+	r->loop_start = r->last_flush = r->last_status = r->last_adapt = now_ns();
 	for (;;) {
 		__u64 now, horizon;
 
@@ -937,7 +967,8 @@ static void summary(struct run *r)
 	struct rusage ru;
 	struct st_drops d;
 	__u64 ev = sink__events(r->sink), bytes = 0, drops = drops_total(r, &d);
-	double secs = (double)(now_ns() - r->start) / 1e9, cpu;
+	__u64 now = now_ns();
+	double secs = (double)(now - r->start) / 1e9, life = (double)(now - r->born) / 1e9, cpu;
 	struct stat st;
 
 	/* never opened: the name may be someone else's file by now */
@@ -949,7 +980,7 @@ static void summary(struct run *r)
 	say("wrote %s: %.1f s, %llu events, %.2f MB (%.2f bytes/event), %llu dropped; "
 	    "tracer CPU %.1f%%, max RSS %ld MB", out_path(r), secs, (unsigned long long)ev,
 	    (double)bytes / 1e6, ev ? (double)bytes / (double)ev : 0.0,
-	    (unsigned long long)drops, secs > 0 ? 100.0 * cpu / secs : 0.0, ru.ru_maxrss / 1024);
+	    (unsigned long long)drops, life > 0 ? 100.0 * cpu / life : 0.0, ru.ru_maxrss / 1024);
 }
 
 /* ------------------------------------------------------------ targets */
@@ -1052,6 +1083,7 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	char *cmd = NULL;
 	int err;
 
+	r->born = now_ns();
 	if ((err = open_bpf(r)))
 		return err;
 	if (r->o.argv) {
@@ -1064,6 +1096,9 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 		return say("cannot create '%s': %s", r->o.output, output_error(err)), err;
 	if ((err = sink__new(&r->sink, r->w, (unsigned)libbpf_num_possible_cpus())))
 		return say("out of memory"), err;
+	/* the header after the programs are in: it says what they capture */
+	if ((err = load_bpf(r)))
+		return err;
 	cmd = r->o.argv ? join_args(r->o.argv) : NULL;
 	if (!cmd && r->o.pid) {
 		char path[64], buf[4096];
@@ -1084,8 +1119,6 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	free(cmd);
 	if (err)
 		return say("cannot write '%s': %s", r->o.output, strerror(-err)), err;
-	if ((err = load_bpf(r)))
-		return err;
 	if ((err = probes__new(&r->probes, r->skel, r->sink, &r->o)))
 		return say("out of memory"), err;
 	probes__resolve(r->probes);

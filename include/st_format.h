@@ -116,7 +116,7 @@ struct st_header {
 	__u32 clock_id;		/* 1 = CLOCK_MONOTONIC */
 	__u32 target_pid;
 	__u32 page_size;
-	__u32 event_mask;	/* ST_GROUP_* captured */
+	__u32 event_mask;	/* ST_GROUP_* captured: loaded and attached */
 };
 
 /* Event groups a user can leave out (tracer --no-EVENTS). */

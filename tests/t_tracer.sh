@@ -35,6 +35,15 @@ check "dump of a complete trace exits 0" dump_ok "$TMP/run.zst" "$TMP/run.jsonl"
 check "run mode: exact syscalls, forks, exits, renames, wakeups, zero drops" \
 	$PY tests/check_ctl.py "$TMP/run.jsonl" "$TMP/run.out" "$DATA" $N $M $K $T
 check "summary line on exit" grep -q "^tracer: wrote $TMP/run.zst: .* events, .* 0 dropped" "$TMP/run.err"
+mask()	# mask TRACE: the header's event_mask
+{
+	"$ANALYZE" --dump "$1" | head -1 | sed -n 's/.*"event_mask":\([0-9]*\).*/\1/p'
+}
+check "header: event_mask holds the groups captured (sched, syscall, block, pcache: 15)" \
+	test "$(mask "$TMP/run.zst")" = 15
+"$TRACER" run -q --no-block --no-pcache --cuda -o "$TMP/mask.zst" -- true 2>/dev/null
+check "header: --no-block --no-pcache --cuda: sched, syscall, probe (19)" \
+	test "$(mask "$TMP/mask.zst")" = 19
 check "decompressed stream starts with the header record" \
 	sh -c "zstd -q -d -c '$TMP/run.zst' | head -c 16 | od -An -c | tr -d ' \n' | grep -q STALLTRC"
 
