@@ -1,7 +1,8 @@
 # stalltrace top-level Makefile.  All output goes to $(BUILD); sources never get build products.
 # `make` builds everything, `make test` runs the test suite, `make demo` traces the bundled
 # reference job and writes a report, `make bench` runs the benchmarks, `make deps` installs
-# the Debian packages (as root) or prints the command to do so.
+# the Debian packages (as root) or prints the command to do so, `make install` installs
+# (PREFIX, DESTDIR).
 
 BUILD     ?= build
 PREFIX    ?= /usr/local
@@ -26,7 +27,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all test demo bench install deps clean
+.PHONY: all test demo bench install uninstall deps clean
 
 all:
 
@@ -54,16 +55,36 @@ bench: all
 	$(Q)scripts/deps.sh --bench
 	$(Q)BUILD=$(abspath $(BUILD)) scripts/bench.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/stalltrace
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+# Installs the tools, the step-marker library, its header and Python module, the man
+# pages (gzipped) and the docs under $(DESTDIR)$(PREFIX).  Every directory can be moved
+# on its own (a package build puts the library and the module where its distribution looks).
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/stalltrace
+PYTHONDIR  ?= $(PREFIX)/share/stalltrace
+
+install: $(TRACER) $(ANALYZE) $(MARK_LIB)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(PYTHONDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(TRACER) $(ANALYZE) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0755 $(MARK_LIB) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libstalltrace_mark.so.1 $(DESTDIR)$(PREFIX)/lib/libstalltrace_mark.so
-	install -m 0644 include/stalltrace_mark.h $(DESTDIR)$(PREFIX)/include/
-	install -m 0644 scripts/stalltrace_mark.py $(DESTDIR)$(PREFIX)/share/stalltrace/
-	install -d $(DESTDIR)$(PREFIX)/share/doc/stalltrace
-	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/stalltrace/
+	install -m 0644 $(MARK_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libstalltrace_mark.so.1 $(DESTDIR)$(LIBDIR)/libstalltrace_mark.so
+	install -m 0644 include/stalltrace_mark.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 scripts/stalltrace_mark.py $(DESTDIR)$(PYTHONDIR)/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	gzip -9nc docs/man/tracer.8 >$(DESTDIR)$(MANDIR)/man8/tracer.8.gz
+	gzip -9nc docs/man/analyze.1 >$(DESTDIR)$(MANDIR)/man1/analyze.1.gz
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/tracer.8.gz $(DESTDIR)$(MANDIR)/man1/analyze.1.gz
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tracer $(DESTDIR)$(PREFIX)/bin/analyze \
+		$(DESTDIR)$(LIBDIR)/libstalltrace_mark.so.1 $(DESTDIR)$(LIBDIR)/libstalltrace_mark.so \
+		$(DESTDIR)$(INCLUDEDIR)/stalltrace_mark.h $(DESTDIR)$(PYTHONDIR)/stalltrace_mark.py \
+		$(DESTDIR)$(MANDIR)/man8/tracer.8.gz $(DESTDIR)$(MANDIR)/man1/analyze.1.gz
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,README.md $(notdir $(wildcard docs/*.md)))
+	rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PYTHONDIR) 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD)

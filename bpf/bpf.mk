@@ -30,11 +30,14 @@ $(TRACER): $(TRACER_SRCS:%.c=$(BUILD)/%.o) $(ST_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lbpf -lelf -lz $(LDLIBS_ZSTD) -lpthread
 
-# The step-marker library a training job calls (include/stalltrace_mark.h).
+# The step-marker library a training job calls (include/stalltrace_mark.h).  It uses
+# nothing from libc, but names it, so that package tools see what it needs (lintian:
+# shared-library-lacks-prerequisites).
 MARK_LIB := $(BUILD)/libstalltrace_mark.so.1
 all: $(MARK_LIB)
 
 $(MARK_LIB): bpf/mark.c include/stalltrace_mark.h
 	$(call msg,CC-SO,$@)
-	$(Q)$(CC) $(CFLAGS) -O1 -fPIC -shared -Wl,-soname,libstalltrace_mark.so.1 -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -O1 -fPIC -shared $(LDFLAGS) -Wl,-soname,libstalltrace_mark.so.1 -o $@ $< \
+		-Wl,--no-as-needed -lc
 	$(Q)ln -sf libstalltrace_mark.so.1 $(BUILD)/libstalltrace_mark.so
