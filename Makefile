@@ -2,7 +2,7 @@
 # `make` builds everything, `make test` runs the test suite, `make demo` traces the bundled
 # reference job and writes a report, `make bench` runs the benchmarks, `make deps` installs
 # the Debian packages (as root) or prints the command to do so, `make install` installs
-# (PREFIX, DESTDIR).
+# (PREFIX, DESTDIR), `make deb` builds the Debian package (scripts/deb/).
 
 BUILD     ?= build
 PREFIX    ?= /usr/local
@@ -36,6 +36,7 @@ include bpf/bpf.mk
 include tests/tests.mk
 include tests/workloads/workloads.mk
 include scripts/bench.mk
+include scripts/deb/deb.mk
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)

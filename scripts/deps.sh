@@ -2,13 +2,23 @@
 # Installs the Debian packages stalltrace needs, when run as root; otherwise prints
 # the exact command.  Only what is missing is installed, so a second run is quick.
 #
-#   scripts/deps.sh           build + test packages
-#   scripts/deps.sh --bench   also the peers `make bench` compares with
+#   scripts/deps.sh              build + test packages
+#   scripts/deps.sh --bench      also the peers `make bench` compares with
+#   scripts/deps.sh --deb        only what `make deb` needs: the build + dpkg-dev
+#   scripts/deps.sh --deb-check  also debootstrap, for `make deb-check`
 set -eu
 
-pkgs="clang llvm libbpf-dev bpftool libelf-dev libzstd-dev zlib1g-dev pkg-config make gcc \
-zstd gnuplot-nox python3 python3-torch python3-numpy python3-pil util-linux chromium"
-[ "${1:-}" = --bench ] && pkgs="$pkgs linux-perf trace-cmd bpftrace hyperfine"
+build="clang llvm libbpf-dev bpftool libelf-dev libzstd-dev zlib1g-dev pkg-config make gcc"
+# dpkg-dev and lintian: tests/t_package.sh builds the package and lints it
+test="zstd gnuplot-nox python3 python3-torch python3-numpy python3-pil util-linux chromium \
+dpkg-dev lintian"
+case "${1:-}" in
+'') pkgs="$build $test" ;;
+--bench) pkgs="$build $test linux-perf trace-cmd bpftrace hyperfine" ;;
+--deb) pkgs="$build dpkg-dev binutils" ;;
+--deb-check) pkgs="$build dpkg-dev binutils debootstrap" ;;
+*) echo "deps: unknown option '$1' (--bench, --deb, --deb-check)" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $pkgs; do
