@@ -10,7 +10,8 @@
 #  - where this kernel allows BPF, the installed tracer traces a Python loop marking
 #    25 steps, and the installed analyze finds exactly 25 step marks in that trace.
 # Needs root and the network (a Debian mirror: DEB_MIRROR, default deb.debian.org).
-# Takes about 3 minutes; the root is removed afterwards (DEB_CHECK_KEEP=1 keeps it).
+# Takes 2-6 minutes, mostly debootstrap; the root is removed afterwards
+# (DEB_CHECK_KEEP=1 keeps it).
 #
 #   BUILD=build VERSION=0.1.0 scripts/deb/check.sh      (`make deb-check` runs it)
 set -eu
