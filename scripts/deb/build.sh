@@ -36,8 +36,8 @@ libdir=/usr/lib/$multiarch
 deb=$out/${pkg}_${VERSION}_$arch.deb
 
 # 1. build and install; the top make's command-line variables must not leak in.  The
-# objects are kept for the next run unless the flags or the makefiles changed (make
-# itself does not see those).
+# objects are kept for the next run unless the flags or the makefiles that build what
+# is packaged changed (make itself does not see those).
 rm -rf "$out/src"
 mkdir -p "$stage" "$out/obj"
 unset MAKEFLAGS MFLAGS MAKELEVEL
@@ -46,7 +46,10 @@ export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
 LDFLAGS="$(dpkg-buildflags --get LDFLAGS)"
 export CFLAGS LDFLAGS
-stamp=$(printf '%s\n' "$CFLAGS" "$LDFLAGS"; cat Makefile ./*/*.mk ./*/*/*.mk | md5sum)
+mks=$(find . -path ./build -prune -o -path ./tests -prune -o -path ./scripts -prune -o \
+	-name '*.mk' -print | sort)
+# shellcheck disable=SC2086
+stamp=$(printf '%s\n' "$CFLAGS" "$LDFLAGS"; cat Makefile $mks | md5sum)
 if [ "$(cat "$out/obj/.stamp" 2>/dev/null)" != "$stamp" ]; then
 	rm -rf "$out/obj"
 	mkdir -p "$out/obj"
