@@ -1,10 +1,20 @@
 #!/usr/bin/env python3
-"""netload SECONDS: loopback TCP streams and an fsync loop, the interrupt load of a
-training node (network softirqs on every CPU, block I/O completions), for tests that
-must hold on a busy machine.  Stops by itself after SECONDS, or when killed."""
+"""netload SECONDS [--cpu N]: loopback TCP streams and an fsync loop, the interrupt
+load of a training node (network softirqs on every CPU, block I/O completions), and
+with --cpu N processes spinning on the CPUs, for tests that must hold on a busy
+machine.  Stops by itself after SECONDS, or when killed: the spinners end with it."""
 import os, socket, sys, tempfile, threading, time
 
 end = time.time() + float(sys.argv[1] if len(sys.argv) > 1 else 60)
+spinners = int(sys.argv[sys.argv.index("--cpu") + 1]) if "--cpu" in sys.argv else 0
+parent = os.getpid()
+for _ in range(spinners):
+    if os.fork() == 0:
+        while time.time() < end and os.getppid() == parent:
+            for _ in range(100000):
+                pass
+        os._exit(0)
+
 srv = socket.socket()
 srv.bind(("127.0.0.1", 0))
 srv.listen(8)
