@@ -18,6 +18,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,45 +311,73 @@ static void set_sc_classes(struct stalltrace_bpf *skel, bool on)
 		skel->rodata->sc_class[i] = on ? SC_ON | st_syscall_capture(i) : 0;
 }
 
-/* The event group (ST_GROUP_*) a program captures, 0 for those always needed. */
-static __u32 prog_group(const char *name)
+/*
+ * Every BPF program: the event group that leaves it out (0: always loaded) and the
+ * kind its drops count under.  Programs are named through the skeleton, so a renamed
+ * program does not compile here, and one missing from the table stops the tracer.
+ */
+#define PROG(name, group, kind) { offsetof(struct stalltrace_bpf, progs.name), group, kind }
+
+static const struct prog_role {
+	size_t off;
+	__u32 group;
+	int kind;
+} prog_roles[] = {
+	PROG(on_switch, ST_GROUP_SCHED, ST_KIND_SCHED),
+	PROG(on_migrate, ST_GROUP_SCHED, ST_KIND_SCHED),
+	PROG(on_waking, ST_GROUP_SCHED, ST_KIND_WAKEUP),
+	PROG(on_wakeup_new, ST_GROUP_SCHED, ST_KIND_WAKEUP),
+	PROG(on_fork, 0, ST_KIND_PROC),
+	PROG(on_exec, 0, ST_KIND_PROC),
+	PROG(on_exit, 0, ST_KIND_PROC),
+	PROG(on_rename, 0, ST_KIND_PROC),
+	PROG(on_sys_enter, ST_GROUP_SYSCALL, ST_KIND_SYSCALL),
+	PROG(on_sys_exit, ST_GROUP_SYSCALL, ST_KIND_SYSCALL),
+	PROG(on_io_start, ST_GROUP_BLOCK, ST_KIND_BLOCK),
+	PROG(on_rq_insert, ST_GROUP_BLOCK, ST_KIND_BLOCK),
+	PROG(on_rq_issue, ST_GROUP_BLOCK, ST_KIND_BLOCK),
+	PROG(on_rq_complete, ST_GROUP_BLOCK, ST_KIND_BLOCK),
+	PROG(on_pcache_add, ST_GROUP_PCACHE, ST_KIND_PCACHE),
+	PROG(on_probe_entry, ST_GROUP_PROBE, ST_KIND_PROBE),
+	PROG(on_probe_return, ST_GROUP_PROBE, ST_KIND_PROBE),
+};
+
+static const struct prog_role *prog_role(const struct stalltrace_bpf *skel,
+					 const struct bpf_program *p)
 {
-	if (!strcmp(name, "on_switch") || !strcmp(name, "on_waking") ||
-	    !strcmp(name, "on_wakeup_new") || !strcmp(name, "on_migrate"))
-		return ST_GROUP_SCHED;
-	if (!strncmp(name, "on_sys_", 7))
-		return ST_GROUP_SYSCALL;
-	if (!strncmp(name, "on_io_", 6) || !strncmp(name, "on_rq_", 6))
-		return ST_GROUP_BLOCK;
-	if (!strcmp(name, "on_pcache_add"))
-		return ST_GROUP_PCACHE;
-	if (!strncmp(name, "on_probe_", 9))
-		return ST_GROUP_PROBE;
-	return 0;
+	for (size_t i = 0; i < sizeof(prog_roles) / sizeof(prog_roles[0]); i++)
+		if (*(struct bpf_program *const *)((const char *)skel + prog_roles[i].off) == p)
+			return &prog_roles[i];
+	return NULL;
 }
 
 /* Programs of left-out groups, or on tracepoints this kernel lacks, are not loaded. */
-static void choose_programs(struct stalltrace_bpf *skel, __u32 groups, const struct btf *vmlinux)
+static int choose_programs(struct stalltrace_bpf *skel, __u32 groups, const struct btf *vmlinux)
 {
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p), *tp = strchr(sec, '/');
-		const char *name = bpf_program__name(p);
-		__u32 g = prog_group(name);
+		const struct prog_role *role = prog_role(skel, p);
 		char tname[128];
 
-		if (g && !(groups & g)) {
+		if (!role) {
+			say("BPF program %s has no role in prog_roles[]", bpf_program__name(p));
+			return -EINVAL;
+		}
+		if (role->group && !(groups & role->group)) {
 			bpf_program__set_autoload(p, false);
 			continue;
 		}
 		snprintf(tname, sizeof(tname), "btf_trace_%s", tp ? tp + 1 : "");
 		if (vmlinux && tp && btf__find_by_name_kind(vmlinux, tname, BTF_KIND_TYPEDEF) < 0) {
 			if (verbose)
-				say("kernel has no tracepoint %s: %s not loaded", tp + 1, name);
+				say("kernel has no tracepoint %s: %s not loaded", tp + 1,
+				    bpf_program__name(p));
 			bpf_program__set_autoload(p, false);
 		}
 	}
+	return 0;
 }
 
 /* The offset of variable `name` in the per-CPU section, or -1. */
@@ -477,7 +506,9 @@ static int load_bpf(struct run *r)
 	int err;
 
 	set_sc_classes(r->skel, r->o.groups & ST_GROUP_SYSCALL);
-	choose_programs(r->skel, r->o.groups, r->vmlinux);
+	err = choose_programs(r->skel, r->o.groups, r->vmlinux);
+	if (err)
+		return err;
 	r->skel->rodata->cur_cache = bpf_program__autoload(r->skel->progs.on_switch);
 	btf__free(r->vmlinux);
 	r->vmlinux = NULL;
@@ -571,7 +602,7 @@ static __u32 captured_groups(const struct run *r)
 
 	for (int i = 0; i < sk->prog_cnt; i++) {
 		const struct bpf_program *p = *sk->progs[i].prog;
-		__u32 g = prog_group(bpf_program__name(p));
+		__u32 g = prog_role(r->skel, p)->group;
 
 		if (g == ST_GROUP_PROBE ? (r->o.cuda || r->o.nuprobes) && bpf_program__fd(p) >= 0 :
 					  *sk->progs[i].link != NULL)
@@ -690,24 +721,6 @@ static int on_ring_event(void *ctx, void *data, size_t len)
 	return sink__event(rc->r->sink, rc->idx, data, len) == -ENOMEM ? -ENOMEM : 0;
 }
 
-/* The event kind a program produces, for its drop count. */
-static int prog_kind(const char *name)
-{
-	static const struct { const char *prefix; int kind; } kinds[] = {
-		{ "on_switch", ST_KIND_SCHED }, { "on_migrate", ST_KIND_SCHED },
-		{ "on_wak", ST_KIND_WAKEUP }, { "on_sys_", ST_KIND_SYSCALL },
-		{ "on_io_", ST_KIND_BLOCK }, { "on_rq_", ST_KIND_BLOCK },
-		{ "on_pcache", ST_KIND_PCACHE }, { "on_fork", ST_KIND_PROC },
-		{ "on_exec", ST_KIND_PROC }, { "on_exit", ST_KIND_PROC },
-		{ "on_rename", ST_KIND_PROC }, { "on_probe", ST_KIND_PROBE },
-	};
-
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (!strncmp(name, kinds[i].prefix, strlen(kinds[i].prefix)))
-			return kinds[i].kind;
-	return ST_KIND_STATE;
-}
-
 /*
  * Drops: failed ring reservations counted by the programs, plus the runs the
  * kernel skipped because a program was already running on that CPU (a recursion
@@ -728,7 +741,7 @@ static __u64 drops_total(const struct run *r, struct st_drops *d)
 		int fd = bpf_program__fd(p);
 
 		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			d->count[prog_kind(bpf_program__name(p))] += info.recursion_misses;
+			d->count[prog_role(r->skel, p)->kind] += info.recursion_misses;
 	}
 	for (int i = 0; i < ST_KIND_MAX; i++)
 		t += d->count[i];
