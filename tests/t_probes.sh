@@ -72,8 +72,10 @@ if abs(len(syncs) - steps) > 1:
     errors.append(f'{len(syncs)} cuStreamSynchronize calls in the window, want {steps}')
 if abs(len(launches) - 4 * steps) > 4:
     errors.append(f'{len(launches)} cuLaunchKernel calls, want {4 * steps}')
+# the stub never returns before its 10 ms; later on a busy machine, which the job's
+# own measurement of its device wait (next check) shows as well
 med = statistics.median(e['dur'] for e in syncs) / 1e6 if syncs else 0
-if not 9.9 <= med <= 11.5:
+if med < 9.9:
     errors.append(f'median sync {med:.2f} ms, the stub waits 10 ms')
 total = sum(e['dur'] for e in syncs) / 1e9
 if abs(total - truth['main']['device_wait_s']) > 0.05 * truth['wall_s']:
