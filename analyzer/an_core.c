@@ -629,6 +629,7 @@ void an__free(struct an *a)
 		free(t->q);
 		free(t->ov);
 		free(t->snaps);
+		free(t->io);
 		free(t);
 	}
 	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);) {

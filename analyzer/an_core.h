@@ -175,6 +175,7 @@ struct thr {
 	struct stall cur;	/* the stall being merged */
 	uint64_t cur_longest;
 	struct timeline *tl;	/* NCAT series */
+	struct iost *io;	/* its own file I/O (leaders and loggers: main candidates) */
 };
 
 #define PF_EXITED	(1u << 0)
@@ -184,10 +185,10 @@ struct thr {
 struct iost {
 	uint64_t reads, read_bytes, read_ns;
 	uint64_t pages_req, pages_miss, fault_pages;
-	uint64_t writes, write_bytes, opens;
+	uint64_t writes, write_bytes, write_ns, opens;
 	uint64_t blk_reqs, blk_bytes, blk_read_bytes;
-	struct hist rd_lat, blk_lat;
-	struct timeline *tput;	/* bytes read per bucket */
+	struct hist rd_lat, wr_lat, blk_lat;
+	struct timeline *tput;	/* bytes read (series 0) and written (1) per bucket */
 };
 
 #define MAX_LOGGERS 8

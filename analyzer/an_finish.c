@@ -376,6 +376,9 @@ static void add_io(struct an_io *io, const struct iost *s)
 	io->read_bytes += s->read_bytes;
 	io->read_ns += s->read_ns;
 	io->opens += s->opens;
+	io->writes += s->writes;
+	io->write_bytes += s->write_bytes;
+	io->write_ns += s->write_ns;
 	io->pages_req += s->pages_req;
 	io->pages_miss += s->pages_miss;
 	io->fault_pages += s->fault_pages;
@@ -384,8 +387,11 @@ static void add_io(struct an_io *io, const struct iost *s)
 	io->blk_read_bytes += s->blk_read_bytes;
 	hist__merge(&io->rd_lat, &s->rd_lat);
 	hist__merge(&io->blk_lat, &s->blk_lat);
-	for (unsigned i = 0; s->tput && i < TL_BUCKETS; i++)
+	hist__merge(&io->wr_lat, &s->wr_lat);
+	for (unsigned i = 0; s->tput && i < TL_BUCKETS; i++) {
 		io->tput[i] += s->tput->v[i];
+		io->wtput[i] += s->tput->v[TL_BUCKETS + i];
+	}
 }
 
 static void io_summary(struct an_io *io, uint64_t win_ns)
@@ -406,6 +412,8 @@ static void io_summary(struct an_io *io, uint64_t win_ns)
 	io->lat_p99_ms = (double)hist__quantile(&io->rd_lat, 0.99) / 1e6;
 	io->blk_p50_ms = (double)hist__quantile(&io->blk_lat, 0.50) / 1e6;
 	io->blk_p99_ms = (double)hist__quantile(&io->blk_lat, 0.99) / 1e6;
+	io->wr_p50_ms = (double)hist__quantile(&io->wr_lat, 0.50) / 1e6;
+	io->wr_p99_ms = (double)hist__quantile(&io->wr_lat, 0.99) / 1e6;
 	io->read_mb_s = win_ns ? (double)io->read_bytes / 1e6 / ((double)win_ns / 1e9) : 0;
 }
 
@@ -502,6 +510,10 @@ static void dataloader(struct an_result *res, struct an_trainer *tr, const struc
 	workers(res, tr, p, win);
 	tr->dl.io.page_size = a->info->h.page_size ? a->info->h.page_size : 4096;
 	io_summary(&tr->dl.io, win);
+	if (tr->main->io)
+		add_io(&tr->main_io, tr->main->io);
+	tr->main_io.page_size = tr->dl.io.page_size;
+	io_summary(&tr->main_io, win);
 	if (p)
 		relays(res, tr, p);
 }

@@ -95,16 +95,16 @@ void wk__end(struct an *a, struct proc *p, uint64_t ts)
 
 /* ------------------------------------------------------------------ I/O */
 
+static struct iost *new_io(struct an *a, struct iost **io)
+{
+	if (!*io && (*io = calloc(1, sizeof(**io))))
+		(*io)->tput = tl_grid__new(&a->grid, 2);
+	return *io;
+}
+
 static struct iost *io_of(struct an *a, struct proc *p)
 {
-	if (!p)
-		return NULL;
-	if (!p->io) {
-		p->io = calloc(1, sizeof(*p->io));
-		if (p->io)
-			p->io->tput = tl_grid__new(&a->grid, 1);
-	}
-	return p->io;
+	return p ? new_io(a, &p->io) : NULL;
 }
 
 static bool in_window(const struct an *a, uint64_t ts)
@@ -127,7 +127,6 @@ static void count_read(struct an *a, struct iost *io, const struct st_event *ev)
 	const struct st_ev_syscall *sc = &ev->sc;
 	uint64_t ps = a->info->h.page_size ? a->info->h.page_size : 4096;
 	uint64_t bytes = (uint64_t)sc->b.ret, first = 0, pages;
-	struct file *f = an__file(a, sc->fd.dev, sc->fd.ino, true);
 
 	if (sc->present & ST_SC_OFFSET)
 		first = sc->offset;
@@ -139,12 +138,30 @@ static void count_read(struct an *a, struct iost *io, const struct st_event *ev)
 	io->pages_miss += sc->pcache_pages < pages ? sc->pcache_pages : pages;
 	hist__add(&io->rd_lat, sc->b.dur);
 	tl__add_at(&a->grid, io->tput, 0, ev->ts, (double)bytes);
-	if (f) {
-		f->read_bytes += bytes;
-		f->reads++;
-	}
 }
 
+static void count_write(struct an *a, struct iost *io, const struct st_event *ev)
+{
+	const struct st_ev_syscall *sc = &ev->sc;
+
+	io->writes++;
+	io->write_bytes += (uint64_t)sc->b.ret;
+	io->write_ns += sc->b.dur;
+	hist__add(&io->wr_lat, sc->b.dur);
+	tl__add_at(&a->grid, io->tput, 1, ev->ts, (double)sc->b.ret);
+}
+
+static void count(struct an *a, struct iost *io, const struct st_event *ev, unsigned nr)
+{
+	if (is_read(nr))
+		count_read(a, io, ev);
+	else if (is_write(nr))
+		count_write(a, io, ev);
+	else
+		io->opens++;
+}
+
+/* File I/O: per file, per process, and per thread that may be a main thread. */
 void wk__syscall_io(struct an *a, struct thr *t, const struct st_event *ev)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
@@ -158,20 +175,14 @@ void wk__syscall_io(struct an *a, struct thr *t, const struct st_event *ev)
 		return;
 	if (!is_read(nr) && !is_write(nr) && !(sc->present & ST_SC_PATH))
 		return;
-	if (!(io = io_of(a, t->proc)))
-		return;
-	if (is_read(nr)) {
-		count_read(a, io, ev);
-	} else if (is_write(nr)) {
-		io->writes++;
-		io->write_bytes += (uint64_t)sc->b.ret;
-		if ((f = an__file(a, sc->fd.dev, sc->fd.ino, true))) {
-			f->write_bytes += (uint64_t)sc->b.ret;
-			f->writes++;
-		}
-	} else {
-		io->opens++;
+	if ((is_read(nr) || is_write(nr)) && (f = an__file(a, sc->fd.dev, sc->fd.ino, true))) {
+		*(is_read(nr) ? &f->read_bytes : &f->write_bytes) += (uint64_t)sc->b.ret;
+		(*(is_read(nr) ? &f->reads : &f->writes))++;
 	}
+	if ((io = io_of(a, t->proc)))
+		count(a, io, ev, nr);
+	if ((t->flags & (TF_LOGGER | TF_LEADER)) && (io = new_io(a, &t->io)))
+		count(a, io, ev, nr);
 }
 
 void wk__block(struct an *a, const struct st_event *ev)

@@ -59,13 +59,15 @@ struct an_worker {
 
 struct an_io {
 	uint64_t reads, read_bytes, read_ns, opens, files;
+	uint64_t writes, write_bytes, write_ns;
 	uint64_t pages_req, pages_miss, fault_pages;
 	uint64_t blk_reqs, blk_bytes, blk_read_bytes, page_size;
 	double hit_ratio;	/* -1 when unknown */
-	double lat_p50_ms, lat_p99_ms, blk_p50_ms, blk_p99_ms;
+	double lat_p50_ms, lat_p99_ms, blk_p50_ms, blk_p99_ms, wr_p50_ms, wr_p99_ms;
 	double read_mb_s;	/* over the window */
-	struct hist rd_lat, blk_lat;
-	float tput[TL_BUCKETS];	/* bytes read per grid bucket, all workers */
+	struct hist rd_lat, wr_lat, blk_lat;
+	float tput[TL_BUCKETS];	/* bytes read per grid bucket */
+	float wtput[TL_BUCKETS];	/* bytes written */
 };
 
 struct an_verdict {
@@ -115,6 +117,7 @@ struct an_trainer {
 		struct an_io io;
 	} dl;
 
+	struct an_io main_io;	/* the main thread's own file reads and writes */
 	struct an_stall stalls[MAX_TOP_STALLS];
 	uint32_t nstalls;
 	struct an_verdict verdict;
@@ -156,6 +159,10 @@ void verdict__decide(struct an_result *res, struct an_trainer *tr);
 void report__text(FILE *f, const struct an_result *res);
 int report__json(const char *path, const struct an_result *res);
 void report__json_stream(FILE *f, const struct an_result *res);
-int charts__write(const char *dir, const struct an_result *res, bool png, const char *prog);
+struct outdir;
+extern const char *const chart_names[];	/* NAME of NAME.dat/.gp/.svg, NULL-terminated */
+extern const char *const chart_files[];	/* every file -o DIR makes, NULL-terminated */
+/* The charts into d's private directory; 0 (also without gnuplot: said), or -1. */
+int charts__write(struct outdir *d, const struct an_result *res, bool png, const char *prog);
 
 #endif

@@ -1,46 +1,45 @@
 // SPDX-License-Identifier: MIT
 /*
  * `-o DIR`: gnuplot charts of the slowest trainer.  Each chart is NAME.dat (the data)
- * and NAME.gp (the script, fixed text: users restyle it), rendered to NAME.svg (and
- * NAME.png with --png) when gnuplot is installed.  Names from the trace (threads)
- * only ever appear in .dat files, sanitised and read back with columnheader(); the
- * scripts use `noenhanced` text so no label is interpreted.
+ * and NAME.gp (the script, fixed text but for numbers: users restyle it), rendered to
+ * NAME.svg (and NAME.png with --png) when gnuplot is installed.  Names from the trace
+ * (threads) only ever appear in .dat files, sanitised and read back with
+ * columnheader(); every text is `noenhanced`, so no label is interpreted (an
+ * underscore is not a subscript).  Everything is made in outdir's private directory
+ * (outfile.h): gnuplot runs only on scripts this run wrote.  Time axes end with the
+ * trace; a chart with nothing to draw is left out.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "analysis.h"
+#include "outfile.h"
 #include "palette.h"
 
-struct out {
-	const char *dir, *prog;
-	bool png;
-	int err;
+const char *const chart_names[] = {
+	"breakdown", "steps", "timeline", "workers", "io_latency", "io_throughput", NULL,
 };
 
-static FILE *open_file(struct out *o, const char *name)
-{
-	char path[4096];
-	FILE *f;
+/* Every file a run may leave in DIR: what an earlier run left and this one did not
+ * make is removed. */
+const char *const chart_files[] = {
+	"breakdown.dat", "breakdown.gp", "breakdown.svg", "breakdown.png",
+	"steps.dat", "steps.gp", "steps.svg", "steps.png",
+	"timeline.dat", "stalls.dat", "timeline.gp", "timeline.svg", "timeline.png",
+	"workers.dat", "workers.gp", "workers.svg", "workers.png",
+	"io_latency.dat", "io_latency.gp", "io_latency.svg", "io_latency.png",
+	"io_throughput.dat", "io_throughput.gp", "io_throughput.svg", "io_throughput.png",
+	"index.html", NULL,
+};
 
-	snprintf(path, sizeof(path), "%s/%s", o->dir, name);
-	f = fopen(path, "we");
-	if (!f && !o->err) {
-		o->err = errno;
-		fprintf(stderr, "%s: cannot write '%s': %s\n", o->prog, path, strerror(errno));
-	}
-	return f;
-}
-
-static void close_file(struct out *o, FILE *f)
-{
-	if (f && fclose(f) && !o->err)
-		o->err = errno ? errno : EIO;
-}
+struct out {
+	struct outdir *d;
+	const struct an_result *res;
+	double width;		/* grid bucket, s */
+	unsigned nb;		/* buckets up to the end of the trace */
+	double span;		/* the trace, s: where time axes end */
+};
 
 /* A label for a data file: one quoted token of safe characters. */
 static void label(FILE *f, const char *s, size_t max)
@@ -59,35 +58,39 @@ static const char *term_lines(bool png)
 }
 
 /* NAME.gp: `body` after a header that sets the terminal from the `fmt` variable. */
-static void script(struct out *o, const char *name, const char *body)
+static void script(struct out *o, const char *name, bool time_axis, const char *body)
 {
 	char fn[256];
 	FILE *f;
 
 	snprintf(fn, sizeof(fn), "%s.gp", name);
-	if (!(f = open_file(o, fn)))
+	if (!(f = outdir__create(o->d, fn)))
 		return;
 	fprintf(f, "# stalltrace chart: gnuplot -e \"fmt='svg'\" %s.gp (or fmt='png')\n"
 		"if (!exists(\"fmt\")) fmt = 'svg'\n"
 		"if (fmt eq 'png') { %s} else { %s}\n"
 		"set output '%s.'.fmt\n"
-		"set encoding utf8\nset key outside right top noenhanced\nset grid\n%s%s",
-		name, term_lines(true), term_lines(false), name, cat_colours, body);
-	close_file(o, f);
+		"set encoding utf8\nset termoption noenhanced\n"
+		"set key outside right top noenhanced\nset grid\n%s",
+		name, term_lines(true), term_lines(false), name, cat_colours);
+	if (time_axis)
+		fprintf(f, "set xrange [0:%.6f]\nset xlabel 's since trace start'\n", o->span);
+	fputs(body, f);
+	outdir__close_file(o->d, f);
 }
 
 static void chart_breakdown(struct out *o, const struct an_trainer *tr)
 {
-	FILE *f = open_file(o, "breakdown.dat");
+	FILE *f = outdir__create(o->d, "breakdown.dat");
 
 	if (!f)
 		return;
 	fprintf(f, "# category fraction seconds: where the main thread's time goes\n");
 	for (int c = 0; c < NCAT; c++)
 		fprintf(f, "%s %.6f %.6f\n", cat_names[c], tr->bd.frac[c], (double)tr->bd.ns[c] / 1e9);
-	close_file(o, f);
-	script(o, "breakdown",
-	       "set title 'Main thread: where the time goes' noenhanced\n"
+	outdir__close_file(o->d, f);
+	script(o, "breakdown", false,
+	       "set title 'Main thread: where the time goes'\n"
 	       "set style fill solid 0.8\nset boxwidth 0.6\nset yrange [0:1]\n"
 	       "set ylabel 'fraction of the window'\nset xtics rotate by -30\nunset key\n"
 	       "plot 'breakdown.dat' using 0:2:xticlabels(1) with boxes lc rgb '#4477aa'\n");
@@ -97,7 +100,7 @@ static void chart_steps(struct out *o, const struct an_trainer *tr)
 {
 	FILE *f;
 
-	if (!tr->steps.nchart || !(f = open_file(o, "steps.dat")))
+	if (!tr->steps.nchart || !(f = outdir__create(o->d, "steps.dat")))
 		return;
 	fprintf(f, "# %u steps, %u per point; ms per cause\nstep", tr->steps.count,
 		tr->steps.per_chart);
@@ -110,69 +113,79 @@ static void chart_steps(struct out *o, const struct an_trainer *tr)
 			fprintf(f, " %.4f", (double)tr->steps.chart[i].ns[c] / 1e6);
 		fputc('\n', f);
 	}
-	close_file(o, f);
-	script(o, "steps",
-	       "set title 'Step time by cause' noenhanced\nset xlabel 'step'\nset ylabel 'ms'\n"
+	outdir__close_file(o->d, f);
+	script(o, "steps", false,
+	       "set title 'Step time by cause'\nset xlabel 'step'\nset ylabel 'ms'\n"
 	       "set style data histograms\nset style histogram rowstacked\n"
 	       "set style fill solid 0.9 noborder\nset boxwidth 1\nset xtics auto\n"
 	       "plot for [c=2:8] 'steps.dat' using c:xtic(int($0)%50==0 ? strcol(1) : '') "
 	       "lt (c-1) title columnheader(c)\n");
 }
 
+static void stalls_dat(struct out *o, const struct an_trainer *tr)
+{
+	FILE *f = outdir__create(o->d, "stalls.dat");
+
+	if (!f)
+		return;
+	fprintf(f, "# top stalls: start_s dur_ms cause\n");
+	for (uint32_t i = 0; i < tr->nstalls; i++)
+		fprintf(f, "%.6f %.3f %s\n",
+			(double)(tr->stalls[i].s.start - o->res->grid_origin) / 1e9,
+			(double)tr->stalls[i].s.dur / 1e6, cat_names[tr->stalls[i].s.cat]);
+	outdir__close_file(o->d, f);
+}
+
 /* The main thread's state over time: fraction of each bucket in each category. */
-static void chart_timeline(struct out *o, const struct an_result *res, const struct an_trainer *tr)
+static void chart_timeline(struct out *o, const struct an_trainer *tr)
 {
 	const struct timeline *tl = tr->main->tl;
-	double w = (double)res->grid_width;
+	unsigned rows = 0;
 	FILE *f;
 
-	if (!tl || !(f = open_file(o, "timeline.dat")))
+	if (!tl || !(f = outdir__create(o->d, "timeline.dat")))
 		return;
-	fprintf(f, "# main thread, bucket of %.6f s: fraction per category\nt_s", w / 1e9);
+	fprintf(f, "# main thread, bucket of %.6f s: fraction per category\nt_s", o->width);
 	for (int c = 0; c < NCAT; c++)
 		fprintf(f, " %s", cat_names[c]);
 	fputc('\n', f);
-	for (unsigned i = 0; i < TL_BUCKETS; i++) {
+	for (unsigned i = 0; i < o->nb; i++) {
 		double sum = 0, acc = 0;
 
 		for (int c = 0; c < NCAT; c++)
 			sum += tl->v[c * TL_BUCKETS + i];
 		if (!sum)
 			continue;
-		fprintf(f, "%.6f", (double)i * w / 1e9);
+		fprintf(f, "%.6f", (double)i * o->width);
 		for (int c = 0; c < NCAT; c++) {
 			acc += tl->v[c * TL_BUCKETS + i] / sum;
 			fprintf(f, " %.4f", acc);
 		}
 		fputc('\n', f);
+		rows++;
 	}
-	close_file(o, f);
-	if ((f = open_file(o, "stalls.dat"))) {
-		fprintf(f, "# top stalls: start_s dur_ms cause\n");
-		for (uint32_t i = 0; i < tr->nstalls; i++)
-			fprintf(f, "%.6f %.3f %s\n", (double)(tr->stalls[i].s.start - res->grid_origin) / 1e9,
-				(double)tr->stalls[i].s.dur / 1e6, cat_names[tr->stalls[i].s.cat]);
-		close_file(o, f);
-	}
-	script(o, "timeline",
-	       "set title 'Main thread state over time (stacked fractions); arrows: top stalls' "
-	       "noenhanced\nset xlabel 's since trace start'\nset yrange [0:1.15]\n"
-	       "set style fill solid 0.9 noborder\n"
+	outdir__close_file(o->d, f);
+	if (!rows)
+		return;
+	stalls_dat(o, tr);
+	script(o, "timeline", true,
+	       "set title 'Main thread state over time (stacked fractions); arrows: top stalls'\n"
+	       "set yrange [0:1.15]\nset style fill solid 0.9 noborder\n"
 	       "plot for [c=8:2:-1] 'timeline.dat' using 1:c lt (c-1) title columnheader(c) with "
 	       "filledcurves x1, 'stalls.dat' using 1:(1.1):(0):(-0.08) with vectors "
 	       "lc rgb 'black' title 'stalls'\n");
 }
 
-static void chart_workers(struct out *o, const struct an_result *res, const struct an_trainer *tr)
+static void chart_workers(struct out *o, const struct an_trainer *tr)
 {
-	double w = (double)res->grid_width;
 	uint32_t n = tr->dl.nlisted < MAX_WORKERS ? tr->dl.nlisted : MAX_WORKERS;
+	double w = o->width * 1e9;
 	FILE *f;
 
-	if (!n || !(f = open_file(o, "workers.dat")))
+	if (!n || !o->nb || !(f = outdir__create(o->d, "workers.dat")))
 		return;
 	fprintf(f, "# worker busy fraction (on CPU or on storage) per bucket of %.6f s\nt_s",
-		w / 1e9);
+		o->width);
 	for (uint32_t k = 0; k < n; k++) {
 		char name[64];
 
@@ -181,117 +194,131 @@ static void chart_workers(struct out *o, const struct an_result *res, const stru
 		label(f, name, sizeof(name));
 	}
 	fputc('\n', f);
-	for (unsigned i = 0; i < TL_BUCKETS; i++) {
-		fprintf(f, "%.6f", (double)i * w / 1e9);
+	for (unsigned i = 0; i < o->nb; i++) {
+		fprintf(f, "%.6f", (double)i * o->width);
 		for (uint32_t k = 0; k < n; k++) {
 			const struct timeline *tl = tr->dl.w[k].tl;
 			double v = tl ? (tl->v[WS_CPU * TL_BUCKETS + i] + tl->v[WS_IO * TL_BUCKETS + i]) / w : 0;
 
-			fprintf(f, " %.4f", v + k);	/* one lane per worker */
+			fprintf(f, " %.4f", 0.9 * v + k);	/* one lane per worker */
 		}
 		fputc('\n', f);
 	}
-	close_file(o, f);
-	script(o, "workers",
-	       "set title 'Worker activity (busy fraction, one lane per worker)' noenhanced\n"
-	       "set xlabel 's since trace start'\nset ylabel 'worker'\n"
+	outdir__close_file(o->d, f);
+	script(o, "workers", true,
+	       "set title 'Worker activity (busy fraction, one lane per worker)'\n"
+	       "set ylabel 'worker'\n"
 	       "stats 'workers.dat' skip 2 nooutput\nN = STATS_columns - 1\n"
 	       "plot for [c=2:N+1] 'workers.dat' using 1:c with steps title columnheader(c)\n");
 }
 
-static void chart_io(struct out *o, const struct an_result *res, const struct an_trainer *tr)
+/* Reads and writes: the workers' reads, and the main thread's own reads and writes. */
+static void chart_io_latency(struct out *o, const struct an_io *wk, const struct an_io *mn)
 {
-	const struct an_io *io = &tr->dl.io;
-	double w = (double)res->grid_width / 1e9;
-	FILE *f;
+	FILE *f = outdir__create(o->d, "io_latency.dat");
 
-	if (!io->reads)
+	if (!f)
 		return;
-	if ((f = open_file(o, "io_latency.dat"))) {
-		fprintf(f, "# worker file reads: latency bucket [lo_ms, hi_ms) count\n");
-		for (unsigned i = 0; i < HIST_BUCKETS; i++)
-			if (io->rd_lat.c[i])
-				fprintf(f, "%.6f %.6f %u\n", (double)hist__bucket_lo(i) / 1e6,
-					(double)hist__bucket_hi(i) / 1e6, io->rd_lat.c[i]);
-		close_file(o, f);
-	}
-	if ((f = open_file(o, "io_throughput.dat"))) {
-		fprintf(f, "# worker file reads: t_s MB/s\n");
-		for (unsigned i = 0; i < TL_BUCKETS; i++)
-			fprintf(f, "%.6f %.4f\n", i * w, io->tput[i] / 1e6 / w);
-		close_file(o, f);
-	}
-	script(o, "io_latency",
-	       "set title 'Worker read latency' noenhanced\nset logscale x\n"
-	       "set xlabel 'ms'\nset ylabel 'reads'\nset style fill solid 0.8\nunset key\n"
-	       "plot 'io_latency.dat' using (($1+$2)/2):3:($2-$1) with boxes lc rgb '#228833'\n");
-	script(o, "io_throughput",
-	       "set title 'Worker read throughput' noenhanced\nset xlabel 's since trace start'\n"
-	       "set ylabel 'MB/s'\nunset key\nplot 'io_throughput.dat' using 1:2 with steps\n");
+	fprintf(f, "# file call latency: bucket [lo_ms, hi_ms), calls\n"
+		"lo_ms hi_ms worker_reads main_thread_reads main_thread_writes\n");
+	for (unsigned i = 0; i < HIST_BUCKETS; i++)
+		if (wk->rd_lat.c[i] || mn->rd_lat.c[i] || mn->wr_lat.c[i])
+			fprintf(f, "%.6f %.6f %u %u %u\n", (double)hist__bucket_lo(i) / 1e6,
+				(double)hist__bucket_hi(i) / 1e6, wk->rd_lat.c[i], mn->rd_lat.c[i],
+				mn->wr_lat.c[i]);
+	outdir__close_file(o->d, f);
+	/* a log y axis from below 1: one slow read next to thousands of fast ones shows */
+	script(o, "io_latency", false,
+	       "set title 'File read and write latency'\nset logscale x\nset logscale y\n"
+	       "set yrange [0.5:*]\nset xlabel 'ms'\nset ylabel 'calls'\n"
+	       "set style fill transparent solid 0.6 noborder\n"
+	       "plot for [c=3:5] 'io_latency.dat' using ($1 > 0 ? sqrt($1*$2) : $2/2):(column(c) > 0 ? "
+	       "column(c) : 1/0):($2-$1) with boxes lt (c == 3 ? 2 : c == 4 ? 1 : 3) "
+	       "title columnheader(c)\n");
 }
 
-static bool have_gnuplot(void)
+static void chart_io_throughput(struct out *o, const struct an_io *wk, const struct an_io *mn)
 {
-	return !system("command -v gnuplot >/dev/null 2>&1");
-}
+	FILE *f = outdir__create(o->d, "io_throughput.dat");
 
-/* Runs gnuplot in DIR on NAME.gp for one format; the script names are fixed. */
-static void render(struct out *o, const char *name, const char *fmt)
-{
-	char gp[64], var[32], path[4096];
-	pid_t pid;
-	int st;
-
-	snprintf(gp, sizeof(gp), "%s.gp", name);
-	snprintf(var, sizeof(var), "fmt='%s'", fmt);
-	snprintf(path, sizeof(path), "%s/%s", o->dir, gp);
-	if (access(path, R_OK))
+	if (!f)
 		return;
-	pid = fork();
-	if (pid == 0) {
-		if (chdir(o->dir))
-			_exit(127);
-		execlp("gnuplot", "gnuplot", "-e", var, gp, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
-		fprintf(stderr, "%s: gnuplot failed on %s/%s\n", o->prog, o->dir, gp);
+	fprintf(f, "# file reads and writes, MB/s per bucket of %.6f s\n"
+		"t_s worker_reads main_thread_reads main_thread_writes\n", o->width);
+	for (unsigned i = 0; i < o->nb; i++)
+		fprintf(f, "%.6f %.4f %.4f %.4f\n", i * o->width, wk->tput[i] / 1e6 / o->width,
+			mn->tput[i] / 1e6 / o->width, mn->wtput[i] / 1e6 / o->width);
+	outdir__close_file(o->d, f);
+	script(o, "io_throughput", true,
+	       "set title 'File read and write throughput'\nset ylabel 'MB/s'\n"
+	       "plot for [c=2:4] 'io_throughput.dat' using 1:c with steps "
+	       "lt (c == 2 ? 2 : c == 3 ? 1 : 3) lw 1.5 title columnheader(c)\n");
 }
 
-int charts__write(const char *dir, const struct an_result *res, bool png, const char *prog)
+static void chart_io(struct out *o, const struct an_trainer *tr)
 {
-	static const char *const names[] = {
-		"breakdown", "steps", "timeline", "workers", "io_latency", "io_throughput",
-	};
-	struct out o = { .dir = dir, .prog = prog, .png = png };
+	const struct an_io *wk = &tr->dl.io, *mn = &tr->main_io;
+
+	if (!wk->reads && !mn->reads && !mn->writes)
+		return;
+	chart_io_latency(o, wk, mn);
+	if (o->nb)
+		chart_io_throughput(o, wk, mn);
+}
+
+/* gnuplot on each script of this run; 127 when it is not installed. */
+static int render(struct outdir *d, bool png, const char *prog)
+{
+	static const char *const fmts[] = { "svg", "png" };
+	char gp[64], out[64], var[32];
+
+	for (int i = 0; chart_names[i]; i++) {
+		snprintf(gp, sizeof(gp), "%s.gp", chart_names[i]);
+		if (!outdir__has(d, gp))
+			continue;
+		for (int k = 0; k < (png ? 2 : 1); k++) {
+			const char *outs[] = { out, NULL };
+			int st;
+
+			snprintf(out, sizeof(out), "%s.%s", chart_names[i], fmts[k]);
+			snprintf(var, sizeof(var), "fmt='%s'", fmts[k]);
+			st = outdir__gnuplot(d, gp, var, outs);
+			if (st == 127)
+				return 127;
+			if (st)
+				fprintf(stderr, "%s: gnuplot failed on %s\n", prog, gp);
+		}
+	}
+	return 0;
+}
+
+int charts__write(struct outdir *d, const struct an_result *res, bool png, const char *prog)
+{
 	const struct an_trainer *tr;
+	struct out o = { .d = d, .res = res };
+	uint64_t span = res->end_ts > res->grid_origin ? res->end_ts - res->grid_origin : 0;
 
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "%s: cannot create '%s': %s\n", prog, dir, strerror(errno));
-		return -1;
-	}
 	if (!res->ntr) {
 		fprintf(stderr, "%s: no training thread found: no charts\n", prog);
 		return 0;
 	}
 	tr = &res->tr[res->slowest];
+	o.width = (double)res->grid_width / 1e9;
+	o.span = (double)span / 1e9;
+	if (res->grid_width) {
+		uint64_t nb = span / res->grid_width + (span % res->grid_width != 0);
+
+		o.nb = nb < TL_BUCKETS ? (unsigned)nb : TL_BUCKETS;
+	}
 	chart_breakdown(&o, tr);
 	chart_steps(&o, tr);
-	chart_timeline(&o, res, tr);
-	chart_workers(&o, res, tr);
-	chart_io(&o, res, tr);
-	if (o.err)
+	chart_timeline(&o, tr);
+	chart_workers(&o, tr);
+	chart_io(&o, tr);
+	if (d->err)
 		return -1;
-	if (!have_gnuplot()) {
+	if (render(d, png, prog) == 127)
 		fprintf(stderr, "%s: gnuplot not found: wrote the chart data and .gp scripts to "
-			"%s, no images (apt-get install gnuplot-nox)\n", prog, dir);
-		return 0;
-	}
-	fflush(stdout);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		render(&o, names[i], "svg");
-		if (png)
-			render(&o, names[i], "png");
-	}
+			"%s, no images (apt-get install gnuplot-nox)\n", prog, d->dir);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "compare_int.h"
+#include "outfile.h"
 
 const struct metric metrics[] = {
 	{ "step_mean", "steps.mean_ms", "ms", M_NUM, +1, true },
@@ -337,11 +338,11 @@ static int outputs(const struct cmp *c, const struct cmp_opts *o, const char *pr
 	if (gh && !strcmp(gh, "true"))
 		out__github(stdout, c);
 	if (o->json && (err = out__json(o->json, c)) < 0) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, o->json, strerror(-err));
+		fprintf(stderr, "%s: cannot write %s: %s\n", prog, o->json, outfile__error(err));
 		return -1;
 	}
 	if (o->junit && (err = out__junit(o->junit, c)) < 0) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, o->junit, strerror(-err));
+		fprintf(stderr, "%s: cannot write %s: %s\n", prog, o->junit, outfile__error(err));
 		return -1;
 	}
 	if (o->chart_dir)

@@ -16,6 +16,7 @@
 
 #include "compare_int.h"
 #include "json.h"
+#include "outfile.h"
 #include "palette.h"
 
 static void fmt_val(char *buf, size_t n, const struct row *r, bool base)
@@ -126,7 +127,8 @@ static void j_row(FILE *f, const struct row *r)
 
 int out__json(const char *path, const struct cmp *c)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
+	struct outfile o;
+	FILE *f = outfile__fopen(&o, path);
 	bool first = true;
 	int broken = 0, inconclusive = 0;
 
@@ -175,9 +177,7 @@ int out__json(const char *path, const struct cmp *c)
 	}
 	fprintf(f, "],\"inconclusive\":%d,\"allow_inconclusive\":%s,\"passed\":%s}\n",
 		inconclusive, c->allow_inconclusive ? "true" : "false", broken ? "false" : "true");
-	if (f != stdout)
-		return fclose(f) ? -errno : 0;
-	return fflush(f) ? -errno : 0;
+	return outfile__fclose(&o, f, true);
 }
 
 static void xml_str(FILE *f, const char *s)
@@ -199,7 +199,8 @@ static void xml_str(FILE *f, const char *s)
 
 int out__junit(const char *path, const struct cmp *c)
 {
-	FILE *f = fopen(path, "we");
+	struct outfile o;
+	FILE *f = outfile__fopen(&o, path);
 	size_t nfail = 0;
 
 	if (!f)
@@ -229,7 +230,7 @@ int out__junit(const char *path, const struct cmp *c)
 		fputs("</testcase>\n", f);
 	}
 	fputs("  </testsuite>\n</testsuites>\n", f);
-	return fclose(f) ? -errno : 0;
+	return outfile__fclose(&o, f, true);
 }
 
 /* ::error annotations; the message is %-encoded as GitHub's workflow commands want. */
@@ -256,50 +257,55 @@ void out__github(FILE *f, const struct cmp *c)
 	}
 }
 
-/* Two step-time distributions (CDFs) and the two breakdowns, one SVG. */
+/* Two step-time distributions (CDFs) and the two breakdowns, one SVG.  Text is
+ * noenhanced: `dataloader_wait` is a name, not dataloader with a subscript. */
 static const char chart_gp[] =
 "# stalltrace --compare chart; data in compare_steps_*.dat and compare_breakdown.dat\n"
 "# gnuplot compare.gp (SVG) or gnuplot -e \"fmt='png'\" compare.gp\n"
 "if (!exists('fmt')) fmt = 'svg'\n"
-"if (fmt eq 'png') { set terminal pngcairo size 1100,420; set output 'compare.png' } \\\n"
-"else { set terminal svg size 1100,420 dynamic font 'sans,11'; set output 'compare.svg' }\n"
+"if (fmt eq 'png') { set terminal pngcairo size 1100,420 noenhanced; set output 'compare.png' } \\\n"
+"else { set terminal svg size 1100,420 dynamic noenhanced font 'sans,11'; set output 'compare.svg' }\n"
+"set termoption noenhanced\n"
 "set multiplot layout 1,2\n"
 "set title 'step time distribution'\n"
-"set xlabel 'step time (ms)'; set ylabel 'fraction of steps'; set key bottom right\n"
+"set xlabel 'step time (ms)'; set ylabel 'fraction of steps'; set key bottom right noenhanced\n"
 "set grid\n"
 "plot 'compare_steps_baseline.dat' using 1:2 with steps lw 2 title 'baseline', \\\n"
 "     'compare_steps_new.dat' using 1:2 with steps lw 2 title 'new'\n"
 "set title 'where the main thread''s time goes'\n"
 "set style data histograms; set style histogram rowstacked; set style fill solid 0.8 border -1\n"
 "set boxwidth 0.6; set yrange [0:1]; set ylabel 'fraction of the window'; set xlabel ''\n"
-"set key outside right\n"
+"set key outside right noenhanced\n"
 "plot for [i=2:8] 'compare_breakdown.dat' using i:xtic(1) lt (i-1) title columnheader(i)\n"
 "unset multiplot\n";
 
-static int write_cdf(const char *dir, const char *name, const struct side *s)
+static const char *const compare_files[] = {
+	"compare.gp", "compare_steps_baseline.dat", "compare_steps_new.dat",
+	"compare_breakdown.dat", "compare.svg", "compare.png", NULL,
+};
+
+static void write_cdf(struct outdir *d, const char *name, const struct side *s)
 {
-	char path[4096];
+	char fn[64];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/compare_steps_%s.dat", dir, name);
-	if (!(f = fopen(path, "we")))
-		return -errno;
+	snprintf(fn, sizeof(fn), "compare_steps_%s.dat", name);
+	if (!(f = outdir__create(d, fn)))
+		return;
 	fputs("# step_ms fraction_of_steps\n", f);
 	for (size_t i = 0; i < s->nsteps; i++)
 		fprintf(f, "%.4f %.6f\n", s->steps[i], (double)(i + 1) / (double)s->nsteps);
-	return fclose(f) ? -errno : 0;
+	outdir__close_file(d, f);
 }
 
-static int write_breakdown(const char *dir, const struct cmp *c)
+static void write_breakdown(struct outdir *d, const struct cmp *c)
 {
 	static const char *const cats[] = { "compute", "dataloader_wait", "io_wait", "gpu_wait",
 					     "cpu_contention", "lock_wait", "other_wait" };
-	char path[4096];
-	FILE *f;
+	FILE *f = outdir__create(d, "compare_breakdown.dat");
 
-	snprintf(path, sizeof(path), "%s/compare_breakdown.dat", dir);
-	if (!(f = fopen(path, "we")))
-		return -errno;
+	if (!f)
+		return;
 	fputs("side", f);
 	for (int i = 0; i < 7; i++)
 		fprintf(f, " %s", cats[i]);
@@ -312,56 +318,36 @@ static int write_breakdown(const char *dir, const struct cmp *c)
 		}
 	}
 	fputc('\n', f);
-	return fclose(f) ? -errno : 0;
+	outdir__close_file(d, f);
 }
 
-/* gnuplot runs in DIR on the fixed script: no path or label reaches its command line. */
-static int run_gnuplot(const char *dir, bool png)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0) {
-		if (chdir(dir))
-			_exit(126);
-		if (png)
-			execlp("gnuplot", "gnuplot", "-e", "fmt='png'", "compare.gp", (char *)NULL);
-		else
-			execlp("gnuplot", "gnuplot", "compare.gp", (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
-		return 1;
-	return WEXITSTATUS(st);
-}
-
+/* gnuplot runs in the private directory on the script just written there. */
 int out__chart(const char *dir, const struct cmp *c, bool png, const char *prog)
 {
-	char path[4096];
+	static const char *const svg[] = { "compare.svg", NULL }, *const pngs[] = { "compare.png", NULL };
+	struct outdir d;
 	FILE *f;
 	int st;
 
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "%s: cannot create %s: %s\n", prog, dir, strerror(errno));
+	if (outdir__open(&d, dir, prog))
+		return -1;
+	write_cdf(&d, "baseline", &c->b);
+	write_cdf(&d, "new", &c->n);
+	write_breakdown(&d, c);
+	if ((f = outdir__create(&d, "compare.gp"))) {
+		fputs(cat_colours, f);
+		fputs(chart_gp, f);
+		outdir__close_file(&d, f);
+	}
+	if (d.err) {
+		outdir__abort(&d);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/compare.gp", dir);
-	if (write_cdf(dir, "baseline", &c->b) || write_cdf(dir, "new", &c->n) ||
-	    write_breakdown(dir, c) || !(f = fopen(path, "we"))) {
-		fprintf(stderr, "%s: cannot write the chart data in %s\n", prog, dir);
-		return -1;
-	}
-	fputs(cat_colours, f);
-	fputs(chart_gp, f);
-	if (fclose(f))
-		return -1;
-	st = run_gnuplot(dir, false);
+	st = outdir__gnuplot(&d, "compare.gp", "fmt='svg'", svg);
 	if (!st && png)
-		st = run_gnuplot(dir, true);
-	if (st) {
+		st = outdir__gnuplot(&d, "compare.gp", "fmt='png'", pngs);
+	if (st)
 		fprintf(stderr, "%s: gnuplot %s: the chart data and script are in %s\n", prog,
 			st == 127 ? "is not installed" : "failed", dir);
-		return -1;
-	}
-	return 0;
+	return outdir__commit(&d, compare_files) || st ? -1 : 0;
 }

@@ -17,6 +17,7 @@
 #include "analysis.h"
 #include "compare.h"
 #include "dump.h"
+#include "outfile.h"
 #include "perfetto.h"
 #include "report_html.h"
 
@@ -197,6 +198,20 @@ static int check_window(const struct cli *c)
 	return 0;
 }
 
+/* -o DIR: the charts and the page (also without gnuplot: the page says so). */
+static int write_dir(const struct cli *c, const struct an_result *res)
+{
+	struct outdir d;
+
+	if (outdir__open(&d, c->outdir, prog))
+		return 1;
+	if (charts__write(&d, res, c->png, prog) || report__html(&d, res)) {
+		outdir__abort(&d);
+		return 1;
+	}
+	return outdir__commit(&d, chart_files) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { 0 };
@@ -218,19 +233,11 @@ int main(int argc, char **argv)
 	if (!status && !c.quiet)
 		report__text(stdout, res);
 	if (!status && c.json && (err = report__json(c.json, res))) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, c.json, strerror(-err));
+		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, c.json, outfile__error(err));
 		status = 1;
 	}
-	if (!status && c.outdir) {
-		/* the page also without gnuplot (charts__write returns 0): it says so */
-		if (charts__write(c.outdir, res, c.png, prog)) {
-			status = 1;
-		} else if ((err = report__html(c.outdir, res))) {
-			fprintf(stderr, "%s: cannot write '%s/index.html': %s\n", prog, c.outdir,
-				strerror(-err));
-			status = 1;
-		}
-	}
+	if (!status && c.outdir)
+		status = write_dir(&c, res);
 	if (!status && c.perfetto) {
 		c.po.prog = prog;
 		if (perfetto__export(c.o.path, c.perfetto, &c.po, res))

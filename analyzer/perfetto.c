@@ -30,6 +30,7 @@
 
 #include "hmap.h"
 #include "json.h"
+#include "outfile.h"
 #include "perfetto.h"
 #include "st_trace.h"
 
@@ -1573,28 +1574,20 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
-/* Writes into OUT.XXXXXX next to OUT, renamed over it once complete. */
-static int sink_open(struct px *px, const char *out, struct sink *k, char **tmp)
+/* Into a file put in place once complete (outfile.h), through a size-capped stream. */
+static int sink_open(struct px *px, const char *out, struct sink *k, struct outfile *o)
 {
 	cookie_io_functions_t io = { .write = sink_write };
-	mode_t mask;
+	int err = outfile__open(o, out);
 
-	k->fd = 1;
-	*tmp = NULL;
-	if (strcmp(out, "-")) {
-		if (asprintf(tmp, "%s.XXXXXX", out) < 0) {
-			*tmp = NULL;
-			return -ENOMEM;
-		}
-		if ((k->fd = mkostemp(*tmp, O_CLOEXEC)) < 0)
-			return -errno;
-		mask = umask(0);
-		umask(mask);
-		if (fchmod(k->fd, 0666 & ~mask))
-			return -errno;
+	if (err)
+		return err;
+	k->fd = o->fd;
+	if (!(px->f = fopencookie(k, "w", io))) {
+		err = -errno;
+		outfile__close(o, false);
+		return err;
 	}
-	if (!(px->f = fopencookie(k, "w", io)))
-		return -errno;
 	setvbuf(px->f, NULL, _IOFBF, 1 << 20);
 	return 0;
 }
@@ -1602,13 +1595,12 @@ static int sink_open(struct px *px, const char *out, struct sink *k, char **tmp)
 static int write_out(struct px *px, const char *out)
 {
 	struct sink k = { .cap = limit_bytes(px) };
-	char *tmp = NULL;
+	struct outfile o;
 	int err, status;
 
-	if ((err = sink_open(px, out, &k, &tmp))) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out, strerror(-err));
-		status = 1;
-		goto cleanup;
+	if ((err = sink_open(px, out, &k, &o))) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out, outfile__error(err));
+		return 1;
 	}
 	status = pass2(px);
 	if (fclose(px->f) && !status && k.err == EFBIG) {
@@ -1618,16 +1610,10 @@ static int write_out(struct px *px, const char *out)
 		status = 1;
 	}
 	px->f = NULL;
-	if (!status && tmp && (fsync(k.fd) || rename(tmp, out))) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out, strerror(errno));
+	if ((err = outfile__close(&o, !status)) && !status) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out, outfile__error(err));
 		status = 1;
 	}
-cleanup:
-	if (tmp && k.fd >= 0)
-		close(k.fd);
-	if (tmp && status)
-		unlink(tmp);
-	free(tmp);
 	return status;
 }
 

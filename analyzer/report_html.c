@@ -3,13 +3,12 @@
  * `analyze -o DIR`: DIR/index.html, one page to share with a team.  Self-contained
  * and inert: no script at all, a Content-Security-Policy that lets the page load
  * nothing but its own inline style and data: images, every string from the trace
- * escaped by html_esc().  The gnuplot charts (the .svg files in DIR) are inlined as data: images
+ * escaped by html_esc().  The gnuplot charts this run drew (charts.c) are inlined as data: images
  * rather than <svg> elements: an SVG drawn as an image can run no script and fetch
  * nothing, whatever text reached it, and the charts' element ids (gnuplot names them
  * all alike) cannot collide.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -17,10 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outfile.h"
 #include "report_html.h"
 
 #define SVG_MAX		(16u << 20)	/* a chart larger than this is not inlined */
-#define CHARTS_MAX	64
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -412,33 +411,6 @@ static void trainers(FILE *f, const struct an_result *res)
 
 /* ------------------------------------------------------------ charts */
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The chart files of DIR, sorted; *n of them. */
-static char **list_svgs(const char *dir, int *n)
-{
-	char **names = calloc(CHARTS_MAX, sizeof(*names));
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	size_t len;
-
-	*n = 0;
-	while (names && d && (de = readdir(d)) && *n < CHARTS_MAX) {
-		len = strlen(de->d_name);
-		if (len > 4 && de->d_name[0] != '.' && !strcmp(de->d_name + len - 4, ".svg") &&
-		    (names[*n] = strdup(de->d_name)))
-			(*n)++;
-	}
-	if (d)
-		closedir(d);
-	if (names)
-		qsort(names, (size_t)*n, sizeof(*names), by_name);
-	return names;
-}
-
 /* Reads a regular file of at most SVG_MAX bytes that looks like an SVG document. */
 static char *read_svg(int dfd, const char *name, size_t *len)
 {
@@ -480,45 +452,27 @@ static void base64(FILE *f, const unsigned char *p, size_t n)
 	}
 }
 
-/* "step_times.svg" -> "step times" */
+/* "io_latency" -> "io latency" */
 static void caption(FILE *f, const char *name)
 {
-	char buf[256];
+	char buf[64];
 
-	snprintf(buf, sizeof(buf), "%.*s", (int)(strlen(name) - 4), name);
+	snprintf(buf, sizeof(buf), "%s", name);
 	for (char *p = buf; *p; p++)
 		if (*p == '_' || *p == '-')
 			*p = ' ';
 	html_esc(f, buf, sizeof(buf));
 }
 
-/*
- * A chart older than its own data file is left over from an earlier run that had
- * gnuplot (charts.c writes NAME.dat, then gnuplot NAME.svg): not this trace's.
- */
-static bool stale(int dfd, const char *name)
+static int chart(FILE *f, struct outdir *d, const char *name)
 {
-	size_t len = strlen(name);
-	struct stat svg, dat;
-	char buf[256];
-
-	if (len < 4 || len >= sizeof(buf))
-		return false;
-	memcpy(buf, name, len - 4);
-	memcpy(buf + len - 4, ".dat", 5);
-	if (fstatat(dfd, name, &svg, 0) || fstatat(dfd, buf, &dat, 0))
-		return false;
-	if (svg.st_mtim.tv_sec != dat.st_mtim.tv_sec)
-		return svg.st_mtim.tv_sec < dat.st_mtim.tv_sec;
-	return svg.st_mtim.tv_nsec < dat.st_mtim.tv_nsec;
-}
-
-static int chart(FILE *f, int dfd, const char *name)
-{
+	char fn[64];
 	size_t len = 0;
 	char *svg;
 
-	if (strlen(name) > 200 || stale(dfd, name) || !(svg = read_svg(dfd, name, &len)))
+	snprintf(fn, sizeof(fn), "%s.svg", name);
+	/* only a chart this run drew: never one an earlier run (or anyone) left in DIR */
+	if (!outdir__has(d, fn) || !(svg = read_svg(d->sfd, fn, &len)))
 		return 0;
 	fputs("<figure><img class=\"chart\" alt=\"", f);
 	caption(f, name);
@@ -531,26 +485,19 @@ static int chart(FILE *f, int dfd, const char *name)
 	return 1;
 }
 
-static void charts(FILE *f, const char *dir)
+static void charts(FILE *f, struct outdir *d)
 {
-	int n = 0, shown = 0, dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char **names = list_svgs(dir, &n);
+	int shown = 0;
 
 	fputs("<section id=\"charts\"><h2>Charts</h2>\n<div class=\"charts\">\n", f);
-	for (int i = 0; i < n; i++) {
-		if (dfd >= 0)
-			shown += chart(f, dfd, names[i]);
-		free(names[i]);
-	}
+	for (int i = 0; chart_names[i]; i++)
+		shown += chart(f, d, chart_names[i]);
 	fputs("</div>\n", f);
 	if (!shown)
 		fputs("<p class=\"nocharts\">No charts: they are drawn by gnuplot, which did not "
 		      "produce any here (is it installed?). The numbers above do not need it."
 		      "</p>\n", f);
 	fputs("</section>\n", f);
-	free(names);
-	if (dfd >= 0)
-		close(dfd);
 }
 
 /* ------------------------------------------------------------ page */
@@ -579,7 +526,7 @@ static void footer(FILE *f, const struct an_result *res)
 		ST_VERSION);
 }
 
-static void page(FILE *f, const char *dir, const struct an_result *res)
+static void page(FILE *f, struct outdir *d, const struct an_result *res)
 {
 	const struct an_trainer *tr = res->ntr ? &res->tr[res->slowest] : NULL;
 
@@ -594,50 +541,16 @@ static void page(FILE *f, const char *dir, const struct an_result *res)
 		stalls(f, res, tr);
 		trainers(f, res);
 	}
-	charts(f, dir);
+	charts(f, d);
 	footer(f, res);
 }
 
-/* Written to a temporary file renamed over index.html: a reader never sees half a page. */
-int report__html(const char *dir, const struct an_result *res)
+int report__html(struct outdir *d, const struct an_result *res)
 {
-	char *tmp = NULL, *final = NULL;
-	bool created = false;
-	int fd, err = 0;
-	mode_t mask;
-	FILE *f = NULL;
+	FILE *f = outdir__create(d, "index.html");
 
-	if (mkdir(dir, 0777) && errno != EEXIST)
-		return -errno;
-	if (asprintf(&final, "%s/index.html", dir) < 0)
-		return -ENOMEM;
-	if (asprintf(&tmp, "%s/.index.html.XXXXXX", dir) < 0) {
-		free(final);
-		return -ENOMEM;
-	}
-	mask = umask(0);
-	umask(mask);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	created = true;
-	if (fchmod(fd, 0666 & ~mask) || !(f = fdopen(fd, "w"))) {
-		err = -errno;
-		close(fd);
-		goto cleanup;
-	}
-	page(f, dir, res);
-	if (fflush(f) || ferror(f) || fsync(fileno(f)))
-		err = -(errno ? errno : EIO);
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, final))
-		err = -errno;
-cleanup:
-	if (err && created)
-		unlink(tmp);
-	free(tmp);
-	free(final);
-	return err;
+	if (!f)
+		return -1;
+	page(f, d, res);
+	return outdir__close_file(d, f);
 }

@@ -7,12 +7,13 @@
 
 #include "analysis.h"
 
+struct outdir;
 /*
- * Writes DIR/index.html (DIR is created when missing): the verdict, the breakdown,
- * the steps, the top stalls and every .svg chart found in DIR inline, so call it
- * after charts__write().  Without charts the page says so.  0, or a negative errno.
+ * Writes index.html into d's private directory (outfile.h): the verdict, the
+ * breakdown, the steps, the top stalls and, inline, the .svg charts this run drew,
+ * so call it after charts__write().  Without charts the page says so.  0, or -1 (said).
  */
-int report__html(const char *dir, const struct an_result *res);
+int report__html(struct outdir *d, const struct an_result *res);
 
 /* Writes at most max bytes of s as HTML text: &<>"' escaped, control bytes and
  * invalid UTF-8 as U+FFFD.  Safe in element content and quoted attributes. */

@@ -9,6 +9,7 @@
 
 #include "analysis.h"
 #include "json.h"
+#include "outfile.h"
 
 struct jw {
 	FILE *f;
@@ -194,6 +195,20 @@ static void j_io(struct jw *w, const struct an_io *io)
 	close_(w, '}');
 }
 
+static void j_main_io(struct jw *w, const struct an_io *io)
+{
+	open_(w, "main_io", '{');
+	u64(w, "reads", io->reads);
+	u64(w, "read_bytes", io->read_bytes);
+	num(w, "read_p50_ms", io->lat_p50_ms);
+	num(w, "read_p99_ms", io->lat_p99_ms);
+	u64(w, "writes", io->writes);
+	u64(w, "write_bytes", io->write_bytes);
+	num(w, "write_p50_ms", io->wr_p50_ms);
+	num(w, "write_p99_ms", io->wr_p99_ms);
+	close_(w, '}');
+}
+
 static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 {
 	open_(w, "dataloader", '{');
@@ -314,6 +329,7 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	close_(w, '}');
 	j_steps(w, tr);
 	j_dataloader(w, tr);
+	j_main_io(w, &tr->main_io);
 	j_stalls(w, tr);
 	num(w, "wait_for_slowest_fraction", tr->wait_for_slowest);
 	boolean(w, "slowest", tr->slowest);
@@ -366,16 +382,10 @@ void report__json_stream(FILE *f, const struct an_result *res)
 int report__json(const char *path, const struct an_result *res)
 {
 	struct jw w = { .first = { true } };
-	bool out = !strcmp(path, "-");
-	int err = 0;
+	struct outfile o;
 
-	w.f = out ? stdout : fopen(path, "we");
-	if (!w.f)
+	if (!(w.f = outfile__fopen(&o, path)))
 		return -errno;
 	j_all(&w, res);
-	if (fflush(w.f) || ferror(w.f))
-		err = -(errno ? errno : EIO);
-	if (!out && fclose(w.f) && !err)
-		err = -errno;
-	return err;
+	return outfile__fclose(&o, w.f, true);
 }

@@ -65,6 +65,53 @@ done
 json_is "procs_100k: 64 busy leaves are the trainers" "$TMP/procs_100k.json" 'len(d["trainers"]) == 64'
 json_is "chain_100k: one trainer, the deepest process" "$TMP/chain_100k.json" \
 	'len(d["trainers"]) == 1 and d["main"]["pid"] == 100999'
+# --- -o DIR in a directory another user planted (item 6): a gnuplot script that would
+# run a command, symlinks to files it must not write, a chart from an earlier run
+"$STGEN" -f tests/golden/analyze/dataloader_prep.txt "$TMP/prep.zst"
+P=$TMP/planted
+mkdir -p "$P"
+echo precious >"$TMP/victim1"
+echo precious >"$TMP/victim2"
+printf 'system("touch %s/PWNED")\n' "$TMP" >"$P/breakdown.gp"
+printf 'system("touch %s/PWNED")\n' "$TMP" >"$P/io_latency.gp"
+ln -s "$TMP/victim1" "$P/index.html"
+ln -s "$TMP/victim2" "$P/breakdown.dat"
+printf '<svg>STALE chart of another trace</svg>\n' >"$P/io_latency.svg"
+"$ANALYZE" -q -o "$P" "$TMP/prep.zst" 2>"$TMP/planted.err"
+check "planted directory: analyze -o succeeds" test $? -eq 0
+check "  ...the planted gnuplot scripts did not run" test ! -e "$TMP/PWNED"
+check "  ...the files the links pointed to are untouched" \
+	sh -c "test \"\$(cat '$TMP/victim1' '$TMP/victim2')\" = \"\$(printf 'precious\nprecious')\""
+check "  ...the links were replaced by its own files" \
+	sh -c "test -f '$P/index.html' -a ! -L '$P/index.html' -a ! -L '$P/breakdown.dat'"
+check "  ...its own breakdown.gp replaced the planted one" sh -c "! grep -q system '$P/breakdown.gp'"
+check "  ...a chart this run did not draw (no I/O) is gone" test ! -e "$P/io_latency.svg"
+check "  ...and not on the page" sh -c "! grep -q STALE '$P/index.html'"
+check "  ...no private directory left behind" sh -c "! ls -a '$P' | grep -q '^\\.stalltrace'"
+if command -v gnuplot >/dev/null; then
+	check "  ...the charts it drew are on the page" grep -q 'alt="breakdown"' "$P/index.html"
+fi
+# another user's symlink as the output directory, or to a device as an output file
+if id nobody >/dev/null 2>&1; then
+	mkdir -p "$TMP/elsewhere"
+	ln -s "$TMP/elsewhere" "$TMP/theirs"
+	chown -h nobody "$TMP/theirs"
+	"$ANALYZE" -q -o "$TMP/theirs" "$TMP/prep.zst" 2>"$TMP/theirs.err"
+	check "another user's symlink as -o DIR: exit 1, not followed" \
+		sh -c "test $? -eq 1 && grep -q 'not followed' '$TMP/theirs.err' && test -z \"\$(ls '$TMP/elsewhere')\""
+	ln -s /dev/null "$TMP/theirs.json"
+	chown -h nobody "$TMP/theirs.json"
+	"$ANALYZE" -q --json "$TMP/theirs.json" "$TMP/prep.zst" 2>"$TMP/theirs.err"
+	check "another user's symlink to a device as --json: exit 1, not followed" \
+		sh -c "test $? -eq 1 && grep -q 'not followed' '$TMP/theirs.err'"
+fi
+# missing directories are created (issue 11); /dev/stdout is written, not replaced
+"$ANALYZE" -q -o "$TMP/new/a/b" --json "$TMP/new/c/d/r.json" "$TMP/prep.zst"
+check "-o and --json create missing directories" test -s "$TMP/new/a/b/index.html" -a -s "$TMP/new/c/d/r.json"
+"$ANALYZE" -q --json /dev/stdout "$TMP/prep.zst" >"$TMP/stdout.json"
+json_is "--json /dev/stdout: the JSON on stdout" "$TMP/stdout.json" 'd["schema_version"] == 1'
+check "  .../dev/stdout is still a link" test -L /dev/stdout
+
 # --- item 11: an empty trace exports an empty timeline (it blamed --perfetto-window);
 # a window past 2^64 ns is the end, not an undefined conversion
 printf 'header start=1s\n' >"$TMP/empty.txt"

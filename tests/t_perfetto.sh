@@ -200,8 +200,10 @@ ln -s "$TMP/victim" "$TMP/link.json"
 "$ANALYZE" -q --perfetto "$TMP/link.json" "$TMP/synth.zst"
 check "a symlink at the output path is replaced, never written through" \
 	sh -c "test \"\$(cat '$TMP/victim')\" = precious && test -f '$TMP/link.json' && test ! -L '$TMP/link.json'"
-"$ANALYZE" -q --perfetto "$TMP/no/such/dir/x.json" "$TMP/synth.zst" 2>"$TMP/err"
-check "unwritable output: exit 1, one line" sh -c "test $? -eq 1 && grep -q \"cannot write '$TMP/no/such/dir/x.json'\" '$TMP/err'"
+"$ANALYZE" -q --perfetto "$TMP/victim/x.json" "$TMP/synth.zst" 2>"$TMP/err"
+check "unwritable output: exit 1, one line" sh -c "test $? -eq 1 && grep -q \"cannot write '$TMP/victim/x.json'\" '$TMP/err'"
+"$ANALYZE" -q --perfetto "$TMP/no/such/dir/x.json" "$TMP/synth.zst"
+check "missing directories of the output are created" $CHECK "$TMP/no/such/dir/x.json"
 "$ANALYZE" -q --perfetto "$TMP/x.json" "$TMP/missing.zst" 2>/dev/null
 check "missing trace: exit 1" test $? -eq 1
 for bad in "x:y" "2:1" "1" "@5:@5" "-1:2" "nan:" ; do
