@@ -819,8 +819,9 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	bool has_fd = sc->present & ST_SC_FD, arrival, merged = false;
 	uint64_t e = ev->ts, s;
 
+	/* entered before the thread's life in the trace began: the trace start, or a release */
 	if (sc->b.flags2 & ST_SC2_NO_ENTRY)
-		s = a->start_ts;
+		s = t->first_ts;
 	else
 		s = sc->b.dur < e ? e - sc->b.dur : 0;
 	cover(a, t, ev, s, e);

@@ -518,6 +518,30 @@ static void on_thread_exit(struct an *a, const struct st_event *ev)
 	}
 }
 
+/*
+ * Run mode: the command's thread waited for the tracer until now, blocked in a read
+ * of its start pipe (ST_REC_RELEASE).  That wait is the tracer's start-up, not the
+ * job's time: the thread's life starts here, as a new task's does at its fork,
+ * runnable until it first runs.  No account, stall or window holds the wait, and
+ * the tracer's wakeup that ends it names no waker.
+ */
+static void on_release(struct an *a, const struct st_event *ev)
+{
+	struct thr *t = an__thread(a, ev->release.tid, ev->release.pid);
+
+	/* only a thread with nothing in the trace yet: anything else is no start-up */
+	if (!t || t->run != RS_UNKNOWN || t->qlen || t->nsnaps != 1 || t->cum.syscalls ||
+	    ev->ts < t->fin_until)
+		return;
+	t->flags |= TF_TRACED;
+	t->run = RS_OFF;
+	t->off_state = ST_STATE_RUNNING;
+	t->since = t->first_ts = t->fin_until = ev->ts;
+	t->snaps[0].ts = ev->ts;
+	if (t->proc && t->proc->first_ts < ev->ts)
+		t->proc->first_ts = ev->ts;
+}
+
 static void on_probe_def(struct an *a, const struct st_event *ev)
 {
 	uint64_t *v = hmap_slot(&a->probe_role, (uint64_t)ev->pdef.id + 1);
@@ -586,6 +610,7 @@ void an__event(struct an *a, const struct st_event *ev)
 	case ST_REC_PCACHE: wk__pcache(a, ev); break;
 	case ST_REC_PROBE_DEF: on_probe_def(a, ev); break;
 	case ST_REC_PROBE: on_probe(a, ev); break;
+	case ST_REC_RELEASE: on_release(a, ev); break;
 	case ST_REC_TRAILER:
 		if (ev->trailer.end_ts > a->end_ts)
 			a->end_ts = ev->trailer.end_ts;

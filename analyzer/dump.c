@@ -227,6 +227,10 @@ static void dump_proc(struct dumper *d, const struct st_event *ev)
 		fputc('}', f);
 		break;
 	}
+	case ST_REC_RELEASE:
+		learn(d, ev->release.tid, ev->release.pid);
+		head(d, ev, ev->ts, ev->release.tid);
+		break;
 	case ST_REC_FD:
 		fprintf(f, "{\"ts\":%llu,\"type\":\"fd\"", (unsigned long long)ev->ts);
 		kv_u(f, "pid", ev->fd.pid);
@@ -302,6 +306,7 @@ static void dump_event(struct dumper *d, const struct st_event *ev)
 	case ST_REC_PROC:
 	case ST_REC_FD:
 	case ST_REC_ENV:
+	case ST_REC_RELEASE:
 		dump_proc(d, ev);
 		break;
 	case ST_REC_DROPS:

@@ -89,6 +89,7 @@ struct pthr {
 	uint64_t flow_ts;		/* a wakeup arrow waiting for the next state slice */
 	uint32_t flow_waker;
 	uint8_t had_syscall;
+	uint64_t released;		/* run mode: the tracer let it go (ST_REC_RELEASE) */
 	struct nest *nest;
 };
 
@@ -932,9 +933,12 @@ static void on_syscall(struct px *px, const struct st_event *ev)
 	if (!t)
 		return;
 	span_of(ev, &s, &e);
-	/* started before tracing: it held the thread since the trace began */
+	/*
+	 * Started before tracing: it held the thread since the trace began, or, for the
+	 * command of a run, since the tracer let it go (its wait before is not the job's).
+	 */
 	if ((sc->b.flags2 & ST_SC2_NO_ENTRY) && !t->had_syscall)
-		s = px->t0;
+		s = t->released > px->t0 && t->released < e ? t->released : px->t0;
 	t->had_syscall = 1;
 	if (is_file_read(sc))
 		spread(px, C_FILE_READ, s, e, (double)sc->b.ret);
@@ -1105,6 +1109,14 @@ static void on_block(struct px *px, const struct st_event *ev)
 
 /* ------------------------------------------------------------ second pass */
 
+static void on_release(struct px *px, const struct st_event *ev)
+{
+	struct pthr *t = thr_get(px, ev->release.tid, true);
+
+	if (t && !t->had_syscall)
+		t->released = ev->ts;
+}
+
 static void emit(struct px *px, const struct st_event *ev)
 {
 	switch (ev->type) {
@@ -1133,6 +1145,9 @@ static void emit(struct px *px, const struct st_event *ev)
 		break;
 	case ST_REC_TRAILER:
 		on_drops(px, &ev->trailer.drops, ev->ts);
+		break;
+	case ST_REC_RELEASE:
+		on_release(px, ev);
 		break;
 	}
 }

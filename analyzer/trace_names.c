@@ -19,7 +19,7 @@ const char *st_rec_name(unsigned type)
 		[ST_REC_EXEC] = "exec",		[ST_REC_EXIT] = "exit",
 		[ST_REC_COMM] = "comm",		[ST_REC_PROC] = "proc",
 		[ST_REC_FD] = "fd",		[ST_REC_ENV] = "env",
-		[ST_REC_SYSCALL] = "syscall",
+		[ST_REC_RELEASE] = "release",	[ST_REC_SYSCALL] = "syscall",
 		[ST_REC_BLOCK] = "block",	[ST_REC_PCACHE] = "pcache",
 		[ST_REC_PROBE_DEF] = "probe_def", [ST_REC_PROBE] = "probe",
 	};

@@ -465,6 +465,7 @@ static int decode(struct st_reader *r, struct st_event *ev, const unsigned char 
 	case ST_REC_BLOCK: FIXED(blk); break;
 	case ST_REC_PCACHE: FIXED(pc); break;
 	case ST_REC_PROBE: FIXED(probe); break;
+	case ST_REC_RELEASE: FIXED(release); break;
 	case ST_REC_EXEC:
 		FIXED(exec);
 		if (!(ev->str = tail_string(r, p + sizeof(ev->exec), len - sizeof(ev->exec))))

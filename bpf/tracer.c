@@ -1069,6 +1069,10 @@ static int start_run(struct run *r, int release_fd, int error_fd)
 	}
 	target__describe(r->sink, r->child, cmd ? cmd : r->o.argv[0]);
 	free(cmd);
+	/* until now the command waited for us: that is not the job's time, say so */
+	sink__record(r->sink, now_ns(), ST_REC_RELEASE, 0,
+		     &(struct st_release){ (__u32)r->child, (__u32)r->child }, sizeof(struct st_release),
+		     NULL, 0);
 	e = target__release(release_fd, error_fd);
 	if (e) {
 		say("cannot run '%s': %s", r->o.argv[0], strerror(e));

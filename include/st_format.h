@@ -47,6 +47,7 @@ enum st_rec_type {
 	ST_REC_PROC	= 24,	/* a process found at attach: parent and command line */
 	ST_REC_FD	= 25,	/* an fd already open at attach */
 	ST_REC_ENV	= 26,	/* a process's identity from its environment (distributed rank) */
+	ST_REC_RELEASE	= 27,	/* run mode: the command, started, is let go by the tracer */
 	ST_REC_SYSCALL	= 30,
 	ST_REC_BLOCK	= 31,
 	ST_REC_PCACHE	= 32,	/* page-cache fill outside a syscall (a fault) */
@@ -270,6 +271,18 @@ struct st_env {
 	__u32 pad;
 };
 
+/*
+ * ST_REC_RELEASE, run mode: the tracer forks the command's process, which waits,
+ * blocked in a read of the tracer's start pipe, until the tracer has marked it and
+ * lets it exec.  This record's time is the moment the tracer let it go.  That wait
+ * (the read it returns from, the tracer's wakeup) is the tracer's start-up, not the
+ * job's time: a reader starts the thread's life here.
+ */
+struct st_release {
+	__u32 tid;		/* the thread that waited (the process's only one) */
+	__u32 pid;
+};
+
 /* File kinds, from the inode mode of the file behind an fd. */
 enum st_fd_kind {
 	ST_FD_UNKNOWN = 0,
@@ -442,6 +455,7 @@ ST_STATIC_SIZE(struct st_comm, 24);
 ST_STATIC_SIZE(struct st_proc, 16);
 ST_STATIC_SIZE(struct st_fd, 24);
 ST_STATIC_SIZE(struct st_env, 8);
+ST_STATIC_SIZE(struct st_release, 8);
 ST_STATIC_SIZE(struct st_syscall, 24);
 ST_STATIC_SIZE(struct st_sc_fd, 24);
 ST_STATIC_SIZE(struct st_syscall_narrow, 16);

@@ -108,6 +108,7 @@ struct st_event {
 		struct st_proc proc;
 		struct st_fd fd;
 		struct st_env env;
+		struct st_release release;
 		struct st_ev_syscall sc;
 		struct st_block blk;
 		struct st_pcache pc;

@@ -47,6 +47,50 @@ check "header: --no-block --no-pcache --cuda: sched, syscall, probe (19)" \
 check "decompressed stream starts with the header record" \
 	sh -c "zstd -q -d -c '$TMP/run.zst' | head -c 16 | od -An -c | tr -d ' \n' | grep -q STALLTRC"
 
+# --- run mode: the command's wait for the tracer (its start pipe) is not the job's
+# time.  A probe library that never answers (hangfs) holds the release back 5 s.
+mkdir "$TMP/hung"
+"$BUILD/tests/hangfs" "$TMP/hung" libcuda.so.1 >"$TMP/hung.log" 2>&1 &
+hpid=$!
+if wait_for "$TMP/hung.log" '^mounted'; then
+	LD_LIBRARY_PATH=$TMP/hung "$TRACER" run -q --cuda -o "$TMP/rel.zst" -- \
+		"$BUILD/tests/sysloop" 200000 >/dev/null 2>"$TMP/rel.err" &
+	tpid=$!
+	wait_for "$TMP/rel.err" "^tracer: wrote" 60
+	kill $hpid	# ends the tracer's read left hanging: it can exit
+	wait $tpid
+	check "release: the job runs (status 0)" test $? -eq 0
+	"$ANALYZE" -q --json "$TMP/rel.json" "$TMP/rel.zst"
+	check "release: one record, for the command, at least 5 s after the trace start; the \
+analysis starts the thread there (no wait in its breakdown, stalls or window)" \
+		"$PY" - "$TMP/rel.zst" "$TMP/rel.json" "$ANALYZE" <<'PY'
+import json, subprocess, sys
+ev = [json.loads(l) for l in subprocess.run([sys.argv[3], '--dump', sys.argv[1]],
+      capture_output=True, text=True).stdout.splitlines()]
+d = json.load(open(sys.argv[2]))
+hdr = ev[0]
+rel = [e for e in ev if e['type'] == 'release']
+errors = []
+if len(rel) != 1 or rel[0]['tid'] != hdr['pid'] or rel[0]['ts'] < hdr['ts'] + 5e9:
+    errors.append('release records: %s (header %s)' % (rel, hdr))
+else:
+    r = rel[0]['ts']
+    if d['window']['source'] != 'thread' or d['window']['start_ns'] != r:
+        errors.append('window %s, release at %d' % (d['window'], r))
+    if d['breakdown']['other_wait'] > 0.01:
+        errors.append('other_wait %s' % d['breakdown']['other_wait'])
+    early = [s for s in d['stalls'] if s['start_ns'] < r]
+    if early:
+        errors.append('stalls before the release: %s' % early)
+print('\n'.join(errors))
+sys.exit(1 if errors else 0)
+PY
+else
+	fail "hangfs did not mount: $(cat "$TMP/hung.log")"
+fi
+kill $hpid 2>/dev/null
+wait $hpid 2>/dev/null
+
 # --- exit status pass-through and a command that cannot run
 "$TRACER" run -q -o "$TMP/st7.zst" -- sh -c 'exit 7' 2>/dev/null
 check "run mode passes exit status 7 through" test $? -eq 7

@@ -38,6 +38,7 @@
  *   proc    ts= pid= ppid= nthreads= cmdline=
  *   fd      ts= pid= fd= kind= dev= ino= path=
  *   env     ts= pid= at=exec|attach unreadable=1 flags=NUM, then KEY=VALUE pairs
+ *   release ts= tid= pid=                run mode: the tracer let the command go
  *           (every other field, in order: RANK=1 MASTER_ADDR=10.0.0.1)
  *   syscall ts=END tid= name=NAME|nr=NUM ret= dur= no_entry=1, then optional fields
  *           (each sets its flag): fd= kind= dev= ino= (ST_SC_FD), count= (ST_SC_COUNT),
@@ -492,6 +493,17 @@ static int rec_migrate(struct gen *g, struct line *l)
 	return ok ? add(g, ts, ST_REC_MIGRATE, 0, &m, sizeof(m), NULL, 0) : -1;
 }
 
+static int rec_release(struct gen *g, struct line *l)
+{
+	struct st_release r = { 0 };
+	int ok = 1;
+	__u64 ts = ts_of(g, l, "ts", &ok);
+
+	r.tid = (__u32)num(g, l, "tid", 0, &ok);
+	r.pid = (__u32)num(g, l, "pid", r.tid, &ok);
+	return ok ? add(g, ts, ST_REC_RELEASE, 0, &r, sizeof(r), NULL, 0) : -1;
+}
+
 static int rec_proc(struct gen *g, struct line *l)
 {
 	int ok = 1;
@@ -845,7 +857,7 @@ static int record(struct gen *g, struct line *l)
 		{ "comm", rec_proc }, { "proc", rec_proc }, { "fd", rec_fd },
 		{ "env", rec_env }, { "syscall", rec_syscall }, { "block", rec_block }, { "pcache", rec_pcache },
 		{ "probe_def", rec_probe }, { "probe", rec_probe }, { "drops", rec_drops },
-		{ "raw", rec_raw },
+		{ "release", rec_release }, { "raw", rec_raw },
 	};
 
 	if (!g->w)
