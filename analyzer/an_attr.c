@@ -21,6 +21,8 @@
 #define RX_GAP_NS	2000000ull	/* calls of one batch's receipt are closer than this */
 #define RX_MAX_NS	100000000ull	/* and a receipt lasts at most this */
 #define OVL_LAUNCH	0xff
+#define NET_MIN		2		/* receive calls ended by a softirq that make a net thread */
+#define COLL_GAP_NS	1000000ull	/* collective-wait pieces closer than this are one wait */
 
 #define NR(name) ST_NR_##name	/* numbers generated from the kernel header */
 
@@ -325,6 +327,7 @@ static void stall_evidence(struct stall *st, const struct thr *t, const struct s
 	st->waker = g ? g->waker : 0;
 	st->waker2 = g ? g->waker2 : 0;
 	st->wrel = g ? g->wrel : 0;
+	st->peer = g ? g->peer : 0;
 }
 
 /* Merges consecutive non-compute pieces of one cause into stalls. */
@@ -356,6 +359,38 @@ static void stall_track(struct thr *t, uint64_t s, uint64_t e, int cat, const st
 
 /* ------------------------------------------------------------------ accounting */
 
+/* Consecutive collective_wait pieces make one wait for the other ranks (struct coll). */
+static void coll_track(struct thr *t, uint64_t s, uint64_t e, const struct seg *g)
+{
+	struct coll *c = t->ncolls ? &t->colls[t->ncolls - 1] : NULL;
+	uint64_t wake = g && g->kind == SEG_OFF && g->wake > s ? g->wake : e;
+
+	if (c && s <= t->coll_gap_end + COLL_GAP_NS) {
+		if (wake > c->wake)
+			c->wake = wake;
+		if (g && g->peer)
+			c->peer = g->peer;
+	} else if (t->ncolls == COLLS_MAX) {
+		t->colls_dropped++;
+	} else {
+		if (t->ncolls == t->capcolls) {
+			uint32_t cap = t->capcolls ? 2 * t->capcolls : 64;
+			struct coll *n = realloc(t->colls, sizeof(*n) * cap);
+
+			if (!n) {
+				t->colls_dropped++;
+				t->coll_gap_end = e;
+				return;
+			}
+			t->colls = n;
+			t->capcolls = cap;
+		}
+		t->colls[t->ncolls++] = (struct coll){ .start = s, .wake = wake,
+						      .peer = g ? g->peer : 0 };
+	}
+	t->coll_gap_end = e;
+}
+
 /* Adds [s, e) of category cat; no snapshot lies strictly inside. */
 static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat, bool wakelat,
 		const uint64_t *wk, const struct seg *g)
@@ -370,8 +405,11 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat, bo
 			t->cum.wk[i] += wk[i];
 	if (t->tl)
 		tl__add_span(&a->grid, t->tl, (unsigned)cat, s, e);
-	if (t->flags & (TF_LOGGER | TF_LEADER))
+	if (t->flags & (TF_LOGGER | TF_LEADER)) {
 		stall_track(t, s, e, cat, g);
+		if (cat == CAT_COLL)
+			coll_track(t, s, e, g);
+	}
 	t->fin_until = e;
 }
 
@@ -529,6 +567,59 @@ static bool is_gpu_fd(struct an *a, const struct seg *g)
 	return g->nr == NR(ioctl);
 }
 
+static bool is_net_thread(struct an *a, uint32_t tid)
+{
+	struct thr *w = tid ? an__find_thread(a, tid) : NULL;
+
+	return w && (w->flags & TF_NET);
+}
+
+/*
+ * A process waits for other ranks when it is a rank of a distributed job (its
+ * environment says so), or when its threads receive network traffic from a traced
+ * process that is neither its ancestor nor its descendant (ranks started without
+ * RANK in their environment); never for traffic from its own helpers (a logging
+ * service it started).
+ */
+static bool coll_proc(struct an *a, const struct thr *t, uint32_t peer)
+{
+	struct proc *p = t->proc, *pp = peer ? an__find_proc(a, peer) : NULL;
+
+	if (!p || (pp && (an__is_descendant(pp, p) || an__is_descendant(p, pp))))
+		return false;
+	return dist__is_rank(p) || (p->flags & PF_NET_PEERS) || (pp && dist__is_rank(pp));
+}
+
+/*
+ * A wait for other ranks (docs/analysis.md, "Collective waits"): ended by network
+ * traffic in a receive call, by a sibling that network traffic woke (or a sibling
+ * that such a one woke: gloo's worker and receiving threads), or directly by a
+ * thread of another rank (shared memory).
+ */
+static bool coll_wait(struct an *a, const struct thr *t, const struct seg *g, bool file)
+{
+	struct thr *w;
+
+	if (file || g->state != ST_STATE_SLEEP)
+		return false;
+	switch (g->wrel) {
+	case WREL_IRQ:
+		return (g->flags & SEG_SOFTIRQ) && g->nr != SC_NONE &&
+		       (st_syscall_class(g->nr) & ST_SYSC_RECV) && coll_proc(a, t, g->peer);
+	case WREL_SIBLING:
+		w = an__find_thread(a, g->waker);
+		if (w && attr__is_relay(w))
+			return false;
+		return ((g->flags & SEG_NET) || is_net_thread(a, g->waker) ||
+			is_net_thread(a, g->waker2)) && coll_proc(a, t, g->peer);
+	case WREL_OTHER:
+		w = an__find_thread(a, g->waker);
+		return w && t->proc && dist__is_rank(t->proc) && dist__is_rank(w->proc);
+	default:
+		return false;
+	}
+}
+
 /* The cause of an off-CPU segment (docs/analysis.md has the table). */
 int attr__classify(struct an *a, const struct thr *t, const struct seg *g)
 {
@@ -540,6 +631,8 @@ int attr__classify(struct an *a, const struct thr *t, const struct seg *g)
 		return CAT_CPU;
 	if (has_sc && is_gpu_fd(a, g))
 		return CAT_GPU;
+	if (g->wrel != WREL_CHILD && g->wrel != WREL_RELAY && coll_wait(a, t, g, file))
+		return CAT_COLL;
 	switch (g->wrel) {
 	case WREL_CHILD:
 	case WREL_RELAY:
@@ -662,6 +755,10 @@ void attr__close_off(struct an *a, struct thr *t, uint64_t end)
 		g->wrel = t->wrel;
 		g->waker = t->waker;
 		g->waker2 = t->waker2;
+		if (t->wake_ts) {
+			g->flags |= t->wake_flags;
+			g->peer = t->peer;
+		}
 		if ((t->wrel == WREL_CHILD || t->wrel == WREL_RELAY) && t->wk_out_valid && p) {
 			wk__flush_sub(p, end);
 			for (int i = 0; i < NWS; i++)
@@ -711,6 +808,10 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 			continue;
 		g->flags |= SEG_SC_SET;
 		g->nr = sc->b.nr;
+		/* a receive call that network traffic ended: t receives for its process */
+		if ((g->flags & SEG_SOFTIRQ) && (st_syscall_class(g->nr) & ST_SYSC_RECV) &&
+		    ++t->net_wakes >= NET_MIN)
+			t->flags |= TF_NET;
 		if (by_task && g->state == ST_STATE_SLEEP && g->wrel != WREL_NONE) {
 			a->task_wakes++;
 			a->task_wakes_irq += g->wrel == WREL_IRQ;

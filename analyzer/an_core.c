@@ -232,6 +232,8 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint64_t ts)
 	t->since = ts;
 	t->wake_ts = 0;
 	t->wrel = WREL_NONE;
+	t->wake_flags = 0;
+	t->peer = 0;
 	t->waker = t->waker2 = t->waker_pid = 0;
 	/* a dead task's last switch (after its exit record): its process may be gone */
 	wk__set_thread(a, t, state == ST_STATE_DEAD ? WS_NONE : wstate_of(state), ts);
@@ -296,6 +298,46 @@ static enum wrel relation(struct an *a, const struct thr *t, const struct st_eve
 	return WREL_OTHER;
 }
 
+/*
+ * Whether the wait that ends now was ended by network traffic, directly (a softirq
+ * woke t) or through its waker chain (a sibling that network traffic woke during
+ * the wait, or that such a sibling woke): t <- pg worker <- receiving thread <-
+ * softirq, as with gloo.  On loopback the softirq runs on the sending task: its
+ * process is the peer.
+ */
+static void net_chain(struct an *a, struct thr *t, const struct st_event *ev, struct thr *w)
+{
+	struct thr *w2 = t->waker2 ? an__find_thread(a, t->waker2) : NULL;
+	bool soft = (ev->flags & ST_WK_IRQ) && (ev->flags & ST_WK_SOFTIRQ);
+
+	t->wake_flags = 0;
+	t->peer = 0;
+	if (soft && t->off_state == ST_STATE_SLEEP) {
+		struct proc *pp = an__find_proc(a, ev->wk.waker_pid);
+
+		t->wake_flags = SEG_SOFTIRQ | SEG_NET;
+		t->net_woken = t->wake_ts;
+		t->net_peer = pp && (pp->flags & PF_KNOWN) && pp != t->proc ? pp->pid : 0;
+		t->peer = t->net_peer;
+		if (t->peer && t->proc && !an__is_descendant(pp, t->proc) &&
+		    !an__is_descendant(t->proc, pp))
+			t->proc->flags |= PF_NET_PEERS;
+		return;
+	}
+	/* network traffic reached the waker (or its waker) during this wait */
+	if (w && w->proc == t->proc && w->net_woken && w->net_woken >= t->since) {
+		t->wake_flags = SEG_NET;
+		t->peer = w->net_peer;
+	} else if (w2 && w2->proc == t->proc && w2->net_woken && w2->net_woken >= t->since) {
+		t->wake_flags = SEG_NET;
+		t->peer = w2->net_peer;
+	} else if (w2 && (w2->flags & TF_NET)) {
+		t->peer = w2->net_peer;	/* a receiving thread, busy when the data came */
+	} else if (w && (w->flags & TF_NET)) {
+		t->peer = w->net_peer;
+	}
+}
+
 static void wakeup(struct an *a, const struct st_event *ev)
 {
 	struct thr *t = an__thread(a, ev->wk.tid, 0), *w;
@@ -320,6 +362,7 @@ static void wakeup(struct an *a, const struct st_event *ev)
 	t->waker2 = w && w->last_woken >= t->since && w->last_waker != t->tid ? w->last_waker : 0;
 	t->last_waker = ev->wk.waker_tid;
 	t->last_woken = t->wake_ts;
+	net_chain(a, t, ev, w);
 	/*
 	 * Until it runs, a woken thread still counts as what it was waiting for (the
 	 * latency after a disk wait is part of fetching): "starved" means preempted.
@@ -405,6 +448,8 @@ static void on_fork(struct an *a, const struct st_event *ev)
 		link_parent(a, cp, parent ? parent->proc : an__find_proc(a, f->parent_pid));
 	}
 	cp->flags |= PF_KNOWN;
+	if (!(ev->flags & ST_FORK_THREAD) && f->child_pid != f->parent_pid)
+		dist__inherit(cp, cp->parent);
 	c = an__thread(a, f->child_tid, f->child_pid);
 	if (!c)
 		return;
@@ -606,6 +651,7 @@ void an__event(struct an *a, const struct st_event *ev)
 	case ST_REC_COMM: on_comm(a, ev); break;
 	case ST_REC_PROC: on_proc(a, ev); break;
 	case ST_REC_FD: file_path(a, ev->fd.dev, ev->fd.ino, ev->str); break;
+	case ST_REC_ENV: dist__env(a, ev); break;
 	case ST_REC_BLOCK: wk__block(a, ev); break;
 	case ST_REC_PCACHE: wk__pcache(a, ev); break;
 	case ST_REC_PROBE_DEF: on_probe_def(a, ev); break;
@@ -655,6 +701,7 @@ void an__free(struct an *a)
 		free(t->ov);
 		free(t->snaps);
 		free(t->io);
+		free(t->colls);
 		free(t);
 	}
 	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);) {
@@ -662,6 +709,7 @@ void an__free(struct an *a)
 
 		free(p->cmdline);
 		free(p->io);
+		free(p->id);
 		free(p);
 	}
 	hmap_free(&a->threads);

@@ -31,6 +31,7 @@ enum cat {
 	CAT_CPU,	/* cpu_contention */
 	CAT_LOCK,	/* lock_wait */
 	CAT_OTHER,	/* other_wait */
+	CAT_COLL,	/* collective_wait: waiting for other ranks of a distributed job */
 	NCAT,
 };
 
@@ -86,6 +87,8 @@ enum seg_kind { SEG_CPU = 0, SEG_OFF };
 #define SC_NONE		0xffff
 #define SEG_SC_SET	(1u << 0)	/* a syscall record covered it */
 #define SEG_NO_ENTRY	(1u << 1)
+#define SEG_SOFTIRQ	(1u << 2)	/* woken from a softirq (network receive, ...) */
+#define SEG_NET		(1u << 3)	/* its wakeup chain leads to a network receive */
 
 struct seg {
 	uint64_t start, end;
@@ -94,6 +97,7 @@ struct seg {
 	uint64_t wk[NWS];	/* OFF, dataloader: worker states during it */
 	uint32_t waker, waker2;	/* waker and the waker's own last waker */
 	uint32_t dev;
+	uint32_t peer;		/* OFF: pid of the traced process whose traffic ended it, 0 */
 	uint16_t nr;		/* syscall it was blocked in, SC_NONE */
 	uint8_t kind, state, wrel, fdkind, flags, pad;
 };
@@ -113,6 +117,32 @@ struct stall {
 	uint32_t tid, waker, waker2, waker_pid, dev;
 	uint16_t nr;
 	uint8_t cat, state, fdkind, wrel;
+	uint32_t peer;		/* collective_wait: pid of the peer whose traffic ended it */
+	uint32_t pad;
+};
+
+/*
+ * One wait of a main thread for other ranks (consecutive collective_wait pieces):
+ * from its arrival at a collective to the wakeup that ended it.  The cross-rank pass
+ * (an_dist.c) matches them between ranks to tell who arrived last.
+ */
+struct coll {
+	uint64_t start, wake;
+	uint32_t peer;		/* pid whose traffic ended it (loopback), 0 */
+	uint32_t pad;
+};
+
+#define COLLS_MAX	(1u << 20)	/* per thread; the last ones are kept beyond */
+
+/* A process's identity in a distributed job, from its ENV records (an_dist.c). */
+struct ident {
+	int32_t rank, local_rank, world_size, node_rank;	/* -1: not set */
+	int32_t master_port;
+	const char *rank_key;	/* the variable the rank came from (RANK, SLURM_PROCID, ...) */
+	char run_id[72];	/* TORCHELASTIC_RUN_ID */
+	char master_addr[72];
+	char slurm_job[40];
+	char devices[72];	/* CUDA_VISIBLE_DEVICES */
 };
 
 struct proc;
@@ -124,6 +154,7 @@ struct proc;
 #define TF_RELAY	(1u << 4)
 #define TF_RELAY_WAKE	(1u << 5)	/* the current wait was ended by a relay thread */
 #define TF_FORKED	(1u << 6)
+#define TF_NET		(1u << 7)	/* receives network traffic: its waits end in softirqs */
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 
@@ -169,6 +200,17 @@ struct thr {
 	uint64_t relay_given;	/* woke a sibling as a relay */
 	uint64_t last_woken;
 	uint32_t last_waker;
+	/* the last wakeup by network traffic (a softirq), and the peer behind it */
+	uint64_t net_woken;
+	uint32_t net_peer;	/* pid of the traced task the softirq ran on (loopback sender) */
+	uint32_t net_wakes;	/* receive calls a softirq ended */
+	uint32_t peer;		/* the current wait: pid whose traffic ended it */
+	uint8_t wake_flags;	/* the current wait: SEG_SOFTIRQ, SEG_NET */
+	/* collective waits (main thread candidates only) */
+	struct coll *colls;
+	uint32_t ncolls, capcolls;
+	uint64_t colls_dropped;
+	uint64_t coll_gap_end;	/* end of the last collective_wait piece */
 
 	struct stall stalls[NSTALLS];	/* min-heap on dur */
 	uint32_t nstalls;
@@ -181,6 +223,7 @@ struct thr {
 #define PF_EXITED	(1u << 0)
 #define PF_GPU_PROBES	(1u << 1)	/* GPU sync probes may cover its threads */
 #define PF_KNOWN	(1u << 2)	/* seen in a proc/fork/comm record: traced */
+#define PF_NET_PEERS	(1u << 3)	/* its threads receive traffic from an unrelated traced process */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;
@@ -215,6 +258,7 @@ struct proc {
 	uint64_t fed_given;	/* wakes its threads gave to an ancestor's threads */
 	struct thr *loggers[MAX_LOGGERS];
 	uint32_t nloggers;
+	struct ident *id;	/* from ENV records (or the parent's, after a fork); NULL */
 	struct iost *io;
 	struct timeline *tl;	/* NWS series: worker activity */
 	struct proc *orphan_next;	/* listed before its parent: waiting for it (an_core.c) */
@@ -288,6 +332,7 @@ struct an {
 	 */
 	uint64_t task_wakes, task_wakes_irq;
 	bool have_probes, have_step_probes, have_gpu_probes;
+	bool have_ranks;	/* some process has a distributed identity */
 	int read_error;
 };
 
@@ -318,6 +363,11 @@ bool attr__is_relay(const struct thr *t);
 int attr__classify(struct an *a, const struct thr *t, const struct seg *s);
 bool attr__is_file_syscall(unsigned nr);
 bool attr__is_read_syscall(unsigned nr);
+
+/* an_dist.c: distributed identity, from ENV records */
+void dist__env(struct an *a, const struct st_event *ev);
+void dist__inherit(struct proc *child, const struct proc *parent);
+bool dist__is_rank(const struct proc *p);
 
 /* an_loader.c: worker process states */
 void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts);

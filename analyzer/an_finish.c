@@ -17,7 +17,7 @@
 
 const char *const cat_names[NCAT] = {
 	"compute", "dataloader_wait", "io_wait", "gpu_wait", "cpu_contention", "lock_wait",
-	"other_wait",
+	"other_wait", "collective_wait",
 };
 const char *const wst_names[NWS] = { "prep", "fetch", "starved", "idle" };
 
@@ -300,6 +300,9 @@ static void step_stats(struct an_trainer *tr, struct an_step *all, uint32_t n)
 	if ((tr->steps.dur_ms = malloc(sizeof(float) * n)))
 		for (uint32_t i = 0; i < n; i++)
 			tr->steps.dur_ms[i] = (float)d[i];
+	if ((tr->steps.start_ns = malloc(sizeof(uint64_t) * n)))
+		for (uint32_t i = 0; i < n; i++)
+			tr->steps.start_ns[i] = all[i].start;
 	qsort(d, n, sizeof(*d), cmp_double);
 	/* nearest rank */
 	tr->steps.p50_ms = d[(uint32_t)ceil(0.50 * n) - 1];
@@ -542,6 +545,7 @@ static void stalls(struct an_result *res, struct an_trainer *tr)
 {
 	struct an *a = &res->an;
 	struct stall s[NSTALLS];
+	struct proc *p;
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < tr->main->nstalls; i++) {
@@ -560,7 +564,24 @@ static void stalls(struct an_result *res, struct an_trainer *tr)
 		comm_of(a, s[i].waker2, o->waker2_comm, &o->waker2_pid);
 		o->syscall = s[i].nr != SC_NONE ? st_syscall_name(s[i].nr) : NULL;
 		o->path = s[i].ino || s[i].dev ? an__path(a, s[i].dev, s[i].ino) : NULL;
+		o->peer_rank = -1;
+		if (s[i].peer && (p = an__find_proc(a, s[i].peer)) && p->id)
+			o->peer_rank = p->id->rank;
 	}
+}
+
+/* The main thread's collective waits inside the window (they are in time order). */
+static void colls(struct an_trainer *tr)
+{
+	const struct thr *t = tr->main;
+	uint32_t lo = 0, hi;
+
+	while (lo < t->ncolls && t->colls[lo].start < tr->win_start)
+		lo++;
+	for (hi = lo; hi < t->ncolls && t->colls[hi].start < tr->win_end; hi++)
+		;
+	tr->coll.w = t->colls + lo;
+	tr->coll.n = hi - lo;
 }
 
 /* ------------------------------------------------------------------ trainers */
@@ -590,6 +611,7 @@ static void cpu_use(struct an_result *res)
 static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 {
 	struct an *a = &res->an;
+	struct proc *p;
 	const struct thr *t = tr->main;
 	const struct snap *w0 = &t->snaps[0], *w1 = &t->snaps[t->nsnaps - 1], *st = w0;
 
@@ -617,28 +639,41 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 	}
 	dataloader(res, tr, &w0->a, &w1->a);
 	stalls(res, tr);
+	colls(tr);
+	tr->id = (struct ident){ .rank = -1, .local_rank = -1, .world_size = -1,
+				 .node_rank = -1, .master_port = -1 };
+	if ((p = an__find_proc(a, tr->pid)) && p->id)
+		tr->id = *p->id;
 }
 
-/* The slowest trainer sets the pace; the others' extra waiting is what it costs. */
+/* What a trainer may be waiting for the others in: the device, the network, them. */
+static double waits_for_others(const struct an_trainer *x)
+{
+	return x->bd.frac[CAT_GPU] + x->bd.frac[CAT_OTHER] + x->bd.frac[CAT_COLL];
+}
+
+/*
+ * The slowest trainer sets the pace; the others' extra waiting is what it costs.
+ * Ranks of one job step together: then the straggler is the slowest.
+ */
 static void slowest(struct an_result *res)
 {
 	uint32_t s = 0;
 
 	for (uint32_t i = 1; i < res->ntr; i++) {
 		const struct an_trainer *x = &res->tr[i], *b = &res->tr[s];
-		double wx = x->bd.frac[CAT_GPU] + x->bd.frac[CAT_OTHER];
-		double wb = b->bd.frac[CAT_GPU] + b->bd.frac[CAT_OTHER];
 
 		if (x->steps.mean_ms > b->steps.mean_ms * 1.03 ||
-		    (x->steps.mean_ms >= b->steps.mean_ms * 0.97 && wx < wb))
+		    (x->steps.mean_ms >= b->steps.mean_ms * 0.97 &&
+		     waits_for_others(x) < waits_for_others(b)))
 			s = i;
 	}
+	if (res->job.straggler >= 0)
+		s = (uint32_t)res->job.straggler;
 	res->slowest = s;
 	res->tr[s].slowest = true;
 	for (uint32_t i = 0; i < res->ntr; i++) {
-		const struct an_trainer *x = &res->tr[i], *b = &res->tr[s];
-		double d = x->bd.frac[CAT_GPU] + x->bd.frac[CAT_OTHER] -
-			   b->bd.frac[CAT_GPU] - b->bd.frac[CAT_OTHER];
+		double d = waits_for_others(&res->tr[i]) - waits_for_others(&res->tr[s]);
 
 		res->tr[i].wait_for_slowest = i != s && d > 0 ? d : 0;
 	}
@@ -687,8 +722,10 @@ void finish__trainers(struct an_result *res)
 	cpu_use(res);
 	for (uint32_t i = 0; i < res->ntr; i++)
 		fill_trainer(res, &res->tr[i]);
+	straggler__find(res);
 	if (res->ntr)
 		slowest(res);
 	for (uint32_t i = 0; i < res->ntr; i++)
 		verdict__decide(res, &res->tr[i]);
+	verdict__job(res);
 }

@@ -12,6 +12,7 @@
 #define STALL_MIN	0.15	/* a wait category this large is the verdict */
 #define SPARE_CPU_MIN	0.5	/* CPUs idle enough that more workers can help */
 #define HIT_LOW		0.5	/* page cache hit ratio under which caching is advised */
+#define OWN_WORK_RATIO	1.5	/* a straggler computing this much more than the others */
 
 static void advise(struct an_verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -125,14 +126,37 @@ static void decide_rest(const struct an_result *res, const struct an_trainer *tr
 	}
 }
 
-void verdict__decide(struct an_result *res, struct an_trainer *tr)
+static void coll_advice(const struct an_result *res, const struct an_trainer *tr,
+			struct an_verdict *v)
 {
-	struct an_verdict *v = &tr->verdict;
+	const struct an_job *j = &res->job;
+	char name[32];
+
+	v->primary = "collective_wait";
+	if (j->straggler >= 0 && &res->tr[j->straggler] != tr) {
+		const struct an_trainer *s = &res->tr[j->straggler];
+
+		advise(v, "%s is the straggler: it reaches the collectives last (%.0f%% of them) "
+		       "and its own cause is %s; speed it up, not this rank",
+		       trainer_name(s, name, sizeof(name)), pct(j->last_fraction), s->own.primary);
+	} else if (j->balanced) {
+		advise(v, "no rank stands out: the ranks take turns reaching the collectives last; "
+		       "the time is each step's spread between the ranks (their own causes: "
+		       "see each rank)");
+	} else {
+		advise(v, "the main thread waits for the other ranks (collectives) %.0f%% of the "
+		       "time: trace every rank of the job to see which one they wait for",
+		       pct(tr->bd.frac[CAT_COLL]));
+	}
+}
+
+static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdict *v, bool coll)
+{
 	int best = CAT_DL;
 
 	memset(v, 0, sizeof(*v));
 	for (int c = CAT_DL; c < NCAT; c++)
-		if (tr->bd.frac[c] > tr->bd.frac[best])
+		if ((coll || c != CAT_COLL) && tr->bd.frac[c] > tr->bd.frac[best])
 			best = c;
 	v->fraction = tr->bd.frac[best];
 	if (!tr->bd.total) {
@@ -158,6 +182,8 @@ void verdict__decide(struct an_result *res, struct an_trainer *tr)
 	} else if (best == CAT_IO) {
 		v->primary = "main_io";
 		main_io_advice(tr, v);
+	} else if (best == CAT_COLL) {
+		coll_advice(res, tr, v);
 	} else {
 		decide_rest(res, tr, v, best);
 	}
@@ -166,5 +192,170 @@ void verdict__decide(struct an_result *res, struct an_trainer *tr)
 		 best == CAT_DL ? "waits for the data loader" : best == CAT_IO ?
 		 "waits on its own I/O" : best == CAT_GPU ? "waits for the GPU" :
 		 best == CAT_LOCK ? "waits on locks" : best == CAT_CPU ?
-		 "waits for a CPU" : "waits on other things", pct(v->fraction));
+		 "waits for a CPU" : best == CAT_COLL ? "waits for the other ranks" :
+		 "waits on other things", pct(v->fraction));
+}
+
+/*
+ * Each trainer's verdict, and its own cause: the same rules with collective_wait
+ * left out, what it would be bound by if the other ranks never held it back.
+ */
+void verdict__decide(struct an_result *res, struct an_trainer *tr)
+{
+	decide(res, tr, &tr->own, false);
+	decide(res, tr, &tr->verdict, true);
+}
+
+/* The straggler's own cause, as a clause: "its data loader is prep-bound (...)". */
+static void cause_clause(const struct an_trainer *tr, char *buf, size_t len)
+{
+	const char *p = tr->own.primary;
+	double f = pct(tr->own.fraction);
+
+	if (!strcmp(p, "dataloader_prep"))
+		snprintf(buf, len, "its data loader is prep-bound (its main thread waits for it "
+			 "%.0f%% of the time, the workers on CPU %.0f%% of their busy time)", f,
+			 pct(tr->dl.prep));
+	else if (!strcmp(p, "dataloader_fetch"))
+		snprintf(buf, len, "its data loader is fetch-bound (its main thread waits for it "
+			 "%.0f%% of the time, the workers on storage %.0f%% of their busy time)", f,
+			 pct(tr->dl.fetch));
+	else if (!strcmp(p, "compute"))
+		snprintf(buf, len, "it is bound by its own work (compute %.0f%% of its time)", f);
+	else if (!strcmp(p, "main_io"))
+		snprintf(buf, len, "its main thread does its own file I/O %.0f%% of the time", f);
+	else if (!strcmp(p, "gpu_sync"))
+		snprintf(buf, len, "its main thread waits for its GPU %.0f%% of the time", f);
+	else if (!strcmp(p, "lock_contention"))
+		snprintf(buf, len, "its main thread waits on locks %.0f%% of the time", f);
+	else if (!strcmp(p, "cpu_contention"))
+		snprintf(buf, len, "its main thread waits for a CPU %.0f%% of the time", f);
+	else
+		snprintf(buf, len, "its main thread waits on other things %.0f%% of the time", f);
+}
+
+/* "ranks 0, 2 and 3": the members of the job other than the straggler. */
+static void others_list(const struct an_result *res, int s, char *buf, size_t len)
+{
+	uint32_t n = 0, k = 0;
+	size_t off = 0;
+	char name[32];
+
+	for (uint32_t i = 0; i < res->ntr; i++)
+		n += res->tr[i].coll.in_job && (int)i != s;
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < res->ntr && off < len; i++) {
+		const struct an_trainer *tr = &res->tr[i];
+
+		if (!tr->coll.in_job || (int)i == s)
+			continue;
+		if (k == 6 && n > 7) {
+			snprintf(buf + off, len - off, " and %u more", n - k);
+			break;
+		}
+		trainer_name(tr, name, sizeof(name));
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", !k ? "" :
+					k + 1 == n ? " and " : ", ", k && tr->id.rank >= 0 ?
+					name + 5 : name);
+		k++;
+	}
+	if (n > 1 && !strncmp(buf, "rank ", 5)) {
+		memmove(buf + 1, buf, strnlen(buf, len - 2) + 1);
+		memcpy(buf, "ranks", 5);
+	}
+}
+
+static const char *most_common_cause(const struct an_result *res)
+{
+	const char *best = NULL;
+	uint32_t bn = 0;
+
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		uint32_t n = 0;
+
+		if (!res->tr[i].coll.in_job)
+			continue;
+		for (uint32_t k = 0; k < res->ntr; k++)
+			n += res->tr[k].coll.in_job &&
+			     !strcmp(res->tr[k].own.primary, res->tr[i].own.primary);
+		if (n > bn || (n == bn && i == res->slowest)) {
+			bn = n;
+			best = res->tr[i].own.primary;
+		}
+	}
+	return best;
+}
+
+/*
+ * A straggler preempted while it computes: when the other ranks lose as large a
+ * share of their own CPU work to preemption, the machine is not what sets this rank
+ * apart; its extra work is, and the preemption is part of that work's time.
+ */
+static void own_cpu(const struct an_result *res, struct an_trainer *s)
+{
+	double comp = 0, cpu = 0, rate_o, rate_s;
+	struct an_verdict *v = &s->own;
+	uint32_t n = 0;
+
+	if (strcmp(v->primary, "cpu_contention"))
+		return;
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		if (!res->tr[i].coll.in_job || &res->tr[i] == s)
+			continue;
+		comp += res->tr[i].bd.frac[CAT_COMPUTE];
+		cpu += res->tr[i].bd.frac[CAT_CPU];
+		n++;
+	}
+	if (!n)
+		return;
+	comp /= n;
+	cpu /= n;
+	rate_o = comp + cpu > 0 ? cpu / (comp + cpu) : 0;
+	rate_s = s->bd.frac[CAT_CPU] / (s->bd.frac[CAT_COMPUTE] + s->bd.frac[CAT_CPU]);
+	if (s->bd.frac[CAT_COMPUTE] - comp < STRAGGLER_WAIT ||
+	    s->bd.frac[CAT_COMPUTE] < OWN_WORK_RATIO * comp || rate_s > rate_o + 0.1)
+		return;
+	memset(v, 0, sizeof(*v));
+	v->primary = "compute";
+	v->fraction = s->bd.frac[CAT_COMPUTE] + s->bd.frac[CAT_CPU];
+	advise(v, "its own work takes %.0f%% of its time, %.1fx the other ranks' (preempted %.0f%% "
+	       "of it, as they are): make its step cheaper, or give it less of the work",
+	       pct(v->fraction), s->bd.frac[CAT_COMPUTE] / (comp > 0 ? comp : 1e-9), pct(rate_s));
+	snprintf(v->summary, sizeof(v->summary), "compute: the main thread computes %.0f%% of "
+		 "the time (%.0f%% of it preempted)", pct(v->fraction), pct(rate_s));
+}
+
+/*
+ * A distributed job: the report's verdict is the job's.  With a straggler, its own
+ * cause and what it costs the others; balanced, the cause the ranks share.
+ */
+void verdict__job(struct an_result *res)
+{
+	struct an_job *j = &res->job;
+	struct an_trainer *top = res->ntr ? &res->tr[res->slowest] : NULL;
+	char clause[256], others[160], name[32];
+	struct an_verdict *v;
+
+	if (!top || !j->distributed)
+		return;
+	v = &top->verdict;
+	if (j->straggler >= 0) {
+		own_cpu(res, top);
+		*v = top->own;
+		cause_clause(top, clause, sizeof(clause));
+		others_list(res, j->straggler, others, sizeof(others));
+		snprintf(v->summary, sizeof(v->summary), "%s is the straggler: %s; %s %s for it "
+			 "%.0f%% of each step in collectives", trainer_name(top, name, sizeof(name)),
+			 clause, others, j->ranks > 2 ? "wait" : "waits", pct(j->others_wait));
+		advise(v, "it reaches the collectives last (%.0f%% of %u): every rank runs at "
+		       "its pace; its own cause above is the job's bottleneck",
+		       pct(j->last_fraction), j->collectives);
+	} else if (j->balanced) {
+		j->shared_cause = most_common_cause(res);
+		*v = top->own;
+		snprintf(v->summary, sizeof(v->summary), "the job is balanced: no rank of %u "
+			 "stands out (they wait for each other %.0f%% of the time); the shared "
+			 "cause: %s", j->ranks, pct(j->mean_wait), top->own.summary);
+		v->primary = j->shared_cause ? j->shared_cause : top->own.primary;
+	}
 }

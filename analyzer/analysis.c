@@ -101,6 +101,8 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	res->hostname = in->hostname;
 	res->kernel = in->kernel;
 	res->tracer_version = in->tracer_version;
+	res->realtime_offset = in->h.realtime_offset;
+	res->clock_error_ns = in->clock_error_ns;
 }
 
 static void census(struct an_result *res)
@@ -202,6 +204,7 @@ void analysis__free(struct an_result *res)
 	for (uint32_t i = 0; i < res->ntr; i++) {
 		free(res->tr[i].steps.chart);
 		free(res->tr[i].steps.dur_ms);
+		free(res->tr[i].steps.start_ns);
 	}
 	if (res->an.r) {
 		an__free(&res->an);

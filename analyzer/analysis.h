@@ -44,6 +44,7 @@ struct an_stall {
 	struct stall s;
 	char comm[ST_COMM_LEN], waker_comm[ST_COMM_LEN], waker2_comm[ST_COMM_LEN];
 	uint32_t waker_pid, waker2_pid;
+	int32_t peer_rank;	/* collective_wait: the rank whose traffic ended it, -1 */
 	const char *syscall;	/* name, or NULL */
 	const char *path;	/* the file behind the fd, or NULL */
 };
@@ -71,9 +72,9 @@ struct an_io {
 };
 
 struct an_verdict {
-	const char *primary;	/* dataloader_prep ... compute, other */
+	const char *primary;	/* dataloader_prep ... compute, other, collective_wait */
 	double fraction;	/* of the primary cause's wait (1 - waits for compute) */
-	char summary[256];
+	char summary[384];
 	char advice[MAX_ADVICE][320];
 	int nadvice;
 };
@@ -103,6 +104,7 @@ struct an_trainer {
 		struct an_step *chart;	/* up to STEP_CHART_MAX, consecutive steps averaged */
 		uint32_t nchart, per_chart;
 		float *dur_ms;		/* every step's duration, in order (for --compare) */
+		uint64_t *start_ns;	/* every step's start (to line steps up across ranks) */
 	} steps;
 
 	struct {
@@ -121,8 +123,41 @@ struct an_trainer {
 	struct an_stall stalls[MAX_TOP_STALLS];
 	uint32_t nstalls;
 	struct an_verdict verdict;
+	struct an_verdict own;		/* its own cause: collective_wait left out */
 	double wait_for_slowest;	/* this trainer's extra waiting, fraction of its window */
 	bool slowest;
+
+	/* distributed jobs: who it is, and its waits for the other ranks */
+	struct ident id;		/* rank -1 when not a rank of a distributed job */
+	const char *host;		/* NULL when not distributed */
+	struct {
+		const struct coll *w;	/* its waits in the window (in its main thread) */
+		uint32_t n;
+		bool in_job;		/* one of the ranks analysed together */
+		double last;		/* collectives it reached last (shared ties split) */
+		uint64_t waited_for_ns;	/* the others' waits in those collectives */
+		struct { int32_t rank; uint32_t pid, waits; uint64_t ns; } peers[4];
+		uint32_t npeers;	/* the ranks whose traffic ended its waits, most first */
+	} coll;
+};
+
+#define STRAGGLER_LAST	0.6	/* reaches this share of the collectives last */
+#define STRAGGLER_WAIT	0.05	/* while the others wait at least this much more */
+
+/* The job, when the trainers are ranks of one distributed job (an_straggler.c). */
+struct an_job {
+	bool distributed;	/* some trainer is a rank, or trainers wait for each other */
+	uint32_t ranks;		/* trainers analysed as its ranks */
+	int32_t world_size;	/* from the environment, -1 */
+	const char *run_id, *master_addr, *slurm_job;	/* NULL when unknown */
+	int32_t master_port;
+	uint32_t collectives;	/* collectives matched across the ranks */
+	int straggler;		/* index in tr[], -1: none stands out */
+	double others_wait;	/* the other ranks' mean collective_wait */
+	double last_fraction;	/* of the collectives, the straggler reached last */
+	bool balanced;		/* distributed, waits matched, no rank stands out */
+	const char *shared_cause;	/* balanced: the ranks' most common own cause */
+	double mean_wait;	/* every rank's mean collective_wait */
 };
 
 struct an_result {
@@ -138,6 +173,9 @@ struct an_result {
 	int nwarn;
 	struct an_trainer tr[MAX_TRAINERS];
 	uint32_t ntr, slowest;
+	struct an_job job;
+	const char *clock_error_ns;
+	int64_t realtime_offset;
 	double spare_cpus;
 	uint64_t grid_origin, grid_width;
 	struct an an;		/* the streaming state the results point into */
@@ -154,6 +192,12 @@ void analysis__warn(struct an_result *res, const char *fmt, ...)
 void finish__trainers(struct an_result *res);
 /* an_verdict.c */
 void verdict__decide(struct an_result *res, struct an_trainer *tr);
+void verdict__job(struct an_result *res);
+/* an_straggler.c */
+void straggler__find(struct an_result *res);
+void job_summary(const struct an_result *res, char *buf, size_t len);
+/* "rank 3" or "pid 4242": how reports name a trainer */
+const char *trainer_name(const struct an_trainer *tr, char *buf, size_t len);
 
 /* report_text.c, report_json.c, charts.c */
 void report__text(FILE *f, const struct an_result *res);

@@ -17,8 +17,11 @@
 #include "outfile.h"
 #include "palette.h"
 
+_Static_assert(NCAT == 8, "the chart scripts plot columns 2..9: one per category");
+
 const char *const chart_names[] = {
-	"breakdown", "steps", "timeline", "workers", "io_latency", "io_throughput", NULL,
+	"breakdown", "steps", "timeline", "workers", "io_latency", "io_throughput", "ranks",
+	"rank_steps", NULL,
 };
 
 /* Every file a run may leave in DIR: what an earlier run left and this one did not
@@ -30,6 +33,8 @@ const char *const chart_files[] = {
 	"workers.dat", "workers.gp", "workers.svg", "workers.png",
 	"io_latency.dat", "io_latency.gp", "io_latency.svg", "io_latency.png",
 	"io_throughput.dat", "io_throughput.gp", "io_throughput.svg", "io_throughput.png",
+	"ranks.dat", "ranks.gp", "ranks.svg", "ranks.png",
+	"rank_steps.dat", "rank_steps.gp", "rank_steps.svg", "rank_steps.png",
 	"index.html", NULL,
 };
 
@@ -118,7 +123,7 @@ static void chart_steps(struct out *o, const struct an_trainer *tr)
 	       "set title 'Step time by cause'\nset xlabel 'step'\nset ylabel 'ms'\n"
 	       "set style data histograms\nset style histogram rowstacked\n"
 	       "set style fill solid 0.9 noborder\nset boxwidth 1\nset xtics auto\n"
-	       "plot for [c=2:8] 'steps.dat' using c:xtic(int($0)%50==0 ? strcol(1) : '') "
+	       "plot for [c=2:9] 'steps.dat' using c:xtic(int($0)%50==0 ? strcol(1) : '') "
 	       "lt (c-1) title columnheader(c)\n");
 }
 
@@ -171,7 +176,7 @@ static void chart_timeline(struct out *o, const struct an_trainer *tr)
 	script(o, "timeline", true,
 	       "set title 'Main thread state over time (stacked fractions); arrows: top stalls'\n"
 	       "set yrange [0:1.15]\nset style fill solid 0.9 noborder\n"
-	       "plot for [c=8:2:-1] 'timeline.dat' using 1:c lt (c-1) title columnheader(c) with "
+	       "plot for [c=9:2:-1] 'timeline.dat' using 1:c lt (c-1) title columnheader(c) with "
 	       "filledcurves x1, 'stalls.dat' using 1:(1.1):(0):(-0.08) with vectors "
 	       "lc rgb 'black' title 'stalls'\n");
 }
@@ -292,6 +297,79 @@ static int render(struct outdir *d, bool png, const char *prog)
 	return 0;
 }
 
+/* "rank 3" or "pid 4242" as a chart label (only digits come from the trace) */
+static void rank_label(FILE *f, const struct an_trainer *tr)
+{
+	char name[32];
+
+	label(f, trainer_name(tr, name, sizeof(name)), sizeof(name));
+}
+
+/* A distributed job: each rank's breakdown side by side, and its step times. */
+static void chart_ranks(struct out *o, const struct an_result *res)
+{
+	uint32_t n = 0, most = 0;
+	FILE *f;
+
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		n += res->tr[i].coll.in_job;
+		if (res->tr[i].coll.in_job && res->tr[i].steps.count > most)
+			most = res->tr[i].steps.count;
+	}
+	if (n < 2 || !(f = outdir__create(o->d, "ranks.dat")))
+		return;
+	fputs("# rank, then the fraction of its main thread's time in each category\nrank", f);
+	for (int c = 0; c < NCAT; c++)
+		fprintf(f, " %s", cat_names[c]);
+	fputc('\n', f);
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		if (!res->tr[i].coll.in_job)
+			continue;
+		rank_label(f, &res->tr[i]);
+		for (int c = 0; c < NCAT; c++)
+			fprintf(f, " %.4f", res->tr[i].bd.frac[c]);
+		fputc('\n', f);
+	}
+	outdir__close_file(o->d, f);
+	script(o, "ranks", false,
+	       "set title 'Each rank: where its main thread''s time goes'\n"
+	       "set ylabel 'fraction of the window'\nset yrange [0:1]\n"
+	       "set style data histograms\nset style histogram rowstacked\n"
+	       "set style fill solid 0.9 noborder\nset boxwidth 0.6\n"
+	       "plot for [c=2:9] 'ranks.dat' using c:xtic(1) lt (c-1) title columnheader(c)\n");
+	if (!most || !(f = outdir__create(o->d, "rank_steps.dat")))
+		return;
+	/* one column per rank, one row per step ('-': that rank has fewer steps) */
+	fputs("# step time in ms of each rank, by step number\nstep", f);
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		if (res->tr[i].coll.in_job) {
+			fputc(' ', f);
+			rank_label(f, &res->tr[i]);
+		}
+	}
+	fputc('\n', f);
+	for (uint32_t k = 0; k < most && k < 100000; k++) {
+		fprintf(f, "%u", k + 1);
+		for (uint32_t i = 0; i < res->ntr; i++) {
+			const struct an_trainer *tr = &res->tr[i];
+
+			if (!tr->coll.in_job)
+				continue;
+			if (tr->steps.dur_ms && k < tr->steps.count)
+				fprintf(f, " %.4f", tr->steps.dur_ms[k]);
+			else
+				fputs(" -", f);
+		}
+		fputc('\n', f);
+	}
+	outdir__close_file(o->d, f);
+	script(o, "rank_steps", false,
+	       "set title 'Step time of each rank'\nset xlabel 'step'\nset ylabel 'ms'\n"
+	       "set datafile missing '-'\n"
+	       "stats 'rank_steps.dat' skip 2 nooutput\nN = STATS_columns - 1\n"
+	       "plot for [c=2:N+1] 'rank_steps.dat' using 1:c with lines title columnheader(c)\n");
+}
+
 int charts__write(struct outdir *d, const struct an_result *res, bool png, const char *prog)
 {
 	const struct an_trainer *tr;
@@ -315,6 +393,7 @@ int charts__write(struct outdir *d, const struct an_result *res, bool png, const
 	chart_timeline(&o, tr);
 	chart_workers(&o, tr);
 	chart_io(&o, tr);
+	chart_ranks(&o, res);
 	if (d->err)
 		return -1;
 	if (render(d, png, prog) == 127)

@@ -38,6 +38,8 @@ const struct metric metrics[] = {
 	{ "cpu_contention", "breakdown.cpu_contention", "", M_NUM, +1, false },
 	{ "lock_wait", "breakdown.lock_wait", "", M_NUM, +1, false },
 	{ "other_wait", "breakdown.other_wait", "", M_NUM, +1, false },
+	/* the job's: the top-level breakdown is the straggler's, which waits least */
+	{ "collective_wait", "job.mean_collective_wait", "", M_NUM, +1, false },
 	{ "fetch_fraction", "dataloader.fetch_fraction", "", M_NUM, +1, false },
 	{ "prep_fraction", "dataloader.prep_fraction", "", M_NUM, +1, false },
 	{ "read_bytes", "dataloader.io.read_bytes", "B", M_NUM, 0, false },
@@ -49,6 +51,7 @@ const struct metric metrics[] = {
 	{ "switches_per_step", "main.switches_per_step", "", M_NUM, +1, false },
 	{ "dropped_events", "trace.dropped_events", "", M_NUM, +1, false },
 	{ "verdict", "verdict.primary", "", M_STR, 0, false },
+	{ "straggler", "job.straggler", "", M_STR, 0, false },
 };
 const size_t nmetrics = sizeof(metrics) / sizeof(metrics[0]);
 

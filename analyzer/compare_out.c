@@ -276,7 +276,7 @@ static const char chart_gp[] =
 "set style data histograms; set style histogram rowstacked; set style fill solid 0.8 border -1\n"
 "set boxwidth 0.6; set yrange [0:1]; set ylabel 'fraction of the window'; set xlabel ''\n"
 "set key outside right noenhanced\n"
-"plot for [i=2:8] 'compare_breakdown.dat' using i:xtic(1) lt (i-1) title columnheader(i)\n"
+"plot for [i=2:9] 'compare_breakdown.dat' using i:xtic(1) lt (i-1) title columnheader(i)\n"
 "unset multiplot\n";
 
 static const char *const compare_files[] = {
@@ -301,20 +301,25 @@ static void write_cdf(struct outdir *d, const char *name, const struct side *s)
 static void write_breakdown(struct outdir *d, const struct cmp *c)
 {
 	static const char *const cats[] = { "compute", "dataloader_wait", "io_wait", "gpu_wait",
-					     "cpu_contention", "lock_wait", "other_wait" };
+					     "cpu_contention", "lock_wait", "other_wait",
+					     "collective_wait" };
 	FILE *f = outdir__create(d, "compare_breakdown.dat");
 
 	if (!f)
 		return;
 	fputs("side", f);
-	for (int i = 0; i < 7; i++)
+	for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
 		fprintf(f, " %s", cats[i]);
+	/* the top-level breakdowns (the collective_wait metric is the job's mean) */
 	for (int side = 0; side < 2; side++) {
-		fputs(side ? "\nnew" : "\nbaseline", f);
-		for (int i = 0; i < 7; i++) {
-			const struct row *r = cmp_row(c, cats[i]);
+		const struct jv *j = side ? c->n.j : c->b.j;
 
-			fprintf(f, " %.6f", r ? (side ? r->n : r->b) : 0.0);
+		fputs(side ? "\nnew" : "\nbaseline", f);
+		for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "breakdown.%s", cats[i]);
+			fprintf(f, " %.6f", jnum(j, key, 0));
 		}
 	}
 	fputc('\n', f);

@@ -508,7 +508,11 @@ static void name_proc(struct px *px, uint32_t pid)
 	p->named = 1;
 	if (!base)
 		base = p->cmdline ? arena_str(px, p->cmdline) : "process";
-	if (p->role == R_TRAINER) {
+	if (p->role == R_TRAINER && px->res->tr[p->idx].id.rank >= 0) {
+		snprintf(buf, sizeof(buf), "trainer rank %d: %.40s", px->res->tr[p->idx].id.rank,
+			 base);
+		sort = 1 + p->idx;
+	} else if (p->role == R_TRAINER) {
 		snprintf(buf, sizeof(buf), "trainer: %.40s", base);
 		sort = 1 + p->idx;
 	} else if (p->role == R_WORKER) {
@@ -1184,10 +1188,14 @@ static bool seq_slice(struct seq *q, uint64_t s, uint64_t e)
 		return false;
 	q->last_end = e;
 	if (!q->named) {
+		char rank[24] = "";
+
 		q->named = true;
 		name_analysis(px);
-		snprintf(buf, sizeof(buf), "%s: %.*s %u", q->label, ST_COMM_LEN, q->tr->comm,
-			 q->tr->pid);
+		if (q->tr->id.rank >= 0)
+			snprintf(rank, sizeof(rank), " rank %d", q->tr->id.rank);
+		snprintf(buf, sizeof(buf), "%s:%s %.*s %u", q->label, rank, ST_COMM_LEN,
+			 q->tr->comm, q->tr->pid);
 		meta(px, "thread_name", PID_ANALYSIS, q->tid, buf);
 		meta_sort(px, "thread_sort_index", PID_ANALYSIS, q->tid,
 			  (int)(q->tid - TID_ANALYSIS));
@@ -1291,6 +1299,11 @@ static void stall_args(struct px *px, const struct an_stall *st, uint32_t rank)
 		arg_comm(px, "woken_by", st->waker_comm, st->s.waker);
 	if (st->s.waker2)
 		arg_comm(px, "woken_by_via", st->waker2_comm, st->s.waker2);
+	if (st->s.peer) {
+		arg_u(px, "traffic_from_pid", st->s.peer);
+		if (st->peer_rank >= 0)
+			arg_i(px, "traffic_from_rank", st->peer_rank);
+	}
 }
 
 static void stalls_track(struct px *px, const struct an_trainer *tr, uint32_t tid)
@@ -1308,6 +1321,31 @@ static void stalls_track(struct px *px, const struct an_trainer *tr, uint32_t ti
 			;
 		ev_name(px, "stall", cat_names[st[i].s.cat]);
 		stall_args(px, &st[i], rank + 1);
+		ev_close(px);
+	}
+}
+
+/* Its waits for the other ranks, each from its arrival at a collective to its end. */
+static void coll_track(struct px *px, const struct an_trainer *tr, uint32_t tid)
+{
+	struct seq q = { .px = px, .tr = tr, .tid = tid, .label = "collective waits" };
+	const struct an_result *res = px->res;
+
+	for (uint32_t i = 0; i < tr->coll.n; i++) {
+		const struct coll *c = &tr->coll.w[i];
+		int32_t rank = -1;
+
+		if (!seq_slice(&q, c->start, c->wake))
+			continue;
+		for (uint32_t k = 0; k < res->ntr; k++)
+			if (res->tr[k].pid == c->peer)
+				rank = res->tr[k].id.rank;
+		ev_name(px, "collective", "collective_wait");
+		arg_ms(px, "dur_ms", c->wake - c->start);
+		if (c->peer)
+			arg_u(px, "traffic_from_pid", c->peer);
+		if (rank >= 0)
+			arg_i(px, "traffic_from_rank", rank);
 		ev_close(px);
 	}
 }
@@ -1341,6 +1379,7 @@ static void analysis_tracks(struct px *px)
 		steps_track(px, tr, base + 1);
 		slow_track(px, tr, base + 2);
 		stalls_track(px, tr, base + 3);
+		coll_track(px, tr, base + 4);
 	}
 }
 

@@ -109,7 +109,7 @@ static const char css[] =
 	".bar span{display:block;height:12px;border-radius:3px;background:#2f6fdf}\n"
 	".c0 span{background:#3b9c5a}.c1 span{background:#d9822b}.c2 span{background:#8e44ad}"
 	".c3 span{background:#c0392b}.c4 span{background:#2f6fdf}.c5 span{background:#7f8c8d}"
-	".c6 span{background:#95a5a6}\n"
+	".c6 span{background:#95a5a6}.c7 span{background:#ee7733}\n"
 	".kv td:first-child{color:#5a6272;width:170px}\n"
 	".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(640px,1fr));gap:14px}\n"
 	"figure{margin:0}figure img{width:100%;height:auto;border:1px solid #eceef2;"
@@ -186,7 +186,16 @@ static void overview(FILE *f, const struct an_result *res, const struct an_train
 	fputs("<section id=\"overview\"><h2>Main training thread</h2>\n<table class=\"kv\">\n", f);
 	kv_start(f, "thread");
 	html_esc(f, tr->comm, ST_COMM_LEN);
-	fprintf(f, " (tid %u, pid %u), found by ", tr->main_tid, tr->pid);
+	fprintf(f, " (tid %u, pid %u", tr->main_tid, tr->pid);
+	if (tr->id.rank >= 0)
+		fprintf(f, ", rank %d", tr->id.rank);
+	if (tr->id.rank >= 0 && tr->id.world_size > 0)
+		fprintf(f, " of %d", tr->id.world_size);
+	if (tr->host) {
+		fputs(" on ", f);
+		html_esc(f, tr->host, 256);
+	}
+	fputs("), found by ", f);
 	html_esc(f, tr->found_by, 64);
 	fputs("</td></tr>\n", f);
 	kv_start(f, "window");
@@ -372,6 +381,10 @@ static void stall_row(FILE *f, const struct an_result *res, const struct an_stal
 	} else if (s->s.wrel == WREL_IRQ) {
 		fputs("an interrupt", f);
 	}
+	if (s->s.peer && s->peer_rank >= 0)
+		fprintf(f, " \xe2\x86\x90 traffic from rank %d (pid %u)", s->peer_rank, s->s.peer);
+	else if (s->s.peer)
+		fprintf(f, " \xe2\x86\x90 traffic from pid %u", s->s.peer);
 	fputs("</td></tr>\n", f);
 }
 
@@ -387,24 +400,47 @@ static void stalls(FILE *f, const struct an_result *res, const struct an_trainer
 	fputs("</table></section>\n", f);
 }
 
+/* A distributed job: who it is, and how the ranks wait for each other. */
+static void job(FILE *f, const struct an_result *res)
+{
+	char buf[512];
+
+	job_summary(res, buf, sizeof(buf));
+	fputs("<p>", f);
+	html_esc(f, buf, sizeof(buf));
+	fputs("</p>\n", f);
+}
+
 static void trainers(FILE *f, const struct an_result *res)
 {
-	if (res->ntr < 2)
+	char name[32];
+
+	if (res->ntr < 2 && !res->job.distributed)
 		return;
-	fprintf(f, "<section id=\"trainers\"><h2>%u trainers</h2>\n<p>The report above is the "
-		"slowest one's.</p>\n<table>\n<tr><th>pid</th><th>main thread</th><th>verdict</th>"
-		"<th class=\"n\">step ms</th><th class=\"n\">compute</th><th class=\"n\">extra wait"
-		"</th></tr>\n", res->ntr);
+	fprintf(f, "<section id=\"trainers\"><h2>%u %s</h2>\n", res->ntr,
+		res->job.distributed ? (res->ntr == 1 ? "rank" : "ranks") : "trainers");
+	if (res->job.distributed)
+		job(f, res);
+	fprintf(f, "<p>The report above is the %s's.</p>\n<table>\n<tr><th>rank</th><th>pid</th>"
+		"<th>main thread</th><th>verdict</th><th>own cause</th><th class=\"n\">step ms</th>"
+		"<th class=\"n\">compute</th><th class=\"n\">collective wait</th>"
+		"<th class=\"n\">extra wait</th></tr>\n",
+		res->job.straggler >= 0 ? "straggler" : "slowest trainer");
 	for (uint32_t i = 0; i < res->ntr && i < MAX_TRAINERS; i++) {
 		const struct an_trainer *tr = &res->tr[i];
 
-		fprintf(f, "<tr><td class=\"n\">%u</td><td class=\"t\">", tr->pid);
+		fprintf(f, "<tr><td>%s</td><td class=\"n\">%u</td><td class=\"t\">",
+			tr->id.rank >= 0 ? trainer_name(tr, name, sizeof(name)) : "", tr->pid);
 		html_esc(f, tr->comm, ST_COMM_LEN);
-		fputs(tr->slowest ? " (slowest)</td><td>" : "</td><td>", f);
+		fputs(res->job.straggler == (int)i ? " (straggler)</td><td>" :
+		      tr->slowest ? " (slowest)</td><td>" : "</td><td>", f);
 		html_esc(f, tr->verdict.primary, 64);
+		fputs("</td><td>", f);
+		html_esc(f, tr->own.primary, 64);
 		fprintf(f, "</td><td class=\"n\">%.2f</td><td class=\"n\">%.0f%%</td>"
-			"<td class=\"n\">%.0f%%</td></tr>\n", tr->steps.mean_ms,
-			100 * tr->bd.frac[CAT_COMPUTE], 100 * tr->wait_for_slowest);
+			"<td class=\"n\">%.0f%%</td><td class=\"n\">%.0f%%</td></tr>\n",
+			tr->steps.mean_ms, 100 * tr->bd.frac[CAT_COMPUTE],
+			100 * tr->bd.frac[CAT_COLL], 100 * tr->wait_for_slowest);
 	}
 	fputs("</table></section>\n", f);
 }

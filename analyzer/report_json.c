@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -56,6 +57,16 @@ static void u64(struct jw *w, const char *k, uint64_t v)
 {
 	key(w, k);
 	fprintf(w->f, "%llu", (unsigned long long)v);
+}
+
+/* A count or index that may be unknown (negative): null then. */
+static void inum(struct jw *w, const char *k, int64_t v)
+{
+	key(w, k);
+	if (v >= 0)
+		fprintf(w->f, "%lld", (long long)v);
+	else
+		fputs("null", w->f);
 }
 
 static void str(struct jw *w, const char *k, const char *s)
@@ -124,6 +135,13 @@ static void j_trace(struct jw *w, const struct an_result *res)
 	str(w, "cmdline", res->cmdline);
 	str(w, "hostname", res->hostname);
 	str(w, "tracer_version", res->tracer_version);
+	key(w, "realtime_offset_ns");
+	fprintf(w->f, "%lld", (long long)res->realtime_offset);
+	if (res->clock_error_ns && strspn(res->clock_error_ns, "0123456789") ==
+	    strlen(res->clock_error_ns) && *res->clock_error_ns)
+		u64(w, "clock_error_ns", strtoull(res->clock_error_ns, NULL, 10));
+	else
+		str(w, "clock_error_ns", NULL);
 	open_(w, "warnings", '[');
 	for (int i = 0; i < res->nwarn; i++)
 		str(w, NULL, res->warn[i]);
@@ -165,6 +183,12 @@ static void j_steps(struct jw *w, const struct an_trainer *tr)
 	for (uint32_t i = 0; tr->steps.dur_ms && i < tr->steps.count; i++) {
 		key(w, NULL);
 		fprintf(w->f, "%.4f", tr->steps.dur_ms[i]);
+	}
+	close_(w, ']');
+	open_(w, "starts_ns", '[');
+	for (uint32_t i = 0; tr->steps.start_ns && i < tr->steps.count; i++) {
+		key(w, NULL);
+		fprintf(w->f, "%llu", (unsigned long long)tr->steps.start_ns[i]);
 	}
 	close_(w, ']');
 	open_(w, "slowest", '[');
@@ -283,14 +307,22 @@ static void j_stalls(struct jw *w, const struct an_trainer *tr)
 		if (s->s.waker2)
 			j_thread(w, NULL, s->s.waker2, s->waker2_pid, s->waker2_comm);
 		close_(w, ']');
+		if (s->s.peer) {
+			open_(w, "peer", '{');
+			inum(w, "rank", s->peer_rank);
+			u64(w, "pid", s->s.peer);
+			close_(w, '}');
+		} else {
+			str(w, "peer", NULL);
+		}
 		close_(w, '}');
 	}
 	close_(w, ']');
 }
 
-static void j_verdict(struct jw *w, const struct an_verdict *v)
+static void j_verdict(struct jw *w, const char *k, const struct an_verdict *v)
 {
-	open_(w, "verdict", '{');
+	open_(w, k, '{');
 	str(w, "primary", v->primary);
 	num(w, "fraction", v->fraction);
 	str(w, "summary", v->summary);
@@ -299,6 +331,56 @@ static void j_verdict(struct jw *w, const struct an_verdict *v)
 		str(w, NULL, v->advice[i]);
 	close_(w, ']');
 	close_(w, '}');
+}
+
+/* Its waits for the other ranks: each one's arrival and end, and who ended them. */
+static void j_collective(struct jw *w, const struct an_trainer *tr)
+{
+	uint64_t ns = 0;
+
+	for (uint32_t i = 0; i < tr->coll.n; i++)
+		ns += tr->coll.w[i].wake - tr->coll.w[i].start;
+	open_(w, "collective", '{');
+	num(w, "wait_s", sec(tr->bd.ns[CAT_COLL]));
+	u64(w, "waits", tr->coll.n);
+	num(w, "waits_s", sec(ns));
+	num(w, "last_arrivals", tr->coll.last);
+	num(w, "waited_for_s", sec(tr->coll.waited_for_ns));
+	open_(w, "peers", '[');
+	for (uint32_t i = 0; i < tr->coll.npeers; i++) {
+		open_(w, NULL, '{');
+		inum(w, "rank", tr->coll.peers[i].rank);
+		u64(w, "pid", tr->coll.peers[i].pid);
+		u64(w, "waits", tr->coll.peers[i].waits);
+		num(w, "wait_s", sec(tr->coll.peers[i].ns));
+		close_(w, '}');
+	}
+	close_(w, ']');
+	open_(w, "start_ns", '[');
+	for (uint32_t i = 0; i < tr->coll.n; i++) {
+		key(w, NULL);
+		fprintf(w->f, "%llu", (unsigned long long)tr->coll.w[i].start);
+	}
+	close_(w, ']');
+	open_(w, "end_ns", '[');
+	for (uint32_t i = 0; i < tr->coll.n; i++) {
+		key(w, NULL);
+		fprintf(w->f, "%llu", (unsigned long long)tr->coll.w[i].wake);
+	}
+	close_(w, ']');
+	close_(w, '}');
+}
+
+/* Which rank of which job it is (null when not a rank of a distributed job). */
+static void j_rank(struct jw *w, const struct an_trainer *tr)
+{
+	inum(w, "rank", tr->id.rank);
+	inum(w, "local_rank", tr->id.local_rank);
+	inum(w, "world_size", tr->id.world_size);
+	inum(w, "node_rank", tr->id.node_rank);
+	str(w, "rank_from", tr->id.rank_key);
+	str(w, "host", tr->host);
+	j_collective(w, tr);
 }
 
 /* The fields of one trainer; the slowest one's are also the top level's. */
@@ -318,7 +400,8 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	num(w, "duration_s", sec(tr->win_end - tr->win_start));
 	str(w, "source", tr->win_source);
 	close_(w, '}');
-	j_verdict(w, &tr->verdict);
+	j_verdict(w, "verdict", &tr->verdict);
+	j_verdict(w, "own_verdict", &tr->own);
 	j_breakdown(w, "breakdown", &tr->bd, false);
 	j_breakdown(w, "breakdown_s", &tr->bd, true);
 	num(w, "wakeup_latency_s", sec(tr->wakelat_ns));
@@ -333,6 +416,47 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	j_stalls(w, tr);
 	num(w, "wait_for_slowest_fraction", tr->wait_for_slowest);
 	boolean(w, "slowest", tr->slowest);
+	j_rank(w, tr);
+}
+
+static void j_job(struct jw *w, const struct an_result *res)
+{
+	const struct an_job *j = &res->job;
+	const struct an_trainer *s = j->straggler >= 0 ? &res->tr[j->straggler] : NULL;
+	char name[32];
+
+	open_(w, "job", '{');
+	boolean(w, "distributed", j->distributed);
+	u64(w, "ranks", j->ranks);
+	inum(w, "world_size", j->world_size);
+	str(w, "run_id", j->run_id);
+	str(w, "master_addr", j->master_addr);
+	inum(w, "master_port", j->master_port);
+	str(w, "slurm_job_id", j->slurm_job);
+	str(w, "host", j->distributed ? res->hostname : NULL);
+	u64(w, "collectives", j->collectives);
+	num(w, "mean_collective_wait", j->mean_wait);
+	boolean(w, "balanced", j->balanced);
+	str(w, "shared_cause", j->shared_cause);
+	/* the straggler by name, for --compare's straggler!=baseline */
+	if (s)
+		str(w, "straggler", trainer_name(s, name, sizeof(name)));
+	else
+		str(w, "straggler", "none");
+	close_(w, '}');
+	if (!s) {
+		str(w, "straggler", NULL);
+		return;
+	}
+	open_(w, "straggler", '{');
+	inum(w, "rank", s->id.rank);
+	u64(w, "pid", s->pid);
+	str(w, "host", s->host);
+	str(w, "cause", s->own.primary);
+	num(w, "others_wait_fraction", j->others_wait);
+	num(w, "last_fraction", j->last_fraction);
+	u64(w, "index", (uint64_t)j->straggler);
+	close_(w, '}');
 }
 
 static void j_all(struct jw *w, const struct an_result *res)
@@ -360,6 +484,7 @@ static void j_all(struct jw *w, const struct an_result *res)
 
 		j_trainer_body(w, &none);
 	}
+	j_job(w, res);
 	open_(w, "trainers", '[');
 	for (uint32_t i = 0; i < res->ntr; i++) {
 		open_(w, NULL, '{');

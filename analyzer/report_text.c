@@ -45,7 +45,17 @@ static void overview(FILE *f, const struct an_trainer *tr)
 {
 	fputs("\nmain thread  ", f);
 	safe(f, tr->comm, ST_COMM_LEN);
-	fprintf(f, " (tid %u, pid %u), found by %s\n", tr->main_tid, tr->pid, tr->found_by);
+	fprintf(f, " (tid %u, pid %u", tr->main_tid, tr->pid);
+	if (tr->id.rank >= 0) {
+		fprintf(f, ", rank %d", tr->id.rank);
+		if (tr->id.world_size > 0)
+			fprintf(f, " of %d", tr->id.world_size);
+	}
+	if (tr->host) {
+		fputs(" on ", f);
+		safe(f, tr->host, 64);
+	}
+	fprintf(f, "), found by %s\n", tr->found_by);
 	fprintf(f, "window       %.3f s (%s)", (double)(tr->win_end - tr->win_start) / 1e9,
 		!strcmp(tr->win_source, "steps") ? "steady state: first to last step" :
 		!strcmp(tr->win_source, "user") ? "--from/--to" : "the thread's life");
@@ -152,6 +162,13 @@ static void stalls(FILE *f, const struct an_trainer *tr)
 		} else if (s->s.wrel == WREL_IRQ) {
 			fputs(", woken by an interrupt", f);
 		}
+		if (s->s.peer) {
+			fputs(" <- traffic from ", f);
+			if (s->peer_rank >= 0)
+				fprintf(f, "rank %d (pid %u)", s->peer_rank, s->s.peer);
+			else
+				fprintf(f, "pid %u", s->s.peer);
+		}
 		fputc('\n', f);
 	}
 }
@@ -170,19 +187,39 @@ static void slow_steps(FILE *f, const struct an_trainer *tr)
 	}
 }
 
+static void job(FILE *f, const struct an_result *res)
+{
+	char buf[512];
+
+	job_summary(res, buf, sizeof(buf));
+	fputc('\n', f);
+	safe(f, buf, sizeof(buf));
+	fputc('\n', f);
+}
+
 static void trainers(FILE *f, const struct an_result *res)
 {
-	if (res->ntr < 2)
+	char name[32];
+
+	if (res->ntr < 2 && !res->job.distributed)
 		return;
-	fprintf(f, "\n%u trainers (the report above is the slowest one's)\n", res->ntr);
+	if (res->job.distributed)
+		job(f, res);
+	fprintf(f, "\n%u trainer%s (the report above is the %s's)\n", res->ntr,
+		res->ntr == 1 ? "" : "s", res->job.straggler >= 0 ? "straggler" : "slowest one");
 	for (uint32_t i = 0; i < res->ntr; i++) {
 		const struct an_trainer *tr = &res->tr[i];
 
-		fprintf(f, "  pid %-7u ", tr->pid);
+		fprintf(f, "  %-8s pid %-7u ", tr->id.rank >= 0 ? trainer_name(tr, name,
+			sizeof(name)) : "", tr->pid);
 		safe(f, tr->comm, ST_COMM_LEN);
 		fprintf(f, "%*s %-17s step %.2f ms, compute %.0f%%%s", (int)(16 -
 			strnlen(tr->comm, ST_COMM_LEN)), "", tr->verdict.primary, tr->steps.mean_ms,
-			100 * tr->bd.frac[CAT_COMPUTE], tr->slowest ? ", slowest" : "");
+			100 * tr->bd.frac[CAT_COMPUTE], res->job.straggler == (int)i ? ", straggler" :
+			tr->slowest ? ", slowest" : "");
+		if (tr->bd.frac[CAT_COLL] > 0)
+			fprintf(f, ", collective_wait %.0f%% (own cause %s)", 100 * tr->bd.frac[CAT_COLL],
+				tr->own.primary);
 		if (tr->wait_for_slowest > 0)
 			fprintf(f, ", waits %.0f%% more than the slowest", 100 * tr->wait_for_slowest);
 		fputc('\n', f);
