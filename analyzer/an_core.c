@@ -363,6 +363,8 @@ static void wakeup(struct an *a, const struct st_event *ev)
 	t->last_waker = ev->wk.waker_tid;
 	t->last_woken = t->wake_ts;
 	net_chain(a, t, ev, w);
+	if (rel == WREL_OTHER && !t->peer)
+		t->peer = ev->wk.waker_pid;	/* woken by another process itself */
 	/*
 	 * Until it runs, a woken thread still counts as what it was waiting for (the
 	 * latency after a disk wait is part of fetching): "starved" means preempted.

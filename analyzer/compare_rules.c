@@ -7,7 +7,8 @@
  *   VALUE := +N% | -N%     relative change of NEW against BASELINE
  *          | +N  | -N      absolute change (NEW - BASELINE), in the metric's unit
  *          | N             NEW's own value
- *          | WORD          (verdict) NEW's verdict; `baseline`: BASELINE's verdict
+ *          | WORD          (verdict, straggler) NEW's value; `baseline`: BASELINE's;
+ *                          '_' stands for a space (straggler==rank_1)
  *
  * A change rule on a step-time metric (step_*, throughput) past its threshold is
  * broken when the step times also differ beyond run-to-run noise (Mann-Whitney U,
@@ -15,7 +16,8 @@
  * change of the threshold's size, and is inconclusive otherwise (a failure unless
  * --allow-inconclusive), with the number of steps that would tell.  A trailing `!`
  * drops the noise condition.  Examples: step_p50>+5%,
- * dataloader_wait>+0.05, verdict!=compute, verdict!=baseline, dropped_events>0.
+ * dataloader_wait>+0.05, verdict!=compute, verdict!=baseline, dropped_events>0,
+ * straggler!=baseline, collective_wait>+0.05.
  */
 #include <ctype.h>
 #include <math.h>
@@ -188,10 +190,19 @@ static bool test(enum rop op, double a, double b)
 	return false;
 }
 
+/* Equal, a rule's '_' standing for a space ("straggler==rank_1" for "rank 1"). */
+static bool str_eq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (*a != *b && !((*a == '_' || *a == ' ') && (*b == '_' || *b == ' ')))
+			return false;
+	return *a == *b;
+}
+
 static void eval_str(struct rule *r, const struct row *row)
 {
 	const char *want = r->kind == R_BASELINE ? row->sb : r->s;
-	bool eq = row->sn && want && !strcmp(row->sn, want);
+	bool eq = row->sn && want && str_eq(row->sn, want);
 
 	r->broken = row->sn && want && (r->op == OP_EQ ? eq : !eq);
 	snprintf(r->why, sizeof(r->why), "%s: %s -> %s", r->m->name, row->sb ? row->sb : "?",

@@ -182,6 +182,23 @@ check "a trace without training steps: exit 2" sh -c "test $rc -eq 2 && grep -q 
 rc=$(cmp_rc "$TMP/same1.zst")
 check "--compare with one input: usage error (exit 2)" test "$rc" -eq 2
 
+# --- distributed jobs: a straggler appears (ddp_straggler: rank 1; ddp_balanced: none)
+# and the ranks wait more for each other (the ranks' mean collective_wait 0.05 -> 0.4)
+G=tests/golden/analyze
+"$BUILD/tests/stgen" -f $G/ddp_balanced.txt "$TMP/bal.zst"
+"$BUILD/tests/stgen" -f $G/ddp_straggler.txt "$TMP/strag.zst"
+rc=$(cmp_rc "$TMP/bal.zst" "$TMP/strag.zst" --fail-on 'straggler!=baseline')
+check "straggler!=baseline: a straggler appeared, exit 1" test "$rc" -eq 1
+check "  ...with the change" grep -q "FAIL.*straggler: none -> rank 1" "$TMP/cmp.out"
+rc=$(cmp_rc "$TMP/strag.zst" "$TMP/strag.zst" --fail-on 'straggler!=baseline,straggler==rank_1')
+check "straggler!=baseline: the same straggler passes; straggler==rank_1 fails (exit 1)" \
+	sh -c "test $rc -eq 1 && grep -q 'ok .*straggler!=baseline' '$TMP/cmp.out' && grep -q 'FAIL .*straggler==rank_1' '$TMP/cmp.out'"
+rc=$(cmp_rc "$TMP/bal.zst" "$TMP/strag.zst" --fail-on 'collective_wait>+0.3')
+check "collective_wait>+0.3: the ranks' mean wait rose 0.35, exit 1" \
+	sh -c "test $rc -eq 1 && grep -q 'collective_wait: 0.05 -> 0.4' '$TMP/cmp.out'"
+rc=$(cmp_rc "$TMP/bal.zst" "$TMP/strag.zst" --fail-on 'collective_wait>+0.4')
+check "collective_wait>+0.4: it rose less, exit 0" test "$rc" -eq 0
+
 # --- the noise guard: too few steps says so on top
 synth short 20 21 19 22 18 20.5 20 21
 cmp_rc "$TMP/same1.zst" "$TMP/short.zst" >/dev/null
