@@ -363,7 +363,7 @@ static void stall_track(struct thr *t, uint64_t s, uint64_t e, int cat, const st
 static void coll_track(struct thr *t, uint64_t s, uint64_t e, const struct seg *g)
 {
 	struct coll *c = t->ncolls ? &t->colls[t->ncolls - 1] : NULL;
-	uint64_t wake = g && g->kind == SEG_OFF && g->wake > s ? g->wake : e;
+	uint64_t wake = g && g->kind == SEG_OFF ? g->wake : e;
 
 	if (c && s <= t->coll_gap_end + COLL_GAP_NS) {
 		if (wake > c->wake)
@@ -686,7 +686,13 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 		sh.on = true;
 	}
 	account_overlaid(a, t, g->start, g->wake, cat, false, false, &sh, g);
-	account_overlaid(a, t, g->wake, g->end, cat, false, true, &sh, g);
+	/*
+	 * Runnable after the wakeup: still the wait's (the latency after a disk wait is
+	 * part of fetching), except after a collective: the other ranks were there, the
+	 * rank waited for a CPU.
+	 */
+	account_overlaid(a, t, g->wake, g->end, cat == CAT_COLL ? CAT_CPU : cat, false, true, &sh,
+			 g);
 }
 
 static bool ready(struct an *a, struct thr *t, const struct seg *g)
