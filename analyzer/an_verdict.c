@@ -326,6 +326,23 @@ static void own_cpu(const struct an_result *res, struct an_trainer *s)
 }
 
 /*
+ * Whether every other rank of the job has the straggler's own cause, and to at least
+ * half its extent (a rank that mostly waits for the others computes little: its own
+ * cause is then "compute" by default, not a shared one).
+ */
+static bool same_cause(const struct an_result *res, const struct an_trainer *s)
+{
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		const struct an_trainer *tr = &res->tr[i];
+
+		if (tr->coll.in_job && (strcmp(tr->own.primary, s->own.primary) ||
+					tr->own.fraction < s->own.fraction / 2))
+			return false;
+	}
+	return true;
+}
+
+/*
  * A distributed job: the report's verdict is the job's.  With a straggler, its own
  * cause and what it costs the others; balanced, the cause the ranks share.
  */
@@ -350,6 +367,9 @@ void verdict__job(struct an_result *res)
 		advise(v, "it reaches the collectives last (%.0f%% of %u): every rank runs at "
 		       "its pace; its own cause above is the job's bottleneck",
 		       pct(j->last_fraction), j->collectives);
+		if (same_cause(res, top))
+			advise(v, "the other ranks' own cause is %s too: the whole job is bound by "
+			       "it, and this rank suffers it most", top->own.primary);
 	} else if (j->balanced) {
 		j->shared_cause = most_common_cause(res);
 		*v = top->own;
