@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "compare_int.h"
+#include "esc.h"
 #include "json.h"
 #include "outfile.h"
 #include "palette.h"
@@ -24,7 +25,7 @@ static void fmt_val(char *buf, size_t n, const struct row *r, bool base)
 	double v = base ? r->b : r->n;
 
 	if (r->m->kind == M_STR)
-		snprintf(buf, n, "%s", (base ? r->sb : r->sn) ? (base ? r->sb : r->sn) : "-");
+		text_esc_buf(buf, n, (base ? r->sb : r->sn) ? (base ? r->sb : r->sn) : "-");
 	else if (!(base ? r->have_b : r->have_n))
 		snprintf(buf, n, "-");
 	else if (!r->m->unit[0] && fabs(v) <= 1 && v != (long long)v)
@@ -49,10 +50,16 @@ static void cause_shift(FILE *f, const struct cmp *c)
 		    (!big || fabs(r->abs) > fabs(big->abs)))
 			big = r;
 	}
-	if (v->sb && v->sn && strcmp(v->sb, v->sn))
-		fprintf(f, "cause shift: %s -> %s", v->sb, v->sn);
-	else
-		fprintf(f, "cause: %s on both sides", v->sn ? v->sn : "?");
+	if (v->sb && v->sn && strcmp(v->sb, v->sn)) {
+		fputs("cause shift: ", f);
+		text_esc(f, v->sb, 64);
+		fputs(" -> ", f);
+		text_esc(f, v->sn, 64);
+	} else {
+		fputs("cause: ", f);
+		text_esc(f, v->sn ? v->sn : "?", 64);
+		fputs(" on both sides", f);
+	}
 	if (big)
 		fprintf(f, "; largest change in the breakdown: %s %+.3f", big->m->name, big->abs);
 	fputc('\n', f);
@@ -73,8 +80,12 @@ void out__table(FILE *f, const struct cmp *c)
 {
 	char b[48], n[48], d[32], rel[16];
 
-	for (int i = 0; i < c->nwarn; i++)
-		fprintf(f, "WARNING: %s\n", c->warn[i]);
+	/* warnings, values and reasons hold baseline strings: escaped, one line each */
+	for (int i = 0; i < c->nwarn; i++) {
+		fputs("WARNING: ", f);
+		text_esc(f, c->warn[i], sizeof(c->warn[i]));
+		fputc('\n', f);
+	}
 	fprintf(f, "%-18s %16s %16s %12s %9s  %s\n", "metric", "baseline", "new", "change", "rel",
 		"noise");
 	for (size_t i = 0; i < nmetrics; i++) {
@@ -96,9 +107,11 @@ void out__table(FILE *f, const struct cmp *c)
 			c->mwu.u, c->mwu.z, c->mwu.p, c->mwu.exact ? " exact" : "", c->b.nsteps,
 			c->n.nsteps, c->mwu.p < NOISE_P ? "a real change" : "not beyond noise");
 	cause_shift(f, c);
-	for (size_t i = 0; i < c->nrules; i++)
-		fprintf(f, "%-6s %-28s %s\n", rule_word(&c->rules[i]), c->rules[i].text,
-			c->rules[i].why);
+	for (size_t i = 0; i < c->nrules; i++) {
+		fprintf(f, "%-6s %-28s ", rule_word(&c->rules[i]), c->rules[i].text);
+		text_esc(f, c->rules[i].why, sizeof(c->rules[i].why));
+		fputc('\n', f);
+	}
 }
 
 static void j_row(FILE *f, const struct row *r)
@@ -180,23 +193,6 @@ int out__json(const char *path, const struct cmp *c)
 	return outfile__fclose(&o, f, true);
 }
 
-static void xml_str(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		default:
-			/* XML 1.0 has no control characters but tab and newlines */
-			if ((unsigned char)*s >= 0x20 || *s == '\t' || *s == '\n')
-				fputc(*s, f);
-		}
-	}
-}
-
 int out__junit(const char *path, const struct cmp *c)
 {
 	struct outfile o;
@@ -212,19 +208,19 @@ int out__junit(const char *path, const struct cmp *c)
 		c->nrules, nfail);
 	for (size_t i = 0; i < c->nrules; i++) {
 		fputs("    <testcase classname=\"stalltrace.compare\" name=\"", f);
-		xml_str(f, c->rules[i].text);
+		xml_esc(f, c->rules[i].text);
 		fputs("\">", f);
 		if (fails(c, &c->rules[i])) {
 			fputs("<failure message=\"", f);
-			xml_str(f, c->rules[i].why);
+			xml_esc(f, c->rules[i].why);
 			fputs("\"/>", f);
 		} else if (c->rules[i].inconclusive) {
 			fputs("<skipped message=\"", f);
-			xml_str(f, c->rules[i].why);
+			xml_esc(f, c->rules[i].why);
 			fputs("\"/>", f);
 		} else {
 			fputs("<system-out>", f);
-			xml_str(f, c->rules[i].why);
+			xml_esc(f, c->rules[i].why);
 			fputs("</system-out>", f);
 		}
 		fputs("</testcase>\n", f);
@@ -242,17 +238,10 @@ void out__github(FILE *f, const struct cmp *c)
 		fputs(!fails(c, &c->rules[i]) ? "::warning title=stalltrace inconclusive::" :
 		      c->rules[i].broken ? "::error title=stalltrace regression::" :
 		      "::error title=stalltrace inconclusive::", f);
-		for (const char *s = c->rules[i].text; *s; s++)
-			*s == '%' ? fputs("%25", f) : fputc(*s, f);
+		gh_esc(f, c->rules[i].text);
 		fputs(": ", f);
-		for (const char *s = c->rules[i].why; *s; s++) {
-			if (*s == '%')
-				fputs("%25", f);
-			else if (*s == '\n')
-				fputs("%0A", f);
-			else if (*s != '\r')
-				fputc(*s, f);
-		}
+		/* the why holds baseline strings: no line break or escape may reach the log */
+		gh_esc(f, c->rules[i].why);
 		fputc('\n', f);
 	}
 }

@@ -16,62 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "esc.h"
 #include "outfile.h"
 #include "report_html.h"
 
 #define SVG_MAX		(16u << 20)	/* a chart larger than this is not inlined */
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* overlong forms, UTF-16 surrogates, above U+10FFFF */
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return len;
-}
-
-void html_esc(FILE *f, const char *str, size_t max)
-{
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
-	size_t n = strnlen((const char *)s, max), i = 0, k;
-
-	while (i < n) {
-		switch (s[i]) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default:
-			if (s[i] < 0x20 || s[i] == 0x7f || !(k = utf8_len(s + i, n - i))) {
-				fputs("&#xfffd;", f);
-				break;
-			}
-			fwrite(s + i, 1, k, f);
-			i += k;
-			continue;
-		}
-		i++;
-	}
-}
 
 static double ms(uint64_t ns)
 {

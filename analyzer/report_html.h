@@ -15,8 +15,4 @@ struct outdir;
  */
 int report__html(struct outdir *d, const struct an_result *res);
 
-/* Writes at most max bytes of s as HTML text: &<>"' escaped, control bytes and
- * invalid UTF-8 as U+FFFD.  Safe in element content and quoted attributes. */
-void html_esc(FILE *f, const char *s, size_t max);
-
 #endif

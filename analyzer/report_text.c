@@ -3,13 +3,7 @@
 #include <string.h>
 
 #include "analysis.h"
-
-/* Names and paths come from the trace: never let them drive the terminal. */
-static void safe(FILE *f, const char *s, size_t max)
-{
-	for (size_t i = 0; s && s[i] && i < max; i++)
-		fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i], f);
-}
+#include "esc.h"
 
 static void bar(FILE *f, double frac)
 {
@@ -22,11 +16,11 @@ static void bar(FILE *f, double frac)
 static void header(FILE *f, const struct an_result *res)
 {
 	fputs("stalltrace analyze: ", f);
-	safe(f, res->path, 4096);
+	text_esc(f, res->path, 4096);
 	fputc('\n', f);
 	for (int i = 0; i < res->nwarn; i++) {
 		fputs("WARNING: ", f);
-		safe(f, res->warn[i], sizeof(res->warn[0]));
+		text_esc(f, res->warn[i], sizeof(res->warn[0]));
 		fputc('\n', f);
 	}
 }
@@ -36,7 +30,7 @@ static void verdict(FILE *f, const struct an_trainer *tr)
 	fprintf(f, "\nVERDICT  %s\n", tr->verdict.summary);
 	for (int i = 0; i < tr->verdict.nadvice; i++) {
 		fputs("  - ", f);
-		safe(f, tr->verdict.advice[i], sizeof(tr->verdict.advice[0]));
+		text_esc(f, tr->verdict.advice[i], sizeof(tr->verdict.advice[0]));
 		fputc('\n', f);
 	}
 }
@@ -44,7 +38,7 @@ static void verdict(FILE *f, const struct an_trainer *tr)
 static void overview(FILE *f, const struct an_trainer *tr)
 {
 	fputs("\nmain thread  ", f);
-	safe(f, tr->comm, ST_COMM_LEN);
+	text_esc(f, tr->comm, ST_COMM_LEN);
 	fprintf(f, " (tid %u, pid %u", tr->main_tid, tr->pid);
 	if (tr->id.rank >= 0) {
 		fprintf(f, ", rank %d", tr->id.rank);
@@ -53,7 +47,7 @@ static void overview(FILE *f, const struct an_trainer *tr)
 	}
 	if (tr->host) {
 		fputs(" on ", f);
-		safe(f, tr->host, 64);
+		text_esc(f, tr->host, 64);
 	}
 	fprintf(f, "), found by %s\n", tr->found_by);
 	fprintf(f, "window       %.3f s (%s)", (double)(tr->win_end - tr->win_start) / 1e9,
@@ -98,7 +92,7 @@ static void loader(FILE *f, const struct an_trainer *tr)
 		fprintf(f, " (the %u busiest listed)", tr->dl.nlisted);
 	for (uint32_t i = 0; i < tr->dl.nrelays; i++) {
 		fputs(i ? ", " : ", relay ", f);
-		safe(f, tr->dl.relay_comm[i], ST_COMM_LEN);
+		text_esc(f, tr->dl.relay_comm[i], ST_COMM_LEN);
 		fprintf(f, " (tid %u)", tr->dl.relay_tid[i]);
 	}
 	fprintf(f, "\n  while the main thread waited (%.3f s): prep %.0f%%, fetch %.0f%%, "
@@ -108,7 +102,7 @@ static void loader(FILE *f, const struct an_trainer *tr)
 		const struct an_worker *w = &tr->dl.w[i];
 
 		fprintf(f, "  %-8u ", w->pid);
-		safe(f, w->comm, ST_COMM_LEN);
+		text_esc(f, w->comm, ST_COMM_LEN);
 		fprintf(f, "%*s cpu %.3f s, storage %.3f s, runnable %.3f s, idle %.3f s, "
 			"%llu batches, %.1f MB read\n", (int)(16 - strnlen(w->comm, ST_COMM_LEN)), "",
 			(double)w->ns[WS_CPU] / 1e9, (double)w->ns[WS_IO] / 1e9,
@@ -130,7 +124,7 @@ static void loader(FILE *f, const struct an_trainer *tr)
 
 static void thread_ref(FILE *f, const char *comm, uint32_t tid)
 {
-	safe(f, comm, ST_COMM_LEN);
+	text_esc(f, comm, ST_COMM_LEN);
 	fprintf(f, " (%u)", tid);
 }
 
@@ -148,7 +142,7 @@ static void stalls(FILE *f, const struct an_trainer *tr)
 			fprintf(f, " in %s", s->syscall);
 		if (s->path) {
 			fputs(" on ", f);
-			safe(f, s->path, 200);
+			text_esc(f, s->path, 200);
 		} else if (s->s.fdkind) {
 			fprintf(f, " on a %s", st_fd_kind_name(s->s.fdkind));
 		}
@@ -193,7 +187,7 @@ static void job(FILE *f, const struct an_result *res)
 
 	job_summary(res, buf, sizeof(buf));
 	fputc('\n', f);
-	safe(f, buf, sizeof(buf));
+	text_esc(f, buf, sizeof(buf));
 	fputc('\n', f);
 }
 
@@ -212,7 +206,7 @@ static void trainers(FILE *f, const struct an_result *res)
 
 		fprintf(f, "  %-8s pid %-7u ", tr->id.rank >= 0 ? trainer_name(tr, name,
 			sizeof(name)) : "", tr->pid);
-		safe(f, tr->comm, ST_COMM_LEN);
+		text_esc(f, tr->comm, ST_COMM_LEN);
 		fprintf(f, "%*s %-17s step %.2f ms, compute %.0f%%%s", (int)(16 -
 			strnlen(tr->comm, ST_COMM_LEN)), "", tr->verdict.primary, tr->steps.mean_ms,
 			100 * tr->bd.frac[CAT_COMPUTE], res->job.straggler == (int)i ? ", straggler" :

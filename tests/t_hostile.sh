@@ -112,6 +112,55 @@ check "-o and --json create missing directories" test -s "$TMP/new/a/b/index.htm
 json_is "--json /dev/stdout: the JSON on stdout" "$TMP/stdout.json" 'd["schema_version"] == 1'
 check "  .../dev/stdout is still a link" test -L /dev/stdout
 
+# --- strings from a trace or a baseline reach no output raw (item 8): terminal escapes
+# (ESC, the C1 CSI), U+202E, bytes that are not UTF-8, line breaks with GitHub workflow
+# commands
+# no_raw FILE: FILE holds no ESC, C1 CSI, U+202E or 0xff byte
+no_raw()
+{
+	"$PY" -c 'import sys; d = open(sys.argv[1], "rb").read()
+sys.exit(1 if any(b in d for b in (b"\x1b", b"\xc2\x9b", b"\xe2\x80\xae", b"\xff")) else 0)' "$1"
+}
+sed -e 's/comm=pt_data_worker/comm="w\\x1b[1m\\xc2\\x9b\\xe2\\x80\\xae\\xff"/' \
+    -e 's/^fork ts=1s .*/&\nfd ts=1s pid=100 fd=5 kind=pipe ino=77 path="\/p\\n::error::forged\\x1b]0;t\\x07"/' \
+	tests/golden/analyze/dataloader_prep.txt >"$TMP/esc.txt"
+"$STGEN" -f "$TMP/esc.txt" "$TMP/esc.zst"
+"$ANALYZE" --json "$TMP/esc.json" -o "$TMP/esc.out" --perfetto "$TMP/esc.pf.json" "$TMP/esc.zst" \
+	>"$TMP/esc.txt.out" 2>&1
+check "hostile names: analyze exit 0" test $? -eq 0
+check "  ...the text report has no escape, C1, U+202E or invalid byte" no_raw "$TMP/esc.txt.out"
+check "  ...it shows them as escapes" grep -qF 'w\u001b[1m\u009b\u202e\xff' "$TMP/esc.txt.out"
+for out in esc.json esc.pf.json esc.out/index.html; do
+	check "  ...none raw in $out" no_raw "$TMP/$out"
+done
+json_is "  ...the JSON keeps the name (escaped as \\u: the same string)" "$TMP/esc.json" \
+	'd["dataloader"]["worker_list"][0]["comm"] == "w\x1b[1m\x9b\u202e\xff"'
+
+# a baseline from a pull request: its strings forge nothing in the table, the GitHub
+# annotations, the JUnit XML (well-formed, even with bytes that are not UTF-8) or JSON
+"$ANALYZE" -q --json "$TMP/base.json" "$TMP/prep.zst"
+"$PY" - "$TMP/base.json" "$TMP/evil.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["verdict"]["primary"] = "compute\n::add-mask::hunter2\n::error::forged\x1b[2J\u202e\x9b"
+d["trace"]["complete"] = False
+d["trace"]["incomplete_reason"] = "cut\r\n::error file=x::forged too\x9b"
+# raw bytes that are not UTF-8 in place of the C1 character
+raw = json.dumps(d).encode().replace(b"\\u009b", b"\xff\xfe")
+open(sys.argv[2], "wb").write(raw)
+PY
+GITHUB_ACTIONS=true "$ANALYZE" --compare "$TMP/evil.json" "$TMP/prep.zst" --junit "$TMP/evil.xml" \
+	--json "$TMP/evil.cmp.json" >"$TMP/evil.out" 2>&1
+check "hostile baseline: compare runs (exit 0 or 1)" test $? -le 1
+check "  ...no forged workflow command: every :: line is ours" \
+	sh -c "! grep -av '^::\(error\|warning\) title=stalltrace' '$TMP/evil.out' | grep -aq '^::'"
+check "  ...the forged command is shown as text" grep -qF 'compute\u000a::add-mask::hunter2' "$TMP/evil.out"
+check "  ...no escape, C1, U+202E or invalid byte on stdout" no_raw "$TMP/evil.out"
+check "  ...the JUnit XML is well-formed" "$PY" -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$TMP/evil.xml"
+check "  ...and has nothing raw" no_raw "$TMP/evil.xml"
+json_is "  ...the comparison JSON parses and keeps the verdict" "$TMP/evil.cmp.json" \
+	'any(m["metric"] == "verdict" and m["baseline"].startswith("compute\n::add-mask::") for m in d["metrics"])'
+
 # --- item 11: an empty trace exports an empty timeline (it blamed --perfetto-window);
 # a window past 2^64 ns is the end, not an undefined conversion
 printf 'header start=1s\n' >"$TMP/empty.txt"
