@@ -662,6 +662,8 @@ void an__event(struct an *a, const struct st_event *ev)
 	case ST_REC_TRAILER:
 		if (ev->trailer.end_ts > a->end_ts)
 			a->end_ts = ev->trailer.end_ts;
+		a->trailer = ev->trailer;
+		a->have_trailer = true;
 		break;
 	default: break;
 	}

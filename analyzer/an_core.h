@@ -333,6 +333,8 @@ struct an {
 	uint64_t task_wakes, task_wakes_irq;
 	bool have_probes, have_step_probes, have_gpu_probes;
 	bool have_ranks;	/* some process has a distributed identity */
+	bool have_trailer;
+	struct st_trailer trailer;	/* how the tracer stopped, and what it wrote */
 	int read_error;
 };
 

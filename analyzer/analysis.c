@@ -135,6 +135,38 @@ static void wakers_plausible(struct an_result *res)
 		     "from interrupts are credited to the task they interrupted");
 }
 
+/*
+ * The trailer says how the tracer stopped and how many events it wrote: a full disk
+ * (or a failed write) loses the frame it was writing and everything after it, and
+ * the file then reads whole, trailer and all, with fewer events.  Said on top.
+ */
+static void trailer_word(struct an_result *res)
+{
+	static const char *const stops[] = { NULL, "signal", "duration", "exited", "error" };
+	const struct an *a = &res->an;
+	const struct st_trailer *t = &a->trailer;
+	double pct;
+
+	if (!a->have_trailer)
+		return;
+	res->stop_reason = t->stop_reason < 5 ? stops[t->stop_reason] : NULL;
+	res->disk_full = t->flags & ST_TRAILER_DISK_FULL;
+	res->write_error = t->flags & ST_TRAILER_WRITE_ERROR;
+	res->events_written = t->events;
+	res->missing = t->events > a->events ? t->events - a->events : 0;
+	if (!res->disk_full && !res->write_error && !res->missing)
+		return;
+	pct = t->events ? 100.0 * (double)res->missing / (double)t->events : 0;
+	snprintf(res->end_buf, sizeof(res->end_buf), "%s: %llu of the %llu events it wrote "
+		 "(%.1f%%) are not in the file; the trace ends early",
+		 res->disk_full ? "the disk filled up and the tracer stopped" :
+		 res->write_error ? "a write failed and the tracer stopped" :
+		 "events the tracer wrote are missing", (unsigned long long)res->missing,
+		 (unsigned long long)t->events, pct);
+	res->complete = false;
+	res->end_reason = res->end_buf;
+}
+
 static void health(struct an_result *res)
 {
 	struct an *a = &res->an;
@@ -145,6 +177,7 @@ static void health(struct an_result *res)
 	if (a->read_error)
 		res->end_reason = strerror(a->read_error);
 	res->events = a->events;
+	trailer_word(res);
 	res->skipped = st_reader__skipped(a->r);
 	res->dropped = st_reader__drops_total(a->r);
 	for (uint32_t i = 0; i < d->nkinds && i < ST_KIND_MAX; i++)
@@ -155,6 +188,9 @@ static void health(struct an_result *res)
 	if (!res->complete)
 		warn(res, "incomplete trace: %s", res->end_reason && *res->end_reason ?
 		     res->end_reason : "no trailer");
+	if (res->stop_reason && !strcmp(res->stop_reason, "error") && !res->missing &&
+	    !res->disk_full && !res->write_error)
+		warn(res, "the tracer stopped on an error: the trace may end before the job did");
 	if (res->dropped)
 		warn(res, "the tracer dropped %llu events: fractions near the drops are estimates",
 		     (unsigned long long)res->dropped);

@@ -166,6 +166,12 @@ struct an_result {
 	const char *end_reason;		/* the reader's message when incomplete */
 	uint64_t events, dropped, skipped, disorder, inconsistent;
 	uint64_t dropped_kind[ST_KIND_MAX];
+	/* the trailer's word: how the tracer stopped, what it wrote (events_written is 0
+	 * without a trailer), and the events it wrote that are not in the file */
+	const char *stop_reason;	/* "signal", "duration", "exited", "error", NULL */
+	bool disk_full, write_error;
+	uint64_t events_written, missing;
+	char end_buf[256];
 	uint64_t start_ts, end_ts;
 	uint32_t ncpus, nprocs, nthreads;
 	const char *cmdline, *hostname, *kernel, *tracer_version;

@@ -49,7 +49,9 @@ const struct metric metrics[] = {
 	{ "page_cache_hit", "dataloader.io.page_cache_hit_ratio", "", M_NUM, -1, false },
 	{ "syscalls_per_step", "main.syscalls_per_step", "", M_NUM, +1, false },
 	{ "switches_per_step", "main.switches_per_step", "", M_NUM, +1, false },
-	{ "dropped_events", "trace.dropped_events", "", M_NUM, +1, false },
+	/* what the trace lacks: dropped by the tracer, or not in the file (a full disk) */
+	{ "dropped_events", "trace.lost_events", "", M_NUM, +1, false },
+	{ "missing_events", "trace.missing_events", "", M_NUM, +1, false },
 	{ "verdict", "verdict.primary", "", M_STR, 0, false },
 	{ "straggler", "job.straggler", "", M_STR, 0, false },
 };
@@ -261,12 +263,22 @@ static struct mwu mann_whitney(const double *a, size_t na, const double *b, size
 	return r;
 }
 
+/* A metric's value; summaries from before a key existed have the key it replaced. */
+static const struct jv *metric_jv(const struct jv *j, const struct metric *m)
+{
+	const struct jv *v = jpath(j, m->path);
+
+	if (!v && !strcmp(m->path, "trace.lost_events"))
+		v = jpath(j, "trace.dropped_events");
+	return v;
+}
+
 static void fill_rows(struct cmp *c)
 {
 	c->mwu = mann_whitney(c->b.steps, c->b.nsteps, c->n.steps, c->n.nsteps);
 	for (size_t i = 0; i < nmetrics; i++) {
 		struct row *r = &c->rows[i];
-		const struct jv *b = jpath(c->b.j, metrics[i].path), *n = jpath(c->n.j, metrics[i].path);
+		const struct jv *b = metric_jv(c->b.j, &metrics[i]), *n = metric_jv(c->n.j, &metrics[i]);
 
 		r->m = &metrics[i];
 		r->noise = metrics[i].steps && c->mwu.ok ? c->mwu.p < NOISE_P : -1;

@@ -1568,6 +1568,14 @@ static void other_data(struct px *px, const struct st_trace_info *in, bool compl
 	json_str(f, in->kernel);
 	fputs(",\"cmdline\":", f);
 	json_str(f, in->cmdline);
+	/* what the reports say on top, for the one who only opens the timeline */
+	fputs(",\"warnings\":[", f);
+	for (int i = 0; px->res && i < px->res->nwarn && i < MAX_WARN; i++) {
+		if (i)
+			fputc(',', f);
+		json_str(f, px->res->warn[i]);
+	}
+	fputc(']', f);
 	fprintf(f, ",\"timestamps\":\"microseconds since the trace start\","
 		"\"trace_start_monotonic_ns\":%llu,\"window_s\":\"%.6f:%.6f\",\"complete\":%s,"
 		"\"wakeup_flows\":%llu,\"slices_dropped_to_keep_nesting\":%llu}}\n",
@@ -1590,7 +1598,9 @@ static int pass2(struct px *px)
 		states_end(px);
 		analysis_tracks(px);
 		counters_write(px);
-		other_data(px, st_reader__info(r), st_reader__end(r) == ST_END_TRAILER);
+		/* the analysis knows more than the reader: events missing after a full disk */
+		other_data(px, st_reader__info(r), st_reader__end(r) == ST_END_TRAILER &&
+			   (!px->res || px->res->complete));
 	}
 	st_reader__close(r);
 	return status;

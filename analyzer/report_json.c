@@ -123,6 +123,15 @@ static void j_trace(struct jw *w, const struct an_result *res)
 	close_(w, '}');
 	boolean(w, "complete", res->complete);
 	str(w, "incomplete_reason", res->complete ? NULL : res->end_reason);
+	str(w, "stop_reason", res->stop_reason);
+	boolean(w, "disk_full", res->disk_full);
+	boolean(w, "write_error", res->write_error);
+	if (res->events_written)
+		u64(w, "events_written", res->events_written);
+	else
+		str(w, "events_written", NULL);
+	u64(w, "missing_events", res->missing);
+	u64(w, "lost_events", res->dropped + res->missing);
 	num(w, "duration_s", sec(res->end_ts - res->start_ts));
 	u64(w, "start_ns", res->start_ts);
 	u64(w, "end_ns", res->end_ts);

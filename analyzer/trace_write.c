@@ -351,6 +351,8 @@ int st_writer__add(struct st_writer *w, __u64 ts, __u8 type, __u8 flags, const v
 		a = small;
 	}
 	put_rec(w, type, flags, (__u32)(ts - w->last_ts), a, alen, b, blen);
+	if (type == ST_REC_TIME)
+		w->records--;	/* framing, as readers count: not an event */
 	w->last_ts = ts;
 	return 0;
 }
@@ -385,6 +387,12 @@ int st_writer__flush(struct st_writer *w)
 	w->raw_len = 0;
 	w->frame_open = false;
 	return 0;
+}
+
+void st_writer__fail(struct st_writer *w, int err)
+{
+	if (!w->broken)
+		w->broken = err;
 }
 
 int st_writer__finish(struct st_writer *w, struct st_trailer *t)

@@ -63,6 +63,11 @@ int st_writer__flush(struct st_writer *w);
 int st_writer__finish(struct st_writer *w, struct st_trailer *t);
 /* The zstd level for the frames that follow (the tracer adapts it to the event rate). */
 void st_writer__set_level(struct st_writer *w, int level);
+/*
+ * What a failed write does (err: -ENOSPC for a full disk), for tests: the frame being
+ * built and every record after it are lost, and the trailer says so.
+ */
+void st_writer__fail(struct st_writer *w, int err);
 /* Closes without a trailer (what a crash leaves: committed), frees w. */
 void st_writer__abandon(struct st_writer *w);
 /* Closes and removes the file it created (the old one, under force, stays); frees w. */

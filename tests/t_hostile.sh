@@ -161,6 +161,22 @@ check "  ...and has nothing raw" no_raw "$TMP/evil.xml"
 json_is "  ...the comparison JSON parses and keeps the verdict" "$TMP/evil.cmp.json" \
 	'any(m["metric"] == "verdict" and m["baseline"].startswith("compute\n::add-mask::") for m in d["metrics"])'
 
+# --- a trace cut short by a full disk (item 9): complete by its trailer, but events are
+# missing; every output says so on top, and --compare's rules see it
+"$STGEN" -f tests/golden/analyze/disk_full.txt "$TMP/full.zst"
+"$ANALYZE" -o "$TMP/full.out" --perfetto "$TMP/full.pf.json" "$TMP/full.zst" >"$TMP/full.txt" 2>&1
+check "disk full: the text report says so on top, with how much is missing" \
+	sh -c "sed -n 2p '$TMP/full.txt' | grep -q '^WARNING: incomplete trace: the disk filled up .* 12 of the 51 events'"
+check "  ...and INCOMPLETE at the end" grep -q 'INCOMPLETE' "$TMP/full.txt"
+check "  ...the page too" grep -q 'the disk filled up and the tracer stopped: 12 of the 51 events' "$TMP/full.out/index.html"
+json_is "  ...the Perfetto export: not complete, with the warning" "$TMP/full.pf.json" \
+	'd["otherData"]["complete"] is False and "disk filled up" in d["otherData"]["warnings"][0]'
+"$ANALYZE" -q --json "$TMP/full.base.json" "$TMP/full.zst"
+"$ANALYZE" --compare "$TMP/full.base.json" "$TMP/full.zst" >"$TMP/full.cmp" 2>&1
+check "  ...--compare: the default rule dropped_events>0 fails (exit 1)" \
+	sh -c "test $? -eq 1 && grep -q '^FAIL .*dropped_events>0 .*12' '$TMP/full.cmp'"
+check "  ...and warns the trace is incomplete" grep -q '^WARNING: .*incomplete: the disk filled up' "$TMP/full.cmp"
+
 # --- item 11: an empty trace exports an empty timeline (it blamed --perfetto-window);
 # a window past 2^64 ns is the end, not an undefined conversion
 printf 'header start=1s\n' >"$TMP/empty.txt"

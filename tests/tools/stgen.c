@@ -53,6 +53,10 @@
  *   drops   ts= sched= wakeup= proc= syscall= block= pcache= probe= state= nkinds=
  *   raw     ts= type=NUM flags=NUM hex=PAYLOAD     any record, known type or not
  *   flush                                ends the current zstd frame
+ *   diskfull                             the disk fills up: the frame being built is lost
+ *                                        (its records counted in the trailer's events, as
+ *                                        the tracer's are), records after this line up
+ *                                        to the trailer are not written; flag DISK_FULL
  *   trailer ts= stop=signal|duration|exited|error|NUM flags=NUM, drops as above
  *           (events, frames and raw bytes are filled in by the writer).  Leave the
  *           trailer out to get a truncated trace.
@@ -91,7 +95,7 @@ struct gen {
 	const char *out;
 	struct st_writer *w;
 	struct st_writer_opts wo;
-	bool force, header_done;
+	bool force, header_done, disk_full;
 	__u64 start, base;
 	long iter[MAX_DEPTH];
 	int depth;
@@ -436,8 +440,12 @@ static int header(struct gen *g, struct line *l)
 static int add(struct gen *g, __u64 ts, __u8 type, __u8 flags, const void *a, size_t alen,
 	       const void *b, size_t blen)
 {
-	int err = st_writer__add(g->w, ts, type, flags, a, alen, b, blen);
+	int err;
 
+	/* after `diskfull` the tracer stops: nothing more is written but the trailer */
+	if (g->disk_full)
+		return 0;
+	err = st_writer__add(g->w, ts, type, flags, a, alen, b, blen);
 	return err ? fail(g, "write failed: %s", strerror(-err)) : 0;
 }
 
@@ -889,6 +897,12 @@ static int directive(struct gen *g, struct line *l)
 	if (!strcmp(l->dir, "flush")) {
 		err = g->w ? st_writer__flush(g->w) : 0;
 		return err ? fail(g, "flush: %s", strerror(-err)) : 0;
+	}
+	if (!strcmp(l->dir, "diskfull")) {
+		if (g->w)
+			st_writer__fail(g->w, -ENOSPC);
+		g->disk_full = true;
+		return 0;
 	}
 	if (!strcmp(l->dir, "trailer"))
 		return g->w ? trailer(g, l) : fail(g, "a second trailer");
