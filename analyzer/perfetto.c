@@ -1568,14 +1568,12 @@ static void other_data(struct px *px, const struct st_trace_info *in, bool compl
 	json_str(f, in->kernel);
 	fputs(",\"cmdline\":", f);
 	json_str(f, in->cmdline);
-	/* what the reports say on top, for the one who only opens the timeline */
-	fputs(",\"warnings\":[", f);
+	/* what the reports say on top, for the one who only opens the timeline (keys, not
+	 * an array: viewers show otherData as flat metadata) */
 	for (int i = 0; px->res && i < px->res->nwarn && i < MAX_WARN; i++) {
-		if (i)
-			fputc(',', f);
+		fprintf(f, ",\"warning_%d\":", i + 1);
 		json_str(f, px->res->warn[i]);
 	}
-	fputc(']', f);
 	fprintf(f, ",\"timestamps\":\"microseconds since the trace start\","
 		"\"trace_start_monotonic_ns\":%llu,\"window_s\":\"%.6f:%.6f\",\"complete\":%s,"
 		"\"wakeup_flows\":%llu,\"slices_dropped_to_keep_nesting\":%llu}}\n",

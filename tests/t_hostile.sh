@@ -170,7 +170,7 @@ check "disk full: the text report says so on top, with how much is missing" \
 check "  ...and INCOMPLETE at the end" grep -q 'INCOMPLETE' "$TMP/full.txt"
 check "  ...the page too" grep -q 'the disk filled up and the tracer stopped: 12 of the 51 events' "$TMP/full.out/index.html"
 json_is "  ...the Perfetto export: not complete, with the warning" "$TMP/full.pf.json" \
-	'd["otherData"]["complete"] is False and "disk filled up" in d["otherData"]["warnings"][0]'
+	'd["otherData"]["complete"] is False and "disk filled up" in d["otherData"]["warning_1"]'
 "$ANALYZE" -q --json "$TMP/full.base.json" "$TMP/full.zst"
 "$ANALYZE" --compare "$TMP/full.base.json" "$TMP/full.zst" >"$TMP/full.cmp" 2>&1
 check "  ...--compare: the default rule dropped_events>0 fails (exit 1)" \
