@@ -167,6 +167,11 @@ fail:
 	return err;
 }
 
+int st_writer__chown(struct st_writer *w, uid_t uid, gid_t gid)
+{
+	return fchown(w->fd, uid, gid) < 0 ? -errno : 0;
+}
+
 int st_writer__commit(struct st_writer *w)
 {
 	if (!w->tmp)

@@ -12,14 +12,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -411,33 +414,115 @@ out:
 	return err;
 }
 
-pid_t target__spawn(char **argv, int *release_fd, int *error_fd)
+int target__user(struct target_user *u, const char *name, uid_t uid, gid_t gid)
 {
-	int go[2], errp[2];
+	struct passwd *pw = name ? getpwnam(name) : getpwuid(uid);
+	char *end;
+	int n = 64;
+
+	memset(u, 0, sizeof(*u));
+	if (!pw && name && *name) {
+		unsigned long v = strtoul(name, &end, 10);
+
+		if (!*end && v <= UINT32_MAX)
+			pw = getpwuid((uid_t)v);
+	}
+	if (!pw)
+		return -ENOENT;
+	u->uid = pw->pw_uid;
+	u->gid = name || gid == (gid_t)-1 ? pw->pw_gid : gid;
+	u->name = strdup(pw->pw_name);
+	u->home = strdup(pw->pw_dir);
+	u->shell = strdup(pw->pw_shell);
+	if (!u->name || !u->home || !u->shell)
+		return -ENOMEM;
+	/* the user's groups, as a login (or sudo -u) would give them */
+	for (;;) {
+		gid_t *g = realloc(u->groups, (size_t)n * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		u->groups = g;
+		if (getgrouplist(u->name, u->gid, g, &n) >= 0)
+			break;
+	}
+	u->ngroups = n;
+	u->set = true;
+	return 0;
+}
+
+void target__user_free(struct target_user *u)
+{
+	free(u->name);
+	free(u->home);
+	free(u->shell);
+	free(u->groups);
+}
+
+/* In the child: becomes the user (groups first, then gid, then uid: the order root can). */
+static int become(const struct target_user *u)
+{
+	if (setgroups((size_t)u->ngroups, u->groups) || setresgid(u->gid, u->gid, u->gid) ||
+	    setresuid(u->uid, u->uid, u->uid))
+		return errno;
+	if (setenv("HOME", u->home, 1) || setenv("USER", u->name, 1) ||
+	    setenv("LOGNAME", u->name, 1) || setenv("SHELL", u->shell, 1))
+		return errno;
+	return 0;
+}
+
+/* In the child: says on the error pipe that it became the user (0) or why not. */
+static void say_user(int errp, int err)
+{
+	if (write(errp, &err, sizeof(err)) != sizeof(err) || err)
+		_exit(127);
+}
+
+static void __attribute__((noreturn)) child(char **argv, const struct target_user *u, int go,
+					    int errp)
+{
+	char c;
+	int e;
+
+	/* as the user from the start: what it does before its exec is not traced */
+	if (u && u->set)
+		say_user(errp, become(u));
+	/* wait until the tracer has marked us, so exec is the first thing traced */
+	if (read(go, &c, 1) != 1)
+		_exit(127);
+	execvp(argv[0], argv);
+	e = errno;
+	if (write(errp, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+pid_t target__spawn(char **argv, const struct target_user *u, int *release_fd, int *error_fd,
+		    bool *as_user)
+{
+	int go[2], errp[2], e = 0;
 	pid_t pid;
 
+	*as_user = false;
 	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
 		return -errno;
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		char c;
-		int e;
-
 		close(go[1]);
 		close(errp[0]);
-		/* wait until the tracer has marked us, so exec is the first thing traced */
-		if (read(go[0], &c, 1) != 1)
-			_exit(127);
-		execvp(argv[0], argv);
-		e = errno;
-		if (write(errp[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
+		child(argv, u, go[0], errp[1]);
 	}
 	close(go[0]);
 	close(errp[1]);
+	if (u && u->set && (read(errp[0], &e, sizeof(e)) != sizeof(e) || e)) {
+		*as_user = true;
+		close(go[1]);
+		close(errp[0]);
+		waitpid(pid, NULL, 0);
+		return e ? -e : -ECHILD;
+	}
 	*release_fd = go[1];
 	*error_fd = errp[0];
 	return pid;

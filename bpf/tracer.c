@@ -58,6 +58,19 @@ static void say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* A usage error: one line, ending with where to look; returns 2, the exit status. */
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tracer: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see tracer --help)\n", stderr);
+	return 2;
+}
+
 struct run;
 
 struct ring_ctx {
@@ -85,6 +98,7 @@ struct run {
 	__u64 *probe_calls;	/* by probe id */
 	size_t nprobe_calls;
 	char *out_path;		/* where the trace is, once committed (else o.output) */
+	struct target_user user;	/* who the command runs as, who gets the trace */
 };
 
 /* ------------------------------------------------------------ command line */
@@ -117,14 +131,21 @@ static void usage(FILE *f)
 "                        probe a user function (its calls and their durations);\n"
 "                        ':step' makes each call a training step boundary\n"
 "      --steps           step markers: the job calls stalltrace_step() once per step\n"
-"                        (libstalltrace_mark.so; Python: scripts/stalltrace_mark.py)\n"
-"  -q, --quiet           no live status line\n"
+"                        (libstalltrace_mark.so; Python: scripts/stalltrace_mark.py,\n"
+"                        which looks for it in STALLTRACE_MARK_LIB, then the linker's\n"
+"                        path)\n"
+"  -u, --user NAME       run the command as NAME (its groups, HOME, USER, LOGNAME,\n"
+"                        SHELL) and give NAME the trace; --user root keeps root\n"
+"                        (default: under sudo, the user who ran it)\n"
+"  -q, --quiet           no live status line (default: on a terminal, one on its\n"
+"                        last row, below the job's output)\n"
 "  -v, --verbose         show libbpf and start-up details\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
 "\n"
 "In run mode the tracer exits with the command's exit status; Ctrl-C goes to the\n"
-"command as it would without the tracer. Traces are created with mode 0600.\n");
+"command as it would without the tracer. Traces are created with mode 0600.\n"
+"Under sudo, the command runs as the user who ran sudo, who gets the trace.\n");
 }
 
 static int parse_num(const char *s, double lo, double hi, double *out)
@@ -171,16 +192,16 @@ static int parse_opt(struct tracer_opts *o, int c, const char *arg)
 	case OPT_FORCE: o->force = true; break;
 	case 'd':
 		if (parse_num(arg, 0.001, 1e7, &o->duration))
-			return say("--duration must be a positive number of seconds (got '%s')", arg), -1;
+			return usage_error("--duration must be a positive number of seconds (got '%s')", arg), -1;
 		break;
 	case OPT_BUFFER:
 		if (parse_num(arg, 1, 4096, &v))
-			return say("--buffer-mb must be between 1 and 4096 (got '%s')", arg), -1;
+			return usage_error("--buffer-mb must be between 1 and 4096 (got '%s')", arg), -1;
 		o->buffer_mb = (unsigned)v;
 		break;
 	case 'l':
 		if (parse_num(arg, 1, 19, &v) || v != (int)v)
-			return say("--level must be an integer from 1 to 19 (got '%s')", arg), -1;
+			return usage_error("--level must be an integer from 1 to 19 (got '%s')", arg), -1;
 		o->level = (int)v;
 		break;
 	case OPT_NO_SCHED: o->groups &= ~ST_GROUP_SCHED; break;
@@ -198,10 +219,11 @@ static int parse_opt(struct tracer_opts *o, int c, const char *arg)
 
 		if (!colon || colon == arg || !colon[1] || colon[1] == ':' ||
 		    (strchr(colon + 1, ':') && strcmp(strchr(colon + 1, ':'), ":step")))
-			return say("--uprobe wants LIB:SYMBOL or LIB:SYMBOL:step (got '%s')", arg), -1;
+			return usage_error("--uprobe wants LIB:SYMBOL or LIB:SYMBOL:step (got '%s')", arg), -1;
 		o->uprobes[o->nuprobes++] = (char *)arg;
 		break;
 	}
+	case 'u': o->user = arg; break;
 	case 'q': o->quiet = true; break;
 	case 'v': o->verbose = true; break;
 	default: return -1;
@@ -222,7 +244,7 @@ static int parse_args(int argc, char **argv, struct tracer_opts *o)
 		{ "no-block", no_argument, 0, OPT_NO_BLOCK },
 		{ "no-pcache", no_argument, 0, OPT_NO_PCACHE },
 		{ "cuda", no_argument, 0, OPT_CUDA }, { "uprobe", required_argument, 0, OPT_UPROBE },
-		{ "steps", no_argument, 0, OPT_STEPS },
+		{ "steps", no_argument, 0, OPT_STEPS }, { "user", required_argument, 0, 'u' },
 		{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' },
 		{ 0 }
@@ -239,30 +261,41 @@ static int parse_args(int argc, char **argv, struct tracer_opts *o)
 		return usage(stdout), 1;
 	if (argc >= 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")))
 		return printf("tracer %s (trace format %d)\n", ST_VERSION, ST_FORMAT_VERSION), 1;
-	if (argc < 2 || (strcmp(argv[1], "attach") && strcmp(argv[1], "run"))) {
-		say("expected 'attach PID' or 'run -- COMMAND' (see tracer --help)");
-		return 2;
-	}
+	if (argc < 2)
+		return usage_error("expected 'attach PID' or 'run -- COMMAND'");
+	if (argv[1][0] == '-')
+		return usage_error("unknown option '%s': expected 'attach PID' or 'run -- COMMAND'",
+				   argv[1]);
+	if (strcmp(argv[1], "attach") && strcmp(argv[1], "run"))
+		return usage_error("unknown mode '%s': expected 'attach PID' or 'run -- COMMAND'",
+				   argv[1]);
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "+o:d:l:qvhV", longopts, NULL)) != -1) {
+	opterr = 0;	/* getopt's own messages do not say where to look */
+	while ((c = getopt_long(argc, argv, "+:o:d:l:u:qvhV", longopts, NULL)) != -1) {
 		if (c == 'h')
 			return usage(stdout), 1;
 		if (c == 'V')
 			return printf("tracer %s (trace format %d)\n", ST_VERSION, ST_FORMAT_VERSION), 1;
-		if (c == '?' || parse_opt(o, c, optarg))
+		if (c == '?' && optopt)
+			return usage_error("unknown option '-%c'", optopt);
+		if (c == '?')
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		if (c == ':')
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		if (parse_opt(o, c, optarg))
 			return 2;
 	}
 	if (!strcmp(mode, "attach")) {
 		double v;
 
 		if (optind != argc - 1 || parse_num(argv[optind], 1, 4194304, &v) || v != (int)v)
-			return say("attach needs one process id (got %s)",
-				   optind < argc ? argv[optind] : "none"), 2;
+			return usage_error("attach needs one process id (got %s)",
+					   optind < argc ? argv[optind] : "none");
 		o->pid = (pid_t)v;
 	} else {
 		if (optind >= argc)
-			return say("run needs a command after '--'"), 2;
+			return usage_error("run needs a command after '--'");
 		o->argv = argv + optind;
 	}
 	return 0;
@@ -756,19 +789,22 @@ static void status_line(struct run *r, __u64 now, bool final)
 	double secs = (double)(now - r->start) / 1e9;
 	double rate = (double)(ev - r->last_events) / ((double)(now - r->last_status) / 1e9);
 
+	char text[160];
+
 	if (final) {
-		if (!r->o.quiet && isatty(STDERR_FILENO))
-			fputs("\r\033[K", stderr);
+		status__end();
 		return;
 	}
 	if (drops != r->last_drops && r->last_status)
 		say("warning: %llu events dropped so far (ring buffer full: try --buffer-mb)",
 		    (unsigned long long)drops);
 	r->last_drops = drops;
-	if (!r->o.quiet && isatty(STDERR_FILENO))
-		fprintf(stderr, "\r\033[Ktracing %.0fs | %.2fM events/s | %.1f MB written | %llu dropped",
-			secs, rate / 1e6, (double)st_writer__bytes(r->w) / 1e6,
-			(unsigned long long)drops);
+	snprintf(text, sizeof(text), "tracer: %.0f s | %.*f%s events/s | %.1f MB written | "
+		 "%llu dropped", secs, rate < 1e3 ? 0 : rate < 1e6 ? 1 : 2,
+		 rate < 1e3 ? rate : rate < 1e6 ? rate / 1e3 : rate / 1e6,
+		 rate < 1e3 ? "" : rate < 1e6 ? "k" : "M", (double)st_writer__bytes(r->w) / 1e6,
+		 (unsigned long long)drops);
+	status__draw(text);
 	r->last_status = now;
 	r->last_events = ev;
 }
@@ -1084,6 +1120,51 @@ static int start_run(struct run *r, int release_fd, int error_fd)
 	return 0;
 }
 
+static bool parse_id(const char *s, unsigned long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return !errno && end != s && !*end && *v < UINT32_MAX;
+}
+
+/*
+ * Who the command runs as and who gets the trace: --user NAME, else, under sudo,
+ * the user who ran it (SUDO_UID, SUDO_GID, that user's groups): a job is not
+ * root's because the tracer has to be, and its trace is that user's to analyze.
+ * --user root keeps root.  Returns 0, 1 (an error said) or 2 (a usage error).
+ */
+static int choose_user(struct run *r)
+{
+	const char *sudo_uid = getenv("SUDO_UID"), *sudo_gid = getenv("SUDO_GID");
+	unsigned long uid, gid = (gid_t)-1;
+	int err;
+
+	if (r->o.user) {
+		err = target__user(&r->user, r->o.user, 0, 0);
+		if (err == -ENOENT)
+			return usage_error("--user: no such user '%s'", r->o.user);
+	} else if (getuid() == 0 && sudo_uid && parse_id(sudo_uid, &uid) && uid) {
+		if (!sudo_gid || !parse_id(sudo_gid, &gid))
+			gid = (gid_t)-1;
+		err = target__user(&r->user, NULL, (uid_t)uid, (gid_t)gid);
+		if (err == -ENOENT)
+			return say("SUDO_UID=%s is no user here: say who runs the command with "
+				   "--user NAME (or --user root)", sudo_uid), 1;
+	} else {
+		return 0;
+	}
+	if (err)
+		return say("out of memory"), 1;
+	if (!r->user.uid && !r->user.gid)
+		r->user.set = false;	/* root: nothing to change */
+	else if (r->o.verbose)
+		say("the command runs as %s (uid %u, gid %u), who gets the trace", r->user.name,
+		    (unsigned)r->user.uid, (unsigned)r->user.gid);
+	return 0;
+}
+
 static int exit_status(const struct run *r, int err)
 {
 	if (r->child && r->child_done) {
@@ -1105,13 +1186,22 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	if ((err = open_bpf(r)))
 		return err;
 	if (r->o.argv) {
-		r->child = target__spawn(r->o.argv, release_fd, error_fd);
+		bool as_user;
+
+		r->child = target__spawn(r->o.argv, &r->user, release_fd, error_fd, &as_user);
+		if (r->child < 0 && as_user)
+			return say("cannot run '%s' as %s: %s", r->o.argv[0], r->user.name,
+				   strerror(-r->child)), -1;
 		if (r->child < 0)
 			return say("cannot start '%s': %s", r->o.argv[0], strerror(-r->child)), -1;
 	}
 	err = st_writer__create(&r->w, r->o.output, &wo);
 	if (err)
 		return say("cannot create '%s': %s", r->o.output, output_error(err)), err;
+	/* the trace is the user's to analyze, not root's (still 0600) */
+	if (r->user.set && (err = st_writer__chown(r->w, r->user.uid, r->user.gid)))
+		say("warning: cannot give '%s' to %s: %s", r->o.output, r->user.name,
+		    strerror(-err));
 	if ((err = sink__new(&r->sink, r->w, (unsigned)libbpf_num_possible_cpus())))
 		return say("out of memory"), err;
 	/* the header after the programs are in: it says what they capture */
@@ -1158,6 +1248,7 @@ static void teardown(struct run *r, bool failed)
 			close(r->ring_fds[i]);
 	free(r->ring_fds);
 	free(r->rctx);
+	status__end();
 	stalltrace_bpf__destroy(r->skel);
 	btf__free(r->vmlinux);
 	sink__free(r->sink);
@@ -1165,6 +1256,7 @@ static void teardown(struct run *r, bool failed)
 	free(r->o.cmdline);
 	free(r->out_path);
 	free(r->probe_calls);
+	target__user_free(&r->user);
 }
 
 int main(int argc, char **argv)
@@ -1177,9 +1269,16 @@ int main(int argc, char **argv)
 		return err == 1 ? 0 : 2;
 	verbose = r.o.verbose;
 	libbpf_set_print(libbpf_print);
-	if (preflight())
-		return 1;
+	/* a command that could not start must not kill us as we write to its start pipe */
+	signal(SIGPIPE, SIG_IGN);
+	if ((err = choose_user(&r)) || preflight()) {
+		target__user_free(&r.user);
+		return err ? err : 1;
+	}
 	err = setup(&r, &release_fd, &error_fd);
+	/* before the command runs: its output then never meets the status line */
+	if (!err && !r.o.quiet)
+		status__start();
 	if (!err)
 		err = r.child ? start_run(&r, release_fd, error_fd) : start_attach(&r);
 	if (err) {

@@ -20,6 +20,7 @@ struct tracer_opts {
 	__u32 groups;		/* ST_GROUP_* to capture */
 	pid_t pid;		/* attach */
 	char **argv;		/* run */
+	const char *user;	/* --user */
 	bool cuda;
 	bool steps;		/* --steps: the marker library */
 	char **uprobes;		/* LIB:SYMBOL[:step] specs */
@@ -73,14 +74,42 @@ void target__describe(struct sink *s, pid_t pid, const char *cmdline);
  */
 void target__env(struct sink *s, pid_t pid, __u64 ts, __u8 flags);
 
+/* Who the command runs as, and who gets the trace (tracer run under sudo, --user). */
+struct target_user {
+	bool set;		/* else: as the tracer, root */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;		/* supplementary */
+	int ngroups;
+	char *name, *home, *shell;
+};
+
 /*
- * Starts argv stopped before exec; target__release() lets it exec.  Returns the
- * child pid or -errno.
+ * The user `name` (a name or a number) with its primary group, or, for a NULL
+ * name, user `uid` with group `gid` (SUDO_UID, SUDO_GID; -1: the user's primary
+ * group); with the user's supplementary groups.
+ * 0, -ENOENT (no such user) or -ENOMEM.
  */
-pid_t target__spawn(char **argv, int *release_fd, int *error_fd);
+int target__user(struct target_user *u, const char *name, uid_t uid, gid_t gid);
+void target__user_free(struct target_user *u);
+/*
+ * Starts argv stopped before exec, as user u when it is set (its groups, gid and
+ * uid, and HOME, USER, LOGNAME, SHELL); target__release() lets it exec.  Returns
+ * the child pid or -errno (*as_user: it could not become the user).
+ */
+pid_t target__spawn(char **argv, const struct target_user *u, int *release_fd, int *error_fd,
+		    bool *as_user);
 /* Lets the child exec; returns 0 or the child's exec errno (positive) if exec failed. */
 int target__release(int release_fd, int error_fd);
 
 __u64 now_ns(void);
+
+/* ------------------------------------------------------------ status line (status.c) */
+
+/* Keeps the terminal's last row for the status, when stderr is a terminal. */
+void status__start(void);
+void status__draw(const char *text);
+/* Gives the row back. */
+void status__end(void);
 
 #endif /* ST_TRACER_H */

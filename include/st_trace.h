@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "st_format.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -41,6 +42,8 @@ struct st_writer_opts {
  * written beside it under a temporary name.
  */
 int st_writer__create(struct st_writer **w, const char *path, const struct st_writer_opts *o);
+/* Gives the file to a user (mode 0600 stays): tracer run under sudo. */
+int st_writer__chown(struct st_writer *w, uid_t uid, gid_t gid);
 /* Puts the new file in place of the old one (force); a no-op otherwise. */
 int st_writer__commit(struct st_writer *w);
 /* The name the file has now (the temporary one until committed). */

@@ -101,6 +101,17 @@ check "no probes unless asked" test "$("$ANALYZE" --dump "$TMP/nocuda.zst" | gre
 check "--cuda without CUDA: the command's status passes through" test $? -eq 5
 check "--cuda without CUDA: said once" grep -qx "tracer: --cuda: no traced process loaded a CUDA library (libcuda.so, libcudart.so)" "$TMP/cuda0.err"
 
+# --- --steps and not one step marked: said, with how to fix it
+"$TRACER" run -q --steps -o "$TMP/nomark.zst" -- true 2>"$TMP/nomark.err"
+check "--steps, no marker library loaded: the job runs (status 0)" test $? -eq 0
+check "  ...said once, with the fix (install, or STALLTRACE_MARK_LIB)" sh -c "test \
+	\$(grep -c 'tracer: --steps: no step was marked: no traced process loaded libstalltrace_mark.so.1; install it (make install), or give the job its path: STALLTRACE_MARK_LIB=PATH' '$TMP/nomark.err') -eq 1"
+"$TRACER" run -q --steps -o "$TMP/nocall.zst" -- "$MARK" 0 >/dev/null 2>"$TMP/nocall.err"
+check "--steps, the library loaded but never called: said" grep -qx \
+	"tracer: --steps: no step was marked: the job loaded libstalltrace_mark.so but never called stalltrace_step()" \
+	"$TMP/nocall.err"
+check "--steps with marks: nothing said" sh -c "! grep -q 'no step was marked' '$TMP/c.err'"
+
 # --- the job names the files: a FIFO, a device or a kernel file named like a library
 # is never opened by the tracer (it is root), a hung file system never stops the trace
 mkdir "$TMP/trap" "$TMP/dev" "$TMP/kmsg"

@@ -334,6 +334,70 @@ check "--force, a good run: replaced by a complete trace, mode 0600" sh -c \
 	"'$ANALYZE' --dump '$TMP/old.zst' >/dev/null && test \$(stat -c %a '$TMP/old.zst') = 600"
 check "--force: no temporary file is left beside it" test -z "$(find "$TMP" -maxdepth 1 -name '.old.zst.*')"
 
+# --- under sudo the command runs as the user who ran it, who gets the trace: sudo is
+# played by its variables (SUDO_UID, SUDO_GID), the user is nobody
+mkdir -m 755 "$TMP/u"
+chmod 711 "$TMP"
+IDJOB='id -u; id -g; id -G; echo "$HOME $USER $LOGNAME"; touch "$0/x" 2>/dev/null || echo no-write'
+SUDO_UID=65534 SUDO_GID=65534 "$TRACER" run -q -o "$TMP/u/sudo.zst" -- sh -c "$IDJOB" "$TMP/u" \
+	>"$TMP/sudo.out" 2>"$TMP/sudo.err"
+check "sudo: the command runs as the invoking user (uid, gid, groups, HOME, USER, LOGNAME)" \
+	test "$(tr '\n' ' ' <"$TMP/sudo.out")" = "65534 65534 65534 /nonexistent nobody nobody no-write "
+check "  ...the trace is that user's, mode 0600" test "$(stat -c '%u:%g %a' "$TMP/u/sudo.zst")" = "65534:65534 600"
+check "  ...and that user can analyze it, as the exec of the command shows" sh -c \
+	"setpriv --reuid=65534 --regid=65534 --clear-groups '$ANALYZE' --dump '$TMP/u/sudo.zst' | grep -q '\"type\":\"exec\"'"
+"$TRACER" run -q --user nobody -o "$TMP/u/user.zst" -- sh -c "$IDJOB" "$TMP/u" >"$TMP/user.out" 2>/dev/null
+check "--user nobody: the same without sudo" sh -c "test \"\$(head -1 '$TMP/user.out')\" = 65534 && \
+	test \"\$(stat -c %u '$TMP/u/user.zst')\" = 65534"
+SUDO_UID=65534 SUDO_GID=65534 "$TRACER" run -q --user root -o "$TMP/u/root.zst" -- id -u >"$TMP/root.out" 2>/dev/null
+check "--user root under sudo: root runs it and owns the trace" sh -c \
+	"test \"\$(cat '$TMP/root.out')\" = 0 && test \"\$(stat -c %u '$TMP/u/root.zst')\" = 0"
+"$TRACER" run -q --user no-such-user -- true 2>"$TMP/e7"
+check "--user with no such user: exit 2, one line" sh -c "test $? -eq 2 && \
+	grep -qx \"tracer: --user: no such user 'no-such-user' (see tracer --help)\" '$TMP/e7'"
+chmod 700 "$TMP"
+
+# --- the live status line: only on a terminal, on a row of its own (the last one,
+# below the region the job's output scrolls in), never in the job's lines
+"$TRACER" run -o "$TMP/nostatus.zst" -- sleep 1.5 2>"$TMP/nostatus.err"
+check "status: none when stderr is not a terminal" sh -c "! grep -q \$'\\x1b' '$TMP/nostatus.err' && \
+	test \$(wc -l <'$TMP/nostatus.err') -eq 1"
+check "status: on a terminal, a row of its own; the job's output intact" "$PY" - "$TRACER" "$TMP/pty.zst" <<'PY'
+import fcntl, os, pty, re, struct, sys, termios
+tracer, out = sys.argv[1], sys.argv[2]
+job = 'for i in $(seq 25); do echo "line $i"; sleep 0.1; done; printf partial; sleep 1.2; echo " end"'
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 80, 0, 0))
+    os.environ['TERM'] = 'xterm'
+    os.execv(tracer, [tracer, 'run', '-o', out, '--', 'sh', '-c', job])
+data = b''
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    data += b
+os.waitpid(pid, 0)
+s = data.decode(errors='replace')
+start, end = '\r\n\x1b7\x1b[1;23r\x1b8\x1b[1A', '\x1b7\x1b[1;24r\x1b[24;1H\x1b[2K\x1b8'
+draw = re.compile(r'\x1b7\x1b\[1;23r\x1b\[24;1H\x1b\[2Ktracer: [^\x1b\r\n]*\x1b8')
+errors = []
+if not s.startswith(start) or s.count(end) != 1:
+    errors.append('no row kept, or not given back: %r' % s[:40])
+draws = draw.findall(s)
+if not draws:
+    errors.append('no status drawn')
+rest = draw.sub('', s.replace(start, '', 1).replace(end, ''))
+want = ''.join('line %d\r\n' % i for i in range(1, 26)) + 'partial end\r\n'
+if not rest.startswith(want) or '\x1b' in rest or not re.fullmatch(r'tracer: wrote [^\r\n]*\r\n', rest[len(want):]):
+    errors.append('the job\'s output is not intact around %d status draws: %r' % (len(draws), rest))
+print('\n'.join(errors))
+sys.exit(1 if errors else 0)
+PY
+
 # --- one-line errors
 touch "$TMP/exists.zst"
 "$TRACER" run -q -o "$TMP/exists.zst" -- true 2>"$TMP/e1"
@@ -350,6 +414,12 @@ check "--force replaces a regular file" test -s "$TMP/exists.zst"
 check "no such pid: exit 1, one line" sh -c "test $? -eq 1 && grep -qx 'tracer: no process with pid 4000000' '$TMP/e3'"
 "$TRACER" attach -o "$TMP/np.zst" 2>"$TMP/e4"
 check "usage error exits 2" test $? -eq 2
+for args in "--bogus" "run --bogus -- true" "run -Z -- true" "run -o" "bogus"; do
+	# shellcheck disable=SC2086
+	"$TRACER" $args 2>"$TMP/e8"
+	check "usage error '$args': exit 2, one line ending with where to look" sh -c \
+		"test $? -eq 2 && test \$(wc -l <'$TMP/e8') -eq 1 && grep -q '(see tracer --help)\$' '$TMP/e8'"
+done
 "$TRACER" run --buffer-mb 0 -- true 2>"$TMP/e5"
 check "bad --buffer-mb exits 2 naming the option" sh -c "test $? -eq 2 && grep -q -- '--buffer-mb must be' '$TMP/e5'"
 if command -v setpriv >/dev/null; then
