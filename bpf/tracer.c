@@ -47,15 +47,21 @@ static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t forward_signal;
 static bool verbose;
 
+/* One line on stderr: "tracer: ", the message, then `end`. */
+static void vsay(const char *end, const char *fmt, va_list ap)
+{
+	fputs("tracer: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(end, stderr);
+}
+
 static void say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("tracer: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay("\n", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* A usage error: one line, ending with where to look; returns 2, the exit status. */
@@ -63,11 +69,9 @@ static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("tracer: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(" (see tracer --help)\n", fmt, ap);
 	va_end(ap);
-	fputs(" (see tracer --help)\n", stderr);
 	return 2;
 }
 
