@@ -40,6 +40,12 @@ static bool size(void)
 	return true;
 }
 
+/* Only a foreground tracer draws: in the background the terminal is the shell's. */
+static bool foreground(void)
+{
+	return tcgetpgrp(STDERR_FILENO) == getpgrp();
+}
+
 static void put(const char *s, int n)
 {
 	/* a failed write (a closed terminal) just ends the status */
@@ -53,7 +59,8 @@ void status__start(void)
 	const char *term = getenv("TERM");
 	char buf[64];
 
-	if (!isatty(STDERR_FILENO) || !term || !*term || !strcmp(term, "dumb") || !size())
+	if (!isatty(STDERR_FILENO) || !term || !*term || !strcmp(term, "dumb") || !foreground() ||
+	    !size())
 		return;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGWINCH, &sa, NULL);
@@ -69,6 +76,10 @@ void status__draw(const char *text)
 
 	if (!on)
 		return;
+	if (!foreground()) {
+		status__end();	/* sent to the background (^Z, bg): give the row back */
+		return;
+	}
 	if (resized) {
 		resized = 0;
 		if (!size()) {
