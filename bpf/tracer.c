@@ -99,6 +99,9 @@ struct run {
 	__u64 born, start, loop_start, last_flush, last_status, last_events, last_drops, last_raw, last_adapt;
 	int stop_reason;
 	int write_err;
+	int nice;		/* the consumer's own priority, restored after a boost */
+	bool boosted;
+	__u64 last_busy, boosts;
 	__u64 *probe_calls;	/* by probe id */
 	size_t nprobe_calls;
 	char *out_path;		/* where the trace is, once committed (else o.output) */
@@ -900,10 +903,34 @@ static void poll_pause(const struct run *r, int consumed)
 	nanosleep(&t, NULL);
 }
 
+/*
+ * Under a flood the consumer competes for the CPUs with the very threads that fill
+ * the rings, and at an equal share it falls behind: events are lost.  While polls
+ * find the rings filling (a quarter of a ring in one poll), it runs at the highest
+ * priority of the normal class, then drops back after a second of calm; the job
+ * loses the CPU time the trace needs instead of the events.
+ */
+static void keep_up(struct run *r, int consumed, __u64 now)
+{
+	bool busy = (__u64)(consumed > 0 ? consumed : 0) * 64 > ring_bytes(r) / 4;
+
+	if (busy)
+		r->last_busy = now;
+	if (busy && !r->boosted) {
+		r->boosted = !setpriority(PRIO_PROCESS, 0, -20);
+		r->boosts += r->boosted;
+	} else if (r->boosted && now - r->last_busy > FLUSH_NS) {
+		setpriority(PRIO_PROCESS, 0, r->nice);
+		r->boosted = false;
+	}
+}
+
 static int trace_loop(struct run *r)
 {
 	int err = 0, consumed;
 
+	errno = 0;
+	r->nice = getpriority(PRIO_PROCESS, 0);
 	/* --duration counts from here: the targets are marked, the probes settled */
 	r->loop_start = r->last_flush = r->last_status = r->last_adapt = now_ns();
 	for (;;) {
@@ -935,6 +962,7 @@ static int trace_loop(struct run *r)
 		}
 		if (should_stop(r, now))
 			return 0;
+		keep_up(r, consumed, now);
 		poll_pause(r, consumed);
 	}
 	r->stop_reason = ST_STOP_ERROR;
