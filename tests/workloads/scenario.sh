@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs one reference scenario from tests/scenarios.tsv (see tests/workloads/README.md).
 #
-#   tests/workloads/scenario.sh NAME [--prefix 'CMD ...'] [--truth FILE]
-#   tests/workloads/scenario.sh --list        # NAME<TAB>VERDICT, one per line
+#   tests/workloads/scenario.sh NAME [--prefix 'CMD ...'] [--truth FILE] [--table FILE]
+#   tests/workloads/scenario.sh --list [--table FILE]   # NAME<TAB>VERDICT, one per line
+#
+# --table reads another table of the same format (default tests/scenarios.tsv;
+# tests/scenarios-next.tsv holds the scenarios whose analyzer fixes are pending).
 #
 # Environment:
 #   BUILD    build directory (default: <repo>/build; made absolute)
@@ -15,6 +18,10 @@
 #   - starts `hogs` busy-loop processes itself: children of this script, never of
 #     the job, and in the job's session so autogroup scheduling makes them peers of
 #     the job; a trap kills and reaps them however the script ends;
+#   - when the command names $ST_FEATURE_SERVER, starts the loopback feature server
+#     (featsrv.py) the same way, outside the job's process tree (so a tracer of the
+#     job does not see it, as with a remote store), and exports its address as
+#     ST_FEATURE_SERVER=127.0.0.1:PORT once it listens;
 #   - runs `PREFIX COMMAND` with eval from the repo root.  The runner never adds
 #     tracer options by itself: the caller places them in the prefix, single-quoted
 #     so that eval expands them, e.g.
@@ -32,7 +39,7 @@ table=$root/tests/scenarios.tsv
 usage()
 {
 	echo "scenario.sh: $*" >&2
-	echo "usage: scenario.sh NAME [--prefix 'CMD ...'] [--truth FILE] | --list" >&2
+	echo "usage: scenario.sh NAME [--prefix 'CMD ...'] [--truth FILE] [--table FILE] | --list" >&2
 	exit 2
 }
 
@@ -42,10 +49,11 @@ rows()
 	grep -v -e '^#' -e '^[[:space:]]*$' "$table"
 }
 
-name= prefix= truth=
+name= prefix= truth= list=0
 while [ $# -gt 0 ]; do
 	case $1 in
-	--list) rows | cut -f1,2; exit 0 ;;
+	--list) list=1 ;;
+	--table) [ $# -ge 2 ] || usage "--table needs a value"; table=$2; shift ;;
 	--prefix) [ $# -ge 2 ] || usage "--prefix needs a value"; prefix=$2; shift ;;
 	--truth) [ $# -ge 2 ] || usage "--truth needs a value"; truth=$2; shift ;;
 	-*) usage "unknown option '$1'" ;;
@@ -53,6 +61,11 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+[ -r "$table" ] || usage "cannot read the table '$table'"
+if [ "$list" = 1 ]; then
+	rows | cut -f1,2
+	exit 0
+fi
 [ -n "$name" ] || usage "no scenario named"
 
 row=$(rows | awk -F'\t' -v n="$name" '$1 == n' | head -n 1)
@@ -76,7 +89,7 @@ cleanup()
 
 	for p in "${hog_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	for p in "${hog_pids[@]}"; do wait "$p" 2>/dev/null; done
-	rm -f "$out"
+	rm -f "$out" "$out.port"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -86,6 +99,16 @@ for ((i = 0; i < hogs; i++)); do
 	bash -c 'while :; do :; done' &
 	hog_pids+=($!)
 done
+
+if [[ $cmd == *ST_FEATURE_SERVER* ]]; then
+	# the port line, through a FIFO, is the server's "listening" announcement
+	mkfifo "$out.port" || exit 2
+	/usr/bin/python3 "$root/tests/workloads/featsrv.py" >"$out.port" </dev/null &
+	hog_pids+=($!)
+	read -r port <"$out.port"
+	[[ $port =~ ^[0-9]+$ ]] || { echo "scenario.sh: featsrv.py did not start" >&2; exit 2; }
+	export ST_FEATURE_SERVER=127.0.0.1:$port
+fi
 
 (cd "$root" && eval "$prefix $cmd") >"$out"
 rc=$?

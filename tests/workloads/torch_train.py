@@ -52,6 +52,15 @@ BLOCK = 4096            # O_DIRECT read size and alignment
 NSTAT = 6               # per worker: pid, read_ns, decode_ns, handoff_ns, samples, bytes
 
 
+def decode(raw, kernel, reps):
+    """A sample's "decode": reps passes of a 5x5 conv2d + tanh (CPU work), then
+    pooled to 3 x 16 x 16 features.  Shared by every PyTorch workload."""
+    x = raw.view(3, IMG, IMG).float().div_(255).unsqueeze(0)
+    for _ in range(reps):
+        x = torch.tanh(F.conv2d(x, kernel, padding=2, groups=3))
+    return F.avg_pool2d(x, 4).flatten()
+
+
 class Truth:
     """Window and per-worker counters in shared memory (RawArray survives fork)."""
 
@@ -119,12 +128,6 @@ class SampleDataset(Dataset):
             n += os.preadv(self.fd, [self.view[j * BLOCK:(j + 1) * BLOCK]], blk * BLOCK)
         return torch.frombuffer(self.buf, dtype=torch.uint8)[:SAMPLE_BYTES]
 
-    def _decode(self, raw):
-        x = raw.view(3, IMG, IMG).float().div_(255).unsqueeze(0)
-        for _ in range(self.args.decode_reps):
-            x = torch.tanh(F.conv2d(x, self.kernel, padding=2, groups=3))
-        return F.avg_pool2d(x, 4).flatten()
-
     def __getitem__(self, item):
         b, idxs = item
         w = get_worker_info().id
@@ -136,7 +139,7 @@ class SampleDataset(Dataset):
             t0 = time.monotonic_ns()
             raw = self._read(idx)
             t1 = time.monotonic_ns()
-            out.append(self._decode(raw))
+            out.append(decode(raw, self.kernel, self.args.decode_reps))
             t2 = time.monotonic_ns()
             self.truth.add(w, 1, self.truth.overlap(t0, t1))
             self.truth.add(w, 2, self.truth.overlap(t1, t2))

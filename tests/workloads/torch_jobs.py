@@ -1,0 +1,483 @@
+#!/usr/bin/python3
+"""Real PyTorch training jobs of the kinds people run, each measuring its own truth.
+
+    /usr/bin/python3 tests/workloads/torch_jobs.py --job JOB [--name SCENARIO] [knobs]
+
+  gil       num_workers=0; a Python thread does pure-Python work beside the loop
+            (a log parser, a tokenizer): the main thread waits for the GIL
+  nw0       num_workers=0; the main thread decodes every sample itself
+  wk_sleep  workers sleep per sample (a throttled source), little CPU
+  wk_lock   workers share a rate limiter: a lock held while pacing (sleeping)
+  wk_net    workers fetch every sample from a feature server over loopback TCP
+  prep      workers decode on CPU (the CPU-contention class runs it beside hogs)
+  next_cpu  two CPU-bound workers beside a busy main thread on 2 CPUs: after a
+            batch arrives the main thread still waits for a CPU
+  epochs    --epochs epochs of --batches-per-epoch; --workers, --prefetch and
+            --persistent choose the loader (workers re-created every epoch or not)
+
+Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
+tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
+pool (no file, so no page cache to depend on), or from the feature server
+(wk_net).  The measured window starts at step --warmup-steps (after the attach
+gate, wl_common.gate()) and ends after the last step.
+"""
+import argparse
+import json
+import multiprocessing
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wl_common as wl  # noqa: E402
+from torch_train import IMG, SAMPLE_BYTES, decode  # noqa: E402
+
+# Per job: loader shape, per-sample work, main-thread work.  Sized so that each
+# window lasts 2-3 s on an idle 2-CPU VM.
+JOBS = {
+    "gil": dict(workers=0, batch_size=32, steps=100, hidden=256, gil_thread=1),
+    "nw0": dict(workers=0, batch_size=8, steps=100, decode_reps=6, hidden=256),
+    "wk_sleep": dict(workers=2, batch_size=8, steps=150, sleep_us=2000, decode_reps=1,
+                     hidden=64),
+    "wk_lock": dict(workers=3, batch_size=8, steps=120, lock_hold_us=2000, decode_reps=1,
+                    hidden=64),
+    "wk_net": dict(workers=2, batch_size=8, steps=150, net_latency_us=2000, decode_reps=1,
+                   hidden=64),
+    "prep": dict(workers=1, batch_size=8, steps=50, decode_reps=40, hidden=64),
+    "next_cpu": dict(workers=2, batch_size=8, steps=60, decode_reps=20, hidden=64,
+                     compute_us=15000),
+    "epochs": dict(workers=2, batch_size=8, epochs=3, batches_per_epoch=40, decode_reps=12,
+                   hidden=64, compute_us=2000),
+}
+KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, prefetch=2,
+             persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
+             hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1)
+
+POOL_IMAGES = 256
+# per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
+# samples, bytes, oncpu, runq (times in ns)
+F_PID, F_BORN, F_NET, F_SLEEP, F_LWAIT, F_LHOLD, F_DEC, F_SAMP, F_BYTES, F_CPU, F_RUNQ = \
+    range(11)
+NSTAT = 11
+HDR = 3                 # window start, window end, current pool
+REQ = struct.Struct("<III")
+
+
+def image_pool():
+    """The in-memory samples (POOL_IMAGES random images) and the decode kernel."""
+    g = torch.Generator().manual_seed(3)
+    pool = torch.randint(0, 256, (POOL_IMAGES, SAMPLE_BYTES), dtype=torch.uint8, generator=g)
+    return pool, torch.randn(3, 1, 5, 5, generator=torch.Generator().manual_seed(7))
+
+
+def mlp(hidden):
+    """The model every job trains: an MLP over the pooled image features."""
+    return nn.Sequential(nn.Linear(3 * (IMG // 4) ** 2, hidden), nn.ReLU(),
+                         nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
+class Truth:
+    """Window bounds and per-worker counters in shared memory (RawArray survives fork).
+
+    Slot p * workers + w belongs to worker w of pool p (a pool: the workers one
+    DataLoader iterator started; persistent workers make one pool for all
+    epochs).  With num_workers=0 one slot counts the main thread's loading.
+    """
+
+    def __init__(self, pools, workers):
+        self.w = max(1, workers)
+        self.n = pools * self.w
+        self.a = multiprocessing.get_context("fork").RawArray("q", HDR + NSTAT * self.n)
+
+    def overlap(self, t0, t1):
+        start, end = self.a[0], self.a[1] or (1 << 62)
+        if not start:
+            return 0
+        return max(0, min(t1, end) - max(t0, start))
+
+    def add(self, slot, field, value):
+        self.a[HDR + NSTAT * slot + field] += value
+
+    def set(self, slot, field, value):
+        self.a[HDR + NSTAT * slot + field] = value
+
+    def get(self, slot, field):
+        return self.a[HDR + NSTAT * slot + field]
+
+
+class BatchSampler(Sampler):
+    """Yields (global batch number, indices) for the current epoch."""
+
+    def __init__(self, args, truth):
+        self.args, self.truth = args, truth
+        self.g = torch.Generator().manual_seed(args.seed)
+
+    def __iter__(self):
+        bpe, bs = self.args.batches_per_epoch, self.args.batch_size
+        first = self.epoch * bpe
+        order = torch.randperm(bpe * bs, generator=self.g).tolist()
+        for b in range(bpe):
+            yield first + b, order[b * bs:(b + 1) * bs]
+
+    def __len__(self):
+        return self.args.batches_per_epoch
+
+
+class Samples(Dataset):
+    """Per sample, in this order: fetch (pool or server), sleep, rate limiter, decode."""
+
+    def __init__(self, args, truth, server):
+        self.args, self.truth, self.server = args, truth, server
+        self.pool, self.kernel = image_pool()
+        self.lock = multiprocessing.get_context("fork").Lock() if args.lock_hold_us else None
+        self.sock = None
+        self.slot = 0
+
+    def _fetch(self, idx):
+        if not self.server:
+            return self.pool[idx % POOL_IMAGES]
+        if self.sock is None:  # one connection per worker, opened after fork
+            self.sock = socket.create_connection(self.server)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buf = bytearray(SAMPLE_BYTES)
+        self.sock.sendall(REQ.pack(idx, self.args.net_latency_us, SAMPLE_BYTES))
+        view, got = memoryview(self.buf), 0
+        while got < SAMPLE_BYTES:
+            n = self.sock.recv_into(view[got:])
+            if not n:
+                raise RuntimeError("feature server closed the connection")
+            got += n
+        return torch.frombuffer(self.buf, dtype=torch.uint8).clone()
+
+    def __getitem__(self, item):
+        b, idxs = item
+        counted = b >= self.args.warmup_steps
+        t, ov, slot = self.truth, self.truth.overlap, self.slot
+        out = []
+        for idx in idxs:
+            t0 = time.monotonic_ns()
+            raw = self._fetch(idx)
+            t1 = time.monotonic_ns()
+            if self.args.sleep_us:
+                time.sleep(self.args.sleep_us / 1e6)
+            t2 = time.monotonic_ns()
+            t3 = t4 = t2
+            if self.lock:
+                self.lock.acquire()
+                t3 = time.monotonic_ns()
+                time.sleep(self.args.lock_hold_us / 1e6)
+                t4 = time.monotonic_ns()
+                self.lock.release()
+            t5 = time.monotonic_ns()
+            out.append(decode(raw, self.kernel, self.args.decode_reps))
+            t6 = time.monotonic_ns()
+            if self.server:
+                t.add(slot, F_NET, ov(t0, t1))
+            t.add(slot, F_SLEEP, ov(t1, t2))
+            t.add(slot, F_LWAIT, ov(t2, t3))
+            t.add(slot, F_LHOLD, ov(t3, t4))
+            t.add(slot, F_DEC, ov(t5, t6))
+            if counted:
+                t.add(slot, F_SAMP, 1)
+                t.add(slot, F_BYTES, SAMPLE_BYTES if self.server else 0)
+        return torch.stack(out), torch.tensor(idxs)
+
+    def __len__(self):
+        return 1 << 30
+
+
+def worker_init(ds, truth):
+    def init(w):
+        torch.set_num_threads(1)
+        ds.slot = truth.a[2] * truth.w + w
+        truth.set(ds.slot, F_PID, os.getpid())
+        truth.set(ds.slot, F_BORN, time.monotonic_ns())
+    return init
+
+
+def gil_hog(stop):
+    """Pure-Python work (think: parsing log lines), holding the GIL whenever it runs."""
+    wl.set_comm("py-logparse")
+    x = 0
+    while not stop.is_set():
+        for i in range(2000):
+            x = (x * 31 + i) % 1000003
+
+
+def burn(us):
+    """Main-thread work of a fixed CPU time (ns of thread CPU), whatever the load."""
+    if not us:
+        return
+    a = torch.randn(64, 64)
+    c0 = time.thread_time_ns()
+    while time.thread_time_ns() - c0 < us * 1000:
+        a = torch.tanh(a @ a * 0.01)
+
+
+class Job:
+    def __init__(self, args):
+        self.args = args
+        pools = args.epochs if args.workers and not args.persistent else 1
+        self.truth = Truth(pools, args.workers)
+        self.server, self.server_info = self._server()
+        self.ds = Samples(args, self.truth, self.server)
+        self.sampler = BatchSampler(args, self.truth)
+        kw = {}
+        if args.workers:
+            kw = dict(multiprocessing_context="fork", prefetch_factor=args.prefetch,
+                      persistent_workers=bool(args.persistent),
+                      worker_init_fn=worker_init(self.ds, self.truth))
+        self.loader = DataLoader(self.ds, batch_size=None, sampler=self.sampler,
+                                 num_workers=args.workers, **kw)
+        self.model = mlp(args.hidden)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01)
+        self.sched = wl.SchedStat()
+        self.machine = wl.Machine(os.getpid())
+        self.m = dict(batch_wait=0, compute=0, compute_cpu=0, next_runq=0)
+        self.step_start, self.next_ns, self.next_runq = [], [], []
+        self.epochs, self.wbase = [], {}
+        self.bg = None
+
+    def _server(self):
+        """The feature server: the runner's ($ST_FEATURE_SERVER), or our own child."""
+        if not self.args.net_latency_us:
+            return None, None
+        addr = self.args.server or os.environ.get("ST_FEATURE_SERVER", "")
+        if addr:
+            host, port = addr.rsplit(":", 1)
+            return (host, int(port)), {"addr": addr, "started_by": "runner", "pid": None}
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.srv = subprocess.Popen([sys.executable, os.path.join(here, "featsrv.py"),
+                                     "--stdin-eof"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE)
+        port = int(self.srv.stdout.readline())
+        return ("127.0.0.1", port), {"addr": "127.0.0.1:%d" % port, "started_by": "job",
+                                     "pid": self.srv.pid}
+
+    def step(self, x, ids):
+        self.opt.zero_grad()
+        loss = F.cross_entropy(self.model(x), ids % 10)
+        loss.backward()
+        self.opt.step()
+        burn(self.args.compute_us)
+
+    def start_window(self):
+        wl.gate()
+        self.machine.snap()
+        if self.bg_tid:
+            self.bg0 = wl.task_schedstat(os.getpid(), self.bg_tid)
+        for s in range(self.truth.n):
+            pid = self.truth.get(s, F_PID)
+            if pid:
+                self.wbase[s] = wl.proc_schedstat(pid) or (0, 0)
+        self.sched0 = self.sched.read()
+        self.m["start"] = self.truth.a[0] = time.monotonic_ns()
+
+    def end_window(self):
+        self.m["end"] = self.truth.a[1] = time.monotonic_ns()
+        self.sched1 = self.sched.read()
+        self.pool_done(self.truth.a[2])
+        if self.bg_tid:
+            self.bg1 = wl.task_schedstat(os.getpid(), self.bg_tid)
+        self.machine.snap()
+
+    def pool_done(self, pool):
+        """Reads the scheduler accounts of a pool's workers while they still live.
+
+        Called after the pool's last batch (a non-persistent pool), or at the end
+        of the window; a pool that ended before the window counts nothing.
+        """
+        if not self.args.workers or not self.m.get("start"):
+            return
+        for s in range(pool * self.truth.w, (pool + 1) * self.truth.w):
+            pid = self.truth.get(s, F_PID)
+            now = wl.proc_schedstat(pid) if pid else None
+            if now is None:
+                continue
+            b = self.wbase.get(s, (0, 0))
+            self.truth.set(s, F_CPU, now[0] - b[0])
+            self.truth.set(s, F_RUNQ, now[1] - b[1])
+
+    def run(self):
+        a = self.args
+        if a.gil_thread:
+            stop = threading.Event()
+            self.bg = threading.Thread(target=gil_hog, args=(stop,), daemon=True)
+            self.bg.start()
+            self.bg_tid = self.bg.native_id
+        else:
+            self.bg_tid = 0
+        for epoch in range(a.epochs):
+            self.one_epoch(epoch)
+        if a.gil_thread:
+            stop.set()
+            self.bg.join()
+
+    def one_epoch(self, epoch):
+        a = self.args
+        if a.workers and not a.persistent:
+            self.truth.a[2] = epoch
+        self.sampler.epoch = epoch
+        t_iter = time.monotonic_ns()
+        it = iter(self.loader)
+        t_made = time.monotonic_ns()
+        ep = {"epoch": epoch, "iter_ns": t_iter, "iter_s": (t_made - t_iter) / 1e9}
+        for b in range(a.batches_per_epoch):
+            g = epoch * a.batches_per_epoch + b
+            if g == a.warmup_steps:
+                self.start_window()
+            counted = g >= a.warmup_steps
+            ss = a.step_sched and counted
+            r0 = self.sched.read()[1] if ss else 0
+            t0 = time.monotonic_ns()
+            x, ids = next(it)
+            t1 = time.monotonic_ns()
+            r1 = self.sched.read()[1] if ss else 0
+            c0 = time.thread_time_ns()
+            self.step(x, ids)
+            c1 = time.thread_time_ns()
+            t2 = time.monotonic_ns()
+            if b == 0:
+                ep["first_batch_ns"] = t1
+                ep["first_batch_s"] = (t1 - t_iter) / 1e9
+            if counted:
+                self.step_start.append(t1)
+                self.next_ns.append(t1 - t0)
+                self.next_runq.append(r1 - r0)
+                self.m["batch_wait"] += t1 - t0
+                self.m["compute"] += t2 - t1
+                self.m["compute_cpu"] += c1 - c0
+        if epoch == a.epochs - 1:
+            self.end_window()
+        elif not a.persistent:
+            self.pool_done(epoch)
+        ep["worker_pids"] = [self.truth.get(s, F_PID) for s in range(self.truth.n)
+                             if s // self.truth.w == self.truth.a[2] and
+                             self.truth.get(s, F_PID)] if a.workers else []
+        ep["batches"] = a.batches_per_epoch
+        t3 = time.monotonic_ns()
+        try:
+            next(it)  # as a for loop does: StopIteration shuts a pool down
+            raise RuntimeError("the loader yielded more batches than the sampler")
+        except StopIteration:
+            pass
+        ep["end_s"] = (time.monotonic_ns() - t3) / 1e9
+        self.epochs.append(ep)
+
+    def workers_truth(self):
+        out = []
+        for s in range(self.truth.n if self.args.workers else 0):
+            g = lambda f: self.truth.get(s, f)
+            if not g(F_PID):
+                continue
+            born = g(F_BORN)
+            out.append({
+                "pid": g(F_PID), "pool": s // self.truth.w, "id": s % self.truth.w,
+                "born_ns": born, "born_in_window": born > self.m["start"],
+                "oncpu_s": g(F_CPU) / 1e9, "runq_s": g(F_RUNQ) / 1e9,
+                "net_s": g(F_NET) / 1e9, "sleep_s": g(F_SLEEP) / 1e9,
+                "lock_wait_s": g(F_LWAIT) / 1e9, "lock_hold_s": g(F_LHOLD) / 1e9,
+                "decode_s": g(F_DEC) / 1e9, "read_s": g(F_NET) / 1e9, "handoff_s": 0.0,
+                "samples": g(F_SAMP), "bytes_read": g(F_BYTES)})
+        return out
+
+    def truth_line(self):
+        a, m = self.args, self.m
+        s = lambda ns: round(ns / 1e9, 6)
+        wall = m["end"] - m["start"]
+        oncpu = self.sched1[0] - self.sched0[0]
+        runq = self.sched1[1] - self.sched0[1]
+        blocked = max(0, wall - oncpu - runq)
+        main = {"batch_wait_s": s(m["batch_wait"]), "compute_s": s(m["compute"]),
+                "device_wait_s": 0.0, "checkpoint_s": 0.0,
+                "lock_wait_s": s(blocked) if a.gil_thread else 0.0,
+                "compute_cpu_s": s(m["compute_cpu"]), "oncpu_s": s(oncpu),
+                "runq_wait_s": s(runq), "blocked_s": s(blocked),
+                "next_runq_s": s(sum(self.next_runq)) if a.step_sched else None}
+        if a.gil_thread:
+            main["gil_wait_s"] = s(blocked)
+            main["gil_wait_with_runq_s"] = s(wall - oncpu)
+        t = {"stalltrace_truth": 1, "workload": "pytorch", "job": a.job,
+             "scenario": a.name, "pid": os.getpid(),
+             "main_tid": threading.get_native_id(),
+             "window": {"start_ns": m["start"], "end_ns": m["end"]},
+             "steps": len(self.step_start), "batch_size": a.batch_size,
+             "wall_s": s(wall), "main": main,
+             "loader": {"num_workers": a.workers, "prefetch_factor": a.prefetch,
+                        "persistent_workers": bool(a.persistent), "epochs": a.epochs,
+                        "batches_per_epoch": a.batches_per_epoch,
+                        "pools": len({w["pool"] for w in self.workers_truth()}),
+                        "pool_size": a.workers,
+                        "main_samples": self.truth.get(0, F_SAMP) if not a.workers else 0,
+                        "main_decode_s": s(self.truth.get(0, F_DEC)) if not a.workers
+                        else 0.0},
+             "epochs": self.epochs,
+             "step_start_ns": self.step_start, "next_ns": self.next_ns,
+             "next_runq_ns": self.next_runq if a.step_sched else None,
+             "workers": self.workers_truth(),
+             "machine": self.machine.result()}
+        if self.bg_tid:
+            t["gil_thread"] = {"tid": self.bg_tid, "oncpu_s": s(self.bg1[0] - self.bg0[0]),
+                               "runq_s": s(self.bg1[1] - self.bg0[1])}
+        if self.server_info:
+            t["server"] = self.server_info
+        return json.dumps(t, separators=(",", ":"))
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--job", required=True, choices=sorted(JOBS))
+    p.add_argument("--name", default="", help="scenario name echoed in the truth line")
+    p.add_argument("--server", default="",
+                   help="feature server HOST:PORT (wk_net; default $ST_FEATURE_SERVER, "
+                        "else the job starts its own, a traced child)")
+    for knob in KNOBS:
+        p.add_argument("--" + knob.replace("_", "-"), type=int, default=None,
+                       help="default: %s" % JOBS.get(knob, KNOBS[knob]))
+    p.add_argument("--seed", type=int, default=1)
+    a = p.parse_args()
+    for knob, val in {**KNOBS, **JOBS[a.job]}.items():
+        if getattr(a, knob) is None:
+            setattr(a, knob, val)
+    if a.job == "wk_net" and not a.net_latency_us:
+        p.error("--net-latency-us must be positive for wk_net")
+    if not a.batches_per_epoch:
+        a.batches_per_epoch = a.steps + a.warmup_steps
+    if a.step_sched < 0:
+        a.step_sched = 1 if a.workers else 0
+    for knob in ("batch_size", "epochs", "batches_per_epoch", "prefetch", "hidden"):
+        if getattr(a, knob) < 1:
+            p.error("--%s must be at least 1" % knob.replace("_", "-"))
+    for knob in KNOBS:
+        if getattr(a, knob) < 0:
+            p.error("--%s must not be negative" % knob.replace("_", "-"))
+    if a.workers == 0 and (a.persistent or a.prefetch != 2):
+        p.error("--persistent and --prefetch need --workers > 0")
+    if a.warmup_steps >= a.epochs * a.batches_per_epoch:
+        p.error("--warmup-steps must be below the number of batches")
+    return a
+
+
+def main():
+    args = parse_args()
+    # "N worker processes ... suggested max is 2": intended here (wk_lock, epochs)
+    warnings.filterwarnings("ignore", message="This DataLoader will create")
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    job = Job(args)
+    job.run()
+    print(job.truth_line(), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
