@@ -306,7 +306,7 @@ def parse_args():
                    help="directory of the 64 MiB dataset file (fetch)")
     for knob, val in (("steps", 60), ("warmup_steps", 3), ("workers", 1), ("batch_size", 8),
                       ("hidden", 64), ("decode_reps", 1), ("slow_decode_reps", 30),
-                      ("slow_compute_us", 30000), ("reads_per_sample", 8), ("seed", 1)):
+                      ("slow_compute_us", 30000), ("reads_per_sample", 16), ("seed", 1)):
         p.add_argument("--" + knob.replace("_", "-"), type=int, default=val,
                        help="default %d" % val)
     a = p.parse_args()
