@@ -613,6 +613,10 @@ static bool coll_wait(struct an *a, const struct thr *t, const struct seg *g, bo
 		return ((g->flags & SEG_NET) || is_net_thread(a, g->waker) ||
 			is_net_thread(a, g->waker2)) && coll_proc(a, t, g->peer);
 	case WREL_OTHER:
+		/* a trace without interrupt context: loopback traffic from the sender */
+		if ((g->flags & SEG_SOFTIRQ) && g->nr != SC_NONE &&
+		    (st_syscall_class(g->nr) & ST_SYSC_RECV) && coll_proc(a, t, g->peer))
+			return true;
 		w = an__find_thread(a, g->waker);
 		return w && t->proc && dist__is_rank(t->proc) && dist__is_rank(w->proc);
 	default:

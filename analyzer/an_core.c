@@ -305,10 +305,15 @@ static enum wrel relation(struct an *a, const struct thr *t, const struct st_eve
  * softirq, as with gloo.  On loopback the softirq runs on the sending task: its
  * process is the peer.
  */
-static void net_chain(struct an *a, struct thr *t, const struct st_event *ev, struct thr *w)
+static void net_chain(struct an *a, struct thr *t, const struct st_event *ev, struct thr *w,
+		      enum wrel rel)
 {
 	struct thr *w2 = t->waker2 ? an__find_thread(a, t->waker2) : NULL;
 	bool soft = (ev->flags & ST_WK_IRQ) && (ev->flags & ST_WK_SOFTIRQ);
+
+	/* without interrupt context, loopback traffic reads as a wake by its sender */
+	if (a->irq_unknown && rel == WREL_OTHER)
+		soft = true;
 
 	t->wake_flags = 0;
 	t->peer = 0;
@@ -362,7 +367,7 @@ static void wakeup(struct an *a, const struct st_event *ev)
 	t->waker2 = w && w->last_woken >= t->since && w->last_waker != t->tid ? w->last_waker : 0;
 	t->last_waker = ev->wk.waker_tid;
 	t->last_woken = t->wake_ts;
-	net_chain(a, t, ev, w);
+	net_chain(a, t, ev, w, rel);
 	if (rel == WREL_OTHER && !t->peer)
 		t->peer = ev->wk.waker_pid;	/* woken by another process itself */
 	/*

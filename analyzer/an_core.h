@@ -333,6 +333,12 @@ struct an {
 	uint64_t task_wakes, task_wakes_irq;
 	bool have_probes, have_step_probes, have_gpu_probes;
 	bool have_ranks;	/* some process has a distributed identity */
+	/*
+	 * The tracer could not tell interrupt context (irq_context "none", or a tracer
+	 * older than the key): a softirq that delivers loopback traffic then reads as a
+	 * wakeup by the task it interrupted, the sender.
+	 */
+	bool irq_unknown;
 	bool have_trailer;
 	struct st_trailer trailer;	/* how the tracer stopped, and what it wrote */
 	int read_error;

@@ -86,6 +86,7 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	a->win_from = an_time__resolve(&o->from, in->h.start_ts, 0);
 	a->win_to = an_time__resolve(&o->to, in->h.start_ts, UINT64_MAX);
 	a->user_window = o->from.kind || o->to.kind;
+	a->irq_unknown = !in->irq_context || !strcmp(in->irq_context, "none");
 	hmap_init(&a->threads);
 	hmap_init(&a->procs);
 	hmap_init(&a->feeder_fds);

@@ -113,6 +113,22 @@ check "--version" "$ANALYZE" --version
 check "--dump still prints JSON Lines" bash -c \
 	"'$ANALYZE' --dump '$TMP/dataloader_prep.zst' | head -1 | grep -q '\"type\":\"header\"'"
 
+# a tracer that cannot tell interrupt context (irq_context=none): the softirq that
+# delivers loopback traffic reads as a wake by the sending thread; the same answers
+sed -e 's/^header start=1s /header start=1s irq_context=none /' \
+    -e 's/ irq=1 softirq=1 \(waker=[0-9]* waker_pid=[0-9]*\) waker_traced=1/ \1 waker_traced=1/' \
+	"$GOLDEN/ddp_straggler.txt" >"$TMP/noirq.txt"
+if grep -q "softirq=1" "$TMP/noirq.txt"; then
+	fail "noirq: the softirq wakeups were not rewritten"
+elif "$STGEN" -f "$TMP/noirq.txt" "$TMP/noirq.zst" &&
+     "$ANALYZE" -q --json "$TMP/noirq.json" "$TMP/noirq.zst" 2>/dev/null; then
+	grep -v '^#expect trace.warnings' "$TMP/noirq.txt" >"$TMP/noirq.exp"
+	check "ddp_straggler without interrupt context: the same straggler and waits" \
+		"$PY" tests/tools/check_json.py "$TMP/noirq.exp" "$TMP/noirq.json"
+else
+	fail "noirq: stgen or analyze failed"
+fi
+
 # untrusted labels: names with quotes, control bytes and escapes stay data
 sed 's/comm=pt_data_worker/comm="w\\x1b[31m\\"x\\n"/' "$GOLDEN/dataloader_prep.txt" >"$TMP/label.txt"
 "$STGEN" -f "$TMP/label.txt" "$TMP/label.zst"
