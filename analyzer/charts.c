@@ -44,6 +44,7 @@ struct out {
 	double width;		/* grid bucket, s */
 	unsigned nb;		/* buckets up to the end of the trace */
 	double span;		/* the trace, s: where time axes end */
+	char who[32];		/* " (rank N)": digits only, safe in a script */
 };
 
 /* A label for a data file: one quoted token of safe characters. */
@@ -76,8 +77,9 @@ static void script(struct out *o, const char *name, bool time_axis, const char *
 		"if (fmt eq 'png') { %s} else { %s}\n"
 		"set output '%s.'.fmt\n"
 		"set encoding utf8\nset termoption noenhanced\n"
-		"set key outside right top noenhanced\nset grid\n%s",
-		name, term_lines(true), term_lines(false), name, cat_colours);
+		"set key outside right top noenhanced\nset grid\n%s"
+		"who = '%s'  # the trainer the chart is of: its rank in a distributed job\n",
+		name, term_lines(true), term_lines(false), name, cat_colours, o->who);
 	if (time_axis)
 		fprintf(f, "set xrange [0:%.6f]\nset xlabel 's since trace start'\n", o->span);
 	fputs(body, f);
@@ -95,7 +97,7 @@ static void chart_breakdown(struct out *o, const struct an_trainer *tr)
 		fprintf(f, "%s %.6f %.6f\n", cat_names[c], tr->bd.frac[c], (double)tr->bd.ns[c] / 1e9);
 	outdir__close_file(o->d, f);
 	script(o, "breakdown", false,
-	       "set title 'Main thread: where the time goes'\n"
+	       "set title 'Main thread: where the time goes'.who\n"
 	       "set style fill solid 0.8\nset boxwidth 0.6\nset yrange [0:1]\n"
 	       "set ylabel 'fraction of the window'\nset xtics rotate by -30\nunset key\n"
 	       "plot 'breakdown.dat' using 0:2:xticlabels(1) with boxes lc rgb '#4477aa'\n");
@@ -120,7 +122,7 @@ static void chart_steps(struct out *o, const struct an_trainer *tr)
 	}
 	outdir__close_file(o->d, f);
 	script(o, "steps", false,
-	       "set title 'Step time by cause'\nset xlabel 'step'\nset ylabel 'ms'\n"
+	       "set title 'Step time by cause'.who\nset xlabel 'step'\nset ylabel 'ms'\n"
 	       "set style data histograms\nset style histogram rowstacked\n"
 	       "set style fill solid 0.9 noborder\nset boxwidth 1\nset xtics auto\n"
 	       "plot for [c=2:9] 'steps.dat' using c:xtic(int($0)%50==0 ? strcol(1) : '') "
@@ -174,7 +176,7 @@ static void chart_timeline(struct out *o, const struct an_trainer *tr)
 		return;
 	stalls_dat(o, tr);
 	script(o, "timeline", true,
-	       "set title 'Main thread state over time (stacked fractions); arrows: top stalls'\n"
+	       "set title 'Main thread state over time (stacked fractions); arrows: top stalls'.who\n"
 	       "set yrange [0:1.15]\nset style fill solid 0.9 noborder\n"
 	       "plot for [c=9:2:-1] 'timeline.dat' using 1:c lt (c-1) title columnheader(c) with "
 	       "filledcurves x1, 'stalls.dat' using 1:(1.1):(0):(-0.08) with vectors "
@@ -211,7 +213,7 @@ static void chart_workers(struct out *o, const struct an_trainer *tr)
 	}
 	outdir__close_file(o->d, f);
 	script(o, "workers", true,
-	       "set title 'Worker activity (busy fraction, one lane per worker)'\n"
+	       "set title 'Worker activity (busy fraction, one lane per worker)'.who\n"
 	       "set ylabel 'worker'\n"
 	       "stats 'workers.dat' skip 2 nooutput\nN = STATS_columns - 1\n"
 	       "plot for [c=2:N+1] 'workers.dat' using 1:c with steps title columnheader(c)\n");
@@ -234,7 +236,7 @@ static void chart_io_latency(struct out *o, const struct an_io *wk, const struct
 	outdir__close_file(o->d, f);
 	/* a log y axis from below 1: one slow read next to thousands of fast ones shows */
 	script(o, "io_latency", false,
-	       "set title 'File read and write latency'\nset logscale x\nset logscale y\n"
+	       "set title 'File read and write latency'.who\nset logscale x\nset logscale y\n"
 	       "set yrange [0.5:*]\nset xlabel 'ms'\nset ylabel 'calls'\n"
 	       "set style fill transparent solid 0.6 noborder\n"
 	       "plot for [c=3:5] 'io_latency.dat' using ($1 > 0 ? sqrt($1*$2) : $2/2):(column(c) > 0 ? "
@@ -255,7 +257,7 @@ static void chart_io_throughput(struct out *o, const struct an_io *wk, const str
 			mn->tput[i] / 1e6 / o->width, mn->wtput[i] / 1e6 / o->width);
 	outdir__close_file(o->d, f);
 	script(o, "io_throughput", true,
-	       "set title 'File read and write throughput'\nset ylabel 'MB/s'\n"
+	       "set title 'File read and write throughput'.who\nset ylabel 'MB/s'\n"
 	       "plot for [c=2:4] 'io_throughput.dat' using 1:c with steps "
 	       "lt (c == 2 ? 2 : c == 3 ? 1 : 3) lw 1.5 title columnheader(c)\n");
 }
@@ -381,6 +383,8 @@ int charts__write(struct outdir *d, const struct an_result *res, bool png, const
 		return 0;
 	}
 	tr = &res->tr[res->slowest];
+	if (tr->id.rank >= 0)
+		snprintf(o.who, sizeof(o.who), " (rank %d)", tr->id.rank);
 	o.width = (double)res->grid_width / 1e9;
 	o.span = (double)span / 1e9;
 	if (res->grid_width) {
