@@ -489,6 +489,9 @@ static void j_all(struct jw *w, const struct an_result *res)
 		static struct an_trainer none = {
 			.found_by = "none", .win_source = "none", .steps.method = "none",
 			.verdict = { .primary = "unknown", .summary = "no training thread found" },
+			.own = { .primary = "unknown", .summary = "no training thread found" },
+			.id = { .rank = -1, .local_rank = -1, .world_size = -1, .node_rank = -1,
+				.master_port = -1 },
 		};
 
 		j_trainer_body(w, &none);

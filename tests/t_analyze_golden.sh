@@ -89,7 +89,9 @@ if analyze_ok hdr "$TMP/hdr.zst"; then
 	json_is "no events: verdict unknown, same keys" "$TMP/hdr.json" \
 		'd["verdict"]["primary"] == "unknown" and d["trainers"] == [] and \
 		 d["breakdown"]["compute"] == 0 and d["steps"]["count"] == 0 and \
-		 d["trace"]["complete"] is True'
+		 d["trace"]["complete"] is True and d["rank"] is None and d["host"] is None and \
+		 d["straggler"] is None and d["job"]["distributed"] is False and \
+		 d["breakdown"]["collective_wait"] == 0 and d["own_verdict"]["primary"] == "unknown"'
 fi
 
 # exit 1 with one line on stderr: empty, not a trace, missing
