@@ -479,10 +479,13 @@ static void drop_old_overlays(struct thr *t, uint64_t upto)
 	}
 }
 
-/* Overlay precedence: a GPU sync beats receiving a batch, which beats file I/O. */
+/*
+ * Overlay precedence: a collective call (a GPU sync inside it is the collective's)
+ * beats a GPU sync, which beats receiving a batch, which beats file I/O.
+ */
 static int rank(int cat)
 {
-	return cat == CAT_GPU ? 3 : cat == CAT_DL ? 2 : cat == CAT_IO ? 1 : 0;
+	return cat == CAT_COLL ? 4 : cat == CAT_GPU ? 3 : cat == CAT_DL ? 2 : cat == CAT_IO ? 1 : 0;
 }
 
 /*
@@ -493,7 +496,7 @@ static int rank(int cat)
  */
 static bool applies(int o, int base, bool cpu)
 {
-	return base == CAT_CPU || o == CAT_GPU || cpu;
+	return base == CAT_CPU || o == CAT_GPU || o == CAT_COLL || cpu;
 }
 
 /*
@@ -964,6 +967,9 @@ void attr__probe(struct an *a, struct thr *t, uint64_t s, uint64_t e, int role)
 		break;
 	case ST_PROBE_GPU_SYNC:
 		ovl_add(t, s, e, CAT_GPU);
+		break;
+	case AN_PROBE_COLL:
+		ovl_add(t, s, e, CAT_COLL);
 		break;
 	case ST_PROBE_GPU_LAUNCH:
 		if (e >= t->fin_until) {

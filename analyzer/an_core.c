@@ -594,19 +594,35 @@ static void on_release(struct an *a, const struct st_event *ev)
 		t->proc->first_ts = ev->ts;
 }
 
+/*
+ * A function of a collective communication library (libnccl, librccl: ncclAllReduce,
+ * ncclGroupEnd, ...), probed with --uprobe: the time in it is the collective's.
+ */
+static bool coll_probe(const struct st_event *ev)
+{
+	const char *lib = ev->str ? strrchr(ev->str, '/') : NULL;
+
+	lib = lib ? lib + 1 : ev->str;
+	return ev->pdef.role == ST_PROBE_PLAIN && lib && ev->str2 &&
+	       (!strncmp(lib, "libnccl", 7) || !strncmp(lib, "librccl", 7)) &&
+	       !strncmp(ev->str2, "nccl", 4);
+}
+
 static void on_probe_def(struct an *a, const struct st_event *ev)
 {
 	uint64_t *v = hmap_slot(&a->probe_role, (uint64_t)ev->pdef.id + 1);
+	bool coll = coll_probe(ev);
 	struct proc *p;
 
 	if (v)
-		*v = (uint64_t)ev->pdef.role + 1;
+		*v = (uint64_t)(coll ? AN_PROBE_COLL : ev->pdef.role) + 1;
 	a->have_probes = true;
 	if (ev->pdef.role == ST_PROBE_STEP)
 		a->have_step_probes = true;
-	if (ev->pdef.role != ST_PROBE_GPU_SYNC)
+	if (ev->pdef.role != ST_PROBE_GPU_SYNC && !coll)
 		return;
-	/* GPU sync probes end after the time they cover: hold that thread's segments */
+	/* GPU sync and collective probes end after the time they cover: hold that
+	 * thread's segments */
 	if (!ev->pdef.pid)
 		a->have_gpu_probes = true;
 	else if ((p = an__proc(a, ev->pdef.pid)))

@@ -360,6 +360,11 @@ void an__free(struct an *a);
 void attr__close_cpu(struct an *a, struct thr *t, uint64_t end);
 void attr__close_off(struct an *a, struct thr *t, uint64_t end);
 void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev);
+/*
+ * A probe's role for the analysis: enum st_probe_role, or AN_PROBE_COLL for a probed
+ * function of a collective library (NCCL, RCCL): its time is collective_wait.
+ */
+#define AN_PROBE_COLL	0x100
 void attr__probe(struct an *a, struct thr *t, uint64_t s, uint64_t e, int role);
 void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind);
 enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ };
