@@ -7,10 +7,17 @@
 #include "jparse.h"
 
 #define MAX_DEPTH 64
+/*
+ * Values in a document: a summary has a few hundred plus one per step (at most some
+ * 500,000 steps a thread).  Each costs a node of ~48 bytes whatever its text, so a
+ * 200 MB `[0,0,...]` took 6 GB; bounded, it is refused at once.
+ */
+#define MAX_NODES 4000000
 
 struct jp {
 	const char *s, *end;
 	int depth;
+	size_t nodes;
 	char *err;
 	size_t errlen;
 	const char *start;
@@ -234,6 +241,8 @@ static int word(struct jp *p, const char *w, struct jv *v, enum jtype t, double 
 
 static int value(struct jp *p, struct jv *v)
 {
+	if (++p->nodes > MAX_NODES)
+		return fail(p, "more than 4,000,000 values (not a summary)");
 	ws(p);
 	if (p->s >= p->end)
 		return fail(p, "unexpected end");
@@ -267,7 +276,7 @@ void jfree(struct jv *v)
 
 struct jv *jparse(const char *text, size_t len, char *err, size_t errlen)
 {
-	struct jp p = { text, text + len, 0, err, errlen, text };
+	struct jp p = { text, text + len, 0, 0, err, errlen, text };
 	struct jv *v = calloc(1, sizeof(*v));
 
 	if (err && errlen)

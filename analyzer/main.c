@@ -64,7 +64,7 @@ static void usage(FILE *f)
 		"  --junit FILE     with --compare: a JUnit XML report, one test case per rule\n"
 		"  --allow-inconclusive  with --compare: a step-time change that too few steps\n"
 		"                   cannot tell from noise does not fail (it fails by default)\n"
-		"  --version        print the version\n"
+		"  -V, --version    print the version\n"
 		"  -h, --help       this help\n");
 }
 
@@ -121,7 +121,7 @@ static int parse(struct cli *c, int argc, char **argv)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":o:qh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":o:qhV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'j': c->json = optarg; break;
 		case 'o': c->outdir = optarg; break;

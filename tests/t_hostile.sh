@@ -177,6 +177,15 @@ check "  ...--compare: the default rule dropped_events>0 fails (exit 1)" \
 	sh -c "test $? -eq 1 && grep -q '^FAIL .*dropped_events>0 .*12' '$TMP/full.cmp'"
 check "  ...and warns the trace is incomplete" grep -q '^WARNING: .*incomplete: the disk filled up' "$TMP/full.cmp"
 
+# --- a JSON baseline that is only values (item 5): refused at 4,000,000 values, in
+# bounded memory (1 GB of address space is plenty; it took 6 GB for 200 MB)
+"$PY" -c 'import sys; open(sys.argv[1], "w").write("[" + "0," * 25000000 + "0]")' "$TMP/bomb.json"
+(ulimit -v 1000000; timeout 60 "$ANALYZE" --compare "$TMP/bomb.json" "$TMP/prep.zst") \
+	>/dev/null 2>"$TMP/bomb.err"
+check "50 MB of [0,0,...] as a baseline: exit 2, said in one line" \
+	sh -c "test $? -eq 2 && grep -q 'more than 4,000,000 values' '$TMP/bomb.err' && test \$(wc -l <'$TMP/bomb.err') -eq 1"
+rm -f "$TMP/bomb.json"
+
 # --- item 11: an empty trace exports an empty timeline (it blamed --perfetto-window);
 # a window past 2^64 ns is the end, not an undefined conversion
 printf 'header start=1s\n' >"$TMP/empty.txt"
@@ -187,4 +196,6 @@ check "  ...no word of --perfetto-window" sh -c "! grep -q perfetto-window '$TMP
 json_is "  ...an empty timeline that parses" "$TMP/empty.pf.json" 'd["otherData"]["complete"] is False'
 "$ANALYZE" -q --from 1e30 --json "$TMP/far.json" "$TMP/time_jump.zst" 2>"$TMP/far.err"
 check "--from 1e30 s: exit 0, said on top" sh -c "test $? -eq 0 && grep -q 'after the end' '$TMP/far.json'"
+"$ANALYZE" -V >"$TMP/v.out"
+check "analyze -V prints the version" grep -q '^analyze [0-9]' "$TMP/v.out"
 finish
