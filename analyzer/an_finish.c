@@ -580,7 +580,7 @@ static void colls(struct an_trainer *tr)
 		lo++;
 	for (hi = lo; hi < t->ncolls && t->colls[hi].start < tr->win_end; hi++)
 		;
-	tr->coll.w = t->colls + lo;
+	tr->coll.w = t->colls ? t->colls + lo : NULL;	/* NULL + 0 is undefined */
 	tr->coll.n = hi - lo;
 }
 

@@ -26,14 +26,36 @@ $(ANALYZE): $(ANALYZE_SRCS:%.c=$(BUILD)/%.o) $(ST_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ZSTD)
 
-# libFuzzer target for the reader (clang only): make fuzz; build/fuzz_reader corpus/
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I$(BUILD)
-$(BUILD)/fuzz_reader: analyzer/fuzz_reader.c $(ST_LIB_SRCS) $(BUILD)/st_syscalls.h
+# libFuzzer targets (clang only), built with ASan and UBSan (any report is a crash):
+#   fuzz_reader   the reader over a buffer
+#   fuzz_analyze  the whole of analyze: file reader, analysis, every output
+#   fuzz_json     the JSON reader and --compare on summaries
+# Seed corpora in tests/fuzz/<target>; `make test` runs each briefly (tests/t_fuzz.sh),
+# `make fuzz` for FUZZ_SECS each (default 300) on corpora kept in $(BUILD)/fuzz-corpus.
+FUZZ_TARGETS := $(BUILD)/fuzz_reader $(BUILD)/fuzz_analyze $(BUILD)/fuzz_json
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Iinclude -I$(BUILD) \
+		-DST_VERSION=\"$(VERSION)\" -MMD -MP
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(filter-out analyzer/main.c,$(ANALYZE_SRCS)) \
+		$(ST_LIB_SRCS))
+FUZZ_SECS    ?= 300
+
+$(BUILD)/fuzz/%.o: %.c | $(BUILD)/st_syscalls.h
+	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz_reader: $(BUILD)/fuzz/analyzer/fuzz_reader.o $(ST_LIB_SRCS:%.c=$(BUILD)/fuzz/%.o)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ analyzer/fuzz_reader.c $(ST_LIB_SRCS) -lzstd -lm
+	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lzstd -lm
+
+$(BUILD)/fuzz_analyze $(BUILD)/fuzz_json: $(BUILD)/fuzz_%: $(BUILD)/fuzz/analyzer/fuzz_%.o $(FUZZ_OBJS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lzstd -lm
 
 .PHONY: fuzz
-fuzz: $(BUILD)/fuzz_reader
+fuzz: $(FUZZ_TARGETS)
+	$(Q)BUILD=$(abspath $(BUILD)) FUZZ_SECS=$(FUZZ_SECS) tests/t_fuzz.sh --long
 
 # Synthetic trace generator for the golden tests (tests/tools/stgen.c), writer API only.
 STGEN := $(BUILD)/tests/stgen

@@ -17,7 +17,7 @@ struct cmp_opts {
 /*
  * Turns a trace into the JSON summary `analyze --json` writes (the comparison
  * reads both sides as summaries).  Returns a malloc'd NUL-terminated buffer, or
- * NULL with the reason printed.  Provided by the analyze front end.
+ * NULL with the reason printed (report_json.c).
  */
 char *compare__trace_json(const char *trace, const char *prog);
 

@@ -76,31 +76,6 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* For `--compare` (compare.c): a trace's JSON summary, as --json writes it. */
-char *compare__trace_json(const char *trace, const char *who)
-{
-	struct an_opts o = { .path = trace };
-	struct an_result *res = calloc(1, sizeof(*res));
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	if (!res) {
-		fprintf(stderr, "%s: out of memory\n", who);
-		return NULL;
-	}
-	if (!analysis__run(res, &o, who) && (f = open_memstream(&buf, &len))) {
-		report__json_stream(f, res);
-		if (fclose(f)) {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	analysis__free(res);
-	free(res);
-	return buf;
-}
-
 static int parse(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {

@@ -66,6 +66,8 @@ bool outdir__has(struct outdir *d, const char *name);
  */
 int outdir__gnuplot(struct outdir *d, const char *script, const char *var,
 		    const char *const *outputs);
+/* false: outdir__gnuplot does nothing and says 127 (the fuzz targets: no processes) */
+extern bool outdir_gnuplot;
 /*
  * Moves every file made into DIR (replacing what is there, never through a link),
  * removes the names in `ours` (NULL-terminated) that this run did not make, and the

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "compare.h"
 #include "json.h"
 #include "outfile.h"
 
@@ -525,4 +526,29 @@ int report__json(const char *path, const struct an_result *res)
 		return -errno;
 	j_all(&w, res);
 	return outfile__fclose(&o, w.f, true);
+}
+
+/* For `--compare` (compare.c): a trace's JSON summary, as --json writes it. */
+char *compare__trace_json(const char *trace, const char *who)
+{
+	struct an_opts o = { .path = trace };
+	struct an_result *res = calloc(1, sizeof(*res));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!res) {
+		fprintf(stderr, "%s: out of memory\n", who);
+		return NULL;
+	}
+	if (!analysis__run(res, &o, who) && (f = open_memstream(&buf, &len))) {
+		report__json_stream(f, res);
+		if (fclose(f)) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	analysis__free(res);
+	free(res);
+	return buf;
 }

@@ -212,7 +212,7 @@ static int load_frame(struct st_reader *r)
 	}
 	/* the tracer states each frame's size; a recompressed trace may not (then grow) */
 	want = fh.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ? 0 : fh.frameContentSize;
-	if ((err = frame_room(r, keep + (want ? want : (1u << 20)))))
+	if ((err = frame_room(r, keep + (want ? want : (1u << 16)))))
 		return err;
 	if (keep && r->pos)
 		memmove(r->frame, r->frame + r->pos, keep);

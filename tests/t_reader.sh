@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The trace library without BPF: writer/reader/dump round trip against a golden
 # file, one-line errors and exit codes for bad input (golden messages), truncated
-# traces read up to their last complete frame, and a fuzzing smoke run.
+# traces read up to their last complete frame.
 . "$(dirname "$0")/lib.sh"
 G=tests/golden/reader
 STGEN=$BUILD/tests/stgen
@@ -149,14 +149,5 @@ printf 'header start=1s\nraw ts=1s type=2 hex=00ffffffffffffff\nsyscall ts=1.001
 "$STGEN" -f "$TMP/wrap.txt" "$TMP/wrap.zst"
 expect "a record time past 2^64 ns is corruption" "$TMP/wrap.zst" 3 "analyze: $TMP/wrap.zst: record at offset 96: its time passes 2^64 ns"
 
-# fuzzing smoke run: the seeds are the traces above, raw and compressed
-if [ -x "$BUILD/fuzz_reader" ]; then
-	mkdir -p "$TMP/corpus"
-	cp "$TMP"/all.zst "$TMP"/two.zst "$TMP"/cut.zst "$TMP"/flip.zst "$TMP/corpus/"
-	(printf '\001'; zstd -q -d -c "$TMP/all.zst") >"$TMP/corpus/all.raw"
-	"$BUILD/fuzz_reader" -runs=200000 -seed=1 -max_len=8192 "$TMP/corpus" >"$TMP/fuzz.log" 2>&1
-	check "fuzz_reader: 200000 runs without a crash" test $? -eq 0
-else
-	fail "cannot build the libFuzzer target (clang with -fsanitize=fuzzer)"
-fi
+# fuzzing: tests/t_fuzz.sh (the reader, the whole analysis, the JSON reader)
 finish

@@ -2,7 +2,7 @@
 # A group exits 0 (pass), 77 (skipped, with a loud reason on stderr) or anything else (fail).
 # `make test T="tracer analyze_golden"` runs some groups only.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/fuzz_reader
+	$(Q)$(MAKE) --no-print-directory all $(FUZZ_TARGETS)
 	$(Q)BUILD=$(abspath $(BUILD)) tests/run.sh $(T)
 
 # Small programs the tracer tests and benchmarks drive (known ground truth).
