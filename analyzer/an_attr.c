@@ -23,6 +23,9 @@
 #define OVL_LAUNCH	0xff
 #define NET_MIN		2		/* receive calls ended by a softirq that make a net thread */
 #define COLL_GAP_NS	1000000ull	/* collective-wait pieces closer than this are one wait */
+#define CHAIN_GAP_NS	2000000ull	/* futex calls of one wait chain follow within this */
+#define CHAIN_HOLD_NS	2000000000ull	/* an unresolved chain holds its segments this long */
+#define ETIMEDOUT_	110
 
 #define NR(name) ST_NR_##name	/* numbers generated from the kernel header */
 
@@ -96,7 +99,7 @@ static struct ovl *o_at(struct thr *t, uint32_t i)
 }
 
 /* Inserts an overlay keeping the queue sorted by start (they arrive nearly sorted). */
-static void ovl_add(struct thr *t, uint64_t s, uint64_t e, uint8_t cat)
+static void ovl_add_f(struct thr *t, uint64_t s, uint64_t e, uint8_t cat, uint8_t flags)
 {
 	uint32_t i;
 
@@ -109,7 +112,7 @@ static void ovl_add(struct thr *t, uint64_t s, uint64_t e, uint8_t cat)
 	if (t->ovlen && cat != OVL_LAUNCH) {
 		struct ovl *last = o_at(t, t->ovlen - 1);
 
-		if (last->cat == cat && s <= last->e && s >= last->s) {
+		if (last->cat == cat && last->flags == flags && s <= last->e && s >= last->s) {
 			if (e > last->e)
 				last->e = e;
 			return;
@@ -117,8 +120,13 @@ static void ovl_add(struct thr *t, uint64_t s, uint64_t e, uint8_t cat)
 	}
 	for (i = t->ovlen; i > 0 && o_at(t, i - 1)->s > s; i--)
 		*o_at(t, i) = *o_at(t, i - 1);
-	*o_at(t, i) = (struct ovl){ .s = s, .e = e, .cat = cat };
+	*o_at(t, i) = (struct ovl){ .s = s, .e = e, .cat = cat, .flags = flags };
 	t->ovlen++;
+}
+
+static void ovl_add(struct thr *t, uint64_t s, uint64_t e, uint8_t cat)
+{
+	ovl_add_f(t, s, e, cat, 0);
 }
 
 /* ------------------------------------------------------------------ snapshots */
@@ -328,10 +336,17 @@ static void stall_evidence(struct stall *st, const struct thr *t, const struct s
 	st->waker2 = g ? g->waker2 : 0;
 	st->wrel = g ? g->wrel : 0;
 	st->peer = g ? g->peer : 0;
+	/* keeps gil: it is the stall's, whichever segment is the evidence */
 }
 
-/* Merges consecutive non-compute pieces of one cause into stalls. */
-static void stall_track(struct thr *t, uint64_t s, uint64_t e, int cat, const struct seg *g)
+/*
+ * Merges consecutive non-compute pieces of one cause into stalls.  The evidence is
+ * the longest off-CPU segment whose own cause is the stall's (own), else the longest
+ * one an overlay relabeled (a timed-out wait of a lock chain says less than the
+ * wait a sibling ended).
+ */
+static void stall_track(struct thr *t, uint64_t s, uint64_t e, int cat, const struct seg *g,
+			bool own, bool gil)
 {
 	struct stall *cur = &t->cur;
 	uint64_t len = e - s;
@@ -349,8 +364,10 @@ static void stall_track(struct thr *t, uint64_t s, uint64_t e, int cat, const st
 		cur->cat = (uint8_t)cat;
 	}
 	cur->dur = e - cur->start;
-	if (g && g->kind == SEG_OFF && g->end - g->start > t->cur_longest) {
-		t->cur_longest = g->end - g->start;
+	cur->gil |= gil;
+	if (g && g->kind == SEG_OFF &&
+	    (g->end - g->start) + (own ? 1ull << 62 : 0) > t->cur_longest) {
+		t->cur_longest = (g->end - g->start) + (own ? 1ull << 62 : 0);
 		stall_evidence(cur, t, g);
 	} else if (!cur->tid) {
 		stall_evidence(cur, t, NULL);
@@ -391,11 +408,22 @@ static void coll_track(struct thr *t, uint64_t s, uint64_t e, const struct seg *
 	t->coll_gap_end = e;
 }
 
+/* How a piece is accounted: besides its category. */
+struct piece {
+	bool wakelat;	/* runnable after a wakeup */
+	bool own;	/* its category is its segment's own, not an overlay's */
+	bool gil;	/* a lock wait on CPython's GIL */
+};
+
 /* Adds [s, e) of category cat; no snapshot lies strictly inside. */
-static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat, bool wakelat,
-		const uint64_t *wk, const struct seg *g)
+static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
+		const struct piece *pc, const uint64_t *wk, const struct seg *g)
 {
+	bool wakelat = pc->wakelat;
+
 	t->cum.cat[cat] += e - s;
+	if (pc->gil && cat == CAT_LOCK)
+		t->cum.gil += e - s;
 	if (g && g->kind == SEG_CPU)
 		t->cum.oncpu += e - s;
 	if (wakelat)
@@ -406,7 +434,7 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat, bo
 	if (t->tl)
 		tl__add_span(&a->grid, t->tl, (unsigned)cat, s, e);
 	if (t->flags & (TF_LOGGER | TF_LEADER)) {
-		stall_track(t, s, e, cat, g);
+		stall_track(t, s, e, cat, g, pc->own, pc->gil && cat == CAT_LOCK);
 		if (cat == CAT_COLL)
 			coll_track(t, s, e, g);
 	}
@@ -450,8 +478,8 @@ static void count_launches(struct thr *t, uint64_t ts)
 }
 
 /* Cuts [s, e) at every snapshot time inside it and accounts the pieces. */
-static void account(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat, bool wakelat,
-		    struct share *sh, const struct seg *g)
+static void account(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
+		    const struct piece *pc, struct share *sh, const struct seg *g)
 {
 	uint64_t wk[NWS];
 	struct snap *p;
@@ -459,14 +487,14 @@ static void account(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat
 	while ((p = next_pending(t)) && p->ts <= e) {
 		if (p->ts > s) {
 			count_launches(t, p->ts - 1);
-			add(a, t, s, p->ts, cat, wakelat, take_share(sh, p->ts - s, wk), g);
+			add(a, t, s, p->ts, cat, pc, take_share(sh, p->ts - s, wk), g);
 			s = p->ts;
 		}
 		filled(t, p);
 	}
 	count_launches(t, e - 1);
 	if (e > s)
-		add(a, t, s, e, cat, wakelat, take_share(sh, e - s, wk), g);
+		add(a, t, s, e, cat, pc, take_share(sh, e - s, wk), g);
 }
 
 static void drop_old_overlays(struct thr *t, uint64_t upto)
@@ -481,11 +509,13 @@ static void drop_old_overlays(struct thr *t, uint64_t upto)
 
 /*
  * Overlay precedence: a collective call (a GPU sync inside it is the collective's)
- * beats a GPU sync, which beats receiving a batch, which beats file I/O.
+ * beats a GPU sync, which beats receiving a batch, which beats a lock chain, which
+ * beats file I/O.
  */
 static int rank(int cat)
 {
-	return cat == CAT_COLL ? 4 : cat == CAT_GPU ? 3 : cat == CAT_DL ? 2 : cat == CAT_IO ? 1 : 0;
+	return cat == CAT_COLL ? 5 : cat == CAT_GPU ? 4 : cat == CAT_DL ? 3 :
+	       cat == CAT_LOCK ? 2 : cat == CAT_IO ? 1 : 0;
 }
 
 /*
@@ -494,9 +524,10 @@ static int rank(int cat)
  * file call or checkpoint), the time is the call's, as the job and a profiler count
  * it; cpu_contention is preemption in the thread's own work.
  */
-static bool applies(int o, int base, bool cpu)
+static bool applies(const struct ovl *o, int base, bool cpu)
 {
-	return base == CAT_CPU || o == CAT_GPU || o == CAT_COLL || cpu;
+	return base == CAT_CPU || o->cat == CAT_GPU || o->cat == CAT_COLL || cpu ||
+	       (o->flags & OVF_ALL);
 }
 
 /*
@@ -510,10 +541,11 @@ static bool applies(int o, int base, bool cpu)
  * costs linear time, not quadratic.
  */
 static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu, uint64_t *next,
-		      uint32_t *lo)
+		      uint32_t *lo, uint8_t *flags)
 {
 	int cat = base;
 
+	*flags = 0;
 	while (*lo < t->ovlen && o_at(t, *lo)->e <= c && o_at(t, *lo)->cat != OVL_LAUNCH)
 		(*lo)++;
 	*next = e;
@@ -533,24 +565,32 @@ static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu,
 			continue;
 		if (o->e < *next)
 			*next = o->e;
-		if (applies(o->cat, base, cpu) && rank(o->cat) > (cat == base ? 0 : rank(cat)))
+		if (applies(o, base, cpu) && rank(o->cat) > (cat == base ? 0 : rank(cat))) {
 			cat = o->cat;
+			*flags = o->flags;
+		}
 	}
 	return cat;
 }
 
 static void account_overlaid(struct an *a, struct thr *t, uint64_t s, uint64_t e, int base,
-			     bool cpu, bool wakelat, struct share *sh, const struct seg *g)
+			     bool cpu, const struct piece *pc, struct share *sh, const struct seg *g)
 {
 	uint32_t lo = 0;
 	uint64_t next;
+	uint8_t flags;
 
 	while (s < e) {
-		int cat = overlay_at(t, s, e, base, cpu, &next, &lo);
+		int cat = overlay_at(t, s, e, base, cpu, &next, &lo, &flags);
+		struct piece p = *pc;
 
 		if (next <= s)
 			next = e;
-		account(a, t, s, next, cat, wakelat, sh, g);
+		if (cat != base) {
+			p.own = false;
+			p.gil = flags & OVF_GIL;
+		}
+		account(a, t, s, next, cat, &p, sh, g);
 		s = next;
 	}
 }
@@ -664,8 +704,19 @@ static bool gpu_hold(struct an *a, const struct thr *t)
 	return a->have_gpu_probes || (t->proc && (t->proc->flags & PF_GPU_PROBES));
 }
 
+/*
+ * A futex wait of a CPython thread that a sibling ended while its siblings ran (or
+ * waited for a CPU) most of the time: the GIL.  A thread blocked on anything else
+ * holds nothing the waiter could want.
+ */
+static bool gil_wait(const struct thr *t, const struct seg *g)
+{
+	return g->nr == NR(futex) && an__is_python(t->proc) && 2 * g->act >= g->wake - g->start;
+}
+
 static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 {
+	struct piece pc = { .own = true };
 	struct share sh = { .on = false };
 	struct seg c = *g;
 	int cat;
@@ -679,27 +730,28 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 		c.wake = c.start;
 	g = &c;
 	if (g->kind == SEG_CPU) {
-		account_overlaid(a, t, g->start, g->end, CAT_COMPUTE, true, false, NULL, g);
+		account_overlaid(a, t, g->start, g->end, CAT_COMPUTE, true, &pc, NULL, g);
 		return;
 	}
 	cat = attr__classify(a, t, g);
 	if (cat == CAT_CPU) {
-		account_overlaid(a, t, g->start, g->end, CAT_CPU, false, false, NULL, g);
+		account_overlaid(a, t, g->start, g->end, CAT_CPU, false, &pc, NULL, g);
 		return;
 	}
+	pc.gil = cat == CAT_LOCK && gil_wait(t, g);
 	if (cat == CAT_DL && (g->wk[0] | g->wk[1] | g->wk[2] | g->wk[3])) {
 		memcpy(sh.left, g->wk, sizeof(sh.left));
 		sh.len_left = g->end - g->start;
 		sh.on = true;
 	}
-	account_overlaid(a, t, g->start, g->wake, cat, false, false, &sh, g);
+	account_overlaid(a, t, g->start, g->wake, cat, false, &pc, &sh, g);
 	/*
 	 * Runnable after the wakeup: still the wait's (the latency after a disk wait is
 	 * part of fetching), except after a collective: the other ranks were there, the
 	 * rank waited for a CPU.
 	 */
-	account_overlaid(a, t, g->wake, g->end, cat == CAT_COLL ? CAT_CPU : cat, false, true, &sh,
-			 g);
+	pc.wakelat = true;
+	account_overlaid(a, t, g->wake, g->end, cat == CAT_COLL ? CAT_CPU : cat, false, &pc, &sh, g);
 }
 
 static bool ready(struct an *a, struct thr *t, const struct seg *g)
@@ -709,6 +761,9 @@ static bool ready(struct an *a, struct thr *t, const struct seg *g)
 	if (t->qlen > QUEUE_MAX)
 		return true;
 	if (gpu_hold(a, t) && lag < PROBE_HOLD_NS)
+		return false;
+	/* a futex wait chain may turn it into a lock wait */
+	if (t->fx_open && g->end > t->fx_start && lag < CHAIN_HOLD_NS)
 		return false;
 	return g->end <= t->sc_horizon || lag > SC_HOLD_NS;
 }
@@ -772,6 +827,10 @@ void attr__close_off(struct an *a, struct thr *t, uint64_t end)
 			g->flags |= t->wake_flags;
 			g->peer = t->peer;
 		}
+		if (p) {
+			g->act0 = t->act_out;
+			g->act = wk__active(p, end) - t->act_out;
+		}
 		if ((t->wrel == WREL_CHILD || t->wrel == WREL_RELAY) && t->wk_out_valid && p) {
 			wk__flush_sub(p, end);
 			for (int i = 0; i < NWS; i++)
@@ -806,12 +865,19 @@ static bool task_woken(const struct st_ev_syscall *sc)
 	       (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_PIPE;
 }
 
+/* The off-CPU segments a syscall covered: the first and the last one. */
+struct covered {
+	struct seg *first, *last;
+};
+
 /* Gives the syscall's identity to the off-CPU segments it covers. */
-static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64_t s, uint64_t e)
+static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64_t s, uint64_t e,
+		  struct covered *cv)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
 	bool has_fd = sc->present & ST_SC_FD, by_task = task_woken(sc);
 
+	cv->first = cv->last = NULL;
 	for (uint32_t i = t->qlen; i > 0; i--) {
 		struct seg *g = q_at(t, i - 1);
 
@@ -819,6 +885,9 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 			break;
 		if (g->kind != SEG_OFF || (g->flags & SEG_SC_SET) || g->start > e)
 			continue;
+		if (!cv->last)
+			cv->last = g;
+		cv->first = g;
 		g->flags |= SEG_SC_SET;
 		g->nr = sc->b.nr;
 		/* a receive call that network traffic ended: t receives for its process */
@@ -927,10 +996,69 @@ static void write_session(struct thr *t, const struct st_ev_syscall *sc, uint64_
 	t->wr_end = is_write_syscall(nr) ? e : 0;
 }
 
+static bool futex_wait_op(const struct st_ev_syscall *sc)
+{
+	unsigned cmd = sc->futex.op & 0x7f;
+
+	return (sc->present & ST_SC_FUTEX) && (cmd == 0 || cmd == 9);	/* WAIT, WAIT_BITSET */
+}
+
+/* The same wait: one address, or the other group of a glibc condition variable. */
+static bool chain_addr(const struct thr *t, uint64_t uaddr)
+{
+	return uaddr + 8 >= t->fx_addr && uaddr <= t->fx_addr + 8;
+}
+
+/* Ends the open chain; as a lock wait when a sibling ended it (the segments held). */
+static void chain_end(struct an *a, struct thr *t, uint64_t e, const struct seg *last)
+{
+	uint8_t flags = OVF_ALL;
+
+	t->fx_open = false;
+	if (!last || last->wrel != WREL_SIBLING)
+		return;
+	if (t->proc && an__is_python(t->proc) &&
+	    2 * (wk__active(t->proc, a->now) - t->fx_act0) >= e - t->fx_start)
+		flags |= OVF_GIL;
+	ovl_add_f(t, t->fx_start, e, CAT_LOCK, flags);
+}
+
+/*
+ * A timed futex wait that times out and is issued again on the same address, until a
+ * sibling's wake ends it, is one lock wait (CPython's GIL waiter: a condition wait
+ * of the switch interval, 5 ms, that usually times out while the holder runs).  Other
+ * futex calls (the mutex around the condition) keep a chain; any other syscall, a
+ * pause longer than CHAIN_GAP_NS, or a wake by anything but a sibling ends it as it
+ * was: each wait keeps its own cause.
+ */
+static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t s,
+			uint64_t e, const struct covered *cv)
+{
+	bool futex = sc->b.nr == NR(futex), wait = futex_wait_op(sc);
+	bool timeout = wait && sc->b.ret == -ETIMEDOUT_;
+
+	if (t->fx_open && (!futex || s > t->fx_end + CHAIN_GAP_NS ||
+			   (timeout && !chain_addr(t, sc->futex.uaddr))))
+		chain_end(a, t, e, NULL);
+	if (!t->fx_open) {
+		if (!timeout || !cv->first)
+			return;
+		t->fx_open = true;
+		t->fx_addr = sc->futex.uaddr;
+		t->fx_start = cv->first->start;
+		t->fx_act0 = cv->first->act0;
+	}
+	t->fx_end = e;
+	/* woken (0), or the value changed before it slept (EAGAIN: a wake raced it) */
+	if (wait && !timeout && cv->last)
+		chain_end(a, t, e, cv->last);
+}
+
 void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
 	bool has_fd = sc->present & ST_SC_FD, arrival, merged = false;
+	struct covered cv;
 	uint64_t e = ev->ts, s;
 
 	/* entered before the thread's life in the trace began: the trace start, or a release */
@@ -938,7 +1066,9 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		s = t->first_ts;
 	else
 		s = sc->b.dur < e ? e - sc->b.dur : 0;
-	cover(a, t, ev, s, e);
+	cover(a, t, ev, s, e, &cv);
+	if (t->fx_open || sc->b.nr == NR(futex))
+		futex_chain(a, t, sc, s, e, &cv);
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr))
 		feeder_pipe(a, t, sc);
 	if (file_call(sc->b.nr, has_fd, sc->fd.kind))

@@ -116,6 +116,21 @@ struct thr *an__thread(struct an *a, uint32_t tid, uint32_t pid)
 	return t;
 }
 
+/* CPython: its name or the program it runs says python (python3, python3.11, ...). */
+bool an__is_python(const struct proc *p)
+{
+	const char *c = p ? p->cmdline : NULL, *base = c;
+
+	if (!p)
+		return false;
+	if (!strncmp(p->comm, "python", 6))
+		return true;
+	for (; c && *c && *c != ' '; c++)
+		if (*c == '/')
+			base = c + 1;
+	return base && !strncmp(base, "python", 6);
+}
+
 bool an__is_descendant(const struct proc *p, const struct proc *anc)
 {
 	int depth = 0;
@@ -237,6 +252,8 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint64_t ts)
 	t->waker = t->waker2 = t->waker_pid = 0;
 	/* a dead task's last switch (after its exit record): its process may be gone */
 	wk__set_thread(a, t, state == ST_STATE_DEAD ? WS_NONE : wstate_of(state), ts);
+	if (p)
+		t->act_out = wk__active(p, ts);
 	t->wk_out_valid = false;
 	/* also with no worker alive yet: one may be forked to fetch the batch waited for */
 	if (p) {
@@ -361,11 +378,12 @@ static void wakeup(struct an *a, const struct st_event *ev)
 		return;
 	t->wake_ts = ev->ts < t->since ? t->since : ev->ts;
 	t->wrel = (uint8_t)rel;
-	t->waker = ev->wk.waker_tid;
-	t->waker_pid = ev->wk.waker_pid;
+	/* from an interrupt, waker_tid is the task it interrupted: no waker */
+	t->waker = rel == WREL_IRQ ? 0 : ev->wk.waker_tid;
+	t->waker_pid = rel == WREL_IRQ ? 0 : ev->wk.waker_pid;
 	/* the chain: who woke the waker, if that happened while we were waiting */
 	t->waker2 = w && w->last_woken >= t->since && w->last_waker != t->tid ? w->last_waker : 0;
-	t->last_waker = ev->wk.waker_tid;
+	t->last_waker = t->waker;
 	t->last_woken = t->wake_ts;
 	net_chain(a, t, ev, w, rel);
 	if (rel == WREL_OTHER && !t->peer)

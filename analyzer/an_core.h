@@ -60,6 +60,7 @@ enum wrel {
 /* Cumulative accounts of one thread: what a snapshot records. */
 struct acc {
 	uint64_t cat[NCAT];	/* ns */
+	uint64_t gil;		/* ns of lock_wait spent waiting for CPython's GIL */
 	uint64_t wakelat;	/* ns of it runnable after a wakeup, waiting for a CPU */
 	uint64_t wk[NWS];	/* worker process-ns during this thread's dataloader waits */
 	uint64_t launches;	/* GPU launch probe calls */
@@ -95,6 +96,8 @@ struct seg {
 	uint64_t wake;		/* OFF: wakeup time (== end when none seen) */
 	uint64_t ino;		/* OFF: the fd of the syscall it was blocked in */
 	uint64_t wk[NWS];	/* OFF, dataloader: worker states during it */
+	uint64_t act0;		/* OFF: the process's active-thread integral at its start */
+	uint64_t act;		/* OFF: ns its sibling threads ran or were runnable during it */
 	uint32_t waker, waker2;	/* waker and the waker's own last waker */
 	uint32_t dev;
 	uint32_t peer;		/* OFF: pid of the traced process whose traffic ended it, 0 */
@@ -103,9 +106,12 @@ struct seg {
 };
 
 /* A span whose on-CPU time belongs to a category: GPU sync probes, file syscalls. */
+#define OVF_ALL		(1u << 0)	/* relabels every piece, off CPU too (a lock chain) */
+#define OVF_GIL		(1u << 1)	/* a lock chain on CPython's GIL */
+
 struct ovl {
 	uint64_t s, e;
-	uint8_t cat;
+	uint8_t cat, flags;
 };
 
 #define NSTALLS 32
@@ -118,7 +124,7 @@ struct stall {
 	uint16_t nr;
 	uint8_t cat, state, fdkind, wrel;
 	uint32_t peer;		/* collective_wait: pid of the peer whose traffic ended it */
-	uint32_t pad;
+	uint8_t gil, pad[3];	/* gil: a wait for CPython's GIL */
 };
 
 /*
@@ -192,6 +198,15 @@ struct thr {
 	uint64_t rx_start, rx_end;	/* the batch being received (a burst of pipe/socket calls) */
 	uint8_t last_arr_kind;
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
+	/*
+	 * A futex wait chain: timed waits on one address that time out and are issued
+	 * again (CPython's GIL waiter, a pthread_cond_timedwait loop) until a wake ends
+	 * them.  Its segments are held until it ends: woken by a sibling, it is one
+	 * lock wait, timeouts included.
+	 */
+	bool fx_open;
+	uint64_t fx_addr, fx_start, fx_end, fx_act0;
+	uint64_t act_out;	/* the process's active-thread integral at the last switch-out */
 	uint32_t wr_dev;
 	uint64_t own_arrivals, direct_arrivals, proxy_arrivals, step_marks;
 
@@ -250,6 +265,7 @@ struct proc {
 	uint32_t flags, nthreads, nthreads_seen;
 	uint64_t first_ts, last_ts;
 	uint32_t n_ws[NWS];	/* own threads in each worker state */
+	uint64_t act_cum, act_since;	/* integral of its threads on CPU or runnable (ns) */
 	uint8_t dstate;		/* derived: enum wst, WS_NONE */
 	uint64_t dsince;
 	uint64_t own[NWS];	/* process-ns in each derived state, inside the user window */
@@ -350,6 +366,7 @@ struct thr *an__find_thread(struct an *a, uint32_t tid);
 struct proc *an__proc(struct an *a, uint32_t pid);
 struct proc *an__find_proc(struct an *a, uint32_t pid);
 bool an__is_descendant(const struct proc *p, const struct proc *anc);
+bool an__is_python(const struct proc *p);
 void an__event(struct an *a, const struct st_event *ev);
 void an__end(struct an *a);
 const char *an__path(const struct an *a, uint32_t dev, uint64_t ino);
@@ -385,6 +402,7 @@ bool dist__is_rank(const struct proc *p);
 /* an_loader.c: worker process states */
 void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts);
 void wk__flush_sub(struct proc *p, uint64_t ts);
+uint64_t wk__active(struct proc *p, uint64_t ts);
 void wk__syscall_io(struct an *a, struct thr *t, const struct st_event *ev);
 void wk__block(struct an *a, const struct st_event *ev);
 void wk__pcache(struct an *a, const struct st_event *ev);

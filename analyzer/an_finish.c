@@ -632,6 +632,7 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 	breakdown(&tr->startup, &st->a, &w0->a);
 	tr->startup_start = tr->an_start = st->ts;
 	tr->wakelat_ns = w1->a.wakelat - w0->a.wakelat;
+	tr->gil_ns = w1->a.gil - w0->a.gil;
 	tr->launches = w1->a.launches - w0->a.launches;
 	if (tr->steps.count) {
 		tr->syscalls_per_step = (double)(w1->a.syscalls - w0->a.syscalls) / tr->steps.count;

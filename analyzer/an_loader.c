@@ -61,6 +61,20 @@ static void proc_set(struct an *a, struct proc *p, uint8_t st, uint64_t ts)
 		p->tl = tl_grid__new(&a->grid, NWS);
 }
 
+/*
+ * The integral over time of p's threads on CPU or runnable, up to ts: how much its
+ * threads wanted to run meanwhile (a GIL holder runs or waits for a CPU; a thread
+ * blocked elsewhere holds nothing a sibling waits for).
+ */
+uint64_t wk__active(struct proc *p, uint64_t ts)
+{
+	if (ts > p->act_since) {
+		p->act_cum += (uint64_t)(p->n_ws[WS_CPU] + p->n_ws[WS_RUNQ]) * (ts - p->act_since);
+		p->act_since = ts;
+	}
+	return p->act_cum;
+}
+
 void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts)
 {
 	struct proc *p = t->proc;
@@ -71,6 +85,7 @@ void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts)
 	t->wstate = ws;
 	if (!p)
 		return;
+	wk__active(p, ts);
 	if (old != WS_NONE && p->n_ws[old])
 		p->n_ws[old]--;
 	if (ws != WS_NONE)

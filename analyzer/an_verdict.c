@@ -91,6 +91,45 @@ static void main_io_advice(const struct an_trainer *tr, struct an_verdict *v)
 	       "faster local storage");
 }
 
+/* What the main thread does in each wait category, for the summary line. */
+static const char *const waits_for[NCAT] = {
+	[CAT_COMPUTE] = "computes", [CAT_DL] = "waits for the data loader",
+	[CAT_IO] = "waits on its own I/O", [CAT_GPU] = "waits for the GPU",
+	[CAT_CPU] = "waits for a CPU", [CAT_LOCK] = "waits on locks",
+	[CAT_OTHER] = "waits on other things", [CAT_COLL] = "waits for the other ranks",
+};
+
+/* The GIL: most of the lock wait is on it (an_attr.c decides each wait). */
+static bool gil_bound(const struct an_trainer *tr)
+{
+	return tr->gil_ns && 2 * tr->gil_ns >= tr->bd.ns[CAT_LOCK];
+}
+
+static void lock_advice(const struct an_trainer *tr, struct an_verdict *v)
+{
+	const struct an_stall *s = NULL;
+	char who[64] = "";
+
+	for (uint32_t i = 0; i < tr->nstalls && !s; i++)
+		if (tr->stalls[i].s.cat == CAT_LOCK && tr->stalls[i].s.waker)
+			s = &tr->stalls[i];
+	if (s)
+		snprintf(who, sizeof(who), " %.16s (tid %u)", s->waker_comm, s->s.waker);
+	if (!gil_bound(tr)) {
+		advise(v, "the main thread waits on locks held by its own sibling threads %.0f%% "
+		       "of the time%s%s: shorten what those threads do under the lock",
+		       pct(tr->bd.frac[CAT_LOCK]), s ? ", e.g. thread" : "", who);
+		return;
+	}
+	advise(v, "the main thread waits for CPython's GIL %.0f%% of the time (%.0f%% of its "
+	       "lock waits): a sibling thread%s runs Python while the training loop needs the "
+	       "interpreter back", pct((double)tr->gil_ns / (double)tr->bd.total),
+	       pct((double)tr->gil_ns / (double)tr->bd.ns[CAT_LOCK]), who);
+	advise(v, "move that thread's work to a process (multiprocessing, a DataLoader worker) "
+	       "or into code that releases the GIL, or make it yield more often "
+	       "(sys.setswitchinterval)");
+}
+
 static void decide_rest(const struct an_result *res, const struct an_trainer *tr,
 			struct an_verdict *v, int cat)
 {
@@ -104,11 +143,7 @@ static void decide_rest(const struct an_result *res, const struct an_trainer *tr
 		break;
 	case CAT_LOCK:
 		v->primary = "lock_contention";
-		advise(v, "the main thread waits on locks held by its own sibling threads %.0f%% "
-		       "of the time%s%s: shorten what those threads do under the lock (or the GIL)",
-		       pct(tr->bd.frac[CAT_LOCK]), tr->nstalls && tr->stalls[0].s.cat == CAT_LOCK ?
-		       ", e.g. thread " : "", tr->nstalls && tr->stalls[0].s.cat == CAT_LOCK ?
-		       tr->stalls[0].waker_comm : "");
+		lock_advice(tr, v);
 		break;
 	case CAT_CPU:
 		v->primary = "cpu_contention";
@@ -189,11 +224,8 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 	}
 	snprintf(v->summary, sizeof(v->summary), "%s: the main thread %s %.0f%% of the time",
 		 v->primary, !strcmp(v->primary, "compute") ? "computes" :
-		 best == CAT_DL ? "waits for the data loader" : best == CAT_IO ?
-		 "waits on its own I/O" : best == CAT_GPU ? "waits for the GPU" :
-		 best == CAT_LOCK ? "waits on locks" : best == CAT_CPU ?
-		 "waits for a CPU" : best == CAT_COLL ? "waits for the other ranks" :
-		 "waits on other things", pct(v->fraction));
+		 best == CAT_LOCK && gil_bound(tr) ? "waits for the GIL" : waits_for[best],
+		 pct(v->fraction));
 }
 
 /*

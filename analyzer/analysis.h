@@ -90,6 +90,7 @@ struct an_trainer {
 	uint64_t startup_start;
 	uint64_t an_start;	/* = startup_start: where this trainer's timeline starts */
 	uint64_t wakelat_ns, launches;
+	uint64_t gil_ns;	/* of lock_wait, waiting for CPython's GIL */
 	double syscalls_per_step, switches_per_step;	/* the main thread's */
 	double cpus_used;	/* traced on-CPU time / window, the whole job */
 

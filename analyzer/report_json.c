@@ -306,6 +306,7 @@ static void j_stalls(struct jw *w, const struct an_trainer *tr)
 		u64(w, "start_ns", s->s.start);
 		num(w, "dur_ms", ms(s->s.dur));
 		str(w, "cause", cat_names[s->s.cat]);
+		boolean(w, "gil", s->s.gil);
 		j_thread(w, "thread", s->s.tid, tr->pid, s->comm);
 		str(w, "syscall", s->syscall);
 		str(w, "state", s->s.nr == SC_NONE && !s->s.state ? NULL : st_state_name(s->s.state));
@@ -415,6 +416,10 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	j_breakdown(w, "breakdown", &tr->bd, false);
 	j_breakdown(w, "breakdown_s", &tr->bd, true);
 	num(w, "wakeup_latency_s", sec(tr->wakelat_ns));
+	open_(w, "lock", '{');
+	num(w, "gil_s", sec(tr->gil_ns));
+	num(w, "gil_fraction", tr->bd.total ? (double)tr->gil_ns / (double)tr->bd.total : 0);
+	close_(w, '}');
 	open_(w, "startup", '{');
 	u64(w, "start_ns", tr->startup_start);
 	num(w, "duration_s", sec(tr->win_start - tr->startup_start));

@@ -76,6 +76,9 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 		bar(f, tr->bd.frac[c]);
 		fputc('\n', f);
 	}
+	if (tr->gil_ns)
+		fprintf(f, "  (of lock_wait, %.3f s waiting for CPython's GIL)\n",
+			(double)tr->gil_ns / 1e9);
 	if (tr->wakelat_ns)
 		fprintf(f, "  (of the waits, %.3f s runnable after the wakeup, waiting for a CPU)\n",
 			(double)tr->wakelat_ns / 1e9);
@@ -138,6 +141,8 @@ static void stalls(FILE *f, const struct an_trainer *tr)
 
 		fprintf(f, "  %2u. %9.3f ms %-15s at +%.3f s", i + 1, (double)s->s.dur / 1e6,
 			cat_names[s->s.cat], (double)(s->s.start - tr->startup_start) / 1e9);
+		if (s->s.gil)
+			fputs(" for the GIL", f);
 		if (s->syscall)
 			fprintf(f, " in %s", s->syscall);
 		if (s->path) {
