@@ -365,6 +365,7 @@ static void wakeup(struct an *a, const struct st_event *ev)
 	struct thr *t = an__thread(a, ev->wk.tid, 0), *w;
 	enum wrel rel;
 
+	cpu__wakeup(a, ev);
 	if (!t)
 		return;
 	rel = relation(a, t, ev, &w);
@@ -409,6 +410,7 @@ static void sched_switch(struct an *a, const struct st_event *ev)
 	struct thr *t;
 
 	a->sched_events++;
+	cpu__switch(a, ev);
 	if ((ev->flags & ST_SW_PREV_TRACED) && ev->sw.prev_tid &&
 	    (t = an__thread(a, ev->sw.prev_tid, 0))) {
 		t->flags |= TF_TRACED;
@@ -731,6 +733,7 @@ void an__end(struct an *a)
 	}
 	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);)
 		wk__end(a, (struct proc *)(uintptr_t)v, a->end_ts);
+	cpu__end(a);
 }
 
 void an__free(struct an *a)
@@ -761,6 +764,7 @@ void an__free(struct an *a)
 	hmap_free(&a->file_idx);
 	hmap_free(&a->probe_role);
 	hmap_free(&a->orphans);
+	cpu__free(a);
 	tl_grid__free(&a->grid);
 	free(a->files);
 	free(a->arena);

@@ -295,6 +295,46 @@ struct file {
 	uint64_t wait_ns;	/* main-thread stall time on it (filled by finish) */
 };
 
+/*
+ * What ran on each CPU, as far as the trace shows (an_cpu.c).  Every switch record
+ * says which task left a CPU and which took it, every wakeup which task was on the
+ * waker's CPU: samples of "task X ran on CPU c at time t".  Between two samples of
+ * one CPU the task of both ran, or, when they differ, each half of the time.
+ */
+enum mcat { MC_IDLE = 0, MC_JOB, MC_OTHER, NMC };
+
+struct cpu_st {
+	uint64_t last_ts;	/* time of the last sample */
+	uint32_t last_tid;	/* the task on the CPU from then on (0: idle) */
+	bool last_traced, known;
+};
+
+/*
+ * An untraced task that ran on a CPU.  Its CPU time comes from the runtime the
+ * tracer reads at its switches (exact between two of them), else from the samples.
+ */
+enum { OT_SAMPLED = 0, OT_RUNTIME, NOT };
+
+struct other {
+	uint32_t tid;
+	uint64_t ns[NOT];	/* CPU-ns inside the user window (the whole trace without one) */
+	uint64_t ns_before;	/* of ns[OT_SAMPLED]: before the first runtime reading */
+	uint64_t ns_out;	/* of ns[OT_SAMPLED]: since the last reading (all, before one) */
+	uint64_t rt, rt_ts;	/* the last runtime read, and when */
+	uint64_t rt_first;	/* when the first was read (0: none yet) */
+	struct timeline *tl;	/* NOT series; the first OTHER_TL_MAX tasks only */
+};
+
+struct machine {
+	struct cpu_st *cpu;
+	uint32_t ncpu;		/* entries of cpu[] */
+	uint64_t ns[NMC];	/* CPU-ns inside the user window (or the whole trace) */
+	struct timeline *tl;	/* NMC series */
+	struct hmap oidx;	/* tid -> index + 1 in oth[] */
+	struct other *oth;
+	uint32_t noth, capoth, ntl;
+};
+
 /* A --from/--to value: seconds after the trace start, or absolute ns (@NS). */
 struct an_time {
 	int kind;		/* 0 none, 1 relative, 2 absolute */
@@ -347,6 +387,7 @@ struct an {
 	 * those wakeups the trace credits to an interrupt.
 	 */
 	uint64_t task_wakes, task_wakes_irq;
+	struct machine m;
 	bool have_probes, have_step_probes, have_gpu_probes;
 	bool have_ranks;	/* some process has a distributed identity */
 	/*
@@ -398,6 +439,13 @@ bool attr__is_read_syscall(unsigned nr);
 void dist__env(struct an *a, const struct st_event *ev);
 void dist__inherit(struct proc *child, const struct proc *parent);
 bool dist__is_rank(const struct proc *p);
+
+/* an_cpu.c: what ran on the CPUs */
+void cpu__init(struct an *a);
+void cpu__switch(struct an *a, const struct st_event *ev);
+void cpu__wakeup(struct an *a, const struct st_event *ev);
+void cpu__end(struct an *a);
+void cpu__free(struct an *a);
 
 /* an_loader.c: worker process states */
 void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts);

@@ -586,26 +586,136 @@ static void colls(struct an_trainer *tr)
 
 /* ------------------------------------------------------------------ trainers */
 
-static void cpu_use(struct an_result *res)
+/* CPU-ns of series k of the machine over [lo, hi). */
+static double mach_ns(const struct an *a, int k, uint64_t lo, uint64_t hi)
+{
+	if (a->user_window)
+		return (double)a->m.ns[k];
+	return tl__sum(&a->grid, a->m.tl, (unsigned)k, lo, hi);
+}
+
+/*
+ * An untraced task's CPU time in [lo, hi): exact from its runtime readings where they
+ * cover the window, from the CPU samples before the first and after the last one.
+ * The --from/--to window has exact counters; the steady-state window is summed from
+ * the timelines (their edge buckets pro rata); a task without a timeline of its own
+ * gets its whole-trace total, scaled like all others' (scale).
+ */
+static double other_ns(const struct an *a, const struct other *o, uint64_t lo, uint64_t hi,
+		       double scale)
+{
+	uint64_t rs = o->rt_first, re = o->rt_ts;
+	bool rt = rs && re > rs;
+	double ns;
+
+	/* the user window's counters are exact: readings inside, samples around them */
+	if (a->user_window)
+		return rt ? (double)(o->ns_before + o->ns[OT_RUNTIME] + o->ns_out) :
+			    (double)o->ns[OT_SAMPLED];
+	if (!o->tl)
+		return (double)(rt ? o->ns_before + o->ns[OT_RUNTIME] + o->ns_out :
+				o->ns[OT_SAMPLED]) * scale;
+	if (!rt || re <= lo || rs >= hi)
+		return tl__sum(&a->grid, o->tl, OT_SAMPLED, lo, hi);
+	if (rs < lo)
+		rs = lo;
+	if (re > hi)
+		re = hi;
+	ns = tl__sum(&a->grid, o->tl, OT_RUNTIME, rs, re);
+	return ns + tl__sum(&a->grid, o->tl, OT_SAMPLED, lo, rs) +
+	       tl__sum(&a->grid, o->tl, OT_SAMPLED, re, hi);
+}
+
+struct comp_acc {
+	uint32_t pid, tid;
+	double ns;
+};
+
+static int cmp_comp(const void *x, const void *y)
+{
+	const struct comp_acc *a = x, *b = y;
+
+	return a->ns > b->ns ? -1 : a->ns < b->ns;
+}
+
+/* The untraced processes that ran in [lo, hi), busiest first. */
+static void competitors(struct an_result *res, uint64_t lo, uint64_t hi)
 {
 	struct an *a = &res->an;
-	uint64_t lo = a->win_from > a->start_ts ? a->win_from : a->start_ts;
-	uint64_t hi = a->win_to < a->end_ts ? a->win_to : a->end_ts, used = 0;
-	struct thr *t;
+	struct machine *m = &a->m;
+	struct comp_acc *acc = calloc(m->noth + 1, sizeof(*acc));
+	double all = (double)m->ns[MC_OTHER], win = mach_ns(a, MC_OTHER, lo, hi);
+	uint32_t n = 0;
 
-	FOR_THREADS(a, t) {
-		if (!t->nsnaps)
-			continue;
-		if (a->user_window)
-			used += t->win[1].a.oncpu - t->win[0].a.oncpu;
-		else
-			used += t->cum.oncpu;
+	if (!acc)
+		return;
+	for (uint32_t i = 0; i < m->noth; i++) {
+		const struct other *o = &m->oth[i];
+		const struct thr *t = an__find_thread(a, o->tid);
+		uint32_t pid = t && t->pid ? t->pid : 0, k;
+		double ns = other_ns(a, o, lo, hi, all > 0 ? win / all : 0);
+
+		for (k = 0; k < n && (!pid || acc[k].pid != pid); k++)
+			;
+		if (k == n)
+			acc[n++] = (struct comp_acc){ .pid = pid, .tid = o->tid };
+		acc[k].ns += ns;
 	}
+	qsort(acc, n, sizeof(*acc), cmp_comp);
+	for (uint32_t i = 0; i < n; i++) {
+		struct an_competitor *c;
+		const struct proc *p;
+		const struct thr *t;
+
+		if (acc[i].ns < 1e6)	/* under a millisecond: not a competitor */
+			break;
+		res->mach.nprocs++;
+		if (res->mach.ncomp == MAX_COMPETITORS)
+			continue;
+		c = &res->mach.comp[res->mach.ncomp++];
+		c->pid = acc[i].pid;
+		c->tid = acc[i].tid;
+		c->cpu_s = acc[i].ns / 1e9;
+		p = c->pid ? an__find_proc(a, c->pid) : NULL;
+		t = an__find_thread(a, c->tid);
+		if (p && p->comm[0])
+			memcpy(c->comm, p->comm, ST_COMM_LEN);
+		else if (t)
+			memcpy(c->comm, t->comm, ST_COMM_LEN);
+	}
+	free(acc);
+}
+
+/*
+ * The machine over [lo, hi): the CPUs idle, the job's and the others' (an_cpu.c),
+ * and who the others were.  Spare CPUs are the idle ones; CPUs of which the trace has
+ * no sample at all are unknown, never counted idle.
+ */
+static void machine(struct an_result *res, uint64_t lo, uint64_t hi)
+{
+	struct an *a = &res->an;
+	double len;
+	uint32_t seen = 0;
+
+	if (a->user_window) {
+		lo = a->win_from > a->start_ts ? a->win_from : a->start_ts;
+		hi = a->win_to < a->end_ts ? a->win_to : a->end_ts;
+	}
+	len = hi > lo ? (double)(hi - lo) : 0;
+	res->mach.start = lo;
+	res->mach.end = hi;
+	for (uint32_t c = 0; c < a->m.ncpu; c++)
+		seen += a->m.cpu[c].known;
+	res->mach.seen_cpus = seen;
+	if (len > 0) {
+		res->mach.idle_cpus = mach_ns(a, MC_IDLE, lo, hi) / len;
+		res->mach.job_cpus = mach_ns(a, MC_JOB, lo, hi) / len;
+		res->mach.other_cpus = mach_ns(a, MC_OTHER, lo, hi) / len;
+	}
+	competitors(res, lo, hi);
+	res->spare_cpus = res->mach.idle_cpus;
 	for (uint32_t i = 0; i < res->ntr; i++)
-		res->tr[i].cpus_used = hi > lo ? (double)used / (double)(hi - lo) : 0;
-	res->spare_cpus = res->ncpus - (hi > lo ? (double)used / (double)(hi - lo) : 0);
-	if (res->spare_cpus < 0)
-		res->spare_cpus = 0;
+		res->tr[i].cpus_used = res->mach.job_cpus;
 }
 
 static void fill_trainer(struct an_result *res, struct an_trainer *tr)
@@ -720,12 +830,13 @@ void finish__trainers(struct an_result *res)
 			continue;
 		}
 	}
-	cpu_use(res);
 	for (uint32_t i = 0; i < res->ntr; i++)
 		fill_trainer(res, &res->tr[i]);
 	straggler__find(res);
 	if (res->ntr)
 		slowest(res);
+	machine(res, res->ntr ? res->tr[res->slowest].win_start : a->start_ts,
+		res->ntr ? res->tr[res->slowest].win_end : a->end_ts);
 	for (uint32_t i = 0; i < res->ntr; i++)
 		verdict__decide(res, &res->tr[i]);
 	verdict__job(res);

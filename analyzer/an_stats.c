@@ -129,7 +129,8 @@ static void grow(struct tl_grid *g, uint64_t at)
 	}
 }
 
-void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b)
+static void spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b,
+		   double per_ns)
 {
 	float *v;
 
@@ -146,9 +147,21 @@ void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
 		uint64_t room = g->width - (off & (g->width - 1));
 		uint64_t end = b - a > room ? a + room : b;
 
-		v[off >> g->shift] += (float)(end - a);
+		v[off >> g->shift] += (float)((double)(end - a) * per_ns);
 		a = end;
 	}
+}
+
+void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b)
+{
+	spread(g, t, s, a, b, 1.0);
+}
+
+void tl__add_spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b,
+		    double total)
+{
+	if (b > a)
+		spread(g, t, s, a, b, total / (double)(b - a));
 }
 
 void tl__add_at(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double val)
@@ -158,4 +171,28 @@ void tl__add_at(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, 
 	if ((at - g->origin) >> g->shift >= TL_BUCKETS)
 		grow(g, at);
 	t->v[(size_t)s * TL_BUCKETS + ((at - g->origin) >> g->shift)] += (float)val;
+}
+
+double tl__sum(const struct tl_grid *g, const struct timeline *t, unsigned s, uint64_t a,
+	       uint64_t b)
+{
+	const float *v;
+	double sum = 0;
+
+	if (!t || b <= a)
+		return 0;
+	if (a < g->origin)
+		a = g->origin;
+	v = t->v + (size_t)s * TL_BUCKETS;
+	while (a < b) {
+		uint64_t i = (a - g->origin) >> g->shift;
+		uint64_t bs = g->origin + (i << g->shift), be = bs + g->width;
+		uint64_t end = be < b ? be : b;
+
+		if (i >= TL_BUCKETS)
+			break;
+		sum += (double)v[i] * (double)(end - a) / (double)g->width;
+		a = end;
+	}
+	return sum;
 }

@@ -54,6 +54,12 @@ struct timeline *tl_grid__new(struct tl_grid *g, unsigned nser);
 void tl_grid__free(struct tl_grid *g);
 /* Spreads [a, b) over the buckets of series s, as ns (weight 1) or weight per ns. */
 void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b);
+/* Spreads `total` evenly over [a, b) of series s. */
+void tl__add_spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b,
+		    double total);
+/* The sum of series s over [a, b), edge buckets pro rata. */
+double tl__sum(const struct tl_grid *g, const struct timeline *t, unsigned s, uint64_t a,
+	       uint64_t b);
 /* Adds an amount at one instant (bytes read). */
 void tl__add_at(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double v);
 

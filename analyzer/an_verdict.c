@@ -32,14 +32,38 @@ static double pct(double f)
 	return 100 * f;
 }
 
+#define OTHERS_MIN	0.25	/* CPUs other programs use before they are named */
+
+/* "other programs used 1.9 of 2 CPUs (4242 hog 2.1 CPU-s, ...)", or "" when few. */
+static void others(const struct an_result *res, char *buf, size_t n)
+{
+	const struct an_machine *m = &res->mach;
+	size_t k;
+
+	buf[0] = '\0';
+	if (m->other_cpus < OTHERS_MIN)
+		return;
+	k = (size_t)snprintf(buf, n, "other programs used %.2f of %u CPUs (", m->other_cpus,
+			     res->ncpus);
+	for (uint32_t i = 0; i < m->ncomp && i < 3 && k < n; i++)
+		k += (size_t)snprintf(buf + k, n - k, "%s%s %u %.3f CPU-s", i ? ", " : "",
+				      m->comp[i].comm[0] ? m->comp[i].comm : "?",
+				      m->comp[i].pid ? m->comp[i].pid : m->comp[i].tid,
+				      m->comp[i].cpu_s);
+	if (k < n)
+		snprintf(buf + k, n - k, "%s)", m->nprocs > 3 ? ", ..." : "");
+}
+
 static void prep_advice(const struct an_result *res, const struct an_trainer *tr,
 			struct an_verdict *v)
 {
 	double spare = res->spare_cpus;
+	char oth[200];
 
+	others(res, oth, sizeof(oth));
 	advise(v, "%u worker%s busy %.0f%% on CPU (prep) while the main thread waited; "
-	       "%.2f CPUs idle", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s",
-	       pct(tr->dl.prep), spare);
+	       "%.2f CPUs idle%s%s", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s",
+	       pct(tr->dl.prep), spare, oth[0] ? "; " : "", oth);
 	if (tr->dl.starved > 0.2)
 		advise(v, "workers were runnable but had no CPU %.0f%% of their busy time: the "
 		       "machine is out of CPU; more workers will not help, make the transform "
@@ -133,6 +157,8 @@ static void lock_advice(const struct an_trainer *tr, struct an_verdict *v)
 static void decide_rest(const struct an_result *res, const struct an_trainer *tr,
 			struct an_verdict *v, int cat)
 {
+	char oth[200];
+
 	switch (cat) {
 	case CAT_GPU:
 		v->primary = "gpu_sync";
@@ -147,10 +173,17 @@ static void decide_rest(const struct an_result *res, const struct an_trainer *tr
 		break;
 	case CAT_CPU:
 		v->primary = "cpu_contention";
-		advise(v, "the main thread is runnable but not running %.0f%% of the time: %.1f "
-		       "CPUs used by the traced job on %u; reduce num_workers or intra-op threads "
-		       "(torch.set_num_threads), stop competing jobs, or pin the main thread",
-		       pct(tr->bd.frac[CAT_CPU]), tr->cpus_used, res->ncpus);
+		others(res, oth, sizeof(oth));
+		advise(v, "the main thread is runnable but not running %.0f%% of the time: %.2f "
+		       "CPUs used by the traced job on %u%s%s", pct(tr->bd.frac[CAT_CPU]),
+		       tr->cpus_used, res->ncpus, oth[0] ? "; " : "", oth);
+		if (oth[0])
+			advise(v, "stop or move the competing programs (or give the job its own "
+			       "CPUs: taskset, cgroups cpusets), then reduce num_workers or "
+			       "intra-op threads (torch.set_num_threads) if it is still short");
+		else
+			advise(v, "reduce num_workers or intra-op threads (torch.set_num_threads), "
+			       "or pin the main thread");
 		break;
 	default:
 		v->primary = "other";

@@ -93,6 +93,7 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	hmap_init(&a->file_idx);
 	hmap_init(&a->probe_role);
 	hmap_init(&a->orphans);
+	cpu__init(a);
 	/* 1 ms buckets to start with: they double as the trace gets longer */
 	tl_grid__init(&a->grid, in->h.start_ts, 1000000);
 	res->path = o->path;

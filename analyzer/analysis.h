@@ -23,6 +23,7 @@
 #define MAX_WORKERS	64
 #define MAX_TRAINERS	64
 #define STEP_CHART_MAX	2000
+#define MAX_COMPETITORS	5
 
 extern const char *const cat_names[NCAT];	/* "compute", "dataloader_wait", ... */
 extern const char *const wst_names[NWS];	/* "prep", "fetch", "starved", "idle" */
@@ -161,6 +162,23 @@ struct an_job {
 	double mean_wait;	/* every rank's mean collective_wait */
 };
 
+/* An untraced process that used CPU time in the window. */
+struct an_competitor {
+	uint32_t pid, tid;	/* pid 0: never named (an old trace): its busiest tid */
+	char comm[ST_COMM_LEN];
+	double cpu_s;
+};
+
+/* The machine's CPUs over the slowest trainer's window (an_cpu.c, an_finish.c). */
+struct an_machine {
+	uint64_t start, end;
+	double idle_cpus, job_cpus, other_cpus;	/* average CPUs idle, the job's, others' */
+	double seen_cpus;	/* CPUs the trace has samples of (the rest: unknown) */
+	uint32_t nprocs;	/* untraced processes that ran */
+	uint32_t ncomp;
+	struct an_competitor comp[MAX_COMPETITORS];
+};
+
 struct an_result {
 	const char *path;
 	bool complete;
@@ -183,7 +201,8 @@ struct an_result {
 	struct an_job job;
 	const char *clock_error_ns;
 	int64_t realtime_offset;
-	double spare_cpus;
+	double spare_cpus;	/* = mach.idle_cpus: what was really idle */
+	struct an_machine mach;
 	uint64_t grid_origin, grid_width;
 	struct an an;		/* the streaming state the results point into */
 };

@@ -144,6 +144,8 @@ static void dump_sched(struct dumper *d, const struct st_event *ev)
 		kv_b(f, "preempt", ev->flags & ST_SW_PREEMPT);
 		kv_b(f, "prev_traced", ev->flags & ST_SW_PREV_TRACED);
 		kv_b(f, "next_traced", ev->flags & ST_SW_NEXT_TRACED);
+		if (ev->flags & ST_SW_RUNTIME)
+			kv_u(f, "untraced_runtime", ev->sw_runtime);
 		break;
 	case ST_REC_WAKEUP:
 		learn(d, ev->wk.waker_tid, ev->wk.waker_pid);

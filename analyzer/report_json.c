@@ -474,6 +474,33 @@ static void j_job(struct jw *w, const struct an_result *res)
 	close_(w, '}');
 }
 
+static void j_cpu(struct jw *w, const struct an_result *res)
+{
+	const struct an_machine *m = &res->mach;
+
+	open_(w, "cpu", '{');
+	u64(w, "ncpus", res->ncpus);
+	num(w, "traced_cpus_used", m->job_cpus);
+	num(w, "spare_cpus", res->spare_cpus);
+	num(w, "idle_cpus", m->idle_cpus);
+	num(w, "untraced_cpus_used", m->other_cpus);
+	num(w, "unseen_cpus", res->ncpus > m->seen_cpus ? res->ncpus - m->seen_cpus : 0);
+	u64(w, "start_ns", m->start);
+	u64(w, "end_ns", m->end);
+	u64(w, "untraced_processes", m->nprocs);
+	open_(w, "competitors", '[');
+	for (uint32_t i = 0; i < m->ncomp; i++) {
+		open_(w, NULL, '{');
+		u64(w, "pid", m->comp[i].pid);
+		u64(w, "tid", m->comp[i].tid);
+		comm(w, "comm", m->comp[i].comm);
+		num(w, "cpu_s", m->comp[i].cpu_s);
+		close_(w, '}');
+	}
+	close_(w, ']');
+	close_(w, '}');
+}
+
 static void j_all(struct jw *w, const struct an_result *res)
 {
 	open_(w, NULL, '{');
@@ -483,11 +510,7 @@ static void j_all(struct jw *w, const struct an_result *res)
 	str(w, "version", ST_VERSION);
 	close_(w, '}');
 	j_trace(w, res);
-	open_(w, "cpu", '{');
-	u64(w, "ncpus", res->ncpus);
-	num(w, "traced_cpus_used", res->ntr ? res->tr[0].cpus_used : 0);
-	num(w, "spare_cpus", res->spare_cpus);
-	close_(w, '}');
+	j_cpu(w, res);
 	if (res->ntr) {
 		j_trainer_body(w, &res->tr[res->slowest]);
 	} else {

@@ -225,13 +225,31 @@ static void trainers(FILE *f, const struct an_result *res)
 	}
 }
 
+static void cpus(FILE *f, const struct an_result *res)
+{
+	const struct an_machine *m = &res->mach;
+
+	fprintf(f, "\ncpus         %u: the job used %.2f, other programs %.2f, idle %.2f", res->ncpus,
+		m->job_cpus, m->other_cpus, m->idle_cpus);
+	if (m->seen_cpus < res->ncpus)
+		fprintf(f, ", %.0f never seen", res->ncpus - m->seen_cpus);
+	fputc('\n', f);
+	for (uint32_t i = 0; i < m->ncomp; i++) {
+		fprintf(f, "  %-8u ", m->comp[i].pid ? m->comp[i].pid : m->comp[i].tid);
+		text_esc(f, m->comp[i].comm, ST_COMM_LEN);
+		fprintf(f, "%*s %.3f CPU-s%s\n", (int)(16 - strnlen(m->comp[i].comm, ST_COMM_LEN)),
+			"", m->comp[i].cpu_s, m->comp[i].pid ? "" : " (a thread id: never named)");
+	}
+	if (m->nprocs > m->ncomp)
+		fprintf(f, "  and %u more\n", m->nprocs - m->ncomp);
+}
+
 static void trace(FILE *f, const struct an_result *res)
 {
 	fprintf(f, "\ntrace        %llu events, %.3f s, %llu dropped, %u processes, %u threads, "
-		"%u CPUs (%.1f spare)%s\n", (unsigned long long)res->events,
+		"%u CPUs%s\n", (unsigned long long)res->events,
 		(double)(res->end_ts - res->start_ts) / 1e9, (unsigned long long)res->dropped,
-		res->nprocs, res->nthreads, res->ncpus, res->spare_cpus,
-		res->complete ? "" : ", INCOMPLETE");
+		res->nprocs, res->nthreads, res->ncpus, res->complete ? "" : ", INCOMPLETE");
 }
 
 void report__text(FILE *f, const struct an_result *res)
@@ -249,5 +267,6 @@ void report__text(FILE *f, const struct an_result *res)
 	stalls(f, &res->tr[res->slowest]);
 	slow_steps(f, &res->tr[res->slowest]);
 	trainers(f, res);
+	cpus(f, res);
 	trace(f, res);
 }

@@ -456,7 +456,12 @@ static int decode_syscall(struct st_reader *r, struct st_event *ev, const unsign
 static int decode(struct st_reader *r, struct st_event *ev, const unsigned char *p, size_t len)
 {
 	switch (ev->type) {
-	case ST_REC_SWITCH: FIXED(sw); break;
+	case ST_REC_SWITCH:
+		FIXED(sw);
+		ev->sw_runtime = 0;
+		if ((ev->flags & ST_SW_RUNTIME) && len >= sizeof(ev->sw) + sizeof(ev->sw_runtime))
+			memcpy(&ev->sw_runtime, p + sizeof(ev->sw), sizeof(ev->sw_runtime));
+		break;
 	case ST_REC_WAKEUP: FIXED(wk); break;
 	case ST_REC_MIGRATE: FIXED(mig); break;
 	case ST_REC_FORK: FIXED(fork); break;

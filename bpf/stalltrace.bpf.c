@@ -80,7 +80,8 @@ struct {
 	__type(value, struct rq_st);
 } rqs SEC(".maps");
 
-/* Untraced wakers already named in the trace (a COMM record the first time). */
+/* Untraced tasks already named in the trace (a COMM record the first time): wakers,
+ * and tasks that ran on a CPU before or after a traced thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
@@ -239,16 +240,45 @@ static __always_inline __u8 state_of(bool preempt, unsigned int s)
 	return ST_STATE_OTHER;
 }
 
+/*
+ * Names an untraced task once (a COMM record): a waker, or a task that took a CPU
+ * from a traced thread or gave one to it.  The analyzer then knows which processes
+ * competed with the job for the CPUs.
+ */
+static __always_inline void name_task(struct task_struct *t, int kind)
+{
+	struct {
+		struct st_ring_hdr h;
+		struct st_comm c;
+	} *e;
+	__u32 tid = t->pid;
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&wakers, &tid))
+		return;
+	bpf_map_update_elem(&wakers, &tid, &one, BPF_ANY);
+	e = ev_reserve(sizeof(*e), ST_REC_COMM, 0, kind);
+	if (!e)
+		return;
+	e->c.tid = tid;
+	e->c.pid = t->tgid;
+	bpf_probe_read_kernel_str(e->c.comm, sizeof(e->c.comm), t->comm);
+	ev_submit(e);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	struct cpu_cur *c = cur_entry();
+	struct task_struct *other = NULL;
 	__u8 fl = 0;
 	struct {
 		struct st_ring_hdr h;
 		struct st_switch s;
+		__u32 runtime[2];	/* a __u64 right after the 12-byte record: no padding */
 	} *e;
+	__u64 rt;
 
 	/* prev is the task this CPU ran: the cache knows it, unless it is stale */
 	if (c && c->tid == prev->pid && c->gen == mark_gen ? c->traced : !!traced(prev))
@@ -261,9 +291,25 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		return 0;
 	if (preempt)
 		fl |= ST_SW_PREEMPT;
-	e = ev_reserve(sizeof(*e), ST_REC_SWITCH, fl, ST_KIND_SCHED);
-	if (!e)
-		return 0;
+	/* the untraced side, not the idle task: named once, and its CPU time so far */
+	if (!(fl & ST_SW_NEXT_TRACED) && next->pid)
+		other = next;
+	else if (!(fl & ST_SW_PREV_TRACED) && prev->pid)
+		other = prev;
+	if (other) {
+		name_task(other, ST_KIND_SCHED);
+		e = ev_reserve(sizeof(*e), ST_REC_SWITCH, fl | ST_SW_RUNTIME, ST_KIND_SCHED);
+		if (!e)
+			return 0;
+		/* prev's was brought up to date before the switch; next has not run since */
+		rt = BPF_CORE_READ(other, se.sum_exec_runtime);
+		e->runtime[0] = (__u32)rt;
+		e->runtime[1] = (__u32)(rt >> 32);
+	} else {
+		e = ev_reserve(sizeof(*e) - sizeof(e->runtime), ST_REC_SWITCH, fl, ST_KIND_SCHED);
+		if (!e)
+			return 0;
+	}
 	e->s.prev_tid = prev->pid;
 	e->s.next_tid = next->pid;
 	e->s.cpu = bpf_get_smp_processor_id();
@@ -271,27 +317,6 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	e->s.pad = 0;
 	ev_submit(e);
 	return 0;
-}
-
-static __always_inline void name_waker(struct task_struct *cur)
-{
-	struct {
-		struct st_ring_hdr h;
-		struct st_comm c;
-	} *e;
-	__u32 tid = cur->pid;
-	__u8 one = 1;
-
-	if (bpf_map_lookup_elem(&wakers, &tid))
-		return;
-	bpf_map_update_elem(&wakers, &tid, &one, BPF_ANY);
-	e = ev_reserve(sizeof(*e), ST_REC_COMM, 0, ST_KIND_WAKEUP);
-	if (!e)
-		return;
-	e->c.tid = tid;
-	e->c.pid = cur->tgid;
-	bpf_get_current_comm(e->c.comm, sizeof(e->c.comm));
-	ev_submit(e);
 }
 
 static __always_inline int on_wake(struct task_struct *p, __u8 fl)
@@ -313,7 +338,7 @@ static __always_inline int on_wake(struct task_struct *p, __u8 fl)
 	if (cur_traced())
 		fl |= ST_WK_WAKER_TRACED;
 	else if (cur->pid)
-		name_waker(cur);
+		name_task(cur, ST_KIND_WAKEUP);
 	e = ev_reserve(sizeof(*e), ST_REC_WAKEUP, fl, ST_KIND_WAKEUP);
 	if (!e)
 		return 0;

@@ -170,6 +170,13 @@ enum st_state {
 #define ST_SW_PREV_TRACED	(1u << 0)
 #define ST_SW_NEXT_TRACED	(1u << 1)
 #define ST_SW_PREEMPT		(1u << 2)	/* involuntary: preempted by the scheduler */
+/*
+ * ST_SW_RUNTIME: a __u64 follows the fixed part: the CPU time the untraced side (a
+ * task other than the idle task) has used since it started, in ns (the scheduler's
+ * se.sum_exec_runtime), exact at this switch.  Two such records of one task give its
+ * CPU time between them: what other programs took from the job.
+ */
+#define ST_SW_RUNTIME		(1u << 3)
 
 struct st_switch {
 	__u32 prev_tid;

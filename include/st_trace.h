@@ -130,6 +130,7 @@ struct st_event {
 	const char *str2;	/* probe symbol */
 	const void *raw;	/* the payload as stored, for unknown types */
 	__u32 raw_len;
+	__u64 sw_runtime;	/* SWITCH with ST_SW_RUNTIME: the untraced side's CPU time, ns */
 };
 
 /* How the stream ended. */

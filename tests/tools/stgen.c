@@ -27,6 +27,7 @@
  *                                        outer repeat: put nested repeats last
  *   switch  ts= cpu= prev= next= state=R|S|D|T|X|I|?|NUM traced=prev|next|both|none|NUM
  *           preempt=1 flags=NUM (raw flags, overrides traced/preempt)
+ *           runtime=NS (the untraced side's CPU time so far: ST_SW_RUNTIME)
  *           default traced: prev when prev!=0, next when next!=0
  *   wakeup  ts= tid= waker= waker_pid= target_cpu= waker_cpu= irq=1 softirq=1 new=1
  *           waker_traced=1 flags=NUM
@@ -456,7 +457,7 @@ static int rec_switch(struct gen *g, struct line *l)
 	struct st_switch s = { 0 };
 	int ok = 1, t;
 	__u8 flags;
-	__u64 ts = ts_of(g, l, "ts", &ok);
+	__u64 ts = ts_of(g, l, "ts", &ok), rt;
 
 	s.cpu = (__u16)num(g, l, "cpu", 0, &ok);
 	s.prev_tid = (__u32)num(g, l, "prev", 0, &ok);
@@ -465,8 +466,14 @@ static int rec_switch(struct gen *g, struct line *l)
 	t = (s.prev_tid ? ST_SW_PREV_TRACED : 0) | (s.next_tid ? ST_SW_NEXT_TRACED : 0);
 	t = (int)named(g, l, "traced", traced, 4, t, &ok);
 	flags = (__u8)(t | (num(g, l, "preempt", 0, &ok) ? ST_SW_PREEMPT : 0));
+	rt = (__u64)num(g, l, "runtime", -1, &ok);
+	if (rt != (__u64)-1)
+		flags |= ST_SW_RUNTIME;
 	flags = (__u8)num(g, l, "flags", flags, &ok);
-	return ok ? add(g, ts, ST_REC_SWITCH, flags, &s, sizeof(s), NULL, 0) : -1;
+	if (!ok)
+		return -1;
+	return add(g, ts, ST_REC_SWITCH, flags, &s, sizeof(s), rt != (__u64)-1 ? &rt : NULL,
+		   rt != (__u64)-1 ? sizeof(rt) : 0);
 }
 
 static int rec_wakeup(struct gen *g, struct line *l)

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What ran on the CPUs: the job, other programs, nothing.
+ *
+ * The tracer records the switches in which a traced thread takes part, and names
+ * the untraced task on their other side (a COMM record).  So for each CPU the trace
+ * holds samples: at a switch, `prev` ran up to it and `next` from it; at a wakeup,
+ * the waker (or, from an interrupt, the task it interrupted; 0 the idle task) was on
+ * the waker's CPU.  Between two samples of a CPU, the task both name ran the whole
+ * time; when they name two tasks, each is credited half (the switch between them was
+ * not recorded).  Idle time is the idle task's (pid 0).  Nothing here is a guess about
+ * the job's own threads: their switches are all recorded.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_core.h"
+
+#define CPU_MAX		4096	/* CPU numbers above this are corruption */
+#define OTHER_TL_MAX	128	/* untraced tasks with a timeline of their own */
+
+void cpu__init(struct an *a)
+{
+	hmap_init(&a->m.oidx);
+}
+
+static struct cpu_st *cpu_of(struct machine *m, uint32_t c)
+{
+	if (c >= CPU_MAX)
+		return NULL;
+	if (c >= m->ncpu) {
+		uint32_t n = c + 1 > 2 * m->ncpu ? c + 1 : 2 * m->ncpu;
+		struct cpu_st *v = realloc(m->cpu, sizeof(*v) * n);
+
+		if (!v)
+			return NULL;
+		memset(v + m->ncpu, 0, sizeof(*v) * (n - m->ncpu));
+		m->cpu = v;
+		m->ncpu = n;
+	}
+	return &m->cpu[c];
+}
+
+static struct other *other_of(struct an *a, uint32_t tid)
+{
+	struct machine *m = &a->m;
+	uint64_t *v = hmap_find(&m->oidx, tid);
+	struct other *o;
+
+	if (v)
+		return &m->oth[*v - 1];
+	if (m->noth == m->capoth) {
+		uint32_t cap = m->capoth ? 2 * m->capoth : 64;
+
+		if (!(o = realloc(m->oth, sizeof(*o) * cap)))
+			return NULL;
+		m->oth = o;
+		m->capoth = cap;
+	}
+	if (!(v = hmap_slot(&m->oidx, tid)))
+		return NULL;
+	o = &m->oth[m->noth++];
+	memset(o, 0, sizeof(*o));
+	o->tid = tid;
+	if (m->ntl < OTHER_TL_MAX && (o->tl = tl_grid__new(&a->grid, NOT)))
+		m->ntl++;
+	*v = m->noth;
+	return o;
+}
+
+static uint64_t clipped(const struct an *a, uint64_t s, uint64_t e)
+{
+	uint64_t lo = s < a->win_from ? a->win_from : s, hi = e > a->win_to ? a->win_to : e;
+
+	return hi > lo ? hi - lo : 0;
+}
+
+/* [s, e) of CPU time went to tid. */
+static void credit(struct an *a, uint64_t s, uint64_t e, uint32_t tid, bool traced)
+{
+	struct machine *m = &a->m;
+	int k = !tid ? MC_IDLE : traced ? MC_JOB : MC_OTHER;
+	struct other *o = k == MC_OTHER ? other_of(a, tid) : NULL;
+
+	if (e <= s)
+		return;
+	if (!m->tl)
+		m->tl = tl_grid__new(&a->grid, NMC);
+	tl__add_span(&a->grid, m->tl, (unsigned)k, s, e);
+	m->ns[k] += clipped(a, s, e);
+	if (o) {
+		tl__add_span(&a->grid, o->tl, OT_SAMPLED, s, e);
+		o->ns[OT_SAMPLED] += clipped(a, s, e);
+		o->ns_out += clipped(a, s, e);
+	}
+}
+
+/*
+ * The untraced task's CPU time so far, read at a switch: what it used since the
+ * last reading is spread over the time between them (pro rata for the window).
+ */
+static void runtime(struct an *a, uint32_t tid, uint64_t ts, uint64_t rt)
+{
+	struct other *o = other_of(a, tid);
+	uint64_t used;
+
+	if (!o || (o->rt_first && (ts < o->rt_ts || rt < o->rt)))
+		return;
+	if (!o->rt_first) {
+		o->rt_first = ts ? ts : 1;
+		o->ns_before = o->ns_out;
+	} else if (ts > o->rt_ts) {
+		used = rt - o->rt;
+		/* never more than all of the time in between on one CPU */
+		if (used > ts - o->rt_ts)
+			used = ts - o->rt_ts;
+		tl__add_spread(&a->grid, o->tl, OT_RUNTIME, o->rt_ts, ts, (double)used);
+		o->ns[OT_RUNTIME] += (uint64_t)((double)used *
+						(double)clipped(a, o->rt_ts, ts) /
+						(double)(ts - o->rt_ts));
+	}
+	o->rt = rt;
+	o->rt_ts = ts;
+	o->ns_out = 0;
+}
+
+/* A sample: `before` ran on CPU c up to t, `after` runs from t. */
+static void sample(struct an *a, uint32_t c, uint64_t t, uint32_t before, bool btraced,
+		   uint32_t after, bool atraced)
+{
+	struct cpu_st *cs = cpu_of(&a->m, c);
+
+	if (!cs || (cs->known && t < cs->last_ts))
+		return;
+	if (!cs->known) {
+		/* before the first sample: the task it names, from the trace start */
+		credit(a, a->start_ts, t, before, btraced);
+	} else if (cs->last_tid == before) {
+		credit(a, cs->last_ts, t, before, btraced);
+	} else {
+		uint64_t mid = cs->last_ts + (t - cs->last_ts) / 2;
+
+		credit(a, cs->last_ts, mid, cs->last_tid, cs->last_traced);
+		credit(a, mid, t, before, btraced);
+	}
+	cs->known = true;
+	cs->last_ts = t;
+	cs->last_tid = after;
+	cs->last_traced = atraced;
+}
+
+void cpu__switch(struct an *a, const struct st_event *ev)
+{
+	sample(a, ev->sw.cpu, ev->ts, ev->sw.prev_tid, ev->flags & ST_SW_PREV_TRACED,
+	       ev->sw.next_tid, ev->flags & ST_SW_NEXT_TRACED);
+	/* the runtime is the untraced side's: exactly one side is traced */
+	if ((ev->flags & ST_SW_RUNTIME) &&
+	    !(ev->flags & ST_SW_PREV_TRACED) != !(ev->flags & ST_SW_NEXT_TRACED))
+		runtime(a, ev->flags & ST_SW_NEXT_TRACED ? ev->sw.prev_tid : ev->sw.next_tid,
+			ev->ts, ev->sw_runtime);
+}
+
+/* A traced waker's CPU is known from its switches: only the others are samples. */
+void cpu__wakeup(struct an *a, const struct st_event *ev)
+{
+	uint32_t w = ev->wk.waker_tid;
+
+	if (!(ev->flags & ST_WK_WAKER_TRACED))
+		sample(a, ev->wk.waker_cpu, ev->ts, w, false, w, false);
+}
+
+/* The end of the trace: each CPU kept running what it last ran. */
+void cpu__end(struct an *a)
+{
+	for (uint32_t c = 0; c < a->m.ncpu; c++) {
+		struct cpu_st *cs = &a->m.cpu[c];
+
+		if (cs->known && a->end_ts > cs->last_ts)
+			credit(a, cs->last_ts, a->end_ts, cs->last_tid, cs->last_traced);
+	}
+}
+
+void cpu__free(struct an *a)
+{
+	hmap_free(&a->m.oidx);
+	free(a->m.cpu);
+	free(a->m.oth);
+}
