@@ -224,14 +224,35 @@ const char *an__path(const struct an *a, uint32_t dev, uint64_t ino)
 
 /* ------------------------------------------------------------------ scheduling */
 
-static uint8_t wstate_of(uint8_t prev_state)
+/*
+ * A worker thread's state from how it left the CPU.  A process's own first thread
+ * does its work (a DataLoader worker's loop, a forked trainsim worker): blocked on a
+ * socket it fetches over the network, asleep or on a lock it waits on something other
+ * than work.  Its helper threads (a queue feeder, a resource sharer in accept) wait
+ * all the time: idle unless on CPU, runnable or on storage.
+ */
+static uint8_t wstate_of(const struct thr *t, uint8_t prev_state, uint8_t wait)
 {
+	bool first = t->flags & TF_LEADER;
+
 	if (prev_state == ST_STATE_RUNNING)
 		return WS_RUNQ;
-	return prev_state == ST_STATE_DISK ? WS_IO : WS_IDLE;
+	if (prev_state == ST_STATE_DISK || wait == ST_WAIT_FILE)
+		return WS_IO;
+	switch (wait) {
+	case ST_WAIT_SOCK:
+		return first ? WS_NET : WS_IDLE;
+	case ST_WAIT_FUTEX:
+	case ST_WAIT_SLEEP:
+	case ST_WAIT_OTHER:
+		return first ? WS_SLEEP : WS_IDLE;
+	default:
+		return WS_IDLE;	/* a pipe (the index queue), or not known */
+	}
 }
 
-static void switch_out(struct an *a, struct thr *t, uint8_t state, uint64_t ts)
+
+static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait, uint64_t ts)
 {
 	struct proc *p = t->proc;
 
@@ -251,7 +272,7 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint64_t ts)
 	t->peer = 0;
 	t->waker = t->waker2 = t->waker_pid = 0;
 	/* a dead task's last switch (after its exit record): its process may be gone */
-	wk__set_thread(a, t, state == ST_STATE_DEAD ? WS_NONE : wstate_of(state), ts);
+	wk__set_thread(a, t, state == ST_STATE_DEAD ? WS_NONE : wstate_of(t, state, wait), ts);
 	if (p)
 		t->act_out = wk__active(p, ts);
 	t->wk_out_valid = false;
@@ -415,7 +436,8 @@ static void sched_switch(struct an *a, const struct st_event *ev)
 	    (t = an__thread(a, ev->sw.prev_tid, 0))) {
 		t->flags |= TF_TRACED;
 		t->cum.switches++;
-		switch_out(a, t, ev->sw.prev_state, ev->ts < t->since ? t->since : ev->ts);
+		switch_out(a, t, ev->sw.prev_state, ev->sw.prev_wait,
+			   ev->ts < t->since ? t->since : ev->ts);
 		t->last_ts = ev->ts;
 	}
 	if ((ev->flags & ST_SW_NEXT_TRACED) && ev->sw.next_tid &&

@@ -35,12 +35,17 @@ enum cat {
 	NCAT,
 };
 
-/* What a data-loader worker process is doing (derived from its threads). */
+/*
+ * What a data-loader worker process is doing (derived from its threads).  The order
+ * is the precedence: a process is in the first state one of its threads is in.
+ */
 enum wst {
 	WS_CPU = 0,	/* a thread on CPU: prep */
-	WS_IO,		/* a thread blocked on storage (D): fetch */
+	WS_IO,		/* a thread blocked on storage (D, or a file call): fetch */
+	WS_NET,		/* its first thread blocked on a socket: fetch over the network */
 	WS_RUNQ,	/* runnable, waiting for a CPU: starved */
-	WS_IDLE,	/* all threads sleeping */
+	WS_SLEEP,	/* its first thread asleep, or waiting on a lock (not for work) */
+	WS_IDLE,	/* waiting for work (a pipe), or nothing known: all threads sleeping */
 	NWS,
 	WS_NONE = NWS,	/* not known yet, or exited */
 };

@@ -19,7 +19,7 @@ const char *const cat_names[NCAT] = {
 	"compute", "dataloader_wait", "io_wait", "gpu_wait", "cpu_contention", "lock_wait",
 	"other_wait", "collective_wait",
 };
-const char *const wst_names[NWS] = { "prep", "fetch", "starved", "idle" };
+const char *const wst_names[NWS] = { "prep", "fetch", "network", "starved", "sleep", "idle" };
 
 #define FOR_THREADS(a, t)                                                            \
 	for (size_t _i = 0; _i < (a)->threads.cap; _i++)                             \
@@ -473,7 +473,7 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 		struct an_worker *w;
 
 		if (!p || !an__is_descendant(q, p) || is_trainer_pid(res, q->pid) ||
-		    (!q->fed_given && (double)(q->own[WS_CPU] + q->own[WS_IO]) <
+		    (!q->fed_given && (double)(q->own[WS_CPU] + q->own[WS_IO] + q->own[WS_NET]) <
 				      WORKER_BUSY * (double)win))
 			continue;
 		if (q->io)
@@ -502,11 +502,15 @@ static void dataloader(struct an_result *res, struct an_trainer *tr, const struc
 	tr->dl.wait_ns = tr->bd.ns[CAT_DL];
 	for (int i = 0; i < NWS; i++)
 		tr->dl.wk[i] = a1->wk[i] >= a0->wk[i] ? a1->wk[i] - a0->wk[i] : 0;
-	busy = tr->dl.wk[WS_CPU] + tr->dl.wk[WS_IO] + tr->dl.wk[WS_RUNQ];
+	busy = 0;
+	for (int i = 0; i < NWS; i++)
+		busy += i != WS_IDLE ? tr->dl.wk[i] : 0;
 	if (busy) {
 		tr->dl.prep = (double)tr->dl.wk[WS_CPU] / (double)busy;
 		tr->dl.fetch = (double)tr->dl.wk[WS_IO] / (double)busy;
+		tr->dl.network = (double)tr->dl.wk[WS_NET] / (double)busy;
 		tr->dl.starved = (double)tr->dl.wk[WS_RUNQ] / (double)busy;
+		tr->dl.sleep = (double)tr->dl.wk[WS_SLEEP] / (double)busy;
 	}
 	if (busy + tr->dl.wk[WS_IDLE])
 		tr->dl.idle = (double)tr->dl.wk[WS_IDLE] / (double)(busy + tr->dl.wk[WS_IDLE]);

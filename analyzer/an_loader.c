@@ -2,8 +2,9 @@
 /*
  * Data-loader side: what worker processes are doing, and their file I/O.
  *
- * A process is in one derived state at a time: on CPU if any of its threads runs,
- * else blocked on storage (a thread in D), else runnable, else idle.  Each ancestor
+ * A process is in one derived state at a time, the first in enum wst's order that
+ * one of its threads is in: on CPU, on storage, on the network, runnable, asleep or
+ * on a lock, idle.  Each ancestor
  * process keeps counts of its descendants in each state and integrates them over
  * time (sub_cum), so "what were my workers doing during this wait" is the difference
  * of two readings: exact, and O(depth) per state change.
@@ -90,14 +91,8 @@ void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts)
 		p->n_ws[old]--;
 	if (ws != WS_NONE)
 		p->n_ws[ws]++;
-	if (p->n_ws[WS_CPU])
-		st = WS_CPU;
-	else if (p->n_ws[WS_IO])
-		st = WS_IO;
-	else if (p->n_ws[WS_RUNQ])
-		st = WS_RUNQ;
-	else
-		st = p->n_ws[WS_IDLE] ? WS_IDLE : WS_NONE;
+	for (st = 0; st < NWS && !p->n_ws[st]; st++)
+		;
 	if (st != p->dstate)
 		proc_set(a, p, st, ts);
 }

@@ -77,11 +77,33 @@ static void prep_advice(const struct an_result *res, const struct an_trainer *tr
 		       tr->dl.nworkers, tr->dl.nworkers + (unsigned)(spare + 0.5), spare);
 }
 
+/*
+ * Workers that wait on something other than storage: blocked on sockets (remote
+ * storage, an object store, a feature server), or asleep or on a lock (a throttle, a
+ * rate limiter, a lock shared between workers).
+ */
+static void wait_advice(const struct an_trainer *tr, struct an_verdict *v, bool net)
+{
+	advise(v, "workers %s %.0f%% of their busy time (%s), on CPU %.0f%%",
+	       net ? "waited on the network" : "slept or waited on locks",
+	       pct(net ? tr->dl.network : tr->dl.sleep),
+	       net ? "blocked on sockets: remote storage, an object store, a feature server" :
+		     "a throttle, a rate limiter, a lock shared between workers",
+	       pct(tr->dl.prep));
+	advise(v, "%s", net ? "overlap more requests (more workers, a higher prefetch_factor, "
+			      "concurrent requests per worker), batch the requests, or cache the "
+			      "samples locally" :
+			      "remove or shorten the wait (a lock held while sleeping serialises "
+			      "the workers), or overlap it with more workers");
+}
+
 static void fetch_advice(const struct an_trainer *tr, struct an_verdict *v)
 {
 	const struct an_io *io = &tr->dl.io;
 	char hit[32] = "unknown";
 
+	if (tr->dl.network > tr->dl.fetch || tr->dl.sleep > tr->dl.fetch)
+		return wait_advice(tr, v, tr->dl.network >= tr->dl.sleep);
 	if (io->hit_ratio >= 0)
 		snprintf(hit, sizeof(hit), "%.0f%%", pct(io->hit_ratio));
 	advise(v, "workers waited on storage %.0f%% of their busy time; read p50 %.2f ms, "
@@ -240,7 +262,9 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		       "cheaper", pct(tr->bd.frac[CAT_COMPUTE]), cat_names[best],
 		       pct(tr->bd.frac[best]));
 	} else if (best == CAT_DL) {
-		bool fetch = tr->dl.fetch > tr->dl.prep + tr->dl.starved;
+		/* waiting on anything but a CPU (storage, network, sleep, locks) is fetching */
+		bool fetch = tr->dl.fetch + tr->dl.network + tr->dl.sleep >
+			     tr->dl.prep + tr->dl.starved;
 
 		v->primary = fetch ? "dataloader_fetch" : "dataloader_prep";
 		if (fetch)

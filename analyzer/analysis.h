@@ -26,7 +26,7 @@
 #define MAX_COMPETITORS	5
 
 extern const char *const cat_names[NCAT];	/* "compute", "dataloader_wait", ... */
-extern const char *const wst_names[NWS];	/* "prep", "fetch", "starved", "idle" */
+extern const char *const wst_names[NWS];	/* "prep", "fetch", "network", ... "idle" */
 
 struct an_breakdown {
 	uint64_t ns[NCAT];
@@ -116,7 +116,8 @@ struct an_trainer {
 		char relay_comm[MAX_RELAYS][ST_COMM_LEN];
 		uint64_t wait_ns;	/* main thread's dataloader_wait */
 		uint64_t wk[NWS];	/* worker process-ns during those waits */
-		double prep, fetch, starved, idle;	/* fetch + prep + starved = 1 when busy */
+		/* of busy worker time (all but idle), adding up to 1; idle of all of it */
+		double prep, fetch, network, starved, sleep, idle;
 		struct an_worker w[MAX_WORKERS];
 		struct an_io io;
 	} dl;

@@ -191,7 +191,7 @@ static void chart_workers(struct out *o, const struct an_trainer *tr)
 
 	if (!n || !o->nb || !(f = outdir__create(o->d, "workers.dat")))
 		return;
-	fprintf(f, "# worker busy fraction (on CPU or on storage) per bucket of %.6f s\nt_s",
+	fprintf(f, "# worker busy fraction (on CPU, on storage or the network) per bucket of %.6f s\nt_s",
 		o->width);
 	for (uint32_t k = 0; k < n; k++) {
 		char name[64];
@@ -205,7 +205,8 @@ static void chart_workers(struct out *o, const struct an_trainer *tr)
 		fprintf(f, "%.6f", (double)i * o->width);
 		for (uint32_t k = 0; k < n; k++) {
 			const struct timeline *tl = tr->dl.w[k].tl;
-			double v = tl ? (tl->v[WS_CPU * TL_BUCKETS + i] + tl->v[WS_IO * TL_BUCKETS + i]) / w : 0;
+			double v = tl ? (tl->v[WS_CPU * TL_BUCKETS + i] + tl->v[WS_IO * TL_BUCKETS + i] +
+					 tl->v[WS_NET * TL_BUCKETS + i]) / w : 0;
 
 			fprintf(f, " %.4f", 0.9 * v + k);	/* one lane per worker */
 		}

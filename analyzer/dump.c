@@ -139,6 +139,8 @@ static void dump_sched(struct dumper *d, const struct st_event *ev)
 		kv_u(f, "cpu", ev->sw.cpu);
 		kv_u(f, "prev_tid", ev->sw.prev_tid);
 		kv_s(f, "prev_state", st_state_name(ev->sw.prev_state));
+		if (ev->sw.prev_wait)
+			kv_s(f, "prev_wait", st_wait_name(ev->sw.prev_wait));
 		kv_u(f, "next_tid", ev->sw.next_tid);
 		kv_u(f, "next_pid", pid_of(d, ev->sw.next_tid));
 		kv_b(f, "preempt", ev->flags & ST_SW_PREEMPT);

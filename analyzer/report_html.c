@@ -190,7 +190,8 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 static void workers(FILE *f, const struct an_trainer *tr)
 {
 	fputs("<table>\n<tr><th>pid</th><th>worker</th><th class=\"n\">cpu s</th>"
-	      "<th class=\"n\">storage s</th><th class=\"n\">runnable s</th>"
+	      "<th class=\"n\">storage s</th><th class=\"n\">network s</th>"
+	      "<th class=\"n\">runnable s</th><th class=\"n\">sleeping s</th>"
 	      "<th class=\"n\">idle s</th><th class=\"n\">batches</th><th class=\"n\">MB read</th>"
 	      "</tr>\n", f);
 	for (uint32_t i = 0; i < tr->dl.nlisted && i < MAX_WORKERS; i++) {
@@ -200,10 +201,11 @@ static void workers(FILE *f, const struct an_trainer *tr)
 		html_esc(f, w->comm, ST_COMM_LEN);
 		fprintf(f, "</td><td class=\"n\">%.3f</td><td class=\"n\">%.3f</td>"
 			"<td class=\"n\">%.3f</td><td class=\"n\">%.3f</td>"
+			"<td class=\"n\">%.3f</td><td class=\"n\">%.3f</td>"
 			"<td class=\"n\">%llu</td>"
 			"<td class=\"n\">%.1f</td></tr>\n", sec(w->ns[WS_CPU]), sec(w->ns[WS_IO]),
-			sec(w->ns[WS_RUNQ]), sec(w->ns[WS_IDLE]), (unsigned long long)w->fed,
-			(double)w->read_bytes / 1e6);
+			sec(w->ns[WS_NET]), sec(w->ns[WS_RUNQ]), sec(w->ns[WS_SLEEP]),
+			sec(w->ns[WS_IDLE]), (unsigned long long)w->fed, (double)w->read_bytes / 1e6);
 	}
 	fputs("</table>\n", f);
 }
@@ -224,10 +226,10 @@ static void loader(FILE *f, const struct an_trainer *tr)
 		fprintf(f, " (tid %u)", tr->dl.relay_tid[i]);
 	}
 	fprintf(f, ". While the main thread waited for batches (%.3f s), the workers were: prep "
-		"(on CPU) %.0f%%, fetch (storage) %.0f%%, starved (runnable, no CPU) %.0f%% "
-		"of busy "
-		"time; idle %.0f%%.</p>\n", sec(tr->dl.wait_ns), 100 * tr->dl.prep,
-		100 * tr->dl.fetch, 100 * tr->dl.starved, 100 * tr->dl.idle);
+		"(on CPU) %.0f%%, fetch (storage) %.0f%%, network %.0f%%, starved (runnable, no "
+		"CPU) %.0f%%, sleeping or on a lock %.0f%% of busy time; idle %.0f%%.</p>\n",
+		sec(tr->dl.wait_ns), 100 * tr->dl.prep, 100 * tr->dl.fetch, 100 * tr->dl.network,
+		100 * tr->dl.starved, 100 * tr->dl.sleep, 100 * tr->dl.idle);
 	if (tr->dl.nworkers)
 		workers(f, tr);
 	if (io->reads || io->blk_reqs)

@@ -250,7 +250,9 @@ static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 	num(w, "wait_s", sec(tr->dl.wait_ns));
 	num(w, "fetch_fraction", tr->dl.fetch);
 	num(w, "prep_fraction", tr->dl.prep);
+	num(w, "network_fraction", tr->dl.network);
 	num(w, "starved_fraction", tr->dl.starved);
+	num(w, "sleep_fraction", tr->dl.sleep);
 	num(w, "idle_fraction", tr->dl.idle);
 	open_(w, "during_wait_s", '{');
 	for (int i = 0; i < NWS; i++)

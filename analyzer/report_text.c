@@ -98,18 +98,21 @@ static void loader(FILE *f, const struct an_trainer *tr)
 		text_esc(f, tr->dl.relay_comm[i], ST_COMM_LEN);
 		fprintf(f, " (tid %u)", tr->dl.relay_tid[i]);
 	}
-	fprintf(f, "\n  while the main thread waited (%.3f s): prep %.0f%%, fetch %.0f%%, "
-		"starved %.0f%% of busy worker time; idle %.0f%%\n", (double)tr->dl.wait_ns / 1e9,
-		100 * tr->dl.prep, 100 * tr->dl.fetch, 100 * tr->dl.starved, 100 * tr->dl.idle);
+	fprintf(f, "\n  while the main thread waited (%.3f s): prep %.0f%%, fetch %.0f%% (storage), "
+		"network %.0f%%, starved %.0f%%, sleeping/other %.0f%% of busy worker time; "
+		"idle %.0f%%\n", (double)tr->dl.wait_ns / 1e9, 100 * tr->dl.prep, 100 * tr->dl.fetch,
+		100 * tr->dl.network, 100 * tr->dl.starved, 100 * tr->dl.sleep, 100 * tr->dl.idle);
 	for (uint32_t i = 0; i < tr->dl.nlisted && i < MAX_WORKERS; i++) {
 		const struct an_worker *w = &tr->dl.w[i];
 
 		fprintf(f, "  %-8u ", w->pid);
 		text_esc(f, w->comm, ST_COMM_LEN);
-		fprintf(f, "%*s cpu %.3f s, storage %.3f s, runnable %.3f s, idle %.3f s, "
-			"%llu batches, %.1f MB read\n", (int)(16 - strnlen(w->comm, ST_COMM_LEN)), "",
+		fprintf(f, "%*s cpu %.3f s, storage %.3f s, network %.3f s, runnable %.3f s, "
+			"sleeping %.3f s, idle %.3f s, %llu batches, %.1f MB read\n",
+			(int)(16 - strnlen(w->comm, ST_COMM_LEN)), "",
 			(double)w->ns[WS_CPU] / 1e9, (double)w->ns[WS_IO] / 1e9,
-			(double)w->ns[WS_RUNQ] / 1e9, (double)w->ns[WS_IDLE] / 1e9,
+			(double)w->ns[WS_NET] / 1e9, (double)w->ns[WS_RUNQ] / 1e9,
+			(double)w->ns[WS_SLEEP] / 1e9, (double)w->ns[WS_IDLE] / 1e9,
 			(unsigned long long)w->fed, (double)w->read_bytes / 1e6);
 	}
 	if (!io->reads && !io->blk_reqs)

@@ -56,6 +56,16 @@ const char *st_fd_kind_name(unsigned kind)
 	return n ? n : "unknown";
 }
 
+const char *st_wait_name(unsigned w)
+{
+	static const char *const names[ST_WAIT_MAX] = {
+		"unknown", "file", "pipe", "socket", "futex", "sleep", "other",
+	};
+	const char *n = NAME(names, w);
+
+	return n ? n : "unknown";
+}
+
 const char *st_blk_op_name(unsigned op)
 {
 	static const char *const names[] = { "read", "write", "flush", "discard", "other" };

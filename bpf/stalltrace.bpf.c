@@ -266,13 +266,16 @@ static __always_inline void name_task(struct task_struct *t, int kind)
 	ev_submit(e);
 }
 
+static __always_inline __u8 wait_of(struct task_struct *prev, struct task_st *ts);
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	struct cpu_cur *c = cur_entry();
 	struct task_struct *other = NULL;
-	__u8 fl = 0;
+	struct task_st *pts;
+	__u8 fl = 0, wait = ST_WAIT_UNKNOWN;
 	struct {
 		struct st_ring_hdr h;
 		struct st_switch s;
@@ -291,6 +294,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		return 0;
 	if (preempt)
 		fl |= ST_SW_PREEMPT;
+	else if ((fl & ST_SW_PREV_TRACED) && prev_state && (pts = traced(prev)))
+		wait = wait_of(prev, pts);
 	/* the untraced side, not the idle task: named once, and its CPU time so far */
 	if (!(fl & ST_SW_NEXT_TRACED) && next->pid)
 		other = next;
@@ -314,7 +319,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	e->s.next_tid = next->pid;
 	e->s.cpu = bpf_get_smp_processor_id();
 	e->s.prev_state = state_of(preempt, prev_state);
-	e->s.pad = 0;
+	e->s.prev_wait = wait;
 	ev_submit(e);
 	return 0;
 }
@@ -529,6 +534,54 @@ static __always_inline int fd_ident(int fd, struct st_sc_fd *o)
 	o->dev = ino->i_sb->s_dev;
 	o->ino = ino->i_ino;
 	return 0;
+}
+
+static __always_inline __u8 wait_fd(int fd)
+{
+	struct st_sc_fd o;
+
+	fd_ident(fd, &o);
+	switch (o.kind) {
+	case ST_FD_REG: case ST_FD_BLK: case ST_FD_DIR: return ST_WAIT_FILE;
+	case ST_FD_PIPE: return ST_WAIT_PIPE;
+	case ST_FD_SOCK: return ST_WAIT_SOCK;
+	}
+	return ST_WAIT_OTHER;
+}
+
+/*
+ * What prev (current, about to sleep) blocked in: its syscall, from its saved
+ * registers, and the fd's kind for fd calls.  Only in a syscall the tracer saw enter.
+ */
+static __always_inline __u8 wait_of(struct task_struct *prev, struct task_st *ts)
+{
+	struct pt_regs *regs;
+	unsigned long nr;
+	__u32 cls, tmo;
+	int pfd = -1;
+
+	if (!ts->sc_ts)
+		return ST_WAIT_UNKNOWN;
+	regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+	if (!regs)
+		return ST_WAIT_UNKNOWN;
+	nr = regs->orig_ax;
+	if (nr >= ST_NR_SYSCALLS)
+		return ST_WAIT_OTHER;
+	cls = sc_class[nr];
+	tmo = (cls & SC_TMO_MASK) >> SC_TMO_SHIFT;
+	if (cls & SC_FUTEX)
+		return ST_WAIT_FUTEX;
+	if (cls & SC_POLLFD) {
+		if (regs->si)
+			bpf_probe_read_user(&pfd, sizeof(pfd), (void *)regs->di);
+		return wait_fd(pfd);
+	}
+	if (cls & (SC_FD0 | SC_FD0_ENTRY))
+		return wait_fd((int)regs->di);
+	if (tmo == TMO_TS0 || tmo == TMO_TS2)
+		return ST_WAIT_SLEEP;
+	return ST_WAIT_OTHER;
 }
 
 static __always_inline __s64 read_ts(unsigned long uptr)

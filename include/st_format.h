@@ -183,7 +183,23 @@ struct st_switch {
 	__u32 next_tid;
 	__u16 cpu;
 	__u8 prev_state;	/* enum st_state */
-	__u8 pad;
+	__u8 prev_wait;		/* enum st_wait: what a traced prev blocked in (S or D) */
+};
+
+/*
+ * What a traced thread that left the CPU blocked (state S or D) was waiting in: the
+ * kind of syscall, and for fd calls the kind of fd (poll: its first fd).  Known at
+ * the switch, where a syscall record only comes when the call ends.
+ */
+enum st_wait {
+	ST_WAIT_UNKNOWN = 0,	/* not in a syscall the tracer saw enter, preempted, or old */
+	ST_WAIT_FILE,		/* an fd call on a regular file, block device or directory */
+	ST_WAIT_PIPE,		/* an fd call on a pipe */
+	ST_WAIT_SOCK,		/* an fd call on a socket (recv, send, connect, read, poll, ...) */
+	ST_WAIT_FUTEX,		/* futex: a lock, a condition, a semaphore */
+	ST_WAIT_SLEEP,		/* nanosleep, clock_nanosleep */
+	ST_WAIT_OTHER,		/* any other syscall (epoll, select, wait4, accept, ...) */
+	ST_WAIT_MAX,
 };
 
 /* ST_REC_WAKEUP flags */

@@ -192,6 +192,7 @@ const char *st_rec_name(unsigned type);
 const char *st_kind_name(unsigned kind);
 const char *st_state_name(unsigned state);
 const char *st_fd_kind_name(unsigned kind);
+const char *st_wait_name(unsigned w);		/* enum st_wait: "socket", "futex", ... */
 const char *st_blk_op_name(unsigned op);
 const char *st_syscall_name(unsigned nr);	/* x86_64; NULL when unknown */
 int st_syscall_nr(const char *name);		/* -1 when unknown */

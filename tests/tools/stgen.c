@@ -28,6 +28,7 @@
  *   switch  ts= cpu= prev= next= state=R|S|D|T|X|I|?|NUM traced=prev|next|both|none|NUM
  *           preempt=1 flags=NUM (raw flags, overrides traced/preempt)
  *           runtime=NS (the untraced side's CPU time so far: ST_SW_RUNTIME)
+ *           wait=unknown|file|pipe|socket|futex|sleep|other|NUM (what prev blocked in)
  *           default traced: prev when prev!=0, next when next!=0
  *   wakeup  ts= tid= waker= waker_pid= target_cpu= waker_cpu= irq=1 softirq=1 new=1
  *           waker_traced=1 flags=NUM
@@ -454,6 +455,8 @@ static int rec_switch(struct gen *g, struct line *l)
 {
 	static const char *const states[] = { "R", "S", "D", "T", "X", "I", "?" };
 	static const char *const traced[] = { "none", "prev", "next", "both" };
+	static const char *const waits[] = { "unknown", "file", "pipe", "socket", "futex",
+					     "sleep", "other" };
 	struct st_switch s = { 0 };
 	int ok = 1, t;
 	__u8 flags;
@@ -463,6 +466,7 @@ static int rec_switch(struct gen *g, struct line *l)
 	s.prev_tid = (__u32)num(g, l, "prev", 0, &ok);
 	s.next_tid = (__u32)num(g, l, "next", 0, &ok);
 	s.prev_state = (__u8)named(g, l, "state", states, 7, ST_STATE_SLEEP, &ok);
+	s.prev_wait = (__u8)named(g, l, "wait", waits, ST_WAIT_MAX, ST_WAIT_UNKNOWN, &ok);
 	t = (s.prev_tid ? ST_SW_PREV_TRACED : 0) | (s.next_tid ? ST_SW_NEXT_TRACED : 0);
 	t = (int)named(g, l, "traced", traced, 4, t, &ok);
 	flags = (__u8)(t | (num(g, l, "preempt", 0, &ok) ? ST_SW_PREEMPT : 0));
