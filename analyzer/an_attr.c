@@ -20,6 +20,8 @@
 #define RELAY_MIN	3
 #define RX_GAP_NS	2000000ull	/* calls of one batch's receipt are closer than this */
 #define RX_MAX_NS	100000000ull	/* and a receipt lasts at most this */
+#define RX_CPU_NS	1000000ull	/* a receipt's calls are closer than this on CPU */
+#define PENDING_MAX	64		/* batches received and not taken, at most */
 #define OVL_LAUNCH	0xff
 #define NET_MIN		2		/* receive calls ended by a softirq that make a net thread */
 #define COLL_GAP_NS	1000000ull	/* collective-wait pieces closer than this are one wait */
@@ -185,9 +187,20 @@ void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
 			t->capsnaps = cap;
 		}
 	}
-	if (t->nsnaps && ts < t->snaps[t->nsnaps - 1].ts)
-		ts = t->snaps[t->nsnaps - 1].ts;
-	s = &t->snaps[t->nsnaps++];
+	/*
+	 * Snapshots stay in time order.  One registered late (a take found once the
+	 * thread went on computing) goes before the later ones still waiting for their
+	 * values; never before one already filled.
+	 */
+	uint32_t i = t->nsnaps;
+
+	while (i > t->nfilled && ts < t->snaps[i - 1].ts)
+		i--;
+	if (i && ts < t->snaps[i - 1].ts)
+		ts = t->snaps[i - 1].ts;
+	memmove(&t->snaps[i + 1], &t->snaps[i], sizeof(*s) * (t->nsnaps - i));
+	t->nsnaps++;
+	s = &t->snaps[i];
 	memset(s, 0, sizeof(*s));
 	s->ts = ts;
 	s->kind = kind;
@@ -198,7 +211,7 @@ void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
 		t->win[1].kind = SNAP_TO;
 	}
 	/* its time is already accounted: it gets the values of now, and says so */
-	if (ts < t->fin_until && t->nfilled == t->nsnaps - 1) {
+	if (ts < t->fin_until && t->nfilled == i) {
 		s->approx = 1;
 		fill(t, s);
 		t->nfilled++;
@@ -240,31 +253,117 @@ void attr__become_logger(struct an *a, struct thr *t)
 		t->tl = tl_grid__new(&a->grid, NCAT);
 }
 
+/* The thread's time on CPU up to ts (ts at or after its last switch). */
+static uint64_t cpu_at(const struct thr *t, uint64_t ts)
+{
+	return t->oncpu + (t->run == RS_ON && ts > t->since ? ts - t->since : 0);
+}
+
 /*
- * A batch reached t at ts: a step boundary candidate.  Arrivals closer than
- * MERGE_GAP_NS (a wakeup, then the reads of the same batch) are one.  A direct
- * arrival (from a worker) is also a proxy boundary for the process's other loggers:
- * with a relay thread, the main thread may never wait for the batch itself.
+ * t took a batch at ts: the loader's next() returned it.  While a receipt is open
+ * (and its end is close), the time in next() runs up to here: dataloader_wait.
+ */
+static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
+{
+	t->pending--;
+	t->takes++;
+	if (extend && t->rx_open && ts > t->rx_end) {
+		t->rx_end = ts;
+		ovl_add(t, t->rx_start, ts, CAT_DL);
+	}
+	t->rx_open = false;
+	attr__become_logger(a, t);
+	if (!(t->takes & ((1ull << t->decimate) - 1)))
+		attr__snap(a, t, ts, SNAP_TAKE);
+}
+
+/* On-CPU time since the receipt's last call (0 for a time before it). */
+static uint64_t rx_cpu_gap(const struct thr *t, uint64_t ts)
+{
+	uint64_t c = cpu_at(t, ts);
+
+	return c > t->rx_cpu ? c - t->rx_cpu : 0;
+}
+
+/*
+ * A receipt whose batch was not taken by an index send: once the thread has run
+ * RX_CPU_NS on CPU past it without another loader call, it computes: next() returned
+ * at the receipt's end (the last batches of an epoch: no index is left to send).
+ */
+static void receipt_timeout(struct an *a, struct thr *t, uint64_t ts)
+{
+	if (t->rx_open && t->pending && rx_cpu_gap(t, ts) > RX_CPU_NS)
+		take(a, t, t->rx_end, false);
+}
+
+/*
+ * t sent a worker the index of a batch to load: DataLoader's next() does that once
+ * per batch it returns (while the epoch has indices left), from the cache of batches
+ * that came early too.  With a batch received and not taken, this is the take; the
+ * first prefetch_factor x num_workers sends of an iterator come before any batch.
+ */
+void attr__send(struct an *a, struct thr *t, uint64_t ts)
+{
+	if (!t->pending)
+		return;
+	take(a, t, ts, t->rx_open && rx_cpu_gap(t, ts) <= RX_CPU_NS);
+}
+
+/* The end of the trace: a batch being received was taken. */
+void attr__end(struct an *a, struct thr *t)
+{
+	if (t->rx_open && t->pending)
+		take(a, t, t->rx_end, false);
+}
+
+/*
+ * A worker's wakeup during a receipt: the thread waited for the batch's
+ * shared-memory fds (on a socket; a new batch is waited for on the result pipe).
+ * Without the tracer's word on the wait, a wakeup soon after the receipt's last call.
+ */
+static bool rx_wake(const struct thr *t, uint64_t ts)
+{
+	if (!t->rx_open || ts < t->rx_end || ts - t->rx_start > RX_MAX_NS)
+		return false;
+	if (t->off_wait != ST_WAIT_UNKNOWN)
+		return t->off_wait == ST_WAIT_SOCK;
+	return ts - t->rx_end <= RX_GAP_NS;
+}
+
+/*
+ * A batch reached t at ts.  The same batch: right after the last arrival (on CPU,
+ * the thread not blocked in between: a read split by a preemption is one), a read
+ * after the poll that announced it, or a wait (for its shared-memory fds) while it
+ * is received.  A direct arrival (from a worker) is also a proxy boundary for the
+ * process's other loggers: with a relay thread, the main thread may never wait for
+ * the batch itself.
  */
 bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind)
 {
 	struct proc *p = t->proc;
-	bool near = t->last_arrival && ts >= t->last_arrival;
-	/*
-	 * The same batch: right after the last arrival, a read after the poll that
-	 * announced it, or a wait (for its shared-memory fds) while it is received.
-	 */
-	bool merged = (near && ts - t->last_arrival < MERGE_GAP_NS) ||
+	uint64_t cpu = cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0;
+	bool near = t->last_arrival && ts >= t->last_arrival && t->blocks == t->last_arr_blocks;
+	bool merged = (near && gap < MERGE_GAP_NS) ||
 		      (near && kind == ARR_READ && t->last_arr_kind == ARR_POLL &&
-		       ts - t->last_arrival <= RX_GAP_NS) ||
-		      (kind == ARR_WAKE && t->rx_end && ts >= t->rx_end &&
-		       ts - t->rx_end <= RX_GAP_NS && ts - t->rx_start <= RX_MAX_NS);
+		       gap <= RX_CPU_NS) ||
+		      (kind == ARR_WAKE && rx_wake(t, ts));
 
+	if (!merged)
+		receipt_timeout(a, t, ts);
 	t->last_arrival = ts;
 	t->last_arr_kind = (uint8_t)kind;
+	t->last_arr_cpu = cpu;
+	t->last_arr_blocks = t->blocks;
 	if (merged)
 		return true;
-	t->rx_start = t->rx_end = ts;	/* a new batch: its receipt starts */
+	/* a new batch: its receipt starts, or goes on when one was not taken yet */
+	if (!t->rx_open)
+		t->rx_start = ts;
+	t->rx_end = ts;
+	t->rx_cpu = cpu;
+	t->rx_open = true;
+	if (t->pending < PENDING_MAX)
+		t->pending++;
 	if (!direct && !(t->flags & (TF_LOGGER | TF_LEADER)))
 		return false;
 	t->own_arrivals++;
@@ -411,6 +510,7 @@ static void coll_track(struct thr *t, uint64_t s, uint64_t e, const struct seg *
 /* How a piece is accounted: besides its category. */
 struct piece {
 	bool wakelat;	/* runnable after a wakeup */
+	bool preempted;	/* runnable, preempted (state R) */
 	bool own;	/* its category is its segment's own, not an overlay's */
 	bool gil;	/* a lock wait on CPython's GIL */
 };
@@ -424,6 +524,8 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
 	t->cum.cat[cat] += e - s;
 	if (pc->gil && cat == CAT_LOCK)
 		t->cum.gil += e - s;
+	if (cat == CAT_DL && (wakelat || pc->preempted))
+		t->cum.dl_runq += e - s;
 	if (g && g->kind == SEG_CPU)
 		t->cum.oncpu += e - s;
 	if (wakelat)
@@ -735,6 +837,7 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 	}
 	cat = attr__classify(a, t, g);
 	if (cat == CAT_CPU) {
+		pc.preempted = true;
 		account_overlaid(a, t, g->start, g->end, CAT_CPU, false, &pc, NULL, g);
 		return;
 	}
@@ -940,6 +1043,35 @@ static void feeder_pipe(struct an *a, struct thr *t, const struct st_ev_syscall 
 	}
 }
 
+/*
+ * A worker read a pipe: its ancestors write the indices of the batches to load into
+ * it (DataLoader's index queues, trainsim's task pipes).
+ */
+static void task_pipe(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
+{
+	int depth = 0;
+
+	for (struct proc *q = t->proc ? t->proc->parent : NULL; q && depth < 8;
+	     q = q->parent, depth++) {
+		uint64_t *v = hmap_slot(&a->task_fds, fd_key(q->pid, sc->fd.dev, sc->fd.ino));
+
+		if (v)
+			*v = 1;
+	}
+}
+
+/*
+ * An index sent to a worker: the take of the sender (attr__send); a helper thread
+ * that sends them (a queue feeder) is marked, so that waking it is a send too.
+ */
+static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t e)
+{
+	if (!hmap_find(&a->task_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)))
+		return;
+	if (!(t->flags & (TF_LOGGER | TF_LEADER)))
+		t->flags |= TF_FEEDER;
+	attr__send(a, t, e);
+}
 
 static bool is_ipc(const struct st_ev_syscall *sc)
 {
@@ -951,18 +1083,21 @@ static bool is_ipc(const struct st_ev_syscall *sc)
  * Receiving a batch does not end with the read that brought it: unpickling it and
  * fetching its shared-memory fds from the worker (socket calls) is main-thread
  * time spent on the data loader.  From the end of an arrival, socket calls that
- * follow within RX_GAP_NS extend a dataloader_wait overlay.
+ * follow within RX_CPU_NS of time on CPU extend a dataloader_wait overlay, up to
+ * the take (attr__send) that ends next().
  */
 static void receipt(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, uint64_t e,
 		    bool arrival, bool merged)
 {
-	bool open = t->rx_end && e >= t->rx_end && (s <= t->rx_end || s - t->rx_end <= RX_GAP_NS) &&
+	/* the gap is time on CPU: a preemption in the middle does not end a receipt */
+	bool open = t->rx_open && e >= t->rx_end && rx_cpu_gap(t, s) <= RX_CPU_NS &&
 		    e - t->rx_start <= RX_MAX_NS;
 	bool sock = (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK;
 
 	/* a new arrival already started its receipt (attr__arrival) */
 	if (open && (sock || (arrival && merged))) {
 		t->rx_end = e;
+		t->rx_cpu = cpu_at(t, e);
 		ovl_add(t, t->rx_start, e, CAT_DL);
 	}
 }
@@ -1069,8 +1204,14 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	cover(a, t, ev, s, e, &cv);
 	if (t->fx_open || sc->b.nr == NR(futex))
 		futex_chain(a, t, sc, s, e, &cv);
-	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr))
+	receipt_timeout(a, t, s);
+	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr)) {
 		feeder_pipe(a, t, sc);
+		index_write(a, t, sc, e);
+	}
+	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) &&
+	    t->proc && t->proc->parent)
+		task_pipe(a, t, sc);
 	if (file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add(t, s, e, CAT_IO);
 	arrival = has_fd && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) && is_ipc(sc) &&

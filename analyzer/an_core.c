@@ -265,7 +265,9 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	}
 	t->run = RS_OFF;
 	t->off_state = state;
+	t->off_wait = wait;
 	t->since = ts;
+	t->blocks += state != ST_STATE_RUNNING;
 	t->wake_ts = 0;
 	t->wrel = WREL_NONE;
 	t->wake_flags = 0;
@@ -418,6 +420,9 @@ static void wakeup(struct an *a, const struct st_event *ev)
 		t->fed_wakes++;
 		if (w && w->proc)
 			w->proc->fed_given++;
+	} else if (rel == WREL_SIBLING && w && (t->flags & TF_FEEDER)) {
+		/* waking the thread that sends the workers their indices: an index sent */
+		attr__send(a, w, t->wake_ts);
 	} else if (rel == WREL_SIBLING && w && attr__is_relay(w)) {
 		t->relay_fed++;
 		w->relay_given++;
@@ -744,6 +749,7 @@ void an__end(struct an *a)
 		struct thr *t = (struct thr *)(uintptr_t)v;
 
 		if (!(t->flags & TF_EXITED)) {
+			attr__end(a, t);
 			if (t->run == RS_ON)
 				attr__close_cpu(a, t, a->end_ts);
 			else if (t->run == RS_OFF)
@@ -783,6 +789,7 @@ void an__free(struct an *a)
 	hmap_free(&a->threads);
 	hmap_free(&a->procs);
 	hmap_free(&a->feeder_fds);
+	hmap_free(&a->task_fds);
 	hmap_free(&a->file_idx);
 	hmap_free(&a->probe_role);
 	hmap_free(&a->orphans);

@@ -66,6 +66,8 @@ enum wrel {
 struct acc {
 	uint64_t cat[NCAT];	/* ns */
 	uint64_t gil;		/* ns of lock_wait spent waiting for CPython's GIL */
+	uint64_t dl_runq;	/* ns of dataloader_wait runnable without a CPU: after the
+				 * worker's wakeup, or preempted while receiving the batch */
 	uint64_t wakelat;	/* ns of it runnable after a wakeup, waiting for a CPU */
 	uint64_t wk[NWS];	/* worker process-ns during this thread's dataloader waits */
 	uint64_t launches;	/* GPU launch probe calls */
@@ -79,6 +81,7 @@ enum snap_kind {
 	SNAP_OWN,	/* a batch arrived at this thread */
 	SNAP_PROXY,	/* a batch arrived at a sibling (relay) thread */
 	SNAP_STEP,	/* a step-marker probe call */
+	SNAP_TAKE,	/* this thread took a batch (the loader's next() returned) */
 };
 
 struct snap {
@@ -166,6 +169,7 @@ struct proc;
 #define TF_RELAY_WAKE	(1u << 5)	/* the current wait was ended by a relay thread */
 #define TF_FORKED	(1u << 6)
 #define TF_NET		(1u << 7)	/* receives network traffic: its waits end in softirqs */
+#define TF_FEEDER	(1u << 8)	/* writes indices to the workers (a queue feeder thread) */
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 
@@ -175,6 +179,7 @@ struct thr {
 	char comm[ST_COMM_LEN];
 	uint32_t flags;
 	uint8_t run, off_state, wrel, wstate;
+	uint8_t off_wait;	/* enum st_wait of the current off period */
 	uint64_t since;		/* start of the current on/off period */
 	uint64_t wake_ts;	/* 0: no wakeup in the current off period */
 	uint32_t waker, waker2, waker_pid;
@@ -201,6 +206,12 @@ struct thr {
 	uint64_t last_arrival;
 	uint64_t last_proxy;
 	uint64_t rx_start, rx_end;	/* the batch being received (a burst of pipe/socket calls) */
+	uint64_t rx_cpu;	/* the thread's on-CPU ns at rx_end */
+	uint64_t last_arr_cpu, last_arr_blocks;	/* at the last arrival */
+	uint64_t blocks;	/* times it blocked (left the CPU asleep, S or D) */
+	uint32_t pending;	/* batches received and not taken yet */
+	bool rx_open;		/* a receipt not ended by a take yet */
+	uint64_t takes;		/* batches taken: step boundaries */
 	uint8_t last_arr_kind;
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
 	/*
@@ -375,6 +386,7 @@ struct an {
 	struct hmap threads;	/* tid -> struct thr * */
 	struct hmap procs;	/* pid -> struct proc * */
 	struct hmap feeder_fds;	/* hash(pid, dev, ino) -> 1: fds batches arrive on */
+	struct hmap task_fds;	/* hash(pid, dev, ino) -> 1: pipes its workers read indices on */
 	struct hmap file_idx;	/* hash(dev, ino) -> index + 1 in files[] */
 	struct file *files;
 	uint32_t nfiles, capfiles;
@@ -433,6 +445,8 @@ void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind);
 enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ };
 /* Returns whether the arrival was merged into the previous one (the same batch). */
 bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind);
+void attr__send(struct an *a, struct thr *t, uint64_t ts);
+void attr__end(struct an *a, struct thr *t);
 void attr__finalize(struct an *a, struct thr *t, bool all);
 void attr__become_logger(struct an *a, struct thr *t);
 bool attr__is_relay(const struct thr *t);

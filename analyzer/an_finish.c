@@ -317,14 +317,23 @@ static void step_stats(struct an_trainer *tr, struct an_step *all, uint32_t n)
 	memcpy(tr->steps.slow, all, sizeof(*all) * tr->steps.nslow);
 }
 
-/* Boundaries: step markers, else the main thread's own batch arrivals, else a relay's. */
+/*
+ * Boundaries: step markers; else the batches the main thread took (the loader's
+ * next() returned), unless far fewer than the batches that reached it (a take it
+ * could not see); else its own batch arrivals; else a relay's.
+ */
 static uint32_t boundaries(struct an_trainer *tr, const struct thr *t, uint32_t *idx,
 			   uint64_t lo, uint64_t hi)
 {
-	uint32_t n = collect(t, SNAP_STEP, idx, lo, hi);
+	uint32_t n = collect(t, SNAP_STEP, idx, lo, hi), arrivals;
 
 	tr->steps.method = "markers";
 	if (n >= 2)
+		return n;
+	arrivals = collect(t, SNAP_OWN, idx, lo, hi);
+	tr->steps.method = "batch_takes";
+	n = collect(t, SNAP_TAKE, idx, lo, hi);
+	if (n >= 2 && 2 * n >= arrivals && (n = cluster(t, idx, n)) >= 2)
 		return n;
 	tr->steps.method = "batch_arrivals";
 	n = cluster(t, idx, collect(t, SNAP_OWN, idx, lo, hi));
@@ -500,6 +509,7 @@ static void dataloader(struct an_result *res, struct an_trainer *tr, const struc
 	uint64_t busy, win = tr->win_end - tr->win_start;
 
 	tr->dl.wait_ns = tr->bd.ns[CAT_DL];
+	tr->dl.runq_ns = a1->dl_runq >= a0->dl_runq ? a1->dl_runq - a0->dl_runq : 0;
 	for (int i = 0; i < NWS; i++)
 		tr->dl.wk[i] = a1->wk[i] >= a0->wk[i] ? a1->wk[i] - a0->wk[i] : 0;
 	busy = 0;

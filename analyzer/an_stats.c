@@ -184,10 +184,11 @@ double tl__sum(const struct tl_grid *g, const struct timeline *t, unsigned s, ui
 	if (a < g->origin)
 		a = g->origin;
 	v = t->v + (size_t)s * TL_BUCKETS;
+	/* bucket by bucket, as offsets: a bucket end near 2^64 must not wrap */
 	while (a < b) {
-		uint64_t i = (a - g->origin) >> g->shift;
-		uint64_t bs = g->origin + (i << g->shift), be = bs + g->width;
-		uint64_t end = be < b ? be : b;
+		uint64_t off = a - g->origin, i = off >> g->shift;
+		uint64_t room = g->width - (off & (g->width - 1));
+		uint64_t end = b - a > room ? a + room : b;
 
 		if (i >= TL_BUCKETS)
 			break;

@@ -114,7 +114,8 @@ struct an_trainer {
 		uint32_t nlisted;	/* workers in w[]: the MAX_WORKERS busiest, by pid */
 		uint32_t relay_tid[MAX_RELAYS];
 		char relay_comm[MAX_RELAYS][ST_COMM_LEN];
-		uint64_t wait_ns;	/* main thread's dataloader_wait */
+		uint64_t wait_ns;	/* main thread's dataloader_wait: its time in next() */
+		uint64_t runq_ns;	/* of it, runnable without a CPU after the batch arrived */
 		uint64_t wk[NWS];	/* worker process-ns during those waits */
 		/* of busy worker time (all but idle), adding up to 1; idle of all of it */
 		double prep, fetch, network, starved, sleep, idle;

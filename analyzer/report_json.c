@@ -248,6 +248,10 @@ static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 	open_(w, "dataloader", '{');
 	u64(w, "workers", tr->dl.nworkers);
 	num(w, "wait_s", sec(tr->dl.wait_ns));
+	num(w, "time_in_next_fraction", tr->bd.total ? (double)tr->dl.wait_ns / (double)tr->bd.total : 0);
+	num(w, "runnable_after_arrival_s", sec(tr->dl.runq_ns));
+	num(w, "runnable_after_arrival_fraction",
+	    tr->bd.total ? (double)tr->dl.runq_ns / (double)tr->bd.total : 0);
 	num(w, "fetch_fraction", tr->dl.fetch);
 	num(w, "prep_fraction", tr->dl.prep);
 	num(w, "network_fraction", tr->dl.network);
