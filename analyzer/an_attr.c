@@ -1026,34 +1026,14 @@ static bool is_write_syscall(unsigned nr)
 	return st_syscall_class(nr) & ST_SYSC_WRITE;
 }
 
-/*
- * A worker wrote into a pipe: reading that pipe is how its ancestors receive batches
- * (the result queue), even when the batch is already there and nobody waits.
- */
-static void feeder_pipe(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
+/* Marks a worker's pipe in a map of its ancestors' pipes (pid, dev, ino). */
+static void ancestors_pipe(struct hmap *m, struct thr *t, const struct st_ev_syscall *sc)
 {
 	int depth = 0;
 
 	for (struct proc *q = t->proc ? t->proc->parent : NULL; q && depth < 8;
 	     q = q->parent, depth++) {
-		uint64_t *v = hmap_slot(&a->feeder_fds, fd_key(q->pid, sc->fd.dev, sc->fd.ino));
-
-		if (v)
-			*v = 1;
-	}
-}
-
-/*
- * A worker read a pipe: its ancestors write the indices of the batches to load into
- * it (DataLoader's index queues, trainsim's task pipes).
- */
-static void task_pipe(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
-{
-	int depth = 0;
-
-	for (struct proc *q = t->proc ? t->proc->parent : NULL; q && depth < 8;
-	     q = q->parent, depth++) {
-		uint64_t *v = hmap_slot(&a->task_fds, fd_key(q->pid, sc->fd.dev, sc->fd.ino));
+		uint64_t *v = hmap_slot(m, fd_key(q->pid, sc->fd.dev, sc->fd.ino));
 
 		if (v)
 			*v = 1;
@@ -1206,12 +1186,16 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		futex_chain(a, t, sc, s, e, &cv);
 	receipt_timeout(a, t, s);
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr)) {
-		feeder_pipe(a, t, sc);
+		/* a worker wrote: its ancestors receive batches reading it (the result
+		 * queue), even when the batch is already there and nobody waits */
+		ancestors_pipe(&a->feeder_fds, t, sc);
 		index_write(a, t, sc, e);
 	}
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) &&
 	    t->proc && t->proc->parent)
-		task_pipe(a, t, sc);
+		/* a worker read: its ancestors write the indices of the batches to load
+		 * into it (DataLoader's index queues, trainsim's task pipes) */
+		ancestors_pipe(&a->task_fds, t, sc);
 	if (file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add(t, s, e, CAT_IO);
 	arrival = has_fd && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) && is_ipc(sc) &&
