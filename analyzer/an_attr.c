@@ -19,7 +19,7 @@
 #define SNAPS_MAX	(1u << 19)	/* snapshots per thread before thinning them */
 #define RELAY_MIN	3
 #define RX_GAP_NS	2000000ull	/* calls of one batch's receipt are closer than this */
-#define RX_MAX_NS	100000000ull	/* and a receipt lasts at most this */
+#define RX_MAX_NS	100000000ull	/* a receipt lasts at most this (old traces) */
 #define RX_CPU_NS	1000000ull	/* a receipt's calls are closer than this on CPU */
 #define PENDING_MAX	64		/* batches received and not taken, at most */
 #define OVL_LAUNCH	0xff
@@ -267,6 +267,7 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 {
 	t->pending--;
 	t->takes++;
+	t->last_take = ts;
 	if (extend && t->rx_open && ts > t->rx_end) {
 		t->rx_end = ts;
 		ovl_add(t, t->rx_start, ts, CAT_DL);
@@ -297,16 +298,36 @@ static void receipt_timeout(struct an *a, struct thr *t, uint64_t ts)
 }
 
 /*
- * t sent a worker the index of a batch to load: DataLoader's next() does that once
- * per batch it returns (while the epoch has indices left), from the cache of batches
- * that came early too.  With a batch received and not taken, this is the take; the
- * first prefetch_factor x num_workers sends of an iterator come before any batch.
+ * t sent a worker the index of a batch to load, at ts: DataLoader's next() does that
+ * once per batch it returns (while the epoch has indices left), from the cache of
+ * batches that came early too.  With a batch received and not taken, this is the
+ * take; the first prefetch_factor x num_workers sends of an iterator come before any
+ * batch.
  */
 void attr__send(struct an *a, struct thr *t, uint64_t ts)
 {
 	if (!t->pending)
 		return;
 	take(a, t, ts, t->rx_open && rx_cpu_gap(t, ts) <= RX_CPU_NS);
+}
+
+/*
+ * A queue feeder thread of t's process wrote an index to a worker at ts.  The put
+ * that handed it over was t's take: when the feeder was idle, t woke it then (a
+ * feeder that needs the GIL or the queue's lock is woken again before it writes: the
+ * first wake since t's last take is the put); else the take ended the receipt.
+ */
+static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
+{
+	uint64_t at = ts;
+
+	if (!t->pending)
+		return;
+	if (t->rx_open && t->rx_end < ts)
+		at = t->rx_end;
+	if (t->feed_wake > t->last_take && t->feed_wake < at)
+		at = t->feed_wake;
+	take(a, t, at, false);
 }
 
 /* The end of the trace: a batch being received was taken. */
@@ -323,31 +344,34 @@ void attr__end(struct an *a, struct thr *t)
  */
 static bool rx_wake(const struct thr *t, uint64_t ts)
 {
-	if (!t->rx_open || ts < t->rx_end || ts - t->rx_start > RX_MAX_NS)
+	if (!t->rx_open || ts < t->rx_end)
 		return false;
 	if (t->off_wait != ST_WAIT_UNKNOWN)
 		return t->off_wait == ST_WAIT_SOCK;
-	return ts - t->rx_end <= RX_GAP_NS;
+	return ts - t->rx_end <= RX_GAP_NS && ts - t->rx_start <= RX_MAX_NS;
 }
 
 /*
- * A batch reached t at ts.  The same batch: right after the last arrival (on CPU,
- * the thread not blocked in between: a read split by a preemption is one), a read
- * after the poll that announced it, or a wait (for its shared-memory fds) while it
- * is received.  A direct arrival (from a worker) is also a proxy boundary for the
- * process's other loggers: with a relay thread, the main thread may never wait for
- * the batch itself.
+ * A batch reached t at ts.  A poll only says one is there (or that a worker hung
+ * up): the read that follows it is the arrival, and its receipt starts at the poll.
+ * The same batch: right after the last arrival (on CPU, the thread not blocked on a
+ * pipe in between: a read split by a preemption or a GIL wait is one), or a wait for
+ * its shared-memory fds while it is received.  A direct arrival (from a worker) is
+ * also a proxy boundary for the process's other loggers: with a relay thread, the
+ * main thread may never wait for the batch itself.
  */
 bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind)
 {
 	struct proc *p = t->proc;
 	uint64_t cpu = cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0;
 	bool near = t->last_arrival && ts >= t->last_arrival && t->blocks == t->last_arr_blocks;
-	bool merged = (near && gap < MERGE_GAP_NS) ||
-		      (near && kind == ARR_READ && t->last_arr_kind == ARR_POLL &&
-		       gap <= RX_CPU_NS) ||
-		      (kind == ARR_WAKE && rx_wake(t, ts));
+	bool merged = (near && gap < MERGE_GAP_NS) || (kind == ARR_WAKE && rx_wake(t, ts));
 
+	if (kind == ARR_POLL) {
+		t->poll_at = ts;
+		t->poll_cpu = cpu;
+		return true;
+	}
 	if (!merged)
 		receipt_timeout(a, t, ts);
 	t->last_arrival = ts;
@@ -358,7 +382,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		return true;
 	/* a new batch: its receipt starts, or goes on when one was not taken yet */
 	if (!t->rx_open)
-		t->rx_start = ts;
+		t->rx_start = kind == ARR_READ && t->poll_at && t->poll_at <= ts &&
+			      cpu - t->poll_cpu <= RX_CPU_NS ? t->poll_at : ts;
+	t->poll_at = 0;
 	t->rx_end = ts;
 	t->rx_cpu = cpu;
 	t->rx_open = true;
@@ -1041,16 +1067,23 @@ static void ancestors_pipe(struct hmap *m, struct thr *t, const struct st_ev_sys
 }
 
 /*
- * An index sent to a worker: the take of the sender (attr__send); a helper thread
- * that sends them (a queue feeder) is marked, so that waking it is a send too.
+ * An index sent to a worker: the take of the sender (attr__send), or, from a helper
+ * thread (a queue feeder), of the thread that put it on the queue (feeder_send).
  */
 static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t e)
 {
+	struct proc *p = t->proc;
+
 	if (!hmap_find(&a->task_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)))
 		return;
-	if (!(t->flags & (TF_LOGGER | TF_LEADER)))
-		t->flags |= TF_FEEDER;
-	attr__send(a, t, e);
+	/* the process's first thread sends itself (trainsim); helper threads feed */
+	if (t->flags & TF_LEADER) {
+		attr__send(a, t, e);
+		return;
+	}
+	t->flags |= TF_FEEDER;
+	for (uint32_t i = 0; p && i < p->nloggers; i++)
+		feeder_send(a, p->loggers[i], e);
 }
 
 static bool is_ipc(const struct st_ev_syscall *sc)
@@ -1070,8 +1103,7 @@ static void receipt(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, u
 		    bool arrival, bool merged)
 {
 	/* the gap is time on CPU: a preemption in the middle does not end a receipt */
-	bool open = t->rx_open && e >= t->rx_end && rx_cpu_gap(t, s) <= RX_CPU_NS &&
-		    e - t->rx_start <= RX_MAX_NS;
+	bool open = t->rx_open && e >= t->rx_end && rx_cpu_gap(t, s) <= RX_CPU_NS;
 	bool sock = (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK;
 
 	/* a new arrival already started its receipt (attr__arrival) */

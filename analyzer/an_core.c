@@ -267,7 +267,10 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	t->off_state = state;
 	t->off_wait = wait;
 	t->since = ts;
-	t->blocks += state != ST_STATE_RUNNING;
+	/* waits that could be for a new batch (a pipe; not known): a lock, the GIL or a
+	 * socket between a poll and its read do not make the read another batch */
+	t->blocks += state != ST_STATE_RUNNING &&
+		     (wait == ST_WAIT_PIPE || wait == ST_WAIT_UNKNOWN || wait == ST_WAIT_OTHER);
 	t->wake_ts = 0;
 	t->wrel = WREL_NONE;
 	t->wake_flags = 0;
@@ -421,8 +424,8 @@ static void wakeup(struct an *a, const struct st_event *ev)
 		if (w && w->proc)
 			w->proc->fed_given++;
 	} else if (rel == WREL_SIBLING && w && (t->flags & TF_FEEDER)) {
-		/* waking the thread that sends the workers their indices: an index sent */
-		attr__send(a, w, t->wake_ts);
+		/* perhaps an index put on its queue (or the GIL, or the queue's lock) */
+		w->feed_wake = t->wake_ts;
 	} else if (rel == WREL_SIBLING && w && attr__is_relay(w)) {
 		t->relay_fed++;
 		w->relay_given++;

@@ -208,10 +208,13 @@ struct thr {
 	uint64_t rx_start, rx_end;	/* the batch being received (a burst of pipe/socket calls) */
 	uint64_t rx_cpu;	/* the thread's on-CPU ns at rx_end */
 	uint64_t last_arr_cpu, last_arr_blocks;	/* at the last arrival */
-	uint64_t blocks;	/* times it blocked (left the CPU asleep, S or D) */
+	uint64_t poll_at, poll_cpu;	/* the last poll that said a batch was there */
+	uint64_t blocks;	/* times it blocked where a new batch may come (a pipe, epoll) */
 	uint32_t pending;	/* batches received and not taken yet */
 	bool rx_open;		/* a receipt not ended by a take yet */
 	uint64_t takes;		/* batches taken: step boundaries */
+	uint64_t feed_wake;	/* when it last woke a feeder of its process */
+	uint64_t last_take;	/* when it last took a batch */
 	uint8_t last_arr_kind;
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
 	/*
