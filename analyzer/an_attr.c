@@ -293,8 +293,22 @@ static uint64_t rx_cpu_gap(const struct thr *t, uint64_t ts)
  */
 static void receipt_timeout(struct an *a, struct thr *t, uint64_t ts)
 {
-	if (t->rx_open && t->pending && rx_cpu_gap(t, ts) > RX_CPU_NS)
+	if (t->rx_open && t->pending && rx_cpu_gap(t, ts) > RX_CPU_NS) {
 		take(a, t, t->rx_end, false);
+		t->absorb = true;
+	}
+}
+
+/*
+ * A send after a take found by its receipt's end is that take's own, late (the
+ * batch's tensors took long to rebuild), or an iterator's shutdown (none left).
+ */
+static bool absorbed(struct thr *t)
+{
+	bool was = t->absorb;
+
+	t->absorb = false;
+	return was;
 }
 
 /*
@@ -306,7 +320,7 @@ static void receipt_timeout(struct an *a, struct thr *t, uint64_t ts)
  */
 void attr__send(struct an *a, struct thr *t, uint64_t ts)
 {
-	if (!t->pending)
+	if (absorbed(t) || !t->pending)
 		return;
 	take(a, t, ts, t->rx_open && rx_cpu_gap(t, ts) <= RX_CPU_NS);
 }
@@ -321,7 +335,7 @@ static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 {
 	uint64_t at = ts;
 
-	if (!t->pending)
+	if (absorbed(t) || !t->pending)
 		return;
 	if (t->rx_open && t->rx_end < ts)
 		at = t->rx_end;

@@ -212,6 +212,7 @@ struct thr {
 	uint64_t blocks;	/* times it blocked where a new batch may come (a pipe, epoll) */
 	uint32_t pending;	/* batches received and not taken yet */
 	bool rx_open;		/* a receipt not ended by a take yet */
+	bool absorb;		/* a take found by its receipt's end: the send it made is late */
 	uint64_t takes;		/* batches taken: step boundaries */
 	uint64_t feed_wake;	/* when it last woke a feeder of its process */
 	uint64_t last_take;	/* when it last took a batch */
