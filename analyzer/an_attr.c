@@ -398,6 +398,13 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if (!t->rx_open)
 		t->rx_start = kind == ARR_READ && t->poll_at && t->poll_at <= ts &&
 			      cpu - t->poll_cpu <= RX_CPU_NS ? t->poll_at : ts;
+	/*
+	 * Until the pipe batches come through is known, a worker's wakeup is an arrival;
+	 * a wakeup while one was being received may have counted it twice: the first
+	 * read of the pipe starts the count afresh.
+	 */
+	if (kind == ARR_READ && !t->read_arrivals++)
+		t->pending = t->rx_open;
 	t->poll_at = 0;
 	t->rx_end = ts;
 	t->rx_cpu = cpu;
@@ -1100,6 +1107,58 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 		feeder_send(a, p->loggers[i], e);
 }
 
+/*
+ * Attach: a pipe already open in several processes.  Which one carries batches is
+ * seen only when a worker next writes it; until then, a pipe the reader shares with
+ * one of its descendants is one.
+ */
+void attr__fd(struct an *a, const struct st_event *ev)
+{
+	uint64_t key = fd_key(0, ev->fd.dev, ev->fd.ino), *v;
+	struct pipe_holders *h;
+
+	if (ev->fd.kind != ST_FD_PIPE)
+		return;
+	if (!(v = hmap_find(&a->pipe_idx, key))) {
+		if (a->npipes == a->cappipes) {
+			uint32_t cap = a->cappipes ? 2 * a->cappipes : 64;
+
+			if (!(h = realloc(a->pipes, sizeof(*h) * cap)))
+				return;
+			a->pipes = h;
+			a->cappipes = cap;
+		}
+		if (!(v = hmap_slot(&a->pipe_idx, key)))
+			return;
+		memset(&a->pipes[a->npipes], 0, sizeof(a->pipes[0]));
+		*v = ++a->npipes;
+	}
+	h = &a->pipes[*v - 1];
+	for (int i = 0; i < PIPE_HOLDERS; i++) {
+		if (h->pid[i] == ev->fd.pid)
+			return;
+		if (!h->pid[i]) {
+			h->pid[i] = ev->fd.pid;
+			return;
+		}
+	}
+}
+
+static bool shared_with_child(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
+{
+	uint64_t *v = a->npipes ? hmap_find(&a->pipe_idx, fd_key(0, sc->fd.dev, sc->fd.ino)) : NULL;
+	const struct pipe_holders *h = v ? &a->pipes[*v - 1] : NULL;
+	bool mine = false, child = false;
+
+	for (int i = 0; h && i < PIPE_HOLDERS && h->pid[i]; i++) {
+		struct proc *q = an__find_proc(a, h->pid[i]);
+
+		mine |= h->pid[i] == t->pid;
+		child |= q && t->proc && an__is_descendant(q, t->proc);
+	}
+	return mine && child;
+}
+
 static bool is_ipc(const struct st_ev_syscall *sc)
 {
 	return (sc->present & ST_SC_FD) &&
@@ -1245,7 +1304,8 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	if (file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add(t, s, e, CAT_IO);
 	arrival = has_fd && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) && is_ipc(sc) &&
-		  hmap_find(&a->feeder_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino));
+		  (hmap_find(&a->feeder_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)) ||
+		   (sc->fd.kind == ST_FD_PIPE && shared_with_child(a, t, sc)));
 	if (arrival)
 		merged = attr__arrival(a, t, e, true, sc->b.nr == NR(read) ||
 				       sc->b.nr == NR(readv) ? ARR_READ : ARR_POLL);

@@ -723,7 +723,10 @@ void an__event(struct an *a, const struct st_event *ev)
 	case ST_REC_EXIT: on_thread_exit(a, ev); break;
 	case ST_REC_COMM: on_comm(a, ev); break;
 	case ST_REC_PROC: on_proc(a, ev); break;
-	case ST_REC_FD: file_path(a, ev->fd.dev, ev->fd.ino, ev->str); break;
+	case ST_REC_FD:
+		file_path(a, ev->fd.dev, ev->fd.ino, ev->str);
+		attr__fd(a, ev);
+		break;
 	case ST_REC_ENV: dist__env(a, ev); break;
 	case ST_REC_BLOCK: wk__block(a, ev); break;
 	case ST_REC_PCACHE: wk__pcache(a, ev); break;
@@ -793,6 +796,8 @@ void an__free(struct an *a)
 	hmap_free(&a->procs);
 	hmap_free(&a->feeder_fds);
 	hmap_free(&a->task_fds);
+	hmap_free(&a->pipe_idx);
+	free(a->pipes);
 	hmap_free(&a->file_idx);
 	hmap_free(&a->probe_role);
 	hmap_free(&a->orphans);

@@ -211,6 +211,7 @@ struct thr {
 	uint64_t poll_at, poll_cpu;	/* the last poll that said a batch was there */
 	uint64_t blocks;	/* times it blocked where a new batch may come (a pipe, epoll) */
 	uint32_t pending;	/* batches received and not taken yet */
+	uint64_t read_arrivals;	/* arrivals found by reading the pipe (not a wakeup) */
 	bool rx_open;		/* a receipt not ended by a take yet */
 	bool absorb;		/* a take found by its receipt's end: the send it made is late */
 	uint64_t takes;		/* batches taken: step boundaries */
@@ -355,6 +356,12 @@ struct machine {
 	uint32_t noth, capoth, ntl;
 };
 
+/* A pipe open in several traced processes when tracing began (FD records). */
+#define PIPE_HOLDERS 4
+struct pipe_holders {
+	uint32_t pid[PIPE_HOLDERS];
+};
+
 /* A --from/--to value: seconds after the trace start, or absolute ns (@NS). */
 struct an_time {
 	int kind;		/* 0 none, 1 relative, 2 absolute */
@@ -391,6 +398,9 @@ struct an {
 	struct hmap procs;	/* pid -> struct proc * */
 	struct hmap feeder_fds;	/* hash(pid, dev, ino) -> 1: fds batches arrive on */
 	struct hmap task_fds;	/* hash(pid, dev, ino) -> 1: pipes its workers read indices on */
+	struct hmap pipe_idx;	/* hash(0, dev, ino) -> index + 1 in pipes[]: open at attach */
+	struct pipe_holders *pipes;
+	uint32_t npipes, cappipes;
 	struct hmap file_idx;	/* hash(dev, ino) -> index + 1 in files[] */
 	struct file *files;
 	uint32_t nfiles, capfiles;
@@ -451,6 +461,7 @@ enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ };
 bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind);
 void attr__send(struct an *a, struct thr *t, uint64_t ts);
 void attr__end(struct an *a, struct thr *t);
+void attr__fd(struct an *a, const struct st_event *ev);
 void attr__finalize(struct an *a, struct thr *t, bool all);
 void attr__become_logger(struct an *a, struct thr *t);
 bool attr__is_relay(const struct thr *t);

@@ -91,6 +91,7 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	hmap_init(&a->procs);
 	hmap_init(&a->feeder_fds);
 	hmap_init(&a->task_fds);
+	hmap_init(&a->pipe_idx);
 	hmap_init(&a->file_idx);
 	hmap_init(&a->probe_role);
 	hmap_init(&a->orphans);
