@@ -307,8 +307,9 @@ static void cause_clause(const struct an_trainer *tr, char *buf, size_t len)
 			 pct(tr->dl.prep));
 	else if (!strcmp(p, "dataloader_fetch"))
 		snprintf(buf, len, "its data loader is fetch-bound (its main thread waits for it "
-			 "%.0f%% of the time, the workers on storage %.0f%% of their busy time)", f,
-			 pct(tr->dl.fetch));
+			 "%.0f%% of the time, the workers waiting on storage, the network or locks "
+			 "%.0f%% of their busy time)", f,
+			 pct(tr->dl.fetch + tr->dl.network + tr->dl.sleep));
 	else if (!strcmp(p, "compute"))
 		snprintf(buf, len, "it is bound by its own work (compute %.0f%% of its time)", f);
 	else if (!strcmp(p, "main_io"))
