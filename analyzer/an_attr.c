@@ -1295,6 +1295,8 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		 * queue), even when the batch is already there and nobody waits */
 		ancestors_pipe(&a->feeder_fds, t, sc);
 		index_write(a, t, sc, e);
+		if (t->proc && t->proc->parent)
+			t->proc->msgs++;
 	}
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) &&
 	    t->proc && t->proc->parent)

@@ -293,6 +293,7 @@ struct proc {
 	uint32_t sub_n[NWS];	/* descendant processes in each derived state */
 	uint64_t sub_since, sub_cum[NWS];
 	uint64_t fed_given;	/* wakes its threads gave to an ancestor's threads */
+	uint64_t msgs;		/* messages its threads wrote into pipes (a worker: batches) */
 	struct thr *loggers[MAX_LOGGERS];
 	uint32_t nloggers;
 	struct ident *id;	/* from ENV records (or the parent's, after a fork); NULL */

@@ -14,6 +14,7 @@
 #define BUSY_SHARE	0.25	/* without data-loader evidence, trainers are the busy processes */
 #define WORKER_BUSY	0.01	/* a child process busy 1% of the window is a worker */
 #define CLUSTER_RATIO	4.0	/* step gaps at least this much longer than in-step gaps */
+#define POOL_GAP_NS	1000000000ull	/* an iterator forks its workers within this */
 
 const char *const cat_names[NCAT] = {
 	"compute", "dataloader_wait", "io_wait", "gpu_wait", "cpu_contention", "lock_wait",
@@ -473,32 +474,121 @@ static int cmp_worker_pid(const void *x, const void *y)
 	return a->pid < b->pid ? -1 : a->pid > b->pid;
 }
 
+/* A worker's life, for the pools. */
+struct life {
+	uint64_t start, end;
+	uint32_t pid;
+};
+
+static int cmp_life(const void *x, const void *y)
+{
+	const struct life *a = x, *b = y;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* The main thread's first batch at or after ts (0: none). */
+static uint64_t first_batch(const struct thr *t, uint64_t ts)
+{
+	for (uint32_t i = 0; i < t->nsnaps; i++)
+		if (t->snaps[i].ts >= ts && (t->snaps[i].kind == SNAP_OWN ||
+					     t->snaps[i].kind == SNAP_TAKE))
+			return t->snaps[i].ts;
+	return 0;
+}
+
+/*
+ * Groups the workers into pools: one DataLoader iterator forks its workers within a
+ * moment, and they live until it ends.  A worker forked later than POOL_GAP_NS after
+ * the pool's last fork, or once one of the pool's workers has exited, starts a new
+ * pool: without persistent_workers, every epoch does.
+ */
+static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, uint32_t n)
+{
+	uint64_t last = 0, ended = UINT64_MAX, latest = 0, win = tr->win_end - tr->win_start;
+	uint32_t size[MAX_POOLS] = { 0 }, best = 0;
+	struct an_pool *pl = NULL;
+
+	qsort(l, n, sizeof(*l), cmp_life);
+	for (uint32_t i = 0; i < n; i++) {
+		if (!pl || l[i].start > last + POOL_GAP_NS || l[i].start >= ended) {
+			if (tr->dl.npools == MAX_POOLS)
+				break;
+			pl = &tr->dl.pools[tr->dl.npools++];
+			pl->start = l[i].start;
+			/* the last pool ended (its workers shut down), then iter() forked these */
+			pl->gap_start = latest && latest < l[i].start ? latest : l[i].start;
+			pl->forked = l[i].start > res->an.start_ts;
+			pl->first_batch = first_batch(tr->main, l[i].start);
+			ended = UINT64_MAX;
+		}
+		pl->workers++;
+		last = l[i].start;
+		if (l[i].end < ended)
+			ended = l[i].end;
+		if (l[i].end > latest)
+			latest = l[i].end;
+		for (uint32_t k = 0; k < tr->dl.nlisted; k++)
+			if (tr->dl.w[k].pid == l[i].pid)
+				tr->dl.w[k].pool = tr->dl.npools - 1;
+	}
+	/* the pool size: the most common (ties: the larger) */
+	for (uint32_t i = 0; i < tr->dl.npools; i++)
+		size[i] = tr->dl.pools[i].workers;
+	for (uint32_t i = 0; i < tr->dl.npools; i++) {
+		uint32_t c = 0;
+
+		for (uint32_t k = 0; k < tr->dl.npools; k++)
+			c += size[k] == size[i];
+		if (c > best || (c == best && size[i] > tr->dl.pool_size)) {
+			best = c;
+			tr->dl.pool_size = size[i];
+		}
+	}
+	for (uint32_t i = 1; i < tr->dl.npools; i++) {
+		const struct an_pool *q = &tr->dl.pools[i];
+
+		if (q->forked && q->first_batch > q->start && q->start >= tr->win_start &&
+		    q->start < tr->win_start + win)
+			tr->dl.recreate_ns += q->first_batch - q->gap_start;
+	}
+}
+
 static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p, uint64_t win)
 {
 	struct an *a = &res->an;
+	struct life *l = calloc(a->procs.cap + 1, sizeof(*l));
+	uint32_t n = 0;
 	struct proc *q;
 
 	FOR_PROCS(a, q) {
 		struct an_worker *w;
 
 		if (!p || !an__is_descendant(q, p) || is_trainer_pid(res, q->pid) ||
-		    (!q->fed_given && (double)(q->own[WS_CPU] + q->own[WS_IO] + q->own[WS_NET]) <
-				      WORKER_BUSY * (double)win))
+		    (!q->fed_given && !q->msgs &&
+		     (double)(q->own[WS_CPU] + q->own[WS_IO] + q->own[WS_NET]) <
+		     WORKER_BUSY * (double)win))
 			continue;
 		if (q->io)
 			add_io(&tr->dl.io, q->io);
 		tr->dl.nworkers++;
+		if (l)
+			l[n++] = (struct life){ .start = q->first_ts, .pid = q->pid,
+						.end = q->flags & PF_EXITED ? q->last_ts : a->end_ts };
 		if (!(w = worker_slot(tr, q)))
 			continue;
 		w->pid = q->pid;
 		memcpy(w->comm, q->comm, ST_COMM_LEN);
 		memcpy(w->ns, q->own, sizeof(w->ns));
-		w->fed = q->fed_given;
+		w->fed = q->msgs;
 		w->read_bytes = q->io ? q->io->read_bytes : 0;
 		w->reads = q->io ? q->io->reads : 0;
 		w->tl = q->tl;
 	}
 	qsort(tr->dl.w, tr->dl.nlisted, sizeof(tr->dl.w[0]), cmp_worker_pid);
+	if (l)
+		pools(res, tr, l, n);
+	free(l);
 }
 
 static void dataloader(struct an_result *res, struct an_trainer *tr, const struct acc *a0,

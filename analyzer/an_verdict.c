@@ -240,6 +240,24 @@ static void coll_advice(const struct an_result *res, const struct an_trainer *tr
 	}
 }
 
+#define RECREATE_MIN	0.02	/* of the window lost to new worker pools: worth saying */
+
+/*
+ * Workers re-created at every epoch (persistent_workers=False): each new pool's fork
+ * and start-up is waited for before its first batch, whatever the verdict.
+ */
+static void pools_advice(const struct an_trainer *tr, struct an_verdict *v)
+{
+	double win = (double)(tr->win_end - tr->win_start);
+
+	if (tr->dl.npools < 2 || win <= 0 || (double)tr->dl.recreate_ns < RECREATE_MIN * win)
+		return;
+	advise(v, "the workers are re-created at every epoch (%u pools of %u): the main thread "
+	       "waited %.2f s (%.0f%% of the window) for the first batch of each new pool; pass "
+	       "persistent_workers=True to the DataLoader", tr->dl.npools, tr->dl.pool_size,
+	       (double)tr->dl.recreate_ns / 1e9, pct((double)tr->dl.recreate_ns / win));
+}
+
 static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdict *v, bool coll)
 {
 	int best = CAT_DL;
@@ -283,6 +301,7 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		 v->primary, !strcmp(v->primary, "compute") ? "computes" :
 		 best == CAT_LOCK && gil_bound(tr) ? "waits for the GIL" : waits_for[best],
 		 pct(v->fraction));
+	pools_advice(tr, v);
 }
 
 /*

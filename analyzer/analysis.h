@@ -50,11 +50,23 @@ struct an_stall {
 	const char *path;	/* the file behind the fd, or NULL */
 };
 
+/* The workers one DataLoader iterator started: forked together, alive together. */
+struct an_pool {
+	uint64_t start;		/* its first fork (the trace start: it was there at attach) */
+	uint64_t gap_start;	/* the previous pool's last exit, if earlier: iter() began */
+	uint64_t first_batch;	/* the main thread's first batch after it (0: none) */
+	uint32_t workers;
+	bool forked;		/* started inside the trace */
+};
+
+#define MAX_POOLS	64
+
 struct an_worker {
 	uint32_t pid;
+	uint32_t pool;		/* index in dl.pools */
 	char comm[ST_COMM_LEN];
 	uint64_t ns[NWS];	/* process-ns in each state (user window, else its life) */
-	uint64_t fed;		/* wakes it gave the trainer */
+	uint64_t fed;		/* batches it delivered: messages written into the trainer's pipes */
 	uint64_t read_bytes, reads;
 	struct timeline *tl;
 };
@@ -112,6 +124,15 @@ struct an_trainer {
 	struct {
 		uint32_t nworkers, nrelays;
 		uint32_t nlisted;	/* workers in w[]: the MAX_WORKERS busiest, by pid */
+		/*
+		 * Pools: the workers of one DataLoader iterator each.  Without
+		 * persistent_workers, every epoch starts a pool, and the main thread waits
+		 * from its fork to its first batch (recreate_ns, for the pools started after
+		 * the first one, inside the window).
+		 */
+		struct an_pool pools[MAX_POOLS];
+		uint32_t npools, pool_size;
+		uint64_t recreate_ns;
 		uint32_t relay_tid[MAX_RELAYS];
 		char relay_comm[MAX_RELAYS][ST_COMM_LEN];
 		uint64_t wait_ns;	/* main thread's dataloader_wait: its time in next() */

@@ -4,6 +4,7 @@
  * Fractions are 0..1, durations in the unit their key says (_s, _ms, _ns).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,27 @@ static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 		close_(w, '}');
 	}
 	close_(w, ']');
+	u64(w, "pool_size", tr->dl.pool_size);
+	u64(w, "pools", tr->dl.npools);
+	num(w, "recreate_s", sec(tr->dl.recreate_ns));
+	open_(w, "pool_list", '[');
+	for (uint32_t i = 0; i < tr->dl.npools; i++) {
+		const struct an_pool *pl = &tr->dl.pools[i];
+
+		open_(w, NULL, '{');
+		u64(w, "start_ns", pl->start);
+		u64(w, "workers", pl->workers);
+		boolean(w, "started_in_trace", pl->forked);
+		if (pl->first_batch) {
+			u64(w, "first_batch_ns", pl->first_batch);
+			num(w, "startup_s", pl->forked ? sec(pl->first_batch - pl->gap_start) : NAN);
+		} else {
+			str(w, "first_batch_ns", NULL);
+			str(w, "startup_s", NULL);
+		}
+		close_(w, '}');
+	}
+	close_(w, ']');
 	open_(w, "worker_list", '[');
 	for (uint32_t i = 0; i < tr->dl.nlisted && i < MAX_WORKERS; i++) {
 		const struct an_worker *k = &tr->dl.w[i];
@@ -283,6 +305,7 @@ static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 			snprintf(name, sizeof(name), "%s_s", wst_names[s]);
 			num(w, name, sec(k->ns[s]));
 		}
+		u64(w, "pool", k->pool);
 		u64(w, "batches_delivered", k->fed);
 		u64(w, "read_bytes", k->read_bytes);
 		u64(w, "reads", k->reads);

@@ -89,13 +89,40 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 			(double)tr->wakelat_ns / 1e9);
 }
 
+/* Each pool started inside the trace: how long its first batch took. */
+static void pools(FILE *f, const struct an_trainer *tr)
+{
+	bool any = false;
+
+	fputc('\n', f);
+	for (uint32_t i = 1; i < tr->dl.npools; i++) {
+		const struct an_pool *pl = &tr->dl.pools[i];
+
+		if (!pl->forked || !pl->first_batch)
+			continue;
+		fprintf(f, "%s pool %u at +%.3f s: first batch %.3f s after the last pool ended",
+			any ? "," : "  new pools:", i + 1,
+			(double)(pl->start - tr->startup_start) / 1e9,
+			(double)(pl->first_batch - pl->gap_start) / 1e9);
+		any = true;
+	}
+	if (any)
+		fprintf(f, "; %.3f s in the window\n", (double)tr->dl.recreate_ns / 1e9);
+}
+
 static void loader(FILE *f, const struct an_trainer *tr)
 {
 	const struct an_io *io = &tr->dl.io;
 
 	if (!tr->dl.nworkers && !tr->dl.wait_ns)
 		return;
-	fprintf(f, "\ndata loader  %u worker%s", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s");
+	if (tr->dl.npools > 1)
+		fprintf(f, "\ndata loader  %u workers per pool, %u pools (re-created %u times: "
+			"%u processes)", tr->dl.pool_size, tr->dl.npools, tr->dl.npools - 1,
+			tr->dl.nworkers);
+	else
+		fprintf(f, "\ndata loader  %u worker%s", tr->dl.nworkers,
+			tr->dl.nworkers == 1 ? "" : "s");
 	if (tr->dl.nlisted < tr->dl.nworkers)
 		fprintf(f, " (the %u busiest listed)", tr->dl.nlisted);
 	for (uint32_t i = 0; i < tr->dl.nrelays; i++) {
@@ -103,7 +130,8 @@ static void loader(FILE *f, const struct an_trainer *tr)
 		text_esc(f, tr->dl.relay_comm[i], ST_COMM_LEN);
 		fprintf(f, " (tid %u)", tr->dl.relay_tid[i]);
 	}
-	fprintf(f, "\n  while the main thread waited (%.3f s): prep %.0f%%, fetch %.0f%% (storage), "
+	pools(f, tr);
+	fprintf(f, "  while the main thread waited (%.3f s): prep %.0f%%, fetch %.0f%% (storage), "
 		"network %.0f%%, starved %.0f%%, sleeping/other %.0f%% of busy worker time; "
 		"idle %.0f%%\n", (double)tr->dl.wait_ns / 1e9, 100 * tr->dl.prep, 100 * tr->dl.fetch,
 		100 * tr->dl.network, 100 * tr->dl.starved, 100 * tr->dl.sleep, 100 * tr->dl.idle);
