@@ -269,6 +269,8 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	t->since = ts;
 	/* waits that could be for a new batch (a pipe; not known): a lock, the GIL or a
 	 * socket between a poll and its read do not make the read another batch */
+	if (state != ST_STATE_RUNNING)
+		period__event(a, t, PER_BLOCK | wait, ts);
 	t->blocks += state != ST_STATE_RUNNING &&
 		     (wait == ST_WAIT_PIPE || wait == ST_WAIT_UNKNOWN || wait == ST_WAIT_OTHER);
 	t->wake_ts = 0;
@@ -704,6 +706,8 @@ static void on_syscall(struct an *a, const struct st_event *ev)
 		file_path(a, sc->fd.dev, sc->fd.ino, ev->str);
 	attr__syscall(a, t, ev);
 	wk__syscall_io(a, t, ev);
+	period__event(a, t, sc->b.nr | (sc->present & ST_SC_FD ? (uint32_t)sc->fd.kind << 16 : 0),
+		      ev->ts);
 }
 
 void an__event(struct an *a, const struct st_event *ev)
@@ -780,6 +784,7 @@ void an__free(struct an *a)
 		free(t->q);
 		free(t->ov);
 		free(t->snaps);
+		period__free(t);
 		free(t->io);
 		free(t->colls);
 		free(t);

@@ -16,6 +16,7 @@
 #define ST_AN_CORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "an_stats.h"
@@ -82,6 +83,7 @@ enum snap_kind {
 	SNAP_PROXY,	/* a batch arrived at a sibling (relay) thread */
 	SNAP_STEP,	/* a step-marker probe call */
 	SNAP_TAKE,	/* this thread took a batch (the loader's next() returned) */
+	SNAP_PERIOD,	/* a boundary of its own periodic pattern (second pass) */
 };
 
 struct snap {
@@ -157,6 +159,32 @@ struct ident {
 	char master_addr[72];
 	char slurm_job[40];
 	char devices[72];	/* CUDA_VISIBLE_DEVICES */
+};
+
+/* Periodic activity of a thread (an_period.c): for loops without batches or markers. */
+#define PER_SIGS	48
+#define PER_LAGS	4
+#define PER_BINS	96
+#define PER_BLOCK	0x80000000u	/* a signature: blocked (| enum st_wait), not a syscall */
+
+struct persig {
+	uint32_t sig;		/* nr | fd kind << 16, or PER_BLOCK | wait */
+	uint32_t n;
+	uint64_t first;
+	uint64_t last[PER_LAGS];	/* the last occurrences (a ring) */
+	uint16_t h[PER_LAGS][PER_BINS];	/* intervals to the 1st..4th previous, log-binned */
+};
+
+struct period {
+	struct persig s[PER_SIGS];
+	uint32_t nsig;
+};
+
+/* What a second pass marks as step boundaries (an_opts.period). */
+struct period_pick {
+	uint32_t tid, sig;
+	uint32_t lag;		/* occurrences of sig per period */
+	uint64_t period_ns;
 };
 
 struct proc;
@@ -254,6 +282,8 @@ struct thr {
 	uint64_t cur_longest;
 	struct timeline *tl;	/* NCAT series */
 	struct iost *io;	/* its own file I/O (leaders and loggers: main candidates) */
+	struct period *per;	/* its periodic pattern, when watched */
+	uint64_t per_seen;	/* second pass: occurrences of the picked signature */
 };
 
 #define PF_EXITED	(1u << 0)
@@ -380,6 +410,7 @@ struct an_opts {
 	struct an_time from, to;
 	uint32_t main_tid;
 	bool verbose;
+	struct period_pick period;	/* a second pass: boundaries of this pattern */
 };
 
 #define AN_ARENA_MAX	(8u << 20)
@@ -420,6 +451,7 @@ struct an {
 	 */
 	uint64_t task_wakes, task_wakes_irq;
 	struct machine m;
+	uint32_t nperiod;	/* threads whose periodic pattern is watched */
 	bool have_probes, have_step_probes, have_gpu_probes;
 	bool have_ranks;	/* some process has a distributed identity */
 	/*
@@ -481,6 +513,12 @@ void cpu__switch(struct an *a, const struct st_event *ev);
 void cpu__wakeup(struct an *a, const struct st_event *ev);
 void cpu__end(struct an *a);
 void cpu__free(struct an *a);
+
+/* an_period.c: steps of loops without batches or markers */
+void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts);
+bool period__best(const struct thr *t, struct period_pick *pick);
+void period__name(const struct period_pick *pk, char *buf, size_t len);
+void period__free(struct thr *t);
 
 /* an_loader.c: worker process states */
 void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts);

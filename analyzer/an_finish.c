@@ -323,8 +323,8 @@ static void step_stats(struct an_trainer *tr, struct an_step *all, uint32_t n)
  * next() returned), unless far fewer than the batches that reached it (a take it
  * could not see); else its own batch arrivals; else a relay's.
  */
-static uint32_t boundaries(struct an_trainer *tr, const struct thr *t, uint32_t *idx,
-			   uint64_t lo, uint64_t hi)
+static uint32_t boundaries(const struct an *a, struct an_trainer *tr, const struct thr *t,
+			   uint32_t *idx, uint64_t lo, uint64_t hi)
 {
 	uint32_t n = collect(t, SNAP_STEP, idx, lo, hi), arrivals;
 
@@ -344,6 +344,13 @@ static uint32_t boundaries(struct an_trainer *tr, const struct thr *t, uint32_t 
 	n = cluster(t, idx, collect(t, SNAP_PROXY, idx, lo, hi));
 	if (n >= 2)
 		return n;
+	tr->steps.method = "activity_period";
+	n = collect(t, SNAP_PERIOD, idx, lo, hi);
+	if (n >= 2) {
+		period__name(&a->o->period, tr->steps.pattern, sizeof(tr->steps.pattern));
+		tr->steps.pattern_per_step = a->o->period.lag;
+		return n;
+	}
 	tr->steps.method = "none";
 	return 0;
 }
@@ -357,7 +364,7 @@ static void find_steps(struct an_result *res, struct an_trainer *tr, const struc
 
 	if (!idx)
 		return;
-	n = boundaries(tr, t, idx, res->an.win_from, res->an.win_to);
+	n = boundaries(&res->an, tr, t, idx, res->an.win_from, res->an.win_to);
 	if (n >= 2 && (all = malloc(sizeof(*all) * (n - 1)))) {
 		for (uint32_t i = 0; i + 1 < n; i++)
 			step_of(&all[i], &t->snaps[idx[i]], &t->snaps[idx[i + 1]]);

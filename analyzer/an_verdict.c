@@ -46,8 +46,9 @@ static void others(const struct an_result *res, char *buf, size_t n)
 	k = (size_t)snprintf(buf, n, "other programs used %.2f of %u CPUs (", m->other_cpus,
 			     res->ncpus);
 	for (uint32_t i = 0; i < m->ncomp && i < 3 && k < n; i++)
-		k += (size_t)snprintf(buf + k, n - k, "%s%s %u %.3f CPU-s", i ? ", " : "",
-				      m->comp[i].comm[0] ? m->comp[i].comm : "?",
+		k += (size_t)snprintf(buf + k, n - k, "%s%.16s %u %.3f CPU-s", i ? ", " : "",
+				      m->comp[i].comm[0] ? m->comp[i].comm :
+				      m->comp[i].pid ? "pid" : "tid",
 				      m->comp[i].pid ? m->comp[i].pid : m->comp[i].tid,
 				      m->comp[i].cpu_s);
 	if (k < n)
@@ -302,6 +303,10 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		 best == CAT_LOCK && gil_bound(tr) ? "waits for the GIL" : waits_for[best],
 		 pct(v->fraction));
 	pools_advice(tr, v);
+	if (!tr->dl.nworkers && tr->steps.pattern[0])
+		advise(v, "no DataLoader workers (num_workers=0): the data loading runs on the main "
+		       "thread, inside each step, and shows as compute; num_workers>0 would load the "
+		       "next batches in worker processes meanwhile");
 }
 
 /*

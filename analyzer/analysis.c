@@ -209,7 +209,31 @@ static void health(struct an_result *res)
 		warn(res, "--from is after the end of the trace");
 }
 
+static int analysis__pass(struct an_result *res, const struct an_opts *o, const char *prog);
+
+/*
+ * A trainer that receives no batches and marks no steps (num_workers=0): a second
+ * pass marks the boundaries of its main thread's own periodic pattern (an_period.c).
+ */
 int analysis__run(struct an_result *res, const struct an_opts *o, const char *prog)
+{
+	struct an_opts o2 = *o;
+	int err = analysis__pass(res, o, prog);
+
+	if (err || o->period.tid)
+		return err;
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		const struct an_trainer *tr = &res->tr[i];
+
+		if (tr->steps.count || !period__best(tr->main, &o2.period))
+			continue;
+		analysis__free(res);
+		return analysis__pass(res, &o2, prog);
+	}
+	return 0;
+}
+
+static int analysis__pass(struct an_result *res, const struct an_opts *o, const char *prog)
 {
 	struct an *a = &res->an;
 	struct st_event ev;

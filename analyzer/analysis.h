@@ -109,7 +109,10 @@ struct an_trainer {
 
 	struct {
 		uint32_t count;
-		const char *method;	/* "markers", "batch_arrivals", "relay_arrivals", "none" */
+		const char *method;	/* "markers", "batch_takes", "batch_arrivals",
+					 * "relay_arrivals", "activity_period", "none" */
+		char pattern[48];	/* activity_period: what recurs ("clock_gettime") */
+		uint32_t pattern_per_step;	/* and how many times a step */
 		double mean_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms, cv, per_s;
 		double launches_per_step;
 		bool regular;

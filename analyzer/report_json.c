@@ -179,6 +179,8 @@ static void j_steps(struct jw *w, const struct an_trainer *tr)
 	open_(w, "steps", '{');
 	u64(w, "count", tr->steps.count);
 	str(w, "method", tr->steps.method);
+	str(w, "pattern", tr->steps.pattern[0] ? tr->steps.pattern : NULL);
+	u64(w, "pattern_per_step", tr->steps.pattern_per_step);
 	num(w, "mean_ms", tr->steps.mean_ms);
 	num(w, "p50_ms", tr->steps.p50_ms);
 	num(w, "p95_ms", tr->steps.p95_ms);

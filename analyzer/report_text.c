@@ -65,6 +65,9 @@ static void overview(FILE *f, const struct an_trainer *tr)
 		"p99 %.2f ms; %.2f steps/s\n", tr->steps.count, tr->steps.method,
 		tr->steps.regular ? "regular" : "irregular", tr->steps.cv, tr->steps.mean_ms,
 		tr->steps.p50_ms, tr->steps.p95_ms, tr->steps.p99_ms, tr->steps.per_s);
+	if (tr->steps.pattern[0])
+		fprintf(f, "             (no batches reach the main thread: steps from its own periodic "
+			"pattern, %u x %s a step)\n", tr->steps.pattern_per_step, tr->steps.pattern);
 }
 
 static void breakdown(FILE *f, const struct an_trainer *tr)
@@ -114,8 +117,11 @@ static void loader(FILE *f, const struct an_trainer *tr)
 {
 	const struct an_io *io = &tr->dl.io;
 
-	if (!tr->dl.nworkers && !tr->dl.wait_ns)
+	if (!tr->dl.nworkers && !tr->dl.wait_ns) {
+		fputs("\ndata loader  no workers: any data loading (num_workers=0) runs on the main "
+		      "thread and shows as compute\n", f);
 		return;
+	}
 	if (tr->dl.npools > 1)
 		fprintf(f, "\ndata loader  %u workers per pool, %u pools (re-created %u times: "
 			"%u processes)", tr->dl.pool_size, tr->dl.npools, tr->dl.npools - 1,

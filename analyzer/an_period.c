@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Steps of a loop that receives no batches (num_workers=0: it loads its own data) and
+ * marks nothing: its own periodic pattern.
+ *
+ * Each step does the same things in the same order, so some syscall of the main
+ * thread (or some way it blocks) recurs once, or a fixed number of times, per step.
+ * For every such signature of a candidate thread, the intervals to its 1st .. 4th
+ * previous occurrence are kept in log-binned histograms: the autocorrelation of its
+ * occurrence train at those neighbours.  After the pass, the signature and lag whose
+ * intervals agree best (a sharp mode) and that explain most of the thread's time give
+ * the period, and how many times per period the signature recurs; a second pass
+ * puts a boundary at every so-many-th occurrence of it (analysis.c).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_core.h"
+
+#define PER_MIN_SC	128		/* syscalls before a thread's signatures are watched */
+#define PER_THREADS	32		/* threads watched at most */
+#define PER_BIN0_NS	8000.0		/* the first interval bin: shorter is no step */
+#define PER_MIN_NS	1000000ull	/* a step lasts at least this */
+#define PER_MIN_STEPS	8		/* periods a pattern must repeat */
+#define PER_SHARP	0.6		/* of the intervals near the mode */
+#define PER_NEAR	1.2		/* lags that cover within this factor of the best */
+
+static unsigned bin_of(uint64_t d)
+{
+	double b = 4 * log2((double)d / PER_BIN0_NS);
+
+	return b < 0 ? 0 : b >= PER_BINS ? PER_BINS - 1 : (unsigned)b;
+}
+
+static double bin_ns(unsigned b)
+{
+	return PER_BIN0_NS * exp2(((double)b + 0.5) / 4);
+}
+
+static struct persig *sig_slot(struct period *p, uint32_t sig)
+{
+	struct persig *least = NULL;
+
+	for (uint32_t i = 0; i < p->nsig; i++) {
+		if (p->s[i].sig == sig)
+			return &p->s[i];
+		if (!least || p->s[i].n < least->n)
+			least = &p->s[i];
+	}
+	if (p->nsig < PER_SIGS)
+		least = &p->s[p->nsig++];
+	/* full: the rarest one makes room (start-up calls that never came back) */
+	else if (least->n > 16)
+		return NULL;
+	memset(least, 0, sizeof(*least));
+	least->sig = sig;
+	return least;
+}
+
+/* Thread t did something of signature sig at ts (a syscall ended, it blocked). */
+void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
+{
+	const struct period_pick *pk = &a->o->period;
+
+	/* the second pass: a boundary every lag-th occurrence (so many per step) */
+	if (pk->tid == t->tid && pk->sig == sig && !(t->per_seen++ % pk->lag)) {
+		attr__become_logger(a, t);
+		attr__snap(a, t, ts, SNAP_PERIOD);
+	}
+	struct persig *s;
+
+	if (!t->per) {
+		if (!(t->flags & TF_LEADER) || t->cum.syscalls < PER_MIN_SC ||
+		    a->nperiod == PER_THREADS || !(t->per = calloc(1, sizeof(*t->per))))
+			return;
+		a->nperiod++;
+	}
+	if (!(s = sig_slot(t->per, sig)))
+		return;
+	for (uint32_t k = 0; k < PER_LAGS && k < s->n; k++) {
+		uint64_t prev = s->last[(s->n - 1 - k) % PER_LAGS];
+
+		if (ts >= prev && ts - prev >= PER_BIN0_NS && s->h[k][bin_of(ts - prev)] < UINT16_MAX)
+			s->h[k][bin_of(ts - prev)]++;
+	}
+	if (!s->n)
+		s->first = ts;
+	s->last[s->n % PER_LAGS] = ts;
+	s->n++;
+}
+
+/*
+ * The mode of a histogram of intervals, and the intervals within two bins of it
+ * (+-40%: a loaded machine stretches steps unevenly).
+ */
+static uint32_t mode_of(const uint16_t *h, uint32_t *mass, uint32_t *tot)
+{
+	uint32_t m = 0;
+
+	*tot = *mass = 0;
+	for (unsigned b = 0; b < PER_BINS; b++) {
+		*tot += h[b];
+		if (h[b] > h[m])
+			m = b;
+	}
+	for (unsigned b = m >= 2 ? m - 2 : 0; b <= m + 2 && b < PER_BINS; b++)
+		*mass += h[b];
+	return m;
+}
+
+/*
+ * The period of one signature: at lag k+1 a sharp mode, repeated, covering the most
+ * time (intervals near the mode / (k+1) x mode: its harmonics cover as much).  Of
+ * the lags that cover nearly as much (jitter blurs some more than others) and are
+ * sharp, the shortest mode is the period: a signature that recurs twice a step has
+ * two lag-1 modes (not sharp) and one lag-2 mode, the step.
+ */
+static double sig_period(const struct persig *s, uint32_t *lag, double *period)
+{
+	double cover[PER_LAGS] = { 0 }, mode[PER_LAGS] = { 0 }, best = 0;
+	int k0 = -1;
+
+	for (unsigned k = 0; k < PER_LAGS; k++) {
+		uint32_t mass, tot, m = mode_of(s->h[k], &mass, &tot);
+
+		mode[k] = bin_ns(m);
+		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) ||
+		    (double)mass < PER_SHARP * tot)
+			continue;
+		cover[k] = (double)mass / (k + 1) * mode[k];
+		if (cover[k] > best)
+			best = cover[k];
+	}
+	for (unsigned k = 0; k < PER_LAGS; k++)
+		if (cover[k] >= best / PER_NEAR && (k0 < 0 || mode[k] < mode[k0]))
+			k0 = (int)k;
+	if (k0 < 0 || !best)
+		return 0;
+	*lag = (uint32_t)k0 + 1;
+	*period = mode[k0];
+	return best;
+}
+
+/* The best period of t over its signatures: the one that covers the most time. */
+bool period__best(const struct thr *t, struct period_pick *pick)
+{
+	const struct period *p = t->per;
+	double best = 0, period = 0, cover;
+	uint32_t lag = 1;
+
+	memset(pick, 0, sizeof(*pick));
+	for (uint32_t i = 0; p && i < p->nsig; i++) {
+		cover = sig_period(&p->s[i], &lag, &period);
+		if (cover > best) {
+			best = cover;
+			pick->sig = p->s[i].sig;
+			pick->lag = lag;
+			pick->period_ns = (uint64_t)period;
+			pick->tid = t->tid;
+		}
+	}
+	return pick->tid;
+}
+
+/* "clock_gettime", "read on a pipe", "blocking on a futex": what recurs. */
+void period__name(const struct period_pick *pk, char *buf, size_t len)
+{
+	const char *n;
+
+	if (pk->sig & PER_BLOCK) {
+		snprintf(buf, len, "blocking (%s)", st_wait_name(pk->sig & ~PER_BLOCK));
+		return;
+	}
+	n = st_syscall_name(pk->sig & 0xffff);
+	if (pk->sig >> 16)
+		snprintf(buf, len, "%s on a %s", n ? n : "syscall", st_fd_kind_name(pk->sig >> 16));
+	else
+		snprintf(buf, len, "%s", n ? n : "syscall");
+}
+
+void period__free(struct thr *t)
+{
+	free(t->per);
+	t->per = NULL;
+}
