@@ -254,7 +254,7 @@ void attr__become_logger(struct an *a, struct thr *t)
 }
 
 /* The thread's time on CPU up to ts (ts at or after its last switch). */
-static uint64_t cpu_at(const struct thr *t, uint64_t ts)
+uint64_t attr__cpu_at(const struct thr *t, uint64_t ts)
 {
 	return t->oncpu + (t->run == RS_ON && ts > t->since ? ts - t->since : 0);
 }
@@ -281,7 +281,7 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 /* On-CPU time since the receipt's last call (0 for a time before it). */
 static uint64_t rx_cpu_gap(const struct thr *t, uint64_t ts)
 {
-	uint64_t c = cpu_at(t, ts);
+	uint64_t c = attr__cpu_at(t, ts);
 
 	return c > t->rx_cpu ? c - t->rx_cpu : 0;
 }
@@ -333,15 +333,20 @@ void attr__send(struct an *a, struct thr *t, uint64_t ts)
  */
 static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 {
-	uint64_t at = ts;
+	uint64_t at = ts, cpu = attr__cpu_at(t, ts);
+	bool in_rx;
 
 	if (absorbed(t) || !t->pending)
 		return;
-	if (t->rx_open && t->rx_end < ts)
-		at = t->rx_end;
-	if (t->feed_wake > t->last_take && t->feed_wake < at)
+	if (t->feed_wake > t->last_take && t->feed_wake < ts) {
 		at = t->feed_wake;
-	take(a, t, at, false);
+		cpu = t->feed_wake_cpu;
+	}
+	/* the put ends the receipt when it follows it closely; else the receipt did */
+	in_rx = t->rx_open && at >= t->rx_end && cpu - t->rx_cpu <= RX_CPU_NS;
+	if (t->rx_open && !in_rx)
+		at = t->rx_end;
+	take(a, t, at, in_rx);
 }
 
 /* The end of the trace: a batch being received was taken. */
@@ -377,7 +382,7 @@ static bool rx_wake(const struct thr *t, uint64_t ts)
 bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind)
 {
 	struct proc *p = t->proc;
-	uint64_t cpu = cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0;
+	uint64_t cpu = attr__cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0;
 	bool near = t->last_arrival && ts >= t->last_arrival && t->blocks == t->last_arr_blocks;
 	bool merged = (near && gap < MERGE_GAP_NS) || (kind == ARR_WAKE && rx_wake(t, ts));
 
@@ -1182,7 +1187,7 @@ static void receipt(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, u
 	/* a new arrival already started its receipt (attr__arrival) */
 	if (open && (sock || (arrival && merged))) {
 		t->rx_end = e;
-		t->rx_cpu = cpu_at(t, e);
+		t->rx_cpu = attr__cpu_at(t, e);
 		ovl_add(t, t->rx_start, e, CAT_DL);
 	}
 }

@@ -428,6 +428,7 @@ static void wakeup(struct an *a, const struct st_event *ev)
 	} else if (rel == WREL_SIBLING && w && (t->flags & TF_FEEDER)) {
 		/* perhaps an index put on its queue (or the GIL, or the queue's lock) */
 		w->feed_wake = t->wake_ts;
+		w->feed_wake_cpu = attr__cpu_at(w, t->wake_ts);
 	} else if (rel == WREL_SIBLING && w && attr__is_relay(w)) {
 		t->relay_fed++;
 		w->relay_given++;

@@ -243,7 +243,7 @@ struct thr {
 	bool rx_open;		/* a receipt not ended by a take yet */
 	bool absorb;		/* a take found by its receipt's end: the send it made is late */
 	uint64_t takes;		/* batches taken: step boundaries */
-	uint64_t feed_wake;	/* when it last woke a feeder of its process */
+	uint64_t feed_wake, feed_wake_cpu;	/* it last woke a feeder: when, its CPU time */
 	uint64_t last_take;	/* when it last took a batch */
 	uint8_t last_arr_kind;
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
@@ -493,6 +493,7 @@ enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ };
 /* Returns whether the arrival was merged into the previous one (the same batch). */
 bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind);
 void attr__send(struct an *a, struct thr *t, uint64_t ts);
+uint64_t attr__cpu_at(const struct thr *t, uint64_t ts);
 void attr__end(struct an *a, struct thr *t);
 void attr__fd(struct an *a, const struct st_event *ev);
 void attr__finalize(struct an *a, struct thr *t, bool all);
