@@ -171,7 +171,7 @@ struct persig {
 	uint32_t sig;		/* nr | fd kind << 16, or PER_BLOCK | wait */
 	uint32_t n;
 	uint64_t first;
-	uint64_t last[PER_LAGS];	/* the last occurrences (a ring) */
+	uint64_t last[PER_LAGS];	/* the last occurrences, the thread's CPU ns (a ring) */
 	uint16_t h[PER_LAGS][PER_BINS];	/* intervals to the 1st..4th previous, log-binned */
 };
 

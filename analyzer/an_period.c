@@ -22,7 +22,7 @@
 #define PER_MIN_SC	128		/* syscalls before a thread's signatures are watched */
 #define PER_THREADS	32		/* threads watched at most */
 #define PER_BIN0_NS	8000.0		/* the first interval bin: shorter is no step */
-#define PER_MIN_NS	1000000ull	/* a step lasts at least this */
+#define PER_MIN_NS	500000ull	/* a step takes at least this much CPU */
 #define PER_MIN_STEPS	8		/* periods a pattern must repeat */
 #define PER_SHARP	0.6		/* of the intervals near the mode */
 #define PER_NEAR	1.2		/* lags that cover within this factor of the best */
@@ -59,10 +59,15 @@ static struct persig *sig_slot(struct period *p, uint32_t sig)
 	return least;
 }
 
-/* Thread t did something of signature sig at ts (a syscall ended, it blocked). */
+/*
+ * Thread t did something of signature sig at ts (a syscall ended, it blocked).  The
+ * intervals are measured on the thread's own CPU time: a step's work is the same
+ * each time, however long a loaded machine makes it wait for a CPU.
+ */
 void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 {
 	const struct period_pick *pk = &a->o->period;
+	uint64_t c;
 
 	/* the second pass: a boundary every lag-th occurrence (so many per step) */
 	if (pk->tid == t->tid && pk->sig == sig && !(t->per_seen++ % pk->lag)) {
@@ -79,15 +84,16 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 	}
 	if (!(s = sig_slot(t->per, sig)))
 		return;
+	c = attr__cpu_at(t, ts);
 	for (uint32_t k = 0; k < PER_LAGS && k < s->n; k++) {
 		uint64_t prev = s->last[(s->n - 1 - k) % PER_LAGS];
 
-		if (ts >= prev && ts - prev >= PER_BIN0_NS && s->h[k][bin_of(ts - prev)] < UINT16_MAX)
-			s->h[k][bin_of(ts - prev)]++;
+		if (c >= prev && c - prev >= PER_BIN0_NS && s->h[k][bin_of(c - prev)] < UINT16_MAX)
+			s->h[k][bin_of(c - prev)]++;
 	}
 	if (!s->n)
-		s->first = ts;
-	s->last[s->n % PER_LAGS] = ts;
+		s->first = c;
+	s->last[s->n % PER_LAGS] = c;
 	s->n++;
 }
 

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""check_job.py NAME VERDICT REPORT.json TRUTH.json: what `analyze` says about one of the
+reference jobs of tests/workloads/torch_jobs.py (issue 13), against the job's own ground
+truth (tests/workloads/README.md).  Prints one ok/FAIL line per check; exit 1 when any
+check fails, 3 when the trace itself is unusable (the tracer lost the wakers: issue 11),
+so that the caller can trace the job again.
+
+Every check holds on a busy machine: where load changes the answer, the job's own
+figures decide (its run queue, its time in next()).
+  - main thread: the job's own tid;
+  - steps: within 2% of the job's steps (at least 1; a window of N takes has N-1
+    steps);
+  - loader wait: dataloader_wait within 0.05 of the job's time in next(); with
+    num_workers=0 the loading is the main thread's own (compute): dataloader_wait under
+    0.05, steps from its own periodic pattern, and the report says so;
+  - verdict: the table's, or cpu_contention when the job's own run queue is as large as
+    its cause (a loaded machine), or compute when its cause is under the threshold;
+  - and what each class of job is about (docs/analysis.md, "Job classes").
+"""
+import json
+import sys
+
+TOL = 0.05
+
+
+def main():
+    name, verdict, rp, tp = sys.argv[1:5]
+    d = json.load(open(rp))
+    t = json.load(open(tp))
+    if any(w.startswith("attribution is unreliable") for w in d["trace"]["warnings"]):
+        print("RETRY %s: the tracer lost the wakers (issue 11): %s" % (name, d["trace"]["warnings"]))
+        return 3
+    wall, m, job = t["wall_s"], t["main"], t["job"]
+    f = {k: (v / wall if isinstance(v, (int, float)) else v) for k, v in m.items()}
+    bd, dl, st = d["breakdown"], d["dataloader"], d["steps"]
+    workers = t["loader"]["num_workers"]
+    runq = f["runq_wait_s"]
+    checks = []
+
+    def check(what, ok, detail):
+        checks.append((what, ok, detail))
+
+    check("main thread", d["main"]["tid"] == t["main_tid"],
+          "%s vs %s" % (d["main"]["tid"], t["main_tid"]))
+    tol = max(1, round(0.02 * t["steps"]))
+    check("steps", t["steps"] - tol - 1 <= st["count"] <= t["steps"] + tol,
+          "%d vs the job's %d (method %s)" % (st["count"], t["steps"], st["method"]))
+    advice = " ".join(d["verdict"]["advice"])
+    if workers:
+        check("loader wait = time in next()", abs(bd["dataloader_wait"] - f["batch_wait_s"]) <= TOL,
+              "%.3f vs %.3f" % (bd["dataloader_wait"], f["batch_wait_s"]))
+        cause = f["batch_wait_s"]
+    else:
+        check("num_workers=0: no loader wait, loading is compute", bd["dataloader_wait"] <= TOL and
+              st["method"] == "activity_period" and "num_workers=0" in advice,
+              "dataloader_wait %.3f, steps by %s" % (bd["dataloader_wait"], st["method"]))
+        cause = f.get("gil_wait_s", 0)
+    want = {verdict}
+    if runq >= cause - TOL and runq >= 0.15 - TOL:
+        want.add("cpu_contention")
+    if cause < 0.15 + TOL:
+        want.add("compute")
+    check("verdict", d["verdict"]["primary"] in want, "%s (want %s; the job: cause %.2f, run queue %.2f)"
+          % (d["verdict"]["primary"], "/".join(sorted(want)), cause, runq))
+    if verdict.startswith("dataloader") and d["verdict"]["primary"].startswith("dataloader"):
+        check("not prep when the workers wait", d["verdict"]["primary"] == verdict,
+              "%s (want %s)" % (d["verdict"]["primary"], verdict))
+    CLASS.get(job, lambda *a: None)(d, t, f, check)
+    bad = 0
+    for what, ok, detail in checks:
+        print("%s %s: %s: %s" % ("ok  " if ok else "FAIL", name, what, detail))
+        bad += not ok
+    return 1 if bad else 0
+
+
+def gil(d, t, f, check):
+    lock = d["breakdown"]["lock_wait"]
+    check("lock_wait between the GIL blocked and blocked + run queue",
+          f["gil_wait_s"] - TOL <= lock <= f["gil_wait_with_runq_s"] + TOL,
+          "%.3f in [%.3f, %.3f]" % (lock, f["gil_wait_s"], f["gil_wait_with_runq_s"]))
+    check("the GIL named", d["lock"]["gil_s"] >= 0.5 * d["breakdown_s"]["lock_wait"] > 0,
+          "gil_s %.3f of lock_wait %.3f s" % (d["lock"]["gil_s"], d["breakdown_s"]["lock_wait"]))
+    holder = [s for s in d["stalls"] if s["gil"] and s["chain"]]
+    check("the GIL's holder is the Python thread", bool(holder) and
+          holder[0]["chain"][0]["tid"] == t["gil_thread"]["tid"],
+          "%s vs %s" % (holder[0]["chain"][0] if holder else None, t["gil_thread"]["tid"]))
+
+
+def waiting_workers(kind):
+    def c(d, t, f, check):
+        dl = d["dataloader"]
+        fr = {"sleep": dl["sleep_fraction"], "network": dl["network_fraction"],
+              "fetch": dl["fetch_fraction"]}
+        check("the workers' wait: %s" % kind, max(fr, key=fr.get) == kind and fr[kind] > dl["prep_fraction"],
+              "%s, prep %.2f" % (" ".join("%s %.2f" % kv for kv in fr.items()), dl["prep_fraction"]))
+        words = {"sleep": "slept or waited on locks", "network": "network"}[kind]
+        if d["verdict"]["primary"] == "dataloader_fetch":
+            check("the evidence says %s" % words, words in " ".join(d["verdict"]["advice"]),
+                  d["verdict"]["advice"][0])
+    return c
+
+
+def hogs(d, t, f, check):
+    cpu, mach = d["cpu"], t["machine"]
+    check("spare CPUs = the machine's idle", abs(cpu["spare_cpus"] - mach["idle_cpus"]) <= 0.2,
+          "%.2f vs %.2f" % (cpu["spare_cpus"], mach["idle_cpus"]))
+    check("no 'add workers' on a saturated machine",
+          not any("add workers" in a for a in d["verdict"]["advice"]), d["verdict"]["advice"][0])
+    comp = {c["pid"]: c["cpu_s"] for c in cpu["competitors"]}
+    for o in [o for o in mach["others"] if o["cpu_s"] >= 0.25 * t["wall_s"]][:2]:
+        got = comp.get(o["pid"])
+        check("competitor %s(%d) named with its CPU time" % (o["comm"], o["pid"]),
+              got is not None and abs(got - o["cpu_s"]) <= max(0.3, 0.25 * o["cpu_s"]),
+              "%s vs %.2f CPU-s" % (got, o["cpu_s"]))
+
+
+def next_cpu(d, t, f, check):
+    dl = d["dataloader"]
+    check("time in next()", abs(dl["time_in_next_fraction"] - f["batch_wait_s"]) <= TOL,
+          "%.3f vs %.3f" % (dl["time_in_next_fraction"], f["batch_wait_s"]))
+    check("of it, waiting for a CPU after the batch arrived",
+          abs(dl["runnable_after_arrival_fraction"] - f["next_runq_s"]) <= TOL,
+          "%.3f vs %.3f" % (dl["runnable_after_arrival_fraction"], f["next_runq_s"]))
+
+
+def epochs(d, t, f, check):
+    dl, lo = d["dataloader"], t["loader"]
+    check("pool size", dl["pool_size"] == lo["pool_size"], "%d vs %d" % (dl["pool_size"], lo["pool_size"]))
+    check("pools", dl["pools"] == lo["pools"], "%d vs %d" % (dl["pools"], lo["pools"]))
+    if not lo["persistent_workers"]:
+        lost = sum(e["first_batch_s"] for e in t["epochs"][1:])
+        check("the time lost re-creating workers", abs(dl["recreate_s"] - lost) <= max(0.05, 0.5 * lost),
+              "%.3f vs the job's first batches %.3f s" % (dl["recreate_s"], lost))
+
+
+CLASS = {"gil": gil, "wk_sleep": waiting_workers("sleep"), "wk_lock": waiting_workers("sleep"),
+         "wk_net": waiting_workers("network"), "prep": hogs, "next_cpu": next_cpu,
+         "epochs": epochs}
+
+if __name__ == "__main__":
+    sys.exit(main())
