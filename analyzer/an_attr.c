@@ -261,18 +261,26 @@ uint64_t attr__cpu_at(const struct thr *t, uint64_t ts)
 
 /*
  * t took a batch at ts: the loader's next() returned it.  While a receipt is open
- * (and its end is close), the time in next() runs up to here: dataloader_wait.
+ * (and its end is close), the time in next() runs up to here: dataloader_wait.  A
+ * take from before the open receipt began (a put written late) leaves it open.
  */
 static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 {
+	if (!t->pending)
+		return;
 	t->pending--;
 	t->takes++;
-	t->last_take = ts;
+	if (ts > t->last_take) {
+		t->last_take = ts;
+		t->take_cpu = attr__cpu_at(t, ts);
+	}
 	if (extend && t->rx_open && ts > t->rx_end) {
 		t->rx_end = ts;
 		ovl_add(t, t->rx_start, ts, CAT_DL);
 	}
-	t->rx_open = false;
+	if (ts >= t->rx_start)
+		t->rx_open = false;
+	t->absorb = false;
 	attr__become_logger(a, t);
 	if (!(t->takes & ((1ull << t->decimate) - 1)))
 		attr__snap(a, t, ts, SNAP_TAKE);
@@ -295,20 +303,91 @@ static void receipt_timeout(struct an *a, struct thr *t, uint64_t ts)
 {
 	if (t->rx_open && t->pending && rx_cpu_gap(t, ts) > RX_CPU_NS) {
 		take(a, t, t->rx_end, false);
+		t->take_cpu = t->rx_cpu;
 		t->absorb = true;
+		/* an epoch's tail only where next() is seen putting indices */
+		if (!t->tail_from && t->puts)
+			t->tail_from = t->last_take;
 	}
 }
 
 /*
  * A send after a take found by its receipt's end is that take's own, late (the
- * batch's tensors took long to rebuild), or an iterator's shutdown (none left).
+ * batch's tensors took long to rebuild): not an epoch's tail, then.
  */
 static bool absorbed(struct thr *t)
 {
 	bool was = t->absorb;
 
 	t->absorb = false;
+	if (was)
+		t->tail_from = 0;
 	return was;
+}
+
+/*
+ * The epoch ended at e (its iterator shut down, or was reset): every batch received
+ * and not taken was taken from the cache, at times not seen, between the tail's first
+ * take and e: spread evenly (the steps there are alike).
+ */
+static void tail_end(struct an *a, struct thr *t, uint64_t e)
+{
+	uint64_t from = t->tail_from, n = t->pending;
+
+	if (e < from)
+		e = from;
+	for (uint64_t i = 1; i <= n; i++)
+		take(a, t, from + (e - from) * i / (n + 1), false);
+	t->tail_from = t->held_put = 0;
+}
+
+/*
+ * A put by t at ts with no batch to take (a new iterator's first ones) ends an
+ * epoch's tail; in a tail, a put is held (docs in an_core.h, tail_from).  True when
+ * the put is no take now.
+ */
+static bool put_held(struct an *a, struct thr *t, uint64_t ts)
+{
+	t->puts++;
+	if (!t->pending) {
+		t->tail_from = t->held_put = 0;
+		return true;
+	}
+	if (!t->tail_from)
+		return false;
+	if (!t->held_put)
+		t->held_put = ts;
+	else
+		tail_end(a, t, t->held_put);
+	return true;
+}
+
+/* A batch arrived: a put held in a tail was a take (a batch from the cache). */
+static void tail_arrival(struct an *a, struct thr *t)
+{
+	if (!t->held_put)
+		return;
+	take(a, t, t->held_put, false);
+	t->tail_from = t->held_put = 0;
+}
+
+/* t's process lost a worker at ts, or t its life: an epoch's tail, if any, is over. */
+void attr__end(struct an *a, struct thr *t, uint64_t ts)
+{
+	if (t->rx_open && t->pending)
+		take(a, t, t->rx_end, false);
+	if (t->tail_from && t->pending)
+		tail_end(a, t, t->held_put ? t->held_put : ts);
+}
+
+/* A worker process p (it wrote batches) exited at ts. */
+void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts)
+{
+	struct proc *pp = p->parent;
+
+	for (uint32_t i = 0; pp && p->msgs && i < pp->nloggers; i++)
+		if (pp->loggers[i]->tail_from)
+			attr__end(a, pp->loggers[i], ts);
 }
 
 /*
@@ -320,41 +399,60 @@ static bool absorbed(struct thr *t)
  */
 void attr__send(struct an *a, struct thr *t, uint64_t ts)
 {
-	if (absorbed(t) || !t->pending)
+	if (absorbed(t) || put_held(a, t, ts))
 		return;
 	take(a, t, ts, t->rx_open && rx_cpu_gap(t, ts) <= RX_CPU_NS);
 }
 
 /*
- * A queue feeder thread of t's process wrote an index to a worker at ts.  The put
- * that handed it over was t's take: when the feeder was idle, t woke it then (a
- * feeder that needs the GIL or the queue's lock is woken again before it writes: the
- * first wake since t's last take is the put); else the take ended the receipt.
+ * t put an index on a queue at ts (cpu: its CPU time then), in next(), when it took
+ * a batch.  The put of a take found at its receipt's end comes close after that end
+ * on t's CPU (absorbed); a put that closely follows the receipt ends it there; else
+ * the receipt's end was the take.
+ */
+static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
+{
+	bool in_rx;
+
+	if (t->absorb && cpu <= t->take_cpu + RX_CPU_NS) {
+		absorbed(t);
+		return;
+	}
+	if (put_held(a, t, ts))
+		return;
+	in_rx = t->rx_open && ts >= t->rx_end && cpu - t->rx_cpu <= RX_CPU_NS;
+	if (t->rx_open && !in_rx)
+		ts = t->rx_end;
+	take(a, t, ts, in_rx);
+}
+
+/*
+ * Thread w woke feeder thread f at ts.  A put on f's queue wakes it when it waits
+ * for one (the queue's condition): then the wake is the put, and f's next write is
+ * its index.  More wakes before that write hand f the GIL or the queue's lock.
+ */
+void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts)
+{
+	if (f->put_open)
+		return;
+	f->put_open = true;
+	put(a, w, ts, attr__cpu_at(w, ts));
+}
+
+/*
+ * Feeder thread f of t's process wrote an index to a worker at ts.  Not the index of
+ * a put that woke it: t put it while f was busy (nothing woke f), in a next() that
+ * took a batch before now: the take ended the receipt, if one is open; else the
+ * batch came from the cache, at a time not seen (now, then).  The put of a take
+ * found at its receipt's end is absorbed.
  */
 static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 {
-	uint64_t at = ts, cpu = attr__cpu_at(t, ts);
-	bool in_rx;
-
-	if (absorbed(t) || !t->pending)
+	if (absorbed(t) || put_held(a, t, ts))
 		return;
-	if (t->feed_wake > t->last_take && t->feed_wake < ts) {
-		at = t->feed_wake;
-		cpu = t->feed_wake_cpu;
-	}
-	/* the put ends the receipt when it follows it closely; else the receipt did */
-	in_rx = t->rx_open && at >= t->rx_end && cpu - t->rx_cpu <= RX_CPU_NS;
-	if (t->rx_open && !in_rx)
-		at = t->rx_end;
-	take(a, t, at, in_rx);
+	take(a, t, t->rx_open ? t->rx_end : ts, false);
 }
 
-/* The end of the trace: a batch being received was taken. */
-void attr__end(struct an *a, struct thr *t)
-{
-	if (t->rx_open && t->pending)
-		take(a, t, t->rx_end, false);
-}
 
 /*
  * A worker's wakeup during a receipt: the thread waited for the batch's
@@ -391,8 +489,10 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		t->poll_cpu = cpu;
 		return true;
 	}
-	if (!merged)
+	if (!merged) {
 		receipt_timeout(a, t, ts);
+		tail_arrival(a, t);
+	}
 	t->last_arrival = ts;
 	t->last_arr_kind = (uint8_t)kind;
 	t->last_arr_cpu = cpu;
@@ -821,6 +921,26 @@ static bool coll_wait(struct an *a, const struct thr *t, const struct seg *g, bo
 	}
 }
 
+/* The key of an fd of a process (pid 0: of any process) in the fd maps. */
+static uint64_t fd_key(uint32_t pid, uint32_t dev, uint64_t ino)
+{
+	uint64_t h = ((uint64_t)pid << 32 ^ dev) * 0x9e3779b97f4a7c15ull ^ ino * 0xc2b2ae3d27d4eb4full;
+
+	return h ? h : 1;
+}
+
+/*
+ * Blocked receiving on a pipe that workers write to the thread's process: waiting for
+ * a batch, however the wait ended.  A loader's receive has a timeout (DataLoader
+ * polls 5 s at a time, checks its workers are alive and polls again), so a worker
+ * slower than that ends the call by a timer, not a wakeup.
+ */
+static bool batch_wait(struct an *a, const struct thr *t, const struct seg *g)
+{
+	return g->fdkind == ST_FD_PIPE && (st_syscall_class(g->nr) & ST_SYSC_RECV) &&
+	       hmap_find(&a->feeder_fds, fd_key(t->pid, g->dev, g->ino));
+}
+
 /* The cause of an off-CPU segment (docs/analysis.md has the table). */
 int attr__classify(struct an *a, const struct thr *t, const struct seg *g)
 {
@@ -846,6 +966,8 @@ int attr__classify(struct an *a, const struct thr *t, const struct seg *g)
 	default:
 		break;
 	}
+	if (has_sc && batch_wait(a, t, g))
+		return CAT_DL;
 	if (file)
 		return CAT_IO;
 	if (g->state == ST_STATE_DISK && (!has_sc || g->fdkind == ST_FD_UNKNOWN))
@@ -986,7 +1108,8 @@ void attr__close_off(struct an *a, struct thr *t, uint64_t end)
 			g->act0 = t->act_out;
 			g->act = wk__active(p, end) - t->act_out;
 		}
-		if ((t->wrel == WREL_CHILD || t->wrel == WREL_RELAY) && t->wk_out_valid && p) {
+		/* any wait may be the loader's (one that timed out on a batch pipe too) */
+		if (t->wk_out_valid && p) {
 			wk__flush_sub(p, end);
 			for (int i = 0; i < NWS; i++)
 				g->wk[i] = p->sub_cum[i] - t->wk_out[i];
@@ -997,13 +1120,6 @@ void attr__close_off(struct an *a, struct thr *t, uint64_t end)
 }
 
 /* ------------------------------------------------------------------ records */
-
-static uint64_t fd_key(uint32_t pid, uint32_t dev, uint64_t ino)
-{
-	uint64_t h = ((uint64_t)pid << 32 ^ dev) * 0x9e3779b97f4a7c15ull ^ ino * 0xc2b2ae3d27d4eb4full;
-
-	return h ? h : 1;
-}
 
 /*
  * Whether only another task can end a sleep in this syscall: a read that got data
@@ -1108,6 +1224,10 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 		return;
 	}
 	t->flags |= TF_FEEDER;
+	if (t->put_open) {
+		t->put_open = false;
+		return;
+	}
 	for (uint32_t i = 0; p && i < p->nloggers; i++)
 		feeder_send(a, p->loggers[i], e);
 }
@@ -1168,6 +1288,46 @@ static bool is_ipc(const struct st_ev_syscall *sc)
 {
 	return (sc->present & ST_SC_FD) &&
 	       (sc->fd.kind == ST_FD_PIPE || sc->fd.kind == ST_FD_SOCK);
+}
+
+#define NEXT_CPU_NS	200000ull	/* next()'s own code around a wait or a take */
+
+/*
+ * Preempted at ts: within NEXT_CPU_NS of CPU after a take, t had not returned from
+ * next() yet (the job measures that time as the loader's).
+ */
+void attr__preempted(struct thr *t, uint64_t ts)
+{
+	t->preempted = true;
+	t->pre_take = t->takes && attr__cpu_at(t, ts) <= t->take_cpu + NEXT_CPU_NS ?
+		      t->last_take : 0;
+}
+
+/* Running again at ts after a preemption that began at t->since. */
+void attr__resumed(struct thr *t, uint64_t ts)
+{
+	/* a new or released task is runnable until it first runs: no preemption */
+	if (!t->preempted)
+		return;
+	t->preempted = false;
+	t->pre_start = t->since;
+	t->pre_end = ts;
+	t->pre_cpu = t->oncpu;
+	if (t->pre_take && t->pre_take < ts)
+		ovl_add(t, t->pre_take, ts, CAT_DL);
+	t->pre_take = 0;
+}
+
+/*
+ * t starts waiting for a batch at s (a receive on a batch pipe).  next() runs a
+ * little code before that: a preemption that ended at most NEXT_CPU_NS of t's CPU
+ * before s came inside next(), as the job measures it (the loader's time).
+ */
+static void next_preempted(struct thr *t, uint64_t s)
+{
+	if (t->pre_end && t->pre_end <= s && attr__cpu_at(t, s) - t->pre_cpu <= NEXT_CPU_NS)
+		ovl_add(t, t->pre_start, s, CAT_DL);
+	t->pre_end = 0;
 }
 
 /*
@@ -1282,7 +1442,7 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
-	bool has_fd = sc->present & ST_SC_FD, arrival, merged = false;
+	bool has_fd = sc->present & ST_SC_FD, arrival, merged = false, batch_fd;
 	struct covered cv;
 	uint64_t e = ev->ts, s;
 
@@ -1310,9 +1470,12 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		ancestors_pipe(&a->task_fds, t, sc);
 	if (file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add(t, s, e, CAT_IO);
-	arrival = has_fd && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) && is_ipc(sc) &&
-		  (hmap_find(&a->feeder_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)) ||
-		   (sc->fd.kind == ST_FD_PIPE && shared_with_child(a, t, sc)));
+	batch_fd = has_fd && is_ipc(sc) && attr__is_read_syscall(sc->b.nr) &&
+		   (hmap_find(&a->feeder_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)) ||
+		    (sc->fd.kind == ST_FD_PIPE && shared_with_child(a, t, sc)));
+	if (batch_fd)
+		next_preempted(t, s);
+	arrival = batch_fd && sc->b.ret > 0;
 	if (arrival)
 		merged = attr__arrival(a, t, e, true, sc->b.nr == NR(read) ||
 				       sc->b.nr == NR(readv) ? ARR_READ : ARR_POLL);

@@ -256,6 +256,8 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 {
 	struct proc *p = t->proc;
 
+	if (state == ST_STATE_RUNNING)
+		attr__preempted(t, ts);
 	if (t->run == RS_OFF) {
 		/* a switch-in was lost (drops): the thread ran from some unknown time */
 		a->inconsistent++;
@@ -301,6 +303,8 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	} else {
 		if (t->run == RS_UNKNOWN)
 			t->off_state = ST_STATE_OTHER;
+		if (t->run == RS_OFF && t->off_state == ST_STATE_RUNNING)
+			attr__resumed(t, ts);
 		attr__close_off(a, t, ts);
 	}
 	/*
@@ -426,9 +430,7 @@ static void wakeup(struct an *a, const struct st_event *ev)
 		if (w && w->proc)
 			w->proc->fed_given++;
 	} else if (rel == WREL_SIBLING && w && (t->flags & TF_FEEDER)) {
-		/* perhaps an index put on its queue (or the GIL, or the queue's lock) */
-		w->feed_wake = t->wake_ts;
-		w->feed_wake_cpu = attr__cpu_at(w, t->wake_ts);
+		attr__feeder_woken(a, t, w, t->wake_ts);
 	} else if (rel == WREL_SIBLING && w && attr__is_relay(w)) {
 		t->relay_fed++;
 		w->relay_given++;
@@ -472,6 +474,7 @@ static void thread_exit(struct an *a, struct thr *t, uint64_t ts)
 		attr__close_off(a, t, ts);
 	t->run = RS_UNKNOWN;
 	t->since = ts;
+	attr__end(a, t, ts);
 	t->flags |= TF_EXITED;
 	t->last_ts = ts;
 	wk__set_thread(a, t, WS_NONE, ts);
@@ -620,6 +623,7 @@ static void on_thread_exit(struct an *a, const struct st_event *ev)
 	if (t->proc && (ev->flags & ST_EXIT_GROUP_DEAD)) {
 		t->proc->flags |= PF_EXITED;
 		t->proc->last_ts = ev->ts;
+		attr__worker_gone(a, t->proc, ev->ts);
 	}
 }
 
@@ -760,7 +764,7 @@ void an__end(struct an *a)
 		struct thr *t = (struct thr *)(uintptr_t)v;
 
 		if (!(t->flags & TF_EXITED)) {
-			attr__end(a, t);
+			attr__end(a, t, a->end_ts);
 			if (t->run == RS_ON)
 				attr__close_cpu(a, t, a->end_ts);
 			else if (t->run == RS_OFF)

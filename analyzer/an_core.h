@@ -237,14 +237,29 @@ struct thr {
 	uint64_t rx_cpu;	/* the thread's on-CPU ns at rx_end */
 	uint64_t last_arr_cpu, last_arr_blocks;	/* at the last arrival */
 	uint64_t poll_at, poll_cpu;	/* the last poll that said a batch was there */
+	uint64_t pre_start, pre_end, pre_cpu;	/* its last preemption; its CPU ns after it */
+	uint64_t pre_take;	/* preempted right after this take: still in next() */
+	bool preempted;		/* switched out runnable (not a new task's first wait) */
 	uint64_t blocks;	/* times it blocked where a new batch may come (a pipe, epoll) */
 	uint32_t pending;	/* batches received and not taken yet */
 	uint64_t read_arrivals;	/* arrivals found by reading the pipe (not a wakeup) */
 	bool rx_open;		/* a receipt not ended by a take yet */
-	bool absorb;		/* a take found by its receipt's end: the send it made is late */
+	bool absorb;		/* a take found by its receipt's end: its put may come late */
 	uint64_t takes;		/* batches taken: step boundaries */
-	uint64_t feed_wake, feed_wake_cpu;	/* it last woke a feeder: when, its CPU time */
 	uint64_t last_take;	/* when it last took a batch */
+	uint64_t take_cpu;	/* its on-CPU ns there */
+	bool put_open;		/* a feeder thread: woken for a put it has not written yet */
+	/*
+	 * The end of an epoch: the sampler has no index left, so next() puts none; a
+	 * batch received is taken at its receipt's end (seen), one from the cache
+	 * without a syscall (not seen).  From the first such take on, a put is held:
+	 * a second one before any arrival (the iterator's shutdown, or a persistent
+	 * iterator's reset: a put per worker), or a worker's exit, ends the epoch at the
+	 * first, and every batch received and not taken was taken before it.
+	 */
+	uint64_t tail_from;	/* the first take of the epoch's tail (0: not in one) */
+	uint64_t held_put;	/* a put in the tail, not counted yet */
+	uint64_t puts;		/* indices it was seen putting (sends, a feeder's writes) */
 	uint8_t last_arr_kind;
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
 	/*
@@ -493,8 +508,12 @@ enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ };
 /* Returns whether the arrival was merged into the previous one (the same batch). */
 bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind);
 void attr__send(struct an *a, struct thr *t, uint64_t ts);
+void attr__preempted(struct thr *t, uint64_t ts);
+void attr__resumed(struct thr *t, uint64_t ts);
+void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts);
 uint64_t attr__cpu_at(const struct thr *t, uint64_t ts);
-void attr__end(struct an *a, struct thr *t);
+void attr__end(struct an *a, struct thr *t, uint64_t ts);
+void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts);
 void attr__fd(struct an *a, const struct st_event *ev);
 void attr__finalize(struct an *a, struct thr *t, bool all);
 void attr__become_logger(struct an *a, struct thr *t);
