@@ -2,7 +2,10 @@
 # Reference workloads (issue 3): trainsim rejects bad knobs; every scenario of
 # tests/scenarios.tsv runs through tests/workloads/scenario.sh and its own ground
 # truth is sane: the truth line parses, the main thread's parts fit in the window,
-# worker sample counts add up exactly, and the scenario's cause dominates.
+# worker sample counts add up exactly, and the scenario's cause dominates, on an idle
+# or a busy machine (what load changes is judged against the job's own run queue).
+# The jobs of tests/workloads/torch_jobs.py are tests/t_jobs.sh's: it runs them traced
+# and checks their truth there.
 # Builds nothing (make already ran).  The torch scenarios are skipped (exit 77,
 # loudly) only when /usr/bin/python3 cannot import torch.
 set -u
@@ -115,7 +118,8 @@ need(t["workload"] == ("pytorch" if name.startswith("pt_") else "trainsim"), "wo
 need(t["pid"] > 0 and t["main_tid"] > 0, "pid/main_tid")
 span = (t["window"]["end_ns"] - t["window"]["start_ns"]) / 1e9
 need(abs(span - w) < 1e-3, "window %.6f s != wall_s %.6f" % (span, w))
-need(1.5 <= w <= 6.0, "wall %.2f s outside the 2-5 s budget" % w)
+# the 2-5 s budget is an idle machine's (README.md); load only stretches it
+need(w >= 1.5, "wall %.2f s under the 2-5 s budget" % w)
 parts = ["batch_wait_s", "compute_s", "device_wait_s", "checkpoint_s", "lock_wait_s"]
 need(all(m[k] >= 0 for k in parts), "negative main time")
 need(sum(m[k] for k in parts) <= w + 1e-3,
@@ -143,15 +147,18 @@ elif verdict == "dataloader_fetch":
         need(int(r1) - int(r0) >= blocks / 2, "device completed %d reads for %d blocks"
              % (int(r1) - int(r0), blocks))
 elif verdict == "compute":
+    # on CPU whenever it had one: a busy machine's run queue is not the job's
     need(f["compute_s"] > 0.7, "compute %.0f%% <= 70%%" % (100 * f["compute_s"]))
-    need(f["compute_cpu_s"] > 0.6, "compute on CPU only %.0f%%" % (100 * f["compute_cpu_s"]))
+    cpu = f["compute_cpu_s"] / max(1e-9, 1 - f["runq_wait_s"]) if sched else f["compute_cpu_s"]
+    need(cpu > 0.6, "compute on CPU only %.0f%% of the time it had one" % (100 * cpu))
     need(f["batch_wait_s"] < 0.1, "batch wait %.0f%% >= 10%%" % (100 * f["batch_wait_s"]))
 elif verdict == "main_io":
     need(f["checkpoint_s"] > 0.5, "checkpoint %.0f%% <= 50%%" % (100 * f["checkpoint_s"]))
 elif verdict == "gpu_sync":
     need(f["device_wait_s"] > 0.5, "device wait %.0f%% <= 50%%" % (100 * f["device_wait_s"]))
     if sched and "STUB_CUDA_MODE=spin" in cmd:
-        need(f["oncpu_s"] > 0.8, "spin mode but on CPU only %.0f%%" % (100 * f["oncpu_s"]))
+        cpu = f["oncpu_s"] / max(1e-9, 1 - f["runq_wait_s"])
+        need(cpu > 0.8, "spin mode but on CPU only %.0f%% of the time it had one" % (100 * cpu))
     elif sched:
         need(f["oncpu_s"] < 0.3, "block mode but on CPU %.0f%%" % (100 * f["oncpu_s"]))
 elif verdict == "lock_contention":
@@ -173,6 +180,7 @@ torch_ok=1
 "$PY" -c 'import torch' 2>/dev/null || torch_ok=0
 skipped=()
 while IFS=$'\t' read -r name verdict hogs topts cmd; do
+	[[ $cmd == *torch_jobs.py* ]] && continue
 	if [[ $name == pt_* ]] && [ "$torch_ok" = 0 ]; then
 		skipped+=("$name")
 		continue
