@@ -353,42 +353,36 @@ static void set_sc_classes(struct stalltrace_bpf *skel, bool on)
 }
 
 /*
- * Every BPF program: the event group that leaves it out (0: always loaded) and the
- * kind its drops count under.  Programs are named through the skeleton, so a renamed
- * program does not compile here, and one missing from the table stops the tracer.
+ * Every BPF program and the record type it writes: the type's entry in the format
+ * library's table (st_rec_desc()) gives the event group that leaves the program out
+ * and the kind its drops count under.  Programs are named through the skeleton, so a
+ * renamed program does not compile here, and one missing from the table stops the
+ * tracer.
  */
-#define PROG(name, group, kind) { offsetof(struct stalltrace_bpf, progs.name), group, kind }
+#define PROG(name, type) { offsetof(struct stalltrace_bpf, progs.name), type }
 
 static const struct prog_role {
 	size_t off;
-	__u32 group;
-	int kind;
+	unsigned type;		/* enum st_rec_type */
 } prog_roles[] = {
-	PROG(on_switch, ST_GROUP_SCHED, ST_KIND_SCHED),
-	PROG(on_migrate, ST_GROUP_SCHED, ST_KIND_SCHED),
-	PROG(on_waking, ST_GROUP_SCHED, ST_KIND_WAKEUP),
-	PROG(on_wakeup_new, ST_GROUP_SCHED, ST_KIND_WAKEUP),
-	PROG(on_fork, 0, ST_KIND_PROC),
-	PROG(on_exec, 0, ST_KIND_PROC),
-	PROG(on_exit, 0, ST_KIND_PROC),
-	PROG(on_rename, 0, ST_KIND_PROC),
-	PROG(on_sys_enter, ST_GROUP_SYSCALL, ST_KIND_SYSCALL),
-	PROG(on_sys_exit, ST_GROUP_SYSCALL, ST_KIND_SYSCALL),
-	PROG(on_io_start, ST_GROUP_BLOCK, ST_KIND_BLOCK),
-	PROG(on_rq_insert, ST_GROUP_BLOCK, ST_KIND_BLOCK),
-	PROG(on_rq_issue, ST_GROUP_BLOCK, ST_KIND_BLOCK),
-	PROG(on_rq_complete, ST_GROUP_BLOCK, ST_KIND_BLOCK),
-	PROG(on_pcache_add, ST_GROUP_PCACHE, ST_KIND_PCACHE),
-	PROG(on_probe_entry, ST_GROUP_PROBE, ST_KIND_PROBE),
-	PROG(on_probe_return, ST_GROUP_PROBE, ST_KIND_PROBE),
+	PROG(on_switch, ST_REC_SWITCH), PROG(on_migrate, ST_REC_MIGRATE),
+	PROG(on_waking, ST_REC_WAKEUP), PROG(on_wakeup_new, ST_REC_WAKEUP),
+	PROG(on_fork, ST_REC_FORK), PROG(on_exec, ST_REC_EXEC), PROG(on_exit, ST_REC_EXIT),
+	PROG(on_rename, ST_REC_COMM),
+	PROG(on_sys_enter, ST_REC_SYSCALL), PROG(on_sys_exit, ST_REC_SYSCALL),
+	PROG(on_io_start, ST_REC_BLOCK), PROG(on_rq_insert, ST_REC_BLOCK),
+	PROG(on_rq_issue, ST_REC_BLOCK), PROG(on_rq_complete, ST_REC_BLOCK),
+	PROG(on_pcache_add, ST_REC_PCACHE),
+	PROG(on_probe_entry, ST_REC_PROBE), PROG(on_probe_return, ST_REC_PROBE),
 };
 
-static const struct prog_role *prog_role(const struct stalltrace_bpf *skel,
-					 const struct bpf_program *p)
+/* The record description of what program p writes; NULL when p has no role. */
+static const struct st_rec_desc *prog_role(const struct stalltrace_bpf *skel,
+					   const struct bpf_program *p)
 {
 	for (size_t i = 0; i < sizeof(prog_roles) / sizeof(prog_roles[0]); i++)
 		if (*(struct bpf_program *const *)((const char *)skel + prog_roles[i].off) == p)
-			return &prog_roles[i];
+			return st_rec_desc(prog_roles[i].type);
 	return NULL;
 }
 
@@ -399,7 +393,7 @@ static int choose_programs(struct stalltrace_bpf *skel, __u32 groups, const stru
 
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p), *tp = strchr(sec, '/');
-		const struct prog_role *role = prog_role(skel, p);
+		const struct st_rec_desc *role = prog_role(skel, p);
 		char tname[128];
 
 		if (!role) {
