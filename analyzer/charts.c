@@ -216,6 +216,7 @@ static void chart_workers(struct out *o, const struct an_trainer *tr)
 	       "set title 'Worker activity (busy fraction, one lane per worker)'.who\n"
 	       "set ylabel 'worker'\n"
 	       "stats 'workers.dat' skip 2 nooutput\nN = STATS_columns - 1\n"
+	       "set yrange [-0.1:N]\n"
 	       "plot for [c=2:N+1] 'workers.dat' using 1:c with steps title columnheader(c)\n");
 }
 

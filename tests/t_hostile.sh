@@ -161,6 +161,18 @@ check "  ...and has nothing raw" no_raw "$TMP/evil.xml"
 json_is "  ...the comparison JSON parses and keeps the verdict" "$TMP/evil.cmp.json" \
 	'any(m["metric"] == "verdict" and m["baseline"].startswith("compute\n::add-mask::") for m in d["metrics"])'
 
+# --compare -o DIR in a planted directory: its own script only, no link written through
+mkdir -p "$TMP/cmpdir"
+printf 'system("touch %s/PWNED2")\n' "$TMP" >"$TMP/cmpdir/compare.gp"
+ln -s "$TMP/victim1" "$TMP/cmpdir/compare_breakdown.dat"
+"$ANALYZE" --compare "$TMP/base.json" "$TMP/prep.zst" -o "$TMP/cmpdir" >/dev/null 2>&1
+check "--compare -o planted directory: the planted script did not run" test ! -e "$TMP/PWNED2"
+check "  ...the linked file is untouched" grep -qx precious "$TMP/victim1"
+if command -v gnuplot >/dev/null; then
+	check "  ...its chart names dataloader_wait as one text (noenhanced)" \
+		grep -q '>dataloader_wait<' "$TMP/cmpdir/compare.svg"
+fi
+
 # --- a trace cut short by a full disk (item 9): complete by its trailer, but events are
 # missing; every output says so on top, and --compare's rules see it
 "$STGEN" -f tests/golden/analyze/disk_full.txt "$TMP/full.zst"
