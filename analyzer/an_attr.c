@@ -90,6 +90,67 @@ static struct seg *q_push(struct thr *t)
 	return q_at(t, t->qlen - 1);
 }
 
+/* ------------------------------------------------------------------ uncovered */
+
+static struct seg *seg_of(struct thr *t, uint64_t seq)
+{
+	return q_at(t, (uint32_t)(seq - t->qseq));
+}
+
+/* Remembers a new OFF segment (the queue's last) as not covered yet. */
+static void unc_push(struct thr *t)
+{
+	if (t->unc_off + t->unc_len == t->unc_cap) {
+		if (t->unc_off > t->unc_cap / 2) {
+			memmove(t->unc, t->unc + t->unc_off, sizeof(*t->unc) * t->unc_len);
+			t->unc_off = 0;
+		} else {
+			uint32_t cap = t->unc_cap ? 2 * t->unc_cap : 16;
+			uint64_t *u = realloc(t->unc, sizeof(*u) * cap);
+
+			if (!u)
+				return;	/* never covered: classified without its syscall */
+			t->unc = u;
+			t->unc_cap = cap;
+		}
+	}
+	t->unc[t->unc_off + t->unc_len++] = t->qseq + t->qlen - 1;
+}
+
+/* Drops the entries of segments already finalized (popped from the queue). */
+static void unc_trim(struct thr *t)
+{
+	while (t->unc_len && t->unc[t->unc_off] < t->qseq) {
+		t->unc_off++;
+		t->unc_len--;
+	}
+}
+
+/* The index in unc after the last segment that starts at or before e (they are in order). */
+static uint32_t unc_upto(struct thr *t, uint64_t e)
+{
+	uint32_t lo = 0, hi = t->unc_len;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (seg_of(t, t->unc[t->unc_off + mid])->start <= e)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Removes unc entries [from, to): the segments just covered. */
+static void unc_remove(struct thr *t, uint32_t from, uint32_t to)
+{
+	uint64_t *u = t->unc + t->unc_off;
+
+	memmove(u + from, u + to, sizeof(*u) * (t->unc_len - to));
+	t->unc_len -= to - from;
+}
+
 static struct ovl *o_at(struct thr *t, uint32_t i)
 {
 	return &t->ov[(t->ovhead + i) & (t->ovcap - 1)];
@@ -720,6 +781,7 @@ void attr__finalize(struct an *a, struct thr *t, bool all)
 
 		t->qhead = (t->qhead + 1) & (t->qcap - 1);
 		t->qlen--;
+		t->qseq++;
 		finalize_seg(a, t, &g);
 		drop_old_overlays(t, t->fin_until);
 	}
@@ -743,6 +805,8 @@ static struct seg *new_seg(struct thr *t, uint8_t kind, uint64_t start, uint64_t
 	g->start = start;
 	g->end = g->wake = end;
 	g->nr = SC_NONE;
+	if (kind == SEG_OFF)
+		unc_push(t);
 	return g;
 }
 
@@ -811,14 +875,19 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 {
 	const struct st_ev_syscall *sc = &ev->sc;
 	bool has_fd = sc->present & ST_SC_FD, by_task = task_woken(sc);
+	uint32_t hi, i;
 
-	for (uint32_t i = t->qlen; i > 0; i--) {
-		struct seg *g = q_at(t, i - 1);
+	/*
+	 * Only the OFF segments no syscall covered yet, from the last that starts by the
+	 * end of this one back to its start: each is visited once, when it is covered.
+	 */
+	unc_trim(t);
+	hi = unc_upto(t, e);
+	for (i = hi; i > 0; i--) {
+		struct seg *g = seg_of(t, t->unc[t->unc_off + i - 1]);
 
 		if (g->end <= s)
 			break;
-		if (g->kind != SEG_OFF || (g->flags & SEG_SC_SET) || g->start > e)
-			continue;
 		g->flags |= SEG_SC_SET;
 		g->nr = sc->b.nr;
 		/* a receive call that network traffic ended: t receives for its process */
@@ -847,6 +916,7 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 				*v = 1;
 		}
 	}
+	unc_remove(t, i, hi);
 }
 
 static bool is_write_syscall(unsigned nr)

@@ -723,6 +723,7 @@ void an__free(struct an *a)
 		struct thr *t = (struct thr *)(uintptr_t)v;
 
 		free(t->q);
+		free(t->unc);
 		free(t->ov);
 		free(t->snaps);
 		free(t->io);

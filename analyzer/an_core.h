@@ -174,6 +174,11 @@ struct thr {
 	/* closed segments waiting for their syscall (a ring) */
 	struct seg *q;
 	uint32_t qhead, qlen, qcap;
+	uint64_t qseq;		/* sequence number of q's head (segments ever popped) */
+	/* the OFF segments no syscall covered yet, by sequence number, in order: a
+	 * syscall walks only those (a walk over all held ones was quadratic) */
+	uint64_t *unc;
+	uint32_t unc_off, unc_len, unc_cap;
 	uint64_t sc_horizon;	/* syscall records seen up to this end time */
 	uint64_t fin_until;	/* finalized up to here */
 	struct ovl *ov;

@@ -62,6 +62,12 @@ for t in procs_100k chain_100k orphans_100k; do
 		json_is "$t: 100000 processes counted" "$TMP/$t.json" 'd["trace"]["processes"] == 100000'
 	fi
 done
+# segments held for GPU sync probes, and 200,000 syscalls each covering all of them:
+# each walked every held segment (quadratic: minutes for 1 KB of trace)
+gen held_segments
+if every_output held_segments "$TMP/held_segments.zst" 60; then
+	json_is "held_segments: every record read" "$TMP/held_segments.json" 'd["trace"]["events"] == 330002'
+fi
 json_is "procs_100k: 64 busy leaves are the trainers" "$TMP/procs_100k.json" 'len(d["trainers"]) == 64'
 json_is "chain_100k: one trainer, the deepest process" "$TMP/chain_100k.json" \
 	'len(d["trainers"]) == 1 and d["main"]["pid"] == 100999'
