@@ -21,6 +21,7 @@
 #define RX_GAP_NS	2000000ull	/* calls of one batch's receipt are closer than this */
 #define RX_MAX_NS	100000000ull	/* and a receipt lasts at most this */
 #define OVL_LAUNCH	0xff
+#define OVL_SHIFT_MAX	1024	/* overlays an insertion may move (out-of-order records) */
 #define NET_MIN		2		/* receive calls ended by a softirq that make a net thread */
 #define COLL_GAP_NS	1000000ull	/* collective-wait pieces closer than this are one wait */
 
@@ -156,28 +157,39 @@ static struct ovl *o_at(struct thr *t, uint32_t i)
 	return &t->ov[(t->ovhead + i) & (t->ovcap - 1)];
 }
 
-/* Inserts an overlay keeping the queue sorted by start (they arrive nearly sorted). */
+/*
+ * Inserts an overlay keeping the queue sorted by start (they arrive nearly sorted).
+ * Overlays of one category that overlap or touch at the tail become one (their union
+ * covers the same time), so calls nested in a longer one (a write session, a batch
+ * receipt) do not pile up; an overlay that would still go deeper than OVL_SHIFT_MAX
+ * (only out-of-order records do that) is left out and counted.
+ */
 static void ovl_add(struct thr *t, uint64_t s, uint64_t e, uint8_t cat)
 {
 	uint32_t i;
 
 	if (e < t->fin_until || (e == s && cat != OVL_LAUNCH))
 		return;
-	if (t->ovlen == t->ovcap &&
-	    ring_grow((void **)&t->ov, &t->ovhead, t->ovlen, &t->ovcap, sizeof(*t->ov)))
-		return;
-	/* extends the last one of the same kind when they touch (back-to-back reads) */
-	if (t->ovlen && cat != OVL_LAUNCH) {
+	while (t->ovlen && cat != OVL_LAUNCH) {
 		struct ovl *last = o_at(t, t->ovlen - 1);
 
-		if (last->cat == cat && s <= last->e && s >= last->s) {
-			if (e > last->e)
-				last->e = e;
+		if (last->cat != cat || last->e < s || last->s > e)
+			break;
+		s = last->s < s ? last->s : s;
+		e = last->e > e ? last->e : e;
+		t->ovlen--;
+	}
+	for (i = t->ovlen; i > 0 && o_at(t, i - 1)->s > s; i--) {
+		if (t->ovlen - i == OVL_SHIFT_MAX) {
+			t->ovl_dropped++;
 			return;
 		}
 	}
-	for (i = t->ovlen; i > 0 && o_at(t, i - 1)->s > s; i--)
-		*o_at(t, i) = *o_at(t, i - 1);
+	if (t->ovlen == t->ovcap &&
+	    ring_grow((void **)&t->ov, &t->ovhead, t->ovlen, &t->ovcap, sizeof(*t->ov)))
+		return;
+	for (uint32_t k = t->ovlen; k > i; k--)
+		*o_at(t, k) = *o_at(t, k - 1);
 	*o_at(t, i) = (struct ovl){ .s = s, .e = e, .cat = cat };
 	t->ovlen++;
 }

@@ -183,6 +183,7 @@ struct thr {
 	uint64_t fin_until;	/* finalized up to here */
 	struct ovl *ov;
 	uint32_t ovhead, ovlen, ovcap;
+	uint64_t ovl_dropped;	/* overlays left out: too far out of order */
 	uint32_t nlaunch;	/* launch markers not counted yet */
 
 	struct acc cum;

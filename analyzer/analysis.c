@@ -168,6 +168,15 @@ static void trailer_word(struct an_result *res)
 	res->end_reason = res->end_buf;
 }
 
+static uint64_t ovl_dropped(struct an *a)
+{
+	uint64_t k, v, n = 0;
+
+	for (size_t i = 0; hmap_iter(&a->threads, &i, &k, &v);)
+		n += ((struct thr *)(uintptr_t)v)->ovl_dropped;
+	return n;
+}
+
 static void health(struct an_result *res)
 {
 	struct an *a = &res->an;
@@ -195,6 +204,10 @@ static void health(struct an_result *res)
 	if (res->dropped)
 		warn(res, "the tracer dropped %llu events: fractions near the drops are estimates",
 		     (unsigned long long)res->dropped);
+	if (ovl_dropped(a))
+		warn(res, "%llu calls too far out of time order were left out of the attribution: "
+		     "the time they overlap is counted by its scheduling alone",
+		     (unsigned long long)ovl_dropped(a));
 	if (a->disorder)
 		warn(res, "%llu records are more than 1 ms older than records before them (the "
 		     "clock went back?): times near them are estimates",

@@ -68,6 +68,18 @@ gen held_segments
 if every_output held_segments "$TMP/held_segments.zst" 60; then
 	json_is "held_segments: every record read" "$TMP/held_segments.json" 'd["trace"]["events"] == 330002'
 fi
+# overlays (file calls, GPU syncs) inserted out of order: nested calls, and calls going
+# back in time with two kinds alternating, were quadratic
+for t in nested_calls disordered_calls; do
+	gen $t
+	if every_output $t "$TMP/$t.zst" 60; then
+		json_is "$t: every record read" "$TMP/$t.json" 'd["trace"]["events"] == 100003'
+	fi
+done
+json_is "nested_calls: the union of the nested reads is io_wait" "$TMP/nested_calls.json" \
+	'abs(d["breakdown"]["io_wait"] - 0.332775376) < 1e-6 and d["trace"]["warnings"] == []'
+json_is "disordered_calls: the calls left out are said on top" "$TMP/disordered_calls.json" \
+	'any("left out of the attribution" in w for w in d["trace"]["warnings"])'
 json_is "procs_100k: 64 busy leaves are the trainers" "$TMP/procs_100k.json" 'len(d["trainers"]) == 64'
 json_is "chain_100k: one trainer, the deepest process" "$TMP/chain_100k.json" \
 	'len(d["trainers"]) == 1 and d["main"]["pid"] == 100999'
