@@ -146,8 +146,11 @@ static uint32_t unc_upto(struct thr *t, uint64_t e)
 /* Removes unc entries [from, to): the segments just covered. */
 static void unc_remove(struct thr *t, uint32_t from, uint32_t to)
 {
-	uint64_t *u = t->unc + t->unc_off;
+	uint64_t *u;
 
+	if (from == to)
+		return;		/* also: no array yet (NULL + 0 is undefined) */
+	u = t->unc + t->unc_off;
 	memmove(u + from, u + to, sizeof(*u) * (t->unc_len - to));
 	t->unc_len -= to - from;
 }
