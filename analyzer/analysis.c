@@ -13,8 +13,14 @@ static void warn(struct an_result *res, const char *fmt, ...) __attribute__((for
 
 static void vwarn(struct an_result *res, const char *fmt, va_list ap)
 {
-	if (res->nwarn < MAX_WARN)
+	/* the last place says how many more there were: none is lost without a word */
+	if (res->nwarn < MAX_WARN - 1)
 		vsnprintf(res->warn[res->nwarn++], sizeof(res->warn[0]), fmt, ap);
+	else if (++res->warn_more == 1)
+		vsnprintf(res->warn[res->nwarn++], sizeof(res->warn[0]), fmt, ap);
+	else
+		snprintf(res->warn[MAX_WARN - 1], sizeof(res->warn[0]), "%d more warnings",
+			 res->warn_more);
 }
 
 static void warn(struct an_result *res, const char *fmt, ...)

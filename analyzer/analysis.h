@@ -18,7 +18,7 @@
 #define MAX_SLOW	5
 #define MAX_TOP_STALLS	10
 #define MAX_ADVICE	4
-#define MAX_WARN	8
+#define MAX_WARN	16
 #define MAX_RELAYS	4
 #define MAX_WORKERS	64
 #define MAX_TRAINERS	64
@@ -176,7 +176,7 @@ struct an_result {
 	uint32_t ncpus, nprocs, nthreads;
 	const char *cmdline, *hostname, *kernel, *tracer_version;
 	char warn[MAX_WARN][256];
-	int nwarn;
+	int nwarn, warn_more;	/* warn_more: those past the last place */
 	struct an_trainer tr[MAX_TRAINERS];
 	uint32_t ntr, slowest;
 	struct an_job job;
