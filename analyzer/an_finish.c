@@ -601,11 +601,14 @@ static void cpu_use(struct an_result *res)
 		else
 			used += t->cum.oncpu;
 	}
-	for (uint32_t i = 0; i < res->ntr; i++)
-		res->tr[i].cpus_used = hi > lo ? (double)used / (double)(hi - lo) : 0;
 	res->spare_cpus = res->ncpus - (hi > lo ? (double)used / (double)(hi - lo) : 0);
 	if (res->spare_cpus < 0)
 		res->spare_cpus = 0;
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		res->tr[i].cpus_used = hi > lo ? (double)used / (double)(hi - lo) : 0;
+		res->tr[i].spare_cpus = res->spare_cpus;
+		res->tr[i].ncpus = res->ncpus;
+	}
 }
 
 static void fill_trainer(struct an_result *res, struct an_trainer *tr)
@@ -656,7 +659,7 @@ static double waits_for_others(const struct an_trainer *x)
  * The slowest trainer sets the pace; the others' extra waiting is what it costs.
  * Ranks of one job step together: then the straggler is the slowest.
  */
-static void slowest(struct an_result *res)
+void finish__slowest(struct an_result *res)
 {
 	uint32_t s = 0;
 
@@ -724,7 +727,7 @@ void finish__trainers(struct an_result *res)
 		fill_trainer(res, &res->tr[i]);
 	straggler__find(res);
 	if (res->ntr)
-		slowest(res);
+		finish__slowest(res);
 	for (uint32_t i = 0; i < res->ntr; i++)
 		verdict__decide(res, &res->tr[i]);
 	verdict__job(res);

@@ -32,10 +32,9 @@ static double pct(double f)
 	return 100 * f;
 }
 
-static void prep_advice(const struct an_result *res, const struct an_trainer *tr,
-			struct an_verdict *v)
+static void prep_advice(const struct an_trainer *tr, struct an_verdict *v)
 {
-	double spare = res->spare_cpus;
+	double spare = tr->spare_cpus;	/* of its own machine (a job spans several) */
 
 	advise(v, "%u worker%s busy %.0f%% on CPU (prep) while the main thread waited; "
 	       "%.2f CPUs idle", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s",
@@ -91,8 +90,7 @@ static void main_io_advice(const struct an_trainer *tr, struct an_verdict *v)
 	       "faster local storage");
 }
 
-static void decide_rest(const struct an_result *res, const struct an_trainer *tr,
-			struct an_verdict *v, int cat)
+static void decide_rest(const struct an_trainer *tr, struct an_verdict *v, int cat)
 {
 	switch (cat) {
 	case CAT_GPU:
@@ -115,7 +113,7 @@ static void decide_rest(const struct an_result *res, const struct an_trainer *tr
 		advise(v, "the main thread is runnable but not running %.0f%% of the time: %.1f "
 		       "CPUs used by the traced job on %u; reduce num_workers or intra-op threads "
 		       "(torch.set_num_threads), stop competing jobs, or pin the main thread",
-		       pct(tr->bd.frac[CAT_CPU]), tr->cpus_used, res->ncpus);
+		       pct(tr->bd.frac[CAT_CPU]), tr->cpus_used, tr->ncpus);
 		break;
 	default:
 		v->primary = "other";
@@ -178,14 +176,14 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		if (fetch)
 			fetch_advice(tr, v);
 		else
-			prep_advice(res, tr, v);
+			prep_advice(tr, v);
 	} else if (best == CAT_IO) {
 		v->primary = "main_io";
 		main_io_advice(tr, v);
 	} else if (best == CAT_COLL) {
 		coll_advice(res, tr, v);
 	} else {
-		decide_rest(res, tr, v, best);
+		decide_rest(tr, v, best);
 	}
 	snprintf(v->summary, sizeof(v->summary), "%s: the main thread %s %.0f%% of the time",
 		 v->primary, !strcmp(v->primary, "compute") ? "computes" :

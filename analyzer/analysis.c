@@ -232,11 +232,16 @@ int analysis__run(struct an_result *res, const struct an_opts *o, const char *pr
 	int ret;
 
 	memset(res, 0, sizeof(*res));
+	if (!(res->tr = calloc(MAX_TRAINERS, sizeof(*res->tr)))) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
 	if (st_reader__open(&a->r, o->path) < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, o->path,
 			a->r ? st_reader__error(a->r) : "out of memory");
 		st_reader__close(a->r);
 		a->r = NULL;
+		analysis__free(res);
 		return 1;
 	}
 	setup(res, o);
@@ -257,13 +262,17 @@ int analysis__run(struct an_result *res, const struct an_opts *o, const char *pr
 
 void analysis__free(struct an_result *res)
 {
-	for (uint32_t i = 0; i < res->ntr; i++) {
+	for (uint32_t i = 0; res->tr && i < res->ntr; i++) {
 		free(res->tr[i].steps.chart);
 		free(res->tr[i].steps.dur_ms);
 		free(res->tr[i].steps.start_ns);
 	}
+	free(res->tr);
+	res->tr = NULL;
+	res->ntr = 0;
 	if (res->an.r) {
 		an__free(&res->an);
 		st_reader__close(res->an.r);
+		res->an.r = NULL;
 	}
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,37 +39,42 @@ static void ws(struct jp *p)
 
 static int value(struct jp *p, struct jv *v);
 
+size_t jutf8_put(char *q, unsigned c)
+{
+	if (c < 0x80) {
+		q[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		q[0] = (char)(0xc0 | c >> 6);
+		q[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		q[0] = (char)(0xe0 | c >> 12);
+		q[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		q[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	q[0] = (char)(0xf0 | c >> 18);
+	q[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	q[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	q[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
 static int put_utf8(char **o, unsigned c)
 {
-	char *q = *o;
-
-	if (c < 0x80) {
-		*q++ = (char)c;
-	} else if (c < 0x800) {
-		*q++ = (char)(0xc0 | c >> 6);
-		*q++ = (char)(0x80 | (c & 0x3f));
-	} else if (c < 0x10000) {
-		*q++ = (char)(0xe0 | c >> 12);
-		*q++ = (char)(0x80 | ((c >> 6) & 0x3f));
-		*q++ = (char)(0x80 | (c & 0x3f));
-	} else {
-		*q++ = (char)(0xf0 | c >> 18);
-		*q++ = (char)(0x80 | ((c >> 12) & 0x3f));
-		*q++ = (char)(0x80 | ((c >> 6) & 0x3f));
-		*q++ = (char)(0x80 | (c & 0x3f));
-	}
-	*o = q;
+	*o += jutf8_put(*o, c);
 	return 0;
 }
 
-static int hex4(struct jp *p, unsigned *out)
+int jhex4(const char *s, unsigned *out)
 {
 	unsigned c = 0;
 
-	if (p->end - p->s < 4)
-		return fail(p, "short \\u escape");
 	for (int i = 0; i < 4; i++) {
-		char h = *p->s++;
+		char h = s[i];
 
 		c <<= 4;
 		if (h >= '0' && h <= '9')
@@ -78,9 +84,19 @@ static int hex4(struct jp *p, unsigned *out)
 		else if (h >= 'A' && h <= 'F')
 			c |= (unsigned)(h - 'A' + 10);
 		else
-			return fail(p, "bad \\u escape");
+			return -1;
 	}
 	*out = c;
+	return 0;
+}
+
+static int hex4(struct jp *p, unsigned *out)
+{
+	if (p->end - p->s < 4)
+		return fail(p, "short \\u escape");
+	if (jhex4(p->s, out))
+		return fail(p, "bad \\u escape");
+	p->s += 4;
 	return 0;
 }
 
@@ -159,7 +175,25 @@ static int number(struct jp *p, struct jv *v)
 	if (!n || end != buf + n || !isfinite(v->num))
 		return fail(p, "bad number");
 	p->s += n;
+	jnum_exact(buf, v);
 	return 0;
+}
+
+/* An integer token (no fraction, no exponent) that fits int64 is also kept exactly. */
+void jnum_exact(const char *tok, struct jv *v)
+{
+	char *end;
+	long long x;
+
+	v->isint = false;
+	if (strpbrk(tok, ".eE"))
+		return;
+	errno = 0;
+	x = strtoll(tok, &end, 10);
+	if (!errno && !*end && end != tok) {
+		v->ival = x;
+		v->isint = true;
+	}
 }
 
 static int push(struct jv *v, size_t *cap)
@@ -257,20 +291,23 @@ static int value(struct jp *p, struct jv *v)
 	return number(p, v);
 }
 
-static void jv_clear(struct jv *v)
+void jclear(struct jv *v)
 {
 	for (size_t i = 0; i < v->n; i++)
-		jv_clear(&v->kids[i]);
+		jclear(&v->kids[i]);
 	free(v->kids);
 	free(v->str);
 	free(v->key);
+	v->kids = NULL;
+	v->str = v->key = NULL;
+	v->n = 0;
 }
 
 void jfree(struct jv *v)
 {
 	if (!v)
 		return;
-	jv_clear(v);
+	jclear(v);
 	free(v);
 }
 
@@ -332,4 +369,11 @@ const char *jstr(const struct jv *v, const char *path)
 	const struct jv *x = jpath(v, path);
 
 	return x && x->t == J_STR ? x->str : NULL;
+}
+
+int64_t jint(const struct jv *v, const char *path, int64_t def)
+{
+	const struct jv *x = jpath(v, path);
+
+	return x && x->t == J_NUM && x->isint ? x->ival : def;
 }

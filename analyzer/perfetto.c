@@ -94,9 +94,10 @@ struct pthr {
 };
 
 struct pproc {
-	uint32_t pid;
+	uint32_t pid, ppid;
 	uint32_t cmdline;		/* arena offset + 1 */
 	uint8_t role, named;
+	uint8_t keep;			/* --ranks: one of the chosen ranks, or under one */
 	int idx;			/* worker or trainer index */
 };
 
@@ -112,6 +113,17 @@ struct px {
 	const char *prog, *path;
 	FILE *f;
 	uint64_t t0, tend, wfrom, wto;
+	uint64_t start;				/* the trace's own start */
+	/*
+	 * One part of a job's export (several traces): its index (its ids are moved out
+	 * of the others' way), its host, and its clock: t0 is the job's start on its clock,
+	 * offset what job.c adds to its times.  part 0 of a single trace: all 0.
+	 */
+	uint32_t part;
+	const char *host;
+	bool multi, filter;			/* filter: only the kept processes (--ranks) */
+	int64_t offset;
+	uint64_t *nev;				/* events written to the document so far */
 	struct hmap tix, pix, files, probes;	/* tid, pid -> index + 1; (dev, ino), id -> arena */
 	struct pthr *thr;
 	struct pproc *proc;
@@ -307,6 +319,8 @@ static void census_proc(struct px *px, const struct st_event *ev)
 	case ST_REC_FORK:
 		learn(px, ev->fork.parent_tid, ev->fork.parent_pid, NULL, true);
 		learn(px, ev->fork.child_tid, ev->fork.child_pid, ev->fork.comm, true);
+		if (!(ev->flags & ST_FORK_THREAD) && (p = proc_get(px, ev->fork.child_pid, true)))
+			p->ppid = ev->fork.parent_pid;
 		break;
 	case ST_REC_EXEC:
 		learn(px, ev->exec.tid, ev->exec.pid, ev->exec.comm, true);
@@ -323,6 +337,8 @@ static void census_proc(struct px *px, const struct st_event *ev)
 		learn(px, ev->proc.pid, ev->proc.pid, NULL, true);
 		if ((p = proc_get(px, ev->proc.pid, true)) && ev->str)
 			p->cmdline = intern(px, ev->str, 4096);
+		if (p)
+			p->ppid = ev->proc.ppid;
 		break;
 	case ST_REC_FD:
 		learn_file(px, ev->fd.dev, ev->fd.ino, ev->str);
@@ -408,15 +424,33 @@ static uint64_t rel(const struct px *px, uint64_t ts)
 	return ts > px->t0 ? ts - px->t0 : 0;
 }
 
+/*
+ * The id a part of a job's export writes for a pid or tid: each part's real ids (below
+ * 2^22, and their state tracks) move up by part << 22, its pseudo tracks by their own
+ * strides, so two machines' pid 4242 stay two processes.
+ */
+static uint32_t part_id(const struct px *px, uint32_t id)
+{
+	if (!px->part)
+		return id;
+	if (id < (1u << 22) || (id >= TID_STATE && id < TID_STATE + (1u << 22)))
+		return id + (px->part << 22);
+	if (id >= PID_ANALYSIS)
+		return id + 2 * px->part;
+	if (id >= TID_BLOCK)
+		return id + px->part * BLK_DEVS * BLK_LANES;
+	return id + px->part * 8 * MAX_TRAINERS;
+}
+
 /* Opens one event; "ph" and "ts" come first (Perfetto's tokenizer looks for "ts" early). */
 static void ev_open(struct px *px, char ph, uint64_t ts, uint32_t pid, uint32_t tid)
 {
-	fputs(px->nevents++ ? ",\n{\"ph\":\"" : "\n{\"ph\":\"", px->f);
+	fputs((*px->nev)++ ? ",\n{\"ph\":\"" : "\n{\"ph\":\"", px->f);
 	fputc(ph, px->f);
 	fputc('"', px->f);
 	if (ph != 'M')
 		put_ts(px, "ts", rel(px, ts));
-	fprintf(px->f, ",\"pid\":%u,\"tid\":%u", pid, tid);
+	fprintf(px->f, ",\"pid\":%u,\"tid\":%u", part_id(px, pid), part_id(px, tid));
 	px->nargs = 0;
 }
 
@@ -500,7 +534,7 @@ static void name_proc(struct px *px, uint32_t pid)
 	struct pproc *p = proc_get(px, pid, true);
 	struct pthr *leader = thr_get(px, pid, false);
 	const char *base = comm_of(leader);
-	char buf[ST_COMM_LEN + 64];
+	char buf[ST_COMM_LEN + 128];
 	int sort = 100;
 
 	if (!p || p->named)
@@ -521,8 +555,13 @@ static void name_proc(struct px *px, uint32_t pid)
 	} else {
 		snprintf(buf, sizeof(buf), "%.60s", base);
 	}
+	if (px->multi && px->host) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, sizeof(buf) - n, " on %.40s", px->host);
+	}
 	meta(px, "process_name", pid, pid, buf);
-	meta_sort(px, "process_sort_index", pid, pid, sort);
+	meta_sort(px, "process_sort_index", pid, pid, (int)px->part * 1000 + sort);
 }
 
 static int thread_sort(const struct pthr *t)
@@ -577,11 +616,26 @@ static void name_state(struct px *px, struct pthr *t)
 
 static void name_analysis(struct px *px)
 {
+	char buf[96];
+
 	if (px->analysis_named)
 		return;
 	px->analysis_named = true;
-	meta(px, "process_name", PID_ANALYSIS, PID_ANALYSIS, "stalltrace analysis");
-	meta_sort(px, "process_sort_index", PID_ANALYSIS, PID_ANALYSIS, 0);
+	snprintf(buf, sizeof(buf), "stalltrace analysis%s%.60s", px->multi ? ": " : "",
+		 px->multi && px->host ? px->host : "");
+	meta(px, "process_name", PID_ANALYSIS, PID_ANALYSIS, buf);
+	meta_sort(px, "process_sort_index", PID_ANALYSIS, PID_ANALYSIS, (int)px->part * 1000);
+}
+
+/* --ranks: whether a thread's process is one of the chosen ranks or under one. */
+static bool keep(struct px *px, const struct pthr *t)
+{
+	const struct pproc *p;
+
+	if (!px->filter)
+		return true;
+	p = t ? proc_get(px, t->pid ? t->pid : t->tid, false) : NULL;
+	return p && p->keep;
 }
 
 /* ------------------------------------------------------------ slices */
@@ -797,9 +851,11 @@ static void on_switch(struct px *px, const struct st_event *ev)
 {
 	struct pthr *t;
 
-	if ((ev->flags & ST_SW_PREV_TRACED) && (t = thr_get(px, ev->sw.prev_tid, true)))
+	if ((ev->flags & ST_SW_PREV_TRACED) && (t = thr_get(px, ev->sw.prev_tid, true)) &&
+	    keep(px, t))
 		state_set(px, t, state_after(ev->sw.prev_state), ev->ts);
-	if ((ev->flags & ST_SW_NEXT_TRACED) && (t = thr_get(px, ev->sw.next_tid, true))) {
+	if ((ev->flags & ST_SW_NEXT_TRACED) && (t = thr_get(px, ev->sw.next_tid, true)) &&
+	    keep(px, t)) {
 		state_set(px, t, PS_RUNNING, ev->ts);
 		t->st_cpu = ev->sw.cpu;
 	}
@@ -834,10 +890,13 @@ static void on_wakeup(struct px *px, const struct st_event *ev)
 	struct pthr *t = thr_get(px, ev->wk.tid, true), *w = NULL;
 	uint64_t ts = ev->ts;
 
-	if (!t || t->st == PS_RUNNING || t->st == PS_PREEMPTED || t->st == PS_WOKEN)
+	if (!t || t->st == PS_RUNNING || t->st == PS_PREEMPTED || t->st == PS_WOKEN ||
+	    !keep(px, t))
 		return;			/* woken while still on its way off the CPU */
 	if (!(ev->flags & ST_WK_IRQ) && (ev->flags & ST_WK_WAKER_TRACED))
 		w = thr_get(px, ev->wk.waker_tid, false);
+	if (w && !keep(px, w))
+		w = NULL;		/* no arrow from a track that is not exported */
 	state_set(px, t, PS_WOKEN, ts);
 	t->st_irq = !!(ev->flags & ST_WK_IRQ);
 	t->st_waker = ev->wk.waker_tid;
@@ -934,7 +993,7 @@ static void on_syscall(struct px *px, const struct st_event *ev)
 	uint64_t s, e;
 	char buf[32];
 
-	if (!t)
+	if (!t || !keep(px, t))
 		return;
 	span_of(ev, &s, &e);
 	/*
@@ -942,7 +1001,7 @@ static void on_syscall(struct px *px, const struct st_event *ev)
 	 * command of a run, since the tracer let it go (its wait before is not the job's).
 	 */
 	if ((sc->b.flags2 & ST_SC2_NO_ENTRY) && !t->had_syscall)
-		s = t->released > px->t0 && t->released < e ? t->released : px->t0;
+		s = t->released > px->start && t->released < e ? t->released : px->start;
 	t->had_syscall = 1;
 	if (is_file_read(sc))
 		spread(px, C_FILE_READ, s, e, (double)sc->b.ret);
@@ -968,7 +1027,7 @@ static void on_probe(struct px *px, const struct st_event *ev)
 	uint64_t s, e;
 
 	span_of(ev, &s, &e);
-	if (!t || !thread_slice(px, t, s, e, s == e))
+	if (!t || !keep(px, t) || !thread_slice(px, t, s, e, s == e))
 		return;
 	ev_name(px, "probe", role == ST_PROBE_STEP && s == e ? "step mark" : sym ? sym : "probe");
 	arg_u(px, "probe_id", ev->probe.id);
@@ -983,7 +1042,7 @@ static void on_proc(struct px *px, const struct st_event *ev)
 
 	switch (ev->type) {
 	case ST_REC_FORK:
-		if (!(t = thr_get(px, ev->fork.parent_tid, true)) ||
+		if (!(t = thr_get(px, ev->fork.parent_tid, true)) || !keep(px, t) ||
 		    !thread_slice(px, t, ev->ts, ev->ts, true))
 			return;
 		ev_name(px, "proc", ev->flags & ST_FORK_THREAD ? "new thread" : "fork");
@@ -991,14 +1050,14 @@ static void on_proc(struct px *px, const struct st_event *ev)
 		arg_u(px, "child_pid", ev->fork.child_pid);
 		break;
 	case ST_REC_EXEC:
-		if (!(t = thr_get(px, ev->exec.tid, true)) ||
+		if (!(t = thr_get(px, ev->exec.tid, true)) || !keep(px, t) ||
 		    !thread_slice(px, t, ev->ts, ev->ts, true))
 			return;
 		ev_name(px, "proc", "exec");
 		arg_s(px, "file", ev->str);
 		break;
 	case ST_REC_EXIT:
-		if (!(t = thr_get(px, ev->exit.tid, true)))
+		if (!(t = thr_get(px, ev->exit.tid, true)) || !keep(px, t))
 			return;
 		state_set(px, t, PS_DEAD, ev->ts);
 		if (!thread_slice(px, t, ev->ts, ev->ts, true))
@@ -1067,7 +1126,7 @@ static void name_lane(struct px *px, struct pdev *d, unsigned lane, uint32_t tid
 	if (!px->block_named) {
 		px->block_named = true;
 		meta(px, "process_name", PID_BLOCK, PID_BLOCK, "block devices");
-		meta_sort(px, "process_sort_index", PID_BLOCK, PID_BLOCK, 1000);
+		meta_sort(px, "process_sort_index", PID_BLOCK, PID_BLOCK, (int)px->part * 1000 + 999);
 	}
 	if (d->named & (1u << lane))
 		return;
@@ -1088,6 +1147,8 @@ static void on_block(struct px *px, const struct st_event *ev)
 	char name[64];
 
 	span_of(ev, &s, &e);
+	if (px->filter && (!sub || !keep(px, sub)))
+		return;			/* --ranks: another process's request */
 	if (b->op == ST_BLK_READ)
 		spread(px, C_DISK_READ, s, e, b->bytes);
 	if (!d || !clip(px, &s, &e))
@@ -1160,7 +1221,8 @@ static void emit(struct px *px, const struct st_event *ev)
 static void states_end(struct px *px)
 {
 	for (uint32_t i = 0; i < px->nthr; i++)
-		state_slice(px, &px->thr[i], px->wto);
+		if (keep(px, &px->thr[i]))
+			state_slice(px, &px->thr[i], px->wto);
 }
 
 /* ------------------------------------------------------------ analysis tracks */
@@ -1374,7 +1436,10 @@ static void analysis_tracks(struct px *px)
 	for (uint32_t i = 0; res && i < res->ntr; i++) {
 		const struct an_trainer *tr = &res->tr[i];
 		uint32_t base = TID_ANALYSIS + 8 * i;
+		const struct pproc *p = proc_get(px, tr->pid, false);
 
+		if (px->filter && (!p || !p->keep))
+			continue;
 		verdict_track(px, tr, base);
 		steps_track(px, tr, base + 1);
 		slow_track(px, tr, base + 2);
@@ -1519,6 +1584,66 @@ static int read_all(struct px *px, struct st_reader *r,
 	return 0;
 }
 
+/*
+ * A --from/--to edge on this part's clock: seconds after the start (the job's, for a
+ * part of a job's export), or @ns on the job's time line (the reference node's clock).
+ */
+static uint64_t edge(const struct px *px, const struct an_time *t, uint64_t def)
+{
+	uint64_t v = an_time__resolve(t, px->t0, def);
+
+	if (t->kind == 2)
+		v = px->offset < 0 || v >= (uint64_t)px->offset ? (uint64_t)((int64_t)v - px->offset) : 0;
+	return v;
+}
+
+static bool chosen(const struct perfetto_opts *o, int32_t rank)
+{
+	for (uint32_t i = 0; i < o->nranks; i++)
+		if (o->ranks[i] == rank)
+			return true;
+	return false;
+}
+
+/*
+ * --ranks: the chosen ranks' processes and everything under them (their workers) are
+ * kept.  A rank this trace does not have is an error for a single trace; a part of a
+ * job's export holds only ranks it has.
+ */
+static int mark_kept(struct px *px)
+{
+	const struct perfetto_opts *o = px->o;
+	uint32_t found = 0;
+
+	if (!o || !o->nranks)
+		return 0;
+	px->filter = true;
+	for (uint32_t i = 0; px->res && i < px->res->ntr; i++) {
+		struct pproc *p = chosen(o, px->res->tr[i].id.rank) ?
+				  proc_get(px, px->res->tr[i].pid, true) : NULL;
+
+		if (p) {
+			p->keep = 2;
+			found++;
+		}
+	}
+	if (!px->multi && found < o->nranks) {
+		fprintf(stderr, "%s: --ranks: %s has %u of the %u ranks asked for\n", px->prog,
+			px->path, found, o->nranks);
+		return 1;
+	}
+	for (uint32_t i = 0; i < px->nproc; i++) {
+		const struct pproc *q = &px->proc[i];
+
+		for (int depth = 0; q && depth < 64 && !px->proc[i].keep; depth++) {
+			if (q->keep == 2)
+				px->proc[i].keep = 1;
+			q = q->ppid && q->ppid != q->pid ? proc_get(px, q->ppid, false) : NULL;
+		}
+	}
+	return 0;
+}
+
 /* Names, pids, paths, window and counts: everything the writer needs to know first. */
 static int pass1(struct px *px)
 {
@@ -1529,9 +1654,11 @@ static int pass1(struct px *px)
 
 	if (open_trace(px, &r))
 		return 1;
-	px->t0 = px->tend = st_reader__info(r)->h.start_ts;
-	px->wfrom = an_time__resolve(&o->from, px->t0, px->t0);
-	px->wto = an_time__resolve(&o->to, px->t0, UINT64_MAX);
+	px->start = px->tend = st_reader__info(r)->h.start_ts;
+	if (!px->multi)
+		px->t0 = px->start;
+	px->wfrom = edge(px, &o->from, px->t0);
+	px->wto = edge(px, &o->to, UINT64_MAX);
 	if (px->wfrom < px->t0)
 		px->wfrom = px->t0;
 	status = read_all(px, r, census);
@@ -1552,7 +1679,7 @@ static int pass1(struct px *px)
 		return 1;
 	}
 	apply_roles(px);
-	return 0;
+	return mark_kept(px);
 }
 
 static void other_data(struct px *px, const struct st_trace_info *in, bool complete)
@@ -1582,24 +1709,34 @@ static void other_data(struct px *px, const struct st_trace_info *in, bool compl
 		(unsigned long long)px->flows, (unsigned long long)px->dropped_slices);
 }
 
+/* The events of one trace, into the open document; 1 when it cannot be read. */
+static int body(struct px *px, struct st_reader **r)
+{
+	int status;
+
+	if (open_trace(px, r))
+		return 1;
+	counters_setup(px);
+	status = read_all(px, *r, emit);
+	if (!status) {
+		states_end(px);
+		analysis_tracks(px);
+		counters_write(px);
+	}
+	return status;
+}
+
 static int pass2(struct px *px)
 {
 	struct st_reader *r;
 	int status;
 
-	if (open_trace(px, &r))
-		return 1;
-	counters_setup(px);
 	fputs("{\"traceEvents\":[", px->f);
-	status = read_all(px, r, emit);
-	if (!status) {
-		states_end(px);
-		analysis_tracks(px);
-		counters_write(px);
+	status = body(px, &r);
+	if (!status)
 		/* the analysis knows more than the reader: events missing after a full disk */
 		other_data(px, st_reader__info(r), st_reader__end(r) == ST_END_TRAILER &&
 			   (!px->res || px->res->complete));
-	}
 	st_reader__close(r);
 	return status;
 }
@@ -1654,7 +1791,8 @@ static int sink_open(struct px *px, const char *out, struct sink *k, struct outf
 	return 0;
 }
 
-static int write_out(struct px *px, const char *out)
+/* Writes the document with fill(ctx) into out; its size over the limit is an error. */
+static int write_out(struct px *px, const char *out, int (*fill)(void *), void *ctx)
 {
 	struct sink k = { .cap = limit_bytes(px) };
 	struct outfile o;
@@ -1664,7 +1802,7 @@ static int write_out(struct px *px, const char *out)
 		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out, outfile__error(err));
 		return 1;
 	}
-	status = pass2(px);
+	status = fill(ctx);
 	if (fclose(px->f) && !status && k.err == EFBIG) {
 		status = too_big(px, k.bytes + 1, true);
 	} else if (k.err && !status) {
@@ -1697,31 +1835,46 @@ static void px_free(struct px *px)
 	free(px);
 }
 
-int perfetto__export(const char *trace_path, const char *out_path, const struct perfetto_opts *o,
-		     const struct an_result *res)
+static struct px *px_new(const struct perfetto_opts *o, const struct an_result *res,
+			 const char *trace_path)
 {
 	struct px *px = calloc(1, sizeof(*px));
-	const char *prog = o && o->prog ? o->prog : "analyze";
-	uint64_t est;
-	int status;
 
-	if (!px) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		return 1;
-	}
+	if (!px)
+		return NULL;
 	px->o = o;
 	px->res = res;
-	px->prog = prog;
+	px->prog = o && o->prog ? o->prog : "analyze";
 	px->path = trace_path;
+	px->nev = &px->nevents;
 	hmap_init(&px->tix);
 	hmap_init(&px->pix);
 	hmap_init(&px->files);
 	hmap_init(&px->probes);
+	return px;
+}
+
+static int fill_one(void *px)
+{
+	return pass2(px);
+}
+
+int perfetto__export(const char *trace_path, const char *out_path, const struct perfetto_opts *o,
+		     const struct an_result *res)
+{
+	struct px *px = px_new(o, res, trace_path);
+	uint64_t est;
+	int status;
+
+	if (!px) {
+		fprintf(stderr, "%s: out of memory\n", o && o->prog ? o->prog : "analyze");
+		return 1;
+	}
 	status = pass1(px);
 	if (!status && (est = estimate(px)) > limit_bytes(px))
 		status = too_big(px, est, false);
 	if (!status)
-		status = write_out(px, out_path);
+		status = write_out(px, out_path, fill_one, px);
 	px_free(px);
 	return status;
 }
@@ -1753,4 +1906,221 @@ int perfetto__parse_max_mb(const char *arg, struct perfetto_opts *o)
 		return -1;
 	o->max_mb = v;
 	return 0;
+}
+
+int perfetto__parse_ranks(const char *arg, struct perfetto_opts *o)
+{
+	const char *p = arg;
+	char *end;
+
+	o->nranks = 0;
+	do {
+		long v;
+
+		if (!isdigit((unsigned char)*p) || o->nranks == PERFETTO_MAX_RANKS)
+			return -1;
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno || v > INT32_MAX || (*end && *end != ','))
+			return -1;
+		o->ranks[o->nranks++] = (int32_t)v;
+		p = end + (*end == ',');
+	} while (*end);
+	return 0;
+}
+
+/* ------------------------------------------------------------ a job's export */
+
+struct job_px {
+	struct px **parts;
+	uint32_t n;
+	const struct an_result *job;
+	struct an_result **res;		/* each part's own analysis (its tracks) */
+	uint64_t origin;		/* the job's start, on the job's time line */
+};
+
+/*
+ * The ranks to export: --ranks, else the straggler (the slowest rank when none stands
+ * out) and the median rank (of the others' collective waits: a typical waiting rank).
+ */
+static int job_ranks(const struct an_result *job, struct perfetto_opts *o)
+{
+	uint32_t n = 0, *idx, s = (uint32_t)(job->job.straggler >= 0 ? job->job.straggler :
+					     (int)job->slowest);
+
+	if (o->nranks)
+		return 0;
+	if (!job->ntr || !(idx = malloc(sizeof(*idx) * job->ntr)))
+		return -1;
+	o->ranks[o->nranks++] = job->tr[s].id.rank;
+	for (uint32_t i = 0; i < job->ntr; i++)
+		if (i != s)
+			idx[n++] = i;
+	/* the median of the others by collective_wait (a sort by insertion: few ranks) */
+	for (uint32_t i = 1; i < n; i++)
+		for (uint32_t k = i; k > 0 && job->tr[idx[k]].bd.frac[CAT_COLL] <
+					      job->tr[idx[k - 1]].bd.frac[CAT_COLL]; k--) {
+			uint32_t t = idx[k];
+
+			idx[k] = idx[k - 1];
+			idx[k - 1] = t;
+		}
+	if (n)
+		o->ranks[o->nranks++] = job->tr[idx[n / 2]].id.rank;
+	free(idx);
+	return 0;
+}
+
+/* The node (input) of each chosen rank; -1 when a rank is in none. */
+static int job_nodes(const struct an_result *job, const struct perfetto_opts *o, bool *want,
+		     const char *prog)
+{
+	for (uint32_t r = 0; r < o->nranks; r++) {
+		uint32_t i;
+
+		for (i = 0; i < job->ntr && job->tr[i].id.rank != o->ranks[r]; i++)
+			;
+		if (i == job->ntr) {
+			fprintf(stderr, "%s: --ranks: rank %d is in none of the traces\n", prog,
+				o->ranks[r]);
+			return -1;
+		}
+		want[job->tr[i].node] = true;
+	}
+	return 0;
+}
+
+static void job_other_data(struct job_px *j)
+{
+	FILE *f = j->parts[0]->f;
+	const struct an_result *job = j->job;
+	const struct px *p0 = j->parts[0];
+	bool complete = true;
+
+	fprintf(f, "\n],\n\"otherData\":{\"generator\":\"stalltrace analyze %s\",\"job\":",
+		ST_VERSION);
+	json_str(f, job->path);
+	for (uint32_t i = 0; i < j->n; i++) {
+		const struct px *px = j->parts[i];
+
+		fprintf(f, ",\"trace_%u\":", i + 1);
+		json_str(f, px->path);
+		fprintf(f, ",\"host_%u\":", i + 1);
+		json_str(f, px->host);
+		fprintf(f, ",\"clock_offset_ns_%u\":%lld", i + 1, (long long)px->offset);
+		complete &= j->res[i]->complete;
+	}
+	fputs(",\"ranks\":\"", f);
+	for (uint32_t i = 0; i < p0->o->nranks; i++)
+		fprintf(f, "%s%d", i ? "," : "", p0->o->ranks[i]);
+	fputc('"', f);
+	for (int i = 0; i < job->nwarn && i < MAX_WARN; i++) {
+		fprintf(f, ",\"warning_%d\":", i + 1);
+		json_str(f, job->warn[i]);
+	}
+	fprintf(f, ",\"timestamps\":\"microseconds since the job's start, every node's clock "
+		"aligned on the reference node's\",\"job_start_monotonic_ns\":%llu,"
+		"\"clocks_aligned_by\":", (unsigned long long)j->origin);
+	json_str(f, job->aligned_by);
+	fprintf(f, ",\"window_s\":\"%.6f:%.6f\",\"complete\":%s}}\n",
+		(double)(p0->wfrom - p0->t0) / 1e9, (double)(p0->wto - p0->t0) / 1e9,
+		complete ? "true" : "false");
+}
+
+static int fill_job(void *ctx)
+{
+	struct job_px *j = ctx;
+	uint64_t nev = 0;
+
+	fputs("{\"traceEvents\":[", j->parts[0]->f);
+	for (uint32_t i = 0; i < j->n; i++) {
+		struct st_reader *r = NULL;
+		int status;
+
+		j->parts[i]->f = j->parts[0]->f;
+		j->parts[i]->nev = &nev;
+		status = body(j->parts[i], &r);
+		st_reader__close(r);
+		if (status)
+			return status;
+	}
+	job_other_data(j);
+	return 0;
+}
+
+/* One part: the node's trace, analysed again (its own tracks), on the job's clock. */
+static int job_part(struct job_px *j, const struct perfetto_opts *o, uint32_t node,
+		    const char *trace)
+{
+	const struct an_node *nd = &j->job->nodes[node];
+	struct an_opts ao = { .path = trace };
+	struct an_result *res = calloc(1, sizeof(*res));
+	struct px *px;
+
+	j->res[j->n] = res;
+	if (!res || analysis__run(res, &ao, o->prog ? o->prog : "analyze"))
+		return 1;
+	if (!(px = j->parts[j->n] = px_new(o, res, trace)))
+		return 1;
+	j->n++;
+	px->part = j->n - 1;
+	px->multi = true;
+	px->host = nd->host;
+	px->offset = nd->offset;
+	px->t0 = (uint64_t)((int64_t)j->origin - nd->offset);
+	return pass1(px);
+}
+
+int perfetto__export_job(const char *const *traces, size_t n, const char *out_path,
+			 struct perfetto_opts *o, const struct an_result *job)
+{
+	const char *prog = o->prog ? o->prog : "analyze";
+	bool *want = calloc(job->nnodes + 1, sizeof(*want));
+	struct job_px j = { .job = job, .origin = UINT64_MAX };
+	uint64_t est = 0;
+	int status = 1;
+
+	j.parts = calloc(PERFETTO_MAX_RANKS, sizeof(*j.parts));
+	j.res = calloc(PERFETTO_MAX_RANKS + 1, sizeof(*j.res));
+	if (!want || !j.parts || !j.res || job_ranks(job, o)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	if (job_nodes(job, o, want, prog)) {
+		status = 2;
+		goto out;
+	}
+	for (uint32_t k = 0; k < job->nnodes && k < n; k++)
+		if (want[k] && (uint64_t)((int64_t)job->nodes[k].start_ns + job->nodes[k].offset) <
+			       j.origin)
+			j.origin = (uint64_t)((int64_t)job->nodes[k].start_ns + job->nodes[k].offset);
+	status = 0;
+	for (uint32_t k = 0; k < job->nnodes && k < n && !status; k++)
+		if (want[k])
+			status = job_part(&j, o, k, traces[k]);
+	for (uint32_t i = 0; i < j.n && !status; i++)
+		est += estimate(j.parts[i]);
+	if (!status && est > limit_bytes(j.parts[0])) {
+		fprintf(stderr, "%s: the Perfetto export of %u rank%s would be about %llu MB, over "
+			"the %llu MB limit: export fewer ranks (--ranks), part of the job "
+			"(--perfetto-window), or raise --perfetto-max-mb\n", prog, o->nranks,
+			o->nranks == 1 ? "" : "s", (unsigned long long)((est + (1 << 20) - 1) >> 20),
+			(unsigned long long)(limit_bytes(j.parts[0]) >> 20));
+		status = 1;
+	}
+	if (!status)
+		status = write_out(j.parts[0], out_path, fill_job, &j);
+out:
+	for (uint32_t i = 0; i < PERFETTO_MAX_RANKS && j.parts && j.res; i++) {
+		if (j.parts[i])
+			px_free(j.parts[i]);
+		if (j.res[i]) {
+			analysis__free(j.res[i]);
+			free(j.res[i]);
+		}
+	}
+	free(j.parts);
+	free(j.res);
+	free(want);
+	return status;
 }

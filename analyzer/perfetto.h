@@ -12,11 +12,14 @@
 #include "analysis.h"
 
 #define PERFETTO_MAX_MB_DEFAULT	512
+#define PERFETTO_MAX_RANKS	64
 
 struct perfetto_opts {
 	struct an_time from, to;	/* --perfetto-window; kind 0: the trace's own edge */
 	uint64_t max_mb;		/* refuse an export estimated larger; 0: the default */
 	const char *prog;		/* prefix of messages; NULL: "analyze" */
+	int32_t ranks[PERFETTO_MAX_RANKS];	/* --ranks: only these ranks' processes */
+	uint32_t nranks;
 };
 
 /*
@@ -37,5 +40,15 @@ int perfetto__parse_max_mb(const char *arg, struct perfetto_opts *o);
  */
 int perfetto__export(const char *trace_path, const char *out_path, const struct perfetto_opts *o,
 		     const struct an_result *res);
+/* Parses --ranks LIST (0,7: at most PERFETTO_MAX_RANKS).  0, or -1 when malformed. */
+int perfetto__parse_ranks(const char *arg, struct perfetto_opts *o);
+/*
+ * A job of several traces (job: merge.h's result, traces[k] its node k): the chosen
+ * ranks (o->ranks; none given: the straggler and the median rank, which are then set)
+ * with their workers, each node's events on the job's time line (job.c), in one file.
+ * 0; 1 on failure; 2 when a chosen rank is in none of the traces (said).
+ */
+int perfetto__export_job(const char *const *traces, size_t n, const char *out_path,
+			 struct perfetto_opts *o, const struct an_result *job);
 
 #endif
