@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "compare.h"
@@ -29,6 +30,7 @@ static const char *prog = "analyze";
 struct cli {
 	struct an_opts o;
 	const char *json, *outdir, *perfetto;
+	char paths[3][4096];	/* the output paths, %n %t %h expanded */
 	struct perfetto_opts po;
 	bool png, quiet, dump, compare, merge;
 	struct cmp_opts cmp;
@@ -47,6 +49,8 @@ static void usage(FILE *f)
 		"               [--allow-inconclusive] [--json FILE] [--junit FILE] [-o DIR]\n"
 		"Finds where the main training thread of a traced job loses time, and why.\n\n"
 		"  --json FILE      also write the results as JSON (docs/json-schema.md); - = stdout\n"
+		"                   (in output paths, as in srun's: %%n the Slurm node id, %%t the\n"
+		"                   task id, %%h the host name, %%%% a %%)\n"
 		"  -o, --out DIR    write gnuplot charts (SVG, data and .gp scripts) and the report\n"
 		"                   as one self-contained page, DIR/index.html, into DIR\n"
 		"  --png            with -o: PNG charts too\n"
@@ -191,6 +195,68 @@ static int parse(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* srun's file name patterns in an output path: %n %t %h %%; -1 when one cannot be told. */
+static int expand(const char *in, char *out, size_t cap, const char **missing)
+{
+	static const char *const vars[] = { "n", "SLURM_NODEID", "t", "SLURM_PROCID" };
+	size_t n = 0;
+	char host[256], other[3] = "%";
+
+	for (; *in; in++) {
+		const char *v = NULL;
+
+		if (*in != '%' || !in[1]) {
+			if (n + 1 >= cap)
+				return -1;
+			out[n++] = *in;
+			continue;
+		}
+		in++;
+		for (int i = 0; i < 4; i += 2)
+			if (*in == vars[i][0] && !(v = getenv(vars[i + 1]))) {
+				*missing = vars[i + 1];
+				return -1;
+			}
+		if (*in == 'h') {
+			if (gethostname(host, sizeof(host)))
+				return -1;
+			host[sizeof(host) - 1] = '\0';
+			host[strcspn(host, "./")] = '\0';	/* the short name, never a path */
+			v = host;
+		}
+		if (!v && *in != '%') {
+			other[1] = *in;		/* not a pattern: kept as it is */
+			v = other;
+		}
+		n += (size_t)snprintf(out + n, cap - n, "%s", v ? v : "%");
+		if (n >= cap)
+			return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* --json, -o and --perfetto with their patterns expanded (Slurm: one file per node). */
+static int expand_paths(struct cli *c)
+{
+	const char **p[3] = { &c->json, &c->outdir, &c->perfetto };
+
+	for (int i = 0; i < 3; i++) {
+		const char *missing = NULL;
+
+		if (!*p[i] || !strchr(*p[i], '%'))
+			continue;
+		if (expand(*p[i], c->paths[i], sizeof(c->paths[i]), &missing)) {
+			fprintf(stderr, "%s: '%s': %s%s (see --help)\n", prog, *p[i],
+				missing ? missing : "too long once expanded",
+				missing ? " is not set for its pattern: run it under srun" : "");
+			return 2;
+		}
+		*p[i] = c->paths[i];
+	}
+	return 0;
+}
+
 static int check_window(const struct cli *c)
 {
 	const struct an_time *f = &c->o.from, *t = &c->o.to;
@@ -262,7 +328,8 @@ int main(int argc, char **argv)
 	struct an_result *res;
 	int status;
 
-	if ((status = parse(&c, argc, argv)) || (status = check_window(&c)))
+	if ((status = parse(&c, argc, argv)) || (status = check_window(&c)) ||
+	    (status = expand_paths(&c)))
 		return status;
 	if (c.dump)
 		return st_dump(c.o.path, stdout, prog);

@@ -693,6 +693,23 @@ static void job_fields(struct mg *g)
 	display_path(g);
 }
 
+/* Nodes whose collectives did not line up: what rests on their clock pair, said on top. */
+static void unaligned(struct mg *g)
+{
+	struct an_result *res = g->res;
+	uint32_t n = 0, first = 0;
+
+	for (uint32_t k = 0; k < res->nnodes; k++)
+		if (!strcmp(res->nodes[k].aligned_by, "clock pair") && !n++)
+			first = k;
+	if (n)
+		analysis__warn(res, "the clocks of %u node%s (%s%s) could not be aligned by the "
+			       "collectives, only by their clock pairs (as good as their NTP sync): "
+			       "which rank arrives last at a collective may be wrong across nodes",
+			       n, n == 1 ? "" : "s", res->nodes[first].host ? res->nodes[first].host :
+			       res->nodes[first].path, n > 1 ? ", ..." : "");
+}
+
 /* The cross-rank passes of a single trace, over every rank of every node. */
 static void decide(struct mg *g)
 {
@@ -724,6 +741,7 @@ static int assemble(struct mg *g)
 	job__align(res);
 	for (uint32_t i = 0; i < res->ntr; i++)
 		res->tr[i].clock_offset = res->nodes[res->tr[i].node].offset;
+	unaligned(g);
 	job_fields(g);
 	decide(g);
 	return 0;

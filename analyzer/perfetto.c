@@ -123,7 +123,7 @@ struct px {
 	const char *host;
 	bool multi, filter;			/* filter: only the kept processes (--ranks) */
 	int64_t offset;
-	uint64_t *nev;				/* events written to the document so far */
+	uint64_t *nev, *fid;			/* events and flows in the document so far */
 	struct hmap tix, pix, files, probes;	/* tid, pid -> index + 1; (dev, ino), id -> arena */
 	struct pthr *thr;
 	struct pproc *proc;
@@ -871,7 +871,7 @@ static void on_switch(struct px *px, const struct st_event *ev)
  */
 static void wake_flow(struct px *px, struct pthr *wakee, struct pthr *waker, uint64_t ts)
 {
-	uint64_t id = ++px->flows;
+	uint64_t id = ++*px->fid;		/* ids are the document's: parts share them */
 
 	name_state(px, waker);
 	ev_open(px, 's', ts, pid_of(waker), waker->tid + TID_STATE);
@@ -1847,6 +1847,7 @@ static struct px *px_new(const struct perfetto_opts *o, const struct an_result *
 	px->prog = o && o->prog ? o->prog : "analyze";
 	px->path = trace_path;
 	px->nev = &px->nevents;
+	px->fid = &px->flows;
 	hmap_init(&px->tix);
 	hmap_init(&px->pix);
 	hmap_init(&px->files);
@@ -2030,7 +2031,7 @@ static void job_other_data(struct job_px *j)
 static int fill_job(void *ctx)
 {
 	struct job_px *j = ctx;
-	uint64_t nev = 0;
+	uint64_t nev = 0, fid = 0;
 
 	fputs("{\"traceEvents\":[", j->parts[0]->f);
 	for (uint32_t i = 0; i < j->n; i++) {
@@ -2039,6 +2040,7 @@ static int fill_job(void *ctx)
 
 		j->parts[i]->f = j->parts[0]->f;
 		j->parts[i]->nev = &nev;
+		j->parts[i]->fid = &fid;
 		status = body(j->parts[i], &r);
 		st_reader__close(r);
 		if (status)

@@ -106,7 +106,8 @@ done
 
 # usage errors: exit 2
 for args in "" "--from abc x.zst" "--from 2 --to 1 x.zst" "--nope x.zst" "--main-tid 0 x.zst" \
-	    "a.zst b.zst" "--json"; do
+	    "--from 1 a.zst b.zst" "--merge" "--merge --perfetto p.json a.json" "--ranks 0 a.zst" \
+	    "--ranks x --perfetto p a.zst b.zst" "--json"; do
 	# shellcheck disable=SC2086
 	"$ANALYZE" $args >/dev/null 2>&1
 	check "usage '$args': exit 2" test $? -eq 2
