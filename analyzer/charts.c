@@ -313,35 +313,52 @@ static void rank_label(FILE *f, const struct an_trainer *tr)
 
 #define RANK_LINES	16	/* ranks drawn one line each; past that, a band */
 
-/* A distributed job: each rank's breakdown side by side (a tic every `step` ranks). */
+#define RANK_BARS	64	/* ranks drawn as bars; past that, stacked areas */
+
+/*
+ * A distributed job: each rank's breakdown side by side, as stacked bars; past
+ * RANK_BARS ranks as stacked areas over the ranks (the same picture, a few curves in
+ * place of thousands of boxes).
+ */
 static void ranks_breakdown(struct out *o, const struct an_result *res, uint32_t n)
 {
 	FILE *f = outdir__create(o->d, "ranks.dat");
+	bool areas = n > RANK_BARS;
 	char body[1024];
 
 	if (!f)
 		return;
-	fputs("# rank, then the fraction of its main thread's time in each category\nrank", f);
+	fprintf(f, "# rank, then the fraction of its main thread's time in each category%s\nrank",
+		areas ? " (cumulative: each column adds the category to the ones before)" : "");
 	for (int c = 0; c < NCAT; c++)
 		fprintf(f, " %s", cat_names[c]);
 	fputc('\n', f);
 	for (uint32_t i = 0; i < res->ntr; i++) {
+		double acc = 0;
+
 		if (!res->tr[i].coll.in_job)
 			continue;
 		rank_label(f, &res->tr[i]);
 		for (int c = 0; c < NCAT; c++)
-			fprintf(f, " %.4f", res->tr[i].bd.frac[c]);
+			fprintf(f, " %.4f", areas ? (acc += res->tr[i].bd.frac[c]) : res->tr[i].bd.frac[c]);
 		fputc('\n', f);
 	}
 	outdir__close_file(o->d, f);
-	snprintf(body, sizeof(body),
-		 "set title 'Each rank: where its main thread''s time goes'\n"
-		 "set ylabel 'fraction of the window'\nset yrange [0:1]\n"
-		 "set style data histograms\nset style histogram rowstacked\n"
-		 "set style fill solid 0.9 noborder\nset boxwidth %s\nset xtics rotate by -45\n"
-		 "step = %u  # a tic every step ranks\n"
-		 "plot for [c=2:9] 'ranks.dat' using c:xtic(int($0)%%step==0 ? strcol(1) : '') "
-		 "lt (c-1) title columnheader(c)\n", n > 64 ? "1" : "0.6", (n + 31) / 32);
+	if (areas)
+		snprintf(body, sizeof(body),
+			 "set title 'Each rank: where its main thread''s time goes'\n"
+			 "set ylabel 'fraction of the window'\nset yrange [0:1]\n"
+			 "set xlabel 'the %u ranks, in rank order'\nset xrange [0:%u]\n"
+			 "set style fill solid 0.9 noborder\n"
+			 "plot for [c=9:2:-1] 'ranks.dat' using 0:c with filledcurves x1 lt (c-1) "
+			 "title columnheader(c)\n", n, n - 1);
+	else
+		snprintf(body, sizeof(body),
+			 "set title 'Each rank: where its main thread''s time goes'\n"
+			 "set ylabel 'fraction of the window'\nset yrange [0:1]\n"
+			 "set style data histograms\nset style histogram rowstacked\n"
+			 "set style fill solid 0.9 noborder\nset boxwidth 0.6\nset xtics rotate by -45\n"
+			 "plot for [c=2:9] 'ranks.dat' using c:xtic(1) lt (c-1) title columnheader(c)\n");
 	script(o, "ranks", false, body);
 }
 
@@ -440,13 +457,20 @@ static void chart_straggler(struct out *o, const struct an_result *res)
 			tr->coll.last / res->job.collectives, tr->bd.frac[CAT_COLL]);
 	}
 	outdir__close_file(o->d, f);
-	script(o, "straggler", false,
+	/* few ranks: bars and points; many: impulses and lines (thousands of boxes weigh MBs) */
+	script(o, "straggler", false, res->job.ranks > RANK_BARS ?
+	       "set title 'Who the ranks wait for: the others'' collective waits each rank held up'\n"
+	       "set ylabel 's waited for it'\nset y2label 'fraction'\nset y2range [0:1]\n"
+	       "set ytics nomirror\nset y2tics\nset xlabel 'the ranks, in rank order'\n"
+	       "plot 'straggler.dat' using 0:2 with impulses "
+	       "lw 2 lc rgb '#ee6677' title columnheader(2), '' using 0:3 axes x1y2 with lines "
+	       "lc rgb '#4477aa' title columnheader(3), '' using 0:4 axes x1y2 with lines "
+	       "lc rgb '#228833' title columnheader(4)\n" :
 	       "set title 'Who the ranks wait for: the others'' collective waits each rank held up'\n"
 	       "set ylabel 's waited for it'\nset y2label 'fraction'\nset y2range [0:1]\n"
 	       "set ytics nomirror\nset y2tics\nset xtics rotate by -45\n"
 	       "set style fill solid 0.8 noborder\nset boxwidth 0.8 relative\n"
-	       "stats 'straggler.dat' skip 2 using 2 nooutput\nstep = int(STATS_records / 32) + 1\n"
-	       "plot 'straggler.dat' using 0:2:xtic(int($0)%step==0 ? strcol(1) : '') with boxes "
+	       "plot 'straggler.dat' using 0:2:xtic(1) with boxes "
 	       "lc rgb '#ee6677' title columnheader(2), '' using 0:3 axes x1y2 with points pt 7 "
 	       "lc rgb '#4477aa' title columnheader(3), '' using 0:4 axes x1y2 with points pt 2 "
 	       "lc rgb '#228833' title columnheader(4)\n");

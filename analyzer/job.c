@@ -34,6 +34,32 @@ struct ends {
 	size_t n;
 };
 
+/* The trainers of each node: by[at[k]..at[k + 1]) are node k's (a counting sort). */
+struct by_node {
+	uint32_t *by, *at;
+};
+
+static int by_node(const struct an_result *res, struct by_node *b)
+{
+	uint32_t *fill;
+
+	b->by = malloc(sizeof(*b->by) * (res->ntr + 1));
+	b->at = calloc(res->nnodes + 2, sizeof(*b->at));
+	fill = calloc(res->nnodes + 1, sizeof(*fill));
+	if (!b->by || !b->at || !fill) {
+		free(fill);
+		return -1;
+	}
+	for (uint32_t i = 0; i < res->ntr; i++)
+		b->at[res->tr[i].node + 1]++;
+	for (uint32_t k = 0; k < res->nnodes; k++)
+		b->at[k + 1] += b->at[k];
+	for (uint32_t i = 0; i < res->ntr; i++)
+		b->by[b->at[res->tr[i].node] + fill[res->tr[i].node]++] = i;
+	free(fill);
+	return 0;
+}
+
 static int cmp_i64(const void *x, const void *y)
 {
 	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
@@ -42,20 +68,27 @@ static int cmp_i64(const void *x, const void *y)
 }
 
 /* The ends of every collective wait of a node's ranks, on its own clock, sorted. */
-static int node_ends(const struct an_result *res, uint32_t node, struct ends *e)
+static int node_ends(const struct an_result *res, const struct by_node *b, uint32_t node,
+		     struct ends *e)
 {
 	size_t n = 0, k = 0;
+	bool sorted = true;
 
-	for (uint32_t i = 0; i < res->ntr; i++)
-		if (res->tr[i].node == node)
-			n += res->tr[i].coll.n;
+	for (uint32_t x = b->at[node]; x < b->at[node + 1]; x++)
+		n += res->tr[b->by[x]].coll.n;
 	e->n = 0;
 	if (!(e->t = malloc(sizeof(*e->t) * (n + 1))))
 		return -1;
-	for (uint32_t i = 0; i < res->ntr; i++)
-		for (uint32_t j = 0; res->tr[i].node == node && j < res->tr[i].coll.n; j++)
-			e->t[k++] = (int64_t)res->tr[i].coll.w[j].wake;
-	qsort(e->t, k, sizeof(*e->t), cmp_i64);
+	for (uint32_t x = b->at[node]; x < b->at[node + 1]; x++) {
+		const struct an_trainer *tr = &res->tr[b->by[x]];
+
+		for (uint32_t j = 0; j < tr->coll.n; j++, k++) {
+			e->t[k] = (int64_t)tr->coll.w[j].wake;
+			sorted &= !k || e->t[k] >= e->t[k - 1];
+		}
+	}
+	if (!sorted)	/* one rank's waits are in time order; several interleave */
+		qsort(e->t, k, sizeof(*e->t), cmp_i64);
 	e->n = k;
 	return 0;
 }
@@ -103,13 +136,13 @@ static int64_t abs64(int64_t v)
  * ends with the reference's, the smallest when several nearly tie; 0 and false when
  * too few line up.
  */
-static bool best_offset(const struct ends *r, const struct ends *k, int64_t shift, int64_t *out)
+static bool best_offset(const struct ends *r, int64_t w, const struct ends *k, int64_t shift,
+			int64_t *out)
 {
-	int64_t w = period(r) * 45 / 100, *d, best = 0;
+	int64_t *d, best = 0;
 	size_t step = k->n > SAMPLE ? k->n / SAMPLE : 1, n = 0, tried = 0, top = 0;
 	bool found = false;
 
-	w = w < WINDOW_MIN ? WINDOW_MIN : w > WINDOW_MAX ? WINDOW_MAX : w;
 	if (!(d = malloc(sizeof(*d) * (SAMPLE + 1) * PER_END)))
 		return false;
 	for (size_t i = 0; i < k->n && tried <= SAMPLE; i += step, tried++) {
@@ -182,16 +215,17 @@ static uint32_t reference(const struct an_result *res)
 	return ref;
 }
 
-static void align_node(struct an_result *res, uint32_t k, const struct ends *r)
+static void align_node(struct an_result *res, const struct by_node *b, uint32_t k,
+		       const struct ends *r, int64_t w)
 {
 	struct an_node *nd = &res->nodes[k];
 	struct ends e;
 	int64_t fix;
 
 	nd->offset = nd->header_offset;
-	if (node_ends(res, k, &e))
+	if (node_ends(res, b, k, &e))
 		return;
-	if (r->n >= MIN_MATCHED && e.n >= MIN_MATCHED && best_offset(r, &e, nd->offset, &fix)) {
+	if (r->n >= MIN_MATCHED && e.n >= MIN_MATCHED && best_offset(r, w, &e, nd->offset, &fix)) {
 		nd->offset += fix;
 		nd->aligned_by = "collectives";
 	} else {
@@ -205,12 +239,20 @@ void job__align(struct an_result *res)
 {
 	uint32_t ref = reference(res), pairs = 0, colls = 0;
 	struct ends r = { 0 };
+	struct by_node b = { 0 };
+	int64_t w;
 
 	res->residual_skew = 0;
-	for (uint32_t k = 0; k < res->nnodes; k++)
+	for (uint32_t k = 0; k < res->nnodes; k++) {
 		res->nodes[k].header_offset = res->nodes[k].realtime_offset -
 					      res->nodes[ref].realtime_offset;
-	node_ends(res, ref, &r);
+		res->nodes[k].offset = res->nodes[k].header_offset;
+	}
+	if (by_node(res, &b) || node_ends(res, &b, ref, &r))
+		res->residual_skew = -1;	/* out of memory: the clock pairs only */
+	/* the offsets searched: within 0.45 of the collectives' period */
+	w = period(&r) * 45 / 100;
+	w = w < WINDOW_MIN ? WINDOW_MIN : w > WINDOW_MAX ? WINDOW_MAX : w;
 	for (uint32_t k = 0; k < res->nnodes; k++) {
 		struct an_node *nd = &res->nodes[k];
 
@@ -219,7 +261,8 @@ void job__align(struct an_result *res)
 			nd->residual = 0;
 			continue;
 		}
-		align_node(res, k, &r);
+		if (b.by && r.t)
+			align_node(res, &b, k, &r, w);
 		if (!strcmp(nd->aligned_by, "collectives"))
 			colls++;
 		else
@@ -231,6 +274,8 @@ void job__align(struct an_result *res)
 					     res->residual_skew;
 	}
 	free(r.t);
+	free(b.by);
+	free(b.at);
 	res->aligned_by = !pairs ? (colls ? "collectives" : "single node") :
 			  !colls ? "clock pairs" : "mixed";
 }

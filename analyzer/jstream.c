@@ -225,13 +225,23 @@ int js_element(struct jstream *js, int *n)
 }
 
 /* The characters of a number token, checked against the JSON grammar. */
-static int token(struct jstream *js, char *buf, size_t cap)
+/* The characters a number token may hold (a table: this is the reader's inner loop). */
+static bool num_char(int c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/*
+ * A number token, checked against the JSON grammar; *integer: it has no fraction and
+ * no exponent (its digits can be read exactly).
+ */
+static int token(struct jstream *js, char *buf, size_t cap, bool *integer)
 {
 	size_t n = 0;
 	int c;
 
 	js_peek(js);
-	while ((c = peekb(js)) >= 0 && strchr("+-0123456789.eE", c) && c) {
+	while ((c = peekb(js)) >= 0 && num_char(c)) {
 		if (n + 1 == cap)
 			return js_fail(js, "a number too long");
 		buf[n++] = (char)c;
@@ -250,6 +260,7 @@ static int token(struct jstream *js, char *buf, size_t cap)
 			p++;
 	else
 		return js_fail(js, "bad number");
+	*integer = *p != '.' && *p != 'e' && *p != 'E';
 	if (*p == '.') {
 		if (*++p < '0' || *p > '9')
 			return js_fail(js, "bad number");
@@ -266,19 +277,36 @@ static int token(struct jstream *js, char *buf, size_t cap)
 	return *p ? js_fail(js, "bad number") : 0;
 }
 
+/* The digits of an integer token (an optional '-', then digits), exactly: -1 past 64 bits. */
+static int digits(const char *t, uint64_t *u)
+{
+	uint64_t v = 0;
+
+	for (t += *t == '-'; *t; t++) {
+		if (v > (UINT64_MAX - (uint64_t)(*t - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*t - '0');
+	}
+	*u = v;
+	return 0;
+}
+
 int js_number(struct jstream *js, double *d, int64_t *i, bool *isint)
 {
-	struct jv v = { 0 };
 	char buf[64];
+	uint64_t u;
 
-	if (token(js, buf, sizeof(buf)))
+	if (token(js, buf, sizeof(buf), isint))
 		return -1;
+	if (*isint && !digits(buf, &u) && u <= (uint64_t)INT64_MAX) {
+		*i = buf[0] == '-' ? -(int64_t)u : (int64_t)u;
+		*d = (double)*i;
+		return 0;
+	}
+	*isint = false;
 	*d = strtod(buf, NULL);
 	if (!isfinite(*d))
 		return js_fail(js, "a number out of range");
-	jnum_exact(buf, &v);
-	*i = v.ival;
-	*isint = v.isint;
 	return 0;
 }
 
@@ -440,16 +468,17 @@ static int room(struct jstream *js, void **a, uint32_t n, uint32_t *cap, size_t 
 int js_floats(struct jstream *js, float **a, uint32_t *n, uint32_t *cap)
 {
 	int k = 0, r;
-	double d;
-	int64_t i;
+	char buf[64];
 	bool isint;
 
 	if (js_open(js, '['))
 		return -1;
 	while ((r = js_element(js, &k)) == 1) {
-		if (room(js, (void **)a, *n, cap, sizeof(**a)) || js_number(js, &d, &i, &isint))
+		if (room(js, (void **)a, *n, cap, sizeof(**a)) || token(js, buf, sizeof(buf), &isint))
 			return -1;
-		(*a)[(*n)++] = (float)d;
+		if (!isfinite((*a)[*n] = strtof(buf, NULL)))
+			return js_fail(js, "a number out of range");
+		(*n)++;
 	}
 	return r;
 }
@@ -457,17 +486,16 @@ int js_floats(struct jstream *js, float **a, uint32_t *n, uint32_t *cap)
 int js_u64s(struct jstream *js, uint64_t **a, uint32_t *n, uint32_t *cap)
 {
 	int k = 0, r;
-	char buf[64], *end;
-	unsigned long long v;
+	char buf[64];
+	bool isint;
+	uint64_t v;
 
 	if (js_open(js, '['))
 		return -1;
 	while ((r = js_element(js, &k)) == 1) {
-		if (room(js, (void **)a, *n, cap, sizeof(**a)) || token(js, buf, sizeof(buf)))
+		if (room(js, (void **)a, *n, cap, sizeof(**a)) || token(js, buf, sizeof(buf), &isint))
 			return -1;
-		errno = 0;
-		v = strtoull(buf, &end, 10);
-		if (buf[0] == '-' || *end || errno)
+		if (!isint || buf[0] == '-' || digits(buf, &v))
 			return js_fail(js, "expected a time in ns (a non-negative integer)");
 		(*a)[(*n)++] = v;
 	}

@@ -114,19 +114,28 @@ static struct an_node *new_node(struct mg *g)
 	return &res->nodes[n];
 }
 
+/* Room for n more trainers (a rank per input, usually): a trainer is large, grown once. */
+static int reserve(struct mg *g, size_t n)
+{
+	struct an_result *res = g->res;
+	size_t cap = res->ntr + n;
+	struct an_trainer *t;
+
+	if (cap <= g->captr)
+		return 0;
+	if (cap > UINT32_MAX / 2 || !(t = realloc(res->tr, sizeof(*t) * cap)))
+		return -1;
+	res->tr = t;
+	g->captr = (uint32_t)cap;
+	return 0;
+}
+
 static struct an_trainer *new_trainer(struct mg *g)
 {
 	struct an_result *res = g->res;
 
-	if (res->ntr == g->captr) {
-		uint32_t cap = g->captr ? 2 * g->captr : 64;
-		struct an_trainer *t = realloc(res->tr, sizeof(*t) * cap);
-
-		if (!t)
-			return NULL;
-		res->tr = t;
-		g->captr = cap;
-	}
+	if (res->ntr == g->captr && reserve(g, g->captr ? g->captr : 64))
+		return NULL;
 	memset(&res->tr[res->ntr], 0, sizeof(res->tr[0]));
 	return &res->tr[res->ntr++];
 }
@@ -473,6 +482,8 @@ static int read_dir(struct mg *g, const char *dir)
 		return bad(g, 2, "cannot read the directory: %s", strerror(errno));
 	if (!n)
 		ret = bad(g, 2, "no reports (*.json) in this directory");
+	else
+		reserve(g, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		if (!ret && asprintf(&path, "%s/%s", dir, list[i]->d_name) >= 0) {
 			g->input = path;
@@ -755,6 +766,7 @@ int merge__run(struct an_result *res, const struct merge_opts *o)
 	res->complete = true;
 	if (!(g.m = res->merge = calloc(1, sizeof(*g.m))))
 		return bad(&g, 1, "out of memory"), 1;
+	reserve(&g, o->n);
 	for (size_t i = 0; i < o->n && !g.status; i++)
 		read_input(&g, o->inputs[i], o->traces);
 	if (!g.status)

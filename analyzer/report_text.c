@@ -268,8 +268,8 @@ static void trainers(FILE *f, const struct an_result *res)
 		fputc('\n', f);
 	}
 	if (shown < res->ntr)
-		fprintf(f, "  ... and %u more ranks, none waited for more than those above (all of "
-			"them: --json, -o DIR)\n", res->ntr - shown);
+		fprintf(f, "  ... and %u more ranks, each held the others up less than those above "
+			"(all of them: --json, -o DIR)\n", res->ntr - shown);
 }
 
 static void trace(FILE *f, const struct an_result *res)

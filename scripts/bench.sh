@@ -44,6 +44,9 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	BIG_REPS=1
 	STGEN_EVENTS=10000000	# the synthetic trace for the analyzer targets
 	AN_REPS=1
+	MERGE_RANKS=1024	# analyze --merge of this many per-node reports (repgen)
+	MERGE_STEPS=1000
+	MERGE_REPS=1
 else
 	mode=full
 	REPS=5
@@ -60,6 +63,9 @@ else
 	BIG_REPS=3
 	STGEN_EVENTS=100000000
 	AN_REPS=3
+	MERGE_RANKS=4096
+	MERGE_STEPS=1000
+	MERGE_REPS=3
 fi
 
 # ---------------------------------------------------------------- helpers
@@ -149,7 +155,8 @@ preflight()
 		echo "bench: needs root (the tracers load BPF programs and use tracefs)" >&2
 		exit 1
 	fi
-	for f in tracer analyze tests/sysloop tests/bench_rate tests/stgen tests/trainsim; do
+	for f in tracer analyze tests/sysloop tests/bench_rate tests/stgen tests/trainsim \
+		tests/repgen; do
 		[ -x "$BUILD/$f" ] || { echo "bench: $BUILD/$f missing: run make bench" >&2; exit 1; }
 	done
 	# perf and trace-cmd need tracefs; a fresh machine may not have it mounted
@@ -457,6 +464,33 @@ bench_analysis()
 	rm -f "$tmp/stgen.zst"
 }
 
+# ---------------------------------------------------------------- merge
+
+# analyze --merge of MERGE_RANKS synthetic per-node reports (one rank each) of
+# MERGE_STEPS steps: wall time and peak RSS; the straggler it names is recorded too.
+bench_merge()
+{
+	local dir=$tmp/merge rep bytes st
+
+	log "merge: $MERGE_RANKS per-node reports of $MERGE_STEPS steps x $MERGE_REPS"
+	if ! "$BUILD/tests/repgen" --ranks "$MERGE_RANKS" --steps "$MERGE_STEPS" "$dir"; then
+		log "repgen failed"
+		return
+	fi
+	bytes=$(du -sb "$dir" | cut -f1)
+	for ((rep = 1; rep <= MERGE_REPS; rep++)); do
+		"${lib[@]}" measure "$tmp/m.json" -- "$BUILD/analyze" -q --merge "$dir" \
+			--json "$tmp/merged.json"
+		st=$(/usr/bin/python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["straggler"]["rank"])' "$tmp/merged.json" 2>/dev/null)
+		add section=merge "ranks=$MERGE_RANKS" "steps=$MERGE_STEPS" "rep=$rep" \
+			"input_bytes=$bytes" "straggler=${st:-none}" \
+			"want_straggler=$((MERGE_RANKS / 2))" --measure "$tmp/m.json"
+		rm -f "$tmp/merged.json"
+	done
+	rm -rf "$dir"
+}
+
 # ---------------------------------------------------------------- main
 
 preflight
@@ -466,6 +500,7 @@ bench_workloads
 bench_pt_size
 bench_capture
 bench_analysis
+bench_merge
 add section=note "text=make bench ($mode) ran for $((SECONDS - start_s)) s."
 "${lib[@]}" report "$raw" "$out" || { echo "bench: report failed" >&2; exit 1; }
 if command -v gnuplot >/dev/null; then
