@@ -22,6 +22,8 @@ struct jp {
 	char *err;
 	size_t errlen;
 	const char *start;
+	const char *const *skip;	/* top-level members read but not kept */
+	int discard;			/* inside one: values are checked, then dropped */
 };
 
 static int fail(struct jp *p, const char *what)
@@ -210,6 +212,14 @@ static int push(struct jv *v, size_t *cap)
 	return 0;
 }
 
+static bool skipped(const struct jp *p, const char *key)
+{
+	for (const char *const *k = p->skip; k && *k; k++)
+		if (!strcmp(*k, key))
+			return true;
+	return false;
+}
+
 static int container(struct jp *p, struct jv *v, char close)
 {
 	size_t cap = 0;
@@ -225,7 +235,7 @@ static int container(struct jp *p, struct jv *v, char close)
 		return 0;
 	}
 	for (;;) {
-		struct jv *k;
+		struct jv *k, scratch = { 0 };
 		char *key = NULL;
 
 		ws(p);
@@ -238,15 +248,27 @@ static int container(struct jp *p, struct jv *v, char close)
 				return fail(p, "expected ':'");
 			}
 		}
-		if (push(v, &cap)) {
+		if (p->discard || (key && p->depth == 1 && skipped(p, key))) {
+			int r;
+
 			free(key);
-			return fail(p, "out of memory");
+			p->discard++;
+			r = value(p, &scratch);
+			p->discard--;
+			jclear(&scratch);
+			if (r)
+				return -1;
+		} else {
+			if (push(v, &cap)) {
+				free(key);
+				return fail(p, "out of memory");
+			}
+			k = &v->kids[v->n++];
+			memset(k, 0, sizeof(*k));
+			k->key = key;
+			if (value(p, k))
+				return -1;
 		}
-		k = &v->kids[v->n++];
-		memset(k, 0, sizeof(*k));
-		k->key = key;
-		if (value(p, k))
-			return -1;
 		ws(p);
 		if (p->s < p->end && *p->s == ',') {
 			p->s++;
@@ -275,7 +297,7 @@ static int word(struct jp *p, const char *w, struct jv *v, enum jtype t, double 
 
 static int value(struct jp *p, struct jv *v)
 {
-	if (++p->nodes > MAX_NODES)
+	if (!p->discard && ++p->nodes > MAX_NODES)
 		return fail(p, "more than 4,000,000 values (not a summary)");
 	ws(p);
 	if (p->s >= p->end)
@@ -313,7 +335,13 @@ void jfree(struct jv *v)
 
 struct jv *jparse(const char *text, size_t len, char *err, size_t errlen)
 {
-	struct jp p = { text, text + len, 0, 0, err, errlen, text };
+	return jparse_except(text, len, NULL, err, errlen);
+}
+
+struct jv *jparse_except(const char *text, size_t len, const char *const *skip, char *err,
+			 size_t errlen)
+{
+	struct jp p = { text, text + len, 0, 0, err, errlen, text, skip, 0 };
 	struct jv *v = calloc(1, sizeof(*v));
 
 	if (err && errlen)

@@ -27,6 +27,13 @@ struct jv {
 
 /* Parses text; NULL on error with a one-line reason (and byte offset) in err. */
 struct jv *jparse(const char *text, size_t len, char *err, size_t errlen);
+/*
+ * The same, with the top-level members named in skip (NULL-terminated) checked but
+ * not kept: they count toward no limit (a job report's thousands of ranks, for
+ * --compare, which reads only the top level).
+ */
+struct jv *jparse_except(const char *text, size_t len, const char *const *skip, char *err,
+			 size_t errlen);
 void jfree(struct jv *v);
 /* Frees what v holds (its members, its strings), not v itself (a tree made in place). */
 void jclear(struct jv *v);

@@ -256,6 +256,8 @@ static int node_trainer(struct mg *g, struct jstream *js, uint32_t idx)
 	}
 	tr->node = g->res->nnodes - 1;
 	if (merge_tr__fill(g->m, tr, &t, &a, err, sizeof(err))) {
+		free(tr->steps.dur_ms);		/* taken from a before the error */
+		free(tr->steps.start_ns);
 		g->res->ntr--;
 		ret = bad(g, 2, "trainers[%u]: %s", idx, err);
 		goto out;
