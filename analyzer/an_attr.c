@@ -486,6 +486,8 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat, bo
 		if (cat == CAT_COLL)
 			coll_track(t, s, e, g);
 	}
+	if (a->obs && a->obs->piece)
+		a->obs->piece(a->obs->ctx, a, t, s, e, cat, g, wakelat);
 	t->fin_until = e;
 }
 

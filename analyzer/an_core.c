@@ -688,6 +688,8 @@ void an__event(struct an *a, const struct st_event *ev)
 		break;
 	default: break;
 	}
+	if (a->obs && a->obs->record)
+		a->obs->record(a->obs->ctx, a, ev);
 }
 
 /* End of the trace: every open segment ends, everything is finalized. */

@@ -297,11 +297,36 @@ int an_time__parse(const char *s, size_t len, struct an_time *t);
 /* Its time: t0 + seconds, or the absolute ns; def when none; UINT64_MAX past 2^64. */
 uint64_t an_time__resolve(const struct an_time *t, uint64_t t0, uint64_t def);
 
+struct an;
+
+/*
+ * An observer of the pass: a view drawn from the model as the pass builds it (the
+ * Perfetto export), so that it can never disagree with the report.  NULL when unused:
+ * the report pays nothing.  Any callback may be NULL.
+ */
+struct an_obs {
+	void *ctx;
+	/* the trace is open (a->start_ts, a->info), before its first record */
+	void (*begin)(void *ctx, struct an *a);
+	/*
+	 * [s, e) of t's life was accounted in category cat (enum cat): what every
+	 * breakdown, stall and step adds up.  Per thread in time order, without gaps,
+	 * cut at overlay and snapshot edges.  g is the segment it is a piece of, with its
+	 * evidence (on or off CPU; off: the state, syscall, fd, wakers and how they relate
+	 * to t); runnable: after the wakeup that ended the wait, waiting for a CPU.
+	 */
+	void (*piece)(void *ctx, struct an *a, const struct thr *t, uint64_t s, uint64_t e,
+		      int cat, const struct seg *g, bool runnable);
+	/* every record, once the pass took it in (threads, names and files updated) */
+	void (*record)(void *ctx, struct an *a, const struct st_event *ev);
+};
+
 struct an_opts {
 	const char *path;
 	struct an_time from, to;
 	uint32_t main_tid;
 	bool verbose;
+	const struct an_obs *obs;	/* NULL: none */
 };
 
 #define AN_ARENA_MAX	(8u << 20)
@@ -312,6 +337,7 @@ struct an_opts {
 struct an {
 	struct thr *thr_cache[AN_THR_CACHE];
 	const struct an_opts *o;
+	const struct an_obs *obs;	/* o->obs */
 	struct st_reader *r;
 	const struct st_trace_info *info;
 	uint64_t start_ts, now, end_ts;

@@ -87,6 +87,7 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	const struct st_trace_info *in = st_reader__info(a->r);
 
 	a->o = o;
+	a->obs = o->obs;
 	a->info = in;
 	a->start_ts = a->now = a->end_ts = in->h.start_ts;
 	a->win_from = an_time__resolve(&o->from, in->h.start_ts, 0);
@@ -245,6 +246,8 @@ int analysis__run(struct an_result *res, const struct an_opts *o, const char *pr
 		return 1;
 	}
 	setup(res, o);
+	if (a->obs && a->obs->begin)
+		a->obs->begin(a->obs->ctx, a);
 	while ((ret = st_reader__next(a->r, &ev)) > 0)
 		an__event(a, &ev);
 	if (ret < 0)

@@ -63,7 +63,7 @@ static void usage(FILE *f)
 		"                   (Chrome JSON, docs/perfetto.md); - = stdout (implies -q)\n"
 		"  --perfetto-window FROM:TO  only that part of the trace; each side as --from,\n"
 		"                   either may be empty (2:3.5, @123456789:) [the whole trace]\n"
-		"  --perfetto-max-mb N  refuse an export estimated larger than N MB [512]\n"
+		"  --perfetto-max-mb N  stop the export when it grows past N MB [512]\n"
 		"  --ranks LIST     with --perfetto: only these ranks (0,7), their workers and\n"
 		"                   threads [several traces: the straggler and the median rank]\n"
 		"  --merge          the inputs are per-node --json reports (a directory: the\n"
@@ -325,6 +325,7 @@ static int write_dir(const struct cli *c, const struct an_result *res)
 int main(int argc, char **argv)
 {
 	struct cli c = { 0 };
+	struct perfetto *px = NULL;
 	struct an_result *res;
 	int status;
 
@@ -342,14 +343,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", prog);
 		return 1;
 	}
+	if (c.perfetto) {
+		c.po.prog = prog;
+		if (!(px = perfetto__open(c.perfetto, &c.po))) {
+			free(res);
+			return 1;
+		}
+		c.o.obs = perfetto__observer(px);
+	}
 	status = analysis__run(res, &c.o, prog);
 	if (!status)
 		status = outputs(&c, res);
-	if (!status && c.perfetto) {
-		c.po.prog = prog;
-		if (perfetto__export(c.o.path, c.perfetto, &c.po, res))
-			status = 1;
-	}
+	/* after the reports: a failed one leaves no timeline behind either */
+	if (px && !status)
+		status = perfetto__finish(px, res);
+	else if (px)
+		perfetto__abort(px);
 	if (!status && (fflush(stdout) || ferror(stdout)))
 		status = 1;
 	analysis__free(res);
