@@ -53,6 +53,7 @@
 #define MIN_BUCKET_NS	10000000ull	/* 10 ms: finer makes MB/s noise */
 #define WK_PROCS	256		/* processes whose threads' states are counted */
 #define PX_ARENA_MAX	(1u << 20)	/* probe names */
+#define FLOWS_PENDING	(1u << 22)	/* arrows waiting for their wakers' pieces, at most */
 
 enum counter { C_FILE_READ = 0, C_DISK_READ, C_RUNNABLE_ALL, NCOUNTERS };
 enum wk_counter { W_RUNNING = 0, W_RUNNABLE, NWK };
@@ -140,6 +141,7 @@ struct perfetto {
 	char *arena;
 	uint32_t alen, acap;
 	uint64_t nevents, flows, flows_unbound, dropped_slices, drops_seen;
+	uint64_t pending;		/* arrows waiting, all wakers together */
 	int nargs;			/* args written in the open event */
 	float *ctr[NCOUNTERS];
 	uint64_t bw;			/* bucket width, ns (doubles as the window fills) */
@@ -594,9 +596,13 @@ static void flow_want(struct perfetto *px, uint32_t wakee, uint32_t waker_tid, u
 		px->flows_unbound++;
 	} else if (w->started && ts <= w->covered) {
 		flow_write(px, w, wakee, ts);
-	} else if ((n = grow(w->waits, &w->capwaits, w->nwaits + 1, sizeof(*n)))) {
+	} else if (px->pending < FLOWS_PENDING &&
+		   (n = grow(w->waits, &w->capwaits, w->nwaits + 1, sizeof(*n)))) {
 		w->waits = n;
 		w->waits[w->nwaits++] = (struct pflow){ .ts = ts, .wakee = wakee };
+		px->pending++;
+	} else {
+		px->flows_unbound++;	/* a waker whose pieces never come: bounded memory */
 	}
 }
 
@@ -615,6 +621,7 @@ static void flows_ready(struct perfetto *px, struct pthr *w)
 		else
 			flow_write(px, w, f.wakee, f.ts);
 	}
+	px->pending -= w->nwaits - k;
 	w->nwaits = k;
 }
 

@@ -381,6 +381,8 @@ analysis_argv()
 	case $1 in
 	"analyze --dump TRACE") argv=("$BUILD/analyze" --dump "$2") ;;
 	"analyze TRACE") argv=("$BUILD/analyze" "$2") ;;
+	# the analysis with its timeline (to a file: /dev/null would hide its writes)
+	"analyze --perfetto TRACE") argv=("$BUILD/analyze" -q --perfetto "$tmp/pf.json" "$2") ;;
 	"perf script -i TRACE") argv=(perf script -i "$2") ;;
 	"perf sched latency -i TRACE") argv=(perf sched latency -i "$2") ;;
 	"trace-cmd report -i TRACE") argv=(trace-cmd report -i "$2") ;;
@@ -397,7 +399,10 @@ analysis_runs()
 	case $t in
 	stalltrace)
 		cmds=("analyze --dump TRACE")
-		[ "$analyze_ready" = 1 ] && cmds+=("analyze TRACE") ;;
+		[ "$analyze_ready" = 1 ] && cmds+=("analyze TRACE")
+		# the timeline of a real job (a large trace's is over --perfetto-max-mb)
+		[ "$analyze_ready" = 1 ] && [ "${label#pt_prep}" != "$label" ] &&
+			cmds+=("analyze --perfetto TRACE") ;;
 	perf) cmds=("perf script -i TRACE" "perf sched latency -i TRACE") ;;
 	trace-cmd) cmds=("trace-cmd report -i TRACE") ;;
 	stgen) cmds=("analyze TRACE") ;;	# a synthetic stalltrace trace
@@ -412,6 +417,7 @@ analysis_runs()
 				--measure "$tmp/m.json"
 		done
 	done
+	rm -f "$tmp/pf.json"
 	if [ "$t" = stalltrace ] && [ "$analyze_ready" != 1 ]; then
 		add section=analysis "trace=$label" "cmd=analyze TRACE" events="$events" pending=1
 	fi
