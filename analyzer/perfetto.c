@@ -81,6 +81,7 @@ struct pflow {
 struct pthr {
 	uint32_t tid, pid;		/* pid as first written: a thread never changes process */
 	bool facts, states;		/* has events on its own track, on its state track */
+	bool keep;			/* --ranks: one of a chosen rank's threads */
 	/* the state slice being drawn: consecutive pieces of one segment and category */
 	bool open, runnable;
 	uint8_t cat;
@@ -115,6 +116,20 @@ struct sink {
 	uint64_t bytes, cap;
 };
 
+/* The output document: one file, which the parts of a job's export share. */
+struct pdoc {
+	FILE *f;
+	struct sink sink;
+	struct outfile of;
+	bool opened, started;		/* started: its head is written */
+	uint64_t nevents, fid;		/* events written, flow ids given */
+	/* writing stopped at the size limit: where (a part's trace time), how much was written */
+	bool over;
+	uint32_t over_part;
+	uint64_t over_at, over_bytes;
+};
+
+/* The view of one pass (one trace): a single trace's export, or a part of a job's. */
 struct perfetto {
 	struct an_obs obs;
 	struct perfetto_opts o;
@@ -122,15 +137,21 @@ struct perfetto {
 	const char *path;		/* the trace */
 	struct an *a;			/* the pass being drawn */
 	const struct an_result *res;	/* its results, at the end */
-	FILE *f;
-	struct sink sink;
-	struct outfile of;
-	bool opened, begun;
+	struct pdoc *doc, own;		/* own: the document this one opened */
+	FILE *f;			/* doc->f */
+	bool begun;
+	/*
+	 * One part of a job's export (several traces): its index (its ids are moved out
+	 * of the others' way), its host, and its clock: t0 is the job's start on its clock,
+	 * offset what job.c adds to its times.  A single trace: part 0, t0 its start.
+	 */
+	uint32_t part;
+	const char *host;
+	bool multi;
+	bool filter;			/* --ranks: only the chosen ranks' processes */
+	int64_t offset;
 	/* the window: wto is UINT64_MAX until the trace's end is known */
 	uint64_t t0, wfrom, wto;
-	/* writing stopped at the size limit: when (trace time) and how much was written */
-	bool over;
-	uint64_t over_at, over_bytes;
 	struct hmap tix, pix, probes;	/* tid -> struct pthr *, pid -> index + 1, probe id + 1 */
 	struct pthr *cache[64];		/* recently drawn threads, by tid & 63 */
 	struct pwk wk[WK_PROCS];
@@ -140,7 +161,7 @@ struct perfetto {
 	uint32_t ndevs;
 	char *arena;
 	uint32_t alen, acap;
-	uint64_t nevents, flows, flows_unbound, dropped_slices, drops_seen;
+	uint64_t flows, flows_unbound, dropped_slices, drops_seen;
 	uint64_t pending;		/* arrows waiting, all wakers together */
 	int nargs;			/* args written in the open event */
 	float *ctr[NCOUNTERS];
@@ -234,6 +255,39 @@ static struct pthr *thr_get(struct perfetto *px, uint32_t tid)
 	return t;
 }
 
+static bool chosen(const struct perfetto_opts *o, int32_t rank)
+{
+	for (uint32_t i = 0; i < o->nranks; i++)
+		if (o->ranks[i] == rank)
+			return true;
+	return false;
+}
+
+/*
+ * --ranks: whether a thread is drawn.  Its process's distributed identity names a
+ * chosen rank (a rank's workers inherit it at their fork): the rank, its threads and
+ * everything it started.  Asked again until it holds: the identity may come after
+ * a thread's first events.
+ */
+static bool keep(struct perfetto *px, struct pthr *t)
+{
+	const struct thr *at;
+
+	if (!px->filter || t->keep)
+		return true;
+	at = an__find_thread(px->a, t->tid);
+	t->keep = at && at->proc && at->proc->id && chosen(&px->o, at->proc->id->rank);
+	return t->keep;
+}
+
+/* The view of a thread that is drawn, or NULL. */
+static struct pthr *thr_kept(struct perfetto *px, uint32_t tid)
+{
+	struct pthr *t = thr_get(px, tid);
+
+	return t && keep(px, t) ? t : NULL;
+}
+
 /* ------------------------------------------------------------ output primitives */
 
 /* Writes v in decimal at p; returns the end. */
@@ -281,6 +335,24 @@ static uint64_t rel(const struct perfetto *px, uint64_t ts)
 }
 
 /*
+ * The id a part of a job's export writes for a pid or tid: each part's real ids (below
+ * 2^22, and their state tracks) move up by part << 22, its pseudo tracks by their own
+ * strides, so two machines' pid 4242 stay two processes.
+ */
+static uint32_t part_id(const struct perfetto *px, uint32_t id)
+{
+	if (!px->part)
+		return id;
+	if (id < (1u << 22) || (id >= TID_STATE && id < TID_STATE + (1u << 22)))
+		return id + (px->part << 22);
+	if (id >= PID_ANALYSIS)
+		return id + 2 * px->part;
+	if (id >= TID_BLOCK)
+		return id + px->part * BLK_DEVS * BLK_LANES;
+	return id + px->part * 8 * MAX_TRAINERS;
+}
+
+/*
  * Opens one event; "ph" and "ts" come first (Perfetto's tokenizer looks for "ts"
  * early).  The hot path of the export: formatted by hand, written at once.
  */
@@ -288,15 +360,15 @@ static void ev_open(struct perfetto *px, char ph, uint64_t ts, uint32_t pid, uin
 {
 	char buf[128], *p = buf;
 
-	p = stpcpy(p, px->nevents++ ? ",\n{\"ph\":\"" : "\n{\"ph\":\"");
+	p = stpcpy(p, px->doc->nevents++ ? ",\n{\"ph\":\"" : "\n{\"ph\":\"");
 	*p++ = ph;
 	*p++ = '"';
 	if (ph != 'M')
 		p = put_us(p, "ts", rel(px, ts));
 	p = stpcpy(p, ",\"pid\":");
-	p = put_u(p, pid);
+	p = put_u(p, part_id(px, pid));
 	p = stpcpy(p, ",\"tid\":");
-	p = put_u(p, tid);
+	p = put_u(p, part_id(px, tid));
 	fwrite(buf, 1, (size_t)(p - buf), px->f);
 	px->nargs = 0;
 }
@@ -564,10 +636,12 @@ static void state_flush(struct perfetto *px, struct pthr *p)
 static void flow_write(struct perfetto *px, const struct pthr *waker, uint32_t wakee, uint64_t ts)
 {
 	const struct pthr *t = thr_find(px, wakee);
-	uint64_t id = ++px->flows;
+	uint64_t id;
 
 	if (!t)
 		return;
+	id = ++px->doc->fid;	/* the document's ids: a job's parts share them */
+	px->flows++;
 	ev_open(px, 's', ts, waker->pid, waker->tid + TID_STATE);
 	fprintf(px->f, ",\"id\":%llu", (unsigned long long)id);
 	ev_name(px, "wakeup", "wakeup");
@@ -590,8 +664,8 @@ static void flow_want(struct perfetto *px, uint32_t wakee, uint32_t waker_tid, u
 	struct pflow *n;
 
 	if (ts < px->wfrom || ts >= px->wto || !aw || !(aw->flags & TF_TRACED) ||
-	    waker_tid == wakee || !(w = thr_get(px, waker_tid)))
-		return;
+	    waker_tid == wakee || !(w = thr_kept(px, waker_tid)))
+		return;		/* no arrow from a track that is not drawn */
 	if (w->started && ts < w->first) {
 		px->flows_unbound++;
 	} else if (w->started && ts <= w->covered) {
@@ -669,7 +743,7 @@ static void on_piece(void *ctx, struct an *a, const struct thr *t, uint64_t s, u
 	struct perfetto *px = ctx;
 	struct pthr *p;
 
-	if (over(px) || !(p = thr_get(px, t->tid)))
+	if (over(px) || !(p = thr_kept(px, t->tid)))
 		return;
 	if (!p->started) {
 		p->started = true;
@@ -731,7 +805,7 @@ static bool nest__fit(struct nest *n, uint64_t *s, uint64_t e)
 /* Opens an "X" (or, when dur is 0 and inst, an "i") event on a thread's own track. */
 static bool thread_slice(struct perfetto *px, uint32_t tid, uint64_t s, uint64_t e, bool inst)
 {
-	struct pthr *t = thr_get(px, tid);
+	struct pthr *t = thr_kept(px, tid);
 
 	if (!t || !clip(px, &s, &e))
 		return false;
@@ -838,6 +912,8 @@ static void on_syscall(struct perfetto *px, const struct st_event *ev)
 	/* entered before the thread's life in the trace began: from where the pass starts it */
 	if (sc->b.flags2 & ST_SC2_NO_ENTRY)
 		s = t->first_ts < e ? t->first_ts : e;
+	if (px->filter && !thr_kept(px, sc->b.tid))
+		return;
 	if (is_file_read(sc))
 		spread(px, px->ctr[C_FILE_READ], s, e, (double)sc->b.ret);
 	if (!name) {
@@ -907,11 +983,15 @@ static void on_proc(struct perfetto *px, const struct st_event *ev)
 
 static void name_analysis(struct perfetto *px)
 {
+	char buf[96];
+
 	if (px->analysis_named)
 		return;
 	px->analysis_named = true;
-	meta(px, "process_name", PID_ANALYSIS, PID_ANALYSIS, "stalltrace analysis");
-	meta_sort(px, "process_sort_index", PID_ANALYSIS, PID_ANALYSIS, 0);
+	snprintf(buf, sizeof(buf), "stalltrace analysis%s%.60s", px->multi ? ": " : "",
+		 px->multi && px->host ? px->host : "");
+	meta(px, "process_name", PID_ANALYSIS, PID_ANALYSIS, buf);
+	meta_sort(px, "process_sort_index", PID_ANALYSIS, PID_ANALYSIS, (int)px->part * 1000);
 }
 
 /* The tracer's drop counters moved: a global marker, so nobody trusts a gap blindly. */
@@ -969,7 +1049,7 @@ static void name_lane(struct perfetto *px, struct pdev *d, unsigned lane, uint32
 	if (!px->block_named) {
 		px->block_named = true;
 		meta(px, "process_name", PID_BLOCK, PID_BLOCK, "block devices");
-		meta_sort(px, "process_sort_index", PID_BLOCK, PID_BLOCK, 1000);
+		meta_sort(px, "process_sort_index", PID_BLOCK, PID_BLOCK, (int)px->part * 1000 + 999);
 	}
 	if (d->named & (1u << lane))
 		return;
@@ -988,6 +1068,8 @@ static void on_block(struct perfetto *px, const struct st_event *ev)
 	uint32_t tid;
 	char name[64];
 
+	if (px->filter && !thr_kept(px, b->tid))
+		return;			/* --ranks: another process's request */
 	if (b->op == ST_BLK_READ)
 		spread(px, px->ctr[C_DISK_READ], s, e, b->bytes);
 	if (!d || !clip(px, &s, &e))
@@ -1257,6 +1339,8 @@ static void analysis_tracks(struct perfetto *px)
 		const struct an_trainer *tr = &res->tr[i];
 		uint32_t base = TID_ANALYSIS + 8 * i;
 
+		if (px->filter && !chosen(&px->o, tr->id.rank))
+			continue;
 		verdict_track(px, tr, base);
 		steps_track(px, tr, base + 1);
 		slow_track(px, tr, base + 2);
@@ -1312,8 +1396,9 @@ static void name_proc(struct perfetto *px, uint32_t pid)
 	const struct proc *p = an__find_proc(px->a, pid);
 	const char *base = leader && leader->comm[0] ? leader->comm :
 			   p && p->comm[0] ? p->comm : p && p->cmdline ? p->cmdline : "process";
-	char buf[ST_COMM_LEN + 64];
+	char buf[ST_COMM_LEN + 128];
 	int idx = 0, role = proc_role(res, pid, &idx), sort = 100;
+	size_t n;
 
 	if (role == R_TRAINER && res->tr[idx].id.rank >= 0) {
 		snprintf(buf, sizeof(buf), "trainer rank %d: %.40s", res->tr[idx].id.rank, base);
@@ -1327,8 +1412,11 @@ static void name_proc(struct perfetto *px, uint32_t pid)
 	} else {
 		snprintf(buf, sizeof(buf), "%.60s", base);
 	}
+	n = strlen(buf);
+	if (px->multi && px->host)
+		snprintf(buf + n, sizeof(buf) - n, " on %.40s", px->host);
 	meta(px, "process_name", pid, pid, buf);
-	meta_sort(px, "process_sort_index", pid, pid, sort);
+	meta_sort(px, "process_sort_index", pid, pid, (int)px->part * 1000 + sort);
 }
 
 static void name_thread(struct perfetto *px, const struct pthr *t)
@@ -1466,12 +1554,15 @@ static uint64_t limit_bytes(const struct perfetto *px)
  */
 static bool over(struct perfetto *px)
 {
-	if (!px->over && px->sink.err == EFBIG) {
-		px->over = true;
-		px->over_at = px->a->now;
-		px->over_bytes = px->sink.bytes;
+	struct pdoc *d = px->doc;
+
+	if (!d->over && d->sink.err == EFBIG) {
+		d->over = true;
+		d->over_part = px->part;
+		d->over_at = px->a ? px->a->now : 0;
+		d->over_bytes = d->sink.bytes;
 	}
-	return px->over;
+	return d->over;
 }
 
 static ssize_t sink_write(void *cookie, const char *buf, size_t len)
@@ -1500,6 +1591,19 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
+/*
+ * A --perfetto-window edge on this pass's clock: seconds after the start (the job's,
+ * for a part of a job's export), or @ns (on the reference node's clock for a part).
+ */
+static uint64_t edge(const struct perfetto *px, const struct an_time *t, uint64_t def)
+{
+	uint64_t v = an_time__resolve(t, px->t0, def);
+
+	if (t->kind == 2)
+		v = px->offset < 0 || v >= (uint64_t)px->offset ? (uint64_t)((int64_t)v - px->offset) : 0;
+	return v;
+}
+
 /* The observer: the trace is open, its start known. */
 static void on_begin(void *ctx, struct an *a)
 {
@@ -1507,10 +1611,11 @@ static void on_begin(void *ctx, struct an *a)
 
 	px->a = a;
 	px->begun = true;
-	px->t0 = a->start_ts;
+	if (!px->multi)
+		px->t0 = a->start_ts;
 	px->path = a->o->path;
-	px->wfrom = an_time__resolve(&px->o.from, px->t0, px->t0);
-	px->wto = an_time__resolve(&px->o.to, px->t0, UINT64_MAX);
+	px->wfrom = edge(px, &px->o.from, px->t0);
+	px->wto = edge(px, &px->o.to, UINT64_MAX);
 	if (px->wfrom < px->t0)
 		px->wfrom = px->t0;
 	px->bw = MIN_BUCKET_NS;
@@ -1520,45 +1625,62 @@ static void on_begin(void *ctx, struct an *a)
 		px->bw *= 2;
 	for (int c = 0; c < NCOUNTERS; c++)
 		px->ctr[c] = calloc(NBUCKETS, sizeof(float));
-	fputs("{\"traceEvents\":[", px->f);
+	if (!px->doc->started)
+		fputs("{\"traceEvents\":[", px->f);
+	px->doc->started = true;
+}
+
+/* A view of a pass, on the document doc (NULL: its own, to open). */
+static struct perfetto *px_new(const struct perfetto_opts *o, struct pdoc *doc)
+{
+	struct perfetto *px = calloc(1, sizeof(*px));
+
+	if (!px)
+		return NULL;
+	if (o)
+		px->o = *o;
+	px->prog = px->o.prog ? px->o.prog : "analyze";
+	px->doc = doc ? doc : &px->own;
+	px->f = px->doc->f;
+	px->filter = px->o.nranks > 0;
+	px->obs = (struct an_obs){ .ctx = px, .begin = on_begin, .piece = on_piece,
+				   .record = on_record };
+	hmap_init(&px->tix);
+	hmap_init(&px->pix);
+	hmap_init(&px->probes);
+	return px;
 }
 
 /* Where the export starts its file: created now, put in place when complete. */
 struct perfetto *perfetto__open(const char *out_path, const struct perfetto_opts *o)
 {
 	cookie_io_functions_t io = { .write = sink_write };
-	struct perfetto *px = calloc(1, sizeof(*px));
-	const char *prog = o && o->prog ? o->prog : "analyze";
+	struct perfetto *px = px_new(o, NULL);
+	struct pdoc *d;
 	int err;
 
 	if (!px) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+		fprintf(stderr, "%s: out of memory\n", o && o->prog ? o->prog : "analyze");
 		return NULL;
 	}
-	if (o)
-		px->o = *o;
-	px->prog = prog;
+	d = px->doc;
 	px->out = out_path;
-	px->obs = (struct an_obs){ .ctx = px, .begin = on_begin, .piece = on_piece,
-				   .record = on_record };
-	hmap_init(&px->tix);
-	hmap_init(&px->pix);
-	hmap_init(&px->probes);
-	px->sink.cap = limit_bytes(px);
-	if ((err = outfile__open(&px->of, out_path))) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, out_path, outfile__error(err));
+	d->sink.cap = limit_bytes(px);
+	if ((err = outfile__open(&d->of, out_path))) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out_path,
+			outfile__error(err));
 		perfetto__abort(px);
 		return NULL;
 	}
-	px->opened = true;
-	px->sink.fd = px->of.fd;
-	if (!(px->f = fopencookie(&px->sink, "w", io))) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", prog, out_path, strerror(errno));
+	d->opened = true;
+	d->sink.fd = d->of.fd;
+	if (!(px->f = d->f = fopencookie(&d->sink, "w", io))) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out_path, strerror(errno));
 		perfetto__abort(px);
 		return NULL;
 	}
-	setvbuf(px->f, NULL, _IOFBF, 1 << 20);
-	__fsetlocking(px->f, FSETLOCKING_BYCALLER);	/* one thread writes it */
+	setvbuf(d->f, NULL, _IOFBF, 1 << 20);
+	__fsetlocking(d->f, FSETLOCKING_BYCALLER);	/* one thread writes it */
 	return px;
 }
 
@@ -1586,6 +1708,12 @@ static void other_data(struct perfetto *px)
 	for (int i = 0; i < res->nwarn && i < MAX_WARN; i++) {
 		fprintf(f, ",\"warning_%d\":", i + 1);
 		json_str(f, res->warn[i]);
+	}
+	if (px->filter) {
+		fputs(",\"ranks\":\"", f);
+		for (uint32_t i = 0; i < px->o.nranks; i++)
+			fprintf(f, "%s%d", i ? "," : "", px->o.ranks[i]);
+		fputc('"', f);
 	}
 	if (px->wk_full)
 		fprintf(f, ",\"worker_counters\":\"left out: more than %d child processes\"",
@@ -1623,25 +1751,30 @@ static void suggest(const struct perfetto *px, uint64_t est, char *buf, size_t l
 	snprintf(buf, len, "%.3f:%.3f", (double)(a - px->t0) / 1e9, (double)(a + w - px->t0) / 1e9);
 }
 
-/*
- * Writing stopped at the limit: what all of it would be (the bytes written, over the
- * part of the window they cover), and a window that fits.
- */
+/* What the whole window would take: the bytes written, over the part they cover. */
+static uint64_t over_estimate(const struct perfetto *px)
+{
+	const struct pdoc *d = px->doc;
+	uint64_t span = px->wto - px->wfrom, at = d->over_at > px->wto ? px->wto : d->over_at;
+	uint64_t done = at > px->wfrom + 1000000 ? at - px->wfrom : 1000000, est;
+
+	est = (uint64_t)((double)d->over_bytes * ((double)span / (double)done));
+	return est > d->over_bytes ? est : d->over_bytes + 1;
+}
+
+/* Writing stopped at the limit: about how large all of it is, and a window that fits. */
 static int too_big(struct perfetto *px)
 {
-	uint64_t span = px->wto - px->wfrom, at = px->over_at > px->wto ? px->wto : px->over_at;
-	uint64_t done = at > px->wfrom + 1000000 ? at - px->wfrom : 1000000, est;
+	uint64_t est = over_estimate(px), at = px->doc->over_at;
 	char win[64];
 
-	est = (uint64_t)((double)px->over_bytes * ((double)span / (double)done));
-	if (est < px->over_bytes + 1)
-		est = px->over_bytes + 1;
 	suggest(px, est, win, sizeof(win));
 	fprintf(stderr, "%s: the Perfetto export of %s would be about %llu MB, over the %llu MB "
 		"limit (writing stopped %.3f s into the trace): export part of it with "
 		"--perfetto-window %s (the trace spans 0-%.3f s), or raise --perfetto-max-mb\n",
 		px->prog, px->path, (unsigned long long)((est + (1 << 20) - 1) >> 20),
-		(unsigned long long)(limit_bytes(px) >> 20), (double)rel(px, at) / 1e9, win,
+		(unsigned long long)(limit_bytes(px) >> 20),
+		(double)rel(px, at < px->wto ? at : px->wto) / 1e9, win,
 		(double)(px->a->end_ts - px->t0) / 1e9);
 	return 1;
 }
@@ -1663,8 +1796,25 @@ static bool window_final(struct perfetto *px)
 	return false;
 }
 
+/*
+ * --ranks: the trace must hold every rank asked for (a part of a job's export holds
+ * those of its node).  2, said, when one is missing.
+ */
+static int ranks_found(struct perfetto *px)
+{
+	uint32_t found = 0;
+
+	for (uint32_t i = 0; px->filter && i < px->res->ntr; i++)
+		found += chosen(&px->o, px->res->tr[i].id.rank);
+	if (!px->filter || px->multi || found >= px->o.nranks)
+		return 0;
+	fprintf(stderr, "%s: --ranks: %s has %u of the %u ranks asked for\n", px->prog, px->path,
+		found, px->o.nranks);
+	return 2;
+}
+
 /* Everything the pass left open, then what only the results know. */
-static void finish_doc(struct perfetto *px)
+static void finish_part(struct perfetto *px)
 {
 	uint64_t k, v;
 
@@ -1679,7 +1829,6 @@ static void finish_doc(struct perfetto *px)
 	names(px);
 	analysis_tracks(px);
 	counters_write(px);
-	other_data(px);
 }
 
 static void px_free(struct perfetto *px)
@@ -1705,20 +1854,38 @@ static void px_free(struct perfetto *px)
 	free(px);
 }
 
+/* Closes the document: put in place when ok, else removed.  0, or 1 (said). */
+static int doc_close(struct perfetto *px, int status)
+{
+	struct pdoc *d = px->doc;
+	int err;
+
+	if (d->f && fclose(d->f) && !status && !over(px)) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, px->out,
+			strerror(d->sink.err ? d->sink.err : errno));
+		status = 1;
+	}
+	d->f = px->f = NULL;
+	if (d->opened && (err = outfile__close(&d->of, !status)) && !status) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, px->out, outfile__error(err));
+		status = 1;
+	}
+	d->opened = false;
+	return status;
+}
+
 void perfetto__abort(struct perfetto *px)
 {
 	if (!px)
 		return;
-	if (px->f)
-		fclose(px->f);
-	if (px->opened)
-		outfile__close(&px->of, false);
+	if (px->doc == &px->own)
+		doc_close(px, 1);
 	px_free(px);
 }
 
 int perfetto__finish(struct perfetto *px, const struct an_result *res)
 {
-	int status = 0, err;
+	int status = 0;
 
 	if (!px->begun) {	/* the analysis could not read the trace (said) */
 		perfetto__abort(px);
@@ -1730,22 +1897,218 @@ int perfetto__finish(struct perfetto *px, const struct an_result *res)
 			res->end_reason && *res->end_reason ? res->end_reason : "incomplete trace");
 	if (!window_final(px))
 		status = 1;
-	else if (!over(px))
-		finish_doc(px);
-	if (fclose(px->f) && !status && !over(px)) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, px->out,
-			strerror(px->sink.err ? px->sink.err : errno));
-		status = 1;
+	else if (!(status = ranks_found(px)) && !over(px)) {
+		finish_part(px);
+		other_data(px);
 	}
-	px->f = NULL;
+	fflush(px->f);
 	if (!status && over(px))
 		status = too_big(px);
-	if ((err = outfile__close(&px->of, !status)) && !status) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, px->out, outfile__error(err));
-		status = 1;
-	}
-	px->opened = false;
+	status = doc_close(px, status);
 	px_free(px);
+	return status;
+}
+
+/* ------------------------------------------------------------ a job's export */
+
+struct job_px {
+	struct perfetto *first;		/* opened the document */
+	uint32_t n, nparts;		/* parts written, parts to write */
+	const struct an_result *job;
+	const struct perfetto_opts *o;
+	uint64_t origin;		/* the job's start, on the job's time line */
+	bool complete;
+	struct { const char *path, *host; int64_t offset; } part[PERFETTO_MAX_RANKS];
+};
+
+/*
+ * The ranks to export: --ranks, else the straggler (the slowest rank when none stands
+ * out) and the median rank (of the others' collective waits: a typical waiting rank).
+ */
+static int job_ranks(const struct an_result *job, struct perfetto_opts *o)
+{
+	uint32_t n = 0, *idx, s = (uint32_t)(job->job.straggler >= 0 ? job->job.straggler :
+					     (int)job->slowest);
+
+	if (o->nranks)
+		return 0;
+	if (!job->ntr || !(idx = malloc(sizeof(*idx) * job->ntr)))
+		return -1;
+	o->ranks[o->nranks++] = job->tr[s].id.rank;
+	for (uint32_t i = 0; i < job->ntr; i++)
+		if (i != s)
+			idx[n++] = i;
+	/* the median of the others by collective_wait (a sort by insertion: few ranks) */
+	for (uint32_t i = 1; i < n; i++)
+		for (uint32_t k = i; k > 0 && job->tr[idx[k]].bd.frac[CAT_COLL] <
+					      job->tr[idx[k - 1]].bd.frac[CAT_COLL]; k--) {
+			uint32_t t = idx[k];
+
+			idx[k] = idx[k - 1];
+			idx[k - 1] = t;
+		}
+	if (n)
+		o->ranks[o->nranks++] = job->tr[idx[n / 2]].id.rank;
+	free(idx);
+	return 0;
+}
+
+/* The node (input) of each chosen rank; -1 when a rank is in none. */
+static int job_nodes(const struct an_result *job, const struct perfetto_opts *o, bool *want,
+		     const char *prog)
+{
+	for (uint32_t r = 0; r < o->nranks; r++) {
+		uint32_t i;
+
+		for (i = 0; i < job->ntr && job->tr[i].id.rank != o->ranks[r]; i++)
+			;
+		if (i == job->ntr) {
+			fprintf(stderr, "%s: --ranks: rank %d is in none of the traces\n", prog,
+				o->ranks[r]);
+			return -1;
+		}
+		want[job->tr[i].node] = true;
+	}
+	return 0;
+}
+
+static void job_other_data(struct job_px *j)
+{
+	FILE *f = j->first->f;
+	const struct an_result *job = j->job;
+	const struct perfetto *p0 = j->first;
+
+	fprintf(f, "\n],\n\"otherData\":{\"generator\":\"stalltrace analyze %s\",\"job\":",
+		ST_VERSION);
+	json_str(f, job->path);
+	for (uint32_t i = 0; i < j->n; i++) {
+		fprintf(f, ",\"trace_%u\":", i + 1);
+		json_str(f, j->part[i].path);
+		fprintf(f, ",\"host_%u\":", i + 1);
+		json_str(f, j->part[i].host);
+		fprintf(f, ",\"clock_offset_ns_%u\":%lld", i + 1, (long long)j->part[i].offset);
+	}
+	fputs(",\"ranks\":\"", f);
+	for (uint32_t i = 0; i < j->o->nranks; i++)
+		fprintf(f, "%s%d", i ? "," : "", j->o->ranks[i]);
+	fputc('"', f);
+	for (int i = 0; i < job->nwarn && i < MAX_WARN; i++) {
+		fprintf(f, ",\"warning_%d\":", i + 1);
+		json_str(f, job->warn[i]);
+	}
+	fprintf(f, ",\"timestamps\":\"microseconds since the job's start, every node's clock "
+		"aligned on the reference node's\",\"job_start_monotonic_ns\":%llu,"
+		"\"clocks_aligned_by\":", (unsigned long long)j->origin);
+	json_str(f, job->aligned_by);
+	fprintf(f, ",\"window_s\":\"%.6f:%.6f\",\"complete\":%s}}\n",
+		(double)(p0->wfrom - p0->t0) / 1e9, (double)(p0->wto - p0->t0) / 1e9,
+		j->complete ? "true" : "false");
+}
+
+/*
+ * One part: the node's trace analysed again, drawn as it goes on the job's clock (its
+ * tracks, of the chosen ranks).  0, or 1 (said).
+ */
+static int job_part(struct job_px *j, uint32_t node, const char *trace)
+{
+	const struct an_node *nd = &j->job->nodes[node];
+	struct perfetto *px = j->n ? px_new(j->o, j->first->doc) : j->first;
+	struct an_result *res = calloc(1, sizeof(*res));
+	struct an_opts ao = { .path = trace };
+	int status = 1;
+
+	if (!px || !res) {
+		fprintf(stderr, "%s: out of memory\n", j->first->prog);
+		goto out;
+	}
+	px->part = j->n;
+	px->multi = true;
+	px->host = nd->host;
+	px->offset = nd->offset;
+	px->t0 = (uint64_t)((int64_t)j->origin - nd->offset);
+	ao.obs = perfetto__observer(px);
+	j->part[j->n] = (typeof(j->part[0])){ trace, nd->host, nd->offset };
+	if (analysis__run(res, &ao, px->prog))
+		goto out;
+	px->res = res;
+	j->complete &= res->complete;
+	status = 0;
+	if (!res->complete)
+		fprintf(stderr, "%s: %s: %s; exporting what could be read\n", px->prog, trace,
+			res->end_reason && *res->end_reason ? res->end_reason : "incomplete trace");
+	if (!window_final(px))
+		status = 1;
+	else if (!over(px))
+		finish_part(px);
+	fflush(px->f);
+	j->n++;
+out:
+	if (px && px != j->first)
+		px_free(px);
+	else if (px)
+		px->a = NULL;	/* its pass is freed below; the first keeps the document */
+	if (res) {
+		analysis__free(res);
+		free(res);
+	}
+	return status;
+}
+
+/* Writing stopped at the limit: the parts it reached, and what to do. */
+static int job_too_big(struct job_px *j)
+{
+	const struct pdoc *d = j->first->doc;
+	double done = (double)d->over_part + 1, est = (double)d->over_bytes * j->nparts / done;
+
+	fprintf(stderr, "%s: the Perfetto export of %u rank%s would be about %.0f MB or more, "
+		"over the %llu MB limit (writing stopped in the trace of node %u of %u): export "
+		"fewer ranks (--ranks), part of the job (--perfetto-window), or raise "
+		"--perfetto-max-mb\n", j->first->prog, j->o->nranks, j->o->nranks == 1 ? "" : "s",
+		est / (1 << 20), (unsigned long long)(limit_bytes(j->first) >> 20),
+		d->over_part + 1, j->nparts);
+	return 1;
+}
+
+int perfetto__export_job(const char *const *traces, size_t n, const char *out_path,
+			 struct perfetto_opts *o, const struct an_result *job)
+{
+	const char *prog = o->prog ? o->prog : "analyze";
+	bool *want = calloc(job->nnodes + 1, sizeof(*want));
+	struct job_px *j = calloc(1, sizeof(*j));
+	int status = 1;
+
+	if (!want || !j || job_ranks(job, o)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	if (job_nodes(job, o, want, prog)) {
+		status = 2;
+		goto out;
+	}
+	*j = (struct job_px){ .job = job, .o = o, .origin = UINT64_MAX, .complete = true };
+	for (uint32_t k = 0; k < job->nnodes && k < n; k++) {
+		int64_t start = (int64_t)job->nodes[k].start_ns + job->nodes[k].offset;
+
+		if (want[k] && (uint64_t)start < j->origin)
+			j->origin = (uint64_t)start;
+		j->nparts += want[k];
+	}
+	if (!(j->first = perfetto__open(out_path, o)))
+		goto out;
+	status = 0;
+	for (uint32_t k = 0; k < job->nnodes && k < n && !status; k++)
+		if (want[k])
+			status = job_part(j, k, traces[k]);
+	if (!status && !over(j->first))
+		job_other_data(j);
+	fflush(j->first->f);
+	if (!status && over(j->first))
+		status = job_too_big(j);
+	status = doc_close(j->first, status);
+	px_free(j->first);
+out:
+	free(j);
+	free(want);
 	return status;
 }
 
@@ -1777,5 +2140,26 @@ int perfetto__parse_max_mb(const char *arg, struct perfetto_opts *o)
 	if (*end || errno || v < 1 || v > (1ull << 20))
 		return -1;
 	o->max_mb = v;
+	return 0;
+}
+
+int perfetto__parse_ranks(const char *arg, struct perfetto_opts *o)
+{
+	const char *p = arg;
+	char *end;
+
+	o->nranks = 0;
+	do {
+		long v;
+
+		if (!isdigit((unsigned char)*p) || o->nranks == PERFETTO_MAX_RANKS)
+			return -1;
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno || v > INT32_MAX || (*end && *end != ','))
+			return -1;
+		o->ranks[o->nranks++] = (int32_t)v;
+		p = end + (*end == ',');
+	} while (*end);
 	return 0;
 }
