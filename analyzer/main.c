@@ -347,8 +347,7 @@ int main(int argc, char **argv)
 		status = outputs(&c, res);
 	if (!status && c.perfetto) {
 		c.po.prog = prog;
-		if (perfetto__export(c.o.path, c.perfetto, &c.po, res))
-			status = 1;
+		status = perfetto__export(c.o.path, c.perfetto, &c.po, res);	/* 0, 1, 2 */
 	}
 	if (!status && (fflush(stdout) || ferror(stdout)))
 		status = 1;

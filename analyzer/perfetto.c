@@ -1630,7 +1630,7 @@ static int mark_kept(struct px *px)
 	if (!px->multi && found < o->nranks) {
 		fprintf(stderr, "%s: --ranks: %s has %u of the %u ranks asked for\n", px->prog,
 			px->path, found, o->nranks);
-		return 1;
+		return 2;
 	}
 	for (uint32_t i = 0; i < px->nproc; i++) {
 		const struct pproc *q = &px->proc[i];

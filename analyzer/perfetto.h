@@ -36,7 +36,7 @@ int perfetto__parse_max_mb(const char *arg, struct perfetto_opts *o);
  * twice: once to estimate the output size (refused above the limit, with a one-line
  * message suggesting a window), once to write.  0 on success (a truncated trace is
  * exported up to its end, with a warning), 1 on failure (message printed, no file
- * left behind).
+ * left behind), 2 when a rank of --ranks is not in the trace.
  */
 int perfetto__export(const char *trace_path, const char *out_path, const struct perfetto_opts *o,
 		     const struct an_result *res);
