@@ -123,10 +123,28 @@ static void mark_busy_below(struct an *a, uint64_t max)
 	}
 }
 
+static uint64_t pid_score(struct an *a, uint32_t pid)
+{
+	struct proc *p = an__find_proc(a, pid);
+
+	return p ? p->score : 0;
+}
+
+/* Keeps the MAX_TRAINERS busiest; the count of all is said on top (finish__trainers). */
 static void add_trainer(struct an_result *res, struct proc *p)
 {
-	if (res->ntr < MAX_TRAINERS)
+	struct an_trainer *least = NULL;
+
+	res->ntr_found++;
+	if (res->ntr < MAX_TRAINERS) {
 		res->tr[res->ntr++].pid = p->pid;
+		return;
+	}
+	for (uint32_t i = 0; i < MAX_TRAINERS; i++)
+		if (!least || pid_score(&res->an, res->tr[i].pid) < pid_score(&res->an, least->pid))
+			least = &res->tr[i];
+	if (p->score > pid_score(&res->an, least->pid))
+		least->pid = p->pid;
 }
 
 /* Trainers: processes workers feed (or with step markers), else the busy leaves. */
@@ -708,6 +726,9 @@ void finish__trainers(struct an_result *res)
 	} else {
 		find_trainers(res);
 		qsort(res->tr, res->ntr, sizeof(res->tr[0]), cmp_pid);
+		if (res->ntr_found > MAX_TRAINERS)
+			analysis__warn(res, "%u processes look like trainers: the report keeps the %d "
+				       "busiest", res->ntr_found, MAX_TRAINERS);
 	}
 	for (uint32_t i = 0; i < res->ntr; i++) {
 		struct an_trainer *tr = &res->tr[i];

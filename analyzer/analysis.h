@@ -216,6 +216,7 @@ struct an_result {
 	const char *aligned_by;	/* several inputs: "collectives", "clock pairs", "mixed" */
 	int64_t residual_skew;	/* ns, the worst node's; -1 unknown */
 	struct merge_state *merge;	/* what a merge owns (merge.c) */
+	uint32_t ntr_found;	/* trainers found; the MAX_TRAINERS busiest are in tr[] */
 	struct an_job job;
 	const char *clock_error_ns;
 	int64_t realtime_offset;

@@ -364,6 +364,10 @@ int merge_tr__fill(struct merge_state *m, struct an_trainer *tr, const struct jv
 		return -1;
 	}
 	identity(m, tr, t);
+	if (tr->id.world_size > 0 && tr->id.rank >= tr->id.world_size) {
+		snprintf(err, errlen, "rank %d of a world of %d", tr->id.rank, tr->id.world_size);
+		return -1;
+	}
 	main_of(m, tr, t);
 	if (tr->win_end < tr->win_start) {
 		snprintf(err, errlen, "window.end_ns is before window.start_ns");

@@ -119,6 +119,8 @@ one_line "another rendezvous" "rendezvous 10.0.0.1:29501 here, 10.0.0.1:29500" \
 node 1 "s/WORLD_SIZE=2/WORLD_SIZE=4/" world
 one_line "another world size" "a world of 4 ranks here, 2 in" --merge "$TMP/n0.json" "$TMP/world.json"
 one_line "the same node twice" "rank 0 is also in" --merge "$TMP/n0.json" "$TMP/n0.json"
+node 1 "s/ RANK=1 / RANK=5 /" outside
+one_line "a rank outside its world" "rank 5 of a world of 2" --merge "$TMP/n0.json" "$TMP/outside.json"
 "$STGEN" -f tests/golden/analyze/dataloader_prep.txt "$TMP/single.zst" &&
 	"$ANALYZE" -q "$TMP/single.zst" --json "$TMP/single.json"
 one_line "a job that is not distributed" "no rank of a distributed job" \
@@ -198,6 +200,14 @@ ok = ok and d["otherData"]["ranks"] == "1,0" and not any("torchrun" in n for n i
 print(sorted(names), {k: v[:2] for k, v in ends.items()})
 sys.exit(0 if ok else 1)
 PY
+"$ANALYZE" -q "$TMP/n1.zst" --perfetto "$TMP/one.json" --ranks 1 &&
+	check "--perfetto --ranks 1 of one trace: rank 1 and its worker, not the launcher" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+pids = {e["pid"] for e in d["traceEvents"] if e.get("ph") != "M" and e["pid"] < 1 << 22}
+sys.exit(0 if pids == {300} else 1)' "$TMP/one.json"
+one_line "--perfetto --ranks of one trace: a rank it does not have" "has 0 of the 1 ranks" \
+	"$TMP/n1.zst" --perfetto "$TMP/none.json" --ranks 0
 "$ANALYZE" -q "$TMP/n0.zst" "$TMP/n1.zst" --perfetto "$TMP/p1.json" --ranks 1 &&
 	check "--perfetto --ranks 1: only rank 1's node" "$PY" -c '
 import json, sys
