@@ -205,7 +205,7 @@ PY
 import json, sys
 d = json.load(open(sys.argv[1]))
 pids = {e["pid"] for e in d["traceEvents"] if e.get("ph") != "M" and e["pid"] < 1 << 22}
-sys.exit(0 if pids == {300} else 1)' "$TMP/one.json"
+sys.exit(0 if pids == {300, 400} else 1)' "$TMP/one.json"
 one_line "--perfetto --ranks of one trace: a rank it does not have" "has 0 of the 1 ranks" \
 	"$TMP/n1.zst" --perfetto "$TMP/none.json" --ranks 0
 "$ANALYZE" -q "$TMP/n0.zst" "$TMP/n1.zst" --perfetto "$TMP/p1.json" --ranks 1 &&
