@@ -219,6 +219,7 @@ struct an_result {
 	uint32_t ntr_found;	/* trainers found; the MAX_TRAINERS busiest are in tr[] */
 	struct an_job job;
 	const char *clock_error_ns;
+	char cost_text[200];		/* "tracer cost: ...", in every report */
 	int64_t realtime_offset;
 	double spare_cpus;
 	uint64_t grid_origin, grid_width;

@@ -92,6 +92,7 @@ struct run {
 	struct st_writer *w;
 	struct sink *sink;
 	struct probes *probes;
+	struct cost *cost;
 	struct btf *vmlinux;	/* the kernel's BTF, while setting up */
 	pid_t child;		/* run mode */
 	int child_status;
@@ -934,6 +935,7 @@ static int trace_loop(struct run *r)
 	r->nice = getpriority(PRIO_PROCESS, 0);
 	/* --duration counts from here: the targets are marked, the probes settled */
 	r->loop_start = r->last_flush = r->last_status = r->last_adapt = now_ns();
+	cost__start(r->cost, r->loop_start);
 	for (;;) {
 		__u64 now, horizon;
 
@@ -953,6 +955,7 @@ static int trace_loop(struct run *r)
 		if ((err = sink__drain(r->sink, horizon)))
 			break;
 		adapt_level(r, now);
+		cost__tick(r->cost, now);
 		if (now - r->last_flush >= FLUSH_NS) {
 			if ((err = flush_frame(r, horizon)))
 				break;
@@ -1028,6 +1031,8 @@ static int finish(struct run *r)
 		err = sink__drain(r->sink, UINT64_MAX);
 	t.end_ts = now_ns();
 	t.stop_reason = (__u16)r->stop_reason;
+	if (!err && !r->write_err)
+		err = cost__write(r->cost, r->w, t.end_ts);
 	drops_total(r, &t.drops);
 	made = st_writer__records(r->w);
 	written = st_writer__records_written(r->w);
@@ -1260,7 +1265,8 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	free(cmd);
 	if (err)
 		return say("cannot write '%s': %s", r->o.output, strerror(-err)), err;
-	if ((err = probes__new(&r->probes, r->skel, r->sink, &r->o)))
+	if ((err = probes__new(&r->probes, r->skel, r->sink, &r->o)) ||
+	    (err = cost__new(&r->cost, r->skel->obj)))
 		return say("out of memory"), err;
 	probes__resolve(r->probes);
 	settle_probes(r);
@@ -1275,6 +1281,7 @@ static void teardown(struct run *r, bool failed)
 	else
 		st_writer__abandon(r->w);
 	probes__free(r->probes);
+	cost__free(r->cost);
 	ring_buffer__free(r->rb);
 	for (unsigned i = 0; r->ring_fds && i < r->nrings; i++)
 		if (r->ring_fds[i] > 0)
