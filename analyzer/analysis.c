@@ -184,7 +184,7 @@ static uint64_t ovl_dropped(struct an *a)
 }
 
 /* The tracer's cost in one sentence, the same in every report. */
-static void cost_text(struct an_result *res)
+void analysis__cost_text(struct an_result *res)
 {
 	const struct an_cost *c = &res->an.cost;
 	char *b = res->cost_text;
@@ -196,8 +196,9 @@ static void cost_text(struct an_result *res)
 		return;
 	}
 	share = c->tracer + (c->bpf > 0 ? c->bpf : 0);
-	snprintf(b, n, "tracer cost: %.0f ns per event, %.1f%% of one CPU (",
-		 res->events ? share * c->duration_s * 1e9 / (double)res->events : 0, 100 * share);
+	snprintf(b, n, "tracer cost: %.0f ns per event, %.1f%% of one CPU%s (",
+		 res->events ? share * c->duration_s * 1e9 / (double)res->events : 0, 100 * share,
+		 res->nnodes > 1 ? " per node" : "");
 	if (c->bpf < 0)
 		snprintf(b + strlen(b), n - strlen(b), "its process only: BPF statistics "
 			 "could not be turned on)");
@@ -217,7 +218,7 @@ static void health(struct an_result *res)
 		res->end_reason = strerror(a->read_error);
 	res->events = a->events;
 	trailer_word(res);
-	cost_text(res);
+	analysis__cost_text(res);
 	res->skipped = st_reader__skipped(a->r);
 	res->dropped = st_reader__drops_total(a->r);
 	for (uint32_t i = 0; i < d->nkinds && i < ST_KIND_MAX; i++)

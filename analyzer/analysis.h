@@ -229,6 +229,8 @@ struct an_result {
 /* Runs the analysis: 0, or 1 when the input cannot be read at all (message printed). */
 int analysis__run(struct an_result *res, const struct an_opts *o, const char *prog);
 void analysis__free(struct an_result *res);
+/* res->cost_text from res->an.cost (the analysis sets it; a merge after summing). */
+void analysis__cost_text(struct an_result *res);
 /* A warning on top of every report (at most MAX_WARN are kept). */
 void analysis__warn(struct an_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
