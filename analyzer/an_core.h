@@ -334,6 +334,25 @@ struct an_opts {
 
 #define AN_THR_CACHE 64
 
+/*
+ * What the tracer cost, from its COST record: the BPF programs' share of one CPU
+ * (sampled windows of the kernel's accounting, less the accounting's own share of
+ * each run; -1 when not measured) and the tracer process's; both per event.
+ */
+#define AN_COST_PROGS	32
+
+struct an_cost {
+	bool known;
+	double bpf, tracer;		/* shares of one CPU */
+	double duration_s, sampled_s, setup_cpu_s, acct_ns;
+	uint32_t windows, nprogs;
+	struct {
+		char name[16];
+		uint64_t runs, run_ns;		/* in the windows */
+		double runs_per_s, ns_per_run;
+	} prog[AN_COST_PROGS];
+};
+
 struct an {
 	struct thr *thr_cache[AN_THR_CACHE];
 	const struct an_opts *o;
@@ -373,6 +392,7 @@ struct an {
 	bool irq_unknown;
 	bool have_trailer;
 	struct st_trailer trailer;	/* how the tracer stopped, and what it wrote */
+	struct an_cost cost;		/* what the tracer cost (its COST record) */
 	int read_error;
 };
 

@@ -184,6 +184,30 @@ static uint64_t ovl_dropped(struct an *a)
 	return n;
 }
 
+/* The tracer's cost in one sentence, the same in every report. */
+void analysis__cost_text(struct an_result *res)
+{
+	const struct an_cost *c = &res->an.cost;
+	char *b = res->cost_text;
+	size_t n = sizeof(res->cost_text);
+	double share;
+
+	if (!c->known) {
+		snprintf(b, n, "tracer cost: not recorded (a trace from an older tracer)");
+		return;
+	}
+	share = c->tracer + (c->bpf > 0 ? c->bpf : 0);
+	snprintf(b, n, "tracer cost: %.0f ns per event, %.1f%% of one CPU%s (",
+		 res->events ? share * c->duration_s * 1e9 / (double)res->events : 0, 100 * share,
+		 res->nnodes > 1 ? " per node" : "");
+	if (c->bpf < 0)
+		snprintf(b + strlen(b), n - strlen(b), "its process only: BPF statistics "
+			 "could not be turned on)");
+	else
+		snprintf(b + strlen(b), n - strlen(b), "BPF programs %.1f%%, sampled over %.2f s; "
+			 "its process %.1f%%)", 100 * c->bpf, c->sampled_s, 100 * c->tracer);
+}
+
 static void health(struct an_result *res)
 {
 	struct an *a = &res->an;
@@ -195,6 +219,7 @@ static void health(struct an_result *res)
 		res->end_reason = strerror(a->read_error);
 	res->events = a->events;
 	trailer_word(res);
+	analysis__cost_text(res);
 	res->skipped = st_reader__skipped(a->r);
 	res->dropped = st_reader__drops_total(a->r);
 	for (uint32_t i = 0; i < d->nkinds && i < ST_KIND_MAX; i++)

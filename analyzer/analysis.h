@@ -219,6 +219,7 @@ struct an_result {
 	uint32_t ntr_found;	/* trainers found; the MAX_TRAINERS busiest are in tr[] */
 	struct an_job job;
 	const char *clock_error_ns;
+	char cost_text[200];		/* "tracer cost: ...", in every report */
 	int64_t realtime_offset;
 	double spare_cpus;
 	uint64_t grid_origin, grid_width;
@@ -228,6 +229,8 @@ struct an_result {
 /* Runs the analysis: 0, or 1 when the input cannot be read at all (message printed). */
 int analysis__run(struct an_result *res, const struct an_opts *o, const char *prog);
 void analysis__free(struct an_result *res);
+/* res->cost_text from res->an.cost (the analysis sets it; a merge after summing). */
+void analysis__cost_text(struct an_result *res);
 /* A warning on top of every report (at most MAX_WARN are kept). */
 void analysis__warn(struct an_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -155,6 +155,35 @@ static void node_warnings(struct mg *g, const struct an_node *n, const struct jv
 	}
 }
 
+/*
+ * A node's tracer cost, summed over the nodes as CPU seconds and seconds traced: the
+ * job's is then the nodes' mean share of one CPU, and its CPU time per event.  A node
+ * without one (an older tracer) leaves the job's unknown.
+ */
+static void node_cost(struct mg *g, const struct jv *c)
+{
+	struct an_cost *o = &g->res->an.cost;
+	double dur = jnum(c, "duration_s", 0), bpf = jnum(c, "bpf_cpu_percent", -1);
+
+	if (g->res->nnodes == 1)
+		*o = (struct an_cost){ .known = true };
+	if (!c || !jget(c, "cpu_percent") || !o->known) {
+		o->known = false;
+		return;
+	}
+	o->tracer = (o->tracer * o->duration_s + jnum(c, "process_cpu_percent", 0) / 100 * dur) /
+		    (o->duration_s + dur > 0 ? o->duration_s + dur : 1);
+	if (bpf < 0 || o->bpf < 0)
+		o->bpf = -1;
+	else
+		o->bpf = (o->bpf * o->duration_s + bpf / 100 * dur) /
+			 (o->duration_s + dur > 0 ? o->duration_s + dur : 1);
+	o->duration_s += dur;
+	o->sampled_s += jnum(c, "sampled_s", 0);
+	o->setup_cpu_s += jnum(c, "setup_cpu_s", 0);
+	o->windows += (uint32_t)jnum(c, "windows", 0);
+}
+
 /* The trace object: the node's machine, clock pair and health; the job's sums. */
 static void node_trace(struct mg *g, struct an_node *n, const struct jv *t)
 {
@@ -198,6 +227,7 @@ static void node_trace(struct mg *g, struct an_node *n, const struct jv *t)
 		res->stop_reason = jstr(t, "stop_reason") ?
 				   merge__keep(g->m, jstr(t, "stop_reason")) : NULL;
 	}
+	node_cost(g, jget(t, "tracer_cost"));
 	node_warnings(g, n, jget(t, "warnings"));
 }
 
@@ -703,6 +733,7 @@ static void job_fields(struct mg *g)
 	if (g->more_warnings)
 		analysis__warn(res, "%u more warnings of the nodes: see each node's report",
 			       g->more_warnings);
+	analysis__cost_text(res);
 	display_path(g);
 }
 

@@ -537,6 +537,9 @@ static void footer(FILE *f, const struct an_result *res)
 	kv_start(f, "job");
 	fprintf(f, "%u processes, %u threads, %u CPUs</td></tr>\n", res->nprocs, res->nthreads,
 		res->ncpus);
+	kv_start(f, "tracer cost");
+	html_esc(f, res->cost_text + strlen("tracer cost: "), sizeof(res->cost_text));
+	fputs("</td></tr>\n", f);
 	kv_start(f, "command");
 	html_esc(f, res->cmdline, 4096);
 	fputs("</td></tr>\n", f);

@@ -112,6 +112,41 @@ static void j_breakdown(struct jw *w, const char *k, const struct an_breakdown *
 	close_(w, '}');
 }
 
+static void j_cost(struct jw *w, const struct an_result *res)
+{
+	const struct an_cost *c = &res->an.cost;
+	double share = c->tracer + (c->bpf > 0 ? c->bpf : 0);
+
+	if (!c->known) {
+		str(w, "tracer_cost", NULL);
+		return;
+	}
+	open_(w, "tracer_cost", '{');
+	str(w, "text", res->cost_text);
+	num(w, "ns_per_event", res->events ? share * c->duration_s * 1e9 / (double)res->events : 0);
+	num(w, "cpu_percent", 100 * share);
+	if (c->bpf >= 0)
+		num(w, "bpf_cpu_percent", 100 * c->bpf);
+	else
+		str(w, "bpf_cpu_percent", NULL);
+	num(w, "process_cpu_percent", 100 * c->tracer);
+	num(w, "setup_cpu_s", c->setup_cpu_s);
+	num(w, "duration_s", c->duration_s);
+	num(w, "sampled_s", c->sampled_s);
+	u64(w, "windows", c->windows);
+	num(w, "accounting_ns_per_run", c->acct_ns);
+	open_(w, "programs", '[');
+	for (uint32_t i = 0; i < c->nprogs; i++) {
+		open_(w, NULL, '{');
+		str(w, "name", c->prog[i].name);
+		num(w, "runs_per_s", c->prog[i].runs_per_s);
+		num(w, "ns_per_run", c->prog[i].ns_per_run);
+		close_(w, '}');
+	}
+	close_(w, ']');
+	close_(w, '}');
+}
+
 static void j_trace(struct jw *w, const struct an_result *res)
 {
 	open_(w, "trace", '{');
@@ -152,6 +187,7 @@ static void j_trace(struct jw *w, const struct an_result *res)
 		u64(w, "clock_error_ns", strtoull(res->clock_error_ns, NULL, 10));
 	else
 		str(w, "clock_error_ns", NULL);
+	j_cost(w, res);
 	open_(w, "warnings", '[');
 	for (int i = 0; i < res->nwarn; i++)
 		str(w, NULL, res->warn[i]);

@@ -280,6 +280,7 @@ static void trace(FILE *f, const struct an_result *res)
 			(unsigned long long)res->events, (double)(res->end_ts - res->start_ts) / 1e9,
 			(unsigned long long)res->dropped, (unsigned long long)res->missing,
 			res->nprocs, res->nthreads, res->complete ? "" : ", INCOMPLETE");
+		fprintf(f, "             %s\n", res->cost_text);
 		return;
 	}
 	fprintf(f, "\ntrace        %llu events, %.3f s, %llu dropped, %u processes, %u threads, "
@@ -287,6 +288,7 @@ static void trace(FILE *f, const struct an_result *res)
 		(double)(res->end_ts - res->start_ts) / 1e9, (unsigned long long)res->dropped,
 		res->nprocs, res->nthreads, res->ncpus, res->spare_cpus,
 		res->complete ? "" : ", INCOMPLETE");
+	fprintf(f, "             %s\n", res->cost_text);
 }
 
 void report__text(FILE *f, const struct an_result *res)

@@ -126,6 +126,26 @@ static const struct st_field f_probe[] = {
 	{ 0 },
 };
 
+static const struct st_field f_cost[] = {
+	F("duration", struct st_cost, duration, ST_F_U64),
+	F("cpu_ns", struct st_cost, cpu_ns, ST_F_U64),
+	F("setup_cpu_ns", struct st_cost, setup_cpu_ns, ST_F_U64),
+	F("sampled_ns", struct st_cost, sampled_ns, ST_F_U64),
+	F("windows", struct st_cost, windows, ST_F_U32),
+	F("calib_runs", struct st_cost, calib_runs, ST_F_U64),
+	F("calib_ns", struct st_cost, calib_ns, ST_F_U64),
+	F("nprogs", struct st_cost, nprogs, ST_F_U32),
+	FLAG("no_stats", ST_COST_NO_STATS),
+	{ 0 },
+};
+
+static const struct st_field f_cost_prog[] = {
+	F("name", struct st_cost_prog, name, ST_F_COMM),
+	F("runs", struct st_cost_prog, runs, ST_F_U64),
+	F("run_ns", struct st_cost_prog, run_ns, ST_F_U64),
+	{ 0 },
+};
+
 /* offsets + 1 in the table, so that 0 (left out) means "none" */
 #define AT(type_, member) (offsetof(type_, member) + 1)
 #define REC(n, type_, tails_, kind_, group_) \
@@ -138,6 +158,9 @@ static const struct st_rec_desc descs[ST_REC_TYPE_MAX] = {
 	[ST_REC_TIME] = { .name = "time", .kind = ST_KIND_MAX },
 	[ST_REC_TRAILER] = { .name = "trailer", .kind = ST_KIND_MAX },
 	[ST_REC_DROPS] = { .name = "drops", .kind = ST_KIND_MAX },
+	[ST_REC_COST] = { REC("cost", struct st_cost, 0, ST_KIND_MAX, 0), .fields = f_cost },
+	[ST_REC_COST_PROG] = { REC("cost_prog", struct st_cost_prog, 0, ST_KIND_MAX, 0),
+			       .fields = f_cost_prog },
 	[ST_REC_SWITCH] = { REC("switch", struct st_switch, 0, ST_KIND_SCHED, ST_GROUP_SCHED),
 			    .tid_at = AT(struct st_switch, prev_tid), .fields = f_switch },
 	[ST_REC_WAKEUP] = { REC("wakeup", struct st_wakeup, 0, ST_KIND_WAKEUP, ST_GROUP_SCHED),

@@ -124,6 +124,8 @@ struct st_event {
 		struct st_probe probe;
 		struct st_drops drops;
 		struct st_trailer trailer;
+		struct st_cost cost;
+		struct st_cost_prog cost_prog;
 		__u8 fixed_raw[128];	/* any type's fixed part (struct st_rec_desc) */
 	};
 	/* exec file, proc cmdline, fd path, syscall path, probe library; NUL-terminated */

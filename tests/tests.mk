@@ -7,7 +7,7 @@ test: deps
 
 # Small programs the tracer tests and benchmarks drive (known ground truth).
 TEST_TOOLS := $(BUILD)/tests/ctlwork $(BUILD)/tests/sysloop $(BUILD)/tests/pingpong \
-	      $(BUILD)/tests/hangfs $(BUILD)/tests/zombie
+	      $(BUILD)/tests/hangfs $(BUILD)/tests/zombie $(BUILD)/tests/churn
 all: $(TEST_TOOLS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o
