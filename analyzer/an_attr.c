@@ -23,6 +23,7 @@
 #define RX_CPU_NS	1000000ull	/* a receipt's calls are closer than this on CPU */
 #define PENDING_MAX	64		/* batches received and not taken, at most */
 #define OVL_LAUNCH	0xff
+#define OVL_SHIFT_MAX	1024	/* overlays an insertion may move (out-of-order records) */
 #define NET_MIN		2		/* receive calls ended by a softirq that make a net thread */
 #define COLL_GAP_NS	1000000ull	/* collective-wait pieces closer than this are one wait */
 #define CHAIN_GAP_NS	2000000ull	/* futex calls of one wait chain follow within this */
@@ -95,33 +96,108 @@ static struct seg *q_push(struct thr *t)
 	return q_at(t, t->qlen - 1);
 }
 
+/* ------------------------------------------------------------------ uncovered */
+
+static struct seg *seg_of(struct thr *t, uint64_t seq)
+{
+	return q_at(t, (uint32_t)(seq - t->qseq));
+}
+
+/* Remembers a new OFF segment (the queue's last) as not covered yet. */
+static void unc_push(struct thr *t)
+{
+	if (t->unc_off + t->unc_len == t->unc_cap) {
+		if (t->unc_off > t->unc_cap / 2) {
+			memmove(t->unc, t->unc + t->unc_off, sizeof(*t->unc) * t->unc_len);
+			t->unc_off = 0;
+		} else {
+			uint32_t cap = t->unc_cap ? 2 * t->unc_cap : 16;
+			uint64_t *u = realloc(t->unc, sizeof(*u) * cap);
+
+			if (!u)
+				return;	/* never covered: classified without its syscall */
+			t->unc = u;
+			t->unc_cap = cap;
+		}
+	}
+	t->unc[t->unc_off + t->unc_len++] = t->qseq + t->qlen - 1;
+}
+
+/* Drops the entries of segments already finalized (popped from the queue). */
+static void unc_trim(struct thr *t)
+{
+	while (t->unc_len && t->unc[t->unc_off] < t->qseq) {
+		t->unc_off++;
+		t->unc_len--;
+	}
+}
+
+/* The index in unc after the last segment that starts at or before e (they are in order). */
+static uint32_t unc_upto(struct thr *t, uint64_t e)
+{
+	uint32_t lo = 0, hi = t->unc_len;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (seg_of(t, t->unc[t->unc_off + mid])->start <= e)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Removes unc entries [from, to): the segments just covered. */
+static void unc_remove(struct thr *t, uint32_t from, uint32_t to)
+{
+	uint64_t *u;
+
+	if (from == to)
+		return;		/* also: no array yet (NULL + 0 is undefined) */
+	u = t->unc + t->unc_off;
+	memmove(u + from, u + to, sizeof(*u) * (t->unc_len - to));
+	t->unc_len -= to - from;
+}
+
 static struct ovl *o_at(struct thr *t, uint32_t i)
 {
 	return &t->ov[(t->ovhead + i) & (t->ovcap - 1)];
 }
 
-/* Inserts an overlay keeping the queue sorted by start (they arrive nearly sorted). */
+/*
+ * Inserts an overlay keeping the queue sorted by start (they arrive nearly sorted).
+ * Overlays of one category and flags that overlap or touch at the tail become one
+ * (their union covers the same time), so calls nested in a longer one (a write
+ * session, a batch receipt) do not pile up; an overlay that would still go deeper
+ * than OVL_SHIFT_MAX (only out-of-order records do that) is left out and counted.
+ */
 static void ovl_add_f(struct thr *t, uint64_t s, uint64_t e, uint8_t cat, uint8_t flags)
 {
 	uint32_t i;
 
 	if (e < t->fin_until || (e == s && cat != OVL_LAUNCH))
 		return;
-	if (t->ovlen == t->ovcap &&
-	    ring_grow((void **)&t->ov, &t->ovhead, t->ovlen, &t->ovcap, sizeof(*t->ov)))
-		return;
-	/* extends the last one of the same kind when they touch (back-to-back reads) */
-	if (t->ovlen && cat != OVL_LAUNCH) {
+	while (t->ovlen && cat != OVL_LAUNCH) {
 		struct ovl *last = o_at(t, t->ovlen - 1);
 
-		if (last->cat == cat && last->flags == flags && s <= last->e && s >= last->s) {
-			if (e > last->e)
-				last->e = e;
+		if (last->cat != cat || last->flags != flags || last->e < s || last->s > e)
+			break;
+		s = last->s < s ? last->s : s;
+		e = last->e > e ? last->e : e;
+		t->ovlen--;
+	}
+	for (i = t->ovlen; i > 0 && o_at(t, i - 1)->s > s; i--) {
+		if (t->ovlen - i == OVL_SHIFT_MAX) {
+			t->ovl_dropped++;
 			return;
 		}
 	}
-	for (i = t->ovlen; i > 0 && o_at(t, i - 1)->s > s; i--)
-		*o_at(t, i) = *o_at(t, i - 1);
+	if (t->ovlen == t->ovcap &&
+	    ring_grow((void **)&t->ov, &t->ovhead, t->ovlen, &t->ovcap, sizeof(*t->ov)))
+		return;
+	for (uint32_t k = t->ovlen; k > i; k--)
+		*o_at(t, k) = *o_at(t, k - 1);
 	*o_at(t, i) = (struct ovl){ .s = s, .e = e, .cat = cat, .flags = flags };
 	t->ovlen++;
 }
@@ -692,6 +768,8 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
 		if (cat == CAT_COLL)
 			coll_track(t, s, e, g);
 	}
+	if (a->obs && a->obs->piece)
+		a->obs->piece(a->obs->ctx, a, t, s, e, cat, g, wakelat);
 	t->fin_until = e;
 }
 
@@ -1052,6 +1130,7 @@ void attr__finalize(struct an *a, struct thr *t, bool all)
 
 		t->qhead = (t->qhead + 1) & (t->qcap - 1);
 		t->qlen--;
+		t->qseq++;
 		finalize_seg(a, t, &g);
 		drop_old_overlays(t, t->fin_until);
 	}
@@ -1075,6 +1154,8 @@ static struct seg *new_seg(struct thr *t, uint8_t kind, uint64_t start, uint64_t
 	g->start = start;
 	g->end = g->wake = end;
 	g->nr = SC_NONE;
+	if (kind == SEG_OFF)
+		unc_push(t);
 	return g;
 }
 
@@ -1147,15 +1228,20 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 {
 	const struct st_ev_syscall *sc = &ev->sc;
 	bool has_fd = sc->present & ST_SC_FD, by_task = task_woken(sc);
+	uint32_t hi, i;
 
+	/*
+	 * Only the OFF segments no syscall covered yet, from the last that starts by the
+	 * end of this one back to its start: each is visited once, when it is covered.
+	 */
 	cv->first = cv->last = NULL;
-	for (uint32_t i = t->qlen; i > 0; i--) {
-		struct seg *g = q_at(t, i - 1);
+	unc_trim(t);
+	hi = unc_upto(t, e);
+	for (i = hi; i > 0; i--) {
+		struct seg *g = seg_of(t, t->unc[t->unc_off + i - 1]);
 
 		if (g->end <= s)
 			break;
-		if (g->kind != SEG_OFF || (g->flags & SEG_SC_SET) || g->start > e)
-			continue;
 		if (!cv->last)
 			cv->last = g;
 		cv->first = g;
@@ -1187,6 +1273,7 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 				*v = 1;
 		}
 	}
+	unc_remove(t, i, hi);
 }
 
 static bool is_write_syscall(unsigned nr)

@@ -715,6 +715,49 @@ static void on_syscall(struct an *a, const struct st_event *ev)
 		      ev->ts);
 }
 
+/* A COST_PROG record: one program's runs and time, kept for the COST record after it. */
+static void cost_prog(struct an *a, const struct st_event *ev)
+{
+	struct an_cost *o = &a->cost;
+
+	if (o->known)
+		memset(o, 0, sizeof(*o));	/* a second COST: its programs follow */
+	if (o->nprogs == AN_COST_PROGS || !ev->cost_prog.runs)
+		return;
+	memcpy(o->prog[o->nprogs].name, ev->cost_prog.name, sizeof(o->prog[0].name));
+	o->prog[o->nprogs].name[sizeof(o->prog[0].name) - 1] = '\0';
+	o->prog[o->nprogs].runs = ev->cost_prog.runs;
+	o->prog[o->nprogs].run_ns = ev->cost_prog.run_ns;
+	o->nprogs++;
+}
+
+/*
+ * The COST record: the BPF programs' share of one CPU in the sample windows, each run
+ * less the accounting's own share (docs/trace-format.md, What the tracer cost).
+ */
+static void cost(struct an *a, const struct st_event *ev)
+{
+	const struct st_cost *c = &ev->cost;
+	struct an_cost *o = &a->cost;
+	double win = (double)c->sampled_ns / 1e9, ns = 0;
+
+	o->known = true;
+	o->tracer = c->duration ? (double)c->cpu_ns / (double)c->duration : 0;
+	o->duration_s = (double)c->duration / 1e9;
+	o->sampled_s = win;
+	o->setup_cpu_s = (double)c->setup_cpu_ns / 1e9;
+	o->acct_ns = c->calib_runs ? (double)c->calib_ns / (double)c->calib_runs : 0;
+	o->windows = c->windows;
+	for (uint32_t i = 0; i < o->nprogs; i++) {
+		double run = (double)o->prog[i].run_ns - o->acct_ns * (double)o->prog[i].runs;
+
+		ns += run > 0 ? run : 0;
+		o->prog[i].runs_per_s = win > 0 ? (double)o->prog[i].runs / win : 0;
+		o->prog[i].ns_per_run = run / (double)o->prog[i].runs;
+	}
+	o->bpf = (ev->flags & ST_COST_NO_STATS) || !c->sampled_ns ? -1 : ns / (double)c->sampled_ns;
+}
+
 void an__event(struct an *a, const struct st_event *ev)
 {
 	/* events as the trailer counts them: every record but the trailer itself */
@@ -742,6 +785,8 @@ void an__event(struct an *a, const struct st_event *ev)
 	case ST_REC_PROBE_DEF: on_probe_def(a, ev); break;
 	case ST_REC_PROBE: on_probe(a, ev); break;
 	case ST_REC_RELEASE: on_release(a, ev); break;
+	case ST_REC_COST_PROG: cost_prog(a, ev); break;
+	case ST_REC_COST: cost(a, ev); break;
 	case ST_REC_TRAILER:
 		if (ev->trailer.end_ts > a->end_ts)
 			a->end_ts = ev->trailer.end_ts;
@@ -750,6 +795,8 @@ void an__event(struct an *a, const struct st_event *ev)
 		break;
 	default: break;
 	}
+	if (a->obs && a->obs->record)
+		a->obs->record(a->obs->ctx, a, ev);
 }
 
 /* End of the trace: every open segment ends, everything is finalized. */
@@ -787,6 +834,7 @@ void an__free(struct an *a)
 		struct thr *t = (struct thr *)(uintptr_t)v;
 
 		free(t->q);
+		free(t->unc);
 		free(t->ov);
 		free(t->snaps);
 		period__free(t);

@@ -218,10 +218,16 @@ struct thr {
 	/* closed segments waiting for their syscall (a ring) */
 	struct seg *q;
 	uint32_t qhead, qlen, qcap;
+	uint64_t qseq;		/* sequence number of q's head (segments ever popped) */
+	/* the OFF segments no syscall covered yet, by sequence number, in order: a
+	 * syscall walks only those (a walk over all held ones was quadratic) */
+	uint64_t *unc;
+	uint32_t unc_off, unc_len, unc_cap;
 	uint64_t sc_horizon;	/* syscall records seen up to this end time */
 	uint64_t fin_until;	/* finalized up to here */
 	struct ovl *ov;
 	uint32_t ovhead, ovlen, ovcap;
+	uint64_t ovl_dropped;	/* overlays left out: too far out of order */
 	uint32_t nlaunch;	/* launch markers not counted yet */
 
 	struct acc cum;
@@ -420,12 +426,37 @@ int an_time__parse(const char *s, size_t len, struct an_time *t);
 /* Its time: t0 + seconds, or the absolute ns; def when none; UINT64_MAX past 2^64. */
 uint64_t an_time__resolve(const struct an_time *t, uint64_t t0, uint64_t def);
 
+struct an;
+
+/*
+ * An observer of the pass: a view drawn from the model as the pass builds it (the
+ * Perfetto export), so that it can never disagree with the report.  NULL when unused:
+ * the report pays nothing.  Any callback may be NULL.
+ */
+struct an_obs {
+	void *ctx;
+	/* the trace is open (a->start_ts, a->info), before its first record */
+	void (*begin)(void *ctx, struct an *a);
+	/*
+	 * [s, e) of t's life was accounted in category cat (enum cat): what every
+	 * breakdown, stall and step adds up.  Per thread in time order, without gaps,
+	 * cut at overlay and snapshot edges.  g is the segment it is a piece of, with its
+	 * evidence (on or off CPU; off: the state, syscall, fd, wakers and how they relate
+	 * to t); runnable: after the wakeup that ended the wait, waiting for a CPU.
+	 */
+	void (*piece)(void *ctx, struct an *a, const struct thr *t, uint64_t s, uint64_t e,
+		      int cat, const struct seg *g, bool runnable);
+	/* every record, once the pass took it in (threads, names and files updated) */
+	void (*record)(void *ctx, struct an *a, const struct st_event *ev);
+};
+
 struct an_opts {
 	const char *path;
 	struct an_time from, to;
 	uint32_t main_tid;
 	bool verbose;
 	struct period_pick period;	/* a second pass: boundaries of this pattern */
+	const struct an_obs *obs;	/* NULL: none */
 };
 
 #define AN_ARENA_MAX	(8u << 20)
@@ -433,9 +464,29 @@ struct an_opts {
 
 #define AN_THR_CACHE 64
 
+/*
+ * What the tracer cost, from its COST record: the BPF programs' share of one CPU
+ * (sampled windows of the kernel's accounting, less the accounting's own share of
+ * each run; -1 when not measured) and the tracer process's; both per event.
+ */
+#define AN_COST_PROGS	32
+
+struct an_cost {
+	bool known;
+	double bpf, tracer;		/* shares of one CPU */
+	double duration_s, sampled_s, setup_cpu_s, acct_ns;
+	uint32_t windows, nprogs;
+	struct {
+		char name[16];
+		uint64_t runs, run_ns;		/* in the windows */
+		double runs_per_s, ns_per_run;
+	} prog[AN_COST_PROGS];
+};
+
 struct an {
 	struct thr *thr_cache[AN_THR_CACHE];
 	const struct an_opts *o;
+	const struct an_obs *obs;	/* o->obs */
 	struct st_reader *r;
 	const struct st_trace_info *info;
 	uint64_t start_ts, now, end_ts;
@@ -477,6 +528,7 @@ struct an {
 	bool irq_unknown;
 	bool have_trailer;
 	struct st_trailer trailer;	/* how the tracer stopped, and what it wrote */
+	struct an_cost cost;		/* what the tracer cost (its COST record) */
 	int read_error;
 };
 

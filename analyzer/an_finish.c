@@ -124,10 +124,28 @@ static void mark_busy_below(struct an *a, uint64_t max)
 	}
 }
 
+static uint64_t pid_score(struct an *a, uint32_t pid)
+{
+	struct proc *p = an__find_proc(a, pid);
+
+	return p ? p->score : 0;
+}
+
+/* Keeps the MAX_TRAINERS busiest; the count of all is said on top (finish__trainers). */
 static void add_trainer(struct an_result *res, struct proc *p)
 {
-	if (res->ntr < MAX_TRAINERS)
+	struct an_trainer *least = NULL;
+
+	res->ntr_found++;
+	if (res->ntr < MAX_TRAINERS) {
 		res->tr[res->ntr++].pid = p->pid;
+		return;
+	}
+	for (uint32_t i = 0; i < MAX_TRAINERS; i++)
+		if (!least || pid_score(&res->an, res->tr[i].pid) < pid_score(&res->an, least->pid))
+			least = &res->tr[i];
+	if (p->score > pid_score(&res->an, least->pid))
+		least->pid = p->pid;
 }
 
 /* Trainers: processes workers feed (or with step markers), else the busy leaves. */
@@ -825,8 +843,11 @@ static void machine(struct an_result *res, uint64_t lo, uint64_t hi)
 	}
 	competitors(res, lo, hi);
 	res->spare_cpus = res->mach.idle_cpus;
-	for (uint32_t i = 0; i < res->ntr; i++)
+	for (uint32_t i = 0; i < res->ntr; i++) {
 		res->tr[i].cpus_used = res->mach.job_cpus;
+		res->tr[i].spare_cpus = res->spare_cpus;
+		res->tr[i].ncpus = res->ncpus;
+	}
 }
 
 static void fill_trainer(struct an_result *res, struct an_trainer *tr)
@@ -878,7 +899,7 @@ static double waits_for_others(const struct an_trainer *x)
  * The slowest trainer sets the pace; the others' extra waiting is what it costs.
  * Ranks of one job step together: then the straggler is the slowest.
  */
-static void slowest(struct an_result *res)
+void finish__slowest(struct an_result *res)
 {
 	uint32_t s = 0;
 
@@ -927,6 +948,9 @@ void finish__trainers(struct an_result *res)
 	} else {
 		find_trainers(res);
 		qsort(res->tr, res->ntr, sizeof(res->tr[0]), cmp_pid);
+		if (res->ntr_found > MAX_TRAINERS)
+			analysis__warn(res, "%u processes look like trainers: the report keeps the %d "
+				       "busiest", res->ntr_found, MAX_TRAINERS);
 	}
 	for (uint32_t i = 0; i < res->ntr; i++) {
 		struct an_trainer *tr = &res->tr[i];
@@ -945,7 +969,7 @@ void finish__trainers(struct an_result *res)
 		fill_trainer(res, &res->tr[i]);
 	straggler__find(res);
 	if (res->ntr)
-		slowest(res);
+		finish__slowest(res);
 	machine(res, res->ntr ? res->tr[res->slowest].win_start : a->start_ts,
 		res->ntr ? res->tr[res->slowest].win_end : a->end_ts);
 	for (uint32_t i = 0; i < res->ntr; i++)

@@ -53,7 +53,8 @@ static bool same_job(const struct ident *a, const struct ident *b)
 
 static bool waits_for_peers(struct an_result *res, const struct an_trainer *tr)
 {
-	struct proc *p = an__find_proc(&res->an, tr->pid);
+	/* a job of several inputs (merge.c) has no trace state: its ranks say who they are */
+	struct proc *p = res->an.r ? an__find_proc(&res->an, tr->pid) : NULL;
 
 	return tr->coll.n || (p && (p->flags & PF_NET_PEERS));
 }
@@ -88,6 +89,12 @@ static uint32_t members(struct an_result *res, uint32_t *m)
 	return n;
 }
 
+/* A time of a trainer on the job's time line (its machine's clock, aligned: job.c). */
+static uint64_t on_line(const struct an_trainer *tr, uint64_t t)
+{
+	return (uint64_t)((int64_t)t + tr->clock_offset);
+}
+
 /* Every member's waits inside the window all members cover, sorted by start. */
 static struct ep *gather(struct an_result *res, const uint32_t *m, uint32_t n, size_t *len)
 {
@@ -98,8 +105,8 @@ static struct ep *gather(struct an_result *res, const uint32_t *m, uint32_t n, s
 	for (uint32_t i = 0; i < n; i++) {
 		const struct an_trainer *tr = &res->tr[m[i]];
 
-		lo = tr->win_start > lo ? tr->win_start : lo;
-		hi = tr->win_end < hi ? tr->win_end : hi;
+		lo = on_line(tr, tr->win_start) > lo ? on_line(tr, tr->win_start) : lo;
+		hi = on_line(tr, tr->win_end) < hi ? on_line(tr, tr->win_end) : hi;
 		total += tr->coll.n;
 	}
 	if (!(e = malloc(sizeof(*e) * (total + 1))))
@@ -107,9 +114,12 @@ static struct ep *gather(struct an_result *res, const uint32_t *m, uint32_t n, s
 	for (uint32_t i = 0; i < n; i++) {
 		const struct an_trainer *tr = &res->tr[m[i]];
 
-		for (uint32_t j = 0; j < tr->coll.n; j++)
-			if (tr->coll.w[j].start >= lo && tr->coll.w[j].start < hi)
-				e[k++] = (struct ep){ tr->coll.w[j].start, tr->coll.w[j].wake, i };
+		for (uint32_t j = 0; j < tr->coll.n; j++) {
+			uint64_t s = on_line(tr, tr->coll.w[j].start);
+
+			if (s >= lo && s < hi)
+				e[k++] = (struct ep){ s, on_line(tr, tr->coll.w[j].wake), i };
+		}
 	}
 	qsort(e, k, sizeof(*e), by_start);
 	*len = k;
@@ -272,28 +282,35 @@ static void decide(struct an_result *res, const uint32_t *m, uint32_t n)
 void straggler__find(struct an_result *res)
 {
 	struct an_job *j = &res->job;
-	uint32_t m[MAX_TRAINERS], n = members(res, m);
+	uint32_t *m = malloc(sizeof(*m) * (res->ntr + 1)), n;
 	struct ep *e;
 	size_t len;
 
 	*j = (struct an_job){ .world_size = -1, .master_port = -1, .straggler = -1 };
-	for (uint32_t i = 0; i < res->ntr; i++)
+	/* the peers behind the waits need the trace; a job of several inputs has them */
+	for (uint32_t i = 0; res->an.r && i < res->ntr; i++)
 		peers(res, &res->tr[i]);
-	if (!n || (n == 1 && res->tr[m[0]].id.world_size <= 1))
+	if (!m)
 		return;
+	n = members(res, m);
+	if (!n || (n == 1 && res->tr[m[0]].id.world_size <= 1))
+		goto out;
 	j->distributed = true;
 	j->ranks = n;
 	identity(res, m, n);
 	for (uint32_t i = 0; i < n; i++) {
 		res->tr[m[i]].coll.in_job = true;
-		res->tr[m[i]].host = res->hostname;
+		if (!res->tr[m[i]].host)
+			res->tr[m[i]].host = res->hostname;
 		j->mean_wait += res->tr[m[i]].bd.frac[CAT_COLL] / n;
 	}
 	if (n < 2 || !(e = gather(res, m, n, &len)))
-		return;
+		goto out;
 	j->collectives = match(res, m, n, e, len);
 	free(e);
 	decide(res, m, n);
+out:
+	free(m);
 }
 
 /* One line on the job for the reports (it holds trace strings: printers escape it). */

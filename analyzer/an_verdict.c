@@ -58,7 +58,7 @@ static void others(const struct an_result *res, char *buf, size_t n)
 static void prep_advice(const struct an_result *res, const struct an_trainer *tr,
 			struct an_verdict *v)
 {
-	double spare = res->spare_cpus;
+	double spare = tr->spare_cpus;	/* of its own machine (a job spans several) */
 	char oth[200];
 
 	others(res, oth, sizeof(oth));
@@ -199,7 +199,7 @@ static void decide_rest(const struct an_result *res, const struct an_trainer *tr
 		others(res, oth, sizeof(oth));
 		advise(v, "the main thread is runnable but not running %.0f%% of the time: %.2f "
 		       "CPUs used by the traced job on %u%s%s", pct(tr->bd.frac[CAT_CPU]),
-		       tr->cpus_used, res->ncpus, oth[0] ? "; " : "", oth);
+		       tr->cpus_used, tr->ncpus, oth[0] ? "; " : "", oth);
 		if (oth[0])
 			advise(v, "stop or move the competing programs (or give the job its own "
 			       "CPUs: taskset, cgroups cpusets), then reduce num_workers or "
@@ -489,7 +489,7 @@ void verdict__job(struct an_result *res)
 		*v = top->own;
 		snprintf(v->summary, sizeof(v->summary), "the job is balanced: no rank of %u "
 			 "stands out (they wait for each other %.0f%% of the time); the shared "
-			 "cause: %s", j->ranks, pct(j->mean_wait), top->own.summary);
+			 "cause: %.250s", j->ranks, pct(j->mean_wait), top->own.summary);
 		v->primary = j->shared_cause ? j->shared_cause : top->own.primary;
 	}
 }

@@ -13,8 +13,14 @@ static void warn(struct an_result *res, const char *fmt, ...) __attribute__((for
 
 static void vwarn(struct an_result *res, const char *fmt, va_list ap)
 {
-	if (res->nwarn < MAX_WARN)
+	/* the last place says how many more there were: none is lost without a word */
+	if (res->nwarn < MAX_WARN - 1)
 		vsnprintf(res->warn[res->nwarn++], sizeof(res->warn[0]), fmt, ap);
+	else if (++res->warn_more == 1)
+		vsnprintf(res->warn[res->nwarn++], sizeof(res->warn[0]), fmt, ap);
+	else
+		snprintf(res->warn[MAX_WARN - 1], sizeof(res->warn[0]), "%d more warnings",
+			 res->warn_more);
 }
 
 static void warn(struct an_result *res, const char *fmt, ...)
@@ -81,6 +87,7 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	const struct st_trace_info *in = st_reader__info(a->r);
 
 	a->o = o;
+	a->obs = o->obs;
 	a->info = in;
 	a->start_ts = a->now = a->end_ts = in->h.start_ts;
 	a->win_from = an_time__resolve(&o->from, in->h.start_ts, 0);
@@ -171,6 +178,39 @@ static void trailer_word(struct an_result *res)
 	res->end_reason = res->end_buf;
 }
 
+static uint64_t ovl_dropped(struct an *a)
+{
+	uint64_t k, v, n = 0;
+
+	for (size_t i = 0; hmap_iter(&a->threads, &i, &k, &v);)
+		n += ((struct thr *)(uintptr_t)v)->ovl_dropped;
+	return n;
+}
+
+/* The tracer's cost in one sentence, the same in every report. */
+void analysis__cost_text(struct an_result *res)
+{
+	const struct an_cost *c = &res->an.cost;
+	char *b = res->cost_text;
+	size_t n = sizeof(res->cost_text);
+	double share;
+
+	if (!c->known) {
+		snprintf(b, n, "tracer cost: not recorded (a trace from an older tracer)");
+		return;
+	}
+	share = c->tracer + (c->bpf > 0 ? c->bpf : 0);
+	snprintf(b, n, "tracer cost: %.0f ns per event, %.1f%% of one CPU%s (",
+		 res->events ? share * c->duration_s * 1e9 / (double)res->events : 0, 100 * share,
+		 res->nnodes > 1 ? " per node" : "");
+	if (c->bpf < 0)
+		snprintf(b + strlen(b), n - strlen(b), "its process only: BPF statistics "
+			 "could not be turned on)");
+	else
+		snprintf(b + strlen(b), n - strlen(b), "BPF programs %.1f%%, sampled over %.2f s; "
+			 "its process %.1f%%)", 100 * c->bpf, c->sampled_s, 100 * c->tracer);
+}
+
 static void health(struct an_result *res)
 {
 	struct an *a = &res->an;
@@ -182,6 +222,7 @@ static void health(struct an_result *res)
 		res->end_reason = strerror(a->read_error);
 	res->events = a->events;
 	trailer_word(res);
+	analysis__cost_text(res);
 	res->skipped = st_reader__skipped(a->r);
 	res->dropped = st_reader__drops_total(a->r);
 	for (uint32_t i = 0; i < d->nkinds && i < ST_KIND_MAX; i++)
@@ -198,6 +239,10 @@ static void health(struct an_result *res)
 	if (res->dropped)
 		warn(res, "the tracer dropped %llu events: fractions near the drops are estimates",
 		     (unsigned long long)res->dropped);
+	if (ovl_dropped(a))
+		warn(res, "%llu calls too far out of time order were left out of the attribution: "
+		     "the time they overlap is counted by its scheduling alone",
+		     (unsigned long long)ovl_dropped(a));
 	if (a->disorder)
 		warn(res, "%llu records are more than 1 ms older than records before them (the "
 		     "clock went back?): times near them are estimates",
@@ -240,14 +285,21 @@ static int analysis__pass(struct an_result *res, const struct an_opts *o, const 
 	int ret;
 
 	memset(res, 0, sizeof(*res));
+	if (!(res->tr = calloc(MAX_TRAINERS, sizeof(*res->tr)))) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
 	if (st_reader__open(&a->r, o->path) < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, o->path,
 			a->r ? st_reader__error(a->r) : "out of memory");
 		st_reader__close(a->r);
 		a->r = NULL;
+		analysis__free(res);
 		return 1;
 	}
 	setup(res, o);
+	if (a->obs && a->obs->begin)
+		a->obs->begin(a->obs->ctx, a);
 	while ((ret = st_reader__next(a->r, &ev)) > 0)
 		an__event(a, &ev);
 	if (ret < 0)
@@ -265,13 +317,17 @@ static int analysis__pass(struct an_result *res, const struct an_opts *o, const 
 
 void analysis__free(struct an_result *res)
 {
-	for (uint32_t i = 0; i < res->ntr; i++) {
+	for (uint32_t i = 0; res->tr && i < res->ntr; i++) {
 		free(res->tr[i].steps.chart);
 		free(res->tr[i].steps.dur_ms);
 		free(res->tr[i].steps.start_ns);
 	}
+	free(res->tr);
+	res->tr = NULL;
+	res->ntr = 0;
 	if (res->an.r) {
 		an__free(&res->an);
 		st_reader__close(res->an.r);
+		res->an.r = NULL;
 	}
 }

@@ -18,7 +18,7 @@
 #define MAX_SLOW	5
 #define MAX_TOP_STALLS	10
 #define MAX_ADVICE	4
-#define MAX_WARN	8
+#define MAX_WARN	16
 #define MAX_RELAYS	4
 #define MAX_WORKERS	64
 #define MAX_TRAINERS	64
@@ -106,6 +106,15 @@ struct an_trainer {
 	uint64_t gil_ns;	/* of lock_wait, waiting for CPython's GIL */
 	double syscalls_per_step, switches_per_step;	/* the main thread's */
 	double cpus_used;	/* traced on-CPU time / window, the whole job */
+	double spare_cpus;	/* of its machine: ncpus - the traced job's CPU use */
+	uint32_t ncpus;		/* of its machine */
+	/*
+	 * Which input of a job of several (res->nodes) it comes from, and the ns to add to
+	 * its times (all on its own machine's CLOCK_MONOTONIC) to put them on the job's
+	 * time line; 0 and 0 for a single trace.
+	 */
+	uint32_t node;
+	int64_t clock_offset;
 
 	struct {
 		uint32_t count;
@@ -205,6 +214,29 @@ struct an_machine {
 	struct an_competitor comp[MAX_COMPETITORS];
 };
 
+/*
+ * One input of a job analysed from several traces or --json reports (merge.c): its
+ * machine, and how its clock was put on the job's time line, the CLOCK_MONOTONIC of
+ * the reference node (the one with the lowest rank).
+ */
+struct an_node {
+	const char *path;	/* the input */
+	const char *trace;	/* the trace it was made from (a report's trace.path) */
+	const char *host;
+	uint32_t ranks, ncpus;
+	double spare_cpus, cpus_used;
+	uint64_t start_ns, end_ns;	/* its trace, on its own clock */
+	int64_t realtime_offset;	/* its header's CLOCK_REALTIME - CLOCK_MONOTONIC */
+	int64_t clock_error;	/* the pair's uncertainty, -1 unknown */
+	int64_t header_offset;	/* ns added to its times by the clock pairs alone */
+	int64_t offset;		/* ns added to its times: header_offset, refined */
+	int64_t residual;	/* median |its collectives' ends - the reference's|, -1 unknown */
+	uint32_t matched;	/* its collective ends matched with the reference's */
+	const char *aligned_by;	/* "reference", "collectives", "clock pair" */
+	bool complete;
+	uint64_t lost;		/* events it lacks: dropped + missing */
+};
+
 struct an_result {
 	const char *path;
 	bool complete;
@@ -221,11 +253,18 @@ struct an_result {
 	uint32_t ncpus, nprocs, nthreads;
 	const char *cmdline, *hostname, *kernel, *tracer_version;
 	char warn[MAX_WARN][256];
-	int nwarn;
-	struct an_trainer tr[MAX_TRAINERS];
+	int nwarn, warn_more;	/* warn_more: those past the last place */
+	struct an_trainer *tr;	/* MAX_TRAINERS from a trace; a job's ranks from several */
 	uint32_t ntr, slowest;
+	struct an_node *nodes;	/* a job of several inputs (merge.c); NULL for one trace */
+	uint32_t nnodes;
+	const char *aligned_by;	/* several inputs: "collectives", "clock pairs", "mixed" */
+	int64_t residual_skew;	/* ns, the worst node's; -1 unknown */
+	struct merge_state *merge;	/* what a merge owns (merge.c) */
+	uint32_t ntr_found;	/* trainers found; the MAX_TRAINERS busiest are in tr[] */
 	struct an_job job;
 	const char *clock_error_ns;
+	char cost_text[200];		/* "tracer cost: ...", in every report */
 	int64_t realtime_offset;
 	double spare_cpus;	/* = mach.idle_cpus: what was really idle */
 	struct an_machine mach;
@@ -236,12 +275,16 @@ struct an_result {
 /* Runs the analysis: 0, or 1 when the input cannot be read at all (message printed). */
 int analysis__run(struct an_result *res, const struct an_opts *o, const char *prog);
 void analysis__free(struct an_result *res);
+/* res->cost_text from res->an.cost (the analysis sets it; a merge after summing). */
+void analysis__cost_text(struct an_result *res);
 /* A warning on top of every report (at most MAX_WARN are kept). */
 void analysis__warn(struct an_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* an_finish.c */
 void finish__trainers(struct an_result *res);
+/* Marks the slowest trainer (the straggler when there is one) and the others' extra wait. */
+void finish__slowest(struct an_result *res);
 /* an_verdict.c */
 void verdict__decide(struct an_result *res, struct an_trainer *tr);
 void verdict__job(struct an_result *res);

@@ -2,6 +2,7 @@
 # the tests, and the `analyze` program (every other analyzer/*.c).  Builds with cc only.
 
 ST_LIB_SRCS  := analyzer/trace_write.c analyzer/trace_read.c analyzer/trace_names.c \
+		analyzer/trace_types.c \
 		analyzer/json.c analyzer/hmap.c
 ST_LIB       := $(BUILD)/libstalltrace.a
 ANALYZE_SRCS := $(filter-out $(ST_LIB_SRCS) analyzer/fuzz_%.c,$(wildcard analyzer/*.c))

@@ -21,7 +21,7 @@ _Static_assert(NCAT == 8, "the chart scripts plot columns 2..9: one per category
 
 const char *const chart_names[] = {
 	"breakdown", "steps", "timeline", "workers", "io_latency", "io_throughput", "ranks",
-	"rank_steps", NULL,
+	"rank_steps", "straggler", NULL,
 };
 
 /* Every file a run may leave in DIR: what an earlier run left and this one did not
@@ -35,6 +35,7 @@ const char *const chart_files[] = {
 	"io_throughput.dat", "io_throughput.gp", "io_throughput.svg", "io_throughput.png",
 	"ranks.dat", "ranks.gp", "ranks.svg", "ranks.png",
 	"rank_steps.dat", "rank_steps.gp", "rank_steps.svg", "rank_steps.png",
+	"straggler.dat", "straggler.gp", "straggler.svg", "straggler.png",
 	"index.html", NULL,
 };
 
@@ -146,7 +147,8 @@ static void stalls_dat(struct out *o, const struct an_trainer *tr)
 /* The main thread's state over time: fraction of each bucket in each category. */
 static void chart_timeline(struct out *o, const struct an_trainer *tr)
 {
-	const struct timeline *tl = tr->main->tl;
+	/* a job of several nodes keeps no timeline: its ranks come from their reports */
+	const struct timeline *tl = tr->main ? tr->main->tl : NULL;
 	unsigned rows = 0;
 	FILE *f;
 
@@ -217,6 +219,7 @@ static void chart_workers(struct out *o, const struct an_trainer *tr)
 	       "set title 'Worker activity (busy fraction, one lane per worker)'.who\n"
 	       "set ylabel 'worker'\n"
 	       "stats 'workers.dat' skip 2 nooutput\nN = STATS_columns - 1\n"
+	       "set yrange [-0.1:N]\n"
 	       "plot for [c=2:N+1] 'workers.dat' using 1:c with steps title columnheader(c)\n");
 }
 
@@ -269,7 +272,8 @@ static void chart_io(struct out *o, const struct an_trainer *tr)
 
 	if (!wk->reads && !mn->reads && !mn->writes)
 		return;
-	chart_io_latency(o, wk, mn);
+	if (wk->rd_lat.n || mn->rd_lat.n || mn->wr_lat.n)	/* none from reports */
+		chart_io_latency(o, wk, mn);
 	if (o->nb)
 		chart_io_throughput(o, wk, mn);
 }
@@ -308,55 +312,106 @@ static void rank_label(FILE *f, const struct an_trainer *tr)
 	label(f, trainer_name(tr, name, sizeof(name)), sizeof(name));
 }
 
-/* A distributed job: each rank's breakdown side by side, and its step times. */
-static void chart_ranks(struct out *o, const struct an_result *res)
-{
-	uint32_t n = 0, most = 0;
-	FILE *f;
+#define RANK_LINES	16	/* ranks drawn one line each; past that, a band */
 
-	for (uint32_t i = 0; i < res->ntr; i++) {
-		n += res->tr[i].coll.in_job;
-		if (res->tr[i].coll.in_job && res->tr[i].steps.count > most)
-			most = res->tr[i].steps.count;
-	}
-	if (n < 2 || !(f = outdir__create(o->d, "ranks.dat")))
+#define RANK_BARS	64	/* ranks drawn as bars; past that, stacked areas */
+
+/*
+ * A distributed job: each rank's breakdown side by side, as stacked bars; past
+ * RANK_BARS ranks as stacked areas over the ranks (the same picture, a few curves in
+ * place of thousands of boxes).
+ */
+static void ranks_breakdown(struct out *o, const struct an_result *res, uint32_t n)
+{
+	FILE *f = outdir__create(o->d, "ranks.dat");
+	bool areas = n > RANK_BARS;
+	char body[1024];
+
+	if (!f)
 		return;
-	fputs("# rank, then the fraction of its main thread's time in each category\nrank", f);
+	fprintf(f, "# rank, then the fraction of its main thread's time in each category%s\nrank",
+		areas ? " (cumulative: each column adds the category to the ones before)" : "");
 	for (int c = 0; c < NCAT; c++)
 		fprintf(f, " %s", cat_names[c]);
 	fputc('\n', f);
 	for (uint32_t i = 0; i < res->ntr; i++) {
+		double acc = 0;
+
 		if (!res->tr[i].coll.in_job)
 			continue;
 		rank_label(f, &res->tr[i]);
 		for (int c = 0; c < NCAT; c++)
-			fprintf(f, " %.4f", res->tr[i].bd.frac[c]);
+			fprintf(f, " %.4f", areas ? (acc += res->tr[i].bd.frac[c]) : res->tr[i].bd.frac[c]);
 		fputc('\n', f);
 	}
 	outdir__close_file(o->d, f);
-	script(o, "ranks", false,
-	       "set title 'Each rank: where its main thread''s time goes'\n"
-	       "set ylabel 'fraction of the window'\nset yrange [0:1]\n"
-	       "set style data histograms\nset style histogram rowstacked\n"
-	       "set style fill solid 0.9 noborder\nset boxwidth 0.6\n"
-	       "plot for [c=2:9] 'ranks.dat' using c:xtic(1) lt (c-1) title columnheader(c)\n");
-	if (!most || !(f = outdir__create(o->d, "rank_steps.dat")))
+	if (areas)
+		snprintf(body, sizeof(body),
+			 "set title 'Each rank: where its main thread''s time goes'\n"
+			 "set ylabel 'fraction of the window'\nset yrange [0:1]\n"
+			 "set xlabel 'the %u ranks, in rank order'\nset xrange [0:%u]\n"
+			 "set style fill solid 0.9 noborder\n"
+			 "plot for [c=9:2:-1] 'ranks.dat' using 0:c with filledcurves x1 lt (c-1) "
+			 "title columnheader(c)\n", n, n - 1);
+	else
+		snprintf(body, sizeof(body),
+			 "set title 'Each rank: where its main thread''s time goes'\n"
+			 "set ylabel 'fraction of the window'\nset yrange [0:1]\n"
+			 "set style data histograms\nset style histogram rowstacked\n"
+			 "set style fill solid 0.9 noborder\nset boxwidth 0.6\nset xtics rotate by -45\n"
+			 "plot for [c=2:9] 'ranks.dat' using c:xtic(1) lt (c-1) title columnheader(c)\n");
+	script(o, "ranks", false, body);
+}
+
+static int cmp_float(const void *x, const void *y)
+{
+	float a = *(const float *)x, b = *(const float *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Step times by step number: a line per rank up to RANK_LINES ranks; past that the
+ * ranks' band (min, median, max) and the straggler's (or the slowest rank's) line.
+ */
+static void rank_steps(struct out *o, const struct an_result *res, uint32_t n, uint32_t most)
+{
+	const struct an_trainer *s = &res->tr[res->slowest];
+	float *v = n > RANK_LINES ? malloc(sizeof(*v) * n) : NULL;
+	FILE *f;
+
+	if ((n > RANK_LINES && !v) || !(f = outdir__create(o->d, "rank_steps.dat"))) {
+		free(v);
 		return;
-	/* one column per rank, one row per step ('-': that rank has fewer steps) */
-	fputs("# step time in ms of each rank, by step number\nstep", f);
+	}
+	fputs("# step time in ms of each rank, by step number ('-': that rank has fewer)\nstep", f);
+	if (v)
+		fputs(" min median max", f);
 	for (uint32_t i = 0; i < res->ntr; i++) {
-		if (res->tr[i].coll.in_job) {
+		if (res->tr[i].coll.in_job && (!v || &res->tr[i] == s)) {
 			fputc(' ', f);
 			rank_label(f, &res->tr[i]);
 		}
 	}
 	fputc('\n', f);
 	for (uint32_t k = 0; k < most && k < 100000; k++) {
+		uint32_t m = 0;
+
 		fprintf(f, "%u", k + 1);
+		for (uint32_t i = 0; v && i < res->ntr; i++)
+			if (res->tr[i].coll.in_job && res->tr[i].steps.dur_ms &&
+			    k < res->tr[i].steps.count)
+				v[m++] = res->tr[i].steps.dur_ms[k];
+		if (v && m) {
+			qsort(v, m, sizeof(*v), cmp_float);
+			fprintf(f, " %.4f %.4f %.4f", v[0], v[m / 2], v[m - 1]);
+		} else if (v) {
+			fputs(" - - -", f);
+		}
 		for (uint32_t i = 0; i < res->ntr; i++) {
 			const struct an_trainer *tr = &res->tr[i];
 
-			if (!tr->coll.in_job)
+			if (!tr->coll.in_job || (v && tr != s))
 				continue;
 			if (tr->steps.dur_ms && k < tr->steps.count)
 				fprintf(f, " %.4f", tr->steps.dur_ms[k]);
@@ -366,11 +421,78 @@ static void chart_ranks(struct out *o, const struct an_result *res)
 		fputc('\n', f);
 	}
 	outdir__close_file(o->d, f);
-	script(o, "rank_steps", false,
+	free(v);
+	script(o, "rank_steps", false, v ?
+	       "set title 'Step time of the ranks: min to max, the median, and the straggler'\n"
+	       "set xlabel 'step'\nset ylabel 'ms'\nset datafile missing '-'\n"
+	       "plot 'rank_steps.dat' using 1:2:4 with filledcurves lc rgb '#bbccee' "
+	       "title 'all ranks (min to max)', '' using 1:3 with lines lc rgb '#4477aa' "
+	       "title columnheader(3), '' using 1:5 with lines lw 2 lc rgb '#ee6677' "
+	       "title columnheader(5)\n" :
 	       "set title 'Step time of each rank'\nset xlabel 'step'\nset ylabel 'ms'\n"
 	       "set datafile missing '-'\n"
 	       "stats 'rank_steps.dat' skip 2 nooutput\nN = STATS_columns - 1\n"
 	       "plot for [c=2:N+1] 'rank_steps.dat' using 1:c with lines title columnheader(c)\n");
+}
+
+/*
+ * Who the ranks wait for: per rank, the others' waiting in the collectives it reached
+ * last (what made it the straggler), and its own collective wait.
+ */
+static void chart_straggler(struct out *o, const struct an_result *res)
+{
+	FILE *f;
+
+	if (!res->job.collectives || !(f = outdir__create(o->d, "straggler.dat")))
+		return;
+	fputs("# per rank: the others' collective waits in the collectives it reached last (s), "
+	      "the share of the collectives it reached last, its own collective_wait\n"
+	      "rank waited_for_s last_share own_collective_wait\n", f);
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		const struct an_trainer *tr = &res->tr[i];
+
+		if (!tr->coll.in_job)
+			continue;
+		rank_label(f, tr);
+		fprintf(f, " %.6f %.4f %.4f\n", (double)tr->coll.waited_for_ns / 1e9,
+			tr->coll.last / res->job.collectives, tr->bd.frac[CAT_COLL]);
+	}
+	outdir__close_file(o->d, f);
+	/* few ranks: bars and points; many: impulses and lines (thousands of boxes weigh MBs) */
+	script(o, "straggler", false, res->job.ranks > RANK_BARS ?
+	       "set title 'Who the ranks wait for: the others'' collective waits each rank held up'\n"
+	       "set ylabel 's waited for it'\nset y2label 'fraction'\nset y2range [0:1]\n"
+	       "set ytics nomirror\nset y2tics\nset xlabel 'the ranks, in rank order'\n"
+	       "plot 'straggler.dat' using 0:2 with impulses "
+	       "lw 2 lc rgb '#ee6677' title columnheader(2), '' using 0:3 axes x1y2 with lines "
+	       "lc rgb '#4477aa' title columnheader(3), '' using 0:4 axes x1y2 with lines "
+	       "lc rgb '#228833' title columnheader(4)\n" :
+	       "set title 'Who the ranks wait for: the others'' collective waits each rank held up'\n"
+	       "set ylabel 's waited for it'\nset y2label 'fraction'\nset y2range [0:1]\n"
+	       "set ytics nomirror\nset y2tics\nset xtics rotate by -45\n"
+	       "set style fill solid 0.8 noborder\nset boxwidth 0.8 relative\n"
+	       "plot 'straggler.dat' using 0:2:xtic(1) with boxes "
+	       "lc rgb '#ee6677' title columnheader(2), '' using 0:3 axes x1y2 with points pt 7 "
+	       "lc rgb '#4477aa' title columnheader(3), '' using 0:4 axes x1y2 with points pt 2 "
+	       "lc rgb '#228833' title columnheader(4)\n");
+}
+
+/* A distributed job: each rank's breakdown, its step times, and whom the others wait for. */
+static void chart_ranks(struct out *o, const struct an_result *res)
+{
+	uint32_t n = 0, most = 0;
+
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		n += res->tr[i].coll.in_job;
+		if (res->tr[i].coll.in_job && res->tr[i].steps.count > most)
+			most = res->tr[i].steps.count;
+	}
+	if (n < 2)
+		return;
+	ranks_breakdown(o, res, n);
+	if (most)
+		rank_steps(o, res, n, most);
+	chart_straggler(o, res);
 }
 
 int charts__write(struct outdir *d, const struct an_result *res, bool png, const char *prog)

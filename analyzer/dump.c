@@ -129,189 +129,90 @@ static void dump_drops(FILE *f, const struct st_drops *dr)
 	kv_u(f, "dropped_total", total);
 }
 
-static void dump_sched(struct dumper *d, const struct st_event *ev)
+/* A field of a record the type table describes. */
+static void dump_field(struct dumper *d, const struct st_event *ev, const struct st_field *fl)
 {
+	__u64 v = st_field_u64(fl, ev->fixed_raw);
 	FILE *f = d->f;
 
-	switch (ev->type) {
-	case ST_REC_SWITCH:
-		head(d, ev, ev->ts, ev->sw.prev_tid);
-		kv_u(f, "cpu", ev->sw.cpu);
-		kv_u(f, "prev_tid", ev->sw.prev_tid);
-		kv_s(f, "prev_state", st_state_name(ev->sw.prev_state));
-		if (ev->sw.prev_wait)
-			kv_s(f, "prev_wait", st_wait_name(ev->sw.prev_wait));
-		kv_u(f, "next_tid", ev->sw.next_tid);
-		kv_u(f, "next_pid", pid_of(d, ev->sw.next_tid));
-		kv_b(f, "preempt", ev->flags & ST_SW_PREEMPT);
-		kv_b(f, "prev_traced", ev->flags & ST_SW_PREV_TRACED);
-		kv_b(f, "next_traced", ev->flags & ST_SW_NEXT_TRACED);
-		if (ev->flags & ST_SW_RUNTIME)
-			kv_u(f, "untraced_runtime", ev->sw_runtime);
+	if (fl->nonzero && !v)
+		return;
+	switch (fl->type) {
+	case ST_F_S16: case ST_F_S32: kv_i(f, fl->name, (long long)v); break;
+	case ST_F_COMM: kv_comm(f, fl->name, (const char *)ev->fixed_raw + fl->off); break;
+	case ST_F_DEV: kv_dev(f, fl->name, (__u32)v); break;
+	case ST_F_STATE: kv_s(f, fl->name, st_state_name((unsigned)v)); break;
+	case ST_F_WAIT: kv_s(f, fl->name, st_wait_name((unsigned)v)); break;
+	case ST_F_FDKIND: kv_s(f, fl->name, st_fd_kind_name((unsigned)v)); break;
+	case ST_F_BLKOP: kv_s(f, fl->name, st_blk_op_name((unsigned)v)); break;
+	case ST_F_FLAG: kv_b(f, fl->name, ev->flags & fl->off); break;
+	case ST_F_STR: kv_s(f, fl->name, fl->off ? ev->str2 : ev->str); break;
+	case ST_F_PIDOF: kv_u(f, fl->name, pid_of(d, (__u32)v)); break;
+	case ST_F_RUNTIME:
+		if (ev->flags & fl->off)
+			kv_u(f, fl->name, ev->sw_runtime);
 		break;
-	case ST_REC_WAKEUP:
-		learn(d, ev->wk.waker_tid, ev->wk.waker_pid);
-		head(d, ev, ev->ts, ev->wk.tid);
-		kv_u(f, "cpu", ev->wk.target_cpu);
-		kv_u(f, "waker_tid", ev->wk.waker_tid);
-		kv_u(f, "waker_pid", ev->wk.waker_pid);
-		kv_u(f, "waker_cpu", ev->wk.waker_cpu);
-		kv_b(f, "irq", ev->flags & ST_WK_IRQ);
-		kv_b(f, "softirq", ev->flags & ST_WK_SOFTIRQ);
-		kv_b(f, "new", ev->flags & ST_WK_NEW);
-		kv_b(f, "waker_traced", ev->flags & ST_WK_WAKER_TRACED);
-		break;
-	case ST_REC_MIGRATE:
-		head(d, ev, ev->ts, ev->mig.tid);
-		kv_u(f, "orig_cpu", ev->mig.orig_cpu);
-		kv_u(f, "dest_cpu", ev->mig.dest_cpu);
-		break;
+	default: kv_u(f, fl->name, v); break;
 	}
 }
 
-static void dump_proc(struct dumper *d, const struct st_event *ev)
+/*
+ * Any record the type table describes: the thread it is about (its pid as the
+ * record says, or as learned), its start (its time less its duration, if it has
+ * one) and end, then its fields in the table's order.
+ */
+static void dump_desc(struct dumper *d, const struct st_event *ev, const struct st_rec_desc *rd)
 {
-	FILE *f = d->f;
+	const void *fx = ev->fixed_raw;
+	__u32 tid = st_rec_u32(fx, rd->tid_at);
+	__u64 dur = 0;
 
-	switch (ev->type) {
-	case ST_REC_FORK:
-		learn(d, ev->fork.parent_tid, ev->fork.parent_pid);
-		learn(d, ev->fork.child_tid, ev->fork.child_pid);
-		head(d, ev, ev->ts, ev->fork.child_tid);
-		kv_u(f, "parent_tid", ev->fork.parent_tid);
-		kv_u(f, "parent_pid", ev->fork.parent_pid);
-		kv_b(f, "thread", ev->flags & ST_FORK_THREAD);
-		kv_comm(f, "comm", ev->fork.comm);
-		break;
-	case ST_REC_EXEC:
-		learn(d, ev->exec.tid, ev->exec.pid);
-		head(d, ev, ev->ts, ev->exec.tid);
-		kv_u(f, "old_tid", ev->exec.old_tid);
-		kv_s(f, "filename", ev->str);
-		kv_comm(f, "comm", ev->exec.comm);
-		break;
-	case ST_REC_EXIT:
-		learn(d, ev->exit.tid, ev->exit.pid);
-		head(d, ev, ev->ts, ev->exit.tid);
-		kv_i(f, "exit_code", ev->exit.exit_code);
-		kv_b(f, "group_dead", ev->flags & ST_EXIT_GROUP_DEAD);
-		break;
-	case ST_REC_COMM:
-		learn(d, ev->comm.tid, ev->comm.pid);
-		head(d, ev, ev->ts, ev->comm.tid);
-		kv_comm(f, "comm", ev->comm.comm);
-		kv_b(f, "traced", ev->flags & ST_COMM_TRACED);
-		kv_b(f, "rename", ev->flags & ST_COMM_RENAME);
-		break;
-	case ST_REC_PROC:
-		learn(d, ev->proc.pid, ev->proc.pid);
-		head(d, ev, ev->ts, ev->proc.pid);
-		kv_u(f, "ppid", ev->proc.ppid);
-		kv_u(f, "nthreads", ev->proc.nthreads);
-		kv_s(f, "cmdline", ev->str);
-		break;
-	case ST_REC_ENV: {
-		const char *k = NULL, *v;
-		bool first = true;
-
-		fprintf(f, "{\"ts\":%llu,\"type\":\"env\"", (unsigned long long)ev->ts);
-		kv_u(f, "pid", ev->env.pid);
-		kv_u(f, "tid", ev->env.pid);
-		kv_s(f, "at", ev->flags & ST_ENV_ATTACH ? "attach" : "exec");
-		kv_b(f, "unreadable", ev->flags & ST_ENV_UNREADABLE);
-		fputs(",\"env\":{", f);
-		while (st_env_next(ev, &k, &v)) {
-			if (!first)
-				fputc(',', f);
-			first = false;
-			json_str(f, k);
-			fputc(':', f);
-			json_str(f, v);
-		}
-		fputc('}', f);
-		break;
-	}
-	case ST_REC_RELEASE:
-		learn(d, ev->release.tid, ev->release.pid);
-		head(d, ev, ev->ts, ev->release.tid);
-		break;
-	case ST_REC_FD:
-		fprintf(f, "{\"ts\":%llu,\"type\":\"fd\"", (unsigned long long)ev->ts);
-		kv_u(f, "pid", ev->fd.pid);
-		kv_u(f, "tid", ev->fd.pid);
-		kv_i(f, "fd", ev->fd.fd);
-		kv_s(f, "fd_kind", st_fd_kind_name(ev->fd.kind));
-		kv_dev(f, "dev", ev->fd.dev);
-		kv_u(f, "ino", ev->fd.ino);
-		kv_s(f, "path", ev->str);
-		break;
-	}
+	for (int i = 0; i < 2; i++)
+		learn(d, st_rec_u32(fx, rd->learn[i].tid_at), st_rec_u32(fx, rd->learn[i].pid_at));
+	if (rd->dur_at)
+		memcpy(&dur, (const unsigned char *)fx + rd->dur_at - 1, sizeof(dur));
+	fprintf(d->f, "{\"ts\":%llu,\"type\":\"%s\"", (unsigned long long)(ev->ts - dur), rd->name);
+	kv_u(d->f, "pid", rd->pid_at ? st_rec_u32(fx, rd->pid_at) : pid_of(d, tid));
+	kv_u(d->f, "tid", tid);
+	if (rd->dur_at)
+		kv_u(d->f, "end", ev->ts);
+	for (const struct st_field *fl = rd->fields; fl->name; fl++)
+		dump_field(d, ev, fl);
 }
 
-static void dump_io(struct dumper *d, const struct st_event *ev)
+static void dump_env(FILE *f, const struct st_event *ev)
 {
+	const char *k = NULL, *v;
+	bool first = true;
+
+	fprintf(f, "{\"ts\":%llu,\"type\":\"env\"", (unsigned long long)ev->ts);
+	kv_u(f, "pid", ev->env.pid);
+	kv_u(f, "tid", ev->env.pid);
+	kv_s(f, "at", ev->flags & ST_ENV_ATTACH ? "attach" : "exec");
+	kv_b(f, "unreadable", ev->flags & ST_ENV_UNREADABLE);
+	fputs(",\"env\":{", f);
+	while (st_env_next(ev, &k, &v)) {
+		if (!first)
+			fputc(',', f);
+		first = false;
+		json_str(f, k);
+		fputc(':', f);
+		json_str(f, v);
+	}
+	fputc('}', f);
+}
+
+static void dump_event(struct dumper *d, const struct st_event *ev)
+{
+	const struct st_rec_desc *rd = st_rec_desc(ev->type);
 	FILE *f = d->f;
 
 	switch (ev->type) {
 	case ST_REC_SYSCALL:
 		dump_syscall(d, ev);
 		break;
-	case ST_REC_BLOCK:
-		head(d, ev, ev->ts - ev->blk.service, ev->blk.tid);
-		kv_u(f, "end", ev->ts);
-		kv_dev(f, "dev", ev->blk.dev);
-		kv_s(f, "op", st_blk_op_name(ev->blk.op));
-		kv_u(f, "sector", ev->blk.sector);
-		kv_u(f, "bytes", ev->blk.bytes);
-		kv_u(f, "service_ns", ev->blk.service);
-		kv_u(f, "queued_ns", ev->blk.queued);
-		kv_i(f, "error", ev->blk.error);
-		kv_b(f, "sync", ev->flags & ST_BLK_SYNC);
-		break;
-	case ST_REC_PCACHE:
-		head(d, ev, ev->ts, ev->pc.tid);
-		kv_dev(f, "dev", ev->pc.dev);
-		kv_u(f, "ino", ev->pc.ino);
-		kv_u(f, "index", ev->pc.index);
-		kv_u(f, "pages", ev->pc.pages);
-		break;
-	case ST_REC_PROBE_DEF:
-		fprintf(f, "{\"ts\":%llu,\"type\":\"probe_def\"", (unsigned long long)ev->ts);
-		kv_u(f, "pid", ev->pdef.pid);
-		kv_u(f, "tid", 0);
-		kv_u(f, "id", ev->pdef.id);
-		kv_u(f, "role", ev->pdef.role);
-		kv_s(f, "library", ev->str);
-		kv_s(f, "symbol", ev->str2);
-		break;
-	case ST_REC_PROBE:
-		head(d, ev, ev->ts - ev->probe.dur, ev->probe.tid);
-		kv_u(f, "end", ev->ts);
-		kv_u(f, "dur", ev->probe.dur);
-		kv_u(f, "id", ev->probe.id);
-		break;
-	}
-}
-
-static void dump_event(struct dumper *d, const struct st_event *ev)
-{
-	FILE *f = d->f;
-
-	switch (ev->type) {
-	case ST_REC_SWITCH:
-	case ST_REC_WAKEUP:
-	case ST_REC_MIGRATE:
-		dump_sched(d, ev);
-		break;
-	case ST_REC_FORK:
-	case ST_REC_EXEC:
-	case ST_REC_EXIT:
-	case ST_REC_COMM:
-	case ST_REC_PROC:
-	case ST_REC_FD:
 	case ST_REC_ENV:
-	case ST_REC_RELEASE:
-		dump_proc(d, ev);
+		dump_env(f, ev);
 		break;
 	case ST_REC_DROPS:
 		fprintf(f, "{\"ts\":%llu,\"type\":\"drops\",\"pid\":0,\"tid\":0",
@@ -329,7 +230,9 @@ static void dump_event(struct dumper *d, const struct st_event *ev)
 		dump_drops(f, &ev->trailer.drops);
 		break;
 	default:
-		dump_io(d, ev);
+		if (!rd || !rd->fields)
+			return;
+		dump_desc(d, ev, rd);
 		break;
 	}
 	fputs("}\n", f);

@@ -107,9 +107,8 @@ static int write_trace(const uint8_t *data, size_t len)
 	return f && !fclose(f) && n == len ? 0 : -1;
 }
 
-static void outputs(struct an_result *res, const struct an_opts *o)
+static void outputs(struct an_result *res)
 {
-	struct perfetto_opts po = { .prog = "fuzz" };
 	struct outdir d;
 	char *json = NULL;
 	size_t jlen = 0;
@@ -127,9 +126,6 @@ static void outputs(struct an_result *res, const struct an_opts *o)
 		else
 			outdir__commit(&d, chart_files);
 	}
-	po.from = o->from;
-	po.to = o->to;
-	perfetto__export(trace, "/dev/null", &po, res);
 	st_dump(trace, devnull, "fuzz");
 }
 
@@ -166,8 +162,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		return 0;
 	}
 	if (len && !write_trace(data, len)) {
-		if (!analysis__run(res, &o, "fuzz"))
-			outputs(res, &o);
+		/* the timeline is drawn during the pass, over the user window or its own */
+		struct perfetto_opts po = { .prog = "fuzz", .from = o.from, .to = o.to };
+		struct perfetto *px = perfetto__open("/dev/null", &po);
+
+		o.obs = px ? perfetto__observer(px) : NULL;
+		if (!analysis__run(res, &o, "fuzz")) {
+			outputs(res);
+			if (px)
+				perfetto__finish(px, res);
+		} else if (px) {
+			perfetto__abort(px);
+		}
 		analysis__free(res);
 	}
 	free(z);

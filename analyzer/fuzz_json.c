@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for the JSON reader and `analyze --compare` on summaries: a
- * baseline from a pull request is as untrusted as a trace.  The input is up to three
- * parts separated by NUL bytes: the baseline, the new summary (the baseline again
- * when absent) and a --fail-on rule list.  Every output is written: the table,
- * GitHub annotations, the JSON, the JUnit XML and the chart files (no gnuplot).
+ * libFuzzer target for the JSON readers: `analyze --compare` on summaries (a
+ * baseline from a pull request is as untrusted as a trace) and `analyze --merge` on
+ * per-node reports (the streaming reader, the job's clocks and straggler, every
+ * output).  The input is up to three parts separated by NUL bytes: the baseline, the
+ * new summary (the baseline again when absent) and a --fail-on rule list.  Every
+ * output is written: the table, GitHub annotations, the JSON, the JUnit XML, the
+ * merged job's text, JSON and charts (no gnuplot).
  *   make fuzz   (tests/fuzz/json is the seed corpus; tests/t_fuzz.sh runs it)
  */
 #include <stdint.h>
@@ -13,14 +15,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis.h"
 #include "compare.h"
 #include "jparse.h"
+#include "merge.h"
 #include "outfile.h"
+#include "report_html.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 static char dir[64], base[96], cur[96], outd[96];
+static FILE *devnull;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -34,6 +40,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(cur, sizeof(cur), "%s/new.json", dir);
 	snprintf(outd, sizeof(outd), "%s/out", dir);
 	outdir_gnuplot = false;
+	if (!(devnull = fopen("/dev/null", "w")))
+		abort();
 	setenv("GITHUB_ACTIONS", "true", 1);
 	/* the table and the annotations go to stdout: not the fuzzer's log */
 	if (!freopen("/dev/null", "w", stdout))
@@ -69,6 +77,30 @@ static void queries(const uint8_t *p, size_t n)
 	(void)sink;
 }
 
+/* The two parts as the reports of a job's two nodes, and every output of the job. */
+static void merge(void)
+{
+	const char *in[] = { base, cur };
+	struct merge_opts o = { in, 2, false, "fuzz" };
+	struct an_result *res = calloc(1, sizeof(*res));
+	struct outdir d;
+
+	if (!res)
+		return;
+	if (!merge__run(res, &o)) {
+		report__text(devnull, res);
+		report__json_stream(devnull, res);
+		if (!outdir__open(&d, outd, "fuzz")) {
+			if (charts__write(&d, res, false, "fuzz") || report__html(&d, res))
+				outdir__abort(&d);
+			else
+				outdir__commit(&d, chart_files);
+		}
+	}
+	merge__free(res);
+	free(res);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	const uint8_t *a = data, *b = memchr(data, 0, len), *r = NULL;
@@ -99,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		o.fail_on = rules;
 	o.allow_inconclusive = len & 1;
 	compare__run(&o, "fuzz");
+	merge();
 	free(rules);
 	return 0;
 }

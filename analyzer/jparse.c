@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@ struct jp {
 	char *err;
 	size_t errlen;
 	const char *start;
+	const char *const *skip;	/* top-level members read but not kept */
+	int discard;			/* inside one: values are checked, then dropped */
 };
 
 static int fail(struct jp *p, const char *what)
@@ -38,37 +41,42 @@ static void ws(struct jp *p)
 
 static int value(struct jp *p, struct jv *v);
 
+size_t jutf8_put(char *q, unsigned c)
+{
+	if (c < 0x80) {
+		q[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		q[0] = (char)(0xc0 | c >> 6);
+		q[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		q[0] = (char)(0xe0 | c >> 12);
+		q[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		q[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	q[0] = (char)(0xf0 | c >> 18);
+	q[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+	q[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+	q[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
 static int put_utf8(char **o, unsigned c)
 {
-	char *q = *o;
-
-	if (c < 0x80) {
-		*q++ = (char)c;
-	} else if (c < 0x800) {
-		*q++ = (char)(0xc0 | c >> 6);
-		*q++ = (char)(0x80 | (c & 0x3f));
-	} else if (c < 0x10000) {
-		*q++ = (char)(0xe0 | c >> 12);
-		*q++ = (char)(0x80 | ((c >> 6) & 0x3f));
-		*q++ = (char)(0x80 | (c & 0x3f));
-	} else {
-		*q++ = (char)(0xf0 | c >> 18);
-		*q++ = (char)(0x80 | ((c >> 12) & 0x3f));
-		*q++ = (char)(0x80 | ((c >> 6) & 0x3f));
-		*q++ = (char)(0x80 | (c & 0x3f));
-	}
-	*o = q;
+	*o += jutf8_put(*o, c);
 	return 0;
 }
 
-static int hex4(struct jp *p, unsigned *out)
+int jhex4(const char *s, unsigned *out)
 {
 	unsigned c = 0;
 
-	if (p->end - p->s < 4)
-		return fail(p, "short \\u escape");
 	for (int i = 0; i < 4; i++) {
-		char h = *p->s++;
+		char h = s[i];
 
 		c <<= 4;
 		if (h >= '0' && h <= '9')
@@ -78,9 +86,19 @@ static int hex4(struct jp *p, unsigned *out)
 		else if (h >= 'A' && h <= 'F')
 			c |= (unsigned)(h - 'A' + 10);
 		else
-			return fail(p, "bad \\u escape");
+			return -1;
 	}
 	*out = c;
+	return 0;
+}
+
+static int hex4(struct jp *p, unsigned *out)
+{
+	if (p->end - p->s < 4)
+		return fail(p, "short \\u escape");
+	if (jhex4(p->s, out))
+		return fail(p, "bad \\u escape");
+	p->s += 4;
 	return 0;
 }
 
@@ -159,7 +177,25 @@ static int number(struct jp *p, struct jv *v)
 	if (!n || end != buf + n || !isfinite(v->num))
 		return fail(p, "bad number");
 	p->s += n;
+	jnum_exact(buf, v);
 	return 0;
+}
+
+/* An integer token (no fraction, no exponent) that fits int64 is also kept exactly. */
+void jnum_exact(const char *tok, struct jv *v)
+{
+	char *end;
+	long long x;
+
+	v->isint = false;
+	if (strpbrk(tok, ".eE"))
+		return;
+	errno = 0;
+	x = strtoll(tok, &end, 10);
+	if (!errno && !*end && end != tok) {
+		v->ival = x;
+		v->isint = true;
+	}
 }
 
 static int push(struct jv *v, size_t *cap)
@@ -174,6 +210,14 @@ static int push(struct jv *v, size_t *cap)
 		return -1;
 	v->kids = k;
 	return 0;
+}
+
+static bool skipped(const struct jp *p, const char *key)
+{
+	for (const char *const *k = p->skip; k && *k; k++)
+		if (!strcmp(*k, key))
+			return true;
+	return false;
 }
 
 static int container(struct jp *p, struct jv *v, char close)
@@ -191,7 +235,7 @@ static int container(struct jp *p, struct jv *v, char close)
 		return 0;
 	}
 	for (;;) {
-		struct jv *k;
+		struct jv *k, scratch = { 0 };
 		char *key = NULL;
 
 		ws(p);
@@ -204,15 +248,27 @@ static int container(struct jp *p, struct jv *v, char close)
 				return fail(p, "expected ':'");
 			}
 		}
-		if (push(v, &cap)) {
+		if (p->discard || (key && p->depth == 1 && skipped(p, key))) {
+			int r;
+
 			free(key);
-			return fail(p, "out of memory");
+			p->discard++;
+			r = value(p, &scratch);
+			p->discard--;
+			jclear(&scratch);
+			if (r)
+				return -1;
+		} else {
+			if (push(v, &cap)) {
+				free(key);
+				return fail(p, "out of memory");
+			}
+			k = &v->kids[v->n++];
+			memset(k, 0, sizeof(*k));
+			k->key = key;
+			if (value(p, k))
+				return -1;
 		}
-		k = &v->kids[v->n++];
-		memset(k, 0, sizeof(*k));
-		k->key = key;
-		if (value(p, k))
-			return -1;
 		ws(p);
 		if (p->s < p->end && *p->s == ',') {
 			p->s++;
@@ -241,7 +297,7 @@ static int word(struct jp *p, const char *w, struct jv *v, enum jtype t, double 
 
 static int value(struct jp *p, struct jv *v)
 {
-	if (++p->nodes > MAX_NODES)
+	if (!p->discard && ++p->nodes > MAX_NODES)
 		return fail(p, "more than 4,000,000 values (not a summary)");
 	ws(p);
 	if (p->s >= p->end)
@@ -257,26 +313,35 @@ static int value(struct jp *p, struct jv *v)
 	return number(p, v);
 }
 
-static void jv_clear(struct jv *v)
+void jclear(struct jv *v)
 {
 	for (size_t i = 0; i < v->n; i++)
-		jv_clear(&v->kids[i]);
+		jclear(&v->kids[i]);
 	free(v->kids);
 	free(v->str);
 	free(v->key);
+	v->kids = NULL;
+	v->str = v->key = NULL;
+	v->n = 0;
 }
 
 void jfree(struct jv *v)
 {
 	if (!v)
 		return;
-	jv_clear(v);
+	jclear(v);
 	free(v);
 }
 
 struct jv *jparse(const char *text, size_t len, char *err, size_t errlen)
 {
-	struct jp p = { text, text + len, 0, 0, err, errlen, text };
+	return jparse_except(text, len, NULL, err, errlen);
+}
+
+struct jv *jparse_except(const char *text, size_t len, const char *const *skip, char *err,
+			 size_t errlen)
+{
+	struct jp p = { text, text + len, 0, 0, err, errlen, text, skip, 0 };
 	struct jv *v = calloc(1, sizeof(*v));
 
 	if (err && errlen)
@@ -332,4 +397,11 @@ const char *jstr(const struct jv *v, const char *path)
 	const struct jv *x = jpath(v, path);
 
 	return x && x->t == J_STR ? x->str : NULL;
+}
+
+int64_t jint(const struct jv *v, const char *path, int64_t def)
+{
+	const struct jv *x = jpath(v, path);
+
+	return x && x->t == J_NUM && x->isint ? x->ival : def;
 }

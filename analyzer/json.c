@@ -55,6 +55,15 @@ void json_str(FILE *f, const char *str)
 
 	fputc('"', f);
 	while (left) {
+		/* a run of plain ASCII goes out in one write */
+		for (n = 0; n < left && s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\'; n++)
+			;
+		if (n) {
+			fwrite(s, 1, n, f);
+			s += n;
+			left -= n;
+			continue;
+		}
 		if (*s == '"' || *s == '\\') {
 			fputc('\\', f);
 			fputc(*s, f);

@@ -1,36 +1,37 @@
 // SPDX-License-Identifier: MIT
 /*
- * `analyze --perfetto FILE`: the trace in the Chrome JSON trace event format, which
- * ui.perfetto.dev and chrome://tracing both load (docs/perfetto.md).  JSON rather than
- * Perfetto's protobuf: both viewers read it, a test can check it with python's json
- * module, and it needs no generated code.
+ * `analyze --perfetto FILE`: the analysis as a timeline, in the Chrome JSON trace event
+ * format that ui.perfetto.dev and chrome://tracing both load (docs/perfetto.md).  JSON
+ * rather than Perfetto's protobuf: both viewers read it, a test can check it with
+ * python's json module, and it needs no generated code.
  *
- * Two passes over the trace.  The first learns names, pids, file paths and probe
- * symbols (a thread is often named after its first events) and counts what falls in
- * the window, so the output size is estimated before anything is written.  The second
- * writes: syscalls and probed calls as slices on each thread's track, thread states
- * on a sibling track ("tid + TID_STATE"), wakeups as flow arrows between state
- * tracks, block requests on per-device lanes, counters, and the analysis's steps and
- * stalls on tracks of a pseudo-process.
+ * The export is a view of the analysis, never a second reading of the trace: it is
+ * the pass's observer (struct an_obs).  Each thread's state track shows the pieces of
+ * time the pass accounts, named after their category and carrying the evidence of
+ * their segment (state, syscall, file, waker chain); a wakeup arrow goes from the
+ * waker the model names to the wait it ended; syscalls, probed calls, block requests,
+ * forks and exits are drawn as the pass takes them in.  At the end, from the results:
+ * the thread and process names (final), the verdict, steps, stalls and collective
+ * waits, the counters.  So the timeline and the report can never disagree.
  *
+ * One pass: events are written as they come (viewers sort them; names come last).
  * Timestamps are microseconds from the trace start with three decimals (exact ns).
  * Every track's slices nest properly: viewers mis-draw slices that partially overlap.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hmap.h"
 #include "json.h"
 #include "outfile.h"
+#include "palette.h"
 #include "perfetto.h"
 #include "st_trace.h"
 
@@ -48,28 +49,21 @@
 #define NEST_RING	64		/* latest top-level slices kept per thread track */
 #define BLK_LANES	16		/* concurrent requests drawn per device */
 #define BLK_DEVS	256
-#define NBUCKETS	2000		/* counter samples over the window */
+#define NBUCKETS	2048		/* counter samples over the window, at most */
 #define MIN_BUCKET_NS	10000000ull	/* 10 ms: finer makes MB/s noise */
-#define PX_ARENA_MAX	(16u << 20)	/* paths and names kept from the first pass */
+#define WK_PROCS	256		/* processes whose threads' states are counted */
+#define PX_ARENA_MAX	(1u << 20)	/* probe names */
+#define FLOWS_PENDING	(1u << 22)	/* arrows waiting for their wakers' pieces, at most */
 
-enum role { R_OTHER = 0, R_TRAINER, R_MAIN, R_RELAY, R_WORKER };
-
-/* Thread states drawn on the state track, from switch and wakeup records. */
-enum pst { PS_UNKNOWN = 0, PS_RUNNING, PS_PREEMPTED, PS_WOKEN, PS_SLEEP, PS_DISK, PS_IDLE,
-	   PS_STOPPED, PS_OTHER, PS_DEAD };
-
-static const char *const pst_names[] = {
-	[PS_RUNNING] = "Running", [PS_PREEMPTED] = "Runnable (preempted)",
-	[PS_WOKEN] = "Runnable", [PS_SLEEP] = "Sleeping", [PS_DISK] = "Uninterruptible (D)",
-	[PS_IDLE] = "Idle (I)", [PS_STOPPED] = "Stopped", [PS_OTHER] = "Sleeping (other)",
-};
-
-enum counter { C_FILE_READ = 0, C_DISK_READ, C_RUNNABLE_W, C_RUNNING_W, C_RUNNABLE_ALL, NCOUNTERS };
+enum counter { C_FILE_READ = 0, C_DISK_READ, C_RUNNABLE_ALL, NCOUNTERS };
+enum wk_counter { W_RUNNING = 0, W_RUNNABLE, NWK };
 
 /* Name and series key: Perfetto shows "name key", chrome://tracing "name" with "key". */
 static const char *const counter_names[NCOUNTERS][2] = {
-	{ "file reads", "MB/s" }, { "disk reads", "MB/s" }, { "runnable", "workers" },
-	{ "running", "workers" }, { "runnable", "threads" },
+	{ "file reads", "MB/s" }, { "disk reads", "MB/s" }, { "runnable", "threads" },
+};
+static const char *const wk_counter_names[NWK][2] = {
+	{ "running", "workers" }, { "runnable", "workers" },
 };
 
 struct nest {
@@ -77,27 +71,37 @@ struct nest {
 	uint32_t n, top;
 };
 
+/* A wakeup arrow waiting for its waker's state track to reach it. */
+struct pflow {
+	uint64_t ts;
+	uint32_t wakee;
+};
+
+/* The view of one thread: what it needs to draw the model's pieces. */
 struct pthr {
-	uint32_t tid, pid;
-	char comm[ST_COMM_LEN + 1];
-	uint8_t role, traced, named, state_named;
-	uint8_t st;			/* enum pst: the state slice open since st_since */
-	uint8_t st_irq;			/* woken by an interrupt */
-	uint16_t st_cpu;
-	uint32_t st_waker;
-	uint64_t st_since;
-	uint64_t flow_ts;		/* a wakeup arrow waiting for the next state slice */
+	uint32_t tid, pid;		/* pid as first written: a thread never changes process */
+	bool facts, states;		/* has events on its own track, on its state track */
+	bool keep;			/* --ranks: one of a chosen rank's threads */
+	/* the state slice being drawn: consecutive pieces of one segment and category */
+	bool open, runnable;
+	uint8_t cat;
+	uint64_t s, e;
+	struct seg g;
+	/* the pieces seen: [first, covered], without gaps (a flow's start must hit one) */
+	bool started;
+	uint64_t first, covered;
+	/* a wait that ended where the next piece starts: its arrow goes to that piece */
+	uint64_t flow_at;
 	uint32_t flow_waker;
-	uint8_t had_syscall;
-	uint64_t released;		/* run mode: the tracer let it go (ST_REC_RELEASE) */
+	struct pflow *waits;		/* arrows from this thread, waiting for its pieces */
+	uint32_t nwaits, capwaits;
 	struct nest *nest;
 };
 
-struct pproc {
+/* Worker candidates (processes with a parent): their threads' time on and off CPU. */
+struct pwk {
 	uint32_t pid;
-	uint32_t cmdline;		/* arena offset + 1 */
-	uint8_t role, named;
-	int idx;			/* worker or trainer index */
+	float *v[NWK];
 };
 
 struct pdev {
@@ -106,26 +110,62 @@ struct pdev {
 	uint32_t named;			/* bit per lane */
 };
 
-struct px {
-	const struct perfetto_opts *o;
-	const struct an_result *res;
-	const char *prog, *path;
+/* Counts what is written and stops at the limit: the file can never grow unbounded. */
+struct sink {
+	int fd, err;
+	uint64_t bytes, cap;
+};
+
+/* The output document: one file, which the parts of a job's export share. */
+struct pdoc {
 	FILE *f;
-	uint64_t t0, tend, wfrom, wto;
-	struct hmap tix, pix, files, probes;	/* tid, pid -> index + 1; (dev, ino), id -> arena */
-	struct pthr *thr;
-	struct pproc *proc;
-	uint32_t nthr, capthr, nproc, capproc;
+	struct sink sink;
+	struct outfile of;
+	bool opened, started;		/* started: its head is written */
+	uint64_t nevents, fid;		/* events written, flow ids given */
+	/* writing stopped at the size limit: where (a part's trace time), how much was written */
+	bool over;
+	uint32_t over_part;
+	uint64_t over_at, over_bytes;
+};
+
+/* The view of one pass (one trace): a single trace's export, or a part of a job's. */
+struct perfetto {
+	struct an_obs obs;
+	struct perfetto_opts o;
+	const char *prog, *out;
+	const char *path;		/* the trace */
+	struct an *a;			/* the pass being drawn */
+	const struct an_result *res;	/* its results, at the end */
+	struct pdoc *doc, own;		/* own: the document this one opened */
+	FILE *f;			/* doc->f */
+	bool begun;
+	/*
+	 * One part of a job's export (several traces): its index (its ids are moved out
+	 * of the others' way), its host, and its clock: t0 is the job's start on its clock,
+	 * offset what job.c adds to its times.  A single trace: part 0, t0 its start.
+	 */
+	uint32_t part;
+	const char *host;
+	bool multi;
+	bool filter;			/* --ranks: only the chosen ranks' processes */
+	int64_t offset;
+	/* the window: wto is UINT64_MAX until the trace's end is known */
+	uint64_t t0, wfrom, wto;
+	struct hmap tix, pix, probes;	/* tid -> struct pthr *, pid -> index + 1, probe id + 1 */
+	struct pthr *cache[64];		/* recently drawn threads, by tid & 63 */
+	struct pwk wk[WK_PROCS];
+	uint32_t nwk;
+	bool wk_full;			/* a worker candidate had no room: no worker counters */
 	struct pdev devs[BLK_DEVS];
 	uint32_t ndevs;
 	char *arena;
 	uint32_t alen, acap;
-	uint64_t est;				/* output bytes the window's records cost */
-	uint64_t nevents, flows, dropped_slices, drops_seen;
-	int nargs;				/* args written in the open event */
+	uint64_t flows, flows_unbound, dropped_slices, drops_seen;
+	uint64_t pending;		/* arrows waiting, all wakers together */
+	int nargs;			/* args written in the open event */
 	float *ctr[NCOUNTERS];
-	uint32_t nb;
-	uint64_t bw;				/* bucket width, ns */
+	uint64_t bw;			/* bucket width, ns (doubles as the window fills) */
 	bool analysis_named, block_named;
 };
 
@@ -149,7 +189,7 @@ static void *grow(void *p, uint32_t *cap, uint32_t need, size_t size)
 }
 
 /* Arena offset + 1 of a copy of s, 0 when full (the name is then not shown). */
-static uint32_t intern(struct px *px, const char *s, size_t max)
+static uint32_t intern(struct perfetto *px, const char *s, size_t max)
 {
 	size_t len = strnlen(s, max);
 	uint32_t off = px->alen;
@@ -158,7 +198,7 @@ static uint32_t intern(struct px *px, const char *s, size_t max)
 	if (px->alen + len + 1 > PX_ARENA_MAX)
 		return 0;
 	if (px->alen + len + 1 > px->acap) {
-		uint32_t cap = px->acap ? px->acap : 65536;
+		uint32_t cap = px->acap ? px->acap : 4096;
 
 		while (cap < px->alen + len + 1)
 			cap *= 2;
@@ -173,254 +213,167 @@ static uint32_t intern(struct px *px, const char *s, size_t max)
 	return off + 1;
 }
 
-static const char *arena_str(const struct px *px, uint64_t ref)
+static const char *arena_str(const struct perfetto *px, uint64_t ref)
 {
 	return ref ? px->arena + ref - 1 : NULL;
 }
 
-static struct pthr *thr_get(struct px *px, uint32_t tid, bool create)
+static struct pthr *thr_find(struct perfetto *px, uint32_t tid)
 {
+	struct pthr **c = &px->cache[tid & 63];
 	uint64_t *slot;
-	struct pthr *t;
 
-	if (!tid)
+	if (*c && (*c)->tid == tid)
+		return *c;
+	if (!tid || !(slot = hmap_find(&px->tix, tid)))
 		return NULL;
-	if ((slot = hmap_find(&px->tix, tid)))
-		return &px->thr[*slot - 1];
-	if (!create || !(slot = hmap_slot(&px->tix, tid)))
-		return NULL;
-	t = grow(px->thr, &px->capthr, px->nthr + 1, sizeof(*t));
-	if (!t) {
-		hmap_del(&px->tix, tid);
+	*c = (struct pthr *)(uintptr_t)*slot;
+	return *c;
+}
+
+/*
+ * The view of thread tid, made on first use with the process the pass knows it in.
+ * Never moves (callers hold it while making others).
+ */
+static struct pthr *thr_get(struct perfetto *px, uint32_t tid)
+{
+	struct pthr *t = thr_find(px, tid);
+	struct thr *at;
+	uint64_t *slot;
+
+	if (t || !tid)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t || !(slot = hmap_slot(&px->tix, tid))) {
+		free(t);
 		return NULL;
 	}
-	px->thr = t;
-	t = &px->thr[px->nthr++];
+	*slot = (uintptr_t)t;
 	t->tid = tid;
-	*slot = px->nthr;
+	at = an__find_thread(px->a, tid);
+	t->pid = at && at->pid ? at->pid : tid;
 	return t;
 }
 
-static struct pproc *proc_get(struct px *px, uint32_t pid, bool create)
+static bool chosen(const struct perfetto_opts *o, int32_t rank)
 {
-	uint64_t *slot;
-	struct pproc *p;
-
-	if (!pid)
-		return NULL;
-	if ((slot = hmap_find(&px->pix, pid)))
-		return &px->proc[*slot - 1];
-	if (!create || !(slot = hmap_slot(&px->pix, pid)))
-		return NULL;
-	p = grow(px->proc, &px->capproc, px->nproc + 1, sizeof(*p));
-	if (!p) {
-		hmap_del(&px->pix, pid);
-		return NULL;
-	}
-	px->proc = p;
-	p = &px->proc[px->nproc++];
-	p->pid = pid;
-	*slot = px->nproc;
-	return p;
+	for (uint32_t i = 0; i < o->nranks; i++)
+		if (o->ranks[i] == rank)
+			return true;
+	return false;
 }
 
-static void learn(struct px *px, uint32_t tid, uint32_t pid, const char *comm, bool traced)
+/*
+ * --ranks: whether a thread is drawn.  Its process's distributed identity names a
+ * chosen rank (a rank's workers inherit it at their fork): the rank, its threads and
+ * everything it started.  Asked again until it holds: the identity may come after
+ * a thread's first events.
+ */
+static bool keep(struct perfetto *px, struct pthr *t)
 {
-	struct pthr *t = thr_get(px, tid, true);
+	const struct thr *at;
 
-	if (!t)
-		return;
-	if (pid) {
-		t->pid = pid;
-		proc_get(px, pid, true);
-	}
-	if (comm && comm[0]) {
-		memcpy(t->comm, comm, ST_COMM_LEN);
-		t->comm[ST_COMM_LEN] = '\0';
-	}
-	t->traced |= traced;
+	if (!px->filter || t->keep)
+		return true;
+	at = an__find_thread(px->a, t->tid);
+	t->keep = at && at->proc && at->proc->id && chosen(&px->o, at->proc->id->rank);
+	return t->keep;
 }
 
-static uint64_t file_key(uint32_t dev, uint64_t ino)
+/* The view of a thread that is drawn, or NULL. */
+static struct pthr *thr_kept(struct perfetto *px, uint32_t tid)
 {
-	uint64_t k = (ino ^ ((uint64_t)dev << 40)) * 0x9e3779b97f4a7c15ull;
+	struct pthr *t = thr_get(px, tid);
 
-	return k ? k : 1;
-}
-
-static void learn_file(struct px *px, uint32_t dev, uint64_t ino, const char *path)
-{
-	uint64_t *slot;
-
-	if (!path || !path[0] || !ino || !(slot = hmap_slot(&px->files, file_key(dev, ino))))
-		return;
-	if (!*slot || strcmp(arena_str(px, *slot), path))
-		*slot = intern(px, path, ST_PATH_MAX);
-}
-
-static const char *file_path(const struct px *px, uint32_t dev, uint64_t ino)
-{
-	uint64_t *slot = hmap_find(&px->files, file_key(dev, ino));
-
-	return slot ? arena_str(px, *slot) : NULL;
-}
-
-/* ------------------------------------------------------------ first pass */
-
-static uint64_t est_record(const struct px *px, const struct st_event *ev);
-
-/* Start and end of what a record covers: its duration before its time, if any. */
-static void span_of(const struct st_event *ev, uint64_t *s, uint64_t *e)
-{
-	uint64_t d = 0;
-
-	if (ev->type == ST_REC_SYSCALL)
-		d = ev->sc.b.dur;
-	else if (ev->type == ST_REC_BLOCK)
-		d = ev->blk.service;
-	else if (ev->type == ST_REC_PROBE)
-		d = ev->probe.dur;
-	*e = ev->ts;
-	*s = d < ev->ts ? ev->ts - d : 0;
-}
-
-static void census_sched(struct px *px, const struct st_event *ev)
-{
-	if (ev->type == ST_REC_SWITCH) {
-		if (ev->flags & ST_SW_PREV_TRACED)
-			learn(px, ev->sw.prev_tid, 0, NULL, true);
-		if (ev->flags & ST_SW_NEXT_TRACED)
-			learn(px, ev->sw.next_tid, 0, NULL, true);
-	} else if (ev->type == ST_REC_WAKEUP) {
-		learn(px, ev->wk.tid, 0, NULL, true);
-		if (ev->wk.waker_tid)
-			learn(px, ev->wk.waker_tid, ev->wk.waker_pid, NULL,
-			      ev->flags & ST_WK_WAKER_TRACED);
-	}
-}
-
-static void census_proc(struct px *px, const struct st_event *ev)
-{
-	struct pproc *p;
-
-	switch (ev->type) {
-	case ST_REC_FORK:
-		learn(px, ev->fork.parent_tid, ev->fork.parent_pid, NULL, true);
-		learn(px, ev->fork.child_tid, ev->fork.child_pid, ev->fork.comm, true);
-		break;
-	case ST_REC_EXEC:
-		learn(px, ev->exec.tid, ev->exec.pid, ev->exec.comm, true);
-		if ((p = proc_get(px, ev->exec.pid, true)) && ev->str)
-			p->cmdline = intern(px, ev->str, ST_PATH_MAX);
-		break;
-	case ST_REC_EXIT:
-		learn(px, ev->exit.tid, ev->exit.pid, NULL, true);
-		break;
-	case ST_REC_COMM:
-		learn(px, ev->comm.tid, ev->comm.pid, ev->comm.comm, ev->flags & ST_COMM_TRACED);
-		break;
-	case ST_REC_PROC:
-		learn(px, ev->proc.pid, ev->proc.pid, NULL, true);
-		if ((p = proc_get(px, ev->proc.pid, true)) && ev->str)
-			p->cmdline = intern(px, ev->str, 4096);
-		break;
-	case ST_REC_FD:
-		learn_file(px, ev->fd.dev, ev->fd.ino, ev->str);
-		break;
-	}
-}
-
-static void census_io(struct px *px, const struct st_event *ev)
-{
-	const struct st_ev_syscall *sc = &ev->sc;
-	uint64_t *slot;
-
-	switch (ev->type) {
-	case ST_REC_SYSCALL:
-		learn(px, sc->b.tid, 0, NULL, true);
-		/* an open that returned an fd: its (dev, ino) is the path it was given */
-		if ((sc->present & ST_SC_FD) && (sc->present & ST_SC_PATH) && sc->b.ret >= 0)
-			learn_file(px, sc->fd.dev, sc->fd.ino, ev->str);
-		break;
-	case ST_REC_PROBE_DEF:
-		if ((slot = hmap_slot(&px->probes, (uint64_t)ev->pdef.id + 1)))
-			*slot = (uint64_t)ev->pdef.role << 32 |
-				intern(px, ev->str2 && ev->str2[0] ? ev->str2 : "probe", 256);
-		break;
-	}
-}
-
-static void census(struct px *px, const struct st_event *ev)
-{
-	uint64_t s, e;
-
-	if (ev->ts > px->tend)
-		px->tend = ev->ts;
-	if (ev->type == ST_REC_TRAILER && ev->trailer.end_ts > px->tend)
-		px->tend = ev->trailer.end_ts;
-	span_of(ev, &s, &e);
-	if (e >= px->wfrom && s <= px->wto)
-		px->est += est_record(px, ev);
-	census_sched(px, ev);
-	census_proc(px, ev);
-	census_io(px, ev);
-}
-
-/* Roles from the analysis: which processes are trainers and workers, which threads main. */
-static void apply_roles(struct px *px)
-{
-	const struct an_result *res = px->res;
-	struct pproc *p;
-	struct pthr *t;
-
-	for (uint32_t i = 0; res && i < res->ntr; i++) {
-		const struct an_trainer *tr = &res->tr[i];
-
-		if ((p = proc_get(px, tr->pid, true))) {
-			p->role = R_TRAINER;
-			p->idx = (int)i;
-		}
-		if ((t = thr_get(px, tr->main_tid, true)))
-			t->role = R_MAIN;
-		for (uint32_t k = 0; k < tr->dl.nrelays && k < MAX_RELAYS; k++)
-			if ((t = thr_get(px, tr->dl.relay_tid[k], true)))
-				t->role = R_RELAY;
-		for (uint32_t k = 0; k < tr->dl.nlisted && k < MAX_WORKERS; k++) {
-			if ((p = proc_get(px, tr->dl.w[k].pid, true)) && p->role != R_TRAINER) {
-				p->role = R_WORKER;
-				p->idx = (int)k;
-			}
-		}
-	}
+	return t && keep(px, t) ? t : NULL;
 }
 
 /* ------------------------------------------------------------ output primitives */
 
-/* Microseconds since the trace start, exactly: the ns are the three decimals. */
-static void put_ts(struct px *px, const char *key, uint64_t ns)
+/* Writes v in decimal at p; returns the end. */
+static char *put_u(char *p, uint64_t v)
 {
-	fprintf(px->f, ",\"%s\":%llu.%03u", key, (unsigned long long)(ns / 1000),
-		(unsigned)(ns % 1000));
+	char tmp[20];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = tmp[--n];
+	return p;
 }
 
-static uint64_t rel(const struct px *px, uint64_t ts)
+/* ,"key":US.NNN: microseconds since the trace start, exactly (the ns are the decimals). */
+static char *put_us(char *p, const char *key, uint64_t ns)
+{
+	unsigned frac = (unsigned)(ns % 1000);
+
+	*p++ = ',';
+	*p++ = '"';
+	p = stpcpy(p, key);
+	*p++ = '"';
+	*p++ = ':';
+	p = put_u(p, ns / 1000);
+	*p++ = '.';
+	*p++ = (char)('0' + frac / 100);
+	*p++ = (char)('0' + frac / 10 % 10);
+	*p++ = (char)('0' + frac % 10);
+	return p;
+}
+
+static void put_ts(struct perfetto *px, const char *key, uint64_t ns)
+{
+	char buf[64];
+
+	fwrite(buf, 1, (size_t)(put_us(buf, key, ns) - buf), px->f);
+}
+
+static uint64_t rel(const struct perfetto *px, uint64_t ts)
 {
 	return ts > px->t0 ? ts - px->t0 : 0;
 }
 
-/* Opens one event; "ph" and "ts" come first (Perfetto's tokenizer looks for "ts" early). */
-static void ev_open(struct px *px, char ph, uint64_t ts, uint32_t pid, uint32_t tid)
+/*
+ * The id a part of a job's export writes for a pid or tid: each part's real ids (below
+ * 2^22, and their state tracks) move up by part << 22, its pseudo tracks by their own
+ * strides, so two machines' pid 4242 stay two processes.
+ */
+static uint32_t part_id(const struct perfetto *px, uint32_t id)
 {
-	fputs(px->nevents++ ? ",\n{\"ph\":\"" : "\n{\"ph\":\"", px->f);
-	fputc(ph, px->f);
-	fputc('"', px->f);
+	if (!px->part)
+		return id;
+	if (id < (1u << 22) || (id >= TID_STATE && id < TID_STATE + (1u << 22)))
+		return id + (px->part << 22);
+	if (id >= PID_ANALYSIS)
+		return id + 2 * px->part;
+	if (id >= TID_BLOCK)
+		return id + px->part * BLK_DEVS * BLK_LANES;
+	return id + px->part * 8 * MAX_TRAINERS;
+}
+
+/*
+ * Opens one event; "ph" and "ts" come first (Perfetto's tokenizer looks for "ts"
+ * early).  The hot path of the export: formatted by hand, written at once.
+ */
+static void ev_open(struct perfetto *px, char ph, uint64_t ts, uint32_t pid, uint32_t tid)
+{
+	char buf[128], *p = buf;
+
+	p = stpcpy(p, px->doc->nevents++ ? ",\n{\"ph\":\"" : "\n{\"ph\":\"");
+	*p++ = ph;
+	*p++ = '"';
 	if (ph != 'M')
-		put_ts(px, "ts", rel(px, ts));
-	fprintf(px->f, ",\"pid\":%u,\"tid\":%u", pid, tid);
+		p = put_us(p, "ts", rel(px, ts));
+	p = stpcpy(p, ",\"pid\":");
+	p = put_u(p, part_id(px, pid));
+	p = stpcpy(p, ",\"tid\":");
+	p = put_u(p, part_id(px, tid));
+	fwrite(buf, 1, (size_t)(p - buf), px->f);
 	px->nargs = 0;
 }
 
-static void ev_name(struct px *px, const char *cat, const char *name)
+static void ev_name(struct perfetto *px, const char *cat, const char *name)
 {
 	if (cat)
 		fprintf(px->f, ",\"cat\":\"%s\"", cat);
@@ -428,38 +381,44 @@ static void ev_name(struct px *px, const char *cat, const char *name)
 	json_str(px->f, name);
 }
 
-static void arg_key(struct px *px, const char *k)
+static void arg_key(struct perfetto *px, const char *k)
 {
-	fputs(px->nargs++ ? ",\"" : ",\"args\":{\"", px->f);
-	fputs(k, px->f);
-	fputs("\":", px->f);
+	char buf[64], *p = buf;
+
+	p = stpcpy(p, px->nargs++ ? ",\"" : ",\"args\":{\"");
+	p = stpncpy(p, k, 48);
+	*p++ = '"';
+	*p++ = ':';
+	fwrite(buf, 1, (size_t)(p - buf), px->f);
 }
 
-static void arg_u(struct px *px, const char *k, unsigned long long v)
+static void arg_u(struct perfetto *px, const char *k, unsigned long long v)
 {
+	char buf[24];
+
 	arg_key(px, k);
-	fprintf(px->f, "%llu", v);
+	fwrite(buf, 1, (size_t)(put_u(buf, v) - buf), px->f);
 }
 
-static void arg_i(struct px *px, const char *k, long long v)
+static void arg_i(struct perfetto *px, const char *k, long long v)
 {
 	arg_key(px, k);
 	fprintf(px->f, "%lld", v);
 }
 
-static void arg_s(struct px *px, const char *k, const char *v)
+static void arg_s(struct perfetto *px, const char *k, const char *v)
 {
 	arg_key(px, k);
 	json_str(px->f, v);
 }
 
-static void arg_ms(struct px *px, const char *k, uint64_t ns)
+static void arg_ms(struct perfetto *px, const char *k, uint64_t ns)
 {
 	arg_key(px, k);
 	fprintf(px->f, "%.3f", (double)ns / 1e6);
 }
 
-static void arg_comm(struct px *px, const char *k, const char *comm, uint32_t tid)
+static void arg_comm(struct perfetto *px, const char *k, const char *comm, uint32_t tid)
 {
 	char buf[ST_COMM_LEN + 24];
 
@@ -467,12 +426,21 @@ static void arg_comm(struct px *px, const char *k, const char *comm, uint32_t ti
 	arg_s(px, k, buf);
 }
 
-static void ev_close(struct px *px)
+/* "comm (tid)" of a thread of the pass: its name now (the name it had then). */
+static void arg_thread(struct perfetto *px, const char *k, uint32_t tid)
+{
+	struct thr *t = an__find_thread(px->a, tid);
+
+	arg_comm(px, k, t ? t->comm : NULL, tid);
+}
+
+static void ev_close(struct perfetto *px)
 {
 	fputs(px->nargs > 0 ? "}}" : "}", px->f);
 }
 
-static void meta(struct px *px, const char *what, uint32_t pid, uint32_t tid, const char *name)
+static void meta(struct perfetto *px, const char *what, uint32_t pid, uint32_t tid,
+		 const char *name)
 {
 	ev_open(px, 'M', 0, pid, tid);
 	ev_name(px, NULL, what);
@@ -480,7 +448,7 @@ static void meta(struct px *px, const char *what, uint32_t pid, uint32_t tid, co
 	ev_close(px);
 }
 
-static void meta_sort(struct px *px, const char *what, uint32_t pid, uint32_t tid, int idx)
+static void meta_sort(struct perfetto *px, const char *what, uint32_t pid, uint32_t tid, int idx)
 {
 	ev_open(px, 'M', 0, pid, tid);
 	ev_name(px, NULL, what);
@@ -488,106 +456,8 @@ static void meta_sort(struct px *px, const char *what, uint32_t pid, uint32_t ti
 	ev_close(px);
 }
 
-/* ------------------------------------------------------------ track names */
-
-static const char *comm_of(const struct pthr *t)
-{
-	return t && t->comm[0] ? t->comm : NULL;
-}
-
-static void name_proc(struct px *px, uint32_t pid)
-{
-	struct pproc *p = proc_get(px, pid, true);
-	struct pthr *leader = thr_get(px, pid, false);
-	const char *base = comm_of(leader);
-	char buf[ST_COMM_LEN + 64];
-	int sort = 100;
-
-	if (!p || p->named)
-		return;
-	p->named = 1;
-	if (!base)
-		base = p->cmdline ? arena_str(px, p->cmdline) : "process";
-	if (p->role == R_TRAINER && px->res->tr[p->idx].id.rank >= 0) {
-		snprintf(buf, sizeof(buf), "trainer rank %d: %.40s", px->res->tr[p->idx].id.rank,
-			 base);
-		sort = 1 + p->idx;
-	} else if (p->role == R_TRAINER) {
-		snprintf(buf, sizeof(buf), "trainer: %.40s", base);
-		sort = 1 + p->idx;
-	} else if (p->role == R_WORKER) {
-		snprintf(buf, sizeof(buf), "data-loader worker: %.40s", base);
-		sort = 10 + p->idx;
-	} else {
-		snprintf(buf, sizeof(buf), "%.60s", base);
-	}
-	meta(px, "process_name", pid, pid, buf);
-	meta_sort(px, "process_sort_index", pid, pid, sort);
-}
-
-static int thread_sort(const struct pthr *t)
-{
-	if (t->role == R_MAIN)
-		return 0;
-	return 2 * (int)((t->tid >= t->pid ? t->tid - t->pid : t->tid) & 0xfffff) + 2;
-}
-
-static uint32_t pid_of(const struct pthr *t)
-{
-	return t->pid ? t->pid : t->tid;
-}
-
-static void thread_label(const struct pthr *t, char *buf, size_t len, const char *suffix)
-{
-	const char *c = comm_of(t) ? t->comm : "thread";
-
-	if (t->role == R_MAIN)
-		snprintf(buf, len, "%s (main training thread)%s", c, suffix);
-	else if (t->role == R_RELAY)
-		snprintf(buf, len, "%s (batch relay)%s", c, suffix);
-	else
-		snprintf(buf, len, "%s%s", c, suffix);
-}
-
-static void name_thread(struct px *px, struct pthr *t)
-{
-	char buf[ST_COMM_LEN + 64];
-
-	if (t->named)
-		return;
-	t->named = 1;
-	name_proc(px, pid_of(t));
-	thread_label(t, buf, sizeof(buf), "");
-	meta(px, "thread_name", pid_of(t), t->tid, buf);
-	meta_sort(px, "thread_sort_index", pid_of(t), t->tid, thread_sort(t));
-}
-
-static void name_state(struct px *px, struct pthr *t)
-{
-	char buf[ST_COMM_LEN + 64];
-
-	if (t->state_named)
-		return;
-	t->state_named = 1;
-	name_proc(px, pid_of(t));
-	thread_label(t, buf, sizeof(buf), " state");
-	meta(px, "thread_name", pid_of(t), t->tid + TID_STATE, buf);
-	meta_sort(px, "thread_sort_index", pid_of(t), t->tid + TID_STATE, thread_sort(t) + 1);
-}
-
-static void name_analysis(struct px *px)
-{
-	if (px->analysis_named)
-		return;
-	px->analysis_named = true;
-	meta(px, "process_name", PID_ANALYSIS, PID_ANALYSIS, "stalltrace analysis");
-	meta_sort(px, "process_sort_index", PID_ANALYSIS, PID_ANALYSIS, 0);
-}
-
-/* ------------------------------------------------------------ slices */
-
 /* Clips [s, e] to the window: false when nothing is left (a span cut to a point). */
-static bool clip(const struct px *px, uint64_t *s, uint64_t *e)
+static bool clip(const struct perfetto *px, uint64_t *s, uint64_t *e)
 {
 	bool point = *s == *e;
 
@@ -599,6 +469,305 @@ static bool clip(const struct px *px, uint64_t *s, uint64_t *e)
 		*e = px->wto;
 	return point || *s < *e;
 }
+
+/* ------------------------------------------------------------ counters */
+
+/* Halves the resolution of every counter: the window grew past NBUCKETS buckets. */
+static void grid_double(struct perfetto *px)
+{
+	float *all[NCOUNTERS + NWK * WK_PROCS];
+	unsigned n = 0;
+
+	for (int c = 0; c < NCOUNTERS; c++)
+		all[n++] = px->ctr[c];
+	for (uint32_t i = 0; i < px->nwk; i++)
+		for (int c = 0; c < NWK; c++)
+			all[n++] = px->wk[i].v[c];
+	for (unsigned k = 0; k < n; k++) {
+		float *v = all[k];
+
+		if (!v)
+			continue;
+		for (unsigned i = 0; i < NBUCKETS / 2; i++)
+			v[i] = v[2 * i] + v[2 * i + 1];
+		memset(v + NBUCKETS / 2, 0, sizeof(*v) * NBUCKETS / 2);
+	}
+	px->bw *= 2;
+}
+
+/* Spreads `amount` over [a, b) of a counter, in proportion to time. */
+static void spread(struct perfetto *px, float *v, uint64_t a, uint64_t b, double amount)
+{
+	uint64_t lo, hi, i;
+
+	if (!v || !clip(px, &a, &b) || amount <= 0)
+		return;
+	while ((b - px->wfrom) / px->bw >= NBUCKETS)
+		grid_double(px);
+	if (b == a) {
+		v[(a - px->wfrom) / px->bw] += (float)amount;
+		return;
+	}
+	for (i = (a - px->wfrom) / px->bw; i < NBUCKETS; i++) {
+		lo = px->wfrom + i * px->bw;
+		hi = lo + px->bw;
+		if (lo >= b)
+			break;
+		lo = lo > a ? lo : a;
+		hi = hi < b ? hi : b;
+		v[i] += (float)(amount * (double)(hi - lo) / (double)(b - a));
+	}
+}
+
+/* The counters of a worker candidate (a process with a parent), made on first use. */
+static struct pwk *wk_of(struct perfetto *px, const struct thr *t)
+{
+	uint64_t *slot;
+	struct pwk *w;
+
+	if (!t->proc || !t->proc->parent || !(slot = hmap_slot(&px->pix, t->proc->pid)))
+		return NULL;
+	if (*slot)
+		return *slot == UINT64_MAX ? NULL : &px->wk[*slot - 1];
+	if (px->nwk == WK_PROCS) {
+		px->wk_full = true;
+		*slot = UINT64_MAX;
+		return NULL;
+	}
+	w = &px->wk[px->nwk];
+	w->pid = t->proc->pid;
+	for (int c = 0; c < NWK; c++)
+		if (!(w->v[c] = calloc(NBUCKETS, sizeof(float))))
+			px->wk_full = true;
+	*slot = ++px->nwk;
+	return w;
+}
+
+/* ------------------------------------------------------------ state tracks */
+
+static const char *state_label(const struct thr *t, const struct seg *g, bool runnable)
+{
+	if (g->kind == SEG_CPU)
+		return "Running";
+	if (runnable)
+		return "Runnable (woken)";
+	switch (g->state) {
+	case ST_STATE_RUNNING:
+		return g->start <= t->first_ts ? "Runnable (new)" : "Runnable (preempted)";
+	case ST_STATE_SLEEP: return "Sleeping";
+	case ST_STATE_DISK: return "Uninterruptible (D)";
+	case ST_STATE_IDLE: return "Idle (I)";
+	case ST_STATE_STOPPED: return "Stopped";
+	default: return "Unknown";
+	}
+}
+
+static const char *relation_name(unsigned wrel)
+{
+	static const char *const n[] = {
+		[WREL_IRQ] = "interrupt", [WREL_UNTRACED] = "untraced task",
+		[WREL_SELF] = "itself", [WREL_SIBLING] = "sibling thread",
+		[WREL_CHILD] = "data-loader worker", [WREL_RELAY] = "batch relay",
+		[WREL_OTHER] = "another process",
+	};
+
+	return wrel < sizeof(n) / sizeof(n[0]) ? n[wrel] : NULL;
+}
+
+/* The evidence of an off-CPU segment: what it was blocked in, and what ended it. */
+static void seg_args(struct perfetto *px, const struct seg *g, int cat)
+{
+	const char *path, *name;
+	struct proc *pp;
+
+	if (g->nr != SC_NONE) {
+		name = st_syscall_name(g->nr);
+		if (name)
+			arg_s(px, "syscall", name);
+		else
+			arg_u(px, "syscall_nr", g->nr);
+	}
+	if ((path = g->ino ? an__path(px->a, g->dev, g->ino) : NULL))
+		arg_s(px, "file", path);
+	else if (g->fdkind)
+		arg_s(px, "fd_kind", st_fd_kind_name(g->fdkind));
+	if (g->wrel == WREL_IRQ)
+		arg_s(px, "woken_by", g->flags & SEG_SOFTIRQ ? "a softirq (network)" : "an interrupt");
+	else if (g->wrel != WREL_NONE && g->waker)
+		arg_thread(px, "woken_by", g->waker);
+	if (g->waker2)
+		arg_thread(px, "woken_by_via", g->waker2);
+	if (g->wrel != WREL_NONE && relation_name(g->wrel))
+		arg_s(px, "waker_is", relation_name(g->wrel));
+	if (g->peer && cat == CAT_COLL) {
+		arg_u(px, "traffic_from_pid", g->peer);
+		if ((pp = an__find_proc(px->a, g->peer)) && pp->id && pp->id->rank >= 0)
+			arg_i(px, "traffic_from_rank", pp->id->rank);
+	}
+}
+
+/* Writes the state slice being drawn (cut to the window). */
+static void state_flush(struct perfetto *px, struct pthr *p)
+{
+	const struct thr *t;
+	uint64_t s = p->s, e = p->e;
+
+	if (!p->open)
+		return;
+	p->open = false;
+	if (!clip(px, &s, &e) || s == e || !(t = an__find_thread(px->a, p->tid)))
+		return;
+	p->states = true;
+	ev_open(px, 'X', s, p->pid, p->tid + TID_STATE);
+	put_ts(px, "dur", e - s);
+	ev_name(px, "state", cat_names[p->cat]);
+	fprintf(px->f, ",\"cname\":\"%s\"", cat_cnames[p->cat]);
+	arg_s(px, "state", state_label(t, &p->g, p->runnable));
+	if (p->g.kind == SEG_OFF)
+		seg_args(px, &p->g, p->cat);
+	ev_close(px);
+}
+
+/*
+ * A wakeup arrow at ts: "s" on the waker's state track, "f" on the wakee's, bound to
+ * the slice that encloses it ("bp":"e": viewers sort events by time, slices first,
+ * so the wakee's slice that starts at ts holds it).
+ */
+static void flow_write(struct perfetto *px, const struct pthr *waker, uint32_t wakee, uint64_t ts)
+{
+	const struct pthr *t = thr_find(px, wakee);
+	uint64_t id;
+
+	if (!t)
+		return;
+	id = ++px->doc->fid;	/* the document's ids: a job's parts share them */
+	px->flows++;
+	ev_open(px, 's', ts, waker->pid, waker->tid + TID_STATE);
+	fprintf(px->f, ",\"id\":%llu", (unsigned long long)id);
+	ev_name(px, "wakeup", "wakeup");
+	ev_close(px);
+	ev_open(px, 'f', ts, t->pid, t->tid + TID_STATE);
+	fprintf(px->f, ",\"id\":%llu,\"bp\":\"e\"", (unsigned long long)id);
+	ev_name(px, "wakeup", "wakeup");
+	ev_close(px);
+}
+
+/*
+ * The waker of t's wait ended it at ts, where a slice of t starts: an arrow from the
+ * waker's slice at ts.  The waker's pieces may not have reached ts yet (each thread's
+ * pieces come when its segments are final): the arrow then waits for them.
+ */
+static void flow_want(struct perfetto *px, uint32_t wakee, uint32_t waker_tid, uint64_t ts)
+{
+	const struct thr *aw = an__find_thread(px->a, waker_tid);
+	struct pthr *w;
+	struct pflow *n;
+
+	if (ts < px->wfrom || ts >= px->wto || !aw || !(aw->flags & TF_TRACED) ||
+	    waker_tid == wakee || !(w = thr_kept(px, waker_tid)))
+		return;		/* no arrow from a track that is not drawn */
+	if (w->started && ts < w->first) {
+		px->flows_unbound++;
+	} else if (w->started && ts <= w->covered) {
+		flow_write(px, w, wakee, ts);
+	} else if (px->pending < FLOWS_PENDING &&
+		   (n = grow(w->waits, &w->capwaits, w->nwaits + 1, sizeof(*n)))) {
+		w->waits = n;
+		w->waits[w->nwaits++] = (struct pflow){ .ts = ts, .wakee = wakee };
+		px->pending++;
+	} else {
+		px->flows_unbound++;	/* a waker whose pieces never come: bounded memory */
+	}
+}
+
+/* The arrows waiting for w's pieces that now reach them. */
+static void flows_ready(struct perfetto *px, struct pthr *w)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < w->nwaits; i++) {
+		struct pflow f = w->waits[i];
+
+		if (f.ts > w->covered)
+			w->waits[k++] = f;
+		else if (f.ts < w->first)
+			px->flows_unbound++;
+		else
+			flow_write(px, w, f.wakee, f.ts);
+	}
+	px->pending -= w->nwaits - k;
+	w->nwaits = k;
+}
+
+static bool woken_by_task(const struct seg *g)
+{
+	return g->kind == SEG_OFF && g->waker && g->wrel != WREL_NONE && g->wrel != WREL_IRQ &&
+	       g->wrel != WREL_SELF && g->wrel != WREL_UNTRACED;
+}
+
+/* Where a wait's arrow lands: its runnable piece, or the piece after it. */
+static void piece_flows(struct perfetto *px, struct pthr *p, uint64_t s, uint64_t e,
+			const struct seg *g, bool runnable)
+{
+	if (p->flow_at == s)
+		flow_want(px, p->tid, p->flow_waker, s);
+	p->flow_at = 0;
+	if (!woken_by_task(g))
+		return;
+	if (runnable && s == g->wake) {
+		flow_want(px, p->tid, g->waker, s);
+	} else if (!runnable && e == g->end && g->wake == g->end) {
+		p->flow_at = e;
+		p->flow_waker = g->waker;
+	}
+}
+
+static void piece_counters(struct perfetto *px, const struct thr *t, uint64_t s, uint64_t e,
+			   const struct seg *g, bool runnable)
+{
+	bool rq = g->kind == SEG_OFF && (runnable || g->state == ST_STATE_RUNNING);
+	struct pwk *w;
+
+	if (rq)
+		spread(px, px->ctr[C_RUNNABLE_ALL], s, e, (double)(e - s));
+	if ((rq || g->kind == SEG_CPU) && (w = wk_of(px, t)))
+		spread(px, w->v[rq ? W_RUNNABLE : W_RUNNING], s, e, (double)(e - s));
+}
+
+static bool over(struct perfetto *px);
+
+/* The observer: [s, e) of t accounted in category cat. */
+static void on_piece(void *ctx, struct an *a, const struct thr *t, uint64_t s, uint64_t e,
+		     int cat, const struct seg *g, bool runnable)
+{
+	struct perfetto *px = ctx;
+	struct pthr *p;
+
+	if (over(px) || !(p = thr_kept(px, t->tid)))
+		return;
+	if (!p->started) {
+		p->started = true;
+		p->first = s;
+	}
+	p->covered = e;
+	piece_flows(px, p, s, e, g, runnable);
+	piece_counters(px, t, s, e, g, runnable);
+	/* pieces of one segment and category, cut at snapshots: one slice */
+	if (!p->open || s != p->e || cat != p->cat || runnable != p->runnable ||
+	    g->kind != p->g.kind || g->start != p->g.start) {
+		state_flush(px, p);
+		p->open = true;
+		p->s = s;
+		p->cat = (uint8_t)cat;
+		p->runnable = runnable;
+		p->g = *g;
+	}
+	p->e = e;
+	if (p->nwaits)
+		flows_ready(px, p);
+}
+
+/* ------------------------------------------------------------ facts: thread tracks */
 
 /*
  * Slices of a thread track must nest (a probed call holds the syscalls it made).
@@ -634,9 +803,11 @@ static bool nest__fit(struct nest *n, uint64_t *s, uint64_t e)
 }
 
 /* Opens an "X" (or, when dur is 0 and inst, an "i") event on a thread's own track. */
-static bool thread_slice(struct px *px, struct pthr *t, uint64_t s, uint64_t e, bool inst)
+static bool thread_slice(struct perfetto *px, uint32_t tid, uint64_t s, uint64_t e, bool inst)
 {
-	if (!clip(px, &s, &e))
+	struct pthr *t = thr_kept(px, tid);
+
+	if (!t || !clip(px, &s, &e))
 		return false;
 	if (!t->nest && !(t->nest = calloc(1, sizeof(*t->nest))))
 		return false;
@@ -644,212 +815,14 @@ static bool thread_slice(struct px *px, struct pthr *t, uint64_t s, uint64_t e, 
 		px->dropped_slices++;
 		return false;
 	}
-	name_thread(px, t);
-	ev_open(px, inst ? 'i' : 'X', s, pid_of(t), t->tid);
+	t->facts = true;
+	ev_open(px, inst ? 'i' : 'X', s, t->pid, t->tid);
 	if (inst)
 		fputs(",\"s\":\"t\"", px->f);
 	else
 		put_ts(px, "dur", e - s);
 	return true;
 }
-
-/* ------------------------------------------------------------ counters */
-
-/* Spreads `amount` over [a, b) of the counter grid, in proportion to time. */
-static void spread(struct px *px, enum counter c, uint64_t a, uint64_t b, double amount)
-{
-	uint64_t lo, hi, i;
-
-	if (!px->ctr[c] || !clip(px, &a, &b) || amount <= 0)
-		return;
-	if (b == a) {
-		i = (a - px->wfrom) / px->bw;
-		px->ctr[c][i < px->nb ? i : px->nb - 1] += (float)amount;
-		return;
-	}
-	for (i = (a - px->wfrom) / px->bw; i < px->nb; i++) {
-		lo = px->wfrom + i * px->bw;
-		hi = lo + px->bw;
-		if (lo >= b)
-			break;
-		lo = lo > a ? lo : a;
-		hi = hi < b ? hi : b;
-		px->ctr[c][i] += (float)(amount * (double)(hi - lo) / (double)(b - a));
-	}
-}
-
-static void counters_setup(struct px *px)
-{
-	uint64_t span = px->wto - px->wfrom;
-
-	px->bw = span / NBUCKETS + 1;
-	if (px->bw < MIN_BUCKET_NS)
-		px->bw = MIN_BUCKET_NS;
-	px->nb = (uint32_t)(span / px->bw + 1);
-	for (int c = 0; c < NCOUNTERS; c++)
-		px->ctr[c] = calloc(px->nb, sizeof(float));
-}
-
-static double counter_value(const struct px *px, enum counter c, uint32_t i)
-{
-	double v = px->ctr[c][i], w = (double)px->bw;
-
-	/* the last bucket may be cut by the window's end */
-	if (i == px->nb - 1 && px->wfrom + (uint64_t)i * px->bw < px->wto)
-		w = (double)(px->wto - (px->wfrom + (uint64_t)i * px->bw));
-	if (c == C_FILE_READ || c == C_DISK_READ)
-		return v / 1e6 / (w / 1e9);
-	return v / w;
-}
-
-static void counters_write(struct px *px)
-{
-	for (int c = 0; c < NCOUNTERS; c++) {
-		double last = -1, v;
-
-		if (!px->ctr[c] || (c != C_RUNNABLE_ALL && c != C_FILE_READ && c != C_DISK_READ &&
-				    !(px->res && px->res->ntr)))
-			continue;
-		name_analysis(px);
-		for (uint32_t i = 0; i <= px->nb; i++) {
-			v = i < px->nb ? counter_value(px, c, i) : 0;
-			if (fabs(v - last) < 1e-9)
-				continue;
-			last = v;
-			ev_open(px, 'C', i < px->nb ? px->wfrom + (uint64_t)i * px->bw : px->wto,
-				PID_ANALYSIS, PID_ANALYSIS);
-			ev_name(px, "counter", counter_names[c][0]);
-			arg_key(px, counter_names[c][1]);
-			fprintf(px->f, "%.3f", v);
-			ev_close(px);
-		}
-	}
-}
-
-/* ------------------------------------------------------------ thread states */
-
-static bool is_worker(struct px *px, const struct pthr *t)
-{
-	struct pproc *p = proc_get(px, pid_of(t), false);
-
-	return p && p->role == R_WORKER;
-}
-
-static void wake_flow(struct px *px, struct pthr *wakee, struct pthr *waker, uint64_t ts);
-
-static void state_slice(struct px *px, struct pthr *t, uint64_t end)
-{
-	uint64_t s = t->st_since, e = end;
-	struct pthr *w;
-
-	if (t->st == PS_UNKNOWN || t->st == PS_DEAD || e <= s || !clip(px, &s, &e) || e == s)
-		return;
-	if (t->st == PS_PREEMPTED || t->st == PS_WOKEN) {
-		spread(px, C_RUNNABLE_ALL, s, e, (double)(e - s));
-		if (is_worker(px, t))
-			spread(px, C_RUNNABLE_W, s, e, (double)(e - s));
-	} else if (t->st == PS_RUNNING && is_worker(px, t)) {
-		spread(px, C_RUNNING_W, s, e, (double)(e - s));
-	}
-	if (t->flow_ts && (w = thr_get(px, t->flow_waker, false)))
-		wake_flow(px, t, w, t->flow_ts);
-	t->flow_ts = 0;
-	name_state(px, t);
-	ev_open(px, 'X', s, pid_of(t), t->tid + TID_STATE);
-	put_ts(px, "dur", e - s);
-	ev_name(px, "state", pst_names[t->st]);
-	if (t->st == PS_RUNNING) {
-		arg_u(px, "cpu", t->st_cpu);
-	} else if (t->st == PS_WOKEN && t->st_irq) {
-		arg_s(px, "woken_by", "an interrupt");
-	} else if (t->st == PS_WOKEN && t->st_waker) {
-		w = thr_get(px, t->st_waker, false);
-		arg_comm(px, "woken_by", comm_of(w), t->st_waker);
-	}
-	ev_close(px);
-}
-
-static void state_set(struct px *px, struct pthr *t, uint8_t st, uint64_t ts)
-{
-	if (ts < t->st_since)		/* a late record: keep the timeline monotonic */
-		ts = t->st_since;
-	state_slice(px, t, ts);
-	t->st = st;
-	t->st_since = ts;
-	t->st_waker = 0;
-	t->st_irq = 0;
-}
-
-static uint8_t state_after(uint8_t prev_state)
-{
-	switch (prev_state) {
-	case ST_STATE_RUNNING: return PS_PREEMPTED;
-	case ST_STATE_SLEEP: return PS_SLEEP;
-	case ST_STATE_DISK: return PS_DISK;
-	case ST_STATE_IDLE: return PS_IDLE;
-	case ST_STATE_STOPPED: return PS_STOPPED;
-	case ST_STATE_DEAD: return PS_DEAD;
-	default: return PS_OTHER;
-	}
-}
-
-static void on_switch(struct px *px, const struct st_event *ev)
-{
-	struct pthr *t;
-
-	if ((ev->flags & ST_SW_PREV_TRACED) && (t = thr_get(px, ev->sw.prev_tid, true)))
-		state_set(px, t, state_after(ev->sw.prev_state), ev->ts);
-	if ((ev->flags & ST_SW_NEXT_TRACED) && (t = thr_get(px, ev->sw.next_tid, true))) {
-		state_set(px, t, PS_RUNNING, ev->ts);
-		t->st_cpu = ev->sw.cpu;
-	}
-}
-
-/*
- * A wakeup arrow: from the waker's Running slice to the wakee's next state slice
- * (Runnable, or Running when it ran at once).  The "s" binds to the slice open on
- * the waker's state track at ts; the "f" (no "bp") binds to the next slice starting
- * on the wakee's.  Both are written just before that slice, once it is known to be
- * in the window: an arrow never points at nothing, and the "f" precedes its slice
- * in file order (viewers sort by time, ties in file order).
- */
-static void wake_flow(struct px *px, struct pthr *wakee, struct pthr *waker, uint64_t ts)
-{
-	uint64_t id = ++px->flows;
-
-	name_state(px, waker);
-	ev_open(px, 's', ts, pid_of(waker), waker->tid + TID_STATE);
-	fprintf(px->f, ",\"id\":%llu", (unsigned long long)id);
-	ev_name(px, "wakeup", "wakeup");
-	ev_close(px);
-	name_state(px, wakee);
-	ev_open(px, 'f', ts, pid_of(wakee), wakee->tid + TID_STATE);
-	fprintf(px->f, ",\"id\":%llu", (unsigned long long)id);
-	ev_name(px, "wakeup", "wakeup");
-	ev_close(px);
-}
-
-static void on_wakeup(struct px *px, const struct st_event *ev)
-{
-	struct pthr *t = thr_get(px, ev->wk.tid, true), *w = NULL;
-	uint64_t ts = ev->ts;
-
-	if (!t || t->st == PS_RUNNING || t->st == PS_PREEMPTED || t->st == PS_WOKEN)
-		return;			/* woken while still on its way off the CPU */
-	if (!(ev->flags & ST_WK_IRQ) && (ev->flags & ST_WK_WAKER_TRACED))
-		w = thr_get(px, ev->wk.waker_tid, false);
-	state_set(px, t, PS_WOKEN, ts);
-	t->st_irq = !!(ev->flags & ST_WK_IRQ);
-	t->st_waker = ev->wk.waker_tid;
-	/* the waker's Running slice must hold ts strictly: the "s" binds to it */
-	if (w && w->st == PS_RUNNING && w != t && ts > px->wfrom && ts <= px->wto &&
-	    ts >= t->st_since && ts > w->st_since) {
-		t->flow_ts = ts;
-		t->flow_waker = w->tid;
-	}
-}
-
-/* ------------------------------------------------------------ syscalls */
 
 static const char *futex_op_name(uint32_t op)
 {
@@ -863,14 +836,14 @@ static const char *futex_op_name(uint32_t op)
 	return cmd < sizeof(n) / sizeof(n[0]) ? n[cmd] : "other";
 }
 
-static void sc_fd_args(struct px *px, const struct st_event *ev)
+static void sc_fd_args(struct perfetto *px, const struct st_event *ev)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
 	const char *path;
 
 	if (sc->present & ST_SC_FD) {
 		arg_i(px, "fd", sc->fd.fd);
-		path = file_path(px, sc->fd.dev, sc->fd.ino);
+		path = an__path(px->a, sc->fd.dev, sc->fd.ino);
 		if (path && !(sc->present & ST_SC_PATH))
 			arg_s(px, "file", path);
 		arg_s(px, "fd_kind", st_fd_kind_name(sc->fd.kind));
@@ -886,7 +859,7 @@ static void sc_fd_args(struct px *px, const struct st_event *ev)
 		arg_u(px, "offset", sc->offset);
 }
 
-static void sc_args(struct px *px, const struct st_event *ev)
+static void sc_args(struct perfetto *px, const struct st_event *ev)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
 	char buf[48];
@@ -926,49 +899,52 @@ static bool is_file_read(const struct st_ev_syscall *sc)
 	return st_syscall_class(sc->b.nr) & ST_SYSC_READ;
 }
 
-static void on_syscall(struct px *px, const struct st_event *ev)
+static void on_syscall(struct perfetto *px, const struct st_event *ev)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
-	struct pthr *t = thr_get(px, sc->b.tid, true);
 	const char *name = st_syscall_name(sc->b.nr);
-	uint64_t s, e;
+	struct thr *t = an__find_thread(px->a, sc->b.tid);
+	uint64_t e = ev->ts, s = sc->b.dur < e ? e - sc->b.dur : 0;
 	char buf[32];
 
 	if (!t)
 		return;
-	span_of(ev, &s, &e);
-	/*
-	 * Started before tracing: it held the thread since the trace began, or, for the
-	 * command of a run, since the tracer let it go (its wait before is not the job's).
-	 */
-	if ((sc->b.flags2 & ST_SC2_NO_ENTRY) && !t->had_syscall)
-		s = t->released > px->t0 && t->released < e ? t->released : px->t0;
-	t->had_syscall = 1;
+	/* entered before the thread's life in the trace began: from where the pass starts it */
+	if (sc->b.flags2 & ST_SC2_NO_ENTRY)
+		s = t->first_ts < e ? t->first_ts : e;
+	if (px->filter && !thr_kept(px, sc->b.tid))
+		return;
 	if (is_file_read(sc))
-		spread(px, C_FILE_READ, s, e, (double)sc->b.ret);
+		spread(px, px->ctr[C_FILE_READ], s, e, (double)sc->b.ret);
 	if (!name) {
 		snprintf(buf, sizeof(buf), "syscall_%u", sc->b.nr);
 		name = buf;
 	}
-	if (!thread_slice(px, t, s, e, false))
+	if (!thread_slice(px, sc->b.tid, s, e, false))
 		return;
 	ev_name(px, "syscall", name);
 	sc_args(px, ev);
 	ev_close(px);
 }
 
-/* ------------------------------------------------------------ probes, processes */
-
-static void on_probe(struct px *px, const struct st_event *ev)
+static void on_probe_def(struct perfetto *px, const struct st_event *ev)
 {
-	struct pthr *t = thr_get(px, ev->probe.tid, true);
+	uint64_t *slot = hmap_slot(&px->probes, (uint64_t)ev->pdef.id + 1);
+
+	if (slot)
+		*slot = (uint64_t)ev->pdef.role << 32 |
+			intern(px, ev->str2 && ev->str2[0] ? ev->str2 : "probe", 256);
+}
+
+static void on_probe(struct perfetto *px, const struct st_event *ev)
+{
 	uint64_t *def = hmap_find(&px->probes, (uint64_t)ev->probe.id + 1);
 	const char *sym = def ? arena_str(px, *def & 0xffffffffu) : NULL;
 	unsigned role = def ? (unsigned)(*def >> 32) : 0;
-	uint64_t s, e;
+	uint64_t e = ev->ts, s = ev->probe.dur < e ? e - ev->probe.dur : 0;
 
-	span_of(ev, &s, &e);
-	if (!t || !thread_slice(px, t, s, e, s == e))
+	if (!an__find_thread(px->a, ev->probe.tid) ||
+	    !thread_slice(px, ev->probe.tid, s, e, s == e))
 		return;
 	ev_name(px, "probe", role == ST_PROBE_STEP && s == e ? "step mark" : sym ? sym : "probe");
 	arg_u(px, "probe_id", ev->probe.id);
@@ -977,31 +953,24 @@ static void on_probe(struct px *px, const struct st_event *ev)
 	ev_close(px);
 }
 
-static void on_proc(struct px *px, const struct st_event *ev)
+static void on_proc(struct perfetto *px, const struct st_event *ev)
 {
-	struct pthr *t;
-
 	switch (ev->type) {
 	case ST_REC_FORK:
-		if (!(t = thr_get(px, ev->fork.parent_tid, true)) ||
-		    !thread_slice(px, t, ev->ts, ev->ts, true))
+		if (!thread_slice(px, ev->fork.parent_tid, ev->ts, ev->ts, true))
 			return;
 		ev_name(px, "proc", ev->flags & ST_FORK_THREAD ? "new thread" : "fork");
 		arg_u(px, "child_tid", ev->fork.child_tid);
 		arg_u(px, "child_pid", ev->fork.child_pid);
 		break;
 	case ST_REC_EXEC:
-		if (!(t = thr_get(px, ev->exec.tid, true)) ||
-		    !thread_slice(px, t, ev->ts, ev->ts, true))
+		if (!thread_slice(px, ev->exec.tid, ev->ts, ev->ts, true))
 			return;
 		ev_name(px, "proc", "exec");
 		arg_s(px, "file", ev->str);
 		break;
 	case ST_REC_EXIT:
-		if (!(t = thr_get(px, ev->exit.tid, true)))
-			return;
-		state_set(px, t, PS_DEAD, ev->ts);
-		if (!thread_slice(px, t, ev->ts, ev->ts, true))
+		if (!thread_slice(px, ev->exit.tid, ev->ts, ev->ts, true))
 			return;
 		ev_name(px, "proc", "exit");
 		arg_i(px, "exit_code", ev->exit.exit_code);
@@ -1012,8 +981,21 @@ static void on_proc(struct px *px, const struct st_event *ev)
 	ev_close(px);
 }
 
+static void name_analysis(struct perfetto *px)
+{
+	char buf[96];
+
+	if (px->analysis_named)
+		return;
+	px->analysis_named = true;
+	snprintf(buf, sizeof(buf), "stalltrace analysis%s%.60s", px->multi ? ": " : "",
+		 px->multi && px->host ? px->host : "");
+	meta(px, "process_name", PID_ANALYSIS, PID_ANALYSIS, buf);
+	meta_sort(px, "process_sort_index", PID_ANALYSIS, PID_ANALYSIS, (int)px->part * 1000);
+}
+
 /* The tracer's drop counters moved: a global marker, so nobody trusts a gap blindly. */
-static void on_drops(struct px *px, const struct st_drops *d, uint64_t ts)
+static void on_drops(struct perfetto *px, const struct st_drops *d, uint64_t ts)
 {
 	uint64_t total = 0, before = px->drops_seen;
 
@@ -1035,7 +1017,7 @@ static void on_drops(struct px *px, const struct st_drops *d, uint64_t ts)
 
 /* ------------------------------------------------------------ block I/O */
 
-static struct pdev *dev_get(struct px *px, uint32_t dev)
+static struct pdev *dev_get(struct perfetto *px, uint32_t dev)
 {
 	for (uint32_t i = 0; i < px->ndevs; i++)
 		if (px->devs[i].dev == dev)
@@ -1060,14 +1042,14 @@ static unsigned lane_for(struct pdev *d, uint64_t s)
 	return best;
 }
 
-static void name_lane(struct px *px, struct pdev *d, unsigned lane, uint32_t tid)
+static void name_lane(struct perfetto *px, struct pdev *d, unsigned lane, uint32_t tid)
 {
 	char buf[64];
 
 	if (!px->block_named) {
 		px->block_named = true;
 		meta(px, "process_name", PID_BLOCK, PID_BLOCK, "block devices");
-		meta_sort(px, "process_sort_index", PID_BLOCK, PID_BLOCK, 1000);
+		meta_sort(px, "process_sort_index", PID_BLOCK, PID_BLOCK, (int)px->part * 1000 + 999);
 	}
 	if (d->named & (1u << lane))
 		return;
@@ -1077,19 +1059,19 @@ static void name_lane(struct px *px, struct pdev *d, unsigned lane, uint32_t tid
 	meta_sort(px, "thread_sort_index", PID_BLOCK, tid, (int)tid - (int)TID_BLOCK);
 }
 
-static void on_block(struct px *px, const struct st_event *ev)
+static void on_block(struct perfetto *px, const struct st_event *ev)
 {
 	const struct st_block *b = &ev->blk;
 	struct pdev *d = dev_get(px, b->dev);
-	struct pthr *sub = thr_get(px, b->tid, false);
-	uint64_t s, e;
+	uint64_t e = ev->ts, s = b->service < e ? e - b->service : 0;
 	unsigned lane;
 	uint32_t tid;
 	char name[64];
 
-	span_of(ev, &s, &e);
+	if (px->filter && !thr_kept(px, b->tid))
+		return;			/* --ranks: another process's request */
 	if (b->op == ST_BLK_READ)
-		spread(px, C_DISK_READ, s, e, b->bytes);
+		spread(px, px->ctr[C_DISK_READ], s, e, b->bytes);
 	if (!d || !clip(px, &s, &e))
 		return;
 	lane = lane_for(d, s);
@@ -1105,33 +1087,25 @@ static void on_block(struct px *px, const struct st_event *ev)
 	arg_u(px, "bytes", b->bytes);
 	arg_u(px, "sector", b->sector);
 	arg_ms(px, "queued_ms", b->queued);
-	arg_comm(px, "submitted_by", comm_of(sub), b->tid);
+	arg_thread(px, "submitted_by", b->tid);
 	if (b->error)
 		arg_i(px, "error", b->error);
 	ev_close(px);
 }
 
-/* ------------------------------------------------------------ second pass */
-
-static void on_release(struct px *px, const struct st_event *ev)
+/* The observer: a record the pass took in; the timeline shows some as they are. */
+static void on_record(void *ctx, struct an *a, const struct st_event *ev)
 {
-	struct pthr *t = thr_get(px, ev->release.tid, true);
+	struct perfetto *px = ctx;
 
-	if (t && !t->had_syscall)
-		t->released = ev->ts;
-}
-
-static void emit(struct px *px, const struct st_event *ev)
-{
+	if (over(px))
+		return;
 	switch (ev->type) {
-	case ST_REC_SWITCH:
-		on_switch(px, ev);
-		break;
-	case ST_REC_WAKEUP:
-		on_wakeup(px, ev);
-		break;
 	case ST_REC_SYSCALL:
 		on_syscall(px, ev);
+		break;
+	case ST_REC_PROBE_DEF:
+		on_probe_def(px, ev);
 		break;
 	case ST_REC_PROBE:
 		on_probe(px, ev);
@@ -1150,24 +1124,14 @@ static void emit(struct px *px, const struct st_event *ev)
 	case ST_REC_TRAILER:
 		on_drops(px, &ev->trailer.drops, ev->ts);
 		break;
-	case ST_REC_RELEASE:
-		on_release(px, ev);
-		break;
 	}
-}
-
-/* Closes the state slices still open at the end of what was read. */
-static void states_end(struct px *px)
-{
-	for (uint32_t i = 0; i < px->nthr; i++)
-		state_slice(px, &px->thr[i], px->wto);
 }
 
 /* ------------------------------------------------------------ analysis tracks */
 
 /* A track of the analysis pseudo-process whose slices follow each other. */
 struct seq {
-	struct px *px;
+	struct perfetto *px;
 	const struct an_trainer *tr;
 	uint32_t tid;
 	const char *label;
@@ -1177,7 +1141,7 @@ struct seq {
 
 static bool seq_slice(struct seq *q, uint64_t s, uint64_t e)
 {
-	struct px *px = q->px;
+	struct perfetto *px = q->px;
 	char buf[96];
 
 	if (!clip(px, &s, &e))
@@ -1205,7 +1169,7 @@ static bool seq_slice(struct seq *q, uint64_t s, uint64_t e)
 	return true;
 }
 
-static void step_args(struct px *px, const struct an_step *st)
+static void step_args(struct perfetto *px, const struct an_step *st)
 {
 	char key[48];
 
@@ -1220,7 +1184,7 @@ static void step_args(struct px *px, const struct an_step *st)
 }
 
 /* Every step; past STEP_CHART_MAX the analysis keeps groups of consecutive steps. */
-static void steps_track(struct px *px, const struct an_trainer *tr, uint32_t tid)
+static void steps_track(struct perfetto *px, const struct an_trainer *tr, uint32_t tid)
 {
 	struct seq q = { .px = px, .tr = tr, .tid = tid, .label = "steps" };
 	uint32_t per = tr->steps.per_chart ? tr->steps.per_chart : 1, first, last;
@@ -1256,7 +1220,7 @@ static int by_start(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static void slow_track(struct px *px, const struct an_trainer *tr, uint32_t tid)
+static void slow_track(struct perfetto *px, const struct an_trainer *tr, uint32_t tid)
 {
 	struct seq q = { .px = px, .tr = tr, .tid = tid, .label = "slowest steps" };
 	struct an_step slow[MAX_SLOW];
@@ -1283,7 +1247,7 @@ static int stall_by_start(const void *a, const void *b)
 	return x->s.start < y->s.start ? -1 : x->s.start > y->s.start;
 }
 
-static void stall_args(struct px *px, const struct an_stall *st, uint32_t rank)
+static void stall_args(struct perfetto *px, const struct an_stall *st, uint32_t rank)
 {
 	arg_u(px, "rank", rank);
 	arg_ms(px, "dur_ms", st->s.dur);
@@ -1306,7 +1270,7 @@ static void stall_args(struct px *px, const struct an_stall *st, uint32_t rank)
 	}
 }
 
-static void stalls_track(struct px *px, const struct an_trainer *tr, uint32_t tid)
+static void stalls_track(struct perfetto *px, const struct an_trainer *tr, uint32_t tid)
 {
 	struct seq q = { .px = px, .tr = tr, .tid = tid, .label = "top stalls" };
 	struct an_stall st[MAX_TOP_STALLS];
@@ -1326,7 +1290,7 @@ static void stalls_track(struct px *px, const struct an_trainer *tr, uint32_t ti
 }
 
 /* Its waits for the other ranks, each from its arrival at a collective to its end. */
-static void coll_track(struct px *px, const struct an_trainer *tr, uint32_t tid)
+static void coll_track(struct perfetto *px, const struct an_trainer *tr, uint32_t tid)
 {
 	struct seq q = { .px = px, .tr = tr, .tid = tid, .label = "collective waits" };
 	const struct an_result *res = px->res;
@@ -1350,7 +1314,7 @@ static void coll_track(struct px *px, const struct an_trainer *tr, uint32_t tid)
 	}
 }
 
-static void verdict_track(struct px *px, const struct an_trainer *tr, uint32_t tid)
+static void verdict_track(struct perfetto *px, const struct an_trainer *tr, uint32_t tid)
 {
 	struct seq q = { .px = px, .tr = tr, .tid = tid, .label = "verdict" };
 	char key[32];
@@ -1367,7 +1331,7 @@ static void verdict_track(struct px *px, const struct an_trainer *tr, uint32_t t
 	ev_close(px);
 }
 
-static void analysis_tracks(struct px *px)
+static void analysis_tracks(struct perfetto *px)
 {
 	const struct an_result *res = px->res;
 
@@ -1375,6 +1339,8 @@ static void analysis_tracks(struct px *px)
 		const struct an_trainer *tr = &res->tr[i];
 		uint32_t base = TID_ANALYSIS + 8 * i;
 
+		if (px->filter && !chosen(&px->o, tr->id.rank))
+			continue;
 		verdict_track(px, tr, base);
 		steps_track(px, tr, base + 1);
 		slow_track(px, tr, base + 2);
@@ -1383,234 +1349,221 @@ static void analysis_tracks(struct px *px)
 	}
 }
 
-/* ------------------------------------------------------------ size estimate */
+/* ------------------------------------------------------------ names, at the end */
+
+enum role { R_OTHER = 0, R_TRAINER, R_MAIN, R_RELAY, R_WORKER };
+
+/* What the results say a process is: a trainer (*idx: its index), a worker, other. */
+static int proc_role(const struct an_result *res, uint32_t pid, int *idx)
+{
+	int role = R_OTHER;
+
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		const struct an_trainer *tr = &res->tr[i];
+
+		if (tr->pid == pid) {
+			*idx = (int)i;
+			return R_TRAINER;
+		}
+		for (uint32_t k = 0; k < tr->dl.nlisted && k < MAX_WORKERS; k++)
+			if (tr->dl.w[k].pid == pid && role == R_OTHER) {
+				role = R_WORKER;
+				*idx = (int)k;
+			}
+	}
+	return role;
+}
+
+static int thread_role(const struct an_result *res, uint32_t tid)
+{
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		const struct an_trainer *tr = &res->tr[i];
+
+		if (tr->main_tid == tid)
+			return R_MAIN;
+		for (uint32_t k = 0; k < tr->dl.nrelays && k < MAX_RELAYS; k++)
+			if (tr->dl.relay_tid[k] == tid)
+				return R_RELAY;
+	}
+	return R_OTHER;
+}
+
+/* Named after its first thread's last name, else its own, else its command line. */
+static void name_proc(struct perfetto *px, uint32_t pid)
+{
+	const struct an_result *res = px->res;
+	const struct thr *leader = an__find_thread(px->a, pid);
+	const struct proc *p = an__find_proc(px->a, pid);
+	const char *base = leader && leader->comm[0] ? leader->comm :
+			   p && p->comm[0] ? p->comm : p && p->cmdline ? p->cmdline : "process";
+	char buf[ST_COMM_LEN + 128];
+	int idx = 0, role = proc_role(res, pid, &idx), sort = 100;
+	size_t n;
+
+	if (role == R_TRAINER && res->tr[idx].id.rank >= 0) {
+		snprintf(buf, sizeof(buf), "trainer rank %d: %.40s", res->tr[idx].id.rank, base);
+		sort = 1 + idx;
+	} else if (role == R_TRAINER) {
+		snprintf(buf, sizeof(buf), "trainer: %.40s", base);
+		sort = 1 + idx;
+	} else if (role == R_WORKER) {
+		snprintf(buf, sizeof(buf), "data-loader worker: %.40s", base);
+		sort = 10 + idx;
+	} else {
+		snprintf(buf, sizeof(buf), "%.60s", base);
+	}
+	n = strlen(buf);
+	if (px->multi && px->host)
+		snprintf(buf + n, sizeof(buf) - n, " on %.40s", px->host);
+	meta(px, "process_name", pid, pid, buf);
+	meta_sort(px, "process_sort_index", pid, pid, (int)px->part * 1000 + sort);
+}
+
+static void name_thread(struct perfetto *px, const struct pthr *t)
+{
+	const struct thr *at = an__find_thread(px->a, t->tid);
+	const char *c = at && at->comm[0] ? at->comm : "thread";
+	int role = thread_role(px->res, t->tid);
+	int sort = role == R_MAIN ? 0 :
+		   2 * (int)((t->tid >= t->pid ? t->tid - t->pid : t->tid) & 0xfffff) + 2;
+	const char *what = role == R_MAIN ? " (main training thread)" :
+			   role == R_RELAY ? " (batch relay)" : "";
+	char buf[ST_COMM_LEN + 64];
+
+	if (t->facts) {
+		snprintf(buf, sizeof(buf), "%s%s", c, what);
+		meta(px, "thread_name", t->pid, t->tid, buf);
+		meta_sort(px, "thread_sort_index", t->pid, t->tid, sort);
+	}
+	if (t->states) {
+		snprintf(buf, sizeof(buf), "%s%s state", c, what);
+		meta(px, "thread_name", t->pid, t->tid + TID_STATE, buf);
+		meta_sort(px, "thread_sort_index", t->pid, t->tid + TID_STATE, sort + 1);
+	}
+}
+
+/* Every drawn thread and process, with the names and roles the pass ended with. */
+static void names(struct perfetto *px)
+{
+	struct hmap seen;
+	uint64_t k, v, *slot;
+
+	hmap_init(&seen);
+	for (size_t i = 0; hmap_iter(&px->tix, &i, &k, &v);) {
+		const struct pthr *t = (const struct pthr *)(uintptr_t)v;
+
+		if (!t->facts && !t->states)
+			continue;
+		name_thread(px, t);
+		if ((slot = hmap_slot(&seen, t->pid)) && !*slot) {
+			*slot = 1;
+			name_proc(px, t->pid);
+		}
+	}
+	hmap_free(&seen);
+}
+
+/* ------------------------------------------------------------ counters, at the end */
+
+static double counter_value(const struct perfetto *px, const float *v, uint32_t i, uint32_t nb,
+			    bool rate)
+{
+	double w = (double)px->bw;
+
+	/* the last bucket may be cut by the window's end */
+	if (i == nb - 1 && px->wfrom + (uint64_t)i * px->bw < px->wto)
+		w = (double)(px->wto - (px->wfrom + (uint64_t)i * px->bw));
+	return rate ? v[i] / 1e6 / (w / 1e9) : v[i] / w;
+}
+
+static void counter_write(struct perfetto *px, const float *v, const char *const name[2],
+			  bool rate)
+{
+	uint32_t nb = (uint32_t)((px->wto - px->wfrom) / px->bw + 1);
+	double last = -1, x;
+
+	if (nb > NBUCKETS)
+		nb = NBUCKETS;
+	name_analysis(px);
+	for (uint32_t i = 0; i <= nb; i++) {
+		x = i < nb ? counter_value(px, v, i, nb, rate) : 0;
+		if (fabs(x - last) < 1e-9)
+			continue;
+		last = x;
+		ev_open(px, 'C', i < nb ? px->wfrom + (uint64_t)i * px->bw : px->wto,
+			PID_ANALYSIS, PID_ANALYSIS);
+		ev_name(px, "counter", name[0]);
+		arg_key(px, name[1]);
+		fprintf(px->f, "%.3f", x);
+		ev_close(px);
+	}
+}
+
+/* The trainers' data-loader workers (as the report lists them): their threads' states. */
+static bool workers_sum(struct perfetto *px, float *sum[NWK])
+{
+	const struct an_result *res = px->res;
+	uint64_t *slot;
+	bool any = false;
+
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		for (uint32_t k = 0; k < res->tr[i].dl.nlisted && k < MAX_WORKERS; k++) {
+			slot = hmap_find(&px->pix, res->tr[i].dl.w[k].pid);
+			if (!slot || *slot == UINT64_MAX)
+				continue;
+			any = true;
+			for (int c = 0; c < NWK; c++)
+				for (unsigned b = 0; b < NBUCKETS && px->wk[*slot - 1].v[c]; b++)
+					sum[c][b] += px->wk[*slot - 1].v[c][b];
+		}
+	}
+	return any;
+}
+
+static void counters_write(struct perfetto *px)
+{
+	float *sum[NWK] = { NULL };
+
+	for (int c = 0; c < NCOUNTERS; c++)
+		if (px->ctr[c])
+			counter_write(px, px->ctr[c], counter_names[c], c != C_RUNNABLE_ALL);
+	/* a worker without counters would make them wrong: none then (otherData says) */
+	if (!px->res->ntr || px->wk_full)
+		return;
+	for (int c = 0; c < NWK; c++)
+		if (!(sum[c] = calloc(NBUCKETS, sizeof(float))))
+			goto out;
+	if (workers_sum(px, sum))
+		for (int c = 0; c < NWK; c++)
+			counter_write(px, sum[c], wk_counter_names[c], false);
+out:
+	for (int c = 0; c < NWK; c++)
+		free(sum[c]);
+}
+
+/* ------------------------------------------------------------ the document */
+
+static uint64_t limit_bytes(const struct perfetto *px)
+{
+	return (px->o.max_mb ? px->o.max_mb : PERFETTO_MAX_MB_DEFAULT) << 20;
+}
 
 /*
- * Output bytes a record in the window costs, from sizes measured on trainsim and
- * PyTorch traces (a state slice or a syscall with a few args is about 125 bytes,
- * a flow pair 190), rounded up: a switch closes a state slice per traced side, a
- * wakeup closes one and may draw a flow, strings count at their length.
+ * Past the size limit nothing more is written (the sink refuses it): the pass goes
+ * on for the report, the export only notes where it stopped.
  */
-static uint64_t est_record(const struct px *px, const struct st_event *ev)
+static bool over(struct perfetto *px)
 {
-	const struct st_ev_syscall *sc = &ev->sc;
-	const char *path;
-	uint64_t b;
+	struct pdoc *d = px->doc;
 
-	switch (ev->type) {
-	case ST_REC_SWITCH:
-		return 130 * (!!(ev->flags & ST_SW_PREV_TRACED) +
-			      !!(ev->flags & ST_SW_NEXT_TRACED));
-	case ST_REC_WAKEUP:
-		return 140 + (ev->flags & ST_WK_WAKER_TRACED ? 200 : 0);
-	case ST_REC_SYSCALL:
-		b = 115 + 14 * (uint64_t)__builtin_popcount(sc->present);
-		if ((sc->present & ST_SC_PATH) && ev->str)
-			b += strlen(ev->str) + 10;
-		else if ((sc->present & ST_SC_FD) && (path = file_path(px, sc->fd.dev, sc->fd.ino)))
-			b += strlen(path) + 10;
-		return b;
-	case ST_REC_BLOCK:
-		return 220;
-	case ST_REC_PROBE:
-		return 170;
-	case ST_REC_FORK: case ST_REC_EXEC: case ST_REC_EXIT:
-		return 140 + (ev->str ? strlen(ev->str) : 0);
-	default:
-		return 0;
+	if (!d->over && d->sink.err == EFBIG) {
+		d->over = true;
+		d->over_part = px->part;
+		d->over_at = px->a ? px->a->now : 0;
+		d->over_bytes = d->sink.bytes;
 	}
+	return d->over;
 }
-
-/* What does not shrink with the window: names of every thread, the document. */
-static uint64_t est_fixed(const struct px *px)
-{
-	return 4096 + (uint64_t)px->nthr * 420;
-}
-
-static uint64_t estimate(const struct px *px)
-{
-	uint64_t span = px->wto - px->wfrom, samples = span / MIN_BUCKET_NS + 2;
-	uint64_t b = px->est + est_fixed(px);
-
-	/* a counter has a sample per bucket at most (repeated values are left out) */
-	b += NCOUNTERS * (samples < NBUCKETS + 1 ? samples : NBUCKETS + 1) * 125;
-	for (uint32_t i = 0; px->res && i < px->res->ntr; i++) {
-		const struct an_trainer *tr = &px->res->tr[i];
-
-		b += 8000;	/* verdict, slowest steps, stalls */
-		for (uint32_t k = 0; k < tr->steps.nchart; k++)
-			if (tr->steps.chart[k].start <= px->wto &&
-			    tr->steps.chart[k].start + tr->steps.chart[k].dur >= px->wfrom)
-				b += 360;
-	}
-	return b;
-}
-
-static uint64_t limit_bytes(const struct px *px)
-{
-	uint64_t mb = px->o && px->o->max_mb ? px->o->max_mb : PERFETTO_MAX_MB_DEFAULT;
-
-	return mb << 20;
-}
-
-/* A window that would fit, around the slowest step when the analysis found one. */
-static void suggest(const struct px *px, uint64_t est, char *buf, size_t len)
-{
-	uint64_t span = px->wto - px->wfrom, w, mid = px->wfrom + span / 2, a;
-	const struct an_result *res = px->res;
-
-	double room = (double)limit_bytes(px) - (double)est_fixed(px), var, wd;
-
-	if (room <= 0)
-		room = (double)limit_bytes(px) / 10;
-	var = (double)est - (double)est_fixed(px);
-	wd = var > 0 ? (double)span * room / var * 0.8 : (double)span;
-	/* within the span, and no out-of-range conversion (NaN included) */
-	w = wd >= 0 && wd < (double)span ? (uint64_t)wd : span;
-	if (res && res->ntr && res->tr[res->slowest].steps.nslow)
-		mid = res->tr[res->slowest].steps.slow[0].start;
-	a = mid > px->wfrom + w / 2 ? mid - w / 2 : px->wfrom;
-	if (a > px->wto || w > px->wto - a)
-		a = px->wto > w ? px->wto - w : px->wfrom;
-	a = a < px->wfrom ? px->wfrom : a;
-	snprintf(buf, len, "%.3f:%.3f", (double)(a - px->t0) / 1e9, (double)(a + w - px->t0) / 1e9);
-}
-
-static int too_big(const struct px *px, uint64_t bytes, bool written)
-{
-	char win[64];
-
-	suggest(px, bytes, win, sizeof(win));
-	fprintf(stderr, "%s: the Perfetto export of %s %s %llu MB, over the %llu MB limit: "
-		"export part of it with --perfetto-window %s (the trace spans 0-%.3f s), or raise "
-		"--perfetto-max-mb\n", px->prog, px->path, written ? "grew past" : "would be about",
-		(unsigned long long)((bytes + (1 << 20) - 1) >> 20),
-		(unsigned long long)(limit_bytes(px) >> 20), win,
-		(double)(px->tend - px->t0) / 1e9);
-	return 1;
-}
-
-/* ------------------------------------------------------------ passes */
-
-static int open_trace(struct px *px, struct st_reader **r)
-{
-	*r = NULL;
-	if (st_reader__open(r, px->path) >= 0)
-		return 0;
-	fprintf(stderr, "%s: %s: %s\n", px->prog, px->path,
-		*r ? st_reader__error(*r) : "out of memory");
-	st_reader__close(*r);
-	*r = NULL;
-	return 1;
-}
-
-static int read_all(struct px *px, struct st_reader *r,
-		    void (*fn)(struct px *, const struct st_event *))
-{
-	struct st_event ev;
-	int ret;
-
-	while ((ret = st_reader__next(r, &ev)) > 0)
-		fn(px, &ev);
-	if (ret < 0) {
-		fprintf(stderr, "%s: %s: read error: %s\n", px->prog, px->path, strerror(-ret));
-		return 1;
-	}
-	return 0;
-}
-
-/* Names, pids, paths, window and counts: everything the writer needs to know first. */
-static int pass1(struct px *px)
-{
-	struct st_reader *r;
-	struct perfetto_opts none = { 0 };
-	const struct perfetto_opts *o = px->o ? px->o : &none;
-	int status;
-
-	if (open_trace(px, &r))
-		return 1;
-	px->t0 = px->tend = st_reader__info(r)->h.start_ts;
-	px->wfrom = an_time__resolve(&o->from, px->t0, px->t0);
-	px->wto = an_time__resolve(&o->to, px->t0, UINT64_MAX);
-	if (px->wfrom < px->t0)
-		px->wfrom = px->t0;
-	status = read_all(px, r, census);
-	if (!status && st_reader__end(r) != ST_END_TRAILER)
-		fprintf(stderr, "%s: %s: %s; exporting what could be read\n", px->prog, px->path,
-			st_reader__error(r));
-	st_reader__close(r);
-	if (status)
-		return status;
-	if (px->wto > px->tend)
-		px->wto = px->tend;
-	/* a trace of no length (no events) exports as an empty timeline, not an error */
-	if (px->wfrom >= px->wto && !o->from.kind && !o->to.kind)
-		px->wto = px->wfrom + 1;
-	if (px->wfrom >= px->wto) {
-		fprintf(stderr, "%s: --perfetto-window: nothing of %s is in it (the trace spans "
-			"0-%.3f s)\n", px->prog, px->path, (double)(px->tend - px->t0) / 1e9);
-		return 1;
-	}
-	apply_roles(px);
-	return 0;
-}
-
-static void other_data(struct px *px, const struct st_trace_info *in, bool complete)
-{
-	FILE *f = px->f;
-
-	fprintf(f, "\n],\n\"otherData\":{\"generator\":\"stalltrace analyze %s\",\"trace\":",
-		ST_VERSION);
-	json_str(f, px->path);
-	fputs(",\"hostname\":", f);
-	json_str(f, in->hostname);
-	fputs(",\"kernel\":", f);
-	json_str(f, in->kernel);
-	fputs(",\"cmdline\":", f);
-	json_str(f, in->cmdline);
-	/* what the reports say on top, for the one who only opens the timeline (keys, not
-	 * an array: viewers show otherData as flat metadata) */
-	for (int i = 0; px->res && i < px->res->nwarn && i < MAX_WARN; i++) {
-		fprintf(f, ",\"warning_%d\":", i + 1);
-		json_str(f, px->res->warn[i]);
-	}
-	fprintf(f, ",\"timestamps\":\"microseconds since the trace start\","
-		"\"trace_start_monotonic_ns\":%llu,\"window_s\":\"%.6f:%.6f\",\"complete\":%s,"
-		"\"wakeup_flows\":%llu,\"slices_dropped_to_keep_nesting\":%llu}}\n",
-		(unsigned long long)px->t0, (double)(px->wfrom - px->t0) / 1e9,
-		(double)(px->wto - px->t0) / 1e9, complete ? "true" : "false",
-		(unsigned long long)px->flows, (unsigned long long)px->dropped_slices);
-}
-
-static int pass2(struct px *px)
-{
-	struct st_reader *r;
-	int status;
-
-	if (open_trace(px, &r))
-		return 1;
-	counters_setup(px);
-	fputs("{\"traceEvents\":[", px->f);
-	status = read_all(px, r, emit);
-	if (!status) {
-		states_end(px);
-		analysis_tracks(px);
-		counters_write(px);
-		/* the analysis knows more than the reader: events missing after a full disk */
-		other_data(px, st_reader__info(r), st_reader__end(r) == ST_END_TRAILER &&
-			   (!px->res || px->res->complete));
-	}
-	st_reader__close(r);
-	return status;
-}
-
-/* ------------------------------------------------------------ output file */
-
-/* Counts what is written and stops at the limit: the file can never grow unbounded. */
-struct sink {
-	int fd, err;
-	uint64_t bytes, cap;
-};
 
 static ssize_t sink_write(void *cookie, const char *buf, size_t len)
 {
@@ -1618,6 +1571,8 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t len)
 	size_t done = 0;
 	ssize_t n;
 
+	if (k->err)
+		return -1;
 	if (k->bytes + len > k->cap) {
 		k->err = EFBIG;
 		return -1;
@@ -1636,95 +1591,528 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
-/* Into a file put in place once complete (outfile.h), through a size-capped stream. */
-static int sink_open(struct px *px, const char *out, struct sink *k, struct outfile *o)
+/*
+ * A --perfetto-window edge on this pass's clock: seconds after the start (the job's,
+ * for a part of a job's export), or @ns (on the reference node's clock for a part).
+ */
+static uint64_t edge(const struct perfetto *px, const struct an_time *t, uint64_t def)
+{
+	uint64_t v = an_time__resolve(t, px->t0, def);
+
+	if (t->kind == 2)
+		v = px->offset < 0 || v >= (uint64_t)px->offset ? (uint64_t)((int64_t)v - px->offset) : 0;
+	return v;
+}
+
+/* The observer: the trace is open, its start known. */
+static void on_begin(void *ctx, struct an *a)
+{
+	struct perfetto *px = ctx;
+
+	px->a = a;
+	px->begun = true;
+	if (!px->multi)
+		px->t0 = a->start_ts;
+	px->path = a->o->path;
+	px->wfrom = edge(px, &px->o.from, px->t0);
+	px->wto = edge(px, &px->o.to, UINT64_MAX);
+	if (px->wfrom < px->t0)
+		px->wfrom = px->t0;
+	px->bw = MIN_BUCKET_NS;
+	/* a known window fills its buckets from the start */
+	while (px->wto != UINT64_MAX && px->wto > px->wfrom &&
+	       (px->wto - px->wfrom) / px->bw >= NBUCKETS)
+		px->bw *= 2;
+	for (int c = 0; c < NCOUNTERS; c++)
+		px->ctr[c] = calloc(NBUCKETS, sizeof(float));
+	if (!px->doc->started)
+		fputs("{\"traceEvents\":[", px->f);
+	px->doc->started = true;
+}
+
+/* A view of a pass, on the document doc (NULL: its own, to open). */
+static struct perfetto *px_new(const struct perfetto_opts *o, struct pdoc *doc)
+{
+	struct perfetto *px = calloc(1, sizeof(*px));
+
+	if (!px)
+		return NULL;
+	if (o)
+		px->o = *o;
+	px->prog = px->o.prog ? px->o.prog : "analyze";
+	px->doc = doc ? doc : &px->own;
+	px->f = px->doc->f;
+	px->filter = px->o.nranks > 0;
+	px->obs = (struct an_obs){ .ctx = px, .begin = on_begin, .piece = on_piece,
+				   .record = on_record };
+	hmap_init(&px->tix);
+	hmap_init(&px->pix);
+	hmap_init(&px->probes);
+	return px;
+}
+
+/* Where the export starts its file: created now, put in place when complete. */
+struct perfetto *perfetto__open(const char *out_path, const struct perfetto_opts *o)
 {
 	cookie_io_functions_t io = { .write = sink_write };
-	int err = outfile__open(o, out);
+	struct perfetto *px = px_new(o, NULL);
+	struct pdoc *d;
+	int err;
 
-	if (err)
-		return err;
-	k->fd = o->fd;
-	if (!(px->f = fopencookie(k, "w", io))) {
-		err = -errno;
-		outfile__close(o, false);
-		return err;
+	if (!px) {
+		fprintf(stderr, "%s: out of memory\n", o && o->prog ? o->prog : "analyze");
+		return NULL;
 	}
-	setvbuf(px->f, NULL, _IOFBF, 1 << 20);
-	return 0;
+	d = px->doc;
+	px->out = out_path;
+	d->sink.cap = limit_bytes(px);
+	if ((err = outfile__open(&d->of, out_path))) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out_path,
+			outfile__error(err));
+		perfetto__abort(px);
+		return NULL;
+	}
+	d->opened = true;
+	d->sink.fd = d->of.fd;
+	if (!(px->f = d->f = fopencookie(&d->sink, "w", io))) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out_path, strerror(errno));
+		perfetto__abort(px);
+		return NULL;
+	}
+	setvbuf(d->f, NULL, _IOFBF, 1 << 20);
+	__fsetlocking(d->f, FSETLOCKING_BYCALLER);	/* one thread writes it */
+	return px;
 }
 
-static int write_out(struct px *px, const char *out)
+const struct an_obs *perfetto__observer(struct perfetto *px)
 {
-	struct sink k = { .cap = limit_bytes(px) };
-	struct outfile o;
-	int err, status;
-
-	if ((err = sink_open(px, out, &k, &o))) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out, outfile__error(err));
-		return 1;
-	}
-	status = pass2(px);
-	if (fclose(px->f) && !status && k.err == EFBIG) {
-		status = too_big(px, k.bytes + 1, true);
-	} else if (k.err && !status) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out, strerror(k.err));
-		status = 1;
-	}
-	px->f = NULL;
-	if ((err = outfile__close(&o, !status)) && !status) {
-		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, out, outfile__error(err));
-		status = 1;
-	}
-	return status;
+	return &px->obs;
 }
 
-/* ------------------------------------------------------------ entry points */
-
-static void px_free(struct px *px)
+static void other_data(struct perfetto *px)
 {
-	for (uint32_t i = 0; i < px->nthr; i++)
-		free(px->thr[i].nest);
+	const struct an_result *res = px->res;
+	FILE *f = px->f;
+
+	fprintf(f, "\n],\n\"otherData\":{\"generator\":\"stalltrace analyze %s\",\"trace\":",
+		ST_VERSION);
+	json_str(f, px->path);
+	fputs(",\"hostname\":", f);
+	json_str(f, res->hostname);
+	fputs(",\"kernel\":", f);
+	json_str(f, res->kernel);
+	fputs(",\"cmdline\":", f);
+	json_str(f, res->cmdline);
+	/* what the reports say on top, for the one who only opens the timeline (keys, not
+	 * an array: viewers show otherData as flat metadata) */
+	for (int i = 0; i < res->nwarn && i < MAX_WARN; i++) {
+		fprintf(f, ",\"warning_%d\":", i + 1);
+		json_str(f, res->warn[i]);
+	}
+	if (px->filter) {
+		fputs(",\"ranks\":\"", f);
+		for (uint32_t i = 0; i < px->o.nranks; i++)
+			fprintf(f, "%s%d", i ? "," : "", px->o.ranks[i]);
+		fputc('"', f);
+	}
+	if (px->wk_full)
+		fprintf(f, ",\"worker_counters\":\"left out: more than %d child processes\"",
+			WK_PROCS);
+	fprintf(f, ",\"timestamps\":\"microseconds since the trace start\","
+		"\"trace_start_monotonic_ns\":%llu,\"window_s\":\"%.6f:%.6f\",\"complete\":%s,"
+		"\"wakeup_flows\":%llu,\"wakeup_flows_unbound\":%llu,"
+		"\"slices_dropped_to_keep_nesting\":%llu}}\n",
+		(unsigned long long)px->t0, (double)(px->wfrom - px->t0) / 1e9,
+		(double)(px->wto - px->t0) / 1e9, res->complete ? "true" : "false",
+		(unsigned long long)px->flows, (unsigned long long)px->flows_unbound,
+		(unsigned long long)px->dropped_slices);
+}
+
+/* A window that would fit, around the slowest step when the analysis found one. */
+static void suggest(const struct perfetto *px, uint64_t est, char *buf, size_t len)
+{
+	uint64_t span = px->wto - px->wfrom, w, mid = px->wfrom + span / 2, a;
+	const struct an_result *res = px->res;
+	double fixed = 4096 + 420.0 * (double)px->tix.len;
+	double room = (double)limit_bytes(px) - fixed, var, wd;
+
+	if (room <= 0)
+		room = (double)limit_bytes(px) / 10;
+	var = (double)est - fixed;
+	wd = var > 0 ? (double)span * room / var * 0.8 : (double)span;
+	/* within the span, and no out-of-range conversion (NaN included) */
+	w = wd >= 0 && wd < (double)span ? (uint64_t)wd : span;
+	if (res->ntr && res->tr[res->slowest].steps.nslow)
+		mid = res->tr[res->slowest].steps.slow[0].start;
+	a = mid > px->wfrom + w / 2 ? mid - w / 2 : px->wfrom;
+	if (a > px->wto || w > px->wto - a)
+		a = px->wto > w ? px->wto - w : px->wfrom;
+	a = a < px->wfrom ? px->wfrom : a;
+	snprintf(buf, len, "%.3f:%.3f", (double)(a - px->t0) / 1e9, (double)(a + w - px->t0) / 1e9);
+}
+
+/* What the whole window would take: the bytes written, over the part they cover. */
+static uint64_t over_estimate(const struct perfetto *px)
+{
+	const struct pdoc *d = px->doc;
+	uint64_t span = px->wto - px->wfrom, at = d->over_at > px->wto ? px->wto : d->over_at;
+	uint64_t done = at > px->wfrom + 1000000 ? at - px->wfrom : 1000000, est;
+
+	est = (uint64_t)((double)d->over_bytes * ((double)span / (double)done));
+	return est > d->over_bytes ? est : d->over_bytes + 1;
+}
+
+/* Writing stopped at the limit: about how large all of it is, and a window that fits. */
+static int too_big(struct perfetto *px)
+{
+	uint64_t est = over_estimate(px), at = px->doc->over_at;
+	char win[64];
+
+	suggest(px, est, win, sizeof(win));
+	fprintf(stderr, "%s: the Perfetto export of %s would be about %llu MB, over the %llu MB "
+		"limit (writing stopped %.3f s into the trace): export part of it with "
+		"--perfetto-window %s (the trace spans 0-%.3f s), or raise --perfetto-max-mb\n",
+		px->prog, px->path, (unsigned long long)((est + (1 << 20) - 1) >> 20),
+		(unsigned long long)(limit_bytes(px) >> 20),
+		(double)rel(px, at < px->wto ? at : px->wto) / 1e9, win,
+		(double)(px->a->end_ts - px->t0) / 1e9);
+	return 1;
+}
+
+/* The window against the trace's end; false when nothing of the trace is in it. */
+static bool window_final(struct perfetto *px)
+{
+	uint64_t end = px->a->end_ts;
+
+	if (px->wto > end)
+		px->wto = end;
+	/* a trace of no length (no events) exports as an empty timeline, not an error */
+	if (px->wfrom >= px->wto && !px->o.from.kind && !px->o.to.kind)
+		px->wto = px->wfrom + 1;
+	if (px->wfrom < px->wto)
+		return true;
+	fprintf(stderr, "%s: --perfetto-window: nothing of %s is in it (the trace spans "
+		"0-%.3f s)\n", px->prog, px->path, (double)(end - px->t0) / 1e9);
+	return false;
+}
+
+/*
+ * --ranks: the trace must hold every rank asked for (a part of a job's export holds
+ * those of its node).  2, said, when one is missing.
+ */
+static int ranks_found(struct perfetto *px)
+{
+	uint32_t found = 0;
+
+	for (uint32_t i = 0; px->filter && i < px->res->ntr; i++)
+		found += chosen(&px->o, px->res->tr[i].id.rank);
+	if (!px->filter || px->multi || found >= px->o.nranks)
+		return 0;
+	fprintf(stderr, "%s: --ranks: %s has %u of the %u ranks asked for\n", px->prog, px->path,
+		found, px->o.nranks);
+	return 2;
+}
+
+/* Everything the pass left open, then what only the results know. */
+static void finish_part(struct perfetto *px)
+{
+	uint64_t k, v;
+
+	for (size_t i = 0; hmap_iter(&px->tix, &i, &k, &v);)
+		state_flush(px, (struct pthr *)(uintptr_t)v);
+	for (size_t i = 0; hmap_iter(&px->tix, &i, &k, &v);) {
+		struct pthr *t = (struct pthr *)(uintptr_t)v;
+
+		px->flows_unbound += t->nwaits;	/* its pieces never reached them */
+		t->nwaits = 0;
+	}
+	names(px);
+	analysis_tracks(px);
+	counters_write(px);
+}
+
+static void px_free(struct perfetto *px)
+{
+	uint64_t k, v;
+
+	for (size_t i = 0; hmap_iter(&px->tix, &i, &k, &v);) {
+		struct pthr *t = (struct pthr *)(uintptr_t)v;
+
+		free(t->nest);
+		free(t->waits);
+		free(t);
+	}
+	for (uint32_t i = 0; i < px->nwk; i++)
+		for (int c = 0; c < NWK; c++)
+			free(px->wk[i].v[c]);
 	for (int c = 0; c < NCOUNTERS; c++)
 		free(px->ctr[c]);
-	free(px->thr);
-	free(px->proc);
 	free(px->arena);
 	hmap_free(&px->tix);
 	hmap_free(&px->pix);
-	hmap_free(&px->files);
 	hmap_free(&px->probes);
 	free(px);
 }
 
-int perfetto__export(const char *trace_path, const char *out_path, const struct perfetto_opts *o,
-		     const struct an_result *res)
+/* Closes the document: put in place when ok, else removed.  0, or 1 (said). */
+static int doc_close(struct perfetto *px, int status)
 {
-	struct px *px = calloc(1, sizeof(*px));
-	const char *prog = o && o->prog ? o->prog : "analyze";
-	uint64_t est;
-	int status;
+	struct pdoc *d = px->doc;
+	int err;
 
-	if (!px) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+	if (d->f && fclose(d->f) && !status && !over(px)) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, px->out,
+			strerror(d->sink.err ? d->sink.err : errno));
+		status = 1;
+	}
+	d->f = px->f = NULL;
+	if (d->opened && (err = outfile__close(&d->of, !status)) && !status) {
+		fprintf(stderr, "%s: cannot write '%s': %s\n", px->prog, px->out, outfile__error(err));
+		status = 1;
+	}
+	d->opened = false;
+	return status;
+}
+
+void perfetto__abort(struct perfetto *px)
+{
+	if (!px)
+		return;
+	if (px->doc == &px->own)
+		doc_close(px, 1);
+	px_free(px);
+}
+
+int perfetto__finish(struct perfetto *px, const struct an_result *res)
+{
+	int status = 0;
+
+	if (!px->begun) {	/* the analysis could not read the trace (said) */
+		perfetto__abort(px);
 		return 1;
 	}
-	px->o = o;
 	px->res = res;
-	px->prog = prog;
-	px->path = trace_path;
-	hmap_init(&px->tix);
-	hmap_init(&px->pix);
-	hmap_init(&px->files);
-	hmap_init(&px->probes);
-	status = pass1(px);
-	if (!status && (est = estimate(px)) > limit_bytes(px))
-		status = too_big(px, est, false);
-	if (!status)
-		status = write_out(px, out_path);
+	if (!res->complete)
+		fprintf(stderr, "%s: %s: %s; exporting what could be read\n", px->prog, px->path,
+			res->end_reason && *res->end_reason ? res->end_reason : "incomplete trace");
+	if (!window_final(px))
+		status = 1;
+	else if (!(status = ranks_found(px)) && !over(px)) {
+		finish_part(px);
+		other_data(px);
+	}
+	fflush(px->f);
+	if (!status && over(px))
+		status = too_big(px);
+	status = doc_close(px, status);
 	px_free(px);
 	return status;
 }
+
+/* ------------------------------------------------------------ a job's export */
+
+struct job_px {
+	struct perfetto *first;		/* opened the document */
+	uint32_t n, nparts;		/* parts written, parts to write */
+	const struct an_result *job;
+	const struct perfetto_opts *o;
+	uint64_t origin;		/* the job's start, on the job's time line */
+	bool complete;
+	struct { const char *path, *host; int64_t offset; } part[PERFETTO_MAX_RANKS];
+};
+
+/*
+ * The ranks to export: --ranks, else the straggler (the slowest rank when none stands
+ * out) and the median rank (of the others' collective waits: a typical waiting rank).
+ */
+static int job_ranks(const struct an_result *job, struct perfetto_opts *o)
+{
+	uint32_t n = 0, *idx, s = (uint32_t)(job->job.straggler >= 0 ? job->job.straggler :
+					     (int)job->slowest);
+
+	if (o->nranks)
+		return 0;
+	if (!job->ntr || !(idx = malloc(sizeof(*idx) * job->ntr)))
+		return -1;
+	o->ranks[o->nranks++] = job->tr[s].id.rank;
+	for (uint32_t i = 0; i < job->ntr; i++)
+		if (i != s)
+			idx[n++] = i;
+	/* the median of the others by collective_wait (a sort by insertion: few ranks) */
+	for (uint32_t i = 1; i < n; i++)
+		for (uint32_t k = i; k > 0 && job->tr[idx[k]].bd.frac[CAT_COLL] <
+					      job->tr[idx[k - 1]].bd.frac[CAT_COLL]; k--) {
+			uint32_t t = idx[k];
+
+			idx[k] = idx[k - 1];
+			idx[k - 1] = t;
+		}
+	if (n)
+		o->ranks[o->nranks++] = job->tr[idx[n / 2]].id.rank;
+	free(idx);
+	return 0;
+}
+
+/* The node (input) of each chosen rank; -1 when a rank is in none. */
+static int job_nodes(const struct an_result *job, const struct perfetto_opts *o, bool *want,
+		     const char *prog)
+{
+	for (uint32_t r = 0; r < o->nranks; r++) {
+		uint32_t i;
+
+		for (i = 0; i < job->ntr && job->tr[i].id.rank != o->ranks[r]; i++)
+			;
+		if (i == job->ntr) {
+			fprintf(stderr, "%s: --ranks: rank %d is in none of the traces\n", prog,
+				o->ranks[r]);
+			return -1;
+		}
+		want[job->tr[i].node] = true;
+	}
+	return 0;
+}
+
+static void job_other_data(struct job_px *j)
+{
+	FILE *f = j->first->f;
+	const struct an_result *job = j->job;
+	const struct perfetto *p0 = j->first;
+
+	fprintf(f, "\n],\n\"otherData\":{\"generator\":\"stalltrace analyze %s\",\"job\":",
+		ST_VERSION);
+	json_str(f, job->path);
+	for (uint32_t i = 0; i < j->n; i++) {
+		fprintf(f, ",\"trace_%u\":", i + 1);
+		json_str(f, j->part[i].path);
+		fprintf(f, ",\"host_%u\":", i + 1);
+		json_str(f, j->part[i].host);
+		fprintf(f, ",\"clock_offset_ns_%u\":%lld", i + 1, (long long)j->part[i].offset);
+	}
+	fputs(",\"ranks\":\"", f);
+	for (uint32_t i = 0; i < j->o->nranks; i++)
+		fprintf(f, "%s%d", i ? "," : "", j->o->ranks[i]);
+	fputc('"', f);
+	for (int i = 0; i < job->nwarn && i < MAX_WARN; i++) {
+		fprintf(f, ",\"warning_%d\":", i + 1);
+		json_str(f, job->warn[i]);
+	}
+	fprintf(f, ",\"timestamps\":\"microseconds since the job's start, every node's clock "
+		"aligned on the reference node's\",\"job_start_monotonic_ns\":%llu,"
+		"\"clocks_aligned_by\":", (unsigned long long)j->origin);
+	json_str(f, job->aligned_by);
+	fprintf(f, ",\"window_s\":\"%.6f:%.6f\",\"complete\":%s}}\n",
+		(double)(p0->wfrom - p0->t0) / 1e9, (double)(p0->wto - p0->t0) / 1e9,
+		j->complete ? "true" : "false");
+}
+
+/*
+ * One part: the node's trace analysed again, drawn as it goes on the job's clock (its
+ * tracks, of the chosen ranks).  0, or 1 (said).
+ */
+static int job_part(struct job_px *j, uint32_t node, const char *trace)
+{
+	const struct an_node *nd = &j->job->nodes[node];
+	struct perfetto *px = j->n ? px_new(j->o, j->first->doc) : j->first;
+	struct an_result *res = calloc(1, sizeof(*res));
+	struct an_opts ao = { .path = trace };
+	int status = 1;
+
+	if (!px || !res) {
+		fprintf(stderr, "%s: out of memory\n", j->first->prog);
+		goto out;
+	}
+	px->part = j->n;
+	px->multi = true;
+	px->host = nd->host;
+	px->offset = nd->offset;
+	px->t0 = (uint64_t)((int64_t)j->origin - nd->offset);
+	ao.obs = perfetto__observer(px);
+	j->part[j->n] = (typeof(j->part[0])){ trace, nd->host, nd->offset };
+	if (analysis__run(res, &ao, px->prog))
+		goto out;
+	px->res = res;
+	j->complete &= res->complete;
+	status = 0;
+	if (!res->complete)
+		fprintf(stderr, "%s: %s: %s; exporting what could be read\n", px->prog, trace,
+			res->end_reason && *res->end_reason ? res->end_reason : "incomplete trace");
+	if (!window_final(px))
+		status = 1;
+	else if (!over(px))
+		finish_part(px);
+	fflush(px->f);
+	j->n++;
+out:
+	if (px && px != j->first)
+		px_free(px);
+	else if (px)
+		px->a = NULL;	/* its pass is freed below; the first keeps the document */
+	if (res) {
+		analysis__free(res);
+		free(res);
+	}
+	return status;
+}
+
+/* Writing stopped at the limit: the parts it reached, and what to do. */
+static int job_too_big(struct job_px *j)
+{
+	const struct pdoc *d = j->first->doc;
+	double done = (double)d->over_part + 1, est = (double)d->over_bytes * j->nparts / done;
+
+	fprintf(stderr, "%s: the Perfetto export of %u rank%s would be about %.0f MB or more, "
+		"over the %llu MB limit (writing stopped in the trace of node %u of %u): export "
+		"fewer ranks (--ranks), part of the job (--perfetto-window), or raise "
+		"--perfetto-max-mb\n", j->first->prog, j->o->nranks, j->o->nranks == 1 ? "" : "s",
+		est / (1 << 20), (unsigned long long)(limit_bytes(j->first) >> 20),
+		d->over_part + 1, j->nparts);
+	return 1;
+}
+
+int perfetto__export_job(const char *const *traces, size_t n, const char *out_path,
+			 struct perfetto_opts *o, const struct an_result *job)
+{
+	const char *prog = o->prog ? o->prog : "analyze";
+	bool *want = calloc(job->nnodes + 1, sizeof(*want));
+	struct job_px *j = calloc(1, sizeof(*j));
+	int status = 1;
+
+	if (!want || !j || job_ranks(job, o)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	if (job_nodes(job, o, want, prog)) {
+		status = 2;
+		goto out;
+	}
+	*j = (struct job_px){ .job = job, .o = o, .origin = UINT64_MAX, .complete = true };
+	for (uint32_t k = 0; k < job->nnodes && k < n; k++) {
+		int64_t start = (int64_t)job->nodes[k].start_ns + job->nodes[k].offset;
+
+		if (want[k] && (uint64_t)start < j->origin)
+			j->origin = (uint64_t)start;
+		j->nparts += want[k];
+	}
+	if (!(j->first = perfetto__open(out_path, o)))
+		goto out;
+	status = 0;
+	for (uint32_t k = 0; k < job->nnodes && k < n && !status; k++)
+		if (want[k])
+			status = job_part(j, k, traces[k]);
+	if (!status && !over(j->first))
+		job_other_data(j);
+	fflush(j->first->f);
+	if (!status && over(j->first))
+		status = job_too_big(j);
+	status = doc_close(j->first, status);
+	px_free(j->first);
+out:
+	free(j);
+	free(want);
+	return status;
+}
+
+/* ------------------------------------------------------------ options */
 
 int perfetto__parse_window(const char *arg, struct perfetto_opts *o)
 {
@@ -1752,5 +2140,26 @@ int perfetto__parse_max_mb(const char *arg, struct perfetto_opts *o)
 	if (*end || errno || v < 1 || v > (1ull << 20))
 		return -1;
 	o->max_mb = v;
+	return 0;
+}
+
+int perfetto__parse_ranks(const char *arg, struct perfetto_opts *o)
+{
+	const char *p = arg;
+	char *end;
+
+	o->nranks = 0;
+	do {
+		long v;
+
+		if (!isdigit((unsigned char)*p) || o->nranks == PERFETTO_MAX_RANKS)
+			return -1;
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno || v > INT32_MAX || (*end && *end != ','))
+			return -1;
+		o->ranks[o->nranks++] = (int32_t)v;
+		p = end + (*end == ',');
+	} while (*end);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "esc.h"
+#include "merge.h"
 #include "outfile.h"
 #include "report_html.h"
 
@@ -360,6 +361,12 @@ static void job(FILE *f, const struct an_result *res)
 	fputs("<p>", f);
 	html_esc(f, buf, sizeof(buf));
 	fputs("</p>\n", f);
+	job__clock_summary(res, buf, sizeof(buf));
+	if (buf[0]) {
+		fputs("<p id=\"clocks\">", f);
+		html_esc(f, buf, sizeof(buf));
+		fputs("</p>\n", f);
+	}
 }
 
 static void trainers(FILE *f, const struct an_result *res)
@@ -373,15 +380,20 @@ static void trainers(FILE *f, const struct an_result *res)
 	if (res->job.distributed)
 		job(f, res);
 	fprintf(f, "<p>The report above is the %s's.</p>\n<table>\n<tr><th>rank</th><th>pid</th>"
-		"<th>main thread</th><th>verdict</th><th>own cause</th><th class=\"n\">step ms</th>"
+		"%s<th>main thread</th><th>verdict</th><th>own cause</th><th class=\"n\">step ms</th>"
 		"<th class=\"n\">compute</th><th class=\"n\">collective wait</th>"
 		"<th class=\"n\">extra wait</th></tr>\n",
-		res->job.straggler >= 0 ? "straggler" : "slowest trainer");
-	for (uint32_t i = 0; i < res->ntr && i < MAX_TRAINERS; i++) {
+		res->job.straggler >= 0 ? "straggler" : "slowest trainer",
+		res->nnodes > 1 ? "<th>host</th>" : "");
+	for (uint32_t i = 0; i < res->ntr; i++) {
 		const struct an_trainer *tr = &res->tr[i];
 
 		fprintf(f, "<tr><td>%s</td><td class=\"n\">%u</td><td class=\"t\">",
 			tr->id.rank >= 0 ? trainer_name(tr, name, sizeof(name)) : "", tr->pid);
+		if (res->nnodes > 1) {
+			html_esc(f, tr->host ? tr->host : "?", 256);
+			fputs("</td><td class=\"t\">", f);
+		}
 		html_esc(f, tr->comm, ST_COMM_LEN);
 		fputs(res->job.straggler == (int)i ? " (straggler)</td><td>" :
 		      tr->slowest ? " (slowest)</td><td>" : "</td><td>", f);
@@ -392,6 +404,34 @@ static void trainers(FILE *f, const struct an_result *res)
 			"<td class=\"n\">%.0f%%</td><td class=\"n\">%.0f%%</td></tr>\n",
 			tr->steps.mean_ms, 100 * tr->bd.frac[CAT_COMPUTE],
 			100 * tr->bd.frac[CAT_COLL], 100 * tr->wait_for_slowest);
+	}
+	fputs("</table></section>\n", f);
+}
+
+/* A job of several nodes: each input, its machine and how its clock was aligned. */
+static void nodes(FILE *f, const struct an_result *res)
+{
+	if (res->nnodes < 2)
+		return;
+	fprintf(f, "<section id=\"nodes\"><h2>%u nodes</h2>\n<table>\n<tr><th>input</th>"
+		"<th>host</th><th class=\"n\">ranks</th><th>clock aligned by</th>"
+		"<th class=\"n\">clock offset s</th><th class=\"n\">correction ms</th>"
+		"<th class=\"n\">residual ms</th><th class=\"n\">lost events</th></tr>\n",
+		res->nnodes);
+	for (uint32_t k = 0; k < res->nnodes; k++) {
+		const struct an_node *n = &res->nodes[k];
+
+		fputs("<tr><td class=\"t\">", f);
+		html_esc(f, n->path, 4096);
+		fputs("</td><td class=\"t\">", f);
+		html_esc(f, n->host, 256);
+		fprintf(f, "</td><td class=\"n\">%u</td><td>%s</td><td class=\"n\">%.6f</td>"
+			"<td class=\"n\">%.3f</td><td class=\"n\">", n->ranks, n->aligned_by,
+			(double)n->offset / 1e9, (double)(n->offset - n->header_offset) / 1e6);
+		if (n->residual >= 0)
+			fprintf(f, "%.3f", (double)n->residual / 1e6);
+		fprintf(f, "</td><td class=\"n\">%llu%s</td></tr>\n", (unsigned long long)n->lost,
+			n->complete ? "" : " (incomplete)");
 	}
 	fputs("</table></section>\n", f);
 }
@@ -499,11 +539,17 @@ static void footer(FILE *f, const struct an_result *res)
 	kv_start(f, "job");
 	fprintf(f, "%u processes, %u threads, %u CPUs</td></tr>\n", res->nprocs, res->nthreads,
 		res->ncpus);
+	kv_start(f, "tracer cost");
+	html_esc(f, res->cost_text + strlen("tracer cost: "), sizeof(res->cost_text));
+	fputs("</td></tr>\n", f);
 	kv_start(f, "command");
 	html_esc(f, res->cmdline, 4096);
 	fputs("</td></tr>\n", f);
 	kv_start(f, "host");
-	html_esc(f, res->hostname, 256);
+	if (res->nnodes > 1)
+		fprintf(f, "%u nodes (the Nodes table)", res->nnodes);
+	else
+		html_esc(f, res->hostname, 256);
 	fputs(", kernel ", f);
 	html_esc(f, res->kernel, 256);
 	fputs(", tracer ", f);
@@ -527,6 +573,7 @@ static void page(FILE *f, struct outdir *d, const struct an_result *res)
 		steps(f, res, tr);
 		stalls(f, res, tr);
 		trainers(f, res);
+		nodes(f, res);
 	}
 	charts(f, d);
 	footer(f, res);

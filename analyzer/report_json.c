@@ -113,6 +113,41 @@ static void j_breakdown(struct jw *w, const char *k, const struct an_breakdown *
 	close_(w, '}');
 }
 
+static void j_cost(struct jw *w, const struct an_result *res)
+{
+	const struct an_cost *c = &res->an.cost;
+	double share = c->tracer + (c->bpf > 0 ? c->bpf : 0);
+
+	if (!c->known) {
+		str(w, "tracer_cost", NULL);
+		return;
+	}
+	open_(w, "tracer_cost", '{');
+	str(w, "text", res->cost_text);
+	num(w, "ns_per_event", res->events ? share * c->duration_s * 1e9 / (double)res->events : 0);
+	num(w, "cpu_percent", 100 * share);
+	if (c->bpf >= 0)
+		num(w, "bpf_cpu_percent", 100 * c->bpf);
+	else
+		str(w, "bpf_cpu_percent", NULL);
+	num(w, "process_cpu_percent", 100 * c->tracer);
+	num(w, "setup_cpu_s", c->setup_cpu_s);
+	num(w, "duration_s", c->duration_s);
+	num(w, "sampled_s", c->sampled_s);
+	u64(w, "windows", c->windows);
+	num(w, "accounting_ns_per_run", c->acct_ns);
+	open_(w, "programs", '[');
+	for (uint32_t i = 0; i < c->nprogs; i++) {
+		open_(w, NULL, '{');
+		str(w, "name", c->prog[i].name);
+		num(w, "runs_per_s", c->prog[i].runs_per_s);
+		num(w, "ns_per_run", c->prog[i].ns_per_run);
+		close_(w, '}');
+	}
+	close_(w, ']');
+	close_(w, '}');
+}
+
 static void j_trace(struct jw *w, const struct an_result *res)
 {
 	open_(w, "trace", '{');
@@ -153,6 +188,7 @@ static void j_trace(struct jw *w, const struct an_result *res)
 		u64(w, "clock_error_ns", strtoull(res->clock_error_ns, NULL, 10));
 	else
 		str(w, "clock_error_ns", NULL);
+	j_cost(w, res);
 	open_(w, "warnings", '[');
 	for (int i = 0; i < res->nwarn; i++)
 		str(w, NULL, res->warn[i]);
@@ -422,6 +458,10 @@ static void j_rank(struct jw *w, const struct an_trainer *tr)
 	inum(w, "node_rank", tr->id.node_rank);
 	str(w, "rank_from", tr->id.rank_key);
 	str(w, "host", tr->host);
+	boolean(w, "job_member", tr->coll.in_job);
+	u64(w, "node", tr->node);
+	key(w, "clock_offset_ns");
+	fprintf(w->f, "%lld", (long long)tr->clock_offset);
 	j_collective(w, tr);
 }
 
@@ -465,6 +505,78 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	j_rank(w, tr);
 }
 
+/* A duration in ns as ms, or null when unknown (negative). */
+static void ms_or_null(struct jw *w, const char *k, int64_t ns)
+{
+	if (ns >= 0)
+		num(w, k, (double)ns / 1e6);
+	else
+		str(w, k, NULL);
+}
+
+static void sint(struct jw *w, const char *k, int64_t v)
+{
+	key(w, k);
+	fprintf(w->f, "%lld", (long long)v);
+}
+
+static void j_node(struct jw *w, const struct an_node *n)
+{
+	open_(w, NULL, '{');
+	str(w, "path", n->path);
+	str(w, "trace", n->trace);
+	str(w, "host", n->host);
+	u64(w, "ranks", n->ranks);
+	u64(w, "start_ns", n->start_ns);
+	u64(w, "end_ns", n->end_ns);
+	u64(w, "ncpus", n->ncpus);
+	num(w, "traced_cpus_used", n->cpus_used);
+	num(w, "spare_cpus", n->spare_cpus);
+	sint(w, "realtime_offset_ns", n->realtime_offset);
+	inum(w, "clock_error_ns", n->clock_error);
+	sint(w, "clock_pair_offset_ns", n->header_offset);
+	sint(w, "clock_offset_ns", n->offset);
+	str(w, "aligned_by", n->aligned_by);
+	u64(w, "matched_collectives", n->matched);
+	ms_or_null(w, "residual_ms", n->residual);
+	boolean(w, "complete", n->complete);
+	u64(w, "lost_events", n->lost);
+	close_(w, '}');
+}
+
+/* The inputs of the job and how their clocks were lined up (one for a single trace). */
+static void j_nodes(struct jw *w, const struct an_result *res)
+{
+	struct an_node one = {
+		.path = res->path, .trace = res->path, .host = res->hostname,
+		.ranks = res->job.ranks, .ncpus = res->ncpus, .spare_cpus = res->spare_cpus,
+		.start_ns = res->start_ts, .end_ns = res->end_ts,
+		.cpus_used = res->ntr ? res->tr[0].cpus_used : 0,
+		.realtime_offset = res->realtime_offset, .clock_error = -1,
+		.aligned_by = "reference", .complete = res->complete,
+		.lost = res->dropped + res->missing,
+	};
+	uint32_t ref = 0;
+
+	if (res->clock_error_ns && *res->clock_error_ns &&
+	    strspn(res->clock_error_ns, "0123456789") == strlen(res->clock_error_ns))
+		one.clock_error = (int64_t)strtoll(res->clock_error_ns, NULL, 10);
+	open_(w, "nodes", '[');
+	if (!res->nnodes)
+		j_node(w, &one);
+	for (uint32_t i = 0; i < res->nnodes; i++) {
+		j_node(w, &res->nodes[i]);
+		if (!strcmp(res->nodes[i].aligned_by, "reference"))
+			ref = i;
+	}
+	close_(w, ']');
+	open_(w, "clock", '{');
+	str(w, "aligned_by", res->nnodes ? res->aligned_by : "single trace");
+	ms_or_null(w, "residual_skew_ms", res->nnodes ? res->residual_skew : 0);
+	u64(w, "reference_node", ref);
+	close_(w, '}');
+}
+
 static void j_job(struct jw *w, const struct an_result *res)
 {
 	const struct an_job *j = &res->job;
@@ -480,6 +592,7 @@ static void j_job(struct jw *w, const struct an_result *res)
 	inum(w, "master_port", j->master_port);
 	str(w, "slurm_job_id", j->slurm_job);
 	str(w, "host", j->distributed ? res->hostname : NULL);
+	j_nodes(w, res);
 	u64(w, "collectives", j->collectives);
 	num(w, "mean_collective_wait", j->mean_wait);
 	boolean(w, "balanced", j->balanced);
@@ -509,9 +622,10 @@ static void j_cpu(struct jw *w, const struct an_result *res)
 {
 	const struct an_machine *m = &res->mach;
 
+	/* the machine of the top-level trainer (the straggler's, in a job of several) */
 	open_(w, "cpu", '{');
 	u64(w, "ncpus", res->ncpus);
-	num(w, "traced_cpus_used", m->job_cpus);
+	num(w, "traced_cpus_used", res->ntr ? res->tr[res->slowest].cpus_used : m->job_cpus);
 	num(w, "spare_cpus", res->spare_cpus);
 	num(w, "idle_cpus", m->idle_cpus);
 	num(w, "untraced_cpus_used", m->other_cpus);

@@ -4,6 +4,9 @@
 
 #include "analysis.h"
 #include "esc.h"
+#include "merge.h"
+
+#define TEXT_RANKS	64	/* ranks listed in full; past that, those that stand out */
 
 static void bar(FILE *f, double frac)
 {
@@ -236,10 +239,48 @@ static void job(FILE *f, const struct an_result *res)
 	fputc('\n', f);
 	text_esc(f, buf, sizeof(buf));
 	fputc('\n', f);
+	job__clock_summary(res, buf, sizeof(buf));
+	if (buf[0]) {
+		text_esc(f, buf, sizeof(buf));
+		fputc('\n', f);
+	}
+}
+
+/*
+ * Whether a rank gets a row: all of them up to TEXT_RANKS; past that the straggler,
+ * the slowest and the ranks the others waited for most (--json and -o list them all).
+ */
+static bool listed(const struct an_result *res, uint32_t i, double bar)
+{
+	return res->ntr <= TEXT_RANKS || (int)i == res->job.straggler || i == res->slowest ||
+	       (double)res->tr[i].coll.waited_for_ns >= bar;
+}
+
+/* Past TEXT_RANKS: the waiting credited to the 32nd rank the others waited for most. */
+static double listed_bar(const struct an_result *res)
+{
+	uint64_t top[32] = { 0 };
+
+	if (res->ntr <= TEXT_RANKS)
+		return 0;
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		uint64_t v = res->tr[i].coll.waited_for_ns;
+
+		for (int k = 0; k < 32; k++)
+			if (v > top[k]) {
+				uint64_t t = top[k];
+
+				top[k] = v;
+				v = t;
+			}
+	}
+	return top[31] ? (double)top[31] : 1e300;
 }
 
 static void trainers(FILE *f, const struct an_result *res)
 {
+	double bar = listed_bar(res);
+	uint32_t shown = 0;
 	char name[32];
 
 	if (res->ntr < 2 && !res->job.distributed)
@@ -251,8 +292,16 @@ static void trainers(FILE *f, const struct an_result *res)
 	for (uint32_t i = 0; i < res->ntr; i++) {
 		const struct an_trainer *tr = &res->tr[i];
 
+		if (!listed(res, i, bar))
+			continue;
+		shown++;
 		fprintf(f, "  %-8s pid %-7u ", tr->id.rank >= 0 ? trainer_name(tr, name,
 			sizeof(name)) : "", tr->pid);
+		if (res->nnodes > 1) {
+			fputs("on ", f);
+			text_esc(f, tr->host ? tr->host : "?", 32);
+			fputc(' ', f);
+		}
 		text_esc(f, tr->comm, ST_COMM_LEN);
 		fprintf(f, "%*s %-17s step %.2f ms, compute %.0f%%%s", (int)(16 -
 			strnlen(tr->comm, ST_COMM_LEN)), "", tr->verdict.primary, tr->steps.mean_ms,
@@ -265,6 +314,9 @@ static void trainers(FILE *f, const struct an_result *res)
 			fprintf(f, ", waits %.0f%% more than the slowest", 100 * tr->wait_for_slowest);
 		fputc('\n', f);
 	}
+	if (shown < res->ntr)
+		fprintf(f, "  ... and %u more ranks, each held the others up less than those above "
+			"(all of them: --json, -o DIR)\n", res->ntr - shown);
 }
 
 static void cpus(FILE *f, const struct an_result *res)
@@ -288,10 +340,20 @@ static void cpus(FILE *f, const struct an_result *res)
 
 static void trace(FILE *f, const struct an_result *res)
 {
+	if (res->nnodes > 1) {
+		fprintf(f, "\ntraces       %u nodes: %llu events, %.3f s on the job's time line, "
+			"%llu dropped, %llu missing, %u processes, %u threads%s\n", res->nnodes,
+			(unsigned long long)res->events, (double)(res->end_ts - res->start_ts) / 1e9,
+			(unsigned long long)res->dropped, (unsigned long long)res->missing,
+			res->nprocs, res->nthreads, res->complete ? "" : ", INCOMPLETE");
+		fprintf(f, "             %s\n", res->cost_text);
+		return;
+	}
 	fprintf(f, "\ntrace        %llu events, %.3f s, %llu dropped, %u processes, %u threads, "
 		"%u CPUs%s\n", (unsigned long long)res->events,
 		(double)(res->end_ts - res->start_ts) / 1e9, (unsigned long long)res->dropped,
 		res->nprocs, res->nthreads, res->ncpus, res->complete ? "" : ", INCOMPLETE");
+	fprintf(f, "             %s\n", res->cost_text);
 }
 
 void report__text(FILE *f, const struct an_result *res)
@@ -309,6 +371,7 @@ void report__text(FILE *f, const struct an_result *res)
 	stalls(f, &res->tr[res->slowest]);
 	slow_steps(f, &res->tr[res->slowest]);
 	trainers(f, res);
-	cpus(f, res);
+	if (res->nnodes < 2)	/* several machines: each node's own report has its CPUs */
+		cpus(f, res);
 	trace(f, res);
 }

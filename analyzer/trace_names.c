@@ -11,19 +11,9 @@
 
 const char *st_rec_name(unsigned type)
 {
-	static const char *const names[ST_REC_TYPE_MAX] = {
-		[ST_REC_HEADER] = "header",	[ST_REC_TIME] = "time",
-		[ST_REC_TRAILER] = "trailer",	[ST_REC_DROPS] = "drops",
-		[ST_REC_SWITCH] = "switch",	[ST_REC_WAKEUP] = "wakeup",
-		[ST_REC_MIGRATE] = "migrate",	[ST_REC_FORK] = "fork",
-		[ST_REC_EXEC] = "exec",		[ST_REC_EXIT] = "exit",
-		[ST_REC_COMM] = "comm",		[ST_REC_PROC] = "proc",
-		[ST_REC_FD] = "fd",		[ST_REC_ENV] = "env",
-		[ST_REC_RELEASE] = "release",	[ST_REC_SYSCALL] = "syscall",
-		[ST_REC_BLOCK] = "block",	[ST_REC_PCACHE] = "pcache",
-		[ST_REC_PROBE_DEF] = "probe_def", [ST_REC_PROBE] = "probe",
-	};
-	return NAME(names, type);
+	const struct st_rec_desc *d = st_rec_desc(type);
+
+	return d ? d->name : NULL;
 }
 
 const char *st_kind_name(unsigned kind)

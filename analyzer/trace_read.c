@@ -288,13 +288,6 @@ static const char *tail_string(struct st_reader *r, const unsigned char *p, size
 	return (const char *)p;
 }
 
-#define FIXED(field)                                                              \
-	do {                                                                      \
-		if (len < sizeof(ev->field))                                      \
-			goto short_rec;                                           \
-		memcpy(&ev->field, p, sizeof(ev->field));                         \
-	} while (0)
-
 static int take(const unsigned char **p, size_t *len, void *dst, size_t n)
 {
 	if (*len < n)
@@ -452,89 +445,90 @@ static int decode_syscall(struct st_reader *r, struct st_event *ev, const unsign
 	return 0;
 }
 
-/* Decodes a known payload; 0 ok, -1 too short (corrupt), -2 corrupt (already said). */
-static int decode(struct st_reader *r, struct st_event *ev, const unsigned char *p, size_t len)
+static int decode_drops(struct st_reader *r, struct st_event *ev, const unsigned char *p,
+			size_t len)
 {
-	switch (ev->type) {
-	case ST_REC_SWITCH:
-		FIXED(sw);
-		ev->sw_runtime = 0;
-		if ((ev->flags & ST_SW_RUNTIME) && len >= sizeof(ev->sw) + sizeof(ev->sw_runtime))
-			memcpy(&ev->sw_runtime, p + sizeof(ev->sw), sizeof(ev->sw_runtime));
-		break;
-	case ST_REC_WAKEUP: FIXED(wk); break;
-	case ST_REC_MIGRATE: FIXED(mig); break;
-	case ST_REC_FORK: FIXED(fork); break;
-	case ST_REC_EXIT: FIXED(exit); break;
-	case ST_REC_COMM: FIXED(comm); break;
-	case ST_REC_BLOCK: FIXED(blk); break;
-	case ST_REC_PCACHE: FIXED(pc); break;
-	case ST_REC_PROBE: FIXED(probe); break;
-	case ST_REC_RELEASE: FIXED(release); break;
-	case ST_REC_EXEC:
-		FIXED(exec);
-		if (!(ev->str = tail_string(r, p + sizeof(ev->exec), len - sizeof(ev->exec))))
-			return -2;
-		break;
-	case ST_REC_PROC:
-		FIXED(proc);
-		if (!(ev->str = tail_string(r, p + sizeof(ev->proc), len - sizeof(ev->proc))))
-			return -2;
-		break;
-	case ST_REC_ENV:
-		FIXED(env);
+	struct st_drops *d = ev->type == ST_REC_DROPS ? &ev->drops : &ev->trailer.drops;
+	size_t fixed = ev->type == ST_REC_DROPS ? 0 : offsetof(struct st_trailer, drops);
+
+	memset(&ev->trailer, 0, sizeof(ev->trailer));
+	if (len < fixed + 8)
+		return -1;
+	memcpy(&ev->trailer, p, fixed);
+	memcpy(d, p + fixed, 8);
+	/* counters of kinds this reader does not know are ignored */
+	if (len < fixed + 8 + 8ull * d->nkinds)
+		return -1;
+	if (d->nkinds > ST_KIND_MAX)
+		d->nkinds = ST_KIND_MAX;
+	memcpy(d->count, p + fixed + 8, 8ull * d->nkinds);
+	memcpy(&r->drops, d, sizeof(*d));
+	return 0;
+}
+
+/* A record the type table describes: its fixed part, then its strings. */
+static int decode_desc(struct st_reader *r, struct st_event *ev, const struct st_rec_desc *d,
+		       const unsigned char *p, size_t len)
+{
+	if (len < d->fixed || d->fixed > sizeof(ev->fixed_raw))
+		return -1;
+	memcpy(ev->fixed_raw, p, d->fixed);
+	p += d->fixed;
+	len -= d->fixed;
+	if (d->tails == ST_TAILS_KV) {
 		/* key\0value\0 pairs: the last byte ends a string */
-		if (len > sizeof(ev->env) && p[len - 1] != '\0') {
+		if (len && p[len - 1] != '\0') {
 			set_error(r, ST_END_CORRUPT, "record at offset %llu: unterminated string",
 				  (unsigned long long)(r->frame_off + r->pos));
 			return -2;
 		}
-		break;
-	case ST_REC_FD:
-		FIXED(fd);
-		if (!(ev->str = tail_string(r, p + sizeof(ev->fd), len - sizeof(ev->fd))))
-			return -2;
-		break;
-	case ST_REC_PROBE_DEF: {
-		size_t l1;
-
-		FIXED(pdef);
-		p += sizeof(ev->pdef);
-		len -= sizeof(ev->pdef);
+	} else if (d->tails) {
 		if (!(ev->str = tail_string(r, p, len)))
 			return -2;
-		l1 = strlen(ev->str) + 1;
-		if (!(ev->str2 = tail_string(r, p + l1, len - l1)))
-			return -2;
-		break;
-	}
-	case ST_REC_DROPS:
-	case ST_REC_TRAILER: {
-		struct st_drops *d = ev->type == ST_REC_DROPS ? &ev->drops : &ev->trailer.drops;
-		size_t fixed = ev->type == ST_REC_DROPS ? 0 : offsetof(struct st_trailer, drops);
+		if (d->tails > 1) {
+			size_t l1 = strlen(ev->str) + 1;
 
-		memset(&ev->trailer, 0, sizeof(ev->trailer));
-		if (len < fixed + 8)
-			goto short_rec;
-		memcpy(&ev->trailer, p, fixed);
-		memcpy(d, p + fixed, 8);
-		/* counters of kinds this reader does not know are ignored */
-		if (len < fixed + 8 + 8ull * d->nkinds)
-			goto short_rec;
-		if (d->nkinds > ST_KIND_MAX)
-			d->nkinds = ST_KIND_MAX;
-		memcpy(d->count, p + fixed + 8, 8ull * d->nkinds);
-		memcpy(&r->drops, d, sizeof(*d));
-		break;
-	}
-	case ST_REC_SYSCALL:
-		return decode_syscall(r, ev, p, len);
-	default:
-		return 1;	/* unknown: skipped */
+			if (!(ev->str2 = tail_string(r, p + l1, len - l1)))
+				return -2;
+		}
 	}
 	return 0;
-short_rec:
-	return -1;
+}
+
+/*
+ * A switch: its fixed part, then with ST_SW_RUNTIME the untraced side's CPU time (a
+ * record too short for it is an older tracer's: no runtime).
+ */
+static int decode_switch(struct st_reader *r, struct st_event *ev, const struct st_rec_desc *d,
+			 const unsigned char *p, size_t len)
+{
+	int err = decode_desc(r, ev, d, p, len);
+
+	ev->sw_runtime = 0;
+	if (err)
+		return err;
+	if (!(ev->flags & ST_SW_RUNTIME) || len < d->fixed + sizeof(ev->sw_runtime))
+		ev->flags &= (__u8)~ST_SW_RUNTIME;
+	else
+		memcpy(&ev->sw_runtime, p + d->fixed, sizeof(ev->sw_runtime));
+	return 0;
+}
+
+/* Decodes a known payload; 0 ok, 1 unknown, -1 too short (corrupt), -2 corrupt (said). */
+static int decode(struct st_reader *r, struct st_event *ev, const unsigned char *p, size_t len)
+{
+	const struct st_rec_desc *d = st_rec_desc(ev->type);
+
+	switch (ev->type) {
+	case ST_REC_DROPS:
+	case ST_REC_TRAILER:
+		return decode_drops(r, ev, p, len);
+	case ST_REC_SYSCALL:
+		return decode_syscall(r, ev, p, len);
+	case ST_REC_SWITCH:
+		return decode_switch(r, ev, d, p, len);
+	}
+	return d && d->fixed ? decode_desc(r, ev, d, p, len) : 1;
 }
 
 /* After the trailer: nothing may follow but skippable frames, not even a part of a record. */

@@ -3,10 +3,10 @@
 
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 VMLINUX_H   ?= $(BUILD)/vmlinux.h
-BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
+BPF_CFLAGS  := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
 	       -Iinclude -I$(dir $(VMLINUX_H)) -MMD -MP
 TRACER      := $(BUILD)/tracer
-TRACER_SRCS := bpf/tracer.c bpf/sink.c bpf/targets.c bpf/probes.c bpf/status.c
+TRACER_SRCS := bpf/tracer.c bpf/sink.c bpf/targets.c bpf/probes.c bpf/status.c bpf/cost.c
 
 all: $(TRACER)
 

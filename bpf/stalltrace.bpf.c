@@ -41,12 +41,49 @@ struct task_st {
 	__u32 pad;
 };
 
+/*
+ * A thread is traced when it has an entry here.  The entry only points to the
+ * thread's state in states[]: the programs that run for the current thread reach it
+ * through the per-CPU cache below without a task-storage lookup (a helper call and
+ * four dependent loads, the largest part of a traced syscall's cost after the clock).
+ */
+struct task_ref {
+	__u32 slot;		/* in states[]; 0: none yet (taken at the thread's first event) */
+	__u32 no_slot;		/* REF_*: no slot will be taken */
+};
+
+#define REF_EXITED	1	/* the thread exited: its slot went back */
+#define REF_NONE_LEFT	2	/* there was none left for it (a STATE drop) */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct task_st);
+	__type(value, struct task_ref);
 } tasks SEC(".maps");
+
+/*
+ * Thread states by slot.  A slot comes from free_slots (given back at exit) or, while
+ * there are none, from the never-used ones above next_slot.  A thread that finds none
+ * is still traced, on slot 0, which stays zero (nothing writes it): its syscalls have
+ * no duration (ST_SC2_NO_ENTRY), its probes no timing, and it counts one STATE drop.
+ */
+#define ST_SLOTS	32768
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct task_st);
+} states SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, ST_SLOTS);
+	__type(value, __u32);
+} free_slots SEC(".maps");
+
+__u32 next_slot = 1;
 
 /*
  * One ring per CPU: producers on different CPUs never share a lock or a cache line.
@@ -111,24 +148,71 @@ static __always_inline void drop(int kind)
 	__sync_fetch_and_add(&drops[kind], 1);
 }
 
-static __always_inline struct task_st *traced(struct task_struct *t)
+/* The entry of a traced task, NULL for any other. */
+static __always_inline struct task_ref *traced(struct task_struct *t)
 {
+	/* most tasks have no task storage at all: then no helper call */
+	if (!t->bpf_storage)
+		return NULL;
 	return bpf_task_storage_get(&tasks, t, 0, 0);
 }
 
+static __always_inline struct task_st *slot_state(__u32 slot)
+{
+	return slot ? bpf_map_lookup_elem(&states, &slot) : NULL;
+}
+
+/* Gives a traced thread a cleared state slot, once. */
+static __always_inline void slot_take(struct task_ref *ref)
+{
+	struct task_st *st;
+	__u32 s = 0;
+
+	if (ref->slot || ref->no_slot)
+		return;
+	if (bpf_map_pop_elem(&free_slots, &s)) {
+		s = __sync_fetch_and_add(&next_slot, 1);
+		if (s >= ST_SLOTS)
+			s = 0;
+	}
+	st = slot_state(s);
+	if (!st) {
+		ref->no_slot = REF_NONE_LEFT;
+		drop(ST_KIND_STATE);
+		return;
+	}
+	__builtin_memset(st, 0, sizeof(*st));
+	ref->slot = s;
+}
+
 /*
- * Whether the task running on this CPU is traced, kept per CPU by the switch program
- * (which must look at both tasks anyway): every process on the machine runs the
- * syscall programs, and for the untraced ones this test is all they cost.  An entry
- * is valid for its tid and for the tracer's marking generation: the tracer bumps
- * mark_gen after it marks running tasks (attach), which the switch program did not
- * see start.  cur_cache is 0 when the switch program is not loaded (--no-sched).
+ * Who runs on this CPU, kept by the switch program (which must look at both tasks
+ * anyway): every process on the machine runs the syscall programs, and for the
+ * untraced ones two compares with this entry are all they cost, with no helper call.
+ * Traced threads find their state slot and ids here too.
+ *
+ * An entry holds for the tracer's marking generation (key >> 1): the tracer bumps
+ * mark_gen once its programs are attached and after it marks running tasks, changes
+ * the switch program did not see happen.  mark_gen is read before the task-storage
+ * lookup an entry is made from, so an entry made across a bump is already stale.
+ *
+ * And it holds for the task it was made for, which is checked: the kernel does not
+ * always run the switch tracepoint (on this project's VMs a switch away from the
+ * hypervisor agent's threads never shows, about 20 a second), so the task running
+ * may not be the one the switch program saw last.  The syscall programs compare the
+ * pt_regs they are given, which lie at a fixed distance (regs_off, learnt on the
+ * first lookup) into the task's own kernel stack; the others compare thread ids.
+ * Between two switches the running task changes only its ids (a thread's exec takes
+ * the leader's pid: the exec program updates them).  cur_cache is 0 without the
+ * switch program (--no-sched): then every program looks the task up.
  */
 struct cpu_cur {
+	__u64 stack;		/* the task's kernel stack */
+	__u64 regs;		/* where its syscalls' pt_regs lie (0: not known yet) */
+	__u32 key;		/* mark_gen << 1 | traced, when the entry was made */
+	__u32 slot;		/* the traced task's state slot (0: none yet) */
 	__u32 tid;
-	__u32 gen;
-	__u32 traced;
-	__u32 pad;
+	__u32 pid;
 };
 
 struct {
@@ -140,6 +224,7 @@ struct {
 
 const volatile __u32 cur_cache;
 __u32 mark_gen = 1;
+__u64 regs_off;
 
 static __always_inline struct cpu_cur *cur_entry(void)
 {
@@ -148,26 +233,86 @@ static __always_inline struct cpu_cur *cur_entry(void)
 	return cur_cache ? bpf_map_lookup_elem(&cpu_cur, &zero) : NULL;
 }
 
-static __always_inline void cur_set(struct cpu_cur *c, __u32 tid, bool tr)
+static __always_inline void cur_set(struct cpu_cur *c, __u32 gen, struct task_struct *t,
+				    struct task_ref *ref)
 {
-	c->tid = tid;
-	c->gen = mark_gen;
-	c->traced = tr;
+	__u64 off = regs_off;
+
+	c->stack = (__u64)t->stack;
+	c->regs = off ? c->stack + off : 0;
+	c->slot = ref ? ref->slot : 0;
+	c->tid = t->pid;
+	c->pid = t->tgid;
+	c->key = gen << 1 | !!ref;
 }
 
-/* The current task's state when it is traced, NULL (and cheaply) when it is not. */
-static __always_inline struct task_st *cur_traced(void)
+/* Whether the entry is the running task's: by its pt_regs when the caller has them. */
+static __always_inline bool cur_is(const struct cpu_cur *c, const void *regs)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
-	struct cpu_cur *c = cur_entry();
-	struct task_st *ts;
+	if (regs)
+		return c->regs == (__u64)regs;
+	return c->tid == bpf_get_current_task_btf()->pid;
+}
 
-	if (c && c->tid == cur->pid && c->gen == mark_gen && !c->traced)
-		return NULL;
-	ts = traced(cur);
+/*
+ * The current task looked up; the cache entry made from it.  take: give it a slot.
+ * regs: the syscall's pt_regs, which teach where they lie in a task's stack.
+ */
+static __always_inline struct task_ref *cur_lookup(struct cpu_cur *c, __u32 gen, bool take,
+						   const void *regs)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_ref *ref = traced(t);
+
+	if (regs && !regs_off)
+		regs_off = (__u64)regs - (__u64)t->stack;
+	if (take && ref)
+		slot_take(ref);
 	if (c)
-		cur_set(c, cur->pid, ts);
-	return ts;
+		cur_set(c, gen, t, ref);
+	return ref;
+}
+
+/* Whether the current task is traced. */
+static __always_inline bool cur_traced(void)
+{
+	struct cpu_cur *c = cur_entry();
+	__u32 gen = mark_gen;
+
+	if (c && c->key >> 1 == gen && cur_is(c, NULL))
+		return c->key & 1;
+	return cur_lookup(c, gen, false, NULL);
+}
+
+/*
+ * The current task's state when it is traced, NULL when it is not; *slot is 0 for a
+ * traced thread without state (its state then reads as zeros and must not be
+ * written), *tid its thread id.  regs: a syscall's pt_regs, or NULL.  Programs that
+ * may be preempted between reading the cache and using it (user probes) pass cache =
+ * false.
+ */
+static __always_inline struct task_st *cur_state(bool cache, const void *regs, __u32 *tid,
+						 __u32 *slot)
+{
+	struct cpu_cur *c = cache ? cur_entry() : NULL;
+	__u32 gen = mark_gen, s;
+	struct task_ref *ref;
+
+	if (c && c->key >> 1 == gen && cur_is(c, regs)) {
+		if (!(c->key & 1))
+			return NULL;
+		if (c->slot) {
+			*tid = c->tid;
+			*slot = s = c->slot;
+			return bpf_map_lookup_elem(&states, &s);
+		}
+	}
+	ref = cur_lookup(c, gen, true, regs);
+	if (!ref)
+		return NULL;
+	*tid = (__u32)bpf_get_current_pid_tgid();
+	*slot = s = ref->slot;
+	return bpf_map_lookup_elem(&states, &s);
 }
 
 /* Reserves an event and stamps it; the time is read after the reservation so ring
@@ -273,6 +418,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	     unsigned int prev_state)
 {
 	struct cpu_cur *c = cur_entry();
+	__u32 gen = mark_gen, pslot = 0;
+	struct task_ref *nref, *pref;
 	struct task_struct *other = NULL;
 	struct task_st *pts;
 	__u8 fl = 0, wait = ST_WAIT_UNKNOWN;
@@ -283,18 +430,26 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	} *e;
 	__u64 rt;
 
-	/* prev is the task this CPU ran: the cache knows it, unless it is stale */
-	if (c && c->tid == prev->pid && c->gen == mark_gen ? c->traced : !!traced(prev))
+	/* prev is the task this CPU ran: the cache knows it (and its slot), unless stale */
+	if (c && c->key >> 1 == gen && c->stack == (__u64)prev->stack) {
+		if (c->key & 1) {
+			fl |= ST_SW_PREV_TRACED;
+			pslot = c->slot;
+		}
+	} else if ((pref = traced(prev))) {
 		fl |= ST_SW_PREV_TRACED;
-	if (traced(next))
+		pslot = pref->slot;
+	}
+	nref = traced(next);
+	if (nref)
 		fl |= ST_SW_NEXT_TRACED;
 	if (c)
-		cur_set(c, next->pid, fl & ST_SW_NEXT_TRACED);
+		cur_set(c, gen, next, nref);
 	if (!fl)
 		return 0;
 	if (preempt)
 		fl |= ST_SW_PREEMPT;
-	else if ((fl & ST_SW_PREV_TRACED) && prev_state && (pts = traced(prev)))
+	else if (prev_state && (pts = slot_state(pslot)))
 		wait = wait_of(prev, pts);
 	/* the untraced side, not the idle task: named once, and its CPU time so far */
 	if (!(fl & ST_SW_NEXT_TRACED) && next->pid)
@@ -398,14 +553,18 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		struct st_ring_hdr h;
 		struct st_fork f;
 	} *e;
+	struct task_ref *ref;
 	__u8 fl = 0;
 
 	if (!traced(parent))
 		return 0;
-	if (!bpf_task_storage_get(&tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE)) {
+	ref = bpf_task_storage_get(&tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ref) {
 		drop(ST_KIND_STATE);
 		return 0;
 	}
+	/* the child has not run yet: nothing else can give it a slot meanwhile */
+	slot_take(ref);
 	if (child->tgid == parent->tgid)
 		fl |= ST_FORK_THREAD;
 	e = ev_reserve(sizeof(*e), ST_REC_FORK, fl, ST_KIND_PROC);
@@ -426,8 +585,15 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct st_ring_exec *e;
 	long n;
 
+	struct cpu_cur *c = cur_entry();
+
 	if (!traced(p))
 		return 0;
+	/* a thread that exec'd has taken over the leader's pid: the cache follows */
+	if (c && c->key >> 1 == mark_gen && c->stack == (__u64)p->stack) {
+		c->tid = p->pid;
+		c->pid = p->tgid;
+	}
 	e = ev_reserve(sizeof(*e), ST_REC_EXEC, 0, ST_KIND_PROC);
 	if (!e)
 		return 0;
@@ -453,10 +619,22 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		struct st_ring_hdr h;
 		struct st_exit x;
 	} *e;
+	struct task_ref *ref = traced(p);
+	struct cpu_cur *c = cur_entry();
 	__u8 fl = 0;
 
-	if (!traced(p))
+	if (!ref)
 		return 0;
+	/* p is the current task, on its way out: its slot goes back for the next thread */
+	if (ref->slot) {
+		__u32 slot = ref->slot;
+
+		ref->slot = 0;
+		if (c && c->stack == (__u64)p->stack)
+			c->slot = 0;
+		bpf_map_push_elem(&free_slots, &slot, 0);
+	}
+	ref->no_slot = REF_EXITED;
 	/* the tracepoint's group_dead argument is recent; signal->live says the same */
 	if (BPF_CORE_READ(p, signal, live.counter) == 0)
 		fl |= ST_EXIT_GROUP_DEAD;
@@ -614,10 +792,10 @@ static __always_inline __s64 ms_to_ns(long ms)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
-	struct task_st *ts = cur_traced();
-	__u32 cls;
+	__u32 cls, tid, slot;
+	struct task_st *ts = cur_state(true, regs, &tid, &slot);
 
-	if (!ts)
+	if (!ts || !slot)
 		return 0;
 	ts->sc_ts = bpf_ktime_get_ns();
 	ts->pcache = 0;
@@ -656,18 +834,30 @@ static __always_inline __s64 exit_timeout(struct pt_regs *regs, __u32 tmo, struc
 }
 
 /*
- * Syscall records are built in a per-CPU scratch buffer in their final, compact
- * form (only the fields present, in flag order) and copied into the ring at their
- * exact size: ring bytes, not instructions, are what a syscall record costs most
- * (every cache line the producer writes the consumer's CPU must fetch).  The
- * program cannot run twice at once on one CPU (the kernel skips a recursive or
- * preempting run and counts it as a miss, which the tracer reports as a drop).
+ * A syscall record is the fixed part and the optional fields present, in flag order
+ * (include/st_format.h).  The optional fields are gathered first, as words on the
+ * stack, so the record's size is known before it is reserved: a record without a
+ * path is reserved in the ring at its exact size and written there directly (no
+ * per-CPU copy, no copying helper); ring bytes are what a syscall record costs the
+ * consumer most.  A record with a path (a string of unknown length) is built in a
+ * per-CPU scratch buffer and copied into the ring at its exact size.
  */
 #define SC_OPT_MAX	(sizeof(struct st_sc_fd) + 8 + 8 + sizeof(struct st_sc_futex) + 8 + 8 + 8)
+#define SC_OPT_WORDS	(SC_OPT_MAX / 8)
 
-struct sc_rec {
+struct sc_head {
 	struct st_ring_hdr h;
 	struct st_syscall b;
+};
+
+struct sc_opts {
+	__u64 w[SC_OPT_WORDS];
+	__u32 n;		/* words used */
+	__u8 pr;		/* ST_SC_* present */
+};
+
+struct sc_rec {
+	struct sc_head hd;
 	__u8 opt[SC_OPT_MAX + ST_PATH_MAX] __attribute__((aligned(8)));
 };
 
@@ -678,145 +868,208 @@ struct {
 	__type(value, struct sc_rec);
 } sc_scratch SEC(".maps");
 
-/*
- * Every optional field is a whole number of u64 words, so the fields are written
- * as aligned words at a word index the verifier can bound (byte-wise copies to a
- * variable offset are slow and trip the verifier on pointer-derived values).
- */
-#define SC_OPT_WORDS	(SC_OPT_MAX / 8)
-
-static __always_inline __u32 put_words(struct sc_rec *e, __u32 w, const __u64 *src, __u32 n)
+static __always_inline void put_words(struct sc_opts *o, const __u64 *src, __u32 n)
 {
-	__u64 *dst = (__u64 *)e->opt;
-
 	for (__u32 i = 0; i < n; i++) {
-		if (w >= SC_OPT_WORDS)
-			return w;
-		dst[w++] = src[i];
+		if (o->n >= SC_OPT_WORDS)
+			return;
+		o->w[o->n++] = src[i];
 	}
-	return w;
 }
 
-/* Appends the optional fields in flag order; returns their size, sets e->h.flags. */
-static __always_inline __u32 sc_fields(struct sc_rec *e, struct pt_regs *regs, long ret,
-				       __u32 cls, struct task_st *ts)
+/* The optional fields, before the path, in flag order. */
+static __always_inline void sc_fields(struct sc_opts *o, struct pt_regs *regs, long ret,
+				      __u32 cls, struct task_st *ts)
 {
-	__u32 tmo = (cls & SC_TMO_MASK) >> SC_TMO_SHIFT, w = 0;
+	__u32 tmo = (cls & SC_TMO_MASK) >> SC_TMO_SHIFT;
 	union { struct st_sc_fd fd; __u64 u[3]; } fd = {};
 	union { struct st_sc_futex fx; __u64 u[2]; } fx = {};
 	union { __s32 fds[2]; __u64 u; } fds;
 	__u64 v;
-	__u8 pr = 0;
 
+	o->n = 0;
+	o->pr = 0;
 	if (ts->ent_flags & ST_SC_FD) {
 		fd.fd = ts->ent_fd;
-		pr |= ST_SC_FD;
+		o->pr |= ST_SC_FD;
 	} else if (cls & SC_FD0) {
 		fd_ident((int)regs->di, &fd.fd);
-		pr |= ST_SC_FD;
+		o->pr |= ST_SC_FD;
 	} else if ((cls & SC_RETFD) && ret >= 0) {
 		fd_ident((int)ret, &fd.fd);
-		pr |= ST_SC_FD;
+		o->pr |= ST_SC_FD;
 	} else if (cls & SC_POLLFD) {
 		int pfd = -1;
 
 		if (regs->si)
 			bpf_probe_read_user(&pfd, sizeof(pfd), (void *)regs->di);
 		fd_ident(pfd, &fd.fd);
-		pr |= ST_SC_FD;
+		o->pr |= ST_SC_FD;
 	}
-	if (pr & ST_SC_FD)
-		w = put_words(e, w, fd.u, 3);
+	if (o->pr & ST_SC_FD)
+		put_words(o, fd.u, 3);
 	if (cls & (SC_COUNT2 | SC_POLLFD)) {
 		v = (cls & SC_POLLFD) ? regs->si : regs->dx;
-		w = put_words(e, w, &v, 1);
-		pr |= ST_SC_COUNT;
+		put_words(o, &v, 1);
+		o->pr |= ST_SC_COUNT;
 	}
 	if (cls & SC_OFF3) {
 		v = regs->r10;
-		w = put_words(e, w, &v, 1);
-		pr |= ST_SC_OFFSET;
+		put_words(o, &v, 1);
+		o->pr |= ST_SC_OFFSET;
 	}
 	if (cls & SC_FUTEX) {
 		fx.fx.uaddr = regs->di;
 		fx.fx.op = regs->si;
 		fx.fx.val = regs->dx;
-		w = put_words(e, w, fx.u, 2);
-		pr |= ST_SC_FUTEX;
+		put_words(o, fx.u, 2);
+		o->pr |= ST_SC_FUTEX;
 		/* FUTEX_WAIT's timeout is relative; the others' absolute or absent */
 		if ((regs->si & 0x7f) == 0)
 			tmo = TMO_TS3;
 	}
 	if (tmo || (ts->ent_flags & ST_SC_TIMEOUT)) {
 		v = exit_timeout(regs, tmo, ts);
-		w = put_words(e, w, &v, 1);
-		pr |= ST_SC_TIMEOUT;
+		put_words(o, &v, 1);
+		o->pr |= ST_SC_TIMEOUT;
 	}
 	if (ts->pcache) {
 		v = ts->pcache;
-		w = put_words(e, w, &v, 1);
-		pr |= ST_SC_PCACHE;
+		put_words(o, &v, 1);
+		o->pr |= ST_SC_PCACHE;
 	}
 	if ((cls & (SC_FDS0 | SC_FDS3)) && ret == 0) {
 		fds.u = ~0ull;
 		bpf_probe_read_user(fds.fds, sizeof(fds.fds),
 				    (void *)((cls & SC_FDS0) ? regs->di : regs->r10));
-		w = put_words(e, w, &fds.u, 1);
-		pr |= ST_SC_FDS;
+		put_words(o, &fds.u, 1);
+		o->pr |= ST_SC_FDS;
 	}
-	e->h.flags = pr;
-	return w * 8;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline void sc_head(struct sc_head *e, __u32 tid, unsigned long nr, long ret,
+				    __u64 entry, __u8 pr, __u32 opt_len)
 {
-	struct task_st *ts = cur_traced();
-	unsigned long nr = regs->orig_ax;
-	__u32 cls, len, zero = 0;
-	struct sc_rec *e;
-	__u64 entry;
-	void *rb;
-
-	if (!ts)
-		return 0;
-	entry = ts->sc_ts;
-	ts->sc_ts = 0;
-	if (nr >= ST_NR_SYSCALLS)
-		return 0;
-	cls = sc_class[nr];
-	if (!(cls & SC_ON))
-		return 0;
-	e = bpf_map_lookup_elem(&sc_scratch, &zero);
-	if (!e)
-		return 0;
-	len = sc_fields(e, regs, ret, cls, ts);
-	if ((cls & (SC_PATH0 | SC_PATH1)) && len <= SC_OPT_MAX) {
-		void *up = (void *)((cls & SC_PATH0) ? regs->di : regs->si);
-		long n = bpf_probe_read_user_str(e->opt + len, ST_PATH_MAX, up);
-
-		if (n <= 0) {
-			e->opt[len] = '\0';
-			n = 1;
-		}
-		e->h.flags |= ST_SC_PATH;
-		len += n;
-	}
-	e->b.tid = (__u32)bpf_get_current_pid_tgid();
+	e->b.tid = tid;
 	e->b.nr = nr;
 	e->b.flags2 = entry ? 0 : ST_SC2_NO_ENTRY;
 	e->b.pad = 0;
 	e->b.ret = ret;
 	e->h.type = ST_REC_SYSCALL;
-	e->h.size = sizeof(e->b) + len;
+	e->h.flags = pr;
+	e->h.size = sizeof(e->b) + opt_len;
 	e->h.pad = 0;
 	/* the time is read last: the record reaches the ring right after */
 	e->h.ts = bpf_ktime_get_ns();
 	e->b.dur = entry ? e->h.ts - entry : 0;
-	len += sizeof(e->h) + sizeof(e->b);
-	rb = my_ring();
+}
+
+static __always_inline void copy_words(__u64 *dst, const __u64 *src, __u32 n)
+{
+	for (__u32 i = 0; i < n && i < SC_OPT_WORDS; i++)
+		dst[i] = src[i];
+}
+
+/*
+ * A ring slot for a record with n optional words, which it receives.  The verifier
+ * wants a constant size for each reservation: one call (and copy) per size.
+ */
+static __always_inline struct sc_head *sc_reserve(void *rb, const struct sc_opts *o)
+{
+	struct sc_head *e = NULL;
+
+	switch (o->n) {
+#define SC_RES(k)								\
+	case k:									\
+		e = bpf_ringbuf_reserve(rb, sizeof(*e) + 8 * k, 0);		\
+		if (e)								\
+			copy_words((__u64 *)(e + 1), o->w, k);			\
+		break;
+	SC_RES(0) SC_RES(1) SC_RES(2) SC_RES(3) SC_RES(4) SC_RES(5)
+	SC_RES(6) SC_RES(7) SC_RES(8) SC_RES(9) SC_RES(10)
+#undef SC_RES
+	}
+	return e;
+}
+
+_Static_assert(SC_OPT_WORDS == 10, "sc_reserve covers every word count");
+
+/* A record without a path: reserved at its size, written in place. */
+static __always_inline void sc_emit(void *rb, struct sc_opts *o, __u32 tid, unsigned long nr,
+				    long ret, __u64 entry)
+{
+	struct sc_head *e = rb ? sc_reserve(rb, o) : NULL;
+
+	if (!e) {
+		drop(ST_KIND_SYSCALL);
+		return;
+	}
+	sc_head(e, tid, nr, ret, entry, o->pr, o->n * 8);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * A record with a path, built in the per-CPU scratch: the program cannot run twice
+ * at once on one CPU (the kernel skips a recursive or preempting run and counts it as
+ * a miss, which the tracer reports as a drop).
+ */
+static __always_inline void sc_emit_path(void *rb, struct sc_opts *o, void *up, __u32 tid,
+					 unsigned long nr, long ret, __u64 entry)
+{
+	__u32 zero = 0, len;
+	struct sc_rec *e = bpf_map_lookup_elem(&sc_scratch, &zero);
+	__u64 *dst;
+	long n;
+
+	if (!e)
+		return;
+	dst = (__u64 *)e->opt;
+	for (__u32 i = 0; i < SC_OPT_WORDS; i++) {
+		if (i >= o->n)
+			break;
+		dst[i] = o->w[i];
+	}
+	len = o->n * 8;
+	if (len > SC_OPT_MAX)
+		return;
+	n = bpf_probe_read_user_str(e->opt + len, ST_PATH_MAX, up);
+	if (n <= 0) {
+		e->opt[len] = '\0';
+		n = 1;
+	}
+	len += n;
+	sc_head(&e->hd, tid, nr, ret, entry, o->pr | ST_SC_PATH, len);
+	len += sizeof(e->hd);
 	if (len > sizeof(*e) || !rb || bpf_ringbuf_output(rb, e, len, BPF_RB_NO_WAKEUP))
 		drop(ST_KIND_SYSCALL);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 tid, cls, slot;
+	struct task_st *ts = cur_state(true, regs, &tid, &slot);
+	unsigned long nr;
+	struct sc_opts o;
+	__u64 entry;
+
+	if (!ts)
+		return 0;
+	entry = ts->sc_ts;
+	if (slot)
+		ts->sc_ts = 0;
+	nr = regs->orig_ax;
+	if (nr >= ST_NR_SYSCALLS)
+		return 0;
+	cls = sc_class[nr];
+	if (!(cls & SC_ON))
+		return 0;
+	sc_fields(&o, regs, ret, cls, ts);
+	if (cls & (SC_PATH0 | SC_PATH1))
+		sc_emit_path(my_ring(), &o, (void *)((cls & SC_PATH0) ? regs->di : regs->si), tid,
+			     nr, ret, entry);
+	else
+		sc_emit(my_ring(), &o, tid, nr, ret, entry);
 	return 0;
 }
 
@@ -825,17 +1078,18 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 static __always_inline void rq_track(struct request *rq, bool issue)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
+	__u64 key = (__u64)rq, now;
 	struct rq_st *st = bpf_map_lookup_elem(&rqs, &key), n = {};
 
 	if (st) {
 		if (issue)
-			st->issue = now;
+			st->issue = bpf_ktime_get_ns();
 		return;
 	}
 	/* submission runs in the submitter's context: tag the request there */
 	if (!cur_traced() || irq_ctx())
 		return;
+	now = bpf_ktime_get_ns();
 	n.start = now;
 	n.issue = issue ? now : 0;
 	n.tid = cur->pid;
@@ -922,10 +1176,10 @@ int BPF_PROG(on_rq_complete, struct request *rq, blk_status_t error, unsigned in
 SEC("tp_btf/mm_filemap_add_to_page_cache")
 int BPF_PROG(on_pcache_add, struct folio *folio)
 {
-	struct task_st *ts = cur_traced();
+	__u32 tid, slot, pages = 1;
+	struct task_st *ts = cur_state(true, NULL, &tid, &slot);
 	struct inode *host;
 	__u64 flags = 0;
-	__u32 pages = 1;
 	struct {
 		struct st_ring_hdr h;
 		struct st_pcache p;
@@ -936,7 +1190,7 @@ int BPF_PROG(on_pcache_add, struct folio *folio)
 	bpf_core_read(&flags, sizeof(flags), &folio->flags);
 	if (flags & (1ull << bpf_core_enum_value(enum pageflags, PG_head)))
 		pages = 1u << (folio->_flags_1 & 0x1f);	/* folio order */
-	if (ts->sc_ts) {
+	if (ts->sc_ts && slot) {
 		ts->pcache += pages;
 		return 0;
 	}
@@ -944,7 +1198,7 @@ int BPF_PROG(on_pcache_add, struct folio *folio)
 	if (!e)
 		return 0;
 	host = folio->mapping->host;
-	e->p.tid = (__u32)bpf_get_current_pid_tgid();
+	e->p.tid = tid;
 	e->p.dev = host->i_sb->s_dev;
 	e->p.ino = host->i_ino;
 	e->p.index = folio->index;
@@ -982,7 +1236,8 @@ static __always_inline int probe_emit(__u32 tid, __u32 id, __u64 dur, __u8 flags
 SEC("uprobe")
 int on_probe_entry(struct pt_regs *ctx)
 {
-	struct task_st *ts = cur_traced();
+	__u32 tid, slot;
+	struct task_st *ts = cur_state(false, NULL, &tid, &slot);
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 id = (__u32)cookie, d;
 
@@ -990,7 +1245,9 @@ int on_probe_entry(struct pt_regs *ctx)
 		return 0;
 	/* a step mark or a launch is a moment: no return probe, no duration */
 	if (((cookie >> 32) & 0xff) == ST_PROBE_STEP || ((cookie >> 32) & 0xff) == ST_PROBE_GPU_LAUNCH)
-		return probe_emit((__u32)bpf_get_current_pid_tgid(), id, 0, 0);
+		return probe_emit(tid, id, 0, 0);
+	if (!slot)
+		return 0;
 	d = ts->probe_depth;
 	if (d < ST_PROBE_DEPTH) {
 		ts->probe_ts[d] = bpf_ktime_get_ns();
@@ -1003,15 +1260,14 @@ int on_probe_entry(struct pt_regs *ctx)
 SEC("uretprobe")
 int on_probe_return(struct pt_regs *ctx)
 {
-	struct task_st *ts = cur_traced();
-	__u32 d;
+	__u32 tid, slot, d;
+	struct task_st *ts = cur_state(false, NULL, &tid, &slot);
 
-	if (!ts || !ts->probe_depth)
+	if (!ts || !slot || !ts->probe_depth)
 		return 0;
 	d = --ts->probe_depth;
 	/* deeper than the stack holds: the call was counted but not timed */
 	if (d >= ST_PROBE_DEPTH)
 		return 0;
-	return probe_emit((__u32)bpf_get_current_pid_tgid(), ts->probe_id[d], ts->probe_ts[d],
-			  d ? ST_PROBE_NESTED : 0);
+	return probe_emit(tid, ts->probe_id[d], ts->probe_ts[d], d ? ST_PROBE_NESTED : 0);
 }

@@ -32,16 +32,9 @@
 #define PIDFD_THREAD O_EXCL
 #endif
 
-struct task_init {		/* must match struct task_st in stalltrace.bpf.c */
-	__u64 sc_ts;
-	__s64 ent_tmo;
-	struct st_sc_fd ent_fd;
-	__u32 pcache;
-	__u32 ent_flags;
-	__u64 probe_ts[ST_PROBE_DEPTH];
-	__u32 probe_id[ST_PROBE_DEPTH];
-	__u32 probe_depth;
-	__u32 pad;
+struct task_init {		/* must match struct task_ref in stalltrace.bpf.c */
+	__u32 slot;		/* 0: the BPF side gives the task its state slot */
+	__u32 no_slot;
 };
 
 bool target__exited(pid_t pid)

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -88,10 +89,12 @@ struct run {
 	struct ring_buffer *rb;		/* all the per-CPU rings */
 	struct ring_ctx *rctx;
 	int *ring_fds;
+	struct ring_pos { const __u64 *cons, *prod; } *pos;	/* each ring's positions */
 	unsigned nrings;
 	struct st_writer *w;
 	struct sink *sink;
 	struct probes *probes;
+	struct cost *cost;
 	struct btf *vmlinux;	/* the kernel's BTF, while setting up */
 	pid_t child;		/* run mode */
 	int child_status;
@@ -353,42 +356,36 @@ static void set_sc_classes(struct stalltrace_bpf *skel, bool on)
 }
 
 /*
- * Every BPF program: the event group that leaves it out (0: always loaded) and the
- * kind its drops count under.  Programs are named through the skeleton, so a renamed
- * program does not compile here, and one missing from the table stops the tracer.
+ * Every BPF program and the record type it writes: the type's entry in the format
+ * library's table (st_rec_desc()) gives the event group that leaves the program out
+ * and the kind its drops count under.  Programs are named through the skeleton, so a
+ * renamed program does not compile here, and one missing from the table stops the
+ * tracer.
  */
-#define PROG(name, group, kind) { offsetof(struct stalltrace_bpf, progs.name), group, kind }
+#define PROG(name, type) { offsetof(struct stalltrace_bpf, progs.name), type }
 
 static const struct prog_role {
 	size_t off;
-	__u32 group;
-	int kind;
+	unsigned type;		/* enum st_rec_type */
 } prog_roles[] = {
-	PROG(on_switch, ST_GROUP_SCHED, ST_KIND_SCHED),
-	PROG(on_migrate, ST_GROUP_SCHED, ST_KIND_SCHED),
-	PROG(on_waking, ST_GROUP_SCHED, ST_KIND_WAKEUP),
-	PROG(on_wakeup_new, ST_GROUP_SCHED, ST_KIND_WAKEUP),
-	PROG(on_fork, 0, ST_KIND_PROC),
-	PROG(on_exec, 0, ST_KIND_PROC),
-	PROG(on_exit, 0, ST_KIND_PROC),
-	PROG(on_rename, 0, ST_KIND_PROC),
-	PROG(on_sys_enter, ST_GROUP_SYSCALL, ST_KIND_SYSCALL),
-	PROG(on_sys_exit, ST_GROUP_SYSCALL, ST_KIND_SYSCALL),
-	PROG(on_io_start, ST_GROUP_BLOCK, ST_KIND_BLOCK),
-	PROG(on_rq_insert, ST_GROUP_BLOCK, ST_KIND_BLOCK),
-	PROG(on_rq_issue, ST_GROUP_BLOCK, ST_KIND_BLOCK),
-	PROG(on_rq_complete, ST_GROUP_BLOCK, ST_KIND_BLOCK),
-	PROG(on_pcache_add, ST_GROUP_PCACHE, ST_KIND_PCACHE),
-	PROG(on_probe_entry, ST_GROUP_PROBE, ST_KIND_PROBE),
-	PROG(on_probe_return, ST_GROUP_PROBE, ST_KIND_PROBE),
+	PROG(on_switch, ST_REC_SWITCH), PROG(on_migrate, ST_REC_MIGRATE),
+	PROG(on_waking, ST_REC_WAKEUP), PROG(on_wakeup_new, ST_REC_WAKEUP),
+	PROG(on_fork, ST_REC_FORK), PROG(on_exec, ST_REC_EXEC), PROG(on_exit, ST_REC_EXIT),
+	PROG(on_rename, ST_REC_COMM),
+	PROG(on_sys_enter, ST_REC_SYSCALL), PROG(on_sys_exit, ST_REC_SYSCALL),
+	PROG(on_io_start, ST_REC_BLOCK), PROG(on_rq_insert, ST_REC_BLOCK),
+	PROG(on_rq_issue, ST_REC_BLOCK), PROG(on_rq_complete, ST_REC_BLOCK),
+	PROG(on_pcache_add, ST_REC_PCACHE),
+	PROG(on_probe_entry, ST_REC_PROBE), PROG(on_probe_return, ST_REC_PROBE),
 };
 
-static const struct prog_role *prog_role(const struct stalltrace_bpf *skel,
-					 const struct bpf_program *p)
+/* The record description of what program p writes; NULL when p has no role. */
+static const struct st_rec_desc *prog_role(const struct stalltrace_bpf *skel,
+					   const struct bpf_program *p)
 {
 	for (size_t i = 0; i < sizeof(prog_roles) / sizeof(prog_roles[0]); i++)
 		if (*(struct bpf_program *const *)((const char *)skel + prog_roles[i].off) == p)
-			return &prog_roles[i];
+			return st_rec_desc(prog_roles[i].type);
 	return NULL;
 }
 
@@ -399,7 +396,7 @@ static int choose_programs(struct stalltrace_bpf *skel, __u32 groups, const stru
 
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p), *tp = strchr(sec, '/');
-		const struct prog_role *role = prog_role(skel, p);
+		const struct st_rec_desc *role = prog_role(skel, p);
 		char tname[128];
 
 		if (!role) {
@@ -505,6 +502,45 @@ static int create_rings(struct run *r)
 	return bpf_map__set_inner_map_fd(r->skel->maps.rings, r->ring_fds[0]);
 }
 
+/*
+ * Each ring's consumer and producer positions, mapped read-only beside libbpf's own
+ * mappings (the consumer page first, the producer page after it): how far behind the
+ * consumer is, which libbpf 1.1 does not tell.
+ */
+static int map_positions(struct run *r)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+
+	r->pos = calloc(r->nrings, sizeof(*r->pos));
+	if (!r->pos)
+		return -ENOMEM;
+	for (unsigned i = 0; i < r->nrings; i++) {
+		void *c = mmap(NULL, (size_t)pg, PROT_READ, MAP_SHARED, r->ring_fds[i], 0);
+		void *p = mmap(NULL, (size_t)pg, PROT_READ, MAP_SHARED, r->ring_fds[i], pg);
+
+		/* teardown unmaps what was mapped */
+		r->pos[i] = (struct ring_pos){ c == MAP_FAILED ? NULL : c,
+					       p == MAP_FAILED ? NULL : p };
+		if (c == MAP_FAILED || p == MAP_FAILED)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The most bytes any ring holds that the consumer has not read yet. */
+static __u64 backlog(const struct run *r)
+{
+	__u64 most = 0;
+
+	for (unsigned i = 0; i < r->nrings; i++) {
+		__u64 b = __atomic_load_n(r->pos[i].prod, __ATOMIC_ACQUIRE) -
+			  __atomic_load_n(r->pos[i].cons, __ATOMIC_ACQUIRE);
+
+		most = b > most ? b : most;
+	}
+	return most;
+}
+
 /* After load: rings[cpu] = ring cpu, and one consumer over them all. */
 static int plug_rings(struct run *r)
 {
@@ -521,7 +557,7 @@ static int plug_rings(struct run *r)
 		if (!r->rb || err)
 			return -errno;
 	}
-	return 0;
+	return map_positions(r);
 }
 
 /* Opens the BPF object and reads what it needs from the kernel's BTF. */
@@ -576,6 +612,8 @@ static int load_bpf(struct run *r)
 		say("cannot attach the BPF programs: %s", strerror(-err));
 		return err;
 	}
+	/* per-CPU answers made while the programs attached one by one are stale */
+	__atomic_fetch_add(&r->skel->data->mark_gen, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -781,7 +819,12 @@ static __u64 drops_total(const struct run *r, struct st_drops *d)
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(p);
 
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		/* a missed entry loses the syscall's start, not its record: that is state */
+		if (p == r->skel->progs.on_sys_enter)
+			d->count[ST_KIND_STATE] += info.recursion_misses;
+		else
 			d->count[prog_role(r->skel, p)->kind] += info.recursion_misses;
 	}
 	for (int i = 0; i < ST_KIND_MAX; i++)
@@ -886,33 +929,34 @@ static bool should_stop(struct run *r, __u64 now)
 }
 
 /*
- * How long to sleep before the next poll: the full period when the last poll
- * found the rings nearly empty, less, or not at all, when a ring filled up fast
- * (a burst must not overrun a small --buffer-mb before the next poll).  Records
- * are counted at 64 bytes, more than most take.
+ * How long to sleep before the next poll, from what the rings held when this one
+ * began (what they filled with since the last): the full period when that was little,
+ * less, or not at all, when a ring fills fast (a burst must not overrun a small
+ * --buffer-mb before the next poll).
  */
-static void poll_pause(const struct run *r, int consumed)
+static void poll_pause(const struct run *r, __u64 held)
 {
-	__u64 bytes = (__u64)(consumed > 0 ? consumed : 0) * 64, ring = ring_bytes(r);
+	__u64 ring = ring_bytes(r);
 	struct timespec t = { 0, POLL_NS };
 
-	if (bytes > ring / 4)
+	if (held > ring / 4)
 		return;
-	if (bytes > ring / 32)
+	if (held > ring / 32)
 		t.tv_nsec = POLL_NS / 8;
 	nanosleep(&t, NULL);
 }
 
 /*
  * Under a flood the consumer competes for the CPUs with the very threads that fill
- * the rings, and at an equal share it falls behind: events are lost.  While polls
- * find the rings filling (a quarter of a ring in one poll), it runs at the highest
- * priority of the normal class, then drops back after a second of calm; the job
- * loses the CPU time the trace needs instead of the events.
+ * the rings, and at an equal share it falls behind: events are lost.  While a poll
+ * finds a ring an eighth full (it filled that much since the last), the consumer runs
+ * at the highest priority of the normal class, then drops back after a second of
+ * calm; the job loses the CPU time the trace needs (it would lose it later anyway,
+ * when the consumer caught up), instead of the events.
  */
-static void keep_up(struct run *r, int consumed, __u64 now)
+static void keep_up(struct run *r, __u64 held, __u64 now)
 {
-	bool busy = (__u64)(consumed > 0 ? consumed : 0) * 64 > ring_bytes(r) / 4;
+	bool busy = held > ring_bytes(r) / 8;
 
 	if (busy)
 		r->last_busy = now;
@@ -927,12 +971,14 @@ static void keep_up(struct run *r, int consumed, __u64 now)
 
 static int trace_loop(struct run *r)
 {
-	int err = 0, consumed;
+	__u64 held;
+	int err = 0;
 
 	errno = 0;
 	r->nice = getpriority(PRIO_PROCESS, 0);
 	/* --duration counts from here: the targets are marked, the probes settled */
 	r->loop_start = r->last_flush = r->last_status = r->last_adapt = now_ns();
+	cost__start(r->cost, r->loop_start);
 	for (;;) {
 		__u64 now, horizon;
 
@@ -940,7 +986,9 @@ static int trace_loop(struct run *r)
 			kill(r->child, forward_signal);
 			forward_signal = 0;
 		}
-		err = consumed = ring_buffer__consume(r->rb);
+		held = backlog(r);
+		keep_up(r, held, now_ns());
+		err = ring_buffer__consume(r->rb);
 		if (err < 0)
 			break;
 		/* the hold first: an attach that ends after it is then polled in time */
@@ -952,6 +1000,7 @@ static int trace_loop(struct run *r)
 		if ((err = sink__drain(r->sink, horizon)))
 			break;
 		adapt_level(r, now);
+		cost__tick(r->cost, now);
 		if (now - r->last_flush >= FLUSH_NS) {
 			if ((err = flush_frame(r, horizon)))
 				break;
@@ -962,8 +1011,7 @@ static int trace_loop(struct run *r)
 		}
 		if (should_stop(r, now))
 			return 0;
-		keep_up(r, consumed, now);
-		poll_pause(r, consumed);
+		poll_pause(r, held);
 	}
 	r->stop_reason = ST_STOP_ERROR;
 	return err;
@@ -1027,6 +1075,8 @@ static int finish(struct run *r)
 		err = sink__drain(r->sink, UINT64_MAX);
 	t.end_ts = now_ns();
 	t.stop_reason = (__u16)r->stop_reason;
+	if (!err && !r->write_err)
+		err = cost__write(r->cost, r->w, t.end_ts);
 	drops_total(r, &t.drops);
 	made = st_writer__records(r->w);
 	written = st_writer__records_written(r->w);
@@ -1259,7 +1309,8 @@ static int setup(struct run *r, int *release_fd, int *error_fd)
 	free(cmd);
 	if (err)
 		return say("cannot write '%s': %s", r->o.output, strerror(-err)), err;
-	if ((err = probes__new(&r->probes, r->skel, r->sink, &r->o)))
+	if ((err = probes__new(&r->probes, r->skel, r->sink, &r->o)) ||
+	    (err = cost__new(&r->cost, r->skel->obj)))
 		return say("out of memory"), err;
 	probes__resolve(r->probes);
 	settle_probes(r);
@@ -1274,10 +1325,18 @@ static void teardown(struct run *r, bool failed)
 	else
 		st_writer__abandon(r->w);
 	probes__free(r->probes);
+	cost__free(r->cost);
 	ring_buffer__free(r->rb);
 	for (unsigned i = 0; r->ring_fds && i < r->nrings; i++)
 		if (r->ring_fds[i] > 0)
 			close(r->ring_fds[i]);
+	for (unsigned i = 0; r->pos && i < r->nrings; i++) {
+		if (r->pos[i].cons)
+			munmap((void *)r->pos[i].cons, (size_t)sysconf(_SC_PAGESIZE));
+		if (r->pos[i].prod)
+			munmap((void *)r->pos[i].prod, (size_t)sysconf(_SC_PAGESIZE));
+	}
+	free(r->pos);
 	free(r->ring_fds);
 	free(r->rctx);
 	status__end();

@@ -104,6 +104,21 @@ int target__release(int release_fd, int error_fd);
 
 __u64 now_ns(void);
 
+/* ------------------------------------------------------------ cost (cost.c) */
+
+struct cost;
+struct bpf_object;
+
+/* The cost accounting of the loaded programs of obj. */
+int cost__new(struct cost **c, struct bpf_object *obj);
+/* Tracing begins at now: the tracer's CPU time so far was its start-up. */
+void cost__start(struct cost *c, __u64 now);
+/* Opens and closes the sample windows of BPF statistics; call at every poll. */
+void cost__tick(struct cost *c, __u64 now);
+/* Writes the COST_PROG records and the COST record at the end of tracing. */
+int cost__write(struct cost *c, struct st_writer *w, __u64 now);
+void cost__free(struct cost *c);
+
 /* ------------------------------------------------------------ status line (status.c) */
 
 /* Keeps the terminal's last row for the status, when stderr is a terminal. */

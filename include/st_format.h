@@ -37,6 +37,8 @@ enum st_rec_type {
 	ST_REC_TIME	= 2,	/* absolute time base for the records after it */
 	ST_REC_TRAILER	= 3,
 	ST_REC_DROPS	= 4,	/* cumulative drop counters, written at every flush */
+	ST_REC_COST	= 5,	/* what the tracer cost, just before the trailer */
+	ST_REC_COST_PROG = 6,	/* one BPF program's share of it, just before the COST record */
 	ST_REC_SWITCH	= 10,
 	ST_REC_WAKEUP	= 11,
 	ST_REC_MIGRATE	= 12,
@@ -146,6 +148,38 @@ struct st_trailer {
 	__u16 stop_reason;	/* enum st_stop_reason */
 	__u16 flags;		/* ST_TRAILER_* */
 	struct st_drops drops;
+};
+
+/*
+ * ST_REC_COST, just before the trailer: what the tracer cost.  The tracer's own CPU
+ * time, and its BPF programs' runs and run time as the kernel accounts them, in sample
+ * windows (the accounting reads the clock twice around every run of every program on
+ * the machine, so it is on only for a short window every few seconds).  An empty
+ * program run under the same accounting in each window measures the accounting's own
+ * share of a run: calib_ns / calib_runs, to take off every run.  One ST_REC_COST_PROG
+ * record per program precedes it (nprogs of them).
+ *
+ * BPF programs' share of one CPU: sum over the programs of (run_ns - runs * calib_ns /
+ * calib_runs) / sampled_ns.  The tracer's own: cpu_ns / duration.
+ */
+#define ST_COST_NO_STATS	(1u << 0)	/* ST_REC_COST flag: BPF statistics could not
+						 * be turned on (no program figures) */
+
+struct st_cost {
+	__u64 duration;		/* ns from the start of tracing (targets marked) to the end */
+	__u64 cpu_ns;		/* the tracer process's CPU time (user + system) over it */
+	__u64 setup_cpu_ns;	/* its CPU time before: loading programs, marking targets */
+	__u64 sampled_ns;	/* the windows' total length */
+	__u64 calib_runs;	/* runs of the empty program in the windows */
+	__u64 calib_ns;		/* and their accounted time */
+	__u32 windows;
+	__u32 nprogs;		/* ST_REC_COST_PROG records just before this one */
+};
+
+struct st_cost_prog {
+	char name[16];		/* the BPF program's name, NUL-terminated */
+	__u64 runs;		/* runs in the windows, on every CPU, for every process */
+	__u64 run_ns;		/* their accounted time, the accounting's own share included */
 };
 
 enum st_stop_reason {
@@ -468,6 +502,8 @@ ST_STATIC_SIZE(struct st_time, 8);
 ST_STATIC_SIZE(struct st_header, 56);
 ST_STATIC_SIZE(struct st_drops, 8 + 8 * ST_KIND_MAX);
 ST_STATIC_SIZE(struct st_trailer, 32 + sizeof(struct st_drops));
+ST_STATIC_SIZE(struct st_cost, 56);
+ST_STATIC_SIZE(struct st_cost_prog, 32);
 ST_STATIC_SIZE(struct st_switch, 12);
 ST_STATIC_SIZE(struct st_wakeup, 16);
 ST_STATIC_SIZE(struct st_migrate, 8);

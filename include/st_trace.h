@@ -124,6 +124,9 @@ struct st_event {
 		struct st_probe probe;
 		struct st_drops drops;
 		struct st_trailer trailer;
+		struct st_cost cost;
+		struct st_cost_prog cost_prog;
+		__u8 fixed_raw[128];	/* any type's fixed part (struct st_rec_desc) */
 	};
 	/* exec file, proc cmdline, fd path, syscall path, probe library; NUL-terminated */
 	const char *str;
@@ -185,6 +188,57 @@ bool st_env_next(const struct st_event *ev, const char **key, const char **val);
 
 /* The path of a SYSCALL record's payload (`flags`: the record's), or NULL. */
 const char *st_syscall_path(const void *payload, size_t len, unsigned flags);
+
+/* ---------------------------------------------------------------- record types */
+
+/* How a field of a record's fixed part is read, shown by --dump and written by stgen. */
+enum st_ftype {
+	ST_F_U8 = 1, ST_F_U16, ST_F_U32, ST_F_U64, ST_F_S16, ST_F_S32,
+	ST_F_COMM,	/* char[ST_COMM_LEN] */
+	ST_F_DEV,	/* __u32 (major << 20) | minor, shown "major:minor" */
+	ST_F_STATE,	/* __u8 enum st_state, shown by name */
+	ST_F_WAIT,	/* __u8 enum st_wait, shown by name */
+	ST_F_FDKIND,	/* __u8 enum st_fd_kind */
+	ST_F_BLKOP,	/* __u8 enum st_blk_op */
+	ST_F_FLAG,	/* `off` is a bit of the record's flags: true or false */
+	ST_F_STR,	/* `off` is the number of a string after the fixed part */
+	ST_F_PIDOF,	/* a thread id: shown as the pid the records before said it has */
+	ST_F_RUNTIME,	/* `off` is a flag: with it, a __u64 follows the fixed part (SWITCH:
+			 * ev->sw_runtime, decoded by the reader's own code) */
+};
+
+struct st_field {
+	const char *name;	/* --dump's key, stgen's */
+	__u16 off;		/* byte offset in the fixed part; the bit; the string */
+	__u8 type;		/* enum st_ftype */
+	__u8 nonzero;		/* shown only when not 0 */
+};
+
+#define ST_TAILS_KV	3	/* st_rec_desc.tails: key\0value\0 pairs to the record end */
+
+/*
+ * What every consumer knows of a record type (analyzer/trace_types.c).  Offsets
+ * in the *_at fields are byte offsets in the fixed part plus 1 (0: none).
+ */
+struct st_rec_desc {
+	const char *name;	/* --dump's "type", stgen's directive */
+	__u16 fixed;		/* bytes of the fixed part; 0: variable, decoded by its own code */
+	__u8 tails;		/* NUL-terminated strings after it (ev->str, ev->str2), or ST_TAILS_KV */
+	__u8 kind;		/* enum st_kind its losses count under; ST_KIND_MAX: none */
+	__u32 group;		/* the ST_GROUP_* that captures it; 0: always there */
+	__u16 tid_at;		/* the thread it is about */
+	__u16 pid_at;		/* its process, when the record says (else: learned from others) */
+	__u16 dur_at;		/* a __u64 duration: the record begins that long before its time */
+	struct { __u16 tid_at, pid_at; } learn[2];	/* thread -> process pairs it tells */
+	const struct st_field *fields;	/* --dump's fields in order, to a NULL name; NULL: own code */
+};
+
+/* The description of a record type, NULL when the type is unknown. */
+const struct st_rec_desc *st_rec_desc(unsigned type);
+/* A field's value as an integer (signed types sign-extended), 0 for strings and flags. */
+__u64 st_field_u64(const struct st_field *f, const void *fixed);
+/* The __u32 at an *_at position of a fixed part (0 when `at` is 0). */
+__u32 st_rec_u32(const void *fixed, __u16 at);
 
 /* ---------------------------------------------------------------- names */
 

@@ -44,6 +44,9 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	BIG_REPS=1
 	STGEN_EVENTS=10000000	# the synthetic trace for the analyzer targets
 	AN_REPS=1
+	MERGE_RANKS=1024	# analyze --merge of this many per-node reports (repgen)
+	MERGE_STEPS=1000
+	MERGE_REPS=1
 else
 	mode=full
 	REPS=5
@@ -60,6 +63,9 @@ else
 	BIG_REPS=3
 	STGEN_EVENTS=100000000
 	AN_REPS=3
+	MERGE_RANKS=4096
+	MERGE_STEPS=1000
+	MERGE_REPS=3
 fi
 
 # ---------------------------------------------------------------- helpers
@@ -149,7 +155,8 @@ preflight()
 		echo "bench: needs root (the tracers load BPF programs and use tracefs)" >&2
 		exit 1
 	fi
-	for f in tracer analyze tests/sysloop tests/bench_rate tests/stgen tests/trainsim; do
+	for f in tracer analyze tests/sysloop tests/bench_rate tests/stgen tests/trainsim \
+		tests/repgen; do
 		[ -x "$BUILD/$f" ] || { echo "bench: $BUILD/$f missing: run make bench" >&2; exit 1; }
 	done
 	# perf and trace-cmd need tracefs; a fresh machine may not have it mounted
@@ -374,6 +381,8 @@ analysis_argv()
 	case $1 in
 	"analyze --dump TRACE") argv=("$BUILD/analyze" --dump "$2") ;;
 	"analyze TRACE") argv=("$BUILD/analyze" "$2") ;;
+	# the analysis with its timeline (to a file: /dev/null would hide its writes)
+	"analyze --perfetto TRACE") argv=("$BUILD/analyze" -q --perfetto "$tmp/pf.json" "$2") ;;
 	"perf script -i TRACE") argv=(perf script -i "$2") ;;
 	"perf sched latency -i TRACE") argv=(perf sched latency -i "$2") ;;
 	"trace-cmd report -i TRACE") argv=(trace-cmd report -i "$2") ;;
@@ -390,7 +399,10 @@ analysis_runs()
 	case $t in
 	stalltrace)
 		cmds=("analyze --dump TRACE")
-		[ "$analyze_ready" = 1 ] && cmds+=("analyze TRACE") ;;
+		[ "$analyze_ready" = 1 ] && cmds+=("analyze TRACE")
+		# the timeline of a real job (a large trace's is over --perfetto-max-mb)
+		[ "$analyze_ready" = 1 ] && [ "${label#pt_prep}" != "$label" ] &&
+			cmds+=("analyze --perfetto TRACE") ;;
 	perf) cmds=("perf script -i TRACE" "perf sched latency -i TRACE") ;;
 	trace-cmd) cmds=("trace-cmd report -i TRACE") ;;
 	stgen) cmds=("analyze TRACE") ;;	# a synthetic stalltrace trace
@@ -405,6 +417,7 @@ analysis_runs()
 				--measure "$tmp/m.json"
 		done
 	done
+	rm -f "$tmp/pf.json"
 	if [ "$t" = stalltrace ] && [ "$analyze_ready" != 1 ]; then
 		add section=analysis "trace=$label" "cmd=analyze TRACE" events="$events" pending=1
 	fi
@@ -457,6 +470,33 @@ bench_analysis()
 	rm -f "$tmp/stgen.zst"
 }
 
+# ---------------------------------------------------------------- merge
+
+# analyze --merge of MERGE_RANKS synthetic per-node reports (one rank each) of
+# MERGE_STEPS steps: wall time and peak RSS; the straggler it names is recorded too.
+bench_merge()
+{
+	local dir=$tmp/merge rep bytes st
+
+	log "merge: $MERGE_RANKS per-node reports of $MERGE_STEPS steps x $MERGE_REPS"
+	if ! "$BUILD/tests/repgen" --ranks "$MERGE_RANKS" --steps "$MERGE_STEPS" "$dir"; then
+		log "repgen failed"
+		return
+	fi
+	bytes=$(du -sb "$dir" | cut -f1)
+	for ((rep = 1; rep <= MERGE_REPS; rep++)); do
+		"${lib[@]}" measure "$tmp/m.json" -- "$BUILD/analyze" -q --merge "$dir" \
+			--json "$tmp/merged.json"
+		st=$(/usr/bin/python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["straggler"]["rank"])' "$tmp/merged.json" 2>/dev/null)
+		add section=merge "ranks=$MERGE_RANKS" "steps=$MERGE_STEPS" "rep=$rep" \
+			"input_bytes=$bytes" "straggler=${st:-none}" \
+			"want_straggler=$((MERGE_RANKS / 2))" --measure "$tmp/m.json"
+		rm -f "$tmp/merged.json"
+	done
+	rm -rf "$dir"
+}
+
 # ---------------------------------------------------------------- main
 
 preflight
@@ -466,6 +506,7 @@ bench_workloads
 bench_pt_size
 bench_capture
 bench_analysis
+bench_merge
 add section=note "text=make bench ($mode) ran for $((SECONDS - start_s)) s."
 "${lib[@]}" report "$raw" "$out" || { echo "bench: report failed" >&2; exit 1; }
 if command -v gnuplot >/dev/null; then

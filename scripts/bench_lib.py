@@ -496,6 +496,32 @@ def report_analysis(rows, res, md):
     md.append("")
 
 
+def report_merge(rows, res, md):
+    mg = sel(rows, section="merge")
+    if not mg:
+        return
+    md.append("## Merging per-node reports\n")
+    md.append("`analyze -q --merge DIR --json OUT` over synthetic per-node reports "
+              "(`tests/tools/repgen.c`, one rank each, every step's collective wait): wall "
+              "time, CPU seconds and peak RSS.\n")
+    md.append("| reports | steps each | input MB | wall s | CPU s | peak RSS MB | straggler found |")
+    md.append("|---|---|---|---|---|---|---|")
+    ok = [r for r in mg if r.get("m_rc") == 0]
+    wall = stats([r.get("m_wall_s") for r in ok])
+    cpu = stats([r["m_user_s"] + r["m_sys_s"] for r in ok])
+    rss = stats([r["m_maxrss_kb"] / 1024 for r in ok if r.get("m_maxrss_kb")])
+    right = all(str(r.get("straggler")) == str(r.get("want_straggler")) for r in mg)
+    r0 = mg[0]
+    res["merge"] = {"reports": r0.get("ranks"), "steps": r0.get("steps"),
+                    "input_mb": round(r0.get("input_bytes", 0) / 1e6, 1), "wall_s": wall,
+                    "cpu_s": cpu, "peak_rss_mb": rss, "straggler_right": right,
+                    "failed_runs": len(mg) - len(ok)}
+    md.append(f"| {r0.get('ranks')} | {r0.get('steps')} | {res['merge']['input_mb']} | "
+              f"{fmt_stat(wall)} | {fmt_stat(cpu)} | {fmt_stat(rss, 0)} | "
+              f"{'yes' if right else '**no**'} |")
+    md.append("")
+
+
 def report_targets(rows, res, md):
     md.append("## Targets\n")
     md.append("| target | measured | result |")
@@ -548,6 +574,15 @@ def report_targets(rows, res, md):
         add("analysis: ≥ 20M events/s per core, 100M-event trace", "not measured", None,
             "`analyze TRACE` not ready" if big else "")
         add("analysis: < 256 MB peak RSS, 100M-event trace", "not measured", None)
+    m = res.get("merge")
+    if m and m.get("wall_s") and m.get("reports") == 4096 and m.get("steps") == 1000:
+        add("merge: 4096 reports of 1000 steps in < 30 s", fmt_stat(m["wall_s"]) + " s",
+            m["wall_s"]["max"] < 30 and m["straggler_right"])
+        add("merge: 4096 reports of 1000 steps in < 1 GiB", fmt_stat(m["peak_rss_mb"], 0) + " MB",
+            m["peak_rss_mb"]["max"] < 1024)
+    else:
+        add("merge: 4096 reports of 1000 steps in < 30 s and < 1 GiB",
+            f"{m['reports']} reports only (quick mode)" if m else "not measured", None)
     res["targets"] = tg
     md.append("")
 
@@ -575,6 +610,7 @@ def cmd_report(args):
     report_capture(rows, res, md)
     report_size(rows, res, md)
     report_analysis(rows, res, md)
+    report_merge(rows, res, md)
     report_targets(rows, res, md)
     notes = [r["text"] for r in sel(rows, section="note")]
     if notes:
@@ -640,6 +676,11 @@ def summary_table(res, meta):
         row(f"analysis of a {b['trace'].split()[1]}-event trace: events/s per core, peak RSS",
             ["pending (`analyze TRACE` not ready)" if b.get("pending") else
              f"{cell(b.get('events_per_s_per_core'), 0)}, {cell(b.get('peak_rss_mb'), 0)} MB"]
+            + ["n/a"] * (len(TOOLS) - 1))
+    m = res.get("merge")
+    if m and m.get("wall_s"):
+        row(f"merge {m['reports']} per-node reports of {m['steps']} steps: wall, peak RSS",
+            [f"{cell(m['wall_s'], 1)} s, {cell(m['peak_rss_mb'], 0)} MB"]
             + ["n/a"] * (len(TOOLS) - 1))
     return lines
 

@@ -9,9 +9,10 @@
 set -eu
 
 build="clang llvm libbpf-dev bpftool libelf-dev libzstd-dev zlib1g-dev pkg-config make gcc"
-# dpkg-dev and lintian: tests/t_package.sh builds the package and lints it
+# dpkg-dev and lintian: tests/t_package.sh builds the package and lints it; slurm-wlm
+# and munge: tests/t_slurm.sh runs the Slurm recipe on a single-node Slurm it starts
 test="zstd gnuplot-nox python3 python3-torch python3-numpy python3-pil util-linux chromium \
-dpkg-dev lintian"
+dpkg-dev lintian slurm-wlm munge"
 case "${1:-}" in
 '') pkgs="$build $test" ;;
 --bench) pkgs="$build $test linux-perf trace-cmd bpftrace hyperfine" ;;

@@ -51,6 +51,26 @@ wait_for()
 	done
 }
 
+# stop_fuse PID MOUNTPOINT: ends a test FUSE server (tests/tools/hangfs) for sure: TERM,
+# then KILL, then the kernel's abort of its connection, so that no reader stays stuck
+# on it and the group cannot hang on a file system that never answers
+stop_fuse()
+{
+	local pid=$1 mnt=$2 i c dev
+	kill "$pid" 2>/dev/null
+	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -KILL "$pid" 2>/dev/null
+	dev=$(stat -c %d "$mnt" 2>/dev/null)
+	[ -d /sys/fs/fuse/connections ] && ! mountpoint -q /sys/fs/fuse/connections &&
+		mount -t fusectl none /sys/fs/fuse/connections 2>/dev/null
+	for c in /sys/fs/fuse/connections/*; do
+		[ -n "$dev" ] && [ "${c##*/}" = "$dev" ] && echo 1 >"$c/abort" 2>/dev/null
+	done
+	umount -l "$mnt" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	true
+}
+
 finish()
 {
 	if [ "$fails" -ne 0 ]; then

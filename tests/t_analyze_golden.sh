@@ -106,7 +106,8 @@ done
 
 # usage errors: exit 2
 for args in "" "--from abc x.zst" "--from 2 --to 1 x.zst" "--nope x.zst" "--main-tid 0 x.zst" \
-	    "a.zst b.zst" "--json"; do
+	    "--from 1 a.zst b.zst" "--merge" "--merge --perfetto p.json a.json" "--ranks 0 a.zst" \
+	    "--ranks x --perfetto p a.zst b.zst" "--json"; do
 	# shellcheck disable=SC2086
 	"$ANALYZE" $args >/dev/null 2>&1
 	check "usage '$args': exit 2" test $? -eq 2
@@ -149,7 +150,33 @@ if analyze_ok charts "$TMP/dataloader_fetch.zst" && "$ANALYZE" -q -o "$TMP/chart
 		fi
 	done
 	check "charts: no trace label in any script" bash -c "! grep -l pt_data_worker '$TMP'/charts/*.gp"
+	# time axes end with the trace (1.115 s - 1 s): they ran to the last timeline bucket
+	for c in timeline workers io_throughput; do
+		check "charts: $c's time axis ends with the trace" grep -qx 'set xrange \[0:0.115000\]' "$TMP/charts/$c.gp"
+	done
+	check "charts: no data row past the end of the trace" "$PY" -c '
+import sys
+for f in sys.argv[1:]:
+    for line in open(f):
+        if line[0].isdigit() and float(line.split()[0]) >= 0.115:
+            sys.exit(1)' "$TMP/charts/workers.dat" "$TMP/charts/io_throughput.dat" "$TMP/charts/timeline.dat"
+	# a single slow read shows beside many fast ones: a log y axis from below 1
+	check "charts: read latency on a log y axis from 0.5" sh -c \
+		"grep -q '^set logscale y' '$TMP/charts/io_latency.gp' && grep -q '^set yrange \[0.5:\*\]' '$TMP/charts/io_latency.gp'"
+	if command -v gnuplot >/dev/null; then
+		# names from the data are not enhanced text: dataloader_wait has no subscript
+		check "charts: 'dataloader_wait' is one text, not dataloader with a subscript" \
+			grep -q '>dataloader_wait<' "$TMP/charts/timeline.svg"
+	fi
 else
 	fail "charts: analyze -o failed: $(cat "$TMP/charts.err")"
 fi
+# a main_io verdict: the I/O charts show the main thread's own writes (a checkpoint)
+"$ANALYZE" -q -o "$TMP/mio" "$TMP/main_io.zst" 2>/dev/null
+check "charts, main_io: the latency chart has the main thread's 10 writes of 1 ms" \
+	grep -q '^0.983040 1.015808 0 0 10$' "$TMP/mio/io_latency.dat"
+check "charts, main_io: and their throughput" "$PY" -c '
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l[0].isdigit()]
+sys.exit(0 if abs(sum(float(r[3]) for r in rows) * float(rows[1][0]) - 10 * 1.048576) < 0.01 else 1)' "$TMP/mio/io_throughput.dat"
 finish

@@ -62,7 +62,26 @@ for t in procs_100k chain_100k orphans_100k; do
 		json_is "$t: 100000 processes counted" "$TMP/$t.json" 'd["trace"]["processes"] == 100000'
 	fi
 done
-json_is "procs_100k: 64 busy leaves are the trainers" "$TMP/procs_100k.json" 'len(d["trainers"]) == 64'
+# segments held for GPU sync probes, and 200,000 syscalls each covering all of them:
+# each walked every held segment (quadratic: minutes for 1 KB of trace)
+gen held_segments
+if every_output held_segments "$TMP/held_segments.zst" 60; then
+	json_is "held_segments: every record read" "$TMP/held_segments.json" 'd["trace"]["events"] == 330002'
+fi
+# overlays (file calls, GPU syncs) inserted out of order: nested calls, and calls going
+# back in time with two kinds alternating, were quadratic
+for t in nested_calls disordered_calls; do
+	gen $t
+	if every_output $t "$TMP/$t.zst" 60; then
+		json_is "$t: every record read" "$TMP/$t.json" 'd["trace"]["events"] == 100003'
+	fi
+done
+json_is "nested_calls: the union of the nested reads is io_wait" "$TMP/nested_calls.json" \
+	'abs(d["breakdown"]["io_wait"] - 0.332775376) < 1e-6 and d["trace"]["warnings"] == []'
+json_is "disordered_calls: the calls left out are said on top" "$TMP/disordered_calls.json" \
+	'any("left out of the attribution" in w for w in d["trace"]["warnings"])'
+json_is "procs_100k: 64 busy leaves are the trainers, said on top" "$TMP/procs_100k.json" \
+	'len(d["trainers"]) == 64 and "100000 processes look like trainers: the report keeps the 64 busiest" in d["trace"]["warnings"]'
 json_is "chain_100k: one trainer, the deepest process" "$TMP/chain_100k.json" \
 	'len(d["trainers"]) == 1 and d["main"]["pid"] == 100999'
 # --- -o DIR in a directory another user planted (item 6): a gnuplot script that would
@@ -160,6 +179,18 @@ check "  ...the JUnit XML is well-formed" "$PY" -c 'import sys, xml.etree.Elemen
 check "  ...and has nothing raw" no_raw "$TMP/evil.xml"
 json_is "  ...the comparison JSON parses and keeps the verdict" "$TMP/evil.cmp.json" \
 	'any(m["metric"] == "verdict" and m["baseline"].startswith("compute\n::add-mask::") for m in d["metrics"])'
+
+# --compare -o DIR in a planted directory: its own script only, no link written through
+mkdir -p "$TMP/cmpdir"
+printf 'system("touch %s/PWNED2")\n' "$TMP" >"$TMP/cmpdir/compare.gp"
+ln -s "$TMP/victim1" "$TMP/cmpdir/compare_breakdown.dat"
+"$ANALYZE" --compare "$TMP/base.json" "$TMP/prep.zst" -o "$TMP/cmpdir" >/dev/null 2>&1
+check "--compare -o planted directory: the planted script did not run" test ! -e "$TMP/PWNED2"
+check "  ...the linked file is untouched" grep -qx precious "$TMP/victim1"
+if command -v gnuplot >/dev/null; then
+	check "  ...its chart names dataloader_wait as one text (noenhanced)" \
+		grep -q '>dataloader_wait<' "$TMP/cmpdir/compare.svg"
+fi
 
 # --- a trace cut short by a full disk (item 9): complete by its trailer, but events are
 # missing; every output says so on top, and --compare's rules see it

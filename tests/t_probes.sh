@@ -157,7 +157,7 @@ if wait_for "$TMP/hung.log" '^mounted'; then
 	check "  ...and without the one the job opened" \
 		grep -Eq "probes: ('$TMP/hung/libcudart.so.12' has not answered|gave up on '$TMP/hung/libcudart.so.12')" \
 		"$TMP/hung.err"
-	kill "$hpid"	# closing /dev/fuse fails the pending reads: the reader threads end
+	stop_fuse "$hpid" "$TMP/hung"	# closing /dev/fuse fails the pending reads: the readers end
 	wait "$tpid"
 	check "  ...the command's status passes through (4)" test $? -eq 4
 	"$ANALYZE" --dump "$TMP/hung.zst" >"$TMP/hung.jsonl"
@@ -166,8 +166,7 @@ if wait_for "$TMP/hung.log" '^mounted'; then
 else
 	fail "hangfs did not mount: $(cat "$TMP/hung.log")"
 fi
-kill "$hpid" 2>/dev/null
-wait "$hpid" 2>/dev/null
+stop_fuse "$hpid" "$TMP/hung"
 
 # --- bad probe specifications are usage errors
 for bad in nolib ':sym' 'lib:' 'lib:sym:bogus'; do

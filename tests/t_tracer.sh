@@ -57,7 +57,7 @@ if wait_for "$TMP/hung.log" '^mounted'; then
 		"$BUILD/tests/sysloop" 200000 >/dev/null 2>"$TMP/rel.err" &
 	tpid=$!
 	wait_for "$TMP/rel.err" "^tracer: wrote" 60
-	kill $hpid	# ends the tracer's read left hanging: it can exit
+	stop_fuse $hpid "$TMP/hung"	# ends the tracer's read left hanging: it can exit
 	wait $tpid
 	check "release: the job runs (status 0)" test $? -eq 0
 	"$ANALYZE" -q --json "$TMP/rel.json" "$TMP/rel.zst"
@@ -88,8 +88,7 @@ PY
 else
 	fail "hangfs did not mount: $(cat "$TMP/hung.log")"
 fi
-kill $hpid 2>/dev/null
-wait $hpid 2>/dev/null
+stop_fuse $hpid "$TMP/hung"
 
 # --- exit status pass-through and a command that cannot run
 "$TRACER" run -q -o "$TMP/st7.zst" -- sh -c 'exit 7' 2>/dev/null

@@ -91,9 +91,15 @@ disk_reads()
 	awk -v a="$maj" -v b="$min" '$1 == a && $2 == b { print $4 }' /proc/diskstats
 }
 
+# hog_count TAG: busy loops left from the scenario run with ST_LEAK_TAG=TAG in its
+# environment (the runner's own, whatever other jobs run hogs on the machine)
 hog_count()
 {
-	pgrep -cfx "bash -c while :; do :; done"
+	local p n=0
+	for p in $(pgrep -fx "bash -c while :; do :; done"); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "ST_LEAK_TAG=$1" && n=$((n + 1))
+	done
+	echo $n
 }
 
 check_truth()
@@ -118,8 +124,8 @@ need(t["workload"] == ("pytorch" if name.startswith("pt_") else "trainsim"), "wo
 need(t["pid"] > 0 and t["main_tid"] > 0, "pid/main_tid")
 span = (t["window"]["end_ns"] - t["window"]["start_ns"]) / 1e9
 need(abs(span - w) < 1e-3, "window %.6f s != wall_s %.6f" % (span, w))
-# the 2-5 s budget is an idle machine's (README.md); load only stretches it
-need(w >= 1.5, "wall %.2f s under the 2-5 s budget" % w)
+# 2-5 s on an idle machine; on a busy one the same work takes longer: only a runaway fails
+need(1.5 <= w <= 60.0, "wall %.2f s outside 1.5-60 s (2-5 s when the machine is idle)" % w)
 parts = ["batch_wait_s", "compute_s", "device_wait_s", "checkpoint_s", "lock_wait_s"]
 need(all(m[k] >= 0 for k in parts), "negative main time")
 need(sum(m[k] for k in parts) <= w + 1e-3,
@@ -134,6 +140,9 @@ for x in ws:
 f = {k: m[k] / w for k in m}
 rd, dec = sum(x["read_s"] for x in ws), sum(x["decode_s"] for x in ws)
 sched = m["oncpu_s"] + m["runq_wait_s"] > 0
+# other programs took the CPU from the main thread: what it did on CPU is then less
+# than what it meant to, and only its wall-time shares say what the scenario is
+busy = sched and m["runq_wait_s"] > 0.2 * w
 if verdict == "dataloader_prep":
     need(f["batch_wait_s"] > 0.5, "batch wait %.0f%% <= 50%%" % (100 * f["batch_wait_s"]))
     need(dec > 2 * rd, "workers decode %.2f s, read %.2f s: not decode-bound" % (dec, rd))
@@ -149,16 +158,15 @@ elif verdict == "dataloader_fetch":
 elif verdict == "compute":
     # on CPU whenever it had one: a busy machine's run queue is not the job's
     need(f["compute_s"] > 0.7, "compute %.0f%% <= 70%%" % (100 * f["compute_s"]))
-    cpu = f["compute_cpu_s"] / max(1e-9, 1 - f["runq_wait_s"]) if sched else f["compute_cpu_s"]
-    need(cpu > 0.6, "compute on CPU only %.0f%% of the time it had one" % (100 * cpu))
+    need(busy or f["compute_cpu_s"] > 0.6, "compute on CPU only %.0f%%" % (100 * f["compute_cpu_s"]))
     need(f["batch_wait_s"] < 0.1, "batch wait %.0f%% >= 10%%" % (100 * f["batch_wait_s"]))
 elif verdict == "main_io":
     need(f["checkpoint_s"] > 0.5, "checkpoint %.0f%% <= 50%%" % (100 * f["checkpoint_s"]))
 elif verdict == "gpu_sync":
     need(f["device_wait_s"] > 0.5, "device wait %.0f%% <= 50%%" % (100 * f["device_wait_s"]))
     if sched and "STUB_CUDA_MODE=spin" in cmd:
-        cpu = f["oncpu_s"] / max(1e-9, 1 - f["runq_wait_s"])
-        need(cpu > 0.8, "spin mode but on CPU only %.0f%% of the time it had one" % (100 * cpu))
+        need(f["oncpu_s"] + f["runq_wait_s"] > 0.8, "spin mode but on CPU or runnable only %.0f%%"
+             % (100 * (f["oncpu_s"] + f["runq_wait_s"])))
     elif sched:
         need(f["oncpu_s"] < 0.3, "block mode but on CPU %.0f%%" % (100 * f["oncpu_s"]))
 elif verdict == "lock_contention":
@@ -186,11 +194,11 @@ while IFS=$'\t' read -r name verdict hogs topts cmd; do
 		continue
 	fi
 	r0=$(disk_reads)
-	h0=$(hog_count)
-	tests/workloads/scenario.sh "$name" --truth "$tmp/$name.json" </dev/null >"$tmp/$name.out"
+	ST_LEAK_TAG=t_workloads.$$.$name tests/workloads/scenario.sh "$name" --truth "$tmp/$name.json" \
+		</dev/null >"$tmp/$name.out"
 	rc=$?
 	r1=$(disk_reads)
-	[ "$(hog_count)" = "$h0" ] || fail "$name: the runner leaked busy-loop processes"
+	[ "$(hog_count "t_workloads.$$.$name")" = 0 ] || fail "$name: the runner leaked busy-loop processes"
 	if [ "$rc" -ne 0 ]; then
 		fail "$name: exit status $rc"
 		continue

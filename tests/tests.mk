@@ -7,7 +7,7 @@ test: deps
 
 # Small programs the tracer tests and benchmarks drive (known ground truth).
 TEST_TOOLS := $(BUILD)/tests/ctlwork $(BUILD)/tests/sysloop $(BUILD)/tests/pingpong \
-	      $(BUILD)/tests/hangfs $(BUILD)/tests/zombie
+	      $(BUILD)/tests/hangfs $(BUILD)/tests/zombie $(BUILD)/tests/churn
 all: $(TEST_TOOLS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o
@@ -19,3 +19,13 @@ all: $(BUILD)/tests/marksteps
 $(BUILD)/tests/marksteps: $(BUILD)/tests/tools/marksteps.o $(MARK_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< -L$(BUILD) -lstalltrace_mark -ldl -Wl,-rpath,'$$ORIGIN/..'
+
+# Synthetic per-node --json reports of one job, for the merge benchmark (make bench):
+# made with the analyzer's own model and JSON writer, so it links the analyzer.
+REPGEN := $(BUILD)/tests/repgen
+all: $(REPGEN)
+$(BUILD)/tests/tools/repgen.o: CFLAGS += -Ianalyzer
+$(REPGEN): $(BUILD)/tests/tools/repgen.o \
+	   $(filter-out $(BUILD)/analyzer/main.o,$(ANALYZE_SRCS:%.c=$(BUILD)/%.o)) $(ST_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ZSTD)

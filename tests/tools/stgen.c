@@ -40,7 +40,13 @@
  *   proc    ts= pid= ppid= nthreads= cmdline=
  *   fd      ts= pid= fd= kind= dev= ino= path=
  *   env     ts= pid= at=exec|attach unreadable=1 flags=NUM, then KEY=VALUE pairs
- *   release ts= tid= pid=                run mode: the tracer let the command go
+ *   NAME    ts= tid= pid= FIELD=...      any other record type of the format library's
+ *                                        table (st_rec_desc()), by the field names
+ *                                        --dump shows (flags: NAME=1; strings quoted):
+ *                                        e.g. `release ts= tid= pid=`
+ *   record  NAME ts= tid= pid= FIELD=... the same for any table type, also those with a
+ *                                        directive above (their --dump names; the time is
+ *                                        the record's: `end` for those with a duration)
  *           (every other field, in order: RANK=1 MASTER_ADDR=10.0.0.1)
  *   syscall ts=END tid= name=NAME|nr=NUM ret= dur= no_entry=1, then optional fields
  *           (each sets its flag): fd= kind= dev= ino= (ST_SC_FD), count= (ST_SC_COUNT),
@@ -512,15 +518,90 @@ static int rec_migrate(struct gen *g, struct line *l)
 	return ok ? add(g, ts, ST_REC_MIGRATE, 0, &m, sizeof(m), NULL, 0) : -1;
 }
 
-static int rec_release(struct gen *g, struct line *l)
+/* Stores v in the fixed part at a table position (an offset + 1, 0: nowhere). */
+static void put_at(unsigned char *fx, __u16 at, const void *v, size_t n)
 {
-	struct st_release r = { 0 };
+	if (at)
+		memcpy(fx + at - 1, v, n);
+}
+
+static int put_field(struct gen *g, struct line *l, const struct st_field *f, unsigned char *fx,
+		     __u8 *flags, const char **strs)
+{
+	static const char *const states[] = { "R", "S", "D", "T", "X", "I", "?" };
+	static const char *const ops[] = { "read", "write", "flush", "discard", "other" };
+	static const char *const waits[] = { "unknown", "file", "pipe", "socket", "futex",
+					     "sleep", "other" };
+	int ok = 1, sz = 0;
+	__u64 v = 0;
+
+	switch (f->type) {
+	case ST_F_FLAG: *flags |= num(g, l, f->name, 0, &ok) ? (__u8)f->off : 0; return ok ? 0 : -1;
+	case ST_F_STR: strs[f->off & 1] = str(l, f->name, ""); return 0;
+	case ST_F_PIDOF: return 0;
+	case ST_F_COMM: comm_of(l, f->name, (char *)fx + f->off); return 0;
+	case ST_F_DEV: v = dev_of(g, l, f->name, &ok); sz = 4; break;
+	case ST_F_FDKIND: v = fd_kind(g, l, f->name, &ok); sz = 1; break;
+	case ST_F_STATE: v = (__u64)named(g, l, f->name, states, 7, 0, &ok); sz = 1; break;
+	case ST_F_BLKOP: v = (__u64)named(g, l, f->name, ops, 5, 0, &ok); sz = 1; break;
+	case ST_F_WAIT: v = (__u64)named(g, l, f->name, waits, ST_WAIT_MAX, 0, &ok); sz = 1; break;
+	case ST_F_RUNTIME: return 0;	/* after the fixed part: rec_desc */
+	case ST_F_U8: sz = 1; break;
+	case ST_F_U16: case ST_F_S16: sz = 2; break;
+	case ST_F_U32: case ST_F_S32: sz = 4; break;
+	default: sz = 8; break;
+	}
+	if (f->type < ST_F_COMM)
+		v = (__u64)num(g, l, f->name, 0, &ok);
+	memcpy(fx + f->off, &v, sz);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Any record the type table describes, by its field names, plus `tid` and `pid` for
+ * the thread it is about: a new record type needs no code here.
+ */
+static int rec_desc(struct gen *g, struct line *l, unsigned type)
+{
+	const struct st_rec_desc *d = st_rec_desc(type);
+	unsigned char fx[sizeof(((struct st_event *)0)->fixed_raw)] = { 0 };
+	const char *strs[2] = { NULL, NULL };
+	char tail[2 * 4096];
+	size_t tlen = 0;
+	__u8 flags = 0;
 	int ok = 1;
 	__u64 ts = ts_of(g, l, "ts", &ok);
+	__u32 tid = (__u32)num(g, l, "tid", 0, &ok), pid;
 
-	r.tid = (__u32)num(g, l, "tid", 0, &ok);
-	r.pid = (__u32)num(g, l, "pid", r.tid, &ok);
-	return ok ? add(g, ts, ST_REC_RELEASE, 0, &r, sizeof(r), NULL, 0) : -1;
+	pid = (__u32)num(g, l, "pid", tid, &ok);
+	put_at(fx, d->tid_at, &tid, 4);
+	put_at(fx, d->pid_at, &pid, 4);
+	/* the process of the thread it is about, where the record holds it */
+	for (int i = 0; i < 2; i++)
+		if (d->learn[i].tid_at && d->learn[i].tid_at == d->tid_at)
+			put_at(fx, d->learn[i].pid_at, &pid, 4);
+	for (const struct st_field *f = d->fields; ok && f->name; f++)
+		ok = !put_field(g, l, f, fx, &flags, strs);
+	/* a u64 after the fixed part, with its flag, when given */
+	for (const struct st_field *f = d->fields; ok && f->name; f++) {
+		__u64 v = f->type == ST_F_RUNTIME ? (__u64)num(g, l, f->name, -1, &ok) : (__u64)-1;
+
+		if (v == (__u64)-1)
+			continue;
+		flags |= (__u8)f->off;
+		memcpy(tail + tlen, &v, sizeof(v));
+		tlen += sizeof(v);
+	}
+	for (int i = 0; ok && i < d->tails && i < 2; i++) {
+		size_t n = strlen(strs[i] ? strs[i] : "") + 1;
+
+		if (tlen + n > sizeof(tail))
+			return fail(g, "strings too long");
+		memcpy(tail + tlen, strs[i] ? strs[i] : "", n);
+		tlen += n;
+	}
+	flags |= (__u8)num(g, l, "flags", 0, &ok);
+	return ok ? add(g, ts, (__u8)type, flags, fx, d->fixed, tlen ? tail : NULL, tlen) : -1;
 }
 
 static int rec_proc(struct gen *g, struct line *l)
@@ -876,15 +957,30 @@ static int record(struct gen *g, struct line *l)
 		{ "comm", rec_proc }, { "proc", rec_proc }, { "fd", rec_fd },
 		{ "env", rec_env }, { "syscall", rec_syscall }, { "block", rec_block }, { "pcache", rec_pcache },
 		{ "probe_def", rec_probe }, { "probe", rec_probe }, { "drops", rec_drops },
-		{ "release", rec_release }, { "raw", rec_raw },
+		{ "raw", rec_raw },
 	};
+
+	const char *name = l->dir;
+	bool generic = !strcmp(name, "record");
 
 	if (!g->w)
 		return fail(g, g->header_done ? "record after the trailer" : "no header");
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (!strcmp(tab[i].dir, l->dir))
+	if (generic && (!l->nf || *l->f[0].key))
+		return fail(g, "record: the record type's name first (record NAME field=...)");
+	if (generic) {
+		name = l->f[0].val;
+		l->f[0].used = 1;
+	}
+	for (size_t i = 0; !generic && i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (!strcmp(tab[i].dir, name))
 			return tab[i].fn(g, l);
-	return fail(g, "unknown directive '%s'", l->dir);
+	for (unsigned t = 0; t < ST_REC_TYPE_MAX; t++) {
+		const struct st_rec_desc *d = st_rec_desc(t);
+
+		if (d && d->fields && !strcmp(d->name, name))
+			return rec_desc(g, l, t);
+	}
+	return fail(g, "unknown directive '%s'", name);
 }
 
 static int directive(struct gen *g, struct line *l)

@@ -154,7 +154,7 @@ def single(args, t, rep, own, bounds):
     bd = tr["breakdown"]
     c = {"verdict_window": tr["verdict"]["primary"], "verdict_own": own["verdict"]["primary"]
          if own else None, "expected": args.expect, "main_tid_ok": tr["main"]["tid"] ==
-         t["main_tid"], "breakdown": {k: round(bd[k], 4) for k in CATS},
+         t["main_tid"], "breakdown": {k: round(v, 4) for k, v in bd.items()},
          "truth": {"next": m["batch_wait_s"] / w, "compute_cpu": m["compute_cpu_s"] / w,
                    "compute_wall": m["compute_s"] / w, "oncpu": m["oncpu_s"] / w,
                    "runq": m["runq_wait_s"] / w, "blocked": m.get("blocked_s", 0) / w,
@@ -270,11 +270,25 @@ def ddp(args, t, reps, owns, bounds):
             t["straggler"]["rank"], t["straggler"]["cause"],
             t["straggler"]["others_wait_fraction"]), t.get("shared_cause"),
         t["last_to_collective_steps"]))
+    c["reports"] = []
     for i, rep in enumerate(reps):
         slow = [x for x in rep["trainers"] if x.get("slowest")]
+        st = rep.get("straggler")
+        job = rep.get("job") or {}
+        c["reports"].append({"verdict": rep["verdict"]["primary"],
+                             "slowest_pid": slow[0]["main"]["pid"] if slow else None,
+                             "straggler": st, "balanced": job.get("balanced"),
+                             "shared_cause": job.get("shared_cause"),
+                             "summary": rep["verdict"]["summary"]})
         print("  report %d: %d trainers, top-level verdict %s, slowest pid %s, spare CPUs %.2f"
               % (i, len(rep["trainers"]), rep["verdict"]["primary"],
                  slow[0]["main"]["pid"] if slow else None, rep["cpu"]["spare_cpus"]))
+        print("    straggler: %s; job: balanced %s, shared cause %s, world %s" % (
+            st and "rank %s pid %s cause %s others_wait %s" % (
+                st.get("rank"), st.get("pid"), st.get("cause"),
+                st.get("others_wait_fraction")), job.get("balanced"),
+            job.get("shared_cause"), job.get("world_size")))
+        print("    summary: %s" % rep["verdict"]["summary"])
     for r in t["ranks"]:
         w, m = r["wall_s"], r["main"]
         rep = reps[r["group_rank"]] if len(reps) > 1 else reps[0]
@@ -293,10 +307,10 @@ def ddp(args, t, reps, owns, bounds):
             c["ranks"].append(e)
             continue
         bd = tr["breakdown"]
-        e["analyzer"] = {"verdict": tr["verdict"]["primary"],
+        e["analyzer"] = {"rank": tr.get("rank"), "verdict": tr["verdict"]["primary"],
                          "verdict_own": otr["verdict"]["primary"] if otr else None,
                          "main_tid_ok": tr["main"]["tid"] == r["main_tid"],
-                         "breakdown": {k: round(bd[k], 4) for k in CATS},
+                         "breakdown": {k: round(v, 4) for k, v in bd.items()},
                          "collective_wait": bd.get("collective_wait"),
                          "slowest": tr.get("slowest"),
                          "wait_for_slowest": tr.get("wait_for_slowest_fraction"),
@@ -315,9 +329,9 @@ def ddp(args, t, reps, owns, bounds):
         e["verdict_ok"] = e["analyzer"]["verdict"] in (want, alt)
         c["ranks"].append(e)
         a = e["analyzer"]
-        print("  rank %d pid %d%s: verdict %s (want %s: %s; own window %s), main tid %s, "
+        print("  rank %d (analyzer: %s) pid %d%s: verdict %s (want %s: %s; own window %s), main tid %s, "
               "slowest %s, wait_for_slowest %.3f, steps %d (%s) vs %d, workers %d" % (
-                  r["rank"], r["pid"], " (slowed)" if r["slowed"] else "", a["verdict"],
+                  r["rank"], a["rank"], r["pid"], " (slowed)" if r["slowed"] else "", a["verdict"],
                   e["want"], "ok" if e["verdict_ok"] else "MISMATCH", a["verdict_own"], "ok" if a["main_tid_ok"] else "MISMATCH", a["slowest"],
                   a["wait_for_slowest"] or 0, a["steps"], a["steps_method"], r["steps"],
                   a["workers"]))

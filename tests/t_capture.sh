@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Capture at high rates, as root, with exact counts: a flood of syscalls the rings can
+# hold is recorded whole; a flood into a small buffer loses records, and the trace says
+# exactly how many (records found + syscall drops = calls made); 40000 short-lived
+# threads, more than the tracer's per-thread state slots, all recorded with their
+# syscalls' durations, with and without the switch program; and the COST record with
+# the kernel's accounting, which the tracer turns off again.
+. "$(dirname "$0")/lib.sh"
+skip_unless_bpf
+
+SYSLOOP=$BUILD/tests/sysloop
+CHURN=$BUILD/tests/churn
+
+# count TRACE PID: "CALLS NO_ENTRY SYSCALL_DROPS STATE_DROPS" for getppid in process PID
+# after its last exec (the shell before it calls getppid too)
+count()
+{
+	"$ANALYZE" --dump "$1" | $PY -c '
+import json, sys
+pid = int(sys.argv[1])
+n = noent = 0
+drops = {}
+execd = False
+for line in sys.stdin:
+    e = json.loads(line)
+    if e["type"] == "exec" and e["pid"] == pid:
+        execd, n, noent = True, 0, 0
+    elif execd and e["type"] == "syscall" and e["pid"] == pid and e.get("name") == "getppid":
+        n += 1
+        noent += bool(e.get("no_entry"))
+    elif e["type"] == "trailer":
+        drops = e["dropped"]
+print(n, noent, drops.get("syscall", -1), drops.get("state", -1))' "$2"
+}
+
+# expect NAME GOT WANT
+expect()
+{
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', want '$3'"; fi
+}
+
+# --- a flood the rings hold: 2 threads x 250000 getppid (24 MB of records at most in
+# one CPU's ring, which holds 32): every call recorded, with its duration, no drop
+"$TRACER" run -q -o "$TMP/flood.zst" -- sh -c 'echo $$ >"$0"; exec "$1" 250000 2' \
+	"$TMP/flood.pid" "$SYSLOOP" >"$TMP/flood.out" 2>"$TMP/flood.err"
+expect "flood held by the rings: 500000 getppid, all with an entry, no drop" \
+	"$(count "$TMP/flood.zst" "$(cat "$TMP/flood.pid")")" "500000 0 0 0"
+
+# --- a flood into 1 MiB per CPU: whatever is lost is counted, exactly
+"$TRACER" run -q --buffer-mb 1 -o "$TMP/small.zst" -- sh -c 'echo $$ >"$0"; exec "$1" 500000 4' \
+	"$TMP/small.pid" "$SYSLOOP" >"$TMP/small.out" 2>"$TMP/small.err"
+read -r n noent sdrops state <<<"$(count "$TMP/small.zst" "$(cat "$TMP/small.pid")")"
+expect "flood into 1 MiB rings: records + syscall drops = the 2000000 calls made ($n + $sdrops)" \
+	$((n + sdrops)) 2000000
+expect "flood into 1 MiB rings: records without an entry = state drops" "$noent" "$state"
+
+# --- 40000 threads one after the other, 3 getppid each: slots go back at exit
+"$TRACER" run -q -o "$TMP/churn.zst" -- sh -c 'echo $$ >"$0"; exec "$1" 40000 3' \
+	"$TMP/churn.pid" "$CHURN" >"$TMP/churn.out" 2>"$TMP/churn.err"
+expect "40000 threads: 120000 getppid, all with an entry, no drop" \
+	"$(count "$TMP/churn.zst" "$(cat "$TMP/churn.pid")")" "120000 0 0 0"
+
+# --- without the switch program, every program looks the task up
+"$TRACER" run -q --no-sched -o "$TMP/nosched.zst" -- sh -c 'echo $$ >"$0"; exec "$1" 5000 3' \
+	"$TMP/nosched.pid" "$CHURN" >"$TMP/nosched.out" 2>"$TMP/nosched.err"
+expect "--no-sched, 5000 threads: 15000 getppid, all with an entry, no drop" \
+	"$(count "$TMP/nosched.zst" "$(cat "$TMP/nosched.pid")")" "15000 0 0 0"
+
+# --- the tracer's cost: sample windows of BPF statistics, the setting restored
+before=$(cat /proc/sys/kernel/bpf_stats_enabled)
+"$TRACER" run -q -o "$TMP/cost.zst" -- "$SYSLOOP" 3000000 >/dev/null 2>&1
+check "BPF statistics back as they were ($before)" \
+	test "$(cat /proc/sys/kernel/bpf_stats_enabled)" = "$before"
+"$ANALYZE" -q --json "$TMP/cost.json" "$TMP/cost.zst"
+check "cost record: windows, every loaded program named, sys_enter ran in them, a share of a CPU" \
+	"$PY" - "$TMP/cost.zst" "$TMP/cost.json" "$ANALYZE" <<'PY'
+import json, subprocess, sys
+ev = [json.loads(l) for l in subprocess.run([sys.argv[3], '--dump', sys.argv[1]],
+      capture_output=True, text=True).stdout.splitlines()]
+cost = [e for e in ev if e['type'] == 'cost']
+progs = [e for e in ev if e['type'] == 'cost_prog']
+d = json.load(open(sys.argv[2]))['trace']['tracer_cost']
+errors = []
+if len(cost) != 1 or ev[-2]['type'] != 'cost' or ev[-2 - len(progs):-2] != progs:
+    errors.append('cost_prog records, then one cost record, just before the trailer: %s'
+                  % [e['type'] for e in ev[-3:]])
+else:
+    c = cost[0]
+    names = {p['name'] for p in progs}
+    enter = [p for p in progs if p['name'] == 'on_sys_enter']
+    if c['nprogs'] != len(progs):
+        errors.append('nprogs %d, %d cost_prog records' % (c['nprogs'], len(progs)))
+    if c['windows'] < 1 or c['sampled_ns'] < 15e6 or c['no_stats']:
+        errors.append('windows %s, sampled %s ns, no_stats %s' % (c['windows'], c['sampled_ns'], c['no_stats']))
+    if not {'on_switch', 'on_sys_enter', 'on_sys_exit', 'on_fork', 'on_exit'} <= names:
+        errors.append('programs: %s' % sorted(names))
+    if not enter or enter[0]['runs'] == 0 or c['calib_runs'] == 0:
+        errors.append('sys_enter %s, calibration runs %s' % (enter, c['calib_runs']))
+    if c['cpu_ns'] <= 0 or c['cpu_ns'] > c['duration'] * 2:
+        errors.append('tracer cpu %s over %s ns' % (c['cpu_ns'], c['duration']))
+if not d or not d['text'].startswith('tracer cost: ') or not 0 < d['cpu_percent'] < 200 \
+        or d['bpf_cpu_percent'] is None or d['bpf_cpu_percent'] <= 0:
+    errors.append('JSON tracer_cost: %s' % d)
+print('\n'.join(errors))
+sys.exit(1 if errors else 0)
+PY
+check "text report says the tracer cost" sh -c "'$ANALYZE' '$TMP/cost.zst' | grep -q 'tracer cost: [0-9]* ns per event, [0-9.]*% of one CPU (BPF programs'"
+
+finish
