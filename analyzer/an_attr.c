@@ -21,6 +21,7 @@
 #define RX_GAP_NS	2000000ull	/* calls of one batch's receipt are closer than this */
 #define RX_MAX_NS	100000000ull	/* a receipt lasts at most this (old traces) */
 #define RX_CPU_NS	1000000ull	/* a receipt's calls are closer than this on CPU */
+#define RX_HOLD_NS	1000000000ull	/* segments held for a take that may come */
 #define PENDING_MAX	64		/* batches received and not taken, at most */
 #define OVL_LAUNCH	0xff
 #define OVL_SHIFT_MAX	1024	/* overlays an insertion may move (out-of-order records) */
@@ -347,6 +348,9 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	t->pending--;
 	t->takes++;
 	if (ts > t->last_take) {
+		if (t->last_take)
+			t->take_gap = t->take_gap ? (3 * t->take_gap + ts - t->last_take) / 4 :
+				      ts - t->last_take;
 		t->last_take = ts;
 		t->take_cpu = attr__cpu_at(t, ts);
 	}
@@ -404,17 +408,33 @@ static bool absorbed(struct thr *t)
 /*
  * The epoch ended at e (its iterator shut down, or was reset): every batch received
  * and not taken was taken from the cache, at times not seen, between the tail's first
- * take and e: spread evenly (the steps there are alike).
+ * take and e: spread evenly (the steps there are alike).  Where the end was not seen
+ * (the trace ended, a worker exited), the steps go on at the thread's recent pace.
  */
-static void tail_end(struct an *a, struct thr *t, uint64_t e)
+static void tail_end(struct an *a, struct thr *t, uint64_t e, bool seen)
 {
-	uint64_t from = t->tail_from, n = t->pending;
+	uint64_t from = t->tail_from, n = t->pending, step;
 
 	if (e < from)
 		e = from;
+	step = (e - from) / (n + 1);
+	if (!seen && t->take_gap && t->take_gap < step)
+		step = t->take_gap;
 	for (uint64_t i = 1; i <= n; i++)
-		take(a, t, from + (e - from) * i / (n + 1), false);
+		take(a, t, from + step * i, false);
 	t->tail_from = t->held_put = 0;
+	t->epoch_ends++;
+}
+
+/*
+ * A loader that began before the trace (attach: its workers were not forked in it)
+ * takes batches received before the trace, from its cache or the pipe: until its
+ * first epoch ends, a put with no batch received in the trace is such a take, not an
+ * iterator's first puts.
+ */
+static bool before_trace(const struct thr *t)
+{
+	return !t->epoch_ends && t->proc && !(t->proc->flags & PF_FORKS);
 }
 
 /*
@@ -425,6 +445,11 @@ static void tail_end(struct an *a, struct thr *t, uint64_t e)
 static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 {
 	t->puts++;
+	if (!t->pending && before_trace(t)) {
+		t->pending = 1;
+		take(a, t, ts, false);
+		return true;
+	}
 	if (!t->pending) {
 		t->tail_from = t->held_put = 0;
 		return true;
@@ -434,7 +459,7 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	if (!t->held_put)
 		t->held_put = ts;
 	else
-		tail_end(a, t, t->held_put);
+		tail_end(a, t, t->held_put, true);
 	return true;
 }
 
@@ -453,7 +478,7 @@ void attr__end(struct an *a, struct thr *t, uint64_t ts)
 	if (t->rx_open && t->pending)
 		take(a, t, t->rx_end, false);
 	if (t->tail_from && t->pending)
-		tail_end(a, t, t->held_put ? t->held_put : ts);
+		tail_end(a, t, t->held_put ? t->held_put : ts, t->held_put);
 }
 
 /* A worker process p (it wrote batches) exited at ts. */
@@ -1120,6 +1145,13 @@ static bool ready(struct an *a, struct thr *t, const struct seg *g)
 	/* a futex wait chain may turn it into a lock wait */
 	if (t->fx_open && g->end > t->fx_start && lag < CHAIN_HOLD_NS)
 		return false;
+	/*
+	 * A batch received and not taken yet, or an epoch's tail: its take (a step
+	 * boundary, a snapshot) may lie before the time that comes next.
+	 */
+	if (t->pending && (t->rx_open || t->tail_from) && lag < RX_HOLD_NS &&
+	    g->end > (t->rx_open ? t->rx_end : t->tail_from))
+		return false;
 	return g->end <= t->sc_horizon || lag > SC_HOLD_NS;
 }
 
@@ -1299,11 +1331,15 @@ static void ancestors_pipe(struct hmap *m, struct thr *t, const struct st_ev_sys
  * An index sent to a worker: the take of the sender (attr__send), or, from a helper
  * thread (a queue feeder), of the thread that put it on the queue (feeder_send).
  */
+static bool shared_with_child(struct an *a, const struct thr *t, const struct st_ev_syscall *sc);
+
 static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t e)
 {
 	struct proc *p = t->proc;
 
-	if (!hmap_find(&a->task_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)))
+	/* attach: before a worker reads it, a pipe shared with a descendant (FD records) */
+	if (!hmap_find(&a->task_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)) &&
+	    !shared_with_child(a, t, sc))
 		return;
 	/* the process's first thread sends itself (trainsim); helper threads feed */
 	if (t->flags & TF_LEADER) {
@@ -1329,7 +1365,8 @@ void attr__fd(struct an *a, const struct st_event *ev)
 	uint64_t key = fd_key(0, ev->fd.dev, ev->fd.ino), *v;
 	struct pipe_holders *h;
 
-	if (ev->fd.kind != ST_FD_PIPE)
+	/* a loader's queues are anonymous pipes; a named FIFO is something else's */
+	if (ev->fd.kind != ST_FD_PIPE || !ev->str || strncmp(ev->str, "pipe:[", 6))
 		return;
 	if (!(v = hmap_find(&a->pipe_idx, key))) {
 		if (a->npipes == a->cappipes) {

@@ -266,6 +266,8 @@ struct thr {
 	uint64_t tail_from;	/* the first take of the epoch's tail (0: not in one) */
 	uint64_t held_put;	/* a put in the tail, not counted yet */
 	uint64_t puts;		/* indices it was seen putting (sends, a feeder's writes) */
+	uint64_t take_gap;	/* the recent time between its takes (a moving average) */
+	uint32_t epoch_ends;	/* epochs' tails ended (tail_end) */
 	uint8_t last_arr_kind;
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
 	/*
@@ -311,6 +313,7 @@ struct thr {
 #define PF_GPU_PROBES	(1u << 1)	/* GPU sync probes may cover its threads */
 #define PF_KNOWN	(1u << 2)	/* seen in a proc/fork/comm record: traced */
 #define PF_NET_PEERS	(1u << 3)	/* its threads receive traffic from an unrelated traced process */
+#define PF_FORKS	(1u << 4)	/* forked a process in the trace (its workers start there) */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;

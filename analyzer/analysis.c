@@ -259,6 +259,7 @@ static int analysis__pass(struct an_result *res, const struct an_opts *o, const 
 /*
  * A trainer that receives no batches and marks no steps (num_workers=0): a second
  * pass marks the boundaries of its main thread's own periodic pattern (an_period.c).
+ * An observer sees the first pass only.
  */
 int analysis__run(struct an_result *res, const struct an_opts *o, const char *prog)
 {
@@ -272,6 +273,12 @@ int analysis__run(struct an_result *res, const struct an_opts *o, const char *pr
 
 		if (tr->steps.count || !period__best(tr->main, &o2.period))
 			continue;
+		/*
+		 * The observer saw every piece and record of the first pass; the second
+		 * accounts the same time in the same categories, only its step boundaries
+		 * (and so its window) differ: it reads those from the results at the end.
+		 */
+		o2.obs = NULL;
 		analysis__free(res);
 		return analysis__pass(res, &o2, prog);
 	}

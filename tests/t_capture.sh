@@ -11,26 +11,29 @@ skip_unless_bpf
 SYSLOOP=$BUILD/tests/sysloop
 CHURN=$BUILD/tests/churn
 
-# count TRACE PID: "CALLS NO_ENTRY SYSCALL_DROPS STATE_DROPS" for getppid in process PID
-# after its last exec (the shell before it calls getppid too)
+# count TRACE PID: "CALLS NO_ENTRY SYSCALL_DROPS STATE_DROPS OTHERS" for getppid in
+# process PID after its last exec (the shell before it calls getppid too); OTHERS: its
+# other syscalls recorded after the exec
 count()
 {
 	"$ANALYZE" --dump "$1" | $PY -c '
 import json, sys
 pid = int(sys.argv[1])
-n = noent = 0
+n = noent = other = 0
 drops = {}
 execd = False
 for line in sys.stdin:
     e = json.loads(line)
     if e["type"] == "exec" and e["pid"] == pid:
-        execd, n, noent = True, 0, 0
+        execd, n, noent, other = True, 0, 0, 0
     elif execd and e["type"] == "syscall" and e["pid"] == pid and e.get("name") == "getppid":
         n += 1
         noent += bool(e.get("no_entry"))
+    elif execd and e["type"] == "syscall" and e["pid"] == pid:
+        other += 1
     elif e["type"] == "trailer":
         drops = e["dropped"]
-print(n, noent, drops.get("syscall", -1), drops.get("state", -1))' "$2"
+print(n, noent, drops.get("syscall", -1), drops.get("state", -1), other)' "$2"
 }
 
 # expect NAME GOT WANT
@@ -39,32 +42,42 @@ expect()
 	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', want '$3'"; fi
 }
 
-# --- a flood the rings hold: 2 threads x 250000 getppid (24 MB of records at most in
-# one CPU's ring, which holds 32): every call recorded, with its duration, no drop
-"$TRACER" run -q -o "$TMP/flood.zst" -- sh -c 'echo $$ >"$0"; exec "$1" 250000 2' \
+# --- a flood the rings hold: 4 threads x 125000 getppid (24 MB of records at most in
+# one CPU's ring, which holds 32): every call recorded, with its duration, no drop; and
+# the process's other syscalls (start-up, threads, exit), all of them
+"$TRACER" run -q -o "$TMP/flood.zst" -- sh -c 'echo $$ >"$0"; exec "$1" 125000 4' \
 	"$TMP/flood.pid" "$SYSLOOP" >"$TMP/flood.out" 2>"$TMP/flood.err"
+read -r n noent sdrops state others_all <<<"$(count "$TMP/flood.zst" "$(cat "$TMP/flood.pid")")"
 expect "flood held by the rings: 500000 getppid, all with an entry, no drop" \
-	"$(count "$TMP/flood.zst" "$(cat "$TMP/flood.pid")")" "500000 0 0 0"
+	"$n $noent $sdrops $state" "500000 0 0 0"
 
-# --- a flood into 1 MiB per CPU: whatever is lost is counted, exactly
+# --- a flood into 1 MiB per CPU: whatever is lost is counted, exactly.  The drops
+# also count the process's other syscalls that found a full ring (a thread's exit
+# right after its last getppid): at most those the full run recorded and this one
+# lacks, give or take a few of malloc's (brk, mmap)
 "$TRACER" run -q --buffer-mb 1 -o "$TMP/small.zst" -- sh -c 'echo $$ >"$0"; exec "$1" 500000 4' \
 	"$TMP/small.pid" "$SYSLOOP" >"$TMP/small.out" 2>"$TMP/small.err"
-read -r n noent sdrops state <<<"$(count "$TMP/small.zst" "$(cat "$TMP/small.pid")")"
-expect "flood into 1 MiB rings: records + syscall drops = the 2000000 calls made ($n + $sdrops)" \
-	$((n + sdrops)) 2000000
+read -r n noent sdrops state others <<<"$(count "$TMP/small.zst" "$(cat "$TMP/small.pid")")"
+extra=$((n + sdrops - 2000000))
+lost=$((others_all - others))
+if [ "$extra" -ge 0 ] && [ "$extra" -le $((lost > 0 ? lost + 4 : 4)) ]; then
+	ok "flood into 1 MiB rings: records + syscall drops = the 2000000 calls made + other calls lost ($n + $sdrops; $extra of $lost)"
+else
+	fail "flood into 1 MiB rings: records + syscall drops = the 2000000 calls made + other calls lost ($n + $sdrops; $extra, $lost other calls missing)"
+fi
 expect "flood into 1 MiB rings: records without an entry = state drops" "$noent" "$state"
 
 # --- 40000 threads one after the other, 3 getppid each: slots go back at exit
 "$TRACER" run -q -o "$TMP/churn.zst" -- sh -c 'echo $$ >"$0"; exec "$1" 40000 3' \
 	"$TMP/churn.pid" "$CHURN" >"$TMP/churn.out" 2>"$TMP/churn.err"
 expect "40000 threads: 120000 getppid, all with an entry, no drop" \
-	"$(count "$TMP/churn.zst" "$(cat "$TMP/churn.pid")")" "120000 0 0 0"
+	"$(count "$TMP/churn.zst" "$(cat "$TMP/churn.pid")" | cut -d" " -f1-4)" "120000 0 0 0"
 
 # --- without the switch program, every program looks the task up
 "$TRACER" run -q --no-sched -o "$TMP/nosched.zst" -- sh -c 'echo $$ >"$0"; exec "$1" 5000 3' \
 	"$TMP/nosched.pid" "$CHURN" >"$TMP/nosched.out" 2>"$TMP/nosched.err"
 expect "--no-sched, 5000 threads: 15000 getppid, all with an entry, no drop" \
-	"$(count "$TMP/nosched.zst" "$(cat "$TMP/nosched.pid")")" "15000 0 0 0"
+	"$(count "$TMP/nosched.zst" "$(cat "$TMP/nosched.pid")" | cut -d" " -f1-4)" "15000 0 0 0"
 
 # --- the tracer's cost: sample windows of BPF statistics, the setting restored
 before=$(cat /proc/sys/kernel/bpf_stats_enabled)
