@@ -1,13 +1,37 @@
-# The trace library (format writer + reader), shared by the tracer, the analyzer and
-# the tests, and the `analyze` program (every other analyzer/*.c).  Builds with cc only.
+# The analyzer, one folder per module (each file's header says what it owns):
+#   analyzer/lib/      the trace format library: writer, reader, record and syscall
+#                      tables, names; linked by the tracer, stgen and analyze, it sees
+#                      only include/ and itself
+#   analyzer/pass/     the analysis: one pass over a trace into the model (threads,
+#                      segments, causes, wakeup chains), then steps, categories, verdict
+#   analyzer/out/      what a result becomes: text, JSON, HTML, charts, Perfetto, --dump
+#   analyzer/json/     the JSON writer every report uses, the readers --compare and
+#                      --merge use
+#   analyzer/compare/  --compare: a report against a baseline, the CI gate
+#   analyzer/job/      several nodes, one job: clocks, --merge of reports and traces
+#   analyzer/fuzz/     libFuzzer targets
+#   analyzer/main.c    the command line
+# Builds with cc only.  Every source is listed: a new file joins a program when it is
+# named here.
 
-ST_LIB_SRCS  := analyzer/trace_write.c analyzer/trace_read.c analyzer/trace_names.c \
-		analyzer/trace_types.c \
-		analyzer/json.c analyzer/hmap.c
+ST_LIB_SRCS  := $(addprefix analyzer/lib/,trace_write.c trace_read.c trace_names.c \
+		trace_types.c hmap.c)
 ST_LIB       := $(BUILD)/libstalltrace.a
-ANALYZE_SRCS := $(filter-out $(ST_LIB_SRCS) analyzer/fuzz_%.c,$(wildcard analyzer/*.c))
+AN_PASS_SRCS := $(addprefix analyzer/pass/,analysis.c categories.c an_core.c an_attr.c an_dist.c \
+		an_loader.c an_stats.c an_finish.c an_straggler.c an_verdict.c an_cpu.c an_period.c)
+AN_OUT_SRCS  := $(addprefix analyzer/out/,report_text.c report_json.c report_html.c \
+		charts.c perfetto.c dump.c esc.c outfile.c)
+AN_JSON_SRCS := $(addprefix analyzer/json/,json.c jparse.c jstream.c)
+AN_CMP_SRCS  := $(addprefix analyzer/compare/,compare.c compare_rules.c compare_out.c)
+AN_JOB_SRCS  := $(addprefix analyzer/job/,merge.c merge_tr.c job.c)
+# everything of analyze but its command line (the fuzz targets and repgen link it)
+AN_SRCS      := $(AN_PASS_SRCS) $(AN_OUT_SRCS) $(AN_JSON_SRCS) $(AN_CMP_SRCS) $(AN_JOB_SRCS)
+ANALYZE_SRCS := analyzer/main.c $(AN_SRCS)
 ANALYZE      := $(BUILD)/analyze
+AN_INCLUDES  := $(addprefix -Ianalyzer/,lib pass out json compare job)
 
+.PHONY: analyze tracer
+analyze: $(ANALYZE)
 all: $(ANALYZE) $(ST_LIB)
 
 $(BUILD)/st_syscalls.h: scripts/gen-syscalls.sh scripts/syscalls.tsv
@@ -17,6 +41,8 @@ $(BUILD)/st_syscalls.h: scripts/gen-syscalls.sh scripts/syscalls.tsv
 
 # generated before any object that may include it (-MMD then tracks who does)
 $(ST_LIB_SRCS:%.c=$(BUILD)/%.o) $(ANALYZE_SRCS:%.c=$(BUILD)/%.o): | $(BUILD)/st_syscalls.h
+$(ST_LIB_SRCS:%.c=$(BUILD)/%.o): CFLAGS += -Ianalyzer/lib
+$(ANALYZE_SRCS:%.c=$(BUILD)/%.o): CFLAGS += $(AN_INCLUDES)
 
 $(ST_LIB): $(ST_LIB_SRCS:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
@@ -36,9 +62,9 @@ $(ANALYZE): $(ANALYZE_SRCS:%.c=$(BUILD)/%.o) $(ST_LIB)
 FUZZ_TARGETS := $(BUILD)/fuzz_reader $(BUILD)/fuzz_analyze $(BUILD)/fuzz_json
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Iinclude -I$(BUILD) \
+		$(AN_INCLUDES) \
 		-DST_VERSION=\"$(VERSION)\" -MMD -MP
-FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(filter-out analyzer/main.c,$(ANALYZE_SRCS)) \
-		$(ST_LIB_SRCS))
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(AN_SRCS) $(ST_LIB_SRCS))
 FUZZ_SECS    ?= 300
 
 $(BUILD)/fuzz/%.o: %.c | $(BUILD)/st_syscalls.h
@@ -46,11 +72,11 @@ $(BUILD)/fuzz/%.o: %.c | $(BUILD)/st_syscalls.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(BUILD)/fuzz_reader: $(BUILD)/fuzz/analyzer/fuzz_reader.o $(ST_LIB_SRCS:%.c=$(BUILD)/fuzz/%.o)
+$(BUILD)/fuzz_reader: $(BUILD)/fuzz/analyzer/fuzz/fuzz_reader.o $(ST_LIB_SRCS:%.c=$(BUILD)/fuzz/%.o)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lzstd -lm
 
-$(BUILD)/fuzz_analyze $(BUILD)/fuzz_json: $(BUILD)/fuzz_%: $(BUILD)/fuzz/analyzer/fuzz_%.o $(FUZZ_OBJS)
+$(BUILD)/fuzz_analyze $(BUILD)/fuzz_json: $(BUILD)/fuzz_%: $(BUILD)/fuzz/analyzer/fuzz/fuzz_%.o $(FUZZ_OBJS)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lzstd -lm
 

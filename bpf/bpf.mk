@@ -9,6 +9,7 @@ TRACER      := $(BUILD)/tracer
 TRACER_SRCS := bpf/tracer.c bpf/sink.c bpf/targets.c bpf/probes.c bpf/status.c bpf/cost.c
 
 all: $(TRACER)
+tracer: $(TRACER)
 
 $(BUILD)/vmlinux.h:
 	$(call msg,GEN,$@)
@@ -23,7 +24,8 @@ $(BUILD)/stalltrace.skel.h: $(BUILD)/stalltrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name stalltrace_bpf > $@.tmp && mv $@.tmp $@
 
-$(TRACER_SRCS:%.c=$(BUILD)/%.o): CFLAGS += -Ianalyzer
+# the format library's headers, nothing else of the analyzer
+$(TRACER_SRCS:%.c=$(BUILD)/%.o): CFLAGS += -Ianalyzer/lib
 $(BUILD)/bpf/tracer.o $(BUILD)/bpf/probes.o: $(BUILD)/stalltrace.skel.h
 
 $(TRACER): $(TRACER_SRCS:%.c=$(BUILD)/%.o) $(ST_LIB)

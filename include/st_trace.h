@@ -2,7 +2,10 @@
 /*
  * The trace library: the one writer and the one reader of the stalltrace format
  * (include/st_format.h, docs/trace-format.md).  The tracer writes with it, the
- * analyzer, the tests and the fuzz target read with it.
+ * analyzer, the tests and the fuzz target read with it.  Its sources are
+ * analyzer/lib/ (trace_write.c, trace_read.c, the record table trace_types.c, the
+ * names trace_names.c, hmap.c): they see include/ and each other, nothing else of the
+ * analyzer, and the tracer sees nothing else either (bpf/bpf.mk).
  *
  * Functions return 0 (or a positive count) on success and a negative errno on
  * failure; the reader keeps a one-line message for the last problem.
@@ -217,7 +220,7 @@ struct st_field {
 #define ST_TAILS_KV	3	/* st_rec_desc.tails: key\0value\0 pairs to the record end */
 
 /*
- * What every consumer knows of a record type (analyzer/trace_types.c).  Offsets
+ * What every consumer knows of a record type (analyzer/lib/trace_types.c).  Offsets
  * in the *_at fields are byte offsets in the fixed part plus 1 (0: none).
  */
 struct st_rec_desc {

@@ -4,6 +4,8 @@
 #
 #   BUILD=/abs/build scripts/bench.sh          (make bench sets BUILD; needs root)
 #   BENCH_QUICK=1 make bench                   1-2 repetitions, smaller sizes (~2 min)
+#   BENCH_ONLY="sysloop untraced" make bench   only these parts (sysloop untraced
+#                                              workloads pt_size capture analysis merge)
 #
 # Writes build/bench/: results.md (the tables), results.json, summary.md (the README
 # table), chart.svg (+ chart.dat), raw.jsonl (every measurement), log.txt.  Peer traces
@@ -50,9 +52,12 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 else
 	mode=full
 	REPS=5
-	WL_REPS=5
-	WORKLOADS="ts_prep ts_compute pt_prep"
-	PT_SIZE="pt_fetch pt_compute pt_checkpoint"
+	WL_REPS=7		# issue 16: a median of >= 7 interleaved pairs
+	# the three real PyTorch jobs of the overhead target: prep-bound, fetch-bound
+	# (4 KiB O_DIRECT reads, a high syscall rate), 2-rank DDP on gloo (loopback
+	# network, many wakeups); and two trainsim jobs
+	WORKLOADS="ts_prep ts_compute pt_prep pt_fetch ddp_balanced_compute"
+	PT_SIZE="pt_compute pt_checkpoint"
 	SYSLOOP_CALLS=2000000
 	HEAD_REPS=3
 	HEAD_CALLS=4000000
@@ -261,11 +266,22 @@ bench_untraced()
 	done
 }
 
-# The reference scenarios (tests/scenarios.tsv) untraced and under each tool.  The
-# last repetition's pt_prep traces are kept for the analysis benchmark.
+# scenario_table NAME: the scenario table that has NAME (tests/scenarios-next.tsv
+# holds the DDP jobs).
+scenario_table()
+{
+	if grep -v '^#' tests/scenarios.tsv | cut -f1 | grep -qx -- "$1"; then
+		echo tests/scenarios.tsv
+	else
+		echo tests/scenarios-next.tsv
+	fi
+}
+
+# The reference scenarios untraced and under each tool.  The last repetition's
+# pt_prep traces are kept for the analysis benchmark.
 bench_workloads()
 {
-	local rep w t tr
+	local rep w t tr sh
 
 	log "workloads: $WORKLOADS x $WL_REPS repetitions"
 	for ((rep = 1; rep <= WL_REPS; rep++)); do
@@ -274,9 +290,12 @@ bench_workloads()
 				tr=$tmp/wl.$t
 				[ "$t" = trace-cmd ] && touched_tracefs=1
 				rm -f "$tmp/truth"
+				# the DDP launcher is a shell script: bpftrace -c runs ELF files only
+				sh=
+				[[ $w == ddp_* ]] && sh=/bin/bash
 				"${lib[@]}" measure "$tmp/m.json" --stdout "$tmp/stdout" -- \
-					tests/workloads/scenario.sh "$w" --truth "$tmp/truth" \
-					--prefix "$peer $t $tr --" || {
+					tests/workloads/scenario.sh "$w" --table "$(scenario_table "$w")" \
+					--truth "$tmp/truth" --prefix "$peer $t $tr -- $sh" || {
 					log "$w under $t failed (exit status $?): log kept in $out/failed-$w-$t-$rep.log"
 					cp "$tr.log" "$out/failed-$w-$t-$rep.log" 2>/dev/null
 				}
@@ -352,12 +371,15 @@ bench_capture()
 		kill "$hog"
 		wait "$hog" 2>/dev/null
 	done
-	log "capture: every tool at the highest rate it lets sysloop reach (2 threads)"
+	log "capture: every tool at the highest rate it lets sysloop reach (2 and 4 threads)"
 	for t in "${TOOLS[@]}"; do
 		[ "$t" = stalltrace ] && continue
 		n=$((HEAD_CALLS / 4))
 		[ "$t" = bpftrace ] && n=$((HEAD_CALLS / 100))
 		capture_run "$t" "sysloop 2 threads, default buffer" 1 1 "$BUILD/tests/sysloop" "$n" 2
+		# the flood: 4 threads syscalling flat out on 2 CPUs
+		capture_run "$t" "sysloop 4 threads, default buffer" 1 1 "$BUILD/tests/sysloop" \
+			$((n / 2)) 4
 	done
 	log "capture: paced sweep ($CAP_RATES syscalls/s, ${CAP_SECS}s) x $CAP_REPS"
 	for ((rep = 1; rep <= CAP_REPS; rep++)); do
@@ -499,14 +521,16 @@ print(json.load(open(sys.argv[1]))["straggler"]["rank"])' "$tmp/merged.json" 2>/
 
 # ---------------------------------------------------------------- main
 
+# BENCH_ONLY="sysloop untraced ...": only these parts (a partial run, said in the report)
+parts="sysloop untraced workloads pt_size capture analysis merge"
 preflight
-bench_sysloop
-bench_untraced
-bench_workloads
-bench_pt_size
-bench_capture
-bench_analysis
-bench_merge
+for p in $parts; do
+	if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $p "* ]]; then
+		continue
+	fi
+	"bench_$p"
+done
+[ -n "${BENCH_ONLY:-}" ] && add section=note "text=A partial run: only $BENCH_ONLY."
 add section=note "text=make bench ($mode) ran for $((SECONDS - start_s)) s."
 "${lib[@]}" report "$raw" "$out" || { echo "bench: report failed" >&2; exit 1; }
 if command -v gnuplot >/dev/null; then

@@ -33,7 +33,7 @@ from decimal import Decimal
 
 STATES = {"Running", "Runnable (woken)", "Runnable (preempted)", "Runnable (new)", "Sleeping",
           "Uninterruptible (D)", "Idle (I)", "Stopped", "Unknown"}
-# the categories and their chrome://tracing colours (analyzer/palette.h)
+# the categories and their chrome://tracing colours (analyzer/out/palette.h)
 CATS = {"compute": "rail_response", "dataloader_wait": "cq_build_failed", "io_wait": "good",
         "gpu_wait": "cq_build_attempt_runnig", "cpu_contention": "thread_state_runnable",
         "lock_wait": "detailed_memory_dump", "other_wait": "cq_build_abandoned",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The libFuzzer targets (analyzer/fuzz_*.c, built with ASan and UBSan: any report, leak
+# The libFuzzer targets (analyzer/fuzz/fuzz_*.c, built with ASan and UBSan: any report, leak
 # or hang is a failure), each from its seed corpus in tests/fuzz/<target>:
 #   fuzz_reader   the reader over a buffer
 #   fuzz_analyze  the whole of analyze: a trace file through the analysis to every output

@@ -24,8 +24,8 @@ $(BUILD)/tests/marksteps: $(BUILD)/tests/tools/marksteps.o $(MARK_LIB)
 # made with the analyzer's own model and JSON writer, so it links the analyzer.
 REPGEN := $(BUILD)/tests/repgen
 all: $(REPGEN)
-$(BUILD)/tests/tools/repgen.o: CFLAGS += -Ianalyzer
+$(BUILD)/tests/tools/repgen.o: CFLAGS += $(AN_INCLUDES)
 $(REPGEN): $(BUILD)/tests/tools/repgen.o \
-	   $(filter-out $(BUILD)/analyzer/main.o,$(ANALYZE_SRCS:%.c=$(BUILD)/%.o)) $(ST_LIB)
+	   $(AN_SRCS:%.c=$(BUILD)/%.o) $(ST_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ZSTD)

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
+ * analyzer/out/: what a result becomes.  report_text.c, report_json.c, report_html.c,
+ * charts.c (gnuplot), perfetto.c (a view the pass drives: an_obs), dump.c (--dump);
+ * esc.c escapes untrusted strings for each of them, and every file they write goes
+ * through this module.
+ *
  * Where analyze writes: files it replaces whole, and output directories it fills.
  * `analyze` often runs as root (after `tracer`), so a path may lie in a directory
  * another user can write, who may have planted a symlink, a script or an old chart

@@ -10,6 +10,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,21 +23,62 @@
 #include "hmap.h"
 #include "st_trace.h"
 
-#define IN_CHUNK (128u << 10)
-/* a decompressed frame, after the start of a record the frame before left over */
-#define FRAME_BUF_MAX ((size_t)ST_MAX_FRAME_SIZE + ST_MAX_REC_SIZE)
+#define IN_CHUNK (1u << 20)
+/*
+ * Frames are decompressed ahead of the records being read, by a second thread for file
+ * input (decompression was a fifth of `analyze`'s time).  A slot holds one frame after
+ * HEAD bytes of room for the start of a record the frame before left unfinished, so
+ * the record is made whole without copying the frame.  NSLOT slots: the one being read,
+ * the rest decompressed ahead while less than LOOKAHEAD_BYTES wait (large frames are
+ * double-buffered, not tripled).  A slot grown past BIG_SLOT is freed when given back.
+ */
+#define NSLOT 4
+#define HEAD ((size_t)ST_MAX_REC_SIZE)
+#define LOOKAHEAD_BYTES (8u << 20)
+#define BIG_SLOT (8u << 20)
 
-struct st_reader {
+enum slot_kind { SLOT_FRAME, SLOT_END, SLOT_FAIL };
+
+/* One decompressed frame, or how the input ended (in stream order). */
+struct slot {
+	unsigned char *buf;		/* HEAD bytes of room, then the frame */
+	size_t cap;			/* room for the frame after HEAD */
+	size_t len;			/* the frame's bytes */
+	enum slot_kind kind;
+	int err;			/* SLOT_FAIL: a negative errno (I/O), or 0: end, msg */
+	enum st_end end;
+	bool cut;			/* the input ends inside a frame */
+	bool data_frame;		/* SLOT_FAIL: a data frame's header was read first */
+	__u64 start;			/* file offset of the frame */
+	__u64 next;			/* file offset after it */
+	char msg[256];
+};
+
+/* The compressed input: only the decompressing side (thread) touches it. */
+struct src {
 	FILE *f;			/* file input, or */
 	const unsigned char *mem;	/* memory input */
-	size_t mem_len;
 	unsigned char *in;		/* compressed input window */
 	size_t in_pos, in_len, in_cap;
 	bool in_eof;
 	__u64 in_off;			/* file offset of in[0] */
 	ZSTD_DCtx *dctx;
-	unsigned char *frame;		/* decompressed current frame */
-	size_t frame_len, frame_cap, pos;
+	__u32 nframes;
+};
+
+struct st_reader {
+	struct src src;
+	struct slot slot[NSLOT];
+	unsigned fill_at, take_at;	/* the next slot to fill / to read (ring order) */
+	unsigned nready;		/* slots filled and not yet read */
+	size_t ready_bytes;
+	int cur;			/* the slot being read, -1 none */
+	bool threaded, stop;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t ready_cv, free_cv;
+	unsigned char *frame;		/* the current frame (in slot cur) */
+	size_t frame_len, pos;
 	__u64 frame_off;		/* stream offset of frame[0] */
 	__u32 nframes;
 	bool frame_marks;		/* the writer marks its frames (ST_HDR_FRAME_MARKS) */
@@ -66,8 +109,20 @@ static void set_error(struct st_reader *r, enum st_end end, const char *fmt, ...
 	r->end = end;
 }
 
+/* The input's end or damage, kept in the slot until the reader gets there. */
+static void slot_fail(struct slot *s, enum st_end end, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
+	va_end(ap);
+	s->kind = SLOT_FAIL;
+	s->end = end;
+}
+
 /* Makes at least `need` unread bytes available unless the input ends first. */
-static int fill(struct st_reader *r, size_t need)
+static int fill(struct src *r, size_t need)
 {
 	size_t avail = r->in_len - r->in_pos;
 
@@ -94,7 +149,7 @@ static int fill(struct st_reader *r, size_t need)
 	return 0;
 }
 
-static int check_frame_header(struct st_reader *r, ZSTD_frameHeader *fh)
+static int check_frame_header(struct src *r, struct slot *s, ZSTD_frameHeader *fh)
 {
 	__u64 off = r->in_off + r->in_pos;
 	size_t avail, ret;
@@ -107,28 +162,28 @@ static int check_frame_header(struct st_reader *r, ZSTD_frameHeader *fh)
 	ret = ZSTD_getFrameHeader(fh, r->in + r->in_pos, avail);
 	if (ZSTD_isError(ret)) {
 		if (off == 0)
-			set_error(r, ST_END_CORRUPT, "not a zstd file (bad magic)");
+			slot_fail(s, ST_END_CORRUPT, "not a zstd file (bad magic)");
 		else
-			set_error(r, ST_END_CORRUPT, "bad zstd frame header at byte %llu",
+			slot_fail(s, ST_END_CORRUPT, "bad zstd frame header at byte %llu",
 				  (unsigned long long)off);
 		return 1;
 	}
 	if (ret > 0) {
-		r->cut = true;
-		set_error(r, ST_END_TRUNCATED, "file cut inside a frame header at byte %llu",
+		s->cut = true;
+		slot_fail(s, ST_END_TRUNCATED, "file cut inside a frame header at byte %llu",
 			  (unsigned long long)off);
 		return 1;
 	}
 	if (fh->frameType == ZSTD_frame && fh->frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN &&
 	    fh->frameContentSize > ST_MAX_FRAME_SIZE) {
-		set_error(r, ST_END_CORRUPT, "frame at byte %llu decompresses to over %u MiB",
+		slot_fail(s, ST_END_CORRUPT, "frame at byte %llu decompresses to over %u MiB",
 			  (unsigned long long)off, ST_MAX_FRAME_SIZE >> 20);
 		return 1;
 	}
 	return 0;
 }
 
-static int skip_input(struct st_reader *r, __u64 n)
+static int skip_input(struct src *r, __u64 n)
 {
 	while (n) {
 		size_t avail, take;
@@ -146,32 +201,218 @@ static int skip_input(struct st_reader *r, __u64 n)
 	return 0;
 }
 
-static int frame_room(struct st_reader *r, __u64 size)
+static int slot_room(struct slot *s, size_t size)
 {
 	unsigned char *p;
 
-	if (size > FRAME_BUF_MAX)
-		size = FRAME_BUF_MAX;
-	if (size <= r->frame_cap)
+	if (size > ST_MAX_FRAME_SIZE)
+		size = ST_MAX_FRAME_SIZE;
+	if (s->buf && size <= s->cap)
 		return 0;
-	p = realloc(r->frame, size);
+	p = realloc(s->buf, HEAD + size);
 	if (!p)
 		return -ENOMEM;
-	r->frame = p;
-	r->frame_cap = size;
+	s->buf = p;
+	s->cap = size;
 	return 0;
 }
 
 /* Skips skippable frames (RFC 8878: 8 header bytes, then the length they state). */
-static int skip_frame(struct st_reader *r, const ZSTD_frameHeader *fh)
+static int skip_frame(struct src *r, struct slot *s, const ZSTD_frameHeader *fh)
 {
 	int err = skip_input(r, ZSTD_SKIPPABLEHEADERSIZE + (__u64)fh->frameContentSize);
 
 	if (err > 0) {
-		r->cut = true;
-		set_error(r, ST_END_TRUNCATED, "file cut inside a skippable frame");
+		s->cut = true;
+		slot_fail(s, ST_END_TRUNCATED, "file cut inside a skippable frame");
 	}
 	return err;
+}
+
+/* Decompresses the data frame whose header is at the input's position into s. */
+static int decompress(struct src *r, struct slot *s, const ZSTD_frameHeader *fh)
+{
+	__u64 want = fh->frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ? 0 : fh->frameContentSize;
+	ZSTD_outBuffer out;
+	int err;
+
+	/* the tracer states each frame's size; a recompressed trace may not (then grow) */
+	if ((err = slot_room(s, want ? want : (1u << 16))))
+		return err;
+	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+	/* a frame of known size is decoded straight into our buffer, without zstd's own
+	 * window buffer and the copy out of it (the buffer then must not move) */
+	ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_stableOutBuffer, want ? 1 : 0);
+	out = (ZSTD_outBuffer){ s->buf + HEAD, want ? want : s->cap, 0 };
+	for (;;) {
+		ZSTD_inBuffer in = { r->in + r->in_pos, r->in_len - r->in_pos, 0 };
+		size_t ret = ZSTD_decompressStream(r->dctx, &out, &in);
+
+		r->in_pos += in.pos;
+		if (ZSTD_isError(ret)) {
+			slot_fail(s, ST_END_CORRUPT, "frame at byte %llu does not decode: %s",
+				  (unsigned long long)s->start, ZSTD_getErrorName(ret));
+			return 1;
+		}
+		if (ret == 0)
+			break;
+		if (out.pos == out.size) {
+			if (want || out.size >= ST_MAX_FRAME_SIZE) {
+				slot_fail(s, ST_END_CORRUPT, "frame at byte %llu is larger than %s",
+					  (unsigned long long)s->start,
+					  want ? "its header says" : "64 MiB");
+				return 1;
+			}
+			if ((err = slot_room(s, out.size * 2)))
+				return err;
+			out.dst = s->buf + HEAD;
+			out.size = s->cap;
+			continue;
+		}
+		if (r->in_pos == r->in_len) {
+			if ((err = fill(r, 1)))
+				return err;
+			if (r->in_pos == r->in_len) {
+				s->cut = true;
+				slot_fail(s, ST_END_TRUNCATED,
+					  "file cut inside frame %u at byte %llu: the tracer did not finish "
+					  "(killed?); read up to its last complete frame",
+					  r->nframes + 1, (unsigned long long)s->start);
+				return 1;
+			}
+		}
+	}
+	if (want && out.pos != want) {
+		slot_fail(s, ST_END_CORRUPT, "frame at byte %llu: size does not match its header",
+			  (unsigned long long)s->start);
+		return 1;
+	}
+	s->len = out.pos;
+	s->next = r->in_off + r->in_pos;
+	r->nframes++;
+	return 0;
+}
+
+/* Fills s with the input's next data frame, or with how the input ends there. */
+static void produce(struct src *r, struct slot *s)
+{
+	ZSTD_frameHeader fh;
+	int err;
+
+	s->kind = SLOT_FRAME;
+	s->len = 0;
+	s->err = 0;
+	s->cut = s->data_frame = false;
+	for (;;) {
+		if ((err = fill(r, 1)))
+			goto fail;
+		if (r->in_pos == r->in_len) {
+			s->kind = SLOT_END;
+			return;
+		}
+		s->start = r->in_off + r->in_pos;
+		if ((err = check_frame_header(r, s, &fh)))
+			goto fail;
+		if (fh.frameType != ZSTD_skippableFrame)
+			break;
+		if ((err = skip_frame(r, s, &fh)))
+			goto fail;
+	}
+	s->data_frame = true;
+	if (!(err = decompress(r, s, &fh)))
+		return;
+fail:
+	s->kind = SLOT_FAIL;
+	if (err < 0)
+		s->err = err;
+}
+
+static bool producer_may_fill(const struct st_reader *r)
+{
+	unsigned used = r->nready + (r->cur >= 0);
+
+	return used < NSLOT && !(r->nready && r->ready_bytes >= LOOKAHEAD_BYTES);
+}
+
+static void *producer(void *arg)
+{
+	struct st_reader *r = arg;
+	struct slot *s;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (!r->stop && !producer_may_fill(r))
+			pthread_cond_wait(&r->free_cv, &r->mu);
+		if (r->stop)
+			break;
+		s = &r->slot[r->fill_at];
+		pthread_mutex_unlock(&r->mu);
+		produce(&r->src, s);
+		pthread_mutex_lock(&r->mu);
+		r->fill_at = (r->fill_at + 1) % NSLOT;
+		r->nready++;
+		r->ready_bytes += s->len;
+		pthread_cond_signal(&r->ready_cv);
+		if (s->kind != SLOT_FRAME)
+			break;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* The next slot in stream order, filled (waited for, or filled here without a thread). */
+static struct slot *peek_slot(struct st_reader *r)
+{
+	if (!r->threaded) {
+		if (!r->nready) {
+			struct slot *s = &r->slot[r->fill_at];
+
+			produce(&r->src, s);
+			r->fill_at = (r->fill_at + 1) % NSLOT;
+			r->nready++;
+			r->ready_bytes += s->len;
+		}
+		return &r->slot[r->take_at];
+	}
+	pthread_mutex_lock(&r->mu);
+	while (!r->nready)
+		pthread_cond_wait(&r->ready_cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+	return &r->slot[r->take_at];
+}
+
+/* Reads on in the slot peek_slot() returned; the one read so far is given back. */
+static void take_slot(struct st_reader *r)
+{
+	struct slot *old = r->cur >= 0 ? &r->slot[r->cur] : NULL;
+
+	if (old && old->cap > BIG_SLOT) {
+		free(old->buf);
+		old->buf = NULL;
+		old->cap = 0;
+	}
+	if (r->threaded)
+		pthread_mutex_lock(&r->mu);
+	r->cur = (int)r->take_at;
+	r->take_at = (r->take_at + 1) % NSLOT;
+	r->nready--;
+	r->ready_bytes -= r->slot[r->cur].len;
+	if (r->threaded) {
+		pthread_cond_signal(&r->free_cv);
+		pthread_mutex_unlock(&r->mu);
+	}
+}
+
+/* The input ended (or is damaged) where the slot says: the reader's end from it. */
+static int slot_end(struct st_reader *r, const struct slot *s)
+{
+	if (s->kind == SLOT_END)
+		return 1;
+	if (s->err)
+		return s->err;
+	r->cut |= s->cut;
+	set_error(r, s->end, "%s", s->msg);
+	return 1;
 }
 
 /* Whether the per-frame fd identities start afresh with the frame just loaded. */
@@ -185,91 +426,27 @@ static bool frame_starts_state(const struct st_reader *r, size_t keep)
 }
 
 /*
- * Decompresses the next frame after the `keep` bytes of a record the current frame
- * left unfinished, which move to the start of the buffer.  0: a frame is ready,
- * 1: end of input (see r->end), negative: an I/O error.
+ * Moves on to the next frame, after the `keep` bytes of a record the current frame
+ * left unfinished, which go just before it.  0: a frame is ready, 1: end of input
+ * (see r->end), negative: an I/O error.
  */
 static int load_frame(struct st_reader *r)
 {
 	size_t keep = r->frame_len - r->pos;
-	ZSTD_frameHeader fh;
-	ZSTD_outBuffer out;
-	__u64 start, want;
-	int err;
+	struct slot *s = peek_slot(r);
+	unsigned char *start;
 
-	for (;;) {
-		if ((err = fill(r, 1)))
-			return err;
-		if (r->in_pos == r->in_len)
-			return 1;
-		start = r->in_off + r->in_pos;
-		if ((err = check_frame_header(r, &fh)))
-			return err;
-		if (fh.frameType != ZSTD_skippableFrame)
-			break;
-		if ((err = skip_frame(r, &fh)))
-			return err;
-	}
-	/* the tracer states each frame's size; a recompressed trace may not (then grow) */
-	want = fh.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ? 0 : fh.frameContentSize;
-	if ((err = frame_room(r, keep + (want ? want : (1u << 16)))))
-		return err;
-	if (keep && r->pos)
-		memmove(r->frame, r->frame + r->pos, keep);
+	if (s->kind != SLOT_FRAME)
+		return slot_end(r, s);
+	/* a record is shorter than HEAD, so what is left of it always fits */
+	start = s->buf + HEAD - keep;
+	if (keep)
+		memcpy(start, r->frame + r->pos, keep);
+	take_slot(r);
 	r->frame_off += r->pos;
-	r->frame_len = keep;
+	r->frame = start;
+	r->frame_len = keep + s->len;
 	r->pos = 0;
-	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
-	/* a frame of known size is decoded straight into our buffer, without zstd's own
-	 * window buffer and the copy out of it (the buffer then must not move) */
-	ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_stableOutBuffer, want ? 1 : 0);
-	out = (ZSTD_outBuffer){ r->frame + keep, want ? want : r->frame_cap - keep, 0 };
-	for (;;) {
-		ZSTD_inBuffer in = { r->in + r->in_pos, r->in_len - r->in_pos, 0 };
-		size_t ret = ZSTD_decompressStream(r->dctx, &out, &in);
-
-		r->in_pos += in.pos;
-		if (ZSTD_isError(ret)) {
-			set_error(r, ST_END_CORRUPT, "frame at byte %llu does not decode: %s",
-				  (unsigned long long)start, ZSTD_getErrorName(ret));
-			return 1;
-		}
-		if (ret == 0)
-			break;
-		if (out.pos == out.size) {
-			if (want || out.size >= ST_MAX_FRAME_SIZE) {
-				set_error(r, ST_END_CORRUPT, "frame at byte %llu is larger than %s",
-					  (unsigned long long)start,
-					  want ? "its header says" : "64 MiB");
-				return 1;
-			}
-			if ((err = frame_room(r, keep + out.size * 2)))
-				return err;
-			out.dst = r->frame + keep;
-			out.size = r->frame_cap - keep;
-			if (out.size > ST_MAX_FRAME_SIZE)
-				out.size = ST_MAX_FRAME_SIZE;
-			continue;
-		}
-		if (r->in_pos == r->in_len) {
-			if ((err = fill(r, 1)))
-				return err;
-			if (r->in_pos == r->in_len) {
-				r->cut = true;
-				set_error(r, ST_END_TRUNCATED,
-					  "file cut inside frame %u at byte %llu: the tracer did not finish "
-					  "(killed?); read up to its last complete frame",
-					  r->nframes + 1, (unsigned long long)start);
-				return 1;
-			}
-		}
-	}
-	if (want && out.pos != want) {
-		set_error(r, ST_END_CORRUPT, "frame at byte %llu: size does not match its header",
-			  (unsigned long long)start);
-		return 1;
-	}
-	r->frame_len = keep + out.pos;
 	r->nframes++;
 	if (frame_starts_state(r, keep)) {
 		hmap_clear(&r->fds);
@@ -517,7 +694,7 @@ static int decode_switch(struct st_reader *r, struct st_event *ev, const struct 
 /* Decodes a known payload; 0 ok, 1 unknown, -1 too short (corrupt), -2 corrupt (said). */
 static int decode(struct st_reader *r, struct st_event *ev, const unsigned char *p, size_t len)
 {
-	const struct st_rec_desc *d = st_rec_desc(ev->type);
+	const struct st_rec_desc *d;
 
 	switch (ev->type) {
 	case ST_REC_DROPS:
@@ -526,29 +703,32 @@ static int decode(struct st_reader *r, struct st_event *ev, const unsigned char 
 	case ST_REC_SYSCALL:
 		return decode_syscall(r, ev, p, len);
 	case ST_REC_SWITCH:
-		return decode_switch(r, ev, d, p, len);
+		return decode_switch(r, ev, st_rec_desc(ST_REC_SWITCH), p, len);
 	}
+	d = st_rec_desc(ev->type);
 	return d && d->fixed ? decode_desc(r, ev, d, p, len) : 1;
 }
 
 /* After the trailer: nothing may follow but skippable frames, not even a part of a record. */
 static int after_trailer(struct st_reader *r)
 {
-	ZSTD_frameHeader fh;
+	const struct slot *s;
 	int err;
 
-	while (r->pos == r->frame_len) {
-		if ((err = fill(r, 1)) || r->in_pos == r->in_len)
+	if (r->pos == r->frame_len) {
+		s = peek_slot(r);
+		if (s->kind == SLOT_FAIL && !s->data_frame) {
+			err = slot_end(r, s);
 			return err < 0 ? err : 0;
-		if ((err = check_frame_header(r, &fh)))
-			return err < 0 ? err : 0;
-		if (fh.frameType != ZSTD_skippableFrame)
-			break;
-		if ((err = skip_frame(r, &fh)))
-			return err < 0 ? err : 0;
+		}
+		if (s->kind == SLOT_END)
+			return 0;
+		set_error(r, ST_END_CORRUPT, "data after the trailer at byte %llu",
+			  (unsigned long long)s->start);
+		return 0;
 	}
 	set_error(r, ST_END_CORRUPT, "data after the trailer at byte %llu",
-		  (unsigned long long)(r->in_off + r->in_pos));
+		  (unsigned long long)r->slot[r->cur].next);
 	return 0;
 }
 
@@ -748,12 +928,34 @@ static int reader_init(struct st_reader **rp)
 	*rp = r;
 	if (!r)
 		return -ENOMEM;
-	r->dctx = ZSTD_createDCtx();
-	if (!r->dctx)
+	r->cur = -1;
+	r->src.dctx = ZSTD_createDCtx();
+	if (!r->src.dctx)
 		return -ENOMEM;
 	/* bound the decoder's window: a hostile frame cannot make us allocate more */
-	ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, 26);
+	ZSTD_DCtx_setParameter(r->src.dctx, ZSTD_d_windowLogMax, 26);
 	return 0;
+}
+
+/*
+ * Decompresses ahead in a thread of its own (signals stay with the caller's threads).
+ * Without one (it could not start), frames are decompressed when they are needed.
+ */
+static void start_thread(struct st_reader *r)
+{
+	sigset_t all, old;
+	const char *env = getenv("ST_READER_THREAD");
+
+	if (env && !strcmp(env, "0"))
+		return;
+	if (pthread_mutex_init(&r->mu, NULL))
+		return;
+	if (pthread_cond_init(&r->ready_cv, NULL) || pthread_cond_init(&r->free_cv, NULL))
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r->threaded = !pthread_create(&r->thread, NULL, producer, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 int st_reader__open(struct st_reader **rp, const char *path)
@@ -765,13 +967,13 @@ int st_reader__open(struct st_reader **rp, const char *path)
 	r = *rp;
 	if (err)
 		return err;
-	r->f = fopen(path, "rbe");
-	if (!r->f) {
+	r->src.f = fopen(path, "rbe");
+	if (!r->src.f) {
 		err = -errno;
 		snprintf(r->err, sizeof(r->err), "cannot open: %s", strerror(errno));
 		return err;
 	}
-	if (fstat(fileno(r->f), &st) == 0) {
+	if (fstat(fileno(r->src.f), &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			snprintf(r->err, sizeof(r->err), "is a directory");
 			return -EISDIR;
@@ -783,10 +985,11 @@ int st_reader__open(struct st_reader **rp, const char *path)
 			return -ENODATA;
 		}
 	}
-	r->in_cap = IN_CHUNK;
-	r->in = malloc(r->in_cap);
-	if (!r->in)
+	r->src.in_cap = IN_CHUNK;
+	r->src.in = malloc(r->src.in_cap);
+	if (!r->src.in)
 		return -ENOMEM;
+	start_thread(r);
 	return read_header(r);
 }
 
@@ -797,9 +1000,9 @@ int st_reader__open_mem(struct st_reader **rp, const void *data, size_t len)
 
 	if (err)
 		return err;
-	r->mem = data;
-	r->in = (unsigned char *)data;	/* never written: fill() does not move memory input */
-	r->in_len = len;
+	r->src.mem = data;
+	r->src.in = (unsigned char *)data;	/* never written: fill() does not move memory input */
+	r->src.in_len = len;
 	r->info.file_bytes = len;
 	if (!len) {
 		snprintf(r->err, sizeof(r->err), "empty input (0 bytes)");
@@ -859,14 +1062,25 @@ void st_reader__close(struct st_reader *r)
 {
 	if (!r)
 		return;
-	if (r->f)
-		fclose(r->f);
-	if (!r->mem)
-		free(r->in);
-	ZSTD_freeDCtx(r->dctx);
+	if (r->threaded) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = true;
+		pthread_cond_signal(&r->free_cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->thread, NULL);
+		pthread_mutex_destroy(&r->mu);
+		pthread_cond_destroy(&r->ready_cv);
+		pthread_cond_destroy(&r->free_cv);
+	}
+	for (int i = 0; i < NSLOT; i++)
+		free(r->slot[i].buf);
+	if (r->src.f)
+		fclose(r->src.f);
+	if (!r->src.mem)
+		free(r->src.in);
+	ZSTD_freeDCtx(r->src.dctx);
 	hmap_free(&r->fds);
 	free(r->fdv);
-	free(r->frame);
 	free(r->hdr_strings);
 	free(r);
 }

@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
+ * analyzer/pass/: the analysis.  an_core.c runs one pass over a trace into the model
+ * (threads, processes, on/off-CPU segments with their causes and wakers: an_core.h),
+ * an_attr.c and an_loader.c attribute syscalls and data-loader traffic, an_dist.c
+ * distributed identities, an_stats.c the timelines; after the pass an_finish.c finds
+ * trainers, windows and steps, an_straggler.c the straggler, an_verdict.c the verdict,
+ * categories.c spells the categories.  Reports (analyzer/out/) read only this header.
+ *
  * The results of `analyze`: everything the text report, the JSON (docs/json-schema.md),
  * the charts and later exports need, computed once by analysis__run().  Strings that
  * come from the trace (thread names, paths, command lines) are untrusted: printers
@@ -24,9 +31,6 @@
 #define MAX_TRAINERS	64
 #define STEP_CHART_MAX	2000
 #define MAX_COMPETITORS	5
-
-extern const char *const cat_names[NCAT];	/* "compute", "dataloader_wait", ... */
-extern const char *const wst_names[NWS];	/* "prep", "fetch", "network", ... "idle" */
 
 struct an_breakdown {
 	uint64_t ns[NCAT];

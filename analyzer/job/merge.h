@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
+ * analyzer/job/: one job from several nodes (merge.c, merge_tr.c for traces, job.c the
+ * clocks).
+ *
  * One job from several nodes: `analyze --merge r0.json r1.json ...` reads per-node
  * `--json` reports, `analyze n0.zst n1.zst ...` analyses each trace into the same
  * report first.  Either way the ranks of every input become the trainers of one

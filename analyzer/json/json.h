@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Minimal JSON output helpers shared by the dump and the reports. */
+/*
+ * analyzer/json/: JSON in and out.  json.c writes (the dump, the reports, Perfetto),
+ * jparse.c reads a report whole (--compare), jstream.c reads reports as a stream
+ * (--merge of thousands).  All three treat their input as hostile.
+ *
+ * Minimal JSON output helpers shared by the dump and the reports.
+ */
 #ifndef ST_JSON_H
 #define ST_JSON_H
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* `analyze --compare BASELINE NEW`: regression checks for CI (docs/compare.md). */
+/*
+ * analyzer/compare/: `analyze --compare BASELINE NEW`, regression checks for CI
+ * (docs/compare.md): compare.c reads both sides (traces or --json reports),
+ * compare_rules.c decides each rule, compare_out.c writes text, JSON, JUnit, charts.
+ */
 #ifndef ST_COMPARE_H
 #define ST_COMPARE_H
 

@@ -16,12 +16,6 @@
 #define CLUSTER_RATIO	4.0	/* step gaps at least this much longer than in-step gaps */
 #define POOL_GAP_NS	1000000000ull	/* an iterator forks its workers within this */
 
-const char *const cat_names[NCAT] = {
-	"compute", "dataloader_wait", "io_wait", "gpu_wait", "cpu_contention", "lock_wait",
-	"other_wait", "collective_wait",
-};
-const char *const wst_names[NWS] = { "prep", "fetch", "network", "starved", "sleep", "idle" };
-
 #define FOR_THREADS(a, t)                                                            \
 	for (size_t _i = 0; _i < (a)->threads.cap; _i++)                             \
 		if ((a)->threads.keys[_i] && (a)->threads.keys[_i] != UINT64_MAX &&  \

@@ -51,6 +51,10 @@ enum wst {
 	WS_NONE = NWS,	/* not known yet, or exited */
 };
 
+/* The words every report uses for them (categories.c) */
+extern const char *const cat_names[NCAT];	/* "compute", "dataloader_wait", ... */
+extern const char *const wst_names[NWS];	/* "prep", "fetch", "network", ... "idle" */
+
 /* How the waker of a thread relates to it. */
 enum wrel {
 	WREL_NONE = 0,	/* no wakeup seen */
