@@ -30,6 +30,8 @@
 #define CHAIN_GAP_NS	2000000ull	/* futex calls of one wait chain follow within this */
 #define CHAIN_HOLD_NS	2000000000ull	/* an unresolved chain holds its segments this long */
 #define ETIMEDOUT_	110
+#define EAGAIN_		11
+#define FUTEX_PRIVATE_	128
 
 #define NR(name) ST_NR_##name	/* numbers generated from the kernel header */
 
@@ -1236,7 +1238,9 @@ void attr__close_off(struct an *a, struct thr *t, uint64_t end)
 
 /*
  * Whether only another task can end a sleep in this syscall: a read that got data
- * (or EOF) from a pipe, a futex wait that was woken (a timeout returns ETIMEDOUT).
+ * (or EOF) from a pipe, a futex wait without a timeout that was woken.  (A timed one
+ * that returns 0 may have been woken by its timer first, then handed the futex by a
+ * wake that found it runnable: its wakeup is the timer's interrupt.)
  */
 static bool task_woken(const struct st_ev_syscall *sc)
 {
@@ -1244,7 +1248,8 @@ static bool task_woken(const struct st_ev_syscall *sc)
 
 	if (nr == NR(futex))
 		return (sc->present & ST_SC_FUTEX) && sc->b.ret == 0 &&
-		       ((sc->futex.op & 0x7f) == 0 || (sc->futex.op & 0x7f) == 9);
+		       ((sc->futex.op & 0x7f) == 0 || (sc->futex.op & 0x7f) == 9) &&
+		       !((sc->present & ST_SC_TIMEOUT) && sc->timeout >= 0);
 	return (nr == NR(read) || nr == NR(readv)) && sc->b.ret >= 0 &&
 	       (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_PIPE;
 }
@@ -1518,13 +1523,17 @@ static bool chain_addr(const struct thr *t, uint64_t uaddr)
 	return uaddr + 8 >= t->fx_addr && uaddr <= t->fx_addr + 8;
 }
 
-/* Ends the open chain; as a lock wait when a sibling ended it (the segments held). */
-static void chain_end(struct an *a, struct thr *t, uint64_t e, const struct seg *last)
+/*
+ * Ends the open chain; as a lock wait when a sibling ended it (the segments held):
+ * its wakeup says so, or the call itself (sib) when the wakeup came first from the
+ * wait's timer.
+ */
+static void chain_end(struct an *a, struct thr *t, uint64_t e, const struct seg *last, bool sib)
 {
 	uint8_t flags = OVF_ALL;
 
 	t->fx_open = false;
-	if (!last || last->wrel != WREL_SIBLING)
+	if (!last || (last->wrel != WREL_SIBLING && !sib))
 		return;
 	if (t->proc && an__is_python(t->proc) &&
 	    2 * (wk__active(t->proc, a->now) - t->fx_act0) >= e - t->fx_start)
@@ -1548,7 +1557,7 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 
 	if (t->fx_open && (!futex || s > t->fx_end + CHAIN_GAP_NS ||
 			   (timeout && !chain_addr(t, sc->futex.uaddr))))
-		chain_end(a, t, e, NULL);
+		chain_end(a, t, e, NULL, false);
 	if (!t->fx_open) {
 		if (!timeout || !cv->first)
 			return;
@@ -1558,9 +1567,15 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 		t->fx_act0 = cv->first->act0;
 	}
 	t->fx_end = e;
-	/* woken (0), or the value changed before it slept (EAGAIN: a wake raced it) */
+	/*
+	 * Woken (0), or the value changed before it slept (EAGAIN: a wake raced it).  On
+	 * a private futex only a thread of the process can do either: a sibling, even
+	 * when the timer's wakeup came first (on a busy machine the waiter may wait for a
+	 * CPU past its timeout while the holder hands the lock over).
+	 */
 	if (wait && !timeout && cv->last)
-		chain_end(a, t, e, cv->last);
+		chain_end(a, t, e, cv->last, (sc->futex.op & FUTEX_PRIVATE_) &&
+		      (sc->b.ret == 0 || sc->b.ret == -EAGAIN_));
 }
 
 void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
