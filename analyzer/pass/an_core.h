@@ -387,6 +387,7 @@ struct an {
 	 */
 	uint64_t task_wakes, task_wakes_irq;
 	bool have_probes, have_step_probes, have_gpu_probes;
+	uint64_t gpu_probes_at;	/* when the last GPU sync probe was attached */
 	bool have_ranks;	/* some process has a distributed identity */
 	/*
 	 * The tracer could not tell interrupt context (irq_context "none", or a tracer
