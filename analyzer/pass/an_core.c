@@ -680,6 +680,8 @@ static void on_probe_def(struct an *a, const struct st_event *ev)
 		a->have_step_probes = true;
 	if (ev->pdef.role != ST_PROBE_GPU_SYNC && !coll)
 		return;
+	if (ev->pdef.role == ST_PROBE_GPU_SYNC && ev->ts > a->gpu_probes_at)
+		a->gpu_probes_at = ev->ts;
 	/* GPU sync and collective probes end after the time they cover: hold that
 	 * thread's segments */
 	if (!ev->pdef.pid)

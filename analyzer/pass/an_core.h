@@ -526,6 +526,7 @@ struct an {
 	struct machine m;
 	uint32_t nperiod;	/* threads whose periodic pattern is watched */
 	bool have_probes, have_step_probes, have_gpu_probes;
+	uint64_t gpu_probes_at;	/* when the last GPU sync probe was attached */
 	bool have_ranks;	/* some process has a distributed identity */
 	/*
 	 * The tracer could not tell interrupt context (irq_context "none", or a tracer

@@ -254,6 +254,25 @@ static void health(struct an_result *res)
 		warn(res, "--from is after the end of the trace");
 }
 
+/*
+ * GPU sync probes go on a library when the job opens it, while the job runs: the
+ * syncs of a window that began before then are not seen (a spinning sync reads as
+ * compute, a blocking one as a wait of unknown cause).
+ */
+static void probes_late(struct an_result *res)
+{
+	const struct an *a = &res->an;
+
+	for (uint32_t i = 0; a->gpu_probes_at && i < res->ntr; i++)
+		if (res->tr[i].win_start < a->gpu_probes_at && res->tr[i].win_end > a->gpu_probes_at) {
+			warn(res, "the GPU sync probes were attached %.3f s into the window of "
+			     "pid %u (when it opened its CUDA library): GPU syncs before then are "
+			     "not in the breakdown", (double)(a->gpu_probes_at -
+			     res->tr[i].win_start) / 1e9, res->tr[i].pid);
+			return;
+		}
+}
+
 static int analysis__pass(struct an_result *res, const struct an_opts *o, const char *prog);
 
 /*
@@ -319,6 +338,7 @@ static int analysis__pass(struct an_result *res, const struct an_opts *o, const 
 	res->grid_width = a->grid.width;
 	if (!res->ntr && a->sched_events)
 		warn(res, "no training thread found (no process received batches or ran steps)");
+	probes_late(res);
 	return 0;
 }
 
