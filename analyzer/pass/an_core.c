@@ -511,6 +511,7 @@ static void on_fork(struct an *a, const struct st_event *ev)
 		link_parent(a, cp, parent ? parent->proc : an__find_proc(a, f->parent_pid));
 		if (cp->parent)
 			cp->parent->flags |= PF_FORKS;
+		cp->flags |= PF_FORKED;
 	}
 	cp->flags |= PF_KNOWN;
 	if (!(ev->flags & ST_FORK_THREAD) && f->child_pid != f->parent_pid)

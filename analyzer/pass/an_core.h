@@ -318,6 +318,7 @@ struct thr {
 #define PF_KNOWN	(1u << 2)	/* seen in a proc/fork/comm record: traced */
 #define PF_NET_PEERS	(1u << 3)	/* its threads receive traffic from an unrelated traced process */
 #define PF_FORKS	(1u << 4)	/* forked a process in the trace (its workers start there) */
+#define PF_FORKED	(1u << 5)	/* forked in the trace (not there at attach) */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;

@@ -14,7 +14,6 @@
 #define BUSY_SHARE	0.25	/* without data-loader evidence, trainers are the busy processes */
 #define WORKER_BUSY	0.01	/* a child process busy 1% of the window is a worker */
 #define CLUSTER_RATIO	4.0	/* step gaps at least this much longer than in-step gaps */
-#define POOL_GAP_NS	1000000000ull	/* an iterator forks its workers within this */
 
 #define FOR_THREADS(a, t)                                                            \
 	for (size_t _i = 0; _i < (a)->threads.cap; _i++)                             \
@@ -497,6 +496,7 @@ static int cmp_worker_pid(const void *x, const void *y)
 struct life {
 	uint64_t start, end;
 	uint32_t pid;
+	bool forked;		/* in the trace (else it was there at attach) */
 };
 
 static int cmp_life(const void *x, const void *y)
@@ -517,36 +517,33 @@ static uint64_t first_batch(const struct thr *t, uint64_t ts)
 }
 
 /*
- * Groups the workers into pools: one DataLoader iterator forks its workers within a
- * moment, and they live until it ends.  A worker forked later than POOL_GAP_NS after
- * the pool's last fork, or once one of the pool's workers has exited, starts a new
- * pool: without persistent_workers, every epoch does.
+ * Groups the workers into pools: one DataLoader iterator forks all its workers before
+ * its first batch, and they live until it ends.  A worker forked once the pool
+ * delivered a batch, or once one of the pool's workers has exited, starts a new pool:
+ * without persistent_workers, every epoch does.  (Not the time between the forks: a
+ * busy machine spreads them over seconds.)
  */
 static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, uint32_t n)
 {
-	uint64_t last = 0, ended = UINT64_MAX, latest = 0, win = tr->win_end - tr->win_start;
+	uint64_t ended = UINT64_MAX, win = tr->win_end - tr->win_start;
 	uint32_t size[MAX_POOLS] = { 0 }, best = 0;
 	struct an_pool *pl = NULL;
 
 	qsort(l, n, sizeof(*l), cmp_life);
 	for (uint32_t i = 0; i < n; i++) {
-		if (!pl || l[i].start > last + POOL_GAP_NS || l[i].start >= ended) {
+		if (!pl || l[i].start >= ended ||
+		    (pl->first_batch > pl->start && l[i].start > pl->first_batch)) {
 			if (tr->dl.npools == MAX_POOLS)
 				break;
 			pl = &tr->dl.pools[tr->dl.npools++];
 			pl->start = l[i].start;
-			/* the last pool ended (its workers shut down), then iter() forked these */
-			pl->gap_start = latest && latest < l[i].start ? latest : l[i].start;
-			pl->forked = l[i].start > res->an.start_ts;
+			pl->forked = l[i].forked;
 			pl->first_batch = first_batch(tr->main, l[i].start);
 			ended = UINT64_MAX;
 		}
 		pl->workers++;
-		last = l[i].start;
 		if (l[i].end < ended)
 			ended = l[i].end;
-		if (l[i].end > latest)
-			latest = l[i].end;
 		for (uint32_t k = 0; k < tr->dl.nlisted; k++)
 			if (tr->dl.w[k].pid == l[i].pid)
 				tr->dl.w[k].pool = tr->dl.npools - 1;
@@ -569,7 +566,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 
 		if (q->forked && q->first_batch > q->start && q->start >= tr->win_start &&
 		    q->start < tr->win_start + win)
-			tr->dl.recreate_ns += q->first_batch - q->gap_start;
+			tr->dl.recreate_ns += q->first_batch - q->start;
 	}
 }
 
@@ -593,7 +590,8 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 		tr->dl.nworkers++;
 		if (l)
 			l[n++] = (struct life){ .start = q->first_ts, .pid = q->pid,
-						.end = q->flags & PF_EXITED ? q->last_ts : a->end_ts };
+						.end = q->flags & PF_EXITED ? q->last_ts : a->end_ts,
+						.forked = q->flags & PF_FORKED };
 		if (!(w = worker_slot(tr, q)))
 			continue;
 		w->pid = q->pid;

@@ -57,7 +57,6 @@ struct an_stall {
 /* The workers one DataLoader iterator started: forked together, alive together. */
 struct an_pool {
 	uint64_t start;		/* its first fork (the trace start: it was there at attach) */
-	uint64_t gap_start;	/* the previous pool's last exit, if earlier: iter() began */
 	uint64_t first_batch;	/* the main thread's first batch after it (0: none) */
 	uint32_t workers;
 	bool forked;		/* started inside the trace */
