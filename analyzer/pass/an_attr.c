@@ -585,7 +585,14 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	struct proc *p = t->proc;
 	uint64_t cpu = attr__cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0;
 	bool near = t->last_arrival && ts >= t->last_arrival && t->blocks == t->last_arr_blocks;
-	bool merged = (near && gap < MERGE_GAP_NS) || (kind == ARR_WAKE && rx_wake(t, ts));
+	/*
+	 * A read is the batch a wakeup just announced, or the body of the message whose
+	 * length (4 bytes: multiprocessing's header) it read last, when the thread did
+	 * not block in between, however long it ran (a loaded machine makes that slow).
+	 */
+	bool body = near && kind != ARR_WAKE && kind != ARR_POLL &&
+		    (t->last_arr_kind == ARR_WAKE || t->last_arr_kind == ARR_HDR);
+	bool merged = (near && gap < MERGE_GAP_NS) || body || (kind == ARR_WAKE && rx_wake(t, ts));
 
 	if (kind == ARR_POLL) {
 		t->poll_at = ts;
@@ -604,14 +611,14 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		return true;
 	/* a new batch: its receipt starts, or goes on when one was not taken yet */
 	if (!t->rx_open)
-		t->rx_start = kind == ARR_READ && t->poll_at && t->poll_at <= ts &&
+		t->rx_start = kind != ARR_WAKE && t->poll_at && t->poll_at <= ts &&
 			      cpu - t->poll_cpu <= RX_CPU_NS ? t->poll_at : ts;
 	/*
 	 * Until the pipe batches come through is known, a worker's wakeup is an arrival;
 	 * a wakeup while one was being received may have counted it twice: the first
 	 * read of the pipe starts the count afresh.
 	 */
-	if (kind == ARR_READ && !t->read_arrivals++)
+	if (kind != ARR_WAKE && !t->read_arrivals++)
 		t->pending = t->rx_open;
 	t->poll_at = 0;
 	t->rx_end = ts;
@@ -1422,14 +1429,24 @@ static bool is_ipc(const struct st_ev_syscall *sc)
 #define NEXT_CPU_NS	200000ull	/* next()'s own code around a wait or a take */
 
 /*
+ * A loader whose next() runs code of its own around its receive and its take:
+ * CPython's (DataLoader's __next__, unpickling).  A C loop's loader call is the
+ * receive itself: a preemption next to it is its own work's.
+ */
+static bool next_code(const struct thr *t)
+{
+	return t->proc && an__is_python(t->proc);
+}
+
+/*
  * Preempted at ts: within NEXT_CPU_NS of CPU after a take, t had not returned from
  * next() yet (the job measures that time as the loader's).
  */
 void attr__preempted(struct thr *t, uint64_t ts)
 {
 	t->preempted = true;
-	t->pre_take = t->takes && attr__cpu_at(t, ts) <= t->take_cpu + NEXT_CPU_NS ?
-		      t->last_take : 0;
+	t->pre_take = t->takes && next_code(t) &&
+		      attr__cpu_at(t, ts) <= t->take_cpu + NEXT_CPU_NS ? t->last_take : 0;
 }
 
 /* Running again at ts after a preemption that began at t->since. */
@@ -1454,7 +1471,8 @@ void attr__resumed(struct thr *t, uint64_t ts)
  */
 static void next_preempted(struct thr *t, uint64_t s)
 {
-	if (t->pre_end && t->pre_end <= s && attr__cpu_at(t, s) - t->pre_cpu <= NEXT_CPU_NS)
+	if (t->pre_end && t->pre_end <= s && attr__cpu_at(t, s) - t->pre_cpu <= NEXT_CPU_NS &&
+	    next_code(t))
 		ovl_add(t, t->pre_start, s, CAT_DL);
 	t->pre_end = 0;
 }
@@ -1616,8 +1634,9 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		next_preempted(t, s);
 	arrival = batch_fd && sc->b.ret > 0;
 	if (arrival)
-		merged = attr__arrival(a, t, e, true, sc->b.nr == NR(read) ||
-				       sc->b.nr == NR(readv) ? ARR_READ : ARR_POLL);
+		merged = attr__arrival(a, t, e, true, sc->b.nr != NR(read) &&
+				       sc->b.nr != NR(readv) ? ARR_POLL :
+				       sc->b.ret == 4 ? ARR_HDR : ARR_READ);
 	receipt(t, sc, s, e, arrival, merged);
 	if (has_fd && (sc->fd.kind == ST_FD_REG || sc->fd.kind == ST_FD_BLK))
 		write_session(t, sc, s, e);

@@ -565,7 +565,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev);
 #define AN_PROBE_COLL	0x100
 void attr__probe(struct an *a, struct thr *t, uint64_t s, uint64_t e, int role);
 void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind);
-enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ };
+enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ, ARR_HDR /* a read of 4 bytes */ };
 /* Returns whether the arrival was merged into the previous one (the same batch). */
 bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind);
 void attr__send(struct an *a, struct thr *t, uint64_t ts);
