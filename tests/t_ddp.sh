@@ -68,7 +68,7 @@ ok = (s is not None and s["rank"] == ts["rank"] and s["cause"] == ts["cause"] an
       s["pid"] == ranks[ts["rank"]]["pid"] and got == want and
       j["job"]["run_id"] == t["ranks"][0]["env"]["torchelastic_run_id"] and
       j["job"]["ranks"] == t["world_size"] and j["verdict"]["primary"] == ts["cause"])
-print("straggler", s, "truth", ts["rank"], ts["cause"], "trainers", sorted(got), "want", sorted(want))
+print("straggler", s, "truth", ts["rank"], ts["cause"], "trainers", sorted(got, key=str), "want", sorted(want, key=str))
 sys.exit(0 if ok else 1)
 PY
 }
