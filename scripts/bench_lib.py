@@ -425,9 +425,10 @@ def report_capture(rows, res, md):
     md.append("")
     md.append("\\* not decoded: zero drops reported, so the rate is the calls made × "
               "the tool's events per syscall.\n")
-    md.append("Highest rate recorded with zero drops in the sweep: " + ", ".join(
-        f"{t} {fmt(best[t] / 1e6)}M events/s ({fmt(best_sc[t] / 1e6)}M syscalls/s)"
-        for t in TOOLS if t in best) + ".\n")
+    if best:
+        md.append("Highest rate recorded with zero drops in the sweep: " + ", ".join(
+            f"{t} {fmt(best[t] / 1e6)}M events/s ({fmt(best_sc[t] / 1e6)}M syscalls/s)"
+            for t in TOOLS if t in best) + ".\n")
     res["capture_best_zero_drop_events_per_s"] = best
     res["capture_best_zero_drop_syscalls_per_s"] = best_sc
 
