@@ -6,6 +6,11 @@
 #   BENCH_QUICK=1 make bench                   1-2 repetitions, smaller sizes (~2 min)
 #   BENCH_ONLY="sysloop untraced" make bench   only these parts (sysloop untraced
 #                                              workloads pt_size capture analysis merge)
+#   BENCH_WORKLOADS="pt_prep pt_fetch"         only these workloads
+#   BENCH_WL_REPS, BENCH_HEAD_REPS, BENCH_AN_REPS   repetitions of the workloads, the
+#                                              stalltrace capture configurations, the analysis
+#   BENCH_SWEEP=0                              no paced capture sweep
+#   BENCH_AN=stgen                             analysis of the synthetic trace only
 #
 # Writes build/bench/: results.md (the tables), results.json, summary.md (the README
 # table), chart.svg (+ chart.dat), raw.jsonl (every measurement), log.txt.  Peer traces
@@ -56,7 +61,7 @@ else
 	# the three real PyTorch jobs of the overhead target: prep-bound, fetch-bound
 	# (4 KiB O_DIRECT reads, a high syscall rate), 2-rank DDP on gloo (loopback
 	# network, many wakeups); and two trainsim jobs
-	WORKLOADS="ts_prep ts_compute pt_prep pt_fetch ddp_balanced_compute"
+	WORKLOADS="pt_prep pt_fetch ddp_balanced_compute ts_prep ts_compute"
 	PT_SIZE="pt_compute pt_checkpoint"
 	SYSLOOP_CALLS=2000000
 	HEAD_REPS=3
@@ -72,6 +77,12 @@ else
 	MERGE_STEPS=1000
 	MERGE_REPS=3
 fi
+
+# a shorter run on a busy machine: only these workloads, fewer repetitions
+WORKLOADS=${BENCH_WORKLOADS:-$WORKLOADS}
+WL_REPS=${BENCH_WL_REPS:-$WL_REPS}
+HEAD_REPS=${BENCH_HEAD_REPS:-$HEAD_REPS}
+AN_REPS=${BENCH_AN_REPS:-$AN_REPS}
 
 # ---------------------------------------------------------------- helpers
 
@@ -282,6 +293,7 @@ scenario_table()
 bench_workloads()
 {
 	local rep w t tr sh
+	local -a copts
 
 	log "workloads: $WORKLOADS x $WL_REPS repetitions"
 	for ((rep = 1; rep <= WL_REPS; rep++)); do
@@ -300,8 +312,12 @@ bench_workloads()
 					cp "$tr.log" "$out/failed-$w-$t-$rep.log" 2>/dev/null
 				}
 				trace_args "$t" "$tr"
+				# the trace's contents (events, size after zstd -3) from the first
+				# repetition: decoding a peer's trace costs more than the run
+				copts=()
+				[ "$rep" = 1 ] && copts=(--count --zstd)
 				add section=workload "workload=$w" "tool=$t" "rep=$rep" --truth "$tmp/truth" \
-					--measure "$tmp/m.json" "${targs[@]}" --count --zstd
+					--measure "$tmp/m.json" "${targs[@]}" "${copts[@]}"
 				if [ "$w" = pt_prep ] && [ "$rep" = "$WL_REPS" ] && [ "$t" != none ]; then
 					mv "$tr" "$tmp/an.pt_prep.$t"
 					mv "$tr.log" "$tmp/an.pt_prep.$t.log"
@@ -381,6 +397,11 @@ bench_capture()
 		capture_run "$t" "sysloop 4 threads, default buffer" 1 1 "$BUILD/tests/sysloop" \
 			$((n / 2)) 4
 	done
+	if [ "${BENCH_SWEEP:-1}" = 0 ]; then
+		log "capture: no paced sweep (BENCH_SWEEP=0)"
+		add section=note "text=Capture: no paced sweep in this run (BENCH_SWEEP=0)."
+		return
+	fi
 	log "capture: paced sweep ($CAP_RATES syscalls/s, ${CAP_SECS}s) x $CAP_REPS"
 	for ((rep = 1; rep <= CAP_REPS; rep++)); do
 		for rate in $CAP_RATES; do
@@ -403,6 +424,8 @@ analysis_argv()
 	case $1 in
 	"analyze --dump TRACE") argv=("$BUILD/analyze" --dump "$2") ;;
 	"analyze TRACE") argv=("$BUILD/analyze" "$2") ;;
+	# the same, its frames decompressed by the analysing thread (no reader thread)
+	"analyze TRACE, one thread") argv=(env ST_READER_THREAD=0 "$BUILD/analyze" "$2") ;;
 	# the analysis with its timeline (to a file: /dev/null would hide its writes)
 	"analyze --perfetto TRACE") argv=("$BUILD/analyze" -q --perfetto "$tmp/pf.json" "$2") ;;
 	"perf script -i TRACE") argv=(perf script -i "$2") ;;
@@ -427,7 +450,8 @@ analysis_runs()
 			cmds+=("analyze --perfetto TRACE") ;;
 	perf) cmds=("perf script -i TRACE" "perf sched latency -i TRACE") ;;
 	trace-cmd) cmds=("trace-cmd report -i TRACE") ;;
-	stgen) cmds=("analyze TRACE") ;;	# a synthetic stalltrace trace
+	# a synthetic stalltrace trace; what the reader's thread buys, interleaved
+	stgen) cmds=("analyze TRACE" "analyze TRACE, one thread") ;;
 	*) return ;;
 	esac
 	[ -n "$events" ] || events=$(trace_events "$t" "$tr")
@@ -456,14 +480,27 @@ trace_events()
 
 bench_analysis()
 {
+	# `analyze TRACE` is measured unless it fails on the workloads' pt_prep trace
+	analyze_ready=1
+	if [ -e "$tmp/an.pt_prep.stalltrace" ] &&
+		! "$BUILD/analyze" "$tmp/an.pt_prep.stalltrace" >/dev/null 2>&1; then
+		analyze_ready=0
+	fi
+	if [ "${BENCH_AN:-all}" = stgen ]; then
+		log "analysis: the synthetic trace only (BENCH_AN=stgen)"
+		add section=note "text=Analysis: the synthetic trace only (BENCH_AN=stgen)."
+	else
+		bench_analysis_real
+	fi
+	bench_analysis_stgen
+}
+
+# The pt_prep traces of the last workload repetition and large sysloop traces, under
+# every tool's own decoder and analyser.
+bench_analysis_real()
+{
 	local t
 
-	# `analyze TRACE` (the analysis itself) may not be there yet: measured when it is
-	analyze_ready=0
-	if [ -e "$tmp/an.pt_prep.stalltrace" ] &&
-		"$BUILD/analyze" "$tmp/an.pt_prep.stalltrace" >/dev/null 2>&1; then
-		analyze_ready=1
-	fi
 	log "analysis: pt_prep traces x $AN_REPS (analyze TRACE ready: $analyze_ready)"
 	for t in "${TOOLS[@]}"; do
 		[ -e "$tmp/an.pt_prep.$t" ] && analysis_runs "pt_prep ($t)" "$AN_REPS" "$t" "$tmp/an.pt_prep.$t"
@@ -478,6 +515,10 @@ bench_analysis()
 		analysis_runs "sysloop 2x$BIG_CALLS ($t)" "$BIG_REPS" "$t" "$tmp/big.$t"
 		rm -f "$tmp/big.$t" "$tmp/big.$t.log"
 	done
+}
+
+bench_analysis_stgen()
+{
 	log "analysis: stgen --bench $STGEN_EVENTS"
 	"$BUILD/tests/stgen" --bench "$STGEN_EVENTS" "$tmp/stgen.zst" || log "stgen failed"
 	# the analyzer targets are for `analyze TRACE`; --dump (JSON output) would take

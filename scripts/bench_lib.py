@@ -249,6 +249,7 @@ TOOLS = ["stalltrace", "perf", "trace-cmd", "bpftrace"]
 # the real jobs of the overhead target (issue 16) and the flood configuration
 JOB_TARGETS = ("pt_prep", "pt_fetch", "ddp_balanced_compute")
 FLOOD = "sysloop 4 threads, default buffer"
+NOISY = "noisy"		# a target's verdict when the runs' noise exceeds the effect
 EVENTS_PER_SYSCALL = {"perf": 2, "trace-cmd": 2}	# sys_enter + sys_exit
 
 
@@ -305,7 +306,7 @@ def report_overhead(rows, res, md, peers):
     md.append("|---|" + "---|" * len(TOOLS))
     res["overhead"] = {}
     sysl = sel(rows, section="sysloop")
-    workloads = [("sysloop (1 thread)", sysl, "ns_per_call")]
+    workloads = [("sysloop (1 thread)", sysl, SC_METRIC)]
     for w in sorted({r["workload"] for r in sel(rows, section="workload")}):
         workloads.append((w, sel(rows, section="workload", workload=w), "wall_s"))
     for name, rs, metric in workloads:
@@ -332,21 +333,30 @@ def report_overhead(rows, res, md, peers):
     md.append("")
 
 
+# sysloop's fastest chunk of 1000 calls: on a machine others share, most chunks still
+# run unpreempted, and the fastest is the cost of a call; the whole run's mean also
+# holds everyone else's work (both agree on a quiet machine)
+SC_METRIC = "min_ns_per_call"
+
+
 def report_syscall(rows, res, md):
     md.append("## Cost per syscall (tight getppid() loop, 1 thread)\n")
+    md.append("ns per call of sysloop's fastest chunk of 1000 calls (`min_ns_per_call`): "
+              "robust to other work on the machine, which the whole run's mean is not; "
+              "added = traced minus untraced in the same repetition.\n")
     md.append("| tool | traced ns/call | added ns/call | untraced process ns/call while the "
               "tool traces another job | added ns/call |")
     md.append("|---|---|---|---|---|")
     res["syscall"] = {}
     sysl, unt = sel(rows, section="sysloop"), sel(rows, section="untraced")
-    base = stats([r.get("ns_per_call") for r in sel(sysl, tool="none")])
-    ubase = stats([r.get("ns_per_call") for r in sel(unt, tool="none")])
+    base = stats([r.get(SC_METRIC) for r in sel(sysl, tool="none")])
+    ubase = stats([r.get(SC_METRIC) for r in sel(unt, tool="none")])
     md.append(f"| none | {fmt_stat(base, 1)} | – | {fmt_stat(ubase, 1)} | – |")
     for t in TOOLS:
-        tr = stats([r.get("ns_per_call") for r in sel(sysl, tool=t)])
-        ut = stats([r.get("ns_per_call") for r in sel(unt, tool=t)])
-        add = stats(paired_diff(sysl, "ns_per_call", t))
-        uadd = stats(paired_diff(unt, "ns_per_call", t))
+        tr = stats([r.get(SC_METRIC) for r in sel(sysl, tool=t)])
+        ut = stats([r.get(SC_METRIC) for r in sel(unt, tool=t)])
+        add = stats(paired_diff(sysl, SC_METRIC, t))
+        uadd = stats(paired_diff(unt, SC_METRIC, t))
         res["syscall"][t] = {"traced_ns": tr, "added_ns": add, "untraced_ns": ut,
                              "untraced_added_ns": uadd}
         md.append(f"| {t} | {fmt_stat(tr, 1)} | {fmt_stat(add, 1)} | {fmt_stat(ut, 1)} | "
@@ -415,9 +425,10 @@ def report_capture(rows, res, md):
     md.append("")
     md.append("\\* not decoded: zero drops reported, so the rate is the calls made × "
               "the tool's events per syscall.\n")
-    md.append("Highest rate recorded with zero drops in the sweep: " + ", ".join(
-        f"{t} {fmt(best[t] / 1e6)}M events/s ({fmt(best_sc[t] / 1e6)}M syscalls/s)"
-        for t in TOOLS if t in best) + ".\n")
+    if best:
+        md.append("Highest rate recorded with zero drops in the sweep: " + ", ".join(
+            f"{t} {fmt(best[t] / 1e6)}M events/s ({fmt(best_sc[t] / 1e6)}M syscalls/s)"
+            for t in TOOLS if t in best) + ".\n")
     res["capture_best_zero_drop_events_per_s"] = best
     res["capture_best_zero_drop_syscalls_per_s"] = best_sc
 
@@ -535,7 +546,8 @@ def report_targets(rows, res, md):
     tg = []
 
     def add(name, measured, ok, note=""):
-        verdict = "pending" if ok is None else ("pass" if ok else "**miss**")
+        verdict = ("pending" if ok is None else "inconclusive" if ok == NOISY else
+                   "pass" if ok else "**miss**")
         tg.append({"target": name, "measured": measured, "result": verdict, "note": note})
         md.append(f"| {name} | {measured}{(' — ' + note) if note else ''} | {verdict} |")
 
@@ -548,9 +560,19 @@ def report_targets(rows, res, md):
         None if not sc.get("untraced_added_ns") else sc["untraced_added_ns"]["median"] <= 20)
     for w in JOB_TARGETS:
         pt = res.get("overhead", {}).get(w, {}).get("stalltrace")
+        base = stats([r.get("wall_s") for r in sel(rows, section="workload", workload=w,
+                                                    tool="none")])
         n = f", {pt['n']} pairs" if pt else ""
+        ok = None if not pt else pt["median"] <= 1.02 and pt["n"] >= 7
+        note = ""
+        # a 2% effect cannot be told from runs whose untraced windows alone spread
+        # more, nor from a median below 1 (tracing does not speed a job up)
+        if pt and (base["max"] > 1.10 * base["min"] or pt["median"] < 0.98):
+            ok = NOISY
+            note = (f"the untraced runs alone spread {base['max'] / base['min']:.2f}x: "
+                    "noise, no verdict")
         add(f"capture: {w} traced/untraced ≤ 1.02 (median of ≥ 7 interleaved pairs)",
-            fmt_stat(pt, 3) + n, None if not pt else pt["median"] <= 1.02 and pt["n"] >= 7)
+            fmt_stat(pt, 3) + n, ok, note)
     head = [c for c in res.get("capture", []) if c["tool"] == "stalltrace"
             and c["config"] == "sysloop 2 threads, default buffer"]
     if head:
@@ -581,7 +603,7 @@ def report_targets(rows, res, md):
         f"CPU {fmt_stat(cpu, 1)} % of one core on PyTorch runs, max RSS {fmt_stat(rss, 0)} MB",
         True if cpu else None)
     big = [a for a in res.get("analysis", []) if a["trace"].startswith("stgen") and
-           a["cmd"].startswith("analyze TRACE")]
+           a["cmd"] == "analyze TRACE"]
     if big and not big[0].get("pending") and big[0].get("events_per_s"):
         b = big[0]
         add(f"analysis: ≥ 25M events/s on {b['trace']} (wall)",
@@ -677,8 +699,10 @@ def summary_table(res, meta):
         [cell(sc.get(t, {}).get("untraced_added_ns"), 0) for t in TOOLS])
     best = res.get("capture_best_zero_drop_events_per_s", {})
     bsc = res.get("capture_best_zero_drop_syscalls_per_s", {})
+    swept = any(c["config"] == "sweep" for c in res.get("capture", []))
     row("highest rate recorded with zero drops (paced sweep): events/s (syscalls/s)",
-        [f"{best[t] / 1e6:.2f}M ({bsc[t] / 1e6:.2f}M)" if t in best else "none" for t in TOOLS])
+        [f"{best[t] / 1e6:.2f}M ({bsc[t] / 1e6:.2f}M)" if t in best else
+         "none" if swept else "not run" for t in TOOLS])
     mx = {c["tool"]: c for c in res.get("capture", [])
           if c["config"] == "sysloop 2 threads, default buffer"}
     row("drop rate at the highest rate (sysloop, 2 threads)",
@@ -697,7 +721,8 @@ def summary_table(res, meta):
     row("print every event of a large trace: events/s per core",
         [f"{cell(an[dec[t]].get('events_per_s_per_core'), 0)} (`{dec[t].split(' TRACE')[0].split(' -i')[0]}`)"
          if t in dec and dec[t] in an else "n/a" for t in TOOLS])
-    big = [a for a in res.get("analysis", []) if a["trace"].startswith("stgen")]
+    big = [a for a in res.get("analysis", []) if a["trace"].startswith("stgen")
+           and a["cmd"] == "analyze TRACE"]
     if big:
         b = big[0]
         row(f"analysis of a {b['trace'].split()[1]}-event trace: events/s (per CPU second), "
