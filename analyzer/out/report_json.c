@@ -322,7 +322,7 @@ static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 		boolean(w, "started_in_trace", pl->forked);
 		if (pl->first_batch) {
 			u64(w, "first_batch_ns", pl->first_batch);
-			num(w, "startup_s", pl->forked ? sec(pl->first_batch - pl->start) : NAN);
+			num(w, "startup_s", pl->forked ? sec(pl->first_batch - pl->iter) : NAN);
 		} else {
 			str(w, "first_batch_ns", NULL);
 			str(w, "startup_s", NULL);

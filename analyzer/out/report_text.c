@@ -109,7 +109,7 @@ static void pools(FILE *f, const struct an_trainer *tr)
 		fprintf(f, "%s pool %u at +%.3f s: first batch %.3f s after the last pool ended",
 			any ? "," : "  new pools:", i + 1,
 			(double)(pl->start - tr->startup_start) / 1e9,
-			(double)(pl->first_batch - pl->start) / 1e9);
+			(double)(pl->first_batch - pl->iter) / 1e9);
 		any = true;
 	}
 	if (any)

@@ -1609,6 +1609,9 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	else
 		s = sc->b.dur < e ? e - sc->b.dur : 0;
 	cover(a, t, ev, s, e, &cv);
+	if ((sc->b.nr == NR(pipe) || sc->b.nr == NR(pipe2)) && !sc->b.ret && t->proc &&
+	    !t->proc->pipe_mark)
+		t->proc->pipe_mark = s;
 	if (t->fx_open || sc->b.nr == NR(futex))
 		futex_chain(a, t, sc, s, e, &cv);
 	receipt_timeout(a, t, s);

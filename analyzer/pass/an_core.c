@@ -509,8 +509,11 @@ static void on_fork(struct an *a, const struct st_event *ev)
 		cp->first_ts = ev->ts;
 		set_comm(cp->comm, f->comm);
 		link_parent(a, cp, parent ? parent->proc : an__find_proc(a, f->parent_pid));
-		if (cp->parent)
+		if (cp->parent) {
 			cp->parent->flags |= PF_FORKS;
+			cp->iter_at = cp->parent->pipe_mark;
+			cp->parent->pipe_mark = 0;
+		}
 		cp->flags |= PF_FORKED;
 	}
 	cp->flags |= PF_KNOWN;
@@ -626,6 +629,8 @@ static void on_thread_exit(struct an *a, const struct st_event *ev)
 	if (t->proc && (ev->flags & ST_EXIT_GROUP_DEAD)) {
 		t->proc->flags |= PF_EXITED;
 		t->proc->last_ts = ev->ts;
+		if (t->proc->parent)
+			t->proc->parent->pipe_mark = 0;
 		attr__worker_gone(a, t->proc, ev->ts);
 	}
 }

@@ -353,6 +353,12 @@ struct proc {
 	uint64_t sub_since, sub_cum[NWS];
 	uint64_t fed_given;	/* wakes its threads gave to an ancestor's threads */
 	uint64_t msgs;		/* messages its threads wrote into pipes (a worker: batches) */
+	/*
+	 * A loader's iter() creates its queues (pipes) before it forks its workers: the
+	 * first pipe its process created since it last forked a process or lost a child
+	 * (pipe_mark), and for a child, its parent's mark at its fork (iter_at).
+	 */
+	uint64_t pipe_mark, iter_at;
 	struct thr *loggers[MAX_LOGGERS];
 	uint32_t nloggers;
 	struct ident *id;	/* from ENV records (or the parent's, after a fork); NULL */

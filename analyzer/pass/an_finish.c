@@ -494,7 +494,7 @@ static int cmp_worker_pid(const void *x, const void *y)
 
 /* A worker's life, for the pools. */
 struct life {
-	uint64_t start, end;
+	uint64_t start, end, iter;
 	uint32_t pid;
 	bool forked;		/* in the trace (else it was there at attach) */
 };
@@ -537,6 +537,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 				break;
 			pl = &tr->dl.pools[tr->dl.npools++];
 			pl->start = l[i].start;
+			pl->iter = l[i].iter;
 			pl->forked = l[i].forked;
 			pl->first_batch = first_batch(tr->main, l[i].start);
 			ended = UINT64_MAX;
@@ -566,7 +567,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 
 		if (q->forked && q->first_batch > q->start && q->start >= tr->win_start &&
 		    q->start < tr->win_start + win)
-			tr->dl.recreate_ns += q->first_batch - q->start;
+			tr->dl.recreate_ns += q->first_batch - q->iter;
 	}
 }
 
@@ -591,7 +592,9 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 		if (l)
 			l[n++] = (struct life){ .start = q->first_ts, .pid = q->pid,
 						.end = q->flags & PF_EXITED ? q->last_ts : a->end_ts,
-						.forked = q->flags & PF_FORKED };
+						.forked = q->flags & PF_FORKED,
+						.iter = q->iter_at && q->iter_at <= q->first_ts ?
+							q->iter_at : q->first_ts };
 		if (!(w = worker_slot(tr, q)))
 			continue;
 		w->pid = q->pid;
