@@ -1072,7 +1072,8 @@ int attr__classify(struct an *a, const struct thr *t, const struct seg *g)
 		return CAT_DL;
 	case WREL_SIBLING:
 		w = an__find_thread(a, g->waker);
-		if (w && attr__is_relay(w) && !file)
+		/* a relay, or a queue feeder of the loader (the GIL or its queue's lock) */
+		if (w && (attr__is_relay(w) || (w->flags & TF_FEEDER)) && !file)
 			return CAT_DL;
 		return file ? CAT_IO : CAT_LOCK;
 	default:
@@ -1549,6 +1550,7 @@ static bool chain_addr(const struct thr *t, uint64_t uaddr)
 static void chain_end(struct an *a, struct thr *t, uint64_t e, const struct seg *last, bool sib)
 {
 	uint8_t flags = OVF_ALL;
+	struct thr *w = last ? an__find_thread(a, last->waker) : NULL;
 
 	t->fx_open = false;
 	if (!last || (last->wrel != WREL_SIBLING && !sib))
@@ -1556,7 +1558,9 @@ static void chain_end(struct an *a, struct thr *t, uint64_t e, const struct seg 
 	if (t->proc && an__is_python(t->proc) &&
 	    2 * (wk__active(t->proc, a->now) - t->fx_act0) >= e - t->fx_start)
 		flags |= OVF_GIL;
-	ovl_add_f(t, t->fx_start, e, CAT_LOCK, flags);
+	/* a queue feeder of the loader held it: the wait is in next(), the loader's */
+	ovl_add_f(t, t->fx_start, e, w && (w->flags & TF_FEEDER) ? CAT_DL : CAT_LOCK,
+		  w && (w->flags & TF_FEEDER) ? OVF_ALL : flags);
 }
 
 /*
