@@ -160,5 +160,14 @@ printf 'header start=1s\nraw ts=1s type=2 hex=00ffffffffffffff\nsyscall ts=1.001
 "$STGEN" -f "$TMP/wrap.txt" "$TMP/wrap.zst"
 expect "a record time past 2^64 ns is corruption" "$TMP/wrap.zst" 3 "analyze: $TMP/wrap.zst: record at offset 96: its time passes 2^64 ns"
 
+# the reader's two ways, frames decompressed ahead by a second thread or as they are
+# read: the same records, the same end and message (records spanning 1..13-byte
+# frames, pzstd's framing, a stream cut inside a record)
+for f in bench.zst rf2.zst bench.pz midrec.zst wrap.zst; do
+	check "$f: the same dump with and without the reader's thread" \
+		cmp -s <(ST_READER_THREAD=1 "$ANALYZE" --dump "$TMP/$f" 2>&1; echo "exit $?") \
+		<(ST_READER_THREAD=0 "$ANALYZE" --dump "$TMP/$f" 2>&1; echo "exit $?")
+done
+
 # fuzzing: tests/t_fuzz.sh (the reader, the whole analysis, the JSON reader)
 finish
