@@ -686,14 +686,17 @@ static void on_probe_def(struct an *a, const struct st_event *ev)
 		a->have_step_probes = true;
 	if (ev->pdef.role != ST_PROBE_GPU_SYNC && !coll)
 		return;
-	if (ev->pdef.role == ST_PROBE_GPU_SYNC && ev->ts > a->gpu_probes_at)
-		a->gpu_probes_at = ev->ts;
 	/* GPU sync and collective probes end after the time they cover: hold that
 	 * thread's segments */
-	if (!ev->pdef.pid)
+	if (!ev->pdef.pid) {
 		a->have_gpu_probes = true;
-	else if ((p = an__proc(a, ev->pdef.pid)))
+		if (ev->pdef.role == ST_PROBE_GPU_SYNC && !a->gpu_probes_at)
+			a->gpu_probes_at = ev->ts ? ev->ts : 1;
+	} else if ((p = an__proc(a, ev->pdef.pid))) {
 		p->flags |= PF_GPU_PROBES;
+		if (ev->pdef.role == ST_PROBE_GPU_SYNC && !p->gpu_probes_at)
+			p->gpu_probes_at = ev->ts ? ev->ts : 1;
+	}
 }
 
 static void on_probe(struct an *a, const struct st_event *ev)

@@ -344,6 +344,7 @@ struct proc {
 	char *cmdline;
 	uint32_t flags, nthreads, nthreads_seen;
 	uint64_t first_ts, last_ts;
+	uint64_t gpu_probes_at;	/* when its first GPU sync probe was attached (0: none) */
 	uint32_t n_ws[NWS];	/* own threads in each worker state */
 	uint64_t act_cum, act_since;	/* integral of its threads on CPU or runnable (ns) */
 	uint8_t dstate;		/* derived: enum wst, WS_NONE */
@@ -533,7 +534,7 @@ struct an {
 	struct machine m;
 	uint32_t nperiod;	/* threads whose periodic pattern is watched */
 	bool have_probes, have_step_probes, have_gpu_probes;
-	uint64_t gpu_probes_at;	/* when the last GPU sync probe was attached */
+	uint64_t gpu_probes_at;	/* when the first GPU sync probe for every process was attached */
 	bool have_ranks;	/* some process has a distributed identity */
 	/*
 	 * The tracer could not tell interrupt context (irq_context "none", or a tracer

@@ -257,20 +257,26 @@ static void health(struct an_result *res)
 /*
  * GPU sync probes go on a library when the job opens it, while the job runs: the
  * syncs of a window that began before then are not seen (a spinning sync reads as
- * compute, a blocking one as a wait of unknown cause).
+ * compute, a blocking one as a wait of unknown cause).  A trainer's probes are the
+ * first ones put on its own process (its CUDA library), else the first ones put on
+ * every process; a library another process opens later says nothing about it.
  */
 static void probes_late(struct an_result *res)
 {
-	const struct an *a = &res->an;
+	struct an *a = &res->an;
 
-	for (uint32_t i = 0; a->gpu_probes_at && i < res->ntr; i++)
-		if (res->tr[i].win_start < a->gpu_probes_at && res->tr[i].win_end > a->gpu_probes_at) {
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		const struct an_trainer *tr = &res->tr[i];
+		const struct proc *p = an__find_proc(a, tr->pid);
+		uint64_t at = p && p->gpu_probes_at ? p->gpu_probes_at : a->gpu_probes_at;
+
+		if (at && tr->win_start < at && tr->win_end > at) {
 			warn(res, "the GPU sync probes were attached %.3f s into the window of "
 			     "pid %u (when it opened its CUDA library): GPU syncs before then are "
-			     "not in the breakdown", (double)(a->gpu_probes_at -
-			     res->tr[i].win_start) / 1e9, res->tr[i].pid);
+			     "not in the breakdown", (double)(at - tr->win_start) / 1e9, tr->pid);
 			return;
 		}
+	}
 }
 
 static int analysis__pass(struct an_result *res, const struct an_opts *o, const char *prog);
