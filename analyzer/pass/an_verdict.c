@@ -12,6 +12,7 @@
 #define STALL_MIN	0.15	/* a wait category this large is the verdict */
 #define SPARE_CPU_MIN	0.5	/* CPUs idle enough that more workers can help */
 #define HIT_LOW		0.5	/* page cache hit ratio under which caching is advised */
+#define STARVED_MIN	0.2	/* of the workers' busy time runnable without a CPU: said */
 #define OWN_WORK_RATIO	1.5	/* a straggler computing this much more than the others */
 
 static void advise(struct an_verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -65,7 +66,7 @@ static void prep_advice(const struct an_result *res, const struct an_trainer *tr
 	advise(v, "%u worker%s busy %.0f%% on CPU (prep) while the main thread waited; "
 	       "%.2f CPUs idle%s%s", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s",
 	       pct(tr->dl.prep), spare, oth[0] ? "; " : "", oth);
-	if (tr->dl.starved > 0.2)
+	if (tr->dl.starved > STARVED_MIN)
 		advise(v, "workers were runnable but had no CPU %.0f%% of their busy time: the "
 		       "machine is out of CPU; more workers will not help, make the transform "
 		       "cheaper (or move it to the GPU)", pct(tr->dl.starved));
@@ -117,6 +118,20 @@ static void fetch_advice(const struct an_trainer *tr, struct an_verdict *v)
 	else
 		advise(v, "overlap more reads (more workers, higher prefetch_factor) or use "
 		       "faster storage / larger sequential reads");
+}
+
+/* Waiting workers that also lacked a CPU: the load says so, apart from their wait. */
+static void starved_advice(const struct an_result *res, const struct an_trainer *tr,
+			   struct an_verdict *v)
+{
+	char oth[200];
+
+	if (tr->dl.starved <= STARVED_MIN)
+		return;
+	others(res, oth, sizeof(oth));
+	advise(v, "workers were also runnable but had no CPU %.0f%% of their busy time "
+	       "(starved, not prep): %.2f CPUs idle%s%s", pct(tr->dl.starved), tr->spare_cpus,
+	       oth[0] ? "; " : "", oth);
 }
 
 static void main_io_advice(const struct an_trainer *tr, struct an_verdict *v)
@@ -259,6 +274,17 @@ static void pools_advice(const struct an_trainer *tr, struct an_verdict *v)
 	       (double)tr->dl.recreate_ns / 1e9, pct((double)tr->dl.recreate_ns / win));
 }
 
+/*
+ * The workers' dominant state of their own: waiting on anything but a CPU (storage,
+ * the network, sleep, locks) against being on one.  Runnable time without a CPU is
+ * left out: on a loaded machine a worker that mostly sleeps is runnable after each
+ * wakeup, and that time is the machine's, not its work; the advice reports it.
+ */
+static bool workers_wait(const struct an_trainer *tr)
+{
+	return tr->dl.fetch + tr->dl.network + tr->dl.sleep > tr->dl.prep;
+}
+
 static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdict *v, bool coll)
 {
 	int best = CAT_DL;
@@ -281,14 +307,13 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		       "cheaper", pct(tr->bd.frac[CAT_COMPUTE]), cat_names[best],
 		       pct(tr->bd.frac[best]));
 	} else if (best == CAT_DL) {
-		/* waiting on anything but a CPU (storage, network, sleep, locks) is fetching */
-		bool fetch = tr->dl.fetch + tr->dl.network + tr->dl.sleep >
-			     tr->dl.prep + tr->dl.starved;
+		bool fetch = workers_wait(tr);
 
 		v->primary = fetch ? "dataloader_fetch" : "dataloader_prep";
-		if (fetch)
+		if (fetch) {
 			fetch_advice(tr, v);
-		else
+			starved_advice(res, tr, v);
+		} else
 			prep_advice(res, tr, v);
 	} else if (best == CAT_IO) {
 		v->primary = "main_io";
