@@ -301,6 +301,50 @@ void target__describe(struct sink *s, pid_t pid, const char *cmdline)
 	sink__add_proc(s, (__u32)pid);
 }
 
+/* One task's CPU time so far: the first figure of its schedstat, its name. */
+static void runtime_of(struct sink *s, pid_t pid, pid_t tid, __u8 flags)
+{
+	struct st_runtime rt = { .tid = (__u32)tid, .pid = (__u32)pid };
+	char path[96], buf[64];
+	unsigned long long ns;
+	__u64 ts = now_ns();
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%llu", &ns) != 1 || !ns)
+		return;		/* gone, or never ran: nothing to say */
+	rt.runtime = ns;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0)
+		memcpy(rt.comm, buf, strnlen(buf, sizeof(rt.comm)));
+	sink__record(s, ts, ST_REC_RUNTIME, flags, &rt, sizeof(rt), NULL, 0);
+}
+
+void target__runtimes(struct sink *s, bool end)
+{
+	DIR *d = opendir("/proc"), *t;
+	struct dirent *de, *te;
+	char dir[300];
+
+	while (d && (de = readdir(d))) {
+		if (!is_number(de->d_name))
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%s/task", de->d_name);
+		if (!(t = opendir(dir)))
+			continue;	/* exited meanwhile */
+		while ((te = readdir(t)))
+			if (is_number(te->d_name))
+				runtime_of(s, atoi(de->d_name), atoi(te->d_name),
+					   end ? ST_RT_END : 0);
+		closedir(t);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* Marks every thread of pid; returns how many were newly marked, or -errno. */
 static int mark_threads(int map_fd, pid_t pid, struct hmap *seen)
 {

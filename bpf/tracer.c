@@ -979,6 +979,8 @@ static int trace_loop(struct run *r)
 	/* --duration counts from here: the targets are marked, the probes settled */
 	r->loop_start = r->last_flush = r->last_status = r->last_adapt = now_ns();
 	cost__start(r->cost, r->loop_start);
+	/* other programs' CPU time so far: they may never meet a traced thread */
+	target__runtimes(r->sink, false);
 	for (;;) {
 		__u64 now, horizon;
 
@@ -1071,8 +1073,10 @@ static int finish(struct run *r)
 	probes__stop(r->probes);	/* the user probes' links go too */
 	if (r->rb)
 		ring_buffer__consume(r->rb);
-	if (!r->write_err)
+	if (!r->write_err) {
+		target__runtimes(r->sink, true);
 		err = sink__drain(r->sink, UINT64_MAX);
+	}
 	t.end_ts = now_ns();
 	t.stop_reason = (__u16)r->stop_reason;
 	if (!err && !r->write_err)

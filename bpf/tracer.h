@@ -69,6 +69,11 @@ int target__attach_tree(int map_fd, pid_t pid, struct sink *s);
 /* Queues PROC, COMM and FD records for one process. */
 void target__describe(struct sink *s, pid_t pid, const char *cmdline);
 /*
+ * The CPU time so far of every task of the machine (RUNTIME records): when tracing
+ * starts and (end) when it ends, so that other programs' CPU time is known in full.
+ */
+void target__runtimes(struct sink *s, bool end);
+/*
  * Queues an ENV record for pid at ts (flags: ST_ENV_EXEC or ST_ENV_ATTACH): the
  * distributed-job keys of its environment, read from /proc/PID/environ.
  */

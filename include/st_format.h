@@ -50,6 +50,7 @@ enum st_rec_type {
 	ST_REC_FD	= 25,	/* an fd already open at attach */
 	ST_REC_ENV	= 26,	/* a process's identity from its environment (distributed rank) */
 	ST_REC_RELEASE	= 27,	/* run mode: the command, started, is let go by the tracer */
+	ST_REC_RUNTIME	= 28,	/* a task's CPU time so far, read when tracing starts and ends */
 	ST_REC_SYSCALL	= 30,
 	ST_REC_BLOCK	= 31,
 	ST_REC_PCACHE	= 32,	/* page-cache fill outside a syscall (a fault) */
@@ -299,6 +300,24 @@ struct st_exit {
 struct st_comm {
 	__u32 tid;
 	__u32 pid;
+	char comm[ST_COMM_LEN];
+};
+
+/*
+ * ST_REC_RUNTIME: the CPU time a task has used since it started (the scheduler's
+ * se.sum_exec_runtime, /proc/PID/task/TID/schedstat), in ns, read by the tracer for
+ * every task of the machine when tracing starts and again when it ends; the record's
+ * time is the read's (a running task's figure is as of its last tick).  With the
+ * ST_SW_RUNTIME readings between them, another program's CPU time over the trace is
+ * known even where it never met a traced thread: a CPU hog already running at attach,
+ * on a CPU of its own.
+ */
+#define ST_RT_END		(1u << 0)	/* read when tracing ended (else: started) */
+
+struct st_runtime {
+	__u32 tid;
+	__u32 pid;
+	__u64 runtime;
 	char comm[ST_COMM_LEN];
 };
 

@@ -116,6 +116,7 @@ struct st_event {
 		struct st_exec exec;
 		struct st_exit exit;
 		struct st_comm comm;
+		struct st_runtime rt;
 		struct st_proc proc;
 		struct st_fd fd;
 		struct st_env env;

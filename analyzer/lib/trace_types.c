@@ -76,6 +76,13 @@ static const struct st_field f_comm[] = {
 	{ 0 },
 };
 
+static const struct st_field f_runtime[] = {
+	F("runtime", struct st_runtime, runtime, ST_F_U64),
+	F("comm", struct st_runtime, comm, ST_F_COMM),
+	FLAG("end", ST_RT_END),
+	{ 0 },
+};
+
 static const struct st_field f_proc[] = {
 	F("ppid", struct st_proc, ppid, ST_F_U32),
 	F("nthreads", struct st_proc, nthreads, ST_F_U32),
@@ -191,6 +198,8 @@ static const struct st_rec_desc descs[ST_REC_TYPE_MAX] = {
 			 .tid_at = AT(struct st_env, pid), .pid_at = AT(struct st_env, pid) },
 	[ST_REC_RELEASE] = { REC("release", struct st_release, 0, ST_KIND_MAX, 0),
 			     ABOUT(struct st_release, tid, pid), .fields = f_release },
+	[ST_REC_RUNTIME] = { REC("runtime", struct st_runtime, 0, ST_KIND_MAX, 0),
+			     ABOUT(struct st_runtime, tid, pid), .fields = f_runtime },
 	[ST_REC_SYSCALL] = { .name = "syscall", .kind = ST_KIND_SYSCALL, .group = ST_GROUP_SYSCALL },
 	[ST_REC_BLOCK] = { REC("block", struct st_block, 0, ST_KIND_BLOCK, ST_GROUP_BLOCK),
 			   .tid_at = AT(struct st_block, tid), .dur_at = AT(struct st_block, service),

@@ -552,6 +552,20 @@ static void on_comm(struct an *a, const struct st_event *ev)
 		set_comm(t->proc->comm, ev->comm.comm);
 }
 
+/* A task's CPU time read by the tracer: named like a waker; the job's own are not others. */
+static void on_runtime(struct an *a, const struct st_event *ev)
+{
+	struct thr *t = an__thread(a, ev->rt.tid, ev->rt.pid);
+
+	if (!t || (t->flags & TF_TRACED))
+		return;
+	if (!t->comm[0])
+		set_comm(t->comm, ev->rt.comm);
+	if (t->proc && !t->proc->comm[0] && t->tid == t->pid)
+		set_comm(t->proc->comm, ev->rt.comm);
+	cpu__runtime(a, ev);
+}
+
 /* A process listed before its parent waits for the parent's own record. */
 static void wait_for_parent(struct an *a, struct proc *p)
 {
@@ -798,6 +812,7 @@ void an__event(struct an *a, const struct st_event *ev)
 	case ST_REC_PROBE_DEF: on_probe_def(a, ev); break;
 	case ST_REC_PROBE: on_probe(a, ev); break;
 	case ST_REC_RELEASE: on_release(a, ev); break;
+	case ST_REC_RUNTIME: on_runtime(a, ev); break;
 	case ST_REC_COST_PROG: cost_prog(a, ev); break;
 	case ST_REC_COST: cost(a, ev); break;
 	case ST_REC_TRAILER:

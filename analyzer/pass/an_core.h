@@ -599,6 +599,7 @@ bool dist__is_rank(const struct proc *p);
 void cpu__init(struct an *a);
 void cpu__switch(struct an *a, const struct st_event *ev);
 void cpu__wakeup(struct an *a, const struct st_event *ev);
+void cpu__runtime(struct an *a, const struct st_event *ev);
 void cpu__end(struct an *a);
 void cpu__free(struct an *a);
 

@@ -62,10 +62,19 @@ static struct other *other_of(struct an *a, uint32_t tid)
 	o = &m->oth[m->noth++];
 	memset(o, 0, sizeof(*o));
 	o->tid = tid;
-	if (m->ntl < OTHER_TL_MAX && (o->tl = tl_grid__new(&a->grid, NOT)))
-		m->ntl++;
 	*v = m->noth;
 	return o;
+}
+
+/*
+ * Its timeline, made when it first used a CPU: the tracer's readings at the start
+ * name every task of the machine, and most never run while it traces.
+ */
+static struct timeline *other_tl(struct an *a, struct other *o)
+{
+	if (!o->tl && a->m.ntl < OTHER_TL_MAX && (o->tl = tl_grid__new(&a->grid, NOT)))
+		a->m.ntl++;
+	return o->tl;
 }
 
 static uint64_t clipped(const struct an *a, uint64_t s, uint64_t e)
@@ -89,9 +98,10 @@ static void credit(struct an *a, uint64_t s, uint64_t e, uint32_t tid, bool trac
 	tl__add_span(&a->grid, m->tl, (unsigned)k, s, e);
 	m->ns[k] += clipped(a, s, e);
 	if (o) {
-		tl__add_span(&a->grid, o->tl, OT_SAMPLED, s, e);
+		tl__add_span(&a->grid, other_tl(a, o), OT_SAMPLED, s, e);
 		o->ns[OT_SAMPLED] += clipped(a, s, e);
-		o->ns_out += clipped(a, s, e);
+		/* a span credited late: its part before the last reading is in that */
+		o->ns_out += clipped(a, s > o->rt_ts ? s : o->rt_ts, e);
 	}
 }
 
@@ -114,7 +124,9 @@ static void runtime(struct an *a, uint32_t tid, uint64_t ts, uint64_t rt)
 		/* never more than all of the time in between on one CPU */
 		if (used > ts - o->rt_ts)
 			used = ts - o->rt_ts;
-		tl__add_spread(&a->grid, o->tl, OT_RUNTIME, o->rt_ts, ts, (double)used);
+		if (used)
+			tl__add_spread(&a->grid, other_tl(a, o), OT_RUNTIME, o->rt_ts, ts,
+				       (double)used);
 		o->ns[OT_RUNTIME] += (uint64_t)((double)used *
 						(double)clipped(a, o->rt_ts, ts) /
 						(double)(ts - o->rt_ts));
@@ -158,6 +170,15 @@ void cpu__switch(struct an *a, const struct st_event *ev)
 	    !(ev->flags & ST_SW_PREV_TRACED) != !(ev->flags & ST_SW_NEXT_TRACED))
 		runtime(a, ev->flags & ST_SW_NEXT_TRACED ? ev->sw.prev_tid : ev->sw.next_tid,
 			ev->ts, ev->sw_runtime);
+}
+
+/*
+ * The tracer's own reading of a task's CPU time (when tracing started or ended): a
+ * reading like those at switches, for every task of the machine.
+ */
+void cpu__runtime(struct an *a, const struct st_event *ev)
+{
+	runtime(a, ev->rt.tid, ev->ts, ev->rt.runtime);
 }
 
 /* A traced waker's CPU is known from its switches: only the others are samples. */
