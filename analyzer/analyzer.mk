@@ -81,7 +81,7 @@ $(BUILD)/fuzz_analyze $(BUILD)/fuzz_json: $(BUILD)/fuzz_%: $(BUILD)/fuzz/analyze
 	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lzstd -lm
 
 .PHONY: fuzz
-fuzz: $(FUZZ_TARGETS)
+fuzz: $(FUZZ_TARGETS) $(BUILD)/tests/stgen
 	$(Q)BUILD=$(abspath $(BUILD)) FUZZ_SECS=$(FUZZ_SECS) tests/t_fuzz.sh --long
 
 # Synthetic trace generator for the golden tests (tests/tools/stgen.c), writer API only.
