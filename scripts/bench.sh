@@ -7,8 +7,10 @@
 #   BENCH_ONLY="sysloop untraced" make bench   only these parts (sysloop untraced
 #                                              workloads pt_size capture analysis merge)
 #   BENCH_WORKLOADS="pt_prep pt_fetch"         only these workloads
-#   BENCH_WL_REPS, BENCH_HEAD_REPS, BENCH_AN_REPS   repetitions of the workloads, the
-#                                              stalltrace capture configurations, the analysis
+#   BENCH_REPS, BENCH_WL_REPS, BENCH_HEAD_REPS, BENCH_AN_REPS   repetitions of the
+#                                              syscall loops (sysloop, untraced), the
+#                                              workloads, the stalltrace capture
+#                                              configurations, the analysis
 #   BENCH_SWEEP=0                              no paced capture sweep
 #   BENCH_AN=stgen                             analysis of the synthetic trace only
 #
@@ -78,8 +80,16 @@ else
 	MERGE_REPS=3
 fi
 
+# The floor under every tool's per-syscall cost, in the rotation of the sysloop and
+# untraced parts (bench_peer.sh runs the command beside build/tests/floor, which
+# attaches bpf/floor.bpf.c's programs): two empty tp_btf programs on the syscall
+# tracepoints, the same with stalltrace's untraced-path check in them, two empty
+# raw_tp ones.
+FLOORS="floor-empty floor-cache floor-rawtp"
+
 # a shorter run on a busy machine: only these workloads, fewer repetitions
 WORKLOADS=${BENCH_WORKLOADS:-$WORKLOADS}
+REPS=${BENCH_REPS:-$REPS}
 WL_REPS=${BENCH_WL_REPS:-$WL_REPS}
 HEAD_REPS=${BENCH_HEAD_REPS:-$HEAD_REPS}
 AN_REPS=${BENCH_AN_REPS:-$AN_REPS}
@@ -139,11 +149,11 @@ run_peer()
 }
 
 # trace_args TOOL PATH: sets targs to the add options that read TOOL's trace (none
-# for no tool).
+# for no tool and for the floors, which write none).
 trace_args()
 {
 	targs=()
-	[ "$1" = none ] || targs=(--trace "$1" "$2")
+	[ "$1" = none ] || [[ $1 == floor-* ]] || targs=(--trace "$1" "$2")
 }
 
 # ---------------------------------------------------------------- preflight
@@ -172,7 +182,7 @@ preflight()
 		exit 1
 	fi
 	for f in tracer analyze tests/sysloop tests/bench_rate tests/stgen tests/trainsim \
-		tests/repgen; do
+		tests/repgen tests/floor; do
 		[ -x "$BUILD/$f" ] || { echo "bench: $BUILD/$f missing: run make bench" >&2; exit 1; }
 	done
 	# perf and trace-cmd need tracefs; a fresh machine may not have it mounted
@@ -218,34 +228,40 @@ preflight()
 # A tight getppid() loop (sysloop, 1 thread) untraced and under each tool.
 bench_sysloop()
 {
-	local rep t n
+	local rep t n fp
 
 	log "sysloop: $SYSLOOP_CALLS getppid() calls x $REPS repetitions"
 	for ((rep = 1; rep <= REPS; rep++)); do
-		for t in $(rotate "$rep" none "${TOOLS[@]}"); do
+		# shellcheck disable=SC2086  # FLOORS: words
+		for t in $(rotate "$rep" none "${TOOLS[@]}" $FLOORS); do
 			n=$SYSLOOP_CALLS
 			[ "$t" = bpftrace ] && n=$((SYSLOOP_CALLS / 20))
+			fp=$(foreign_sys_progs)
 			run_peer "$t" "$tmp/sl.$t" -- "$BUILD/tests/sysloop" "$n" 1 ||
 				log "sysloop under $t failed"
 			trace_args "$t" "$tmp/sl.$t"
-			add section=sysloop "tool=$t" "rep=$rep" --json "$tmp/stdout" "${targs[@]}"
+			add section=sysloop "tool=$t" "rep=$rep" "load1=$(cut -d' ' -f1 /proc/loadavg)" \
+				"foreign_sys_progs=$fp" --json "$tmp/stdout" "${targs[@]}"
 			rm -f "$tmp/sl.$t" "$tmp/sl.$t.log"
 		done
 	done
 }
 
 # The cost a tool imposes on processes it does NOT trace: the tool traces an idle job
-# (a sleep), and sysloop runs beside it, outside the traced tree.
+# (a sleep), and sysloop runs beside it, outside the traced tree.  The floors run in
+# the same rotation.
 bench_untraced()
 {
-	local rep t bp i
+	local rep t bp i fp
 
 	# shellcheck disable=SC2016  # the $s are for the idle script
 	printf '#!/bin/sh\necho $$ >"$1.tmp" && mv "$1.tmp" "$1"\nexec sleep 600\n' >"$tmp/idle.sh"
 	chmod +x "$tmp/idle.sh"
-	log "untraced processes: sysloop beside a traced idle job x $REPS"
+	log "untraced processes: sysloop beside a traced idle job, and beside the floors, x $REPS"
 	for ((rep = 1; rep <= REPS; rep++)); do
-		for t in $(rotate "$rep" none "${TOOLS[@]}"); do
+		# shellcheck disable=SC2086  # FLOORS: words
+		for t in $(rotate "$rep" none "${TOOLS[@]}" $FLOORS); do
+			fp=$(foreign_sys_progs)
 			if [ "$t" = none ]; then
 				"$BUILD/tests/sysloop" "$SYSLOOP_CALLS" 1 >"$tmp/sl.out"
 			else
@@ -271,10 +287,20 @@ bench_untraced()
 				kill "$(cat "$tmp/ready")"
 				wait "$bp"
 			fi
-			add section=untraced "tool=$t" "rep=$rep" --json "$tmp/sl.out"
+			# other users' tracers on the syscall tracepoints (their stalltrace
+			# programs) add to every run: recorded to tell a repetition they changed
+			add section=untraced "tool=$t" "rep=$rep" "load1=$(cut -d' ' -f1 /proc/loadavg)" \
+				"foreign_sys_progs=$fp" --json "$tmp/sl.out"
 			rm -f "$tmp/idle.$t" "$tmp/idle.$t.log"
 		done
 	done
+}
+
+# foreign_sys_progs: stalltrace syscall programs attached now (taken before a run:
+# other users' tracers).
+foreign_sys_progs()
+{
+	bpftool prog show 2>/dev/null | grep -c 'name on_sys_e'
 }
 
 # scenario_table NAME: the scenario table that has NAME (tests/scenarios-next.tsv

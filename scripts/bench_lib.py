@@ -343,7 +343,8 @@ def report_syscall(rows, res, md):
     md.append("## Cost per syscall (tight getppid() loop, 1 thread)\n")
     md.append("ns per call of sysloop's fastest chunk of 1000 calls (`min_ns_per_call`): "
               "robust to other work on the machine, which the whole run's mean is not; "
-              "added = traced minus untraced in the same repetition.\n")
+              "added = traced minus untraced in the same repetition, left out where other "
+              "users' stalltrace syscall programs were not the same for both runs.\n")
     md.append("| tool | traced ns/call | added ns/call | untraced process ns/call while the "
               "tool traces another job | added ns/call |")
     md.append("|---|---|---|---|---|")
@@ -365,10 +366,86 @@ def report_syscall(rows, res, md):
     md.append("")
 
 
-def paired_diff(rows, metric, tool):
-    base = {r["rep"]: r.get(metric) for r in sel(rows, tool="none")}
-    return [r[metric] - base[r["rep"]] for r in sel(rows, tool=tool)
-            if r.get(metric) is not None and base.get(r["rep"]) is not None]
+def paired_diff(rows, metric, tool, base_tool="none"):
+    """tool minus base_tool per repetition; a pair is left out when other users'
+    stalltrace syscall programs (foreign_sys_progs, counted before each run) were not
+    the same for both runs: every syscall paid for them in one run only."""
+    base = {r["rep"]: r for r in sel(rows, tool=base_tool)}
+    out = []
+    for r in sel(rows, tool=tool):
+        b = base.get(r["rep"])
+        if r.get(metric) is None or b is None or b.get(metric) is None:
+            continue
+        if r.get("foreign_sys_progs", 0) != b.get("foreign_sys_progs", 0):
+            continue
+        out.append(r[metric] - b[metric])
+    return out
+
+
+def unlike_pairs(rows, tools):
+    """Repetitions whose runs saw different counts of other users' syscall programs."""
+    n = 0
+    for rep in {r["rep"] for r in rows}:
+        seen = {r.get("foreign_sys_progs", 0) for r in rows
+                if r["rep"] == rep and r.get("tool") in tools}
+        n += len(seen) > 1
+    return n
+
+
+# the floors (scripts/bench.sh FLOORS, bpf/floor.bpf.c): the rows of the table
+FLOORS = [("floor-empty", "floor: two empty programs (tp_btf)"),
+          ("floor-rawtp", "floor: two empty programs (raw_tp)"),
+          ("floor-cache", "floor + cache check (tp_btf)")]
+
+
+def report_floor(rows, res, md):
+    """What two programs on the syscall tracepoints cost with nothing in them, beside
+    stalltrace and perf in the same repetitions; stalltrace's own share above it."""
+    sysl, unt = sel(rows, section="sysloop"), sel(rows, section="untraced")
+    if not any(sel(unt, tool=f) or sel(sysl, tool=f) for f, _ in FLOORS):
+        return
+    md.append("## The floor: two programs on the syscall tracepoints\n")
+    md.append("sysloop beside two BPF programs on `sys_enter`/`sys_exit` that do nothing "
+              "(`build/tests/floor`, bpf/floor.bpf.c), in the same rotation as the tools: "
+              "added ns/call of the fastest chunk, minus the untraced run of the same "
+              "repetition. *floor + cache check* adds stalltrace's untraced-path test "
+              "(the per-CPU entry read and its compares). The syscall-loop column runs "
+              "the floors beside the traced loop's repetitions.\n")
+    md.append("| row | processes not traced: added ns/call | syscall loop: added ns/call |")
+    md.append("|---|---|---|")
+    res["floor"] = {}
+    for t, name in FLOORS + [("stalltrace", "stalltrace"), ("perf", "perf")]:
+        u = stats(paired_diff(unt, SC_METRIC, t))
+        c = stats(paired_diff(sysl, SC_METRIC, t))
+        if not u and not c:
+            continue
+        res["floor"][t] = {"untraced_added_ns": u, "added_ns": c}
+        md.append(f"| {name} | {fmt_stat(u, 1)} | {fmt_stat(c, 1)} |")
+    md.append("")
+    # above the floor, per repetition
+    own_u = stats(paired_diff(unt, SC_METRIC, "stalltrace", "floor-empty"))
+    own_c = stats(paired_diff(sysl, SC_METRIC, "stalltrace", "floor-empty"))
+    chk = stats(paired_diff(unt, SC_METRIC, "floor-cache", "floor-empty"))
+    raw = stats(paired_diff(unt, SC_METRIC, "floor-rawtp", "floor-empty"))
+    res["floor"]["own"] = {"untraced_ns": own_u, "traced_ns": own_c, "cache_check_ns": chk,
+                           "rawtp_minus_tp_btf_ns": raw}
+    md.append("Above the floor (stalltrace minus two empty tp_btf programs, same "
+              f"repetition): processes not traced {fmt_stat(own_u, 1)} ns/call, traced "
+              f"syscall loop {fmt_stat(own_c, 1)} ns/call. The cache check alone "
+              f"(floor + cache check minus floor): {fmt_stat(chk, 1)} ns/call; raw_tp "
+              f"minus tp_btf: {fmt_stat(raw, 1)} ns/call.\n")
+    both = unt + sysl
+    loads = [r["load1"] for r in both if r.get("load1") is not None]
+    fsp = sorted({r["foreign_sys_progs"] for r in both if r.get("foreign_sys_progs") is not None})
+    tools = ["none", "stalltrace", "perf"] + [f for f, _ in FLOORS]
+    res["floor"]["unlike_repetitions"] = unlike_pairs(unt, tools) + unlike_pairs(sysl, tools)
+    if loads:
+        md.append(f"Load average during these runs: {min(loads)}–{max(loads)}. Other users' "
+                  "stalltrace syscall programs attached before a run: "
+                  f"{', '.join(str(x) for x in fsp) or 'n/a'}; every syscall pays for them, "
+                  "so a run is compared only with an untraced run that saw as many "
+                  f"({res['floor']['unlike_repetitions']} repetitions had runs that did "
+                  "not).\n")
 
 
 def report_capture(rows, res, md):
@@ -648,6 +725,7 @@ def cmd_report(args):
     md.append("")
     report_overhead(rows, res, md, {t: "cannot run" for t in peers})
     report_syscall(rows, res, md)
+    report_floor(rows, res, md)
     report_capture(rows, res, md)
     report_size(rows, res, md)
     report_analysis(rows, res, md)
@@ -697,6 +775,13 @@ def summary_table(res, meta):
         [cell(sc.get(t, {}).get("added_ns"), 0) for t in TOOLS])
     row("added ns per syscall of processes it does not trace",
         [cell(sc.get(t, {}).get("untraced_added_ns"), 0) for t in TOOLS])
+    own = res.get("floor", {}).get("own", {})
+    flo = res.get("floor", {}).get("floor-empty", {}).get("untraced_added_ns")
+    if flo:
+        row("of which above the floor (two empty BPF programs on the syscall tracepoints: "
+            f"{cell(flo, 0)} ns): processes not traced, traced loop",
+            [f"{cell(own.get('untraced_ns'), 0)}, {cell(own.get('traced_ns'), 0)}"]
+            + ["n/a"] * (len(TOOLS) - 1))
     best = res.get("capture_best_zero_drop_events_per_s", {})
     bsc = res.get("capture_best_zero_drop_syscalls_per_s", {})
     swept = any(c["config"] == "sweep" for c in res.get("capture", []))

@@ -5,8 +5,10 @@
 #
 #   scripts/bench_peer.sh TOOL OUT -- COMMAND [ARGS...]
 #
-# TOOL: none (COMMAND alone), stalltrace, perf, trace-cmd, bpftrace.  The tool's own
-# messages (and COMMAND's stderr, which the tool passes on) go to OUT.log; COMMAND's
+# TOOL: none (COMMAND alone), stalltrace, perf, trace-cmd, bpftrace, or a floor
+# (floor-empty, floor-cache, floor-rawtp: COMMAND beside two syscall programs that
+# do nothing, bpf/floor.bpf.c).  The tool's own messages (and COMMAND's stderr,
+# which the tool passes on) go to OUT.log; COMMAND's
 # stdout stays on stdout.  $BENCH_OPTS is added to the tool's options (word-split; the
 # benchmark only puts fixed option words there, e.g. "--buffer-mb 2").
 # Exit status: COMMAND's (trace-cmd does not pass it on: 0 when it left a trace).
@@ -57,6 +59,23 @@ trace-cmd)
 	# a signal interrupted the first wait: wait for trace-cmd to finish its file
 	kill -0 $tc 2>/dev/null && { wait $tc; rc=$?; }
 	[ -s "$out" ] && rc=0
+	exit "$rc" ;;
+floor-empty | floor-cache | floor-rawtp)
+	# not a tracer: COMMAND beside one pair of bpf/floor.bpf.c's syscall programs,
+	# attached before it starts and detached after it ends (no trace written)
+	rm -f "$out.ready"
+	"$BUILD/tests/floor" "${tool#floor-}" "$out.ready" 2>"$out.log" &
+	fl=$!
+	trap 'kill $fl 2>/dev/null' EXIT
+	while [ ! -s "$out.ready" ]; do
+		kill -0 $fl 2>/dev/null || { cat "$out.log" >&2; exit 1; }
+		sleep 0.05
+	done
+	"$@"
+	rc=$?
+	kill $fl
+	wait $fl 2>/dev/null
+	rm -f "$out.ready"
 	exit "$rc" ;;
 bpftrace)
 	# bpftrace -c splits COMMAND on spaces itself (the benchmark's commands have no
