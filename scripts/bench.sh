@@ -241,7 +241,8 @@ bench_sysloop()
 				log "sysloop under $t failed"
 			trace_args "$t" "$tmp/sl.$t"
 			add section=sysloop "tool=$t" "rep=$rep" "load1=$(cut -d' ' -f1 /proc/loadavg)" \
-				"foreign_sys_progs=$fp" --json "$tmp/stdout" "${targs[@]}"
+				"foreign_sys_progs=$fp" "foreign_after=$(foreign_sys_progs)" \
+				--json "$tmp/stdout" "${targs[@]}"
 			rm -f "$tmp/sl.$t" "$tmp/sl.$t.log"
 		done
 	done
@@ -252,7 +253,7 @@ bench_sysloop()
 # the same rotation.
 bench_untraced()
 {
-	local rep t bp i fp
+	local rep t bp i fp fa
 
 	# shellcheck disable=SC2016  # the $s are for the idle script
 	printf '#!/bin/sh\necho $$ >"$1.tmp" && mv "$1.tmp" "$1"\nexec sleep 600\n' >"$tmp/idle.sh"
@@ -264,6 +265,7 @@ bench_untraced()
 			fp=$(foreign_sys_progs)
 			if [ "$t" = none ]; then
 				"$BUILD/tests/sysloop" "$SYSLOOP_CALLS" 1 >"$tmp/sl.out"
+				fa=$(foreign_sys_progs)
 			else
 				rm -f "$tmp/ready"
 				[ "$t" = trace-cmd ] && touched_tracefs=1
@@ -284,23 +286,29 @@ bench_untraced()
 				fi
 				sleep 0.3
 				"$BUILD/tests/sysloop" "$SYSLOOP_CALLS" 1 >"$tmp/sl.out"
+				fa=$(foreign_sys_progs "$([ "$t" = stalltrace ] && echo 2)")
 				kill "$(cat "$tmp/ready")"
 				wait "$bp"
 			fi
 			# other users' tracers on the syscall tracepoints (their stalltrace
 			# programs) add to every run: recorded to tell a repetition they changed
 			add section=untraced "tool=$t" "rep=$rep" "load1=$(cut -d' ' -f1 /proc/loadavg)" \
-				"foreign_sys_progs=$fp" --json "$tmp/sl.out"
+				"foreign_sys_progs=$fp" "foreign_after=$fa" --json "$tmp/sl.out"
 			rm -f "$tmp/idle.$t" "$tmp/idle.$t.log"
 		done
 	done
 }
 
-# foreign_sys_progs: stalltrace syscall programs attached now (taken before a run:
-# other users' tracers).
+# foreign_sys_progs [OWN]: stalltrace syscall programs attached now (with a link: a
+# program that lingers after its tracer ended does not run), less OWN of this
+# benchmark's.  Taken before and after each run: other users' tracers.
 foreign_sys_progs()
 {
-	bpftool prog show 2>/dev/null | grep -c 'name on_sys_e'
+	{ bpftool -j prog show; echo; bpftool -j link show; } 2>/dev/null |
+		/usr/bin/python3 -c 'import json, sys
+progs, links = (json.loads(l) for l in sys.stdin.read().split("\n") if l.strip())
+ids = {p["id"] for p in progs if p.get("name", "").startswith("on_sys_e")}
+print(sum(l.get("prog_id") in ids for l in links) - int(sys.argv[1]))' "${1:-0}"
 }
 
 # scenario_table NAME: the scenario table that has NAME (tests/scenarios-next.tsv

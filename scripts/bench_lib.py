@@ -366,17 +366,21 @@ def report_syscall(rows, res, md):
     md.append("")
 
 
+# other users' stalltrace syscall programs, counted before and after each run
+FOREIGN = ("foreign_sys_progs", "foreign_after")
+
+
 def paired_diff(rows, metric, tool, base_tool="none"):
     """tool minus base_tool per repetition; a pair is left out when other users'
-    stalltrace syscall programs (foreign_sys_progs, counted before each run) were not
-    the same for both runs: every syscall paid for them in one run only."""
+    stalltrace syscall programs (FOREIGN) were not the same before and after both
+    runs: every syscall of one run paid for programs the other did not have."""
     base = {r["rep"]: r for r in sel(rows, tool=base_tool)}
     out = []
     for r in sel(rows, tool=tool):
         b = base.get(r["rep"])
         if r.get(metric) is None or b is None or b.get(metric) is None:
             continue
-        if r.get("foreign_sys_progs", 0) != b.get("foreign_sys_progs", 0):
+        if len({x.get(k, 0) for x in (r, b) for k in FOREIGN}) > 1:
             continue
         out.append(r[metric] - b[metric])
     return out
@@ -386,7 +390,7 @@ def unlike_pairs(rows, tools):
     """Repetitions whose runs saw different counts of other users' syscall programs."""
     n = 0
     for rep in {r["rep"] for r in rows}:
-        seen = {r.get("foreign_sys_progs", 0) for r in rows
+        seen = {r.get(k, 0) for r in rows for k in FOREIGN
                 if r["rep"] == rep and r.get("tool") in tools}
         n += len(seen) > 1
     return n
