@@ -286,7 +286,7 @@ bench_untraced()
 				fi
 				sleep 0.3
 				"$BUILD/tests/sysloop" "$SYSLOOP_CALLS" 1 >"$tmp/sl.out"
-				fa=$(foreign_sys_progs "$([ "$t" = stalltrace ] && echo 2)")
+				fa=$(foreign_sys_progs "$bp")
 				kill "$(cat "$tmp/ready")"
 				wait "$bp"
 			fi
@@ -299,16 +299,32 @@ bench_untraced()
 	done
 }
 
-# foreign_sys_progs [OWN]: stalltrace syscall programs attached now (with a link: a
-# program that lingers after its tracer ended does not run), less OWN of this
-# benchmark's.  Taken before and after each run: other users' tracers.
+# foreign_sys_progs [PID]: BPF programs on the syscall tracepoints now, of any tool
+# (other users' tracers and benchmarks), less those held by PID and its descendants
+# (the tool being measured).  perf's and trace-cmd's own probes are not BPF: not
+# counted.  Taken before and after each run.
 foreign_sys_progs()
 {
-	{ bpftool -j prog show; echo; bpftool -j link show; } 2>/dev/null |
-		/usr/bin/python3 -c 'import json, sys
-progs, links = (json.loads(l) for l in sys.stdin.read().split("\n") if l.strip())
-ids = {p["id"] for p in progs if p.get("name", "").startswith("on_sys_e")}
-print(sum(l.get("prog_id") in ids for l in links) - int(sys.argv[1]))' "${1:-0}"
+	bpftool -j perf 2>/dev/null | /usr/bin/python3 -c 'import json, os, sys
+own = {int(sys.argv[1])} if sys.argv[1] else set()
+kids = {}
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        st = open(f"/proc/{p}/stat").read()
+    except OSError:
+        continue
+    kids.setdefault(int(st.rsplit(")", 1)[1].split()[1]), []).append(int(p))
+todo = list(own)
+while todo:
+    for k in kids.get(todo.pop(), []):
+        own.add(k)
+        todo.append(k)
+try:
+    att = json.load(sys.stdin)
+except ValueError:
+    att = []
+print(len({a["prog_id"] for a in att if a.get("tracepoint") in ("sys_enter", "sys_exit")
+           and a.get("pid") not in own}))' "${1:-}"
 }
 
 # scenario_table NAME: the scenario table that has NAME (tests/scenarios-next.tsv

@@ -344,7 +344,7 @@ def report_syscall(rows, res, md):
     md.append("ns per call of sysloop's fastest chunk of 1000 calls (`min_ns_per_call`): "
               "robust to other work on the machine, which the whole run's mean is not; "
               "added = traced minus untraced in the same repetition, left out where other "
-              "users' stalltrace syscall programs were not the same for both runs.\n")
+              "users' BPF programs on the syscall tracepoints were not the same for both runs.\n")
     md.append("| tool | traced ns/call | added ns/call | untraced process ns/call while the "
               "tool traces another job | added ns/call |")
     md.append("|---|---|---|---|---|")
@@ -366,14 +366,14 @@ def report_syscall(rows, res, md):
     md.append("")
 
 
-# other users' stalltrace syscall programs, counted before and after each run
+# other users' BPF programs on the syscall tracepoints, counted before and after each run
 FOREIGN = ("foreign_sys_progs", "foreign_after")
 
 
 def paired_diff(rows, metric, tool, base_tool="none"):
-    """tool minus base_tool per repetition; a pair is left out when other users'
-    stalltrace syscall programs (FOREIGN) were not the same before and after both
-    runs: every syscall of one run paid for programs the other did not have."""
+    """tool minus base_tool per repetition; a pair is left out when other users' BPF
+    programs on the syscall tracepoints (FOREIGN) were not the same before and after
+    both runs: every syscall of one run paid for programs the other did not have."""
     base = {r["rep"]: r for r in sel(rows, tool=base_tool)}
     out = []
     for r in sel(rows, tool=tool):
@@ -440,12 +440,12 @@ def report_floor(rows, res, md):
               f"minus tp_btf: {fmt_stat(raw, 1)} ns/call.\n")
     both = unt + sysl
     loads = [r["load1"] for r in both if r.get("load1") is not None]
-    fsp = sorted({r["foreign_sys_progs"] for r in both if r.get("foreign_sys_progs") is not None})
+    fsp = sorted({r[k] for r in both for k in FOREIGN if r.get(k) is not None})
     tools = ["none", "stalltrace", "perf"] + [f for f, _ in FLOORS]
     res["floor"]["unlike_repetitions"] = unlike_pairs(unt, tools) + unlike_pairs(sysl, tools)
     if loads:
         md.append(f"Load average during these runs: {min(loads)}–{max(loads)}. Other users' "
-                  "stalltrace syscall programs attached before a run: "
+                  "BPF programs on the syscall tracepoints before or after a run: "
                   f"{', '.join(str(x) for x in fsp) or 'n/a'}; every syscall pays for them, "
                   "so a run is compared only with an untraced run that saw as many "
                   f"({res['floor']['unlike_repetitions']} repetitions had runs that did "
