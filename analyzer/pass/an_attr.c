@@ -1310,8 +1310,8 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 		 * Pipes only: a worker also wakes the thread on the sockets that pass a
 		 * batch's shared-memory fds, one new socket per tensor, not per batch.
 		 */
-		if (has_fd && (g->wrel == WREL_CHILD || g->wrel == WREL_RELAY) &&
-		    sc->fd.kind == ST_FD_PIPE) {
+		if (has_fd && sc->fd.kind == ST_FD_PIPE && (g->wrel == WREL_RELAY ||
+		    (g->wrel == WREL_CHILD && an__worker_woke(a, t, g->waker, 0)))) {
 			uint64_t *v = hmap_slot(&a->feeder_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino));
 
 			if (v)
@@ -1331,8 +1331,9 @@ static void ancestors_pipe(struct hmap *m, struct thr *t, const struct st_ev_sys
 {
 	int depth = 0;
 
-	for (struct proc *q = t->proc ? t->proc->parent : NULL; q && depth < 8;
-	     q = q->parent, depth++) {
+	/* up to a launched program: what it writes or reads is its parent's I/O, not batches */
+	for (struct proc *c = t->proc, *q = c ? c->parent : NULL;
+	     q && depth < 8 && !an__launched(c); c = q, q = q->parent, depth++) {
 		uint64_t *v = hmap_slot(m, fd_key(q->pid, sc->fd.dev, sc->fd.ino));
 
 		if (v)
@@ -1416,7 +1417,7 @@ static bool shared_with_child(struct an *a, const struct thr *t, const struct st
 		struct proc *q = an__find_proc(a, h->pid[i]);
 
 		mine |= h->pid[i] == t->pid;
-		child |= q && t->proc && an__is_descendant(q, t->proc);
+		child |= q && t->proc && an__is_worker(q, t->proc);
 	}
 	return mine && child;
 }

@@ -141,6 +141,43 @@ bool an__is_descendant(const struct proc *p, const struct proc *anc)
 	return false;
 }
 
+/*
+ * p runs a program its parent launched: it exec'd in the trace, and not as a Python
+ * process started by a Python one (multiprocessing's spawn and forkserver workers
+ * exec the interpreter of their trainer).  A bash script's command, torchrun's or
+ * mpirun's ranks, a Slurm step's tasks: their output and their exit wake the parent,
+ * which is not a batch.
+ */
+bool an__launched(const struct proc *p)
+{
+	return (p->flags & PF_EXECED) &&
+	       !(an__is_python(p) && p->parent && an__is_python(p->parent));
+}
+
+/* q works for its ancestor p: no launched program on the way up (a fork runs p's code). */
+bool an__is_worker(const struct proc *q, const struct proc *p)
+{
+	int depth = 0;
+
+	if (!q || !p || q == p)
+		return false;
+	for (; q && q != p && depth < AN_MAX_DEPTH; q = q->parent, depth++)
+		if (an__launched(q))
+			return false;
+	return q == p;
+}
+
+/* A wakeup of t by a descendant is a worker's (a batch may have come), not a launched program's. */
+bool an__worker_woke(struct an *a, const struct thr *t, uint32_t waker_tid, uint32_t waker_pid)
+{
+	const struct thr *w = waker_tid ? an__find_thread(a, waker_tid) : NULL;
+	const struct proc *wp = waker_pid ? an__find_proc(a, waker_pid) : NULL;
+
+	if (!wp && w)
+		wp = w->proc;
+	return an__is_worker(wp, t->proc);
+}
+
 /* ------------------------------------------------------------------ files */
 
 struct file *an__file(struct an *a, uint32_t dev, uint64_t ino, bool create)
@@ -312,9 +349,9 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	 * known (a few arrivals), its reads of them say it better: a worker also wakes
 	 * the thread while it fetches a batch's shared-memory fds over sockets.
 	 */
-	fed = t->wake_ts && ((t->wrel == WREL_CHILD && t->direct_arrivals < 3) ||
-			     (t->flags & TF_RELAY_WAKE));
-	direct = t->wrel == WREL_CHILD;
+	direct = t->wake_ts && t->wrel == WREL_CHILD &&
+		 an__worker_woke(a, t, t->waker, t->waker_pid);
+	fed = t->wake_ts && ((direct && t->direct_arrivals < 3) || (t->flags & TF_RELAY_WAKE));
 	t->run = RS_ON;
 	t->since = ts;
 	wk__set_thread(a, t, WS_CPU, ts);
@@ -624,7 +661,7 @@ static void on_exec(struct an *a, const struct st_event *ev)
 	set_comm(t->comm, ev->exec.comm);
 	t->flags |= TF_TRACED;
 	if (t->proc) {
-		t->proc->flags |= PF_KNOWN;
+		t->proc->flags |= PF_KNOWN | PF_EXECED;
 		set_comm(t->proc->comm, ev->exec.comm);
 		if (ev->str) {
 			free(t->proc->cmdline);

@@ -319,6 +319,7 @@ struct thr {
 #define PF_NET_PEERS	(1u << 3)	/* its threads receive traffic from an unrelated traced process */
 #define PF_FORKS	(1u << 4)	/* forked a process in the trace (its workers start there) */
 #define PF_FORKED	(1u << 5)	/* forked in the trace (not there at attach) */
+#define PF_EXECED	(1u << 6)	/* exec'd a program in the trace */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;
@@ -555,6 +556,9 @@ struct proc *an__proc(struct an *a, uint32_t pid);
 struct proc *an__find_proc(struct an *a, uint32_t pid);
 bool an__is_descendant(const struct proc *p, const struct proc *anc);
 bool an__is_python(const struct proc *p);
+bool an__launched(const struct proc *p);
+bool an__is_worker(const struct proc *q, const struct proc *p);
+bool an__worker_woke(struct an *a, const struct thr *t, uint32_t waker_tid, uint32_t waker_pid);
 void an__event(struct an *a, const struct st_event *ev);
 void an__end(struct an *a);
 const char *an__path(const struct an *a, uint32_t dev, uint64_t ino);
