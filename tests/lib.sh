@@ -39,6 +39,27 @@ skip_unless_bpf()
 	fi
 }
 
+# skip_unless_torchrun WHAT: DDP jobs need python3-torch's torch.distributed and torchrun
+skip_unless_torchrun()
+{
+	if ! /usr/bin/python3 -c 'import torch.distributed' 2>/dev/null ||
+	   ! command -v torchrun >/dev/null; then
+		echo "SKIPPED: $1 needs python3-torch with torch.distributed and torchrun" >&2
+		exit 77
+	fi
+}
+
+# ddp_setup: what a DDP group needs: BPF and torchrun (else it skips, loudly), $WL
+# (the workloads), and TMPDIR in the group's own directory: the jobs' datasets (the
+# fetch scenario's, uncached) and logs live there and go with it
+ddp_setup()
+{
+	skip_unless_bpf
+	skip_unless_torchrun "the DDP tests"
+	WL=${WL:-tests/workloads}
+	export TMPDIR=$TMP
+}
+
 # wait_for FILE PATTERN [SECONDS]: waits until FILE contains PATTERN (a line a process
 # prints when it reaches a state), failing after SECONDS; event-driven, not a fixed sleep
 wait_for()

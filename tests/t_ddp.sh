@@ -13,13 +13,7 @@
 # Nothing here depends on timing luck: the slowed rank is several times slower than
 # the other, and the cause dominates its own truth (tests/workloads/README.md).
 . "$(dirname "$0")/lib.sh"
-skip_unless_bpf
-WL=${WL:-tests/workloads}
-if ! /usr/bin/python3 -c 'import torch.distributed' 2>/dev/null || ! command -v torchrun >/dev/null; then
-	echo "SKIPPED: DDP tests need python3-torch with torch.distributed and torchrun" >&2
-	exit 77
-fi
-export TMPDIR=$TMP	# the dataset of the fetch scenario lives there, uncached
+ddp_setup
 
 # knobs per cause: fetch reads 32 blocks a sample and decodes nothing, so that storage,
 # not the CPU of its read loop, dominates the slowed rank's loader (as pt_fetch)

@@ -11,13 +11,7 @@
 #     node 1's clock lands within 1 ms of node 0's, by the collectives.
 # The slowed rank is several times slower than the other: no timing luck involved.
 . "$(dirname "$0")/lib.sh"
-skip_unless_bpf
-WL=${WL:-tests/workloads}
-if ! /usr/bin/python3 -c 'import torch.distributed' 2>/dev/null || ! command -v torchrun >/dev/null; then
-	echo "SKIPPED: DDP tests need python3-torch with torch.distributed and torchrun" >&2
-	exit 77
-fi
-export TMPDIR=$TMP
+ddp_setup
 
 if ! ST_TRACE_MODE=run ST_TRACE_OUT=$TMP/job "$WL/ddp_launch.sh" --nnodes 2 --per-node-tracers \
 	-- --slow prep --name nodes-prep >"$TMP/truth" 2>"$TMP/launch.err"; then

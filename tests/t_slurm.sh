@@ -17,10 +17,7 @@ for p in munged slurmctld slurmd sbatch srun scontrol sinfo; do
 		exit 77
 	}
 done
-if ! /usr/bin/python3 -c 'import torch.distributed' 2>/dev/null || ! command -v torchrun >/dev/null; then
-	echo "SKIPPED: the Slurm test runs DDP: it needs python3-torch and torchrun" >&2
-	exit 77
-fi
+skip_unless_torchrun "the Slurm test (it runs DDP)"
 WL=$(cd "${WL:-tests/workloads}" && pwd)
 S=$TMP/slurm
 mkdir -p "$S/state" "$S/spool" "$S/shared" "$S/node-tmp"
