@@ -13,6 +13,7 @@
  * puts a boundary at every so-many-th occurrence of it (analysis.c).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +28,52 @@
 #define PER_SHARP	0.6		/* of the intervals near the mode */
 #define PER_NEAR	1.2		/* lags that cover within this factor of the best */
 
-static unsigned bin_of(uint64_t d)
+static unsigned bin_of_log(uint64_t d)
 {
 	double b = 4 * log2((double)d / PER_BIN0_NS);
 
 	return b < 0 ? 0 : b >= PER_BINS ? PER_BINS - 1 : (unsigned)b;
+}
+
+/*
+ * bin_of_log() without a log2() per interval (it was a tenth of the analysis): the
+ * first interval of each bin and the bin of each power of two, found once by
+ * bisecting bin_of_log() itself, so every interval lands in the same bin as before.
+ */
+static uint64_t bin_lo[PER_BINS];	/* the shortest interval of bin b */
+static uint8_t pow2_bin[64];		/* the bin of 2^i */
+static pthread_once_t bins_once = PTHREAD_ONCE_INIT;
+
+static void bins_init(void)
+{
+	for (unsigned b = 1; b < PER_BINS; b++) {
+		uint64_t lo = bin_lo[b - 1], hi = UINT64_MAX;
+
+		while (lo < hi) {
+			uint64_t mid = lo + (hi - lo) / 2;
+
+			if (bin_of_log(mid) >= b)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		bin_lo[b] = lo;
+	}
+	for (unsigned i = 0; i < 64; i++)
+		pow2_bin[i] = bin_of_log(1ull << i);
+}
+
+static unsigned bin_of(uint64_t d)
+{
+	unsigned b;
+
+	if (!d)
+		return bin_of_log(d);
+	/* an octave holds 4 bins: a few steps up from the bin of its power of two */
+	b = pow2_bin[63 - __builtin_clzll(d)];
+	while (b + 1 < PER_BINS && bin_lo[b + 1] <= d)
+		b++;
+	return b;
 }
 
 static double bin_ns(unsigned b)
@@ -85,11 +127,16 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 	if (!(s = sig_slot(t->per, sig)))
 		return;
 	c = attr__cpu_at(t, ts);
+	pthread_once(&bins_once, bins_init);
 	for (uint32_t k = 0; k < PER_LAGS && k < s->n; k++) {
 		uint64_t prev = s->last[(s->n - 1 - k) % PER_LAGS];
+		uint16_t *h;
 
-		if (c >= prev && c - prev >= PER_BIN0_NS && s->h[k][bin_of(c - prev)] < UINT16_MAX)
-			s->h[k][bin_of(c - prev)]++;
+		if (c < prev || c - prev < PER_BIN0_NS)
+			continue;
+		h = &s->h[k][bin_of(c - prev)];
+		if (*h < UINT16_MAX)
+			(*h)++;
 	}
 	if (!s->n)
 		s->first = c;
