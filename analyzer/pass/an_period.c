@@ -40,8 +40,9 @@ static unsigned bin_of_log(uint64_t d)
  * first interval of each bin and the bin of each power of two, found once by
  * bisecting bin_of_log() itself, so every interval lands in the same bin as before.
  */
-static uint64_t bin_lo[PER_BINS];	/* the shortest interval of bin b */
-static uint8_t pow2_bin[64];		/* the bin of 2^i */
+#define BIN_STEPS	5			/* bins that start within one octave, at most */
+static uint64_t bin_lo[PER_BINS + BIN_STEPS];	/* the shortest interval of bin b */
+static uint8_t pow2_bin[64];			/* the bin of 2^i */
 static pthread_once_t bins_once = PTHREAD_ONCE_INIT;
 
 static void bins_init(void)
@@ -59,21 +60,21 @@ static void bins_init(void)
 		}
 		bin_lo[b] = lo;
 	}
+	for (unsigned b = PER_BINS; b < PER_BINS + BIN_STEPS; b++)
+		bin_lo[b] = UINT64_MAX;
 	for (unsigned i = 0; i < 64; i++)
 		pow2_bin[i] = bin_of_log(1ull << i);
 }
 
+/* d > 0: from the bin of d's power of two, the bins that start at or below d */
 static unsigned bin_of(uint64_t d)
 {
-	unsigned b;
+	unsigned b = pow2_bin[63 - __builtin_clzll(d)], up = 0;
 
-	if (!d)
-		return bin_of_log(d);
-	/* an octave holds 4 bins: a few steps up from the bin of its power of two */
-	b = pow2_bin[63 - __builtin_clzll(d)];
-	while (b + 1 < PER_BINS && bin_lo[b + 1] <= d)
-		b++;
-	return b;
+	for (unsigned i = 1; i <= BIN_STEPS; i++)
+		up += bin_lo[b + i] <= d;
+	b += up;
+	return b < PER_BINS ? b : PER_BINS - 1;
 }
 
 static double bin_ns(unsigned b)
@@ -132,7 +133,7 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 		uint64_t prev = s->last[(s->n - 1 - k) % PER_LAGS];
 		uint16_t *h;
 
-		if (c < prev || c - prev < PER_BIN0_NS)
+		if (c < prev || c - prev < (uint64_t)PER_BIN0_NS)
 			continue;
 		h = &s->h[k][bin_of(c - prev)];
 		if (*h < UINT16_MAX)
