@@ -440,28 +440,75 @@ static bool before_trace(const struct thr *t)
 }
 
 /*
+ * The put at ts ended an epoch's tail, its puts-th put since: where the process forked
+ * no worker since (the pool lives on) and the puts came back to back (a resume put
+ * per worker, not a step's), a persistent pool resumes (an_core.h).
+ */
+static void resume_start(struct thr *t, uint64_t ts, uint32_t puts, bool burst)
+{
+	t->resuming = burst && t->proc && t->proc->fork_ts < ts;
+	t->resume_from = ts;
+	t->resume_puts = puts;
+	t->resume_acks = 0;
+}
+
+/*
+ * A put while a pool resumes (cpu, prev: t's CPU time then and at its last put): one
+ * more worker resumed (true), until an answer came; the first put after one is the
+ * new iterator's first index.  A put after a step's worth of CPU, or a pool
+ * re-created (forked), is no resume.
+ */
+static bool resume_put(struct thr *t, uint64_t cpu, uint64_t prev)
+{
+	if (t->resuming && ((t->proc && t->proc->fork_ts > t->resume_from) ||
+			    (!t->resume_acks && cpu > prev + RX_CPU_NS)))
+		t->resuming = false;
+	if (!t->resuming)
+		return false;
+	if (!t->resume_acks) {
+		t->resume_puts++;
+		return true;
+	}
+	t->resuming = false;
+	return false;
+}
+
+/*
  * A put by t at ts with no batch to take (a new iterator's first ones) ends an
  * epoch's tail; in a tail, a put is held (docs in an_core.h, tail_from).  True when
  * the put is no take now.
  */
 static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 {
+	uint64_t cpu = attr__cpu_at(t, ts), prev = t->put_cpu;
+
 	t->puts++;
+	t->put_cpu = cpu;
+	if (resume_put(t, cpu, prev))
+		return true;
+	if (!t->pending && t->tail_from) {
+		t->tail_from = t->held_put = 0;
+		t->epoch_ends++;
+		resume_start(t, ts, 1, true);
+		return true;
+	}
 	if (!t->pending && before_trace(t)) {
 		t->pending = 1;
 		take(a, t, ts, false);
 		return true;
 	}
 	if (!t->pending) {
-		t->tail_from = t->held_put = 0;
+		t->held_put = 0;
 		return true;
 	}
 	if (!t->tail_from)
 		return false;
-	if (!t->held_put)
+	if (!t->held_put) {
 		t->held_put = ts;
-	else
+	} else {
 		tail_end(a, t, t->held_put, true);
+		resume_start(t, ts, 2, cpu <= prev + RX_CPU_NS);
+	}
 	return true;
 }
 
@@ -488,9 +535,12 @@ void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts)
 {
 	struct proc *pp = p->parent;
 
-	for (uint32_t i = 0; pp && p->msgs && i < pp->nloggers; i++)
+	for (uint32_t i = 0; pp && p->msgs && i < pp->nloggers; i++) {
+		/* its pool does not live on: no resume */
+		pp->loggers[i]->resuming = false;
 		if (pp->loggers[i]->tail_from)
 			attr__end(a, pp->loggers[i], ts);
+	}
 }
 
 /*
@@ -575,7 +625,8 @@ static bool rx_wake(const struct thr *t, uint64_t ts)
  * A batch reached t at ts.  A poll only says one is there (or that a worker hung
  * up): the read that follows it is the arrival, and its receipt starts at the poll.
  * The same batch: right after the last arrival (on CPU, the thread not blocked on a
- * pipe in between: a read split by a preemption or a GIL wait is one), or a wait for
+ * pipe in between, no batch taken since: a read split by a preemption or a GIL wait
+ * is one), or a wait for
  * its shared-memory fds while it is received.  A direct arrival (from a worker) is
  * also a proxy boundary for the process's other loggers: with a relay thread, the
  * main thread may never wait for the batch itself.
@@ -584,7 +635,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 {
 	struct proc *p = t->proc;
 	uint64_t cpu = attr__cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0;
-	bool near = t->last_arrival && ts >= t->last_arrival && t->blocks == t->last_arr_blocks;
+	bool near = t->last_arrival && ts >= t->last_arrival && t->blocks == t->last_arr_blocks &&
+		    t->takes == t->last_arr_takes;
 	/*
 	 * A read is the batch a wakeup just announced, or the body of the message whose
 	 * length (4 bytes: multiprocessing's header) it read last, when the thread did
@@ -607,8 +659,18 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	t->last_arr_kind = (uint8_t)kind;
 	t->last_arr_cpu = cpu;
 	t->last_arr_blocks = t->blocks;
+	t->last_arr_takes = t->takes;
 	if (merged)
 		return true;
+	/*
+	 * A persistent pool's answer to a resume (an_core.h): no batch.  A single put
+	 * after a tail is no evidence (the tail may have been a long receipt).
+	 */
+	if (t->resuming && t->resume_puts >= 2 && t->resume_acks < t->resume_puts) {
+		t->resume_acks++;
+		return true;
+	}
+	t->resuming = false;
 	/* a new batch: its receipt starts, or goes on when one was not taken yet */
 	if (!t->rx_open)
 		t->rx_start = kind != ARR_WAKE && t->poll_at && t->poll_at <= ts &&

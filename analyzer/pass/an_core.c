@@ -548,6 +548,7 @@ static void on_fork(struct an *a, const struct st_event *ev)
 		link_parent(a, cp, parent ? parent->proc : an__find_proc(a, f->parent_pid));
 		if (cp->parent) {
 			cp->parent->flags |= PF_FORKS;
+			cp->parent->fork_ts = ev->ts;
 			cp->iter_at = cp->parent->pipe_mark;
 			cp->parent->pipe_mark = 0;
 		}

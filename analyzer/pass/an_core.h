@@ -245,7 +245,7 @@ struct thr {
 	uint64_t last_proxy;
 	uint64_t rx_start, rx_end;	/* the batch being received (a burst of pipe/socket calls) */
 	uint64_t rx_cpu;	/* the thread's on-CPU ns at rx_end */
-	uint64_t last_arr_cpu, last_arr_blocks;	/* at the last arrival */
+	uint64_t last_arr_cpu, last_arr_blocks, last_arr_takes;	/* at the last arrival */
 	uint64_t poll_at, poll_cpu;	/* the last poll that said a batch was there */
 	uint64_t pre_start, pre_end, pre_cpu;	/* its last preemption; its CPU ns after it */
 	uint64_t pre_take;	/* preempted right after this take: still in next() */
@@ -272,6 +272,18 @@ struct thr {
 	uint64_t puts;		/* indices it was seen putting (sends, a feeder's writes) */
 	uint64_t take_gap;	/* the recent time between its takes (a moving average) */
 	uint32_t epoch_ends;	/* epochs' tails ended (tail_end) */
+	/*
+	 * A persistent pool's next epoch (persistent_workers=True): the new iterator
+	 * sends each worker a resume message and waits for each one's answer before it
+	 * puts its first indices.  The answers are no batches: where puts end an
+	 * epoch's tail back to back (at least two, little CPU between them: no step
+	 * ran) and no worker was forked since, as many arrivals as resume puts before
+	 * the first put after an answer are answers (resume_acks).
+	 */
+	bool resuming;
+	uint32_t resume_puts, resume_acks;
+	uint64_t resume_from;	/* the put that began the resume */
+	uint64_t put_cpu;	/* its on-CPU ns at its last put */
 	uint8_t last_arr_kind;
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
 	/*
@@ -361,6 +373,7 @@ struct proc {
 	 * (pipe_mark), and for a child, its parent's mark at its fork (iter_at).
 	 */
 	uint64_t pipe_mark, iter_at;
+	uint64_t fork_ts;	/* when it last forked a process (a new pool's worker) */
 	struct thr *loggers[MAX_LOGGERS];
 	uint32_t nloggers;
 	struct ident *id;	/* from ENV records (or the parent's, after a fork); NULL */
