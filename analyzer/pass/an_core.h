@@ -171,12 +171,21 @@ struct ident {
 #define PER_BINS	96
 #define PER_BLOCK	0x80000000u	/* a signature: blocked (| enum st_wait), not a syscall */
 
+#define PER_RING	(PER_LAGS + 1)
+
 struct persig {
 	uint32_t sig;		/* nr | fd kind << 16, or PER_BLOCK | wait */
 	uint32_t n;
 	uint64_t first;
-	uint64_t last[PER_LAGS];	/* the last occurrences, the thread's CPU ns (a ring) */
+	uint64_t last[PER_RING];	/* the last occurrences, the thread's CPU ns (a ring) */
 	uint16_t h[PER_LAGS][PER_BINS];	/* intervals to the 1st..4th previous, log-binned */
+	/*
+	 * Phase: |e(n) - e(n-k)| summed, e the interval to the previous occurrence.
+	 * Small where k occurrences make a period (the same places of the loop), as
+	 * large as the loop's uneven sub-intervals where they do not.
+	 */
+	double dsum[PER_LAGS], esum;
+	uint32_t dn[PER_LAGS], en;
 };
 
 struct period {

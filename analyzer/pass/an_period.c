@@ -27,6 +27,8 @@
 #define PER_MIN_STEPS	8		/* periods a pattern must repeat */
 #define PER_SHARP	0.6		/* of the intervals near the mode */
 #define PER_NEAR	1.2		/* lags that cover within this factor of the best */
+#define PER_PHASE	1.5		/* lags in phase: mismatch within this factor of the least */
+#define PER_PHASE_ABS	0.02		/* ... plus this (of the mean interval) */
 
 static unsigned bin_of_log(uint64_t d)
 {
@@ -100,6 +102,33 @@ static struct persig *sig_slot(struct period *p, uint32_t sig)
 	return least;
 }
 
+/* The occurrence i of s (one of the last PER_RING). */
+static uint64_t occ(const struct persig *s, uint32_t i)
+{
+	return s->last[i % PER_RING];
+}
+
+/* s occurs again at CPU time c: its interval against those 1..PER_LAGS before. */
+static void phase(struct persig *s, uint64_t c)
+{
+	uint32_t n = s->n;
+	uint64_t e;
+
+	if (!n || c < occ(s, n - 1))
+		return;
+	e = c - occ(s, n - 1);
+	s->esum += (double)e;
+	s->en++;
+	for (uint32_t k = 1; k <= PER_LAGS && k + 1 <= n; k++) {
+		uint64_t a = occ(s, n - k), b = occ(s, n - k - 1);
+
+		if (a < b)
+			continue;
+		s->dsum[k - 1] += fabs((double)e - (double)(a - b));
+		s->dn[k - 1]++;
+	}
+}
+
 /*
  * Thread t did something of signature sig at ts (a syscall ended, it blocked).  The
  * intervals are measured on the thread's own CPU time: a step's work is the same
@@ -128,7 +157,7 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 	c = attr__cpu_at(t, ts);
 	pthread_once(&bins_once, bins_init);
 	for (uint32_t k = 0; k < PER_LAGS && k < s->n; k++) {
-		uint64_t prev = s->last[(s->n - 1 - k) % PER_LAGS];
+		uint64_t prev = s->last[(s->n - 1 - k) % PER_RING];
 		uint16_t *h;
 
 		if (c < prev || c - prev < (uint64_t)PER_BIN0_NS)
@@ -137,9 +166,10 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 		if (*h < UINT16_MAX)
 			(*h)++;
 	}
+	phase(s, c);
 	if (!s->n)
 		s->first = c;
-	s->last[s->n % PER_LAGS] = c;
+	s->last[s->n % PER_RING] = c;
 	s->n++;
 }
 
@@ -163,15 +193,37 @@ static uint32_t mode_of(const uint16_t *h, uint32_t *mass, uint32_t *tot)
 }
 
 /*
- * The period of one signature: at lag k+1 a sharp mode, repeated, covering the most
- * time (intervals near the mode / (k+1) x mode: its harmonics cover as much).  Of
- * the lags that cover nearly as much (jitter blurs some more than others) and are
- * sharp, the shortest mode is the period: a signature that recurs twice a step has
- * two lag-1 modes (not sharp) and one lag-2 mode, the step.
+ * The phase mismatch at each lag (ph[k]: the mean |e(n) - e(n-k-1)| over the mean
+ * interval), and the least of them: a lag whose occurrences are not the same places of
+ * the loop mixes its uneven sub-intervals (a loop that reads the clock after 4 ms
+ * and again after 7 more: lag 3 alternates 15 and 18 ms, as sharp as lag 2's 11 on a
+ * busy machine), however sharp its mode.
+ */
+static double phases(const struct persig *s, double ph[PER_LAGS])
+{
+	double mean = s->en ? s->esum / s->en : 0, least = INFINITY;
+
+	for (unsigned k = 0; k < PER_LAGS; k++) {
+		ph[k] = mean > 0 && s->dn[k] >= PER_MIN_STEPS ? s->dsum[k] / s->dn[k] / mean :
+			INFINITY;
+		if (ph[k] < least)
+			least = ph[k];
+	}
+	return least;
+}
+
+/*
+ * The period of one signature: at lag k+1 a sharp mode in phase, repeated, covering
+ * the most time (intervals near the mode / (k+1) x mode: its harmonics cover as
+ * much).  Of
+ * the lags in phase (phases()) and sharp that cover nearly as much (jitter blurs some
+ * more than others), the shortest mode is the period: a signature that recurs twice a
+ * step has two lag-1 modes (not sharp) and one lag-2 mode, the step.
  */
 static double sig_period(const struct persig *s, uint32_t *lag, double *period)
 {
-	double cover[PER_LAGS] = { 0 }, mode[PER_LAGS] = { 0 }, best = 0;
+	double cover[PER_LAGS] = { 0 }, mode[PER_LAGS] = { 0 }, ph[PER_LAGS], best = 0;
+	double pmin = phases(s, ph);
 	int k0 = -1;
 
 	for (unsigned k = 0; k < PER_LAGS; k++) {
@@ -179,14 +231,14 @@ static double sig_period(const struct persig *s, uint32_t *lag, double *period)
 
 		mode[k] = bin_ns(m);
 		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) ||
-		    (double)mass < PER_SHARP * tot)
+		    (double)mass < PER_SHARP * tot || ph[k] > PER_PHASE * pmin + PER_PHASE_ABS)
 			continue;
 		cover[k] = (double)mass / (k + 1) * mode[k];
 		if (cover[k] > best)
 			best = cover[k];
 	}
 	for (unsigned k = 0; k < PER_LAGS; k++)
-		if (cover[k] >= best / PER_NEAR && (k0 < 0 || mode[k] < mode[k0]))
+		if (cover[k] && cover[k] >= best / PER_NEAR && (k0 < 0 || mode[k] < mode[k0]))
 			k0 = (int)k;
 	if (k0 < 0 || !best)
 		return 0;
