@@ -29,6 +29,7 @@
 #define PER_NEAR	1.2		/* lags that cover within this factor of the best */
 #define PER_PHASE	1.5		/* lags in phase: mismatch within this factor of the least */
 #define PER_PHASE_ABS	0.02		/* ... plus this (of the mean interval) */
+#define PER_EXPLAIN	1.41		/* a multiple's mode within two bins of k x a divisor's */
 
 static unsigned bin_of_log(uint64_t d)
 {
@@ -213,6 +214,23 @@ static double phases(const struct persig *s, double ph[PER_LAGS])
 }
 
 /*
+ * A lag whose sharp, in-phase divisor explains it (its mode that many times over,
+ * within two bins) is that divisor's multiple: the shorter one is the step, however
+ * much more a long lag's wide window covers of a spread step.
+ */
+static int fundamental(const double *cover, const double *mode, int k0)
+{
+	for (int d = 1; d < k0 + 1; d++) {
+		double want = mode[d - 1] * (k0 + 1) / d;
+
+		if ((k0 + 1) % d == 0 && cover[d - 1] && mode[k0] <= want * PER_EXPLAIN &&
+		    want <= mode[k0] * PER_EXPLAIN)
+			return d - 1;
+	}
+	return k0;
+}
+
+/*
  * The period of one signature: at lag k+1 a sharp mode in phase, repeated, covering
  * the most time (intervals near the mode / (k+1) x mode: its harmonics cover as
  * much).  Of
@@ -242,6 +260,7 @@ static double sig_period(const struct persig *s, uint32_t *lag, double *period)
 			k0 = (int)k;
 	if (k0 < 0 || !best)
 		return 0;
+	k0 = fundamental(cover, mode, k0);
 	*lag = (uint32_t)k0 + 1;
 	*period = mode[k0];
 	return best;
