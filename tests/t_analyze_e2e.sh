@@ -12,6 +12,8 @@
 # On a busy machine the job measures that itself (main.runq_wait_s, from schedstat):
 #   - where it waited for a CPU a fifth of its time or more, cpu_contention is a true
 #     verdict too;
+#   - where a prep job's workers spent longer in their reads than decoding on the CPU
+#     (their own clocks: a disk shared with a busy program), dataloader_fetch is too;
 #   - the time between the sections the job measures (its loop's own code) is
 #     compute or cpu_contention to analyze and in no bucket of the truth, so
 #     compute + cpu_contention may exceed the truth by that residual;
@@ -51,13 +53,21 @@ runq = m.get("runq_wait_s", 0) / wall
 resid = max(0, wall - sum(m.get(k, 0) for k in ("batch_wait_s", "compute_s", "device_wait_s",
                                                   "checkpoint_s", "lock_wait_s"))) / wall
 verdicts = {verdict} | ({"cpu_contention"} if runq >= 0.2 else set())
+# Load moves a loader's own balance: storage shared with a busy disk makes a prep
+# job's reads outlast its decode on the CPU (and CPU starvation the other way); the
+# job's own figures decide which it was.
+ws = t.get("workers", [])
+rd, dcpu = sum(w["read_s"] for w in ws), sum(w.get("decode_cpu_s", 0) for w in ws)
+if verdict == "dataloader_prep" and "decode_cpu_s" in (ws or [{}])[0] and rd > dcpu:
+    verdicts.add("dataloader_fetch")
 dl, dl_truth = bd["dataloader_wait"], m["batch_wait_s"] / wall
 cc, cc_truth = bd["compute"] + bd["cpu_contention"], m["compute_s"] / wall
 moved = max(0, dl_truth - dl)  # runnable in next(): cpu_contention to analyze
 ckpt_cpu = max(0, m.get("checkpoint_s", 0) / wall - bd["io_wait"])
 checks = [
     ("verdict", d["verdict"]["primary"] in verdicts, "%s (want %s; the job waited for a CPU "
-     "%.0f%% of its time)" % (d["verdict"]["primary"], " or ".join(sorted(verdicts)), 100 * runq)),
+     "%.0f%% of its time, its workers read %.3f s, decoded %.3f CPU-s)"
+     % (d["verdict"]["primary"], " or ".join(sorted(verdicts)), 100 * runq, rd, dcpu)),
     ("dataloader_wait", dl_truth - tol - runq <= dl <= dl_truth + tol,
      "%.3f vs truth %.3f (runnable %.3f)" % (dl, dl_truth, runq)),
     ("compute (on CPU)", m["compute_cpu_s"] / wall - tol <= bd["compute"] <= m["compute_cpu_s"] / wall + tol + resid,

@@ -49,7 +49,8 @@ DEFAULTS = {
 IMG = 64                # samples are 3 x IMG x IMG uint8 "images"
 SAMPLE_BYTES = 3 * IMG * IMG
 BLOCK = 4096            # O_DIRECT read size and alignment
-NSTAT = 6               # per worker: pid, read_ns, decode_ns, handoff_ns, samples, bytes
+NSTAT = 7               # per worker: pid, read_ns, decode_ns, handoff_ns, samples, bytes,
+                        # decode_cpu_ns
 
 
 def decode(raw, kernel, reps):
@@ -79,7 +80,8 @@ class Truth:
     def worker(self, w):
         v = self.a[2 + NSTAT * w: 2 + NSTAT * (w + 1)]
         return {"pid": v[0], "read_s": v[1] / 1e9, "decode_s": v[2] / 1e9,
-                "handoff_s": v[3] / 1e9, "samples": v[4], "bytes_read": v[5]}
+                "handoff_s": v[3] / 1e9, "samples": v[4], "bytes_read": v[5],
+                "decode_cpu_s": v[6] / 1e9}
 
 
 class BatchSampler(Sampler):
@@ -138,11 +140,14 @@ class SampleDataset(Dataset):
         for idx in idxs:
             t0 = time.monotonic_ns()
             raw = self._read(idx)
-            t1 = time.monotonic_ns()
+            t1, c1 = time.monotonic_ns(), time.thread_time_ns()
             out.append(decode(raw, self.kernel, self.args.decode_reps))
-            t2 = time.monotonic_ns()
+            t2, c2 = time.monotonic_ns(), time.thread_time_ns()
             self.truth.add(w, 1, self.truth.overlap(t0, t1))
             self.truth.add(w, 2, self.truth.overlap(t1, t2))
+            # its CPU time, the share of it inside the window (a loaded machine
+            # stretches decode_ns with time waiting for a CPU)
+            self.truth.add(w, 6, (c2 - c1) * self.truth.overlap(t1, t2) // max(1, t2 - t1))
             if counted:
                 self.truth.add(w, 4, 1)
                 self.truth.add(w, 5, BLOCK * self.args.reads_per_sample
