@@ -5,6 +5,10 @@
 # (PREFIX, DESTDIR), `make deb` builds the Debian package (scripts/deb/).
 
 BUILD     ?= build
+# One spelling of the build directory whatever the caller passed (scripts export it
+# absolute): the -MMD dependency files name their targets with it, and a header
+# change must rebuild what a build under the other spelling compiled.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(abspath $(BUILD)))
 PREFIX    ?= /usr/local
 CC        ?= cc
 CLANG     ?= clang
