@@ -490,6 +490,10 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	open_(w, "lock", '{');
 	num(w, "gil_s", sec(tr->gil_ns));
 	num(w, "gil_fraction", tr->bd.total ? (double)tr->gil_ns / (double)tr->bd.total : 0);
+	if (tr->gil_holder)
+		j_thread(w, "gil_holder", tr->gil_holder, tr->gil_holder_pid, tr->gil_holder_comm);
+	else
+		str(w, "gil_holder", NULL);
 	close_(w, '}');
 	open_(w, "startup", '{');
 	u64(w, "start_ns", tr->startup_start);

@@ -87,9 +87,15 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 			"after the batch arrived: the loader itself %.1f%%)\n",
 			100 * tr->bd.frac[CAT_DL], 100.0 * (double)tr->dl.runq_ns / (double)tr->bd.total,
 			100.0 * (double)(tr->dl.wait_ns - tr->dl.runq_ns) / (double)tr->bd.total);
-	if (tr->gil_ns)
-		fprintf(f, "  (of lock_wait, %.3f s waiting for CPython's GIL)\n",
-			(double)tr->gil_ns / 1e9);
+	if (tr->gil_ns) {
+		fprintf(f, "  (of lock_wait, %.3f s waiting for CPython's GIL", (double)tr->gil_ns / 1e9);
+		if (tr->gil_holder) {
+			fputs(", held most by ", f);
+			text_esc(f, tr->gil_holder_comm, ST_COMM_LEN);
+			fprintf(f, " (tid %u)", tr->gil_holder);
+		}
+		fputs(")\n", f);
+	}
 	if (tr->wakelat_ns)
 		fprintf(f, "  (of the waits, %.3f s runnable after the wakeup, waiting for a CPU)\n",
 			(double)tr->wakelat_ns / 1e9);

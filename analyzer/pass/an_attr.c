@@ -839,6 +839,32 @@ struct piece {
 	bool gil;	/* a lock wait on CPython's GIL */
 };
 
+/*
+ * The thread that ended a GIL wait held the GIL: its time in the user window, kept
+ * for the few heaviest holders (a new one replaces the lightest, taking its time as
+ * an upper bound, so a holder that stays heavy stays in).
+ */
+static void gil_credit(const struct an *a, struct thr *t, uint32_t holder, uint64_t s,
+		       uint64_t e)
+{
+	struct gil_by *least = &t->gil_by[0];
+	uint64_t lo = s < a->win_from ? a->win_from : s, hi = e > a->win_to ? a->win_to : e;
+	uint32_t i;
+
+	if (!holder || hi <= lo)
+		return;
+	for (i = 0; i < sizeof(t->gil_by) / sizeof(t->gil_by[0]); i++) {
+		if (t->gil_by[i].tid == holder) {
+			t->gil_by[i].ns += hi - lo;
+			return;
+		}
+		if (t->gil_by[i].ns < least->ns)
+			least = &t->gil_by[i];
+	}
+	least->tid = holder;
+	least->ns += hi - lo;
+}
+
 /* Adds [s, e) of category cat; no snapshot lies strictly inside. */
 static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
 		const struct piece *pc, const uint64_t *wk, const struct seg *g)
@@ -846,8 +872,11 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
 	bool wakelat = pc->wakelat;
 
 	t->cum.cat[cat] += e - s;
-	if (pc->gil && cat == CAT_LOCK)
+	if (pc->gil && cat == CAT_LOCK) {
 		t->cum.gil += e - s;
+		if (g)
+			gil_credit(a, t, g->waker, s, e);
+	}
 	if (cat == CAT_DL && (wakelat || pc->preempted))
 		t->cum.dl_runq += e - s;
 	if (g && g->kind == SEG_CPU)

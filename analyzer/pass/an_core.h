@@ -227,6 +227,8 @@ struct thr {
 	uint64_t wk_out[NWS];	/* descendant worker accounts at the switch-out */
 	bool wk_out_valid;
 	uint64_t first_ts, last_ts;
+	/* who ended its GIL waits, by time in the user window (the heaviest kept) */
+	struct gil_by { uint32_t tid; uint64_t ns; } gil_by[4];
 
 	/* closed segments waiting for their syscall (a ring) */
 	struct seg *q;

@@ -654,6 +654,22 @@ static int cmp_stall(const void *x, const void *y)
 	return a->dur > b->dur ? -1 : a->dur < b->dur;
 }
 
+static void comm_of(struct an *a, uint32_t tid, char *dst, uint32_t *pid);
+
+/* The thread that held the GIL longest while the main thread waited for it. */
+static void gil_holder(struct an *a, struct an_trainer *tr, const struct thr *main)
+{
+	const struct gil_by *best = NULL;
+
+	for (uint32_t i = 0; tr->gil_ns && i < sizeof(main->gil_by) / sizeof(main->gil_by[0]); i++)
+		if (main->gil_by[i].tid && (!best || main->gil_by[i].ns > best->ns))
+			best = &main->gil_by[i];
+	if (best) {
+		tr->gil_holder = best->tid;
+		comm_of(a, best->tid, tr->gil_holder_comm, &tr->gil_holder_pid);
+	}
+}
+
 static void comm_of(struct an *a, uint32_t tid, char *dst, uint32_t *pid)
 {
 	struct thr *t = tid ? an__find_thread(a, tid) : NULL;
@@ -870,6 +886,7 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 	tr->startup_start = tr->an_start = st->ts;
 	tr->wakelat_ns = w1->a.wakelat - w0->a.wakelat;
 	tr->gil_ns = w1->a.gil - w0->a.gil;
+	gil_holder(a, tr, t);
 	tr->launches = w1->a.launches - w0->a.launches;
 	if (tr->steps.count) {
 		tr->syscalls_per_step = (double)(w1->a.syscalls - w0->a.syscalls) / tr->steps.count;

@@ -177,6 +177,8 @@ static void lock_advice(const struct an_trainer *tr, struct an_verdict *v)
 			s = &tr->stalls[i];
 	if (s)
 		snprintf(who, sizeof(who), " %.16s (tid %u)", s->waker_comm, s->s.waker);
+	if (gil_bound(tr) && tr->gil_holder)
+		snprintf(who, sizeof(who), " %.16s (tid %u)", tr->gil_holder_comm, tr->gil_holder);
 	if (!gil_bound(tr)) {
 		advise(v, "the main thread waits on locks held by its own sibling threads %.0f%% "
 		       "of the time%s%s: shorten what those threads do under the lock",
