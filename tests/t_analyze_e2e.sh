@@ -107,6 +107,8 @@ scenario()
 		ok "$name"
 	else
 		fail "$name"
+		mkdir -p "$BUILD/test-logs"
+		cp "$zst" "$truth" "$BUILD/test-logs/" 2>/dev/null
 		"$ANALYZE" --from "@$from" --to "@$to" "$zst" | head -n 30
 	fi
 }

@@ -55,6 +55,10 @@ job()
 	0) ok "$name ($mode)" ;;
 	3) fail "$name ($mode): the tracer lost the wakers in all 3 traces (issue 11)" ;;
 	*) fail "$name ($mode)"
+	   # the trace to look at once the run is gone (a failure under load is rare)
+	   mkdir -p "$BUILD/test-logs"
+	   cp "$out.zst" "$BUILD/test-logs/$name-$mode.zst" 2>/dev/null
+	   cp "$out.truth.json" "$BUILD/test-logs/$name-$mode.truth.json" 2>/dev/null
 	   cat "$out.cmp.txt"
 	   "$ANALYZE" "$out.zst" 2>&1 | head -n 30 ;;
 	esac
