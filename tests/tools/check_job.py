@@ -65,10 +65,13 @@ def main():
     advice = " ".join(d["verdict"]["advice"])
     if workers:
         # the for loop's last next() of an epoch (StopIteration: a pool shuts down) is
-        # time in next() too; the window ends before the last epoch's
+        # time in next() too; the window ends before the last epoch's.  Its waits for
+        # the workers to exit are loader waits, its own teardown work on the main
+        # thread is compute (or cpu_contention while it waits for a CPU): on a loaded
+        # machine that part grows (0.115 of a window once, against 0.01 usually)
         ends = sum(e.get("end_s", 0) for e in t.get("epochs", [])[:-1]) / wall
         check("loader wait = time in next()",
-              abs(bd["dataloader_wait"] - f["batch_wait_s"] - ends) <= TOL,
+              f["batch_wait_s"] - TOL <= bd["dataloader_wait"] <= f["batch_wait_s"] + ends + TOL,
               "%.3f vs %.3f (%.3f of it ending epochs)" %
               (bd["dataloader_wait"], f["batch_wait_s"] + ends, ends))
         cause = f["batch_wait_s"]
