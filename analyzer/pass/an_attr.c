@@ -644,7 +644,13 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	 */
 	bool body = near && kind != ARR_WAKE && kind != ARR_POLL &&
 		    (t->last_arr_kind == ARR_WAKE || t->last_arr_kind == ARR_HDR);
-	bool merged = (near && gap < MERGE_GAP_NS) || body || (kind == ARR_WAKE && rx_wake(t, ts));
+	/*
+	 * A header read after the body of the receipt's message is the next message
+	 * (a second batch read in one go, however near), not more of this one.
+	 */
+	bool next_msg = kind == ARR_HDR && t->rx_open && t->rx_body;
+	bool merged = !next_msg && ((near && gap < MERGE_GAP_NS) || body ||
+				    (kind == ARR_WAKE && rx_wake(t, ts)));
 
 	if (kind == ARR_POLL) {
 		t->poll_at = ts;
@@ -660,6 +666,10 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	t->last_arr_cpu = cpu;
 	t->last_arr_blocks = t->blocks;
 	t->last_arr_takes = t->takes;
+	if (!merged)
+		t->rx_body = false;
+	if (kind == ARR_READ)
+		t->rx_body = true;
 	if (merged)
 		return true;
 	/*

@@ -265,6 +265,7 @@ struct thr {
 	uint32_t pending;	/* batches received and not taken yet */
 	uint64_t read_arrivals;	/* arrivals found by reading the pipe (not a wakeup) */
 	bool rx_open;		/* a receipt not ended by a take yet */
+	bool rx_body;		/* its message's body was read (a header after it: the next) */
 	bool absorb;		/* a take found by its receipt's end: its put may come late */
 	uint64_t takes;		/* batches taken: step boundaries */
 	uint64_t last_take;	/* when it last took a batch */
