@@ -1173,8 +1173,12 @@ int attr__classify(struct an *a, const struct thr *t, const struct seg *g)
 		return CAT_DL;
 	case WREL_SIBLING:
 		w = an__find_thread(a, g->waker);
-		/* a relay, or a queue feeder of the loader (the GIL or its queue's lock) */
-		if (w && (attr__is_relay(w) || (w->flags & TF_FEEDER)) && !file)
+		/*
+		 * A relay; or a queue feeder of the loader (the GIL or its queue's lock)
+		 * while t was in next(): past it, the job's step waits on the GIL.
+		 */
+		if (w && !file && (attr__is_relay(w) ||
+				   ((w->flags & TF_FEEDER) && (g->flags & SEG_IN_NEXT))))
 			return CAT_DL;
 		return file ? CAT_IO : CAT_LOCK;
 	default:
@@ -1314,6 +1318,8 @@ void attr__close_cpu(struct an *a, struct thr *t, uint64_t end)
 	attr__finalize(a, t, false);
 }
 
+static bool in_next(const struct thr *t, uint64_t ts);
+
 void attr__close_off(struct an *a, struct thr *t, uint64_t end)
 {
 	uint64_t s = t->since < t->fin_until ? t->fin_until : t->since;
@@ -1326,6 +1332,8 @@ void attr__close_off(struct an *a, struct thr *t, uint64_t end)
 		g->wrel = t->wrel;
 		g->waker = t->waker;
 		g->waker2 = t->waker2;
+		if (in_next(t, s))
+			g->flags |= SEG_IN_NEXT;
 		if (t->wake_ts) {
 			g->flags |= t->wake_flags;
 			g->peer = t->peer;
@@ -1531,7 +1539,13 @@ static bool is_ipc(const struct st_ev_syscall *sc)
 	       (sc->fd.kind == ST_FD_PIPE || sc->fd.kind == ST_FD_SOCK);
 }
 
-#define NEXT_CPU_NS	200000ull	/* next()'s own code around a wait or a take */
+#define NEXT_CPU_NS	200000ull	/* next()'s own code before it waits for a batch */
+/*
+ * next()'s own code after its take (the index put) up to its return: the job's
+ * first call after next() returned came a median 86-114 us of CPU after the put in
+ * the reference jobs (p90 120-150), the job's own timing code included.
+ */
+#define NEXT_TAIL_NS	100000ull
 
 /*
  * A loader whose next() runs code of its own around its receive and its take:
@@ -1543,15 +1557,29 @@ static bool next_code(const struct thr *t)
 	return t->proc && an__is_python(t->proc);
 }
 
+/* Within NEXT_TAIL_NS of CPU after its last take, at ts: t is still in next(). */
+static bool in_next_tail(const struct thr *t, uint64_t ts)
+{
+	return t->takes && next_code(t) && attr__cpu_at(t, ts) <= t->take_cpu + NEXT_TAIL_NS;
+}
+
 /*
- * Preempted at ts: within NEXT_CPU_NS of CPU after a take, t had not returned from
- * next() yet (the job measures that time as the loader's).
+ * At ts (t's CPU time then known), t was in next(): receiving a batch, or in the
+ * tail after its take.
+ */
+static bool in_next(const struct thr *t, uint64_t ts)
+{
+	return in_next_tail(t, ts) || (t->rx_open && rx_cpu_gap(t, ts) <= RX_CPU_NS);
+}
+
+/*
+ * Preempted at ts in next()'s tail: t had not returned from next() yet (the job
+ * measures that time as the loader's).
  */
 void attr__preempted(struct thr *t, uint64_t ts)
 {
 	t->preempted = true;
-	t->pre_take = t->takes && next_code(t) &&
-		      attr__cpu_at(t, ts) <= t->take_cpu + NEXT_CPU_NS ? t->last_take : 0;
+	t->pre_take = in_next_tail(t, ts) ? t->last_take : 0;
 }
 
 /* Running again at ts after a preemption that began at t->since. */
@@ -1662,9 +1690,11 @@ static void chain_end(struct an *a, struct thr *t, uint64_t e, const struct seg 
 	if (t->proc && an__is_python(t->proc) &&
 	    2 * (wk__active(t->proc, a->now) - t->fx_act0) >= e - t->fx_start)
 		flags |= OVF_GIL;
-	/* a queue feeder of the loader held it: the wait is in next(), the loader's */
-	ovl_add_f(t, t->fx_start, e, w && (w->flags & TF_FEEDER) ? CAT_DL : CAT_LOCK,
-		  w && (w->flags & TF_FEEDER) ? OVF_ALL : flags);
+	/* a queue feeder of the loader held it while t was in next(): the loader's wait */
+	if (w && (w->flags & TF_FEEDER) && t->fx_in_next)
+		ovl_add_f(t, t->fx_start, e, CAT_DL, OVF_ALL);
+	else
+		ovl_add_f(t, t->fx_start, e, CAT_LOCK, flags);
 }
 
 /*
@@ -1691,6 +1721,7 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 		t->fx_addr = sc->futex.uaddr;
 		t->fx_start = cv->first->start;
 		t->fx_act0 = cv->first->act0;
+		t->fx_in_next = cv->first->flags & SEG_IN_NEXT;
 	}
 	t->fx_end = e;
 	/*

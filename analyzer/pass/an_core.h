@@ -104,6 +104,7 @@ enum seg_kind { SEG_CPU = 0, SEG_OFF };
 #define SEG_NO_ENTRY	(1u << 1)
 #define SEG_SOFTIRQ	(1u << 2)	/* woken from a softirq (network receive, ...) */
 #define SEG_NET		(1u << 3)	/* its wakeup chain leads to a network receive */
+#define SEG_IN_NEXT	(1u << 4)	/* began in the loader's next(): a receipt, its tail */
 
 struct seg {
 	uint64_t start, end;
@@ -304,7 +305,7 @@ struct thr {
 	 * them.  Its segments are held until it ends: woken by a sibling, it is one
 	 * lock wait, timeouts included.
 	 */
-	bool fx_open;
+	bool fx_open, fx_in_next;	/* fx_in_next: it began in the loader's next() */
 	uint64_t fx_addr, fx_start, fx_end, fx_act0;
 	uint64_t act_out;	/* the process's active-thread integral at the last switch-out */
 	uint32_t wr_dev;
