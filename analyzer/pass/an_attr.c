@@ -524,6 +524,7 @@ static void tail_arrival(struct an *a, struct thr *t)
 /* t's process lost a worker at ts, or t its life: an epoch's tail, if any, is over. */
 void attr__end(struct an *a, struct thr *t, uint64_t ts)
 {
+	attr__wake_known(a, t);
 	if (t->rx_open && t->pending)
 		take(a, t, t->rx_end, false);
 	if (t->tail_from && t->pending)
@@ -579,17 +580,85 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 	take(a, t, ts, in_rx);
 }
 
+static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc);
+
 /*
  * Thread w woke feeder thread f at ts.  A put on f's queue wakes it when it waits
  * for one (the queue's condition): then the wake is the put, and f's next write is
- * its index.  More wakes before that write hand f the GIL or the queue's lock.
+ * its index.  More wakes before that write hand f the GIL or the queue's lock.  So
+ * does a wake of a feeder that waits to take the GIL back after its write (its
+ * write released it): which it was, the next call of either says (fx_put).
  */
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts)
 {
 	if (f->put_open)
 		return;
+	attr__wake_known(a, w);
+	attr__wake_known(a, f);
+	w->fwake = f;
+	f->fwaker = w;
+	w->fwake_ts = ts;
+	w->fwake_cpu = attr__cpu_at(w, ts);
+}
+
+#define FX_SHARED	(1ull << 63)
+
+static uint64_t fx_key(uint32_t pid, uint64_t uaddr)
+{
+	uint64_t h = ((uint64_t)pid << 32) * 0x9e3779b97f4a7c15ull ^ (uaddr >> 4) * 0xc2b2ae3d27d4eb4full;
+
+	return h ? h : 1;
+}
+
+/*
+ * t waits on a futex word: a word (its 16-byte block: a condition variable's two
+ * words, a lock's mutex) that two threads of a process wait on is a shared lock.
+ */
+static void fx_wait(struct an *a, const struct thr *t, uint64_t uaddr)
+{
+	uint64_t *v = hmap_slot(&a->fx_waiters, fx_key(t->pid, uaddr));
+
+	if (!v)
+		return;
+	if (!*v)
+		*v = t->tid;
+	else if ((uint32_t)*v != t->tid)
+		*v |= FX_SHARED;
+}
+
+static bool fx_shared(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
+{
+	const uint64_t *v;
+
+	return sc && sc->b.nr == NR(futex) && (sc->present & ST_SC_FUTEX) &&
+	       (v = hmap_find(&a->fx_waiters, fx_key(t->pid, sc->futex.uaddr))) &&
+	       (*v & FX_SHARED);
+}
+
+/*
+ * The wake of a feeder by w (attr__feeder_woken) is known by sc, a call of w or of
+ * the feeder (NULL: no call says): a put, unless the call is a futex call on a word
+ * that other threads wait on too (the GIL handed over, a lock released; the
+ * condition a feeder waits on for a put is its own).
+ */
+static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc)
+{
+	struct thr *f = w->fwake;
+
+	w->fwake = f->fwaker = NULL;
+	if (f->put_open || fx_shared(a, w, sc))
+		return;
 	f->put_open = true;
-	put(a, w, ts, attr__cpu_at(w, ts));
+	put(a, w, w->fwake_ts, w->fwake_cpu);
+}
+
+/* t is about to do something else than the call that woke a feeder, or was woken. */
+void attr__wake_known(struct an *a, struct thr *t)
+{
+	if (t->fwake)
+		fx_put(a, t, NULL);
+	if (t->fwaker)
+		fx_put(a, t->fwaker, NULL);
 }
 
 /*
@@ -1748,6 +1817,12 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	else
 		s = sc->b.dur < e ? e - sc->b.dur : 0;
 	cover(a, t, ev, s, e, &cv);
+	if (t->fwake)
+		fx_put(a, t, sc);
+	if (t->fwaker)
+		fx_put(a, t->fwaker, sc);
+	if (futex_wait_op(sc))
+		fx_wait(a, t, sc->futex.uaddr);
 	if ((sc->b.nr == NR(pipe) || sc->b.nr == NR(pipe2)) && !sc->b.ret && t->proc &&
 	    !t->proc->pipe_mark)
 		t->proc->pipe_mark = s;

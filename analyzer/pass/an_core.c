@@ -293,6 +293,7 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 {
 	struct proc *p = t->proc;
 
+	attr__wake_known(a, t);
 	if (state == ST_STATE_RUNNING)
 		attr__preempted(t, ts);
 	if (t->run == RS_OFF) {
@@ -925,6 +926,7 @@ void an__free(struct an *a)
 	hmap_free(&a->file_idx);
 	hmap_free(&a->probe_role);
 	hmap_free(&a->orphans);
+	hmap_free(&a->fx_waiters);
 	cpu__free(a);
 	tl_grid__free(&a->grid);
 	free(a->files);

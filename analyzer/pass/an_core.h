@@ -273,6 +273,13 @@ struct thr {
 	uint64_t take_cpu;	/* its on-CPU ns there */
 	bool put_open;		/* a feeder thread: woken for a put it has not written yet */
 	/*
+	 * It woke feeder fwake at fwake_ts (its CPU then: fwake_cpu), the feeder's fwaker:
+	 * which futex word the waker's call woke, or the feeder's call waited on, says
+	 * whether that was a put (fx_put in an_attr.c).
+	 */
+	struct thr *fwake, *fwaker;
+	uint64_t fwake_ts, fwake_cpu;
+	/*
 	 * The end of an epoch: the sampler has no index left, so next() puts none; a
 	 * batch received is taken at its receipt's end (seen), one from the cache
 	 * without a syscall (not seen).  From the first such take on, a put is held:
@@ -548,6 +555,12 @@ struct an {
 	uint32_t arena_len, arena_cap;
 	struct hmap probe_role;	/* id + 1 -> role + 1 */
 	struct hmap orphans;	/* ppid -> the procs listed before it (a list by orphan_next) */
+	/*
+	 * hash(pid, futex word's 16-byte block) -> the first thread that waited on it,
+	 * | FX_SHARED once another thread of the process did (a lock, the GIL: not a
+	 * queue feeder's own wait for a put)
+	 */
+	struct hmap fx_waiters;
 	struct tl_grid grid;
 	uint64_t events, skipped, sched_events, syscalls;
 	uint64_t disorder;	/* records older than the latest: tolerated, counted */
@@ -611,6 +624,7 @@ void attr__resumed(struct thr *t, uint64_t ts);
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts);
 uint64_t attr__cpu_at(const struct thr *t, uint64_t ts);
 void attr__end(struct an *a, struct thr *t, uint64_t ts);
+void attr__wake_known(struct an *a, struct thr *t);
 void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts);
 void attr__fd(struct an *a, const struct st_event *ev);
 void attr__finalize(struct an *a, struct thr *t, bool all);
