@@ -152,11 +152,12 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 		    a->nperiod == PER_THREADS || !(t->per = calloc(1, sizeof(*t->per))))
 			return;
 		a->nperiod++;
+		/* the bins, once per thread with a signature (not per event) */
+		pthread_once(&bins_once, bins_init);
 	}
 	if (!(s = sig_slot(t->per, sig)))
 		return;
 	c = attr__cpu_at(t, ts);
-	pthread_once(&bins_once, bins_init);
 	for (uint32_t k = 0; k < PER_LAGS && k < s->n; k++) {
 		uint64_t prev = s->last[(s->n - 1 - k) % PER_RING];
 		uint16_t *h;
