@@ -739,6 +739,13 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		t->rx_body = false;
 	if (kind == ARR_READ)
 		t->rx_body = true;
+	/*
+	 * The first read of the pipe starts the count afresh (below); a first read that
+	 * is the body of the batch a wakeup announced is that batch (counted), and the
+	 * count from there on is the reads' (a later one must not start it again).
+	 */
+	if (merged && kind != ARR_WAKE && !t->read_arrivals++)
+		t->pending = t->rx_open;
 	if (merged)
 		return true;
 	/*
