@@ -17,15 +17,17 @@
 ST_LIB_SRCS  := $(addprefix analyzer/lib/,trace_write.c trace_read.c trace_names.c \
 		trace_types.c hmap.c)
 ST_LIB       := $(BUILD)/libstalltrace.a
-AN_PASS_SRCS := $(addprefix analyzer/pass/,analysis.c categories.c an_core.c an_attr.c an_dist.c \
-		an_loader.c an_stats.c an_finish.c an_straggler.c an_verdict.c an_cpu.c an_period.c)
+AN_PASS_SRCS := $(addprefix analyzer/pass/,analysis.c categories.c an_core.c an_attr.c \
+		an_dist.c an_loader.c an_stats.c an_finish.c an_straggler.c an_verdict.c \
+		an_cpu.c an_period.c)
 AN_OUT_SRCS  := $(addprefix analyzer/out/,report_text.c report_json.c report_html.c \
 		charts.c perfetto.c dump.c esc.c outfile.c)
 AN_JSON_SRCS := $(addprefix analyzer/json/,json.c jparse.c jstream.c)
 AN_CMP_SRCS  := $(addprefix analyzer/compare/,compare.c compare_rules.c compare_out.c)
 AN_JOB_SRCS  := $(addprefix analyzer/job/,merge.c merge_tr.c job.c)
 # everything of analyze but its command line (the fuzz targets and repgen link it)
-AN_SRCS      := $(AN_PASS_SRCS) $(AN_OUT_SRCS) $(AN_JSON_SRCS) $(AN_CMP_SRCS) $(AN_JOB_SRCS)
+AN_SRCS      := $(AN_PASS_SRCS) $(AN_OUT_SRCS) $(AN_JSON_SRCS) $(AN_CMP_SRCS) \
+		$(AN_JOB_SRCS)
 ANALYZE_SRCS := analyzer/main.c $(AN_SRCS)
 ANALYZE      := $(BUILD)/analyze
 AN_INCLUDES  := $(addprefix -Ianalyzer/,lib pass out json compare job)
@@ -57,12 +59,13 @@ $(ANALYZE): $(ANALYZE_SRCS:%.c=$(BUILD)/%.o) $(ST_LIB)
 #   fuzz_reader   the reader over a buffer
 #   fuzz_analyze  the whole of analyze: file reader, analysis, every output
 #   fuzz_json     the JSON reader and --compare on summaries
-# Seed corpora in tests/fuzz/<target>; `make test` runs each briefly (tests/t_fuzz.sh),
-# `make fuzz` for FUZZ_SECS each (default 300) on corpora kept in $(BUILD)/fuzz-corpus.
+# Seeds: made from text by tests/t_fuzz.sh (JSON: tests/fuzz/json); `make test` runs each
+# briefly (tests/t_fuzz.sh), `make fuzz` for FUZZ_SECS each (default 300) on corpora kept
+# in $(BUILD)/fuzz-corpus.
 FUZZ_TARGETS := $(BUILD)/fuzz_reader $(BUILD)/fuzz_analyze $(BUILD)/fuzz_json
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Iinclude -I$(BUILD) \
-		$(AN_INCLUDES) \
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+		-Iinclude -I$(BUILD) $(AN_INCLUDES) \
 		-DST_VERSION=\"$(VERSION)\" -MMD -MP
 FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(AN_SRCS) $(ST_LIB_SRCS))
 FUZZ_SECS    ?= 300
@@ -72,11 +75,13 @@ $(BUILD)/fuzz/%.o: %.c | $(BUILD)/st_syscalls.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(BUILD)/fuzz_reader: $(BUILD)/fuzz/analyzer/fuzz/fuzz_reader.o $(ST_LIB_SRCS:%.c=$(BUILD)/fuzz/%.o)
+$(BUILD)/fuzz_reader: $(BUILD)/fuzz/analyzer/fuzz/fuzz_reader.o \
+		$(ST_LIB_SRCS:%.c=$(BUILD)/fuzz/%.o)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lzstd -lm
 
-$(BUILD)/fuzz_analyze $(BUILD)/fuzz_json: $(BUILD)/fuzz_%: $(BUILD)/fuzz/analyzer/fuzz/fuzz_%.o $(FUZZ_OBJS)
+$(BUILD)/fuzz_analyze $(BUILD)/fuzz_json: $(BUILD)/fuzz_%: \
+		$(BUILD)/fuzz/analyzer/fuzz/fuzz_%.o $(FUZZ_OBJS)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lzstd -lm
 

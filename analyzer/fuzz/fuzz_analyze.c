@@ -4,7 +4,7 @@
  * is read from disk, analysed, and written to every output: the text report, the
  * JSON, the charts and the page (-o, gnuplot left out: no processes), the Perfetto
  * export and the --dump lines.  No crash, no undefined behaviour, no leak, no hang.
- *   make fuzz   (tests/fuzz/analyze is the seed corpus; tests/t_fuzz.sh runs it)
+ *   make fuzz   (tests/t_fuzz.sh makes the seeds and runs it)
  *
  * Byte 0 chooses how the rest is taken:
  *   bit 0  the rest is a decompressed record stream, compressed here into frames of
