@@ -613,16 +613,21 @@ static uint64_t fx_key(uint32_t pid, uint64_t uaddr)
 /*
  * t waits on a futex word: a word (its 16-byte block: a condition variable's two
  * words, a lock's mutex) that two threads of a process wait on is a shared lock.
+ * Unless the one that waited on it before has exited: the word's memory went with
+ * it and came back in a new allocation (a new pool's feeder thread gets the lock
+ * that the last pool's feeder waited on).
  */
 static void fx_wait(struct an *a, const struct thr *t, uint64_t uaddr)
 {
 	uint64_t *v = hmap_slot(&a->fx_waiters, fx_key(t->pid, uaddr));
+	const struct thr *o;
 
-	if (!v)
+	if (!v || (uint32_t)*v == t->tid)
 		return;
-	if (!*v)
+	o = *v ? an__find_thread(a, (uint32_t)*v) : NULL;
+	if (!(*v & FX_SHARED) && (!o || (o->flags & TF_EXITED)))
 		*v = t->tid;
-	else if ((uint32_t)*v != t->tid)
+	else
 		*v |= FX_SHARED;
 }
 
