@@ -11,6 +11,11 @@
  * them all and exits 3.  The parent reads the pipe to EOF, waits for the child and
  * prints one JSON line with the pids and tids involved.
  *
+ * The child writes only once the parent sleeps (in its read of the pipe: its only
+ * wait after the fork), so that the first write wakes it, however loaded the machine
+ * (a parent kept off the CPUs until the child is done would find the data there,
+ * and nothing would wake it).
+ *
  * With HOLD_FD, the parent first writes its pid to that fd and waits until it can
  * read a byte from stdin: an `attach` test starts it, attaches, then lets it go.
  */
@@ -20,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,6 +52,36 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* Waits (60 s at most) until the parent sleeps: its state in /proc/PID/stat is S. */
+static void wait_parent_asleep(void)
+{
+	struct timespec t0, now;
+	char path[64], st[512], *r;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)getppid());
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, st, sizeof(st) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			die(path);
+		st[n] = 0;
+		r = strrchr(st, ')');	/* the state follows the comm, which may hold ')' */
+		if (r && r[1] == ' ' && r[2] == 'S')
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec > 60) {
+			fprintf(stderr, "ctlwork: the parent never slept\n");
+			return;
+		}
+		sched_yield();
+	}
+}
+
 static void child(const char *file, int wfd)
 {
 	char *buf = malloc(m_bytes), msg[8] = "batch!!";
@@ -58,6 +95,7 @@ static void child(const char *file, int wfd)
 	for (i = 0; i < n_reads; i++)
 		if (pread(fd, buf, m_bytes, (off_t)i * (off_t)m_bytes) != (ssize_t)m_bytes)
 			die("pread");
+	wait_parent_asleep();
 	for (i = 0; i < n_reads; i++)
 		if (write(wfd, msg, sizeof(msg)) != sizeof(msg))
 			die("write");
