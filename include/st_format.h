@@ -156,7 +156,8 @@ struct st_trailer {
  * time, and its BPF programs' runs and run time as the kernel accounts them, in sample
  * windows (the accounting reads the clock twice around every run of every program on
  * the machine, so it is on only for a short window every few seconds).  An empty
- * program run under the same accounting in each window measures the accounting's own
+ * program run under the same accounting in each window (the cheapest of 10 batches of
+ * 20 runs: an interrupt inside one run would count) measures the accounting's own
  * share of a run: calib_ns / calib_runs, to take off every run.  One ST_REC_COST_PROG
  * record per program precedes it (nprogs of them).
  *
@@ -171,7 +172,7 @@ struct st_cost {
 	__u64 cpu_ns;		/* the tracer process's CPU time (user + system) over it */
 	__u64 setup_cpu_ns;	/* its CPU time before: loading programs, marking targets */
 	__u64 sampled_ns;	/* the windows' total length */
-	__u64 calib_runs;	/* runs of the empty program in the windows */
+	__u64 calib_runs;	/* runs of the empty program in the windows (counted) */
 	__u64 calib_ns;		/* and their accounted time */
 	__u32 windows;
 	__u32 nprogs;		/* ST_REC_COST_PROG records just before this one */

@@ -819,7 +819,7 @@ static void cost(struct an *a, const struct st_event *ev)
 
 		ns += run > 0 ? run : 0;
 		o->prog[i].runs_per_s = win > 0 ? (double)o->prog[i].runs / win : 0;
-		o->prog[i].ns_per_run = run / (double)o->prog[i].runs;
+		o->prog[i].ns_per_run = run > 0 ? run / (double)o->prog[i].runs : 0;
 	}
 	o->bpf = (ev->flags & ST_COST_NO_STATS) || !c->sampled_ns ? -1 : ns / (double)c->sampled_ns;
 }
