@@ -124,8 +124,9 @@ need(t["workload"] == ("pytorch" if name.startswith("pt_") else "trainsim"), "wo
 need(t["pid"] > 0 and t["main_tid"] > 0, "pid/main_tid")
 span = (t["window"]["end_ns"] - t["window"]["start_ns"]) / 1e9
 need(abs(span - w) < 1e-3, "window %.6f s != wall_s %.6f" % (span, w))
-# 2-5 s on an idle machine; on a busy one the same work takes longer: only a runaway fails
-need(1.5 <= w <= 60.0, "wall %.2f s outside 1.5-60 s (2-5 s when the machine is idle)" % w)
+# 1-5 s on an idle machine (a fast disk makes pt_fetch shorter: 1.42 s seen), longer
+# on a busy one: only a runaway fails; the work done is checked by the samples below
+need(0 < w <= 60.0, "wall %.2f s outside 0-60 s (1-5 s when the machine is idle)" % w)
 parts = ["batch_wait_s", "compute_s", "device_wait_s", "checkpoint_s", "lock_wait_s"]
 need(all(m[k] >= 0 for k in parts), "negative main time")
 need(sum(m[k] for k in parts) <= w + 1e-3,
@@ -150,11 +151,14 @@ elif verdict == "dataloader_fetch":
     need(f["batch_wait_s"] > 0.5, "batch wait %.0f%% <= 50%%" % (100 * f["batch_wait_s"]))
     need(rd > 2 * dec, "workers read %.2f s, decode %.2f s: not read-bound" % (rd, dec))
     blocks = sum(x["bytes_read"] for x in ws) / 4096
-    need(rd / blocks > 20e-6, "%.1f us per 4 KiB read: page cache, not the device"
-         % (1e6 * rd / blocks))
     if r0 and r1:
+        # the device's own count proves the reads reached it, however fast it is
         need(int(r1) - int(r0) >= blocks / 2, "device completed %d reads for %d blocks"
              % (int(r1) - int(r0), blocks))
+    else:
+        # no block device to count on (tmpfs, overlayfs): only the time per read tells
+        need(rd / blocks > 20e-6, "%.1f us per 4 KiB read: page cache, not the device"
+             % (1e6 * rd / blocks))
 elif verdict == "compute":
     # on CPU whenever it had one: a busy machine's run queue is not the job's
     need(f["compute_s"] > 0.7, "compute %.0f%% <= 70%%" % (100 * f["compute_s"]))
