@@ -173,6 +173,7 @@ struct ident {
 #define PER_BLOCK	0x80000000u	/* a signature: blocked (| enum st_wait), not a syscall */
 
 #define PER_RING	(PER_LAGS + 1)
+#define PER_CLASSES	12		/* a multiple of 1 .. PER_LAGS */
 
 struct persig {
 	uint32_t sig;		/* nr | fd kind << 16, or PER_BLOCK | wait */
@@ -187,6 +188,10 @@ struct persig {
 	 */
 	double dsum[PER_LAGS], esum;
 	uint32_t dn[PER_LAGS], en;
+	uint16_t dh[PER_LAGS][PER_BINS];	/* |e(n) - e(n-k)|, log-binned: medians */
+	/* e(n) by n mod PER_CLASSES: its sum, its squares, how many (class means) */
+	double csum[PER_CLASSES], csq[PER_CLASSES];
+	uint32_t cn[PER_CLASSES];
 };
 
 struct period {
