@@ -172,7 +172,7 @@ struct st_cost {
 	__u64 cpu_ns;		/* the tracer process's CPU time (user + system) over it */
 	__u64 setup_cpu_ns;	/* its CPU time before: loading programs, marking targets */
 	__u64 sampled_ns;	/* the windows' total length */
-	__u64 calib_runs;	/* runs of the empty program in the windows (counted) */
+	__u64 calib_runs;	/* runs of the empty program: each window's cheapest batch */
 	__u64 calib_ns;		/* and their accounted time */
 	__u32 windows;
 	__u32 nprogs;		/* ST_REC_COST_PROG records just before this one */
