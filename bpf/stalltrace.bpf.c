@@ -213,6 +213,7 @@ struct cpu_cur {
 	__u32 slot;		/* the traced task's state slot (0: none yet) */
 	__u32 tid;
 	__u32 pid;
+	__u64 sw_stack;		/* the task the switch program last switched in here */
 };
 
 struct {
@@ -423,11 +424,13 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	struct task_struct *other = NULL;
 	struct task_st *pts;
 	__u8 fl = 0, wait = ST_WAIT_UNKNOWN;
+	bool unseen;
 	struct {
 		struct st_ring_hdr h;
 		struct st_switch s;
-		__u32 runtime[2];	/* a __u64 right after the 12-byte record: no padding */
+		__u32 ext[4];	/* __u64s right after the 12-byte record: no padding */
 	} *e;
+	__u32 *x;
 	__u64 rt;
 
 	/* prev is the task this CPU ran: the cache knows it (and its slot), unless stale */
@@ -443,8 +446,12 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	nref = traced(next);
 	if (nref)
 		fl |= ST_SW_NEXT_TRACED;
-	if (c)
+	/* a traced prev this program did not switch in here: the kernel skipped a switch */
+	unseen = (fl & ST_SW_PREV_TRACED) && c && c->sw_stack != (__u64)prev->stack;
+	if (c) {
 		cur_set(c, gen, next, nref);
+		c->sw_stack = (__u64)next->stack;
+	}
 	if (!fl)
 		return 0;
 	if (preempt)
@@ -456,17 +463,34 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		other = next;
 	else if (!(fl & ST_SW_PREV_TRACED) && prev->pid)
 		other = prev;
-	if (other) {
+	if (other)
 		name_task(other, ST_KIND_SCHED);
-		e = ev_reserve(sizeof(*e), ST_REC_SWITCH, fl | ST_SW_RUNTIME, ST_KIND_SCHED);
+	if (other || unseen) {
+		e = ev_reserve(sizeof(*e), ST_REC_SWITCH, fl, ST_KIND_SCHED);
 		if (!e)
 			return 0;
-		/* prev's was brought up to date before the switch; next has not run since */
-		rt = BPF_CORE_READ(other, se.sum_exec_runtime);
-		e->runtime[0] = (__u32)rt;
-		e->runtime[1] = (__u32)(rt >> 32);
+		e->h.size = sizeof(e->s);
+		x = e->ext;
+		if (other) {
+			/* prev's was brought up to date before the switch; next has not run since */
+			rt = BPF_CORE_READ(other, se.sum_exec_runtime);
+			x[0] = (__u32)rt;
+			x[1] = (__u32)(rt >> 32);
+			x += 2;
+			e->h.flags |= ST_SW_RUNTIME;
+			e->h.size += 8;
+		}
+		if (unseen) {
+			/* how long prev has run since it was picked: when it came in */
+			rt = BPF_CORE_READ(prev, se.sum_exec_runtime) -
+			     BPF_CORE_READ(prev, se.prev_sum_exec_runtime);
+			x[0] = (__u32)rt;
+			x[1] = (__u32)(rt >> 32);
+			e->h.flags |= ST_SW_RAN;
+			e->h.size += 8;
+		}
 	} else {
-		e = ev_reserve(sizeof(*e) - sizeof(e->runtime), ST_REC_SWITCH, fl, ST_KIND_SCHED);
+		e = ev_reserve(sizeof(*e) - sizeof(e->ext), ST_REC_SWITCH, fl, ST_KIND_SCHED);
 		if (!e)
 			return 0;
 	}

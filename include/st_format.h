@@ -213,6 +213,15 @@ enum st_state {
  * CPU time between them: what other programs took from the job.
  */
 #define ST_SW_RUNTIME		(1u << 3)
+/*
+ * ST_SW_RAN: a __u64 follows (after the runtime, when both): the CPU time the traced
+ * prev has had since the scheduler last picked it (se.sum_exec_runtime less
+ * se.prev_sum_exec_runtime), in ns.  Set when the switch program did not see prev
+ * come in on this CPU: the kernel does not run the switch tracepoint for every
+ * switch (on this project's VMs, not for a switch away from the hypervisor agent's
+ * threads), and without it the time prev ran would read as time it waited.
+ */
+#define ST_SW_RAN		(1u << 4)
 
 struct st_switch {
 	__u32 prev_tid;

@@ -138,6 +138,7 @@ struct st_event {
 	const void *raw;	/* the payload as stored, for unknown types */
 	__u32 raw_len;
 	__u64 sw_runtime;	/* SWITCH with ST_SW_RUNTIME: the untraced side's CPU time, ns */
+	__u64 sw_ran;		/* SWITCH with ST_SW_RAN: prev's time on the CPU, ns */
 };
 
 /* How the stream ended. */
@@ -207,8 +208,9 @@ enum st_ftype {
 	ST_F_FLAG,	/* `off` is a bit of the record's flags: true or false */
 	ST_F_STR,	/* `off` is the number of a string after the fixed part */
 	ST_F_PIDOF,	/* a thread id: shown as the pid the records before said it has */
-	ST_F_RUNTIME,	/* `off` is a flag: with it, a __u64 follows the fixed part (SWITCH:
-			 * ev->sw_runtime, decoded by the reader's own code) */
+	ST_F_RUNTIME,	/* `off` is a flag: with it, a __u64 follows the fixed part, in
+			 * the fields' order (SWITCH: ev->sw_runtime, ev->sw_ran, decoded
+			 * by the reader's own code) */
 };
 
 struct st_field {

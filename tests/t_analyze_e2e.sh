@@ -76,6 +76,12 @@ checks = [
      "%.3f vs truth %.3f (unmeasured %.3f, runnable in next() %.3f, checkpoint off I/O %.3f)"
      % (cc, cc_truth, resid, moved, ckpt_cpu)),
     ("main thread", d["main"]["tid"] == t["main_tid"], "%s vs truth %s" % (d["main"]["tid"], t["main_tid"])),
+    # every switch fits its thread's sequence: a switch in the kernel did not show is
+    # placed by the next switch out's ran= (the main thread of a compute job, back
+    # unseen after the VM's agent preempted it, read as waiting for a CPU until then)
+    ("switch sequences", d["trace"]["dropped_events"] > 0 or d["trace"]["inconsistent_sched"] == 0,
+     "%d inconsistent, %d switches in placed by ran=, %d dropped"
+     % (d["trace"]["inconsistent_sched"], d["trace"]["unseen_switches_in"], d["trace"]["dropped_events"])),
 ]
 bad = 0
 for what, ok, detail in checks:

@@ -674,21 +674,32 @@ static int decode_desc(struct st_reader *r, struct st_event *ev, const struct st
 }
 
 /*
- * A switch: its fixed part, then with ST_SW_RUNTIME the untraced side's CPU time (a
- * record too short for it is an older tracer's: no runtime).
+ * A switch: its fixed part, then with ST_SW_RUNTIME the untraced side's CPU time and
+ * with ST_SW_RAN prev's time on the CPU, in that order (a record too short for one is
+ * an older tracer's: its flag is cleared).
  */
 static int decode_switch(struct st_reader *r, struct st_event *ev, const struct st_rec_desc *d,
 			 const unsigned char *p, size_t len)
 {
+	static const __u8 flag[2] = { ST_SW_RUNTIME, ST_SW_RAN };
+	__u64 *val[2] = { &ev->sw_runtime, &ev->sw_ran };
+	size_t at;
 	int err = decode_desc(r, ev, d, p, len);
 
-	ev->sw_runtime = 0;
+	ev->sw_runtime = ev->sw_ran = 0;
 	if (err)
 		return err;
-	if (!(ev->flags & ST_SW_RUNTIME) || len < d->fixed + sizeof(ev->sw_runtime))
-		ev->flags &= (__u8)~ST_SW_RUNTIME;
-	else
-		memcpy(&ev->sw_runtime, p + d->fixed, sizeof(ev->sw_runtime));
+	at = d->fixed;
+	for (int i = 0; i < 2; i++) {
+		if (!(ev->flags & flag[i]))
+			continue;
+		if (len < at + sizeof(__u64)) {
+			ev->flags &= (__u8)~flag[i];
+			continue;
+		}
+		memcpy(val[i], p + at, sizeof(__u64));
+		at += sizeof(__u64);
+	}
 	return 0;
 }
 

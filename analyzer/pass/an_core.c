@@ -436,7 +436,8 @@ static void wakeup(struct an *a, const struct st_event *ev)
 	enum wrel rel;
 
 	cpu__wakeup(a, ev);
-	if (!t)
+	/* an exited thread is woken on its way out (its last switches follow): no wait */
+	if (!t || (t->flags & TF_EXITED))
 		return;
 	rel = relation(a, t, ev, &w);
 	if (t->run == RS_UNKNOWN) {
@@ -485,10 +486,20 @@ static void sched_switch(struct an *a, const struct st_event *ev)
 	cpu__switch(a, ev);
 	if ((ev->flags & ST_SW_PREV_TRACED) && ev->sw.prev_tid &&
 	    (t = an__thread(a, ev->sw.prev_tid, 0))) {
+		uint64_t ts = ev->ts < t->since ? t->since : ev->ts;
+
 		t->flags |= TF_TRACED;
 		t->cum.switches++;
-		switch_out(a, t, ev->sw.prev_state, ev->sw.prev_wait,
-			   ev->ts < t->since ? t->since : ev->ts);
+		/*
+		 * The kernel did not show the switch that brought it in (ST_SW_RAN): it came
+		 * in as long before this as it has run since.
+		 */
+		if (t->run == RS_OFF && (ev->flags & ST_SW_RAN)) {
+			a->unseen_in++;
+			switch_in(a, t, ts - ev->sw_ran > t->since && ev->sw_ran < ts ?
+				  ts - ev->sw_ran : t->since);
+		}
+		switch_out(a, t, ev->sw.prev_state, ev->sw.prev_wait, ts);
 		t->last_ts = ev->ts;
 	}
 	if ((ev->flags & ST_SW_NEXT_TRACED) && ev->sw.next_tid &&
@@ -562,7 +573,8 @@ static void on_fork(struct an *a, const struct st_event *ev)
 	if (!c)
 		return;
 	set_comm(c->comm, f->comm);
-	c->flags |= TF_TRACED | TF_FORKED;
+	/* a thread id used again: the new thread is alive */
+	c->flags = (c->flags & ~TF_EXITED) | TF_TRACED | TF_FORKED;
 	/* a new task is runnable from its creation until it first runs */
 	c->run = RS_OFF;
 	c->off_state = ST_STATE_RUNNING;

@@ -570,6 +570,7 @@ struct an {
 	uint64_t events, skipped, sched_events, syscalls;
 	uint64_t disorder;	/* records older than the latest: tolerated, counted */
 	uint64_t inconsistent;	/* switch/wakeup sequences that did not fit (drops) */
+	uint64_t unseen_in;	/* switches in the kernel did not show, placed by ST_SW_RAN */
 	/*
 	 * Plausibility of the wakers: sleeps that only a task can end (a pipe read that
 	 * got data, a futex wait that was woken) with a wakeup seen, and how many of

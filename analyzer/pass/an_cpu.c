@@ -136,9 +136,12 @@ static void runtime(struct an *a, uint32_t tid, uint64_t ts, uint64_t rt)
 	o->ns_out = 0;
 }
 
-/* A sample: `before` ran on CPU c up to t, `after` runs from t. */
+/*
+ * A sample: `before` ran on CPU c up to t, `after` runs from t.  ran: how long
+ * `before` had run at t, where the switch says (0: not known).
+ */
 static void sample(struct an *a, uint32_t c, uint64_t t, uint32_t before, bool btraced,
-		   uint32_t after, bool atraced)
+		   uint32_t after, bool atraced, uint64_t ran)
 {
 	struct cpu_st *cs = cpu_of(&a->m, c);
 
@@ -150,7 +153,9 @@ static void sample(struct an *a, uint32_t c, uint64_t t, uint32_t before, bool b
 	} else if (cs->last_tid == before) {
 		credit(a, cs->last_ts, t, before, btraced);
 	} else {
-		uint64_t mid = cs->last_ts + (t - cs->last_ts) / 2;
+		/* a switch between them not in the trace: when, if `before` says */
+		uint64_t mid = ran && ran < t - cs->last_ts ? t - ran :
+			       cs->last_ts + (t - cs->last_ts) / 2;
 
 		credit(a, cs->last_ts, mid, cs->last_tid, cs->last_traced);
 		credit(a, mid, t, before, btraced);
@@ -164,7 +169,8 @@ static void sample(struct an *a, uint32_t c, uint64_t t, uint32_t before, bool b
 void cpu__switch(struct an *a, const struct st_event *ev)
 {
 	sample(a, ev->sw.cpu, ev->ts, ev->sw.prev_tid, ev->flags & ST_SW_PREV_TRACED,
-	       ev->sw.next_tid, ev->flags & ST_SW_NEXT_TRACED);
+	       ev->sw.next_tid, ev->flags & ST_SW_NEXT_TRACED,
+	       ev->flags & ST_SW_RAN ? ev->sw_ran : 0);
 	/* the runtime is the untraced side's: exactly one side is traced */
 	if ((ev->flags & ST_SW_RUNTIME) &&
 	    !(ev->flags & ST_SW_PREV_TRACED) != !(ev->flags & ST_SW_NEXT_TRACED))
@@ -187,7 +193,7 @@ void cpu__wakeup(struct an *a, const struct st_event *ev)
 	uint32_t w = ev->wk.waker_tid;
 
 	if (!(ev->flags & ST_WK_WAKER_TRACED))
-		sample(a, ev->wk.waker_cpu, ev->ts, w, false, w, false);
+		sample(a, ev->wk.waker_cpu, ev->ts, w, false, w, false, 0);
 }
 
 /* The end of the trace: each CPU kept running what it last ran. */

@@ -229,6 +229,7 @@ static void health(struct an_result *res)
 		res->dropped_kind[i] = d->count[i];
 	res->disorder = a->disorder;
 	res->inconsistent = a->inconsistent;
+	res->unseen_in = a->unseen_in;
 	res->end_ts = a->end_ts;
 	if (!res->complete)
 		warn(res, "incomplete trace: %s", res->end_reason && *res->end_reason ?

@@ -59,6 +59,10 @@ def main():
           (span, wall, samples, t["steps"], t["batch_size"]))
     check("main thread", d["main"]["tid"] == t["main_tid"],
           "%s vs %s" % (d["main"]["tid"], t["main_tid"]))
+    tr = d["trace"]
+    check("switch sequences", tr["dropped_events"] > 0 or tr["inconsistent_sched"] == 0,
+          "%d inconsistent, %d switches in placed by ran=, %d dropped" %
+          (tr["inconsistent_sched"], tr["unseen_switches_in"], tr["dropped_events"]))
     tol = max(1, round(0.02 * t["steps"]))
     check("steps", t["steps"] - tol - 1 <= st["count"] <= t["steps"] + tol and
           (workers or st["method"] == "activity_period"),

@@ -28,6 +28,7 @@
  *   switch  ts= cpu= prev= next= state=R|S|D|T|X|I|?|NUM traced=prev|next|both|none|NUM
  *           preempt=1 flags=NUM (raw flags, overrides traced/preempt)
  *           runtime=NS (the untraced side's CPU time so far: ST_SW_RUNTIME)
+ *           ran=NS (prev's time on the CPU since it was picked: ST_SW_RAN)
  *           wait=unknown|file|pipe|socket|futex|sleep|other|NUM (what prev blocked in)
  *           default traced: prev when prev!=0, next when next!=0
  *   wakeup  ts= tid= waker= waker_pid= target_cpu= waker_cpu= irq=1 softirq=1 new=1
@@ -466,7 +467,8 @@ static int rec_switch(struct gen *g, struct line *l)
 	struct st_switch s = { 0 };
 	int ok = 1, t;
 	__u8 flags;
-	__u64 ts = ts_of(g, l, "ts", &ok), rt;
+	__u64 ts = ts_of(g, l, "ts", &ok), rt, ran, ext[2];
+	size_t n = 0;
 
 	s.cpu = (__u16)num(g, l, "cpu", 0, &ok);
 	s.prev_tid = (__u32)num(g, l, "prev", 0, &ok);
@@ -477,13 +479,19 @@ static int rec_switch(struct gen *g, struct line *l)
 	t = (int)named(g, l, "traced", traced, 4, t, &ok);
 	flags = (__u8)(t | (num(g, l, "preempt", 0, &ok) ? ST_SW_PREEMPT : 0));
 	rt = (__u64)num(g, l, "runtime", -1, &ok);
-	if (rt != (__u64)-1)
+	ran = (__u64)num(g, l, "ran", -1, &ok);
+	if (rt != (__u64)-1) {
 		flags |= ST_SW_RUNTIME;
+		ext[n++] = rt;
+	}
+	if (ran != (__u64)-1) {
+		flags |= ST_SW_RAN;
+		ext[n++] = ran;
+	}
 	flags = (__u8)num(g, l, "flags", flags, &ok);
 	if (!ok)
 		return -1;
-	return add(g, ts, ST_REC_SWITCH, flags, &s, sizeof(s), rt != (__u64)-1 ? &rt : NULL,
-		   rt != (__u64)-1 ? sizeof(rt) : 0);
+	return add(g, ts, ST_REC_SWITCH, flags, &s, sizeof(s), n ? ext : NULL, n * sizeof(*ext));
 }
 
 static int rec_wakeup(struct gen *g, struct line *l)
