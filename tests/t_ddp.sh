@@ -83,8 +83,9 @@ w=[x for x in t["ranks"] if x["rank"]==int(sys.argv[2])][0]["window"]; print(w["
 		"$ANALYZE" -q --from "@$from" --to "@$to" --json "$TMP/$name.win.json" "$TMP/$name.zst" ||
 			{ fail "$name: windowed analyze failed"; continue; }
 		check "$name: rank $r's collective_wait within 0.05 of its measurement" \
-			"$PY" - "$TMP/$name.win.json" "$TMP/$name.truth" "$r" <<'PY'
-import json, sys
+			"$PY" - "$TMP/$name.win.json" "$TMP/$name.truth" "$r" "$TMP/$name.zst" \
+			"$BUILD/test-logs" <<'PY'
+import json, os, shutil, sys
 j, t, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(sys.argv[3])
 tr = [x for x in j["trainers"] if x["rank"] == r][0]
 m = [x for x in t["ranks"] if x["rank"] == r][0]
@@ -98,6 +99,10 @@ if abs(got - truth) > 0.05:
     print("  measured", {k: round(v / m["wall_s"], 3) for k, v in m["main"].items()},
           "wall", m["wall_s"], "steps", m["steps"])
     print("  trace", j["trace"]["warnings"], "dropped", j["trace"]["dropped_events"])
+    # kept to look at: the trace and the job's truth
+    os.makedirs(sys.argv[5], exist_ok=True)
+    for f in (sys.argv[4], sys.argv[2]):
+        shutil.copy(f, sys.argv[5])
 sys.exit(0 if abs(got - truth) <= 0.05 else 1)
 PY
 	done
