@@ -332,7 +332,9 @@ static void step_stats(struct an_trainer *tr, struct an_step *all, uint32_t n)
 /*
  * Boundaries: step markers; else the batches the main thread took (the loader's
  * next() returned), unless far fewer than the batches that reached it (a take it
- * could not see); else its own batch arrivals; else a relay's.
+ * could not see); else its own batch arrivals; else a relay's.  Each take is one
+ * step, however close to the last (two workers' batches back to back, the second
+ * taken from the cache after a short step): only arrivals, a batch in pieces, merge.
  */
 static uint32_t boundaries(const struct an *a, struct an_trainer *tr, const struct thr *t,
 			   uint32_t *idx, uint64_t lo, uint64_t hi)
@@ -345,7 +347,7 @@ static uint32_t boundaries(const struct an *a, struct an_trainer *tr, const stru
 	arrivals = collect(t, SNAP_OWN, idx, lo, hi);
 	tr->steps.method = "batch_takes";
 	n = collect(t, SNAP_TAKE, idx, lo, hi);
-	if (n >= 2 && 2 * n >= arrivals && (n = cluster(t, idx, n)) >= 2)
+	if (n >= 2 && 2 * n >= arrivals)
 		return n;
 	tr->steps.method = "batch_arrivals";
 	n = cluster(t, idx, collect(t, SNAP_OWN, idx, lo, hi));
