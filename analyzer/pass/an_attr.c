@@ -1699,14 +1699,18 @@ static void next_preempted(struct thr *t, uint64_t s)
  * the take (attr__send) that ends next().
  */
 static void receipt(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, uint64_t e,
-		    bool arrival, bool merged)
+		    bool arrival)
 {
 	/* the gap is time on CPU: a preemption in the middle does not end a receipt */
 	bool open = t->rx_open && e >= t->rx_end && rx_cpu_gap(t, s) <= RX_CPU_NS;
 	bool sock = (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK;
 
-	/* a new arrival already started its receipt (attr__arrival) */
-	if (open && (sock || (arrival && merged))) {
+	/*
+	 * A new arrival started its receipt (attr__arrival), from the poll that announced
+	 * it: the overlay goes on at once, before the segments between the poll and this
+	 * read are finalized (under load the thread is preempted there for hundreds of ms).
+	 */
+	if (open && (sock || arrival)) {
 		t->rx_end = e;
 		t->rx_cpu = attr__cpu_at(t, e);
 		ovl_add(t, t->rx_start, e, CAT_DL);
@@ -1819,7 +1823,7 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
-	bool has_fd = sc->present & ST_SC_FD, arrival, merged = false, batch_fd;
+	bool has_fd = sc->present & ST_SC_FD, arrival, batch_fd;
 	struct covered cv;
 	uint64_t e = ev->ts, s;
 
@@ -1863,10 +1867,9 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		next_preempted(t, s);
 	arrival = batch_fd && sc->b.ret > 0;
 	if (arrival)
-		merged = attr__arrival(a, t, e, true, sc->b.nr != NR(read) &&
-				       sc->b.nr != NR(readv) ? ARR_POLL :
-				       sc->b.ret == 4 ? ARR_HDR : ARR_READ);
-	receipt(t, sc, s, e, arrival, merged);
+		attr__arrival(a, t, e, true, sc->b.nr != NR(read) && sc->b.nr != NR(readv) ?
+			      ARR_POLL : sc->b.ret == 4 ? ARR_HDR : ARR_READ);
+	receipt(t, sc, s, e, arrival);
 	if (has_fd && (sc->fd.kind == ST_FD_REG || sc->fd.kind == ST_FD_BLK))
 		write_session(t, sc, s, e);
 	if (e > t->sc_horizon)
