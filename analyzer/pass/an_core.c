@@ -441,6 +441,12 @@ static void wakeup(struct an *a, const struct st_event *ev)
 		return;
 	rel = relation(a, t, ev, &w);
 	if (t->run == RS_UNKNOWN) {
+		/*
+		 * Running since before the trace began (its own calls ended since): woken
+		 * as it goes to sleep, a race the scheduler reports too, which is no wait.
+		 */
+		if (t->cum.syscalls)
+			return;
 		/* blocked since before the trace began, cause unknown */
 		t->run = RS_OFF;
 		t->off_state = ST_STATE_OTHER;
