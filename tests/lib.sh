@@ -12,6 +12,11 @@ cleanup_tmp()
 {
 	# background helpers of a test never outlive it
 	jobs -p | xargs -r kill 2>/dev/null
+	# ST_KEEP_TMP=1: keep the group's traces and reports to look at
+	if [ -n "${ST_KEEP_TMP:-}" ]; then
+		echo "kept $TMP"
+		return
+	fi
 	rm -rf "$TMP"
 }
 

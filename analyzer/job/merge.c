@@ -209,6 +209,7 @@ static void node_trace(struct mg *g, struct an_node *n, const struct jv *t)
 	res->disorder += (uint64_t)jnum(t, "out_of_order_records", 0);
 	res->inconsistent += (uint64_t)jnum(t, "inconsistent_sched", 0);
 	res->unseen_in += (uint64_t)jnum(t, "unseen_switches_in", 0);
+	res->raced_wakes += (uint64_t)jnum(t, "raced_wakeups", 0);
 	res->nprocs += (uint32_t)jnum(t, "processes", 0);
 	res->nthreads += (uint32_t)jnum(t, "threads", 0);
 	res->disk_full |= jnum(t, "disk_full", 0) != 0;

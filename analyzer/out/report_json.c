@@ -179,6 +179,7 @@ static void j_trace(struct jw *w, const struct an_result *res)
 	u64(w, "out_of_order_records", res->disorder);
 	u64(w, "inconsistent_sched", res->inconsistent);
 	u64(w, "unseen_switches_in", res->unseen_in);
+	u64(w, "raced_wakeups", res->raced_wakes);
 	str(w, "cmdline", res->cmdline);
 	str(w, "hostname", res->hostname);
 	str(w, "tracer_version", res->tracer_version);

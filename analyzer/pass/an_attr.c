@@ -21,6 +21,7 @@
 #define RX_GAP_NS	2000000ull	/* calls of one batch's receipt are closer than this */
 #define RX_MAX_NS	100000000ull	/* a receipt lasts at most this (old traces) */
 #define RX_CPU_NS	1000000ull	/* a receipt's calls are closer than this on CPU */
+#define RX_CPU_MAX_NS	5000000ull	/* ... or this, with only its own calls between (rx_call) */
 #define RX_HOLD_NS	1000000000ull	/* segments held for a take that may come */
 #define PENDING_MAX	64		/* batches received and not taken, at most */
 #define OVL_LAUNCH	0xff
@@ -354,7 +355,8 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 			t->take_gap = t->take_gap ? (3 * t->take_gap + ts - t->last_take) / 4 :
 				      ts - t->last_take;
 		t->last_take = ts;
-		t->take_cpu = attr__cpu_at(t, ts);
+		t->take_cpu = t->tail_cpu = attr__cpu_at(t, ts);
+		t->tail_off = false;
 	}
 	if (extend && t->rx_open && ts > t->rx_end) {
 		t->rx_end = ts;
@@ -377,13 +379,40 @@ static uint64_t rx_cpu_gap(const struct thr *t, uint64_t ts)
 }
 
 /*
- * A receipt whose batch was not taken by an index send: once the thread has run
- * RX_CPU_NS on CPU past it without another loader call, it computes: next() returned
- * at the receipt's end (the last batches of an epoch: no index is left to send).
+ * A call of a receipt's: its socket calls, and what rebuilding a batch's tensors does
+ * between fetching their fds over sockets (PyTorch's file_descriptor sharing: fstat,
+ * dup, mmap, close; frees).  Under load rebuilding one took 2.3 ms of CPU before the
+ * next tensor's fetch (pt_ep_w4_pf2_pers: 268 ms of that next() had read as the
+ * step's): only another call (the step's own) says next() returned.
  */
-static void receipt_timeout(struct an *a, struct thr *t, uint64_t ts)
+static bool rx_call(const struct st_ev_syscall *sc)
 {
-	if (t->rx_open && t->pending && rx_cpu_gap(t, ts) > RX_CPU_NS) {
+	unsigned nr = sc->b.nr;
+
+	if ((sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK)
+		return true;
+	return nr == NR(close) || nr == NR(newfstatat) || nr == NR(fstat) || nr == NR(dup) ||
+	       nr == NR(mmap) || nr == NR(munmap) || nr == NR(fcntl);
+}
+
+/* The open receipt goes on through the call sc (NULL: a new batch's) at s. */
+static bool rx_goes_on(const struct thr *t, const struct st_ev_syscall *sc, uint64_t s)
+{
+	uint64_t gap = rx_cpu_gap(t, s);
+
+	return gap <= RX_CPU_NS || (sc && !t->rx_foreign && gap <= RX_CPU_MAX_NS && rx_call(sc));
+}
+
+/*
+ * A receipt whose batch was not taken by an index send: once the thread has run
+ * RX_CPU_NS on CPU past it without another loader call (RX_CPU_MAX_NS with only
+ * receipt calls), it computes: next() returned at the receipt's end (the last
+ * batches of an epoch: no index is left to send).
+ */
+static void receipt_timeout(struct an *a, struct thr *t, const struct st_ev_syscall *sc,
+			    uint64_t ts)
+{
+	if (t->rx_open && t->pending && !rx_goes_on(t, sc, ts)) {
 		take(a, t, t->rx_end, false);
 		t->take_cpu = t->rx_cpu;
 		t->absorb = true;
@@ -732,7 +761,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		return true;
 	}
 	if (!merged) {
-		receipt_timeout(a, t, ts);
+		receipt_timeout(a, t, NULL, ts);
 		tail_arrival(a, t);
 	}
 	t->last_arrival = ts;
@@ -777,6 +806,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	t->rx_end = ts;
 	t->rx_cpu = cpu;
 	t->rx_open = true;
+	t->rx_foreign = false;
 	if (t->pending < PENDING_MAX)
 		t->pending++;
 	if (!direct && !(t->flags & (TF_LOGGER | TF_LEADER)))
@@ -1624,9 +1654,14 @@ static bool is_ipc(const struct st_ev_syscall *sc)
 /*
  * next()'s own code after its take (the index put) up to its return: the job's
  * first call after next() returned came a median 86-114 us of CPU after the put in
- * the reference jobs (p90 120-150), the job's own timing code included.
+ * the reference jobs (p90 120-150), the job's own timing code included.  Its own
+ * calls there (next_own_call) continue it: the GIL handed to and back from the
+ * feeder its put woke, the previous batch's tensors freed as the new one is bound
+ * (pt_ep_w4_pf2_pers at rest: 54 ms of next() waiting for the GIL back 131-208 us
+ * of CPU after the put, after two frees); a call of any other kind ends it.
  */
 #define NEXT_TAIL_NS	100000ull
+#define NEXT_TAIL_MAX_NS 400000ull	/* however many own calls continue it */
 
 /*
  * A loader whose next() runs code of its own around its receive and its take:
@@ -1638,10 +1673,33 @@ static bool next_code(const struct thr *t)
 	return t->proc && an__is_python(t->proc);
 }
 
-/* Within NEXT_TAIL_NS of CPU after its last take, at ts: t is still in next(). */
+/*
+ * Within NEXT_TAIL_NS of CPU after its last take, or after an own call of next()'s
+ * since, at ts (and no other call came between): t is still in next().
+ */
 static bool in_next_tail(const struct thr *t, uint64_t ts)
 {
-	return t->takes && next_code(t) && attr__cpu_at(t, ts) <= t->take_cpu + NEXT_TAIL_NS;
+	uint64_t cpu = attr__cpu_at(t, ts);
+
+	return t->takes && next_code(t) && !t->tail_off && cpu <= t->tail_cpu + NEXT_TAIL_NS &&
+	       cpu <= t->take_cpu + NEXT_TAIL_MAX_NS;
+}
+
+/* A call next() makes after its take: a futex (the GIL, a queue's lock), a free. */
+static bool next_own_call(unsigned nr)
+{
+	return nr == NR(futex) || nr == NR(close) || nr == NR(munmap);
+}
+
+/* t's call s .. e after its last take: an own call continues next()'s tail. */
+static void next_tail_call(struct thr *t, unsigned nr, uint64_t s, uint64_t e)
+{
+	if (t->tail_off || s < t->last_take || !t->takes)
+		return;
+	if (next_own_call(nr) && in_next_tail(t, s))
+		t->tail_cpu = attr__cpu_at(t, e);
+	else
+		t->tail_off = true;
 }
 
 /*
@@ -1702,7 +1760,7 @@ static void receipt(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, u
 		    bool arrival)
 {
 	/* the gap is time on CPU: a preemption in the middle does not end a receipt */
-	bool open = t->rx_open && e >= t->rx_end && rx_cpu_gap(t, s) <= RX_CPU_NS;
+	bool open = t->rx_open && e >= t->rx_end && rx_goes_on(t, sc, s);
 	bool sock = (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK;
 
 	/*
@@ -1711,6 +1769,7 @@ static void receipt(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, u
 	 * read are finalized (under load the thread is preempted there for hundreds of ms).
 	 */
 	if (open && (sock || arrival)) {
+		t->rx_foreign = false;
 		t->rx_end = e;
 		t->rx_cpu = attr__cpu_at(t, e);
 		ovl_add(t, t->rx_start, e, CAT_DL);
@@ -1844,7 +1903,10 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		t->proc->pipe_mark = s;
 	if (t->fx_open || sc->b.nr == NR(futex))
 		futex_chain(a, t, sc, s, e, &cv);
-	receipt_timeout(a, t, s);
+	next_tail_call(t, sc->b.nr, s, e);
+	receipt_timeout(a, t, sc, s);
+	if (t->rx_open && !rx_call(sc))
+		t->rx_foreign = true;
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr)) {
 		/* a worker wrote: its ancestors receive batches reading it (the result
 		 * queue), even when the batch is already there and nobody waits */

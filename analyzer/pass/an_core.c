@@ -289,6 +289,16 @@ static uint8_t wstate_of(const struct thr *t, uint8_t prev_state, uint8_t wait)
 }
 
 
+static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev);
+
+/*
+ * A wake reported this little before the switch that puts its thread to sleep ends
+ * that sleep (wakeup): the waker waits for the switch (1-32 us apart in the reference
+ * jobs).  Woken earlier, the thread did not sleep then (the wake found it still
+ * queued), and a later sleep is another one.
+ */
+#define RACE_NS		200000ull
+
 static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait, uint64_t ts)
 {
 	struct proc *p = t->proc;
@@ -329,6 +339,16 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 		memcpy(t->wk_out, p->sub_cum, sizeof(t->wk_out));
 		t->wk_out_valid = true;
 	}
+	/* woken as it went to sleep (wakeup): runnable from the start of its wait */
+	if (t->race_ts && ts - t->race_ts <= RACE_NS && state != ST_STATE_RUNNING &&
+	    state != ST_STATE_DEAD) {
+		struct st_event ev = { .type = ST_REC_WAKEUP, .flags = t->race_flags, .ts = ts };
+
+		ev.wk = t->race_wk;
+		a->raced_wakes++;
+		wake_apply(a, t, &ev);
+	}
+	t->race_ts = 0;
 }
 
 static void switch_in(struct an *a, struct thr *t, uint64_t ts)
@@ -355,6 +375,7 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	fed = t->wake_ts && ((direct && t->direct_arrivals < 3) || (t->flags & TF_RELAY_WAKE));
 	t->run = RS_ON;
 	t->since = ts;
+	t->race_ts = 0;
 	wk__set_thread(a, t, WS_CPU, ts);
 	if (fed)
 		attr__arrival(a, t, ts, direct, ARR_WAKE);
@@ -430,23 +451,13 @@ static void net_chain(struct an *a, struct thr *t, const struct st_event *ev, st
 	}
 }
 
-static void wakeup(struct an *a, const struct st_event *ev)
+/* t's wait that began at t->since (a switch out) ends: ev woke it. */
+static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev)
 {
-	struct thr *t = an__thread(a, ev->wk.tid, 0), *w;
-	enum wrel rel;
+	struct thr *w;
+	enum wrel rel = relation(a, t, ev, &w);
 
-	cpu__wakeup(a, ev);
-	/* an exited thread is woken on its way out (its last switches follow): no wait */
-	if (!t || (t->flags & TF_EXITED))
-		return;
-	rel = relation(a, t, ev, &w);
 	if (t->run == RS_UNKNOWN) {
-		/*
-		 * Running since before the trace began (its own calls ended since): woken
-		 * as it goes to sleep, a race the scheduler reports too, which is no wait.
-		 */
-		if (t->cum.syscalls)
-			return;
 		/* blocked since before the trace began, cause unknown */
 		t->run = RS_OFF;
 		t->off_state = ST_STATE_OTHER;
@@ -482,6 +493,31 @@ static void wakeup(struct an *a, const struct st_event *ev)
 		t->wrel = WREL_RELAY;
 		t->flags |= TF_RELAY_WAKE;
 	}
+}
+
+static void wakeup(struct an *a, const struct st_event *ev)
+{
+	struct thr *t = an__thread(a, ev->wk.tid, 0);
+
+	cpu__wakeup(a, ev);
+	/* an exited thread is woken on its way out (its last switches follow): no wait */
+	if (!t || (t->flags & TF_EXITED))
+		return;
+	/*
+	 * Woken on its CPU (or running since before the trace began, its own calls
+	 * ended since): it is going to sleep, and the wake raced it.  The scheduler
+	 * reports the wake (sched_waking) before the switch that puts it to sleep,
+	 * which the waker then waits for: that wait is over as it begins (switch_out).
+	 * Without a switch out soon after (RACE_NS), the wake came before it slept: no
+	 * wait.
+	 */
+	if (t->run == RS_ON || (t->run == RS_UNKNOWN && t->cum.syscalls)) {
+		t->race_ts = ev->ts;
+		t->race_wk = ev->wk;
+		t->race_flags = ev->flags;
+		return;
+	}
+	wake_apply(a, t, ev);
 }
 
 static void sched_switch(struct an *a, const struct st_event *ev)
@@ -791,6 +827,9 @@ static void on_syscall(struct an *a, const struct st_event *ev)
 		return;
 	t->flags |= TF_TRACED;
 	t->cum.syscalls++;
+	/* a wake that raced a call's sleep and came before it slept: no wait */
+	if (t->race_ts && t->race_ts <= ev->ts)
+		t->race_ts = 0;
 	if ((sc->present & ST_SC_PATH) && (sc->present & ST_SC_FD) && sc->b.ret >= 0)
 		file_path(a, sc->fd.dev, sc->fd.ino, ev->str);
 	attr__syscall(a, t, ev);

@@ -271,11 +271,19 @@ struct thr {
 	uint32_t pending;	/* batches received and not taken yet */
 	uint64_t read_arrivals;	/* arrivals found by reading the pipe (not a wakeup) */
 	bool rx_open;		/* a receipt not ended by a take yet */
+	bool rx_foreign;	/* a call not of a receipt's came since its last call (rx_call) */
 	bool rx_body;		/* its message's body was read (a header after it: the next) */
 	bool absorb;		/* a take found by its receipt's end: its put may come late */
 	uint64_t takes;		/* batches taken: step boundaries */
 	uint64_t last_take;	/* when it last took a batch */
 	uint64_t take_cpu;	/* its on-CPU ns there */
+	/*
+	 * next()'s tail after the take: its on-CPU ns at the end of its last own call
+	 * there (a lock hand-off, a tensor's free), and whether a call of the step's own
+	 * came since (next() returned before it)
+	 */
+	uint64_t tail_cpu;
+	bool tail_off;
 	bool put_open;		/* a feeder thread: woken for a put it has not written yet */
 	/*
 	 * It woke feeder fwake at fwake_ts (its CPU then: fwake_cpu), the feeder's fwaker:
@@ -328,6 +336,13 @@ struct thr {
 	uint64_t relay_given;	/* woke a sibling as a relay */
 	uint64_t last_woken;
 	uint32_t last_waker;
+	/*
+	 * A wakeup while it was still on its CPU (race_ts 0: none): a wake that raced
+	 * its going to sleep (switch_out in an_core.c)
+	 */
+	uint64_t race_ts;
+	struct st_wakeup race_wk;
+	uint8_t race_flags;
 	/* the last wakeup by network traffic (a softirq), and the peer behind it */
 	uint64_t net_woken;
 	uint32_t net_peer;	/* pid of the traced task the softirq ran on (loopback sender) */
@@ -571,6 +586,7 @@ struct an {
 	uint64_t disorder;	/* records older than the latest: tolerated, counted */
 	uint64_t inconsistent;	/* switch/wakeup sequences that did not fit (drops) */
 	uint64_t unseen_in;	/* switches in the kernel did not show, placed by ST_SW_RAN */
+	uint64_t raced_wakes;	/* wakes reported before the switch to the sleep they end */
 	/*
 	 * Plausibility of the wakers: sleeps that only a task can end (a pipe read that
 	 * got data, a futex wait that was woken) with a wakeup seen, and how many of

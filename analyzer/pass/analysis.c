@@ -230,6 +230,7 @@ static void health(struct an_result *res)
 	res->disorder = a->disorder;
 	res->inconsistent = a->inconsistent;
 	res->unseen_in = a->unseen_in;
+	res->raced_wakes = a->raced_wakes;
 	res->end_ts = a->end_ts;
 	if (!res->complete)
 		warn(res, "incomplete trace: %s", res->end_reason && *res->end_reason ?

@@ -247,7 +247,7 @@ struct an_result {
 	const char *path;
 	bool complete;
 	const char *end_reason;		/* the reader's message when incomplete */
-	uint64_t events, dropped, skipped, disorder, inconsistent, unseen_in;
+	uint64_t events, dropped, skipped, disorder, inconsistent, unseen_in, raced_wakes;
 	uint64_t dropped_kind[ST_KIND_MAX];
 	/* the trailer's word: how the tracer stopped, what it wrote (events_written is 0
 	 * without a trailer), and the events it wrote that are not in the file */
