@@ -465,34 +465,33 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		other = prev;
 	if (other)
 		name_task(other, ST_KIND_SCHED);
-	if (other || unseen) {
+	/* the record's size, exactly: one __u64 (or two) after it where there is one */
+	if (other)
+		fl |= ST_SW_RUNTIME;
+	if (unseen)
+		fl |= ST_SW_RAN;
+	if (other && unseen)
 		e = ev_reserve(sizeof(*e), ST_REC_SWITCH, fl, ST_KIND_SCHED);
-		if (!e)
-			return 0;
-		e->h.size = sizeof(e->s);
-		x = e->ext;
-		if (other) {
-			/* prev's was brought up to date before the switch; next has not run since */
-			rt = BPF_CORE_READ(other, se.sum_exec_runtime);
-			x[0] = (__u32)rt;
-			x[1] = (__u32)(rt >> 32);
-			x += 2;
-			e->h.flags |= ST_SW_RUNTIME;
-			e->h.size += 8;
-		}
-		if (unseen) {
-			/* how long prev has run since it was picked: when it came in */
-			rt = BPF_CORE_READ(prev, se.sum_exec_runtime) -
-			     BPF_CORE_READ(prev, se.prev_sum_exec_runtime);
-			x[0] = (__u32)rt;
-			x[1] = (__u32)(rt >> 32);
-			e->h.flags |= ST_SW_RAN;
-			e->h.size += 8;
-		}
-	} else {
+	else if (other || unseen)
+		e = ev_reserve(sizeof(*e) - 8, ST_REC_SWITCH, fl, ST_KIND_SCHED);
+	else
 		e = ev_reserve(sizeof(*e) - sizeof(e->ext), ST_REC_SWITCH, fl, ST_KIND_SCHED);
-		if (!e)
-			return 0;
+	if (!e)
+		return 0;
+	x = e->ext;
+	if (other) {
+		/* prev's was brought up to date before the switch; next has not run since */
+		rt = BPF_CORE_READ(other, se.sum_exec_runtime);
+		x[0] = (__u32)rt;
+		x[1] = (__u32)(rt >> 32);
+		x += 2;
+	}
+	if (unseen) {
+		/* how long prev has run since it was picked: when it came in */
+		rt = BPF_CORE_READ(prev, se.sum_exec_runtime) -
+		     BPF_CORE_READ(prev, se.prev_sum_exec_runtime);
+		x[0] = (__u32)rt;
+		x[1] = (__u32)(rt >> 32);
 	}
 	e->s.prev_tid = prev->pid;
 	e->s.next_tid = next->pid;
