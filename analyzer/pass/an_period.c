@@ -26,6 +26,8 @@
 #define PER_MIN_NS	500000ull	/* a step takes at least this much CPU */
 #define PER_MIN_STEPS	8		/* periods a pattern must repeat */
 #define PER_SHARP	0.6		/* of the intervals near the mode */
+#define PER_PHASED	0.25		/* a phase mismatch this small (phases()) ... */
+#define PER_SHARP_PHASED 0.45		/* ... needs only this many near the mode */
 #define PER_NEAR	1.2		/* lags that cover within this factor of the best */
 #define PER_PHASE	1.5		/* lags in phase: mismatch within this factor of the least */
 #define PER_PHASE_ABS	0.02		/* ... plus this (of the mean interval) */
@@ -348,7 +350,8 @@ static double sig_period(const struct persig *s, uint32_t *lag, double *period)
 
 		mode[k] = bin_ns(m);
 		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) ||
-		    (double)mass < PER_SHARP * tot || ph[k] > PER_PHASE * pmin + PER_PHASE_ABS)
+		    (double)mass < (ph[k] <= PER_PHASED ? PER_SHARP_PHASED : PER_SHARP) * tot ||
+		    ph[k] > PER_PHASE * pmin + PER_PHASE_ABS)
 			continue;
 		cover[k] = (double)mass / (k + 1) * mode[k];
 		if (cover[k] > best)
@@ -366,6 +369,7 @@ static double sig_period(const struct persig *s, uint32_t *lag, double *period)
 	if (k0 < 0 || !best)
 		return 0;
 	k0 = fundamental(s, cover, mode, k0);
+
 	*lag = (uint32_t)k0 + 1;
 	*period = mode[k0];
 	return best;
