@@ -276,6 +276,14 @@ if mkdir -p "$TMP/small" && mount -t tmpfs -o size=600k tmpfs "$TMP/small" 2>/de
 	n=$(grep -vc '"type":"\(header\|trailer\)"' "$TMP/full.jsonl")
 	check "disk full: said on stderr, with the events the trace holds ($n)" \
 		grep -q "disk full writing '$TMP/small/t.zst': tracing stopped; the trace is complete up to its last frame on disk ($n events; [0-9]* later ones lost)" "$TMP/full.err"
+	# what a failure here needs to be understood (seen once under load)
+	if ! grep -q '"type":"trailer"' "$TMP/full.jsonl"; then
+		echo "  the tracer said:"; sed 's/^/    /' "$TMP/full.err"
+		echo "  analyze --dump said:"; "$ANALYZE" --dump "$TMP/small/t.zst" 2>&1 >/dev/null | sed 's/^/    /'
+		ls -la "$TMP/small" | sed 's/^/    /'
+		df -k "$TMP/small" | sed 's/^/    /'
+		tail -n 3 "$TMP/full.jsonl" | cut -c1-300 | sed 's/^/    /'
+	fi
 	umount "$TMP/small"
 else
 	fail "cannot mount a small tmpfs for the disk-full test"

@@ -68,12 +68,13 @@ static int pwrite_all(int fd, const void *buf, size_t len, __u64 off)
 }
 
 /*
- * Keeps ST_WRITER_RESERVE allocated past the end of the file.  Only a full disk
- * fails it; a file system without fallocate just has no reserve.
+ * Allocates n bytes at the end of the file and ST_WRITER_RESERVE past them.  Only a
+ * full disk fails it (and then allocates nothing new: the reserve already past the
+ * end stays whole); a file system without fallocate just has no reserve.
  */
-static int reserve_tail(struct st_writer *w)
+static int reserve_tail(struct st_writer *w, size_t n)
 {
-	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->bytes, ST_WRITER_RESERVE) < 0)
+	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->bytes, (off_t)n + ST_WRITER_RESERVE) < 0)
 		return errno == ENOSPC || errno == EDQUOT ? -ENOSPC : 0;
 	return 0;
 }
@@ -155,7 +156,7 @@ int st_writer__create(struct st_writer **wp, const char *path, const struct st_w
 		goto fail;
 	}
 	/* the reserve holds from the first frame on: a trailer always fits */
-	if ((err = reserve_tail(w))) {
+	if ((err = reserve_tail(w, 0))) {
 		st_writer__discard(w);
 		return err;
 	}
@@ -378,14 +379,20 @@ int st_writer__flush(struct st_writer *w)
 	n = ZSTD_compress2(w->cctx, w->out, w->out_cap, w->raw, w->raw_len);
 	if (ZSTD_isError(n))
 		return -EIO;
+	/*
+	 * A frame goes out only with a whole reserve after it: written into the reserve
+	 * (as it was once the disk filled), the frames before the one that failed left
+	 * too little of it for the trailer about once in a hundred full disks.
+	 */
+	err = reserve_tail(w, n);
 	/* on failure the partial frame is overwritten by the trailer and cut off */
-	err = pwrite_all(w->fd, w->out, n, w->bytes);
+	if (!err)
+		err = pwrite_all(w->fd, w->out, n, w->bytes);
 	if (err) {
 		w->broken = err;
 		return err;
 	}
 	w->bytes += n;
-	(void)reserve_tail(w);	/* on a full disk the old reserve, past this frame, is left */
 	w->records_written = w->records;
 	w->raw_total += w->raw_len;
 	w->frames++;

@@ -455,6 +455,11 @@ static int add(struct gen *g, __u64 ts, __u8 type, __u8 flags, const void *a, si
 	if (g->disk_full)
 		return 0;
 	err = st_writer__add(g->w, ts, type, flags, a, alen, b, blen);
+	/* a disk that fills does the same (the writer keeps room for the trailer) */
+	if (err == -ENOSPC) {
+		g->disk_full = true;
+		return 0;
+	}
 	return err ? fail(g, "write failed: %s", strerror(-err)) : 0;
 }
 
