@@ -176,7 +176,10 @@ done
 # page the disk no longer had (under load t_tracer's disk-full test lost its trailer
 # once).  64 traces of one 600 KB frame of incompressible records, its size stepped
 # by 64 bytes across a 4 KiB page, each written to a tmpfs one page smaller than the
-# whole trace needs: the data frame fits there, the trailer not always.
+# whole trace needs (the data frame fits there, the trailer not always: a trailer
+# saying the disk was full), and to one that much larger than the reserve (the data
+# frame and a whole reserve may fit exactly, and the trailer then goes into the
+# reserve, which it is for: a trailer).
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$TMP/fill" && mount -t tmpfs -o size=1m tmpfs "$TMP/fill" 2>/dev/null; then
 	umount "$TMP/fill"
 	bad="" full=0
@@ -193,17 +196,20 @@ with open(sys.argv[1], "w") as f:
 PY
 		"$STGEN" -f "$TMP/fill.txt" "$TMP/roomy.zst" || { bad="$bad $pad:stgen"; continue; }
 		pages=$(( ($(stat -c %s "$TMP/roomy.zst") + 4095) / 4096 - 1 ))
-		mount -t tmpfs -o size=$((pages * 4))k tmpfs "$TMP/fill" || { bad="$bad $pad:mount"; continue; }
-		if ! "$STGEN" -f "$TMP/fill.txt" "$TMP/fill/t.zst" 2>"$TMP/fill.err"; then
-			bad="$bad $pad:$(tr '\n' ' ' <"$TMP/fill.err")"
-		elif ! "$ANALYZE" --dump "$TMP/fill/t.zst" 2>/dev/null | tail -n 1 | grep -q '"type":"trailer".*"disk_full":true'; then
-			bad="$bad $pad:no-trailer"
-		else
-			full=$((full + 1))
-		fi
-		umount "$TMP/fill"
+		for kb in $((pages * 4)) $((pages * 4 + 256)); do
+			mount -t tmpfs -o size=${kb}k tmpfs "$TMP/fill" || { bad="$bad $pad/${kb}k:mount"; continue; }
+			if ! "$STGEN" -f "$TMP/fill.txt" "$TMP/fill/t.zst" 2>"$TMP/fill.err"; then
+				bad="$bad $pad/${kb}k:$(tr '\n' ' ' <"$TMP/fill.err")"
+			elif ! "$ANALYZE" --dump "$TMP/fill/t.zst" 2>/dev/null | tail -n 1 | grep -q '"type":"trailer"'; then
+				bad="$bad $pad/${kb}k:no-trailer"
+			elif [ "$kb" -eq $((pages * 4)) ] && "$ANALYZE" --dump "$TMP/fill/t.zst" 2>/dev/null |
+				tail -n 1 | grep -q '"disk_full":true'; then
+				full=$((full + 1))
+			fi
+			umount "$TMP/fill"
+		done
 	done
-	check "a disk that fills: a trailer that says so at each of 64 sizes (failed:${bad:- none})" \
+	check "a disk that fills: a trailer at each of 128 sizes, saying the disk was full where the trace could not fit (failed:${bad:- none}; full $full of 64)" \
 		test -z "$bad" -a "$full" -eq 64
 else
 	echo "SKIPPED (said loudly): the disk-full sizes need root to mount a tmpfs"

@@ -363,7 +363,8 @@ int st_writer__add(struct st_writer *w, __u64 ts, __u8 type, __u8 flags, const v
 	return 0;
 }
 
-int st_writer__flush(struct st_writer *w)
+/* Writes the buffered records as a frame; the trailer's (last) uses the reserve. */
+static int flush_frame(struct st_writer *w, bool last)
 {
 	size_t n;
 	int err;
@@ -382,9 +383,10 @@ int st_writer__flush(struct st_writer *w)
 	/*
 	 * A frame goes out only with a whole reserve after it: written into the reserve
 	 * (as it was once the disk filled), the frames before the one that failed left
-	 * too little of it for the trailer about once in a hundred full disks.
+	 * too little of it for the trailer about once in a hundred full disks.  The
+	 * trailer's frame is what the reserve is for.
 	 */
-	err = reserve_tail(w, n);
+	err = last ? 0 : reserve_tail(w, n);
 	/* on failure the partial frame is overwritten by the trailer and cut off */
 	if (!err)
 		err = pwrite_all(w->fd, w->out, n, w->bytes);
@@ -405,6 +407,11 @@ void st_writer__fail(struct st_writer *w, int err)
 {
 	if (!w->broken)
 		w->broken = err;
+}
+
+int st_writer__flush(struct st_writer *w)
+{
+	return flush_frame(w, false);
 }
 
 int st_writer__finish(struct st_writer *w, struct st_trailer *t)
@@ -432,7 +439,7 @@ int st_writer__finish(struct st_writer *w, struct st_trailer *t)
 	err = st_writer__add(w, t->end_ts, ST_REC_TRAILER, 0, t, sizeof(*t), NULL, 0);
 	w->records--;
 	if (!err)
-		err = st_writer__flush(w);
+		err = flush_frame(w, true);
 	if (!err && ftruncate(w->fd, (off_t)w->bytes) < 0)
 		err = -errno;
 	if (!err && fsync(w->fd) < 0 && errno != EINVAL)
