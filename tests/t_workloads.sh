@@ -163,7 +163,11 @@ elif verdict == "compute":
     # on CPU whenever it had one: a busy machine's run queue is not the job's
     need(f["compute_s"] > 0.7, "compute %.0f%% <= 70%%" % (100 * f["compute_s"]))
     need(busy or f["compute_cpu_s"] > 0.6, "compute on CPU only %.0f%%" % (100 * f["compute_cpu_s"]))
-    need(f["batch_wait_s"] < 0.1, "batch wait %.0f%% >= 10%%" % (100 * f["batch_wait_s"]))
+    # its workers share the machine too: under load they fall behind (test-under-load's
+    # run at 1b58fb7: reads 2.04 s for 0.46 s of decode, batch wait 21%, its own run
+    # queue 34%): compute still dominates, which the first check holds
+    need(f["batch_wait_s"] < (0.3 if busy else 0.1), "batch wait %.0f%% >= %d%%"
+         % (100 * f["batch_wait_s"], 30 if busy else 10))
 elif verdict == "main_io":
     need(f["checkpoint_s"] > 0.5, "checkpoint %.0f%% <= 50%%" % (100 * f["checkpoint_s"]))
 elif verdict == "gpu_sync":

@@ -369,7 +369,6 @@ static double sig_period(const struct persig *s, uint32_t *lag, double *period)
 	if (k0 < 0 || !best)
 		return 0;
 	k0 = fundamental(s, cover, mode, k0);
-
 	*lag = (uint32_t)k0 + 1;
 	*period = mode[k0];
 	return best;
