@@ -270,6 +270,9 @@ int st_syscall_nr(const char *name);		/* -1 when unknown */
 #define ST_SYSC_FUTEX	(1u << 9)
 #define ST_SYSC_OPEN	(1u << 10)	/* a new fd for a path */
 #define ST_SYSC_CLOSE	(1u << 11)
+#define ST_SYSC_FDOP	(1u << 12)	/* inspects or copies an fd: fstat, dup, fcntl */
+#define ST_SYSC_MAP	(1u << 13)	/* maps memory */
+#define ST_SYSC_UNMAP	(1u << 14)	/* unmaps memory */
 unsigned st_syscall_class(unsigned nr);		/* ST_SYSC_*; 0 when none or unknown */
 
 #endif /* ST_TRACE_H */

@@ -270,7 +270,7 @@ check "  ...with a complete trace that ends by the exit" \
 if mkdir -p "$TMP/small" && mount -t tmpfs -o size=600k tmpfs "$TMP/small" 2>/dev/null; then
 	"$TRACER" run -q -o "$TMP/small/t.zst" -- "$BUILD/tests/sysloop" 30000000 >/dev/null 2>"$TMP/full.err"
 	check "disk full: the command's status is still returned" test $? -eq 0
-	"$ANALYZE" --dump "$TMP/small/t.zst" >"$TMP/full.jsonl" 2>/dev/null
+	"$ANALYZE" --dump "$TMP/small/t.zst" >"$TMP/full.jsonl" 2>"$TMP/full.derr"
 	check "disk full: the trace is complete (trailer)" test $? -eq 0
 	check "disk full: the trailer says so" grep -q '"type":"trailer".*"disk_full":true' "$TMP/full.jsonl"
 	n=$(grep -vc '"type":"\(header\|trailer\)"' "$TMP/full.jsonl")
@@ -279,7 +279,7 @@ if mkdir -p "$TMP/small" && mount -t tmpfs -o size=600k tmpfs "$TMP/small" 2>/de
 	# what a failure here needs to be understood (seen once under load)
 	if ! grep -q '"type":"trailer"' "$TMP/full.jsonl"; then
 		echo "  the tracer said:"; sed 's/^/    /' "$TMP/full.err"
-		echo "  analyze --dump said:"; "$ANALYZE" --dump "$TMP/small/t.zst" 2>&1 >/dev/null | sed 's/^/    /'
+		echo "  analyze --dump said:"; sed 's/^/    /' "$TMP/full.derr"
 		ls -la "$TMP/small" | sed 's/^/    /'
 		df -k "$TMP/small" | sed 's/^/    /'
 		tail -n 3 "$TMP/full.jsonl" | cut -c1-300 | sed 's/^/    /'

@@ -387,12 +387,10 @@ static uint64_t rx_cpu_gap(const struct thr *t, uint64_t ts)
  */
 static bool rx_call(const struct st_ev_syscall *sc)
 {
-	unsigned nr = sc->b.nr;
-
 	if ((sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK)
 		return true;
-	return nr == NR(close) || nr == NR(newfstatat) || nr == NR(fstat) || nr == NR(dup) ||
-	       nr == NR(mmap) || nr == NR(munmap) || nr == NR(fcntl);
+	return st_syscall_class(sc->b.nr) &
+	       (ST_SYSC_FDOP | ST_SYSC_MAP | ST_SYSC_UNMAP | ST_SYSC_CLOSE);
 }
 
 /* The open receipt goes on through the call sc (NULL: a new batch's) at s. */
@@ -1688,7 +1686,7 @@ static bool in_next_tail(const struct thr *t, uint64_t ts)
 /* A call next() makes after its take: a futex (the GIL, a queue's lock), a free. */
 static bool next_own_call(unsigned nr)
 {
-	return nr == NR(futex) || nr == NR(close) || nr == NR(munmap);
+	return st_syscall_class(nr) & (ST_SYSC_FUTEX | ST_SYSC_CLOSE | ST_SYSC_UNMAP);
 }
 
 /* t's call s .. e after its last take: an own call continues next()'s tail. */
