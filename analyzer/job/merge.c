@@ -764,8 +764,7 @@ static void decide(struct mg *g)
 
 	straggler__find(res);
 	finish__slowest(res);
-	for (uint32_t i = 0; i < res->ntr; i++)
-		verdict__decide(res, &res->tr[i]);
+	verdict__decide(res);
 	verdict__job(res);
 	top = &res->tr[res->slowest];
 	res->ncpus = top->ncpus;

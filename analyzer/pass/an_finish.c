@@ -986,7 +986,6 @@ void finish__trainers(struct an_result *res)
 		finish__slowest(res);
 	machine(res, res->ntr ? res->tr[res->slowest].win_start : a->start_ts,
 		res->ntr ? res->tr[res->slowest].win_end : a->end_ts);
-	for (uint32_t i = 0; i < res->ntr; i++)
-		verdict__decide(res, &res->tr[i]);
+	verdict__decide(res);
 	verdict__job(res);
 }

@@ -338,12 +338,15 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 
 /*
  * Each trainer's verdict, and its own cause: the same rules with collective_wait
- * left out, what it would be bound by if the other ranks never held it back.
+ * left out, what it would be bound by if the other ranks never held it back.  Every
+ * own cause first: a rank that waits for the straggler names the straggler's.
  */
-void verdict__decide(struct an_result *res, struct an_trainer *tr)
+void verdict__decide(struct an_result *res)
 {
-	decide(res, tr, &tr->own, false);
-	decide(res, tr, &tr->verdict, true);
+	for (uint32_t i = 0; i < res->ntr; i++)
+		decide(res, &res->tr[i], &res->tr[i].own, false);
+	for (uint32_t i = 0; i < res->ntr; i++)
+		decide(res, &res->tr[i], &res->tr[i].verdict, true);
 }
 
 /* The straggler's own cause, as a clause: "its data loader is prep-bound (...)". */

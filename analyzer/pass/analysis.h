@@ -292,7 +292,7 @@ void finish__trainers(struct an_result *res);
 /* Marks the slowest trainer (the straggler when there is one) and the others' extra wait. */
 void finish__slowest(struct an_result *res);
 /* an_verdict.c */
-void verdict__decide(struct an_result *res, struct an_trainer *tr);
+void verdict__decide(struct an_result *res);
 void verdict__job(struct an_result *res);
 /* an_straggler.c */
 void straggler__find(struct an_result *res);

@@ -155,8 +155,7 @@ static int node(struct gen *g, uint32_t k, const char *dir)
 			goto out;
 	straggler__find(&res);
 	finish__slowest(&res);
-	for (uint32_t i = 0; i < res.ntr; i++)
-		verdict__decide(&res, &res.tr[i]);
+	verdict__decide(&res);
 	verdict__job(&res);
 	if ((ret = report__json(path, &res)))
 		fprintf(stderr, "repgen: cannot write '%s': %s\n", path, outfile__error(ret));
