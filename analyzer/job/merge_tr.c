@@ -197,6 +197,8 @@ static void dataloader(struct an_trainer *tr, const struct jv *t)
 
 	tr->dl.nworkers = (uint32_t)u64_at(t, "workers", 0);
 	tr->dl.wait_ns = ns_of(jnum(t, "wait_s", 0), 1e9);
+	tr->dl.runq_ns = ns_of(jnum(t, "runnable_after_arrival_s", 0), 1e9);
+	tr->dl.gil_ns = ns_of(jnum(t, "gil_in_next_s", 0), 1e9);
 	tr->dl.prep = jnum(t, "prep_fraction", 0);
 	tr->dl.fetch = jnum(t, "fetch_fraction", 0);
 	tr->dl.starved = jnum(t, "starved_fraction", 0);

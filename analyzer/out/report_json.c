@@ -284,15 +284,21 @@ static void j_main_io(struct jw *w, const struct an_io *io)
 	close_(w, '}');
 }
 
+static double frac_of(uint64_t ns, uint64_t total)
+{
+	return total ? (double)ns / (double)total : 0;
+}
+
 static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 {
 	open_(w, "dataloader", '{');
 	u64(w, "workers", tr->dl.nworkers);
 	num(w, "wait_s", sec(tr->dl.wait_ns));
-	num(w, "time_in_next_fraction", tr->bd.total ? (double)tr->dl.wait_ns / (double)tr->bd.total : 0);
+	num(w, "time_in_next_fraction", frac_of(tr->dl.wait_ns + tr->dl.gil_ns, tr->bd.total));
 	num(w, "runnable_after_arrival_s", sec(tr->dl.runq_ns));
-	num(w, "runnable_after_arrival_fraction",
-	    tr->bd.total ? (double)tr->dl.runq_ns / (double)tr->bd.total : 0);
+	num(w, "runnable_after_arrival_fraction", frac_of(tr->dl.runq_ns, tr->bd.total));
+	num(w, "gil_in_next_s", sec(tr->dl.gil_ns));
+	num(w, "gil_in_next_fraction", frac_of(tr->dl.gil_ns, tr->bd.total));
 	num(w, "fetch_fraction", tr->dl.fetch);
 	num(w, "prep_fraction", tr->dl.prep);
 	num(w, "network_fraction", tr->dl.network);

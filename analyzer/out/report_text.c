@@ -82,11 +82,18 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 		bar(f, tr->bd.frac[c]);
 		fputc('\n', f);
 	}
-	if (tr->dl.wait_ns)
+	if (tr->dl.wait_ns || tr->dl.gil_ns) {
+		double tot = (double)tr->bd.total;
+
 		fprintf(f, "  (time in next(): %.1f%% of the window, of which %.1f%% waiting for a CPU "
-			"after the batch arrived: the loader itself %.1f%%)\n",
-			100 * tr->bd.frac[CAT_DL], 100.0 * (double)tr->dl.runq_ns / (double)tr->bd.total,
-			100.0 * (double)(tr->dl.wait_ns - tr->dl.runq_ns) / (double)tr->bd.total);
+			"after the batch arrived", 100.0 * (double)(tr->dl.wait_ns + tr->dl.gil_ns) / tot,
+			100.0 * (double)tr->dl.runq_ns / tot);
+		if (tr->dl.gil_ns)
+			fprintf(f, ", %.1f%% for CPython's GIL (in lock_wait)",
+				100.0 * (double)tr->dl.gil_ns / tot);
+		fprintf(f, ": the loader itself %.1f%%)\n",
+			100.0 * (double)(tr->dl.wait_ns - tr->dl.runq_ns) / tot);
+	}
 	if (tr->gil_ns) {
 		fprintf(f, "  (of lock_wait, %.3f s waiting for CPython's GIL", (double)tr->gil_ns / 1e9);
 		if (tr->gil_holder) {

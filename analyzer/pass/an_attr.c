@@ -616,9 +616,24 @@ static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc);
  * does a wake of a feeder that waits to take the GIL back after its write (its
  * write released it): which it was, the next call of either says (fx_put).
  */
+#define GIL_ACK_NS	50000ull	/* take_gil()'s signal after the wait it ended */
+
+/*
+ * w wakes f just after f's wake ended w's wait: w took the GIL that f dropped on
+ * request, and CPython's take_gil() signals the dropper, which waits for that
+ * (FORCE_SWITCHING), a few microseconds after w resumed.  No put: a put comes after
+ * next()'s own code (pt_gil_w2 attach under load: 3 such signals to the queue
+ * feeder, each after the feeder handed the GIL back, read as 3 extra steps of 60).
+ */
+static bool gil_ack(const struct thr *f, const struct thr *w, uint64_t ts)
+{
+	return w->run == RS_ON && w->last_waker == f->tid && w->last_woken <= w->since &&
+	       ts >= w->since && ts - w->since <= GIL_ACK_NS;
+}
+
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts)
 {
-	if (f->put_open)
+	if (f->put_open || gil_ack(f, w, ts))
 		return;
 	attr__wake_known(a, w);
 	attr__wake_known(a, f);
@@ -993,6 +1008,8 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
 	t->cum.cat[cat] += e - s;
 	if (pc->gil && cat == CAT_LOCK) {
 		t->cum.gil += e - s;
+		if (g && (g->flags & SEG_IN_NEXT))
+			t->cum.gil_next += e - s;
 		if (g)
 			gil_credit(a, t, g->waker, s, e);
 	}

@@ -629,6 +629,7 @@ static void dataloader(struct an_result *res, struct an_trainer *tr, const struc
 
 	tr->dl.wait_ns = tr->bd.ns[CAT_DL];
 	tr->dl.runq_ns = a1->dl_runq >= a0->dl_runq ? a1->dl_runq - a0->dl_runq : 0;
+	tr->dl.gil_ns = a1->gil_next >= a0->gil_next ? a1->gil_next - a0->gil_next : 0;
 	for (int i = 0; i < NWS; i++)
 		tr->dl.wk[i] = a1->wk[i] >= a0->wk[i] ? a1->wk[i] - a0->wk[i] : 0;
 	busy = 0;

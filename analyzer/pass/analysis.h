@@ -155,6 +155,7 @@ struct an_trainer {
 		char relay_comm[MAX_RELAYS][ST_COMM_LEN];
 		uint64_t wait_ns;	/* main thread's dataloader_wait: its time in next() */
 		uint64_t runq_ns;	/* of it, runnable without a CPU after the batch arrived */
+		uint64_t gil_ns;	/* lock_wait for CPython's GIL in next(): time in it too */
 		uint64_t wk[NWS];	/* worker process-ns during those waits */
 		/* of busy worker time (all but idle), adding up to 1; idle of all of it */
 		double prep, fetch, network, starved, sleep, idle;

@@ -243,7 +243,7 @@ class Job:
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01)
         self.sched = wl.SchedStat()
         self.machine = wl.Machine(os.getpid())
-        self.m = dict(batch_wait=0, compute=0, compute_cpu=0, next_runq=0)
+        self.m = dict(batch_wait=0, compute=0, compute_cpu=0, next_runq=0, next_blocked=0)
         self.step_start, self.next_ns, self.next_runq = [], [], []
         self.epochs, self.wbase = [], {}
         self.bg = None
@@ -338,11 +338,12 @@ class Job:
                 self.start_window()
             counted = g >= a.warmup_steps
             ss = a.step_sched and counted
-            r0 = self.sched.read()[1] if ss else 0
+            s0 = self.sched.read() if ss else (0, 0)
             t0 = time.monotonic_ns()
             x, ids = next(it)
             t1 = time.monotonic_ns()
-            r1 = self.sched.read()[1] if ss else 0
+            s1 = self.sched.read() if ss else (0, 0)
+            r0, r1 = s0[1], s1[1]
             c0 = time.thread_time_ns()
             self.step(x, ids)
             c1 = time.thread_time_ns()
@@ -354,6 +355,8 @@ class Job:
                 self.step_start.append(t1)
                 self.next_ns.append(t1 - t0)
                 self.next_runq.append(r1 - r0)
+                # blocked in next(): neither on a CPU nor waiting for one
+                self.m["next_blocked"] += max(0, t1 - t0 - (s1[0] - s0[0]) - (r1 - r0))
                 self.m["batch_wait"] += t1 - t0
                 self.m["compute"] += t2 - t1
                 self.m["compute_cpu"] += c1 - c0
@@ -407,6 +410,9 @@ class Job:
         if a.gil_thread:
             main["gil_wait_s"] = s(blocked)
             main["gil_wait_with_runq_s"] = s(wall - oncpu)
+            # with workers, blocked in next() is the loader's or the GIL's (the job
+            # cannot tell which); outside it, only the GIL blocks the loop
+            main["gil_outside_next_s"] = s(max(0, blocked - m["next_blocked"]))
         t = {"stalltrace_truth": 1, "workload": "pytorch", "job": a.job,
              "scenario": a.name, "pid": os.getpid(),
              "main_tid": threading.get_native_id(),
