@@ -609,13 +609,6 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 
 static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc);
 
-/*
- * Thread w woke feeder thread f at ts.  A put on f's queue wakes it when it waits
- * for one (the queue's condition): then the wake is the put, and f's next write is
- * its index.  More wakes before that write hand f the GIL or the queue's lock.  So
- * does a wake of a feeder that waits to take the GIL back after its write (its
- * write released it): which it was, the next call of either says (fx_put).
- */
 #define GIL_ACK_NS	50000ull	/* take_gil()'s signal after the wait it ended */
 
 /*
@@ -631,6 +624,13 @@ static bool gil_ack(const struct thr *f, const struct thr *w, uint64_t ts)
 	       ts >= w->since && ts - w->since <= GIL_ACK_NS;
 }
 
+/*
+ * Thread w woke feeder thread f at ts.  A put on f's queue wakes it when it waits
+ * for one (the queue's condition): then the wake is the put, and f's next write is
+ * its index.  More wakes before that write hand f the GIL or the queue's lock.  So
+ * does a wake of a feeder that waits to take the GIL back after its write (its
+ * write released it): which it was, the next call of either says (fx_put).
+ */
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts)
 {
 	if (f->put_open || gil_ack(f, w, ts))
