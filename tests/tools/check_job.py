@@ -121,6 +121,11 @@ KNOWN_MISS = {
                        "its own periodic pattern gave 29, 0 or 119 steps for 60 in 3 of 16 idle "
                        "traces (59 in every trace on a busy one); the 29 and 0 are mended "
                        "(goldens nw0_regimes, nw0_sharpish), the 119 was not seen again"),
+    ("gil", "time in next() (loader wait + the GIL in it)"):
+        (lambda f: f["runq_wait_s"] < 0.05, "issue 13, open: on an idle machine (pt_gil_w2, "
+         "an idle clean clone at f63e1e1) the GIL waits in next() were 0.29-0.39 of the window "
+         "against the job's 0.49-0.50: the ones outside a receipt's span are not counted yet; "
+         "under load it holds (0.24-0.31 against 0.25-0.32)"),
 }
 
 
