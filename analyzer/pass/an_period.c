@@ -189,11 +189,15 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 
 /*
  * The mode of a histogram of intervals, and the intervals within two bins of it
- * (+-40%: a loaded machine stretches steps unevenly).
+ * (+-40%: a loaded machine stretches steps unevenly): their mass, and where they
+ * centre (ns).  The centre, not the mode's bin: a step that drifts from 9 to 15 ms
+ * (a noisy host's clock) fills three bins, whose highest may be the lowest, and twice
+ * that bin is two bins short of the 2-step lag's (pt_nw0 at rest, 74 steps for 150).
  */
-static uint32_t mode_of(const uint16_t *h, uint32_t *mass, uint32_t *tot)
+static double mode_of(const uint16_t *h, uint32_t *mass, uint32_t *tot)
 {
-	uint32_t m = 0;
+	unsigned m = 0;
+	double lsum = 0;
 
 	*tot = *mass = 0;
 	for (unsigned b = 0; b < PER_BINS; b++) {
@@ -201,9 +205,11 @@ static uint32_t mode_of(const uint16_t *h, uint32_t *mass, uint32_t *tot)
 		if (h[b] > h[m])
 			m = b;
 	}
-	for (unsigned b = m >= 2 ? m - 2 : 0; b <= m + 2 && b < PER_BINS; b++)
+	for (unsigned b = m >= 2 ? m - 2 : 0; b <= m + 2 && b < PER_BINS; b++) {
 		*mass += h[b];
-	return m;
+		lsum += (double)h[b] * ((double)b + 0.5);
+	}
+	return *mass ? PER_BIN0_NS * exp2(lsum / *mass / 4) : bin_ns(m);
 }
 
 /*
@@ -346,9 +352,9 @@ static double sig_period(const struct persig *s, uint32_t *lag, double *period)
 	int k0 = -1;
 
 	for (unsigned k = 0; k < PER_LAGS; k++) {
-		uint32_t mass, tot, m = mode_of(s->h[k], &mass, &tot);
+		uint32_t mass, tot;
 
-		mode[k] = bin_ns(m);
+		mode[k] = mode_of(s->h[k], &mass, &tot);
 		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) ||
 		    (double)mass < (ph[k] <= PER_PHASED ? PER_SHARP_PHASED : PER_SHARP) * tot ||
 		    ph[k] > PER_PHASE * pmin + PER_PHASE_ABS)
