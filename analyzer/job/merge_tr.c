@@ -291,6 +291,7 @@ static int collective(struct merge_state *m, struct an_trainer *tr, const struct
 		q->waits = (uint32_t)u64_at(&p->kids[i], "waits", 0);
 		q->ns = ns_of(jnum(&p->kids[i], "wait_s", 0), 1e9);
 	}
+	tr->coll.runq_ns = ns_of(jnum(t, "runnable_after_arrival_s", 0), 1e9);
 	if (a->ncstart != a->ncend) {
 		snprintf(err, errlen, "collective.start_ns has %u values, end_ns %u", a->ncstart,
 			 a->ncend);

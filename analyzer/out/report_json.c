@@ -432,6 +432,10 @@ static void j_collective(struct jw *w, const struct an_trainer *tr)
 	num(w, "waits_s", sec(ns));
 	num(w, "last_arrivals", tr->coll.last);
 	num(w, "waited_for_s", sec(tr->coll.waited_for_ns));
+	num(w, "runnable_after_arrival_s", sec(tr->coll.runq_ns));
+	num(w, "runnable_after_arrival_fraction", frac_of(tr->coll.runq_ns, tr->bd.total));
+	num(w, "time_in_collectives_fraction",
+	    frac_of(tr->bd.ns[CAT_COLL] + tr->coll.runq_ns, tr->bd.total));
 	open_(w, "peers", '[');
 	for (uint32_t i = 0; i < tr->coll.npeers; i++) {
 		open_(w, NULL, '{');

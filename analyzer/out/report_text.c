@@ -94,6 +94,12 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 		fprintf(f, ": the loader itself %.1f%%)\n",
 			100.0 * (double)(tr->dl.wait_ns - tr->dl.runq_ns) / tot);
 	}
+	if (tr->bd.ns[CAT_COLL])
+		fprintf(f, "  (time in collectives: %.1f%% of the window waiting, of which %.1f%% for a "
+			"CPU after the other ranks' data arrived (in cpu_contention); their own CPU "
+			"work is compute)\n",
+			100.0 * (double)(tr->bd.ns[CAT_COLL] + tr->coll.runq_ns) / (double)tr->bd.total,
+			100.0 * (double)tr->coll.runq_ns / (double)tr->bd.total);
 	if (tr->gil_ns) {
 		fprintf(f, "  (of lock_wait, %.3f s waiting for CPython's GIL", (double)tr->gil_ns / 1e9);
 		if (tr->gil_holder) {

@@ -971,6 +971,7 @@ struct piece {
 	bool preempted;	/* runnable, preempted (state R) */
 	bool own;	/* its category is its segment's own, not an overlay's */
 	bool gil;	/* a lock wait on CPython's GIL */
+	bool coll;	/* after a collective_wait */
 };
 
 /*
@@ -1015,6 +1016,8 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
 	}
 	if (cat == CAT_DL && (wakelat || pc->preempted))
 		t->cum.dl_runq += e - s;
+	if (cat == CAT_CPU && wakelat && pc->coll)
+		t->cum.coll_runq += e - s;
 	if (g && g->kind == SEG_CPU)
 		t->cum.oncpu += e - s;
 	if (wakelat)
@@ -1372,6 +1375,7 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 	 * rank waited for a CPU.
 	 */
 	pc.wakelat = true;
+	pc.coll = cat == CAT_COLL;
 	account_overlaid(a, t, g->wake, g->end, cat == CAT_COLL ? CAT_CPU : cat, false, &pc, &sh, g);
 }
 

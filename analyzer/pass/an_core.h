@@ -75,6 +75,8 @@ struct acc {
 	uint64_t dl_runq;	/* ns of dataloader_wait runnable without a CPU: after the
 				 * worker's wakeup, or preempted while receiving the batch */
 	uint64_t wakelat;	/* ns of it runnable after a wakeup, waiting for a CPU */
+	uint64_t coll_runq;	/* ns of cpu_contention runnable after the wakeup that ended a
+				 * collective_wait: the rank's time in the collective too */
 	uint64_t wk[NWS];	/* worker process-ns during this thread's dataloader waits */
 	uint64_t launches;	/* GPU launch probe calls */
 	uint64_t oncpu;		/* ns on CPU, whatever the category */

@@ -896,6 +896,7 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 	tr->startup_start = tr->an_start = st->ts;
 	tr->wakelat_ns = w1->a.wakelat - w0->a.wakelat;
 	tr->gil_ns = w1->a.gil - w0->a.gil;
+	tr->coll.runq_ns = w1->a.coll_runq - w0->a.coll_runq;
 	gil_holder(a, tr, t);
 	tr->launches = w1->a.launches - w0->a.launches;
 	if (tr->steps.count) {

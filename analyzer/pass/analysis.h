@@ -180,6 +180,8 @@ struct an_trainer {
 		bool in_job;		/* one of the ranks analysed together */
 		double last;		/* collectives it reached last (shared ties split) */
 		uint64_t waited_for_ns;	/* the others' waits in those collectives */
+		uint64_t runq_ns;	/* cpu_contention runnable after the others' data
+					 * arrived: in the collective, as its caller sees it */
 		struct { int32_t rank; uint32_t pid, waits; uint64_t ns; } peers[4];
 		uint32_t npeers;	/* the ranks whose traffic ended its waits, most first */
 	} coll;

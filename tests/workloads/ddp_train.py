@@ -27,6 +27,9 @@ after --warmup-steps, a barrier and the attach gate):
                      only on the collective: CPU autograd runs backward on the
                      calling thread, and the thread's own CPU and run-queue time
                      (schedstat, read before and after) are subtracted.
+  collective_call_runq_s  that call's run-queue time (schedstat): its part after
+                     the other ranks' data arrived is the rest of the time in
+                     the collective a wait can show.
   batch_wait_s       time in next(loader);  compute_s: the rest of the step
                      (forward, backward, optimizer) minus collective_wait_s.
   coll_enter_ns      per step, when this rank launched its all-reduce (a DDP comm
@@ -162,11 +165,12 @@ class Rank:
         return dist.all_reduce(t, async_op=True).get_future().then(lambda f: f.value()[0])
 
     def blocked(self, fn):
-        """Runs fn(); returns (wall ns, ns blocked: off CPU and not runnable)."""
+        """Runs fn(); returns (wall ns, ns blocked: off CPU and not runnable, ns runnable)."""
         s0, t0 = self.sched.read(), time.monotonic_ns()
         fn()
         t1, s1 = time.monotonic_ns(), self.sched.read()
-        return t1 - t0, max(0, (t1 - t0) - (s1[0] - s0[0]) - (s1[1] - s0[1]))
+        return (t1 - t0, max(0, (t1 - t0) - (s1[0] - s0[0]) - (s1[1] - s0[1])),
+                s1[1] - s0[1])
 
     def _allreduce(self):
         self.enter.append(time.monotonic_ns())
@@ -181,7 +185,8 @@ class Rank:
 
     def train(self):
         a = self.a
-        m = dict(batch_wait=0, compute=0, compute_cpu=0, coll=0, coll_wall=0, fwd_blocked=0)
+        m = dict(batch_wait=0, compute=0, compute_cpu=0, coll=0, coll_wall=0, coll_runq=0,
+                 fwd_blocked=0)
         st, nx, cw, ce = [], [], [], []
         it = iter(self.loader)
         for step in range(a.warmup_steps + a.steps):
@@ -203,9 +208,9 @@ class Rank:
             self.opt.zero_grad()
             n_enter = len(self.enter)
             out = []
-            fwd, fwd_blk = self.blocked(lambda: out.append(self._forward(x, ids)))
-            bwd, bwd_blk = self.blocked(out[0].backward)
-            ar, ar_blk = (0, 0) if a.mode == "ddp" else self.blocked(self._allreduce)
+            fwd, fwd_blk, _ = self.blocked(lambda: out.append(self._forward(x, ids)))
+            bwd, bwd_blk, bwd_rq = self.blocked(out[0].backward)
+            ar, ar_blk, ar_rq = (0, 0, 0) if a.mode == "ddp" else self.blocked(self._allreduce)
             self.opt.step()
             c1 = time.thread_time_ns()
             t2 = time.monotonic_ns()
@@ -220,6 +225,7 @@ class Rank:
                 m["compute_cpu"] += c1 - c0
                 m["coll"] += coll
                 m["coll_wall"] += bwd if a.mode == "ddp" else ar
+                m["coll_runq"] += bwd_rq if a.mode == "ddp" else ar_rq
                 m["fwd_blocked"] += fwd_blk
         m["end"] = self.shm[1] = time.monotonic_ns()
         sched1 = self.sched.read()
@@ -251,6 +257,7 @@ class Rank:
             "main": {"batch_wait_s": s(m["batch_wait"]), "compute_s": s(m["compute"]),
                      "collective_wait_s": s(m["coll"]),
                      "collective_call_s": s(m["coll_wall"]),
+                     "collective_call_runq_s": s(m["coll_runq"]),
                      "forward_blocked_s": s(m["fwd_blocked"]),
                      "compute_cpu_s": s(m["compute_cpu"]), "oncpu_s": s(oncpu),
                      "runq_wait_s": s(runq), "blocked_s": s(max(0, wall - oncpu - runq)),
