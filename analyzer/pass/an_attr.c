@@ -738,6 +738,21 @@ static bool rx_wake(const struct thr *t, uint64_t ts)
 }
 
 /*
+ * The relay received a message on its way to l, a thread it feeds: a worker's answer
+ * to l's resume of a persistent pool (not a batch), or a batch.
+ */
+static void relay_credit(struct thr *l)
+{
+	if (l->resuming && l->resume_puts >= 2 && l->resume_acks < l->resume_puts) {
+		l->resume_acks++;
+		return;
+	}
+	l->resuming = false;
+	if (l->pending < PENDING_MAX)
+		l->pending++;
+}
+
+/*
  * A batch reached t at ts.  A poll only says one is there (or that a worker hung
  * up): the read that follows it is the arrival, and its receipt starts at the poll.
  * The same batch: right after the last arrival (on CPU, the thread not blocked on a
@@ -747,7 +762,8 @@ static bool rx_wake(const struct thr *t, uint64_t ts)
  * also a proxy boundary for the process's other loggers: with a relay thread, the
  * main thread may never wait for the batch itself.
  */
-bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind)
+bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind,
+		   uint64_t ino)
 {
 	struct proc *p = t->proc;
 	uint64_t cpu = attr__cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0;
@@ -765,6 +781,18 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	 * (a second batch read in one go, however near), not more of this one.
 	 */
 	bool next_msg = kind == ARR_HDR && t->rx_open && t->rx_body;
+	/* a relay's wake of a thread it feeds: the relay's receipt counted the batch */
+	bool relayed = kind == ARR_WAKE && !direct && (t->flags & TF_RELAY_WAKE) &&
+		       (t->flags & TF_RELAY_FED);
+	/*
+	 * A message is on one pipe: a read of another worker's pipe is the next batch,
+	 * however soon (a relay reads one worker's batch, then the next's, and takes
+	 * none in between: trainsim's relay, 55 steps for 80 where two came together).
+	 */
+	if ((kind == ARR_READ || kind == ARR_HDR) && ino) {
+		next_msg |= t->arr_ino && ino != t->arr_ino;
+		t->arr_ino = ino;
+	}
 	bool merged = !next_msg && ((near && gap < MERGE_GAP_NS) || body ||
 				    (kind == ARR_WAKE && rx_wake(t, ts)));
 
@@ -795,6 +823,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		t->pending = t->rx_open;
 	if (merged)
 		return true;
+	/* the wake for a resume answer the relay received (relay_credit) */
+	if (relayed && t->resuming)
+		return true;
 	/*
 	 * A persistent pool's answer to a resume (an_core.h): no batch.  A single put
 	 * after a tail is no evidence (the tail may have been a long receipt).
@@ -820,8 +851,14 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	t->rx_cpu = cpu;
 	t->rx_open = true;
 	t->rx_foreign = false;
-	if (t->pending < PENDING_MAX)
+	/*
+	 * A relay's wake announces a batch its receipt counted already (below), except
+	 * the first: from then on the relay's receipts count them.
+	 */
+	if (!relayed && t->pending < PENDING_MAX)
 		t->pending++;
+	if (kind == ARR_WAKE && !direct && (t->flags & TF_RELAY_WAKE))
+		t->flags |= TF_RELAY_FED;
 	if (!direct && !(t->flags & (TF_LOGGER | TF_LEADER)))
 		return false;
 	t->own_arrivals++;
@@ -835,6 +872,14 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	for (uint32_t i = 0; i < p->nloggers; i++) {
 		struct thr *l = p->loggers[i];
 
+		/*
+		 * A batch on its way to a thread the relay feeds: the relay puts it on a
+		 * queue, and the thread takes it without a call when it is there already
+		 * (PyTorch's pin-memory thread: 57 takes for 80 when only its wakes
+		 * counted).  Its put of the next index is then the take.
+		 */
+		if (l != t && (l->flags & TF_RELAY_FED))
+			relay_credit(l);
 		if (l == t || (l->last_proxy && ts - l->last_proxy < MERGE_GAP_NS))
 			continue;
 		l->last_proxy = ts;
@@ -1949,7 +1994,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	arrival = batch_fd && sc->b.ret > 0;
 	if (arrival)
 		attr__arrival(a, t, e, true, sc->b.nr != NR(read) && sc->b.nr != NR(readv) ?
-			      ARR_POLL : sc->b.ret == 4 ? ARR_HDR : ARR_READ);
+			      ARR_POLL : sc->b.ret == 4 ? ARR_HDR : ARR_READ, sc->fd.ino);
 	receipt(t, sc, s, e, arrival);
 	if (has_fd && (sc->fd.kind == ST_FD_REG || sc->fd.kind == ST_FD_BLK))
 		write_session(t, sc, s, e);

@@ -378,7 +378,7 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	t->race_ts = 0;
 	wk__set_thread(a, t, WS_CPU, ts);
 	if (fed)
-		attr__arrival(a, t, ts, direct, ARR_WAKE);
+		attr__arrival(a, t, ts, direct, ARR_WAKE, 0);
 	t->wake_ts = 0;
 	t->flags &= ~TF_RELAY_WAKE;
 }

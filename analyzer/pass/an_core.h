@@ -220,6 +220,8 @@ struct proc;
 #define TF_FORKED	(1u << 6)
 #define TF_NET		(1u << 7)	/* receives network traffic: its waits end in softirqs */
 #define TF_FEEDER	(1u << 8)	/* writes indices to the workers (a queue feeder thread) */
+#define TF_RELAY_FED	(1u << 9)	/* its batches come through a relay: the relay's
+					 * receipts count them (pending), not its wakes */
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 
@@ -321,6 +323,7 @@ struct thr {
 	uint64_t resume_from;	/* the put that began the resume */
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */
 	uint8_t last_arr_kind;
+	uint64_t arr_ino;	/* the pipe of its last read arrival */
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
 	/*
 	 * A futex wait chain: timed waits on one address that time out and are issued
@@ -641,8 +644,12 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev);
 void attr__probe(struct an *a, struct thr *t, uint64_t s, uint64_t e, int role);
 void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind);
 enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ, ARR_HDR /* a read of 4 bytes */ };
-/* Returns whether the arrival was merged into the previous one (the same batch). */
-bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind);
+/*
+ * Returns whether the arrival was merged into the previous one (the same batch); ino:
+ * the pipe a read arrival read (0: not a read).
+ */
+bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind,
+		   uint64_t ino);
 void attr__send(struct an *a, struct thr *t, uint64_t ts);
 void attr__preempted(struct thr *t, uint64_t ts);
 void attr__resumed(struct thr *t, uint64_t ts);

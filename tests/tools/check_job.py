@@ -9,6 +9,7 @@ Every check holds on a busy machine: where load changes the answer, the job's ow
 figures decide (its run queue, its time in next()).
   - the truth itself: its window is wall_s, its samples are steps x batch size;
   - main thread: the job's own tid;
+  - a pin-memory thread (the job's epochs[].pin_memory_tid): listed as a relay;
   - steps: within 2% of the job's steps (at least 1; a window of N takes has N-1
     steps);
   - loader wait: dataloader_wait within 0.05 of the job's time in next() (the last
@@ -59,6 +60,11 @@ def main():
           (span, wall, samples, t["steps"], t["batch_size"]))
     check("main thread", d["main"]["tid"] == t["main_tid"],
           "%s vs %s" % (d["main"]["tid"], t["main_tid"]))
+    pins = [e["pin_memory_tid"] for e in t.get("epochs", []) if e.get("pin_memory_tid")]
+    if pins:
+        relays = [r["tid"] for r in dl.get("relays", [])]
+        check("the pin-memory thread is a relay", pins[-1] in relays,
+              "the last epoch's pin-memory thread %d, relays %s" % (pins[-1], relays))
     check("switch sequences", *switch_sequences(d["trace"]))
     tol = max(1, round(0.02 * t["steps"]))
     check("steps", t["steps"] - tol - 1 <= st["count"] <= t["steps"] + tol and

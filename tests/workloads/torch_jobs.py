@@ -12,6 +12,9 @@
   prep      workers decode on CPU (the CPU-contention class runs it beside hogs)
   next_cpu  two CPU-bound workers beside a busy main thread on 2 CPUs: after a
             batch arrives the main thread still waits for a CPU
+  pin       prep's loader with pin_memory=True: PyTorch's own pin-memory thread
+            receives every batch from the workers and hands it to the main thread
+            (on a machine without CUDA, its copy to pinned memory is a plain copy)
   epochs    --epochs epochs of --batches-per-epoch; --workers, --prefetch and
             --persistent choose the loader (workers re-created every epoch or not)
 
@@ -58,10 +61,13 @@ JOBS = {
                      compute_us=15000),
     "epochs": dict(workers=2, batch_size=8, epochs=3, batches_per_epoch=40, decode_reps=12,
                    hidden=64, compute_us=2000),
+    "pin": dict(workers=2, batch_size=8, steps=100, decode_reps=12, hidden=64, pin_memory=1,
+                untimed_tail=4),
 }
 KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, prefetch=2,
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
-             hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1)
+             hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
+             pin_memory=0, untimed_tail=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -161,7 +167,8 @@ class Samples(Dataset):
 
     def __getitem__(self, item):
         b, idxs = item
-        counted = b >= self.args.warmup_steps
+        a = self.args
+        counted = a.warmup_steps <= b < a.epochs * a.batches_per_epoch - a.untimed_tail
         t, ov, slot = self.truth, self.truth.overlap, self.slot
         out = []
         for idx in idxs:
@@ -205,6 +212,16 @@ def worker_init(ds, truth):
     return init
 
 
+def cpu_pin_memory():
+    """PyTorch's pin-memory thread without CUDA: DataLoader starts it for a
+    pin_memory_device, and it runs its own loop (torch.utils.data._utils.pin_memory:
+    receive from the workers' queue, pin, put on a queue.Queue the main thread
+    reads); only the CUDA calls are stood in for, and pinning is a copy."""
+    torch.cuda.current_device = lambda: 0
+    torch.cuda.set_device = lambda device: None
+    torch.Tensor.pin_memory = lambda self, device=None: self.clone()
+
+
 def gil_hog(stop):
     """Pure-Python work (think: parsing log lines), holding the GIL whenever it runs."""
     wl.set_comm("py-logparse")
@@ -237,6 +254,9 @@ class Job:
             kw = dict(multiprocessing_context="fork", prefetch_factor=args.prefetch,
                       persistent_workers=bool(args.persistent),
                       worker_init_fn=worker_init(self.ds, self.truth))
+            if args.pin_memory:
+                cpu_pin_memory()
+                kw.update(pin_memory=True, pin_memory_device="cpu")
         self.loader = DataLoader(self.ds, batch_size=None, sampler=self.sampler,
                                  num_workers=args.workers, **kw)
         self.model = mlp(args.hidden)
@@ -332,11 +352,13 @@ class Job:
         it = iter(self.loader)
         t_made = time.monotonic_ns()
         ep = {"epoch": epoch, "iter_ns": t_iter, "iter_s": (t_made - t_iter) / 1e9}
+        if getattr(it, "_pin_memory_thread", None):
+            ep["pin_memory_tid"] = it._pin_memory_thread.native_id
         for b in range(a.batches_per_epoch):
             g = epoch * a.batches_per_epoch + b
             if g == a.warmup_steps:
                 self.start_window()
-            counted = g >= a.warmup_steps
+            counted = a.warmup_steps <= g < a.epochs * a.batches_per_epoch - a.untimed_tail
             ss = a.step_sched and counted
             s0 = self.sched.read() if ss else (0, 0)
             t0 = time.monotonic_ns()
@@ -360,9 +382,9 @@ class Job:
                 self.m["batch_wait"] += t1 - t0
                 self.m["compute"] += t2 - t1
                 self.m["compute_cpu"] += c1 - c0
-        if epoch == a.epochs - 1:
-            self.end_window()
-        elif not a.persistent:
+            if g == a.epochs * a.batches_per_epoch - a.untimed_tail - 1:
+                self.end_window()
+        if epoch < a.epochs - 1 and not a.persistent:
             self.pool_done(epoch)
         ep["worker_pids"] = [self.truth.get(s, F_PID) for s in range(self.truth.n)
                              if s // self.truth.w == self.truth.a[2] and
@@ -421,6 +443,7 @@ class Job:
              "wall_s": s(wall), "main": main,
              "loader": {"num_workers": a.workers, "prefetch_factor": a.prefetch,
                         "persistent_workers": bool(a.persistent), "epochs": a.epochs,
+                        "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
                         "pools": len({w["pool"] for w in self.workers_truth()}),
                         "pool_size": a.workers,
@@ -458,7 +481,7 @@ def parse_args():
     if a.job == "wk_net" and not a.net_latency_us:
         p.error("--net-latency-us must be positive for wk_net")
     if not a.batches_per_epoch:
-        a.batches_per_epoch = a.steps + a.warmup_steps
+        a.batches_per_epoch = a.steps + a.warmup_steps + a.untimed_tail
     if a.step_sched < 0:
         a.step_sched = 1 if a.workers else 0
     for knob in ("batch_size", "epochs", "batches_per_epoch", "prefetch", "hidden"):
@@ -467,10 +490,10 @@ def parse_args():
     for knob in KNOBS:
         if getattr(a, knob) < 0:
             p.error("--%s must not be negative" % knob.replace("_", "-"))
-    if a.workers == 0 and (a.persistent or a.prefetch != 2):
-        p.error("--persistent and --prefetch need --workers > 0")
-    if a.warmup_steps >= a.epochs * a.batches_per_epoch:
-        p.error("--warmup-steps must be below the number of batches")
+    if a.workers == 0 and (a.persistent or a.prefetch != 2 or a.pin_memory):
+        p.error("--persistent, --prefetch and --pin-memory need --workers > 0")
+    if a.warmup_steps + a.untimed_tail >= a.epochs * a.batches_per_epoch:
+        p.error("--warmup-steps and --untimed-tail must leave batches in the window")
     return a
 
 
