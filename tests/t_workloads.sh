@@ -144,13 +144,21 @@ sched = m["oncpu_s"] + m["runq_wait_s"] > 0
 # other programs took the CPU from the main thread: what it did on CPU is then less
 # than what it meant to, and only its wall-time shares say what the scenario is
 busy = sched and m["runq_wait_s"] > 0.2 * w
+blocks = sum(x["bytes_read"] for x in ws) / 4096
 if verdict == "dataloader_prep":
     need(f["batch_wait_s"] > 0.5, "batch wait %.0f%% <= 50%%" % (100 * f["batch_wait_s"]))
-    need(dec > 2 * rd, "workers decode %.2f s, read %.2f s: not decode-bound" % (dec, rd))
+    # decode is a fixed CPU time per sample; a read is timed on the wall clock, and a
+    # worker starved of CPU is preempted in it too (test-under-load's run 4 at d5557b2:
+    # reads 14.68 s against 12.97 s of decode, all from the page cache).  Where the
+    # device's own count shows the reads did not reach it, the scenario is decode-bound
+    # by construction, however long a loaded machine made them.
+    cached = bool(r0 and r1) and int(r1) - int(r0) < blocks / 10
+    need(dec > 2 * rd or cached, "workers decode %.2f s, read %.2f s, the device %s: not "
+         "decode-bound" % (dec, rd, "uncounted" if not (r0 and r1) else
+                           "completed %d reads for %d blocks" % (int(r1) - int(r0), blocks)))
 elif verdict == "dataloader_fetch":
     need(f["batch_wait_s"] > 0.5, "batch wait %.0f%% <= 50%%" % (100 * f["batch_wait_s"]))
     need(rd > 2 * dec, "workers read %.2f s, decode %.2f s: not read-bound" % (rd, dec))
-    blocks = sum(x["bytes_read"] for x in ws) / 4096
     if r0 and r1:
         # the device's own count proves the reads reached it, however fast it is
         need(int(r1) - int(r0) >= blocks / 2, "device completed %d reads for %d blocks"
