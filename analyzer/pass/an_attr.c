@@ -781,9 +781,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	 * (a second batch read in one go, however near), not more of this one.
 	 */
 	bool next_msg = kind == ARR_HDR && t->rx_open && t->rx_body;
-	/* a relay's wake of a thread it feeds: the relay's receipt counted the batch */
-	bool relayed = kind == ARR_WAKE && !direct && (t->flags & TF_RELAY_WAKE) &&
-		       (t->flags & TF_RELAY_FED);
+	/* a relay's wake; once one has fed t, the relay's receipts count its batches */
+	bool by_relay = kind == ARR_WAKE && !direct && (t->flags & TF_RELAY_WAKE);
+	bool relayed = by_relay && (t->flags & TF_RELAY_FED);
 	/*
 	 * A message is on one pipe: a read of another worker's pipe is the next batch,
 	 * however soon (a relay reads one worker's batch, then the next's, and takes
@@ -857,7 +857,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	 */
 	if (!relayed && t->pending < PENDING_MAX)
 		t->pending++;
-	if (kind == ARR_WAKE && !direct && (t->flags & TF_RELAY_WAKE))
+	if (by_relay)
 		t->flags |= TF_RELAY_FED;
 	if (!direct && !(t->flags & (TF_LOGGER | TF_LEADER)))
 		return false;
