@@ -175,7 +175,8 @@ struct ident {
 #define PER_BINS	96
 #define PER_BLOCK	0x80000000u	/* a signature: blocked (| enum st_wait), not a syscall */
 
-#define PER_RING	(PER_LAGS + 1)
+#define PER_RING	8		/* >= PER_LAGS + 1, a power of two (a mask) */
+_Static_assert(PER_RING > PER_LAGS && !(PER_RING & (PER_RING - 1)), "PER_RING");
 #define PER_CLASSES	12		/* a multiple of 1 .. PER_LAGS */
 
 struct persig {
