@@ -294,7 +294,7 @@ static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 	open_(w, "dataloader", '{');
 	u64(w, "workers", tr->dl.nworkers);
 	num(w, "wait_s", sec(tr->dl.wait_ns));
-	num(w, "time_in_next_fraction", frac_of(tr->dl.wait_ns + tr->dl.gil_ns, tr->bd.total));
+	num(w, "time_in_next_fraction", frac_of(an_time_in_next(tr), tr->bd.total));
 	num(w, "runnable_after_arrival_s", sec(tr->dl.runq_ns));
 	num(w, "runnable_after_arrival_fraction", frac_of(tr->dl.runq_ns, tr->bd.total));
 	num(w, "gil_in_next_s", sec(tr->dl.gil_ns));
@@ -435,7 +435,7 @@ static void j_collective(struct jw *w, const struct an_trainer *tr)
 	num(w, "runnable_after_arrival_s", sec(tr->coll.runq_ns));
 	num(w, "runnable_after_arrival_fraction", frac_of(tr->coll.runq_ns, tr->bd.total));
 	num(w, "time_in_collectives_fraction",
-	    frac_of(tr->bd.ns[CAT_COLL] + tr->coll.runq_ns, tr->bd.total));
+	    frac_of(an_time_in_coll(tr), tr->bd.total));
 	open_(w, "peers", '[');
 	for (uint32_t i = 0; i < tr->coll.npeers; i++) {
 		open_(w, NULL, '{');

@@ -86,7 +86,7 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 		double tot = (double)tr->bd.total;
 
 		fprintf(f, "  (time in next(): %.1f%% of the window, of which %.1f%% waiting for a CPU "
-			"after the batch arrived", 100.0 * (double)(tr->dl.wait_ns + tr->dl.gil_ns) / tot,
+			"after the batch arrived", 100.0 * (double)an_time_in_next(tr) / tot,
 			100.0 * (double)tr->dl.runq_ns / tot);
 		if (tr->dl.gil_ns)
 			fprintf(f, ", %.1f%% for CPython's GIL (in lock_wait)",
@@ -98,7 +98,7 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 		fprintf(f, "  (time in collectives: %.1f%% of the window waiting, of which %.1f%% for a "
 			"CPU after the other ranks' data arrived (in cpu_contention); their own CPU "
 			"work is compute)\n",
-			100.0 * (double)(tr->bd.ns[CAT_COLL] + tr->coll.runq_ns) / (double)tr->bd.total,
+			100.0 * (double)an_time_in_coll(tr) / (double)tr->bd.total,
 			100.0 * (double)tr->coll.runq_ns / (double)tr->bd.total);
 	if (tr->gil_ns) {
 		fprintf(f, "  (of lock_wait, %.3f s waiting for CPython's GIL", (double)tr->gil_ns / 1e9);

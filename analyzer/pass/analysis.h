@@ -187,6 +187,21 @@ struct an_trainer {
 	} coll;
 };
 
+/*
+ * The main thread's time in next(): its dataloader_wait and the GIL waits inside
+ * next() (in lock_wait).  Its time in collectives: collective_wait and the time
+ * runnable after the other ranks' data arrived (in cpu_contention).  ns.
+ */
+static inline uint64_t an_time_in_next(const struct an_trainer *tr)
+{
+	return tr->dl.wait_ns + tr->dl.gil_ns;
+}
+
+static inline uint64_t an_time_in_coll(const struct an_trainer *tr)
+{
+	return tr->bd.ns[CAT_COLL] + tr->coll.runq_ns;
+}
+
 #define STRAGGLER_LAST	0.6	/* reaches this share of the collectives last */
 #define STRAGGLER_WAIT	0.05	/* while the others wait at least this much more */
 
