@@ -304,6 +304,8 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	struct proc *p = t->proc;
 
 	attr__wake_known(a, t);
+	if (t->relay_wake_at)
+		attr__relay_woke(a, t, NULL);
 	if (state == ST_STATE_RUNNING)
 		attr__preempted(t, ts);
 	if (t->run == RS_OFF) {
@@ -377,7 +379,10 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	t->since = ts;
 	t->race_ts = 0;
 	wk__set_thread(a, t, WS_CPU, ts);
-	if (fed)
+	/* a relay's wake: the call that waited says whether it was for a batch */
+	if (fed && !direct && (t->flags & TF_RELAY_WAKE))
+		t->relay_wake_at = ts;
+	else if (fed)
 		attr__arrival(a, t, ts, direct, ARR_WAKE, 0);
 	t->wake_ts = 0;
 	t->flags &= ~TF_RELAY_WAKE;

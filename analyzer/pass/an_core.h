@@ -340,6 +340,7 @@ struct thr {
 
 	uint64_t fed_wakes;	/* woken by a descendant process */
 	uint64_t relay_fed;	/* woken by a relay sibling */
+	uint64_t relay_wake_at;	/* a relay's wake ended its wait here: undecided (attr__relay_woke) */
 	uint64_t relay_given;	/* woke a sibling as a relay */
 	uint64_t last_woken;
 	uint32_t last_waker;
@@ -658,6 +659,7 @@ void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts)
 uint64_t attr__cpu_at(const struct thr *t, uint64_t ts);
 void attr__end(struct an *a, struct thr *t, uint64_t ts);
 void attr__wake_known(struct an *a, struct thr *t);
+void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *sc);
 void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts);
 void attr__fd(struct an *a, const struct st_event *ev);
 void attr__finalize(struct an *a, struct thr *t, bool all);
