@@ -248,6 +248,28 @@ static void seal(struct thr *t)
 	}
 }
 
+_Static_assert(sizeof(struct acc) % sizeof(uint64_t) == 0, "struct acc: uint64_t counters only");
+
+/*
+ * s (its ts set) lies between p, filled (NULL: none), and values n at nts: each
+ * counter in proportion to s's time between them.  The counters only grow.
+ */
+static void approx(struct snap *s, const struct snap *p, const struct acc *n, uint64_t nts)
+{
+	const uint64_t *pv = p ? (const uint64_t *)&p->a : NULL, *nv = (const uint64_t *)n;
+	uint64_t *v = (uint64_t *)&s->a, pts = p ? p->ts : s->ts;
+	double f = nts > pts && s->ts > pts ? (double)(s->ts - pts) / (double)(nts - pts) : 1;
+
+	if (f > 1)
+		f = 1;
+	s->approx = 1;
+	for (size_t k = 0; k < sizeof(struct acc) / sizeof(uint64_t); k++) {
+		uint64_t lo = pv ? pv[k] : nv[k];
+
+		v[k] = nv[k] > lo ? lo + (uint64_t)((double)(nv[k] - lo) * f) : nv[k];
+	}
+}
+
 void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
 {
 	struct snap *s;
@@ -269,15 +291,15 @@ void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
 	}
 	/*
 	 * Snapshots stay in time order.  One registered late (a take found once the
-	 * thread went on computing) goes before the later ones still waiting for their
-	 * values; never before one already filled.
+	 * thread went on computing, an epoch's tail spread once it ended) goes in its
+	 * place, also before ones already filled.
 	 */
 	uint32_t i = t->nsnaps;
 
-	while (i > t->nfilled && ts < t->snaps[i - 1].ts)
+	while (i && ts < t->snaps[i - 1].ts)
 		i--;
-	if (i && ts < t->snaps[i - 1].ts)
-		ts = t->snaps[i - 1].ts;
+	if (!i && t->nfilled && t->nsnaps)
+		ts = t->snaps[0].ts;
 	memmove(&t->snaps[i + 1], &t->snaps[i], sizeof(*s) * (t->nsnaps - i));
 	t->nsnaps++;
 	s = &t->snaps[i];
@@ -290,10 +312,17 @@ void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
 		t->win[1].ts = a->win_to;
 		t->win[1].kind = SNAP_TO;
 	}
-	/* its time is already accounted: it gets the values of now, and says so */
-	if (ts < t->fin_until && t->nfilled == i) {
-		s->approx = 1;
-		fill(t, s);
+	/*
+	 * Its time is already accounted: its values are those of the filled snapshot
+	 * before it and of the next one (or of now), in proportion to its time between
+	 * them (the time between is alike: an epoch's tail, its steps taken from the
+	 * cache, 7 steps at one instant where the tail's end was seen late).
+	 */
+	if (i < t->nfilled) {
+		approx(s, i ? &t->snaps[i - 1] : s + 1, &s[1].a, s[1].ts);
+		t->nfilled++;
+	} else if (ts < t->fin_until && t->nfilled == i) {
+		approx(s, i ? &t->snaps[i - 1] : NULL, &t->cum, t->fin_until);
 		t->nfilled++;
 	}
 	if (kind == SNAP_END)
