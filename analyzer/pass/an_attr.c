@@ -1656,6 +1656,39 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 	unc_remove(t, i, hi);
 }
 
+/*
+ * A thread writes a message into a pipe its own process receives batches on: no
+ * batch, and its reading is no arrival.  DataLoader's shutdown of a pool puts
+ * (None, None) on the workers' result queue to wake its pin-memory thread (a relay),
+ * which read it as one more batch for the loop (pt_ep_pin, pools re-created each
+ * epoch: one more step per epoch).
+ */
+static void self_msg_write(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
+{
+	uint64_t key = fd_key(t->pid, sc->fd.dev, sc->fd.ino), *v;
+
+	if (hmap_find(&a->feeder_fds, key) && (v = hmap_slot(&a->self_msgs, key)))
+		(*v)++;
+}
+
+/* t's read sc of a batch pipe: a message its process wrote itself (its header, then its body). */
+static bool self_msg_read(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
+{
+	uint64_t *v = hmap_find(&a->self_msgs, fd_key(t->pid, sc->fd.dev, sc->fd.ino));
+	bool read = sc->b.nr == NR(read) || sc->b.nr == NR(readv);
+
+	if (read && t->self_body == sc->fd.ino) {
+		t->self_body = 0;
+		return true;
+	}
+	if (!read || !v || !*v)
+		return false;
+	(*v)--;
+	if (sc->b.ret == 4)
+		t->self_body = sc->fd.ino;
+	return true;
+}
+
 static bool is_write_syscall(unsigned nr)
 {
 	return st_syscall_class(nr) & ST_SYSC_WRITE;
@@ -2026,6 +2059,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		/* a worker wrote: its ancestors receive batches reading it (the result
 		 * queue), even when the batch is already there and nobody waits */
 		ancestors_pipe(&a->feeder_fds, t, sc);
+		self_msg_write(a, t, sc);
 		index_write(a, t, sc, e);
 		if (t->proc && t->proc->parent)
 			t->proc->msgs++;
@@ -2042,7 +2076,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		    (sc->fd.kind == ST_FD_PIPE && shared_with_child(a, t, sc)));
 	if (batch_fd)
 		next_preempted(t, s);
-	arrival = batch_fd && sc->b.ret > 0;
+	arrival = batch_fd && sc->b.ret > 0 && !self_msg_read(a, t, sc);
 	if (arrival)
 		attr__arrival(a, t, e, true, sc->b.nr != NR(read) && sc->b.nr != NR(readv) ?
 			      ARR_POLL : sc->b.ret == 4 ? ARR_HDR : ARR_READ, sc->fd.ino);

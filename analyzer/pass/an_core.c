@@ -988,6 +988,7 @@ void an__free(struct an *a)
 	hmap_free(&a->threads);
 	hmap_free(&a->procs);
 	hmap_free(&a->feeder_fds);
+	hmap_free(&a->self_msgs);
 	hmap_free(&a->task_fds);
 	hmap_free(&a->pipe_idx);
 	free(a->pipes);

@@ -325,6 +325,7 @@ struct thr {
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */
 	uint8_t last_arr_kind;
 	uint64_t arr_ino;	/* the pipe of its last read arrival */
+	uint64_t self_body;	/* the pipe whose message header it read was its process's own */
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
 	/*
 	 * A futex wait chain: timed waits on one address that time out and are issued
@@ -572,6 +573,8 @@ struct an {
 	struct hmap threads;	/* tid -> struct thr * */
 	struct hmap procs;	/* pid -> struct proc * */
 	struct hmap feeder_fds;	/* hash(pid, dev, ino) -> 1: fds batches arrive on */
+	/* hash(pid, dev, ino) -> messages the process wrote itself into such a pipe, unread */
+	struct hmap self_msgs;
 	struct hmap task_fds;	/* hash(pid, dev, ino) -> 1: pipes its workers read indices on */
 	struct hmap pipe_idx;	/* hash(0, dev, ino) -> index + 1 in pipes[]: open at attach */
 	struct pipe_holders *pipes;
