@@ -372,6 +372,7 @@ struct thr {
 	struct iost *io;	/* its own file I/O (leaders and loggers: main candidates) */
 	struct period *per;	/* its periodic pattern, when watched */
 	uint64_t per_seen;	/* second pass: occurrences of the picked signature */
+	bool per_done;		/* its steps are known otherwise: no longer watched */
 };
 
 #define PF_EXITED	(1u << 0)

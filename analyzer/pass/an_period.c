@@ -34,6 +34,7 @@
 #define PER_EXPLAIN	1.41		/* a multiple's mode within two bins of k x a divisor's */
 #define PER_ALT		14.0		/* a lag's occurrences differ: median ratio 1 + this/sqrt(n) */
 #define PER_ALT_SE	4.0		/* ... or their means by this many standard errors */
+#define PER_KNOWN	16		/* takes or step marks that make a thread's steps known */
 
 static unsigned bin_of_log(uint64_t d)
 {
@@ -170,6 +171,19 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 	}
 	struct persig *s;
 
+	/*
+	 * A thread with takes or marks of its own has steps (over the steady state, the
+	 * only window then): its pattern would not be used.  Watching it was a fifth of
+	 * the analysis of a DataLoader job (stgen --bench).
+	 */
+	if (t->per_done)
+		return;
+	if (!a->user_window && (t->takes >= PER_KNOWN || t->step_marks >= PER_KNOWN)) {
+		free(t->per);
+		t->per = NULL;
+		t->per_done = true;
+		return;
+	}
 	if (!t->per) {
 		if (!(t->flags & TF_LEADER) || t->cum.syscalls < PER_MIN_SC ||
 		    a->nperiod == PER_THREADS || !(t->per = calloc(1, sizeof(*t->per))))
