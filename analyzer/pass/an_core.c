@@ -330,8 +330,16 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	t->wake_flags = 0;
 	t->peer = 0;
 	t->waker = t->waker2 = t->waker_pid = 0;
-	/* a dead task's last switch (after its exit record): its process may be gone */
-	wk__set_thread(a, t, state == ST_STATE_DEAD ? WS_NONE : wstate_of(t, state, wait), ts);
+	/*
+	 * A dead task's last switch, or any after its exit record: the kernel tears the
+	 * process down (its memory, its files), no work of the loader's.  A worker's
+	 * last thread waited 1.2 s there for a discard of a deleted file's blocks, on a
+	 * disk another program kept busy: read as the workers waiting on storage, it
+	 * made a prep-bound job's verdict dataloader_fetch (pt_ep_w2_pf2 attach, under
+	 * load, at bc4bfb4).
+	 */
+	wk__set_thread(a, t, state == ST_STATE_DEAD || (t->flags & TF_EXITED) ? WS_NONE :
+			     wstate_of(t, state, wait), ts);
 	if (p)
 		t->act_out = wk__active(p, ts);
 	t->wk_out_valid = false;
@@ -378,7 +386,7 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	t->run = RS_ON;
 	t->since = ts;
 	t->race_ts = 0;
-	wk__set_thread(a, t, WS_CPU, ts);
+	wk__set_thread(a, t, t->flags & TF_EXITED ? WS_NONE : WS_CPU, ts);
 	/* a relay's wake: the call that waited says whether it was for a batch */
 	if (fed && !direct && (t->flags & TF_RELAY_WAKE))
 		t->relay_wake_at = ts;
