@@ -316,7 +316,7 @@ void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
 	 * Its time is already accounted: its values are those of the filled snapshot
 	 * before it and of the next one (or of now), in proportion to its time between
 	 * them (the time between is alike: an epoch's tail, its steps taken from the
-	 * cache, 7 steps at one instant where the tail's end was seen late).
+	 * cache, 6 steps at one instant where the tail's end was seen late).
 	 */
 	if (i < t->nfilled) {
 		approx(s, i ? &t->snaps[i - 1] : s + 1, &s[1].a, s[1].ts);
@@ -724,10 +724,8 @@ void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *s
 	uint64_t at = t->relay_wake_at;
 
 	t->relay_wake_at = 0;
-	if (!fx_shared(a, t, sc)) {
-		t->flags |= TF_RELAY_WAKE;
+	if (!fx_shared(a, t, sc))
 		attr__arrival(a, t, at, false, ARR_WAKE, 0);
-	}
 	t->flags &= ~TF_RELAY_WAKE;
 }
 

@@ -330,16 +330,8 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	t->wake_flags = 0;
 	t->peer = 0;
 	t->waker = t->waker2 = t->waker_pid = 0;
-	/*
-	 * A dead task's last switch, or any after its exit record: the kernel tears the
-	 * process down (its memory, its files), no work of the loader's.  A worker's
-	 * last thread waited 1.2 s there for a discard of a deleted file's blocks, on a
-	 * disk another program kept busy: read as the workers waiting on storage, it
-	 * made a prep-bound job's verdict dataloader_fetch (pt_ep_w2_pf2 attach, under
-	 * load, at bc4bfb4).
-	 */
-	wk__set_thread(a, t, state == ST_STATE_DEAD || (t->flags & TF_EXITED) ? WS_NONE :
-			     wstate_of(t, state, wait), ts);
+	/* a dead task's last switch (after its exit record): its process may be gone */
+	wk__set_thread(a, t, state == ST_STATE_DEAD ? WS_NONE : wstate_of(t, state, wait), ts);
 	if (p)
 		t->act_out = wk__active(p, ts);
 	t->wk_out_valid = false;
@@ -386,11 +378,17 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	t->run = RS_ON;
 	t->since = ts;
 	t->race_ts = 0;
-	wk__set_thread(a, t, t->flags & TF_EXITED ? WS_NONE : WS_CPU, ts);
-	/* a relay's wake: the call that waited says whether it was for a batch */
-	if (fed && !direct && (t->flags & TF_RELAY_WAKE))
+	wk__set_thread(a, t, WS_CPU, ts);
+	/*
+	 * A relay's wake: the call that waited says whether it was for a batch
+	 * (attr__relay_woke); TF_RELAY_WAKE stays until then.
+	 */
+	if (fed && !direct && (t->flags & TF_RELAY_WAKE)) {
 		t->relay_wake_at = ts;
-	else if (fed)
+		t->wake_ts = 0;
+		return;
+	}
+	if (fed)
 		attr__arrival(a, t, ts, direct, ARR_WAKE, 0);
 	t->wake_ts = 0;
 	t->flags &= ~TF_RELAY_WAKE;

@@ -217,7 +217,8 @@ struct proc;
 #define TF_EXITED	(1u << 2)
 #define TF_TRACED	(1u << 3)
 #define TF_RELAY	(1u << 4)
-#define TF_RELAY_WAKE	(1u << 5)	/* the current wait was ended by a relay thread */
+#define TF_RELAY_WAKE	(1u << 5)	/* the current wait was ended by a relay thread (until
+					 * switched in, or its call decides: relay_wake_at) */
 #define TF_FORKED	(1u << 6)
 #define TF_NET		(1u << 7)	/* receives network traffic: its waits end in softirqs */
 #define TF_FEEDER	(1u << 8)	/* writes indices to the workers (a queue feeder thread) */

@@ -76,11 +76,20 @@ uint64_t wk__active(struct proc *p, uint64_t ts)
 	return p->act_cum;
 }
 
+/*
+ * Thread t is in worker state ws from ts.  Past its exit record it is in none: the
+ * kernel tears its process down (its memory, its files), no work of the loader's.
+ * A worker's last thread waited 1.2 s there for a discard of a deleted file's blocks,
+ * on a disk another program kept busy: read as the workers waiting on storage, it made
+ * a prep-bound job's verdict dataloader_fetch (pt_ep_w2_pf2 attach, under load).
+ */
 void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts)
 {
 	struct proc *p = t->proc;
 	uint8_t old = t->wstate, st;
 
+	if (t->flags & TF_EXITED)
+		ws = WS_NONE;
 	if (old == ws)
 		return;
 	t->wstate = ws;
