@@ -123,12 +123,12 @@ def main():
 # (job or scenario, check) -> (where it is known to miss, by the job's own figures; why).
 KNOWN_MISS = {
     ("pt_ep_pin_pers", "steps"): (lambda f: True, "issue 13, open: a loop fed by a "
-                                  "pin-memory thread across persistent epochs gave 110-112 "
-                                  "steps for 110 under load but 106 at rest (an idle clean "
-                                  "clone at fe03558): a loop that seldom waits on the relay "
-                                  "is known as fed by it only at its first wait, so the "
-                                  "relay's receipts count for it late, and each epoch's tail "
-                                  "(taken without puts) is spread; 76-95 for 118 before ce3176d"),
+                                  "pin-memory thread across persistent epochs gave 106 steps "
+                                  "for 110 at rest (an idle clean clone at fe03558), 108-109 "
+                                  "since the relay's GIL handoffs are no batches (76b8974): a "
+                                  "loop that seldom waits on the relay is known as fed by it "
+                                  "only at its first wait, and each epoch's tail (taken "
+                                  "without puts) is placed roughly; 76-95 for 118 before ce3176d"),
     # num_workers=0 only (no schedstat around next(): next_runq_s is None); with workers
     # the steps are the takes, and they gate
     ("gil", "steps"): (lambda f: f["runq_wait_s"] < 0.05 and f.get("next_runq_s") is None,
