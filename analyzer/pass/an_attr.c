@@ -37,7 +37,7 @@
 #define NR(name) ST_NR_##name	/* numbers generated from the kernel header */
 
 /* Syscalls whose whole time is the file system's when their fd (if any) is a file. */
-bool attr__is_file_syscall(unsigned nr)
+static bool is_file_syscall(unsigned nr)
 {
 	return st_syscall_class(nr) & ST_SYSC_FILE;
 }
@@ -54,9 +54,9 @@ static bool is_file_kind(uint8_t k)
 }
 
 /* A file-system syscall: path-based, or on an fd that is a file. */
-static bool file_call(unsigned nr, bool has_fd, uint8_t kind)
+bool attr__file_call(unsigned nr, bool has_fd, uint8_t kind)
 {
-	return attr__is_file_syscall(nr) && (!has_fd || is_file_kind(kind));
+	return is_file_syscall(nr) && (!has_fd || is_file_kind(kind));
 }
 
 bool attr__is_relay(const struct thr *t)
@@ -1379,7 +1379,7 @@ static bool batch_wait(struct an *a, const struct thr *t, const struct seg *g)
 int attr__classify(struct an *a, const struct thr *t, const struct seg *g)
 {
 	bool has_sc = g->nr != SC_NONE;
-	bool file = has_sc && file_call(g->nr, g->fdkind != ST_FD_UNKNOWN || g->ino, g->fdkind);
+	bool file = has_sc && attr__file_call(g->nr, g->fdkind != ST_FD_UNKNOWN || g->ino, g->fdkind);
 	struct thr *w;
 
 	if (g->state == ST_STATE_RUNNING)
@@ -1567,8 +1567,10 @@ void attr__close_off(struct an *a, struct thr *t, uint64_t end)
 		/* any wait may be the loader's (one that timed out on a batch pipe too) */
 		if (t->wk_out_valid && p) {
 			wk__flush_sub(p, end);
+			/* a file call's time moved to storage may have been before */
 			for (int i = 0; i < NWS; i++)
-				g->wk[i] = p->sub_cum[i] - t->wk_out[i];
+				g->wk[i] = p->sub_cum[i] > t->wk_out[i] ?
+					   p->sub_cum[i] - t->wk_out[i] : 0;
 		}
 	}
 	t->wk_out_valid = false;
@@ -2067,7 +2069,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		/* a worker read: its ancestors write the indices of the batches to load
 		 * into it (DataLoader's index queues, trainsim's task pipes) */
 		ancestors_pipe(&a->task_fds, t, sc);
-	if (file_call(sc->b.nr, has_fd, sc->fd.kind))
+	if (attr__file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add(t, s, e, CAT_IO);
 	batch_fd = has_fd && is_ipc(sc) && attr__is_read_syscall(sc->b.nr) &&
 		   (hmap_find(&a->feeder_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)) ||

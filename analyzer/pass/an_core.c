@@ -314,6 +314,9 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 		attr__close_off(a, t, ts);
 	} else {
 		attr__close_cpu(a, t, ts);
+		t->on_from[t->on_next] = t->since;
+		t->on_to[t->on_next] = ts;
+		t->on_next = (uint8_t)((t->on_next + 1) % ON_HIST);
 	}
 	t->run = RS_OFF;
 	t->off_state = state;
@@ -851,6 +854,7 @@ static void on_syscall(struct an *a, const struct st_event *ev)
 		file_path(a, sc->fd.dev, sc->fd.ino, ev->str);
 	attr__syscall(a, t, ev);
 	wk__syscall_io(a, t, ev);
+	wk__file_call(a, t, ev);
 	period__event(a, t, sc->b.nr | (sc->present & ST_SC_FD ? (uint32_t)sc->fd.kind << 16 : 0),
 		      ev->ts);
 }

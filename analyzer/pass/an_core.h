@@ -227,6 +227,8 @@ struct proc;
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 
+#define ON_HIST	4	/* periods on CPU a thread keeps (wk__file_call) */
+
 struct thr {
 	uint32_t tid, pid;
 	struct proc *proc;
@@ -235,6 +237,9 @@ struct thr {
 	uint8_t run, off_state, wrel, wstate;
 	uint8_t off_wait;	/* enum st_wait of the current off period */
 	uint64_t since;		/* start of the current on/off period */
+	/* its last ON_HIST periods on CPU, [on_from, on_to), on_next the oldest */
+	uint64_t on_from[ON_HIST], on_to[ON_HIST];
+	uint8_t on_next;
 	uint64_t wake_ts;	/* 0: no wakeup in the current off period */
 	uint32_t waker, waker2, waker_pid;
 	uint64_t wk_out[NWS];	/* descendant worker accounts at the switch-out */
@@ -671,7 +676,7 @@ void attr__finalize(struct an *a, struct thr *t, bool all);
 void attr__become_logger(struct an *a, struct thr *t);
 bool attr__is_relay(const struct thr *t);
 int attr__classify(struct an *a, const struct thr *t, const struct seg *s);
-bool attr__is_file_syscall(unsigned nr);
+bool attr__file_call(unsigned nr, bool has_fd, uint8_t kind);
 bool attr__is_read_syscall(unsigned nr);
 
 /* an_dist.c: distributed identity, from ENV records */
@@ -698,6 +703,7 @@ void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts);
 void wk__flush_sub(struct proc *p, uint64_t ts);
 uint64_t wk__active(struct proc *p, uint64_t ts);
 void wk__syscall_io(struct an *a, struct thr *t, const struct st_event *ev);
+void wk__file_call(struct an *a, struct thr *t, const struct st_event *ev);
 void wk__block(struct an *a, const struct st_event *ev);
 void wk__pcache(struct an *a, const struct st_event *ev);
 void wk__end(struct an *a, struct proc *p, uint64_t ts);
