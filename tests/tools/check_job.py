@@ -136,8 +136,9 @@ KNOWN_MISS = {
                        "the GIL-bound main thread's CPU per step is bimodal (13 or 24 ms), and "
                        "its own periodic pattern gave 29, 0 or 119 steps for 60 in 3 of 16 idle "
                        "traces (59 in every trace on a busy one); the 29 and 0 are mended "
-                       "(goldens nw0_regimes, nw0_sharpish), the 119 came again in attach mode in an "
-                       "idle clean clone at fe03558"),
+                       "(goldens nw0_regimes, nw0_sharpish, nw0_bimodal: 29 came again at "
+                       "c6f2938), the 119 came again in attach mode in an idle clean clone at "
+                       "fe03558"),
     ("gil", "time in next() (loader wait + the GIL in it)"):
         (lambda f: f["runq_wait_s"] < 0.05, "issue 13, open: on an idle machine (pt_gil_w2, "
          "an idle clean clone at f63e1e1) the GIL waits in next() were 0.29-0.39 of the window "
