@@ -295,6 +295,7 @@ struct thr {
 	 * came since (next() returned before it)
 	 */
 	uint64_t tail_cpu;
+	uint64_t tail_own;	/* on-CPU ns inside the frees there (a big batch's munmap) */
 	bool tail_off;
 	bool put_open;		/* a feeder thread: woken for a put it has not written yet */
 	/*
