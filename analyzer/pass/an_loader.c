@@ -106,28 +106,25 @@ void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts)
 		proc_set(a, p, st, ts);
 }
 
-static uint64_t overlap(uint64_t s0, uint64_t e0, uint64_t s1, uint64_t e1)
+/*
+ * The piece [s, e) of a file call [from, to) that p's thread spent on CPU: moves it in
+ * p's own accounts and timeline from CPU to storage, where it was counted; its length.
+ */
+static uint64_t cpu_to_io(struct an *a, struct proc *p, uint64_t s, uint64_t e, uint64_t from,
+			  uint64_t to)
 {
-	uint64_t s = s0 > s1 ? s0 : s1, e = e0 < e1 ? e0 : e1;
+	uint64_t w;
 
-	return e > s ? e - s : 0;
-}
-
-/* Moves [s, e) of p's derived state from CPU to storage, where it was counted. */
-static void cpu_to_io(struct an *a, struct proc *p, uint64_t s, uint64_t e)
-{
-	double d = (double)(e - s);
-	uint64_t w = clip(a, s, e);
-	int depth = 0;
-
+	s = s > from ? s : from;
+	e = e < to ? e : to;
+	if (e <= s)
+		return 0;
+	w = clip(a, s, e);
 	p->own[WS_CPU] -= w < p->own[WS_CPU] ? w : p->own[WS_CPU];
 	p->own[WS_IO] += w;
-	tl__add_spread(&a->grid, p->tl, WS_CPU, s, e, -d);
-	tl__add_spread(&a->grid, p->tl, WS_IO, s, e, d);
-	for (struct proc *q = p->parent; q && depth < AN_MAX_DEPTH; q = q->parent, depth++) {
-		q->sub_cum[WS_CPU] -= e - s < q->sub_cum[WS_CPU] ? e - s : q->sub_cum[WS_CPU];
-		q->sub_cum[WS_IO] += e - s;
-	}
+	tl__add_spread(&a->grid, p->tl, WS_CPU, s, e, -(double)(e - s));
+	tl__add_spread(&a->grid, p->tl, WS_IO, s, e, (double)(e - s));
+	return e - s;
 }
 
 /*
@@ -138,30 +135,31 @@ static void cpu_to_io(struct an *a, struct proc *p, uint64_t s, uint64_t e)
  * loader prep-bound on a fast disk (t_ddp fetch, CI).  Its state was counted as it
  * went (on CPU); the call's record comes at its end, so that time moves now, from the
  * thread's last periods on CPU.  Only while the thread is its process's one thread on
- * CPU: with another there, the process was on CPU anyway.
+ * CPU (the process was then on CPU by it alone): with another there, the process was
+ * on CPU anyway.
  */
 void wk__file_call(struct an *a, struct thr *t, const struct st_event *ev)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
 	struct proc *p = t->proc;
-	uint64_t end = ev->ts, start;
+	uint64_t end = ev->ts, start, moved;
 	int depth = 0;
 
 	if (!p || !p->parent || t->run != RS_ON || t->wstate != WS_CPU ||
-	    p->dstate != WS_CPU || p->n_ws[WS_CPU] != 1 || !sc->b.dur || sc->b.dur > end ||
+	    p->n_ws[WS_CPU] != 1 || !sc->b.dur || sc->b.dur > end ||
 	    (sc->b.flags2 & ST_SC2_NO_ENTRY) ||
 	    !attr__file_call(sc->b.nr, sc->present & ST_SC_FD, sc->fd.kind))
 		return;
 	start = end - sc->b.dur;
 	own_flush(a, p, end);
-	for (struct proc *q = p->parent; q && depth < AN_MAX_DEPTH; q = q->parent, depth++)
-		wk__flush_sub(q, end);
-	if (overlap(t->since, end, start, end))
-		cpu_to_io(a, p, t->since > start ? t->since : start, end);
+	moved = cpu_to_io(a, p, t->since, end, start, end);
 	for (int i = 0; i < ON_HIST; i++)
-		if (overlap(t->on_from[i], t->on_to[i], start, end))
-			cpu_to_io(a, p, t->on_from[i] > start ? t->on_from[i] : start,
-				  t->on_to[i] < end ? t->on_to[i] : end);
+		moved += cpu_to_io(a, p, t->on_from[i], t->on_to[i], start, end);
+	for (struct proc *q = p->parent; q && depth < AN_MAX_DEPTH; q = q->parent, depth++) {
+		wk__flush_sub(q, end);
+		q->sub_cum[WS_CPU] -= moved < q->sub_cum[WS_CPU] ? moved : q->sub_cum[WS_CPU];
+		q->sub_cum[WS_IO] += moved;
+	}
 }
 
 void wk__end(struct an *a, struct proc *p, uint64_t ts)
