@@ -181,7 +181,7 @@ static void node_cost(struct mg *g, const struct jv *c)
 	o->duration_s += dur;
 	o->sampled_s += jnum(c, "sampled_s", 0);
 	o->setup_cpu_s += jnum(c, "setup_cpu_s", 0);
-	o->windows += (uint32_t)jnum(c, "windows", 0);
+	o->windows += (uint32_t)merge__u64(c, "windows", 0);
 }
 
 /* The trace object: the node's machine, clock pair and health; the job's sums. */
@@ -189,8 +189,8 @@ static void node_trace(struct mg *g, struct an_node *n, const struct jv *t)
 {
 	struct an_result *res = g->res;
 	const struct jv *d = jget(t, "dropped");
-	uint64_t dropped = (uint64_t)jnum(t, "dropped_events", 0);
-	uint64_t missing = (uint64_t)jnum(t, "missing_events", 0);
+	uint64_t dropped = merge__u64(t, "dropped_events", 0);
+	uint64_t missing = merge__u64(t, "missing_events", 0);
 	uint32_t k = res->nnodes - 1;
 
 	n->host = jstr(t, "hostname") ? merge__keep(g->m, jstr(t, "hostname")) : NULL;
@@ -201,21 +201,21 @@ static void node_trace(struct mg *g, struct an_node *n, const struct jv *t)
 	n->lost = dropped + missing;
 	n->start_ns = (uint64_t)jint(t, "start_ns", 0);
 	n->end_ns = (uint64_t)jint(t, "end_ns", (int64_t)n->start_ns);
-	res->events += (uint64_t)jnum(t, "events", 0);
+	res->events += merge__u64(t, "events", 0);
 	res->dropped += dropped;
 	res->missing += missing;
-	res->events_written += (uint64_t)jnum(t, "events_written", 0);
-	res->skipped += (uint64_t)jnum(t, "skipped_records", 0);
-	res->disorder += (uint64_t)jnum(t, "out_of_order_records", 0);
-	res->inconsistent += (uint64_t)jnum(t, "inconsistent_sched", 0);
-	res->unseen_in += (uint64_t)jnum(t, "unseen_switches_in", 0);
-	res->raced_wakes += (uint64_t)jnum(t, "raced_wakeups", 0);
-	res->nprocs += (uint32_t)jnum(t, "processes", 0);
-	res->nthreads += (uint32_t)jnum(t, "threads", 0);
+	res->events_written += merge__u64(t, "events_written", 0);
+	res->skipped += merge__u64(t, "skipped_records", 0);
+	res->disorder += merge__u64(t, "out_of_order_records", 0);
+	res->inconsistent += merge__u64(t, "inconsistent_sched", 0);
+	res->unseen_in += merge__u64(t, "unseen_switches_in", 0);
+	res->raced_wakes += merge__u64(t, "raced_wakeups", 0);
+	res->nprocs += (uint32_t)merge__u64(t, "processes", 0);
+	res->nthreads += (uint32_t)merge__u64(t, "threads", 0);
 	res->disk_full |= jnum(t, "disk_full", 0) != 0;
 	res->write_error |= jnum(t, "write_error", 0) != 0;
 	for (unsigned i = 0; i < ST_KIND_MAX; i++)
-		res->dropped_kind[i] += (uint64_t)jnum(d, st_kind_name(i), 0);
+		res->dropped_kind[i] += merge__u64(d, st_kind_name(i), 0);
 	if (!n->complete && res->complete) {
 		res->complete = false;
 		snprintf(res->end_buf, sizeof(res->end_buf), "%s (%s): %s", n->host ? n->host : "?",
@@ -371,7 +371,7 @@ static int check_top(struct mg *g, const struct top *t)
 
 static void node_cpu(struct an_node *n, const struct jv *cpu)
 {
-	n->ncpus = (uint32_t)jnum(cpu, "ncpus", 0);
+	n->ncpus = (uint32_t)merge__u64(cpu, "ncpus", 0);
 	n->cpus_used = jnum(cpu, "traced_cpus_used", 0);
 	n->spare_cpus = jnum(cpu, "spare_cpus", 0);
 }

@@ -19,6 +19,7 @@ struct merge_state {
 
 /* A copy of s that lives as long as the result, or NULL (out of memory). */
 const char *merge__keep(struct merge_state *m, const char *s);
+uint64_t merge__u64(const struct jv *t, const char *path, uint64_t def);
 
 /* The per-step arrays of one trainer, read straight from the stream. */
 struct tr_arrays {

@@ -54,13 +54,16 @@ static uint64_t ns_of(double v, double unit)
 }
 
 /* A non-negative integer field (times, counts), exactly; def when absent. */
-static uint64_t u64_at(const struct jv *t, const char *path, uint64_t def)
+uint64_t merge__u64(const struct jv *t, const char *path, uint64_t def)
 {
 	int64_t v = jint(t, path, -1);
+	double d;
 
 	if (v >= 0)
 		return (uint64_t)v;
-	return jnum(t, path, -1) >= 0 ? (uint64_t)jnum(t, path, 0) : def;
+	/* a number past uint64_t's range (a fuzzed 1.1e31) is no such field */
+	d = jnum(t, path, -1);
+	return d >= 0 && d < 1.8e19 ? (uint64_t)d : def;
 }
 
 static void comm_of(char *dst, const char *s)
@@ -118,10 +121,10 @@ static void step_of(struct an_step *s, const struct jv *t)
 	const struct jv *ms = jget(t, "ms");
 
 	memset(s, 0, sizeof(*s));
-	s->start = u64_at(t, "start_ns", 0);
+	s->start = merge__u64(t, "start_ns", 0);
 	s->dur = ns_of(jnum(t, "dur_ms", 0), 1e6);
 	s->primary = cat_of(jstr(t, "primary"));
-	s->launches = u64_at(t, "launches", 0);
+	s->launches = merge__u64(t, "launches", 0);
 	for (int c = 0; c < NCAT; c++)
 		s->ns[c] = ns_of(jnum(ms, cat_names[c], 0), 1e6);
 }
@@ -148,20 +151,20 @@ static void steps(struct merge_state *m, struct an_trainer *tr, const struct jv 
 static void io_of(struct an_io *io, const struct jv *t)
 {
 	memset(io, 0, sizeof(*io));
-	io->files = io->opens = u64_at(t, "files_opened", 0);
-	io->reads = u64_at(t, "reads", 0);
-	io->read_bytes = u64_at(t, "read_bytes", 0);
+	io->files = io->opens = merge__u64(t, "files_opened", 0);
+	io->reads = merge__u64(t, "reads", 0);
+	io->read_bytes = merge__u64(t, "read_bytes", 0);
 	io->read_mb_s = jnum(t, "read_mb_s", 0);
 	io->hit_ratio = jnum(t, "page_cache_hit_ratio", -1);
-	io->pages_miss = u64_at(t, "page_cache_miss_pages", 0);
+	io->pages_miss = merge__u64(t, "page_cache_miss_pages", 0);
 	io->lat_p50_ms = jnum(t, "read_p50_ms", 0);
 	io->lat_p99_ms = jnum(t, "read_p99_ms", 0);
-	io->blk_reqs = u64_at(t, "block_requests", 0);
-	io->blk_bytes = u64_at(t, "block_bytes", 0);
+	io->blk_reqs = merge__u64(t, "block_requests", 0);
+	io->blk_bytes = merge__u64(t, "block_bytes", 0);
 	io->blk_p50_ms = jnum(t, "block_p50_ms", 0);
 	io->blk_p99_ms = jnum(t, "block_p99_ms", 0);
-	io->writes = u64_at(t, "writes", 0);
-	io->write_bytes = u64_at(t, "write_bytes", 0);
+	io->writes = merge__u64(t, "writes", 0);
+	io->write_bytes = merge__u64(t, "write_bytes", 0);
 	io->wr_p50_ms = jnum(t, "write_p50_ms", 0);
 	io->wr_p99_ms = jnum(t, "write_p99_ms", 0);
 }
@@ -175,18 +178,18 @@ static void workers(struct an_trainer *tr, const struct jv *t)
 		struct an_worker *k = &tr->dl.w[tr->dl.nlisted++];
 		char key[32];
 
-		k->pid = (uint32_t)u64_at(w, "pid", 0);
+		k->pid = (uint32_t)merge__u64(w, "pid", 0);
 		comm_of(k->comm, jstr(w, "comm"));
 		for (int s = 0; s < NWS; s++) {
 			snprintf(key, sizeof(key), "%s_s", wst_names[s]);
 			k->ns[s] = ns_of(jnum(w, key, 0), 1e9);
 		}
-		k->fed = u64_at(w, "batches_delivered", 0);
-		k->read_bytes = u64_at(w, "read_bytes", 0);
-		k->reads = u64_at(w, "reads", 0);
+		k->fed = merge__u64(w, "batches_delivered", 0);
+		k->read_bytes = merge__u64(w, "read_bytes", 0);
+		k->reads = merge__u64(w, "reads", 0);
 	}
 	for (size_t i = 0; rl && rl->t == J_ARR && i < rl->n && i < MAX_RELAYS; i++) {
-		tr->dl.relay_tid[tr->dl.nrelays] = (uint32_t)u64_at(&rl->kids[i], "tid", 0);
+		tr->dl.relay_tid[tr->dl.nrelays] = (uint32_t)merge__u64(&rl->kids[i], "tid", 0);
 		comm_of(tr->dl.relay_comm[tr->dl.nrelays++], jstr(&rl->kids[i], "comm"));
 	}
 }
@@ -195,7 +198,7 @@ static void dataloader(struct an_trainer *tr, const struct jv *t)
 {
 	const struct jv *dw = jget(t, "during_wait_s");
 
-	tr->dl.nworkers = (uint32_t)u64_at(t, "workers", 0);
+	tr->dl.nworkers = (uint32_t)merge__u64(t, "workers", 0);
 	tr->dl.wait_ns = ns_of(jnum(t, "wait_s", 0), 1e9);
 	tr->dl.runq_ns = ns_of(jnum(t, "runnable_after_arrival_s", 0), 1e9);
 	tr->dl.gil_ns = ns_of(jnum(t, "gil_in_next_s", 0), 1e9);
@@ -221,8 +224,8 @@ static int name_index(const char *(*name)(unsigned), unsigned n, const char *s)
 static void chain(struct an_stall *o, const struct jv *c)
 {
 	for (size_t i = 0; c && c->t == J_ARR && i < c->n && i < 2; i++) {
-		uint32_t tid = (uint32_t)u64_at(&c->kids[i], "tid", 0);
-		uint32_t pid = (uint32_t)u64_at(&c->kids[i], "pid", 0);
+		uint32_t tid = (uint32_t)merge__u64(&c->kids[i], "tid", 0);
+		uint32_t pid = (uint32_t)merge__u64(&c->kids[i], "pid", 0);
 
 		if (!i) {
 			o->s.waker = tid;
@@ -243,10 +246,10 @@ static void stall_of(struct merge_state *m, struct an_stall *o, const struct jv 
 	int k;
 
 	memset(o, 0, sizeof(*o));
-	o->s.start = u64_at(t, "start_ns", 0);
+	o->s.start = merge__u64(t, "start_ns", 0);
 	o->s.dur = ns_of(jnum(t, "dur_ms", 0), 1e6);
 	o->s.cat = (uint8_t)cat_of(jstr(t, "cause"));
-	o->s.tid = (uint32_t)u64_at(t, "thread.tid", 0);
+	o->s.tid = (uint32_t)merge__u64(t, "thread.tid", 0);
 	comm_of(o->comm, jstr(t, "thread.comm"));
 	k = sc ? st_syscall_nr(sc) : -1;
 	o->s.nr = k >= 0 ? (uint16_t)k : SC_NONE;
@@ -260,7 +263,7 @@ static void stall_of(struct merge_state *m, struct an_stall *o, const struct jv 
 	chain(o, jget(t, "chain"));
 	o->peer_rank = -1;
 	if (peer && peer->t == J_OBJ) {
-		o->s.peer = (uint32_t)u64_at(peer, "pid", 0);
+		o->s.peer = (uint32_t)merge__u64(peer, "pid", 0);
 		o->peer_rank = (int32_t)jint(peer, "rank", -1);
 	}
 }
@@ -287,8 +290,8 @@ static int collective(struct merge_state *m, struct an_trainer *tr, const struct
 		__typeof__(tr->coll.peers[0]) *q = &tr->coll.peers[tr->coll.npeers++];
 
 		q->rank = (int32_t)jint(&p->kids[i], "rank", -1);
-		q->pid = (uint32_t)u64_at(&p->kids[i], "pid", 0);
-		q->waits = (uint32_t)u64_at(&p->kids[i], "waits", 0);
+		q->pid = (uint32_t)merge__u64(&p->kids[i], "pid", 0);
+		q->waits = (uint32_t)merge__u64(&p->kids[i], "waits", 0);
 		q->ns = ns_of(jnum(&p->kids[i], "wait_s", 0), 1e9);
 	}
 	tr->coll.runq_ns = ns_of(jnum(t, "runnable_after_arrival_s", 0), 1e9);
@@ -322,7 +325,7 @@ static int collective(struct merge_state *m, struct an_trainer *tr, const struct
 static int step_arrays(struct an_trainer *tr, const struct jv *t, struct tr_arrays *a,
 		       char *err, size_t errlen)
 {
-	uint64_t count = u64_at(t, "steps.count", 0);
+	uint64_t count = merge__u64(t, "steps.count", 0);
 
 	if (a->have_dur && a->ndur != count) {
 		snprintf(err, errlen, "steps.durations_ms has %u values, steps.count says %llu",
@@ -345,16 +348,16 @@ static int step_arrays(struct an_trainer *tr, const struct jv *t, struct tr_arra
 
 static void main_of(struct merge_state *m, struct an_trainer *tr, const struct jv *t)
 {
-	tr->main_tid = (uint32_t)u64_at(t, "main.tid", 0);
-	tr->pid = (uint32_t)u64_at(t, "main.pid", 0);
+	tr->main_tid = (uint32_t)merge__u64(t, "main.tid", 0);
+	tr->pid = (uint32_t)merge__u64(t, "main.pid", 0);
 	comm_of(tr->comm, jstr(t, "main.comm"));
 	tr->found_by = kept(m, t, "main.found_by") ?: "none";
 	tr->syscalls_per_step = jnum(t, "main.syscalls_per_step", 0);
 	tr->switches_per_step = jnum(t, "main.switches_per_step", 0);
-	tr->win_start = u64_at(t, "window.start_ns", 0);
-	tr->win_end = u64_at(t, "window.end_ns", tr->win_start);
+	tr->win_start = merge__u64(t, "window.start_ns", 0);
+	tr->win_end = merge__u64(t, "window.end_ns", tr->win_start);
 	tr->win_source = kept(m, t, "window.source") ?: "none";
-	tr->startup_start = tr->an_start = u64_at(t, "startup.start_ns", tr->win_start);
+	tr->startup_start = tr->an_start = merge__u64(t, "startup.start_ns", tr->win_start);
 }
 
 int merge_tr__fill(struct merge_state *m, struct an_trainer *tr, const struct jv *t,
