@@ -330,6 +330,8 @@ static void stall_row(FILE *f, const struct an_result *res, const struct an_stal
 			fputs(" \xe2\x86\x90 ", f);
 			thread_ref(f, s->waker2_comm, s->s.waker2);
 		}
+	} else if (s->s.gil) {
+		fputs("its timeout (asked the holder to drop the GIL)", f);
 	} else if (s->s.wrel == WREL_IRQ) {
 		fputs("an interrupt", f);
 	}

@@ -222,6 +222,9 @@ static void stalls(FILE *f, const struct an_trainer *tr)
 				fputs(" <- ", f);
 				thread_ref(f, s->waker2_comm, s->s.waker2);
 			}
+		} else if (s->s.gil) {
+			/* a GIL chain ends on a timeout when the holder let go by then */
+			fputs(", timed out: asked the holder to drop it", f);
 		} else if (s->s.wrel == WREL_IRQ) {
 			fputs(", woken by an interrupt", f);
 		}

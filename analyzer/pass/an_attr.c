@@ -413,14 +413,35 @@ static uint64_t rx_cpu_gap(const struct thr *t, uint64_t ts)
  * between fetching their fds over sockets (PyTorch's file_descriptor sharing: fstat,
  * dup, mmap, close; frees).  Under load rebuilding one took 2.3 ms of CPU before the
  * next tensor's fetch (pt_ep_w4_pf2_pers: 268 ms of that next() had read as the
- * step's): only another call (the step's own) says next() returned.
+ * step's): only another call (the step's own) says next() returned.  Futex calls
+ * too: under GIL contention the thread waits for the GIL before each of its calls
+ * (pt_gil_w2: 1.4 ms of CPU between two of one receipt's calls, with a GIL wait
+ * between them, ended it: a step too many).
  */
 static bool rx_call(const struct st_ev_syscall *sc)
 {
 	if ((sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK)
 		return true;
 	return st_syscall_class(sc->b.nr) &
-	       (ST_SYSC_FDOP | ST_SYSC_MAP | ST_SYSC_UNMAP | ST_SYSC_CLOSE);
+	       (ST_SYSC_FDOP | ST_SYSC_MAP | ST_SYSC_UNMAP | ST_SYSC_CLOSE | ST_SYSC_FUTEX);
+}
+
+/*
+ * t read a message's header (its length) last and sc comes before its body: a wait
+ * for the GIL (a futex call), or the body's read.  However long t ran in between,
+ * one message: multiprocessing reads the body right after the header, and under GIL
+ * contention a thread waits 5 ms for the GIL before either and may run 1.4 ms on CPU
+ * in between (pt_gil_w2 attach at rest: the receipt ended at the header and the body
+ * began another, 62 steps of 60).
+ */
+static bool rx_before_body(const struct thr *t, const struct st_ev_syscall *sc)
+{
+	if (!t->rx_open || t->last_arr_kind != ARR_HDR)
+		return false;
+	if (sc->b.nr == NR(futex))
+		return true;
+	return (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_PIPE && sc->fd.ino == t->arr_ino &&
+	       (sc->b.nr == NR(read) || sc->b.nr == NR(readv));
 }
 
 /* The open receipt goes on through the call sc (NULL: a new batch's) at s. */
@@ -428,7 +449,9 @@ static bool rx_goes_on(const struct thr *t, const struct st_ev_syscall *sc, uint
 {
 	uint64_t gap = rx_cpu_gap(t, s);
 
-	return gap <= RX_CPU_NS || (sc && !t->rx_foreign && gap <= RX_CPU_MAX_NS && rx_call(sc));
+	return gap <= RX_CPU_NS ||
+	       (sc && (rx_before_body(t, sc) ||
+		       (!t->rx_foreign && gap <= RX_CPU_MAX_NS && rx_call(sc))));
 }
 
 /*
@@ -707,9 +730,13 @@ static bool fx_shared(struct an *a, const struct thr *t, const struct st_ev_sysc
 {
 	const uint64_t *v;
 
-	return sc && sc->b.nr == NR(futex) && (sc->present & ST_SC_FUTEX) &&
-	       (v = hmap_find(&a->fx_waiters, fx_key(t->pid, sc->futex.uaddr))) &&
-	       (*v & FX_SHARED);
+	if (!sc || sc->b.nr != NR(futex) || !(sc->present & ST_SC_FUTEX))
+		return false;
+	for (uint64_t off = 0; off <= 32; off += 16)
+		if ((v = hmap_find(&a->fx_waiters, fx_key(t->pid, sc->futex.uaddr + off))) &&
+		    (*v & FX_SHARED))
+			return true;
+	return false;
 }
 
 /*
@@ -1711,6 +1738,28 @@ static void ancestors_pipe(struct hmap *m, struct thr *t, const struct st_ev_sys
 }
 
 /*
+ * Worker t read a pipe: its ancestors write the indices of the batches to load into
+ * it (DataLoader's index queues, trainsim's task pipes), the one whose helper thread
+ * wrote it before is a queue feeder (index_write).
+ */
+static void task_read(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
+{
+	int depth = 0;
+
+	for (struct proc *c = t->proc, *q = c ? c->parent : NULL;
+	     q && depth < 8 && !an__launched(c); c = q, q = q->parent, depth++) {
+		uint64_t *v = hmap_slot(&a->task_fds, fd_key(q->pid, sc->fd.dev, sc->fd.ino));
+		struct thr *f;
+
+		if (!v)
+			continue;
+		if (!(*v & 1) && (f = an__find_thread(a, (uint32_t)(*v >> 1))) && f->pid == q->pid)
+			f->flags |= TF_FEEDER;
+		*v = 1;
+	}
+}
+
+/*
  * An index sent to a worker: the take of the sender (attr__send), or, from a helper
  * thread (a queue feeder), of the thread that put it on the queue (feeder_send).
  */
@@ -1719,11 +1768,20 @@ static bool shared_with_child(struct an *a, const struct thr *t, const struct st
 static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t e)
 {
 	struct proc *p = t->proc;
+	uint64_t key = fd_key(t->pid, sc->fd.dev, sc->fd.ino), *v = hmap_find(&a->task_fds, key);
 
 	/* attach: before a worker reads it, a pipe shared with a descendant (FD records) */
-	if (!hmap_find(&a->task_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)) &&
-	    !shared_with_child(a, t, sc))
+	if (!(v && (*v & 1)) && !shared_with_child(a, t, sc)) {
+		/*
+		 * Not known yet (a new iterator's first indices, written before its
+		 * worker reads them): a helper thread that wrote it is a feeder once a
+		 * worker reads it (task_read), before its next write (its next put's
+		 * wake comes first).
+		 */
+		if (!(t->flags & TF_LEADER) && (v || (v = hmap_slot(&a->task_fds, key))))
+			*v = (uint64_t)t->tid << 1;
 		return;
+	}
 	/* the process's first thread sends itself (trainsim); helper threads feed */
 	if (t->flags & TF_LEADER) {
 		attr__send(a, t, e);
@@ -1921,8 +1979,12 @@ static void next_preempted(struct thr *t, uint64_t s)
 static void receipt(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, uint64_t e,
 		    bool arrival)
 {
-	/* the gap is time on CPU: a preemption in the middle does not end a receipt */
-	bool open = t->rx_open && e >= t->rx_end && rx_goes_on(t, sc, s);
+	/*
+	 * The gap is time on CPU: a preemption in the middle does not end a receipt.  An
+	 * arrival is the receipt's, however long the thread ran before it: a new batch's
+	 * (attr__arrival opened it), or more of this one's (its message's body).
+	 */
+	bool open = t->rx_open && e >= t->rx_end && (arrival || rx_goes_on(t, sc, s));
 	bool sock = (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK;
 
 	/*
@@ -1981,26 +2043,48 @@ static bool chain_addr(const struct thr *t, uint64_t uaddr)
 }
 
 /*
+ * Whether t's siblings were active (on CPU or runnable) at least half the time of its
+ * open chain: the GIL's holder runs; a thread blocked elsewhere holds nothing.
+ */
+static bool chain_held(const struct thr *t)
+{
+	return t->proc && an__is_python(t->proc) &&
+	       2 * (t->fx_act1 - t->fx_act0) >= t->fx_end - t->fx_start;
+}
+
+/*
  * Ends the open chain; as a lock wait when a sibling ended it (the segments held):
  * its wakeup says so, or the call itself (sib) when the wakeup came first from the
- * wait's timer.
+ * wait's timer.  Without either (last NULL: the thread went on), still the GIL's
+ * when its last timeout returned from a condition wait, whose mutex it then released
+ * (fx_cond), while its siblings ran: CPython's take_gil() asks the holder to drop the
+ * GIL when its wait times out, and takes it at once when the holder has dropped it by
+ * the time it looks again, without a wake of its own (glibc hands the signal to a
+ * waiter that is no longer asleep).  pt_gil_w2: 0.37 of the window read as "other,
+ * woken by an interrupt" at rest, 0.7 on CI's machine, against the job's 0.91 blocked
+ * on the GIL.  A semaphore's timed wait (a Python lock's acquire(timeout=)) has no
+ * mutex and keeps its own cause.
  */
-static void chain_end(struct an *a, struct thr *t, uint64_t e, const struct seg *last, bool sib)
+static void chain_end(struct an *a, struct thr *t, const struct seg *last, bool sib)
 {
 	uint8_t flags = OVF_ALL;
 	struct thr *w = last ? an__find_thread(a, last->waker) : NULL;
 
 	t->fx_open = false;
-	if (!last || (last->wrel != WREL_SIBLING && !sib))
+	if (!last) {
+		if (t->fx_cond && chain_held(t))
+			ovl_add_f(t, t->fx_start, t->fx_end, CAT_LOCK, OVF_ALL | OVF_GIL);
 		return;
-	if (t->proc && an__is_python(t->proc) &&
-	    2 * (wk__active(t->proc, a->now) - t->fx_act0) >= e - t->fx_start)
+	}
+	if (last->wrel != WREL_SIBLING && !sib)
+		return;
+	if (chain_held(t))
 		flags |= OVF_GIL;
 	/* a queue feeder of the loader held it while t was in next(): the loader's wait */
 	if (w && (w->flags & TF_FEEDER) && t->fx_in_next)
-		ovl_add_f(t, t->fx_start, e, CAT_DL, OVF_ALL);
+		ovl_add_f(t, t->fx_start, t->fx_end, CAT_DL, OVF_ALL);
 	else
-		ovl_add_f(t, t->fx_start, e, CAT_LOCK, flags);
+		ovl_add_f(t, t->fx_start, t->fx_end, CAT_LOCK, flags);
 }
 
 /*
@@ -2008,8 +2092,8 @@ static void chain_end(struct an *a, struct thr *t, uint64_t e, const struct seg 
  * sibling's wake ends it, is one lock wait (CPython's GIL waiter: a condition wait
  * of the switch interval, 5 ms, that usually times out while the holder runs).  Other
  * futex calls (the mutex around the condition) keep a chain; any other syscall, a
- * pause longer than CHAIN_GAP_NS, or a wake by anything but a sibling ends it as it
- * was: each wait keeps its own cause.
+ * pause longer than CHAIN_GAP_NS, or a wake by anything but a sibling ends it
+ * (chain_end says as what).
  */
 static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t s,
 			uint64_t e, const struct covered *cv)
@@ -2019,7 +2103,7 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 
 	if (t->fx_open && (!futex || s > t->fx_end + CHAIN_GAP_NS ||
 			   (timeout && !chain_addr(t, sc->futex.uaddr))))
-		chain_end(a, t, e, NULL, false);
+		chain_end(a, t, NULL, false);
 	if (!t->fx_open) {
 		if (!timeout || !cv->first)
 			return;
@@ -2030,6 +2114,18 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 		t->fx_in_next = cv->first->flags & SEG_IN_NEXT;
 	}
 	t->fx_end = e;
+	t->fx_act1 = t->proc ? wk__active(t->proc, e) : t->fx_act0;
+	/*
+	 * The condition's mutex lies in the next words past its futex word(s) (glibc:
+	 * __g_signals[2], then the mutex's lock word), and it is contended on return from
+	 * a condition wait (glibc relocks it as contended), so its release is a call.
+	 */
+	if (timeout) {
+		t->fx_waddr = sc->futex.uaddr;
+		t->fx_cond = false;
+	} else if (sc->futex.uaddr > t->fx_waddr && sc->futex.uaddr <= t->fx_waddr + 8) {
+		t->fx_cond = true;
+	}
 	/*
 	 * Woken (0), or the value changed before it slept (EAGAIN: a wake raced it).  On
 	 * a private futex only a thread of the process can do either: a sibling, even
@@ -2037,7 +2133,7 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 	 * CPU past its timeout while the holder hands the lock over).
 	 */
 	if (wait && !timeout && cv->last)
-		chain_end(a, t, e, cv->last, (sc->futex.op & FUTEX_PRIVATE_) &&
+		chain_end(a, t, cv->last, (sc->futex.op & FUTEX_PRIVATE_) &&
 		      (sc->b.ret == 0 || sc->b.ret == -EAGAIN_));
 }
 
@@ -2084,7 +2180,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	    t->proc && t->proc->parent)
 		/* a worker read: its ancestors write the indices of the batches to load
 		 * into it (DataLoader's index queues, trainsim's task pipes) */
-		ancestors_pipe(&a->task_fds, t, sc);
+		task_read(a, t, sc);
 	if (attr__file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add(t, s, e, CAT_IO);
 	batch_fd = has_fd && is_ipc(sc) && attr__is_read_syscall(sc->b.nr) &&

@@ -341,7 +341,9 @@ struct thr {
 	 * lock wait, timeouts included.
 	 */
 	bool fx_open, fx_in_next;	/* fx_in_next: it began in the loader's next() */
-	uint64_t fx_addr, fx_start, fx_end, fx_act0;
+	bool fx_cond;	/* since its last timeout, a call on the condition's mutex */
+	uint64_t fx_addr, fx_start, fx_end, fx_act0, fx_act1;
+	uint64_t fx_waddr;	/* the address of its last timed-out wait */
 	uint64_t act_out;	/* the process's active-thread integral at the last switch-out */
 	uint32_t wr_dev;
 	uint64_t own_arrivals, direct_arrivals, proxy_arrivals, step_marks;
