@@ -1499,6 +1499,8 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 	account_overlaid(a, t, g->wake, g->end, cat == CAT_COLL ? CAT_CPU : cat, false, &pc, &sh, g);
 }
 
+static bool tail_late(const struct thr *t, uint64_t ts);
+
 static bool ready(struct an *a, struct thr *t, const struct seg *g)
 {
 	uint64_t lag = a->now > g->end ? a->now - g->end : 0;
@@ -1509,6 +1511,9 @@ static bool ready(struct an *a, struct thr *t, const struct seg *g)
 		return false;
 	/* a futex wait chain may turn it into a lock wait */
 	if (t->fx_open && g->end > t->fx_start && lag < CHAIN_HOLD_NS)
+		return false;
+	/* a free of the previous batch may still end next() past this (tail_late) */
+	if (g->end > t->last_take && tail_late(t, a->now) && lag < RX_HOLD_NS)
 		return false;
 	/*
 	 * A batch received and not taken yet, or an epoch's tail: its take (a step
@@ -1890,6 +1895,21 @@ static bool in_next_tail(const struct thr *t, uint64_t ts)
 	       cpu <= t->take_cpu + t->tail_own + NEXT_TAIL_MAX_NS;
 }
 
+#define NEXT_FREE_MAX_NS 2000000ull	/* the previous batch's free after the take, at most */
+
+/*
+ * Past the tail's bound at ts, but with only next()'s own calls since the take and
+ * within NEXT_FREE_MAX_NS of CPU of it: a free of the previous batch may still come.
+ * Under load the frees came 0.4-0.65 ms of CPU after the put (pt_wk_sleep, the chain's
+ * run 1: the GIL handed to the feeder and back, preempted between), where the tail's
+ * bound is 400 us.
+ */
+static bool tail_late(const struct thr *t, uint64_t ts)
+{
+	return t->takes && next_code(t) && !t->tail_off &&
+	       attr__cpu_at(t, ts) <= t->take_cpu + t->tail_own + NEXT_FREE_MAX_NS;
+}
+
 /* A call next() makes after its take: a futex (the GIL, a queue's lock), a free. */
 static bool next_own_call(unsigned nr)
 {
@@ -1905,18 +1925,31 @@ static bool next_own_call(unsigned nr)
  * only the waits and preemptions in it are next()'s: a loop's step may start with
  * futex calls of its own (an intra-op thread pool's).
  */
-static void next_tail_call(struct thr *t, unsigned nr, uint64_t s, uint64_t e)
+static void next_tail_call(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, uint64_t e)
 {
+	unsigned nr = sc->b.nr;
+	uint64_t c = attr__cpu_at(t, e);
+
 	if (t->tail_off || s < t->last_take || !t->takes)
 		return;
 	if (next_own_call(nr) && in_next_tail(t, s)) {
-		uint64_t c = attr__cpu_at(t, e);
-
 		if (st_syscall_class(nr) & (ST_SYSC_CLOSE | ST_SYSC_UNMAP)) {
 			t->tail_own += c - attr__cpu_at(t, s);
 			ovl_add(t, t->last_take, e, CAT_DL);
 		}
 		t->tail_cpu = c;
+	} else if (next_own_call(nr) && tail_late(t, s)) {
+		/*
+		 * Past the tail's bound with only next()'s own calls since the take: the
+		 * close of a file (a batch's shared memory) is the previous batch freed,
+		 * and next() went on up to here; the tail goes on from it.
+		 */
+		if ((st_syscall_class(nr) & ST_SYSC_CLOSE) && (sc->present & ST_SC_FD) &&
+		    sc->fd.kind == ST_FD_REG) {
+			t->tail_own = c - t->take_cpu;
+			t->tail_cpu = c;
+			ovl_add(t, t->last_take, e, CAT_DL);
+		}
 	} else {
 		t->tail_off = true;
 	}
@@ -2163,7 +2196,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		t->proc->pipe_mark = s;
 	if (t->fx_open || sc->b.nr == NR(futex))
 		futex_chain(a, t, sc, s, e, &cv);
-	next_tail_call(t, sc->b.nr, s, e);
+	next_tail_call(t, sc, s, e);
 	receipt_timeout(a, t, sc, s);
 	if (t->rx_open && !rx_call(sc))
 		t->rx_foreign = true;
