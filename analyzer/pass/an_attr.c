@@ -1700,25 +1700,37 @@ static void self_msg_write(struct an *a, const struct thr *t, const struct st_ev
 {
 	uint64_t key = fd_key(t->pid, sc->fd.dev, sc->fd.ino), *v;
 
+	/* how many are in the pipe (low 32 bits), and the last one's size */
 	if (hmap_find(&a->feeder_fds, key) && (v = hmap_slot(&a->self_msgs, key)))
-		(*v)++;
+		*v = ((uint64_t)(uint32_t)sc->b.ret << 32) | (uint32_t)(*v + 1);
 }
 
-/* t's read sc of a batch pipe: a message its process wrote itself (its header, then its body). */
+/*
+ * t's read sc of a batch pipe: a message its process wrote itself (its header, then
+ * its body), one of the size it wrote (multiprocessing writes a small message, header
+ * and body, in one call).  A batch a worker wrote just before it is read first: a
+ * body of another size is that batch's, and the own message is still to come.
+ */
 static bool self_msg_read(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
 {
 	uint64_t *v = hmap_find(&a->self_msgs, fd_key(t->pid, sc->fd.dev, sc->fd.ino));
 	bool read = sc->b.nr == NR(read) || sc->b.nr == NR(readv);
+	uint64_t size = v ? *v >> 32 : 0;
 
 	if (read && t->self_body == sc->fd.ino) {
 		t->self_body = 0;
-		return true;
-	}
-	if (!read || !v || !*v)
+		if (!size || (uint64_t)sc->b.ret + 4 == size)
+			return true;
+		(*v)++;	/* a batch's body: its header was no own message's */
 		return false;
-	(*v)--;
+	}
+	if (!read || !v || !(uint32_t)*v)
+		return false;
 	if (sc->b.ret == 4)
 		t->self_body = sc->fd.ino;
+	else if (size && (uint64_t)sc->b.ret != size)
+		return false;
+	(*v)--;
 	return true;
 }
 
