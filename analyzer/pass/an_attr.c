@@ -1740,7 +1740,8 @@ static bool is_write_syscall(unsigned nr)
 }
 
 /* Marks a worker's pipe in a map of its ancestors' pipes (pid, dev, ino). */
-static void ancestors_pipe(struct hmap *m, struct thr *t, const struct st_ev_syscall *sc)
+static void ancestors_pipe(struct an *a, struct hmap *m, struct thr *t,
+			   const struct st_ev_syscall *sc)
 {
 	int depth = 0;
 
@@ -1748,28 +1749,11 @@ static void ancestors_pipe(struct hmap *m, struct thr *t, const struct st_ev_sys
 	for (struct proc *c = t->proc, *q = c ? c->parent : NULL;
 	     q && depth < 8 && !an__launched(c); c = q, q = q->parent, depth++) {
 		uint64_t *v = hmap_slot(m, fd_key(q->pid, sc->fd.dev, sc->fd.ino));
-
-		if (v)
-			*v = 1;
-	}
-}
-
-/*
- * Worker t read a pipe: its ancestors write the indices of the batches to load into
- * it (DataLoader's index queues, trainsim's task pipes), the one whose helper thread
- * wrote it before is a queue feeder (index_write).
- */
-static void task_read(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
-{
-	int depth = 0;
-
-	for (struct proc *c = t->proc, *q = c ? c->parent : NULL;
-	     q && depth < 8 && !an__launched(c); c = q, q = q->parent, depth++) {
-		uint64_t *v = hmap_slot(&a->task_fds, fd_key(q->pid, sc->fd.dev, sc->fd.ino));
 		struct thr *f;
 
 		if (!v)
 			continue;
+		/* a helper thread that wrote it before (index_write) is a queue feeder */
 		if (!(*v & 1) && (f = an__find_thread(a, (uint32_t)(*v >> 1))) && f->pid == q->pid)
 			f->flags |= TF_FEEDER;
 		*v = 1;
@@ -1792,7 +1776,7 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 		/*
 		 * Not known yet (a new iterator's first indices, written before its
 		 * worker reads them): a helper thread that wrote it is a feeder once a
-		 * worker reads it (task_read), before its next write (its next put's
+		 * worker reads it (ancestors_pipe), before its next write (its next put's
 		 * wake comes first).
 		 */
 		if (!(t->flags & TF_LEADER) && (v || (v = hmap_slot(&a->task_fds, key))))
@@ -1940,10 +1924,11 @@ static bool next_own_call(unsigned nr)
 static void next_tail_call(struct thr *t, const struct st_ev_syscall *sc, uint64_t s, uint64_t e)
 {
 	unsigned nr = sc->b.nr;
-	uint64_t c = attr__cpu_at(t, e);
+	uint64_t c;
 
 	if (t->tail_off || s < t->last_take || !t->takes)
 		return;
+	c = attr__cpu_at(t, e);
 	if (next_own_call(nr) && in_next_tail(t, s)) {
 		if (st_syscall_class(nr) & (ST_SYSC_CLOSE | ST_SYSC_UNMAP)) {
 			t->tail_own += c - attr__cpu_at(t, s);
@@ -2215,7 +2200,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr)) {
 		/* a worker wrote: its ancestors receive batches reading it (the result
 		 * queue), even when the batch is already there and nobody waits */
-		ancestors_pipe(&a->feeder_fds, t, sc);
+		ancestors_pipe(a, &a->feeder_fds, t, sc);
 		self_msg_write(a, t, sc);
 		index_write(a, t, sc, e);
 		if (t->proc && t->proc->parent)
@@ -2225,7 +2210,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	    t->proc && t->proc->parent)
 		/* a worker read: its ancestors write the indices of the batches to load
 		 * into it (DataLoader's index queues, trainsim's task pipes) */
-		task_read(a, t, sc);
+		ancestors_pipe(a, &a->task_fds, t, sc);
 	if (attr__file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add(t, s, e, CAT_IO);
 	batch_fd = has_fd && is_ipc(sc) && attr__is_read_syscall(sc->b.nr) &&
