@@ -755,6 +755,7 @@ void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *s
 	if (!fx_shared(a, t, sc))
 		attr__arrival(a, t, at, false, ARR_WAKE, 0);
 	t->flags &= ~TF_RELAY_WAKE;
+	t->relay_early = 0;
 }
 
 /*
@@ -932,8 +933,11 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	 */
 	if (!relayed && t->pending < PENDING_MAX)
 		t->pending++;
-	if (by_relay)
+	if (by_relay && !relayed) {
 		t->flags |= TF_RELAY_FED;
+		t->pending = t->pending + t->relay_early < PENDING_MAX ?
+			     t->pending + t->relay_early : PENDING_MAX;
+	}
 	if (!direct && !(t->flags & (TF_LOGGER | TF_LEADER)))
 		return false;
 	t->own_arrivals++;
@@ -951,10 +955,15 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 * A batch on its way to a thread the relay feeds: the relay puts it on a
 		 * queue, and the thread takes it without a call when it is there already
 		 * (PyTorch's pin-memory thread: 57 takes for 80 when only its wakes
-		 * counted).  Its put of the next index is then the take.
+		 * counted).  Its put of the next index is then the take.  One received between
+		 * the relay's first wake of l and the wake's decision counts once the
+		 * decision says the relay feeds l (pt_pin at rest: the second batch came 0.1 ms
+		 * after the wake, before l ran; a take short in the window, 98 steps of 100).
 		 */
 		if (l != t && (l->flags & TF_RELAY_FED))
 			relay_credit(l);
+		else if (l != t && (l->flags & TF_RELAY_WAKE))
+			l->relay_early++;
 		if (l == t || (l->last_proxy && ts - l->last_proxy < MERGE_GAP_NS))
 			continue;
 		l->last_proxy = ts;

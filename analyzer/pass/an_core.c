@@ -395,6 +395,7 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 		attr__arrival(a, t, ts, direct, ARR_WAKE, 0);
 	t->wake_ts = 0;
 	t->flags &= ~TF_RELAY_WAKE;
+	t->relay_early = 0;
 }
 
 static enum wrel relation(struct an *a, const struct thr *t, const struct st_event *ev,

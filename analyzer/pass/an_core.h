@@ -352,6 +352,8 @@ struct thr {
 	uint64_t relay_fed;	/* woken by a relay sibling */
 	uint64_t relay_wake_at;	/* a relay's wake ended its wait here: undecided (attr__relay_woke) */
 	uint64_t relay_given;	/* woke a sibling as a relay */
+	uint32_t relay_early;	/* batches its first relay received between the relay's
+				 * wake of it and the wake's decision (TF_RELAY_FED) */
 	uint64_t last_woken;
 	uint32_t last_waker;
 	/*
