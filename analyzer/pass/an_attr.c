@@ -5,6 +5,7 @@
  * cut at overlay edges (GPU sync probes, file syscalls on CPU) and snapshot times,
  * and added to the thread's cumulative accounts.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -392,8 +393,10 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 		t->rx_end = ts;
 		ovl_add(t, t->rx_start, ts, CAT_DL);
 	}
-	if (ts >= t->rx_start)
+	if (ts >= t->rx_start) {
 		t->rx_open = false;
+		t->rx_conn = 0;
+	}
 	t->absorb = false;
 	attr__become_logger(a, t);
 	if (!(t->takes & ((1ull << t->decimate) - 1)))
@@ -444,13 +447,39 @@ static bool rx_before_body(const struct thr *t, const struct st_ev_syscall *sc)
 	       (sc->b.nr == NR(read) || sc->b.nr == NR(readv));
 }
 
+/*
+ * A receipt's fetch of a shared-memory fd is one exchange on a socket it connects
+ * to the worker (multiprocessing's resource sharer: connect, the authentication
+ * challenge both ways, the fd, close): until that socket is closed, the receipt goes
+ * on, however long the thread ran in between.  On a loaded VM a thread "runs" while
+ * its virtual CPU is taken away: pt_wk_sleep under load ran 18.6 ms between the
+ * challenge's read and its answer, and the receipt ended there (its take early, the
+ * rest of next() compute, and the next send held as in an epoch's tail: loader wait
+ * 0.653 of the window for the job's 0.719).
+ */
+static void rx_conn_track(struct thr *t, const struct st_ev_syscall *sc)
+{
+	if (!(sc->present & ST_SC_FD) || sc->fd.kind != ST_FD_SOCK)
+		return;
+	if (sc->b.nr == NR(connect) && t->rx_open && (sc->b.ret == 0 || sc->b.ret == -EINPROGRESS))
+		t->rx_conn = sc->fd.ino;
+	else if (sc->b.nr == NR(close) && sc->fd.ino == t->rx_conn)
+		t->rx_conn = 0;
+}
+
+static bool rx_conn_call(const struct thr *t, const struct st_ev_syscall *sc)
+{
+	return t->rx_conn && (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_SOCK &&
+	       sc->fd.ino == t->rx_conn;
+}
+
 /* The open receipt goes on through the call sc (NULL: a new batch's) at s. */
 static bool rx_goes_on(const struct thr *t, const struct st_ev_syscall *sc, uint64_t s)
 {
 	uint64_t gap = rx_cpu_gap(t, s);
 
 	return gap <= RX_CPU_NS ||
-	       (sc && (rx_before_body(t, sc) ||
+	       (sc && (rx_before_body(t, sc) || rx_conn_call(t, sc) ||
 		       (!t->rx_foreign && gap <= RX_CPU_MAX_NS && rx_call(sc))));
 }
 
@@ -2204,6 +2233,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		futex_chain(a, t, sc, s, e, &cv);
 	next_tail_call(t, sc, s, e);
 	receipt_timeout(a, t, sc, s);
+	rx_conn_track(t, sc);
 	if (t->rx_open && !rx_call(sc))
 		t->rx_foreign = true;
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr)) {

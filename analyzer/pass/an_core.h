@@ -285,6 +285,7 @@ struct thr {
 	bool rx_open;		/* a receipt not ended by a take yet */
 	bool rx_foreign;	/* a call not of a receipt's came since its last call (rx_call) */
 	bool rx_body;		/* its message's body was read (a header after it: the next) */
+	uint64_t rx_conn;	/* the socket a receipt connected to fetch fds, until closed */
 	bool absorb;		/* a take found by its receipt's end: its put may come late */
 	uint64_t takes;		/* batches taken: step boundaries */
 	uint64_t last_take;	/* when it last took a batch */
