@@ -229,6 +229,9 @@ enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 
 #define ON_HIST	4	/* periods on CPU a thread keeps (wk__file_call) */
 
+#define CPU_SLICES	8
+#define FETCH_MAX	7	/* fetches of a batch counted, at most */
+
 struct thr {
 	uint32_t tid, pid;
 	struct proc *proc;
@@ -265,6 +268,12 @@ struct thr {
 
 	struct acc cum;
 	uint64_t oncpu;		/* eager on-CPU ns, for choosing the main thread */
+	/*
+	 * Its last CPU slices [s, e], with oncpu before each: its CPU time at a moment
+	 * before its last switches (a syscall's start, known only at its end).
+	 */
+	struct cpu_slice { uint64_t s, e, before; } slices[CPU_SLICES];
+	uint32_t nslices;	/* slices closed, in all (slices[n % CPU_SLICES] is next) */
 	struct snap *snaps;	/* START, arrivals and step marks, END: in time order */
 	uint32_t nsnaps, capsnaps, nfilled;
 	struct snap win[2];	/* at the user window's edges (SNAP_FROM, SNAP_TO) */
@@ -286,6 +295,9 @@ struct thr {
 	bool rx_foreign;	/* a call not of a receipt's came since its last call (rx_call) */
 	bool rx_body;		/* its message's body was read (a header after it: the next) */
 	uint64_t rx_conn;	/* the socket a receipt connected to fetch fds, until closed */
+	uint32_t rx_fetches;	/* fd fetches (connects) since its last batch arrived */
+	uint32_t fetch_hist[FETCH_MAX + 1];	/* receipts a put ended, by their fetches */
+	uint32_t fetch_usual;	/* the most common count there */
 	bool absorb;		/* a take found by its receipt's end: its put may come late */
 	uint64_t takes;		/* batches taken: step boundaries */
 	uint64_t last_take;	/* when it last took a batch */
