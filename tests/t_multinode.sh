@@ -101,6 +101,11 @@ for e in 0 -6000000 8500000; do
 			"$TMP/skew$e.job.json" "abs(b['clock_offset_ns'] + $D) < 1000000 and" \
 			"b['aligned_by'] == 'collectives' and d['straggler']['rank'] == 1"
 done
+node 1_spread "" spread &&
+	"$ANALYZE" -q "$TMP/n0.zst" "$TMP/spread.zst" --json "$TMP/spread.json" &&
+	py "collectives' ends up to 0.9 ms apart: aligned by them, within 1 ms" "$TMP/spread.json" \
+		"abs(b['clock_offset_ns'] + $D) < 1000000 and b['aligned_by'] == 'collectives'" \
+		"and b['matched_collectives'] == 7 and d['straggler']['rank'] == 1"
 node 1 "s/realtime_offset=[0-9]*/realtime_offset=$((1699995000876543300 + 10000000))/" skew10 &&
 	"$ANALYZE" -q "$TMP/n0.zst" "$TMP/skew10.zst" --json "$TMP/skew10.json" &&
 	py "clock pair off by 10 ms (half a step): said, not hidden" "$TMP/skew10.json" \

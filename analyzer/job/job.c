@@ -22,6 +22,7 @@
 #include "merge.h"
 
 #define MATCH_NS	250000ll	/* ends this close are one collective's */
+#define MATCH_WIDE_NS	1000000ll	/* ... or this close, where too few are that close */
 #define RESIDUAL_NS	1000000ll	/* after alignment: ends matched for the residual */
 #define WINDOW_MIN	1000000ll	/* offsets searched: at least +-1 ms */
 #define WINDOW_MAX	250000000ll	/* and at most +-250 ms */
@@ -137,7 +138,7 @@ static int64_t abs64(int64_t v)
  * too few line up.
  */
 static bool best_offset(const struct ends *r, int64_t w, const struct ends *k, int64_t shift,
-			int64_t *out)
+			int64_t match, int64_t *out)
 {
 	int64_t *d, best = 0;
 	size_t step = k->n > SAMPLE ? k->n / SAMPLE : 1, n = 0, tried = 0, top = 0;
@@ -153,13 +154,13 @@ static bool best_offset(const struct ends *r, int64_t w, const struct ends *k, i
 			d[n++] = r->t[j] - e;
 	}
 	qsort(d, n, sizeof(*d), cmp_i64);
-	/* every window of 2 x MATCH_NS: its count, and its median as the offset */
+	/* every window of 2 x match: its count, and its median as the offset */
 	for (size_t pass = 0; pass < 2; pass++) {
 		for (size_t i = 0, j = 0; i < n; i++) {
 			size_t c;
 			int64_t mid;
 
-			while (j < n && d[j] - d[i] <= 2 * MATCH_NS)
+			while (j < n && d[j] - d[i] <= 2 * match)
 				j++;
 			c = j - i;
 			mid = d[i + c / 2];
@@ -225,7 +226,16 @@ static void align_node(struct an_result *res, const struct by_node *b, uint32_t 
 	nd->offset = nd->header_offset;
 	if (node_ends(res, b, k, &e))
 		return;
-	if (r->n >= MIN_MATCHED && e.n >= MIN_MATCHED && best_offset(r, w, &e, nd->offset, &fix)) {
+	/*
+	 * A collective ends on each rank when its thread runs again: on a busy node (a
+	 * straggler's own loader workers on its CPUs) that comes up to a millisecond
+	 * apart, and the ends may spread too thin for 0.5 ms windows (t_ddp_nodes at
+	 * rest: left at its clock pair once, its ends a median 0.4 ms from rank 0's).
+	 * Wider windows where the collectives are far enough apart not to alias.
+	 */
+	if (r->n >= MIN_MATCHED && e.n >= MIN_MATCHED &&
+	    (best_offset(r, w, &e, nd->offset, MATCH_NS, &fix) ||
+	     (w >= 4 * MATCH_WIDE_NS && best_offset(r, w, &e, nd->offset, MATCH_WIDE_NS, &fix)))) {
 		nd->offset += fix;
 		nd->aligned_by = "collectives";
 	} else {
