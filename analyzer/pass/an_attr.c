@@ -514,14 +514,33 @@ static bool rx_conn_call(const struct thr *t, const struct st_ev_syscall *sc)
 	       sc->fd.ino == t->rx_conn;
 }
 
+/*
+ * A call on the pipe the receipt's batch came on (a poll, the next read).  DataLoader
+ * keeps a batch that came before its turn and goes straight back to the pipe for the
+ * one it waits for: with only a receipt's calls since, the receipt goes on (pt_wk_lock
+ * at rest: 2 ms of CPU rebuilding a batch that came early ended the receipt there,
+ * then the two batches of the same next() call were taken in it and none in the
+ * next two calls, which took them from the cache: 118 steps of 120).
+ */
+static bool rx_pipe_call(const struct thr *t, const struct st_ev_syscall *sc)
+{
+	return t->puts && t->arr_ino && (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_PIPE &&
+	       sc->fd.ino == t->arr_ino;
+}
+
 /* The open receipt goes on through the call sc (NULL: a new batch's) at s. */
 static bool rx_goes_on(const struct thr *t, const struct st_ev_syscall *sc, uint64_t s)
 {
 	uint64_t gap = rx_cpu_gap(t, s);
 
-	return gap <= RX_CPU_NS ||
-	       (sc && (rx_before_body(t, sc) || rx_conn_call(t, sc) ||
-		       (!t->rx_foreign && gap <= RX_CPU_MAX_NS && rx_call(sc))));
+	if (gap <= RX_CPU_NS)
+		return true;
+	/* a wake while it waited on a pipe (its batch pipe: a wake is then an arrival) */
+	if (!sc)
+		return t->puts && !t->rx_foreign && gap <= RX_CPU_MAX_NS &&
+		       t->off_wait == ST_WAIT_PIPE;
+	return rx_before_body(t, sc) || rx_conn_call(t, sc) ||
+	       (!t->rx_foreign && gap <= RX_CPU_MAX_NS && (rx_call(sc) || rx_pipe_call(t, sc)));
 }
 
 /*
@@ -951,7 +970,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		return true;
 	}
 	if (!merged) {
-		receipt_timeout(a, t, NULL, ts);
+		/* a read's receipt went on or not at its call (attr__syscall) */
+		if (kind == ARR_WAKE)
+			receipt_timeout(a, t, NULL, ts);
 		tail_arrival(a, t);
 	}
 	t->last_arrival = ts;
@@ -2282,7 +2303,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	next_tail_call(t, sc, s, e);
 	receipt_timeout(a, t, sc, s);
 	rx_conn_track(t, sc);
-	if (t->rx_open && !rx_call(sc))
+	if (t->rx_open && !rx_call(sc) && !rx_pipe_call(t, sc))
 		t->rx_foreign = true;
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr)) {
 		/* a worker wrote: its ancestors receive batches reading it (the result
