@@ -327,6 +327,7 @@ struct thr {
 	 * first, and every batch received and not taken was taken before it.
 	 */
 	uint64_t tail_from;	/* the first take of the epoch's tail (0: not in one) */
+	uint64_t iter_takes;	/* takes at a put since the epoch began */
 	uint64_t held_put;	/* a put in the tail, not counted yet */
 	uint64_t puts;		/* indices it was seen putting (sends, a feeder's writes) */
 	uint64_t take_gap;	/* the recent time between its takes (a moving average) */
