@@ -520,7 +520,7 @@ static bool rx_conn_call(const struct thr *t, const struct st_ev_syscall *sc)
  * one it waits for: with only a receipt's calls since, the receipt goes on (pt_wk_lock
  * at rest: 2 ms of CPU rebuilding a batch that came early ended the receipt there,
  * then the two batches of the same next() call were taken in it and none in the
- * next two calls, which took them from the cache: 118 steps of 120).
+ * next two calls, which took them from the cache).
  */
 static bool rx_pipe_call(const struct thr *t, const struct st_ev_syscall *sc)
 {
