@@ -505,6 +505,13 @@ static void rx_fetch_learn(struct thr *t)
 		t->fetch_usual = n;
 }
 
+/* A put takes a batch (next() returned it): its receipt's fetches, the epoch's takes. */
+static void put_take(struct thr *t)
+{
+	rx_fetch_learn(t);
+	t->iter_takes++;
+}
+
 static bool rx_conn_call(const struct thr *t, const struct st_ev_syscall *sc)
 {
 	if (t->fetch_hist[t->fetch_usual] >= FETCH_LEARN && t->rx_fetches < t->fetch_usual &&
@@ -733,8 +740,7 @@ void attr__send(struct an *a, struct thr *t, uint64_t ts)
 {
 	if (absorbed(t) || put_held(a, t, ts))
 		return;
-	rx_fetch_learn(t);
-	t->iter_takes++;
+	put_take(t);
 	take(a, t, ts, t->rx_open && rx_cpu_gap(t, ts) <= RX_CPU_NS);
 }
 
@@ -754,8 +760,7 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 	}
 	if (put_held(a, t, ts))
 		return;
-	rx_fetch_learn(t);
-	t->iter_takes++;
+	put_take(t);
 	in_rx = t->rx_open && ts >= t->rx_end && cpu - t->rx_cpu <= RX_CPU_NS;
 	if (t->rx_open && !in_rx)
 		ts = t->rx_end;
@@ -897,8 +902,7 @@ static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 {
 	if (absorbed(t) || put_held(a, t, ts))
 		return;
-	rx_fetch_learn(t);
-	t->iter_takes++;
+	put_take(t);
 	take(a, t, t->rx_open ? t->rx_end : ts, false);
 }
 
