@@ -777,8 +777,10 @@ static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc);
  * (FORCE_SWITCHING), a few microseconds after w resumed.  No put: a put comes after
  * next()'s own code (pt_gil_w2 attach under load: 3 such signals to the queue
  * feeder, each after the feeder handed the GIL back, read as 3 extra steps of 60).
+ * No batch either, when w is a relay: its put of a batch on f's queue runs Python
+ * code first.
  */
-static bool gil_ack(const struct thr *f, const struct thr *w, uint64_t ts)
+bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts)
 {
 	return w->run == RS_ON && w->last_waker == f->tid && w->last_woken <= w->since &&
 	       ts >= w->since && ts - w->since <= GIL_ACK_NS;
@@ -793,7 +795,7 @@ static bool gil_ack(const struct thr *f, const struct thr *w, uint64_t ts)
  */
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts)
 {
-	if (f->put_open || gil_ack(f, w, ts))
+	if (f->put_open || attr__gil_ack(f, w, ts))
 		return;
 	attr__wake_known(a, w);
 	attr__wake_known(a, f);

@@ -502,12 +502,15 @@ static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev)
 			w->proc->fed_given++;
 	} else if (rel == WREL_SIBLING && w && (t->flags & TF_FEEDER)) {
 		attr__feeder_woken(a, t, w, t->wake_ts);
-	} else if (rel == WREL_SIBLING && w && attr__is_relay(w) && !(w->flags & TF_LEADER)) {
+	} else if (rel == WREL_SIBLING && w && attr__is_relay(w) && !(w->flags & TF_LEADER) &&
+		   !attr__gil_ack(t, w, t->wake_ts)) {
 		/*
 		 * (A relay passes batches on; a process's first thread that receives
 		 * them is the loop itself: its wakes of a GIL-bound sibling, handing it
 		 * the GIL, are no batches; at rest they made pt_gil_w2's hashing
-		 * thread its main thread, 2700 steps for 60.)
+		 * thread its main thread, 2700 steps for 60.  Nor is the relay's signal
+		 * that it took the GIL t dropped for it on request: pt_ep_pin_pers attach
+		 * under load, a step in the loop's compute, 112 steps of 110.)
 		 */
 		t->relay_fed++;
 		w->relay_given++;
