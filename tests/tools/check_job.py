@@ -122,24 +122,6 @@ def main():
 # Misses open in issue 13, said on every run but not failed, so that the rest gates:
 # (job or scenario, check) -> (where it is known to miss, by the job's own figures; why).
 KNOWN_MISS = {
-    ("pt_ep_pin_pers", "steps"): (lambda f: True, "issue 13, open: a loop fed by a "
-                                  "pin-memory thread across persistent epochs gave 106 steps "
-                                  "for 110 at rest (an idle clean clone at fe03558), 108-109 "
-                                  "since the relay's GIL handoffs are no batches (76b8974): a "
-                                  "loop that seldom waits on the relay is known as fed by it "
-                                  "only at its first wait, and each epoch's tail (taken "
-                                  "without puts) is placed roughly; 76-95 for 118 before ce3176d"),
-    ("pt_ep_w4_pf2_pers", "steps"): (lambda f: True, "issue 13, open: 4 persistent workers "
-                                     "over 2 epochs gave 111 of 118 in attach mode in an idle "
-                                     "clean clone at eb13e0b, 114 in run mode under load at "
-                                     "0df08ec (bc4bfb4's analyzer the same on both traces): 46 "
-                                     "of the job's 118 next() returns have no boundary within "
-                                     "1 ms, 3 of them 41-51 ms off at the attach"),
-    ("pt_ep_pin_pers", "loader wait = time in next()"):
-        (lambda f: True, "issue 13, open: 0.423 against the job's 0.370 in an idle clean clone "
-         "at eb13e0b (bc4bfb4's analyzer 0.424 on that trace): 0.08 s of the window's loader "
-         "wait lies outside the job's next() calls, mostly runnable after wakes there, "
-         "not looked into further"),
     # num_workers=0 only (no schedstat around next(): next_runq_s is None); with workers
     # the steps are the takes, and they gate
     ("gil", "steps"): (lambda f: f["runq_wait_s"] < 0.05 and f.get("next_runq_s") is None,
