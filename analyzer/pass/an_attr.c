@@ -778,12 +778,18 @@ static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc);
  * next()'s own code (pt_gil_w2 attach under load: 3 such signals to the queue
  * feeder, each after the feeder handed the GIL back, read as 3 extra steps of 60).
  * No batch either, when w is a relay: its put of a batch on f's queue runs Python
- * code first.
+ * code first.  With timer, w may also have been woken by an interrupt: its timed
+ * wait for the GIL expired (the request to drop it follows such a timeout) as f
+ * signalled the GIL's condition (pt_ep_pin_pers run under load: the relay's timer
+ * woke it 44 us before the loop's signal did; a step in the loop's compute, and
+ * three more misplaced as an epoch's tail).
  */
-bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts)
+bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool timer)
 {
-	return w->run == RS_ON && w->last_waker == f->tid && w->last_woken <= w->since &&
-	       ts >= w->since && ts - w->since <= GIL_ACK_NS;
+	bool by_f = w->last_waker == f->tid || (timer && !w->last_waker && w->last_woken);
+
+	return w->run == RS_ON && by_f && w->last_woken <= w->since && ts >= w->since &&
+	       ts - w->since <= GIL_ACK_NS;
 }
 
 /*
@@ -795,7 +801,7 @@ bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts)
  */
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts)
 {
-	if (f->put_open || attr__gil_ack(f, w, ts))
+	if (f->put_open || attr__gil_ack(f, w, ts, false))
 		return;
 	attr__wake_known(a, w);
 	attr__wake_known(a, f);

@@ -503,7 +503,7 @@ static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev)
 	} else if (rel == WREL_SIBLING && w && (t->flags & TF_FEEDER)) {
 		attr__feeder_woken(a, t, w, t->wake_ts);
 	} else if (rel == WREL_SIBLING && w && attr__is_relay(w) && !(w->flags & TF_LEADER) &&
-		   !attr__gil_ack(t, w, t->wake_ts)) {
+		   !attr__gil_ack(t, w, t->wake_ts, true)) {
 		/*
 		 * (A relay passes batches on; a process's first thread that receives
 		 * them is the loop itself: its wakes of a GIL-bound sibling, handing it

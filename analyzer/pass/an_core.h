@@ -685,7 +685,7 @@ void attr__send(struct an *a, struct thr *t, uint64_t ts);
 void attr__preempted(struct thr *t, uint64_t ts);
 void attr__resumed(struct thr *t, uint64_t ts);
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts);
-bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts);
+bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool timer);
 uint64_t attr__cpu_at(const struct thr *t, uint64_t ts);
 void attr__end(struct an *a, struct thr *t, uint64_t ts);
 void attr__wake_known(struct an *a, struct thr *t);
