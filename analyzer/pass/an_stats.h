@@ -32,13 +32,22 @@ uint64_t hist__bucket_hi(unsigned i);
 #define TL_MAX		1024	/* timelines kept at most (threads + processes + I/O) */
 
 /*
- * A timeline: `nser` series of TL_BUCKETS floats (ns spent, or bytes), series-major.
+ * A timeline: `nser` series of TL_BUCKETS floats (ns spent, or bytes), bucket-major
+ * (v[bucket * nser + series]): an event adds to one series of a timeline's current
+ * bucket, and series TL_BUCKETS floats apart all fell in one L1 cache set (4 KiB
+ * apart), 8 of a thread's categories and the other timelines' evicting each other.
  * All timelines share one grid (origin, width) so they line up in charts.
  */
 struct timeline {
 	float *v;
 	unsigned nser;
 };
+
+/* Series s of t at bucket i. */
+static inline float tl__get(const struct timeline *t, unsigned s, unsigned i)
+{
+	return t->v[(size_t)i * t->nser + s];
+}
 
 struct tl_grid {
 	uint64_t origin, width;	/* width is a power of two: 1 << shift */
