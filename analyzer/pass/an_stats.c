@@ -128,18 +128,27 @@ static void grow(struct tl_grid *g, uint64_t at)
 	}
 }
 
-static void spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b,
-		   double per_ns)
+static inline void spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
+			  uint64_t b, double per_ns)
 {
+	uint64_t last;
 	float *v;
 
 	if (!t || b <= a || b <= g->origin)
 		return;
 	if (a < g->origin)
 		a = g->origin;
-	if ((b - 1 - g->origin) >> g->shift >= TL_BUCKETS)
+	last = (b - 1 - g->origin) >> g->shift;
+	if (last >= TL_BUCKETS) {
 		grow(g, b - 1);
+		last = (b - 1 - g->origin) >> g->shift;
+	}
 	v = t->v + s;
+	/* most spans (a segment, a syscall) lie in one bucket: the loop's one turn */
+	if ((a - g->origin) >> g->shift == last) {
+		v[last * t->nser] += (float)((double)(b - a) * per_ns);
+		return;
+	}
 	/* bucket by bucket, as offsets: a bucket end near 2^64 must not wrap */
 	while (a < b) {
 		uint64_t off = a - g->origin;
