@@ -128,27 +128,18 @@ static void grow(struct tl_grid *g, uint64_t at)
 	}
 }
 
-static inline void spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
-			  uint64_t b, double per_ns)
+void tl__spread_buckets(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
+			uint64_t b, double per_ns)
 {
-	uint64_t last;
 	float *v;
 
 	if (!t || b <= a || b <= g->origin)
 		return;
 	if (a < g->origin)
 		a = g->origin;
-	last = (b - 1 - g->origin) >> g->shift;
-	if (last >= TL_BUCKETS) {
+	if ((b - 1 - g->origin) >> g->shift >= TL_BUCKETS)
 		grow(g, b - 1);
-		last = (b - 1 - g->origin) >> g->shift;
-	}
 	v = t->v + s;
-	/* most spans (a segment, a syscall) lie in one bucket: the loop's one turn */
-	if ((a - g->origin) >> g->shift == last) {
-		v[last * t->nser] += (float)((double)(b - a) * per_ns);
-		return;
-	}
 	/* bucket by bucket, as offsets: a bucket end near 2^64 must not wrap */
 	while (a < b) {
 		uint64_t off = a - g->origin;
@@ -160,24 +151,9 @@ static inline void spread(struct tl_grid *g, struct timeline *t, unsigned s, uin
 	}
 }
 
-void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b)
+void tl__add_at_grow(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double val)
 {
-	spread(g, t, s, a, b, 1.0);
-}
-
-void tl__add_spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b,
-		    double total)
-{
-	if (b > a)
-		spread(g, t, s, a, b, total / (double)(b - a));
-}
-
-void tl__add_at(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double val)
-{
-	if (!t || at < g->origin)
-		return;
-	if ((at - g->origin) >> g->shift >= TL_BUCKETS)
-		grow(g, at);
+	grow(g, at);
 	t->v[((at - g->origin) >> g->shift) * t->nser + s] += (float)val;
 }
 
