@@ -4,16 +4,6 @@
 
 #include "hmap.h"
 
-#define DELETED UINT64_MAX
-
-static size_t hash(uint64_t k, size_t cap)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k & (cap - 1);
-}
-
 void hmap_init(struct hmap *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -31,20 +21,6 @@ void hmap_clear(struct hmap *m)
 	if (m->cap)
 		memset(m->keys, 0, m->cap * sizeof(*m->keys));
 	m->len = m->used = 0;
-}
-
-uint64_t *hmap_find(const struct hmap *m, uint64_t key)
-{
-	size_t i;
-
-	if (!m->cap || key == 0 || key == DELETED)
-		return NULL;
-	for (i = hash(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == key)
-			return &m->vals[i];
-		if (m->keys[i] == 0)
-			return NULL;
-	}
 }
 
 static int grow(struct hmap *m)
@@ -65,8 +41,8 @@ static int grow(struct hmap *m)
 		return -1;
 	}
 	for (i = 0; i < m->cap; i++) {
-		if (m->keys[i] && m->keys[i] != DELETED) {
-			size_t j = hash(m->keys[i], n.cap);
+		if (m->keys[i] && m->keys[i] != HMAP_DELETED) {
+			size_t j = hmap_hash(m->keys[i], n.cap);
 
 			while (n.keys[j])
 				j = (j + 1) & (n.cap - 1);
@@ -87,11 +63,12 @@ uint64_t *hmap_slot(struct hmap *m, uint64_t key)
 	uint64_t *v = hmap_find(m, key);
 	size_t i;
 
-	if (v || key == 0 || key == DELETED)
+	if (v || key == 0 || key == HMAP_DELETED)
 		return v;
 	if ((m->used + 1) * 4 > m->cap * 3 && grow(m))
 		return NULL;
-	for (i = hash(key, m->cap); m->keys[i] && m->keys[i] != DELETED; i = (i + 1) & (m->cap - 1))
+	for (i = hmap_hash(key, m->cap); m->keys[i] && m->keys[i] != HMAP_DELETED;
+	     i = (i + 1) & (m->cap - 1))
 		;
 	if (!m->keys[i])
 		m->used++;
@@ -107,7 +84,7 @@ bool hmap_del(struct hmap *m, uint64_t key)
 
 	if (!v)
 		return false;
-	m->keys[v - m->vals] = DELETED;
+	m->keys[v - m->vals] = HMAP_DELETED;
 	m->len--;
 	return true;
 }
@@ -115,7 +92,7 @@ bool hmap_del(struct hmap *m, uint64_t key)
 bool hmap_iter(const struct hmap *m, size_t *i, uint64_t *key, uint64_t *val)
 {
 	for (; *i < m->cap; (*i)++) {
-		if (m->keys[*i] && m->keys[*i] != DELETED) {
+		if (m->keys[*i] && m->keys[*i] != HMAP_DELETED) {
 			*key = m->keys[*i];
 			*val = m->vals[*i];
 			(*i)++;

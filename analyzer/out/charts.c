@@ -162,12 +162,12 @@ static void chart_timeline(struct out *o, const struct an_trainer *tr)
 		double sum = 0, acc = 0;
 
 		for (int c = 0; c < NCAT; c++)
-			sum += tl->v[c * TL_BUCKETS + i];
+			sum += tl__get(tl, c, i);
 		if (!sum)
 			continue;
 		fprintf(f, "%.6f", (double)i * o->width);
 		for (int c = 0; c < NCAT; c++) {
-			acc += tl->v[c * TL_BUCKETS + i] / sum;
+			acc += tl__get(tl, c, i) / sum;
 			fprintf(f, " %.4f", acc);
 		}
 		fputc('\n', f);
@@ -207,8 +207,8 @@ static void chart_workers(struct out *o, const struct an_trainer *tr)
 		fprintf(f, "%.6f", (double)i * o->width);
 		for (uint32_t k = 0; k < n; k++) {
 			const struct timeline *tl = tr->dl.w[k].tl;
-			double v = tl ? (tl->v[WS_CPU * TL_BUCKETS + i] + tl->v[WS_IO * TL_BUCKETS + i] +
-					 tl->v[WS_NET * TL_BUCKETS + i]) / w : 0;
+			double v = tl ? (tl__get(tl, WS_CPU, i) + tl__get(tl, WS_IO, i) +
+					 tl__get(tl, WS_NET, i)) / w : 0;
 
 			fprintf(f, " %.4f", 0.9 * v + k);	/* one lane per worker */
 		}

@@ -123,7 +123,13 @@ bool an__is_python(const struct proc *p)
 
 	if (!p)
 		return false;
-	if (!strncmp(p->comm, "python", 6))
+	/*
+	 * memcmp(), not strncmp(): comm is an array of ST_COMM_LEN, and "python" has no NUL
+	 * in its 6 bytes, so the answers are the same, inlined (asked per segment, it was a
+	 * call to libc each time).
+	 */
+	_Static_assert(sizeof(p->comm) >= 6, "comm");
+	if (!memcmp(p->comm, "python", 6))
 		return true;
 	for (; c && *c && *c != ' '; c++)
 		if (*c == '/')

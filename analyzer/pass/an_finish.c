@@ -429,8 +429,8 @@ static void add_io(struct an_io *io, const struct iost *s)
 	hist__merge(&io->blk_lat, &s->blk_lat);
 	hist__merge(&io->wr_lat, &s->wr_lat);
 	for (unsigned i = 0; s->tput && i < TL_BUCKETS; i++) {
-		io->tput[i] += s->tput->v[i];
-		io->wtput[i] += s->tput->v[TL_BUCKETS + i];
+		io->tput[i] += tl__get(s->tput, 0, i);
+		io->wtput[i] += tl__get(s->tput, 1, i);
 	}
 }
 

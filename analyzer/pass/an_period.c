@@ -104,19 +104,19 @@ static struct persig *sig_slot(struct period *p, uint32_t sig)
 {
 	struct persig *least = NULL;
 
-	for (uint32_t i = 0; i < p->nsig; i++) {
-		if (p->s[i].sig == sig)
+	for (uint32_t i = 0; i < p->nsig; i++)
+		if (p->sig[i] == sig)
 			return &p->s[i];
+	for (uint32_t i = 0; i < p->nsig; i++)
 		if (!least || p->s[i].n < least->n)
 			least = &p->s[i];
-	}
 	if (p->nsig < PER_SIGS)
 		least = &p->s[p->nsig++];
 	/* full: the rarest one makes room (start-up calls that never came back) */
 	else if (least->n > 16)
 		return NULL;
 	memset(least, 0, sizeof(*least));
-	least->sig = sig;
+	least->sig = p->sig[least - p->s] = sig;
 	return least;
 }
 
@@ -137,9 +137,9 @@ static void phase(struct persig *s, uint64_t c)
 	e = c - occ(s, n - 1);
 	s->esum += (double)e;
 	s->en++;
-	s->csum[n % PER_CLASSES] += (double)e;
-	s->csq[n % PER_CLASSES] += (double)e * (double)e;
-	s->cn[n % PER_CLASSES]++;
+	s->cls[n % PER_CLASSES].sum += (double)e;
+	s->cls[n % PER_CLASSES].sq += (double)e * (double)e;
+	s->cls[n % PER_CLASSES].n++;
 	for (uint32_t k = 1; k <= PER_LAGS && k + 1 <= n; k++) {
 		uint64_t a = occ(s, n - k), b = occ(s, n - k - 1);
 
@@ -308,9 +308,9 @@ static bool alike_places(const struct persig *s, unsigned d, unsigned k)
 		uint32_t n = 0;
 
 		for (unsigned c = r; c < PER_CLASSES; c += k) {
-			sum += s->csum[c];
-			sq += s->csq[c];
-			n += s->cn[c];
+			sum += s->cls[c].sum;
+			sq += s->cls[c].sq;
+			n += s->cls[c].n;
 		}
 		if (n < 2)
 			return true;

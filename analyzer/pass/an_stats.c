@@ -115,22 +115,21 @@ static void grow(struct tl_grid *g, uint64_t at)
 	while ((at - g->origin) >> g->shift >= TL_BUCKETS) {
 		for (unsigned k = 0; k < g->n; k++) {
 			struct timeline *t = g->all[k];
+			size_t n = t->nser;
 
-			for (unsigned s = 0; s < t->nser; s++) {
-				float *v = t->v + (size_t)s * TL_BUCKETS;
-
-				for (unsigned i = 0; i < TL_BUCKETS / 2; i++)
-					v[i] = v[2 * i] + v[2 * i + 1];
-				memset(v + TL_BUCKETS / 2, 0, sizeof(float) * TL_BUCKETS / 2);
-			}
+			/* bucket i is written after buckets 2i and 2i + 1 were read */
+			for (size_t i = 0; i < TL_BUCKETS / 2; i++)
+				for (size_t s = 0; s < n; s++)
+					t->v[i * n + s] = t->v[2 * i * n + s] + t->v[(2 * i + 1) * n + s];
+			memset(t->v + TL_BUCKETS / 2 * n, 0, sizeof(float) * TL_BUCKETS / 2 * n);
 		}
 		g->shift++;
 		g->width *= 2;
 	}
 }
 
-static void spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b,
-		   double per_ns)
+void tl__spread_buckets(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
+			uint64_t b, double per_ns)
 {
 	float *v;
 
@@ -140,37 +139,22 @@ static void spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a
 		a = g->origin;
 	if ((b - 1 - g->origin) >> g->shift >= TL_BUCKETS)
 		grow(g, b - 1);
-	v = t->v + (size_t)s * TL_BUCKETS;
+	v = t->v + s;
 	/* bucket by bucket, as offsets: a bucket end near 2^64 must not wrap */
 	while (a < b) {
 		uint64_t off = a - g->origin;
 		uint64_t room = g->width - (off & (g->width - 1));
 		uint64_t end = b - a > room ? a + room : b;
 
-		v[off >> g->shift] += (float)((double)(end - a) * per_ns);
+		v[(off >> g->shift) * t->nser] += (float)((double)(end - a) * per_ns);
 		a = end;
 	}
 }
 
-void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b)
+void tl__add_at_grow(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double val)
 {
-	spread(g, t, s, a, b, 1.0);
-}
-
-void tl__add_spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b,
-		    double total)
-{
-	if (b > a)
-		spread(g, t, s, a, b, total / (double)(b - a));
-}
-
-void tl__add_at(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double val)
-{
-	if (!t || at < g->origin)
-		return;
-	if ((at - g->origin) >> g->shift >= TL_BUCKETS)
-		grow(g, at);
-	t->v[(size_t)s * TL_BUCKETS + ((at - g->origin) >> g->shift)] += (float)val;
+	grow(g, at);
+	t->v[((at - g->origin) >> g->shift) * t->nser + s] += (float)val;
 }
 
 double tl__sum(const struct tl_grid *g, const struct timeline *t, unsigned s, uint64_t a,
@@ -183,7 +167,7 @@ double tl__sum(const struct tl_grid *g, const struct timeline *t, unsigned s, ui
 		return 0;
 	if (a < g->origin)
 		a = g->origin;
-	v = t->v + (size_t)s * TL_BUCKETS;
+	v = t->v + s;
 	/* bucket by bucket, as offsets: a bucket end near 2^64 must not wrap */
 	while (a < b) {
 		uint64_t off = a - g->origin, i = off >> g->shift;
@@ -192,7 +176,7 @@ double tl__sum(const struct tl_grid *g, const struct timeline *t, unsigned s, ui
 
 		if (i >= TL_BUCKETS)
 			break;
-		sum += (double)v[i] * (double)(end - a) / (double)g->width;
+		sum += (double)v[i * t->nser] * (double)(end - a) / (double)g->width;
 		a = end;
 	}
 	return sum;

@@ -32,13 +32,22 @@ uint64_t hist__bucket_hi(unsigned i);
 #define TL_MAX		1024	/* timelines kept at most (threads + processes + I/O) */
 
 /*
- * A timeline: `nser` series of TL_BUCKETS floats (ns spent, or bytes), series-major.
+ * A timeline: `nser` series of TL_BUCKETS floats (ns spent, or bytes), bucket-major
+ * (v[bucket * nser + series]): an event adds to one series of a timeline's current
+ * bucket, and series TL_BUCKETS floats apart all fell in one L1 cache set (4 KiB
+ * apart), 8 of a thread's categories and the other timelines' evicting each other.
  * All timelines share one grid (origin, width) so they line up in charts.
  */
 struct timeline {
 	float *v;
 	unsigned nser;
 };
+
+/* Series s of t at bucket i. */
+static inline float tl__get(const struct timeline *t, unsigned s, unsigned i)
+{
+	return t->v[(size_t)i * t->nser + s];
+}
 
 struct tl_grid {
 	uint64_t origin, width;	/* width is a power of two: 1 << shift */
@@ -52,15 +61,60 @@ void tl_grid__init(struct tl_grid *g, uint64_t origin, uint64_t width);
 /* A new timeline of nser series on the grid, or NULL when TL_MAX are in use (no chart). */
 struct timeline *tl_grid__new(struct tl_grid *g, unsigned nser);
 void tl_grid__free(struct tl_grid *g);
-/* Spreads [a, b) over the buckets of series s, as ns (weight 1) or weight per ns. */
-void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b);
+/* tl__spread() where [a, b) is not in one bucket of the grid as it is: the general case. */
+void tl__spread_buckets(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
+			uint64_t b, double per_ns);
+/* tl__add_at() where `at` is past the grid: it grows first. */
+void tl__add_at_grow(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double v);
+
+/*
+ * Spreads [a, b) over the buckets of series s, weight per_ns.  Inline, as the one-bucket
+ * case (most spans: a segment, a syscall): the analysis adds a span or two per event,
+ * and a call's register saves and checks were most of what that costs.
+ */
+static inline void tl__spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
+			      uint64_t b, double per_ns)
+{
+	uint64_t i;
+
+	if (!t || b <= a || b <= g->origin)
+		return;
+	if (a >= g->origin && (i = (a - g->origin) >> g->shift) == (b - 1 - g->origin) >> g->shift &&
+	    i < TL_BUCKETS)
+		t->v[i * t->nser + s] += (float)((double)(b - a) * per_ns);
+	else
+		tl__spread_buckets(g, t, s, a, b, per_ns);
+}
+
+/* Spreads [a, b) over the buckets of series s, as ns. */
+static inline void tl__add_span(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
+				uint64_t b)
+{
+	tl__spread(g, t, s, a, b, 1.0);
+}
+
 /* Spreads `total` evenly over [a, b) of series s. */
-void tl__add_spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a, uint64_t b,
-		    double total);
+static inline void tl__add_spread(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
+				  uint64_t b, double total)
+{
+	if (b > a)
+		tl__spread(g, t, s, a, b, total / (double)(b - a));
+}
+
 /* The sum of series s over [a, b), edge buckets pro rata. */
 double tl__sum(const struct tl_grid *g, const struct timeline *t, unsigned s, uint64_t a,
 	       uint64_t b);
+
 /* Adds an amount at one instant (bytes read). */
-void tl__add_at(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double v);
+static inline void tl__add_at(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at,
+			      double v)
+{
+	if (!t || at < g->origin)
+		return;
+	if ((at - g->origin) >> g->shift < TL_BUCKETS)
+		t->v[((at - g->origin) >> g->shift) * t->nser + s] += (float)v;
+	else
+		tl__add_at_grow(g, t, s, at, v);
+}
 
 #endif
