@@ -185,7 +185,6 @@ _Static_assert(PER_RING > PER_LAGS && !(PER_RING & (PER_RING - 1)), "PER_RING");
  * sum, squares and count were three arrays apart and the histograms between the rest.
  */
 struct persig {
-	uint32_t sig;		/* nr | fd kind << 16, or PER_BLOCK | wait */
 	uint32_t n;
 	uint64_t first;
 	uint64_t last[PER_RING];	/* the last occurrences, the thread's CPU ns (a ring) */
@@ -206,7 +205,8 @@ struct persig {
 };
 
 struct period {
-	uint32_t sig[PER_SIGS];	/* s[i].sig: looked up per event, in 3 cache lines, not 48 */
+	uint32_t sig[PER_SIGS];	/* s[i]'s: nr | fd kind << 16, or PER_BLOCK | wait; looked up
+				 * per event, in 3 cache lines, not 48 */
 	struct persig s[PER_SIGS];
 	uint32_t nsig;
 };

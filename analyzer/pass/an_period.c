@@ -116,7 +116,7 @@ static struct persig *sig_slot(struct period *p, uint32_t sig)
 	else if (least->n > 16)
 		return NULL;
 	memset(least, 0, sizeof(*least));
-	least->sig = p->sig[least - p->s] = sig;
+	p->sig[least - p->s] = sig;
 	return least;
 }
 
@@ -424,7 +424,7 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 		cover = sig_period(&p->s[i], &lag, &period);
 		if (cover > best) {
 			best = cover;
-			pick->sig = p->s[i].sig;
+			pick->sig = p->sig[i];
 			pick->lag = lag;
 			pick->period_ns = (uint64_t)period;
 			pick->tid = t->tid;
