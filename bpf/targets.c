@@ -286,6 +286,24 @@ void target__env(struct sink *s, pid_t pid, __u64 ts, __u8 flags)
 	sink__record(s, ts, ST_REC_ENV, flags, &e, sizeof(e), out, n > 0 ? (size_t)n : 0);
 }
 
+/*
+ * The command line a process exec'd with, as a PROC record flagged ST_PROC_EXEC: the
+ * exec record names the file only, and python3 running multiprocessing's spawn (a
+ * data-loader worker) cannot be told from python3 running a server the job launched.
+ * A process already gone leaves no record.
+ */
+void target__argv(struct sink *s, pid_t pid, __u64 ts)
+{
+	struct st_proc p = { .pid = (__u32)pid };
+	char buf[4096];
+
+	cmdline_of(pid, buf, sizeof(buf));
+	if (!buf[0])
+		return;
+	p.ppid = (__u32)ppid_of(pid);
+	sink__record(s, ts, ST_REC_PROC, ST_PROC_EXEC, &p, sizeof(p), buf, strlen(buf) + 1);
+}
+
 void target__describe(struct sink *s, pid_t pid, const char *cmdline)
 {
 	struct st_proc p = { .pid = (__u32)pid };

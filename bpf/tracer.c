@@ -786,8 +786,10 @@ static void watch_exec(struct run *r, const struct st_ring_hdr *h, size_t len)
 {
 	const struct st_exec *e = (const void *)(h + 1);
 
-	if (h->type == ST_REC_EXEC && len >= sizeof(*h) + sizeof(*e))
+	if (h->type == ST_REC_EXEC && len >= sizeof(*h) + sizeof(*e)) {
 		target__env(r->sink, (pid_t)e->pid, h->ts, ST_ENV_EXEC);
+		target__argv(r->sink, (pid_t)e->pid, h->ts);
+	}
 }
 
 static int on_ring_event(void *ctx, void *data, size_t len)

@@ -331,7 +331,14 @@ struct st_runtime {
 	char comm[ST_COMM_LEN];
 };
 
-/* ST_REC_PROC: fixed part, then the command line (NUL-terminated, args space-separated) */
+/*
+ * ST_REC_PROC: fixed part, then the command line (NUL-terminated, args space-separated).
+ * A process found at attach; with ST_PROC_EXEC, the command line a traced process
+ * exec'd with (the exec record has only the file), read from /proc/PID/cmdline when
+ * the tracer sees the exec: nthreads is 0, and the process is not new.
+ */
+#define ST_PROC_EXEC		(1u << 0)
+
 struct st_proc {
 	__u32 pid;
 	__u32 ppid;

@@ -217,7 +217,7 @@ struct st_field {
 	const char *name;	/* --dump's key, stgen's */
 	__u16 off;		/* byte offset in the fixed part; the bit; the string */
 	__u8 type;		/* enum st_ftype */
-	__u8 nonzero;		/* shown only when not 0 */
+	__u8 nonzero;		/* shown only when not 0 (a flag: when set) */
 };
 
 #define ST_TAILS_KV	3	/* st_rec_desc.tails: key\0value\0 pairs to the record end */

@@ -142,6 +142,17 @@ sh = execs[0]['pid']
 ok = ok and last[sh] == '5' and sorted(last.values()) == ['1', '5']
 sys.exit(0 if ok else print(env) or 1)
 PY
+check "exec: each exec's command line in a PROC record flagged exec (the file alone cannot tell a spawned worker from a launched program)" "$PY" - "$TMP/env.jsonl" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+argv = [e for e in ev if e['type'] == 'proc' and e.get('exec')]
+execs = [e for e in ev if e['type'] == 'exec']
+ok = len(argv) == len(execs) == 3
+ok = ok and sorted((e['pid'], e['ts']) for e in argv) == sorted((e['pid'], e['ts']) for e in execs)
+last = {e['pid']: e['cmdline'] for e in sorted(argv, key=lambda e: e['ts'])}
+ok = ok and last[execs[0]['pid']] == 'sleep 0.3' and sorted(last.values()) == ['sleep 0.2', 'sleep 0.3']
+sys.exit(0 if ok else print(argv) or 1)
+PY
 check "env: nothing else of the environment reaches the trace" \
 	sh -c "! zstd -q -d -c '$TMP/env.zst' | grep -q -a -e hunter2 -e ST_SECRET"
 check "env: the header's clock pair is within its error of this machine's offset" "$PY" - "$TMP/env.jsonl" <<'PY'

@@ -87,6 +87,7 @@ static const struct st_field f_runtime[] = {
 static const struct st_field f_proc[] = {
 	F("ppid", struct st_proc, ppid, ST_F_U32),
 	F("nthreads", struct st_proc, nthreads, ST_F_U32),
+	{ "exec", ST_PROC_EXEC, ST_F_FLAG, 1 },	/* shown when set: an exec's command line */
 	STR("cmdline", 0),
 	{ 0 },
 };

@@ -135,7 +135,7 @@ static void dump_field(struct dumper *d, const struct st_event *ev, const struct
 	__u64 v = st_field_u64(fl, ev->fixed_raw);
 	FILE *f = d->f;
 
-	if (fl->nonzero && !v)
+	if (fl->nonzero && (fl->type == ST_F_FLAG ? !(ev->flags & fl->off) : !v))
 		return;
 	switch (fl->type) {
 	case ST_F_S16: case ST_F_S32: kv_i(f, fl->name, (long long)v); break;

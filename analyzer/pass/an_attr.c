@@ -1529,7 +1529,35 @@ static uint64_t fd_key(uint32_t pid, uint32_t dev, uint64_t ino)
 static bool batch_wait(struct an *a, const struct thr *t, const struct seg *g)
 {
 	return g->fdkind == ST_FD_PIPE && (st_syscall_class(g->nr) & ST_SYSC_RECV) &&
-	       hmap_find(&a->feeder_fds, fd_key(t->pid, g->dev, g->ino));
+	       ((g->flags & SEG_LOADER_POLL) ||
+		hmap_find(&a->feeder_fds, fd_key(t->pid, g->dev, g->ino)));
+}
+
+#define MP_STATUS_NS	5000000000ll	/* DataLoader's MP_STATUS_CHECK_INTERVAL: 5 s */
+
+/*
+ * A receive by a Python process on a pipe with DataLoader's timeout, while a worker
+ * it started lives (one of its children that runs its code, an__launched): the
+ * loader's poll of its result queue, before any worker wrote to it.  Workers slow to
+ * start (spawned: each imports torch first; under load 5 s and more) end the first
+ * poll by its timeout: it is the wait for the first batch, not an unknown wait.
+ */
+static bool loader_poll(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
+{
+	uint64_t k, v;
+
+	if (!(sc->present & ST_SC_FD) || sc->fd.kind != ST_FD_PIPE ||
+	    !(st_syscall_class(sc->b.nr) & ST_SYSC_RECV) || !(sc->present & ST_SC_TIMEOUT) ||
+	    sc->timeout != MP_STATUS_NS || !t->proc || !(t->proc->flags & PF_FORKS) ||
+	    !an__is_python(t->proc))
+		return false;
+	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);) {
+		const struct proc *q = (const struct proc *)(uintptr_t)v;
+
+		if (q->parent == t->proc && !an__launched(q) && !(q->flags & PF_EXITED))
+			return true;
+	}
+	return false;
 }
 
 /* The cause of an off-CPU segment (docs/analysis.md has the table). */
@@ -1730,11 +1758,13 @@ void attr__close_off(struct an *a, struct thr *t, uint64_t end)
 		}
 		/* any wait may be the loader's (one that timed out on a batch pipe too) */
 		if (t->wk_out_valid && p) {
+			uint64_t cum[NWS];
+
 			wk__flush_sub(p, end);
+			wk__loader_cum(p, cum);
 			/* a file call's time moved to storage may have been before */
 			for (int i = 0; i < NWS; i++)
-				g->wk[i] = p->sub_cum[i] > t->wk_out[i] ?
-					   p->sub_cum[i] - t->wk_out[i] : 0;
+				g->wk[i] = cum[i] > t->wk_out[i] ? cum[i] - t->wk_out[i] : 0;
 		}
 	}
 	t->wk_out_valid = false;
@@ -1771,7 +1801,7 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 		  struct covered *cv)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
-	bool has_fd = sc->present & ST_SC_FD, by_task = task_woken(sc);
+	bool has_fd = sc->present & ST_SC_FD, by_task = task_woken(sc), lp = false;
 	uint32_t hi, i;
 
 	/*
@@ -1789,7 +1819,9 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 		if (!cv->last)
 			cv->last = g;
 		cv->first = g;
-		g->flags |= SEG_SC_SET;
+		if (g == cv->last && g->wrel != WREL_CHILD && g->wrel != WREL_RELAY)
+			lp = loader_poll(a, t, sc);
+		g->flags |= SEG_SC_SET | (lp ? SEG_LOADER_POLL : 0);
 		g->nr = sc->b.nr;
 		/* a receive call that network traffic ended: t receives for its process */
 		if ((g->flags & SEG_SOFTIRQ) && (st_syscall_class(g->nr) & ST_SYSC_RECV) &&

@@ -48,12 +48,15 @@ static void link_parent(struct an *a, struct proc *p, struct proc *parent)
 	int depth = 0;
 
 	p->parent = parent;
-	if (p->dstate == WS_NONE)
-		return;
-	for (struct proc *q = parent; q && depth < AN_MAX_DEPTH; q = q->parent, depth++) {
-		wk__flush_sub(q, a->now);
-		q->sub_n[p->dstate]++;
-	}
+	if (p->dstate != WS_NONE)
+		for (struct proc *c = p, *q = parent; q && depth < AN_MAX_DEPTH;
+		     c = q, q = q->parent, depth++) {
+			wk__flush_sub(q, a->now);
+			q->sub_n[p->dstate]++;
+			if (an__launched(c))
+				q->xsub_n[p->dstate]++;
+		}
+	an__relaunch(a, p);
 }
 
 struct proc *an__proc(struct an *a, uint32_t pid)
@@ -148,16 +151,56 @@ bool an__is_descendant(const struct proc *p, const struct proc *anc)
 }
 
 /*
- * p runs a program its parent launched: it exec'd in the trace, and not as a Python
- * process started by a Python one (multiprocessing's spawn and forkserver workers
- * exec the interpreter of their trainer).  A bash script's command, torchrun's or
- * mpirun's ranks, a Slurm step's tasks: their output and their exit wake the parent,
- * which is not a batch.
+ * A worker process started by multiprocessing's spawn or forkserver: python3 -c 'from
+ * multiprocessing.spawn import spawn_main; ...' --multiprocessing-fork, or the
+ * forkserver its workers fork from.  Not its resource tracker (python3 -c 'from
+ * multiprocessing.resource_tracker import main; ...'), a helper the job's
+ * semaphores and shared memory are registered with: the writes to it are no indices.
  */
+static bool mp_child(const char *cmdline)
+{
+	return strstr(cmdline, "multiprocessing.spawn") || strstr(cmdline, "multiprocessing.forkserver") ||
+	       strstr(cmdline, "--multiprocessing-fork");
+}
+
+/*
+ * p runs a program its parent launched, not its parent's code: a bash script's
+ * command, torchrun's or mpirun's ranks, a Slurm step's tasks, a server or a helper
+ * script the job started.  Their output and their exit wake the parent, which is not a
+ * batch, and they are no data-loader workers.  multiprocessing's spawn and forkserver
+ * workers exec their trainer's interpreter too: their command line says so
+ * (mp_child).  A process that exec'd in the trace: by its command line then
+ * (ST_PROC_EXEC), or without one (a trace from before, a process gone at once), a
+ * Python process started by a Python one is taken for such a worker.  A process found
+ * at attach: its command line is not its parent's (a fork keeps it).
+ */
+static bool launched_of(const struct proc *p)
+{
+	if (p->flags & PF_EXECED)
+		return p->argv ? !mp_child(p->argv) :
+		       !(an__is_python(p) && p->parent && an__is_python(p->parent));
+	return !(p->flags & PF_FORKED) && p->cmdline && p->parent && p->parent->cmdline &&
+	       strcmp(p->cmdline, p->parent->cmdline) && !mp_child(p->cmdline);
+}
+
 bool an__launched(const struct proc *p)
 {
-	return (p->flags & PF_EXECED) &&
-	       !(an__is_python(p) && p->parent && an__is_python(p->parent));
+	return p->flags & PF_LAUNCHED;
+}
+
+/*
+ * Decides again whether p was launched, from what the trace said of it since (its
+ * parent, an exec, a command line).  A launched program's states, and its
+ * descendants', are not its parent's loader's (wk__launch_move).
+ */
+void an__relaunch(struct an *a, struct proc *p)
+{
+	bool now = launched_of(p);
+
+	if (now == an__launched(p))
+		return;
+	wk__launch_move(a, p, now);
+	p->flags ^= PF_LAUNCHED;
 }
 
 /* q works for its ancestor p: no launched program on the way up (a fork runs p's code). */
@@ -347,7 +390,7 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	/* also with no worker alive yet: one may be forked to fetch the batch waited for */
 	if (p) {
 		wk__flush_sub(p, ts);
-		memcpy(t->wk_out, p->sub_cum, sizeof(t->wk_out));
+		wk__loader_cum(p, t->wk_out);
 		t->wk_out_valid = true;
 	}
 	/* woken as it went to sleep (wakeup): runnable from the start of its wait */
@@ -381,7 +424,13 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	 * known (a few arrivals), its reads of them say it better: a worker also wakes
 	 * the thread while it fetches a batch's shared-memory fds over sockets.
 	 */
+	/*
+	 * Not a parent in vfork (uninterruptible, in no fd call): subprocess and
+	 * multiprocessing's spawn start a child with vfork, and its exec wakes the
+	 * parent (2 steps too many at a spawned loader's start).
+	 */
 	direct = t->wake_ts && t->wrel == WREL_CHILD &&
+		 !(t->off_state == ST_STATE_DISK && t->off_wait == ST_WAIT_OTHER) &&
 		 an__worker_woke(a, t, t->waker, t->waker_pid);
 	fed = t->wake_ts && ((direct && t->direct_arrivals < 3) || (t->flags & TF_RELAY_WAKE));
 	t->run = RS_ON;
@@ -725,12 +774,22 @@ static void on_proc(struct an *a, const struct st_event *ev)
 
 	if (!p)
 		return;
+	if (ev->flags & ST_PROC_EXEC) {
+		/* the command line of an exec: what program it runs (an__launched) */
+		if (ev->str) {
+			free(p->argv);
+			p->argv = strndup(ev->str, 4096);
+		}
+		an__relaunch(a, p);
+		return;
+	}
 	p->flags |= PF_KNOWN;
 	p->ppid = ev->proc.ppid;
 	if (ev->str && !p->cmdline)
 		p->cmdline = strndup(ev->str, 4096);
 	link_parent(a, p, an__find_proc(a, ev->proc.ppid));
 	wait_for_parent(a, p);
+	an__relaunch(a, p);
 	adopt_orphans(a, p);
 	an__thread(a, p->pid, p->pid);
 }
@@ -753,6 +812,10 @@ static void on_exec(struct an *a, const struct st_event *ev)
 			free(t->proc->cmdline);
 			t->proc->cmdline = strndup(ev->str, 4096);
 		}
+		/* a new program: its command line comes in the PROC record after this one */
+		free(t->proc->argv);
+		t->proc->argv = NULL;
+		an__relaunch(a, t->proc);
 	}
 }
 
@@ -1001,6 +1064,7 @@ void an__free(struct an *a)
 		struct proc *p = (struct proc *)(uintptr_t)v;
 
 		free(p->cmdline);
+		free(p->argv);
 		free(p->io);
 		free(p->id);
 		free(p);

@@ -108,6 +108,7 @@ enum seg_kind { SEG_CPU = 0, SEG_OFF };
 #define SEG_SOFTIRQ	(1u << 2)	/* woken from a softirq (network receive, ...) */
 #define SEG_NET		(1u << 3)	/* its wakeup chain leads to a network receive */
 #define SEG_IN_NEXT	(1u << 4)	/* began in the loader's next(): a receipt, its tail */
+#define SEG_LOADER_POLL	(1u << 5)	/* DataLoader's 5 s poll of a pipe, workers alive (loader_poll) */
 
 struct seg {
 	uint64_t start, end;
@@ -415,6 +416,7 @@ struct thr {
 #define PF_FORKS	(1u << 4)	/* forked a process in the trace (its workers start there) */
 #define PF_FORKED	(1u << 5)	/* forked in the trace (not there at attach) */
 #define PF_EXECED	(1u << 6)	/* exec'd a program in the trace */
+#define PF_LAUNCHED	(1u << 7)	/* runs a program its parent launched (an__launched) */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;
@@ -438,6 +440,7 @@ struct proc {
 	struct proc *parent;
 	char comm[ST_COMM_LEN];
 	char *cmdline;
+	char *argv;		/* the command line of its exec in the trace, when read */
 	uint32_t flags, nthreads, nthreads_seen;
 	uint64_t first_ts, last_ts;
 	uint64_t gpu_probes_at;	/* when its first GPU sync probe was attached (0: none) */
@@ -448,6 +451,9 @@ struct proc {
 	uint64_t own[NWS];	/* process-ns in each derived state, inside the user window */
 	uint32_t sub_n[NWS];	/* descendant processes in each derived state */
 	uint64_t sub_since, sub_cum[NWS];
+	/* of them, under a program it launched (an__launched): not its loader's */
+	uint32_t xsub_n[NWS];
+	uint64_t xsub_cum[NWS];
 	uint64_t fed_given;	/* wakes its threads gave to an ancestor's threads */
 	uint64_t msgs;		/* messages its threads wrote into pipes (a worker: batches) */
 	/*
@@ -663,6 +669,7 @@ struct proc *an__find_proc(struct an *a, uint32_t pid);
 bool an__is_descendant(const struct proc *p, const struct proc *anc);
 bool an__is_python(const struct proc *p);
 bool an__launched(const struct proc *p);
+void an__relaunch(struct an *a, struct proc *p);
 bool an__is_worker(const struct proc *q, const struct proc *p);
 bool an__worker_woke(struct an *a, const struct thr *t, uint32_t waker_tid, uint32_t waker_pid);
 void an__event(struct an *a, const struct st_event *ev);
@@ -735,5 +742,7 @@ void wk__file_call(struct an *a, struct thr *t, const struct st_event *ev);
 void wk__block(struct an *a, const struct st_event *ev);
 void wk__pcache(struct an *a, const struct st_event *ev);
 void wk__end(struct an *a, struct proc *p, uint64_t ts);
+void wk__launch_move(struct an *a, struct proc *p, bool launched);
+void wk__loader_cum(const struct proc *p, uint64_t cum[NWS]);
 
 #endif

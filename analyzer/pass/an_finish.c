@@ -580,6 +580,17 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 	}
 }
 
+/*
+ * q is, or runs under, a program p launched (a server, a helper script: an__launched):
+ * no worker of p's loader.  A worker's own children are still the loader's.
+ */
+static bool launched_by(const struct proc *q, const struct proc *p)
+{
+	for (int depth = 0; q && q->parent != p && depth < AN_MAX_DEPTH; depth++)
+		q = q->parent;
+	return q && q->parent == p && an__launched(q);
+}
+
 static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p, uint64_t win)
 {
 	struct an *a = &res->an;
@@ -590,7 +601,7 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 	FOR_PROCS(a, q) {
 		struct an_worker *w;
 
-		if (!p || !an__is_descendant(q, p) || is_trainer_pid(res, q->pid) ||
+		if (!p || !an__is_descendant(q, p) || is_trainer_pid(res, q->pid) || launched_by(q, p) ||
 		    (!q->fed_given && !q->msgs &&
 		     (double)(q->own[WS_CPU] + q->own[WS_IO] + q->own[WS_NET]) <
 		     WORKER_BUSY * (double)win))

@@ -7,7 +7,9 @@
  * on a lock, idle.  Each ancestor
  * process keeps counts of its descendants in each state and integrates them over
  * time (sub_cum), so "what were my workers doing during this wait" is the difference
- * of two readings: exact, and O(depth) per state change.
+ * of two readings: exact, and O(depth) per state change.  The descendants under a
+ * program a process launched (a server it started: an__launched) are counted apart
+ * too (xsub): they are no workers of its loader, but a worker's own are.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +20,18 @@ void wk__flush_sub(struct proc *p, uint64_t ts)
 {
 	if (ts <= p->sub_since)
 		return;
-	for (int i = 0; i < NWS; i++)
+	for (int i = 0; i < NWS; i++) {
 		p->sub_cum[i] += (uint64_t)p->sub_n[i] * (ts - p->sub_since);
+		p->xsub_cum[i] += (uint64_t)p->xsub_n[i] * (ts - p->sub_since);
+	}
 	p->sub_since = ts;
+}
+
+/* p's descendants' time in each state, up to its last flush, less the launched ones' */
+void wk__loader_cum(const struct proc *p, uint64_t cum[NWS])
+{
+	for (int i = 0; i < NWS; i++)
+		cum[i] = p->sub_cum[i] > p->xsub_cum[i] ? p->sub_cum[i] - p->xsub_cum[i] : 0;
 }
 
 static uint64_t clip(const struct an *a, uint64_t s, uint64_t e)
@@ -45,15 +56,21 @@ static void own_flush(struct an *a, struct proc *p, uint64_t ts)
 static void proc_set(struct an *a, struct proc *p, uint8_t st, uint64_t ts)
 {
 	uint8_t old = p->dstate;
-	struct proc *q = p->parent;
+	struct proc *q = p->parent, *c = p;
 
 	own_flush(a, p, ts);
-	for (int depth = 0; q && depth < AN_MAX_DEPTH; q = q->parent, depth++) {
+	for (int depth = 0; q && depth < AN_MAX_DEPTH; c = q, q = q->parent, depth++) {
+		bool x = an__launched(c);
+
 		wk__flush_sub(q, ts);
 		if (old != WS_NONE && q->sub_n[old])
 			q->sub_n[old]--;
-		if (st != WS_NONE)
+		if (old != WS_NONE && x && q->xsub_n[old])
+			q->xsub_n[old]--;
+		if (st != WS_NONE) {
 			q->sub_n[st]++;
+			q->xsub_n[st] += x;
+		}
 	}
 	p->dstate = st;
 	p->dsince = ts;
@@ -155,10 +172,37 @@ void wk__file_call(struct an *a, struct thr *t, const struct st_event *ev)
 	moved = cpu_to_io(a, p, t->since, end, start, end);
 	for (int i = 0; i < ON_HIST; i++)
 		moved += cpu_to_io(a, p, t->on_from[i], t->on_to[i], start, end);
-	for (struct proc *q = p->parent; q && depth < AN_MAX_DEPTH; q = q->parent, depth++) {
+	for (struct proc *c = p, *q = p->parent; q && depth < AN_MAX_DEPTH;
+	     c = q, q = q->parent, depth++) {
 		wk__flush_sub(q, end);
 		q->sub_cum[WS_CPU] -= moved < q->sub_cum[WS_CPU] ? moved : q->sub_cum[WS_CPU];
 		q->sub_cum[WS_IO] += moved;
+		if (an__launched(c)) {
+			q->xsub_cum[WS_CPU] -= moved < q->xsub_cum[WS_CPU] ? moved : q->xsub_cum[WS_CPU];
+			q->xsub_cum[WS_IO] += moved;
+		}
+	}
+}
+
+/*
+ * p becomes a program its parent launched (launched), or stops being one: its state
+ * and its descendants' join (leave) the parent's count of those under its launched
+ * programs.  For the ancestors above, p is not the child on the way: nothing changes.
+ */
+void wk__launch_move(struct an *a, struct proc *p, bool launched)
+{
+	struct proc *q = p->parent;
+
+	if (!q)
+		return;
+	wk__flush_sub(q, a->now);
+	for (int i = 0; i < NWS; i++) {
+		uint32_t n = p->sub_n[i] + (p->dstate == i);
+
+		if (launched)
+			q->xsub_n[i] += n;
+		else
+			q->xsub_n[i] -= n < q->xsub_n[i] ? n : q->xsub_n[i];
 	}
 }
 

@@ -109,6 +109,20 @@ def main():
         check("not prep when the workers wait", d["verdict"]["primary"] == verdict,
               "%s (want %s)" % (d["verdict"]["primary"], verdict))
     CLASS.get(job, lambda *a: None)(d, t, f, check)
+    srv = t.get("server") or {}
+    if srv.get("started_by") == "job":
+        # a program the job launched (subprocess.Popen of python3 featsrv.py): no
+        # worker, no pool of its own, and its states (asleep between requests) are
+        # not the workers' (theirs: under 1% asleep, by the job's own clock)
+        pids = [w["pid"] for w in dl["worker_list"]]
+        asleep = sum(w["sleep_s"] + w["lock_wait_s"] for w in t["workers"]) / \
+            max(1e-9, sum(w["oncpu_s"] + w["net_s"] + w["sleep_s"] for w in t["workers"]))
+        check("the job's own server is no worker", dl["workers"] == len(t["workers"]) and
+              srv["pid"] not in pids and dl["pools"] == 1 and
+              dl["sleep_fraction"] <= asleep + TOL,
+              "%d workers %s, %d pools, asleep %.2f; the job's %d, server %d, asleep %.2f" %
+              (dl["workers"], pids, dl["pools"], dl["sleep_fraction"], len(t["workers"]),
+               srv["pid"], asleep))
     bad = 0
     for what, ok, detail in checks:
         known = KNOWN_MISS.get((t["scenario"], what)) or KNOWN_MISS.get((job, what))

@@ -38,7 +38,7 @@
  *   exec    ts= tid= pid= old_tid= comm= file=
  *   exit    ts= tid= pid= code= group_dead=1
  *   comm    ts= tid= pid= comm= traced=1 rename=1 flags=NUM
- *   proc    ts= pid= ppid= nthreads= cmdline=
+ *   proc    ts= pid= ppid= nthreads= exec=1 cmdline=   (exec=1: an exec's command line)
  *   fd      ts= pid= fd= kind= dev= ino= path=
  *   env     ts= pid= at=exec|attach unreadable=1 flags=NUM, then KEY=VALUE pairs
  *   NAME    ts= tid= pid= FIELD=...      any other record type of the format library's
@@ -669,12 +669,14 @@ static int rec_proc(struct gen *g, struct line *l)
 	}
 	{
 		struct st_proc p = { 0 };
+		__u8 flags;
 
 		p.pid = (__u32)num(g, l, "pid", 0, &ok);
 		p.ppid = (__u32)num(g, l, "ppid", 0, &ok);
 		p.nthreads = (__u32)num(g, l, "nthreads", 1, &ok);
+		flags = num(g, l, "exec", 0, &ok) ? ST_PROC_EXEC : 0;
 		s = str(l, "cmdline", "");
-		return ok ? add(g, ts, ST_REC_PROC, 0, &p, sizeof(p), s, strlen(s) + 1) : -1;
+		return ok ? add(g, ts, ST_REC_PROC, flags, &p, sizeof(p), s, strlen(s) + 1) : -1;
 	}
 }
 
