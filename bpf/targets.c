@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,7 +298,12 @@ void target__argv(struct sink *s, pid_t pid, __u64 ts)
 	struct st_proc p = { .pid = (__u32)pid };
 	char buf[4096];
 
+	/* empty while the process is in its next exec, as its environment (target__env) */
 	cmdline_of(pid, buf, sizeof(buf));
+	for (int i = 0; !buf[0] && i < ENV_RETRIES && !kill(pid, 0); i++) {
+		usleep(ENV_RETRY_US);
+		cmdline_of(pid, buf, sizeof(buf));
+	}
 	if (!buf[0])
 		return;
 	p.ppid = (__u32)ppid_of(pid);
