@@ -526,14 +526,43 @@ static uint64_t first_batch(const struct thr *t, uint64_t ts)
 }
 
 /*
+ * A data loader's iterators deliver the same number of batches each (an epoch's).
+ * Pools started in the trace that delivered far from the same number (the last one
+ * aside: a loop may stop within its epoch) come from several loaders: a validation
+ * loop each epoch beside the training loop (40 and 12 batches a pool, by turns).  The
+ * steps are every batch the main thread takes, of either loader: said on top.
+ */
+static void several_loaders(struct an_result *res, const struct an_trainer *tr)
+{
+	uint64_t fed[MAX_POOLS] = { 0 }, lo = UINT64_MAX, hi = 0;
+	uint32_t n = 0;
+
+	for (uint32_t k = 0; k < tr->dl.nlisted; k++)
+		if (tr->dl.w[k].pool < tr->dl.npools)
+			fed[tr->dl.w[k].pool] += tr->dl.w[k].fed;
+	/* not the last pool: a loop that stops early (max_steps) cuts its epoch short */
+	for (uint32_t i = 0; i + 1 < tr->dl.npools; i++) {
+		if (!tr->dl.pools[i].forked || !fed[i])
+			continue;
+		n++;
+		lo = fed[i] < lo ? fed[i] : lo;
+		hi = fed[i] > hi ? fed[i] : hi;
+	}
+	if (n >= 2 && lo >= 2 && 4 * lo < 3 * hi)
+		analysis__warn(res, "the main thread %u takes batches from several data loaders "
+			       "(pools of workers delivered %llu to %llu batches each: training "
+			       "and validation?): its steps are every batch it takes, of each; "
+			       "mark the training steps (tracer --steps) to count them alone",
+			       tr->main_tid, (unsigned long long)lo, (unsigned long long)hi);
+}
+
+/*
  * Groups the workers into pools: one DataLoader iterator forks all its workers before
  * its first batch, and they live until it ends.  A worker forked once the pool
  * delivered a batch, or once one of the pool's workers has exited, starts a new pool:
  * without persistent_workers, every epoch does.  (Not the time between the forks: a
  * busy machine spreads them over seconds.)
  */
-static void several_loaders(struct an_result *res, const struct an_trainer *tr);
-
 static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, uint32_t n)
 {
 	uint64_t ended = UINT64_MAX, win = tr->win_end - tr->win_start;
@@ -581,37 +610,6 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 			tr->dl.recreate_ns += q->first_batch - q->iter;
 	}
 	several_loaders(res, tr);
-}
-
-/*
- * A data loader's iterators deliver the same number of batches each (an epoch's).
- * Pools started in the trace that delivered far from the same number (the last one
- * aside: a loop may stop within its epoch) come from several loaders: a validation loop each epoch beside the training loop (40 and 12
- * batches a pool, by turns).  The steps are every batch the main thread takes, of
- * either loader: said on top.
- */
-static void several_loaders(struct an_result *res, const struct an_trainer *tr)
-{
-	uint64_t fed[MAX_POOLS] = { 0 }, lo = UINT64_MAX, hi = 0;
-	uint32_t n = 0;
-
-	for (uint32_t k = 0; k < tr->dl.nlisted; k++)
-		if (tr->dl.w[k].pool < tr->dl.npools)
-			fed[tr->dl.w[k].pool] += tr->dl.w[k].fed;
-	/* not the last pool: a loop that stops early (max_steps) cuts its epoch short */
-	for (uint32_t i = 0; i + 1 < tr->dl.npools; i++) {
-		if (!tr->dl.pools[i].forked || !fed[i])
-			continue;
-		n++;
-		lo = fed[i] < lo ? fed[i] : lo;
-		hi = fed[i] > hi ? fed[i] : hi;
-	}
-	if (n >= 2 && lo >= 2 && 4 * lo < 3 * hi)
-		analysis__warn(res, "the main thread %u takes batches from several data loaders "
-			       "(pools of workers delivered %llu to %llu batches each: training "
-			       "and validation?): its steps are every batch it takes, of each; "
-			       "mark the training steps (tracer --steps) to count them alone",
-			       tr->main_tid, (unsigned long long)lo, (unsigned long long)hi);
 }
 
 /*
