@@ -144,6 +144,13 @@ static uint64_t cpu_to_io(struct an *a, struct proc *p, uint64_t s, uint64_t e, 
 	return e - s;
 }
 
+/* moved ns of a descendant count's time on CPU were on storage (wk__file_call) */
+static void cpu_cum_to_io(uint64_t cum[NWS], uint64_t moved)
+{
+	cum[WS_CPU] -= moved < cum[WS_CPU] ? moved : cum[WS_CPU];
+	cum[WS_IO] += moved;
+}
+
 /*
  * A file call ended on a worker's thread: its time on CPU in the call was the file
  * system's and the device's, storage as its sleeps there are (and as the main
@@ -175,12 +182,9 @@ void wk__file_call(struct an *a, struct thr *t, const struct st_event *ev)
 	for (struct proc *c = p, *q = p->parent; q && depth < AN_MAX_DEPTH;
 	     c = q, q = q->parent, depth++) {
 		wk__flush_sub(q, end);
-		q->sub_cum[WS_CPU] -= moved < q->sub_cum[WS_CPU] ? moved : q->sub_cum[WS_CPU];
-		q->sub_cum[WS_IO] += moved;
-		if (an__launched(c)) {
-			q->xsub_cum[WS_CPU] -= moved < q->xsub_cum[WS_CPU] ? moved : q->xsub_cum[WS_CPU];
-			q->xsub_cum[WS_IO] += moved;
-		}
+		cpu_cum_to_io(q->sub_cum, moved);
+		if (an__launched(c))
+			cpu_cum_to_io(q->xsub_cum, moved);
 	}
 }
 
