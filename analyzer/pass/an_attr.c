@@ -23,6 +23,16 @@
 #define RX_MAX_NS	100000000ull	/* a receipt lasts at most this (old traces) */
 #define RX_CPU_NS	1000000ull	/* a receipt's calls are closer than this on CPU */
 #define RX_CPU_MAX_NS	5000000ull	/* ... or this, with only its own calls between (rx_call) */
+#define NEXT_CPU_NS	200000ull	/* next()'s own code before it waits for a batch */
+/*
+ * ... after a wait for the GIL there: taking the GIL over (its mutex, the signal to
+ * the thread that dropped it) and handing it on at each call that releases it.  In 4
+ * traces of pt_gil_w2 at rest, from a GIL wait's end to a receive: median 161 us,
+ * p90 278, where the wait was in the job's next() (166 waits); 254 us and more where
+ * it ended in the loop's own code before the job called next() (31).  250 us took
+ * 140 of the 166 and none of the 31; 300 us would take 14 of the 31.
+ */
+#define NEXT_GIL_CPU_NS	250000ull
 #define RX_HOLD_NS	1000000000ull	/* segments held for a take that may come */
 #define PENDING_MAX	64		/* batches received and not taken, at most */
 #define OVL_LAUNCH	0xff
@@ -747,11 +757,15 @@ void attr__send(struct an *a, struct thr *t, uint64_t ts)
 /*
  * t put an index on a queue at ts (cpu: its CPU time then), in next(), when it took
  * a batch.  The put of a take found at its receipt's end comes close after that end
- * on t's CPU (absorbed); a put that closely follows the receipt ends it there; else
- * the receipt's end was the take.
+ * on t's CPU (absorbed); a put that follows the receipt as its calls do (rx_goes_on:
+ * RX_CPU_NS, or RX_CPU_MAX_NS with only a receipt's calls between) ends it there;
+ * else the receipt's end was the take.  Under GIL contention, rebuilding a batch's
+ * last tensor and handing the GIL around took more than RX_CPU_NS of CPU before the
+ * put (pt_gil_w2 at rest: 14 ms of GIL waits in one next() call read as the step's).
  */
 static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 {
+	uint64_t gap;
 	bool in_rx;
 
 	if (t->absorb && cpu <= t->take_cpu + RX_CPU_NS) {
@@ -761,7 +775,9 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 	if (put_held(a, t, ts))
 		return;
 	put_take(t);
-	in_rx = t->rx_open && ts >= t->rx_end && cpu - t->rx_cpu <= RX_CPU_NS;
+	gap = cpu > t->rx_cpu ? cpu - t->rx_cpu : 0;
+	in_rx = t->rx_open && ts >= t->rx_end &&
+		(gap <= RX_CPU_NS || (!t->rx_foreign && gap <= RX_CPU_MAX_NS));
 	if (t->rx_open && !in_rx)
 		ts = t->rx_end;
 	take(a, t, ts, in_rx);
@@ -1220,6 +1236,7 @@ struct piece {
 	bool preempted;	/* runnable, preempted (state R) */
 	bool own;	/* its category is its segment's own, not an overlay's */
 	bool gil;	/* a lock wait on CPython's GIL */
+	bool in_dl;	/* under a loader overlay (a receipt, next()'s tail): in next() */
 	bool coll;	/* after a collective_wait */
 };
 
@@ -1258,7 +1275,7 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
 	t->cum.cat[cat] += e - s;
 	if (pc->gil && cat == CAT_LOCK) {
 		t->cum.gil += e - s;
-		if (g && (g->flags & SEG_IN_NEXT))
+		if (pc->in_dl || (g && (g->flags & SEG_IN_NEXT)))
 			t->cum.gil_next += e - s;
 		if (g)
 			gil_credit(a, t, g->waker, s, e);
@@ -1376,21 +1393,20 @@ static bool applies(const struct ovl *o, int base, bool cpu)
 }
 
 /*
- * The category of instant c under the overlays, and the next instant where that may
- * change.
- */
-/*
  * The category at time c of a piece [c, e) with base category `base`, and the next
- * time it may change.  Overlays are sorted by start; *lo skips the prefix already
- * over (pieces advance monotonically), so a long segment crossed by many overlays
- * costs linear time, not quadratic.
+ * time it may change; *in_dl: a loader overlay covers c, whether it relabels the
+ * piece or not (a lock wait inside a receipt stays a lock wait, in next()).
+ * Overlays are sorted by start; *lo skips the prefix already over (pieces advance
+ * monotonically), so a long segment crossed by many overlays costs linear time, not
+ * quadratic.
  */
 static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu, uint64_t *next,
-		      uint32_t *lo, uint8_t *flags)
+		      uint32_t *lo, uint8_t *flags, bool *in_dl)
 {
 	int cat = base;
 
 	*flags = 0;
+	*in_dl = false;
 	while (*lo < t->ovlen && o_at(t, *lo)->e <= c && o_at(t, *lo)->cat != OVL_LAUNCH)
 		(*lo)++;
 	*next = e;
@@ -1410,6 +1426,7 @@ static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu,
 			continue;
 		if (o->e < *next)
 			*next = o->e;
+		*in_dl |= o->cat == CAT_DL;
 		if (applies(o, base, cpu) && rank(o->cat) > (cat == base ? 0 : rank(cat))) {
 			cat = o->cat;
 			*flags = o->flags;
@@ -1424,11 +1441,13 @@ static void account_overlaid(struct an *a, struct thr *t, uint64_t s, uint64_t e
 	uint32_t lo = 0;
 	uint64_t next;
 	uint8_t flags;
+	bool in_dl;
 
 	while (s < e) {
-		int cat = overlay_at(t, s, e, base, cpu, &next, &lo, &flags);
+		int cat = overlay_at(t, s, e, base, cpu, &next, &lo, &flags, &in_dl);
 		struct piece p = *pc;
 
+		p.in_dl = in_dl;
 		if (next <= s)
 			next = e;
 		if (cat != base) {
@@ -1668,6 +1687,10 @@ static bool ready(struct an *a, struct thr *t, const struct seg *g)
 		return false;
 	/* a futex wait chain may turn it into a lock wait */
 	if (t->fx_open && g->end > t->fx_start && lag < CHAIN_HOLD_NS)
+		return false;
+	/* a GIL wait that a batch's receive may follow in next() (lock_waited) */
+	if (t->gl_end && g->end <= t->gl_end && lag < RX_HOLD_NS &&
+	    attr__cpu_at(t, a->now) <= t->gl_cpu + NEXT_GIL_CPU_NS)
 		return false;
 	/* a free of the previous batch may still end next() past this (tail_late) */
 	if (g->end > t->last_take && tail_late(t, a->now) && lag < RX_HOLD_NS)
@@ -2019,7 +2042,6 @@ static bool is_ipc(const struct st_ev_syscall *sc)
 	       (sc->fd.kind == ST_FD_PIPE || sc->fd.kind == ST_FD_SOCK);
 }
 
-#define NEXT_CPU_NS	200000ull	/* next()'s own code before it waits for a batch */
 /*
  * next()'s own code after its take (the index put) up to its return: the job's
  * first call after next() returned came a median 86-114 us of CPU after the put in
@@ -2152,14 +2174,18 @@ void attr__resumed(struct thr *t, uint64_t ts)
 /*
  * t starts waiting for a batch at s (a receive on a batch pipe).  next() runs a
  * little code before that: a preemption that ended at most NEXT_CPU_NS of t's CPU
- * before s came inside next(), as the job measures it (the loader's time).
+ * before s (a wait for the GIL: NEXT_GIL_CPU_NS) came inside next(), as the job
+ * measures it (the loader's time; a GIL wait stays a lock wait, the GIL in next()).
  */
 static void next_preempted(struct thr *t, uint64_t s)
 {
-	if (t->pre_end && t->pre_end <= s && attr__cpu_at(t, s) - t->pre_cpu <= NEXT_CPU_NS &&
-	    next_code(t))
+	uint64_t cpu = attr__cpu_at(t, s);
+
+	if (t->pre_end && t->pre_end <= s && cpu - t->pre_cpu <= NEXT_CPU_NS && next_code(t))
 		ovl_add(t, t->pre_start, s, CAT_DL);
-	t->pre_end = 0;
+	if (t->gl_end && t->gl_end <= s && cpu - t->gl_cpu <= NEXT_GIL_CPU_NS)
+		ovl_add(t, t->gl_start, s, CAT_DL);
+	t->pre_end = t->gl_end = 0;
 }
 
 /*
@@ -2258,6 +2284,26 @@ static bool chain_held(const struct thr *t)
  * on the GIL.  A semaphore's timed wait (a Python lock's acquire(timeout=)) has no
  * mutex and keeps its own cause.
  */
+/*
+ * t's wait for a lock a sibling held (the GIL) ended at e, begun at s: in next()'s own
+ * code before its receive when a receive follows within NEXT_GIL_CPU_NS of CPU
+ * (next_preempted); its segments are held until that is known.  A thread of the loop
+ * that took batches before only: next()'s code before its poll takes 80-170 us of CPU,
+ * and a GIL holder asks for the GIL every 5 ms, so in a GIL-bound job next() often
+ * waits for it there (pt_gil_w2 at rest: 0.014-0.016 of the window, all of it in
+ * next() for the job).
+ */
+static void lock_waited(struct thr *t, uint64_t s, uint64_t e)
+{
+	if (!t->takes || !next_code(t))
+		return;
+	/* one lead of waits (the GIL, then the mutex around it) from its first */
+	if (!t->gl_end || attr__cpu_at(t, s) > t->gl_cpu + NEXT_GIL_CPU_NS)
+		t->gl_start = s;
+	t->gl_end = e;
+	t->gl_cpu = attr__cpu_at(t, e);
+}
+
 static void chain_end(struct an *a, struct thr *t, const struct seg *last, bool sib)
 {
 	uint8_t flags = OVF_ALL;
@@ -2265,14 +2311,17 @@ static void chain_end(struct an *a, struct thr *t, const struct seg *last, bool 
 
 	t->fx_open = false;
 	if (!last) {
-		if (t->fx_cond && chain_held(t))
+		if (t->fx_cond && chain_held(t)) {
 			ovl_add_f(t, t->fx_start, t->fx_end, CAT_LOCK, OVF_ALL | OVF_GIL);
+			lock_waited(t, t->fx_start, t->fx_end);
+		}
 		return;
 	}
 	if (last->wrel != WREL_SIBLING && !sib)
 		return;
 	if (chain_held(t))
 		flags |= OVF_GIL;
+	lock_waited(t, t->fx_start, t->fx_end);
 	/* a queue feeder of the loader held it while t was in next(): the loader's wait */
 	if (w && (w->flags & TF_FEEDER) && t->fx_in_next)
 		ovl_add_f(t, t->fx_start, t->fx_end, CAT_DL, OVF_ALL);
@@ -2293,13 +2342,30 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 {
 	bool futex = sc->b.nr == NR(futex), wait = futex_wait_op(sc);
 	bool timeout = wait && sc->b.ret == -ETIMEDOUT_;
+	/*
+	 * A timed wait woken (0) on a private futex, though an interrupt's wakeup ran it:
+	 * its timer expired as a sibling's wake came, which dequeued it first.  Only a
+	 * thread of the process wakes a private futex: a sibling's lock wait, a chain of
+	 * one (pt_gil_w2 at rest: 0.018 of the window, 27 GIL waits of 5 ms in next(),
+	 * read as "other, woken by an interrupt").  Without a timer (the tracer records
+	 * FUTEX_WAIT's timeout, -1 for none) an interrupt did not run it: a lost waker.
+	 */
+	bool timed = !((sc->present & ST_SC_TIMEOUT) && sc->timeout < 0);
+	bool raced = wait && timed && sc->b.ret == 0 && (sc->futex.op & FUTEX_PRIVATE_) &&
+		     cv->last && cv->last->wrel == WREL_IRQ;
 
 	if (t->fx_open && (!futex || s > t->fx_end + CHAIN_GAP_NS ||
 			   (timeout && !chain_addr(t, sc->futex.uaddr))))
 		chain_end(a, t, NULL, false);
 	if (!t->fx_open) {
-		if (!timeout || !cv->first)
+		if (!cv->first)
 			return;
+		if (!timeout && !raced) {
+			/* one wait a sibling ended: a lock's (finalize_seg) */
+			if (wait && sc->b.ret == 0 && cv->last && cv->last->wrel == WREL_SIBLING)
+				lock_waited(t, cv->first->start, e);
+			return;
+		}
 		t->fx_open = true;
 		t->fx_addr = sc->futex.uaddr;
 		t->fx_start = cv->first->start;
@@ -2391,6 +2457,8 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		write_session(t, sc, s, e);
 	if (e > t->sc_horizon)
 		t->sc_horizon = e;
+	if (sc->b.nr != NR(futex))
+		t->gl_end = 0;	/* no receive came next: a GIL wait of the step's own */
 	t->last_ts = e;
 	attr__finalize(a, t, false);
 }

@@ -146,13 +146,6 @@ KNOWN_MISS = {
                        "(goldens nw0_regimes, nw0_sharpish, nw0_bimodal: 29 came again at "
                        "c6f2938), the 119 came again in attach mode in an idle clean clone at "
                        "fe03558"),
-    ("gil", "time in next() (loader wait + the GIL in it)"):
-        (lambda f: True, "issue 13, open: pt_gil_w2 gave 0.41-0.49 against the job's "
-         "0.49-0.57 at rest since the GIL taken at a timeout is the GIL's (0.14-0.44 before): "
-         "the GIL waits between next()'s entry and its first receive (its own Python code "
-         "before the poll) are not counted, as nothing in the trace says where next() began; "
-         "CI's run at 0a9359a, busier, had it outside the old condition (a run queue of 5% "
-         "or more)"),
 }
 
 
