@@ -33,6 +33,16 @@
  * 140 of the 166 and none of the 31; 300 us would take 14 of the 31.
  */
 #define NEXT_GIL_CPU_NS	250000ull
+/*
+ * Each tensor of a batch is one fetch, and a loop's batches are alike: a receipt with
+ * fewer fetches since its batch's read than most receipts that a put ended (next()
+ * puts the next index once the batch is rebuilt) has tensors to come, and goes on
+ * through a receipt's calls however long the thread ran since the last (pt_wk_sleep
+ * under load: 17.5 ms "on CPU" between a batch's two tensors, the second fetch read
+ * as the step's): the next fetch's socket() too.  The usual count needs 3 receipts
+ * that had it.
+ */
+#define FETCH_LEARN	3
 #define RX_HOLD_NS	1000000000ull	/* segments held for a take that may come */
 #define PENDING_MAX	64		/* batches received and not taken, at most */
 #define OVL_LAUNCH	0xff
@@ -405,6 +415,9 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 		return;
 	t->pending--;
 	t->takes++;
+	t->take_ts = ts;
+	t->take_bare = t->rx_open && !t->rx_fetches && t->fetch_usual &&
+		       t->fetch_hist[t->fetch_usual] >= FETCH_LEARN;
 	if (ts > t->last_take) {
 		if (t->last_take)
 			t->take_gap = t->take_gap ? (3 * t->take_gap + ts - t->last_take) / 4 :
@@ -494,17 +507,7 @@ static void rx_conn_track(struct thr *t, const struct st_ev_syscall *sc)
 	}
 }
 
-/*
- * Each tensor of a batch is one fetch, and a loop's batches are alike: a receipt with
- * fewer fetches since its batch's read than most receipts that a put ended (next()
- * puts the next index once the batch is rebuilt) has tensors to come, and goes on
- * through a receipt's calls however long the thread ran since the last (pt_wk_sleep
- * under load: 17.5 ms "on CPU" between a batch's two tensors, the second fetch read
- * as the step's): the next fetch's socket() too.  The usual count needs 3 receipts
- * that had it.
- */
-#define FETCH_LEARN	3
-
+/* A receipt's fetches, learnt (FETCH_LEARN). */
 static void rx_fetch_learn(struct thr *t)
 {
 	uint32_t n = t->rx_fetches < FETCH_MAX ? t->rx_fetches : FETCH_MAX;
@@ -899,11 +902,49 @@ static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc)
 {
 	struct thr *f = w->fwake;
 
+	uint64_t takes = w->takes;
+
 	w->fwake = f->fwaker = NULL;
 	if (f->put_open || fx_shared(a, w, sc))
 		return;
 	f->put_open = true;
 	put(a, w, w->fwake_ts, w->fwake_cpu);
+	f->put_by = w->tid;
+	f->put_take = w->takes != takes && w->take_bare ? w->take_ts : 0;
+}
+
+#define MSG_NONE_LEN	8	/* multiprocessing's message of None: 4-byte length, pickle */
+
+/*
+ * A feeder's write of len bytes made w's take at ts, of a message that brought no
+ * tensor where the loop's batches do (take_bare): undone when it is None, not an index
+ * (MSG_NONE_LEN bytes).  DataLoader puts None to a worker whose IterableDataset stream
+ * ended, answering that worker's last message (no batch), and to every worker when it
+ * shuts the pool down.  A user's IterableDataset over 2 workers had one step too many
+ * per worker and epoch (81 for 80 batches).  Only a bare message's: a feeder woken to
+ * hand the GIL over, then idle until the pool's shutdown, wrote None first after a
+ * batch's take (pt_wk_lock under load: a step lost).
+ */
+static void untake(struct thr *w, uint64_t ts, int64_t len)
+{
+	if (len != MSG_NONE_LEN)
+		return;
+	for (uint32_t i = w->nsnaps; i-- > 0 && w->snaps[i].ts >= ts;)
+		if (w->snaps[i].ts == ts && w->snaps[i].kind == SNAP_TAKE) {
+			w->snaps[i].kind = SNAP_VOID;
+			return;
+		}
+}
+
+/* Feeder f wrote the object of the put that woke it, len bytes. */
+static void put_written(struct an *a, struct thr *f, int64_t len)
+{
+	struct thr *w = f->put_take ? an__find_thread(a, f->put_by) : NULL;
+
+	f->put_open = false;
+	if (w)
+		untake(w, f->put_take, len);
+	f->put_take = 0;
 }
 
 /* t is about to do something else than the call that woke a feeder, or was woken. */
@@ -1976,11 +2017,17 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 	}
 	t->flags |= TF_FEEDER;
 	if (t->put_open) {
-		t->put_open = false;
+		put_written(a, t, sc->b.ret);
 		return;
 	}
-	for (uint32_t i = 0; p && i < p->nloggers; i++)
-		feeder_send(a, p->loggers[i], e);
+	for (uint32_t i = 0; p && i < p->nloggers; i++) {
+		struct thr *w = p->loggers[i];
+		uint64_t takes = w->takes;
+
+		feeder_send(a, w, e);
+		if (w->takes != takes && w->take_bare)
+			untake(w, w->take_ts, sc->b.ret);
+	}
 }
 
 /*
