@@ -16,7 +16,10 @@
             receives every batch from the workers and hands it to the main thread
             (on a machine without CUDA, its copy to pinned memory is a plain copy)
   epochs    --epochs epochs of --batches-per-epoch; --workers, --prefetch and
-            --persistent choose the loader (workers re-created every epoch or not)
+            --persistent choose the loader (workers re-created every epoch or not);
+            --iterable 1: an IterableDataset, each worker streaming every
+            num_workers-th batch of the epoch and ending its stream with a message
+            of its own (no batch), which DataLoader answers by putting None to it
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -39,7 +42,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, get_worker_info
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wl_common as wl  # noqa: E402
@@ -67,7 +70,7 @@ JOBS = {
 KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, prefetch=2,
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
-             pin_memory=0, untimed_tail=0)
+             pin_memory=0, untimed_tail=0, iterable=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -203,6 +206,23 @@ class Samples(Dataset):
         return 1 << 30
 
 
+class Stream(IterableDataset):
+    """The epoch's batches as a stream: worker k of n yields batches k, k + n, ...
+    (DataLoader takes them round-robin, so in order), the samples of each batch those
+    of BatchSampler's order for the epoch (epoch: set before iter(), copied into the
+    workers a pool forks)."""
+
+    def __init__(self, samples, sampler):
+        self.samples, self.sampler = samples, sampler
+
+    def __iter__(self):
+        wi = get_worker_info()
+        k, n = (wi.id, wi.num_workers) if wi else (0, 1)
+        for i, (b, idxs) in enumerate(self.sampler):
+            if i % n == k:
+                yield self.samples[(b, idxs)]
+
+
 def worker_init(ds, truth):
     def init(w):
         torch.set_num_threads(1)
@@ -257,8 +277,12 @@ class Job:
             if args.pin_memory:
                 cpu_pin_memory()
                 kw.update(pin_memory=True, pin_memory_device="cpu")
-        self.loader = DataLoader(self.ds, batch_size=None, sampler=self.sampler,
-                                 num_workers=args.workers, **kw)
+        if args.iterable:
+            self.loader = DataLoader(Stream(self.ds, self.sampler), batch_size=None,
+                                     num_workers=args.workers, **kw)
+        else:
+            self.loader = DataLoader(self.ds, batch_size=None, sampler=self.sampler,
+                                     num_workers=args.workers, **kw)
         self.model = mlp(args.hidden)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01)
         self.sched = wl.SchedStat()
@@ -492,6 +516,10 @@ def parse_args():
             p.error("--%s must not be negative" % knob.replace("_", "-"))
     if a.workers == 0 and (a.persistent or a.prefetch != 2 or a.pin_memory):
         p.error("--persistent, --prefetch and --pin-memory need --workers > 0")
+    if a.iterable and (a.persistent or a.batches_per_epoch % max(1, a.workers)):
+        # persistent workers would keep the first epoch's copy of the sampler
+        p.error("--iterable needs non-persistent workers that share each epoch's "
+                "batches evenly")
     if a.warmup_steps + a.untimed_tail >= a.epochs * a.batches_per_epoch:
         p.error("--warmup-steps and --untimed-tail must leave batches in the window")
     return a
