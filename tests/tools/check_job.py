@@ -138,8 +138,9 @@ def main():
 # (job or scenario, check) -> (where it is known to miss, by the job's own figures; why).
 KNOWN_MISS = {
     ("pt_iter", "steps"): (lambda f: f["attach"],
-                           "issue 13, open: in attach mode 75-76 steps for 70, at rest and under load (86-87 "
-                           "before 9a20c1d; run mode 69, 80 before), about 2 too many per "
+                           "issue 13, open: in attach mode 75-76 steps for 70, at rest "
+                           "and under load (86-87 before 9a20c1d; run mode 69, 80 "
+                           "before), about 2 too many per "
                            "epoch; in both modes the index put that DataLoader makes to "
                            "another worker right after a put of None (in the same next()) "
                            "takes a batch received early; why attach mode ends with more "
