@@ -901,7 +901,6 @@ void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *s
 static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc)
 {
 	struct thr *f = w->fwake;
-
 	uint64_t takes = w->takes;
 
 	w->fwake = f->fwaker = NULL;
@@ -2319,19 +2318,6 @@ static bool chain_held(const struct thr *t)
 }
 
 /*
- * Ends the open chain; as a lock wait when a sibling ended it (the segments held):
- * its wakeup says so, or the call itself (sib) when the wakeup came first from the
- * wait's timer.  Without either (last NULL: the thread went on), still the GIL's
- * when its last timeout returned from a condition wait, whose mutex it then released
- * (fx_cond), while its siblings ran: CPython's take_gil() asks the holder to drop the
- * GIL when its wait times out, and takes it at once when the holder has dropped it by
- * the time it looks again, without a wake of its own (glibc hands the signal to a
- * waiter that is no longer asleep).  pt_gil_w2: 0.37 of the window read as "other,
- * woken by an interrupt" at rest, 0.7 on CI's machine, against the job's 0.91 blocked
- * on the GIL.  A semaphore's timed wait (a Python lock's acquire(timeout=)) has no
- * mutex and keeps its own cause.
- */
-/*
  * t's wait for a lock a sibling held (the GIL) ended at e, begun at s: in next()'s own
  * code before its receive when a receive follows within NEXT_GIL_CPU_NS of CPU
  * (next_preempted); its segments are held until that is known.  A thread of the loop
@@ -2351,6 +2337,19 @@ static void lock_waited(struct thr *t, uint64_t s, uint64_t e)
 	t->gl_cpu = attr__cpu_at(t, e);
 }
 
+/*
+ * Ends the open chain; as a lock wait when a sibling ended it (the segments held):
+ * its wakeup says so, or the call itself (sib) when the wakeup came first from the
+ * wait's timer.  Without either (last NULL: the thread went on), still the GIL's
+ * when its last timeout returned from a condition wait, whose mutex it then released
+ * (fx_cond), while its siblings ran: CPython's take_gil() asks the holder to drop the
+ * GIL when its wait times out, and takes it at once when the holder has dropped it by
+ * the time it looks again, without a wake of its own (glibc hands the signal to a
+ * waiter that is no longer asleep).  pt_gil_w2: 0.37 of the window read as "other,
+ * woken by an interrupt" at rest, 0.7 on CI's machine, against the job's 0.91 blocked
+ * on the GIL.  A semaphore's timed wait (a Python lock's acquire(timeout=)) has no
+ * mutex and keeps its own cause.
+ */
 static void chain_end(struct an *a, struct thr *t, const struct seg *last, bool sib)
 {
 	uint8_t flags = OVF_ALL;

@@ -296,7 +296,7 @@ struct thr {
 	uint64_t last_arr_cpu, last_arr_blocks, last_arr_takes;	/* at the last arrival */
 	uint64_t poll_at, poll_cpu;	/* the last poll that said a batch was there */
 	uint64_t pre_start, pre_end, pre_cpu;	/* its last preemption; its CPU ns after it */
-	uint64_t gl_start, gl_end, gl_cpu;	/* its last wait for the GIL; its CPU ns after it */
+	uint64_t gl_start, gl_end, gl_cpu;	/* its last wait a sibling ended (the GIL); CPU ns then */
 	uint64_t pre_take;	/* preempted right after this take: still in next() */
 	bool preempted;		/* switched out runnable (not a new task's first wait) */
 	uint64_t blocks;	/* times it blocked where a new batch may come (a pipe, epoll) */
