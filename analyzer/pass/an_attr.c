@@ -416,8 +416,8 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	t->pending--;
 	t->takes++;
 	t->take_ts = ts;
-	t->take_bare = t->rx_open && !t->rx_fetches && t->fetch_usual &&
-		       t->fetch_hist[t->fetch_usual] >= FETCH_LEARN;
+	t->take_bare = t->bare_next = t->rx_open && !t->rx_fetches && t->fetch_usual &&
+				      t->fetch_hist[t->fetch_usual] >= FETCH_LEARN;
 	if (ts > t->last_take) {
 		if (t->last_take)
 			t->take_gap = t->take_gap ? (3 * t->take_gap + ts - t->last_take) / 4 :
@@ -590,6 +590,24 @@ static void receipt_timeout(struct an *a, struct thr *t, const struct st_ev_sysc
 }
 
 /*
+ * A put that comes next after a take of a message with no tensor (take_bare), no batch
+ * between, takes nothing: DataLoader answers an IterableDataset worker's end of stream
+ * by putting None to it (that take, undone by its write: untake) and then an index to
+ * another worker, in the same next().  That second put took a batch received early
+ * (pt_iter attach under load: 72-73 steps for 70; a third put, of a batch from the
+ * cache, takes as before).  Counted as a put all the same.
+ */
+static bool bare_put(struct thr *t, uint64_t ts)
+{
+	if (!t->bare_next)
+		return false;
+	t->bare_next = false;
+	t->puts++;
+	t->put_cpu = attr__cpu_at(t, ts);
+	return true;
+}
+
+/*
  * A send after a take found by its receipt's end is that take's own, late (the
  * batch's tensors took long to rebuild): not an epoch's tail, then.
  */
@@ -629,11 +647,15 @@ static void tail_end(struct an *a, struct thr *t, uint64_t e, bool seen)
  * A loader that began before the trace (attach: its workers were not forked in it)
  * takes batches received before the trace, from its cache or the pipe: until its
  * first epoch ends, a put with no batch received in the trace is such a take, not an
- * iterator's first puts.
+ * iterator's first puts.  Not after a take of a message that brought no tensor where
+ * batches do (take_bare): an IterableDataset worker's end of stream, which DataLoader
+ * answers with None and an index to another worker in the same next(), and after
+ * which the pool's shutdown closes the queues, waking each feeder; those puts take
+ * nothing (pt_iter attach: 5 steps too many in the first epoch).
  */
 static bool before_trace(const struct thr *t)
 {
-	return !t->epoch_ends && t->proc && !(t->proc->flags & PF_FORKS);
+	return !t->epoch_ends && t->proc && !(t->proc->flags & PF_FORKS) && !t->take_bare;
 }
 
 /*
@@ -775,7 +797,7 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 		absorbed(t);
 		return;
 	}
-	if (put_held(a, t, ts))
+	if (bare_put(t, ts) || put_held(a, t, ts))
 		return;
 	put_take(t);
 	gap = cpu > t->rx_cpu ? cpu - t->rx_cpu : 0;
@@ -964,7 +986,7 @@ void attr__wake_known(struct an *a, struct thr *t)
  */
 static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 {
-	if (absorbed(t) || put_held(a, t, ts))
+	if (absorbed(t) || bare_put(t, ts) || put_held(a, t, ts))
 		return;
 	put_take(t);
 	take(a, t, t->rx_open ? t->rx_end : ts, false);
@@ -1050,6 +1072,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		return true;
 	}
 	if (!merged) {
+		t->bare_next = false;
 		/* a read's receipt went on or not at its call (attr__syscall) */
 		if (kind == ARR_WAKE)
 			receipt_timeout(a, t, NULL, ts);
