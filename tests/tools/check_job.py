@@ -137,14 +137,6 @@ def main():
 # Misses open in issue 13, said on every run but not failed, so that the rest gates:
 # (job or scenario, check) -> (where it is known to miss, by the job's own figures; why).
 KNOWN_MISS = {
-    ("pt_iter", "steps"): (lambda f: f["attach"],
-                           "issue 13, open: in attach mode 75-76 steps for 70, at rest "
-                           "and under load (86-87 before 9a20c1d; run mode 69, 80 "
-                           "before), about 2 too many per "
-                           "epoch; in both modes the index put that DataLoader makes to "
-                           "another worker right after a put of None (in the same next()) "
-                           "takes a batch received early; why attach mode ends with more "
-                           "takes than run mode is not known yet"),
     # num_workers=0 only (no schedstat around next(): next_runq_s is None); with workers
     # the steps are the takes, and they gate
     ("gil", "steps"): (lambda f: f["runq_wait_s"] < 0.05 and f.get("next_runq_s") is None,
