@@ -590,24 +590,6 @@ static void receipt_timeout(struct an *a, struct thr *t, const struct st_ev_sysc
 }
 
 /*
- * A put that comes next after a take of a message with no tensor (take_bare), no batch
- * between, takes nothing: DataLoader answers an IterableDataset worker's end of stream
- * by putting None to it (that take, undone by its write: untake) and then an index to
- * another worker, in the same next().  That second put took a batch received early
- * (pt_iter attach under load: 72-73 steps for 70; a third put, of a batch from the
- * cache, takes as before).  Counted as a put all the same.
- */
-static bool bare_put(struct thr *t, uint64_t ts)
-{
-	if (!t->bare_next)
-		return false;
-	t->bare_next = false;
-	t->puts++;
-	t->put_cpu = attr__cpu_at(t, ts);
-	return true;
-}
-
-/*
  * A send after a take found by its receipt's end is that take's own, late (the
  * batch's tensors took long to rebuild): not an epoch's tail, then.
  */
@@ -695,7 +677,12 @@ static bool resume_put(struct thr *t, uint64_t cpu, uint64_t prev)
 /*
  * A put by t at ts with no batch to take (a new iterator's first ones) ends an
  * epoch's tail; in a tail, a put is held (docs in an_core.h, tail_from).  True when
- * the put is no take now.
+ * the put is no take now.  A put that comes next after a take of a message with no
+ * tensor (take_bare), no batch between, takes nothing: DataLoader answers an
+ * IterableDataset worker's end of stream by putting None to it (that take, undone by
+ * its write: untake) and then an index to another worker, in the same next().  That
+ * second put took a batch received early (pt_iter attach under load: 72-73 steps for
+ * 70; a third put, of a batch from the cache, takes as before).
  */
 static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 {
@@ -703,6 +690,10 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 
 	t->puts++;
 	t->put_cpu = cpu;
+	if (t->bare_next) {
+		t->bare_next = false;
+		return true;
+	}
 	if (resume_put(t, cpu, prev))
 		return true;
 	if (!t->pending && t->tail_from) {
@@ -797,7 +788,7 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 		absorbed(t);
 		return;
 	}
-	if (bare_put(t, ts) || put_held(a, t, ts))
+	if (put_held(a, t, ts))
 		return;
 	put_take(t);
 	gap = cpu > t->rx_cpu ? cpu - t->rx_cpu : 0;
@@ -986,7 +977,7 @@ void attr__wake_known(struct an *a, struct thr *t)
  */
 static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 {
-	if (absorbed(t) || bare_put(t, ts) || put_held(a, t, ts))
+	if (absorbed(t) || put_held(a, t, ts))
 		return;
 	put_take(t);
 	take(a, t, t->rx_open ? t->rx_end : ts, false);

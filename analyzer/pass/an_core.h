@@ -326,7 +326,7 @@ struct thr {
 	uint64_t put_take;
 	uint64_t take_ts;	/* its last take's time (last_take: the latest) */
 	bool take_bare;		/* ... of a message with no fd fetch, where batches have some */
-	bool bare_next;		/* ... and no put or batch came since (bare_put) */
+	bool bare_next;		/* ... and no put or batch came since (put_held) */
 	/*
 	 * It woke feeder fwake at fwake_ts (its CPU then: fwake_cpu), the feeder's fwaker:
 	 * which futex word the waker's call woke, or the feeder's call waited on, says
