@@ -405,9 +405,22 @@ uint64_t attr__cpu_at(const struct thr *t, uint64_t ts)
 }
 
 /*
+ * The open receipt's last message brought no tensor (no fd fetch) where the loop's
+ * batches do: no batch.  An IterableDataset worker's end of stream (DataLoader
+ * answers it with None to that worker, or with persistent workers only marks the
+ * worker done, and puts an index to another, in the same next()).
+ */
+static bool rx_bare(const struct thr *t)
+{
+	return t->rx_open && !t->rx_fetches && t->fetch_usual &&
+	       t->fetch_hist[t->fetch_usual] >= FETCH_LEARN;
+}
+
+/*
  * t took a batch at ts: the loader's next() returned it.  While a receipt is open
  * (and its end is close), the time in next() runs up to here: dataloader_wait.  A
- * take from before the open receipt began (a put written late) leaves it open.
+ * take from before the open receipt began (a put written late) leaves it open.  A
+ * take of a message with no tensor (rx_bare) is no step: its snapshot is void.
  */
 static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 {
@@ -416,8 +429,7 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	t->pending--;
 	t->takes++;
 	t->take_ts = ts;
-	t->take_bare = t->bare_next = t->rx_open && !t->rx_fetches && t->fetch_usual &&
-				      t->fetch_hist[t->fetch_usual] >= FETCH_LEARN;
+	t->take_bare = t->bare_next = rx_bare(t);
 	if (ts > t->last_take) {
 		if (t->last_take)
 			t->take_gap = t->take_gap ? (3 * t->take_gap + ts - t->last_take) / 4 :
@@ -438,7 +450,7 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	t->absorb = false;
 	attr__become_logger(a, t);
 	if (!(t->takes & ((1ull << t->decimate) - 1)))
-		attr__snap(a, t, ts, SNAP_TAKE);
+		attr__snap(a, t, ts, t->take_bare ? SNAP_VOID : SNAP_TAKE);
 }
 
 /* On-CPU time since the receipt's last call (0 for a time before it). */
@@ -679,8 +691,8 @@ static bool resume_put(struct thr *t, uint64_t cpu, uint64_t prev)
  * epoch's tail; in a tail, a put is held (docs in an_core.h, tail_from).  True when
  * the put is no take now.  A put that comes next after a take of a message with no
  * tensor (take_bare), no batch between, takes nothing: DataLoader answers an
- * IterableDataset worker's end of stream by putting None to it (that take, undone by
- * its write: untake) and then an index to another worker, in the same next().  That
+ * IterableDataset worker's end of stream by putting None to it (that take is void:
+ * take()) and then an index to another worker, in the same next().  That
  * second put took a batch received early (pt_iter attach under load: 72-73 steps for
  * 70; a third put, of a batch from the cache, takes as before).
  */
@@ -914,49 +926,12 @@ void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *s
 static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc)
 {
 	struct thr *f = w->fwake;
-	uint64_t takes = w->takes;
 
 	w->fwake = f->fwaker = NULL;
 	if (f->put_open || fx_shared(a, w, sc))
 		return;
 	f->put_open = true;
 	put(a, w, w->fwake_ts, w->fwake_cpu);
-	f->put_by = w->tid;
-	f->put_take = w->takes != takes && w->take_bare ? w->take_ts : 0;
-}
-
-#define MSG_NONE_LEN	8	/* multiprocessing's message of None: 4-byte length, pickle */
-
-/*
- * A feeder's write of len bytes made w's take at ts, of a message that brought no
- * tensor where the loop's batches do (take_bare): undone when it is None, not an index
- * (MSG_NONE_LEN bytes).  DataLoader puts None to a worker whose IterableDataset stream
- * ended, answering that worker's last message (no batch), and to every worker when it
- * shuts the pool down.  A user's IterableDataset over 2 workers had one step too many
- * per worker and epoch (81 for 80 batches).  Only a bare message's: a feeder woken to
- * hand the GIL over, then idle until the pool's shutdown, wrote None first after a
- * batch's take (pt_wk_lock under load: a step lost).
- */
-static void untake(struct thr *w, uint64_t ts, int64_t len)
-{
-	if (len != MSG_NONE_LEN)
-		return;
-	for (uint32_t i = w->nsnaps; i-- > 0 && w->snaps[i].ts >= ts;)
-		if (w->snaps[i].ts == ts && w->snaps[i].kind == SNAP_TAKE) {
-			w->snaps[i].kind = SNAP_VOID;
-			return;
-		}
-}
-
-/* Feeder f wrote the object of the put that woke it, len bytes. */
-static void put_written(struct an *a, struct thr *f, int64_t len)
-{
-	struct thr *w = f->put_take ? an__find_thread(a, f->put_by) : NULL;
-
-	f->put_open = false;
-	if (w)
-		untake(w, f->put_take, len);
-	f->put_take = 0;
 }
 
 /* t is about to do something else than the call that woke a feeder, or was woken. */
@@ -1099,6 +1074,13 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		return true;
 	}
 	t->resuming = false;
+	/*
+	 * The message read before, not taken yet, brought no tensor: no batch.  The
+	 * workers of a persistent pool end their IterableDataset streams together, and
+	 * DataLoader reads their messages back to back (pt_iter_pers: 88 steps for 70).
+	 */
+	if (kind != ARR_WAKE && rx_bare(t) && t->pending)
+		t->pending--;
 	/* a new batch: its receipt starts, or goes on when one was not taken yet */
 	if (!t->rx_open)
 		t->rx_start = kind != ARR_WAKE && t->poll_at && t->poll_at <= ts &&
@@ -2029,18 +2011,13 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 		return;
 	}
 	t->flags |= TF_FEEDER;
+	/* the write of the put that woke it */
 	if (t->put_open) {
-		put_written(a, t, sc->b.ret);
+		t->put_open = false;
 		return;
 	}
-	for (uint32_t i = 0; p && i < p->nloggers; i++) {
-		struct thr *w = p->loggers[i];
-		uint64_t takes = w->takes;
-
-		feeder_send(a, w, e);
-		if (w->takes != takes && w->take_bare)
-			untake(w, w->take_ts, sc->b.ret);
-	}
+	for (uint32_t i = 0; p && i < p->nloggers; i++)
+		feeder_send(a, p->loggers[i], e);
 }
 
 /*

@@ -91,7 +91,7 @@ enum snap_kind {
 	SNAP_STEP,	/* a step-marker probe call */
 	SNAP_TAKE,	/* this thread took a batch (the loader's next() returned) */
 	SNAP_PERIOD,	/* a boundary of its own periodic pattern (second pass) */
-	SNAP_VOID,	/* a take undone: its put was of None, no index (put_written) */
+	SNAP_VOID,	/* a take of a message with no tensor: no step (take()) */
 };
 
 struct snap {
@@ -322,8 +322,6 @@ struct thr {
 	uint64_t tail_own;	/* on-CPU ns inside the frees there (a big batch's munmap) */
 	bool tail_off;
 	bool put_open;		/* a feeder thread: woken for a put it has not written yet */
-	uint32_t put_by;	/* ... by that thread, whose take at put_take (0: none) it made */
-	uint64_t put_take;
 	uint64_t take_ts;	/* its last take's time (last_take: the latest) */
 	bool take_bare;		/* ... of a message with no fd fetch, where batches have some */
 	bool bare_next;		/* ... and no put or batch came since (put_held) */

@@ -20,6 +20,7 @@
             --iterable 1: an IterableDataset, each worker streaming every
             num_workers-th batch of the epoch and ending its stream with a message
             of its own (no batch), which DataLoader answers by putting None to it
+            (persistent workers: it only marks the worker's stream ended)
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -210,14 +211,19 @@ class Stream(IterableDataset):
     """The epoch's batches as a stream: worker k of n yields batches k, k + n, ...
     (DataLoader takes them round-robin, so in order), the samples of each batch those
     of BatchSampler's order for the epoch (epoch: set before iter(), copied into the
-    workers a pool forks)."""
+    workers a pool forks; a persistent worker, forked once, counts its own)."""
 
-    def __init__(self, samples, sampler):
-        self.samples, self.sampler = samples, sampler
+    def __init__(self, samples, sampler, persistent):
+        self.samples, self.sampler, self.persistent = samples, sampler, persistent
+        self.iters = 0
 
     def __iter__(self):
         wi = get_worker_info()
         k, n = (wi.id, wi.num_workers) if wi else (0, 1)
+        if wi and self.persistent:
+            # a persistent worker keeps its first copy: it counts its own epochs
+            self.sampler.epoch = self.iters
+        self.iters += 1
         for i, (b, idxs) in enumerate(self.sampler):
             if i % n == k:
                 yield self.samples[(b, idxs)]
@@ -278,7 +284,7 @@ class Job:
                 cpu_pin_memory()
                 kw.update(pin_memory=True, pin_memory_device="cpu")
         if args.iterable:
-            self.loader = DataLoader(Stream(self.ds, self.sampler), batch_size=None,
+            self.loader = DataLoader(Stream(self.ds, self.sampler, args.persistent), batch_size=None,
                                      num_workers=args.workers, **kw)
         else:
             self.loader = DataLoader(self.ds, batch_size=None, sampler=self.sampler,
@@ -516,10 +522,8 @@ def parse_args():
             p.error("--%s must not be negative" % knob.replace("_", "-"))
     if a.workers == 0 and (a.persistent or a.prefetch != 2 or a.pin_memory):
         p.error("--persistent, --prefetch and --pin-memory need --workers > 0")
-    if a.iterable and (a.persistent or a.batches_per_epoch % max(1, a.workers)):
-        # persistent workers would keep the first epoch's copy of the sampler
-        p.error("--iterable needs non-persistent workers that share each epoch's "
-                "batches evenly")
+    if a.iterable and a.batches_per_epoch % max(1, a.workers):
+        p.error("--iterable needs workers that share each epoch's batches evenly")
     if a.warmup_steps + a.untimed_tail >= a.epochs * a.batches_per_epoch:
         p.error("--warmup-steps and --untimed-tail must leave batches in the window")
     return a
