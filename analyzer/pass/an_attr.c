@@ -1988,6 +1988,32 @@ static void ancestors_pipe(struct an *a, struct hmap *m, struct thr *t,
  */
 static bool shared_with_child(struct an *a, const struct thr *t, const struct st_ev_syscall *sc);
 
+/*
+ * Attach: a pool that began before the trace (its process forked no worker in it) has
+ * a feeder per worker, and each one's first write in the trace goes to a pipe not
+ * known yet (its worker has not read it since).  Where the thread that woke the
+ * writer took, or is receiving, a batch, that write is its put: pt_ep_w4_pf2_pers
+ * attach under load lost it, its take came at the receipt's end, the next put was
+ * absorbed as that take's own and the receipt after it began a false epoch's tail
+ * (3 steps lost).  A new iterator's first writes (run mode: its process forks its
+ * workers) stay none.
+ */
+static void unknown_put(struct an *a, struct thr *f, uint64_t e)
+{
+	struct proc *p = f->proc;
+
+	if ((f->flags & TF_LEADER) || !p || (p->flags & PF_FORKS) || !f->last_waker)
+		return;
+	for (uint32_t i = 0; i < p->nloggers; i++) {
+		struct thr *w = p->loggers[i];
+
+		if (w->tid == f->last_waker && (w->pending || w->rx_open)) {
+			feeder_send(a, w, e);
+			return;
+		}
+	}
+}
+
 static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t e)
 {
 	struct proc *p = t->proc;
@@ -2003,6 +2029,7 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 		 */
 		if (!(t->flags & TF_LEADER) && (v || (v = hmap_slot(&a->task_fds, key))))
 			*v = (uint64_t)t->tid << 1;
+		unknown_put(a, t, e);
 		return;
 	}
 	/* the process's first thread sends itself (trainsim); helper threads feed */
