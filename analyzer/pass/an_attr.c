@@ -1996,13 +1996,17 @@ static bool shared_with_child(struct an *a, const struct thr *t, const struct st
  * attach under load lost it, its take came at the receipt's end, the next put was
  * absorbed as that take's own and the receipt after it began a false epoch's tail
  * (3 steps lost).  A new iterator's first writes (run mode: its process forks its
- * workers) stay none.
+ * workers) stay none, and so do a thread's later writes to such pipes: a feeder's
+ * pipe is known once its worker reads it, and a thread that writes elsewhere (a log
+ * to a pipe) may make one false put at most.
  */
 static void unknown_put(struct an *a, struct thr *f, uint64_t e)
 {
 	struct proc *p = f->proc;
+	bool first = !(f->flags & TF_PIPE_WROTE);
 
-	if ((f->flags & TF_LEADER) || !p || (p->flags & PF_FORKS) || !f->last_waker)
+	f->flags |= TF_PIPE_WROTE;
+	if (!first || (f->flags & TF_LEADER) || !p || (p->flags & PF_FORKS) || !f->last_waker)
 		return;
 	for (uint32_t i = 0; i < p->nloggers; i++) {
 		struct thr *w = p->loggers[i];

@@ -234,6 +234,7 @@ struct proc;
 #define TF_FEEDER	(1u << 8)	/* writes indices to the workers (a queue feeder thread) */
 #define TF_RELAY_FED	(1u << 9)	/* its batches come through a relay: the relay's
 					 * receipts count them (pending), not its wakes */
+#define TF_PIPE_WROTE	(1u << 10)	/* wrote a pipe not known to carry indices */
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 
