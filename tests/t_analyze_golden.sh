@@ -179,24 +179,4 @@ check "charts, main_io: and their throughput" "$PY" -c '
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l[0].isdigit()]
 sys.exit(0 if abs(sum(float(r[3]) for r in rows) * float(rows[1][0]) - 10 * 1.048576) < 0.01 else 1)' "$TMP/mio/io_throughput.dat"
-
-# --- kept traces of reference jobs where a rule once failed (tests/golden/traces:
-# TRACE.zst and the job's truth line): check_job.py over the job's own window
-for truth in tests/golden/traces/*.truth.json; do
-	[ -e "$truth" ] || continue
-	base=${truth%.truth.json}
-	name=$(basename "$base")
-	read -r from to scen < <("$PY" -c 'import json, sys
-t = json.load(open(sys.argv[1]))
-print(t["window"]["start_ns"], t["window"]["end_ns"], t["scenario"])' "$truth")
-	verdict=$(awk -F'\t' -v n="$scen" '$1 == n { print $2 }' tests/scenarios.tsv)
-	if ! "$ANALYZE" -q --from "@$from" --to "@$to" --json "$TMP/$name.json" "$base.zst" \
-		2>"$TMP/$name.err"; then
-		fail "kept trace $name: analyze failed: $(cat "$TMP/$name.err")"
-		continue
-	fi
-	check "kept trace $name: check_job ($scen, $verdict)" env ANALYZE="$ANALYZE" "$PY" \
-		tests/tools/check_job.py "$scen (${name#"$scen"-}, kept)" "$verdict" "$TMP/$name.json" \
-		"$truth" "$base.zst"
-done
 finish
