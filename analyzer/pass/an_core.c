@@ -886,6 +886,8 @@ static void on_probe_def(struct an *a, const struct st_event *ev)
 		a->have_step_probes = true;
 	if (ev->pdef.role != ST_PROBE_GPU_SYNC && !coll)
 		return;
+	if (ev->pdef.role == ST_PROBE_GPU_SYNC && (v = hmap_slot(&a->probe_at, (uint64_t)ev->pdef.id + 1)))
+		*v = ev->ts ? ev->ts : 1;
 	/* GPU sync and collective probes end after the time they cover: hold that
 	 * thread's segments */
 	if (!ev->pdef.pid) {
@@ -901,12 +903,16 @@ static void on_probe_def(struct an *a, const struct st_event *ev)
 
 static void on_probe(struct an *a, const struct st_event *ev)
 {
-	uint64_t *v = hmap_find(&a->probe_role, (uint64_t)ev->probe.id + 1);
+	uint64_t *v = hmap_find(&a->probe_role, (uint64_t)ev->probe.id + 1), *at;
 	struct thr *t = an__thread(a, ev->probe.tid, 0);
 	uint64_t s = ev->probe.dur < ev->ts ? ev->ts - ev->probe.dur : 0;
 
 	if (!t || !v)
 		return;
+	/* the syncs go through this probe's library: its attach is when they are seen */
+	if (*v - 1 == ST_PROBE_GPU_SYNC && t->proc &&
+	    (at = hmap_find(&a->probe_at, (uint64_t)ev->probe.id + 1)) && *at > t->proc->gpu_fired_at)
+		t->proc->gpu_fired_at = *at;
 	attr__probe(a, t, s, ev->ts, (int)*v - 1);
 }
 
@@ -1078,6 +1084,7 @@ void an__free(struct an *a)
 	free(a->pipes);
 	hmap_free(&a->file_idx);
 	hmap_free(&a->probe_role);
+	hmap_free(&a->probe_at);
 	hmap_free(&a->orphans);
 	hmap_free(&a->fx_waiters);
 	cpu__free(a);

@@ -450,6 +450,7 @@ struct proc {
 	uint32_t flags, nthreads, nthreads_seen;
 	uint64_t first_ts, last_ts;
 	uint64_t gpu_probes_at;	/* when its first GPU sync probe was attached (0: none) */
+	uint64_t gpu_fired_at;	/* the latest attach of a GPU sync probe that fired in it */
 	uint32_t n_ws[NWS];	/* own threads in each worker state */
 	uint64_t act_cum, act_since;	/* integral of its threads on CPU or runnable (ns) */
 	uint8_t dstate;		/* derived: enum wst, WS_NONE */
@@ -631,6 +632,7 @@ struct an {
 	char *arena;
 	uint32_t arena_len, arena_cap;
 	struct hmap probe_role;	/* id + 1 -> role + 1 */
+	struct hmap probe_at;	/* id + 1 -> when it was attached (GPU sync probes) */
 	struct hmap orphans;	/* ppid -> the procs listed before it (a list by orphan_next) */
 	/*
 	 * hash(pid, futex word's 16-byte block) -> the first thread that waited on it,

@@ -102,6 +102,7 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	hmap_init(&a->pipe_idx);
 	hmap_init(&a->file_idx);
 	hmap_init(&a->probe_role);
+	hmap_init(&a->probe_at);
 	hmap_init(&a->orphans);
 	cpu__init(a);
 	/* 1 ms buckets to start with: they double as the trace gets longer */
@@ -260,9 +261,12 @@ static void health(struct an_result *res)
 /*
  * GPU sync probes go on a library when the job opens it, while the job runs: the
  * syncs of a window that began before then are not seen (a spinning sync reads as
- * compute, a blocking one as a wait of unknown cause).  A trainer's probes are the
- * first ones put on its own process (its CUDA library), else the first ones put on
- * every process; a library another process opens later says nothing about it.
+ * compute, a blocking one as a wait of unknown cause).  A trainer's syncs are seen
+ * from when the last of the probes that fired in its process went on: the CUDA
+ * runtime (cudart) and the driver (libcuda) are opened apart, and the syncs may go
+ * through the second only.  With none fired, the first ones put on its own process
+ * count, else the first ones put on every process; a library another process opens
+ * later says nothing about it.
  */
 static void probes_late(struct an_result *res)
 {
@@ -271,7 +275,9 @@ static void probes_late(struct an_result *res)
 	for (uint32_t i = 0; i < res->ntr; i++) {
 		const struct an_trainer *tr = &res->tr[i];
 		const struct proc *p = an__find_proc(a, tr->pid);
-		uint64_t at = p && p->gpu_probes_at ? p->gpu_probes_at : a->gpu_probes_at;
+		uint64_t at = !p ? a->gpu_probes_at :
+			      p->gpu_fired_at ? p->gpu_fired_at :
+			      p->gpu_probes_at ? p->gpu_probes_at : a->gpu_probes_at;
 
 		if (at && tr->win_start < at && tr->win_end > at) {
 			warn(res, "the GPU sync probes were attached %.3f s into the window of "
