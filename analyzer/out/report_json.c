@@ -219,6 +219,9 @@ static void j_steps(struct jw *w, const struct an_trainer *tr)
 	str(w, "method", tr->steps.method);
 	str(w, "pattern", tr->steps.pattern[0] ? tr->steps.pattern : NULL);
 	u64(w, "pattern_per_step", tr->steps.pattern_per_step);
+	u64(w, "other_loader_batches", tr->steps.other_batches);
+	u64(w, "other_loader_loops", tr->steps.other_loops);
+	num(w, "other_loader_held_s", (double)tr->steps.other_ns / 1e9);
 	num(w, "mean_ms", tr->steps.mean_ms);
 	num(w, "p50_ms", tr->steps.p50_ms);
 	num(w, "p95_ms", tr->steps.p95_ms);

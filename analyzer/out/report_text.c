@@ -71,6 +71,11 @@ static void overview(FILE *f, const struct an_trainer *tr)
 	if (tr->steps.pattern[0])
 		fprintf(f, "             (no batches reach the main thread: steps from its own periodic "
 			"pattern, %u x %s a step)\n", tr->steps.pattern_per_step, tr->steps.pattern);
+	if (tr->steps.other_batches)
+		fprintf(f, "             (the training loader's batches: another loader's %u batches in "
+			"%u loops, validation?, are no steps; the steps that held them %.3f s)\n",
+			tr->steps.other_batches, tr->steps.other_loops,
+			(double)tr->steps.other_ns / 1e9);
 }
 
 static void breakdown(FILE *f, const struct an_trainer *tr)

@@ -291,12 +291,12 @@ static void approx(struct snap *s, const struct snap *p, const struct acc *n, ui
 	}
 }
 
-void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
+struct snap *attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
 {
 	struct snap *s;
 
 	if (kind == SNAP_START && t->nsnaps)
-		return;
+		return NULL;
 	if (t->nsnaps == t->capsnaps) {
 		uint32_t cap = t->capsnaps ? 2 * t->capsnaps : 4;
 
@@ -305,7 +305,7 @@ void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
 		} else {
 			s = realloc(t->snaps, sizeof(*s) * cap);
 			if (!s)
-				return;
+				return NULL;
 			t->snaps = s;
 			t->capsnaps = cap;
 		}
@@ -348,6 +348,7 @@ void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind)
 	}
 	if (kind == SNAP_END)
 		seal(t);
+	return s;
 }
 
 /* The earliest snapshot still waiting for its values. */
@@ -424,6 +425,8 @@ static bool rx_bare(const struct thr *t)
  */
 static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 {
+	struct snap *s;
+
 	if (!t->pending)
 		return;
 	t->pending--;
@@ -449,8 +452,20 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	}
 	t->absorb = false;
 	attr__become_logger(a, t);
-	if (!(t->takes & ((1ull << t->decimate) - 1)))
-		attr__snap(a, t, ts, t->take_bare ? SNAP_VOID : SNAP_TAKE);
+	if (!(t->takes & ((1ull << t->decimate) - 1)) &&
+	    (s = attr__snap(a, t, ts, t->take_bare ? SNAP_VOID : SNAP_TAKE)) && t->take_cached)
+		s->src = SNAP_CACHED;
+}
+
+/*
+ * A take from an epoch's cache (its tail), placed once the tail ended: a batch of the
+ * loop that ended, though another loader's may have arrived since (an_finish.c, loaders).
+ */
+static void take_cached(struct an *a, struct thr *t, uint64_t ts)
+{
+	t->take_cached = true;
+	take(a, t, ts, false);
+	t->take_cached = false;
 }
 
 /* On-CPU time since the receipt's last call (0 for a time before it). */
@@ -631,7 +646,7 @@ static void tail_end(struct an *a, struct thr *t, uint64_t e, bool seen)
 	if (!seen && t->take_gap && t->take_gap < step)
 		step = t->take_gap;
 	for (uint64_t i = 1; i <= n; i++)
-		take(a, t, from + step * i, false);
+		take_cached(a, t, from + step * i);
 	t->tail_from = t->held_put = 0;
 	t->iter_takes = 0;
 	t->epoch_ends++;
@@ -740,7 +755,7 @@ static void tail_arrival(struct an *a, struct thr *t)
 {
 	if (!t->held_put)
 		return;
-	take(a, t, t->held_put, false);
+	take_cached(a, t, t->held_put);
 	t->tail_from = t->held_put = 0;
 }
 
@@ -752,6 +767,20 @@ void attr__end(struct an *a, struct thr *t, uint64_t ts)
 		take(a, t, t->rx_end, false);
 	if (t->tail_from && t->pending)
 		tail_end(a, t, t->held_put ? t->held_put : ts, t->held_put);
+}
+
+/*
+ * p forked a process at ts: a new iterator's pool (a DataLoader forks its workers in
+ * iter()).  The loop that took batches from the cache of an epoch's tail went on to
+ * it, so that tail is over: a persistent pool's workers live on, and a validation
+ * loader's first iter() was the only sign of its end (pt_val_pers: 3 batches the
+ * tail took were found in the validation loop instead, as its).
+ */
+void attr__forked(struct an *a, struct proc *p, uint64_t ts)
+{
+	for (uint32_t i = 0; i < p->nloggers; i++)
+		if (p->loggers[i]->tail_from)
+			attr__end(a, p->loggers[i], ts);
 }
 
 /* A worker process p (it wrote batches) exited at ts. */
@@ -1002,7 +1031,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		   uint64_t ino)
 {
 	struct proc *p = t->proc;
-	uint64_t cpu = attr__cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0;
+	struct snap *s;
+	uint64_t cpu = attr__cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0, *w;
 	bool near = t->last_arrival && ts >= t->last_arrival && t->blocks == t->last_arr_blocks &&
 		    t->takes == t->last_arr_takes;
 	/*
@@ -1044,6 +1074,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 			receipt_timeout(a, t, NULL, ts);
 		tail_arrival(a, t);
 	}
+	/* who sent it: the last to write that pipe (a wake: its waker, an_core.c switch_in) */
+	if ((kind == ARR_READ || kind == ARR_HDR) && ino && (w = hmap_find(&a->pipe_writer, ino)))
+		t->arr_src = (uint32_t)*w;
 	t->last_arrival = ts;
 	t->last_arr_kind = (uint8_t)kind;
 	t->last_arr_cpu = cpu;
@@ -1116,8 +1149,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if (direct)
 		t->direct_arrivals++;
 	attr__become_logger(a, t);
-	if (!(t->own_arrivals & ((1ull << t->decimate) - 1)))
-		attr__snap(a, t, ts, SNAP_OWN);
+	/* which loader sent it (an_finish.c, loaders) */
+	if (!(t->own_arrivals & ((1ull << t->decimate) - 1)) && (s = attr__snap(a, t, ts, SNAP_OWN)))
+		s->src = t->arr_src;
 	if (!direct || !p)
 		return false;
 	for (uint32_t i = 0; i < p->nloggers; i++) {
@@ -2469,7 +2503,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	const struct st_ev_syscall *sc = &ev->sc;
 	bool has_fd = sc->present & ST_SC_FD, arrival, batch_fd;
 	struct covered cv;
-	uint64_t e = ev->ts, s;
+	uint64_t e = ev->ts, s, *v;
 
 	/* entered before the thread's life in the trace began: the trace start, or a release */
 	if (sc->b.flags2 & ST_SC2_NO_ENTRY)
@@ -2501,8 +2535,11 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		ancestors_pipe(a, &a->feeder_fds, t, sc);
 		self_msg_write(a, t, sc);
 		index_write(a, t, sc, e);
-		if (t->proc && t->proc->parent)
+		if (t->proc && t->proc->parent) {
 			t->proc->msgs++;
+			if (sc->fd.ino && (v = hmap_slot(&a->pipe_writer, sc->fd.ino)))
+				*v = t->pid;
+		}
 	}
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) &&
 	    t->proc && t->proc->parent)

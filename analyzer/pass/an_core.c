@@ -446,6 +446,8 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 		t->wake_ts = 0;
 		return;
 	}
+	if (fed && direct)
+		t->arr_src = t->waker_pid;
 	if (fed)
 		attr__arrival(a, t, ts, direct, ARR_WAKE, 0);
 	t->wake_ts = 0;
@@ -684,6 +686,7 @@ static void on_fork(struct an *a, const struct st_event *ev)
 			cp->parent->fork_ts = ev->ts;
 			cp->iter_at = cp->parent->pipe_mark;
 			cp->parent->pipe_mark = 0;
+			attr__forked(a, cp->parent, ev->ts);
 		}
 		cp->flags |= PF_FORKED;
 	}
@@ -1078,6 +1081,7 @@ void an__free(struct an *a)
 	hmap_free(&a->threads);
 	hmap_free(&a->procs);
 	hmap_free(&a->feeder_fds);
+	hmap_free(&a->pipe_writer);
 	hmap_free(&a->self_msgs);
 	hmap_free(&a->task_fds);
 	hmap_free(&a->pipe_idx);

@@ -92,12 +92,18 @@ enum snap_kind {
 	SNAP_TAKE,	/* this thread took a batch (the loader's next() returned) */
 	SNAP_PERIOD,	/* a boundary of its own periodic pattern (second pass) */
 	SNAP_VOID,	/* a take of a message with no tensor: no step (take()) */
+	SNAP_OTHER,	/* a take of another loader's batch (validation): no step (an_finish.c) */
 };
+
+/* A SNAP_TAKE's src: a batch an epoch's tail took from its cache, at a time not seen */
+#define SNAP_CACHED	UINT32_MAX
 
 struct snap {
 	uint64_t ts;
 	uint32_t kind;
 	uint32_t approx;	/* registered after its time was finalized: values are later */
+	uint32_t src;		/* SNAP_OWN: the process that sent the batch (0: not known);
+				 * SNAP_TAKE: SNAP_CACHED for a batch of the loop's cache */
 	struct acc a;
 };
 
@@ -361,6 +367,8 @@ struct thr {
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */
 	uint8_t last_arr_kind;
 	uint64_t arr_ino;	/* the pipe of its last read arrival */
+	uint32_t arr_src;	/* the process that sent its last batch: the waker, the pipe's writer */
+	bool take_cached;	/* its take in progress is of a batch from an epoch's cache (tail) */
 	uint64_t self_body;	/* the pipe whose message header it read was its process's own */
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
 	/*
@@ -620,6 +628,7 @@ struct an {
 	struct hmap threads;	/* tid -> struct thr * */
 	struct hmap procs;	/* pid -> struct proc * */
 	struct hmap feeder_fds;	/* hash(pid, dev, ino) -> 1: fds batches arrive on */
+	struct hmap pipe_writer;	/* pipe ino -> the last child process that wrote it */
 	/* hash(pid, dev, ino) -> messages the process wrote itself into such a pipe, unread */
 	struct hmap self_msgs;
 	struct hmap task_fds;	/* hash(pid, dev, ino) -> 1: pipes its workers read indices on */
@@ -696,7 +705,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev);
  */
 #define AN_PROBE_COLL	0x100
 void attr__probe(struct an *a, struct thr *t, uint64_t s, uint64_t e, int role);
-void attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind);
+struct snap *attr__snap(struct an *a, struct thr *t, uint64_t ts, enum snap_kind kind);
 enum arr_kind { ARR_WAKE = 1, ARR_POLL, ARR_READ, ARR_HDR /* a read of 4 bytes */ };
 /*
  * Returns whether the arrival was merged into the previous one (the same batch); ino:
@@ -714,6 +723,7 @@ void attr__end(struct an *a, struct thr *t, uint64_t ts);
 void attr__wake_known(struct an *a, struct thr *t);
 void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *sc);
 void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts);
+void attr__forked(struct an *a, struct proc *p, uint64_t ts);
 void attr__fd(struct an *a, const struct st_event *ev);
 void attr__finalize(struct an *a, struct thr *t, bool all);
 void attr__become_logger(struct an *a, struct thr *t);

@@ -515,14 +515,28 @@ static int cmp_life(const void *x, const void *y)
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
-/* The main thread's first batch at or after ts (0: none). */
-static uint64_t first_batch(const struct thr *t, uint64_t ts)
+/*
+ * The main thread's first batch at or after ts (0: none) from a pool that started
+ * there.  A pool forked in the trace starts empty: its first batch arrives (where none
+ * comes to the thread itself, a relay's: its take).  Not a take before that: a take
+ * found late is registered at its own time, and an epoch's tail is spread up to its
+ * end (pt_val_pers: a tail's take after a validation pool's first fork split that pool
+ * in two).  A pool there at attach may have sent batches before the trace: its first
+ * take counts as well.
+ */
+static uint64_t first_batch(const struct thr *t, uint64_t ts, bool forked)
 {
-	for (uint32_t i = 0; i < t->nsnaps; i++)
-		if (t->snaps[i].ts >= ts && (t->snaps[i].kind == SNAP_OWN ||
-					     t->snaps[i].kind == SNAP_TAKE))
-			return t->snaps[i].ts;
-	return 0;
+	uint64_t took = 0;
+
+	for (uint32_t i = 0; i < t->nsnaps; i++) {
+		if (t->snaps[i].ts < ts)
+			continue;
+		if (t->snaps[i].kind == SNAP_OWN)
+			return took && !forked ? took : t->snaps[i].ts;
+		if (!took && (t->snaps[i].kind == SNAP_TAKE || t->snaps[i].kind == SNAP_OTHER))
+			took = t->snaps[i].ts;
+	}
+	return took;
 }
 
 /*
@@ -536,6 +550,18 @@ static void several_loaders(struct an_result *res, const struct an_trainer *tr)
 {
 	uint64_t fed[MAX_POOLS] = { 0 }, lo = UINT64_MAX, hi = 0;
 	uint32_t n = 0;
+
+	if (tr->steps.other_batches) {
+		analysis__warn(res, "main thread %u: batches of several data loaders; the steps "
+			       "are the batches of the one that sent the most (%u-%u a loop), not "
+			       "the %u in %u loops of the other (%u-%u a loop: validation?); the "
+			       "steps that held those loops last %.3f s",
+			       tr->main_tid, tr->steps.per_loop[0], tr->steps.per_loop[1],
+			       tr->steps.other_batches, tr->steps.other_loops,
+			       tr->steps.other_per_loop[0], tr->steps.other_per_loop[1],
+			       (double)tr->steps.other_ns / 1e9);
+		return;
+	}
 
 	for (uint32_t k = 0; k < tr->dl.nlisted; k++)
 		if (tr->dl.w[k].pool < tr->dl.npools)
@@ -557,6 +583,16 @@ static void several_loaders(struct an_result *res, const struct an_trainer *tr)
 }
 
 /*
+ * A worker forked at start is one more of pool pl's (NULL: none yet), whose first
+ * worker to exit did at ended (UINT64_MAX: none): not once the pool delivered a batch,
+ * nor once one of its workers has exited.
+ */
+static bool pool_goes_on(const struct an_pool *pl, uint64_t ended, uint64_t start)
+{
+	return pl && start < ended && !(pl->first_batch > pl->start && start > pl->first_batch);
+}
+
+/*
  * Groups the workers into pools: one DataLoader iterator forks all its workers before
  * its first batch, and they live until it ends.  A worker forked once the pool
  * delivered a batch, or once one of the pool's workers has exited, starts a new pool:
@@ -571,15 +607,14 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 
 	qsort(l, n, sizeof(*l), cmp_life);
 	for (uint32_t i = 0; i < n; i++) {
-		if (!pl || l[i].start >= ended ||
-		    (pl->first_batch > pl->start && l[i].start > pl->first_batch)) {
+		if (!pool_goes_on(pl, ended, l[i].start)) {
 			if (tr->dl.npools == MAX_POOLS)
 				break;
 			pl = &tr->dl.pools[tr->dl.npools++];
 			pl->start = l[i].start;
 			pl->iter = l[i].iter;
 			pl->forked = l[i].forked;
-			pl->first_batch = first_batch(tr->main, l[i].start);
+			pl->first_batch = first_batch(tr->main, l[i].start, l[i].forked);
 			ended = UINT64_MAX;
 		}
 		pl->workers++;
@@ -914,6 +949,197 @@ static void machine(struct an_result *res, uint64_t lo, uint64_t hi)
 	}
 }
 
+/* ------------------------------------------------------------------ loaders */
+
+/* A run of takes: batches of one pool's, back to back. */
+struct run {
+	uint32_t pool, pid, n;
+	uint64_t first, last;	/* its first and last take */
+	int cls;		/* 1: many batches a loop, 0: few, -1: not known yet */
+};
+
+/*
+ * The pools of the processes that sent t its batches (its arrivals' src), grouped as
+ * pools() groups a trainer's workers: pid -> pool number (from 1).
+ */
+static uint32_t src_pools(struct an *a, const struct thr *t, struct hmap *pool_of)
+{
+	struct life *l = malloc(sizeof(*l) * (t->nsnaps + 1));
+	struct an_pool pl = { 0 };
+	uint64_t ended = UINT64_MAX, *v;
+	uint32_t n = 0, np = 0;
+	const struct proc *q;
+
+	if (!l)
+		return 0;
+	for (uint32_t i = 0; i < t->nsnaps; i++) {
+		const struct snap *s = &t->snaps[i];
+
+		if (s->kind != SNAP_OWN || !s->src || hmap_find(pool_of, s->src) ||
+		    !(q = an__find_proc(a, s->src)) || !(v = hmap_slot(pool_of, s->src)))
+			continue;
+		*v = 1;
+		l[n++] = (struct life){ .start = q->first_ts, .pid = q->pid,
+					.end = q->flags & PF_EXITED ? q->last_ts : a->end_ts,
+					.forked = q->flags & PF_FORKED };
+	}
+	qsort(l, n, sizeof(*l), cmp_life);
+	for (uint32_t i = 0; i < n; i++) {
+		if (!pool_goes_on(np ? &pl : NULL, ended, l[i].start)) {
+			pl.start = l[i].start;
+			pl.first_batch = first_batch(t, l[i].start, l[i].forked);
+			ended = UINT64_MAX;
+			np++;
+		}
+		if (l[i].end < ended)
+			ended = l[i].end;
+		*hmap_find(pool_of, l[i].pid) = np;
+	}
+	free(l);
+	return np;
+}
+
+/*
+ * The runs of the batches t took, each by the pool that sent the last batch to arrive
+ * before it: a take found late (once the thread computed past its receipt) has its
+ * own time.  A batch an epoch's tail took from its cache is the loop's that ended,
+ * though it is placed by spreading the tail up to its end, when the next loader's
+ * batches may have come (pt_val_pers under load: 4 training batches read as
+ * validation ones).
+ */
+static uint32_t take_runs(const struct thr *t, const struct hmap *pool_of, struct run *r)
+{
+	uint32_t nr = 0, pool = 0, pid = 0;
+	const uint64_t *v;
+
+	for (uint32_t i = 0; i < t->nsnaps; i++) {
+		const struct snap *s = &t->snaps[i];
+
+		if (s->kind == SNAP_OWN && s->src && (v = hmap_find(pool_of, s->src))) {
+			pool = (uint32_t)*v;
+			pid = s->src;
+		}
+		if (s->kind != SNAP_TAKE || !pool)
+			continue;
+		/* a batch from an epoch's cache: of the loop that ended */
+		if (s->src == SNAP_CACHED && nr) {
+			r[nr - 1].n++;
+			r[nr - 1].last = s->ts;
+			continue;
+		}
+		if (!nr || r[nr - 1].pool != pool)
+			r[nr++] = (struct run){ .pool = pool, .pid = pid, .first = s->ts, .cls = -1 };
+		r[nr - 1].n++;
+		r[nr - 1].last = s->ts;
+	}
+	return nr;
+}
+
+/*
+ * Whether run i counts a whole loop: not the last (a loop may stop within its epoch,
+ * the trace may end in it), nor a first one whose pool was there at attach.
+ */
+static bool run_whole(struct an *a, const struct run *r, uint32_t i, uint32_t nr)
+{
+	const struct proc *q = an__find_proc(a, r[i].pid);
+
+	return i + 1 < nr && (i || (q && (q->flags & PF_FORKED)));
+}
+
+/*
+ * Runs of a whole loop: loops of one loader take the same number of batches each (an
+ * epoch's), and a second loader's loops (a validation loop after each epoch) another.
+ * Where the fewest are under 3/4 of the most, runs of at least their geometric mean are
+ * one class, the rest the other; a pool that ran several loops (persistent workers)
+ * is the class of most of them, and each of its runs with it.  A run not whole, of a
+ * pool of its own, under that mean: the other class than its neighbour's, as loops
+ * alternate (a last epoch cut short after a validation loop is training).
+ */
+static bool classify_runs(struct an *a, struct run *r, uint32_t nr, uint32_t npools)
+{
+	uint32_t lo = UINT32_MAX, hi = 0, nw = 0, *votes, *whole;
+	double mid;
+
+	for (uint32_t i = 0; i < nr; i++)
+		if (run_whole(a, r, i, nr)) {
+			lo = r[i].n < lo ? r[i].n : lo;
+			hi = r[i].n > hi ? r[i].n : hi;
+			nw++;
+		}
+	if (nw < 2 || lo < 2 || 4 * (uint64_t)lo >= 3 * (uint64_t)hi ||
+	    !(votes = calloc(2 * ((size_t)npools + 1), sizeof(*votes))))
+		return false;
+	whole = votes + npools + 1;
+	mid = sqrt((double)lo * hi);
+	for (uint32_t i = 0; i < nr; i++)
+		if (run_whole(a, r, i, nr)) {
+			votes[r[i].pool] += r[i].n >= mid;
+			whole[r[i].pool]++;
+		}
+	for (uint32_t i = 0; i < nr; i++)
+		if (whole[r[i].pool])
+			r[i].cls = 2 * votes[r[i].pool] >= whole[r[i].pool];
+		else if (r[i].n >= mid)
+			r[i].cls = 1;
+	for (uint32_t i = 0; i < nr; i++)
+		if (r[i].cls < 0)
+			r[i].cls = i ? r[i - 1].cls != 1 : nr < 2 || r[1].cls != 1;
+	free(votes);
+	return true;
+}
+
+/*
+ * Batches of several data loaders (a validation loop's beside the training loop's): the
+ * steps are the batches of the loader that sent the most; the other's takes are no
+ * steps (SNAP_OTHER), and the steps that held its loops are measured.
+ */
+static void loaders(struct an_result *res, struct an_trainer *tr)
+{
+	struct thr *t = tr->main;
+	struct hmap pool_of;
+	struct run *r = NULL;
+	uint64_t tot[2] = { 0 };
+	uint32_t nr, np, lo[2] = { UINT32_MAX, UINT32_MAX }, hi[2] = { 0 };
+	int train;
+
+	hmap_init(&pool_of);
+	if ((np = src_pools(&res->an, t, &pool_of)) < 2 || !(r = malloc(sizeof(*r) * t->nsnaps)) ||
+	    !classify_runs(&res->an, r, nr = take_runs(t, &pool_of, r), np))
+		goto out;
+	for (uint32_t i = 0; i < nr; i++) {
+		int c = r[i].cls;
+
+		tot[c] += r[i].n;
+		if (run_whole(&res->an, r, i, nr)) {
+			lo[c] = r[i].n < lo[c] ? r[i].n : lo[c];
+			hi[c] = r[i].n > hi[c] ? r[i].n : hi[c];
+		}
+	}
+	train = tot[1] >= tot[0];
+	for (int c = 0; c < 2; c++)
+		lo[c] = lo[c] == UINT32_MAX ? 0 : lo[c];
+	tr->steps.per_loop[0] = lo[train];
+	tr->steps.per_loop[1] = hi[train];
+	tr->steps.other_per_loop[0] = lo[!train];
+	tr->steps.other_per_loop[1] = hi[!train];
+	for (uint32_t i = 0, k = 0; i < nr; i++) {
+		if (r[i].cls == train)
+			continue;
+		tr->steps.other_loops++;
+		for (; k < t->nsnaps && t->snaps[k].ts <= r[i].last; k++)
+			if (t->snaps[k].kind == SNAP_TAKE && t->snaps[k].ts >= r[i].first) {
+				t->snaps[k].kind = SNAP_OTHER;
+				tr->steps.other_batches++;
+			}
+		/* the step that held it: from the last take of the steps' loader before it to the first after */
+		if (i && i + 1 < nr && r[i - 1].cls == train && r[i + 1].cls == train)
+			tr->steps.other_ns += r[i + 1].first - r[i - 1].last;
+	}
+out:
+	free(r);
+	hmap_free(&pool_of);
+}
+
 static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 {
 	struct an *a = &res->an;
@@ -929,6 +1155,7 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 		w1 = &t->win[1];
 		tr->win_source = "user";
 	}
+	loaders(res, tr);
 	find_steps(res, tr, &w0, &w1);
 	tr->win_start = w0->ts > st->ts ? w0->ts : st->ts;
 	tr->win_end = w1->ts < a->end_ts ? w1->ts : a->end_ts;

@@ -97,6 +97,7 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	hmap_init(&a->threads);
 	hmap_init(&a->procs);
 	hmap_init(&a->feeder_fds);
+	hmap_init(&a->pipe_writer);
 	hmap_init(&a->self_msgs);
 	hmap_init(&a->task_fds);
 	hmap_init(&a->pipe_idx);

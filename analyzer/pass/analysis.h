@@ -128,6 +128,14 @@ struct an_trainer {
 					 * "relay_arrivals", "activity_period", "none" */
 		char pattern[48];	/* activity_period: what recurs ("clock_gettime") */
 		uint32_t pattern_per_step;	/* and how many times a step */
+		/*
+		 * Batches taken from another loader than the steps' (a validation loop):
+		 * how many, in how many loops, the steps that held those loops (ns), and
+		 * the batches per loop of each loader (the least and the most).
+		 */
+		uint32_t other_batches, other_loops;
+		uint64_t other_ns;
+		uint32_t other_per_loop[2], per_loop[2];
 		double mean_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms, cv, per_s;
 		double launches_per_step;
 		bool regular;

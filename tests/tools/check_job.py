@@ -13,7 +13,9 @@ figures decide (its run queue, its time in next()).
   - steps: within 2% of the job's steps (at least 1; a window of N takes has N-1
     steps);
   - loader wait: dataloader_wait within 0.05 of the job's time in next() (the last
-    next() of each epoch in the window included: StopIteration shuts a pool down); with
+    next() of each epoch in the window included: StopIteration shuts a pool down; a
+    validation loop's next() calls are loader wait too, and its batches no steps:
+    steps.other_loader_batches within one per loop of the job's val[].batches); with
     num_workers=0 the loading is the main thread's own (compute): dataloader_wait under
     0.05, steps from its own periodic pattern, and the report says so;
   - verdict: the table's, or cpu_contention when the job's own run queue is as large as
@@ -78,7 +80,8 @@ def main():
         # the workers to exit are loader waits, its own teardown work on the main
         # thread is compute (or cpu_contention while it waits for a CPU): on a loaded
         # machine that part grows (0.115 of a window once, against 0.01 usually)
-        ends = sum(e.get("end_s", 0) for e in t.get("epochs", [])[:-1]) / wall
+        ends = (sum(e.get("end_s", 0) for e in t.get("epochs", [])[:-1]) +
+                sum(v["end_s"] for v in t.get("val", []))) / wall
         # with a GIL-bound thread beside the loop, next() also waits for the GIL:
         # lock_wait, shown in the time in next() beside the loader wait
         gil_job = bool(t.get("gil_thread"))
@@ -253,8 +256,22 @@ def epochs(d, t, f, check):
     dl, lo = d["dataloader"], t["loader"]
     check("pool size", dl["pool_size"] == lo["pool_size"], "%d vs %d" % (dl["pool_size"], lo["pool_size"]))
     check("pools", dl["pools"] == lo["pools"], "%d vs %d" % (dl["pools"], lo["pools"]))
+    val = t.get("val", [])
+    if val:
+        st = d["steps"]
+        # a loop's first or last take may be found a batch off (an epoch's tail, a
+        # persistent pool's resume): one per loop at most
+        check("a validation loader's batches are no steps",
+              abs(st["other_loader_batches"] - sum(v["batches"] for v in val)) <= len(val) and
+              st["other_loader_loops"] == len(val),
+              "%d batches in %d loops vs the job's %d in %d" %
+              (st["other_loader_batches"], st["other_loader_loops"],
+               sum(v["batches"] for v in val), len(val)))
     if not lo["persistent_workers"]:
-        lost = sum(e["first_batch_s"] for e in t["epochs"][1:])
+        # every new pool's first batch: the training loader's at each epoch, the
+        # validation loader's at each loop
+        lost = sum(e["first_batch_s"] for e in t["epochs"][1:]) + \
+            sum(v["first_batch_s"] for v in val)
         check("the time lost re-creating workers", abs(dl["recreate_s"] - lost) <= max(0.05, 0.5 * lost),
               "%.3f vs the job's first batches %.3f s" % (dl["recreate_s"], lost))
 

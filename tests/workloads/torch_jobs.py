@@ -20,7 +20,10 @@
             --iterable 1: an IterableDataset, each worker streaming every
             num_workers-th batch of the epoch and ending its stream with a message
             of its own (no batch), which DataLoader answers by putting None to it
-            (persistent workers: it only marks the worker's stream ended)
+            (persistent workers: it only marks the worker's stream ended);
+            --val-batches N: after each epoch but the last, a validation loop over
+            a second DataLoader (the same workers and persistence, N batches, no
+            backward): its batches are no steps, its time in next() is loader wait
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -71,7 +74,7 @@ JOBS = {
 KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, prefetch=2,
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
-             pin_memory=0, untimed_tail=0, iterable=0)
+             pin_memory=0, untimed_tail=0, iterable=0, val_batches=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -126,21 +129,23 @@ class Truth:
 
 
 class BatchSampler(Sampler):
-    """Yields (global batch number, indices) for the current epoch."""
+    """Yields (global batch number, indices) for the current epoch; a validation
+    sampler (val=True) yields --val-batches batches numbered below 0 (no sample of
+    theirs is a training step's)."""
 
-    def __init__(self, args, truth):
-        self.args, self.truth = args, truth
-        self.g = torch.Generator().manual_seed(args.seed)
+    def __init__(self, args, truth, val=False):
+        self.args, self.truth, self.val = args, truth, val
+        self.g = torch.Generator().manual_seed(args.seed + val)
 
     def __iter__(self):
-        bpe, bs = self.args.batches_per_epoch, self.args.batch_size
-        first = self.epoch * bpe
+        bpe, bs = len(self), self.args.batch_size
+        first = -(self.epoch + 1) * bpe if self.val else self.epoch * bpe
         order = torch.randperm(bpe * bs, generator=self.g).tolist()
         for b in range(bpe):
             yield first + b, order[b * bs:(b + 1) * bs]
 
     def __len__(self):
-        return self.args.batches_per_epoch
+        return self.args.val_batches if self.val else self.args.batches_per_epoch
 
 
 class Samples(Dataset):
@@ -152,6 +157,7 @@ class Samples(Dataset):
         self.lock = multiprocessing.get_context("fork").Lock() if args.lock_hold_us else None
         self.sock = None
         self.slot = 0
+        self.vslots = None      # a validation loader's: the pool its next iterator forks
 
     def _fetch(self, idx):
         if not self.server:
@@ -232,7 +238,8 @@ class Stream(IterableDataset):
 def worker_init(ds, truth):
     def init(w):
         torch.set_num_threads(1)
-        ds.slot = truth.a[2] * truth.w + w
+        # a validation loader's pool: its own slots, after the training pools'
+        ds.slot = (truth.a[2] if ds.vslots is None else ds.vslots) * truth.w + w
         truth.set(ds.slot, F_PID, os.getpid())
         truth.set(ds.slot, F_BORN, time.monotonic_ns())
     return init
@@ -271,32 +278,41 @@ class Job:
     def __init__(self, args):
         self.args = args
         pools = args.epochs if args.workers and not args.persistent else 1
-        self.truth = Truth(pools, args.workers)
+        # validation pools: one per loop (after every epoch but the last), or one
+        self.vpools = (args.epochs - 1 if not args.persistent else 1) \
+            if args.workers and args.val_batches and args.epochs > 1 else 0
+        self.truth = Truth(pools + self.vpools, args.workers)
         self.server, self.server_info = self._server()
         self.ds = Samples(args, self.truth, self.server)
         self.sampler = BatchSampler(args, self.truth)
-        kw = {}
-        if args.workers:
-            kw = dict(multiprocessing_context="fork", prefetch_factor=args.prefetch,
-                      persistent_workers=bool(args.persistent),
-                      worker_init_fn=worker_init(self.ds, self.truth))
-            if args.pin_memory:
-                cpu_pin_memory()
-                kw.update(pin_memory=True, pin_memory_device="cpu")
-        if args.iterable:
-            self.loader = DataLoader(Stream(self.ds, self.sampler, args.persistent), batch_size=None,
-                                     num_workers=args.workers, **kw)
-        else:
-            self.loader = DataLoader(self.ds, batch_size=None, sampler=self.sampler,
-                                     num_workers=args.workers, **kw)
+        self.loader = self._loader(self.ds, self.sampler)
+        if args.val_batches:
+            self.vds = Samples(args, self.truth, self.server)
+            self.vsampler = BatchSampler(args, self.truth, val=True)
+            self.vloader = self._loader(self.vds, self.vsampler)
+            self.vpool = pools
         self.model = mlp(args.hidden)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01)
         self.sched = wl.SchedStat()
         self.machine = wl.Machine(os.getpid())
         self.m = dict(batch_wait=0, compute=0, compute_cpu=0, next_runq=0, next_blocked=0)
         self.step_start, self.next_ns, self.next_runq = [], [], []
-        self.epochs, self.wbase = [], {}
+        self.epochs, self.wbase, self.vals = [], {}, []
         self.bg = None
+
+    def _loader(self, ds, sampler):
+        args, kw = self.args, {}
+        if args.workers:
+            kw = dict(multiprocessing_context="fork", prefetch_factor=args.prefetch,
+                      persistent_workers=bool(args.persistent),
+                      worker_init_fn=worker_init(ds, self.truth))
+            if args.pin_memory:
+                cpu_pin_memory()
+                kw.update(pin_memory=True, pin_memory_device="cpu")
+        if args.iterable:
+            return DataLoader(Stream(ds, sampler, args.persistent), batch_size=None,
+                              num_workers=args.workers, **kw)
+        return DataLoader(ds, batch_size=None, sampler=sampler, num_workers=args.workers, **kw)
 
     def _server(self):
         """The feature server: the runner's ($ST_FEATURE_SERVER), or our own child."""
@@ -416,6 +432,8 @@ class Job:
                 self.end_window()
         if epoch < a.epochs - 1 and not a.persistent:
             self.pool_done(epoch)
+        if a.val_batches and epoch < a.epochs - 1:
+            self.validate(epoch)
         ep["worker_pids"] = [self.truth.get(s, F_PID) for s in range(self.truth.n)
                              if s // self.truth.w == self.truth.a[2] and
                              self.truth.get(s, F_PID)] if a.workers else []
@@ -428,6 +446,38 @@ class Job:
             pass
         ep["end_s"] = (time.monotonic_ns() - t3) / 1e9
         self.epochs.append(ep)
+
+    def validate(self, epoch):
+        """A validation loop over the second loader: no backward, no step.  Its time
+        in next() is the loader's wait as much as the training loop's (counted in
+        batch_wait), its loop as a whole in val[].loop_s."""
+        a = self.args
+        self.vsampler.epoch = epoch
+        if a.workers:
+            self.vds.vslots = self.vpool if a.persistent else self.vpool + epoch
+        t_iter = time.monotonic_ns()
+        it = iter(self.vloader)
+        v = {"epoch": epoch, "iter_ns": t_iter, "batches": 0, "next_s": 0.0}
+        with torch.no_grad():
+            while True:
+                t0 = time.monotonic_ns()
+                try:
+                    x, ids = next(it)
+                except StopIteration:
+                    v["end_s"] = (time.monotonic_ns() - t0) / 1e9
+                    break
+                t1 = time.monotonic_ns()
+                if not v["batches"]:
+                    v["first_batch_s"] = (t1 - t_iter) / 1e9
+                v["batches"] += 1
+                v["next_s"] += (t1 - t0) / 1e9
+                self.m["batch_wait"] += t1 - t0
+                F.cross_entropy(self.model(x), ids % 10)
+                burn(a.compute_us // 2)
+        v["loop_s"] = (time.monotonic_ns() - t_iter) / 1e9
+        if a.workers and not a.persistent:
+            self.pool_done(self.vds.vslots)
+        self.vals.append(v)
 
     def workers_truth(self):
         out = []
@@ -480,7 +530,7 @@ class Job:
                         "main_samples": self.truth.get(0, F_SAMP) if not a.workers else 0,
                         "main_decode_s": s(self.truth.get(0, F_DEC)) if not a.workers
                         else 0.0},
-             "epochs": self.epochs,
+             "epochs": self.epochs, "val": self.vals,
              "step_start_ns": self.step_start, "next_ns": self.next_ns,
              "next_runq_ns": self.next_runq if a.step_sched else None,
              "workers": self.workers_truth(),
