@@ -1146,8 +1146,11 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if (!direct && !(t->flags & (TF_LOGGER | TF_LEADER)))
 		return false;
 	t->own_arrivals++;
-	if (direct)
+	if (direct) {
 		t->direct_arrivals++;
+		if (p)
+			p->flags |= PF_FED;
+	}
 	attr__become_logger(a, t);
 	/* which loader sent it (an_finish.c, loaders) */
 	if (!(t->own_arrivals & ((1ull << t->decimate) - 1)) && (s = attr__snap(a, t, ts, SNAP_OWN)))

@@ -421,6 +421,7 @@ struct thr {
 	struct period *per;	/* its periodic pattern, when watched */
 	uint64_t per_seen;	/* second pass: occurrences of the picked signature */
 	bool per_done;		/* its steps are known otherwise: no longer watched */
+	bool per_cut;		/* no longer watched: a worker's, it seemed (an_period.c) */
 };
 
 #define PF_EXITED	(1u << 0)
@@ -431,6 +432,7 @@ struct thr {
 #define PF_FORKED	(1u << 5)	/* forked in the trace (not there at attach) */
 #define PF_EXECED	(1u << 6)	/* exec'd a program in the trace */
 #define PF_LAUNCHED	(1u << 7)	/* runs a program its parent launched (an__launched) */
+#define PF_FED		(1u << 8)	/* a thread of it received a batch from a worker (direct) */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;
@@ -589,6 +591,7 @@ struct an_opts {
 	uint32_t main_tid;
 	bool verbose;
 	struct period_pick period;	/* a second pass: boundaries of this pattern */
+	bool period_all;	/* watch the workers' patterns too (no cut, an_period.c) */
 	const struct an_obs *obs;	/* NULL: none */
 };
 

@@ -306,7 +306,15 @@ int analysis__run(struct an_result *res, const struct an_opts *o, const char *pr
 	for (uint32_t i = 0; i < res->ntr; i++) {
 		const struct an_trainer *tr = &res->tr[i];
 
-		if (tr->steps.count || !period__best(tr->main, &o2.period))
+		if (tr->steps.count)
+			continue;
+		if (tr->main->per_cut) {
+			/* its pattern was cut as a worker's (an_period.c): again, with all */
+			o2.period_all = true;
+			analysis__free(res);
+			return analysis__run(res, &o2, prog);
+		}
+		if (!period__best(tr->main, &o2.period))
 			continue;
 		/*
 		 * The observer saw every piece and record of the first pass; the second
