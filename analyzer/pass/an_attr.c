@@ -1030,8 +1030,9 @@ static void relay_credit(struct thr *l)
 bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int kind,
 		   uint64_t ino)
 {
-	struct proc *p = t->proc;
+	struct proc *p = t->proc, *q;
 	struct snap *s;
+	uint32_t src = 0;
 	uint64_t cpu = attr__cpu_at(t, ts), gap = cpu > t->last_arr_cpu ? cpu - t->last_arr_cpu : 0, *w;
 	bool near = t->last_arrival && ts >= t->last_arrival && t->blocks == t->last_arr_blocks &&
 		    t->takes == t->last_arr_takes;
@@ -1074,9 +1075,16 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 			receipt_timeout(a, t, NULL, ts);
 		tail_arrival(a, t);
 	}
-	/* who sent it: the last to write that pipe (a wake: its waker, an_core.c switch_in) */
-	if ((kind == ARR_READ || kind == ARR_HDR) && ino && (w = hmap_find(&a->pipe_writer, ino)))
-		t->arr_src = (uint32_t)*w;
+	/*
+	 * Who sent it: the worker that woke the thread, or the last to write the pipe it
+	 * read, while it lives (a pipe's inode is used again once it is closed); not known
+	 * for a relay's (its sender is the relay's arrival's).
+	 */
+	if (kind == ARR_WAKE && direct)
+		src = t->waker_pid;
+	else if ((kind == ARR_READ || kind == ARR_HDR) && ino && (w = hmap_find(&a->pipe_writer, ino)) &&
+		 (q = an__find_proc(a, (uint32_t)*w)) && !(q->flags & PF_EXITED))
+		src = (uint32_t)*w;
 	t->last_arrival = ts;
 	t->last_arr_kind = (uint8_t)kind;
 	t->last_arr_cpu = cpu;
@@ -1154,7 +1162,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	attr__become_logger(a, t);
 	/* which loader sent it (an_finish.c, loaders) */
 	if (!(t->own_arrivals & ((1ull << t->decimate) - 1)) && (s = attr__snap(a, t, ts, SNAP_OWN)))
-		s->src = t->arr_src;
+		s->src = src;
 	if (!direct || !p)
 		return false;
 	for (uint32_t i = 0; i < p->nloggers; i++) {

@@ -405,6 +405,19 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	t->race_ts = 0;
 }
 
+/*
+ * t was woken by a process that has exited: its exit told its parent, waiting in
+ * wait4 or a join (a pool's shutdown), and no batch came (pt_val with pin memory: a
+ * training worker's exit, reaped after the validation loop, read as a batch of its
+ * pool's there).
+ */
+static bool exited_waker(struct an *a, const struct thr *t)
+{
+	const struct proc *q = t->waker_pid ? an__find_proc(a, t->waker_pid) : NULL;
+
+	return q && (q->flags & PF_EXITED);
+}
+
 static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 {
 	bool fed, direct;
@@ -431,7 +444,7 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	 */
 	direct = t->wake_ts && t->wrel == WREL_CHILD &&
 		 !(t->off_state == ST_STATE_DISK && t->off_wait == ST_WAIT_OTHER) &&
-		 an__worker_woke(a, t, t->waker, t->waker_pid);
+		 an__worker_woke(a, t, t->waker, t->waker_pid) && !exited_waker(a, t);
 	fed = t->wake_ts && ((direct && t->direct_arrivals < 3) || (t->flags & TF_RELAY_WAKE));
 	t->run = RS_ON;
 	t->since = ts;
@@ -446,8 +459,6 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 		t->wake_ts = 0;
 		return;
 	}
-	if (fed && direct)
-		t->arr_src = t->waker_pid;
 	if (fed)
 		attr__arrival(a, t, ts, direct, ARR_WAKE, 0);
 	t->wake_ts = 0;

@@ -958,13 +958,69 @@ struct run {
 	int cls;		/* 1: many batches a loop, 0: few, -1: not known yet */
 };
 
-/*
- * The pools of the processes that sent t its batches (its arrivals' src), grouped as
- * pools() groups a trainer's workers: pid -> pool number (from 1).
- */
-static uint32_t src_pools(struct an *a, const struct thr *t, struct hmap *pool_of)
+/* A batch's arrival at the main thread or at a relay of its process, and its sender. */
+struct arr {
+	uint64_t ts;
+	uint32_t src;
+};
+
+static int cmp_arr(const void *x, const void *y)
 {
-	struct life *l = malloc(sizeof(*l) * (t->nsnaps + 1));
+	const struct arr *a = x, *b = y;
+
+	return a->ts < b->ts ? -1 : a->ts > b->ts;
+}
+
+/*
+ * The batches that reached t or a relay thread of its process (PyTorch's pin-memory
+ * thread receives them from the workers and hands them on), in time order: each one's
+ * sender.  *n: how many.
+ */
+static struct arr *arrivals(struct an *a, const struct thr *t, uint32_t *n)
+{
+	struct arr *v = NULL, *nv;
+	uint32_t cap = 0;
+	struct thr *r;
+
+	*n = 0;
+	FOR_THREADS(a, r) {
+		if (r->proc != t->proc || (r != t && !attr__is_relay(r)))
+			continue;
+		for (uint32_t i = 0; i < r->nsnaps; i++) {
+			if (r->snaps[i].kind != SNAP_OWN || !r->snaps[i].src)
+				continue;
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 64;
+				if (!(nv = realloc(v, sizeof(*v) * cap)))
+					break;
+				v = nv;
+			}
+			v[(*n)++] = (struct arr){ r->snaps[i].ts, r->snaps[i].src };
+		}
+	}
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_arr);
+	return v;
+}
+
+/* first_batch(), where the batches may reach a relay: a forked pool's first arrival. */
+static uint64_t first_arrival(const struct thr *t, const struct arr *ar, uint32_t nar,
+			      uint64_t ts, bool forked)
+{
+	for (uint32_t k = 0; forked && k < nar; k++)
+		if (ar[k].ts >= ts)
+			return ar[k].ts;
+	return first_batch(t, ts, forked);
+}
+
+/*
+ * The pools of the processes that sent t its batches (the arrivals' senders), grouped
+ * as pools() groups a trainer's workers: pid -> pool number (from 1).
+ */
+static uint32_t src_pools(struct an *a, const struct thr *t, const struct arr *ar, uint32_t nar,
+			  struct hmap *pool_of)
+{
+	struct life *l = malloc(sizeof(*l) * (nar + 1));
 	struct an_pool pl = { 0 };
 	uint64_t ended = UINT64_MAX, *v;
 	uint32_t n = 0, np = 0;
@@ -972,11 +1028,9 @@ static uint32_t src_pools(struct an *a, const struct thr *t, struct hmap *pool_o
 
 	if (!l)
 		return 0;
-	for (uint32_t i = 0; i < t->nsnaps; i++) {
-		const struct snap *s = &t->snaps[i];
-
-		if (s->kind != SNAP_OWN || !s->src || hmap_find(pool_of, s->src) ||
-		    !(q = an__find_proc(a, s->src)) || !(v = hmap_slot(pool_of, s->src)))
+	for (uint32_t i = 0; i < nar; i++) {
+		if (hmap_find(pool_of, ar[i].src) || !(q = an__find_proc(a, ar[i].src)) ||
+		    !(v = hmap_slot(pool_of, ar[i].src)))
 			continue;
 		*v = 1;
 		l[n++] = (struct life){ .start = q->first_ts, .pid = q->pid,
@@ -987,7 +1041,7 @@ static uint32_t src_pools(struct an *a, const struct thr *t, struct hmap *pool_o
 	for (uint32_t i = 0; i < n; i++) {
 		if (!pool_goes_on(np ? &pl : NULL, ended, l[i].start)) {
 			pl.start = l[i].start;
-			pl.first_batch = first_batch(t, l[i].start, l[i].forked);
+			pl.first_batch = first_arrival(t, ar, nar, l[i].start, l[i].forked);
 			ended = UINT64_MAX;
 			np++;
 		}
@@ -1007,17 +1061,20 @@ static uint32_t src_pools(struct an *a, const struct thr *t, struct hmap *pool_o
  * batches may have come (pt_val_pers under load: 4 training batches read as
  * validation ones).
  */
-static uint32_t take_runs(const struct thr *t, const struct hmap *pool_of, struct run *r)
+static uint32_t take_runs(const struct thr *t, const struct arr *ar, uint32_t nar,
+			  const struct hmap *pool_of, struct run *r)
 {
-	uint32_t nr = 0, pool = 0, pid = 0;
+	uint32_t nr = 0, pool = 0, pid = 0, k = 0;
 	const uint64_t *v;
 
 	for (uint32_t i = 0; i < t->nsnaps; i++) {
 		const struct snap *s = &t->snaps[i];
 
-		if (s->kind == SNAP_OWN && s->src && (v = hmap_find(pool_of, s->src))) {
-			pool = (uint32_t)*v;
-			pid = s->src;
+		for (; k < nar && ar[k].ts <= s->ts; k++) {
+			if ((v = hmap_find(pool_of, ar[k].src))) {
+				pool = (uint32_t)*v;
+				pid = ar[k].src;
+			}
 		}
 		if (s->kind != SNAP_TAKE || !pool)
 			continue;
@@ -1099,12 +1156,14 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 	struct hmap pool_of;
 	struct run *r = NULL;
 	uint64_t tot[2] = { 0 };
-	uint32_t nr, np, lo[2] = { UINT32_MAX, UINT32_MAX }, hi[2] = { 0 };
+	uint32_t nr, np, nar, lo[2] = { UINT32_MAX, UINT32_MAX }, hi[2] = { 0 };
+	struct arr *ar = arrivals(&res->an, t, &nar);
 	int train;
 
 	hmap_init(&pool_of);
-	if ((np = src_pools(&res->an, t, &pool_of)) < 2 || !(r = malloc(sizeof(*r) * t->nsnaps)) ||
-	    !classify_runs(&res->an, r, nr = take_runs(t, &pool_of, r), np))
+	if (!ar || (np = src_pools(&res->an, t, ar, nar, &pool_of)) < 2 ||
+	    !(r = malloc(sizeof(*r) * t->nsnaps)) ||
+	    !classify_runs(&res->an, r, nr = take_runs(t, ar, nar, &pool_of, r), np))
 		goto out;
 	for (uint32_t i = 0; i < nr; i++) {
 		int c = r[i].cls;
@@ -1137,6 +1196,7 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 	}
 out:
 	free(r);
+	free(ar);
 	hmap_free(&pool_of);
 }
 
