@@ -373,7 +373,7 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	t->since = ts;
 	/* waits that could be for a new batch (a pipe; not known): a lock, the GIL or a
 	 * socket between a poll and its read do not make the read another batch */
-	if (state != ST_STATE_RUNNING)
+	if (state != ST_STATE_RUNNING && period__watches(a, t))
 		period__event(a, t, PER_BLOCK | wait, ts);
 	t->blocks += state != ST_STATE_RUNNING &&
 		     (wait == ST_WAIT_PIPE || wait == ST_WAIT_UNKNOWN || wait == ST_WAIT_OTHER);
@@ -948,8 +948,10 @@ static void on_syscall(struct an *a, const struct st_event *ev)
 	attr__syscall(a, t, ev);
 	wk__syscall_io(a, t, ev);
 	wk__file_call(a, t, ev);
-	period__event(a, t, sc->b.nr | (sc->present & ST_SC_FD ? (uint32_t)sc->fd.kind << 16 : 0),
-		      ev->ts);
+	if (period__watches(a, t))
+		period__event(a, t,
+			      sc->b.nr | (sc->present & ST_SC_FD ? (uint32_t)sc->fd.kind << 16 : 0),
+			      ev->ts);
 }
 
 /* A COST_PROG record: one program's runs and time, kept for the COST record after it. */

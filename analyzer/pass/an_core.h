@@ -749,6 +749,15 @@ void cpu__free(struct an *a);
 
 /* an_period.c: steps of loops without batches or markers */
 void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts);
+/*
+ * Whether period__event() does anything for t: in the second pass only for the picked
+ * thread, in the first only while t is watched.  Its callers ask first: most events
+ * are of threads no longer watched, and the call alone was 1% of the analysis.
+ */
+static inline bool period__watches(const struct an *a, const struct thr *t)
+{
+	return a->o->period.tid ? a->o->period.tid == t->tid : !t->per_done;
+}
 bool period__best(const struct thr *t, struct period_pick *pick);
 void period__name(const struct period_pick *pk, char *buf, size_t len);
 void period__free(struct thr *t);
