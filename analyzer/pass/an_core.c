@@ -415,7 +415,7 @@ static bool exited_waker(struct an *a, const struct thr *t)
 {
 	const struct proc *q = t->waker_pid ? an__find_proc(a, t->waker_pid) : NULL;
 
-	return q && (q->flags & PF_EXITED);
+	return q && an__proc_gone(q);
 }
 
 static void switch_in(struct an *a, struct thr *t, uint64_t ts)

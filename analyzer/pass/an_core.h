@@ -684,6 +684,11 @@ struct an {
 struct thr *an__thread(struct an *a, uint32_t tid, uint32_t pid);
 struct thr *an__find_thread(struct an *a, uint32_t tid);
 struct proc *an__proc(struct an *a, uint32_t pid);
+/* p has exited, and its pid was not used again by a fork since (first_ts: the fork's) */
+static inline bool an__proc_gone(const struct proc *p)
+{
+	return (p->flags & PF_EXITED) && p->last_ts >= p->first_ts;
+}
 struct proc *an__find_proc(struct an *a, uint32_t pid);
 bool an__is_descendant(const struct proc *p, const struct proc *anc);
 bool an__is_python(const struct proc *p);
