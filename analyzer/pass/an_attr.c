@@ -422,13 +422,12 @@ static bool rx_bare(const struct thr *t)
  * (and its end is close), the time in next() runs up to here: dataloader_wait.  A
  * take from before the open receipt began (a put written late) leaves it open.  A
  * take of a message with no tensor (rx_bare) is no step: its snapshot is void.
+ * Returns the snapshot (NULL: none, nothing pending or decimated).
  */
-static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
+static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 {
-	struct snap *s;
-
 	if (!t->pending)
-		return;
+		return NULL;
 	t->pending--;
 	t->takes++;
 	t->take_ts = ts;
@@ -452,9 +451,9 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	}
 	t->absorb = false;
 	attr__become_logger(a, t);
-	if (!(t->takes & ((1ull << t->decimate) - 1)) &&
-	    (s = attr__snap(a, t, ts, t->take_bare ? SNAP_VOID : SNAP_TAKE)) && t->take_cached)
-		s->src = SNAP_CACHED;
+	if (t->takes & ((1ull << t->decimate) - 1))
+		return NULL;
+	return attr__snap(a, t, ts, t->take_bare ? SNAP_VOID : SNAP_TAKE);
 }
 
 /*
@@ -463,9 +462,10 @@ static void take(struct an *a, struct thr *t, uint64_t ts, bool extend)
  */
 static void take_cached(struct an *a, struct thr *t, uint64_t ts)
 {
-	t->take_cached = true;
-	take(a, t, ts, false);
-	t->take_cached = false;
+	struct snap *s = take(a, t, ts, false);
+
+	if (s && s->kind == SNAP_TAKE)
+		s->src = SNAP_CACHED;
 }
 
 /* On-CPU time since the receipt's last call (0 for a time before it). */

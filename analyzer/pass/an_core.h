@@ -367,7 +367,6 @@ struct thr {
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */
 	uint8_t last_arr_kind;
 	uint64_t arr_ino;	/* the pipe of its last read arrival */
-	bool take_cached;	/* its take in progress is of a batch from an epoch's cache (tail) */
 	uint64_t self_body;	/* the pipe whose message header it read was its process's own */
 	uint64_t wr_ino, wr_start, wr_end;	/* a bulk file write session (checkpoint) */
 	/*

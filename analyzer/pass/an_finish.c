@@ -508,6 +508,15 @@ struct life {
 	bool forked;		/* in the trace (else it was there at attach) */
 };
 
+static struct life life_of(const struct an *a, const struct proc *q)
+{
+	return (struct life){ .start = q->first_ts, .pid = q->pid,
+			      .end = q->flags & PF_EXITED ? q->last_ts : a->end_ts,
+			      .forked = q->flags & PF_FORKED,
+			      .iter = q->iter_at && q->iter_at <= q->first_ts ? q->iter_at :
+			      q->first_ts };
+}
+
 static int cmp_life(const void *x, const void *y)
 {
 	const struct life *a = x, *b = y;
@@ -677,11 +686,7 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 			add_io(&tr->dl.io, q->io);
 		tr->dl.nworkers++;
 		if (l)
-			l[n++] = (struct life){ .start = q->first_ts, .pid = q->pid,
-						.end = q->flags & PF_EXITED ? q->last_ts : a->end_ts,
-						.forked = q->flags & PF_FORKED,
-						.iter = q->iter_at && q->iter_at <= q->first_ts ?
-							q->iter_at : q->first_ts };
+			l[n++] = life_of(a, q);
 		if (!(w = worker_slot(tr, q)))
 			continue;
 		w->pid = q->pid;
@@ -956,6 +961,7 @@ struct run {
 	uint32_t pool, pid, n;
 	uint64_t first, last;	/* its first and last take */
 	int cls;		/* 1: many batches a loop, 0: few, -1: not known yet */
+	bool whole;		/* a whole loop (runs_whole) */
 };
 
 /* A batch's arrival at the main thread or at a relay of its process, and its sender. */
@@ -1033,9 +1039,7 @@ static uint32_t src_pools(struct an *a, const struct thr *t, const struct arr *a
 		    !(v = hmap_slot(pool_of, ar[i].src)))
 			continue;
 		*v = 1;
-		l[n++] = (struct life){ .start = q->first_ts, .pid = q->pid,
-					.end = q->flags & PF_EXITED ? q->last_ts : a->end_ts,
-					.forked = q->flags & PF_FORKED };
+		l[n++] = life_of(a, q);
 	}
 	qsort(l, n, sizeof(*l), cmp_life);
 	for (uint32_t i = 0; i < n; i++) {
@@ -1093,14 +1097,15 @@ static uint32_t take_runs(const struct thr *t, const struct arr *ar, uint32_t na
 }
 
 /*
- * Whether run i counts a whole loop: not the last (a loop may stop within its epoch,
- * the trace may end in it), nor a first one whose pool was there at attach.
+ * Which runs count a whole loop: not the last (a loop may stop within its epoch, the
+ * trace may end in it), nor a first one whose pool was there at attach.
  */
-static bool run_whole(struct an *a, const struct run *r, uint32_t i, uint32_t nr)
+static void runs_whole(struct an *a, struct run *r, uint32_t nr)
 {
-	const struct proc *q = an__find_proc(a, r[i].pid);
+	const struct proc *q = nr ? an__find_proc(a, r[0].pid) : NULL;
 
-	return i + 1 < nr && (i || (q && (q->flags & PF_FORKED)));
+	for (uint32_t i = 0; i + 1 < nr; i++)
+		r[i].whole = i || (q && (q->flags & PF_FORKED));
 }
 
 /*
@@ -1112,13 +1117,13 @@ static bool run_whole(struct an *a, const struct run *r, uint32_t i, uint32_t nr
  * pool of its own, under that mean: the other class than its neighbour's, as loops
  * alternate (a last epoch cut short after a validation loop is training).
  */
-static bool classify_runs(struct an *a, struct run *r, uint32_t nr, uint32_t npools)
+static bool classify_runs(struct run *r, uint32_t nr, uint32_t npools)
 {
 	uint32_t lo = UINT32_MAX, hi = 0, nw = 0, *votes, *whole;
 	double mid;
 
 	for (uint32_t i = 0; i < nr; i++)
-		if (run_whole(a, r, i, nr)) {
+		if (r[i].whole) {
 			lo = r[i].n < lo ? r[i].n : lo;
 			hi = r[i].n > hi ? r[i].n : hi;
 			nw++;
@@ -1129,7 +1134,7 @@ static bool classify_runs(struct an *a, struct run *r, uint32_t nr, uint32_t npo
 	whole = votes + npools + 1;
 	mid = sqrt((double)lo * hi);
 	for (uint32_t i = 0; i < nr; i++)
-		if (run_whole(a, r, i, nr)) {
+		if (r[i].whole) {
 			votes[r[i].pool] += r[i].n >= mid;
 			whole[r[i].pool]++;
 		}
@@ -1162,14 +1167,17 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 
 	hmap_init(&pool_of);
 	if (!ar || (np = src_pools(&res->an, t, ar, nar, &pool_of)) < 2 ||
-	    !(r = malloc(sizeof(*r) * t->nsnaps)) ||
-	    !classify_runs(&res->an, r, nr = take_runs(t, ar, nar, &pool_of, r), np))
+	    !(r = malloc(sizeof(*r) * t->nsnaps)))
+		goto out;
+	nr = take_runs(t, ar, nar, &pool_of, r);
+	runs_whole(&res->an, r, nr);
+	if (!classify_runs(r, nr, np))
 		goto out;
 	for (uint32_t i = 0; i < nr; i++) {
 		int c = r[i].cls;
 
 		tot[c] += r[i].n;
-		if (run_whole(&res->an, r, i, nr)) {
+		if (r[i].whole) {
 			lo[c] = r[i].n < lo[c] ? r[i].n : lo[c];
 			hi[c] = r[i].n > hi[c] ? r[i].n : hi[c];
 		}
