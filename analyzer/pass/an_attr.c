@@ -420,8 +420,10 @@ static bool rx_bare(const struct thr *t)
 /*
  * t took a batch at ts: the loader's next() returned it.  While a receipt is open
  * (and its end is close), the time in next() runs up to here: dataloader_wait.  A
- * take from before the open receipt began (a put written late) leaves it open.  A
- * take of a message with no tensor (rx_bare) is no step: its snapshot is void.
+ * take from before the open receipt began (a put written late) leaves it open, unless
+ * it took the last batch pending (an epoch's tail taken from the cache): no batch is
+ * left for the receipt to end in.  A take of a message with no tensor (rx_bare) is no
+ * step: its snapshot is void.
  * Returns the snapshot (NULL: none, nothing pending or decimated).
  */
 static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
@@ -445,7 +447,7 @@ static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 		t->rx_end = ts;
 		ovl_add(t, t->rx_start, ts, CAT_DL);
 	}
-	if (ts >= t->rx_start) {
+	if (ts >= t->rx_start || !t->pending) {
 		t->rx_open = false;
 		t->rx_conn = 0;
 	}
@@ -933,14 +935,18 @@ static bool fx_shared(struct an *a, const struct thr *t, const struct st_ev_sysc
  * other threads wait on too.  PyTorch's pin-memory thread also hands the loop
  * CPython's GIL, a few times a step: such a wake is no batch (pt_ep_pin_pers at rest:
  * three takes at one wake, one for a batch and two for GIL handoffs, 106 steps for
- * 110).
+ * 110).  Nor, once the relay's receipts count t's batches (TF_RELAY_FED), a wake
+ * with none received and not taken: an iterator's shutdown, where the loop joins the
+ * relay and the relay's exit wakes it.  Such a wake had opened a receipt with nothing
+ * to take, which a batch credited a training epoch later was taken at, and that
+ * epoch's first batch was lost (pt_val_pin: 115 steps for 118).
  */
 void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
 {
 	uint64_t at = t->relay_wake_at;
 
 	t->relay_wake_at = 0;
-	if (!fx_shared(a, t, sc))
+	if (!fx_shared(a, t, sc) && (!(t->flags & TF_RELAY_FED) || t->pending))
 		attr__arrival(a, t, at, false, ARR_WAKE, 0);
 	t->flags &= ~TF_RELAY_WAKE;
 	t->relay_early = 0;
