@@ -331,6 +331,7 @@ static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 		u64(w, "start_ns", pl->start);
 		u64(w, "workers", pl->workers);
 		boolean(w, "started_in_trace", pl->forked);
+		boolean(w, "loader_first", pl->loader_first);
 		if (pl->first_batch) {
 			u64(w, "first_batch_ns", pl->first_batch);
 			num(w, "startup_s", pl->forked ? sec(pl->first_batch - pl->iter) : NAN);

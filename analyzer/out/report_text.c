@@ -130,8 +130,9 @@ static void pools(FILE *f, const struct an_trainer *tr)
 
 		if (!pl->forked || !pl->first_batch)
 			continue;
-		fprintf(f, "%s pool %u at +%.3f s: first batch %.3f s after the last pool ended",
+		fprintf(f, "%s pool %u%s at +%.3f s: first batch %.3f s after the last pool ended",
 			any ? "," : "  new pools:", i + 1,
+			pl->loader_first ? " (another loader's first)" : "",
 			(double)(pl->start - tr->startup_start) / 1e9,
 			(double)(pl->first_batch - pl->iter) / 1e9);
 		any = true;
@@ -151,7 +152,7 @@ static void loader(FILE *f, const struct an_trainer *tr)
 	}
 	if (tr->dl.npools > 1)
 		fprintf(f, "\ndata loader  %u workers per pool, %u pools (re-created %u times: "
-			"%u processes)", tr->dl.pool_size, tr->dl.npools, tr->dl.npools - 1,
+			"%u processes)", tr->dl.pool_size, tr->dl.npools, tr->dl.recreated,
 			tr->dl.nworkers);
 	else
 		fprintf(f, "\ndata loader  %u worker%s", tr->dl.nworkers,

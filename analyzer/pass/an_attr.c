@@ -23,6 +23,8 @@
 #define RX_MAX_NS	100000000ull	/* a receipt lasts at most this (old traces) */
 #define RX_CPU_NS	1000000ull	/* a receipt's calls are closer than this on CPU */
 #define RX_CPU_MAX_NS	5000000ull	/* ... or this, with only its own calls between (rx_call) */
+#define BURST_NS	2000000ull	/* puts of one iterator's start are closer than this */
+#define BURST_CPU_NS	200000ull	/* ... and than this on CPU */
 #define NEXT_CPU_NS	200000ull	/* next()'s own code before it waits for a batch */
 /*
  * ... after a wait for the GIL there: taking the GIL over (its mutex, the signal to
@@ -435,6 +437,7 @@ static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	t->take_ts = ts;
 	t->take_bare = t->bare_next = rx_bare(t);
 	if (ts > t->last_take) {
+		t->prev_take = t->last_take;
 		if (t->last_take)
 			t->take_gap = t->take_gap ? (3 * t->take_gap + ts - t->last_take) / 4 :
 				      ts - t->last_take;
@@ -552,6 +555,7 @@ static void put_take(struct thr *t)
 {
 	rx_fetch_learn(t);
 	t->iter_takes++;
+	t->put_took = true;
 }
 
 static bool rx_conn_call(const struct thr *t, const struct st_ev_syscall *sc)
@@ -670,6 +674,34 @@ static bool before_trace(const struct thr *t)
 }
 
 /*
+ * A loop fed through a relay (PyTorch's pin-memory thread) takes a batch from the
+ * relay's queue without a call when it is there already.  In an epoch's tail, where
+ * no index is left to put, nothing is then seen of its takes unless it waits: the
+ * batches still pending at the loop's end were taken after its last take seen
+ * (from).  Its end: the next iterator's first puts back to back (a persistent
+ * pool's resume, a new iterator's prefetch: no step between them, BURST_CPU_NS; the
+ * first of them took one of the batches), a fork (a new iterator's pool), a worker's
+ * exit (the old one's shutdown).  u27_valpers with pin memory: the training
+ * loop's last 6 batches taken at the validation loop's puts, and the pool's resume
+ * puts taken as steps, 47 validation batches for 36.  True when t is in such a
+ * tail (tail_from set).
+ *
+ * Where t never waited for the relay before (attach mode, the relay's queue full
+ * when the tracer came), its batches were not counted as the relay received them:
+ * those of the tail are not known (prefetch_factor x num_workers, not in the trace).
+ * The first such end at ts is kept for the report (blind_end).
+ */
+static bool relay_tail(struct thr *t, uint64_t from, uint64_t ts)
+{
+	if (!(t->flags & TF_RELAY_FED) && t->relay_blind && t->takes && !t->epoch_ends &&
+	    !t->blind_end)
+		t->blind_end = ts;
+	if (!t->tail_from && t->pending && from && (t->flags & TF_RELAY_FED))
+		t->tail_from = from;
+	return t->tail_from;
+}
+
+/*
  * The put at ts ended an epoch's tail, its puts-th put since: where the process forked
  * no worker since (the pool lives on) and the puts came back to back (a resume put
  * per worker, not a step's), a persistent pool resumes (an_core.h).
@@ -715,12 +747,21 @@ static bool resume_put(struct thr *t, uint64_t cpu, uint64_t prev)
  */
 static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 {
-	uint64_t cpu = attr__cpu_at(t, ts), prev = t->put_cpu;
+	uint64_t cpu = attr__cpu_at(t, ts), prev = t->put_cpu, prev_ts = t->put_ts;
+	bool took = t->put_took;	/* the last put took a batch */
 
 	t->puts++;
 	t->put_cpu = cpu;
+	t->put_ts = ts;
+	t->put_took = false;
 	if (t->bare_next) {
 		t->bare_next = false;
+		return true;
+	}
+	if (!t->tail_from && ts - prev_ts <= BURST_NS && cpu <= prev + BURST_CPU_NS &&
+	    relay_tail(t, took && t->take_ts == prev_ts ? t->prev_take : 0, prev_ts)) {
+		tail_end(a, t, prev_ts, false);
+		resume_start(t, ts, 2, true);
 		return true;
 	}
 	if (resume_put(t, cpu, prev))
@@ -781,7 +822,7 @@ void attr__end(struct an *a, struct thr *t, uint64_t ts)
 void attr__forked(struct an *a, struct proc *p, uint64_t ts)
 {
 	for (uint32_t i = 0; i < p->nloggers; i++)
-		if (p->loggers[i]->tail_from)
+		if (relay_tail(p->loggers[i], p->loggers[i]->last_take, ts))
 			attr__end(a, p->loggers[i], ts);
 }
 
@@ -793,7 +834,7 @@ void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts)
 	for (uint32_t i = 0; pp && p->msgs && i < pp->nloggers; i++) {
 		/* its pool does not live on: no resume */
 		pp->loggers[i]->resuming = false;
-		if (pp->loggers[i]->tail_from)
+		if (relay_tail(pp->loggers[i], pp->loggers[i]->last_take, ts))
 			attr__end(a, pp->loggers[i], ts);
 	}
 }
@@ -1187,6 +1228,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 			relay_credit(l);
 		else if (l != t && (l->flags & TF_RELAY_WAKE))
 			l->relay_early++;
+		else if (l != t)
+			l->relay_blind++;
 		if (l == t || (l->last_proxy && ts - l->last_proxy < MERGE_GAP_NS))
 			continue;
 		l->last_proxy = ts;

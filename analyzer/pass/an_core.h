@@ -365,6 +365,9 @@ struct thr {
 	uint32_t resume_puts, resume_acks;
 	uint64_t resume_from;	/* the put that began the resume */
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */
+	uint64_t put_ts;	/* its last put, and whether that put took a batch */
+	bool put_took;
+	uint64_t prev_take;	/* the take before last_take */
 	uint8_t last_arr_kind;
 	uint64_t arr_ino;	/* the pipe of its last read arrival */
 	uint64_t self_body;	/* the pipe whose message header it read was its process's own */
@@ -389,6 +392,9 @@ struct thr {
 	uint64_t relay_given;	/* woke a sibling as a relay */
 	uint32_t relay_early;	/* batches its first relay received between the relay's
 				 * wake of it and the wake's decision (TF_RELAY_FED) */
+	uint32_t relay_blind;	/* batches a relay of its process received before that */
+	uint64_t blind_end;	/* an epoch ended here whose last takes it could not count
+				 * (relay_tail) */
 	uint64_t last_woken;
 	uint32_t last_waker;
 	/*

@@ -549,6 +549,23 @@ static uint64_t first_batch(const struct thr *t, uint64_t ts, bool forked)
 }
 
 /*
+ * The main thread took batches from a relay's queue (PyTorch's pin-memory thread)
+ * without ever waiting on it until an epoch ended (attach mode, the queue full when
+ * the tracer came): that epoch's last takes were not seen, nor counted (an_attr.c,
+ * relay_tail).  Said on top.
+ */
+static void blind_tail(struct an_result *res, const struct an_trainer *tr)
+{
+	uint64_t at = tr->main ? tr->main->blind_end : 0;
+
+	if (at > tr->win_start && at < tr->win_end)
+		analysis__warn(res, "main thread %u: took batches from the pin-memory thread's "
+			       "queue unseen (never waiting on it) until an epoch ended %.3f s into "
+			       "the window: up to prefetch_factor x num_workers steps before then "
+			       "are not counted", tr->main_tid, (double)(at - tr->win_start) / 1e9);
+}
+
+/*
  * A data loader's iterators deliver the same number of batches each (an epoch's).
  * Pools started in the trace that delivered far from the same number (the last one
  * aside: a loop may stop within its epoch) come from several loaders: a validation
@@ -602,6 +619,20 @@ static bool pool_goes_on(const struct an_pool *pl, uint64_t ended, uint64_t star
 }
 
 /*
+ * Pool i is the first of a loader's (loaders()): no loader's workers re-created there
+ * (a validation loader's first iterator, persistent or not).
+ */
+static bool first_of_loader(const struct an_trainer *tr, uint32_t i)
+{
+	for (uint32_t k = 0; k < tr->dl.nlisted; k++)
+		if (tr->dl.w[k].pool == i && tr->dl.w[k].pid &&
+		    (tr->dl.w[k].pid == tr->steps.loader_pid[0] ||
+		     tr->dl.w[k].pid == tr->steps.loader_pid[1]))
+			return true;
+	return false;
+}
+
+/*
  * Groups the workers into pools: one DataLoader iterator forks all its workers before
  * its first batch, and they live until it ends.  A worker forked once the pool
  * delivered a batch, or once one of the pool's workers has exited, starts a new pool:
@@ -647,13 +678,16 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 		}
 	}
 	for (uint32_t i = 1; i < tr->dl.npools; i++) {
-		const struct an_pool *q = &tr->dl.pools[i];
+		struct an_pool *q = &tr->dl.pools[i];
 
+		q->loader_first = first_of_loader(tr, i);
+		tr->dl.recreated += !q->loader_first;
 		if (q->forked && q->first_batch > q->start && q->start >= tr->win_start &&
-		    q->start < tr->win_start + win)
+		    q->start < tr->win_start + win && !q->loader_first)
 			tr->dl.recreate_ns += q->first_batch - q->iter;
 	}
 	several_loaders(res, tr);
+	blind_tail(res, tr);
 }
 
 /*
@@ -1185,6 +1219,8 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 	train = tot[1] >= tot[0];
 	for (int c = 0; c < 2; c++)
 		lo[c] = lo[c] == UINT32_MAX ? 0 : lo[c];
+	for (uint32_t i = nr; i--;)
+		tr->steps.loader_pid[r[i].cls != train] = r[i].pid;
 	tr->steps.per_loop[0] = lo[train];
 	tr->steps.per_loop[1] = hi[train];
 	tr->steps.other_per_loop[0] = lo[!train];

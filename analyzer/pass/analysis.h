@@ -61,6 +61,7 @@ struct an_pool {
 	uint64_t iter;		/* its iterator began: the pipes made before its fork, else start */
 	uint32_t workers;
 	bool forked;		/* started inside the trace */
+	bool loader_first;	/* a second loader's first (validation): not its loader's re-creation */
 };
 
 #define MAX_POOLS	64
@@ -136,6 +137,7 @@ struct an_trainer {
 		uint32_t other_batches, other_loops;
 		uint64_t other_ns;
 		uint32_t other_per_loop[2], per_loop[2];
+		uint32_t loader_pid[2];	/* a worker of each loader's first pool (the steps', the other's) */
 		double mean_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms, cv, per_s;
 		double launches_per_step;
 		bool regular;
@@ -158,6 +160,7 @@ struct an_trainer {
 		 */
 		struct an_pool pools[MAX_POOLS];
 		uint32_t npools, pool_size;
+		uint32_t recreated;	/* pools after the first but a second loader's first */
 		uint64_t recreate_ns;
 		uint32_t relay_tid[MAX_RELAYS];
 		char relay_comm[MAX_RELAYS][ST_COMM_LEN];
