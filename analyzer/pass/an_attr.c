@@ -748,18 +748,20 @@ static bool resume_put(struct thr *t, uint64_t cpu, uint64_t prev)
 static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 {
 	uint64_t cpu = attr__cpu_at(t, ts), prev = t->put_cpu, prev_ts = t->put_ts;
-	bool took = t->put_took;	/* the last put took a batch */
+	/* the last put took a batch, and nothing else took one since */
+	bool took = t->put_took && t->takes == t->put_takes + 1;
 
 	t->puts++;
 	t->put_cpu = cpu;
 	t->put_ts = ts;
 	t->put_took = false;
+	t->put_takes = t->takes;
 	if (t->bare_next) {
 		t->bare_next = false;
 		return true;
 	}
 	if (!t->tail_from && ts - prev_ts <= BURST_NS && cpu <= prev + BURST_CPU_NS &&
-	    relay_tail(t, took && t->take_ts == prev_ts ? t->prev_take : 0, prev_ts)) {
+	    relay_tail(t, took ? t->prev_take : 0, prev_ts)) {
 		tail_end(a, t, prev_ts, false);
 		resume_start(t, ts, 2, true);
 		return true;
@@ -1677,28 +1679,46 @@ static uint64_t fd_key(uint32_t pid, uint32_t dev, uint64_t ino)
  */
 static bool batch_wait(struct an *a, const struct thr *t, const struct seg *g)
 {
-	return g->fdkind == ST_FD_PIPE && (st_syscall_class(g->nr) & ST_SYSC_RECV) &&
-	       ((g->flags & SEG_LOADER_POLL) ||
+	return (g->flags & SEG_LOADER_POLL) ||
+	       (g->fdkind == ST_FD_PIPE && (st_syscall_class(g->nr) & ST_SYSC_RECV) &&
 		hmap_find(&a->feeder_fds, fd_key(t->pid, g->dev, g->ino)));
 }
 
 #define MP_STATUS_NS	5000000000ll	/* DataLoader's MP_STATUS_CHECK_INTERVAL: 5 s */
 
 /*
+ * A futex wait that timed out after DataLoader's MP_STATUS_CHECK_INTERVAL: with pin
+ * memory the loop waits for a batch on the pin-memory thread's queue.Queue, 5 s at a
+ * time (a condition's timed wait: an absolute timeout, so its length says it), checks
+ * its workers are alive and waits again.  Each wait is on a new word (a condition
+ * makes a lock per wait).  A user's DDP script in attach mode under load: two such
+ * waits for a pool's first batch read as 10 s of other_wait, 62% of the window.
+ */
+static bool loader_futex(const struct st_ev_syscall *sc)
+{
+	return sc->b.nr == NR(futex) && sc->b.ret == -ETIMEDOUT && sc->b.dur >= MP_STATUS_NS &&
+	       sc->b.dur < MP_STATUS_NS + MP_STATUS_NS / 10;
+}
+
+/*
  * A receive by a Python process on a pipe with DataLoader's timeout, while a worker
  * it started lives (one of its children that runs its code, an__launched): the
  * loader's poll of its result queue, before any worker wrote to it.  Workers slow to
  * start (spawned: each imports torch first; under load 5 s and more) end the first
- * poll by its timeout: it is the wait for the first batch, not an unknown wait.
+ * poll by its timeout: it is the wait for the first batch, not an unknown wait.  So
+ * is such a futex wait (loader_futex), with any worker alive, forked in the trace or
+ * not.
  */
 static bool loader_poll(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
 {
 	uint64_t k, v;
+	bool futex = loader_futex(sc);
 
-	if (!(sc->present & ST_SC_FD) || sc->fd.kind != ST_FD_PIPE ||
-	    !(st_syscall_class(sc->b.nr) & ST_SYSC_RECV) || !(sc->present & ST_SC_TIMEOUT) ||
-	    sc->timeout != MP_STATUS_NS || !t->proc || !(t->proc->flags & PF_FORKS) ||
-	    !an__is_python(t->proc))
+	if (!futex && (!(sc->present & ST_SC_FD) || sc->fd.kind != ST_FD_PIPE ||
+		       !(st_syscall_class(sc->b.nr) & ST_SYSC_RECV) || !(sc->present & ST_SC_TIMEOUT) ||
+		       sc->timeout != MP_STATUS_NS || !t->proc || !(t->proc->flags & PF_FORKS)))
+		return false;
+	if (!t->proc || !an__is_python(t->proc))
 		return false;
 	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);) {
 		const struct proc *q = (const struct proc *)(uintptr_t)v;
@@ -2497,7 +2517,8 @@ static void chain_end(struct an *a, struct thr *t, const struct seg *last, bool 
  * of the switch interval, 5 ms, that usually times out while the holder runs).  Other
  * futex calls (the mutex around the condition) keep a chain; any other syscall, a
  * pause longer than CHAIN_GAP_NS, or a wake by anything but a sibling ends it
- * (chain_end says as what).
+ * (chain_end says as what).  A wait that DataLoader timed out (loader_futex) ends
+ * it and starts none: the wait for a batch goes on, on another word.
  */
 static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t s,
 			uint64_t e, const struct covered *cv)
@@ -2516,9 +2537,12 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 	bool raced = wait && timed && sc->b.ret == 0 && (sc->futex.op & FUTEX_PRIVATE_) &&
 		     cv->last && cv->last->wrel == WREL_IRQ;
 
-	if (t->fx_open && (!futex || s > t->fx_end + CHAIN_GAP_NS ||
+	if (t->fx_open && (!futex || s > t->fx_end + CHAIN_GAP_NS || loader_futex(sc) ||
 			   (timeout && !chain_addr(t, sc->futex.uaddr))))
 		chain_end(a, t, NULL, false);
+	/* DataLoader's 5 s wait for a batch is no lock's (loader_poll) */
+	if (loader_futex(sc))
+		return;
 	if (!t->fx_open) {
 		if (!cv->first)
 			return;
