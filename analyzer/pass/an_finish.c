@@ -464,18 +464,34 @@ static void io_summary(struct an_io *io, uint64_t win_ns)
 	io->read_mb_s = win_ns ? (double)io->read_bytes / 1e6 / ((double)win_ns / 1e9) : 0;
 }
 
+/*
+ * The relay threads of p, the MAX_RELAYS that received the most batches first (with
+ * pin memory and workers re-created each epoch, every iterator has its own: pt_val_pin
+ * has 5, and the last epoch's was left out of 4 picked in hash order).
+ */
 static void relays(struct an_result *res, struct an_trainer *tr, struct proc *p)
 {
 	struct an *a = &res->an;
-	struct thr *t;
+	const struct thr *t, *top[MAX_RELAYS];
+	uint32_t n = 0, i;
 
 	FOR_THREADS(a, t) {
-		if (t->proc != p || t == tr->main || !attr__is_relay(t) ||
-		    tr->dl.nrelays == MAX_RELAYS)
+		if (t->proc != p || t == tr->main || !attr__is_relay(t))
 			continue;
-		tr->dl.relay_tid[tr->dl.nrelays] = t->tid;
-		memcpy(tr->dl.relay_comm[tr->dl.nrelays++], t->comm, ST_COMM_LEN);
+		for (i = n; i > 0 && (top[i - 1]->direct_arrivals < t->direct_arrivals ||
+				      (top[i - 1]->direct_arrivals == t->direct_arrivals &&
+				       top[i - 1]->tid > t->tid)); i--)
+			if (i < MAX_RELAYS)
+				top[i] = top[i - 1];
+		if (i < MAX_RELAYS)
+			top[i] = t;
+		n += n < MAX_RELAYS;
 	}
+	for (i = 0; i < n; i++) {
+		tr->dl.relay_tid[i] = top[i]->tid;
+		memcpy(tr->dl.relay_comm[i], top[i]->comm, ST_COMM_LEN);
+	}
+	tr->dl.nrelays = n;
 }
 
 static uint64_t worker_busy(const struct an_worker *w)
