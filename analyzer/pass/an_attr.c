@@ -23,8 +23,7 @@
 #define RX_MAX_NS	100000000ull	/* a receipt lasts at most this (old traces) */
 #define RX_CPU_NS	1000000ull	/* a receipt's calls are closer than this on CPU */
 #define RX_CPU_MAX_NS	5000000ull	/* ... or this, with only its own calls between (rx_call) */
-#define BURST_NS	2000000ull	/* puts of one iterator's start are closer than this */
-#define BURST_CPU_NS	200000ull	/* ... and than this on CPU */
+#define BURST_CPU_NS	200000ull	/* puts of one iterator's start are closer than this on CPU */
 #define NEXT_CPU_NS	200000ull	/* next()'s own code before it waits for a batch */
 /*
  * ... after a wait for the GIL there: taking the GIL over (its mutex, the signal to
@@ -686,15 +685,16 @@ static bool before_trace(const struct thr *t)
  * puts taken as steps, 47 validation batches for 36.  True when t is in such a
  * tail (tail_from set).
  *
- * Where t never waited for the relay before (attach mode, the relay's queue full
- * when the tracer came), its batches were not counted as the relay received them:
- * those of the tail are not known (prefetch_factor x num_workers, not in the trace).
- * The first such end at ts is kept for the report (blind_end).
+ * Where the loop's pool was there before the trace (attach mode), the batches in the
+ * relay's queue when the tracer came were counted by nobody: how many of the first
+ * epoch's tail they were is not known (up to prefetch_factor x num_workers; a loop
+ * that never waited on the relay counts none of its batches).  The end of that epoch
+ * at ts is kept for the report (blind_end).
  */
 static bool relay_tail(struct thr *t, uint64_t from, uint64_t ts)
 {
-	if (!(t->flags & TF_RELAY_FED) && t->relay_blind && t->takes && !t->epoch_ends &&
-	    !t->blind_end)
+	if (((t->flags & TF_RELAY_FED) || t->relay_blind) && t->pool_before && t->takes &&
+	    !t->epoch_ends && !t->blind_end)
 		t->blind_end = ts;
 	if (!t->tail_from && t->pending && from && (t->flags & TF_RELAY_FED))
 		t->tail_from = from;
@@ -750,8 +750,15 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	uint64_t cpu = attr__cpu_at(t, ts), prev = t->put_cpu, prev_ts = t->put_ts;
 	/* the last put took a batch, and nothing else took one since */
 	bool took = t->put_took && t->takes == t->put_takes + 1;
+	/*
+	 * Back to back: the same loop of puts, however long t was preempted or waited for
+	 * the GIL between them; not a loop that waited for a batch between two steps' puts
+	 * (a batch arrived between them).
+	 */
+	bool burst = cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts;
 
-	t->puts++;
+	if (!t->puts++)
+		t->pool_before = t->proc && !(t->proc->flags & PF_FORKS);
 	t->put_cpu = cpu;
 	t->put_ts = ts;
 	t->put_took = false;
@@ -760,8 +767,7 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 		t->bare_next = false;
 		return true;
 	}
-	if (!t->tail_from && ts - prev_ts <= BURST_NS && cpu <= prev + BURST_CPU_NS &&
-	    relay_tail(t, took ? t->prev_take : 0, prev_ts)) {
+	if (!t->tail_from && burst && relay_tail(t, took ? t->prev_take : 0, prev_ts)) {
 		tail_end(a, t, prev_ts, false);
 		resume_start(t, ts, 2, true);
 		return true;

@@ -396,6 +396,7 @@ struct thr {
 	uint32_t relay_blind;	/* batches a relay of its process received before that */
 	uint64_t blind_end;	/* an epoch ended here whose last takes it could not count
 				 * (relay_tail) */
+	bool pool_before;	/* its first put went to a pool there before the trace */
 	uint64_t last_woken;
 	uint32_t last_waker;
 	/*

@@ -572,20 +572,20 @@ static uint64_t first_batch(const struct thr *t, uint64_t ts, bool forked)
 }
 
 /*
- * The main thread took batches from a relay's queue (PyTorch's pin-memory thread)
- * without ever waiting on it until an epoch ended (attach mode, the queue full when
- * the tracer came): that epoch's last takes were not seen, nor counted (an_attr.c,
- * relay_tail).  Said on top.
+ * The main thread took batches from a relay's queue (PyTorch's pin-memory thread) that
+ * was filled before the trace began (attach mode), until an epoch ended: how many of
+ * that epoch's last takes, made without a call, the queue held is not in the trace
+ * (an_attr.c, relay_tail).  Said on top.
  */
 static void blind_tail(struct an_result *res, const struct an_trainer *tr)
 {
 	uint64_t at = tr->main ? tr->main->blind_end : 0;
 
 	if (at > tr->win_start && at < tr->win_end)
-		analysis__warn(res, "main thread %u: took batches from the pin-memory thread's "
-			       "queue unseen (never waiting on it) until an epoch ended %.3f s into "
-			       "the window: up to prefetch_factor x num_workers steps before then "
-			       "are not counted", tr->main_tid, (double)(at - tr->win_start) / 1e9);
+		analysis__warn(res, "main thread %u: took batches from a pin-memory queue filled "
+			       "before the trace began until an epoch ended %.3f s into the window: "
+			       "up to prefetch_factor x num_workers steps before then may be "
+			       "missing", tr->main_tid, (double)(at - tr->win_start) / 1e9);
 }
 
 /*
