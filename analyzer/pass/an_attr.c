@@ -755,7 +755,7 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	 * the GIL between them; not a loop that waited for a batch between two steps' puts
 	 * (a batch arrived between them).
 	 */
-	bool burst = cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts;
+	bool burst = prev_ts && cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts;
 
 	if (!t->puts++)
 		t->pool_before = t->proc && !(t->proc->flags & PF_FORKS);
