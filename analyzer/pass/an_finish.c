@@ -382,6 +382,42 @@ static uint32_t boundaries(const struct an *a, struct an_trainer *tr, const stru
 	return 0;
 }
 
+#define LONG_STEP	10.0	/* a step this many times the median held something else */
+#define LONG_SHARE	0.5	/* ... and such steps this much of the steps' time: said */
+
+/*
+ * Steps of over LONG_STEP x the median whose time outside the loader's waits holds most
+ * of the steps' time: between the batches it took from the workers, the loop did other
+ * work that took none from them.  A training loop with num_workers=0 (its batches made
+ * on the main thread) beside a validation loader with workers had the validation
+ * batches as its steps, 35 for 120, without a word.  (A step that waited long for a
+ * slow batch is the loader's: golden relay_timed_wait.)  Said on top.
+ */
+static void long_steps(struct an_result *res, const struct an_trainer *tr,
+		       const struct an_step *all, uint32_t n)
+{
+	double tot = 0, lng = 0, lim = LONG_STEP * tr->steps.p50_ms * 1e6;
+	uint32_t k = 0;
+
+	/* the steps that held another loader's loops are said already (several_loaders) */
+	if (n < 4 || tr->steps.other_batches || !strcmp(tr->steps.method, "markers") ||
+	    !strcmp(tr->steps.method, "activity_period"))
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		tot += (double)all[i].dur;
+		if ((double)all[i].dur > lim) {
+			lng += (double)(all[i].dur - all[i].ns[CAT_DL]);
+			k++;
+		}
+	}
+	if (lng > LONG_SHARE * tot)
+		analysis__warn(res, "main thread %u: %u steps over %.0fx the median (%.1f ms) hold "
+			       "%.0f%% of the steps' time, not waiting for the loader: its steps "
+			       "count only batches from workers (num_workers=0 in the training "
+			       "loop, beside a loader with workers?)", tr->main_tid, k, LONG_STEP,
+			       tr->steps.p50_ms, 100 * lng / tot);
+}
+
 static void find_steps(struct an_result *res, struct an_trainer *tr, const struct snap **w0,
 		       const struct snap **w1)
 {
@@ -397,6 +433,7 @@ static void find_steps(struct an_result *res, struct an_trainer *tr, const struc
 			step_of(&all[i], &t->snaps[idx[i]], &t->snaps[idx[i + 1]]);
 		tr->steps.count = n - 1;
 		step_stats(tr, all, n - 1);
+		long_steps(res, tr, all, n - 1);
 		free(all);
 		if (!res->an.user_window) {
 			*w0 = &t->snaps[idx[0]];
