@@ -406,7 +406,7 @@ static void long_steps(struct an_result *res, const struct an_trainer *tr,
 	for (uint32_t i = 0; i < n; i++) {
 		tot += (double)all[i].dur;
 		if ((double)all[i].dur > lim) {
-			lng += (double)(all[i].dur - all[i].ns[CAT_DL]);
+			lng += (double)all[i].dur - (double)all[i].ns[CAT_DL];
 			k++;
 		}
 	}
