@@ -162,6 +162,17 @@ KNOWN_MISS = {
                        "test that lognormal step times pass (ratio up to 17 at n=60) "
                        "cannot tell its 10"),
 }
+# pin memory with workers faster than the steps: the loop seldom waits in next(), and
+# the report's loader wait runs 0.02-0.06 of the window over the job's time in next()
+# (clean clones of e5edbe6 and b5477ed under busy: pt_val_pin_pers run 0.102 vs 0.077,
+# 0.166 vs 0.110; pt_pin_hogs 0.113 vs 0.088, 0.138 vs 0.082), which can tip the
+# verdict past STALL_MIN (0.15).  Where the extra time comes from is not found yet.
+_PIN_FAST = (lambda f: f["batch_wait_s"] < 0.2,
+             "issue 13, open: in a pin-memory job whose workers outrun the steps the loader "
+             "wait runs up to 0.06 of the window over the job's time in next()")
+for _s in ("pt_val_pin_pers", "pt_pin_hogs"):
+    KNOWN_MISS[(_s, "loader wait = time in next()")] = _PIN_FAST
+    KNOWN_MISS[(_s, "verdict")] = _PIN_FAST
 
 
 def switch_sequences(tr):
