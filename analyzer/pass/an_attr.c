@@ -554,7 +554,7 @@ static void put_take(struct thr *t)
 {
 	rx_fetch_learn(t);
 	t->iter_takes++;
-	t->put_took = true;
+	t->put_takes = t->takes + 1;	/* the take that follows */
 }
 
 static bool rx_conn_call(const struct thr *t, const struct st_ev_syscall *sc)
@@ -749,7 +749,7 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 {
 	uint64_t cpu = attr__cpu_at(t, ts), prev = t->put_cpu, prev_ts = t->put_ts;
 	/* the last put took a batch, and nothing else took one since */
-	bool took = t->put_took && t->takes == t->put_takes + 1;
+	bool took = t->takes == t->put_takes;
 	/*
 	 * Back to back: the same loop of puts, however long t was preempted or waited for
 	 * the GIL between them; not a loop that waited for a batch between two steps' puts
@@ -761,8 +761,7 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 		t->pool_before = t->proc && !(t->proc->flags & PF_FORKS);
 	t->put_cpu = cpu;
 	t->put_ts = ts;
-	t->put_took = false;
-	t->put_takes = t->takes;
+	t->put_takes = UINT64_MAX;
 	if (t->bare_next) {
 		t->bare_next = false;
 		return true;
@@ -1718,13 +1717,12 @@ static bool loader_futex(const struct st_ev_syscall *sc)
 static bool loader_poll(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
 {
 	uint64_t k, v;
-	bool futex = loader_futex(sc);
-
-	if (!futex && (!(sc->present & ST_SC_FD) || sc->fd.kind != ST_FD_PIPE ||
-		       !(st_syscall_class(sc->b.nr) & ST_SYSC_RECV) || !(sc->present & ST_SC_TIMEOUT) ||
-		       sc->timeout != MP_STATUS_NS || !t->proc || !(t->proc->flags & PF_FORKS)))
-		return false;
 	if (!t->proc || !an__is_python(t->proc))
+		return false;
+	if (!loader_futex(sc) &&
+	    (!(sc->present & ST_SC_FD) || sc->fd.kind != ST_FD_PIPE ||
+	     !(st_syscall_class(sc->b.nr) & ST_SYSC_RECV) || !(sc->present & ST_SC_TIMEOUT) ||
+	     sc->timeout != MP_STATUS_NS || !(t->proc->flags & PF_FORKS)))
 		return false;
 	for (size_t i = 0; hmap_iter(&a->procs, &i, &k, &v);) {
 		const struct proc *q = (const struct proc *)(uintptr_t)v;
@@ -2529,7 +2527,7 @@ static void chain_end(struct an *a, struct thr *t, const struct seg *last, bool 
 static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t s,
 			uint64_t e, const struct covered *cv)
 {
-	bool futex = sc->b.nr == NR(futex), wait = futex_wait_op(sc);
+	bool futex = sc->b.nr == NR(futex), wait = futex_wait_op(sc), loader = loader_futex(sc);
 	bool timeout = wait && sc->b.ret == -ETIMEDOUT_;
 	/*
 	 * A timed wait woken (0) on a private futex, though an interrupt's wakeup ran it:
@@ -2543,11 +2541,11 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 	bool raced = wait && timed && sc->b.ret == 0 && (sc->futex.op & FUTEX_PRIVATE_) &&
 		     cv->last && cv->last->wrel == WREL_IRQ;
 
-	if (t->fx_open && (!futex || s > t->fx_end + CHAIN_GAP_NS || loader_futex(sc) ||
+	if (t->fx_open && (!futex || s > t->fx_end + CHAIN_GAP_NS || loader ||
 			   (timeout && !chain_addr(t, sc->futex.uaddr))))
 		chain_end(a, t, NULL, false);
 	/* DataLoader's 5 s wait for a batch is no lock's (loader_poll) */
-	if (loader_futex(sc))
+	if (loader)
 		return;
 	if (!t->fx_open) {
 		if (!cv->first)

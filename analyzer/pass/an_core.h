@@ -365,9 +365,8 @@ struct thr {
 	uint32_t resume_puts, resume_acks;
 	uint64_t resume_from;	/* the put that began the resume */
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */
-	uint64_t put_ts;	/* its last put, and whether that put took a batch */
-	bool put_took;
-	uint64_t put_takes;	/* its takes before its last put's */
+	uint64_t put_ts;	/* its last put */
+	uint64_t put_takes;	/* its takes once its last put took one (UINT64_MAX: none) */
 	uint64_t prev_take;	/* the take before last_take */
 	uint8_t last_arr_kind;
 	uint64_t arr_ino;	/* the pipe of its last read arrival */
