@@ -636,14 +636,14 @@ static bool absorbed(struct thr *t)
 }
 
 /*
- * The epoch ended at e (its iterator shut down, or was reset): every batch received
- * and not taken was taken from the cache, at times not seen, between the tail's first
- * take and e: spread evenly (the steps there are alike).  Where the end was not seen
- * (the trace ended, a worker exited), the steps go on at the thread's recent pace.
+ * n batches pending were taken from the cache, at times not seen, between from and e:
+ * spread evenly (the steps there are alike), or, where the end was not seen (!seen),
+ * at the thread's recent pace.
  */
-static void tail_end(struct an *a, struct thr *t, uint64_t e, bool seen)
+static void spread_takes(struct an *a, struct thr *t, uint64_t from, uint64_t e, uint64_t n,
+			 bool seen)
 {
-	uint64_t from = t->tail_from, n = t->pending, step;
+	uint64_t step;
 
 	if (e < from)
 		e = from;
@@ -652,6 +652,17 @@ static void tail_end(struct an *a, struct thr *t, uint64_t e, bool seen)
 		step = t->take_gap;
 	for (uint64_t i = 1; i <= n; i++)
 		take_cached(a, t, from + step * i);
+}
+
+/*
+ * The epoch ended at e (its iterator shut down, or was reset): every batch received
+ * and not taken was taken from the cache, at times not seen, between the tail's first
+ * take and e: spread evenly (the steps there are alike).  Where the end was not seen
+ * (the trace ended, a worker exited), the steps go on at the thread's recent pace.
+ */
+static void tail_end(struct an *a, struct thr *t, uint64_t e, bool seen)
+{
+	spread_takes(a, t, t->tail_from, e, t->pending, seen);
 	t->tail_from = t->held_put = 0;
 	t->iter_takes = 0;
 	t->epoch_ends++;
@@ -702,6 +713,84 @@ static bool relay_tail(struct thr *t, uint64_t from, uint64_t ts)
 }
 
 /*
+ * The first epoch of a loop fed through a relay from a pool there before the trace
+ * ended (relay_tail, blind_end): of its tail, begun after the take at from, the batches
+ * credited to t were counted (cached: spread before the end; took: one at the end's
+ * first put).  The rest were taken unseen; how many, its pool's next iterator says
+ * (blind_resumed).  feeder: one the epoch's puts went to.
+ */
+static void blind_count(struct thr *t, uint64_t from, uint32_t cached, bool took,
+			uint32_t feeder)
+{
+	t->blind_from = from;
+	t->blind_cached = cached;
+	t->blind_took = took;
+	t->blind_feeder = feeder;
+	t->blind_prefetch = 0;
+	t->blind_same = false;
+	t->blind_counting = true;
+}
+
+/*
+ * Puts back to back that end the first epoch of a loop fed through a relay from a
+ * pool there before the trace (relay_tail set blind_end at the first of them, prev_ts),
+ * with no batch pending: the tail's takes were all unseen (said on top), and the first
+ * put, taken as a batch received before the trace (blind: before_trace), was the next
+ * iterator's (a persistent pool's resume) and took nothing (pt_pin_hogs attach under
+ * load: the 4 resume puts and 8 prefetch puts taken as steps, 53 for 50).  True when
+ * the epoch ended there.
+ */
+static bool blind_epoch_end(struct thr *t, uint64_t prev_ts, bool blind)
+{
+	struct snap *s;
+
+	if (t->epoch_ends || t->blind_end != prev_ts || t->pending)
+		return false;
+	for (uint32_t i = t->nsnaps; blind && i-- && t->snaps[i].ts >= t->last_take;)
+		if (t->snaps[i].ts == t->last_take && (s = &t->snaps[i])->kind == SNAP_TAKE) {
+			s->kind = SNAP_VOID;
+			t->last_take = t->prev_take;
+			break;
+		}
+	t->iter_takes = 0;
+	t->epoch_ends++;
+	blind_count(t, t->last_take, 0, false, t->feeders[2]);
+	return true;
+}
+
+/*
+ * The first batch came to t since its blind epoch's pool resumed (blind_epoch_end): the
+ * new iterator's puts before it were its prefetch (prefetch_factor x num_workers, or
+ * the epoch's batches if fewer), and that many batches were outstanding when the blind
+ * epoch's indices ran out: its unseen tail, taken between its last take seen and its
+ * end.  Only where those puts went to the blind epoch's pool (one of its feeders): a
+ * persistent pool is the same loader; another loader's prefetch (a validation loop
+ * between two epochs) says nothing of it, and its pool's next resume is waited for.
+ */
+static void blind_resumed(struct an *a, struct thr *t)
+{
+	uint32_t seen = t->blind_cached + t->blind_took, n = t->blind_prefetch - t->blind_took;
+
+	t->blind_pf_open = false;
+	/* another loader's (validation's): the pool may resume after it */
+	if (!t->blind_same)
+		return;
+	t->blind_counting = false;
+	if (t->blind_prefetch <= seen)
+		return;
+	t->blind_tail = t->blind_prefetch - seen;
+	/* the tail's takes spread already are spread again with the rest, evenly */
+	for (uint32_t i = t->nsnaps, k = t->blind_cached; k && i-- && t->snaps[i].ts > t->blind_from;)
+		if (t->snaps[i].kind == SNAP_TAKE && t->snaps[i].src == SNAP_CACHED &&
+		    t->snaps[i].ts < t->blind_end) {
+			t->snaps[i].kind = SNAP_VOID;
+			k--;
+		}
+	t->pending += n;
+	spread_takes(a, t, t->blind_from, t->blind_end, n, true);
+}
+
+/*
  * The put at ts ended an epoch's tail, its puts-th put since: where the process forked
  * no worker since (the pool lives on) and the puts came back to back (a resume put
  * per worker, not a step's), a persistent pool resumes (an_core.h).
@@ -732,6 +821,10 @@ static bool resume_put(struct thr *t, uint64_t cpu, uint64_t prev)
 		return true;
 	}
 	t->resuming = false;
+	/* its prefetch begins: a blind epoch's tail, if it is that epoch's pool */
+	t->blind_prefetch = 0;
+	t->blind_same = false;
+	t->blind_pf_open = t->blind_counting;
 	return false;
 }
 
@@ -756,18 +849,33 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	 * (a batch arrived between them).
 	 */
 	bool burst = prev_ts && cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts;
+	bool blind = t->takes == t->blind_takes;
 
 	if (!t->puts++)
 		t->pool_before = t->proc && !(t->proc->flags & PF_FORKS);
 	t->put_cpu = cpu;
 	t->put_ts = ts;
-	t->put_takes = UINT64_MAX;
+	t->put_takes = t->blind_takes = UINT64_MAX;
+	t->feeders[2] = t->feeders[1];
+	t->feeders[1] = t->feeders[0];
+	t->feeders[0] = t->put_feeder;
 	if (t->bare_next) {
 		t->bare_next = false;
 		return true;
 	}
 	if (!t->tail_from && burst && relay_tail(t, took ? t->prev_take : 0, prev_ts)) {
+		bool first = t->blind_end == prev_ts && !t->epoch_ends;
+		uint64_t from = t->tail_from;
+		uint32_t cached = (uint32_t)t->pending;
+
 		tail_end(a, t, prev_ts, false);
+		/* (the first of the burst is the next iterator's put, the one before it not) */
+		if (first)
+			blind_count(t, from, cached, took, t->feeders[2]);
+		resume_start(t, ts, 2, true);
+		return true;
+	}
+	if (!t->tail_from && burst && blind_epoch_end(t, prev_ts, blind)) {
 		resume_start(t, ts, 2, true);
 		return true;
 	}
@@ -783,10 +891,15 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	if (!t->pending && before_trace(t)) {
 		t->pending = 1;
 		take(a, t, ts, false);
+		t->blind_takes = t->takes;
 		return true;
 	}
 	if (!t->pending) {
 		t->held_put = 0;
+		if (t->blind_pf_open) {
+			t->blind_prefetch++;
+			t->blind_same |= t->put_feeder && t->put_feeder == t->blind_feeder;
+		}
 		return true;
 	}
 	if (!t->tail_from)
@@ -828,9 +941,18 @@ void attr__end(struct an *a, struct thr *t, uint64_t ts)
  */
 void attr__forked(struct an *a, struct proc *p, uint64_t ts)
 {
-	for (uint32_t i = 0; i < p->nloggers; i++)
-		if (relay_tail(p->loggers[i], p->loggers[i]->last_take, ts))
-			attr__end(a, p->loggers[i], ts);
+	for (uint32_t i = 0; i < p->nloggers; i++) {
+		struct thr *l = p->loggers[i];
+		bool first = !l->epoch_ends && !l->blind_end, tail = relay_tail(l, l->last_take, ts);
+		uint64_t from = tail ? l->tail_from : l->last_take;
+		uint32_t cached = tail ? (uint32_t)l->pending : 0;
+
+		if (tail)
+			attr__end(a, l, ts);
+		/* a blind epoch's end (relay_tail): its pool may resume after this one's loop */
+		if (first && l->blind_end == ts)
+			blind_count(l, from, cached, false, l->feeders[0]);
+	}
 }
 
 /* A worker process p (it wrote batches) exited at ts. */
@@ -1014,6 +1136,7 @@ static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc)
 	if (f->put_open || fx_shared(a, w, sc))
 		return;
 	f->put_open = true;
+	w->put_feeder = f->tid;
 	put(a, w, w->fwake_ts, w->fwake_cpu);
 }
 
@@ -1056,17 +1179,26 @@ static bool rx_wake(const struct thr *t, uint64_t ts)
 	return ts - t->rx_end <= RX_GAP_NS && ts - t->rx_start <= RX_MAX_NS;
 }
 
+/* A message to t while its persistent pool resumes: one more answer (an_core.h). */
+static bool resume_ack(struct thr *t)
+{
+	if (!t->resuming || t->resume_puts < 2 || t->resume_acks >= t->resume_puts)
+		return false;
+	t->resume_acks++;
+	return true;
+}
+
 /*
  * The relay received a message on its way to l, a thread it feeds: a worker's answer
  * to l's resume of a persistent pool (not a batch), or a batch.
  */
-static void relay_credit(struct thr *l)
+static void relay_credit(struct an *a, struct thr *l)
 {
-	if (l->resuming && l->resume_puts >= 2 && l->resume_acks < l->resume_puts) {
-		l->resume_acks++;
+	if (resume_ack(l))
 		return;
-	}
 	l->resuming = false;
+	if (l->blind_pf_open)
+		blind_resumed(a, l);
 	if (l->pending < PENDING_MAX)
 		l->pending++;
 }
@@ -1157,17 +1289,19 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		t->pending = t->rx_open;
 	if (merged)
 		return true;
-	/* the wake for a resume answer the relay received (relay_credit) */
-	if (relayed && t->resuming)
+	/*
+	 * The wake for a resume answer the relay received (relay_credit; before t is known
+	 * to be fed by it, the answers counted at the relay too: attach, a loop that never
+	 * waited on the relay in its first epoch)
+	 */
+	if (by_relay && t->resuming)
 		return true;
 	/*
 	 * A persistent pool's answer to a resume (an_core.h): no batch.  A single put
 	 * after a tail is no evidence (the tail may have been a long receipt).
 	 */
-	if (t->resuming && t->resume_puts >= 2 && t->resume_acks < t->resume_puts) {
-		t->resume_acks++;
+	if (resume_ack(t))
 		return true;
-	}
 	t->resuming = false;
 	/*
 	 * The message read before, not taken yet, brought no tensor: no batch.  The
@@ -1198,6 +1332,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	 * A relay's wake announces a batch its receipt counted already (below), except
 	 * the first: from then on the relay's receipts count them.
 	 */
+	if (t->blind_pf_open)
+		blind_resumed(a, t);
 	if (!relayed && t->pending < PENDING_MAX)
 		t->pending++;
 	if (by_relay && !relayed) {
@@ -1232,7 +1368,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 * after the wake, before l ran; a take short in the window, 98 steps of 100).
 		 */
 		if (l != t && (l->flags & TF_RELAY_FED))
-			relay_credit(l);
+			relay_credit(a, l);
+		else if (l != t && resume_ack(l))
+			;	/* an answer: l resumed its pool before it waited on the relay */
 		else if (l != t && (l->flags & TF_RELAY_WAKE))
 			l->relay_early++;
 		else if (l != t)
@@ -2130,6 +2268,7 @@ static void unknown_put(struct an *a, struct thr *f, uint64_t e)
 		struct thr *w = p->loggers[i];
 
 		if (w->tid == f->last_waker && (w->pending || w->rx_open)) {
+			w->put_feeder = f->tid;
 			feeder_send(a, w, e);
 			return;
 		}
@@ -2156,6 +2295,7 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 	}
 	/* the process's first thread sends itself (trainsim); helper threads feed */
 	if (t->flags & TF_LEADER) {
+		t->put_feeder = 0;
 		attr__send(a, t, e);
 		return;
 	}
@@ -2165,8 +2305,10 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 		t->put_open = false;
 		return;
 	}
-	for (uint32_t i = 0; p && i < p->nloggers; i++)
+	for (uint32_t i = 0; p && i < p->nloggers; i++) {
+		p->loggers[i]->put_feeder = t->tid;
 		feeder_send(a, p->loggers[i], e);
+	}
 }
 
 /*

@@ -367,6 +367,8 @@ struct thr {
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */
 	uint64_t put_ts;	/* its last put */
 	uint64_t put_takes;	/* its takes once its last put took one (UINT64_MAX: none) */
+	uint64_t blind_takes;	/* its takes once its last put took one received before
+				 * the trace (before_trace; UINT64_MAX: none) */
 	uint64_t prev_take;	/* the take before last_take */
 	uint8_t last_arr_kind;
 	uint64_t arr_ino;	/* the pipe of its last read arrival */
@@ -396,6 +398,19 @@ struct thr {
 	uint64_t blind_end;	/* an epoch ended here whose last takes it could not count
 				 * (relay_tail) */
 	bool pool_before;	/* its first put went to a pool there before the trace */
+	/*
+	 * That blind epoch's tail (blind_count): the take it began after, its takes
+	 * counted (cached, took), a feeder the epoch's puts went to, and, once a
+	 * persistent pool resumed (its workers answered: not a pool's shutdown, whose
+	 * puts go to its workers too), the new iterator's puts before its first batch
+	 * (its prefetch, blind_pf_open), whether one went to that feeder, and the takes
+	 * added (blind_resumed).
+	 */
+	uint64_t blind_from;
+	uint32_t put_feeder;	/* the feeder thread its put woke, or that wrote its index */
+	uint32_t feeders[3];	/* put_feeder of its last 3 puts, the last first */
+	uint32_t blind_feeder, blind_cached, blind_prefetch, blind_tail;
+	bool blind_took, blind_counting, blind_pf_open, blind_same;
 	uint64_t last_woken;
 	uint32_t last_waker;
 	/*

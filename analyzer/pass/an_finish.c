@@ -612,17 +612,27 @@ static uint64_t first_batch(const struct thr *t, uint64_t ts, bool forked)
  * The main thread took batches from a relay's queue (PyTorch's pin-memory thread) that
  * was filled before the trace began (attach mode), until an epoch ended: how many of
  * that epoch's last takes, made without a call, the queue held is not in the trace
- * (an_attr.c, relay_tail).  Said on top.
+ * (an_attr.c, relay_tail), unless its persistent pool's next epoch said (blind_resumed:
+ * its prefetch).  Said on top, either way: those steps' times are not seen.
  */
 static void blind_tail(struct an_result *res, const struct an_trainer *tr)
 {
-	uint64_t at = tr->main ? tr->main->blind_end : 0;
+	const struct thr *m = tr->main;
+	uint64_t at = m ? m->blind_end : 0;
+	double x = (double)(at - tr->win_start) / 1e9;
 
-	if (at > tr->win_start && at < tr->win_end)
+	if (at <= tr->win_start || at >= tr->win_end)
+		return;
+	if (m->blind_tail)
+		analysis__warn(res, "main thread %u: an epoch ended %.3f s into the window behind "
+			       "a pin-memory queue filled before the trace began: %u of its last "
+			       "steps, unseen, are counted from the pool's next prefetch and placed "
+			       "evenly", tr->main_tid, x, m->blind_tail);
+	else
 		analysis__warn(res, "main thread %u: took batches from a pin-memory queue filled "
 			       "before the trace began until an epoch ended %.3f s into the window: "
 			       "up to prefetch_factor x num_workers steps before then may be "
-			       "missing", tr->main_tid, (double)(at - tr->win_start) / 1e9);
+			       "missing", tr->main_tid, x);
 }
 
 /*
