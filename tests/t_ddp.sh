@@ -18,8 +18,12 @@
 ddp_setup
 
 # knobs per cause: fetch reads 32 blocks a sample and decodes nothing, so that storage,
-# not the CPU of its read loop, dominates the slowed rank's loader (as pt_fetch)
-opts_compute=() opts_prep=() opts_fetch=(--reads-per-sample 32 --decode-reps 0)
+# not the CPU of its read loop, dominates the slowed rank's loader (as pt_fetch); compute
+# burns 60 ms a step, so that its loader wait stays far under STALL_MIN (0.15): under
+# load each next() waits 8-9 ms for the batch's shared-memory fds from the worker, and
+# with 30 ms the job itself measured 0.167 of its window in next() (attach, a clean
+# clone under busy --disk: the report's own cause dataloader_prep, as the job's truth)
+opts_compute=(--slow-compute-us 60000) opts_prep=() opts_fetch=(--reads-per-sample 32 --decode-reps 0)
 
 # ddp SLOW MODE [NAME LAUNCHER-ARGS...]: traces one job into $TMP/NAME.zst (default
 # SLOW-MODE), its truth in NAME.truth
