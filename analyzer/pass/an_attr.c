@@ -846,9 +846,13 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	/*
 	 * Back to back: the same loop of puts, however long t was preempted or waited for
 	 * the GIL between them; not a loop that waited for a batch between two steps' puts
-	 * (a batch arrived between them).
+	 * (a batch arrived between them).  Not where t is off CPU since before this put:
+	 * the switch that brought it back was not shown, and its CPU time since is not
+	 * known yet (its next switch out says it, ST_SW_RAN: u32_iterpin under load, a
+	 * step's 30 ms read as 0.15 ms, a false epoch's end, 4 steps too many).
 	 */
-	bool burst = prev_ts && cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts;
+	bool burst = prev_ts && cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts &&
+		     !(t->run == RS_OFF && t->since < ts);
 	bool blind = t->takes == t->blind_takes;
 
 	if (!t->puts++)
