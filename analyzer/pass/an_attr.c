@@ -1208,6 +1208,24 @@ static void relay_credit(struct an *a, struct thr *l)
 }
 
 /*
+ * Relay r's receipt fetched a tensor's fds: its message was a batch, for the thread it
+ * is on its way to (owe).  Once FETCH_LEARN of its messages did, one that fetched none
+ * before the next came was no batch: an IterableDataset worker's end of stream, which
+ * PyTorch's pin-memory thread passes on like a batch (a user's script, 2 persistent
+ * workers, 3 epochs of 40: each end of stream a step, 124 for 120).  A persistent
+ * pool's answers to a resume count at once (relay_credit), as before: the loop waits
+ * for them before its next put.
+ */
+static void relay_fetched(struct an *a, struct thr *r)
+{
+	r->rx_fetched = true;
+	r->fd_msgs++;
+	if (r->owe)
+		relay_credit(a, r->owe);
+	r->owe = NULL;
+}
+
+/*
  * A batch reached t at ts.  A poll only says one is there (or that a worker hung
  * up): the read that follows it is the arrival, and its receipt starts at the poll.
  * The same batch: right after the last arrival (on CPU, the thread not blocked on a
@@ -1318,8 +1336,12 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if (!t->rx_open)
 		t->rx_start = kind != ARR_WAKE && t->poll_at && t->poll_at <= ts &&
 			      cpu - t->poll_cpu <= RX_CPU_NS ? t->poll_at : ts;
-	if (!t->rx_open || kind != ARR_WAKE)
+	if (!t->rx_open || kind != ARR_WAKE) {
+		/* the message before brought no tensor: owed no batch (relay_fetched) */
+		t->owe = NULL;
+		t->rx_fetched = false;
 		t->rx_fetches = 0;
+	}
 	/*
 	 * Until the pipe batches come through is known, a worker's wakeup is an arrival;
 	 * a wakeup while one was being received may have counted it twice: the first
@@ -1371,7 +1393,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 * decision says the relay feeds l (pt_pin at rest: the second batch came 0.1 ms
 		 * after the wake, before l ran; a take short in the window, 98 steps of 100).
 		 */
-		if (l != t && (l->flags & TF_RELAY_FED))
+		if (l != t && (l->flags & TF_RELAY_FED) && t->fd_msgs >= FETCH_LEARN && !l->resuming)
+			t->owe = l;	/* a batch once its receipt fetches (relay_fetched) */
+		else if (l != t && (l->flags & TF_RELAY_FED))
 			relay_credit(a, l);
 		else if (l != t && resume_ack(l))
 			;	/* an answer: l resumed its pool before it waited on the relay */
@@ -2761,6 +2785,8 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	next_tail_call(t, sc, s, e);
 	receipt_timeout(a, t, sc, s);
 	rx_conn_track(t, sc);
+	if (t->rx_fetches && !t->rx_fetched)
+		relay_fetched(a, t);
 	if (t->rx_open && !rx_call(sc) && !rx_pipe_call(t, sc))
 		t->rx_foreign = true;
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr)) {

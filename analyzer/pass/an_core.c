@@ -353,7 +353,13 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	struct proc *p = t->proc;
 
 	attr__wake_known(a, t);
-	if (t->relay_wake_at)
+	/*
+	 * A relay's wake is judged by the call it ended; preempted before that call's end
+	 * was reported, the thread ends it later (pt_pin_hogs under load: judged with no
+	 * call, a GIL handoff in the loop's compute read as a batch, its receipt's timeout
+	 * a false epoch's tail, 8 steps too many).
+	 */
+	if (t->relay_wake_at && state != ST_STATE_RUNNING)
 		attr__relay_woke(a, t, NULL);
 	if (state == ST_STATE_RUNNING)
 		attr__preempted(t, ts);

@@ -316,6 +316,14 @@ struct thr {
 	uint32_t rx_fetches;	/* fd fetches (connects) since its last batch arrived */
 	uint32_t fetch_hist[FETCH_MAX + 1];	/* receipts a put ended, by their fetches */
 	uint32_t fetch_usual;	/* the most common count there */
+	/*
+	 * A relay's messages: those whose receipt fetched a tensor's fds (fd_msgs), this
+	 * one did (rx_fetched), and the thread its batch is owed to until it does (owe:
+	 * relay_fetched).
+	 */
+	uint32_t fd_msgs;
+	bool rx_fetched;
+	struct thr *owe;
 	bool absorb;		/* a take found by its receipt's end: its put may come late */
 	uint64_t takes;		/* batches taken: step boundaries */
 	uint64_t last_take;	/* when it last took a batch */
