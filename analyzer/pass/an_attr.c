@@ -769,7 +769,7 @@ static bool blind_epoch_end(struct thr *t, uint64_t prev_ts, bool blind)
  */
 static void blind_resumed(struct an *a, struct thr *t)
 {
-	uint32_t seen = t->blind_cached + t->blind_took, n = t->blind_prefetch - t->blind_took;
+	uint32_t seen = t->blind_cached + t->blind_took, n;
 
 	t->blind_pf_open = false;
 	/* another loader's (validation's): the pool may resume after it */
@@ -786,6 +786,7 @@ static void blind_resumed(struct an *a, struct thr *t)
 			t->snaps[i].kind = SNAP_VOID;
 			k--;
 		}
+	n = t->blind_prefetch - t->blind_took;
 	t->pending += n;
 	spread_takes(a, t, t->blind_from, t->blind_end, n, true);
 }
