@@ -712,6 +712,17 @@ static bool relay_tail(struct thr *t, uint64_t from, uint64_t ts)
 	return t->tail_from;
 }
 
+/* t's last take was none after all: its step is void */
+static void void_last_take(struct thr *t)
+{
+	for (uint32_t i = t->nsnaps; i-- && t->snaps[i].ts >= t->last_take;)
+		if (t->snaps[i].ts == t->last_take && t->snaps[i].kind == SNAP_TAKE) {
+			t->snaps[i].kind = SNAP_VOID;
+			t->last_take = t->prev_take;
+			return;
+		}
+}
+
 /*
  * The first epoch of a loop fed through a relay from a pool there before the trace
  * ended (relay_tail, blind_end): of its tail, begun after the take at from, the batches
@@ -742,16 +753,10 @@ static void blind_count(struct thr *t, uint64_t from, uint32_t cached, bool took
  */
 static bool blind_epoch_end(struct thr *t, uint64_t prev_ts, bool blind)
 {
-	struct snap *s;
-
 	if (t->epoch_ends || t->blind_end != prev_ts || t->pending)
 		return false;
-	for (uint32_t i = t->nsnaps; blind && i-- && t->snaps[i].ts >= t->last_take;)
-		if (t->snaps[i].ts == t->last_take && (s = &t->snaps[i])->kind == SNAP_TAKE) {
-			s->kind = SNAP_VOID;
-			t->last_take = t->prev_take;
-			break;
-		}
+	if (blind)
+		void_last_take(t);
 	t->iter_takes = 0;
 	t->epoch_ends++;
 	blind_count(t, t->last_take, 0, false, t->feeders[2]);
@@ -776,7 +781,13 @@ static void blind_resumed(struct an *a, struct thr *t)
 	if (!t->blind_same)
 		return;
 	t->blind_counting = false;
-	if (t->blind_prefetch <= seen)
+	/*
+	 * Its workers ended their streams (an IterableDataset: a message with no tensor
+	 * before the epoch's end): the indices outstanding were answered by those, not by
+	 * batches, and how many batches were left is not known (pt_iter_pin attach: 8
+	 * steps too many).  Said on top as missing, not counted.
+	 */
+	if (t->blind_prefetch <= seen || (t->bare_ts && t->bare_ts < t->blind_end))
 		return;
 	t->blind_tail = t->blind_prefetch - seen;
 	/* the tail's takes spread already are spread again with the rest, evenly */
@@ -1227,6 +1238,21 @@ static void relay_fetched(struct an *a, struct thr *r)
 }
 
 /*
+ * A message with no tensor came to l through a relay at ts (relay_fetched): an end of
+ * stream, answered by a put to a worker still streaming.  A put since, taken as a
+ * batch received before the trace (before_trace, attach), was that answer, and took
+ * nothing (pt_iter_pin attach: 2 steps too many an epoch).
+ */
+static void relay_bare(struct thr *l, uint64_t ts)
+{
+	l->bare_ts = ts;
+	if (l->takes == l->blind_takes && l->put_ts > ts) {
+		void_last_take(l);
+		l->blind_takes = UINT64_MAX;
+	}
+}
+
+/*
  * A batch reached t at ts.  A poll only says one is there (or that a worker hung
  * up): the read that follows it is the arrival, and its receipt starts at the poll.
  * The same batch: right after the last arrival (on CPU, the thread not blocked on a
@@ -1339,6 +1365,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 			      cpu - t->poll_cpu <= RX_CPU_NS ? t->poll_at : ts;
 	if (!t->rx_open || kind != ARR_WAKE) {
 		/* the message before brought no tensor: owed no batch (relay_fetched) */
+		if (t->owe)
+			relay_bare(t->owe, t->owe_at);
 		t->owe = NULL;
 		t->rx_fetched = false;
 		t->rx_fetches = 0;
@@ -1394,9 +1422,10 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 * decision says the relay feeds l (pt_pin at rest: the second batch came 0.1 ms
 		 * after the wake, before l ran; a take short in the window, 98 steps of 100).
 		 */
-		if (l != t && (l->flags & TF_RELAY_FED) && t->fd_msgs >= FETCH_LEARN && !l->resuming)
+		if (l != t && (l->flags & TF_RELAY_FED) && t->fd_msgs >= FETCH_LEARN && !l->resuming) {
 			t->owe = l;	/* a batch once its receipt fetches (relay_fetched) */
-		else if (l != t && (l->flags & TF_RELAY_FED))
+			t->owe_at = ts;
+		} else if (l != t && (l->flags & TF_RELAY_FED))
 			relay_credit(a, l);
 		else if (l != t && resume_ack(l))
 			;	/* an answer: l resumed its pool before it waited on the relay */

@@ -324,6 +324,8 @@ struct thr {
 	uint32_t fd_msgs;
 	bool rx_fetched;
 	struct thr *owe;
+	uint64_t owe_at;	/* when that message came */
+	uint64_t bare_ts;	/* a relay's last message to it with no tensor (relay_bare) */
 	bool absorb;		/* a take found by its receipt's end: its put may come late */
 	uint64_t takes;		/* batches taken: step boundaries */
 	uint64_t last_take;	/* when it last took a batch */
