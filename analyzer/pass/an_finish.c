@@ -619,10 +619,11 @@ static void blind_tail(struct an_result *res, const struct an_trainer *tr)
 {
 	const struct thr *m = tr->main;
 	uint64_t at = m ? m->blind_end : 0;
-	double x = (double)(at - tr->win_start) / 1e9;
+	double x;
 
 	if (at <= tr->win_start || at >= tr->win_end)
 		return;
+	x = (double)(at - tr->win_start) / 1e9;
 	if (m->blind_tail)
 		analysis__warn(res, "main thread %u: an epoch ended %.3f s into the window behind "
 			       "a pin-memory queue filled before the trace began: %u of its last "
