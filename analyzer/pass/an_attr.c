@@ -700,12 +700,14 @@ static bool before_trace(const struct thr *t)
  * relay's queue when the tracer came were counted by nobody: how many of the first
  * epoch's tail they were is not known (up to prefetch_factor x num_workers; a loop
  * that never waited on the relay counts none of its batches).  The end of that epoch
- * at ts is kept for the report (blind_end).
+ * at ts is kept for the report (blind_end); so is it for a loop seen receiving no
+ * batch at all (attached in its epoch's tail: its batches were in the relay's queue,
+ * before the relay received any in the trace, or in its loader's cache).
  */
 static bool relay_tail(struct thr *t, uint64_t from, uint64_t ts)
 {
-	if (((t->flags & TF_RELAY_FED) || t->relay_blind) && t->pool_before && t->takes &&
-	    !t->epoch_ends && !t->blind_end)
+	if (((t->flags & TF_RELAY_FED) || t->relay_blind || !t->own_arrivals) && t->pool_before &&
+	    t->takes && !t->epoch_ends && !t->blind_end)
 		t->blind_end = ts;
 	if (!t->tail_from && t->pending && from && (t->flags & TF_RELAY_FED))
 		t->tail_from = from;
@@ -726,16 +728,14 @@ static void void_last_take(struct thr *t)
 /*
  * The first epoch of a loop fed through a relay from a pool there before the trace
  * ended (relay_tail, blind_end): of its tail, begun after the take at from, the batches
- * credited to t were counted (cached: spread before the end; took: one at the end's
- * first put).  The rest were taken unseen; how many, its pool's next iterator says
- * (blind_resumed).  feeder: one the epoch's puts went to.
+ * credited to t were counted (cached: spread before the end).  The rest were taken
+ * unseen; how many, its pool's next iterator says (blind_resumed).  feeder: one the
+ * epoch's puts went to.
  */
-static void blind_count(struct thr *t, uint64_t from, uint32_t cached, bool took,
-			uint32_t feeder)
+static void blind_count(struct thr *t, uint64_t from, uint32_t cached, uint32_t feeder)
 {
 	t->blind_from = from;
 	t->blind_cached = cached;
-	t->blind_took = took;
 	t->blind_feeder = feeder;
 	t->blind_prefetch = 0;
 	t->blind_same = false;
@@ -746,20 +746,18 @@ static void blind_count(struct thr *t, uint64_t from, uint32_t cached, bool took
  * Puts back to back that end the first epoch of a loop fed through a relay from a
  * pool there before the trace (relay_tail set blind_end at the first of them, prev_ts),
  * with no batch pending: the tail's takes were all unseen (said on top), and the first
- * put, taken as a batch received before the trace (blind: before_trace), was the next
- * iterator's (a persistent pool's resume) and took nothing (pt_pin_hogs attach under
- * load: the 4 resume puts and 8 prefetch puts taken as steps, 53 for 50).  True when
- * the epoch ended there.
+ * put, taken as a batch received before the trace (before_trace), was the next
+ * iterator's (a persistent pool's resume: put_held voided it); so are the puts that
+ * follow (pt_pin_hogs attach under load: the 4 resume puts and 8 prefetch puts taken
+ * as steps, 53 for 50).  True when the epoch ended there.
  */
-static bool blind_epoch_end(struct thr *t, uint64_t prev_ts, bool blind)
+static bool blind_epoch_end(struct thr *t, uint64_t prev_ts)
 {
 	if (t->epoch_ends || t->blind_end != prev_ts || t->pending)
 		return false;
-	if (blind)
-		void_last_take(t);
 	t->iter_takes = 0;
 	t->epoch_ends++;
-	blind_count(t, t->last_take, 0, false, t->feeders[2]);
+	blind_count(t, t->last_take, 0, t->feeders[2]);
 	return true;
 }
 
@@ -774,7 +772,7 @@ static bool blind_epoch_end(struct thr *t, uint64_t prev_ts, bool blind)
  */
 static void blind_resumed(struct an *a, struct thr *t)
 {
-	uint32_t seen = t->blind_cached + t->blind_took, n;
+	uint32_t seen = t->blind_cached;
 
 	t->blind_pf_open = false;
 	/* another loader's (validation's): the pool may resume after it */
@@ -797,9 +795,8 @@ static void blind_resumed(struct an *a, struct thr *t)
 			t->snaps[i].kind = SNAP_VOID;
 			k--;
 		}
-	n = t->blind_prefetch - t->blind_took;
-	t->pending += n;
-	spread_takes(a, t, t->blind_from, t->blind_end, n, true);
+	t->pending += t->blind_prefetch;
+	spread_takes(a, t, t->blind_from, t->blind_end, t->blind_prefetch, true);
 }
 
 /*
@@ -819,11 +816,21 @@ static void resume_start(struct thr *t, uint64_t ts, uint32_t puts, bool burst)
  * A put while a pool resumes (cpu, prev: t's CPU time then and at its last put): one
  * more worker resumed (true), until an answer came; the first put after one is the
  * new iterator's first index.  A put after a step's worth of CPU, or a pool
- * re-created (forked), is no resume.
+ * re-created (forked), is no resume; nor more puts than the process has workers (a
+ * resume message to each: these were a new iterator's prefetch, read as a resume
+ * where the resume's puts were not seen back to back; a user's script attached in
+ * the middle of training: the workers' next 8 batches taken as answers, 55 steps for
+ * 63).
  */
 static bool resume_put(struct thr *t, uint64_t cpu, uint64_t prev)
 {
-	if (t->resuming && ((t->proc && t->proc->fork_ts > t->resume_from) ||
+	bool prefetch = t->resuming && !t->resume_acks && t->proc && t->proc->live_children &&
+			t->resume_puts >= t->proc->live_children;
+
+	/* (a blind epoch's end is then not known: its tail is not counted, said on top) */
+	if (prefetch)
+		t->blind_counting = false;
+	if (t->resuming && ((t->proc && t->proc->fork_ts > t->resume_from) || prefetch ||
 			    (!t->resume_acks && cpu > prev + RX_CPU_NS)))
 		t->resuming = false;
 	if (!t->resuming)
@@ -861,7 +868,10 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	 * (a batch arrived between them).  Not where t is off CPU since before this put:
 	 * the switch that brought it back was not shown, and its CPU time since is not
 	 * known yet (its next switch out says it, ST_SW_RAN: u32_iterpin under load, a
-	 * step's 30 ms read as 0.15 ms, a false epoch's end, 4 steps too many).
+	 * step's 30 ms read as 0.15 ms, a false epoch's end, 4 steps too many).  Nor a put
+	 * seen late, at its feeder's write while t was off CPU: when t made it is not
+	 * known, and two such writes back to back may be puts a step apart (pt_iter_pin
+	 * attach under load: read as an epoch's end, 74 steps for 70).
 	 */
 	bool burst = prev_ts && cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts &&
 		     !(t->run == RS_OFF && t->since < ts);
@@ -879,19 +889,30 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 		t->bare_next = false;
 		return true;
 	}
-	if (!t->tail_from && burst && relay_tail(t, took ? t->prev_take : 0, prev_ts)) {
+	/*
+	 * The first put of the burst was the next iterator's, and took nothing.  Where a
+	 * relay feeds t, the batch it took was one more of the tail's, taken before
+	 * (relay_tail; a user's script: the last epoch's last step placed at the pool's
+	 * shutdown, after the loop's end).  One taken as received before the trace (blind)
+	 * was none (blind_epoch_end).
+	 */
+	if (!t->tail_from && burst && ((took && (t->flags & TF_RELAY_FED)) || blind)) {
+		void_last_take(t);
+		if (!blind && t->pending < PENDING_MAX)
+			t->pending++;
+	}
+	if (!t->tail_from && burst && relay_tail(t, took ? t->last_take : 0, prev_ts)) {
 		bool first = t->blind_end == prev_ts && !t->epoch_ends;
 		uint64_t from = t->tail_from;
 		uint32_t cached = (uint32_t)t->pending;
 
 		tail_end(a, t, prev_ts, false);
-		/* (the first of the burst is the next iterator's put, the one before it not) */
 		if (first)
-			blind_count(t, from, cached, took, t->feeders[2]);
+			blind_count(t, from, cached, t->feeders[2]);
 		resume_start(t, ts, 2, true);
 		return true;
 	}
-	if (!t->tail_from && burst && blind_epoch_end(t, prev_ts, blind)) {
+	if (!t->tail_from && burst && blind_epoch_end(t, prev_ts)) {
 		resume_start(t, ts, 2, true);
 		return true;
 	}
@@ -967,7 +988,7 @@ void attr__forked(struct an *a, struct proc *p, uint64_t ts)
 			attr__end(a, l, ts);
 		/* a blind epoch's end (relay_tail): its pool may resume after this one's loop */
 		if (first && l->blind_end == ts)
-			blind_count(l, from, cached, false, l->feeders[0]);
+			blind_count(l, from, cached, l->feeders[0]);
 	}
 }
 
@@ -1245,11 +1266,33 @@ static void relay_fetched(struct an *a, struct thr *r)
  */
 static void relay_bare(struct thr *l, uint64_t ts)
 {
-	l->bare_ts = ts;
+	if (!l->bare_ts)
+		l->bare_ts = ts;
 	if (l->takes == l->blind_takes && l->put_ts > ts) {
 		void_last_take(l);
 		l->blind_takes = UINT64_MAX;
 	}
+}
+
+/*
+ * The loop a relay feeds, seen past an epoch's end: the thread of its process that
+ * puts indices (next() does, a put per batch taken) and receives no batch from a
+ * worker itself.  Its batches are the relay's, whether or not it was seen waiting on
+ * the relay: with the relay's queue never empty, it takes each batch without a call
+ * (a user's script attached in the middle of training, 3 persistent workers,
+ * prefetch_factor 3, workers far faster than the step: the loop never waited on the
+ * relay, none of its batches counted after its first epoch's end, 49 steps for 63).
+ * Before that end, in attach mode, its puts take batches received before the trace
+ * (before_trace), and a loop that waits is known by the relay's wake: under load its
+ * feeders wrote its puts up to a step late, and receipts counted before the wake
+ * opened a false epoch's tail (pt_pin_hogs attach: 43 steps for 50).  Known at a read
+ * of the relay's: a worker's wake of the relay counts as its arrival only until its
+ * reads are known, and the read that follows may count it again.
+ */
+static bool relay_loop(const struct thr *l)
+{
+	return !(l->flags & TF_RELAY_FED) && l->epoch_ends && l->puts && !l->direct_arrivals &&
+	       !attr__is_relay(l);
 }
 
 /*
@@ -1422,6 +1465,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 * decision says the relay feeds l (pt_pin at rest: the second batch came 0.1 ms
 		 * after the wake, before l ran; a take short in the window, 98 steps of 100).
 		 */
+		if (l != t && kind != ARR_WAKE && relay_loop(l))
+			l->flags |= TF_RELAY_FED;
 		if (l != t && (l->flags & TF_RELAY_FED) && t->fd_msgs >= FETCH_LEARN && !l->resuming) {
 			t->owe = l;	/* a batch once its receipt fetches (relay_fetched) */
 			t->owe_at = ts;
@@ -2225,19 +2270,25 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 	unc_remove(t, i, hi);
 }
 
+static bool shared_with_child(struct an *a, const struct thr *t, const struct st_ev_syscall *sc);
+
 /*
  * A thread writes a message into a pipe its own process receives batches on: no
  * batch, and its reading is no arrival.  DataLoader's shutdown of a pool puts
  * (None, None) on the workers' result queue to wake its pin-memory thread (a relay),
  * which read it as one more batch for the loop (pt_ep_pin, pools re-created each
- * epoch: one more step per epoch).
+ * epoch: one more step per epoch).  In attach mode, before a worker wrote it in the
+ * trace, such a pipe is only known to be shared with the workers (a user's script
+ * attached in the tail of an epoch, the pool shut down: the message was credited to
+ * the loop as a batch, and the loop's shutdown puts took 10 batches for 4).
  */
 static void self_msg_write(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
 {
 	uint64_t key = fd_key(t->pid, sc->fd.dev, sc->fd.ino), *v;
 
 	/* how many are in the pipe (low 32 bits), and the last one's size */
-	if (hmap_find(&a->feeder_fds, key) && (v = hmap_slot(&a->self_msgs, key)))
+	if ((hmap_find(&a->feeder_fds, key) || shared_with_child(a, t, sc)) &&
+	    (v = hmap_slot(&a->self_msgs, key)))
 		*v = ((uint64_t)(uint32_t)sc->b.ret << 32) | (uint32_t)(*v + 1);
 }
 
@@ -2297,12 +2348,6 @@ static void ancestors_pipe(struct an *a, struct hmap *m, struct thr *t,
 }
 
 /*
- * An index sent to a worker: the take of the sender (attr__send), or, from a helper
- * thread (a queue feeder), of the thread that put it on the queue (feeder_send).
- */
-static bool shared_with_child(struct an *a, const struct thr *t, const struct st_ev_syscall *sc);
-
-/*
  * Attach: a pool that began before the trace (its process forked no worker in it) has
  * a feeder per worker, and each one's first write in the trace goes to a pipe not
  * known yet (its worker has not read it since).  Where the thread that woke the
@@ -2338,6 +2383,16 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 	struct proc *p = t->proc;
 	uint64_t key = fd_key(t->pid, sc->fd.dev, sc->fd.ino), *v = hmap_find(&a->task_fds, key);
 
+	/*
+	 * A message on a pipe its process receives batches on (its workers write it) is no
+	 * index: a pool's shutdown puts (None, None) on the result queue to stop its
+	 * pin-memory thread (self_msg_write).  In attach mode that pipe is shared with the
+	 * workers like an index pipe, and the write was taken as the loop's put (a user's
+	 * script attached in the middle of training: a put with the last epoch's 9 batches
+	 * pending took one there, and the tail's other 8 were placed at the shutdown).
+	 */
+	if (hmap_find(&a->feeder_fds, key))
+		return;
 	/* attach: before a worker reads it, a pipe shared with a descendant (FD records) */
 	if (!(v && (*v & 1)) && !shared_with_child(a, t, sc)) {
 		/*

@@ -48,6 +48,8 @@ static void link_parent(struct an *a, struct proc *p, struct proc *parent)
 	int depth = 0;
 
 	p->parent = parent;
+	if (!(p->flags & PF_EXITED))
+		parent->live_children++;
 	if (p->dstate != WS_NONE)
 		for (struct proc *c = p, *q = parent; q && depth < AN_MAX_DEPTH;
 		     c = q, q = q->parent, depth++) {
@@ -847,6 +849,9 @@ static void on_thread_exit(struct an *a, const struct st_event *ev)
 		return;
 	thread_exit(a, t, ev->ts);
 	if (t->proc && (ev->flags & ST_EXIT_GROUP_DEAD)) {
+		if (!(t->proc->flags & PF_EXITED) && t->proc->parent &&
+		    t->proc->parent->live_children)
+			t->proc->parent->live_children--;
 		t->proc->flags |= PF_EXITED;
 		t->proc->last_ts = ev->ts;
 		if (t->proc->parent)

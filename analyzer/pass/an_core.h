@@ -325,7 +325,7 @@ struct thr {
 	bool rx_fetched;
 	struct thr *owe;
 	uint64_t owe_at;	/* when that message came */
-	uint64_t bare_ts;	/* a relay's last message to it with no tensor (relay_bare) */
+	uint64_t bare_ts;	/* a relay's first message to it with no tensor (relay_bare) */
 	bool absorb;		/* a take found by its receipt's end: its put may come late */
 	uint64_t takes;		/* batches taken: step boundaries */
 	uint64_t last_take;	/* when it last took a batch */
@@ -410,7 +410,7 @@ struct thr {
 	bool pool_before;	/* its first put went to a pool there before the trace */
 	/*
 	 * That blind epoch's tail (blind_count): the take it began after, its takes
-	 * counted (cached, took), a feeder the epoch's puts went to, and, once a
+	 * counted (cached), a feeder the epoch's puts went to, and, once a
 	 * persistent pool resumed (its workers answered: not a pool's shutdown, whose
 	 * puts go to its workers too), the new iterator's puts before its first batch
 	 * (its prefetch, blind_pf_open), whether one went to that feeder, and the takes
@@ -420,7 +420,7 @@ struct thr {
 	uint32_t put_feeder;	/* the feeder thread its put woke, or that wrote its index */
 	uint32_t feeders[3];	/* put_feeder of its last 3 puts, the last first */
 	uint32_t blind_feeder, blind_cached, blind_prefetch, blind_tail;
-	bool blind_took, blind_counting, blind_pf_open, blind_same;
+	bool blind_counting, blind_pf_open, blind_same;
 	uint64_t last_woken;
 	uint32_t last_waker;
 	/*
@@ -510,6 +510,7 @@ struct proc {
 	 */
 	uint64_t pipe_mark, iter_at;
 	uint64_t fork_ts;	/* when it last forked a process (a new pool's worker) */
+	uint32_t live_children;	/* its child processes that have not exited */
 	struct thr *loggers[MAX_LOGGERS];
 	uint32_t nloggers;
 	struct ident *id;	/* from ENV records (or the parent's, after a fork); NULL */

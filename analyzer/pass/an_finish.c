@@ -75,7 +75,8 @@ static struct thr *choose_main(struct an *a, struct proc *p, const char **why)
 	 */
 	if (leader && ((leader->flags & TF_RELAY_FED) ||
 		       (double)score(leader) >= LEADER_SHARE * (double)(best ? score(best) : 0))) {
-		*why = fed(leader) || leader->own_arrivals ? "batch_consumer" : "busiest_thread";
+		*why = fed(leader) || leader->own_arrivals || (leader->flags & TF_RELAY_FED) ?
+		       "batch_consumer" : "busiest_thread";
 		return leader;
 	}
 	*why = best && best->own_arrivals ? "batch_consumer" : "busiest_thread";
@@ -613,7 +614,9 @@ static uint64_t first_batch(const struct thr *t, uint64_t ts, bool forked)
  * was filled before the trace began (attach mode), until an epoch ended: how many of
  * that epoch's last takes, made without a call, the queue held is not in the trace
  * (an_attr.c, relay_tail), unless its persistent pool's next epoch said (blind_resumed:
- * its prefetch).  Said on top, either way: those steps' times are not seen.
+ * its prefetch).  Said on top, either way: those steps' times are not seen.  A loop
+ * that receives its batches itself, attached in its epoch's tail, took them from its
+ * loader's cache, where none is seen received either.
  */
 static void blind_tail(struct an_result *res, const struct an_trainer *tr)
 {
@@ -630,10 +633,11 @@ static void blind_tail(struct an_result *res, const struct an_trainer *tr)
 			       "steps, unseen, are counted from the pool's next prefetch and placed "
 			       "evenly", tr->main_tid, x, m->blind_tail);
 	else
-		analysis__warn(res, "main thread %u: took batches from a pin-memory queue filled "
-			       "before the trace began until an epoch ended %.3f s into the window: "
-			       "up to prefetch_factor x num_workers steps before then may be "
-			       "missing", tr->main_tid, x);
+		analysis__warn(res, "main thread %u: took batches from a %s filled before the "
+			       "trace began until an epoch ended %.3f s into the window: up to "
+			       "prefetch_factor x num_workers steps before then may be missing",
+			       tr->main_tid, m->relay_blind || (m->flags & TF_RELAY_FED) ?
+			       "pin-memory queue" : "loader's cache", x);
 }
 
 /*

@@ -71,10 +71,10 @@ def main():
     check("switch sequences", *switch_sequences(d["trace"]))
     tol = max(1, round(0.02 * t["steps"]))
     # the steps the report says it could not count: an epoch's last batches taken from a
-    # pin-memory queue that was full when the tracer attached (prefetch x workers)
-    # (where the pool's next epoch said how many, they are counted: no allowance)
+    # pin-memory queue or the loader's cache, full when the tracer attached (prefetch x
+    # workers) (where the pool's next epoch said how many, they are counted: no allowance)
     blind = [w for w in d["trace"]["warnings"]
-             if "pin-memory queue filled before" in w and "may be missing" in w]
+             if "filled before the trace began" in w and "may be missing" in w]
     unseen = workers * t["loader"].get("prefetch_factor", 2) if blind and f["attach"] else 0
     check("steps", t["steps"] - tol - 1 - unseen <= st["count"] <= t["steps"] + tol and
           (workers or st["method"] == "activity_period"),
