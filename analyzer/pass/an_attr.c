@@ -1361,8 +1361,10 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if (kind == ARR_WAKE && direct)
 		src = t->waker_pid;
 	else if ((kind == ARR_READ || kind == ARR_HDR) && ino && (w = hmap_find(&a->pipe_writer, ino)) &&
-		 (q = an__find_proc(a, (uint32_t)*w)) && !an__proc_gone(q))
+		 (q = an__find_proc(a, (uint32_t)*w)) && !an__proc_gone(q)) {
 		src = (uint32_t)*w;
+		q->out_ino = ino;
+	}
 	t->last_arrival = ts;
 	t->last_arr_kind = (uint8_t)kind;
 	t->last_arr_cpu = cpu;

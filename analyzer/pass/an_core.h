@@ -503,6 +503,7 @@ struct proc {
 	uint64_t xsub_cum[NWS];
 	uint64_t fed_given;	/* wakes its threads gave to an ancestor's threads */
 	uint64_t msgs;		/* messages its threads wrote into pipes (a worker: batches) */
+	uint64_t out_ino;	/* the pipe its batches were read from (its loader's result queue) */
 	/*
 	 * A loader's iter() creates its queues (pipes) before it forks its workers: the
 	 * first pipe its process created since it last forked a process or lost a child

@@ -565,13 +565,14 @@ static int cmp_worker_pid(const void *x, const void *y)
 /* A worker's life, for the pools. */
 struct life {
 	uint64_t start, end, iter;
+	uint64_t out;		/* the pipe its batches were read from (0: not known) */
 	uint32_t pid;
 	bool forked;		/* in the trace (else it was there at attach) */
 };
 
 static struct life life_of(const struct an *a, const struct proc *q)
 {
-	return (struct life){ .start = q->first_ts, .pid = q->pid,
+	return (struct life){ .start = q->first_ts, .pid = q->pid, .out = q->out_ino,
 			      .end = q->flags & PF_EXITED ? q->last_ts : a->end_ts,
 			      .forked = q->flags & PF_FORKED,
 			      .iter = q->iter_at && q->iter_at <= q->first_ts ? q->iter_at :
@@ -583,6 +584,25 @@ static int cmp_life(const void *x, const void *y)
 	const struct life *a = x, *b = y;
 
 	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/*
+ * A worker there before the trace (attach) is of a pool of its own pipe: when each
+ * was forked is not known, and they start as they are first seen, but one loader's
+ * iterator's workers write one result queue (a user's script attached in an epoch:
+ * its 2 workers as 2 pools, runs of one batch each, the validation loader's batches
+ * not told apart, 99 steps for 76).  For l[i], sorted: the index of an earlier such
+ * worker of its pipe (i: none, a pool of its own), or -1 (not such a worker).
+ */
+static int64_t attached_peer(const struct life *l, uint32_t i)
+{
+	uint32_t k = 0;
+
+	if (l[i].forked || !l[i].out)
+		return -1;
+	while (k < i && (l[k].forked || l[k].out != l[i].out))
+		k++;
+	return k;
 }
 
 /*
@@ -707,6 +727,21 @@ static bool first_of_loader(const struct an_trainer *tr, uint32_t i)
 	return false;
 }
 
+static const struct an_worker *worker_of(const struct an_trainer *tr, uint32_t pid)
+{
+	for (uint32_t k = 0; k < tr->dl.nlisted; k++)
+		if (tr->dl.w[k].pid == pid)
+			return &tr->dl.w[k];
+	return NULL;
+}
+
+static void set_pool(struct an_trainer *tr, uint32_t pid, uint32_t pool)
+{
+	for (uint32_t k = 0; k < tr->dl.nlisted; k++)
+		if (tr->dl.w[k].pid == pid)
+			tr->dl.w[k].pool = pool;
+}
+
 /*
  * Groups the workers into pools: one DataLoader iterator forks all its workers before
  * its first batch, and they live until it ends.  A worker forked once the pool
@@ -722,7 +757,15 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 
 	qsort(l, n, sizeof(*l), cmp_life);
 	for (uint32_t i = 0; i < n; i++) {
-		if (!pool_goes_on(pl, ended, l[i].start)) {
+		int64_t peer = attached_peer(l, i);
+		const struct an_worker *pw = peer >= 0 && peer < i ? worker_of(tr, l[peer].pid) : NULL;
+
+		if (pw && pw->pool < tr->dl.npools) {
+			tr->dl.pools[pw->pool].workers++;
+			set_pool(tr, l[i].pid, pw->pool);
+			continue;
+		}
+		if (peer >= 0 || !pool_goes_on(pl, ended, l[i].start)) {
 			if (tr->dl.npools == MAX_POOLS)
 				break;
 			pl = &tr->dl.pools[tr->dl.npools++];
@@ -735,9 +778,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 		pl->workers++;
 		if (l[i].end < ended)
 			ended = l[i].end;
-		for (uint32_t k = 0; k < tr->dl.nlisted; k++)
-			if (tr->dl.w[k].pid == l[i].pid)
-				tr->dl.w[k].pool = tr->dl.npools - 1;
+		set_pool(tr, l[i].pid, tr->dl.npools - 1);
 	}
 	/* the pool size: the most common (ties: the larger) */
 	for (uint32_t i = 0; i < tr->dl.npools; i++)
@@ -1152,7 +1193,13 @@ static uint32_t src_pools(struct an *a, const struct thr *t, const struct arr *a
 	}
 	qsort(l, n, sizeof(*l), cmp_life);
 	for (uint32_t i = 0; i < n; i++) {
-		if (!pool_goes_on(np ? &pl : NULL, ended, l[i].start)) {
+		int64_t peer = attached_peer(l, i);
+
+		if (peer >= 0 && peer < i) {
+			*hmap_find(pool_of, l[i].pid) = *hmap_find(pool_of, l[peer].pid);
+			continue;
+		}
+		if (peer >= 0 || !pool_goes_on(np ? &pl : NULL, ended, l[i].start)) {
 			pl.start = l[i].start;
 			pl.first_batch = first_arrival(t, ar, nar, l[i].start, l[i].forked);
 			ended = UINT64_MAX;
