@@ -29,7 +29,8 @@ Every job prints one JSON truth line starting with {"stalltrace_truth":1, (field
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
 pool (no file, so no page cache to depend on), or from the feature server
 (wk_net).  The measured window starts at step --warmup-steps (after the attach
-gate, wl_common.gate()) and ends after the last step.
+gate, wl_common.gate(), unless --gate-step puts the gate at an earlier step: the tracer
+attaches there, in the middle of an epoch's tail, say) and ends after the last step.
 """
 import argparse
 import json
@@ -74,7 +75,7 @@ JOBS = {
 KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, prefetch=2,
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
-             pin_memory=0, untimed_tail=0, iterable=0, val_batches=0)
+             pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -338,7 +339,8 @@ class Job:
         burn(self.args.compute_us)
 
     def start_window(self):
-        wl.gate()
+        if self.args.gate_step < 0:
+            wl.gate()
         self.machine.snap()
         if self.bg_tid:
             self.bg0 = wl.task_schedstat(os.getpid(), self.bg_tid)
@@ -402,6 +404,8 @@ class Job:
             ep["pin_memory_tid"] = it._pin_memory_thread.native_id
         for b in range(a.batches_per_epoch):
             g = epoch * a.batches_per_epoch + b
+            if g == a.gate_step:
+                wl.gate()
             if g == a.warmup_steps:
                 self.start_window()
             counted = a.warmup_steps <= g < a.epochs * a.batches_per_epoch - a.untimed_tail
@@ -568,8 +572,10 @@ def parse_args():
         if getattr(a, knob) < 1:
             p.error("--%s must be at least 1" % knob.replace("_", "-"))
     for knob in KNOBS:
-        if getattr(a, knob) < 0:
+        if getattr(a, knob) < 0 and knob != "gate_step":
             p.error("--%s must not be negative" % knob.replace("_", "-"))
+    if a.gate_step > a.warmup_steps:
+        p.error("--gate-step must not be after --warmup-steps")
     if a.workers == 0 and (a.persistent or a.prefetch != 2 or a.pin_memory):
         p.error("--persistent, --prefetch and --pin-memory need --workers > 0")
     if a.iterable and a.batches_per_epoch % max(1, a.workers):
