@@ -672,6 +672,11 @@ static void several_loaders(struct an_result *res, const struct an_trainer *tr)
 	uint64_t fed[MAX_POOLS] = { 0 }, lo = UINT64_MAX, hi = 0;
 	uint32_t n = 0;
 
+	if (tr->steps.last_loop[0])
+		analysis__warn(res, "main thread %u: its last %u batches came from a new pool, "
+			       "fewer than each loop's before (%u or more): a validation loop, or a "
+			       "loop stopped early? Counted as steps; tracer --steps marks them",
+			       tr->main_tid, tr->steps.last_loop[0], tr->steps.last_loop[1]);
 	if (tr->steps.other_batches) {
 		analysis__warn(res, "main thread %u: batches of several data loaders; the steps "
 			       "are the batches of the one that sent the most (%u-%u a loop), not "
@@ -1307,6 +1312,27 @@ static bool classify_runs(struct run *r, uint32_t nr, uint32_t npools)
 }
 
 /*
+ * Loops not told apart (classify_runs: too few whole ones): where the last, of a pool
+ * of its own, took under 3/4 of the batches of each whole loop before it, it may be
+ * another loader's (a user's script attached in its last epoch: that epoch's 41
+ * training batches, then a validation loop's 10, all counted as steps, said nowhere),
+ * or a loop stopped within its epoch.  Kept for the report (several_loaders).
+ */
+static void last_loop(struct an_trainer *tr, const struct run *r, uint32_t nr)
+{
+	uint32_t lo = UINT32_MAX;
+
+	for (uint32_t i = 0; i + 1 < nr; i++)
+		if (r[i].whole && r[i].n < lo)
+			lo = r[i].n;
+	if (nr < 2 || lo == UINT32_MAX || r[nr - 1].pool == r[nr - 2].pool ||
+	    4 * (uint64_t)r[nr - 1].n >= 3 * (uint64_t)lo)
+		return;
+	tr->steps.last_loop[0] = r[nr - 1].n;
+	tr->steps.last_loop[1] = lo;
+}
+
+/*
  * Batches of several data loaders (a validation loop's beside the training loop's): the
  * steps are the batches of the loader that sent the most; the other's takes are no
  * steps (SNAP_OTHER), and the steps that held its loops are measured.
@@ -1327,8 +1353,10 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 		goto out;
 	nr = take_runs(t, ar, nar, &pool_of, r);
 	runs_whole(&res->an, r, nr);
-	if (!classify_runs(r, nr, np))
+	if (!classify_runs(r, nr, np)) {
+		last_loop(tr, r, nr);
 		goto out;
+	}
 	for (uint32_t i = 0; i < nr; i++) {
 		int c = r[i].cls;
 

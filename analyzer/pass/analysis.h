@@ -137,6 +137,11 @@ struct an_trainer {
 		uint32_t other_batches, other_loops;
 		uint64_t other_ns;
 		uint32_t other_per_loop[2], per_loop[2];
+		/*
+		 * Not told apart: the last loop's batches, of a pool of its own, fewer than
+		 * each whole loop's before it (last_loop[0]; the fewest of those: [1]).
+		 */
+		uint32_t last_loop[2];
 		uint32_t loader_pid[2];	/* a worker of each loader's first pool (the steps', the other's) */
 		double mean_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms, cv, per_s;
 		double launches_per_step;
