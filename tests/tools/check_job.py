@@ -172,7 +172,7 @@ KNOWN_MISS = {
 _PIN_FAST = (lambda f: f["batch_wait_s"] < 0.2,
              "issue 13, open: in a pin-memory job whose workers outrun the steps the loader "
              "wait runs up to 0.06 of the window over the job's time in next()")
-for _s in ("pt_val_pin_pers", "pt_pin_hogs"):  # pt_val_pin_pers: tests/scenarios-next.tsv
+for _s in ("pt_val_pin_pers", "pt_pin_hogs"):
     KNOWN_MISS[(_s, "loader wait = time in next()")] = _PIN_FAST
     KNOWN_MISS[(_s, "verdict")] = _PIN_FAST
 
