@@ -61,6 +61,11 @@ def main():
           samples == t["steps"] * t["batch_size"],
           "window %.3f s, wall %.3f s; %d samples, %d steps x %d" %
           (span, wall, samples, t["steps"], t["batch_size"]))
+    # attach mode: the gate opens once the tracer says it is attached, so the trace
+    # holds the whole window; where it does not, the run itself went wrong
+    late = d["trace"]["start_ns"] - t["window"]["start_ns"]
+    check("the trace holds the job's window", late <= 0,
+          "the trace starts %.1f ms %s the window" % (abs(late) / 1e6, "after" if late > 0 else "before"))
     check("main thread", d["main"]["tid"] == t["main_tid"],
           "%s vs %s" % (d["main"]["tid"], t["main_tid"]))
     pins = [e["pin_memory_tid"] for e in t.get("epochs", []) if e.get("pin_memory_tid")]

@@ -69,6 +69,9 @@ until [ -s "$tmp/gate.ready" ]; do
 	sleep 0.02
 done
 
+# a log left by an earlier run must not open the gate: the shell truncates it only
+# once the tracer's process is on its way, after the first look below may have run
+rm -f "$out.tracer.log"
 "$TRACER" attach -v -q --force -o "$out" "${topts[@]}" "$job" 2>"$out.tracer.log" &
 tpid=$!
 i=0 attached=0

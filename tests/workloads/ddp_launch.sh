@@ -123,6 +123,8 @@ else
 			rc=1
 		else
 			for n in 0 1; do
+				# not an earlier run's "attached to" (see attach_run.sh)
+				rm -f "$ST_TRACE_OUT-n$n.tracer.log"
 				"$TRACER" attach -v -q --force -o "$ST_TRACE_OUT-n$n.zst" "${pids[$n]}" \
 					2>"$ST_TRACE_OUT-n$n.tracer.log" &
 				tpids[$n]=$!
