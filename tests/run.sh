@@ -24,8 +24,9 @@ for t in "${groups[@]}"; do
 	77) skip=$((skip + 1)); printf 'SKIP  %-28s %4ss  %s\n' "$name" "$secs" "$(tail -n 1 "$logdir/$name.log")" ;;
 	*) fail=$((fail + 1)); failed+=("$name")
 	   printf 'FAIL  %-28s %4ss  (log: %s)\n' "$name" "$secs" "$logdir/$name.log"
-	   # what failed first (a CI log may keep only its head and tail), then the end
-	   grep -m 12 -E '^(FAIL|BAD)' "$logdir/$name.log" | sed 's/^/      ! /'
+	   # what failed first and what was traced again (a CI log may keep only its head
+	   # and tail), then the end
+	   grep -m 12 -E '^(FAIL|BAD|RETRY)' "$logdir/$name.log" | sed 's/^/      ! /'
 	   tail -n 25 "$logdir/$name.log" | sed 's/^/      | /' ;;
 	esac
 done
