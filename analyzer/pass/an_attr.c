@@ -861,6 +861,30 @@ static bool resume_put(struct thr *t, uint64_t cpu, uint64_t prev)
 }
 
 /*
+ * Puts back to back by a loop fed through a relay, no more of them than the ends of
+ * stream the relay passed on to it before and among them (the last, not known yet as
+ * no batch, counted as one): DataLoader answers each worker's end of stream of an
+ * IterableDataset by an index to a worker still streaming, in the same next().  They
+ * take nothing, and no iterator begins there (pt_iter_pin under load: two ends read
+ * back to back and answered, taken as the next iterator's start, the epoch's 4 last
+ * steps placed before them, 300 ms early, and one lost).  An iterator's start has a
+ * put per worker (a resume) or more (a prefetch) after the last end only.
+ */
+static bool end_answers(struct thr *t, bool burst)
+{
+	uint32_t ends = t->ends_relayed + (t->owed_at && !t->owed_counted);
+
+	if (t->owed_at)
+		t->owed_counted = true;
+	t->ends_relayed = 0;
+	if (!burst)
+		t->run_puts = t->run_ends = 0;
+	t->run_puts++;
+	t->run_ends += ends;
+	return burst && (t->flags & TF_RELAY_FED) && t->run_ends >= t->run_puts;
+}
+
+/*
  * A put by t at ts with no batch to take (a new iterator's first ones) ends an
  * epoch's tail; in a tail, a put is held (docs in an_core.h, tail_from).  True when
  * the put is no take now.  A put that comes next after a take of a message with no
@@ -900,6 +924,14 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	t->feeders[0] = t->put_feeder;
 	if (t->bare_next) {
 		t->bare_next = false;
+		return true;
+	}
+	if (end_answers(t, burst)) {
+		if (took) {
+			void_last_take(t);
+			if (t->pending < PENDING_MAX)
+				t->pending++;
+		}
 		return true;
 	}
 	/*
@@ -1266,8 +1298,11 @@ static void relay_fetched(struct an *a, struct thr *r)
 {
 	r->rx_fetched = true;
 	r->fd_msgs++;
-	if (r->owe)
+	if (r->owe) {
+		r->owe->owed_at = 0;
+		r->owe->owed_counted = false;
 		relay_credit(a, r->owe);
+	}
 	r->owe = NULL;
 }
 
@@ -1281,6 +1316,10 @@ static void relay_bare(struct thr *l, uint64_t ts)
 {
 	if (!l->bare_ts)
 		l->bare_ts = ts;
+	if (!l->owed_counted)
+		l->ends_relayed++;
+	l->owed_at = 0;
+	l->owed_counted = false;
 	if (l->takes == l->blind_takes && l->put_ts > ts) {
 		void_last_take(l);
 		l->blind_takes = UINT64_MAX;
@@ -1485,6 +1524,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		if (l != t && (l->flags & TF_RELAY_FED) && t->fd_msgs >= FETCH_LEARN && !l->resuming) {
 			t->owe = l;	/* a batch once its receipt fetches (relay_fetched) */
 			t->owe_at = ts;
+			l->owed_at = ts;
+			l->owed_counted = false;
 		} else if (l != t && (l->flags & TF_RELAY_FED))
 			relay_credit(a, l);
 		else if (l != t && resume_ack(l))

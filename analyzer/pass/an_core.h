@@ -326,6 +326,15 @@ struct thr {
 	struct thr *owe;
 	uint64_t owe_at;	/* when that message came */
 	uint64_t bare_ts;	/* a relay's first message to it with no tensor (relay_bare) */
+	/*
+	 * Ends of stream a relay passed on to it (relay_bare) since its last put; a
+	 * message on its way to it not known yet as a batch (owed_at), counted once as an
+	 * end in a run of puts back to back (owed_counted); that run's puts and the ends
+	 * before and among them (put_held: puts that answer ends of stream).
+	 */
+	uint32_t ends_relayed, run_puts, run_ends;
+	uint64_t owed_at;
+	bool owed_counted;
 	bool absorb;		/* a take found by its receipt's end: its put may come late */
 	uint64_t takes;		/* batches taken: step boundaries */
 	uint64_t last_take;	/* when it last took a batch */
