@@ -1323,6 +1323,17 @@ static void relay_bare(struct thr *l, uint64_t ts)
 	if (l->takes == l->blind_takes && l->put_ts > ts) {
 		void_last_take(l);
 		l->blind_takes = UINT64_MAX;
+	} else if (l->put_ts > ts && l->takes == l->put_takes && !l->tail_from) {
+		/*
+		 * The put since took a batch kept from before, and nothing took one after
+		 * it: it answered this end (an index to a worker still streaming, in the same
+		 * next()), and the batch is still kept (pt_iter_pin attach under load: ends
+		 * that came between a worker's batches read out of order, each answer a step,
+		 * 64 for 62).
+		 */
+		void_last_take(l);
+		if (l->pending < PENDING_MAX)
+			l->pending++;
 	}
 }
 
