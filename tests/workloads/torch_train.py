@@ -218,6 +218,19 @@ def worker_init(truth):
     return init
 
 
+def storage_bytes(truth, workers):
+    """Each worker's bytes fetched from storage so far (/proc/PID/io read_bytes: its
+    reads that missed the page cache, readahead included), None where unreadable."""
+    out = []
+    for w in range(workers):
+        try:
+            with open("/proc/%d/io" % truth.a[2 + NSTAT * w]) as f:
+                out.append(next(int(l.split()[1]) for l in f if l.startswith("read_bytes:")))
+        except (OSError, StopIteration, ValueError):
+            out.append(None)
+    return out
+
+
 def train(args, loader, model, truth, ckpt_path):
     """Runs the steps; returns the main thread's times (ns) inside the window."""
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -226,6 +239,7 @@ def train(args, loader, model, truth, ckpt_path):
     for step in range(args.warmup_steps + args.steps):
         if step == args.warmup_steps:
             m["sched0"] = schedstat()
+            m["io0"] = storage_bytes(truth, args.workers)
             m["start"] = truth.a[0] = time.monotonic_ns()
         t0 = time.monotonic_ns()
         x, ids = next(it)
@@ -247,6 +261,7 @@ def train(args, loader, model, truth, ckpt_path):
             m["ckpt"] += t3 - t2
     m["end"] = truth.a[1] = time.monotonic_ns()
     m["sched1"] = schedstat()
+    m["io1"] = storage_bytes(truth, args.workers)
     del it  # shuts the workers down
     return m
 
@@ -263,7 +278,8 @@ def truth_line(args, m, truth):
                  "compute_cpu_s": s(m["compute_cpu"]),
                  "oncpu_s": s(m["sched1"][0] - m["sched0"][0]),
                  "runq_wait_s": s(m["sched1"][1] - m["sched0"][1])},
-        "workers": [truth.worker(w) for w in range(args.workers)],
+        "workers": [dict(truth.worker(w), storage_bytes=None if None in (a, b) else b - a)
+                    for w, a, b in zip(range(args.workers), m["io0"], m["io1"])],
     }, separators=(",", ":"))
 
 
