@@ -2340,7 +2340,8 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 static bool shared_with_child(struct an *a, const struct thr *t, const struct st_ev_syscall *sc);
 
 /*
- * A thread writes a message into a pipe its own process receives batches on: no
+ * A thread writes a message into a pipe its own process receives batches on (key, its
+ * fd_key; feeder: known to carry batches to it; shared: else, shared with a child): no
  * batch, and its reading is no arrival.  DataLoader's shutdown of a pool puts
  * (None, None) on the workers' result queue to wake its pin-memory thread (a relay),
  * which read it as one more batch for the loop (pt_ep_pin, pools re-created each
@@ -2349,13 +2350,13 @@ static bool shared_with_child(struct an *a, const struct thr *t, const struct st
  * attached in the tail of an epoch, the pool shut down: the message was credited to
  * the loop as a batch, and the loop's shutdown puts took 10 batches for 4).
  */
-static void self_msg_write(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
+static void self_msg_write(struct an *a, uint64_t key, bool feeder, bool shared,
+			   const struct st_ev_syscall *sc)
 {
-	uint64_t key = fd_key(t->pid, sc->fd.dev, sc->fd.ino), *v;
+	uint64_t *v;
 
 	/* how many are in the pipe (low 32 bits), and the last one's size */
-	if ((hmap_find(&a->feeder_fds, key) || shared_with_child(a, t, sc)) &&
-	    (v = hmap_slot(&a->self_msgs, key)))
+	if ((feeder || shared) && (v = hmap_slot(&a->self_msgs, key)))
 		*v = ((uint64_t)(uint32_t)sc->b.ret << 32) | (uint32_t)(*v + 1);
 }
 
@@ -2445,10 +2446,11 @@ static void unknown_put(struct an *a, struct thr *f, uint64_t e)
 	}
 }
 
-static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t e)
+static void index_write(struct an *a, struct thr *t, uint64_t key, bool feeder, bool shared,
+			uint64_t e)
 {
 	struct proc *p = t->proc;
-	uint64_t key = fd_key(t->pid, sc->fd.dev, sc->fd.ino), *v = hmap_find(&a->task_fds, key);
+	uint64_t *v = hmap_find(&a->task_fds, key);
 
 	/*
 	 * A message on a pipe its process receives batches on (its workers write it) is no
@@ -2458,10 +2460,10 @@ static void index_write(struct an *a, struct thr *t, const struct st_ev_syscall 
 	 * script attached in the middle of training: a put with the last epoch's 9 batches
 	 * pending took one there, and the tail's other 8 were placed at the shutdown).
 	 */
-	if (hmap_find(&a->feeder_fds, key))
+	if (feeder)
 		return;
 	/* attach: before a worker reads it, a pipe shared with a descendant (FD records) */
-	if (!(v && (*v & 1)) && !shared_with_child(a, t, sc)) {
+	if (!(v && (*v & 1)) && !shared) {
 		/*
 		 * Not known yet (a new iterator's first indices, written before its
 		 * worker reads them): a helper thread that wrote it is a feeder once a
@@ -2944,9 +2946,15 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr)) {
 		/* a worker wrote: its ancestors receive batches reading it (the result
 		 * queue), even when the batch is already there and nobody waits */
+		uint64_t key = fd_key(t->pid, sc->fd.dev, sc->fd.ino);
+		bool feeder, shared;
+
 		ancestors_pipe(a, &a->feeder_fds, t, sc);
-		self_msg_write(a, t, sc);
-		index_write(a, t, sc, e);
+		/* once for both: whether the pipe carries batches to t's process */
+		feeder = hmap_find(&a->feeder_fds, key);
+		shared = !feeder && shared_with_child(a, t, sc);
+		self_msg_write(a, key, feeder, shared, sc);
+		index_write(a, t, key, feeder, shared, e);
 		if (t->proc && t->proc->parent) {
 			t->proc->msgs++;
 			if (sc->fd.ino && (v = hmap_slot(&a->pipe_writer, sc->fd.ino)))
