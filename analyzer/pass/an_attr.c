@@ -533,6 +533,7 @@ static void rx_conn_track(struct thr *t, const struct st_ev_syscall *sc)
 	if (sc->b.nr == NR(connect) && t->rx_open && (sc->b.ret == 0 || sc->b.ret == -EINPROGRESS)) {
 		t->rx_conn = sc->fd.ino;
 		t->rx_fetches++;
+		t->fetched = true;
 	} else if (sc->b.nr == NR(close) && sc->fd.ino == t->rx_conn) {
 		t->rx_conn = 0;
 	}
@@ -884,6 +885,57 @@ static bool end_answers(struct thr *t, bool burst)
 	return burst && (t->flags & TF_RELAY_FED) && t->run_ends >= t->run_puts;
 }
 
+/* The message t reads is complete: count it if it brought no tensor (msgs_bare). */
+static void msg_bare(struct thr *t)
+{
+	if (t->rx_open && !t->rx_fetches && t->fetched && !t->rx_bare_counted)
+		t->msgs_bare++;
+	t->rx_bare_counted = t->rx_open;
+}
+
+/*
+ * A persistent pool reset while batches were outstanding (a loop that left its epoch
+ * early: a break after N steps, or a first next() before the training loop): the new
+ * iterator puts a resume message to each worker, reads the result queue until every
+ * worker answered (a message with no tensor), dropping the old iterator's batches
+ * that come first, and only then puts its prefetch, back to back.  So where a put
+ * begins such a run (burst), and the messages read since the put before it, none
+ * taken, hold at least an answer per worker: none was a batch, that put took
+ * nothing, and an iterator began (the epoch before it ended).  A user's script
+ * attached at such a reset: its 5 old batches and 3 answers counted, 3 batches left
+ * pending all through its first epoch and taken at the next reset's puts, 93 steps
+ * for 89.  Not in an epoch's tail (tail_from: its batches were taken), nor in a pool
+ * forked since (a new pool's answers are its batches), nor where a relay feeds t (its
+ * messages are the relay's).  An IterableDataset's ends of stream are no tensor
+ * either, but each is answered by a put before the next is read, unless the epoch is
+ * over.
+ */
+static bool pool_drained(const struct thr *t, bool burst, bool took)
+{
+	return burst && !(t->flags & TF_RELAY_FED) && !t->tail_from && t->pending && t->proc &&
+	       t->proc->live_children > 1 && t->put_bare - t->put_bare0 >= t->proc->live_children &&
+	       t->takes == t->put_ntakes0 + took && t->proc->fork_ts <= t->put_ts0;
+}
+
+static bool put_rules(struct an *a, struct thr *t, uint64_t ts);
+
+/* put_rules(), and what pool_drained() needs of the put */
+static bool put_held(struct an *a, struct thr *t, uint64_t ts)
+{
+	bool held, takes;
+
+	msg_bare(t);
+	held = put_rules(a, t, ts);
+	takes = !held && t->pending;
+	t->put_pend0 = t->put_pend;
+	t->put_pend = t->pending - takes;
+	t->put_ntakes0 = t->put_ntakes;
+	t->put_ntakes = t->takes + takes;
+	t->put_bare0 = t->put_bare;
+	t->put_bare = t->msgs_bare;
+	return held;
+}
+
 /*
  * A put by t at ts with no batch to take (a new iterator's first ones) ends an
  * epoch's tail; in a tail, a put is held (docs in an_core.h, tail_from).  True when
@@ -894,7 +946,7 @@ static bool end_answers(struct thr *t, bool burst)
  * second put took a batch received early (pt_iter attach under load: 72-73 steps for
  * 70; a third put, of a batch from the cache, takes as before).
  */
-static bool put_held(struct an *a, struct thr *t, uint64_t ts)
+static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 {
 	uint64_t cpu = attr__cpu_at(t, ts), prev = t->put_cpu, prev_ts = t->put_ts;
 	/* the last put took a batch, and nothing else took one since */
@@ -913,15 +965,26 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	bool burst = prev_ts && cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts &&
 		     !(t->run == RS_OFF && t->since < ts);
 	bool blind = t->takes == t->blind_takes;
+	bool drained = pool_drained(t, burst, took);
 
 	if (!t->puts++)
 		t->pool_before = t->proc && !(t->proc->flags & PF_FORKS);
 	t->put_cpu = cpu;
+	t->put_ts0 = prev_ts;
 	t->put_ts = ts;
 	t->put_takes = t->blind_takes = UINT64_MAX;
 	t->feeders[2] = t->feeders[1];
 	t->feeders[1] = t->feeders[0];
 	t->feeders[0] = t->put_feeder;
+	if (drained) {
+		if (took)
+			void_last_take(t);
+		t->pending = t->put_pend0;
+		t->bare_next = false;
+		t->iter_takes = 0;
+		t->epoch_ends++;
+		return true;
+	}
 	if (t->bare_next) {
 		t->bare_next = false;
 		return true;
@@ -1476,6 +1539,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		if (t->owe)
 			relay_bare(t->owe, t->owe_at);
 		t->owe = NULL;
+		if (kind != ARR_WAKE)
+			msg_bare(t);
+		t->rx_bare_counted = false;
 		t->rx_fetched = false;
 		t->rx_fetches = 0;
 	}

@@ -385,6 +385,16 @@ struct thr {
 	uint64_t resume_from;	/* the put that began the resume */
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */
 	uint64_t put_ts;	/* its last put */
+	/*
+	 * What a pool's reset drained (pool_drained): the put before its last one; the
+	 * batches pending, its takes, and the messages it read with no tensor in them
+	 * (no fd fetched, where some of its messages did: fetched) after its last put
+	 * and after the one before; whether the message it reads was counted so.
+	 */
+	uint64_t put_ts0;
+	uint64_t put_pend, put_pend0, put_ntakes, put_ntakes0;
+	uint64_t msgs_bare, put_bare, put_bare0;
+	bool fetched, rx_bare_counted;
 	uint64_t put_takes;	/* its takes once its last put took one (UINT64_MAX: none) */
 	uint64_t blind_takes;	/* its takes once its last put took one received before
 				 * the trace (before_trace; UINT64_MAX: none) */

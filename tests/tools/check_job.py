@@ -93,7 +93,12 @@ def main():
         # the workers to exit are loader waits, its own teardown work on the main
         # thread is compute (or cpu_contention while it waits for a CPU): on a loaded
         # machine that part grows (0.115 of a window once, against 0.01 usually)
+        # So is an iter() in the window: a persistent pool's reset waits for each
+        # worker's answer, and where the loop left its epoch early, for the batches
+        # still on their way, read and dropped (70 ms an epoch for pt_ep_break_pers)
         ends = (sum(e.get("end_s", 0) for e in t.get("epochs", [])[:-1]) +
+                sum(e.get("iter_s", 0) for e in t.get("epochs", [])
+                    if e.get("iter_ns", 0) >= t["window"]["start_ns"]) +
                 sum(v["end_s"] for v in t.get("val", []))) / wall
         # with a GIL-bound thread beside the loop, next() also waits for the GIL:
         # lock_wait, shown in the time in next() beside the loader wait
@@ -103,7 +108,7 @@ def main():
               "loader wait = time in next()",
               f["batch_wait_s"] - TOL <= got <= f["batch_wait_s"] + ends + TOL and
               bd["dataloader_wait"] <= dl["time_in_next_fraction"] + 1e-6,
-              "%.3f vs %.3f (%.3f of it ending epochs; loader wait %.3f, the GIL in next() %.3f)" %
+              "%.3f vs %.3f (%.3f of it ending and starting epochs; loader wait %.3f, the GIL in next() %.3f)" %
               (got, f["batch_wait_s"] + ends, ends, bd["dataloader_wait"],
                dl.get("gil_in_next_fraction", 0)))
         cause = f["gil_wait_s"] if gil_job else f["batch_wait_s"]

@@ -23,7 +23,11 @@
             (persistent workers: it only marks the worker's stream ended);
             --val-batches N: after each epoch but the last, a validation loop over
             a second DataLoader (the same workers and persistence, N batches, no
-            backward): its batches are no steps, its time in next() is loader wait
+            backward): its batches are no steps, its time in next() is loader wait;
+            --left-in-epoch K: the sampler has K batches more than the loop takes,
+            which leaves each epoch early (a break after --batches-per-epoch): with
+            persistent workers the next iter() resets the pool, reading and dropping
+            the batches still on their way and each worker's answer
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -75,7 +79,8 @@ JOBS = {
 KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, prefetch=2,
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
-             pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1)
+             pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
+             left_in_epoch=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -139,14 +144,18 @@ class BatchSampler(Sampler):
         self.g = torch.Generator().manual_seed(args.seed + val)
 
     def __iter__(self):
-        bpe, bs = len(self), self.args.batch_size
+        n, bs = len(self), self.args.batch_size
+        bpe = n - (0 if self.val else self.args.left_in_epoch)
         first = -(self.epoch + 1) * bpe if self.val else self.epoch * bpe
-        order = torch.randperm(bpe * bs, generator=self.g).tolist()
-        for b in range(bpe):
-            yield first + b, order[b * bs:(b + 1) * bs]
+        order = torch.randperm(n * bs, generator=self.g).tolist()
+        for b in range(n):
+            # the batches the loop leaves in the epoch (--left-in-epoch): no step's
+            num = first + b if b < bpe else -(1 << 20) - self.epoch * n - b
+            yield num, order[b * bs:(b + 1) * bs]
 
     def __len__(self):
-        return self.args.val_batches if self.val else self.args.batches_per_epoch
+        return self.args.val_batches if self.val else \
+            self.args.batches_per_epoch + self.args.left_in_epoch
 
 
 class Samples(Dataset):
@@ -443,11 +452,16 @@ class Job:
                              self.truth.get(s, F_PID)] if a.workers else []
         ep["batches"] = a.batches_per_epoch
         t3 = time.monotonic_ns()
-        try:
-            next(it)  # as a for loop does: StopIteration shuts a pool down
-            raise RuntimeError("the loader yielded more batches than the sampler")
-        except StopIteration:
+        if a.left_in_epoch:
+            # the loop leaves the epoch early (a break): a persistent pool's next
+            # iter() resets it, dropping the batches still on their way
             pass
+        else:
+            try:
+                next(it)  # as a for loop does: StopIteration shuts a pool down
+                raise RuntimeError("the loader yielded more batches than the sampler")
+            except StopIteration:
+                pass
         ep["end_s"] = (time.monotonic_ns() - t3) / 1e9
         self.epochs.append(ep)
 
@@ -529,6 +543,7 @@ class Job:
                         "persistent_workers": bool(a.persistent), "epochs": a.epochs,
                         "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
+                        "left_in_epoch": a.left_in_epoch,
                         "pools": len({w["pool"] for w in self.workers_truth()}),
                         "pool_size": a.workers,
                         "main_samples": self.truth.get(0, F_SAMP) if not a.workers else 0,
@@ -578,6 +593,8 @@ def parse_args():
         p.error("--gate-step must not be after --warmup-steps")
     if a.workers == 0 and (a.persistent or a.prefetch != 2 or a.pin_memory):
         p.error("--persistent, --prefetch and --pin-memory need --workers > 0")
+    if a.iterable and a.left_in_epoch:
+        p.error("--left-in-epoch is for a map-style dataset (not --iterable)")
     if a.iterable and a.batches_per_epoch % max(1, a.workers):
         p.error("--iterable needs workers that share each epoch's batches evenly")
     if a.warmup_steps + a.untimed_tail >= a.epochs * a.batches_per_epoch:
