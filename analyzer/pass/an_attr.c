@@ -885,12 +885,37 @@ static bool end_answers(struct thr *t, bool burst)
 	return burst && (t->flags & TF_RELAY_FED) && t->run_ends >= t->run_puts;
 }
 
-/* The message t reads is complete: count it if it brought no tensor (msgs_bare). */
-static void msg_bare(struct thr *t)
+/* The message t reads is complete: count it, by whether it brought a tensor. */
+static void msg_done(struct thr *t)
 {
-	if (t->rx_open && !t->rx_fetches && t->fetched && !t->rx_bare_counted)
-		t->msgs_bare++;
-	t->rx_bare_counted = t->rx_open;
+	if (t->rx_open && !t->rx_counted && t->fetched) {
+		if (t->rx_fetches)
+			t->msgs_full++;
+		else
+			t->msgs_bare++;
+	}
+	t->rx_counted = t->rx_open;
+}
+
+/*
+ * Takes at ts or later were none, nor were those after `after` taken from the cache
+ * (an epoch's tail: tail_end): their steps are void.  Returns the takes left after
+ * `after` (seen ones: a receipt's end).
+ */
+static uint32_t void_takes_from(struct thr *t, uint64_t after, uint64_t ts)
+{
+	uint32_t i = t->nsnaps, seen = 0;
+
+	while (i-- && t->snaps[i].ts > after)
+		if (t->snaps[i].kind == SNAP_TAKE &&
+		    (t->snaps[i].ts >= ts || t->snaps[i].src == SNAP_CACHED))
+			t->snaps[i].kind = SNAP_VOID;
+		else if (t->snaps[i].kind == SNAP_TAKE)
+			seen++;
+	for (i = t->nsnaps; i-- && t->snaps[i].kind != SNAP_TAKE;)
+		;
+	t->last_take = i < t->nsnaps ? t->snaps[i].ts : 0;
+	return seen;
 }
 
 /*
@@ -917,6 +942,38 @@ static bool pool_drained(const struct thr *t, bool burst, bool took)
 	       t->takes == t->put_ntakes0 + took && t->proc->fork_ts <= t->put_ts0;
 }
 
+/*
+ * A pool's reset drained old batches (pool_drained): the loop left its epoch early,
+ * and the batches it kept were dropped too, but for those it took before: where the
+ * sampler ran out of indices before the loop left (fewer left than the prefetch),
+ * its last steps took batches with no put, from its cache unseen (an epoch's tail:
+ * tail_end spread every batch pending as such).  Where the resume puts came back to
+ * back (one per worker), they took none; the loop's CPU from the last put before
+ * them to the first, in its recent steps' compute (CPU from a put to the next
+ * receipt: a step from the cache is no more), says how many steps it took there,
+ * the last put's and the tail's seen ones (at a receipt's end) included (a job that
+ * left 10 batches of each epoch to a prefetch of 12, 2 such steps an epoch: 3 read
+ * at the resume puts in run mode, 4 spread in the tail in attach mode).
+ */
+static void left_early(struct an *a, struct thr *t, bool took)
+{
+	uint64_t n = 0, seen;
+
+	if (t->prun_puts != t->proc->live_children) {
+		if (took)
+			void_last_take(t);
+		t->pending = 0;
+		return;
+	}
+	seen = void_takes_from(t, t->prun_after, t->prun_from) + 1;
+	if (t->prun_step)
+		n = (t->prun_span + t->prun_step / 2) / t->prun_step;
+	n = n > seen ? n - seen : 0;
+	t->pending = n < t->prun_pend ? n : t->prun_pend;
+	spread_takes(a, t, t->last_take, t->prun_from, t->pending, true);
+	t->pending = 0;
+}
+
 static bool put_rules(struct an *a, struct thr *t, uint64_t ts);
 
 /* put_rules(), and what pool_drained() needs of the put */
@@ -924,7 +981,7 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 {
 	bool held, takes;
 
-	msg_bare(t);
+	msg_done(t);
 	held = put_rules(a, t, ts);
 	takes = !held && t->pending;
 	t->put_pend0 = t->put_pend;
@@ -933,6 +990,8 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	t->put_ntakes = t->takes + takes;
 	t->put_bare0 = t->put_bare;
 	t->put_bare = t->msgs_bare;
+	t->put_full0 = t->put_full;
+	t->put_full = t->msgs_full;
 	return held;
 }
 
@@ -965,7 +1024,25 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 	bool burst = prev_ts && cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts &&
 		     !(t->run == RS_OFF && t->since < ts);
 	bool blind = t->takes == t->blind_takes;
-	bool drained = pool_drained(t, burst, took);
+	bool drained;
+
+	if (!burst) {
+		t->prun_from = t->run_from;
+		t->prun_puts = t->run_len;
+		t->prun_pend = t->run_pend;
+		t->prun_span = t->run_span;
+		t->prun_step = t->run_step;
+		t->prun_after = t->run_after;
+		t->run_after = prev_ts;
+		t->run_from = ts;
+		t->run_len = 0;
+		t->run_pend = t->pending;
+		t->run_span = prev_ts && cpu > prev ? cpu - prev : 0;
+		t->run_step = t->step_cpu;
+	}
+	t->rx_since_put = false;
+	t->run_len++;
+	drained = pool_drained(t, burst, took);
 
 	if (!t->puts++)
 		t->pool_before = t->proc && !(t->proc->flags & PF_FORKS);
@@ -976,10 +1053,14 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 	t->feeders[2] = t->feeders[1];
 	t->feeders[1] = t->feeders[0];
 	t->feeders[0] = t->put_feeder;
-	if (drained) {
+	if (drained && t->put_full > t->put_full0)
+		left_early(a, t, took);
+	else if (drained) {
 		if (took)
 			void_last_take(t);
 		t->pending = t->put_pend0;
+	}
+	if (drained) {
 		t->bare_next = false;
 		t->iter_takes = 0;
 		t->epoch_ends++;
@@ -1531,17 +1612,26 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if (kind != ARR_WAKE && rx_bare(t) && t->pending)
 		t->pending--;
 	/* a new batch: its receipt starts, or goes on when one was not taken yet */
-	if (!t->rx_open)
-		t->rx_start = kind != ARR_WAKE && t->poll_at && t->poll_at <= ts &&
-			      cpu - t->poll_cpu <= RX_CPU_NS ? t->poll_at : ts;
+	if (!t->rx_open) {
+		bool polled = kind != ARR_WAKE && t->poll_at && t->poll_at <= ts &&
+			      cpu - t->poll_cpu <= RX_CPU_NS;
+		uint64_t c = polled ? t->poll_cpu : cpu;
+
+		t->rx_start = polled ? t->poll_at : ts;
+		/* a step's compute: from its put to the next receipt */
+		if (!t->rx_since_put && t->put_cpu && c > t->put_cpu)
+			t->step_cpu = t->step_cpu ? (3 * t->step_cpu + c - t->put_cpu) / 4 :
+				      c - t->put_cpu;
+		t->rx_since_put = true;
+	}
 	if (!t->rx_open || kind != ARR_WAKE) {
 		/* the message before brought no tensor: owed no batch (relay_fetched) */
 		if (t->owe)
 			relay_bare(t->owe, t->owe_at);
 		t->owe = NULL;
 		if (kind != ARR_WAKE)
-			msg_bare(t);
-		t->rx_bare_counted = false;
+			msg_done(t);
+		t->rx_counted = false;
 		t->rx_fetched = false;
 		t->rx_fetches = 0;
 	}

@@ -387,14 +387,24 @@ struct thr {
 	uint64_t put_ts;	/* its last put */
 	/*
 	 * What a pool's reset drained (pool_drained): the put before its last one; the
-	 * batches pending, its takes, and the messages it read with no tensor in them
-	 * (no fd fetched, where some of its messages did: fetched) after its last put
-	 * and after the one before; whether the message it reads was counted so.
+	 * batches pending, its takes, the messages it read with no tensor in them (no fd
+	 * fetched, where some of its messages did: fetched) and with one, after its last
+	 * put and after the one before; whether the message it reads was counted.  Its
+	 * puts back to back (a run): the first of the last run, how many, the batches
+	 * pending before it, the put before it (after), its CPU since (span) and
+	 * step_cpu then;
+	 * the same of the run before it.
 	 */
 	uint64_t put_ts0;
 	uint64_t put_pend, put_pend0, put_ntakes, put_ntakes0;
-	uint64_t msgs_bare, put_bare, put_bare0;
-	bool fetched, rx_bare_counted;
+	uint64_t msgs_bare, put_bare, put_bare0, msgs_full, put_full, put_full0;
+	bool fetched, rx_counted;
+	uint64_t prun_from, run_from, prun_pend, run_pend, prun_after, run_after;
+	uint64_t prun_span, run_span, prun_step, run_step;
+	/* its recent CPU from a put to the next receipt's start (a moving average) */
+	uint64_t step_cpu;
+	bool rx_since_put;
+	uint32_t prun_puts, run_len;
 	uint64_t put_takes;	/* its takes once its last put took one (UINT64_MAX: none) */
 	uint64_t blind_takes;	/* its takes once its last put took one received before
 				 * the trace (before_trace; UINT64_MAX: none) */
