@@ -27,7 +27,10 @@
             --left-in-epoch K: the sampler has K batches more than the loop takes,
             which leaves each epoch early (a break after --batches-per-epoch): with
             persistent workers the next iter() resets the pool, reading and dropping
-            the batches still on their way and each worker's answer
+            the batches still on their way and each worker's answer;
+            --val-every N (with --val-batches, --persistent 1): the validation loop
+            every N training steps instead, within the epoch (its iterator lives on
+            meanwhile, its batches kept in its cache)
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -80,7 +83,7 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
-             left_in_epoch=0)
+             left_in_epoch=0, val_every=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -290,7 +293,7 @@ class Job:
         pools = args.epochs if args.workers and not args.persistent else 1
         # validation pools: one per loop (after every epoch but the last), or one
         self.vpools = (args.epochs - 1 if not args.persistent else 1) \
-            if args.workers and args.val_batches and args.epochs > 1 else 0
+            if args.workers and args.val_batches and (args.epochs > 1 or args.val_every) else 0
         self.truth = Truth(pools + self.vpools, args.workers)
         self.server, self.server_info = self._server()
         self.ds = Samples(args, self.truth, self.server)
@@ -443,9 +446,11 @@ class Job:
                 self.m["compute_cpu"] += c1 - c0
             if g == a.epochs * a.batches_per_epoch - a.untimed_tail - 1:
                 self.end_window()
+            elif a.val_every and (b + 1) % a.val_every == 0:
+                self.validate(epoch)    # within the epoch: its iterator lives on
         if epoch < a.epochs - 1 and not a.persistent:
             self.pool_done(epoch)
-        if a.val_batches and epoch < a.epochs - 1:
+        if a.val_batches and not a.val_every and epoch < a.epochs - 1:
             self.validate(epoch)
         ep["worker_pids"] = [self.truth.get(s, F_PID) for s in range(self.truth.n)
                              if s // self.truth.w == self.truth.a[2] and
@@ -543,7 +548,7 @@ class Job:
                         "persistent_workers": bool(a.persistent), "epochs": a.epochs,
                         "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
-                        "left_in_epoch": a.left_in_epoch,
+                        "left_in_epoch": a.left_in_epoch, "val_every": a.val_every,
                         "pools": len({w["pool"] for w in self.workers_truth()}),
                         "pool_size": a.workers,
                         "main_samples": self.truth.get(0, F_SAMP) if not a.workers else 0,
@@ -593,6 +598,8 @@ def parse_args():
         p.error("--gate-step must not be after --warmup-steps")
     if a.workers == 0 and (a.persistent or a.prefetch != 2 or a.pin_memory):
         p.error("--persistent, --prefetch and --pin-memory need --workers > 0")
+    if a.val_every and not (a.val_batches and a.persistent):
+        p.error("--val-every needs --val-batches and --persistent 1 (one validation pool)")
     if a.iterable and a.left_in_epoch:
         p.error("--left-in-epoch is for a map-style dataset (not --iterable)")
     if a.iterable and a.batches_per_epoch % max(1, a.workers):
