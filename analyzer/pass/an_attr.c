@@ -970,6 +970,9 @@ static void left_early(struct an *a, struct thr *t, bool took)
 		n = (t->prun_span + t->prun_step / 2) / t->prun_step;
 	n = n > seen ? n - seen : 0;
 	t->pending = n < t->prun_pend ? n : t->prun_pend;
+	/* the messages drained were none of them */
+	t->rx_open = false;
+	t->rx_conn = 0;
 	spread_takes(a, t, t->last_take, t->prun_from, t->pending, true);
 	t->pending = 0;
 }

@@ -392,8 +392,7 @@ struct thr {
 	 * put and after the one before; whether the message it reads was counted.  Its
 	 * puts back to back (a run): the first of the last run, how many, the batches
 	 * pending before it, the put before it (after), its CPU since (span) and
-	 * step_cpu then;
-	 * the same of the run before it.
+	 * step_cpu then; the same of the run before it.
 	 */
 	uint64_t put_ts0;
 	uint64_t put_pend, put_pend0, put_ntakes, put_ntakes0;
