@@ -1275,7 +1275,8 @@ bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool t
  */
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts)
 {
-	if (f->put_open || attr__gil_ack(f, w, ts, false))
+	/* a feeder puts no index: its wake of another hands that one the GIL */
+	if (f->put_open || (w->flags & TF_FEEDER) || attr__gil_ack(f, w, ts, false))
 		return;
 	attr__wake_known(a, w);
 	attr__wake_known(a, f);
