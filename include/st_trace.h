@@ -273,6 +273,15 @@ int st_syscall_nr(const char *name);		/* -1 when unknown */
 #define ST_SYSC_FDOP	(1u << 12)	/* inspects or copies an fd: fstat, dup, fcntl */
 #define ST_SYSC_MAP	(1u << 13)	/* maps memory */
 #define ST_SYSC_UNMAP	(1u << 14)	/* unmaps memory */
-unsigned st_syscall_class(unsigned nr);		/* ST_SYSC_*; 0 when none or unknown */
+/*
+ * ST_SYSC_*; 0 when none or unknown.  Inline: the analysis asks several times per
+ * record, and the call was 1.5% of `analyze`'s instructions.
+ */
+extern const unsigned short *const st_syscall_class_tab;
+extern const unsigned st_syscall_class_len;
+static inline unsigned st_syscall_class(unsigned nr)
+{
+	return nr < st_syscall_class_len ? st_syscall_class_tab[nr] : 0;
+}
 
 #endif /* ST_TRACE_H */

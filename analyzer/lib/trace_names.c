@@ -69,11 +69,9 @@ const char *st_syscall_name(unsigned nr)
 	return NAME(st_syscall_names, nr);
 }
 
-unsigned st_syscall_class(unsigned nr)
-{
-	return nr < sizeof(st_syscall_classes) / sizeof(st_syscall_classes[0]) ?
-	       st_syscall_classes[nr] : 0;
-}
+/* for st_syscall_class(), inline in st_trace.h */
+const unsigned short *const st_syscall_class_tab = st_syscall_classes;
+const unsigned st_syscall_class_len = sizeof(st_syscall_classes) / sizeof(st_syscall_classes[0]);
 
 unsigned st_syscall_capture(unsigned nr)
 {
