@@ -15,7 +15,11 @@ CLANG     ?= clang
 BPFTOOL   ?= bpftool
 VERSION   := 0.1.0
 
-CFLAGS    ?= -O2 -g
+# -O3 and link-time optimization: `analyze` runs a tenth faster than with -O2 (its
+# hot path crosses files: the reader, hash maps, the passes).  Fat LTO objects: the
+# library archive links with or without LTO, whatever `ar` the system has.
+CFLAGS    ?= -O3 -g -flto=auto -ffat-lto-objects
+LDFLAGS   ?= -flto=auto
 CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
 	     -Iinclude -I$(BUILD) -DST_VERSION=\"$(VERSION)\" -MMD -MP
 LDLIBS_ZSTD := -lzstd -lm
