@@ -879,10 +879,9 @@ static bool end_answers(struct thr *t, bool burst)
 		t->owed_counted = true;
 	t->ends_relayed = 0;
 	if (!burst)
-		t->run_puts = t->run_ends = 0;
-	t->run_puts++;
+		t->run_ends = 0;
 	t->run_ends += ends;
-	return burst && (t->flags & TF_RELAY_FED) && t->run_ends >= t->run_puts;
+	return burst && (t->flags & TF_RELAY_FED) && t->run_ends >= t->put_run.len;
 }
 
 /* The message t reads is complete: count it, by whether it brought a tensor. */
@@ -938,8 +937,8 @@ static uint32_t void_takes_from(struct thr *t, uint64_t after, uint64_t ts)
 static bool pool_drained(const struct thr *t, bool burst, bool took)
 {
 	return burst && !(t->flags & TF_RELAY_FED) && !t->tail_from && t->pending && t->proc &&
-	       t->proc->live_children > 1 && t->put_bare - t->put_bare0 >= t->proc->live_children &&
-	       t->takes == t->put_ntakes0 + took && t->proc->fork_ts <= t->put_ts0;
+	       t->proc->live_children > 1 && t->at_put.bare - t->at_put0.bare >= t->proc->live_children &&
+	       t->takes == t->at_put0.takes + took && t->proc->fork_ts <= t->put_ts0;
 }
 
 /*
@@ -959,21 +958,21 @@ static void left_early(struct an *a, struct thr *t, bool took)
 {
 	uint64_t n = 0, seen;
 
-	if (t->prun_puts != t->proc->live_children) {
+	if (t->put_run0.len != t->proc->live_children) {
 		if (took)
 			void_last_take(t);
 		t->pending = 0;
 		return;
 	}
-	seen = void_takes_from(t, t->prun_after, t->prun_from) + 1;
-	if (t->prun_step)
-		n = (t->prun_span + t->prun_step / 2) / t->prun_step;
+	seen = void_takes_from(t, t->put_run0.after, t->put_run0.from) + 1;
+	if (t->put_run0.step)
+		n = (t->put_run0.span + t->put_run0.step / 2) / t->put_run0.step;
 	n = n > seen ? n - seen : 0;
-	t->pending = n < t->prun_pend ? n : t->prun_pend;
+	t->pending = n < t->put_run0.pend ? n : t->put_run0.pend;
 	/* the messages drained were none of them */
 	t->rx_open = false;
 	t->rx_conn = 0;
-	spread_takes(a, t, t->last_take, t->prun_from, t->pending, true);
+	spread_takes(a, t, t->last_take, t->put_run0.from, t->pending, true);
 	t->pending = 0;
 }
 
@@ -987,14 +986,9 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 	msg_done(t);
 	held = put_rules(a, t, ts);
 	takes = !held && t->pending;
-	t->put_pend0 = t->put_pend;
-	t->put_pend = t->pending - takes;
-	t->put_ntakes0 = t->put_ntakes;
-	t->put_ntakes = t->takes + takes;
-	t->put_bare0 = t->put_bare;
-	t->put_bare = t->msgs_bare;
-	t->put_full0 = t->put_full;
-	t->put_full = t->msgs_full;
+	t->at_put0 = t->at_put;
+	t->at_put = (struct put_mark){ t->pending - takes, t->takes + takes, t->msgs_bare,
+				       t->msgs_full };
 	return held;
 }
 
@@ -1030,21 +1024,13 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 	bool drained;
 
 	if (!burst) {
-		t->prun_from = t->run_from;
-		t->prun_puts = t->run_len;
-		t->prun_pend = t->run_pend;
-		t->prun_span = t->run_span;
-		t->prun_step = t->run_step;
-		t->prun_after = t->run_after;
-		t->run_after = prev_ts;
-		t->run_from = ts;
-		t->run_len = 0;
-		t->run_pend = t->pending;
-		t->run_span = prev_ts && cpu > prev ? cpu - prev : 0;
-		t->run_step = t->step_cpu;
+		t->put_run0 = t->put_run;
+		t->put_run = (struct put_run){ .from = ts, .after = prev_ts, .pend = t->pending,
+					       .span = prev_ts && cpu > prev ? cpu - prev : 0,
+					       .step = t->step_cpu };
 	}
 	t->rx_since_put = false;
-	t->run_len++;
+	t->put_run.len++;
 	drained = pool_drained(t, burst, took);
 
 	if (!t->puts++)
@@ -1056,14 +1042,14 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 	t->feeders[2] = t->feeders[1];
 	t->feeders[1] = t->feeders[0];
 	t->feeders[0] = t->put_feeder;
-	if (drained && t->put_full > t->put_full0)
-		left_early(a, t, took);
-	else if (drained) {
-		if (took)
-			void_last_take(t);
-		t->pending = t->put_pend0;
-	}
 	if (drained) {
+		if (t->at_put.full > t->at_put0.full) {
+			left_early(a, t, took);
+		} else {
+			if (took)
+				void_last_take(t);
+			t->pending = t->at_put0.pend;
+		}
 		t->bare_next = false;
 		t->iter_takes = 0;
 		t->epoch_ends++;

@@ -249,6 +249,23 @@ enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 #define CPU_SLICES	8
 #define FETCH_MAX	7	/* fetches of a batch counted, at most */
 
+/* A loop's state after one of its puts (put_held). */
+struct put_mark {
+	uint64_t pend;		/* batches pending */
+	uint64_t takes;
+	uint64_t bare, full;	/* msgs_bare, msgs_full */
+};
+
+/* A loop's run of puts back to back (put_rules). */
+struct put_run {
+	uint64_t from;		/* its first put */
+	uint64_t after;		/* the put before it */
+	uint64_t pend;		/* batches pending before it */
+	uint64_t span;		/* the loop's CPU from the put before it to its first */
+	uint64_t step;		/* step_cpu then */
+	uint32_t len;		/* its puts */
+};
+
 struct thr {
 	uint32_t tid, pid;
 	struct proc *proc;
@@ -329,10 +346,10 @@ struct thr {
 	/*
 	 * Ends of stream a relay passed on to it (relay_bare) since its last put; a
 	 * message on its way to it not known yet as a batch (owed_at), counted once as an
-	 * end in a run of puts back to back (owed_counted); that run's puts and the ends
-	 * before and among them (put_held: puts that answer ends of stream).
+	 * end in a run of puts back to back (owed_counted); the ends before and among
+	 * that run's puts (end_answers: puts that answer ends of stream).
 	 */
-	uint32_t ends_relayed, run_puts, run_ends;
+	uint32_t ends_relayed, run_ends;
 	uint64_t owed_at;
 	bool owed_counted;
 	bool absorb;		/* a take found by its receipt's end: its put may come late */
@@ -387,23 +404,20 @@ struct thr {
 	uint64_t put_ts;	/* its last put */
 	/*
 	 * What a pool's reset drained (pool_drained): the put before its last one; the
-	 * batches pending, its takes, the messages it read with no tensor in them (no fd
-	 * fetched, where some of its messages did: fetched) and with one, after its last
-	 * put and after the one before; whether the message it reads was counted.  Its
-	 * puts back to back (a run): the first of the last run, how many, the batches
-	 * pending before it, the put before it (after), its CPU since (span) and
-	 * step_cpu then; the same of the run before it.
+	 * messages it read with no tensor in them (no fd fetched, where some of its
+	 * messages did: fetched) and with one; whether the message it reads was counted;
+	 * those counts, its takes and the batches pending after its last put (at_put)
+	 * and after the one before (at_put0); its runs of puts back to back, the last
+	 * (put_run) and the one before (put_run0).
 	 */
 	uint64_t put_ts0;
-	uint64_t put_pend, put_pend0, put_ntakes, put_ntakes0;
-	uint64_t msgs_bare, put_bare, put_bare0, msgs_full, put_full, put_full0;
+	uint64_t msgs_bare, msgs_full;
 	bool fetched, rx_counted;
-	uint64_t prun_from, run_from, prun_pend, run_pend, prun_after, run_after;
-	uint64_t prun_span, run_span, prun_step, run_step;
+	struct put_mark at_put, at_put0;
+	struct put_run put_run, put_run0;
 	/* its recent CPU from a put to the next receipt's start (a moving average) */
 	uint64_t step_cpu;
 	bool rx_since_put;
-	uint32_t prun_puts, run_len;
 	uint64_t put_takes;	/* its takes once its last put took one (UINT64_MAX: none) */
 	uint64_t blind_takes;	/* its takes once its last put took one received before
 				 * the trace (before_trace; UINT64_MAX: none) */
