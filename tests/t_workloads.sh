@@ -155,13 +155,14 @@ if verdict == "dataloader_prep":
     # loaded machine made them (the device counts other programs' reads too: a clean
     # clone's run beside busy --disk, 4789 device reads for pt_prep's 1440 blocks).
     own = [x.get("storage_bytes") for x in ws]
-    if own and None not in own:
+    own = own if own and None not in own else None
+    if own:
         cached = sum(own) < blocks * 4096 / 10
     else:
         cached = bool(r0 and r1) and int(r1) - int(r0) < blocks / 10
     need(dec > 2 * rd or cached, "workers decode %.2f s, read %.2f s, %s: not "
          "decode-bound" % (dec, rd, "their storage reads %d bytes for %d blocks" %
-                           (sum(own), blocks) if own and None not in own else
+                           (sum(own), blocks) if own else
                            "the device uncounted" if not (r0 and r1) else
                            "the device completed %d reads for %d blocks" %
                            (int(r1) - int(r0), blocks)))
