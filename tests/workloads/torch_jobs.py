@@ -457,11 +457,9 @@ class Job:
                              self.truth.get(s, F_PID)] if a.workers else []
         ep["batches"] = a.batches_per_epoch
         t3 = time.monotonic_ns()
-        if a.left_in_epoch:
-            # the loop leaves the epoch early (a break): a persistent pool's next
-            # iter() resets it, dropping the batches still on their way
-            pass
-        else:
+        # a loop that leaves its epoch early (--left-in-epoch: a break) calls no more
+        # next(): a persistent pool's next iter() resets it, dropping what is left
+        if not a.left_in_epoch:
             try:
                 next(it)  # as a for loop does: StopIteration shuts a pool down
                 raise RuntimeError("the loader yielded more batches than the sampler")
