@@ -214,6 +214,9 @@ struct cpu_cur {
 	__u32 tid;
 	__u32 pid;
 	__u64 sw_stack;		/* the task the switch program last switched in here */
+	__u64 sw_in_steal;	/* where that task is traced: the CPU's time stolen so far */
+	__u64 sw_in_sum;	/* and its se.prev_sum_exec_runtime: set when it was picked */
+	bool sw_in_ok;		/* both known */
 };
 
 struct {
@@ -348,20 +351,26 @@ static __always_inline void ev_submit(void *ev)
 }
 
 /* The interrupt bits of this CPU's preempt_count (0 in task context or when unknown). */
+/* The runqueue of the CPU a task runs on (or is switched to), 0 where not known. */
+static __always_inline __u64 rq_of(struct task_struct *t)
+{
+	struct cfs_rq *cfs = t->se.cfs_rq;
+
+	if (!cfs)
+		return 0;
+	/* a running task's cfs_rq is on its CPU's runqueue */
+	if (bpf_core_field_exists(cfs->rq))
+		return (__u64)BPF_CORE_READ(cfs, rq);
+	return (__u64)cfs - bpf_core_field_offset(struct rq, cfs);
+}
+
 static __always_inline __u32 irq_ctx(void)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
-	struct cfs_rq *cfs = cur->se.cfs_rq;
 	__u64 rq;
 	__u32 pc = 0;
 
-	if (!pc_ok || !cfs)
+	if (!pc_ok || !(rq = rq_of(bpf_get_current_task_btf())))
 		return 0;
-	/* the running task's cfs_rq is on this CPU's runqueue */
-	if (bpf_core_field_exists(cfs->rq))
-		rq = (__u64)BPF_CORE_READ(cfs, rq);
-	else
-		rq = (__u64)cfs - bpf_core_field_offset(struct rq, cfs);
 	if (bpf_probe_read_kernel(&pc, sizeof(pc), (void *)(rq + pc_rq_off)))
 		return 0;
 	return pc & PC_IRQ_MASK;
@@ -414,6 +423,38 @@ static __always_inline void name_task(struct task_struct *t, int kind)
 
 static __always_inline __u8 wait_of(struct task_struct *prev, struct task_st *ts);
 
+/*
+ * The time this CPU's clock advanced that the scheduler did not give to tasks as CPU
+ * time so far, ns: what the hypervisor ran on this virtual CPU (steal, where the
+ * kernel accounts it) and interrupts (where the kernel accounts them apart): the
+ * runqueue's clock less its task clock, both brought up to date by the switch.  t
+ * runs on this CPU.
+ */
+static __always_inline __u64 cpu_stolen(struct task_struct *t)
+{
+	struct cfs_rq *cfs = t->se.cfs_rq;
+	struct rq *rq;
+
+	if (!cfs)
+		return 0;
+	/* loads through the kernel's own pointers, no helper call: a traced switch pays
+	 * for this twice */
+	if (bpf_core_field_exists(cfs->rq)) {
+		rq = cfs->rq;
+		return rq ? rq->clock - rq->clock_task : 0;
+	}
+	rq = (struct rq *)rq_of(t);
+	return BPF_CORE_READ(rq, clock) - BPF_CORE_READ(rq, clock_task);
+}
+
+/*
+ * Of a traced prev's time on the CPU since the switch program switched it in, what was
+ * stolen from it: said from STOLEN_MIN_NS on.  Not where it was picked again since
+ * (the kernel did not show the switches between: the time they hid is no steal of
+ * its), nor for an exiting task.
+ */
+#define STOLEN_MIN_NS	20000ull
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -425,6 +466,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	struct task_st *pts;
 	__u8 fl = 0, wait = ST_WAIT_UNKNOWN;
 	bool unseen;
+	__u64 stolen = 0;
 	struct {
 		struct st_ring_hdr h;
 		struct st_switch s;
@@ -448,9 +490,22 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		fl |= ST_SW_NEXT_TRACED;
 	/* a traced prev this program did not switch in here: the kernel skipped a switch */
 	unseen = (fl & ST_SW_PREV_TRACED) && c && c->sw_stack != (__u64)prev->stack;
+	if ((fl & ST_SW_PREV_TRACED) && !unseen && c && c->sw_in_ok &&
+	    state_of(preempt, prev_state) != ST_STATE_DEAD) {
+		/* picked again since (switches the kernel did not show): as unseen */
+		unseen = prev->se.prev_sum_exec_runtime != c->sw_in_sum;
+		stolen = cpu_stolen(prev) - c->sw_in_steal;
+		if (unseen || stolen < STOLEN_MIN_NS || (__s64)stolen < 0)
+			stolen = 0;
+	}
 	if (c) {
 		cur_set(c, gen, next, nref);
 		c->sw_stack = (__u64)next->stack;
+		c->sw_in_ok = nref;
+		if (nref) {
+			c->sw_in_steal = cpu_stolen(next);
+			c->sw_in_sum = next->se.prev_sum_exec_runtime;
+		}
 	}
 	if (!fl)
 		return 0;
@@ -470,9 +525,12 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		fl |= ST_SW_RUNTIME;
 	if (unseen)
 		fl |= ST_SW_RAN;
-	if (other && unseen)
+	else if (stolen)
+		fl |= ST_SW_STOLEN;
+	/* ran and stolen share the last __u64: one is set only where the other cannot be */
+	if (other && (unseen || stolen))
 		e = ev_reserve(sizeof(*e), ST_REC_SWITCH, fl, ST_KIND_SCHED);
-	else if (other || unseen)
+	else if (other || unseen || stolen)
 		e = ev_reserve(sizeof(*e) - 8, ST_REC_SWITCH, fl, ST_KIND_SCHED);
 	else
 		e = ev_reserve(sizeof(*e) - sizeof(e->ext), ST_REC_SWITCH, fl, ST_KIND_SCHED);
@@ -492,6 +550,9 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		     BPF_CORE_READ(prev, se.prev_sum_exec_runtime);
 		x[0] = (__u32)rt;
 		x[1] = (__u32)(rt >> 32);
+	} else if (stolen) {
+		x[0] = (__u32)stolen;
+		x[1] = (__u32)(stolen >> 32);
 	}
 	e->s.prev_tid = prev->pid;
 	e->s.next_tid = next->pid;

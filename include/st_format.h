@@ -222,6 +222,14 @@ enum st_state {
  * threads), and without it the time prev ran would read as time it waited.
  */
 #define ST_SW_RAN		(1u << 4)
+/*
+ * ST_SW_STOLEN: a __u64 follows in ST_SW_RAN's place (never both): of the time the
+ * traced prev was on the CPU since the switch program switched it in, the part the
+ * scheduler did not count as its CPU time, in ns: what the hypervisor ran on this
+ * virtual CPU meanwhile (steal; interrupts too on kernels that account them apart).
+ * Set from 20 us on.
+ */
+#define ST_SW_STOLEN		(1u << 5)
 
 struct st_switch {
 	__u32 prev_tid;

@@ -139,6 +139,7 @@ struct st_event {
 	__u32 raw_len;
 	__u64 sw_runtime;	/* SWITCH with ST_SW_RUNTIME: the untraced side's CPU time, ns */
 	__u64 sw_ran;		/* SWITCH with ST_SW_RAN: prev's time on the CPU, ns */
+	__u64 sw_stolen;	/* SWITCH with ST_SW_STOLEN: of it, not prev's CPU time, ns */
 };
 
 /* How the stream ended. */

@@ -354,6 +354,7 @@ static void main_of(struct merge_state *m, struct an_trainer *tr, const struct j
 	tr->found_by = kept(m, t, "main.found_by") ?: "none";
 	tr->syscalls_per_step = jnum(t, "main.syscalls_per_step", 0);
 	tr->switches_per_step = jnum(t, "main.switches_per_step", 0);
+	tr->stolen_ns = ns_of(jnum(t, "main.stolen_s", 0), 1e9);
 	tr->win_start = merge__u64(t, "window.start_ns", 0);
 	tr->win_end = merge__u64(t, "window.end_ns", tr->win_start);
 	tr->win_source = kept(m, t, "window.source") ?: "none";

@@ -675,7 +675,8 @@ static int decode_desc(struct st_reader *r, struct st_event *ev, const struct st
 
 /*
  * A switch: its fixed part, then with ST_SW_RUNTIME the untraced side's CPU time and
- * with ST_SW_RAN prev's time on the CPU, in that order (a record too short for one is
+ * with ST_SW_RAN prev's time on the CPU (or with ST_SW_STOLEN its time stolen), in
+ * that order (a record too short for one is
  * an older tracer's: its flag is cleared).  The fixed part is the type table's (a
  * struct st_switch, no strings), copied at its size known here: a third of the records
  * are switches, and the table lookup and a memcpy() of a run-time length per switch
@@ -683,15 +684,15 @@ static int decode_desc(struct st_reader *r, struct st_event *ev, const struct st
  */
 static int decode_switch(struct st_event *ev, const unsigned char *p, size_t len)
 {
-	static const __u8 flag[2] = { ST_SW_RUNTIME, ST_SW_RAN };
-	__u64 *val[2] = { &ev->sw_runtime, &ev->sw_ran };
+	static const __u8 flag[3] = { ST_SW_RUNTIME, ST_SW_RAN, ST_SW_STOLEN };
+	__u64 *val[3] = { &ev->sw_runtime, &ev->sw_ran, &ev->sw_stolen };
 	size_t at = sizeof(ev->sw);
 
-	ev->sw_runtime = ev->sw_ran = 0;
+	ev->sw_runtime = ev->sw_ran = ev->sw_stolen = 0;
 	if (len < at)
 		return -1;
 	memcpy(&ev->sw, p, at);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		if (!(ev->flags & flag[i]))
 			continue;
 		if (len < at + sizeof(__u64)) {

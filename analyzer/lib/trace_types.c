@@ -28,6 +28,7 @@ static const struct st_field f_switch[] = {
 	FLAG("next_traced", ST_SW_NEXT_TRACED),
 	{ "untraced_runtime", ST_SW_RUNTIME, ST_F_RUNTIME, 0 },
 	{ "ran", ST_SW_RAN, ST_F_RUNTIME, 0 },
+	{ "stolen", ST_SW_STOLEN, ST_F_RUNTIME, 0 },
 	{ 0 },
 };
 

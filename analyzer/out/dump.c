@@ -150,7 +150,8 @@ static void dump_field(struct dumper *d, const struct st_event *ev, const struct
 	case ST_F_PIDOF: kv_u(f, fl->name, pid_of(d, (__u32)v)); break;
 	case ST_F_RUNTIME:
 		if (ev->flags & fl->off)
-			kv_u(f, fl->name, fl->off == ST_SW_RAN ? ev->sw_ran : ev->sw_runtime);
+			kv_u(f, fl->name, fl->off == ST_SW_RAN ? ev->sw_ran :
+					  fl->off == ST_SW_STOLEN ? ev->sw_stolen : ev->sw_runtime);
 		break;
 	default: kv_u(f, fl->name, v); break;
 	}

@@ -491,6 +491,8 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	str(w, "found_by", tr->found_by);
 	num(w, "syscalls_per_step", tr->syscalls_per_step);
 	num(w, "switches_per_step", tr->switches_per_step);
+	num(w, "stolen_s", sec(tr->stolen_ns));
+	num(w, "stolen_fraction", frac_of(tr->stolen_ns, tr->bd.total));
 	close_(w, '}');
 	open_(w, "window", '{');
 	u64(w, "start_ns", tr->win_start);

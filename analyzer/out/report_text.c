@@ -117,6 +117,10 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 	if (tr->wakelat_ns)
 		fprintf(f, "  (of the waits, %.3f s runnable after the wakeup, waiting for a CPU)\n",
 			(double)tr->wakelat_ns / 1e9);
+	if (tr->stolen_ns)
+		fprintf(f, "  (of its time on the CPU, %.3f s (%.1f%% of the window) stolen by the "
+			"hypervisor: this virtual machine's CPU ran other work meanwhile)\n",
+			(double)tr->stolen_ns / 1e9, 100.0 * (double)tr->stolen_ns / (double)tr->bd.total);
 }
 
 /* Each pool started inside the trace: how long its first batch took. */

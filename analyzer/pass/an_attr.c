@@ -1886,8 +1886,13 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
 		t->cum.dl_runq += e - s;
 	if (cat == CAT_CPU && wakelat && pc->coll)
 		t->cum.coll_runq += e - s;
-	if (g && g->kind == SEG_CPU)
+	if (g && g->kind == SEG_CPU) {
 		t->cum.oncpu += e - s;
+		/* its share of the time stolen from the segment */
+		if (g->stolen)
+			t->cum.stolen += (uint64_t)((double)g->stolen * (double)(e - s) /
+						    (double)(g->end - g->start) + 0.5);
+	}
 	if (wakelat)
 		t->cum.wakelat += e - s;
 	if (wk)
@@ -2365,12 +2370,17 @@ static struct seg *new_seg(struct thr *t, uint8_t kind, uint64_t start, uint64_t
 void attr__close_cpu(struct an *a, struct thr *t, uint64_t end)
 {
 	uint64_t s = t->since < t->fin_until ? t->fin_until : t->since;
+	struct seg *g;
 
 	if (end > s) {
 		t->slices[t->nslices++ % CPU_SLICES] = (struct cpu_slice){ s, end, t->oncpu };
 		t->oncpu += end - s;
 	}
-	new_seg(t, SEG_CPU, s, end);
+	g = new_seg(t, SEG_CPU, s, end);
+	/* what the switch out said was stolen since the thread came in: this segment */
+	if (g)
+		g->stolen = t->stolen < end - s ? t->stolen : end - s;
+	t->stolen = 0;
 	attr__finalize(a, t, false);
 }
 

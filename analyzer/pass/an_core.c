@@ -632,6 +632,7 @@ static void sched_switch(struct an *a, const struct st_event *ev)
 
 		t->flags |= TF_TRACED;
 		t->cum.switches++;
+		t->stolen = ev->flags & ST_SW_STOLEN ? ev->sw_stolen : 0;
 		/*
 		 * The kernel did not show the switch that brought it in (ST_SW_RAN): it came
 		 * in as long before this as it has run since.

@@ -82,6 +82,7 @@ struct acc {
 	uint64_t oncpu;		/* ns on CPU, whatever the category */
 	uint64_t syscalls;	/* syscalls that ended (counted as they arrive) */
 	uint64_t switches;	/* switches out */
+	uint64_t stolen;	/* ns on the CPU the hypervisor took (seg.stolen) */
 };
 
 enum snap_kind {
@@ -122,7 +123,10 @@ struct seg {
 	uint64_t wake;		/* OFF: wakeup time (== end when none seen) */
 	uint64_t ino;		/* OFF: the fd of the syscall it was blocked in */
 	uint64_t wk[NWS];	/* OFF, dataloader: worker states during it */
-	uint64_t act0;		/* OFF: the process's active-thread integral at its start */
+	union {
+		uint64_t act0;	/* OFF: the process's active-thread integral at its start */
+		uint64_t stolen; /* CPU: of it, ns the hypervisor took (ST_SW_STOLEN) */
+	};
 	uint64_t act;		/* OFF: ns its sibling threads ran or were runnable during it */
 	uint32_t waker, waker2;	/* waker and the waker's own last waker */
 	uint32_t dev;
@@ -274,6 +278,7 @@ struct thr {
 	uint8_t run, off_state, wrel, wstate;
 	uint8_t off_wait;	/* enum st_wait of the current off period */
 	uint64_t since;		/* start of the current on/off period */
+	uint64_t stolen;	/* ns its switch out said were stolen, for attr__close_cpu */
 	/* its last ON_HIST periods on CPU, [on_from, on_to), on_next the oldest */
 	uint64_t on_from[ON_HIST], on_to[ON_HIST];
 	uint8_t on_next;

@@ -9,6 +9,7 @@
 
 #include "analysis.h"
 
+#define STOLEN_WARN	0.05	/* of the window stolen from the main thread: said on top */
 #define ELIGIBLE_MIN	3	/* arrivals or step marks that make a thread a main candidate */
 #define LEADER_SHARE	0.5	/* the process's first thread wins unless clearly idler */
 #define BUSY_SHARE	0.25	/* without data-loader evidence, trainers are the busy processes */
@@ -1420,6 +1421,13 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 	tr->startup_start = tr->an_start = st->ts;
 	tr->wakelat_ns = w1->a.wakelat - w0->a.wakelat;
 	tr->gil_ns = w1->a.gil - w0->a.gil;
+	tr->stolen_ns = w1->a.stolen - w0->a.stolen;
+	if (tr->bd.total && (double)tr->stolen_ns >= STOLEN_WARN * (double)tr->bd.total)
+		analysis__warn(res, "main thread %u: the hypervisor took %.1f%% of the window from it "
+			       "while it was on the CPU (steal: this virtual machine's CPUs ran other "
+			       "work); its compute holds that time, the CPU time the job itself "
+			       "measures does not", t->tid,
+			       100.0 * (double)tr->stolen_ns / (double)tr->bd.total);
 	tr->coll.runq_ns = w1->a.coll_runq - w0->a.coll_runq;
 	gil_holder(a, tr, t);
 	tr->launches = w1->a.launches - w0->a.launches;

@@ -29,6 +29,7 @@
  *           preempt=1 flags=NUM (raw flags, overrides traced/preempt)
  *           runtime=NS (the untraced side's CPU time so far: ST_SW_RUNTIME)
  *           ran=NS (prev's time on the CPU since it was picked: ST_SW_RAN)
+ *           stolen=NS (of prev's time on the CPU, what the hypervisor took: ST_SW_STOLEN)
  *           wait=unknown|file|pipe|socket|futex|sleep|other|NUM (what prev blocked in)
  *           default traced: prev when prev!=0, next when next!=0
  *   wakeup  ts= tid= waker= waker_pid= target_cpu= waker_cpu= irq=1 softirq=1 new=1
@@ -472,7 +473,7 @@ static int rec_switch(struct gen *g, struct line *l)
 	struct st_switch s = { 0 };
 	int ok = 1, t;
 	__u8 flags;
-	__u64 ts = ts_of(g, l, "ts", &ok), rt, ran, ext[2];
+	__u64 ts = ts_of(g, l, "ts", &ok), rt, ran, stolen, ext[2];
 	size_t n = 0;
 
 	s.cpu = (__u16)num(g, l, "cpu", 0, &ok);
@@ -485,6 +486,7 @@ static int rec_switch(struct gen *g, struct line *l)
 	flags = (__u8)(t | (num(g, l, "preempt", 0, &ok) ? ST_SW_PREEMPT : 0));
 	rt = (__u64)num(g, l, "runtime", -1, &ok);
 	ran = (__u64)num(g, l, "ran", -1, &ok);
+	stolen = (__u64)num(g, l, "stolen", -1, &ok);
 	if (rt != (__u64)-1) {
 		flags |= ST_SW_RUNTIME;
 		ext[n++] = rt;
@@ -492,6 +494,9 @@ static int rec_switch(struct gen *g, struct line *l)
 	if (ran != (__u64)-1) {
 		flags |= ST_SW_RAN;
 		ext[n++] = ran;
+	} else if (stolen != (__u64)-1) {
+		flags |= ST_SW_STOLEN;
+		ext[n++] = stolen;
 	}
 	flags = (__u8)num(g, l, "flags", flags, &ok);
 	if (!ok)

@@ -82,16 +82,17 @@ def _stat(pid):
 
 
 def _cpu_idle_ticks():
-    """(ncpus, idle + iowait ticks of all CPUs, all ticks) from /proc/stat."""
-    n = idle = total = 0
+    """(ncpus, idle + iowait ticks of all CPUs, all ticks, steal ticks) from
+    /proc/stat (steal: time the hypervisor ran other work on the virtual CPUs)."""
+    n = idle = total = steal = 0
     with open("/proc/stat") as f:
         for line in f:
             if line.startswith("cpu "):
                 v = [int(x) for x in line.split()[1:]]
-                idle, total = v[3] + v[4], sum(v[:8])
+                idle, total, steal = v[3] + v[4], sum(v[:8]), v[7]
             elif line.startswith("cpu"):
                 n += 1
-    return n, idle, total
+    return n, idle, total, steal
 
 
 class Machine:
@@ -118,8 +119,8 @@ class Machine:
                 st = _stat(p)
                 if st:
                     procs[int(p)] = st
-        n, idle, total = _cpu_idle_ticks()
-        self.s.append((time.monotonic_ns(), n, idle, total, procs))
+        n, idle, total, steal = _cpu_idle_ticks()
+        self.s.append((time.monotonic_ns(), n, idle, total, procs, steal))
 
     def _job(self, procs):
         kids = {}
@@ -134,7 +135,7 @@ class Machine:
         return job
 
     def result(self, top=5):
-        (t0, n, i0, a0, p0), (t1, _, i1, a1, p1) = self.s[0], self.s[-1]
+        (t0, n, i0, a0, p0, s0), (t1, _, i1, a1, p1, s1) = self.s[0], self.s[-1]
         job = self._job(p1) | self._job(p0)
         others, job_ticks = [], 0
         for pid, (comm, _, ticks) in p1.items():
@@ -149,6 +150,7 @@ class Machine:
         return {"ncpus": n, "start_ns": t0, "end_ns": t1, "idle_s": round(idle, 3),
                 "idle_cpus": round(idle / wall, 3) if wall > 0 else 0.0,
                 "busy_s": round((a1 - a0 - (i1 - i0)) / HZ, 3),
+                "steal_s": round((s1 - s0) / HZ, 3),
                 "job_cpu_s": round(job_ticks / HZ, 3),
                 "others_cpu_s": round(sum(o["cpu_s"] for o in others), 3),
                 "unattributed_cpu_s": round(max(0, a1 - a0 - (i1 - i0) - job_ticks -
