@@ -56,15 +56,24 @@ static void others(const struct an_result *res, char *buf, size_t n)
 		snprintf(buf + k, n - k, "%s)", m->nprocs > 3 ? ", ..." : "");
 }
 
+/* The loader's num_workers: its pools' size, where each epoch forks a new pool. */
+static uint32_t num_workers(const struct an_trainer *tr)
+{
+	return tr->dl.pool_size ? tr->dl.pool_size : tr->dl.nworkers;
+}
+
 static void prep_advice(const struct an_result *res, const struct an_trainer *tr,
 			struct an_verdict *v)
 {
 	double spare = tr->spare_cpus;	/* of its own machine (a job spans several) */
-	char oth[200];
+	char oth[200], pools[64] = "";
 
 	others(res, oth, sizeof(oth));
-	advise(v, "%u worker%s busy %.0f%% on CPU (prep) while the main thread waited; "
-	       "%.2f CPUs idle%s%s", tr->dl.nworkers, tr->dl.nworkers == 1 ? "" : "s",
+	if (tr->dl.npools > 1 && num_workers(tr) != tr->dl.nworkers)
+		snprintf(pools, sizeof(pools), " (a pool at each epoch: %u processes)",
+			 tr->dl.nworkers);
+	advise(v, "%u worker%s%s busy %.0f%% on CPU (prep) while the main thread waited; "
+	       "%.2f CPUs idle%s%s", num_workers(tr), num_workers(tr) == 1 ? "" : "s", pools,
 	       pct(tr->dl.prep), spare, oth[0] ? "; " : "", oth);
 	if (tr->dl.starved > STARVED_MIN)
 		advise(v, "workers were runnable but had no CPU %.0f%% of their busy time: the "
@@ -76,7 +85,7 @@ static void prep_advice(const struct an_result *res, const struct an_trainer *tr
 		       spare);
 	else
 		advise(v, "add workers (num_workers=%u -> %u): %.1f CPUs are idle",
-		       tr->dl.nworkers, tr->dl.nworkers + (unsigned)(spare + 0.5), spare);
+		       num_workers(tr), num_workers(tr) + (unsigned)(spare + 0.5), spare);
 }
 
 /*
@@ -225,7 +234,7 @@ static void decide_rest(const struct an_result *res, const struct an_trainer *tr
 	case CAT_CPU:
 		v->primary = "cpu_contention";
 		others(res, oth, sizeof(oth));
-		if (tr->dl.runq_ns)
+		if ((double)tr->dl.runq_ns >= 0.01 * (double)tr->bd.total)
 			snprintf(inn, sizeof(inn), " (%.0f%% of it in next(), after its batches "
 				 "arrived)", pct((double)tr->dl.runq_ns / (double)tr->bd.total));
 		advise(v, "the main thread is runnable but not running %.0f%% of the time%s: %.2f "

@@ -27,6 +27,7 @@ figures decide (its run queue, its time in next()).
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -81,6 +82,9 @@ def main():
     blind = [w for w in d["trace"]["warnings"]
              if "filled before the trace began" in w and "may be missing" in w]
     unseen = workers * t["loader"].get("prefetch_factor", 2) if blind and f["attach"] else 0
+    # the steps the report counted unseen, from a persistent pool's next prefetch
+    f["lent"] = sum(int(m.group(1)) for w in d["trace"]["warnings"]
+                    for m in [re.search(r"(\d+) of its last steps, unseen, are counted", w)] if m)
     check("steps", t["steps"] - tol - 1 - unseen <= st["count"] <= t["steps"] + tol and
           (workers or st["method"] == "activity_period"),
           "%d vs the job's %d (method %s)%s" % (st["count"], t["steps"], st["method"],
@@ -334,13 +338,19 @@ def epochs(d, t, f, check):
     if val:
         st = d["steps"]
         # a loop's first or last take may be found a batch off (an epoch's tail, a
-        # persistent pool's resume): one per loop at most
+        # persistent pool's resume): one per loop at most.  Where the report says on top
+        # that an epoch's last steps were behind a queue filled before the trace and
+        # counted from the pool's next prefetch, the validation loop that came between
+        # may have lent some of its batches to that count (pt_val_pin_pers attach: 21
+        # for 24 with 110 steps for 110, the analyzers of 39459fe and b2e6c54 alike)
         check("a validation loader's batches are no steps",
-              abs(st["other_loader_batches"] - sum(v["batches"] for v in val)) <= len(val) and
-              st["other_loader_loops"] == len(val),
-              "%d batches in %d loops vs the job's %d in %d" %
+              abs(st["other_loader_batches"] - sum(v["batches"] for v in val)) <=
+              len(val) + f["lent"] and st["other_loader_loops"] == len(val),
+              "%d batches in %d loops vs the job's %d in %d%s" %
               (st["other_loader_batches"], st["other_loader_loops"],
-               sum(v["batches"] for v in val), len(val)))
+               sum(v["batches"] for v in val), len(val),
+               ", up to %d lent to the steps counted unseen, said on top" % f["lent"]
+               if f["lent"] else ""))
     if not lo["persistent_workers"]:
         # every new pool's first batch: the training loader's at each epoch, the
         # validation loader's at each loop but its first (no loader's workers were
