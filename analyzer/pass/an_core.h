@@ -186,6 +186,8 @@ struct ident {
 #define PER_LAGS	4
 #define PER_BINS	96
 #define PER_BLOCK	0x80000000u	/* a signature: blocked (| enum st_wait), not a syscall */
+#define PER_KIND_SHIFT	16		/* a syscall's signature: its fd's kind (4 bits) */
+#define PER_FILE_SHIFT	20		/* and for a write to a file, 8 bits of which */
 
 #define PER_RING	8		/* >= PER_LAGS + 1, a power of two (a mask) */
 _Static_assert(PER_RING > PER_LAGS && !(PER_RING & (PER_RING - 1)), "PER_RING");
