@@ -310,6 +310,29 @@ static bool workers_wait(const struct an_trainer *tr)
 	return tr->dl.fetch + tr->dl.network + tr->dl.sleep > tr->dl.prep;
 }
 
+#define CLOSE_SECOND	0.8	/* a second wait this share of the verdict's is said too */
+
+/*
+ * A second wait nearly as large as the verdict's: said, so that two traces of one job
+ * that fall either side of the tie (a run and an attach: loader 0.35 and CPU 0.32, then
+ * loader 0.29 and CPU 0.35) both name both.
+ */
+static void close_second(const struct an_trainer *tr, struct an_verdict *v, int best, bool coll)
+{
+	int second = -1;
+
+	for (int c = CAT_DL; c < NCAT; c++)
+		if (c != best && (coll || c != CAT_COLL) &&
+		    (second < 0 || tr->bd.frac[c] > tr->bd.frac[second]))
+			second = c;
+	if (second < 0 || tr->bd.frac[second] < STALL_MIN ||
+	    tr->bd.frac[second] < CLOSE_SECOND * v->fraction)
+		return;
+	advise(v, "nearly as much: the main thread also %s %.0f%% of the time",
+	       second == CAT_LOCK && gil_bound(tr) ? "waits for the GIL" : waits_for[second],
+	       pct(tr->bd.frac[second]));
+}
+
 static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdict *v, bool coll)
 {
 	int best = CAT_DL;
@@ -363,6 +386,8 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		 v->primary, !strcmp(v->primary, "compute") ? "computes" :
 		 best == CAT_LOCK && gil_bound(tr) ? "waits for the GIL" : waits_for[best],
 		 pct(v->fraction));
+	if (strcmp(v->primary, "compute"))
+		close_second(tr, v, best, coll);
 	pools_advice(tr, v);
 	if (!tr->dl.nworkers && tr->steps.pattern[0])
 		advise(v, "no DataLoader workers (num_workers=0): the data loading runs on the main "
