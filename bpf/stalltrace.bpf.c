@@ -466,7 +466,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	struct task_st *pts;
 	__u8 fl = 0, wait = ST_WAIT_UNKNOWN;
 	bool unseen;
-	__u64 stolen = 0;
+	__u64 stolen = 0, steal = 0;
+	bool have_steal = false;
 	struct {
 		struct st_ring_hdr h;
 		struct st_switch s;
@@ -494,7 +495,9 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	    state_of(preempt, prev_state) != ST_STATE_DEAD) {
 		/* picked again since (switches the kernel did not show): as unseen */
 		unseen = prev->se.prev_sum_exec_runtime != c->sw_in_sum;
-		stolen = cpu_stolen(prev) - c->sw_in_steal;
+		steal = cpu_stolen(prev);
+		have_steal = true;
+		stolen = steal - c->sw_in_steal;
 		if (unseen || stolen < STOLEN_MIN_NS || (__s64)stolen < 0)
 			stolen = 0;
 	}
@@ -503,7 +506,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		c->sw_stack = (__u64)next->stack;
 		c->sw_in_ok = nref;
 		if (nref) {
-			c->sw_in_steal = cpu_stolen(next);
+			/* this CPU's: read once where prev's was */
+			c->sw_in_steal = have_steal ? steal : cpu_stolen(next);
 			c->sw_in_sum = next->se.prev_sum_exec_runtime;
 		}
 	}
