@@ -162,6 +162,12 @@ static void overview(FILE *f, const struct an_result *res, const struct an_train
 		fprintf(f, "%.3f s runnable after wakeups, waiting for a CPU</td></tr>\n",
 			sec(tr->wakelat_ns));
 	}
+	if (tr->stolen_ns) {
+		kv_start(f, "steal");
+		fprintf(f, "%.3f s (%.1f%% of the window) of its time on the CPU taken by the "
+			"hypervisor</td></tr>\n", sec(tr->stolen_ns),
+			tr->bd.total ? 100.0 * (double)tr->stolen_ns / (double)tr->bd.total : 0);
+	}
 	fputs("</table>\n<p class=\"path\">All times are seconds from the trace start, as in "
 	      "<code>analyze --perfetto</code>.</p></section>\n", f);
 }
