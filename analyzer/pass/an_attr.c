@@ -2257,6 +2257,19 @@ static bool gil_wait(const struct thr *t, const struct seg *g)
 	return g->nr == NR(futex) && an__is_python(t->proc) && 2 * g->act >= g->wake - g->start;
 }
 
+#define HANDOFF_NS	1000000ull	/* a futex wait this short, a sibling's wake: a handoff */
+
+/*
+ * A loader's wait outside next() that a futex ended within HANDOFF_NS: the relay (a
+ * pin-memory thread) or a feeder handing the GIL back during the step's own work.
+ * The time runnable after it is a wait for a CPU, not time in next().
+ */
+static bool handoff(const struct seg *g, int cat)
+{
+	return cat == CAT_DL && !(g->flags & SEG_IN_NEXT) && g->nr == NR(futex) &&
+	       g->wake - g->start < HANDOFF_NS;
+}
+
 static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 {
 	struct piece pc = { .own = true };
@@ -2296,7 +2309,8 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 	 */
 	pc.wakelat = true;
 	pc.coll = cat == CAT_COLL;
-	account_overlaid(a, t, g->wake, g->end, cat == CAT_COLL ? CAT_CPU : cat, false, &pc, &sh, g);
+	account_overlaid(a, t, g->wake, g->end, cat == CAT_COLL || handoff(g, cat) ? CAT_CPU : cat,
+			 false, &pc, &sh, g);
 }
 
 static bool tail_late(const struct thr *t, uint64_t ts);
