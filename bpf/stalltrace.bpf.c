@@ -350,7 +350,6 @@ static __always_inline void ev_submit(void *ev)
 	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 }
 
-/* The interrupt bits of this CPU's preempt_count (0 in task context or when unknown). */
 /* The runqueue of the CPU a task runs on (or is switched to), 0 where not known. */
 static __always_inline __u64 rq_of(struct task_struct *t)
 {
@@ -364,6 +363,7 @@ static __always_inline __u64 rq_of(struct task_struct *t)
 	return (__u64)cfs - bpf_core_field_offset(struct rq, cfs);
 }
 
+/* The interrupt bits of this CPU's preempt_count (0 in task context or when unknown). */
 static __always_inline __u32 irq_ctx(void)
 {
 	__u64 rq;

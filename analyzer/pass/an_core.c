@@ -643,6 +643,7 @@ static void sched_switch(struct an *a, const struct st_event *ev)
 				  ts - ev->sw_ran : t->since);
 		}
 		switch_out(a, t, ev->sw.prev_state, ev->sw.prev_wait, ts);
+		t->stolen = 0;	/* a switch out of a thread thought off CPU closes no CPU */
 		t->last_ts = ev->ts;
 	}
 	if ((ev->flags & ST_SW_NEXT_TRACED) && ev->sw.next_tid &&
