@@ -358,7 +358,7 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		snprintf(v->summary, sizeof(v->summary), "no scheduling data for the main thread");
 		return;
 	}
-	if (tr->bd.frac[best] < STALL_MIN) {
+	if (v->fraction < STALL_MIN) {
 		v->primary = "compute";
 		v->fraction = tr->bd.frac[CAT_COMPUTE];
 		advise(v, "the loop is bound by its own work (compute %.0f%%, the largest wait "
