@@ -196,6 +196,13 @@ _PIN_FAST = (lambda f: f["batch_wait_s"] < 0.2,
              "lies between the loader, the CPU and compute")
 for _s in ("pt_val_pin_pers", "pt_pin_hogs"):
     KNOWN_MISS[(_s, "verdict")] = _PIN_FAST
+# pin memory, persistent workers, a validation loop after each epoch: up to 3 of one
+# loop's 12 batches went uncounted, neither validation batches nor steps (21 for 24
+# with 110 steps for 110: clean clones of 13ff5ba in run mode and of b2e6c54 attached;
+# 39459fe's analyzer reads both traces alike).  Not found yet.
+KNOWN_MISS[("pt_val_pin_pers", "a validation loader's batches are no steps")] = (
+    lambda f: f.get("val_off", 99) <= 3,
+    "issue 13, open: a pin-memory validation loop's batches, up to 3 uncounted")
 
 
 def switch_sequences(tr):
@@ -344,9 +351,10 @@ def epochs(d, t, f, check):
         # counted from the pool's next prefetch, the validation loop that came between
         # may have lent some of its batches to that count (pt_val_pin_pers attach: 21
         # for 24 with 110 steps for 110, the analyzers of 39459fe and b2e6c54 alike)
+        f["val_off"] = abs(st["other_loader_batches"] - sum(v["batches"] for v in val)) - \
+            len(val) - f["lent"]
         check("a validation loader's batches are no steps",
-              abs(st["other_loader_batches"] - sum(v["batches"] for v in val)) <=
-              len(val) + f["lent"] and st["other_loader_loops"] == len(val),
+              f["val_off"] <= 0 and st["other_loader_loops"] == len(val),
               "%d batches in %d loops vs the job's %d in %d%s" %
               (st["other_loader_batches"], st["other_loader_loops"],
                sum(v["batches"] for v in val), len(val),
