@@ -310,6 +310,18 @@ static bool workers_wait(const struct an_trainer *tr)
 	return tr->dl.fetch + tr->dl.network + tr->dl.sleep > tr->dl.prep;
 }
 
+/* The largest wait category but `except` (-1: none); collective_wait only with coll. */
+static int largest_wait(const struct an_trainer *tr, bool coll, int except)
+{
+	int best = -1;
+
+	for (int c = CAT_DL; c < NCAT; c++)
+		if (c != except && (coll || c != CAT_COLL) &&
+		    (best < 0 || tr->bd.frac[c] > tr->bd.frac[best]))
+			best = c;
+	return best;
+}
+
 #define CLOSE_SECOND	0.8	/* a second wait this share of the verdict's is said too */
 
 /*
@@ -319,12 +331,8 @@ static bool workers_wait(const struct an_trainer *tr)
  */
 static void close_second(const struct an_trainer *tr, struct an_verdict *v, int best, bool coll)
 {
-	int second = -1;
+	int second = largest_wait(tr, coll, best);
 
-	for (int c = CAT_DL; c < NCAT; c++)
-		if (c != best && (coll || c != CAT_COLL) &&
-		    (second < 0 || tr->bd.frac[c] > tr->bd.frac[second]))
-			second = c;
 	if (second < 0 || tr->bd.frac[second] < STALL_MIN ||
 	    tr->bd.frac[second] < CLOSE_SECOND * v->fraction)
 		return;
@@ -335,12 +343,9 @@ static void close_second(const struct an_trainer *tr, struct an_verdict *v, int 
 
 static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdict *v, bool coll)
 {
-	int best = CAT_DL;
+	int best = largest_wait(tr, coll, -1);
 
 	memset(v, 0, sizeof(*v));
-	for (int c = CAT_DL; c < NCAT; c++)
-		if ((coll || c != CAT_COLL) && tr->bd.frac[c] > tr->bd.frac[best])
-			best = c;
 	v->fraction = tr->bd.frac[best];
 	/*
 	 * A loader wait no longer than the time the loop was runnable without a CPU, that

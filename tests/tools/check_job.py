@@ -215,14 +215,25 @@ def switch_sequences(tr):
             (tr["inconsistent_sched"], tr["unseen_switches_in"], tr["dropped_events"]))
 
 
+_SWITCHES = {}
+
+
+def sched_events(trace):
+    """The trace's switch and wakeup records ($ANALYZE --dump), decoded once a trace."""
+    if trace not in _SWITCHES:
+        out = subprocess.run([ANALYZE, "--dump", trace], capture_output=True, text=True,
+                             check=True)
+        _SWITCHES[trace] = [e for e in map(json.loads, out.stdout.splitlines())
+                            if e["type"] in ("switch", "wakeup")]
+    return _SWITCHES[trace]
+
+
 def stolen_in_window(trace, t):
     """The time the switch records say was stolen from the main thread inside the job's
     window (an interval's share of its stolen=, by the clock)."""
-    out = subprocess.run([ANALYZE, "--dump", trace], capture_output=True, text=True, check=True)
     tid, w0, w1 = t["main_tid"], t["window"]["start_ns"], t["window"]["end_ns"]
     took, since = 0, None
-    for line in out.stdout.splitlines():
-        e = json.loads(line)
+    for e in sched_events(trace):
         if e["type"] != "switch":
             continue
         if e["prev_tid"] == tid:
@@ -307,10 +318,8 @@ def runnable_in_next(trace, t):
     (next_runq_ns) is the same thing, but the kernel's run_delay also counts a
     sleeping thread's time once load balancing moved it between CPUs while it slept
     (delayed dequeue): it can exceed the call's own length."""
-    out = subprocess.run([ANALYZE, "--dump", trace], capture_output=True, text=True, check=True)
     tid, spans, since = t["main_tid"], [], None
-    for line in out.stdout.splitlines():
-        e = json.loads(line)
+    for e in sched_events(trace):
         if e["type"] == "wakeup" and e["tid"] == tid and since is None:
             since = e["ts"]
         elif e["type"] == "switch" and e["prev_tid"] == tid:
