@@ -3110,6 +3110,14 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		fx_put(a, t, sc);
 	if (t->fwaker)
 		fx_put(a, t->fwaker, sc);
+	/*
+	 * The rest of the call that made t's last put (a feeder's wake) is the kernel's,
+	 * no work of the loop's between two puts: a vCPU's steal there (0.5 ms in a futex
+	 * wake) split a persistent pool's resume, its first put read as a step's and the
+	 * third answer as a batch (pt_val_pin_pers attach: 100 steps for 110).
+	 */
+	if (t->put_ts >= s && t->put_ts < e && t->put_cpu && attr__cpu_at(t, e) > t->put_cpu)
+		t->put_cpu = attr__cpu_at(t, e);
 	if (futex_wait_op(sc))
 		fx_wait(a, t, sc->futex.uaddr);
 	if ((sc->b.nr == NR(pipe) || sc->b.nr == NR(pipe2)) && !sc->b.ret && t->proc &&
