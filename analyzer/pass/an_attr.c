@@ -429,6 +429,9 @@ static bool rx_bare(const struct thr *t)
  */
 static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 {
+	struct snap *s;
+	uint32_t src;
+
 	if (!t->pending)
 		return NULL;
 	t->pending--;
@@ -455,9 +458,14 @@ static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	}
 	t->absorb = false;
 	attr__become_logger(a, t);
+	src = t->ld_back ? t->ld_back_src : 0;
+	t->ld_back -= !!t->ld_back;
 	if (t->takes & ((1ull << t->decimate) - 1))
 		return NULL;
-	return attr__snap(a, t, ts, t->take_bare ? SNAP_VOID : SNAP_TAKE);
+	s = attr__snap(a, t, ts, t->take_bare ? SNAP_VOID : SNAP_TAKE);
+	if (s && s->kind == SNAP_TAKE)
+		s->src = src;
+	return s;
 }
 
 /*
@@ -468,7 +476,8 @@ static void take_cached(struct an *a, struct thr *t, uint64_t ts)
 {
 	struct snap *s = take(a, t, ts, false);
 
-	if (s && s->kind == SNAP_TAKE)
+	/* (one its loader's kept while another's loop ran is that loader's: take) */
+	if (s && s->kind == SNAP_TAKE && !s->src)
 		s->src = SNAP_CACHED;
 }
 
@@ -1023,6 +1032,13 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 	bool blind = t->takes == t->blind_takes;
 	bool drained;
 
+	if (burst && t->ld_back_put == t->puts) {
+		if (took)
+			void_last_take(t);
+		t->pending = t->ld_back = 0;
+		took = false;
+	}
+
 	if (!burst) {
 		t->put_run0 = t->put_run;
 		t->put_run = (struct put_run){ .from = ts, .after = prev_ts, .pend = t->pending,
@@ -1199,6 +1215,84 @@ void attr__send(struct an *a, struct thr *t, uint64_t ts)
 }
 
 /*
+ * t's next put or arrival, at ts, is of the loader whose result pipe is ino (0: not
+ * known), another than the batches pending: a validation loop within the epoch,
+ * while the training iterator keeps batches received early in its cache.  Its puts
+ * take none of those, and the training loop's next put does (pt_val_mid: each
+ * validation iterator's first resume put took a training batch kept, a step too many
+ * a loop, 81-82 steps for 78).  So where t's last put took a batch and no tail began
+ * since (its loader within an epoch), the batches pending are parked until that
+ * loader comes back; coming back, the other loader's tail, if any, ended (its loop
+ * did: tail_end).  Otherwise the batches pending stay (an epoch's tail, spread at
+ * the next iterator's puts; a new iterator).  Not for a loop a relay feeds: its
+ * takes are counted at the relay's receipts, of whichever loader.  Returns how many
+ * came back.
+ */
+static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_t ts)
+{
+	bool within = t->takes == t->put_takes && !t->tail_from && !t->held_put;
+	struct ld_parked was = { t->ld_ino, t->pending, t->ld_src }, to = { 0 };
+	uint32_t k = 0;
+
+	if (!ino || ino == t->ld_ino || (t->flags & TF_RELAY_FED))
+		return 0;
+	t->ld_ino = ino;
+	if (!was.ino)
+		return 0;
+	while (k < LD_PARKED && t->ld_park[k].ino != ino)
+		k++;
+	if (k < LD_PARKED) {
+		to = t->ld_park[k];
+		t->ld_park[k] = (struct ld_parked){ 0 };
+		/* the other loader's loop ended: its batches pending were taken */
+		if (t->tail_from)
+			tail_end(a, t, ts, true);
+		else if (t->rx_open && t->pending)
+			take(a, t, t->rx_end, false);
+		t->pending = 0;
+	}
+	if (within) {
+		memmove(&t->ld_park[1], &t->ld_park[0], sizeof(t->ld_park[0]) * (LD_PARKED - 1));
+		t->ld_park[0] = was;
+		t->pending = 0;
+	}
+	t->pending += to.pending;
+	t->ld_src = to.src;
+	/* their takes are that loader's, whatever arrived last (an_finish.c, take_runs) */
+	t->ld_back = to.pending;
+	t->ld_back_src = to.src;
+	return to.pending;
+}
+
+/*
+ * The loader of t's put: its feeder's, the result pipe of the worker that reads the
+ * index pipe the feeder writes (known once the worker read it and wrote a batch).
+ */
+static uint64_t put_loader(struct an *a, const struct thr *t)
+{
+	struct thr *f = t->put_feeder ? an__find_thread(a, t->put_feeder) : NULL;
+	uint64_t *v = f && !f->feeds_ino && f->feeds_key ? hmap_find(&a->task_fds, f->feeds_key) : NULL;
+	struct proc *w = v && (*v & 1) ? an__find_proc(a, (uint32_t)(*v >> 1)) : NULL;
+
+	if (w && w->out_ino && !an__proc_gone(w))
+		f->feeds_ino = w->out_ino;
+	return f ? f->feeds_ino : 0;
+}
+
+/*
+ * A put by t to another loader than its batches pending (loader_switch).  Where it
+ * brought that loader's parked batches back, the put after it says whether it was a
+ * step's (it took one) or the first of an iterator's reset, back to back (a
+ * persistent pool's resume): the reset drains what the loader had left, and took
+ * nothing (put_rules).
+ */
+static void put_switch(struct an *a, struct thr *t, uint64_t ts)
+{
+	if (loader_switch(a, t, put_loader(a, t), ts))
+		t->ld_back_put = t->puts + 1;
+}
+
+/*
  * t put an index on a queue at ts (cpu: its CPU time then), in next(), when it took
  * a batch.  The put of a take found at its receipt's end comes close after that end
  * on t's CPU (absorbed); a put that follows the receipt as its calls do (rx_goes_on:
@@ -1211,6 +1305,8 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 {
 	uint64_t gap;
 	bool in_rx;
+
+	put_switch(a, t, ts);
 
 	if (t->absorb && cpu <= t->take_cpu + RX_CPU_NS) {
 		absorbed(t);
@@ -1374,6 +1470,7 @@ void attr__wake_known(struct an *a, struct thr *t)
  */
 static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 {
+	put_switch(a, t, ts);
 	if (absorbed(t) || put_held(a, t, ts))
 		return;
 	put_take(t);
@@ -1545,6 +1642,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if ((kind == ARR_READ || kind == ARR_HDR) && ino) {
 		next_msg |= t->arr_ino && ino != t->arr_ino;
 		t->arr_ino = ino;
+		loader_switch(a, t, ino, ts);
 	}
 	bool merged = !next_msg && ((near && gap < MERGE_GAP_NS) || body ||
 				    (kind == ARR_WAKE && rx_wake(t, ts)));
@@ -1573,6 +1671,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		src = (uint32_t)*w;
 		q->out_ino = ino;
 	}
+	if (src)
+		t->ld_src = src;
 	t->last_arrival = ts;
 	t->last_arr_kind = (uint8_t)kind;
 	t->last_arr_cpu = cpu;
@@ -2592,7 +2692,8 @@ static void ancestors_pipe(struct an *a, struct hmap *m, struct thr *t,
 		/* a helper thread that wrote it before (index_write) is a queue feeder */
 		if (!(*v & 1) && (f = an__find_thread(a, (uint32_t)(*v >> 1))) && f->pid == q->pid)
 			f->flags |= TF_FEEDER;
-		*v = 1;
+		/* known, and the worker that reads it (loader_switch) */
+		*v = (uint64_t)t->pid << 1 | 1;
 	}
 }
 
@@ -2643,6 +2744,8 @@ static void index_write(struct an *a, struct thr *t, uint64_t key, bool feeder, 
 	 */
 	if (feeder)
 		return;
+	/* its loader, once a worker read it and wrote a batch (put_loader) */
+	t->feeds_key = key;
 	/* attach: before a worker reads it, a pipe shared with a descendant (FD records) */
 	if (!(v && (*v & 1)) && !shared) {
 		/*

@@ -272,6 +272,8 @@ struct put_run {
 	uint32_t len;		/* its puts */
 };
 
+#define LD_PARKED	2	/* loaders whose batches a loop keeps apart (struct thr) */
+
 struct thr {
 	uint32_t tid, pid;
 	struct proc *proc;
@@ -332,6 +334,19 @@ struct thr {
 	bool preempted;		/* switched out runnable (not a new task's first wait) */
 	uint64_t blocks;	/* times it blocked where a new batch may come (a pipe, epoll) */
 	uint32_t pending;	/* batches received and not taken yet */
+	/*
+	 * Of the loader whose result pipe is ld_ino (0: not known): each DataLoader
+	 * iterator has its own.  Another loader's puts or arrivals (a validation loop
+	 * within the epoch, the training iterator alive) park them (ld_park), where the
+	 * loop was within that loader's epoch, until that loader comes back (an_attr.c,
+	 * loader_switch).  feeds_ino: of a feeder thread, the result pipe of the worker
+	 * its index pipe (feeds_key, a task_fds key) goes to.
+	 */
+	uint64_t ld_ino, feeds_ino, feeds_key;
+	struct ld_parked { uint64_t ino; uint32_t pending, src; } ld_park[LD_PARKED];
+	uint64_t ld_back_put;	/* the put (puts) that brought parked batches back */
+	uint32_t ld_src;	/* a worker of ld_ino's that sent a batch (0: not known) */
+	uint32_t ld_back, ld_back_src;	/* parked batches brought back, not taken yet */
 	uint64_t read_arrivals;	/* arrivals found by reading the pipe (not a wakeup) */
 	bool rx_open;		/* a receipt not ended by a take yet */
 	bool rx_foreign;	/* a call not of a receipt's came since its last call (rx_call) */

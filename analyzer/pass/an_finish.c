@@ -1230,7 +1230,7 @@ static uint32_t src_pools(struct an *a, const struct thr *t, const struct arr *a
 static uint32_t take_runs(const struct thr *t, const struct arr *ar, uint32_t nar,
 			  const struct hmap *pool_of, struct run *r)
 {
-	uint32_t nr = 0, pool = 0, pid = 0, k = 0;
+	uint32_t nr = 0, pool = 0, pid = 0, k = 0, tp, tpid;
 	const uint64_t *v;
 
 	for (uint32_t i = 0; i < t->nsnaps; i++) {
@@ -1250,8 +1250,16 @@ static uint32_t take_runs(const struct thr *t, const struct arr *ar, uint32_t na
 			r[nr - 1].last = s->ts;
 			continue;
 		}
-		if (!nr || r[nr - 1].pool != pool)
-			r[nr++] = (struct run){ .pool = pool, .pid = pid, .first = s->ts, .cls = -1 };
+		/* a batch kept while another loader's loop ran: its own loader's (loader_switch) */
+		if (s->src && (v = hmap_find(pool_of, s->src))) {
+			tp = (uint32_t)*v;
+			tpid = s->src;
+		} else {
+			tp = pool;
+			tpid = pid;
+		}
+		if (!nr || r[nr - 1].pool != tp)
+			r[nr++] = (struct run){ .pool = tp, .pid = tpid, .first = s->ts, .cls = -1 };
 		r[nr - 1].n++;
 		r[nr - 1].last = s->ts;
 	}
