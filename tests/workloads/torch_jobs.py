@@ -28,7 +28,7 @@
             which leaves each epoch early (a break after --batches-per-epoch): with
             persistent workers the next iter() resets the pool, reading and dropping
             the batches still on their way and each worker's answer;
-            --val-every N (with --val-batches, --persistent 1): the validation loop
+            --val-every N (with --val-batches): the validation loop
             every N training steps instead, within the epoch (its iterator lives on
             meanwhile, its batches kept in its cache)
 
@@ -292,8 +292,11 @@ class Job:
         self.args = args
         pools = args.epochs if args.workers and not args.persistent else 1
         # validation pools: one per loop (after every epoch but the last), or one
-        self.vpools = (args.epochs - 1 if not args.persistent else 1) \
-            if args.workers and args.val_batches and (args.epochs > 1 or args.val_every) else 0
+        loops = args.epochs * (args.batches_per_epoch // args.val_every) if args.val_every \
+            else args.epochs - 1
+        self.vpools = (loops if not args.persistent else 1) \
+            if args.workers and args.val_batches and loops else 0
+        self.vloops = 0
         self.truth = Truth(pools + self.vpools, args.workers)
         self.server, self.server_info = self._server()
         self.ds = Samples(args, self.truth, self.server)
@@ -475,7 +478,8 @@ class Job:
         a = self.args
         self.vsampler.epoch = epoch
         if a.workers:
-            self.vds.vslots = self.vpool if a.persistent else self.vpool + epoch
+            self.vds.vslots = self.vpool if a.persistent else self.vpool + self.vloops
+        self.vloops += 1
         t_iter = time.monotonic_ns()
         it = iter(self.vloader)
         v = {"epoch": epoch, "iter_ns": t_iter, "batches": 0, "next_s": 0.0}
@@ -596,8 +600,8 @@ def parse_args():
         p.error("--gate-step must not be after --warmup-steps")
     if a.workers == 0 and (a.persistent or a.prefetch != 2 or a.pin_memory):
         p.error("--persistent, --prefetch and --pin-memory need --workers > 0")
-    if a.val_every and not (a.val_batches and a.persistent):
-        p.error("--val-every needs --val-batches and --persistent 1 (one validation pool)")
+    if a.val_every and not a.val_batches:
+        p.error("--val-every needs --val-batches")
     if a.iterable and a.left_in_epoch:
         p.error("--left-in-epoch is for a map-style dataset (not --iterable)")
     if a.iterable and a.batches_per_epoch % max(1, a.workers):
