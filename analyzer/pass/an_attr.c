@@ -1596,8 +1596,8 @@ static void relay_bare(struct thr *l, uint64_t ts)
  */
 static bool relay_loop(const struct thr *l)
 {
-	return !(l->flags & TF_RELAY_FED) && l->epoch_ends && l->puts && !l->direct_arrivals &&
-	       !attr__is_relay(l);
+	return !(l->flags & (TF_RELAY_FED | TF_FEEDER)) && l->epoch_ends && l->puts &&
+	       !l->direct_arrivals && !attr__is_relay(l);
 }
 
 /*
@@ -1787,6 +1787,15 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 * decision says the relay feeds l (pt_pin at rest: the second batch came 0.1 ms
 		 * after the wake, before l ran; a take short in the window, 98 steps of 100).
 		 */
+		/*
+		 * Not a queue feeder: one known late (attach: its pipe's worker had not read
+		 * since) made "puts" when it handed the GIL to its sibling feeders, was
+		 * taken as a loop the relay feeds, and the relay's batches went to it
+		 * (t->owe: the last such thread), none to the loop (pt_pin_tail attach in a
+		 * clean clone's make test: 2 steps for 52).
+		 */
+		if (l != t && (l->flags & TF_FEEDER))
+			continue;
 		if (l != t && kind != ARR_WAKE && relay_loop(l))
 			l->flags |= TF_RELAY_FED;
 		if (l != t && (l->flags & TF_RELAY_FED) && t->fd_msgs >= FETCH_LEARN && !l->resuming) {
