@@ -38,7 +38,8 @@ done
 
 # Recorded traces (tests/golden/traces): reference jobs that a clean clone's make test
 # once misread, with the job's own truth line.  Over the job's window the report must
-# agree with it as tests/t_jobs.sh checks a fresh trace (tests/tools/check_job.py).
+# agree with it as tests/t_jobs.sh checks a fresh trace (tests/tools/check_job.py), no
+# known miss allowed.
 for z in tests/golden/traces/*.zst; do
 	[ -e "$z" ] || continue
 	name=$(basename "$z" .zst) truth=${z%.zst}.truth.json mode=run
@@ -47,7 +48,7 @@ for z in tests/golden/traces/*.zst; do
 print(t["scenario"], w["start_ns"], w["end_ns"])' "$truth")
 	verdict=$(awk -F'\t' -v s="$scen" '$1 == s { print $2 }' tests/scenarios.tsv)
 	if "$ANALYZE" -q --json "$TMP/$name.win.json" --from "@$from" --to "@$to" "$z" 2>"$TMP/$name.err" &&
-	   ANALYZE=$ANALYZE "$PY" tests/tools/check_job.py "$scen ($mode)" "$verdict" \
+	   CHECK_STRICT=1 ANALYZE=$ANALYZE "$PY" tests/tools/check_job.py "$scen ($mode)" "$verdict" \
 		   "$TMP/$name.win.json" "$truth" "$z" >"$TMP/$name.check" 2>&1; then
 		ok "recorded $name: $(grep -c '^ok' "$TMP/$name.check") checks"
 	else
