@@ -729,9 +729,13 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	signal(sig, SIG_DFL);	/* a second Ctrl-C kills the tracer; the target is unharmed */
 }
 
+/*
+ * Installed before the command runs or the targets are marked: the start's reads are
+ * restarted (SA_RESTART), the loop's waits (epoll, nanosleep) end at a signal anyway.
+ */
 static void set_signals(void)
 {
-	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -1372,6 +1376,14 @@ int main(int argc, char **argv)
 		target__user_free(&r.user);
 		return err ? err : 1;
 	}
+	/*
+	 * Before the start: a hangup as soon as the command ran (its exec seen) killed the
+	 * tracer by the default action, its trace left with no trailer (t_tracer's SIGHUP
+	 * in run mode, once in a clean clone's make test).  One that comes while the
+	 * tracer starts is forwarded to the command, or ends an attach, at the loop's
+	 * first turn, the trace finished.
+	 */
+	set_signals();
 	err = setup(&r, &release_fd, &error_fd);
 	/* before the command runs: its output then never meets the status line */
 	if (!err && !r.o.quiet)
@@ -1386,7 +1398,6 @@ int main(int argc, char **argv)
 		teardown(&r, true);
 		return 1;
 	}
-	set_signals();
 	err = trace_loop(&r);
 	if (err == -ENOSPC)
 		r.write_err = err;

@@ -262,6 +262,29 @@ wait $tpid
 check "SIGHUP, run mode: the command ends by it (status 129)" test $? -eq 129
 check "SIGHUP, run mode: the trace is complete" dump_ok "$TMP/huprun.zst" "$TMP/huprun.jsonl"
 
+# ... and a hangup while the tracer starts (once it catches SIGHUP: SigCgt in its
+# /proc status, before it loads its programs), forwarded at the loop's first turn: the
+# command ends by it, the trace is finished (not a tracer killed by the default action)
+"$TRACER" run -q -o "$TMP/hupstart.zst" -- sleep 1000 2>/dev/null &
+tpid=$!
+for _ in $(seq 500); do
+	cgt=$(awk '/^SigCgt:/ { print $2 }' "/proc/$tpid/status" 2>/dev/null)
+	[ -n "$cgt" ] && (( 0x$cgt & 1 )) && break
+	sleep 0.01
+done
+pgrep -P $tpid -x sleep >/dev/null
+ran=$?
+kill -HUP $tpid
+wait $tpid
+st=$?
+# (before 2026-12-04 it caught it only once the command ran: a hangup before then
+# killed it)
+check "SIGHUP while the tracer starts: caught before the command runs" test $ran -ne 0
+(exit $st)
+check "SIGHUP while the tracer starts: the command ends by it (status 129)" test $? -eq 129
+check "SIGHUP while the tracer starts: the trace is complete" \
+	dump_ok "$TMP/hupstart.zst" "$TMP/hupstart.jsonl"
+
 # --- attach to a zombie, or to a tree holding one (exited before it could be marked)
 "$BUILD/tests/zombie" <"$TMP/go" >"$TMP/zombie.pids" &
 exec 5<>"$TMP/go"
