@@ -36,27 +36,6 @@ for f in "$GOLDEN"/*.txt; do
 	golden "$(basename "$f" .txt)"
 done
 
-# Recorded traces (tests/golden/traces): reference jobs that a clean clone's make test
-# once misread, with the job's own truth line.  Over the job's window the report must
-# agree with it as tests/t_jobs.sh checks a fresh trace (tests/tools/check_job.py), no
-# known miss allowed.
-for z in tests/golden/traces/*.zst; do
-	[ -e "$z" ] || continue
-	name=$(basename "$z" .zst) truth=${z%.zst}.truth.json mode=run
-	case $name in *attach*) mode=attach ;; esac
-	read -r scen from to < <("$PY" -c 'import json,sys; t=json.load(open(sys.argv[1])); w=t["window"]
-print(t["scenario"], w["start_ns"], w["end_ns"])' "$truth")
-	verdict=$(awk -F'\t' -v s="$scen" '$1 == s { print $2 }' tests/scenarios.tsv)
-	if "$ANALYZE" -q --json "$TMP/$name.win.json" --from "@$from" --to "@$to" "$z" 2>"$TMP/$name.err" &&
-	   CHECK_STRICT=1 ANALYZE=$ANALYZE "$PY" tests/tools/check_job.py "$scen ($mode)" "$verdict" \
-		   "$TMP/$name.win.json" "$truth" "$z" >"$TMP/$name.check" 2>&1; then
-		ok "recorded $name: $(grep -c '^ok' "$TMP/$name.check") checks"
-	else
-		fail "recorded $name ($verdict): $(cat "$TMP/$name.err")"
-		grep -v '^ok' "$TMP/$name.check"
-	fi
-done
-
 # --- damaged and odd inputs: a report that says what is missing, never a crash ----
 
 # jq_is NAME JSON PYEXPR: the Python expression over `d` (the document) is true

