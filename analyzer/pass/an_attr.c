@@ -1349,6 +1349,28 @@ bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool t
 }
 
 /*
+ * w passes batches on to a sibling it feeds (PyTorch's pin-memory thread: a relay that
+ * woke a sibling with batches, and a sibling its receipts count for): it puts no index.
+ * Its wakes of a queue feeder hand that one the GIL, and a feeder's write that nothing
+ * woke it for is the loop's put, not the relay's: taken as the relay's, it ended the
+ * relay's receipt before its fetch of the batch's fds (the relay had handed the GIL to
+ * a feeder between its read of the batch and its connect), the batch was read as one
+ * with no tensor and went uncounted: a persistent pool's epoch short of a batch, its
+ * tail a step short (pt_pin_tail run at rest: 50 and 48 steps for 52).
+ */
+static bool passes_on(const struct thr *w)
+{
+	const struct proc *p = w->proc;
+
+	if (!p || !w->relay_given || (w->flags & TF_RELAY_FED))
+		return false;
+	for (uint32_t i = 0; i < p->nloggers; i++)
+		if (p->loggers[i] != w && (p->loggers[i]->flags & TF_RELAY_FED))
+			return true;
+	return false;
+}
+
+/*
  * Thread w woke feeder thread f at ts.  A put on f's queue wakes it when it waits
  * for one (the queue's condition): then the wake is the put, and f's next write is
  * its index.  More wakes before that write hand f the GIL or the queue's lock.  So
@@ -1357,8 +1379,8 @@ bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool t
  */
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts)
 {
-	/* a feeder puts no index: its wake of another hands that one the GIL */
-	if (f->put_open || (w->flags & TF_FEEDER) || attr__gil_ack(f, w, ts, false))
+	/* a feeder puts no index, nor does a relay: its wake of another hands that one the GIL */
+	if (f->put_open || (w->flags & TF_FEEDER) || passes_on(w) || attr__gil_ack(f, w, ts, false))
 		return;
 	attr__wake_known(a, w);
 	attr__wake_known(a, f);
@@ -2729,7 +2751,7 @@ static void unknown_put(struct an *a, struct thr *f, uint64_t e)
 	for (uint32_t i = 0; i < p->nloggers; i++) {
 		struct thr *w = p->loggers[i];
 
-		if (w->tid == f->last_waker && (w->pending || w->rx_open)) {
+		if (w->tid == f->last_waker && (w->pending || w->rx_open) && !passes_on(w)) {
 			w->put_feeder = f->tid;
 			feeder_send(a, w, e);
 			return;
@@ -2781,6 +2803,8 @@ static void index_write(struct an *a, struct thr *t, uint64_t key, bool feeder, 
 		return;
 	}
 	for (uint32_t i = 0; p && i < p->nloggers; i++) {
+		if (passes_on(p->loggers[i]))
+			continue;
 		p->loggers[i]->put_feeder = t->tid;
 		feeder_send(a, p->loggers[i], e);
 	}

@@ -88,11 +88,13 @@ def main():
     # fewer than a prefetch (prefetch_factor x num_workers): the pool's resume was not
     # read as one (KNOWN_MISS below)
     f["short_resume"] = 0 < f["lent"] < workers * t["loader"].get("prefetch_factor", 2)
-    check("steps", t["steps"] - tol - 1 - unseen <= st["count"] <= t["steps"] + tol and
-          (workers or st["method"] == "activity_period"),
-          "%d vs the job's %d (method %s)%s" % (st["count"], t["steps"], st["method"],
-                                                ", up to %d not counted, said on top" % unseen
-                                                if unseen else ""))
+    steps_ok = (t["steps"] - tol - 1 - unseen <= st["count"] <= t["steps"] + tol and
+                (workers or st["method"] == "activity_period"))
+    check("steps", steps_ok,
+          "%d vs the job's %d (method %s)%s%s" % (st["count"], t["steps"], st["method"],
+                                                  ", up to %d not counted, said on top" % unseen
+                                                  if unseen else "",
+                                                  "" if steps_ok else "; " + step_places(t, st)))
     advice = " ".join(d["verdict"]["advice"])
     if workers:
         # the for loop's last next() of an epoch (StopIteration: a pool shuts down) is
@@ -219,6 +221,23 @@ KNOWN_MISS[("pt_val_pin_pers", "steps")] = (
     lambda f: f["attach"] and f.get("short_resume"),
     "issue 13, open: an attached pin-memory pool's resume after a validation loop "
     "misread (said on top: fewer unseen steps counted than a prefetch)")
+
+
+def step_places(t, st):
+    """Where the report's steps and the job's part (a failure's clue, CI's log being all
+    there is of it): the job's steps no report step starts within 3 ms of, and the
+    report's no job step starts near, in ms from the window's start, beside the
+    epochs' and validation loops' iter() calls."""
+    w0 = t["window"]["start_ns"]
+    truth = [(s - w0) / 1e6 for s in t["step_start_ns"]]
+    rep = [(s - w0) / 1e6 for s in st.get("starts_ns", [])]
+    near = lambda x, ys: any(abs(x - y) < 3 for y in ys)
+    ms = lambda xs: "[" + " ".join("%.1f" % x for x in xs[:12]) + \
+        (" ...%d more" % (len(xs) - 12) if len(xs) > 12 else "") + "]"
+    return "job's steps unmatched %s, report's %s, epochs' iter() %s, validation %s" % (
+        ms([x for x in truth if not near(x, rep)]), ms([y for y in rep if not near(y, truth)]),
+        ms([(e["iter_ns"] - w0) / 1e6 for e in t.get("epochs", []) if e.get("iter_ns")]),
+        ms([(v["iter_ns"] - w0) / 1e6 for v in t.get("val", []) if v.get("iter_ns")]))
 
 
 def switch_sequences(tr):
