@@ -1495,6 +1495,15 @@ static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 	put_switch(a, t, ts);
 	if (absorbed(t) || put_held(a, t, ts))
 		return;
+	/*
+	 * The only batch pending is one its relay still rebuilds (its fds fetched, its
+	 * tensors not yet mapped and pinned, nor queued): the put took none.  A feeder
+	 * kept from the GIL wrote an iterator's prefetch 15 ms late, while the relay,
+	 * kept from it too, rebuilt the epoch's first batch: a take there, and the
+	 * epoch's tail came a step short (pt_pin_tail run at rest: 50 steps for 52).
+	 */
+	if (t->pending && t->pending <= t->in_relay)
+		return;
 	put_take(t);
 	take(a, t, t->rx_open ? t->rx_end : ts, false);
 }
@@ -1549,6 +1558,14 @@ static void relay_credit(struct an *a, struct thr *l)
 		tail_arrival(a, l);
 }
 
+/* Relay r's last batch is in its loop's queue (it called on its pipe, or woke the loop). */
+static void relay_rebuilt(struct thr *r)
+{
+	if (r->rebuild)
+		r->rebuild->in_relay = 0;
+	r->rebuild = NULL;
+}
+
 /*
  * Relay r's receipt fetched a tensor's fds: its message was a batch, for the thread it
  * is on its way to (owe).  Once FETCH_LEARN of its messages did, one that fetched none
@@ -1563,9 +1580,16 @@ static void relay_fetched(struct an *a, struct thr *r)
 	r->rx_fetched = true;
 	r->fd_msgs++;
 	if (r->owe) {
+		uint64_t was = r->owe->pending;
+
 		r->owe->owed_at = 0;
 		r->owe->owed_counted = false;
 		relay_credit(a, r->owe);
+		if (r->owe->pending > was) {
+			relay_rebuilt(r);
+			r->rebuild = r->owe;
+			r->owe->in_relay = 1;
+		}
 	}
 	r->owe = NULL;
 }
@@ -1656,6 +1680,12 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	/* a relay's wake; once one has fed t, the relay's receipts count its batches */
 	bool by_relay = kind == ARR_WAKE && !direct && (t->flags & TF_RELAY_WAKE);
 	bool relayed = by_relay && (t->flags & TF_RELAY_FED);
+
+	/* a relay back on its pipe, or its wake of the loop: its last batch is queued */
+	if (t->rebuild)
+		relay_rebuilt(t);
+	if (by_relay)
+		t->in_relay = 0;
 	/*
 	 * A message is on one pipe: a read of another worker's pipe is the next batch,
 	 * however soon (a relay reads one worker's batch, then the next's, and takes

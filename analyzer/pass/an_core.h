@@ -362,6 +362,13 @@ struct thr {
 	 */
 	uint32_t fd_msgs;
 	bool rx_fetched;
+	/*
+	 * The loop a relay's last batch was counted for while the relay still rebuilds
+	 * it (rebuild), until the relay's next call on its pipe or its wake of the loop;
+	 * on the loop, that batch (in_relay: pending, not in its queue yet).
+	 */
+	struct thr *rebuild;
+	uint32_t in_relay;
 	struct thr *owe;
 	uint64_t owe_at;	/* when that message came */
 	uint64_t bare_ts;	/* a relay's first message to it with no tensor (relay_bare) */
