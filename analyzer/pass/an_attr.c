@@ -1046,7 +1046,6 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 					       .step = t->step_cpu };
 	}
 	t->rx_since_put = false;
-	t->blind_put = 0;
 	t->put_run.len++;
 	drained = pool_drained(t, burst, took);
 
@@ -1813,16 +1812,15 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		/*
 		 * Where its pool was forked in the trace, the batches the relay received
 		 * before it was known as one (its first 3: its wakes until then are lock
-		 * waits), since t's last put, are on their way to t too (a put takes one:
-		 * those before it may have been taken); the wake announced the last of them
+		 * waits) are on their way to t too; the wake announced the last of them
 		 * (pt_val_pin_pers run: the first prefetch's 3 batches came before the
 		 * relay's first wake counted, 2 went uncounted and the first epoch's
 		 * tail, in the window, came 2 steps short: 107 for 110).
 		 */
 		uint64_t more = t->relay_early;
 
-		if (t->blind_put > 1 && t->puts && !t->pool_before)
-			more += t->blind_put - 1;
+		if (t->relay_blind > 1 && t->puts && !t->pool_before)
+			more += t->relay_blind - 1;
 		t->flags |= TF_RELAY_FED;
 		t->pending = t->pending + more < PENDING_MAX ? t->pending + more : PENDING_MAX;
 	}
@@ -1874,10 +1872,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 			;	/* an answer: l resumed its pool before it waited on the relay */
 		else if (l != t && (l->flags & TF_RELAY_WAKE))
 			l->relay_early++;
-		else if (l != t) {
+		else if (l != t)
 			l->relay_blind++;
-			l->blind_put++;
-		}
 		if (l == t || (l->last_proxy && ts - l->last_proxy < MERGE_GAP_NS))
 			continue;
 		l->last_proxy = ts;

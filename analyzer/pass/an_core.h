@@ -476,7 +476,6 @@ struct thr {
 	uint32_t relay_early;	/* batches its first relay received between the relay's
 				 * wake of it and the wake's decision (TF_RELAY_FED) */
 	uint32_t relay_blind;	/* batches a relay of its process received before that */
-	uint32_t blind_put;	/* of them, since its last put (none taken since, that it knows) */
 	uint64_t blind_end;	/* an epoch ended here whose last takes it could not count
 				 * (relay_tail) */
 	bool pool_before;	/* its first put went to a pool there before the trace */
