@@ -1809,20 +1809,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if (!relayed && t->pending < PENDING_MAX)
 		t->pending++;
 	if (by_relay && !relayed) {
-		/*
-		 * Where its pool was forked in the trace, the batches the relay received
-		 * before it was known as one (its first 3: its wakes until then are lock
-		 * waits) are on their way to t too; the wake announced the last of them
-		 * (pt_val_pin_pers run: the first prefetch's 3 batches came before the
-		 * relay's first wake counted, 2 went uncounted and the first epoch's
-		 * tail, in the window, came 2 steps short: 107 for 110).
-		 */
-		uint64_t more = t->relay_early;
-
-		if (t->relay_blind > 1 && t->puts && !t->pool_before)
-			more += t->relay_blind - 1;
 		t->flags |= TF_RELAY_FED;
-		t->pending = t->pending + more < PENDING_MAX ? t->pending + more : PENDING_MAX;
+		t->pending = t->pending + t->relay_early < PENDING_MAX ?
+			     t->pending + t->relay_early : PENDING_MAX;
 	}
 	if (!direct && !(t->flags & (TF_LOGGER | TF_LEADER)))
 		return false;
