@@ -1356,7 +1356,7 @@ bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool t
  * relay's receipt before its fetch of the batch's fds (the relay had handed the GIL to
  * a feeder between its read of the batch and its connect), the batch was read as one
  * with no tensor and went uncounted: a persistent pool's epoch short of a batch, its
- * tail a step short (pt_pin_tail run at rest: 50 and 48 steps for 52).
+ * tail a step short (pt_pin_tail run at rest: 50 steps for 52).
  */
 static bool passes_on(const struct thr *w)
 {
