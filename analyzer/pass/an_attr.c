@@ -1488,10 +1488,12 @@ void attr__wake_known(struct an *a, struct thr *t)
  * a put that woke it: t put it while f was busy (nothing woke f), in a next() that
  * took a batch before now: the take ended the receipt, if one is open; else the
  * batch came from the cache, at a time not seen (now, then).  The put of a take
- * found at its receipt's end is absorbed.
+ * found at its receipt's end is absorbed.  A relay puts none (passes_on).
  */
 static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 {
+	if (passes_on(t))
+		return;
 	put_switch(a, t, ts);
 	if (absorbed(t) || put_held(a, t, ts))
 		return;
@@ -1502,7 +1504,7 @@ static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 	 * kept from it too, rebuilt the epoch's first batch: a take there, and the
 	 * epoch's tail came a step short (pt_pin_tail run at rest: 50 steps for 52).
 	 */
-	if (t->pending && t->pending <= t->in_relay)
+	if (t->pending == 1 && t->in_relay)
 		return;
 	put_take(t);
 	take(a, t, t->rx_open ? t->rx_end : ts, false);
@@ -1562,7 +1564,7 @@ static void relay_credit(struct an *a, struct thr *l)
 static void relay_rebuilt(struct thr *r)
 {
 	if (r->rebuild)
-		r->rebuild->in_relay = 0;
+		r->rebuild->in_relay = false;
 	r->rebuild = NULL;
 }
 
@@ -1588,7 +1590,7 @@ static void relay_fetched(struct an *a, struct thr *r)
 		if (r->owe->pending > was) {
 			relay_rebuilt(r);
 			r->rebuild = r->owe;
-			r->owe->in_relay = 1;
+			r->owe->in_relay = true;
 		}
 	}
 	r->owe = NULL;
@@ -1685,7 +1687,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if (t->rebuild)
 		relay_rebuilt(t);
 	if (by_relay)
-		t->in_relay = 0;
+		t->in_relay = false;
 	/*
 	 * A message is on one pipe: a read of another worker's pipe is the next batch,
 	 * however soon (a relay reads one worker's batch, then the next's, and takes
@@ -2781,7 +2783,7 @@ static void unknown_put(struct an *a, struct thr *f, uint64_t e)
 	for (uint32_t i = 0; i < p->nloggers; i++) {
 		struct thr *w = p->loggers[i];
 
-		if (w->tid == f->last_waker && (w->pending || w->rx_open) && !passes_on(w)) {
+		if (w->tid == f->last_waker && (w->pending || w->rx_open)) {
 			w->put_feeder = f->tid;
 			feeder_send(a, w, e);
 			return;
@@ -2833,8 +2835,6 @@ static void index_write(struct an *a, struct thr *t, uint64_t key, bool feeder, 
 		return;
 	}
 	for (uint32_t i = 0; p && i < p->nloggers; i++) {
-		if (passes_on(p->loggers[i]))
-			continue;
 		p->loggers[i]->put_feeder = t->tid;
 		feeder_send(a, p->loggers[i], e);
 	}

@@ -368,7 +368,7 @@ struct thr {
 	 * on the loop, that batch (in_relay: pending, not in its queue yet).
 	 */
 	struct thr *rebuild;
-	uint32_t in_relay;
+	bool in_relay;
 	struct thr *owe;
 	uint64_t owe_at;	/* when that message came */
 	uint64_t bare_ts;	/* a relay's first message to it with no tensor (relay_bare) */
