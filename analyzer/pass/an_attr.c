@@ -526,6 +526,39 @@ static bool rx_before_body(const struct thr *t, const struct st_ev_syscall *sc)
 }
 
 /*
+ * t's first message with a tensor (its first fd fetch) came after messages with none,
+ * the first ones of the trace, no more of them than its process has workers: a
+ * persistent pool there before the trace (attach mode) resumed at the trace's start.
+ * Its new iterator sent each worker a resume message, read their answers, then put
+ * its prefetch, all before this batch: those puts and takes took nothing.  Seen late
+ * (each at its feeder's write, while t waited on the GIL or for the first batch),
+ * they were not back to back, and each was taken as one of a batch received before
+ * the trace (before_trace): a user's script attached between two epochs, 2 resume
+ * puts, 2 answers and 8 prefetch puts read as 10 steps, 129 for 120.  So the takes
+ * since the first answer, and the one at each resume put before it (as many as
+ * answers), are void, and an iterator began: its batches are all seen from here.
+ */
+static void trace_resumed(struct thr *t)
+{
+	uint32_t bare = t->unfetched ? t->unfetched - 1 : 0, before = bare, i = t->nsnaps;
+
+	if (!bare || t->epoch_ends || (t->flags & TF_RELAY_FED) || !t->proc ||
+	    (t->proc->flags & PF_FORKS) || bare > t->proc->live_children)
+		return;
+	while (i-- && (t->snaps[i].ts >= t->unfetched_from || before))
+		if (t->snaps[i].kind == SNAP_TAKE) {
+			before -= t->snaps[i].ts < t->unfetched_from;
+			t->snaps[i].kind = SNAP_VOID;
+		}
+	for (i = t->nsnaps; i-- && t->snaps[i].kind != SNAP_TAKE;)
+		;
+	t->last_take = i < t->nsnaps ? t->snaps[i].ts : 0;
+	t->pending = 1;
+	t->iter_takes = 0;
+	t->epoch_ends++;
+}
+
+/*
  * A receipt's fetch of a shared-memory fd is one exchange on a socket it connects
  * to the worker (multiprocessing's resource sharer: connect, the authentication
  * challenge both ways, the fd, close): until that socket is closed, the receipt goes
@@ -540,6 +573,8 @@ static void rx_conn_track(struct thr *t, const struct st_ev_syscall *sc)
 	if (!(sc->present & ST_SC_FD) || sc->fd.kind != ST_FD_SOCK)
 		return;
 	if (sc->b.nr == NR(connect) && t->rx_open && (sc->b.ret == 0 || sc->b.ret == -EINPROGRESS)) {
+		if (!t->fetched)
+			trace_resumed(t);
 		t->rx_conn = sc->fd.ino;
 		t->rx_fetches++;
 		t->fetched = true;
@@ -1808,6 +1843,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	 */
 	if (t->blind_pf_open)
 		blind_resumed(a, t);
+	if (!relayed && !t->fetched && !t->unfetched++)
+		t->unfetched_from = ts;
 	if (!relayed && t->pending < PENDING_MAX)
 		t->pending++;
 	if (by_relay && !relayed) {

@@ -442,6 +442,9 @@ struct thr {
 	uint64_t put_ts0;
 	uint64_t msgs_bare, msgs_full;
 	bool fetched, rx_counted;
+	/* messages before its first fetch (trace_resumed), from the first one's arrival */
+	uint32_t unfetched;
+	uint64_t unfetched_from;
 	struct put_mark at_put, at_put0;
 	struct put_run put_run, put_run0;
 	/* its recent CPU from a put to the next receipt's start (a moving average) */
