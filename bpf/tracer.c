@@ -144,6 +144,8 @@ static void usage(FILE *f)
 "                        (libstalltrace_mark.so; Python: scripts/stalltrace_mark.py,\n"
 "                        which looks for it in STALLTRACE_MARK_LIB, then the linker's\n"
 "                        path)\n"
+"      --torch-steps     each PyTorch backward() from Python is a step boundary (no\n"
+"                        change to the job: a uprobe on libtorch_python.so)\n"
 "  -u, --user NAME       run the command as NAME (its groups, HOME, USER, LOGNAME,\n"
 "                        SHELL) and give NAME the trace; --user root keeps root\n"
 "                        (default: under sudo, the user who ran it)\n"
@@ -191,7 +193,7 @@ static char *join_args(char **argv)
 }
 
 enum { OPT_FORCE = 256, OPT_BUFFER, OPT_NO_SCHED, OPT_NO_SYSCALLS, OPT_NO_BLOCK, OPT_NO_PCACHE,
-       OPT_CUDA, OPT_UPROBE, OPT_STEPS };
+       OPT_CUDA, OPT_UPROBE, OPT_STEPS, OPT_TORCH_STEPS };
 
 static int parse_opt(struct tracer_opts *o, int c, const char *arg)
 {
@@ -224,6 +226,11 @@ static int parse_opt(struct tracer_opts *o, int c, const char *arg)
 			o->uprobes[o->nuprobes++] = ST_MARK_LIB ":" ST_MARK_SYM ":step";
 		o->steps = true;
 		break;
+	case OPT_TORCH_STEPS:
+		if (!o->torch_steps)
+			o->uprobes[o->nuprobes++] = ST_TORCH_LIB ":" ST_TORCH_SYM ":step";
+		o->torch_steps = true;
+		break;
 	case OPT_UPROBE: {
 		const char *colon = strchr(arg, ':');
 
@@ -254,7 +261,8 @@ static int parse_args(int argc, char **argv, struct tracer_opts *o)
 		{ "no-block", no_argument, 0, OPT_NO_BLOCK },
 		{ "no-pcache", no_argument, 0, OPT_NO_PCACHE },
 		{ "cuda", no_argument, 0, OPT_CUDA }, { "uprobe", required_argument, 0, OPT_UPROBE },
-		{ "steps", no_argument, 0, OPT_STEPS }, { "user", required_argument, 0, 'u' },
+		{ "steps", no_argument, 0, OPT_STEPS }, { "torch-steps", no_argument, 0, OPT_TORCH_STEPS },
+		{ "user", required_argument, 0, 'u' },
 		{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' },
 		{ 0 }
@@ -1025,7 +1033,7 @@ static int trace_loop(struct run *r)
 	return err;
 }
 
-/* --steps, and not one step marked: say why, and how to fix it. */
+/* --steps or --torch-steps, and not one step marked: say why, and how to fix it. */
 static void steps_unmarked(struct run *r)
 {
 	__u64 marks = 0;
@@ -1033,7 +1041,12 @@ static void steps_unmarked(struct run *r)
 	for (size_t id = 0; id < r->nprobe_calls; id++)
 		if (probes__is_step(r->probes, (__u32)id))
 			marks += r->probe_calls[id];
-	if (!r->o.steps || marks)
+	if (marks)
+		return;
+	if (r->o.torch_steps)
+		say("--torch-steps: no step was marked: no traced process called PyTorch's "
+		    "backward() from Python (%s, %s)", ST_TORCH_LIB, ST_TORCH_SYM);
+	if (!r->o.steps)
 		return;
 	if (probes__marker_seen(r->probes))
 		say("--steps: no step was marked: the job loaded %s but never called %s()",

@@ -23,6 +23,7 @@ struct tracer_opts {
 	const char *user;	/* --user */
 	bool cuda;
 	bool steps;		/* --steps: the marker library */
+	bool torch_steps;	/* --torch-steps: PyTorch's backward() */
 	char **uprobes;		/* LIB:SYMBOL[:step] specs */
 	int nuprobes;
 	char *cmdline;		/* the tracer's own command line, for the header */

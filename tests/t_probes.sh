@@ -48,6 +48,25 @@ check "Python ctypes marker: exactly 25 step marks" test "$(probes "$TMP/py.zst"
 step()' 2>/dev/null
 check "Python marker without the library installed is a no-op" test $? -eq 0
 
+# --- --torch-steps: each PyTorch backward() a step, no change to the job (a loop that
+# only computes shows no step otherwise); the job waits for the probe's breakpoint
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+	"$TRACER" run -q --torch-steps -o "$TMP/bw.zst" -- /usr/bin/python3 \
+		tests/workloads/torch_backward.py 30 >"$TMP/bw.out" 2>"$TMP/bw.err"
+	check "--torch-steps: the job saw the probe and ran its 30 backward() calls" \
+		test "$(cat "$TMP/bw.out")" = 30
+	check "--torch-steps: exactly 30 step marks from 30 backward() calls" \
+		test "$(probes "$TMP/bw.zst" 1)" -eq 30
+	"$ANALYZE" -q --json "$TMP/bw.json" "$TMP/bw.zst"
+	check "--torch-steps: analyze finds 29 steps between the 30 marks, no warning" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(not (d["steps"]["count"] == 29 and d["steps"]["method"] == "markers" and
+              d["trace"]["warnings"] == []))' "$TMP/bw.json"
+else
+	echo "SKIPPED --torch-steps: /usr/bin/python3 cannot import torch (apt-get install python3-torch)"
+fi
+
 # --- CUDA through the stub library: blocking and spinning synchronisation
 for mode in block spin; do
 	tests/workloads/scenario.sh ts_gpu_$mode --truth "$TMP/$mode.truth" \

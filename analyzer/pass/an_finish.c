@@ -1422,6 +1422,19 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 	find_steps(res, tr, &w0, &w1);
 	tr->win_start = w0->ts > st->ts ? w0->ts : st->ts;
 	tr->win_end = w1->ts < a->end_ts ? w1->ts : a->end_ts;
+	/*
+	 * A loop that computes with its data in memory (num_workers=0) may make no call
+	 * and no wait that recurs once a step: nothing of its steps reaches the kernel
+	 * (a user's script: 37 brk calls and 14 switches in 120 steps of 33 ms).  Its
+	 * figures are then the thread's whole life, start-up included.
+	 */
+	if (!tr->steps.count && !a->user_window && !res->warned_no_steps) {
+		res->warned_no_steps = true;
+		analysis__warn(res, "main thread %u: no steps found (no batches, no markers, no "
+			       "call or wait that recurs): the figures cover its whole life, start-up "
+			       "included; trace with --torch-steps (a step per PyTorch backward()) or "
+			       "--steps, or give --from/--to", t->tid);
+	}
 	if (tr->win_end < tr->win_start)
 		tr->win_end = tr->win_start;
 	breakdown(&tr->bd, &w0->a, &w1->a);

@@ -295,6 +295,7 @@ struct an_result {
 	const char *cmdline, *hostname, *kernel, *tracer_version;
 	char warn[MAX_WARN][256];
 	int nwarn, warn_more;	/* warn_more: those past the last place */
+	bool warned_no_steps;	/* a trainer without steps was said on top (one line) */
 	struct an_trainer *tr;	/* MAX_TRAINERS from a trace; a job's ranks from several */
 	uint32_t ntr, slowest;
 	struct an_node *nodes;	/* a job of several inputs (merge.c); NULL for one trace */
