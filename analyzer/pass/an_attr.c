@@ -1762,6 +1762,14 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	}
 	if (src)
 		t->ld_src = src;
+	/*
+	 * A message's first read (its header, or a read that began no receipt), before
+	 * the first fd fetch (trace_resumed): a wake that announced it and a read merged
+	 * into either are the same message, a read after its take is not.
+	 */
+	if ((kind == ARR_HDR ? !merged || t->last_arr_kind == ARR_WAKE : kind == ARR_READ && !merged) &&
+	    !t->fetched && !t->unfetched++)
+		t->unfetched_from = ts;
 	t->last_arrival = ts;
 	t->last_arr_kind = (uint8_t)kind;
 	t->last_arr_cpu = cpu;
@@ -1843,8 +1851,6 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	 */
 	if (t->blind_pf_open)
 		blind_resumed(a, t);
-	if (!relayed && !t->fetched && !t->unfetched++)
-		t->unfetched_from = ts;
 	if (!relayed && t->pending < PENDING_MAX)
 		t->pending++;
 	if (by_relay && !relayed) {

@@ -442,7 +442,7 @@ struct thr {
 	uint64_t put_ts0;
 	uint64_t msgs_bare, msgs_full;
 	bool fetched, rx_counted;
-	/* messages before its first fetch (trace_resumed), from the first one's arrival */
+	/* messages read before its first fetch (trace_resumed), from the first one's read */
 	uint32_t unfetched;
 	uint64_t unfetched_from;
 	struct put_mark at_put, at_put0;
