@@ -525,6 +525,16 @@ static bool rx_before_body(const struct thr *t, const struct st_ev_syscall *sc)
 	       (sc->b.nr == NR(read) || sc->b.nr == NR(readv));
 }
 
+/* Some of t's takes were void: its last take is the last one left. */
+static void last_take_left(struct thr *t)
+{
+	uint32_t i = t->nsnaps;
+
+	while (i-- && t->snaps[i].kind != SNAP_TAKE)
+		;
+	t->last_take = i < t->nsnaps ? t->snaps[i].ts : 0;
+}
+
 /*
  * t's first message with a tensor (its first fd fetch) came after messages with none,
  * the first ones of the trace, no more of them than its process has workers: a
@@ -550,9 +560,7 @@ static void trace_resumed(struct thr *t)
 			before -= t->snaps[i].ts < t->unfetched_from;
 			t->snaps[i].kind = SNAP_VOID;
 		}
-	for (i = t->nsnaps; i-- && t->snaps[i].kind != SNAP_TAKE;)
-		;
-	t->last_take = i < t->nsnaps ? t->snaps[i].ts : 0;
+	last_take_left(t);
 	t->pending = 1;
 	t->iter_takes = 0;
 	t->epoch_ends++;
@@ -955,9 +963,7 @@ static uint32_t void_takes_from(struct thr *t, uint64_t after, uint64_t ts)
 			t->snaps[i].kind = SNAP_VOID;
 		else if (t->snaps[i].kind == SNAP_TAKE)
 			seen++;
-	for (i = t->nsnaps; i-- && t->snaps[i].kind != SNAP_TAKE;)
-		;
-	t->last_take = i < t->nsnaps ? t->snaps[i].ts : 0;
+	last_take_left(t);
 	return seen;
 }
 
