@@ -332,11 +332,15 @@ static void j_dataloader(struct jw *w, const struct an_trainer *tr)
 		u64(w, "workers", pl->workers);
 		boolean(w, "started_in_trace", pl->forked);
 		boolean(w, "loader_first", pl->loader_first);
-		if (pl->first_batch) {
+		if (pl->first_batch)
 			u64(w, "first_batch_ns", pl->first_batch);
-			num(w, "startup_s", pl->forked ? sec(pl->first_batch - pl->iter) : NAN);
-		} else {
+		else
 			str(w, "first_batch_ns", NULL);
+		if (pl->first_take) {
+			u64(w, "first_take_ns", pl->first_take);
+			num(w, "startup_s", sec(pl->first_take - pl->iter));
+		} else {
+			str(w, "first_take_ns", NULL);
 			str(w, "startup_s", NULL);
 		}
 		close_(w, '}');

@@ -133,13 +133,13 @@ static void pools(FILE *f, const struct an_trainer *tr)
 	for (uint32_t i = 1; i < tr->dl.npools; i++) {
 		const struct an_pool *pl = &tr->dl.pools[i];
 
-		if (!pl->forked || !pl->first_batch)
+		if (!pl->first_take)
 			continue;
-		fprintf(f, "%s pool %u%s at +%.3f s: first batch %.3f s after the last pool ended",
+		fprintf(f, "%s pool %u%s at +%.3f s: first batch %.3f s after its iterator began",
 			any ? "," : "  new pools:", i + 1,
 			pl->loader_first ? " (another loader's first)" : "",
 			(double)(pl->start - tr->startup_start) / 1e9,
-			(double)(pl->first_batch - pl->iter) / 1e9);
+			(double)(pl->first_take - pl->iter) / 1e9);
 		any = true;
 	}
 	if (any)

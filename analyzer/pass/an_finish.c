@@ -631,6 +631,23 @@ static uint64_t first_batch(const struct thr *t, uint64_t ts, bool forked)
 }
 
 /*
+ * The loop's first take at or after a new pool's first batch (0: none): what next()
+ * returned first.  Not the first batch to arrive: the iterator returns batches in
+ * their order, and another worker's may come well before the first one's (pt_iter,
+ * 4 workers on 2 busy CPUs: the first of 3 arrivals 64 ms before next() returned, half
+ * the 0.130 s the job measured from iter()).  A take before that arrival was of the
+ * last epoch's tail (spread up to its end).
+ */
+static uint64_t first_take(const struct thr *t, uint64_t arrived)
+{
+	for (uint32_t i = 0; arrived && i < t->nsnaps; i++)
+		if (t->snaps[i].ts >= arrived &&
+		    (t->snaps[i].kind == SNAP_TAKE || t->snaps[i].kind == SNAP_OTHER))
+			return t->snaps[i].ts;
+	return 0;
+}
+
+/*
  * The main thread took batches from a relay's queue (PyTorch's pin-memory thread) that
  * was filled before the trace began (attach mode), until an epoch ended: how many of
  * that epoch's last takes, made without a call, the queue held is not in the trace
@@ -804,9 +821,11 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 
 		q->loader_first = first_of_loader(tr, i);
 		tr->dl.recreated += !q->loader_first;
-		if (q->forked && q->first_batch > q->start && q->start >= tr->win_start &&
+		q->first_take = q->forked && q->first_batch > q->start ?
+				first_take(tr->main, q->first_batch) : 0;
+		if (q->first_take && q->start >= tr->win_start &&
 		    q->start < tr->win_start + win && !q->loader_first)
-			tr->dl.recreate_ns += q->first_batch - q->iter;
+			tr->dl.recreate_ns += q->first_take - q->iter;
 	}
 	several_loaders(res, tr);
 	blind_tail(res, tr);

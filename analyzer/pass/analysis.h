@@ -58,6 +58,7 @@ struct an_stall {
 struct an_pool {
 	uint64_t start;		/* its first fork (the trace start: it was there at attach) */
 	uint64_t first_batch;	/* the main thread's first batch after it (0: none) */
+	uint64_t first_take;	/* the loop's first take of it, no earlier (0: none) */
 	uint64_t iter;		/* its iterator began: the pipes made before its fork, else start */
 	uint32_t workers;
 	bool forked;		/* started inside the trace */
