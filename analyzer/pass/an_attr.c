@@ -1698,11 +1698,16 @@ static void relay_bare(struct thr *l, uint64_t ts)
  * feeders wrote its puts up to a step late, and receipts counted before the wake
  * opened a false epoch's tail (pt_pin_hogs attach: 43 steps for 50).  Known at a read
  * of the relay's: a worker's wake of the relay counts as its arrival only until its
- * reads are known, and the read that follows may count it again.
+ * reads are known, and the read that follows may count it again.  The end of a blind
+ * first epoch (relay_tail: blind_end) is such an end, also where the next iterator
+ * is another loader's, with a relay of its own (pt_val_pin_pers attached: the first
+ * validation loop never waited on its new relay, its 12 batches counted for nobody
+ * and the loaders not told apart, 122 steps for 110).
  */
 static bool relay_loop(const struct thr *l)
 {
-	return !(l->flags & (TF_RELAY_FED | TF_FEEDER)) && l->epoch_ends && l->puts &&
+	return !(l->flags & (TF_RELAY_FED | TF_FEEDER)) && (l->epoch_ends || l->blind_end) &&
+	       l->puts &&
 	       !l->direct_arrivals && !attr__is_relay(l);
 }
 
