@@ -1707,8 +1707,7 @@ static void relay_bare(struct thr *l, uint64_t ts)
 static bool relay_loop(const struct thr *l)
 {
 	return !(l->flags & (TF_RELAY_FED | TF_FEEDER)) && (l->epoch_ends || l->blind_end) &&
-	       l->puts &&
-	       !l->direct_arrivals && !attr__is_relay(l);
+	       l->puts && !l->direct_arrivals && !attr__is_relay(l);
 }
 
 /*
