@@ -606,6 +606,12 @@ static int64_t attached_peer(const struct life *l, uint32_t i)
 	return k;
 }
 
+/* A take of a batch: a step's, or another loader's (loaders(): SNAP_OTHER). */
+static bool a_take(const struct snap *s)
+{
+	return s->kind == SNAP_TAKE || s->kind == SNAP_OTHER;
+}
+
 /*
  * The main thread's first batch at or after ts (0: none) from a pool that started
  * there.  A pool forked in the trace starts empty: its first batch arrives (where none
@@ -624,7 +630,7 @@ static uint64_t first_batch(const struct thr *t, uint64_t ts, bool forked)
 			continue;
 		if (t->snaps[i].kind == SNAP_OWN)
 			return took && !forked ? took : t->snaps[i].ts;
-		if (!took && (t->snaps[i].kind == SNAP_TAKE || t->snaps[i].kind == SNAP_OTHER))
+		if (!took && a_take(&t->snaps[i]))
 			took = t->snaps[i].ts;
 	}
 	return took;
@@ -641,8 +647,7 @@ static uint64_t first_batch(const struct thr *t, uint64_t ts, bool forked)
 static uint64_t first_take(const struct thr *t, uint64_t arrived)
 {
 	for (uint32_t i = 0; arrived && i < t->nsnaps; i++)
-		if (t->snaps[i].ts >= arrived &&
-		    (t->snaps[i].kind == SNAP_TAKE || t->snaps[i].kind == SNAP_OTHER))
+		if (t->snaps[i].ts >= arrived && a_take(&t->snaps[i]))
 			return t->snaps[i].ts;
 	return 0;
 }
