@@ -882,6 +882,14 @@ static void blind_resumed(struct an *a, struct thr *t)
 	spread_takes(a, t, t->blind_from, t->blind_end, t->blind_prefetch, true);
 }
 
+/* The worker that reads the index pipe feeder f writes (known once it read it). */
+static struct proc *feeder_worker(struct an *a, const struct thr *f)
+{
+	uint64_t *v = f->feeds_key ? hmap_find(&a->task_fds, f->feeds_key) : NULL;
+
+	return v && (*v & 1) ? an__find_proc(a, (uint32_t)(*v >> 1)) : NULL;
+}
+
 /*
  * The put at ts ended an epoch's tail, its puts-th put since: where the process forked
  * no worker since (the pool lives on) and the puts came back to back (a resume put
@@ -890,9 +898,40 @@ static void blind_resumed(struct an *a, struct thr *t)
 static void resume_start(struct thr *t, uint64_t ts, uint32_t puts, bool burst)
 {
 	t->resuming = burst && t->proc && t->proc->fork_ts < ts;
+	t->resume_rearmed = false;
 	t->resume_from = ts;
 	t->resume_puts = puts;
 	t->resume_acks = 0;
+}
+
+/*
+ * Puts back to back after a "resume" whose workers exited with no answer (a pool's
+ * shutdown: None put to each worker; resume_rearmed): where both went to workers that
+ * live on and no worker was forked since, the pool that lives on resumes (a
+ * persistent training pool after a validation loader's loop; a user's script attached
+ * in the first epoch: the validation pool's shutdown read as the training pool's
+ * resume, and the real one 11 ms later not, so the blind epoch's unseen tail, 6
+ * batches, was never counted: blind_resumed).  Its queues' close() after the shutdown
+ * wakes the dead pool's feeders back to back too: those are not it.
+ */
+static bool feeds_live_worker(struct an *a, uint32_t feeder)
+{
+	struct thr *f = feeder ? an__find_thread(a, feeder) : NULL;
+	struct proc *w = f ? feeder_worker(a, f) : NULL;
+
+	return w && !an__proc_gone(w);
+}
+
+static bool resume_next(struct an *a, struct thr *t, uint64_t ts, bool burst)
+{
+	if (!t->resume_rearmed || !burst || t->pending || t->tail_from || t->takes != t->rearm_takes)
+		return false;
+	if (!t->proc || t->proc->fork_ts > t->resume_from ||
+	    !feeds_live_worker(a, t->feeders[0]) || !feeds_live_worker(a, t->feeders[1]))
+		return false;
+	t->resume_rearmed = false;
+	resume_start(t, ts, 2, true);
+	return true;
 }
 
 /*
@@ -1168,7 +1207,7 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 		resume_start(t, ts, 2, true);
 		return true;
 	}
-	if (resume_put(t, cpu, prev))
+	if (resume_next(a, t, ts, burst) || resume_put(t, cpu, prev))
 		return true;
 	if (!t->pending && t->tail_from) {
 		t->tail_from = t->held_put = 0;
@@ -1250,7 +1289,11 @@ void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts)
 	struct proc *pp = p->parent;
 
 	for (uint32_t i = 0; pp && p->msgs && i < pp->nloggers; i++) {
-		/* its pool does not live on: no resume */
+		/* its pool does not live on: no resume (another pool's may come next) */
+		if (pp->loggers[i]->resuming && !pp->loggers[i]->resume_acks) {
+			pp->loggers[i]->resume_rearmed = true;
+			pp->loggers[i]->rearm_takes = pp->loggers[i]->takes;
+		}
 		pp->loggers[i]->resuming = false;
 		if (relay_tail(pp->loggers[i], pp->loggers[i]->last_take, ts))
 			attr__end(a, pp->loggers[i], ts);
@@ -1329,8 +1372,7 @@ static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_
 static uint64_t put_loader(struct an *a, const struct thr *t)
 {
 	struct thr *f = t->put_feeder ? an__find_thread(a, t->put_feeder) : NULL;
-	uint64_t *v = f && !f->feeds_ino && f->feeds_key ? hmap_find(&a->task_fds, f->feeds_key) : NULL;
-	struct proc *w = v && (*v & 1) ? an__find_proc(a, (uint32_t)(*v >> 1)) : NULL;
+	struct proc *w = f && !f->feeds_ino ? feeder_worker(a, f) : NULL;
 
 	if (w && w->out_ino && !an__proc_gone(w))
 		f->feeds_ino = w->out_ino;

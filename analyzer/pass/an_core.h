@@ -427,6 +427,13 @@ struct thr {
 	 * the first put after an answer are answers (resume_acks).
 	 */
 	bool resuming;
+	/*
+	 * Puts read as a resume whose workers then exited, no answer: a pool's shutdown
+	 * (None to each worker), and the pool that lives on may resume next, before the
+	 * loop takes a batch (resume_next; rearm_takes: its takes then).
+	 */
+	bool resume_rearmed;
+	uint64_t rearm_takes;
 	uint32_t resume_puts, resume_acks;
 	uint64_t resume_from;	/* the put that began the resume */
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */

@@ -410,12 +410,14 @@ def epochs(d, t, f, check):
                sum(v["batches"] for v in val), len(val),
                ", up to %d lent to the steps counted unseen, said on top" % f["lent"]
                if f["lent"] else ""))
-    if not lo["persistent_workers"]:
+    vpers = lo.get("val_persistent_workers", lo["persistent_workers"])
+    if not lo["persistent_workers"] or (val and not vpers):
         # every new pool's first batch: the training loader's at each epoch, the
         # validation loader's at each loop but its first (no loader's workers were
-        # there before it: no re-creation)
-        lost = sum(e["first_batch_s"] for e in t["epochs"][1:]) + \
-            sum(v["first_batch_s"] for v in val[1:])
+        # there before it: no re-creation), each where its loader is not persistent
+        lost = (0 if lo["persistent_workers"] else
+                sum(e["first_batch_s"] for e in t["epochs"][1:])) + \
+            (0 if vpers else sum(v["first_batch_s"] for v in val[1:]))
         check("the time lost re-creating workers", abs(dl["recreate_s"] - lost) <= max(0.05, 0.5 * lost),
               "%.3f vs the job's first batches %.3f s" % (dl["recreate_s"], lost))
 

@@ -30,7 +30,8 @@
             the batches still on their way and each worker's answer;
             --val-every N (with --val-batches): the validation loop
             every N training steps instead, within the epoch (its iterator lives on
-            meanwhile, its batches kept in its cache)
+            meanwhile, its batches kept in its cache); --val-persistent 0|1 the
+            validation loader's persistent_workers (default: --persistent's)
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -83,7 +84,7 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
-             left_in_epoch=0, val_every=0)
+             left_in_epoch=0, val_every=0, val_persistent=-1)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -294,7 +295,7 @@ class Job:
         # validation pools: one per loop (after every epoch but the last), or one
         loops = args.epochs * (args.batches_per_epoch // args.val_every) if args.val_every \
             else args.epochs - 1
-        self.vpools = (loops if not args.persistent else 1) \
+        self.vpools = (loops if not args.val_persistent else 1) \
             if args.workers and args.val_batches and loops else 0
         self.vloops = 0
         self.truth = Truth(pools + self.vpools, args.workers)
@@ -305,7 +306,7 @@ class Job:
         if args.val_batches:
             self.vds = Samples(args, self.truth, self.server)
             self.vsampler = BatchSampler(args, self.truth, val=True)
-            self.vloader = self._loader(self.vds, self.vsampler)
+            self.vloader = self._loader(self.vds, self.vsampler, args.val_persistent)
             self.vpool = pools
         self.model = mlp(args.hidden)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01)
@@ -316,17 +317,18 @@ class Job:
         self.epochs, self.wbase, self.vals = [], {}, []
         self.bg = None
 
-    def _loader(self, ds, sampler):
+    def _loader(self, ds, sampler, persistent=None):
         args, kw = self.args, {}
+        persistent = args.persistent if persistent is None else persistent
         if args.workers:
             kw = dict(multiprocessing_context="fork", prefetch_factor=args.prefetch,
-                      persistent_workers=bool(args.persistent),
+                      persistent_workers=bool(persistent),
                       worker_init_fn=worker_init(ds, self.truth))
             if args.pin_memory:
                 cpu_pin_memory()
                 kw.update(pin_memory=True, pin_memory_device="cpu")
         if args.iterable:
-            return DataLoader(Stream(ds, sampler, args.persistent), batch_size=None,
+            return DataLoader(Stream(ds, sampler, persistent), batch_size=None,
                               num_workers=args.workers, **kw)
         return DataLoader(ds, batch_size=None, sampler=sampler, num_workers=args.workers, **kw)
 
@@ -478,7 +480,7 @@ class Job:
         a = self.args
         self.vsampler.epoch = epoch
         if a.workers:
-            self.vds.vslots = self.vpool if a.persistent else self.vpool + self.vloops
+            self.vds.vslots = self.vpool if a.val_persistent else self.vpool + self.vloops
         self.vloops += 1
         t_iter = time.monotonic_ns()
         it = iter(self.vloader)
@@ -500,7 +502,7 @@ class Job:
                 F.cross_entropy(self.model(x), ids % 10)
                 burn(a.compute_us // 2)
         v["loop_s"] = (time.monotonic_ns() - t_iter) / 1e9
-        if a.workers and not a.persistent:
+        if a.workers and not a.val_persistent:
             self.pool_done(self.vds.vslots)
         self.vals.append(v)
 
@@ -548,6 +550,7 @@ class Job:
              "wall_s": s(wall), "main": main,
              "loader": {"num_workers": a.workers, "prefetch_factor": a.prefetch,
                         "persistent_workers": bool(a.persistent), "epochs": a.epochs,
+                        "val_persistent_workers": bool(a.val_persistent),
                         "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
                         "left_in_epoch": a.left_in_epoch, "val_every": a.val_every,
@@ -590,6 +593,8 @@ def parse_args():
         a.batches_per_epoch = a.steps + a.warmup_steps + a.untimed_tail
     if a.step_sched < 0:
         a.step_sched = 1 if a.workers else 0
+    if a.val_persistent < 0:
+        a.val_persistent = a.persistent
     for knob in ("batch_size", "epochs", "batches_per_epoch", "prefetch", "hidden"):
         if getattr(a, knob) < 1:
             p.error("--%s must be at least 1" % knob.replace("_", "-"))
