@@ -86,6 +86,17 @@ bool attr__is_relay(const struct thr *t)
 	return t->direct_arrivals >= RELAY_MIN || t->fed_wakes >= RELAY_MIN;
 }
 
+/*
+ * t's wake of a sibling passes a batch on: t is a relay, or the process has one already
+ * (pin memory on its other loader too) and a worker woke t (a new iterator's
+ * pin-memory thread: a validation loop's first batches, before its third, counted for
+ * nobody).
+ */
+bool attr__relay_woke_sibling(const struct thr *t)
+{
+	return attr__is_relay(t) || (t->fed_wakes && t->proc && (t->proc->flags & PF_RELAYS));
+}
+
 /* ------------------------------------------------------------------ queues */
 
 static struct seg *q_at(struct thr *t, uint32_t i)

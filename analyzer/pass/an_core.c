@@ -576,9 +576,11 @@ static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev)
 		t->fed_wakes++;
 		if (w && w->proc)
 			w->proc->fed_given++;
+		if (!(t->flags & TF_LEADER) && t->proc && attr__is_relay(t))
+			t->proc->flags |= PF_RELAYS;
 	} else if (rel == WREL_SIBLING && w && (t->flags & TF_FEEDER)) {
 		attr__feeder_woken(a, t, w, t->wake_ts);
-	} else if (rel == WREL_SIBLING && w && attr__is_relay(w) && !(w->flags & TF_LEADER) &&
+	} else if (rel == WREL_SIBLING && w && attr__relay_woke_sibling(w) && !(w->flags & TF_LEADER) &&
 		   !attr__gil_ack(t, w, t->wake_ts, true)) {
 		/*
 		 * (A relay passes batches on; a process's first thread that receives

@@ -544,6 +544,7 @@ struct thr {
 #define PF_EXECED	(1u << 6)	/* exec'd a program in the trace */
 #define PF_LAUNCHED	(1u << 7)	/* runs a program its parent launched (an__launched) */
 #define PF_FED		(1u << 8)	/* a thread of it received a batch from a worker (direct) */
+#define PF_RELAYS	(1u << 9)	/* a thread of it, not its first, is a relay (attr__is_relay) */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;
@@ -849,6 +850,7 @@ void attr__fd(struct an *a, const struct st_event *ev);
 void attr__finalize(struct an *a, struct thr *t, bool all);
 void attr__become_logger(struct an *a, struct thr *t);
 bool attr__is_relay(const struct thr *t);
+bool attr__relay_woke_sibling(const struct thr *t);
 int attr__classify(struct an *a, const struct thr *t, const struct seg *s);
 bool attr__file_call(unsigned nr, bool has_fd, uint8_t kind);
 bool attr__is_read_syscall(unsigned nr);

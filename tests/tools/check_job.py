@@ -204,10 +204,12 @@ for _s in ("pt_val_pin_pers", "pt_pin_hogs"):
 # pin memory, persistent workers, a validation loop after each epoch: up to 3 of one
 # loop's 12 batches went uncounted, neither validation batches nor steps (21 for 24
 # with 110 steps for 110: clean clones of 13ff5ba in run mode and of b2e6c54 attached;
-# 39459fe's analyzer reads both traces alike).  Likely (not checked on those traces,
-# not kept): a new relay's first 3 batches arrive as its worker's wakes, and the loop
-# is known to be fed by that relay only at a read, so where the loop never waits on
-# the new relay they count for nobody (golden relay_fork_blind, its KNOWN WRONG (1)).
+# 39459fe's analyzer reads both traces alike).  Those traces are not kept.  One cause
+# found since: a new relay's first 2 batches counted for nobody where the loop waited
+# on it (known as a relay at its third wake from a worker); they count now where the
+# process has a relay already (golden relay_blind_valnp; 1 of 23 kept attached traces
+# of this job, 23 -> 24).  Left: where the loop never waits on the new relay
+# (golden relay_fork_blind, its KNOWN WRONG (1)).
 KNOWN_MISS[("pt_val_pin_pers", "a validation loader's batches are no steps")] = (
     lambda f: f.get("val_off", 99) <= 3 or f.get("short_resume"),
     "issue 13, open: a pin-memory validation loop's batches, up to 3 uncounted; or the "
