@@ -516,6 +516,8 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 		j_thread(w, "gil_holder", tr->gil_holder, tr->gil_holder_pid, tr->gil_holder_comm);
 	else
 		str(w, "gil_holder", NULL);
+	num(w, "intra_op_s", sec(tr->team_ns));
+	num(w, "intra_op_fraction", tr->bd.total ? (double)tr->team_ns / (double)tr->bd.total : 0);
 	close_(w, '}');
 	open_(w, "startup", '{');
 	u64(w, "start_ns", tr->startup_start);

@@ -114,6 +114,10 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 		}
 		fputs(")\n", f);
 	}
+	if (tr->team_ns)
+		fprintf(f, "  (of lock_wait, %.3f s at the barriers of its intra-op threads (an OpenMP "
+			"team: torch.set_num_threads), waiting for their share of its ops)\n",
+			(double)tr->team_ns / 1e9);
 	if (tr->wakelat_ns)
 		fprintf(f, "  (of the waits, %.3f s runnable after the wakeup, waiting for a CPU)\n",
 			(double)tr->wakelat_ns / 1e9);

@@ -2124,6 +2124,7 @@ struct piece {
 	bool preempted;	/* runnable, preempted (state R) */
 	bool own;	/* its category is its segment's own, not an overlay's */
 	bool gil;	/* a lock wait on CPython's GIL */
+	bool team;	/* a lock wait at the barrier of intra-op threads (team_wait) */
 	bool in_dl;	/* under a loader overlay (a receipt, next()'s tail): in next() */
 	bool coll;	/* after a collective_wait */
 };
@@ -2168,6 +2169,8 @@ static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
 		if (g)
 			gil_credit(a, t, g->waker, s, e);
 	}
+	if (pc->team && cat == CAT_LOCK)
+		t->cum.team += e - s;
 	if (cat == CAT_DL && (wakelat || pc->preempted))
 		t->cum.dl_runq += e - s;
 	if (cat == CAT_CPU && wakelat && pc->coll)
@@ -2534,6 +2537,30 @@ static bool gpu_hold(struct an *a, const struct thr *t)
 }
 
 /*
+ * A thread of an intra-op team (PyTorch's OpenMP threads: torch.set_num_threads): it
+ * blocks on plain futex words only (libgomp's barriers), never on a condition or a
+ * semaphore, as every thread that runs Python does for the GIL whenever another holds
+ * it.
+ */
+static bool team_thread(const struct thr *w)
+{
+	return w && (w->flags & TF_TEAM) == TF_PLAIN_WAIT && !(w->flags & (TF_LEADER | TF_FEEDER)) &&
+	       !attr__is_relay(w);
+}
+
+/*
+ * A futex wait that a thread of an intra-op team ended: the waiter ran its share of
+ * an op and waited at the team's barrier for theirs (they were slower: they waited for
+ * a CPU, or the op split unevenly).  A lock wait (a sibling ended it), but none on the
+ * GIL: a user's script with torch.set_num_threads(2) on 2 busy CPUs had 0.12 of its
+ * window "waiting for CPython's GIL, held most by" its OpenMP thread.
+ */
+static bool team_wait(struct an *a, const struct seg *g)
+{
+	return g->nr == NR(futex) && g->waker && team_thread(an__find_thread(a, g->waker));
+}
+
+/*
  * A futex wait of a CPython thread that a sibling ended while its siblings ran (or
  * waited for a CPU) most of the time: the GIL.  A thread blocked on anything else
  * holds nothing the waiter could want.
@@ -2581,7 +2608,8 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 		account_overlaid(a, t, g->start, g->end, CAT_CPU, false, &pc, NULL, g);
 		return;
 	}
-	pc.gil = cat == CAT_LOCK && gil_wait(t, g);
+	pc.team = cat == CAT_LOCK && team_wait(a, g);
+	pc.gil = cat == CAT_LOCK && !pc.team && gil_wait(t, g);
 	if (cat == CAT_DL && (g->wk[0] | g->wk[1] | g->wk[2] | g->wk[3])) {
 		memcpy(sh.left, g->wk, sizeof(sh.left));
 		sh.len_left = g->end - g->start;
@@ -3407,8 +3435,10 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	 */
 	if (t->put_ts >= s && t->put_ts < e && t->put_cpu && attr__cpu_at(t, e) > t->put_cpu)
 		t->put_cpu = attr__cpu_at(t, e);
-	if (futex_wait_op(sc))
+	if (futex_wait_op(sc)) {
 		fx_wait(a, t, sc->futex.uaddr);
+		t->flags |= (sc->futex.op & 0x7f) == 9 ? TF_COND_WAIT : TF_PLAIN_WAIT;
+	}
 	if ((sc->b.nr == NR(pipe) || sc->b.nr == NR(pipe2)) && !sc->b.ret && t->proc &&
 	    !t->proc->pipe_mark)
 		t->proc->pipe_mark = s;

@@ -72,6 +72,7 @@ struct acc {
 	uint64_t cat[NCAT];	/* ns */
 	uint64_t gil;		/* ns of lock_wait spent waiting for CPython's GIL */
 	uint64_t gil_next;	/* of it, in the loader's next() (a wait begun there) */
+	uint64_t team;		/* ns of lock_wait at the barrier of its intra-op threads */
 	uint64_t dl_runq;	/* ns of dataloader_wait runnable without a CPU: after the
 				 * worker's wakeup, or preempted while receiving the batch */
 	uint64_t wakelat;	/* ns of it runnable after a wakeup, waiting for a CPU */
@@ -247,6 +248,11 @@ struct proc;
 #define TF_RELAY_FED	(1u << 9)	/* its batches come through a relay: the relay's
 					 * receipts count them (pending), not its wakes */
 #define TF_PIPE_WROTE	(1u << 10)	/* wrote a pipe not known to carry indices */
+#define TF_COND_WAIT	(1u << 11)	/* waited in FUTEX_WAIT_BITSET: a condition or a semaphore
+					   (CPython's GIL and locks) */
+#define TF_PLAIN_WAIT	(1u << 12)	/* waited in plain FUTEX_WAIT: a mutex, or a raw futex word
+					   (an OpenMP team's barriers: its threads wait on no other) */
+#define TF_TEAM		(TF_COND_WAIT | TF_PLAIN_WAIT)	/* (the two: team_thread()) */
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 

@@ -176,6 +176,19 @@ static bool gil_bound(const struct an_trainer *tr)
 	return tr->gil_ns && 2 * tr->gil_ns >= tr->bd.ns[CAT_LOCK];
 }
 
+/* Most of the lock wait is at the barriers of intra-op threads (an OpenMP team). */
+static bool team_bound(const struct an_trainer *tr)
+{
+	return tr->team_ns && 2 * tr->team_ns >= tr->bd.ns[CAT_LOCK];
+}
+
+/* What the main thread waits for in its lock waits, for a summary line. */
+static const char *lock_waits_for(const struct an_trainer *tr)
+{
+	return gil_bound(tr) ? "waits for the GIL" :
+	       team_bound(tr) ? "waits for its intra-op threads" : waits_for[CAT_LOCK];
+}
+
 static void lock_advice(const struct an_trainer *tr, struct an_verdict *v)
 {
 	const struct an_stall *s = NULL;
@@ -188,6 +201,15 @@ static void lock_advice(const struct an_trainer *tr, struct an_verdict *v)
 		snprintf(who, sizeof(who), " %.16s (tid %u)", s->waker_comm, s->s.waker);
 	if (gil_bound(tr) && tr->gil_holder)
 		snprintf(who, sizeof(who), " %.16s (tid %u)", tr->gil_holder_comm, tr->gil_holder);
+	if (team_bound(tr)) {
+		advise(v, "the main thread waits at the barriers of its intra-op threads (an OpenMP "
+		       "team, torch.set_num_threads) %.0f%% of the time%s%s: they finish their share "
+		       "of its ops after it, waiting for a CPU or given more of the work",
+		       pct((double)tr->team_ns / (double)tr->bd.total), s ? ", e.g. thread" : "", who);
+		advise(v, "give each intra-op thread a CPU of its own (fewer data-loader workers, "
+		       "other programs moved), or lower torch.set_num_threads");
+		return;
+	}
 	if (!gil_bound(tr)) {
 		advise(v, "the main thread waits on locks held by its own sibling threads %.0f%% "
 		       "of the time%s%s: shorten what those threads do under the lock",
@@ -337,7 +359,7 @@ static void close_second(const struct an_trainer *tr, struct an_verdict *v, int 
 	    tr->bd.frac[second] < CLOSE_SECOND * v->fraction)
 		return;
 	advise(v, "nearly as much: the main thread also %s %.0f%% of the time",
-	       second == CAT_LOCK && gil_bound(tr) ? "waits for the GIL" : waits_for[second],
+	       second == CAT_LOCK ? lock_waits_for(tr) : waits_for[second],
 	       pct(tr->bd.frac[second]));
 }
 
@@ -389,7 +411,7 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 	}
 	snprintf(v->summary, sizeof(v->summary), "%s: the main thread %s %.0f%% of the time",
 		 v->primary, !strcmp(v->primary, "compute") ? "computes" :
-		 best == CAT_LOCK && gil_bound(tr) ? "waits for the GIL" : waits_for[best],
+		 best == CAT_LOCK ? lock_waits_for(tr) : waits_for[best],
 		 pct(v->fraction));
 	if (strcmp(v->primary, "compute"))
 		close_second(tr, v, best, coll);

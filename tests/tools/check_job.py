@@ -144,6 +144,8 @@ def main():
         check("not prep when the workers wait", d["verdict"]["primary"] == verdict,
               "%s (want %s)" % (d["verdict"]["primary"], verdict))
     CLASS.get(job, lambda *a: None)(d, t, f, check)
+    if t["loader"].get("intra_op_threads", 1) > 1:
+        intra_op(d, t, f, check)
     if TRACE:
         stolen(d, t, check)
     srv = t.get("server") or {}
@@ -324,6 +326,23 @@ def gil(d, t, f, check):
     check("the GIL's holder is the Python thread", bool(holder) and
           holder["tid"] == t["gil_thread"]["tid"],
           "%s vs %s" % (holder, t["gil_thread"]["tid"]))
+
+
+def intra_op(d, t, f, check):
+    """An intra-op team (torch.set_num_threads > 1): the main thread waits at its
+    barriers, outside next(), and no Python thread of the job holds the GIL long."""
+    io = d["lock"].get("intra_op_fraction", 0)
+    out = f.get("blocked_outside_next_s") or 0.0    # (None without --step-sched)
+    lo = out - d["main"]["stolen_s"] / t["wall_s"]
+    # a wait counts until the thread runs again: its run queue after the wake too
+    check("intra-op barrier waits between the time blocked outside next() and that + run queue",
+          lo - TOL <= io <= out + f["runq_wait_s"] + TOL,
+          "%.3f in [%.3f, %.3f]" % (io, lo, out + f["runq_wait_s"]))
+    # the queue feeders' GIL hand-offs are all there is of the GIL in such a job
+    check("no intra-op wait read as the GIL", d["lock"]["gil_fraction"] <= TOL and
+          d["lock"]["gil_fraction"] <= d["breakdown"]["lock_wait"] - io + 1e-6,
+          "gil %.3f, intra-op %.3f, lock_wait %.3f" % (d["lock"]["gil_fraction"], io,
+                                                     d["breakdown"]["lock_wait"]))
 
 
 def waiting_workers(kind):

@@ -31,7 +31,9 @@
             --val-every N (with --val-batches): the validation loop
             every N training steps instead, within the epoch (its iterator lives on
             meanwhile, its batches kept in its cache); --val-persistent 0|1 the
-            validation loader's persistent_workers (default: --persistent's)
+            validation loader's persistent_workers (default: --persistent's);
+            --intra-op N the main process's intra-op threads (torch.set_num_threads:
+            an OpenMP team; default 1)
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -84,7 +86,7 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
-             left_in_epoch=0, val_every=0, val_persistent=-1)
+             left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -535,7 +537,10 @@ class Job:
                 "lock_wait_s": s(blocked) if a.gil_thread else 0.0,
                 "compute_cpu_s": s(m["compute_cpu"]), "oncpu_s": s(oncpu),
                 "runq_wait_s": s(runq), "blocked_s": s(blocked),
-                "next_runq_s": s(sum(self.next_runq)) if a.step_sched else None}
+                "next_runq_s": s(sum(self.next_runq)) if a.step_sched else None,
+                # blocked outside next(): the GIL, or an intra-op team's barriers
+                "blocked_outside_next_s": s(max(0, blocked - m["next_blocked"]))
+                if a.step_sched else None}
         if a.gil_thread:
             main["gil_wait_s"] = s(blocked)
             main["gil_wait_with_runq_s"] = s(wall - oncpu)
@@ -551,6 +556,7 @@ class Job:
              "loader": {"num_workers": a.workers, "prefetch_factor": a.prefetch,
                         "persistent_workers": bool(a.persistent), "epochs": a.epochs,
                         "val_persistent_workers": bool(a.val_persistent),
+                        "intra_op_threads": a.intra_op,
                         "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
                         "left_in_epoch": a.left_in_epoch, "val_every": a.val_every,
@@ -595,7 +601,7 @@ def parse_args():
         a.step_sched = 1 if a.workers else 0
     if a.val_persistent < 0:
         a.val_persistent = a.persistent
-    for knob in ("batch_size", "epochs", "batches_per_epoch", "prefetch", "hidden"):
+    for knob in ("batch_size", "epochs", "batches_per_epoch", "prefetch", "hidden", "intra_op"):
         if getattr(a, knob) < 1:
             p.error("--%s must be at least 1" % knob.replace("_", "-"))
     for knob in KNOBS:
@@ -620,7 +626,7 @@ def main():
     args = parse_args()
     # "N worker processes ... suggested max is 2": intended here (wk_lock, epochs)
     warnings.filterwarnings("ignore", message="This DataLoader will create")
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.intra_op)
     torch.manual_seed(args.seed)
     job = Job(args)
     job.run()
