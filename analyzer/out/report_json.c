@@ -222,6 +222,8 @@ static void j_steps(struct jw *w, const struct an_trainer *tr)
 	u64(w, "other_loader_batches", tr->steps.other_batches);
 	u64(w, "other_loader_loops", tr->steps.other_loops);
 	num(w, "other_loader_held_s", (double)tr->steps.other_ns / 1e9);
+	u64(w, "zip_loaders", tr->steps.zip_loaders);
+	u64(w, "zip_batches", tr->steps.zip_batches);
 	num(w, "mean_ms", tr->steps.mean_ms);
 	num(w, "p50_ms", tr->steps.p50_ms);
 	num(w, "p95_ms", tr->steps.p95_ms);

@@ -71,6 +71,10 @@ static void overview(FILE *f, const struct an_trainer *tr)
 	if (tr->steps.pattern[0])
 		fprintf(f, "             (no batches reach the main thread: steps from its own periodic "
 			"pattern, %u x %s a step)\n", tr->steps.pattern_per_step, tr->steps.pattern);
+	if (tr->steps.zip_loaders)
+		fprintf(f, "             (each step takes a batch from each of %u data loaders, zipped: "
+			"a step per batch of the one it takes first; the others' %u batches are no "
+			"steps)\n", tr->steps.zip_loaders, tr->steps.zip_batches);
 	if (tr->steps.other_batches)
 		fprintf(f, "             (the training loader's batches: another loader's %u batches in "
 			"%u loops, validation?, are no steps; the steps that held them %.3f s)\n",

@@ -474,8 +474,10 @@ static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	if (t->takes & ((1ull << t->decimate) - 1))
 		return NULL;
 	s = attr__snap(a, t, ts, t->take_bare ? SNAP_VOID : SNAP_TAKE);
-	if (s && s->kind == SNAP_TAKE)
+	if (s && s->kind == SNAP_TAKE) {
 		s->src = src;
+		s->ld = (uint32_t)t->ld_ino;
+	}
 	return s;
 }
 
@@ -490,6 +492,9 @@ static void take_cached(struct an *a, struct thr *t, uint64_t ts)
 	/* (one its loader's kept while another's loop ran is that loader's: take) */
 	if (s && s->kind == SNAP_TAKE && !s->src)
 		s->src = SNAP_CACHED;
+	/* which loader's is not known: the tail of each, where loaders are zipped */
+	if (s)
+		s->ld = 0;
 }
 
 /* On-CPU time since the receipt's last call (0 for a time before it). */

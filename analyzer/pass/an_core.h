@@ -106,6 +106,8 @@ struct snap {
 	uint32_t approx;	/* registered after its time was finalized: values are later */
 	uint32_t src;		/* SNAP_OWN: the process that sent the batch (0: not known);
 				 * SNAP_TAKE: SNAP_CACHED for a batch of the loop's cache */
+	uint32_t ld;		/* SNAP_TAKE: its loader's result pipe (ld_ino's low bits; 0:
+				 * not known) */
 	struct acc a;
 };
 

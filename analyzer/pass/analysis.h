@@ -145,6 +145,11 @@ struct an_trainer {
 		 * each whole loop's before it (last_loop[0]; the fewest of those: [1]).
 		 */
 		uint32_t last_loop[2];
+		/*
+		 * Each step took a batch from each of zip_loaders loaders (zip(a, b): 0 or 1
+		 * where it took from one); zip_batches: the other loaders' takes, no steps.
+		 */
+		uint32_t zip_loaders, zip_batches;
 		uint32_t loader_pid[2];	/* a worker of each loader's first pool (the steps', the other's) */
 		double mean_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms, cv, per_s;
 		double launches_per_step;
