@@ -835,7 +835,7 @@ static uint64_t first_arrival(const struct thr *t, const struct arr *ar, uint32_
  */
 static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, uint32_t n)
 {
-	uint64_t ended = UINT64_MAX, win = tr->win_end - tr->win_start;
+	uint64_t ended = UINT64_MAX, win = tr->win_end - tr->win_start, pl_out = 0, until = 0;
 	uint32_t size[MAX_POOLS] = { 0 }, best = 0, nar;
 	struct an_pool *pl = NULL;
 	/*
@@ -857,7 +857,14 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 			set_pool(tr, l[i].pid, pw->pool);
 			continue;
 		}
-		if (peer >= 0 || !pool_goes_on(pl, ended, l[i].start)) {
+		/*
+		 * Nor a worker that writes another result queue than the pool's: another
+		 * loader's, its iterator made before either delivered a batch (loaders
+		 * zipped: iter(a), iter(b); a user's script read as one pool of 4 workers
+		 * for two of 2 in run mode, two in attach mode).
+		 */
+		if (peer >= 0 || !pool_goes_on(pl, ended, l[i].start) ||
+		    (l[i].out && pl_out && l[i].out != pl_out)) {
 			if (tr->dl.npools == MAX_POOLS)
 				break;
 			pl = &tr->dl.pools[tr->dl.npools++];
@@ -866,7 +873,10 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 			pl->forked = l[i].forked;
 			pl->first_batch = first_arrival(tr->main, ar, nar, l[i].start, l[i].forked);
 			ended = UINT64_MAX;
+			pl_out = 0;
 		}
+		if (!pl_out)
+			pl_out = l[i].out;
 		pl->workers++;
 		if (l[i].end < ended)
 			ended = l[i].end;
@@ -885,16 +895,27 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 			tr->dl.pool_size = size[i];
 		}
 	}
+	/*
+	 * A pool made before the first one delivered a batch is another loader's first
+	 * (loaders zipped), no re-creation.  Pools made together wait together: the time
+	 * from their iterators to their first takes counts once.
+	 */
 	for (uint32_t i = 1; i < tr->dl.npools; i++) {
 		struct an_pool *q = &tr->dl.pools[i];
+		uint64_t from;
 
-		q->loader_first = first_of_loader(tr, i);
+		q->loader_first = first_of_loader(tr, i) ||
+				  (tr->dl.pools[0].first_batch > q->start && q->forked &&
+				   tr->dl.pools[0].forked);
 		tr->dl.recreated += !q->loader_first;
 		q->first_take = q->forked && q->first_batch > q->start ?
 				first_take(tr->main, q->first_batch) : 0;
+		from = q->iter > until ? q->iter : until;
 		if (q->first_take && q->start >= tr->win_start &&
-		    q->start < tr->win_start + win && !q->loader_first)
-			tr->dl.recreate_ns += q->first_take - q->iter;
+		    q->start < tr->win_start + win && !q->loader_first && q->first_take > from) {
+			tr->dl.recreate_ns += q->first_take - from;
+			until = q->first_take;
+		}
 	}
 	free(ar);
 	several_loaders(res, tr);
