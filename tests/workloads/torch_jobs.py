@@ -33,7 +33,8 @@
             meanwhile, its batches kept in its cache); --val-persistent 0|1 the
             validation loader's persistent_workers (default: --persistent's);
             --intra-op N the main process's intra-op threads (torch.set_num_threads:
-            an OpenMP team; default 1)
+            an OpenMP team; default 1); --zip 1 a second loader zipped with the
+            training loader (a batch of each a step, as zip(a, b) takes them)
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -86,7 +87,7 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
-             left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1)
+             left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1, zip=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -145,9 +146,9 @@ class BatchSampler(Sampler):
     sampler (val=True) yields --val-batches batches numbered below 0 (no sample of
     theirs is a training step's)."""
 
-    def __init__(self, args, truth, val=False):
-        self.args, self.truth, self.val = args, truth, val
-        self.g = torch.Generator().manual_seed(args.seed + val)
+    def __init__(self, args, truth, val=False, zipped=False):
+        self.args, self.truth, self.val, self.zipped = args, truth, val or zipped, zipped
+        self.g = torch.Generator().manual_seed(args.seed + val + 2 * zipped)
 
     def __iter__(self):
         n, bs = len(self), self.args.batch_size
@@ -160,7 +161,7 @@ class BatchSampler(Sampler):
             yield num, order[b * bs:(b + 1) * bs]
 
     def __len__(self):
-        return self.args.val_batches if self.val else \
+        return self.args.val_batches if self.val and not self.zipped else \
             self.args.batches_per_epoch + self.args.left_in_epoch
 
 
@@ -300,7 +301,9 @@ class Job:
         self.vpools = (loops if not args.val_persistent else 1) \
             if args.workers and args.val_batches and loops else 0
         self.vloops = 0
-        self.truth = Truth(pools + self.vpools, args.workers)
+        # a second loader zipped with the training loader (--zip): a pool each epoch, or one
+        zpools = pools if args.workers and args.zip else 0
+        self.truth = Truth(pools + self.vpools + zpools, args.workers)
         self.server, self.server_info = self._server()
         self.ds = Samples(args, self.truth, self.server)
         self.sampler = BatchSampler(args, self.truth)
@@ -310,6 +313,12 @@ class Job:
             self.vsampler = BatchSampler(args, self.truth, val=True)
             self.vloader = self._loader(self.vds, self.vsampler, args.val_persistent)
             self.vpool = pools
+        if args.zip:
+            # its batches numbered as a validation loader's: none is a step's
+            self.zds = Samples(args, self.truth, self.server)
+            self.zsampler = BatchSampler(args, self.truth, zipped=True)
+            self.zloader = self._loader(self.zds, self.zsampler)
+            self.zpool = pools + self.vpools
         self.model = mlp(args.hidden)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01)
         self.sched = wl.SchedStat()
@@ -374,6 +383,8 @@ class Job:
         self.m["end"] = self.truth.a[1] = time.monotonic_ns()
         self.sched1 = self.sched.read()
         self.pool_done(self.truth.a[2])
+        if self.args.zip:
+            self.pool_done(self.zds.vslots)
         if self.bg_tid:
             self.bg1 = wl.task_schedstat(os.getpid(), self.bg_tid)
         self.machine.snap()
@@ -417,6 +428,11 @@ class Job:
         self.sampler.epoch = epoch
         t_iter = time.monotonic_ns()
         it = iter(self.loader)
+        if a.zip:
+            # for x, y in zip(loader, zloader): both iterators made together
+            self.zsampler.epoch = epoch
+            self.zds.vslots = self.zpool + (0 if a.persistent else epoch)
+            zit = iter(self.zloader)
         t_made = time.monotonic_ns()
         ep = {"epoch": epoch, "iter_ns": t_iter, "iter_s": (t_made - t_iter) / 1e9}
         if getattr(it, "_pin_memory_thread", None):
@@ -432,6 +448,8 @@ class Job:
             s0 = self.sched.read() if ss else (0, 0)
             t0 = time.monotonic_ns()
             x, ids = next(it)
+            if a.zip:
+                next(zit)
             t1 = time.monotonic_ns()
             s1 = self.sched.read() if ss else (0, 0)
             r0, r1 = s0[1], s1[1]
@@ -457,6 +475,8 @@ class Job:
                 self.validate(epoch)    # within the epoch: its iterator lives on
         if epoch < a.epochs - 1 and not a.persistent:
             self.pool_done(epoch)
+            if a.zip:
+                self.pool_done(self.zds.vslots)
         if a.val_batches and not a.val_every and epoch < a.epochs - 1:
             self.validate(epoch)
         ep["worker_pids"] = [self.truth.get(s, F_PID) for s in range(self.truth.n)
@@ -472,6 +492,8 @@ class Job:
                 raise RuntimeError("the loader yielded more batches than the sampler")
             except StopIteration:
                 pass
+        if a.zip:
+            del zit     # the zip ends with its first iterator: both go (a pool shuts down)
         ep["end_s"] = (time.monotonic_ns() - t3) / 1e9
         self.epochs.append(ep)
 
@@ -556,7 +578,7 @@ class Job:
              "loader": {"num_workers": a.workers, "prefetch_factor": a.prefetch,
                         "persistent_workers": bool(a.persistent), "epochs": a.epochs,
                         "val_persistent_workers": bool(a.val_persistent),
-                        "intra_op_threads": a.intra_op,
+                        "intra_op_threads": a.intra_op, "zip": a.zip,
                         "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
                         "left_in_epoch": a.left_in_epoch, "val_every": a.val_every,
