@@ -338,7 +338,10 @@ def intra_op(d, t, f, check):
     check("intra-op barrier waits between the time blocked outside next() and that + run queue",
           lo - TOL <= io <= out + f["runq_wait_s"] + TOL,
           "%.3f in [%.3f, %.3f]" % (io, lo, out + f["runq_wait_s"]))
-    # the queue feeders' GIL hand-offs are all there is of the GIL in such a job
+    # the queue feeders' GIL hand-offs are all there is of the GIL in such a job,
+    # unless it has a GIL-bound thread (--gil-thread: its own checks)
+    if t.get("gil_thread"):
+        return
     check("no intra-op wait read as the GIL", d["lock"]["gil_fraction"] <= TOL and
           d["lock"]["gil_fraction"] <= d["breakdown"]["lock_wait"] - io + 1e-6,
           "gil %.3f, intra-op %.3f, lock_wait %.3f" % (d["lock"]["gil_fraction"], io,
