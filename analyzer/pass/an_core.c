@@ -448,10 +448,15 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	/*
 	 * Not a parent in vfork (uninterruptible, in no fd call): subprocess and
 	 * multiprocessing's spawn start a child with vfork, and its exec wakes the
-	 * parent (2 steps too many at a spawned loader's start).
+	 * parent (2 steps too many at a spawned loader's start).  Nor one in a page
+	 * fault (uninterruptible, in no syscall) that a new worker's own fault ended: a
+	 * batch comes to a pipe or socket call, interruptible (pt_val_pin_pers attached
+	 * under load: a validation worker's wake 25 ms into its pool's start-up read as
+	 * its first batch, a step too many and the pool's third worker a pool of its own).
 	 */
 	direct = t->wake_ts && t->wrel == WREL_CHILD &&
-		 !(t->off_state == ST_STATE_DISK && t->off_wait == ST_WAIT_OTHER) &&
+		 !(t->off_state == ST_STATE_DISK &&
+		   (t->off_wait == ST_WAIT_OTHER || t->off_wait == ST_WAIT_UNKNOWN)) &&
 		 an__worker_woke(a, t, t->waker, t->waker_pid) && !exited_waker(a, t);
 	fed = t->wake_ts && ((direct && t->direct_arrivals < 3) || (t->flags & TF_RELAY_WAKE));
 	t->run = RS_ON;

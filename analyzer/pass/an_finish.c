@@ -734,12 +734,17 @@ static void several_loaders(struct an_result *res, const struct an_trainer *tr)
 
 /*
  * A worker forked at start is one more of pool pl's (NULL: none yet), whose first
- * worker to exit did at ended (UINT64_MAX: none): not once the pool delivered a batch,
- * nor once one of its workers has exited.
+ * worker to exit did at ended (UINT64_MAX: none): not once the loop took the pool's
+ * first batch (at took, 0: none yet), nor once one of its workers has exited.  Not its
+ * first arrival: DataLoader puts an iterator's first indices once it forked every
+ * worker, and a worker's wake of the loop before that is no batch (a lock the job's
+ * workers share: pt_val_pin_pers attached under load, a validation pool's third worker
+ * forked 76 ms after its second, after such a wake, read as a pool of its own).
  */
-static bool pool_goes_on(const struct an_pool *pl, uint64_t ended, uint64_t start)
+static bool pool_goes_on(const struct an_pool *pl, uint64_t ended, uint64_t start,
+			 uint64_t took)
 {
-	return pl && start < ended && !(pl->first_batch > pl->start && start > pl->first_batch);
+	return pl && start < ended && !(took > pl->start && start > took);
 }
 
 /*
@@ -836,6 +841,7 @@ static uint64_t first_arrival(const struct thr *t, const struct arr *ar, uint32_
 static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, uint32_t n)
 {
 	uint64_t ended = UINT64_MAX, win = tr->win_end - tr->win_start, pl_out = 0, until = 0;
+	uint64_t took = 0;
 	uint32_t size[MAX_POOLS] = { 0 }, best = 0, nar;
 	struct an_pool *pl = NULL;
 	/*
@@ -863,7 +869,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 		 * zipped: iter(a), iter(b); a user's script read as one pool of 4 workers
 		 * for two of 2 in run mode, two in attach mode).
 		 */
-		if (peer >= 0 || !pool_goes_on(pl, ended, l[i].start) ||
+		if (peer >= 0 || !pool_goes_on(pl, ended, l[i].start, took) ||
 		    (l[i].out && pl_out && l[i].out != pl_out)) {
 			if (tr->dl.npools == MAX_POOLS)
 				break;
@@ -872,6 +878,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 			pl->iter = l[i].iter;
 			pl->forked = l[i].forked;
 			pl->first_batch = first_arrival(tr->main, ar, nar, l[i].start, l[i].forked);
+			took = pl->first_batch > pl->start ? first_take(tr->main, pl->first_batch) : 0;
 			ended = UINT64_MAX;
 			pl_out = 0;
 		}
@@ -1240,7 +1247,7 @@ static uint32_t src_pools(struct an *a, const struct thr *t, const struct arr *a
 {
 	struct life *l = malloc(sizeof(*l) * (nar + 1));
 	struct an_pool pl = { 0 };
-	uint64_t ended = UINT64_MAX, *v;
+	uint64_t ended = UINT64_MAX, took = 0, *v;
 	uint32_t n = 0, np = 0;
 	const struct proc *q;
 
@@ -1261,9 +1268,10 @@ static uint32_t src_pools(struct an *a, const struct thr *t, const struct arr *a
 			*hmap_find(pool_of, l[i].pid) = *hmap_find(pool_of, l[peer].pid);
 			continue;
 		}
-		if (peer >= 0 || !pool_goes_on(np ? &pl : NULL, ended, l[i].start)) {
+		if (peer >= 0 || !pool_goes_on(np ? &pl : NULL, ended, l[i].start, took)) {
 			pl.start = l[i].start;
 			pl.first_batch = first_arrival(t, ar, nar, l[i].start, l[i].forked);
+			took = pl.first_batch > pl.start ? first_take(t, pl.first_batch) : 0;
 			ended = UINT64_MAX;
 			np++;
 		}
