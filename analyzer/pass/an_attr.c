@@ -920,6 +920,15 @@ static void resume_start(struct thr *t, uint64_t ts, uint32_t puts, bool burst)
 	t->resume_acks = 0;
 }
 
+/* Feeder thread tid feeder writes the index pipe of a worker that lives. */
+static bool feeds_live_worker(struct an *a, uint32_t feeder)
+{
+	struct thr *f = feeder ? an__find_thread(a, feeder) : NULL;
+	struct proc *w = f ? feeder_worker(a, f) : NULL;
+
+	return w && !an__proc_gone(w);
+}
+
 /*
  * Puts back to back after a "resume" whose workers exited with no answer (a pool's
  * shutdown: None put to each worker; resume_rearmed): where both went to workers that
@@ -930,14 +939,6 @@ static void resume_start(struct thr *t, uint64_t ts, uint32_t puts, bool burst)
  * batches, was never counted: blind_resumed).  Its queues' close() after the shutdown
  * wakes the dead pool's feeders back to back too: those are not it.
  */
-static bool feeds_live_worker(struct an *a, uint32_t feeder)
-{
-	struct thr *f = feeder ? an__find_thread(a, feeder) : NULL;
-	struct proc *w = f ? feeder_worker(a, f) : NULL;
-
-	return w && !an__proc_gone(w);
-}
-
 static bool resume_next(struct an *a, struct thr *t, uint64_t ts, bool burst)
 {
 	if (!t->resume_rearmed || !burst || t->pending || t->tail_from || t->takes != t->rearm_takes)
