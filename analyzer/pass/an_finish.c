@@ -879,6 +879,8 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 			pl->forked = l[i].forked;
 			pl->first_batch = first_arrival(tr->main, ar, nar, l[i].start, l[i].forked);
 			took = pl->first_batch > pl->start ? first_take(tr->main, pl->first_batch) : 0;
+			/* (the first pool's start-up is no re-creation: none) */
+			pl->first_take = pl->forked && tr->dl.npools > 1 ? took : 0;
 			ended = UINT64_MAX;
 			pl_out = 0;
 		}
@@ -915,8 +917,6 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 				  (tr->dl.pools[0].first_batch > q->start && q->forked &&
 				   tr->dl.pools[0].forked);
 		tr->dl.recreated += !q->loader_first;
-		q->first_take = q->forked && q->first_batch > q->start ?
-				first_take(tr->main, q->first_batch) : 0;
 		from = q->iter > until ? q->iter : until;
 		if (q->first_take && q->start >= tr->win_start &&
 		    q->start < tr->win_start + win && !q->loader_first && q->first_take > from) {
