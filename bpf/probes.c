@@ -309,6 +309,31 @@ static struct bpf_link *attach_one(struct probes *p, const char *path, const cha
 	return bpf_program__attach_uprobe_opts(prog, -1, path, 0, &uo);
 }
 
+/*
+ * The first of the spec's names ("a|b": the same function as builds name it) that
+ * the file has, in `sym` (SYM_MAX); NULL when none attaches.  PyTorch 1.x exports
+ * THPEngine_run_backward (_Z22...), 2.x makes it static (_ZL22..., in .symtab only).
+ */
+#define SYM_MAX	256
+static struct bpf_link *attach_named(struct probes *p, const char *path, const char *names,
+				     char *sym, __u64 cookie, bool ret)
+{
+	struct bpf_link *l = NULL;
+	int err = ENOENT;
+
+	for (const char *n = names; !l && *n;) {
+		size_t len = strcspn(n, "|");
+
+		snprintf(sym, SYM_MAX, "%.*s", (int)len, n);
+		if (!(l = attach_one(p, path, sym, cookie, ret)) && errno != ENOENT)
+			err = errno;	/* a name the file lacks says less than any other error */
+		n += len + (n[len] == '|');
+	}
+	if (!l)
+		errno = err;
+	return l;
+}
+
 /* Under p->mu. */
 static bool already_done(struct probes *p, int si, const struct stat *st)
 {
@@ -367,8 +392,8 @@ static void attach_spec(struct worker *w, int si, int fd, const struct stat *st,
 	struct out o = { .def = { .role = s->role } };
 	bool timed = s->role == ST_PROBE_PLAIN || s->role == ST_PROBE_GPU_SYNC;
 	struct bpf_link *in, *out = NULL;
+	char path[64], sym[SYM_MAX];
 	__u64 cookie;
-	char path[64];
 	int err = 0;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -382,10 +407,10 @@ static void attach_spec(struct worker *w, int si, int fd, const struct stat *st,
 	/* the definition precedes every call it times: the loop holds later records back */
 	o.ts = w->attach_ts = now_ns();
 	pthread_mutex_unlock(&p->mu);
-	in = attach_one(p, path, s->sym, cookie, false);
+	in = attach_named(p, path, s->sym, sym, cookie, false);
 	if (!in)
 		err = errno;
-	if (in && timed && !(out = attach_one(p, path, s->sym, cookie, true))) {
+	if (in && timed && !(out = attach_one(p, path, sym, cookie, true))) {
 		err = errno;
 		bpf_link__destroy(in);
 		in = NULL;
@@ -398,14 +423,14 @@ static void attach_spec(struct worker *w, int si, int fd, const struct stat *st,
 			tell(p, "cannot probe %s in %s: %s", s->sym, name, strerror(err));
 		return;
 	}
-	o.len = strlen(name) + strlen(s->sym) + 2;
+	o.len = strlen(name) + strlen(sym) + 2;
 	o.names = malloc(o.len);
 	if (o.names)
-		snprintf(o.names, o.len, "%s%c%s", name, '\0', s->sym);
+		snprintf(o.names, o.len, "%s%c%s", name, '\0', sym);
 	if (!o.names || !keep(w, in, out, &o))
 		return;
 	if (p->verbose)
-		tell(p, "probing %s in %s", s->sym, name);
+		tell(p, "probing %s in %s", sym, name);
 }
 
 /*

@@ -8,9 +8,11 @@
 /* What --steps probes: the marker library a job calls (include/stalltrace_mark.h). */
 #define ST_MARK_LIB	"libstalltrace_mark.so"
 #define ST_MARK_SYM	"stalltrace_step"
-/* PyTorch's loss.backward() (and torch.autograd.grad) from Python, 1.x and 2.x alike */
+/* PyTorch's loss.backward() (and torch.autograd.grad) from Python: 1.x exports the
+ * function, 2.x (2.11 seen) keeps it static (_ZL, in .symtab); names split at "|" */
 #define ST_TORCH_LIB	"libtorch_python.so"
-#define ST_TORCH_SYM	"_Z22THPEngine_run_backwardP7_objectS0_S0_"
+#define ST_TORCH_SYM	"_Z22THPEngine_run_backwardP7_objectS0_S0_|" \
+			"_ZL22THPEngine_run_backwardP7_objectS0_S0_"
 
 struct probes;
 struct stalltrace_bpf;

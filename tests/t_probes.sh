@@ -26,6 +26,13 @@ LD_LIBRARY_PATH=$BUILD "$TRACER" run -q --steps -o "$TMP/c.zst" -- "$MARK" 40 >/
 check "--steps: the C trainer's exit status passes through" test $? -eq 0
 check "--steps: exactly 40 step marks from 40 calls" test "$(probes "$TMP/c.zst" 1)" -eq 40
 
+# --- names split at '|': the first the file has is probed (--torch-steps' two
+# spellings of backward(): PyTorch 1.x exports it, 2.x keeps it static)
+LD_LIBRARY_PATH=$BUILD "$TRACER" run -q -v --uprobe "libstalltrace_mark.so:no_such_step|stalltrace_step:step" \
+	-o "$TMP/alt.zst" -- "$MARK" 20 >/dev/null 2>"$TMP/alt.err"
+check "--uprobe A|B: B probed where the library has no A" grep -q '^tracer: probing stalltrace_step in ' "$TMP/alt.err"
+check "--uprobe A|B: exactly 20 step marks from 20 calls" test "$(probes "$TMP/alt.zst" 1)" -eq 20
+
 # --- the library loaded late (dlopen from a path the linker does not search)
 mkfifo "$TMP/go"
 exec 5<>"$TMP/go"

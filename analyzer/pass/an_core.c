@@ -272,15 +272,19 @@ static bool is_gpu_path(const char *p)
 	return false;
 }
 
-static void file_path(struct an *a, uint32_t dev, uint64_t ino, const char *path)
+/* The path of a file that process pr (if known) opened or held; a GPU device marks it. */
+static void file_path(struct an *a, struct proc *pr, uint32_t dev, uint64_t ino, const char *path)
 {
 	struct file *f = an__file(a, dev, ino, true);
 	size_t n;
 
 	if (!f || !path || !*path)
 		return;
-	if (is_gpu_path(path))
+	if (is_gpu_path(path)) {
 		f->flags |= FL_GPU_DEV;
+		if (pr)
+			pr->flags |= PF_GPU_DEV;
+	}
 	n = strlen(path) + 1;
 	if (f->path != UINT32_MAX || a->arena_len + n > AN_ARENA_MAX)
 		return;
@@ -985,7 +989,7 @@ static void on_syscall(struct an *a, const struct st_event *ev)
 	if (t->race_ts && t->race_ts <= ev->ts)
 		t->race_ts = 0;
 	if ((sc->present & ST_SC_PATH) && (sc->present & ST_SC_FD) && sc->b.ret >= 0)
-		file_path(a, sc->fd.dev, sc->fd.ino, ev->str);
+		file_path(a, t->proc, sc->fd.dev, sc->fd.ino, ev->str);
 	attr__syscall(a, t, ev);
 	wk__syscall_io(a, t, ev);
 	wk__file_call(a, t, ev);
@@ -1054,7 +1058,7 @@ void an__event(struct an *a, const struct st_event *ev)
 	case ST_REC_COMM: on_comm(a, ev); break;
 	case ST_REC_PROC: on_proc(a, ev); break;
 	case ST_REC_FD:
-		file_path(a, ev->fd.dev, ev->fd.ino, ev->str);
+		file_path(a, an__proc(a, ev->fd.pid), ev->fd.dev, ev->fd.ino, ev->str);
 		attr__fd(a, ev);
 		break;
 	case ST_REC_ENV: dist__env(a, ev); break;

@@ -553,6 +553,7 @@ struct thr {
 #define PF_LAUNCHED	(1u << 7)	/* runs a program its parent launched (an__launched) */
 #define PF_FED		(1u << 8)	/* a thread of it received a batch from a worker (direct) */
 #define PF_RELAYS	(1u << 9)	/* a thread of it, not its first, is a relay (attr__is_relay) */
+#define PF_GPU_DEV	(1u << 10)	/* it opened or held a GPU device (/dev/nvidia0, ...) */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;

@@ -289,6 +289,31 @@ static void probes_late(struct an_result *res)
 	}
 }
 
+/*
+ * A trainer that opened a GPU device, with no GPU sync probe on its process: the
+ * CUDA runtime spins while it waits for the device by default, so those waits read
+ * as compute (a GPU-bound PyTorch job on an H200 traced without --cuda: compute 98%,
+ * while the job spent 91% in loss.item()).  Only a sync that blocks in the driver
+ * (an ioctl on the device) is seen as gpu_wait then.
+ */
+static void gpu_unprobed(struct an_result *res)
+{
+	struct an *a = &res->an;
+
+	if (a->have_gpu_probes)
+		return;
+	for (uint32_t i = 0; i < res->ntr; i++) {
+		const struct proc *p = an__find_proc(a, res->tr[i].pid);
+
+		if (p && (p->flags & PF_GPU_DEV) && !(p->flags & PF_GPU_PROBES)) {
+			warn(res, "pid %u uses a GPU, and its GPU syncs were not probed: time spent "
+			     "waiting for the device reads as compute where the sync spins (CUDA's "
+			     "default); trace with --cuda to see it as gpu_wait", p->pid);
+			return;
+		}
+	}
+}
+
 static int analysis__pass(struct an_result *res, const struct an_opts *o, const char *prog);
 
 /*
@@ -363,6 +388,7 @@ static int analysis__pass(struct an_result *res, const struct an_opts *o, const 
 	if (!res->ntr && a->sched_events)
 		warn(res, "no training thread found (no process received batches or ran steps)");
 	probes_late(res);
+	gpu_unprobed(res);
 	return 0;
 }
 
