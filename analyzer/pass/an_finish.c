@@ -1427,6 +1427,7 @@ struct zip {
 	uint32_t from, to;	/* t->snaps[from .. to) */
 	uint32_t ld[ZIP_MAX], n[ZIP_MAX], k, lead;
 	uint64_t thr;		/* CPU since the take before that begins a step (0: none) */
+	uint64_t step;		/* the step's compute: lead's median CPU since the take before */
 };
 
 static uint32_t zip_find(const struct zip *z, uint32_t ld)
@@ -1505,6 +1506,7 @@ static uint32_t zip_run(const struct thr *t, struct zip *z, uint64_t *c)
 	 * only and those of the batches still pending are placed at its end (a user's
 	 * script, pools re-created each epoch: 3 steps too many an epoch there).
 	 */
+	z->step = best;
 	if (other < ZIP_CODE_NS)
 		other = ZIP_CODE_NS;
 	if (best >= 4 * other) {
@@ -1512,6 +1514,68 @@ static uint32_t zip_run(const struct thr *t, struct zip *z, uint64_t *c)
 		z->thr = z->thr > best / 3 ? z->thr : best / 3;
 	}
 	return z->k;
+}
+
+/*
+ * In an epoch's tail (after a zipped run) the steps are seen through the takes of one
+ * loader (lead: the tail's first step) while the others' come from their caches
+ * unseen; those are placed later, after the compute of the epoch's last step.  Where
+ * the pools are re-created each epoch, a take of another loader there with workers
+ * exiting or forked (turns[nt], sorted) before the next take of another loader (or
+ * the trace's end) is the StopIteration of its loader's next(), which shuts its pool
+ * down and ends the last step: no step of its own (a user's script: 51 steps for 47,
+ * one too many an epoch); with persistent workers it begins the next epoch's first
+ * step (the resume's answers and the first batches come at once).  A take of the
+ * cache (no loader known) that splits the CPU of a step (z->step) with the next take,
+ * one of lead's before the next run (end: its first snapshot), each part under 3/4 of
+ * it, fell inside that step (one more there; one 7.8 ms after lead's take, with the
+ * step's 7.5 ms, is a step of its own).  gap: the CPU since the take before.
+ */
+static bool tail_other(const struct thr *t, uint32_t i, uint32_t lead, uint32_t end,
+		       const uint64_t *turns, uint32_t nt, uint64_t end_ts,
+		       const struct zip *z, uint64_t gap)
+{
+	const struct snap *sn = &t->snaps[i];
+	uint32_t j = i;
+
+	if (!lead || sn->ld == lead)
+		return false;
+	if (!sn->ld) {
+		while (++j < end && !ld_take(&t->snaps[j]))
+			;
+		return j < end && t->snaps[j].ld == lead && 4 * gap < 3 * z->step &&
+		       4 * (t->snaps[j].a.cat[CAT_COMPUTE] - sn->a.cat[CAT_COMPUTE]) < 3 * z->step;
+	}
+	/* the next take of another loader: past the loader's placed batches */
+	while (++j < t->nsnaps && (!ld_take(&t->snaps[j]) || t->snaps[j].ld == sn->ld))
+		;
+	if (j < t->nsnaps)
+		end_ts = t->snaps[j].ts;
+	for (uint32_t k = 0; k < nt && turns[k] < end_ts; k++)
+		if (turns[k] > sn->ts)
+			return true;
+	return false;
+}
+
+/* When children of t's process were forked or exited in the trace, sorted (*n). */
+static uint64_t *turns_of(struct an *a, const struct thr *t, uint32_t *n)
+{
+	uint64_t *f = calloc(2 * (size_t)a->procs.cap + 1, sizeof(*f));
+	struct proc *q;
+
+	*n = 0;
+	if (!f || !t->proc)
+		return f;
+	FOR_PROCS(a, q) {
+		if (q->parent != t->proc)
+			continue;
+		if (q->flags & PF_FORKED)
+			f[(*n)++] = q->first_ts;
+		if (q->flags & PF_EXITED)
+			f[(*n)++] = q->last_ts;
+	}
+	qsort(f, *n, sizeof(*f), cmp_u64);
+	return f;
 }
 
 /*
@@ -1527,12 +1591,12 @@ static uint32_t zip_run(const struct thr *t, struct zip *z, uint64_t *c)
  * zipped is a step; a take there of a loader neither run zipped (a validation loop)
  * stays one.
  */
-static void zipped(struct an_trainer *tr, struct thr *t)
+static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 {
-	uint32_t n = 0, alt = 0, last = 0, nz = 0, from = 0, tail = 0, cur = 0;
+	uint32_t n = 0, alt = 0, last = 0, nz = 0, from = 0, tail = 0, cur = 0, lead = 0, nt = 0;
 	const struct snap *prev = NULL;
+	uint64_t *c = NULL, *turns = NULL;
 	struct zip *z = NULL;
-	uint64_t *c = NULL;
 	bool in = false;
 
 	if (t->decimate)
@@ -1545,7 +1609,7 @@ static void zipped(struct an_trainer *tr, struct thr *t)
 		n++;
 	}
 	if (n < ZIP_MIN || 2 * alt < n || !(z = calloc(n + 1, sizeof(*z))) ||
-	    !(c = malloc(sizeof(*c) * (n + 1))))
+	    !(c = malloc(sizeof(*c) * (n + 1))) || !(turns = turns_of(a, t, &nt)))
 		goto out;
 	last = 0;
 	for (uint32_t i = 0; i <= t->nsnaps; i++) {
@@ -1576,9 +1640,9 @@ static void zipped(struct an_trainer *tr, struct thr *t)
 	for (uint32_t i = 0; nz && i < t->nsnaps; i++) {
 		struct snap *sn = &t->snaps[i];
 		/* the run it is in, or the last before it (else the first) */
-		const struct zip *r, *nx, *pv;
+		const struct zip *r, *nx, *pv, *tr_run;
+		bool ours, after;
 		uint64_t gap;
-		bool ours;
 
 		while (cur + 1 < nz && z[cur + 1].from <= i)
 			cur++;
@@ -1593,10 +1657,23 @@ static void zipped(struct an_trainer *tr, struct thr *t)
 		pv = cur ? &z[cur - 1] : r;
 		ours = !sn->ld || zip_find(r, sn->ld) < r->k || zip_find(nx, sn->ld) < nx->k ||
 		       zip_find(pv, sn->ld) < pv->k;
+		/*
+		 * In a run's tail: after it, or a run's first snapshot (the take before its
+		 * first alternation, maybe the tail's last); a take of a loader not of that
+		 * run (a new pool) ends it.
+		 */
+		tr_run = i == r->from && cur ? pv : r;
+		after = i >= r->to || (i == r->from && cur);
+		if (!after || (sn->ld && zip_find(tr_run, sn->ld) == tr_run->k))
+			lead = 0;
 		if (r->thr && ours) {
-			if (gap < r->thr) {
+			if (gap < r->thr ||
+			    tail_other(t, i, lead, cur + 1 < nz ? nx->from : t->nsnaps, turns, nt,
+				       a->end_ts, tr_run, gap)) {
 				sn->kind = SNAP_OTHER;
 				tr->steps.zip_batches++;
+			} else if (after && !lead) {
+				lead = sn->ld;
 			}
 			continue;
 		}
@@ -1616,6 +1693,7 @@ static void zipped(struct an_trainer *tr, struct thr *t)
 out:
 	free(z);
 	free(c);
+	free(turns);
 }
 
 /*
@@ -1639,7 +1717,7 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 	 * are no loops there (attached to a user's script: the steps' loader's takes read as
 	 * two loaders', 38 steps for 47).  A validation loop beside them is not told apart.
 	 */
-	zipped(tr, t);
+	zipped(&res->an, tr, t);
 	if (tr->steps.zip_loaders)
 		goto out;
 	if (!ar || (np = src_pools(&res->an, t, ar, nar, &pool_of)) < 2 ||
