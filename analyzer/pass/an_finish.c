@@ -701,6 +701,15 @@ static void several_loaders(struct an_result *res, const struct an_trainer *tr)
 			       "fewer than each loop's before (%u or more): a validation loop, or a "
 			       "loop stopped early? Counted as steps; tracer --steps marks them",
 			       tr->main_tid, tr->steps.last_loop[0], tr->steps.last_loop[1]);
+	if (tr->steps.other_batches && tr->steps.zip_loaders) {
+		analysis__warn(res, "main thread %u: beside %u data loaders zipped (a batch of each "
+			       "a step), %u batches in %u loops of another (%u-%u a loop: "
+			       "validation?) are no steps; the steps that held those loops last "
+			       "%.3f s", tr->main_tid, tr->steps.zip_loaders, tr->steps.other_batches,
+			       tr->steps.other_loops, tr->steps.other_per_loop[0],
+			       tr->steps.other_per_loop[1], (double)tr->steps.other_ns / 1e9);
+		return;
+	}
 	if (tr->steps.other_batches) {
 		analysis__warn(res, "main thread %u: batches of several data loaders; the steps "
 			       "are the batches of the one that sent the most (%u-%u a loop), not "
@@ -843,6 +852,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 	uint64_t ended = UINT64_MAX, win = tr->win_end - tr->win_start, pl_out = 0, until = 0;
 	uint64_t took = 0;
 	uint32_t size[MAX_POOLS] = { 0 }, best = 0, nar;
+	uint64_t out[MAX_POOLS] = { 0 };
 	struct an_pool *pl = NULL;
 	/*
 	 * The batches that reached the main thread or a relay of its process: a new pool's
@@ -885,7 +895,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 			pl_out = 0;
 		}
 		if (!pl_out)
-			pl_out = l[i].out;
+			pl_out = out[tr->dl.npools - 1] = l[i].out;
 		pl->workers++;
 		if (l[i].end < ended)
 			ended = l[i].end;
@@ -906,8 +916,10 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 	}
 	/*
 	 * A pool made before the first one delivered a batch is another loader's first
-	 * (loaders zipped), no re-creation.  Pools made together wait together: the time
-	 * from their iterators to their first takes counts once.
+	 * (loaders zipped), no re-creation; so is the first pool of the loader beside
+	 * zipped ones (validation: zip_others), found by its result queue.  Pools made
+	 * together wait together: the time from their iterators to their first takes
+	 * counts once.
 	 */
 	for (uint32_t i = 1; i < tr->dl.npools; i++) {
 		struct an_pool *q = &tr->dl.pools[i];
@@ -915,7 +927,8 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 
 		q->loader_first = first_of_loader(tr, i) ||
 				  (tr->dl.pools[0].first_batch > q->start && q->forked &&
-				   tr->dl.pools[0].forked);
+				   tr->dl.pools[0].forked) ||
+				  (tr->steps.other_ld && (uint32_t)out[i] == tr->steps.other_ld);
 		tr->dl.recreated += !q->loader_first;
 		from = q->iter > until ? q->iter : until;
 		if (q->first_take && q->start >= tr->win_start &&
@@ -1557,6 +1570,36 @@ static bool tail_other(const struct thr *t, uint32_t i, uint32_t lead, uint32_t 
 	return false;
 }
 
+/* Loader ld is one of those zipped in a run: r, the one before (pv) or the next (nx). */
+static bool zip_ours(const struct zip *r, const struct zip *nx, const struct zip *pv, uint32_t ld)
+{
+	return zip_find(r, ld) < r->k || zip_find(nx, ld) < nx->k || zip_find(pv, ld) < pv->k;
+}
+
+/*
+ * A take in a tail that another loader's new iterator made (a validation loop's): its
+ * workers forked (turns) since the take before (at from), and the next take of another
+ * loader is that one's, zipped in no run.  The new iterator puts its first indices
+ * (its prefetch) at once, and those puts read as takes of the batches still pending
+ * in the tail (pt_zip_val: a validation loop after each epoch, one step too many a
+ * loop, at the edge of the 2%).
+ */
+static bool foreign_startup(const struct thr *t, uint32_t i, uint64_t from, const uint64_t *turns,
+			    uint32_t nt, const struct zip *r, const struct zip *nx, const struct zip *pv)
+{
+	const struct snap *sn = &t->snaps[i];
+	bool turned = false;
+	uint32_t j = i;
+
+	for (uint32_t k = 0; k < nt && turns[k] < sn->ts; k++)
+		turned |= turns[k] > from;
+	if (!turned || !sn->ld)
+		return false;
+	while (++j < t->nsnaps && (!ld_take(&t->snaps[j]) || t->snaps[j].ld == sn->ld))
+		;
+	return j < t->nsnaps && !zip_ours(r, nx, pv, t->snaps[j].ld);
+}
+
 /* When children of t's process were forked or exited in the trace, sorted (*n). */
 static uint64_t *turns_of(struct an *a, const struct thr *t, uint32_t *n)
 {
@@ -1579,6 +1622,50 @@ static uint64_t *turns_of(struct an *a, const struct thr *t, uint32_t *n)
 }
 
 /*
+ * The takes beside zipped loaders of a loader none of them zipped (foreign[i]): a
+ * validation loop's (semi-supervised jobs validate on one loader).  Its loops (a run of
+ * one loader's takes), their sizes, and the steps that held them: from the last step's
+ * take before a loop to the first after it.  A user's script with a validation loop
+ * after each epoch: each validation batch read as a step, and its pool as a training
+ * pool re-created each epoch, with advice to make the (persistent) workers persistent.
+ */
+static void zip_others(struct an_trainer *tr, const struct thr *t, const uint8_t *foreign)
+{
+	uint32_t ld = 0, n = 0, lo = UINT32_MAX, hi = 0;
+	uint64_t from = 0, last = 0;
+
+	for (uint32_t i = 0; i <= t->nsnaps; i++) {
+		bool end = i == t->nsnaps;
+		const struct snap *sn = end ? NULL : &t->snaps[i];
+
+		if (!end && foreign[i] && n && sn->ld == ld) {
+			n++;
+			continue;
+		}
+		if (n && (end || foreign[i] || sn->kind == SNAP_TAKE)) {
+			lo = n < lo ? n : lo;
+			hi = n > hi ? n : hi;
+			tr->steps.other_batches += n;
+			tr->steps.other_loops++;
+			if (from && !end && !foreign[i])
+				tr->steps.other_ns += sn->ts - from;
+			n = 0;
+		}
+		if (end)
+			break;
+		if (foreign[i]) {
+			ld = sn->ld;
+			n = 1;
+			from = last;
+		} else if (sn->kind == SNAP_TAKE) {
+			last = sn->ts;
+		}
+	}
+	tr->steps.other_per_loop[0] = lo == UINT32_MAX ? 0 : lo;
+	tr->steps.other_per_loop[1] = hi;
+}
+
+/*
  * Loaders zipped: a loop that takes a batch from each of several loaders a step
  * (for a, b in zip(labelled, unlabelled): semi-supervised, domain adaptation, GANs),
  * so that two takes in a row come from different loaders (result pipes), where a
@@ -1594,8 +1681,10 @@ static uint64_t *turns_of(struct an *a, const struct thr *t, uint32_t *n)
 static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 {
 	uint32_t n = 0, alt = 0, last = 0, nz = 0, from = 0, tail = 0, cur = 0, lead = 0, nt = 0;
+	uint32_t fl = 0;	/* the loader of the validation loop the takes are in (0: none) */
 	const struct snap *prev = NULL;
 	uint64_t *c = NULL, *turns = NULL;
+	uint8_t *foreign = NULL;
 	struct zip *z = NULL;
 	bool in = false;
 
@@ -1609,7 +1698,8 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 		n++;
 	}
 	if (n < ZIP_MIN || 2 * alt < n || !(z = calloc(n + 1, sizeof(*z))) ||
-	    !(c = malloc(sizeof(*c) * (n + 1))) || !(turns = turns_of(a, t, &nt)))
+	    !(c = malloc(sizeof(*c) * (n + 1))) || !(turns = turns_of(a, t, &nt)) ||
+	    !(foreign = calloc(t->nsnaps + 1, 1)))
 		goto out;
 	last = 0;
 	for (uint32_t i = 0; i <= t->nsnaps; i++) {
@@ -1649,14 +1739,33 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 		r = &z[cur];
 		if (sn->kind != SNAP_TAKE)
 			continue;
-		gap = prev ? sn->a.cat[CAT_COMPUTE] - prev->a.cat[CAT_COMPUTE] : UINT64_MAX;
-		prev = sn;
 		/* of a loader of this run, the one before (its first take may be that
 		 * run's tail's last) or the next */
 		nx = cur + 1 < nz ? &z[cur + 1] : r;
 		pv = cur ? &z[cur - 1] : r;
-		ours = !sn->ld || zip_find(r, sn->ld) < r->k || zip_find(nx, sn->ld) < nx->k ||
-		       zip_find(pv, sn->ld) < pv->k;
+		ours = !sn->ld || zip_ours(r, nx, pv, sn->ld);
+		/*
+		 * A loader none of them zipped: a validation loop's.  A take of the cache
+		 * (no loader known) within its loop is no step, nor one of its batches:
+		 * the zipped loaders' batches pending from their tail, placed there (one
+		 * loader's takes seen in the tail stood for the steps), or its own tail's
+		 * (pt_zip_val: 5 such in a loop of 10 seen, 2 in one of 8 seen of 10).
+		 */
+		if (!sn->ld && fl) {
+			sn->kind = SNAP_OTHER;
+			tr->steps.zip_batches++;
+			continue;
+		}
+		if (!ours) {
+			sn->kind = SNAP_OTHER;
+			foreign[i] = 1;
+			if (!tr->steps.other_ld)
+				tr->steps.other_ld = sn->ld;
+			fl = sn->ld;
+			continue;
+		}
+		if (sn->ld)
+			fl = 0;
 		/*
 		 * In a run's tail: after it, or a run's first snapshot (the take before its
 		 * first alternation, maybe the tail's last); a take of a loader not of that
@@ -1664,6 +1773,13 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 		 */
 		tr_run = i == r->from && cur ? pv : r;
 		after = i >= r->to || (i == r->from && cur);
+		if (after && prev && foreign_startup(t, i, prev->ts, turns, nt, r, nx, pv)) {
+			sn->kind = SNAP_OTHER;
+			tr->steps.zip_batches++;
+			continue;
+		}
+		gap = prev ? sn->a.cat[CAT_COMPUTE] - prev->a.cat[CAT_COMPUTE] : UINT64_MAX;
+		prev = sn;
 		if (!after || (sn->ld && zip_find(tr_run, sn->ld) == tr_run->k))
 			lead = 0;
 		if (r->thr && ours) {
@@ -1685,15 +1801,17 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 			}
 			continue;
 		}
-		if (ours && tail++ % r->k) {
+		if (tail++ % r->k) {
 			sn->kind = SNAP_OTHER;
 			tr->steps.zip_batches++;
 		}
 	}
+	zip_others(tr, t, foreign);
 out:
 	free(z);
 	free(c);
 	free(turns);
+	free(foreign);
 }
 
 /*

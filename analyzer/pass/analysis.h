@@ -150,6 +150,7 @@ struct an_trainer {
 		 * where it took from one); zip_batches: the other loaders' takes, no steps.
 		 */
 		uint32_t zip_loaders, zip_batches;
+		uint32_t other_ld;	/* zipped: the other loader's result pipe (ld) */
 		uint32_t loader_pid[2];	/* a worker of each loader's first pool (the steps', the other's) */
 		double mean_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms, cv, per_s;
 		double launches_per_step;
