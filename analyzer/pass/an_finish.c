@@ -1675,8 +1675,8 @@ static void zip_others(struct an_trainer *tr, const struct thr *t, const uint8_t
  * take of the step's loader; the other loaders' takes are no steps.  Between two runs
  * (an epoch's tail: no index left to put, most batches taken from the cache unseen,
  * those seen or spread of either loader), one take in as many as there are loaders
- * zipped is a step; a take there of a loader neither run zipped (a validation loop)
- * stays one.
+ * zipped is a step.  A loader that no run zipped, beside them (a validation loop's),
+ * takes no steps (zip_others).
  */
 static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 {
@@ -1782,7 +1782,7 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 		prev = sn;
 		if (!after || (sn->ld && zip_find(tr_run, sn->ld) == tr_run->k))
 			lead = 0;
-		if (r->thr && ours) {
+		if (r->thr) {
 			if (gap < r->thr ||
 			    tail_other(t, i, lead, cur + 1 < nz ? nx->from : t->nsnaps, turns, nt,
 				       a->end_ts, tr_run, gap)) {
@@ -1833,7 +1833,7 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 	/*
 	 * Zipped loaders' batches arrive interleaved: runs by the pool of the last arrival
 	 * are no loops there (attached to a user's script: the steps' loader's takes read as
-	 * two loaders', 38 steps for 47).  A validation loop beside them is not told apart.
+	 * two loaders', 38 steps for 47).  A validation loop beside them: zipped().
 	 */
 	zipped(&res->an, tr, t);
 	if (tr->steps.zip_loaders)
