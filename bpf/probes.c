@@ -48,7 +48,9 @@
 
 struct spec {
 	char *lib;		/* a path, or a file-name prefix ("libcuda.so") */
-	char *sym;
+	char *sym;		/* as given: names the same function may have, split at '|' */
+	char *alts;		/* sym's names, each NUL-terminated, nalts of them */
+	int nalts;
 	__u32 role;
 	bool cuda;		/* from --cuda: a missing symbol is normal, not worth a word */
 	bool marker;		/* from --steps */
@@ -162,10 +164,13 @@ static int add_spec(struct probes *p, const char *lib, const char *sym, __u32 ro
 	if (!n)
 		return -ENOMEM;
 	p->specs = n;
-	n[p->nspecs] = (struct spec){ strdup(lib), strdup(sym), role, cuda,
-				      !strcmp(lib, ST_MARK_LIB) && !strcmp(sym, ST_MARK_SYM) };
-	if (!n[p->nspecs].lib || !n[p->nspecs].sym)
+	n[p->nspecs] = (struct spec){ .lib = strdup(lib), .sym = strdup(sym), .alts = strdup(sym),
+				      .nalts = 1, .role = role, .cuda = cuda,
+				      .marker = !strcmp(lib, ST_MARK_LIB) && !strcmp(sym, ST_MARK_SYM) };
+	if (!n[p->nspecs].lib || !n[p->nspecs].sym || !n[p->nspecs].alts)
 		return -ENOMEM;
+	for (char *c = n[p->nspecs].alts; (c = strchr(c, '|')); *c++ = '\0')
+		n[p->nspecs].nalts++;
 	p->nspecs++;
 	return 0;
 }
@@ -311,23 +316,20 @@ static struct bpf_link *attach_one(struct probes *p, const char *path, const cha
 
 /*
  * The first of the spec's names ("a|b": the same function as builds name it) that
- * the file has, in `sym` (SYM_MAX); NULL when none attaches.  PyTorch 1.x exports
+ * the file has (*sym: that name); NULL when none attaches.  PyTorch 1.x exports
  * THPEngine_run_backward (_Z22...), 2.x makes it static (_ZL22..., in .symtab only).
  */
-#define SYM_MAX	256
-static struct bpf_link *attach_named(struct probes *p, const char *path, const char *names,
-				     char *sym, __u64 cookie, bool ret)
+static struct bpf_link *attach_named(struct probes *p, const char *path, const struct spec *s,
+				     const char **sym, __u64 cookie)
 {
 	struct bpf_link *l = NULL;
+	const char *n = s->alts;
 	int err = ENOENT;
 
-	for (const char *n = names; !l && *n;) {
-		size_t len = strcspn(n, "|");
-
-		snprintf(sym, SYM_MAX, "%.*s", (int)len, n);
-		if (!(l = attach_one(p, path, sym, cookie, ret)) && errno != ENOENT)
+	for (int k = 0; !l && k < s->nalts; k++, n += strlen(n) + 1) {
+		*sym = n;
+		if (!(l = attach_one(p, path, n, cookie, false)) && errno != ENOENT)
 			err = errno;	/* a name the file lacks says less than any other error */
-		n += len + (n[len] == '|');
 	}
 	if (!l)
 		errno = err;
@@ -392,7 +394,8 @@ static void attach_spec(struct worker *w, int si, int fd, const struct stat *st,
 	struct out o = { .def = { .role = s->role } };
 	bool timed = s->role == ST_PROBE_PLAIN || s->role == ST_PROBE_GPU_SYNC;
 	struct bpf_link *in, *out = NULL;
-	char path[64], sym[SYM_MAX];
+	const char *sym = s->sym;
+	char path[64];
 	__u64 cookie;
 	int err = 0;
 
@@ -407,7 +410,7 @@ static void attach_spec(struct worker *w, int si, int fd, const struct stat *st,
 	/* the definition precedes every call it times: the loop holds later records back */
 	o.ts = w->attach_ts = now_ns();
 	pthread_mutex_unlock(&p->mu);
-	in = attach_named(p, path, s->sym, sym, cookie, false);
+	in = attach_named(p, path, s, &sym, cookie);
 	if (!in)
 		err = errno;
 	if (in && timed && !(out = attach_one(p, path, sym, cookie, true))) {
@@ -1068,6 +1071,7 @@ void probes__free(struct probes *p)
 	for (int i = 0; i < p->nspecs; i++) {
 		free(p->specs[i].lib);
 		free(p->specs[i].sym);
+		free(p->specs[i].alts);
 	}
 	for (int i = 0; i < p->njobs; i++)
 		free(p->jobs[i].path);
