@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real GPU job (tests/workloads/gpu_job.py: PyTorch, CUDA, 2 workers, pin memory,
 # persistent workers) traced in run and attach mode, checked against the job's own
-# clock: GPU-bound (loss.item() waits for a chain of matrix products) with --cuda,
+# clock: GPU-bound (loss.item() waits for a chain of matrix products; then
+# torch.cuda.synchronize(), cudaDeviceSynchronize, in run mode) with --cuda,
 # the same without --cuda (said on top), data-bound with --torch-steps.  Needs a
 # CUDA GPU and a PyTorch that sees it ($GPU_PY, else python3, else /usr/bin/python3):
 # without one it skips, loudly; CI has none (last run: docs/performance.md's GPU row).
@@ -56,6 +57,8 @@ judge run gpu_sync
 TRACER=$TRACER tests/workloads/attach_run.sh -o "$TMP/att.zst" -q --cuda -- \
 	"$GPU_PY" $JOB gpu 200 "$TMP/att.truth" >/dev/null 2>"$TMP/att.err"
 judge att gpu_sync
+"$TRACER" run -q --cuda -o "$TMP/sync.zst" -- "$GPU_PY" $JOB sync 150 "$TMP/sync.truth" >/dev/null 2>"$TMP/sync.err"
+judge sync gpu_sync
 "$TRACER" run -q -o "$TMP/noc.zst" -- "$GPU_PY" $JOB gpu 100 "$TMP/noc.truth" >/dev/null 2>"$TMP/noc.err"
 judge noc unprobed
 "$TRACER" run -q --cuda --torch-steps -o "$TMP/data.zst" -- \
