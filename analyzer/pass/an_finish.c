@@ -1544,6 +1544,25 @@ static uint32_t zip_run(const struct thr *t, struct zip *z, uint64_t *c)
  * it, fell inside that step (one more there; one 7.8 ms after lead's take, with the
  * step's 7.5 ms, is a step of its own).  gap: the CPU since the take before.
  */
+/* The index of the next take of a known loader other than snapshot i's (nsnaps: none). */
+static uint32_t next_other_take(const struct thr *t, uint32_t i)
+{
+	uint32_t ld = t->snaps[i].ld;
+
+	while (++i < t->nsnaps && (!ld_take(&t->snaps[i]) || t->snaps[i].ld == ld))
+		;
+	return i;
+}
+
+/* A child forked or exited (turns[nt], sorted) strictly between lo and hi. */
+static bool turned_between(const uint64_t *turns, uint32_t nt, uint64_t lo, uint64_t hi)
+{
+	for (uint32_t k = 0; k < nt && turns[k] < hi; k++)
+		if (turns[k] > lo)
+			return true;
+	return false;
+}
+
 static bool tail_other(const struct thr *t, uint32_t i, uint32_t lead, uint32_t end,
 		       const uint64_t *turns, uint32_t nt, uint64_t end_ts,
 		       const struct zip *z, uint64_t gap)
@@ -1560,14 +1579,9 @@ static bool tail_other(const struct thr *t, uint32_t i, uint32_t lead, uint32_t 
 		       4 * (t->snaps[j].a.cat[CAT_COMPUTE] - sn->a.cat[CAT_COMPUTE]) < 3 * z->step;
 	}
 	/* the next take of another loader: past the loader's placed batches */
-	while (++j < t->nsnaps && (!ld_take(&t->snaps[j]) || t->snaps[j].ld == sn->ld))
-		;
-	if (j < t->nsnaps)
+	if ((j = next_other_take(t, i)) < t->nsnaps)
 		end_ts = t->snaps[j].ts;
-	for (uint32_t k = 0; k < nt && turns[k] < end_ts; k++)
-		if (turns[k] > sn->ts)
-			return true;
-	return false;
+	return turned_between(turns, nt, sn->ts, end_ts);
 }
 
 /* Loader ld is one of those zipped in a run: r, the one before (pv) or the next (nx). */
@@ -1587,16 +1601,11 @@ static bool zip_ours(const struct zip *r, const struct zip *nx, const struct zip
 static bool foreign_startup(const struct thr *t, uint32_t i, uint64_t from, const uint64_t *turns,
 			    uint32_t nt, const struct zip *r, const struct zip *nx, const struct zip *pv)
 {
-	const struct snap *sn = &t->snaps[i];
-	bool turned = false;
-	uint32_t j = i;
+	uint32_t j;
 
-	for (uint32_t k = 0; k < nt && turns[k] < sn->ts; k++)
-		turned |= turns[k] > from;
-	if (!turned || !sn->ld)
+	if (!t->snaps[i].ld || !turned_between(turns, nt, from, t->snaps[i].ts))
 		return false;
-	while (++j < t->nsnaps && (!ld_take(&t->snaps[j]) || t->snaps[j].ld == sn->ld))
-		;
+	j = next_other_take(t, i);
 	return j < t->nsnaps && !zip_ours(r, nx, pv, t->snaps[j].ld);
 }
 
