@@ -164,9 +164,10 @@ static void loader(FILE *f, const struct an_trainer *tr)
 		return;
 	}
 	if (tr->dl.npools > 1)
-		fprintf(f, "\ndata loader  %u workers per pool, %u pools (re-created %u times: "
-			"%u processes)", tr->dl.pool_size, tr->dl.npools, tr->dl.recreated,
-			tr->dl.nworkers);
+		fprintf(f, "\ndata loader  %u workers per pool%s, %u pools (re-created %u times: "
+			"%u processes)", tr->dl.pool_size,
+			tr->dl.pools_mixed ? " (the steps' loader's; pools of other sizes too)" : "",
+			tr->dl.npools, tr->dl.recreated, tr->dl.nworkers);
 	else
 		fprintf(f, "\ndata loader  %u worker%s", tr->dl.nworkers,
 			tr->dl.nworkers == 1 ? "" : "s");

@@ -1354,21 +1354,29 @@ static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_
 
 	if (!ino || ino == t->ld_ino || (t->flags & TF_RELAY_FED))
 		return 0;
-	t->ld_ino = ino;
-	if (!was.ino)
+	if (!was.ino) {
+		t->ld_ino = ino;
 		return 0;
+	}
 	while (k < LD_PARKED && t->ld_park[k].ino != ino)
 		k++;
 	if (k < LD_PARKED) {
 		to = t->ld_park[k];
 		t->ld_park[k] = (struct ld_parked){ 0 };
-		/* the other loader's loop ended: its batches pending were taken */
+		/*
+		 * The other loader's loop ended: its batches pending were taken, as its
+		 * takes (ld_ino is still its own here: with loaders zipped, one in its
+		 * epoch's tail, no index left to put, took its batch before the other's
+		 * arrived; read as the other's, the zip was not seen, 146 steps for 74
+		 * in a user's script).
+		 */
 		if (t->tail_from)
 			tail_end(a, t, ts, true);
 		else if (t->rx_open && t->pending)
 			take(a, t, t->rx_end, false);
 		t->pending = 0;
 	}
+	t->ld_ino = ino;
 	if (within) {
 		memmove(&t->ld_park[1], &t->ld_park[0], sizeof(t->ld_park[0]) * (LD_PARKED - 1));
 		t->ld_park[0] = was;
@@ -1383,6 +1391,29 @@ static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_
 }
 
 /*
+ * Pipe ino, which worker w wrote, is its result queue: a sibling's batches were read
+ * from it.  A pool's workers share their result queue, and a read names only the
+ * pipe's last writer: with 3 workers writing back to back, the others' puts went to
+ * no loader for most of an epoch, and a worker there at attach that was never the
+ * last writer made a pool of its own.
+ */
+static bool sibling_out(struct an *a, const struct proc *w, uint64_t ino)
+{
+	uint64_t *v = ino ? hmap_find(&a->result_pipes, ino) : NULL;
+	struct proc *q = v ? an__find_proc(a, (uint32_t)*v) : NULL;
+
+	return q && q->parent == w->parent && q->out_ino == ino && !an__proc_gone(q);
+}
+
+/* The pipe worker w's batches go to (0: not known yet). */
+static uint64_t worker_out(struct an *a, const struct proc *w)
+{
+	if (w->out_ino)
+		return w->out_ino;
+	return sibling_out(a, w, w->wrote_ino) ? w->wrote_ino : 0;
+}
+
+/*
  * The loader of t's put: its feeder's, the result pipe of the worker that reads the
  * index pipe the feeder writes (known once the worker read it and wrote a batch).
  */
@@ -1391,8 +1422,8 @@ static uint64_t put_loader(struct an *a, const struct thr *t)
 	struct thr *f = t->put_feeder ? an__find_thread(a, t->put_feeder) : NULL;
 	struct proc *w = f && !f->feeds_ino ? feeder_worker(a, f) : NULL;
 
-	if (w && w->out_ino && !an__proc_gone(w))
-		f->feeds_ino = w->out_ino;
+	if (w && !an__proc_gone(w))
+		f->feeds_ino = worker_out(a, w);
 	return f ? f->feeds_ino : 0;
 }
 
@@ -1845,6 +1876,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 (q = an__find_proc(a, (uint32_t)*w)) && !an__proc_gone(q)) {
 		src = (uint32_t)*w;
 		q->out_ino = ino;
+		if ((w = hmap_slot(&a->result_pipes, ino)))
+			*w = q->pid;
 	}
 	if (src)
 		t->ld_src = src;
@@ -3473,6 +3506,9 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 			t->proc->msgs++;
 			if (sc->fd.ino && (v = hmap_slot(&a->pipe_writer, sc->fd.ino)))
 				*v = t->pid;
+			t->proc->wrote_ino = sc->fd.ino;
+			if (!t->proc->out_ino && sibling_out(a, t->proc, sc->fd.ino))
+				t->proc->out_ino = sc->fd.ino;
 		}
 	}
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) &&

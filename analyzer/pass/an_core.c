@@ -1138,6 +1138,7 @@ void an__free(struct an *a)
 	hmap_free(&a->procs);
 	hmap_free(&a->feeder_fds);
 	hmap_free(&a->pipe_writer);
+	hmap_free(&a->result_pipes);
 	hmap_free(&a->self_msgs);
 	hmap_free(&a->task_fds);
 	hmap_free(&a->pipe_idx);

@@ -595,6 +595,7 @@ struct proc {
 	uint64_t fed_given;	/* wakes its threads gave to an ancestor's threads */
 	uint64_t msgs;		/* messages its threads wrote into pipes (a worker: batches) */
 	uint64_t out_ino;	/* the pipe its batches were read from (its loader's result queue) */
+	uint64_t wrote_ino;	/* the last pipe it wrote */
 	/*
 	 * A loader's iter() creates its queues (pipes) before it forks its workers: the
 	 * first pipe its process created since it last forked a process or lost a child
@@ -755,6 +756,7 @@ struct an {
 	struct hmap procs;	/* pid -> struct proc * */
 	struct hmap feeder_fds;	/* hash(pid, dev, ino) -> 1: fds batches arrive on */
 	struct hmap pipe_writer;	/* pipe ino -> the last child process that wrote it */
+	struct hmap result_pipes;	/* pipe ino -> a worker whose batches were read from it */
 	/* hash(pid, dev, ino) -> messages the process wrote itself into such a pipe, unread */
 	struct hmap self_msgs;
 	struct hmap task_fds;	/* hash(pid, dev, ino) -> 1: pipes its workers read indices on */

@@ -841,6 +841,42 @@ static uint64_t first_arrival(const struct thr *t, const struct arr *ar, uint32_
 }
 
 /*
+ * The training loader's pool size (its num_workers): the most common (ties: the
+ * larger), each pool weighed by the steps taken of its result queue (out) where pools
+ * differ in size and that is known: the loaders zipped with it or beside it may have
+ * fewer workers, and more pools (a user's script, 3 workers for the training loader,
+ * 1 for the one zipped with it and 1 for validation: "9 pools of 1").
+ */
+static void pool_size(struct an_trainer *tr, const uint64_t *out)
+{
+	uint64_t wt[MAX_POOLS] = { 0 }, best = 0, any = 0;
+	const struct thr *t = tr->main;
+	uint32_t np = tr->dl.npools;
+	bool mixed = false;
+
+	for (uint32_t i = 1; i < np; i++)
+		mixed |= tr->dl.pools[i].workers != tr->dl.pools[0].workers;
+	tr->dl.pools_mixed = mixed;
+	for (uint32_t s = 0; mixed && s < t->nsnaps; s++)
+		for (uint32_t i = 0; t->snaps[s].kind == SNAP_TAKE && t->snaps[s].ld && i < np; i++)
+			if ((uint32_t)out[i] == t->snaps[s].ld) {
+				wt[i]++;
+				any++;
+			}
+	for (uint32_t i = 0; i < tr->dl.npools; i++) {
+		uint64_t c = 0;
+
+		for (uint32_t k = 0; k < tr->dl.npools; k++)
+			if (tr->dl.pools[k].workers == tr->dl.pools[i].workers)
+				c += any ? wt[k] : 1;
+		if (c > best || (c == best && tr->dl.pools[i].workers > tr->dl.pool_size)) {
+			best = c;
+			tr->dl.pool_size = tr->dl.pools[i].workers;
+		}
+	}
+}
+
+/*
  * Groups the workers into pools: one DataLoader iterator forks all its workers before
  * its first batch, and they live until it ends.  A worker forked once the pool
  * delivered a batch, or once one of the pool's workers has exited, starts a new pool:
@@ -851,7 +887,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 {
 	uint64_t ended = UINT64_MAX, win = tr->win_end - tr->win_start, pl_out = 0, until = 0;
 	uint64_t took = 0;
-	uint32_t size[MAX_POOLS] = { 0 }, best = 0, nar;
+	uint32_t nar;
 	uint64_t out[MAX_POOLS] = { 0 };
 	struct an_pool *pl = NULL;
 	/*
@@ -901,19 +937,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 			ended = l[i].end;
 		set_pool(tr, l[i].pid, tr->dl.npools - 1);
 	}
-	/* the pool size: the most common (ties: the larger) */
-	for (uint32_t i = 0; i < tr->dl.npools; i++)
-		size[i] = tr->dl.pools[i].workers;
-	for (uint32_t i = 0; i < tr->dl.npools; i++) {
-		uint32_t c = 0;
-
-		for (uint32_t k = 0; k < tr->dl.npools; k++)
-			c += size[k] == size[i];
-		if (c > best || (c == best && size[i] > tr->dl.pool_size)) {
-			best = c;
-			tr->dl.pool_size = size[i];
-		}
-	}
+	pool_size(tr, out);
 	/*
 	 * A pool made before the first one delivered a batch is another loader's first
 	 * (loaders zipped), no re-creation; so is the first pool of the loader beside
@@ -1570,14 +1594,15 @@ static bool tail_other(const struct thr *t, uint32_t i, uint32_t lead, uint32_t 
 	const struct snap *sn = &t->snaps[i];
 	uint32_t j = i;
 
-	if (!lead || sn->ld == lead)
-		return false;
 	if (!sn->ld) {
 		while (++j < end && !ld_take(&t->snaps[j]))
 			;
-		return j < end && t->snaps[j].ld == lead && 4 * gap < 3 * z->step &&
+		return j < end && (lead ? t->snaps[j].ld == lead : zip_find(z, t->snaps[j].ld) < z->k) &&
+		       4 * gap < 3 * z->step &&
 		       4 * (t->snaps[j].a.cat[CAT_COMPUTE] - sn->a.cat[CAT_COMPUTE]) < 3 * z->step;
 	}
+	if (!lead || sn->ld == lead)
+		return false;
 	/* the next take of another loader: past the loader's placed batches */
 	if ((j = next_other_take(t, i)) < t->nsnaps)
 		end_ts = t->snaps[j].ts;

@@ -98,6 +98,7 @@ static void setup(struct an_result *res, const struct an_opts *o)
 	hmap_init(&a->procs);
 	hmap_init(&a->feeder_fds);
 	hmap_init(&a->pipe_writer);
+	hmap_init(&a->result_pipes);
 	hmap_init(&a->self_msgs);
 	hmap_init(&a->task_fds);
 	hmap_init(&a->pipe_idx);

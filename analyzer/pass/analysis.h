@@ -173,7 +173,8 @@ struct an_trainer {
 		 * the first one, inside the window).
 		 */
 		struct an_pool pools[MAX_POOLS];
-		uint32_t npools, pool_size;
+		uint32_t npools, pool_size;	/* pool_size: the steps' loader's num_workers */
+		bool pools_mixed;	/* pools of several sizes (loaders zipped, validation) */
 		uint32_t recreated;	/* pools after the first but a second loader's first */
 		uint64_t recreate_ns;
 		uint32_t relay_tid[MAX_RELAYS];

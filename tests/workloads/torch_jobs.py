@@ -34,7 +34,8 @@
             validation loader's persistent_workers (default: --persistent's);
             --intra-op N the main process's intra-op threads (torch.set_num_threads:
             an OpenMP team; default 1); --zip 1 a second loader zipped with the
-            training loader (a batch of each a step, as zip(a, b) takes them)
+            training loader (a batch of each a step, as zip(a, b) takes them),
+            with --zip-workers workers (default: --workers; pools of two sizes)
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -87,7 +88,8 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              persistent=0, decode_reps=0, sleep_us=0, lock_hold_us=0, net_latency_us=0,
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
-             left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1, zip=0)
+             left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1, zip=0,
+             zip_workers=-1)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -303,7 +305,7 @@ class Job:
         self.vloops = 0
         # a second loader zipped with the training loader (--zip): a pool each epoch, or one
         zpools = pools if args.workers and args.zip else 0
-        self.truth = Truth(pools + self.vpools + zpools, args.workers)
+        self.truth = Truth(pools + self.vpools + zpools, max(args.workers, args.zip_workers))
         self.server, self.server_info = self._server()
         self.ds = Samples(args, self.truth, self.server)
         self.sampler = BatchSampler(args, self.truth)
@@ -317,7 +319,7 @@ class Job:
             # its batches numbered as a validation loader's: none is a step's
             self.zds = Samples(args, self.truth, self.server)
             self.zsampler = BatchSampler(args, self.truth, zipped=True)
-            self.zloader = self._loader(self.zds, self.zsampler)
+            self.zloader = self._loader(self.zds, self.zsampler, workers=args.zip_workers)
             self.zpool = pools + self.vpools
         self.model = mlp(args.hidden)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01)
@@ -328,10 +330,11 @@ class Job:
         self.epochs, self.wbase, self.vals = [], {}, []
         self.bg = None
 
-    def _loader(self, ds, sampler, persistent=None):
+    def _loader(self, ds, sampler, persistent=None, workers=None):
         args, kw = self.args, {}
         persistent = args.persistent if persistent is None else persistent
-        if args.workers:
+        workers = args.workers if workers is None else workers
+        if workers:
             kw = dict(multiprocessing_context="fork", prefetch_factor=args.prefetch,
                       persistent_workers=bool(persistent),
                       worker_init_fn=worker_init(ds, self.truth))
@@ -340,8 +343,8 @@ class Job:
                 kw.update(pin_memory=True, pin_memory_device="cpu")
         if args.iterable:
             return DataLoader(Stream(ds, sampler, persistent), batch_size=None,
-                              num_workers=args.workers, **kw)
-        return DataLoader(ds, batch_size=None, sampler=sampler, num_workers=args.workers, **kw)
+                              num_workers=workers, **kw)
+        return DataLoader(ds, batch_size=None, sampler=sampler, num_workers=workers, **kw)
 
     def _server(self):
         """The feature server: the runner's ($ST_FEATURE_SERVER), or our own child."""
@@ -579,6 +582,7 @@ class Job:
                         "persistent_workers": bool(a.persistent), "epochs": a.epochs,
                         "val_persistent_workers": bool(a.val_persistent),
                         "intra_op_threads": a.intra_op, "zip": a.zip,
+                        "zip_workers": a.zip_workers if a.zip else 0,
                         "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
                         "left_in_epoch": a.left_in_epoch, "val_every": a.val_every,
@@ -623,6 +627,10 @@ def parse_args():
         a.step_sched = 1 if a.workers else 0
     if a.val_persistent < 0:
         a.val_persistent = a.persistent
+    if a.zip_workers < 0:
+        a.zip_workers = a.workers
+    if a.zip and bool(a.zip_workers) != bool(a.workers):
+        p.error("--zip-workers: 0 only with --workers 0")
     for knob in ("batch_size", "epochs", "batches_per_epoch", "prefetch", "hidden", "intra_op"):
         if getattr(a, knob) < 1:
             p.error("--%s must be at least 1" % knob.replace("_", "-"))
