@@ -3450,7 +3450,7 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 {
 	const struct st_ev_syscall *sc = &ev->sc;
-	bool has_fd = sc->present & ST_SC_FD, arrival, batch_fd;
+	bool has_fd = sc->present & ST_SC_FD, arrival, batch_fd, server;
 	struct covered cv;
 	uint64_t e = ev->ts, s, *v;
 
@@ -3490,7 +3490,9 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		relay_fetched(a, t);
 	if (t->rx_open && !rx_call(sc) && !rx_pipe_call(t, sc))
 		t->rx_foreign = true;
-	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr)) {
+	/* (a forkserver's pipes carry its workers' pids and exit codes: an__mp_server) */
+	server = t->proc && an__mp_server(t->proc);
+	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && is_write_syscall(sc->b.nr) && !server) {
 		/* a worker wrote: its ancestors receive batches reading it (the result
 		 * queue), even when the batch is already there and nobody waits */
 		uint64_t key = fd_key(t->pid, sc->fd.dev, sc->fd.ino);
@@ -3512,7 +3514,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		}
 	}
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) &&
-	    t->proc && t->proc->parent)
+	    t->proc && t->proc->parent && !server)
 		/* a worker read: its ancestors write the indices of the batches to load
 		 * into it (DataLoader's index queues, trainsim's task pipes) */
 		ancestors_pipe(a, &a->task_fds, t, sc);

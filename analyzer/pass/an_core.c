@@ -55,7 +55,7 @@ static void link_parent(struct an *a, struct proc *p, struct proc *parent)
 		     c = q, q = q->parent, depth++) {
 			wk__flush_sub(q, a->now);
 			q->sub_n[p->dstate]++;
-			if (an__launched(c))
+			if (an__launched(c) || (c == p && an__mp_server(p)))
 				q->xsub_n[p->dstate]++;
 		}
 	an__relaunch(a, p);
@@ -191,6 +191,44 @@ bool an__launched(const struct proc *p)
 }
 
 /*
+ * multiprocessing's forkserver (python3 -c 'from multiprocessing.forkserver import
+ * main; ...'; DataLoader(multiprocessing_context="forkserver"), and Python 3.14's
+ * default on Linux): the workers fork from it, so they are its trainer's, but it
+ * is no worker itself.  It sleeps until asked for a worker and writes each new
+ * worker's pid back: read as a worker asleep 35% of the time and as batches, the
+ * verdict was a fetch stall for a prep-bound job, and 62-64 steps for 59.  Its
+ * workers' command line is its own (a fork keeps it: at attach, that is all there is).
+ */
+bool an__mp_server(const struct proc *p)
+{
+	return (p->flags & PF_MP_SAYS) && !(p->parent && (p->parent->flags & PF_MP_SAYS));
+}
+
+static bool mp_says(const struct proc *p)
+{
+	const char *c = p->argv ? p->argv : p->cmdline;
+
+	return c && strstr(c, "multiprocessing.forkserver");
+}
+
+/* p, whose command line now says forkserver or no longer, and its children (attach). */
+static void mp_resay(struct an *a, struct proc *p)
+{
+	bool was = an__mp_server(p);
+	struct proc *q;
+
+	FOR_PROCS(a, q)
+		if (q->parent == p && an__mp_server(q))
+			wk__server_move(a, q, false);
+	p->flags ^= PF_MP_SAYS;
+	if (an__mp_server(p) != was)
+		wk__server_move(a, p, !was);
+	FOR_PROCS(a, q)
+		if (q->parent == p && an__mp_server(q))
+			wk__server_move(a, q, true);
+}
+
+/*
  * Decides again whether p was launched, from what the trace said of it since (its
  * parent, an exec, a command line).  A launched program's states, and its
  * descendants', are not its parent's loader's (wk__launch_move).
@@ -199,6 +237,8 @@ void an__relaunch(struct an *a, struct proc *p)
 {
 	bool now = launched_of(p);
 
+	if (mp_says(p) != !!(p->flags & PF_MP_SAYS))
+		mp_resay(a, p);
 	if (now == an__launched(p))
 		return;
 	wk__launch_move(a, p, now);
@@ -210,7 +250,7 @@ bool an__is_worker(const struct proc *q, const struct proc *p)
 {
 	int depth = 0;
 
-	if (!q || !p || q == p)
+	if (!q || !p || q == p || an__mp_server(q))
 		return false;
 	for (; q && q != p && depth < AN_MAX_DEPTH; q = q->parent, depth++)
 		if (an__launched(q))

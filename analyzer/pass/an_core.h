@@ -554,6 +554,7 @@ struct thr {
 #define PF_FED		(1u << 8)	/* a thread of it received a batch from a worker (direct) */
 #define PF_RELAYS	(1u << 9)	/* a thread of it, not its first, is a relay (attr__is_relay) */
 #define PF_GPU_DEV	(1u << 10)	/* it opened or held a GPU device (/dev/nvidia0, ...) */
+#define PF_MP_SAYS	(1u << 11)	/* its command line is multiprocessing's forkserver's */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;
@@ -818,7 +819,19 @@ static inline bool an__proc_gone(const struct proc *p)
 struct proc *an__find_proc(struct an *a, uint32_t pid);
 bool an__is_descendant(const struct proc *p, const struct proc *anc);
 bool an__is_python(const struct proc *p);
+/* Every thread, every process of the pass (hash map order). */
+#define FOR_THREADS(a, t)                                                            \
+	for (size_t _i = 0; _i < (a)->threads.cap; _i++)                             \
+		if ((a)->threads.keys[_i] && (a)->threads.keys[_i] != UINT64_MAX &&  \
+		    ((t) = (struct thr *)(uintptr_t)(a)->threads.vals[_i]))
+#define FOR_PROCS_(a, p, j)                                                          \
+	for (size_t j = 0; j < (a)->procs.cap; j++)                                  \
+		if ((a)->procs.keys[j] && (a)->procs.keys[j] != UINT64_MAX &&        \
+		    ((p) = (struct proc *)(uintptr_t)(a)->procs.vals[j]))
+#define FOR_PROCS(a, p) FOR_PROCS_(a, p, _j)
+
 bool an__launched(const struct proc *p);
+bool an__mp_server(const struct proc *p);
 void an__relaunch(struct an *a, struct proc *p);
 bool an__is_worker(const struct proc *q, const struct proc *p);
 bool an__worker_woke(struct an *a, const struct thr *t, uint32_t waker_tid, uint32_t waker_pid);
@@ -904,6 +917,7 @@ void wk__block(struct an *a, const struct st_event *ev);
 void wk__pcache(struct an *a, const struct st_event *ev);
 void wk__end(struct an *a, struct proc *p, uint64_t ts);
 void wk__launch_move(struct an *a, struct proc *p, bool launched);
+void wk__server_move(struct an *a, struct proc *p, bool on);
 void wk__loader_cum(const struct proc *p, uint64_t cum[NWS]);
 
 #endif

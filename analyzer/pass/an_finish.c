@@ -16,15 +16,6 @@
 #define WORKER_BUSY	0.01	/* a child process busy 1% of the window is a worker */
 #define CLUSTER_RATIO	4.0	/* step gaps at least this much longer than in-step gaps */
 
-#define FOR_THREADS(a, t)                                                            \
-	for (size_t _i = 0; _i < (a)->threads.cap; _i++)                             \
-		if ((a)->threads.keys[_i] && (a)->threads.keys[_i] != UINT64_MAX &&  \
-		    ((t) = (struct thr *)(uintptr_t)(a)->threads.vals[_i]))
-#define FOR_PROCS_(a, p, j)                                                          \
-	for (size_t j = 0; j < (a)->procs.cap; j++)                                  \
-		if ((a)->procs.keys[j] && (a)->procs.keys[j] != UINT64_MAX &&        \
-		    ((p) = (struct proc *)(uintptr_t)(a)->procs.vals[j]))
-#define FOR_PROCS(a, p) FOR_PROCS_(a, p, _j)
 
 /*
  * How much of a thread's time is a training loop's: on CPU, or waiting for batches,
@@ -988,6 +979,7 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 		struct an_worker *w;
 
 		if (!p || !an__is_descendant(q, p) || is_trainer_pid(res, q->pid) || launched_by(q, p) ||
+		    an__mp_server(q) ||
 		    (!q->fed_given && !q->msgs &&
 		     (double)(q->own[WS_CPU] + q->own[WS_IO] + q->own[WS_NET]) <
 		     WORKER_BUSY * (double)win))

@@ -60,7 +60,7 @@ static void proc_set(struct an *a, struct proc *p, uint8_t st, uint64_t ts)
 
 	own_flush(a, p, ts);
 	for (int depth = 0; q && depth < AN_MAX_DEPTH; c = q, q = q->parent, depth++) {
-		bool x = an__launched(c);
+		bool x = an__launched(c) || (c == p && an__mp_server(p));
 
 		wk__flush_sub(q, ts);
 		if (old != WS_NONE && q->sub_n[old])
@@ -208,6 +208,21 @@ void wk__launch_move(struct an *a, struct proc *p, bool launched)
 		else
 			q->xsub_n[i] -= n < q->xsub_n[i] ? n : q->xsub_n[i];
 	}
+}
+
+/* p is now (on), or no longer, a forkserver: its own state is no worker's (proc_set). */
+void wk__server_move(struct an *a, struct proc *p, bool on)
+{
+	struct proc *q = p->parent;
+	uint8_t i = p->dstate;
+
+	if (!q || i == WS_NONE || an__launched(p))
+		return;
+	wk__flush_sub(q, a->now);
+	if (on)
+		q->xsub_n[i]++;
+	else if (q->xsub_n[i])
+		q->xsub_n[i]--;
 }
 
 void wk__end(struct an *a, struct proc *p, uint64_t ts)

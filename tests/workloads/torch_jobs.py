@@ -35,7 +35,8 @@
             --intra-op N the main process's intra-op threads (torch.set_num_threads:
             an OpenMP team; default 1); --zip 1 a second loader zipped with the
             training loader (a batch of each a step, as zip(a, b) takes them),
-            with --zip-workers workers (default: --workers; pools of two sizes)
+            with --zip-workers workers (default: --workers; pools of two sizes);
+            --mp-context fork|spawn|forkserver how DataLoader starts its workers
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -173,7 +174,7 @@ class Samples(Dataset):
     def __init__(self, args, truth, server):
         self.args, self.truth, self.server = args, truth, server
         self.pool, self.kernel = image_pool()
-        self.lock = multiprocessing.get_context("fork").Lock() if args.lock_hold_us else None
+        self.lock = multiprocessing.get_context(args.mp_context).Lock() if args.lock_hold_us else None
         self.sock = None
         self.slot = 0
         self.vslots = None      # a validation loader's: the pool its next iterator forks
@@ -254,14 +255,20 @@ class Stream(IterableDataset):
                 yield self.samples[(b, idxs)]
 
 
-def worker_init(ds, truth):
-    def init(w):
+class WorkerInit:
+    """A worker's worker_init_fn: its truth slot.  A class, not a closure: spawn and
+    forkserver workers get it pickled, with the dataset (--mp-context)."""
+
+    def __init__(self, ds, truth):
+        self.ds, self.truth = ds, truth
+
+    def __call__(self, w):
+        ds, truth = self.ds, self.truth
         torch.set_num_threads(1)
         # a validation loader's pool: its own slots, after the training pools'
         ds.slot = (truth.a[2] if ds.vslots is None else ds.vslots) * truth.w + w
         truth.set(ds.slot, F_PID, os.getpid())
         truth.set(ds.slot, F_BORN, time.monotonic_ns())
-    return init
 
 
 def cpu_pin_memory():
@@ -335,9 +342,9 @@ class Job:
         persistent = args.persistent if persistent is None else persistent
         workers = args.workers if workers is None else workers
         if workers:
-            kw = dict(multiprocessing_context="fork", prefetch_factor=args.prefetch,
+            kw = dict(multiprocessing_context=args.mp_context, prefetch_factor=args.prefetch,
                       persistent_workers=bool(persistent),
-                      worker_init_fn=worker_init(ds, self.truth))
+                      worker_init_fn=WorkerInit(ds, self.truth))
             if args.pin_memory:
                 cpu_pin_memory()
                 kw.update(pin_memory=True, pin_memory_device="cpu")
@@ -583,6 +590,7 @@ class Job:
                         "val_persistent_workers": bool(a.val_persistent),
                         "intra_op_threads": a.intra_op, "zip": a.zip,
                         "zip_workers": a.zip_workers if a.zip else 0,
+                        "mp_context": a.mp_context,
                         "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
                         "left_in_epoch": a.left_in_epoch, "val_every": a.val_every,
@@ -615,6 +623,9 @@ def parse_args():
         p.add_argument("--" + knob.replace("_", "-"), type=int, default=None,
                        help="default: %s" % JOBS.get(knob, KNOBS[knob]))
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--mp-context", default="fork", choices=("fork", "spawn", "forkserver"),
+                   help="how DataLoader starts its workers (multiprocessing_context; "
+                        "forkserver: Python 3.14's default on Linux)")
     a = p.parse_args()
     for knob, val in {**KNOBS, **JOBS[a.job]}.items():
         if getattr(a, knob) is None:
