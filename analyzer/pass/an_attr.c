@@ -2606,7 +2606,8 @@ static bool team_wait(struct an *a, const struct seg *g)
  */
 static bool gil_wait(const struct thr *t, const struct seg *g)
 {
-	return g->nr == NR(futex) && an__is_python(t->proc) && 2 * g->act >= g->wake - g->start;
+	return g->nr == NR(futex) && !(g->flags & SEG_FX_OTHER) && an__is_python(t->proc) &&
+	       2 * g->act >= g->wake - g->start;
 }
 
 #define HANDOFF_NS	1000000ull	/* a futex wait this short, a sibling's wake: a handoff */
@@ -2815,6 +2816,29 @@ struct covered {
 	struct seg *first, *last;
 };
 
+/*
+ * CPython's GIL is a condition variable its waiters wait on with a timeout (the
+ * switch interval, 5 ms), its mutex next to it (glibc: the condition's futex words,
+ * then the mutex's lock word, 48 bytes in), then the condition and mutex a thread
+ * that dropped it waits on until another took it (FORCE_SWITCHING): 0x58 and 0x60
+ * past the first word.  Learnt from the first timed condition wait of the process
+ * that timed out and then released its mutex (futex_chain: fx_cond); a futex wait on
+ * any other word is no GIL wait, whoever ends it.  A loop fed by a thread of its own
+ * (a threaded prefetcher: queue.get() on a Python lock, a semaphore) waited 0.70 s
+ * for it and 0.11 s for the GIL, all of it read as "waiting for CPython's GIL".
+ */
+#define GIL_TMO_MAX_NS	20000000ull	/* the switch interval (5 ms) and then some; a C++
+					 * thread's timed waits (watchdogs) are longer */
+#define GIL_SPAN_BELOW	0x10
+#define GIL_SPAN_ABOVE	0x68
+
+static bool not_gil(const struct thr *t, uint64_t uaddr)
+{
+	uint64_t w = t->proc ? t->proc->gil_word : 0;
+
+	return w && (uaddr + GIL_SPAN_BELOW < w || uaddr > w + GIL_SPAN_ABOVE);
+}
+
 /* Gives the syscall's identity to the off-CPU segments it covers. */
 static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64_t s, uint64_t e,
 		  struct covered *cv)
@@ -2855,6 +2879,8 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 			g->dev = sc->fd.dev;
 			g->ino = sc->fd.ino;
 		}
+		if ((sc->present & ST_SC_FUTEX) && not_gil(t, sc->futex.uaddr))
+			g->flags |= SEG_FX_OTHER;
 		/* a batch came through this fd: reads on it are arrivals from now on */
 		/*
 		 * Pipes only: a worker also wakes the thread on the sockets that pass a
@@ -3358,7 +3384,7 @@ static void chain_end(struct an *a, struct thr *t, const struct seg *last, bool 
 
 	t->fx_open = false;
 	if (!last) {
-		if (t->fx_cond && chain_held(t)) {
+		if (t->fx_cond && chain_held(t) && !not_gil(t, t->fx_addr)) {
 			ovl_add_f(t, t->fx_start, t->fx_end, CAT_LOCK, OVF_ALL | OVF_GIL);
 			lock_waited(t, t->fx_start, t->fx_end);
 		}
@@ -3366,7 +3392,7 @@ static void chain_end(struct an *a, struct thr *t, const struct seg *last, bool 
 	}
 	if (last->wrel != WREL_SIBLING && !sib)
 		return;
-	if (chain_held(t))
+	if (chain_held(t) && !not_gil(t, t->fx_addr))
 		flags |= OVF_GIL;
 	lock_waited(t, t->fx_start, t->fx_end);
 	/* a queue feeder of the loader held it while t was in next(): the loader's wait */
@@ -3433,8 +3459,11 @@ static void futex_chain(struct an *a, struct thr *t, const struct st_ev_syscall 
 	if (timeout) {
 		t->fx_waddr = sc->futex.uaddr;
 		t->fx_cond = false;
+		t->fx_short = e - s <= GIL_TMO_MAX_NS;
 	} else if (sc->futex.uaddr > t->fx_waddr && sc->futex.uaddr <= t->fx_waddr + 8) {
 		t->fx_cond = true;
+		if (t->fx_short && t->proc && !t->proc->gil_word && an__is_python(t->proc))
+			t->proc->gil_word = t->fx_waddr;
 	}
 	/*
 	 * Woken (0), or the value changed before it slept (EAGAIN: a wake raced it).  On

@@ -120,6 +120,7 @@ enum seg_kind { SEG_CPU = 0, SEG_OFF };
 #define SEG_NET		(1u << 3)	/* its wakeup chain leads to a network receive */
 #define SEG_IN_NEXT	(1u << 4)	/* began in the loader's next(): a receipt, its tail */
 #define SEG_LOADER_POLL	(1u << 5)	/* DataLoader's 5 s poll of a pipe, workers alive (loader_poll) */
+#define SEG_FX_OTHER	(1u << 6)	/* a futex wait on another word than its process's GIL's */
 
 struct seg {
 	uint64_t start, end;
@@ -481,6 +482,7 @@ struct thr {
 	 */
 	bool fx_open, fx_in_next;	/* fx_in_next: it began in the loader's next() */
 	bool fx_cond;	/* since its last timeout, a call on the condition's mutex */
+	bool fx_short;	/* its last timeout came within GIL_TMO_MAX_NS (the GIL's may) */
 	uint64_t fx_addr, fx_start, fx_end, fx_act0, fx_act1;
 	uint64_t fx_waddr;	/* the address of its last timed-out wait */
 	uint64_t act_out;	/* the process's active-thread integral at the last switch-out */
@@ -597,6 +599,7 @@ struct proc {
 	uint64_t msgs;		/* messages its threads wrote into pipes (a worker: batches) */
 	uint64_t out_ino;	/* the pipe its batches were read from (its loader's result queue) */
 	uint64_t wrote_ino;	/* the last pipe it wrote */
+	uint64_t gil_word;	/* CPython's GIL: its condition's futex word (0: not known; gil_word) */
 	/*
 	 * A loader's iter() creates its queues (pipes) before it forks its workers: the
 	 * first pipe its process created since it last forked a process or lost a child

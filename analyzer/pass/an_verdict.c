@@ -182,6 +182,17 @@ static bool team_bound(const struct an_trainer *tr)
 	return tr->team_ns && 2 * tr->team_ns >= tr->bd.ns[CAT_LOCK];
 }
 
+#define SIBLING_FEED_MIN	0.05	/* of the window: lock waits that may be a loader thread's */
+
+/* The window's lock waits that are neither the GIL's nor an intra-op team's. */
+static double sibling_locks(const struct an_trainer *tr)
+{
+	uint64_t other = tr->gil_ns + tr->team_ns < tr->bd.ns[CAT_LOCK] ?
+			 tr->bd.ns[CAT_LOCK] - tr->gil_ns - tr->team_ns : 0;
+
+	return tr->bd.total ? (double)other / (double)tr->bd.total : 0;
+}
+
 /* What the main thread waits for in its lock waits, for a summary line. */
 static const char *lock_waits_for(const struct an_trainer *tr)
 {
@@ -211,8 +222,10 @@ static void lock_advice(const struct an_trainer *tr, struct an_verdict *v)
 		return;
 	}
 	if (!gil_bound(tr)) {
-		advise(v, "the main thread waits on locks held by its own sibling threads %.0f%% "
-		       "of the time%s%s: shorten what those threads do under the lock",
+		advise(v, "the main thread waits on locks or queues that its own sibling threads "
+		       "release or fill %.0f%% of the time%s%s: shorten what those threads do "
+		       "under the lock, or, for a thread that makes the loop's batches (a threaded "
+		       "loader), make it faster or move its work to DataLoader workers",
 		       pct(tr->bd.frac[CAT_LOCK]), s ? ", e.g. thread" : "", who);
 		return;
 	}
@@ -417,7 +430,13 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 	if (strcmp(v->primary, "compute"))
 		close_second(tr, v, best, coll);
 	pools_advice(tr, v);
-	if (!tr->dl.nworkers && tr->steps.pattern[0])
+	if (!tr->dl.nworkers && tr->steps.pattern[0] && sibling_locks(tr) >= SIBLING_FEED_MIN)
+		advise(v, "no DataLoader workers (num_workers=0), and the main thread waits %.0f%% "
+		       "of the time on locks or queues its sibling threads release or fill (not "
+		       "the GIL): where one of them loads the data (a threaded loader), that is "
+		       "the loop's wait for its batches; DataLoader workers (num_workers>0) would "
+		       "load them in processes, beside the GIL", pct(sibling_locks(tr)));
+	else if (!tr->dl.nworkers && tr->steps.pattern[0])
 		advise(v, "no DataLoader workers (num_workers=0): the data loading runs on the main "
 		       "thread, inside each step, and shows as compute; num_workers>0 would load the "
 		       "next batches in worker processes meanwhile");
