@@ -1558,7 +1558,11 @@ static uint32_t zip_run(const struct thr *t, struct zip *z, uint64_t *c)
  * cache (no loader known) that splits the CPU of a step (z->step) with the next take,
  * one of lead's before the next run (end: its first snapshot), each part under 3/4 of
  * it, fell inside that step (one more there; one 7.8 ms after lead's take, with the
- * step's 7.5 ms, is a step of its own).  gap: the CPU since the take before.
+ * step's 7.5 ms, is a step of its own).  So does one before the tail's first take
+ * (no lead yet), followed by a take of a loader the run zipped: with every take's
+ * loader right, the run ends at the tail's first take, and such a cached take lies
+ * between (pt_zip_np: 90-91 steps for 88 in 2 traces).  gap: the CPU since the take
+ * before.
  */
 /* The index of the next take of a known loader other than snapshot i's (nsnaps: none). */
 static uint32_t next_other_take(const struct thr *t, uint32_t i)
