@@ -36,7 +36,9 @@
             an OpenMP team; default 1); --zip 1 a second loader zipped with the
             training loader (a batch of each a step, as zip(a, b) takes them),
             with --zip-workers workers (default: --workers; pools of two sizes);
-            --mp-context fork|spawn|forkserver how DataLoader starts its workers
+            --mp-context fork|spawn|forkserver how DataLoader starts its workers;
+            --bg-thread N a thread iterates the loader into a queue of N batches, the
+            loop takes them from there (a BackgroundGenerator)
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -53,6 +55,7 @@ import socket
 import struct
 import subprocess
 import sys
+import queue
 import threading
 import time
 import warnings
@@ -90,7 +93,7 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
              left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1, zip=0,
-             zip_workers=-1)
+             zip_workers=-1, bg_thread=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -253,6 +256,28 @@ class Stream(IterableDataset):
         for i, (b, idxs) in enumerate(self.sampler):
             if i % n == k:
                 yield self.samples[(b, idxs)]
+
+
+class BgIter:
+    """A background thread that iterates the loader into a queue.Queue(depth), the
+    loop taking its batches from there (--bg-thread: prefetch_generator's
+    BackgroundGenerator, a popular recipe; a new thread each epoch)."""
+
+    def __init__(self, loader, depth):
+        self.q = queue.Queue(depth)
+        self.t = threading.Thread(target=self._run, args=(loader,), daemon=True)
+        self.t.start()
+
+    def _run(self, loader):
+        for item in loader:
+            self.q.put(item)
+        self.q.put(None)
+
+    def __next__(self):
+        item = self.q.get()
+        if item is None:
+            raise StopIteration
+        return item
 
 
 class WorkerInit:
@@ -437,7 +462,7 @@ class Job:
             self.truth.a[2] = epoch
         self.sampler.epoch = epoch
         t_iter = time.monotonic_ns()
-        it = iter(self.loader)
+        it = BgIter(self.loader, a.bg_thread) if a.bg_thread else iter(self.loader)
         if a.zip:
             # for x, y in zip(loader, zloader): both iterators made together
             self.zsampler.epoch = epoch
@@ -590,7 +615,7 @@ class Job:
                         "val_persistent_workers": bool(a.val_persistent),
                         "intra_op_threads": a.intra_op, "zip": a.zip,
                         "zip_workers": a.zip_workers if a.zip else 0,
-                        "mp_context": a.mp_context,
+                        "mp_context": a.mp_context, "bg_thread": a.bg_thread,
                         "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
                         "left_in_epoch": a.left_in_epoch, "val_every": a.val_every,
