@@ -832,6 +832,35 @@ static uint64_t first_arrival(const struct thr *t, const struct arr *ar, uint32_
 }
 
 /*
+ * A forked pool's first batch is its own workers' first (ar: the arrivals, in time
+ * order), where another pool's came first: loaders zipped make their pools together,
+ * and the loop's first step waits for the first batch of each (pt_zip_uneq under
+ * load: the one-worker pool's first batch came 0.2 s after the other's, and the time
+ * lost re-creating workers was 0.218 s for the job's 0.438).
+ */
+static void own_first_batches(struct an_trainer *tr, const struct arr *ar, uint32_t nar)
+{
+	uint64_t own[MAX_POOLS] = { 0 };
+
+	for (uint32_t k = 0; k < nar; k++) {
+		const struct an_worker *w = worker_of(tr, ar[k].src);
+
+		if (w && w->pool < tr->dl.npools && !own[w->pool] &&
+		    ar[k].ts >= tr->dl.pools[w->pool].start)
+			own[w->pool] = ar[k].ts;
+	}
+	for (uint32_t i = 1; i < tr->dl.npools; i++) {
+		struct an_pool *q = &tr->dl.pools[i];
+
+		if (!q->forked || !own[i] || own[i] <= q->first_batch)
+			continue;
+		q->first_batch = own[i];
+		if (q->first_take)
+			q->first_take = first_take(tr->main, own[i]);
+	}
+}
+
+/*
  * The training loader's pool size (its num_workers): the most common (ties: the
  * larger), each pool weighed by the steps taken of its result queue (out) where pools
  * differ in size and that is known: the loaders zipped with it or beside it may have
@@ -929,6 +958,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 		set_pool(tr, l[i].pid, tr->dl.npools - 1);
 	}
 	pool_size(tr, out);
+	own_first_batches(tr, ar, nar);
 	/*
 	 * A pool made before the first one delivered a batch is another loader's first
 	 * (loaders zipped), no re-creation; so is the first pool of the loader beside
