@@ -394,6 +394,18 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		best = CAT_CPU;
 		v->fraction = runnable(tr);
 	}
+	/*
+	 * Waits at an intra-op team's barriers on a machine with no CPU to spare, no longer
+	 * than the time the loop was runnable without one: the team's threads finished
+	 * their share late for want of a CPU, as the loop itself waited for one
+	 * (pt_intraop in a clean clone's CI, beside the machine's other work: lock 0.249,
+	 * all of it at the barriers, CPU 0.247, the job's run queue 0.52).
+	 */
+	if (best == CAT_LOCK && team_bound(tr) && tr->spare_cpus < SPARE_CPU_MIN &&
+	    runnable(tr) >= CLOSE_SECOND * tr->bd.frac[CAT_LOCK]) {
+		best = CAT_CPU;
+		v->fraction = runnable(tr);
+	}
 	if (!tr->bd.total) {
 		v->primary = "unknown";
 		snprintf(v->summary, sizeof(v->summary), "no scheduling data for the main thread");
