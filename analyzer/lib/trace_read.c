@@ -529,7 +529,12 @@ static uint64_t fd_key(__u32 tid, __s32 fd)
 /* Remembers a full fd identity; 0, or -1 out of memory. */
 static int fd_remember(struct st_reader *r, __u32 tid, const struct st_sc_fd *fd)
 {
-	uint64_t *slot = hmap_slot(&r->fds, fd_key(tid, fd->fd));
+	/* mostly a thread's fd seen before in the frame (a new identity for it): the
+	 * inlined lookup, not hmap_slot()'s call */
+	uint64_t *slot = hmap_find(&r->fds, fd_key(tid, fd->fd));
+
+	if (!slot)
+		slot = hmap_slot(&r->fds, fd_key(tid, fd->fd));
 
 	if (!slot)
 		return -1;
