@@ -2641,6 +2641,9 @@ static bool ready(struct an *a, struct thr *t, const struct seg *g)
 
 	if (t->qlen > QUEUE_MAX)
 		return true;
+	/* its call's record may come yet: first, as it is mostly what a segment waits for */
+	if (g->end > t->sc_horizon && lag <= SC_HOLD_NS)
+		return false;
 	if (gpu_hold(a, t) && lag < PROBE_HOLD_NS)
 		return false;
 	/* a futex wait chain may turn it into a lock wait */
@@ -2660,18 +2663,19 @@ static bool ready(struct an *a, struct thr *t, const struct seg *g)
 	if (t->pending && (t->rx_open || t->tail_from) && lag < RX_HOLD_NS &&
 	    g->end > (t->rx_open ? t->rx_end : t->tail_from))
 		return false;
-	return g->end <= t->sc_horizon || lag > SC_HOLD_NS;
+	return true;
 }
 
 void attr__finalize(struct an *a, struct thr *t, bool all)
 {
 	while (t->qlen && (all || ready(a, t, q_at(t, 0)))) {
-		struct seg g = *q_at(t, 0);
+		/* given back, not copied: finalize_seg() copies it before anything can push */
+		struct seg *g = q_at(t, 0);
 
 		t->qhead = (t->qhead + 1) & (t->qcap - 1);
 		t->qlen--;
 		t->qseq++;
-		finalize_seg(a, t, &g);
+		finalize_seg(a, t, g);
 		drop_old_overlays(t, t->fin_until);
 	}
 	if (all && t->cur.dur) {

@@ -805,8 +805,29 @@ struct an {
 };
 
 /* an_core.c */
-struct thr *an__thread(struct an *a, uint32_t tid, uint32_t pid);
-struct thr *an__find_thread(struct an *a, uint32_t tid);
+struct thr *an__thread_slow(struct an *a, uint32_t tid, uint32_t pid);
+struct thr *an__find_thread_slow(struct an *a, uint32_t tid);
+
+/*
+ * Thread tid, NULL when not seen.  Inline: a few threads make most events, found in a
+ * direct-mapped cache before the hash map (threads are never freed during the pass,
+ * so an entry cannot go stale), and the call was most of the cost of a lookup that
+ * runs several times an event.
+ */
+static inline struct thr *an__find_thread(struct an *a, uint32_t tid)
+{
+	struct thr *c = a->thr_cache[tid & (AN_THR_CACHE - 1)];
+
+	return c && c->tid == tid ? c : an__find_thread_slow(a, tid);
+}
+
+/* Thread tid, made when new; its process pid when not known yet (pid 0: not known). */
+static inline struct thr *an__thread(struct an *a, uint32_t tid, uint32_t pid)
+{
+	struct thr *t = an__find_thread(a, tid);
+
+	return t && (t->proc || !pid) ? t : an__thread_slow(a, tid, pid);
+}
 struct proc *an__proc(struct an *a, uint32_t pid);
 /* p has exited, and its pid was not used again by a fork since (first_ts: the fork's) */
 static inline bool an__proc_gone(const struct proc *p)
