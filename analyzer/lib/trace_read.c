@@ -613,6 +613,10 @@ static int decode_syscall(struct st_reader *r, struct st_event *ev, const unsign
 		return err;
 	if ((ev->flags & ST_SC_COUNT) && take(&p, &len, &sc->count, 8))
 		return -1;
+	/* most calls are done here (an fd and a count): one test for the six fields */
+	if (!(ev->flags & (ST_SC_OFFSET | ST_SC_FUTEX | ST_SC_TIMEOUT | ST_SC_PCACHE | ST_SC_FDS |
+			   ST_SC_PATH)))
+		return 0;
 	if ((ev->flags & ST_SC_OFFSET) && take(&p, &len, &sc->offset, 8))
 		return -1;
 	if ((ev->flags & ST_SC_FUTEX) && take(&p, &len, &sc->futex, sizeof(sc->futex)))

@@ -37,6 +37,15 @@ void wk__flush_sub(struct proc *p, uint64_t ts)
 /* p's descendants' time in each state, up to its last flush, less the launched ones' */
 void wk__loader_cum(const struct proc *p, uint64_t cum[NWS])
 {
+	uint64_t x = 0;
+
+	/* mostly nothing launched ever ran under p: its descendants' time as it is */
+	for (int i = 0; i < NWS; i++)
+		x |= p->xsub_cum[i];
+	if (!x) {
+		memcpy(cum, p->sub_cum, sizeof(p->sub_cum));
+		return;
+	}
 	for (int i = 0; i < NWS; i++)
 		cum[i] = p->sub_cum[i] > p->xsub_cum[i] ? p->sub_cum[i] - p->xsub_cum[i] : 0;
 }
