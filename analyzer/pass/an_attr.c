@@ -2349,6 +2349,8 @@ static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu,
 static void account_overlaid(struct an *a, struct thr *t, uint64_t s, uint64_t e, int base,
 			     bool cpu, const struct piece *pc, struct share *sh, const struct seg *g)
 {
+	/* read once: the stores of each piece's accounts might otherwise be to *pc */
+	const struct piece pc0 = *pc;
 	uint32_t lo = 0;
 	uint64_t next;
 	uint8_t flags;
@@ -2356,7 +2358,7 @@ static void account_overlaid(struct an *a, struct thr *t, uint64_t s, uint64_t e
 
 	while (s < e) {
 		int cat = overlay_at(t, s, e, base, cpu, &next, &lo, &flags, &in_dl);
-		struct piece p = *pc;
+		struct piece p = pc0;
 
 		p.in_dl = in_dl;
 		if (next <= s)
@@ -2644,7 +2646,9 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 
 static bool tail_late(const struct thr *t, uint64_t ts);
 
-static bool ready(struct an *a, struct thr *t, const struct seg *g)
+/* Inlined in attr__finalize(): asked once or more a record, mostly to wait on. */
+static inline __attribute__((always_inline)) bool ready(struct an *a, struct thr *t,
+							 const struct seg *g)
 {
 	uint64_t lag = a->now > g->end ? a->now - g->end : 0;
 
