@@ -393,7 +393,7 @@ void attr__become_logger(struct an *a, struct thr *t)
 	if (p && p->nloggers < MAX_LOGGERS)
 		p->loggers[p->nloggers++] = t;
 	if (!t->tl)
-		t->tl = tl_grid__new(&a->grid, NCAT);
+		t->tl = tl_grid__new(&a->grid, a->o->no_charts ? 0 : NCAT);
 }
 
 /*

@@ -92,7 +92,7 @@ static void proc_set(struct an *a, struct proc *p, uint8_t st, uint64_t ts)
 	p->dsince = ts;
 	/* a process with a traced parent may be a data-loader worker: chart it */
 	if (!p->tl && p->parent && st != WS_NONE)
-		p->tl = tl_grid__new(&a->grid, NWS);
+		p->tl = tl_grid__new(&a->grid, a->o->no_charts ? 0 : NWS);
 }
 
 /*
