@@ -43,10 +43,10 @@ struct timeline {
 	unsigned nser;
 };
 
-/* Series s of t at bucket i. */
+/* Series s of t at bucket i (0 in a timeline that keeps nothing). */
 static inline float tl__get(const struct timeline *t, unsigned s, unsigned i)
 {
-	return t->v[(size_t)i * t->nser + s];
+	return t->v ? t->v[(size_t)i * t->nser + s] : 0;
 }
 
 struct tl_grid {
