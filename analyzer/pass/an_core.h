@@ -717,7 +717,8 @@ struct an_opts {
 	bool period_all;	/* watch the workers' patterns too (no cut, an_period.c) */
 	const struct an_obs *obs;	/* NULL: none */
 	bool no_charts;		/* no chart will be drawn: the timelines only charts read
-				 * (threads', workers') keep nothing (tl_grid__new()) */
+				 * (threads', workers', I/O throughput) keep nothing
+				 * (tl_grid__new()) */
 };
 
 #define AN_ARENA_MAX	(8u << 20)

@@ -240,7 +240,7 @@ void wk__end(struct an *a, struct proc *p, uint64_t ts)
 static struct iost *new_io(struct an *a, struct iost **io)
 {
 	if (!*io && (*io = calloc(1, sizeof(**io))))
-		(*io)->tput = tl_grid__new(&a->grid, 2);
+		(*io)->tput = tl_grid__new(&a->grid, a->o->no_charts ? 0 : 2);
 	return *io;
 }
 
