@@ -231,10 +231,18 @@ bool an__worker_woke(struct an *a, const struct thr *t, uint32_t waker_tid, uint
 
 struct file *an__file(struct an *a, uint32_t dev, uint64_t ino, bool create)
 {
-	uint64_t key = mix(dev, ino), *v = hmap_find(&a->file_idx, key);
+	/* a file read again and again: a direct-mapped cache before the hash map (files
+	 * are never removed, nor do they move in files[]: an entry cannot go stale) */
+	uint64_t key = mix(dev, ino), *v;
+	struct file_slot *c = &a->file_cache[key & (AN_FILE_CACHE - 1)];
 
-	if (v)
+	if (c->idx && c->key == key)
+		return &a->files[c->idx - 1];
+	if ((v = hmap_find(&a->file_idx, key))) {
+		c->key = key;
+		c->idx = (uint32_t)*v;
 		return &a->files[*v - 1];
+	}
 	if (!create || a->nfiles == AN_FILES_MAX)
 		return NULL;
 	if (a->nfiles == a->capfiles) {

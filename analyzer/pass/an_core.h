@@ -725,6 +725,7 @@ struct an_opts {
 #define AN_FILES_MAX	65536
 
 #define AN_THR_CACHE 64
+#define AN_FILE_CACHE 64
 
 /*
  * What the tracer cost, from its COST record: the BPF programs' share of one CPU
@@ -765,6 +766,10 @@ struct an {
 	struct pipe_holders *pipes;
 	uint32_t npipes, cappipes;
 	struct hmap file_idx;	/* hash(dev, ino) -> index + 1 in files[] */
+	struct file_slot {
+		uint64_t key;
+		uint32_t idx;	/* index + 1 in files[], 0: empty */
+	} file_cache[AN_FILE_CACHE];	/* in front of file_idx (an__file()) */
 	struct file *files;
 	uint32_t nfiles, capfiles;
 	char *arena;
