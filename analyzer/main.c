@@ -351,6 +351,8 @@ int main(int argc, char **argv)
 		}
 		c.o.obs = perfetto__observer(px);
 	}
+	/* without -o nothing reads the thread and worker timelines: not kept */
+	c.o.no_charts = !c.outdir;
 	status = analysis__run(res, &c.o, prog);
 	if (!status)
 		status = outputs(&c, res);

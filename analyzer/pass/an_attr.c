@@ -393,7 +393,7 @@ void attr__become_logger(struct an *a, struct thr *t)
 	if (p && p->nloggers < MAX_LOGGERS)
 		p->loggers[p->nloggers++] = t;
 	if (!t->tl)
-		t->tl = tl_grid__new(&a->grid, NCAT);
+		t->tl = tl_grid__new(&a->grid, a->o->no_charts ? 0 : NCAT);
 }
 
 /*
@@ -2194,9 +2194,14 @@ static void gil_credit(const struct an *a, struct thr *t, uint32_t holder, uint6
 	least->ns += hi - lo;
 }
 
-/* Adds [s, e) of category cat; no snapshot lies strictly inside. */
-static void add(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat,
-		const struct piece *pc, const uint64_t *wk, const struct seg *g)
+/*
+ * Adds [s, e) of category cat; no snapshot lies strictly inside.  Inlined in its one
+ * caller: it runs for every piece of every segment, and its call's register saves
+ * were a fifth of it.
+ */
+static inline __attribute__((always_inline)) void add(struct an *a, struct thr *t, uint64_t s,
+							uint64_t e, int cat, const struct piece *pc,
+							const uint64_t *wk, const struct seg *g)
 {
 	bool wakelat = pc->wakelat;
 
@@ -2281,17 +2286,21 @@ static void account(struct an *a, struct thr *t, uint64_t s, uint64_t e, int cat
 	uint64_t wk[NWS];
 	struct snap *p;
 
-	while ((p = next_pending(t)) && p->ts <= e) {
-		if (p->ts > s) {
-			count_launches(t, p->ts - 1);
-			add(a, t, s, p->ts, cat, pc, take_share(sh, p->ts - s, wk), g);
-			s = p->ts;
+	/* one call of add() for both kinds of piece: inlined once */
+	for (;;) {
+		bool snap = (p = next_pending(t)) && p->ts <= e;
+		uint64_t to = snap ? p->ts : e;
+
+		if (!snap || to > s)
+			count_launches(t, to - 1);
+		if (to > s) {
+			add(a, t, s, to, cat, pc, take_share(sh, to - s, wk), g);
+			s = to;
 		}
+		if (!snap)
+			break;
 		filled(t, p);
 	}
-	count_launches(t, e - 1);
-	if (e > s)
-		add(a, t, s, e, cat, pc, take_share(sh, e - s, wk), g);
 }
 
 static void drop_old_overlays(struct thr *t, uint64_t upto)
@@ -2373,6 +2382,8 @@ static int overlay_at(struct thr *t, uint64_t c, uint64_t e, int base, bool cpu,
 static void account_overlaid(struct an *a, struct thr *t, uint64_t s, uint64_t e, int base,
 			     bool cpu, const struct piece *pc, struct share *sh, const struct seg *g)
 {
+	/* read once: the stores of each piece's accounts might otherwise be to *pc */
+	const struct piece pc0 = *pc;
 	uint32_t lo = 0;
 	uint64_t next;
 	uint8_t flags;
@@ -2380,7 +2391,7 @@ static void account_overlaid(struct an *a, struct thr *t, uint64_t s, uint64_t e
 
 	while (s < e) {
 		int cat = overlay_at(t, s, e, base, cpu, &next, &lo, &flags, &in_dl);
-		struct piece p = *pc;
+		struct piece p = pc0;
 
 		p.in_dl = in_dl;
 		if (next <= s)
@@ -2669,12 +2680,17 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 
 static bool tail_late(const struct thr *t, uint64_t ts);
 
-static bool ready(struct an *a, struct thr *t, const struct seg *g)
+/* Inlined in attr__finalize(): asked once or more a record, mostly to wait on. */
+static inline __attribute__((always_inline)) bool ready(struct an *a, struct thr *t,
+							 const struct seg *g)
 {
 	uint64_t lag = a->now > g->end ? a->now - g->end : 0;
 
 	if (t->qlen > QUEUE_MAX)
 		return true;
+	/* its call's record may come yet: first, as it is mostly what a segment waits for */
+	if (g->end > t->sc_horizon && lag <= SC_HOLD_NS)
+		return false;
 	if (gpu_hold(a, t) && lag < PROBE_HOLD_NS)
 		return false;
 	/* a futex wait chain may turn it into a lock wait */
@@ -2694,18 +2710,19 @@ static bool ready(struct an *a, struct thr *t, const struct seg *g)
 	if (t->pending && (t->rx_open || t->tail_from) && lag < RX_HOLD_NS &&
 	    g->end > (t->rx_open ? t->rx_end : t->tail_from))
 		return false;
-	return g->end <= t->sc_horizon || lag > SC_HOLD_NS;
+	return true;
 }
 
 void attr__finalize(struct an *a, struct thr *t, bool all)
 {
 	while (t->qlen && (all || ready(a, t, q_at(t, 0)))) {
-		struct seg g = *q_at(t, 0);
+		/* given back, not copied: finalize_seg() copies it before anything can push */
+		struct seg *g = q_at(t, 0);
 
 		t->qhead = (t->qhead + 1) & (t->qcap - 1);
 		t->qlen--;
 		t->qseq++;
-		finalize_seg(a, t, &g);
+		finalize_seg(a, t, g);
 		drop_old_overlays(t, t->fin_until);
 	}
 	if (all && t->cur.dur) {

@@ -17,15 +17,12 @@ static uint64_t mix(uint64_t a, uint64_t b)
 	return h ? h : 1;	/* 0 is the empty key of hmap */
 }
 
-struct thr *an__find_thread(struct an *a, uint32_t tid)
+/* an__find_thread() past its cache */
+struct thr *an__find_thread_slow(struct an *a, uint32_t tid)
 {
-	/* a few threads make most events: a direct-mapped cache before the hash map
-	 * (threads are never freed during the pass, so an entry cannot go stale) */
 	struct thr **c = &a->thr_cache[tid & (AN_THR_CACHE - 1)];
 	uint64_t *v;
 
-	if (*c && (*c)->tid == tid)
-		return *c;
 	v = hmap_find(&a->threads, tid);
 	if (!v)
 		return NULL;
@@ -82,7 +79,8 @@ struct proc *an__proc(struct an *a, uint32_t pid)
 	return p;
 }
 
-struct thr *an__thread(struct an *a, uint32_t tid, uint32_t pid)
+/* an__thread() for a thread not seen yet, or whose process is not known yet */
+struct thr *an__thread_slow(struct an *a, uint32_t tid, uint32_t pid)
 {
 	struct thr *t = an__find_thread(a, tid);
 	uint64_t *slot;
@@ -273,10 +271,18 @@ bool an__worker_woke(struct an *a, const struct thr *t, uint32_t waker_tid, uint
 
 struct file *an__file(struct an *a, uint32_t dev, uint64_t ino, bool create)
 {
-	uint64_t key = mix(dev, ino), *v = hmap_find(&a->file_idx, key);
+	/* a file read again and again: a direct-mapped cache before the hash map (files
+	 * are never removed, nor do they move in files[]: an entry cannot go stale) */
+	uint64_t key = mix(dev, ino), *v;
+	struct file_slot *c = &a->file_cache[key & (AN_FILE_CACHE - 1)];
 
-	if (v)
+	if (c->idx && c->key == key)
+		return &a->files[c->idx - 1];
+	if ((v = hmap_find(&a->file_idx, key))) {
+		c->key = key;
+		c->idx = (uint32_t)*v;
 		return &a->files[*v - 1];
+	}
 	if (!create || a->nfiles == AN_FILES_MAX)
 		return NULL;
 	if (a->nfiles == a->capfiles) {

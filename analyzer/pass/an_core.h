@@ -721,12 +721,16 @@ struct an_opts {
 	struct period_pick period;	/* a second pass: boundaries of this pattern */
 	bool period_all;	/* watch the workers' patterns too (no cut, an_period.c) */
 	const struct an_obs *obs;	/* NULL: none */
+	bool no_charts;		/* no chart will be drawn: the timelines only charts read
+				 * (threads', workers', I/O throughput) keep nothing
+				 * (tl_grid__new()) */
 };
 
 #define AN_ARENA_MAX	(8u << 20)
 #define AN_FILES_MAX	65536
 
 #define AN_THR_CACHE 64
+#define AN_FILE_CACHE 64
 
 /*
  * What the tracer cost, from its COST record: the BPF programs' share of one CPU
@@ -768,6 +772,10 @@ struct an {
 	struct pipe_holders *pipes;
 	uint32_t npipes, cappipes;
 	struct hmap file_idx;	/* hash(dev, ino) -> index + 1 in files[] */
+	struct file_slot {
+		uint64_t key;
+		uint32_t idx;	/* index + 1 in files[], 0: empty */
+	} file_cache[AN_FILE_CACHE];	/* in front of file_idx (an__file()) */
 	struct file *files;
 	uint32_t nfiles, capfiles;
 	char *arena;
@@ -811,8 +819,29 @@ struct an {
 };
 
 /* an_core.c */
-struct thr *an__thread(struct an *a, uint32_t tid, uint32_t pid);
-struct thr *an__find_thread(struct an *a, uint32_t tid);
+struct thr *an__thread_slow(struct an *a, uint32_t tid, uint32_t pid);
+struct thr *an__find_thread_slow(struct an *a, uint32_t tid);
+
+/*
+ * Thread tid, NULL when not seen.  Inline: a few threads make most events, found in a
+ * direct-mapped cache before the hash map (threads are never freed during the pass,
+ * so an entry cannot go stale), and the call was most of the cost of a lookup that
+ * runs several times an event.
+ */
+static inline struct thr *an__find_thread(struct an *a, uint32_t tid)
+{
+	struct thr *c = a->thr_cache[tid & (AN_THR_CACHE - 1)];
+
+	return c && c->tid == tid ? c : an__find_thread_slow(a, tid);
+}
+
+/* Thread tid, made when new; its process pid when not known yet (pid 0: not known). */
+static inline struct thr *an__thread(struct an *a, uint32_t tid, uint32_t pid)
+{
+	struct thr *t = an__find_thread(a, tid);
+
+	return t && (t->proc || !pid) ? t : an__thread_slow(a, tid, pid);
+}
 struct proc *an__proc(struct an *a, uint32_t pid);
 /* p has exited, and its pid was not used again by a fork since (first_ts: the fork's) */
 static inline bool an__proc_gone(const struct proc *p)

@@ -18,18 +18,34 @@
 
 void wk__flush_sub(struct proc *p, uint64_t ts)
 {
+	uint64_t dt = ts - p->sub_since;
+	uint32_t x = 0;
+
 	if (ts <= p->sub_since)
 		return;
 	for (int i = 0; i < NWS; i++) {
-		p->sub_cum[i] += (uint64_t)p->sub_n[i] * (ts - p->sub_since);
-		p->xsub_cum[i] += (uint64_t)p->xsub_n[i] * (ts - p->sub_since);
+		p->sub_cum[i] += (uint64_t)p->sub_n[i] * dt;
+		x |= p->xsub_n[i];
 	}
+	/* launched programs are rare: their integral mostly has nothing to add (this runs
+	 * per switch, for each ancestor) */
+	for (int i = 0; x && i < NWS; i++)
+		p->xsub_cum[i] += (uint64_t)p->xsub_n[i] * dt;
 	p->sub_since = ts;
 }
 
 /* p's descendants' time in each state, up to its last flush, less the launched ones' */
 void wk__loader_cum(const struct proc *p, uint64_t cum[NWS])
 {
+	uint64_t x = 0;
+
+	/* mostly nothing launched ever ran under p: its descendants' time as it is */
+	for (int i = 0; i < NWS; i++)
+		x |= p->xsub_cum[i];
+	if (!x) {
+		memcpy(cum, p->sub_cum, sizeof(p->sub_cum));
+		return;
+	}
 	for (int i = 0; i < NWS; i++)
 		cum[i] = p->sub_cum[i] > p->xsub_cum[i] ? p->sub_cum[i] - p->xsub_cum[i] : 0;
 }
@@ -76,7 +92,7 @@ static void proc_set(struct an *a, struct proc *p, uint8_t st, uint64_t ts)
 	p->dsince = ts;
 	/* a process with a traced parent may be a data-loader worker: chart it */
 	if (!p->tl && p->parent && st != WS_NONE)
-		p->tl = tl_grid__new(&a->grid, NWS);
+		p->tl = tl_grid__new(&a->grid, a->o->no_charts ? 0 : NWS);
 }
 
 /*
@@ -139,8 +155,9 @@ static uint64_t cpu_to_io(struct an *a, struct proc *p, uint64_t s, uint64_t e, 
 	w = clip(a, s, e);
 	p->own[WS_CPU] -= w < p->own[WS_CPU] ? w : p->own[WS_CPU];
 	p->own[WS_IO] += w;
-	tl__add_spread(&a->grid, p->tl, WS_CPU, s, e, -(double)(e - s));
-	tl__add_spread(&a->grid, p->tl, WS_IO, s, e, (double)(e - s));
+	/* all of [s, e) moves: 1 ns a ns (tl__add_spread()'s per-ns rate, less its division) */
+	tl__spread(&a->grid, p->tl, WS_CPU, s, e, -1.0);
+	tl__spread(&a->grid, p->tl, WS_IO, s, e, 1.0);
 	return e - s;
 }
 
@@ -177,8 +194,10 @@ void wk__file_call(struct an *a, struct thr *t, const struct st_event *ev)
 	start = end - sc->b.dur;
 	own_flush(a, p, end);
 	moved = cpu_to_io(a, p, t->since, end, start, end);
+	/* most of the thread's past periods on CPU ended before the call began */
 	for (int i = 0; i < ON_HIST; i++)
-		moved += cpu_to_io(a, p, t->on_from[i], t->on_to[i], start, end);
+		if (t->on_to[i] > start && t->on_from[i] < end)
+			moved += cpu_to_io(a, p, t->on_from[i], t->on_to[i], start, end);
 	for (struct proc *c = p, *q = p->parent; q && depth < AN_MAX_DEPTH;
 	     c = q, q = q->parent, depth++) {
 		wk__flush_sub(q, end);
@@ -236,7 +255,7 @@ void wk__end(struct an *a, struct proc *p, uint64_t ts)
 static struct iost *new_io(struct an *a, struct iost **io)
 {
 	if (!*io && (*io = calloc(1, sizeof(**io))))
-		(*io)->tput = tl_grid__new(&a->grid, 2);
+		(*io)->tput = tl_grid__new(&a->grid, a->o->no_charts ? 0 : 2);
 	return *io;
 }
 
@@ -268,7 +287,14 @@ static void count_read(struct an *a, struct iost *io, const struct st_event *ev)
 
 	if (sc->present & ST_SC_OFFSET)
 		first = sc->offset;
-	pages = (first + bytes - 1) / ps - first / ps + 1;
+	/* a page size is a power of two: shifts, not two 64-bit divisions a read */
+	if (!(ps & (ps - 1))) {
+		unsigned sh = (unsigned)__builtin_ctzll(ps);
+
+		pages = ((first + bytes - 1) >> sh) - (first >> sh) + 1;
+	} else {
+		pages = (first + bytes - 1) / ps - first / ps + 1;
+	}
 	io->reads++;
 	io->read_bytes += bytes;
 	io->read_ns += sc->b.dur;

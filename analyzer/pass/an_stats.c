@@ -90,8 +90,7 @@ struct timeline *tl_grid__new(struct tl_grid *g, unsigned nser)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->v = calloc((size_t)nser * TL_BUCKETS, sizeof(float));
-	if (!t->v) {
+	if (nser && !(t->v = calloc((size_t)nser * TL_BUCKETS, sizeof(float)))) {
 		free(t);
 		return NULL;
 	}
@@ -109,13 +108,16 @@ void tl_grid__free(struct tl_grid *g)
 	g->n = 0;
 }
 
-/* Doubles the bucket width until `at` fits, merging bucket pairs of every timeline. */
-static void grow(struct tl_grid *g, uint64_t at)
+/* Merges bucket pairs of every timeline as it goes. */
+void tl_grid__grow(struct tl_grid *g, uint64_t at)
 {
 	while ((at - g->origin) >> g->shift >= TL_BUCKETS) {
 		for (unsigned k = 0; k < g->n; k++) {
 			struct timeline *t = g->all[k];
 			size_t n = t->nser;
+
+			if (!t->v)
+				continue;
 
 			/* bucket i is written after buckets 2i and 2i + 1 were read */
 			for (size_t i = 0; i < TL_BUCKETS / 2; i++)
@@ -138,7 +140,9 @@ void tl__spread_buckets(struct tl_grid *g, struct timeline *t, unsigned s, uint6
 	if (a < g->origin)
 		a = g->origin;
 	if ((b - 1 - g->origin) >> g->shift >= TL_BUCKETS)
-		grow(g, b - 1);
+		tl_grid__grow(g, b - 1);
+	if (!t->v)
+		return;
 	v = t->v + s;
 	/* bucket by bucket, as offsets: a bucket end near 2^64 must not wrap */
 	while (a < b) {
@@ -153,8 +157,9 @@ void tl__spread_buckets(struct tl_grid *g, struct timeline *t, unsigned s, uint6
 
 void tl__add_at_grow(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t at, double val)
 {
-	grow(g, at);
-	t->v[((at - g->origin) >> g->shift) * t->nser + s] += (float)val;
+	tl_grid__grow(g, at);
+	if (t->v)
+		t->v[((at - g->origin) >> g->shift) * t->nser + s] += (float)val;
 }
 
 double tl__sum(const struct tl_grid *g, const struct timeline *t, unsigned s, uint64_t a,
@@ -163,7 +168,7 @@ double tl__sum(const struct tl_grid *g, const struct timeline *t, unsigned s, ui
 	const float *v;
 	double sum = 0;
 
-	if (!t || b <= a)
+	if (!t || !t->v || b <= a)
 		return 0;
 	if (a < g->origin)
 		a = g->origin;

@@ -43,10 +43,10 @@ struct timeline {
 	unsigned nser;
 };
 
-/* Series s of t at bucket i. */
+/* Series s of t at bucket i (0 in a timeline that keeps nothing). */
 static inline float tl__get(const struct timeline *t, unsigned s, unsigned i)
 {
-	return t->v[(size_t)i * t->nser + s];
+	return t->v ? t->v[(size_t)i * t->nser + s] : 0;
 }
 
 struct tl_grid {
@@ -58,9 +58,15 @@ struct tl_grid {
 
 /* Buckets start at the power of two nearest above `width` ns. */
 void tl_grid__init(struct tl_grid *g, uint64_t origin, uint64_t width);
-/* A new timeline of nser series on the grid, or NULL when TL_MAX are in use (no chart). */
+/*
+ * A new timeline of nser series on the grid, or NULL when TL_MAX are in use (no chart).
+ * nser 0: one that keeps nothing (no chart will read it), for the same grid: it takes
+ * its place among the TL_MAX and what is added to it grows the grid as it would.
+ */
 struct timeline *tl_grid__new(struct tl_grid *g, unsigned nser);
 void tl_grid__free(struct tl_grid *g);
+/* Doubles the bucket width until `at` fits. */
+void tl_grid__grow(struct tl_grid *g, uint64_t at);
 /* tl__spread() where [a, b) is not in one bucket of the grid as it is: the general case. */
 void tl__spread_buckets(struct tl_grid *g, struct timeline *t, unsigned s, uint64_t a,
 			uint64_t b, double per_ns);
@@ -79,6 +85,11 @@ static inline void tl__spread(struct tl_grid *g, struct timeline *t, unsigned s,
 
 	if (!t || b <= a || b <= g->origin)
 		return;
+	if (!t->v) {
+		if ((b - 1 - g->origin) >> g->shift >= TL_BUCKETS)
+			tl_grid__grow(g, b - 1);
+		return;
+	}
 	if (a >= g->origin && (i = (a - g->origin) >> g->shift) == (b - 1 - g->origin) >> g->shift &&
 	    i < TL_BUCKETS)
 		t->v[i * t->nser + s] += (float)((double)(b - a) * per_ns);
@@ -111,10 +122,10 @@ static inline void tl__add_at(struct tl_grid *g, struct timeline *t, unsigned s,
 {
 	if (!t || at < g->origin)
 		return;
-	if ((at - g->origin) >> g->shift < TL_BUCKETS)
-		t->v[((at - g->origin) >> g->shift) * t->nser + s] += (float)v;
-	else
+	if ((at - g->origin) >> g->shift >= TL_BUCKETS)
 		tl__add_at_grow(g, t, s, at, v);
+	else if (t->v)
+		t->v[((at - g->origin) >> g->shift) * t->nser + s] += (float)v;
 }
 
 #endif
