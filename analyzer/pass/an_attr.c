@@ -1303,7 +1303,7 @@ void attr__forked(struct an *a, struct proc *p, uint64_t ts)
 /* A worker process p (it wrote batches) exited at ts. */
 void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts)
 {
-	struct proc *pp = p->parent;
+	struct proc *pp = an__pool_owner(p);
 
 	for (uint32_t i = 0; pp && p->msgs && i < pp->nloggers; i++) {
 		/* its pool does not live on: no resume (another pool's may come next) */

@@ -45,8 +45,11 @@ static void link_parent(struct an *a, struct proc *p, struct proc *parent)
 	int depth = 0;
 
 	p->parent = parent;
-	if (!(p->flags & PF_EXITED))
+	if (!(p->flags & PF_EXITED)) {
 		parent->live_children++;
+		if (an__mp_server(parent) && parent->parent)
+			parent->parent->live_children++;
+	}
 	if (p->dstate != WS_NONE)
 		for (struct proc *c = p, *q = parent; q && depth < AN_MAX_DEPTH;
 		     c = q, q = q->parent, depth++) {
@@ -209,10 +212,27 @@ static bool mp_says(const struct proc *p)
 	return c && strstr(c, "multiprocessing.forkserver");
 }
 
-/* p, whose command line now says forkserver or no longer, and its children (attach). */
+/*
+ * The process a worker's pool belongs to: its parent, or its parent's parent where the
+ * parent is a forkserver (its forks and exits are that process's pool's, its loops'
+ * tails end at them).
+ */
+struct proc *an__pool_owner(const struct proc *p)
+{
+	struct proc *q = p ? p->parent : NULL;
+
+	return q && an__mp_server(q) && q->parent ? q->parent : q;
+}
+
+/*
+ * p, whose command line now says forkserver or no longer, and its children (attach:
+ * a forkserver's record may come after its workers'): their states, and the live
+ * children its parent counts (its workers).
+ */
 static void mp_resay(struct an *a, struct proc *p)
 {
 	bool was = an__mp_server(p);
+	uint32_t live = 0;
 	struct proc *q;
 
 	FOR_PROCS(a, q)
@@ -221,9 +241,20 @@ static void mp_resay(struct an *a, struct proc *p)
 	p->flags ^= PF_MP_SAYS;
 	if (an__mp_server(p) != was)
 		wk__server_move(a, p, !was);
-	FOR_PROCS(a, q)
-		if (q->parent == p && an__mp_server(q))
+	FOR_PROCS(a, q) {
+		if (q->parent != p)
+			continue;
+		if (an__mp_server(q))
 			wk__server_move(a, q, true);
+		live += !(q->flags & PF_EXITED);
+	}
+	if (an__mp_server(p) != was && p->parent) {
+		if (!was)
+			p->parent->live_children += live;
+		else
+			p->parent->live_children -= live < p->parent->live_children ?
+						    live : p->parent->live_children;
+	}
 }
 
 /*
@@ -745,7 +776,7 @@ static void on_fork(struct an *a, const struct st_event *ev)
 {
 	const struct st_fork *f = &ev->fork;
 	struct thr *parent = an__thread(a, f->parent_tid, f->parent_pid), *c;
-	struct proc *cp;
+	struct proc *cp, *owner;
 
 	if (parent)
 		parent->flags |= TF_TRACED;
@@ -759,12 +790,12 @@ static void on_fork(struct an *a, const struct st_event *ev)
 		cp->first_ts = ev->ts;
 		set_comm(cp->comm, f->comm);
 		link_parent(a, cp, parent ? parent->proc : an__find_proc(a, f->parent_pid));
-		if (cp->parent) {
-			cp->parent->flags |= PF_FORKS;
-			cp->parent->fork_ts = ev->ts;
-			cp->iter_at = cp->parent->pipe_mark;
-			cp->parent->pipe_mark = 0;
-			attr__forked(a, cp->parent, ev->ts);
+		if ((owner = an__pool_owner(cp))) {
+			owner->flags |= PF_FORKS;
+			owner->fork_ts = ev->ts;
+			cp->iter_at = owner->pipe_mark;
+			owner->pipe_mark = 0;
+			attr__forked(a, owner, ev->ts);
 		}
 		cp->flags |= PF_FORKED;
 	}
@@ -908,13 +939,18 @@ static void on_thread_exit(struct an *a, const struct st_event *ev)
 		return;
 	thread_exit(a, t, ev->ts);
 	if (t->proc && (ev->flags & ST_EXIT_GROUP_DEAD)) {
+		struct proc *owner = an__pool_owner(t->proc);
+
 		if (!(t->proc->flags & PF_EXITED) && t->proc->parent &&
 		    t->proc->parent->live_children)
 			t->proc->parent->live_children--;
+		if (!(t->proc->flags & PF_EXITED) && owner && owner != t->proc->parent &&
+		    owner->live_children)
+			owner->live_children--;
 		t->proc->flags |= PF_EXITED;
 		t->proc->last_ts = ev->ts;
-		if (t->proc->parent)
-			t->proc->parent->pipe_mark = 0;
+		if (owner)
+			owner->pipe_mark = 0;
 		attr__worker_gone(a, t->proc, ev->ts);
 	}
 }

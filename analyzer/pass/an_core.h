@@ -864,6 +864,7 @@ bool an__is_python(const struct proc *p);
 
 bool an__launched(const struct proc *p);
 bool an__mp_server(const struct proc *p);
+struct proc *an__pool_owner(const struct proc *p);
 void an__relaunch(struct an *a, struct proc *p);
 bool an__is_worker(const struct proc *q, const struct proc *p);
 bool an__worker_woke(struct an *a, const struct thr *t, uint32_t waker_tid, uint32_t waker_pid);

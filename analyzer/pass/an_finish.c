@@ -1678,7 +1678,10 @@ static bool foreign_startup(const struct thr *t, uint32_t i, uint64_t from, cons
 	return j < t->nsnaps && !zip_ours(r, nx, pv, t->snaps[j].ld);
 }
 
-/* When children of t's process were forked or exited in the trace, sorted (*n). */
+/*
+ * When children of t's process (its forkserver's: an__pool_owner) were forked or
+ * exited in the trace, sorted (*n).
+ */
 static uint64_t *turns_of(struct an *a, const struct thr *t, uint32_t *n)
 {
 	uint64_t *f = calloc(2 * (size_t)a->procs.cap + 1, sizeof(*f));
@@ -1688,7 +1691,7 @@ static uint64_t *turns_of(struct an *a, const struct thr *t, uint32_t *n)
 	if (!f || !t->proc)
 		return f;
 	FOR_PROCS(a, q) {
-		if (q->parent != t->proc)
+		if (an__pool_owner(q) != t->proc)
 			continue;
 		if (q->flags & PF_FORKED)
 			f[(*n)++] = q->first_ts;
