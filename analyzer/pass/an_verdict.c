@@ -328,10 +328,11 @@ static void pools_advice(const struct an_trainer *tr, struct an_verdict *v)
 
 	if (tr->dl.npools < 2 || win <= 0 || (double)tr->dl.recreate_ns < RECREATE_MIN * win)
 		return;
-	advise(v, "the workers are re-created at every epoch (%u pools%s %u): the main thread "
+	advise(v, "the workers are re-created at every epoch (%u pools%s %u%s): the main thread "
 	       "waited %.2f s (%.0f%% of the window) for the first batch of each new pool; pass "
 	       "persistent_workers=True to the DataLoader", tr->dl.npools,
-	       tr->dl.pools_mixed ? ", the steps' loader's of" : " of", tr->dl.pool_size,
+	       tr->dl.pools_mixed ? "; the steps' loader's of" : " of", tr->dl.pool_size,
+	       tr->dl.pools_mixed ? " workers" : "",
 	       (double)tr->dl.recreate_ns / 1e9, pct((double)tr->dl.recreate_ns / win));
 }
 
