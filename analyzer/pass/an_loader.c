@@ -212,7 +212,11 @@ void wk__file_call(struct an *a, struct thr *t, const struct st_event *ev)
  * and its descendants' join (leave) the parent's count of those under its launched
  * programs.  For the ancestors above, p is not the child on the way: nothing changes.
  */
-void wk__launch_move(struct an *a, struct proc *p, bool launched)
+/*
+ * Moves p's own state (and, with subs, its descendants' too) into or out of its
+ * parent's count of states under a program it launched (xsub_n).
+ */
+static void xsub_move(struct an *a, struct proc *p, bool subs, bool on)
 {
 	struct proc *q = p->parent;
 
@@ -220,28 +224,25 @@ void wk__launch_move(struct an *a, struct proc *p, bool launched)
 		return;
 	wk__flush_sub(q, a->now);
 	for (int i = 0; i < NWS; i++) {
-		uint32_t n = p->sub_n[i] + (p->dstate == i);
+		uint32_t n = (subs ? p->sub_n[i] : 0) + (p->dstate == i);
 
-		if (launched)
+		if (on)
 			q->xsub_n[i] += n;
 		else
 			q->xsub_n[i] -= n < q->xsub_n[i] ? n : q->xsub_n[i];
 	}
 }
 
+void wk__launch_move(struct an *a, struct proc *p, bool launched)
+{
+	xsub_move(a, p, true, launched);
+}
+
 /* p is now (on), or no longer, a forkserver: its own state is no worker's (proc_set). */
 void wk__server_move(struct an *a, struct proc *p, bool on)
 {
-	struct proc *q = p->parent;
-	uint8_t i = p->dstate;
-
-	if (!q || i == WS_NONE || an__launched(p))
-		return;
-	wk__flush_sub(q, a->now);
-	if (on)
-		q->xsub_n[i]++;
-	else if (q->xsub_n[i])
-		q->xsub_n[i]--;
+	if (!an__launched(p))
+		xsub_move(a, p, false, on);
 }
 
 void wk__end(struct an *a, struct proc *p, uint64_t ts)
