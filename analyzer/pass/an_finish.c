@@ -1653,6 +1653,34 @@ static bool tail_other(const struct thr *t, uint32_t i, uint32_t lead, uint32_t 
 	return turned_between(turns, nt, sn->ts, end_ts);
 }
 
+/*
+ * Counts a take of loader ld in the run whose takes so far s holds (ld[], n[]); true
+ * where ld is none of its loaders while two of those took twice already (the run's
+ * first take may be the last of the epoch before's other loader): the next
+ * epoch's pools, whose iterators the zip made anew (the takes alternate on across the
+ * epochs' boundary where each loader's tail was seen: a user's GAN-style loop with
+ * forkserver pools re-created each epoch read as one run of 4 loaders, 29 steps for
+ * 89).  That take then ends the run (and is not counted in it).
+ */
+static bool new_pools(struct zip *s, uint32_t ld)
+{
+	uint32_t j = zip_find(s, ld), twice = 0;
+
+	if (j < s->k) {
+		s->n[j]++;
+		return false;
+	}
+	for (j = 0; j < s->k; j++)
+		twice += s->n[j] >= 2;
+	if (twice >= 2)
+		return true;
+	if (s->k < ZIP_MAX) {
+		s->ld[s->k] = ld;
+		s->n[s->k++] = 1;
+	}
+	return false;
+}
+
 /* Loader ld is one of those zipped in a run: r, the one before (pv) or the next (nx). */
 static bool zip_ours(const struct zip *r, const struct zip *nx, const struct zip *pv, uint32_t ld)
 {
@@ -1766,7 +1794,7 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 	const struct snap *prev = NULL;
 	uint64_t *c = NULL, *turns = NULL;
 	uint8_t *foreign = NULL;
-	struct zip *z = NULL;
+	struct zip *z = NULL, seen = { .k = 0 };
 	bool in = false;
 
 	if (t->decimate)
@@ -1786,10 +1814,11 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 	for (uint32_t i = 0; i <= t->nsnaps; i++) {
 		bool take = i < t->nsnaps && ld_take(&t->snaps[i]);
 		bool same = take && t->snaps[i].ld == last;
+		bool renew = in && take && !same && new_pools(&seen, t->snaps[i].ld);
 
 		if (i < t->nsnaps && !take)
 			continue;
-		if (in && (same || i == t->nsnaps)) {
+		if (in && (same || renew || i == t->nsnaps)) {
 			z[nz].from = from;
 			z[nz].to = i;
 			if (zip_run(t, &z[nz], c) >= 2) {
@@ -1806,6 +1835,9 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 			for (from = i; from-- > 0;)
 				if (ld_take(&t->snaps[from]))
 					break;
+			seen.k = 0;
+			new_pools(&seen, last);
+			new_pools(&seen, t->snaps[i].ld);
 		}
 		if (take)
 			last = t->snaps[i].ld;
