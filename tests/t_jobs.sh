@@ -56,6 +56,8 @@ job()
 	0) ok "$name ($mode)" ;;
 	3) fail "$name ($mode): the tracer lost the wakers in all 3 traces (issue 11)" ;;
 	*) fail "$name ($mode)"
+	   # the pools and processes, among the FAIL lines a CI log keeps
+	   ANALYZE=$ANALYZE "$PY" tests/tools/fail_brief.py "$name ($mode)" "$out.win.json" "$out.zst"
 	   # the trace to look at once the run is gone (a failure under load is rare)
 	   mkdir -p "$BUILD/test-logs"
 	   cp "$out.zst" "$BUILD/test-logs/$name-$mode.zst" 2>/dev/null

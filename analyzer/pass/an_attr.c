@@ -1165,6 +1165,11 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 
 	if (!t->puts++)
 		t->pool_before = t->proc && !(t->proc->flags & PF_FORKS);
+	/* a put of a loop a relay may feed (relay_alternates) */
+	if (t->relay_blind && !t->pool_before && !(t->flags & TF_RELAY_FED)) {
+		t->alt_put[t->nalt_puts < ALT_PUTS ? t->nalt_puts : ALT_PUTS - 1] = ts;
+		t->nalt_puts++;
+	}
 	t->put_cpu = cpu;
 	t->put_ts0 = prev_ts;
 	t->put_ts = ts;
@@ -1794,10 +1799,51 @@ static void relay_bare(struct thr *l, uint64_t ts)
  * validation loop never waited on its new relay, its 12 batches counted for nobody
  * and the loaders not told apart, 122 steps for 110).
  */
+#define ALT_MIN		3	/* alternations that make a loop a relay feeds (relay_alternates) */
+
 static bool relay_loop(const struct thr *l)
 {
-	return !(l->flags & (TF_RELAY_FED | TF_FEEDER)) && (l->epoch_ends || l->blind_end) &&
+	return !(l->flags & (TF_RELAY_FED | TF_FEEDER)) &&
+	       (l->epoch_ends || l->blind_end || l->alternations >= ALT_MIN) &&
 	       l->puts && !l->direct_arrivals && !attr__is_relay(l);
+}
+
+/*
+ * Within the first epoch of a pool started in the trace, the loop a relay feeds is
+ * known without a wake: a thread of the relay's process whose puts and the relay's
+ * receipts alternate, a put between each two, while it receives no batch itself (a
+ * second loop of the process, on a loader of its own, receives its batches past its
+ * prefetch).  On a loaded machine the loop fell behind its workers from its first
+ * steps, its pin-memory queue was never empty, and it waited on the relay only for
+ * the GIL: nothing counted its first epoch until that epoch ended (pt_valnp_pin_pers
+ * in a clean clone's make test under load: 83 steps for 110).  Called at a receipt of
+ * the relay's that l was not known to be fed by (relay_blind).
+ */
+static void relay_alternates(struct thr *l)
+{
+	if (l->pool_before || !l->puts || l->direct_arrivals || (l->flags & TF_FEEDER))
+		return;
+	if (l->alt_puts && l->puts > l->alt_puts)
+		l->alternations++;
+	l->alt_puts = l->puts;
+}
+
+/*
+ * l, known by its alternations (relay_alternates), took a batch at each of its puts
+ * since the relay's first receipt (its prefetch came before any), as a loop the relay
+ * is known to feed does (relay_credit): those takes, placed at the puts; the batches
+ * received and not taken are pending.
+ */
+static void alternate_takes(struct an *a, struct thr *l)
+{
+	uint32_t took = l->nalt_puts < l->relay_blind ? l->nalt_puts : l->relay_blind;
+
+	for (uint32_t i = 0; i < took; i++) {
+		l->pending++;
+		take(a, l, l->alt_put[i < ALT_PUTS ? i : ALT_PUTS - 1], false);
+	}
+	l->pending = l->relay_blind - took;
+	l->nalt_puts = 0;
 }
 
 /*
@@ -2012,8 +2058,11 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 */
 		if (l != t && (l->flags & TF_FEEDER))
 			continue;
-		if (l != t && kind != ARR_WAKE && relay_loop(l))
+		if (l != t && kind != ARR_WAKE && relay_loop(l)) {
 			l->flags |= TF_RELAY_FED;
+			if (!l->epoch_ends && !l->blind_end)
+				alternate_takes(a, l);
+		}
 		if (l != t && (l->flags & TF_RELAY_FED) && t->fd_msgs >= FETCH_LEARN && !l->resuming) {
 			t->owe = l;	/* a batch once its receipt fetches (relay_fetched) */
 			t->owe_at = ts;
@@ -2025,8 +2074,10 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 			;	/* an answer: l resumed its pool before it waited on the relay */
 		else if (l != t && (l->flags & TF_RELAY_WAKE))
 			l->relay_early++;
-		else if (l != t)
+		else if (l != t) {
 			l->relay_blind++;
+			relay_alternates(l);
+		}
 		if (l == t || (l->last_proxy && ts - l->last_proxy < MERGE_GAP_NS))
 			continue;
 		l->last_proxy = ts;

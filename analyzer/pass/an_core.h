@@ -496,6 +496,14 @@ struct thr {
 	uint32_t relay_early;	/* batches its first relay received between the relay's
 				 * wake of it and the wake's decision (TF_RELAY_FED) */
 	uint32_t relay_blind;	/* batches a relay of its process received before that */
+	/*
+	 * Of those, in a pool started in the trace (relay_alternates): the receipts that
+	 * came after a put of its (alt_puts: its puts at the last receipt), and its puts
+	 * since the first (alt_put: their times, up to ALT_PUTS; nalt_puts: how many).
+	 */
+#define ALT_PUTS	16
+	uint32_t alternations, nalt_puts;
+	uint64_t alt_puts, alt_put[ALT_PUTS];
 	uint64_t blind_end;	/* an epoch ended here whose last takes it could not count
 				 * (relay_tail) */
 	bool pool_before;	/* its first put went to a pool there before the trace */
