@@ -55,6 +55,7 @@
 #define ETIMEDOUT_	110
 #define EAGAIN_		11
 #define FUTEX_PRIVATE_	128
+#define FUTEX_CLOCK_REALTIME_	256
 
 #define NR(name) ST_NR_##name	/* numbers generated from the kernel header */
 
@@ -443,7 +444,7 @@ static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	struct snap *s;
 	uint32_t src;
 
-	if (!t->pending)
+	if (!t->pending || ((t->flags & TF_QUEUE_FED) && !t->qf_in))
 		return NULL;
 	t->pending--;
 	t->takes++;
@@ -1273,9 +1274,13 @@ static void tail_arrival(struct an *a, struct thr *t)
 }
 
 /* t's process lost a worker at ts, or t its life: an epoch's tail, if any, is over. */
+static void queue_epoch_end(struct an *a, struct thr *l, uint64_t e, bool seen);
+
 void attr__end(struct an *a, struct thr *t, uint64_t ts)
 {
 	attr__wake_known(a, t);
+	if (t->flags & TF_QUEUE_FED)
+		queue_epoch_end(a, t, ts, false);
 	if (t->rx_open && t->pending)
 		take(a, t, t->rx_end, false);
 	if (t->tail_from && t->pending)
@@ -1331,7 +1336,7 @@ void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts)
  */
 void attr__send(struct an *a, struct thr *t, uint64_t ts)
 {
-	if (absorbed(t) || put_held(a, t, ts))
+	if ((t->flags & TF_QUEUE_FED) || absorbed(t) || put_held(a, t, ts))
 		return;
 	put_take(t);
 	take(a, t, ts, t->rx_open && rx_cpu_gap(t, ts) <= RX_CPU_NS);
@@ -1459,6 +1464,9 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 	uint64_t gap;
 	bool in_rx;
 
+	/* (a loop fed through a queue puts no index: queue_freed) */
+	if (t->flags & TF_QUEUE_FED)
+		return;
 	put_switch(a, t, ts);
 
 	if (t->absorb && cpu <= t->take_cpu + RX_CPU_NS) {
@@ -1691,6 +1699,341 @@ static bool resume_ack(struct thr *t)
  * The relay received a message on its way to l, a thread it feeds: a worker's answer
  * to l's resume of a persistent pool (not a batch), or a batch.
  */
+/*
+ * A loop fed through a Python queue by a thread that iterates the DataLoader itself
+ * (prefetch_generator's BackgroundGenerator, a "DataLoaderX", a threaded prefetcher):
+ * the loader thread receives the batches from the workers (a relay), puts the indices
+ * itself, and puts each batch on a queue.Queue of a few, where the loop's get() takes
+ * it.  The loop's takes are seen where one of the two waits on the other: with the
+ * queue full, the loader thread waits in put() until the loop's get() makes room
+ * (queue_freed); with it empty, the loop waits in get() until the loader thread's put
+ * (queue_woke).  Both are waits on a Python lock, glibc's sem_wait (FUTEX_WAIT_BITSET,
+ * FUTEX_CLOCK_REALTIME, no timeout): not CPython's GIL (a condition's timed wait), nor
+ * DataLoader's own get from its pin-memory thread (a timed one), nor a word in the
+ * GIL's span where that is known (its switch_cond).  The takes between, the queue
+ * neither full nor empty, are not seen: the loader thread's receipts count the epoch's
+ * batches, and the takes not seen are placed at the epoch's end (queue_epoch_end).
+ * Before: the loader thread's index puts were read as the loop's, and attached in an
+ * epoch, most of it was lost (pt_bg_pers: 41-43 steps for 58).
+ */
+static bool not_gil(const struct thr *t, uint64_t uaddr);
+static bool fx_shared(struct an *a, const struct thr *t, const struct st_ev_syscall *sc);
+
+static bool py_lock_wait(const struct thr *t, const struct st_ev_syscall *sc)
+{
+	return sc && sc->b.nr == NR(futex) && (sc->present & ST_SC_FUTEX) &&
+	       (sc->futex.op & 0x7f) == 9 && (sc->futex.op & FUTEX_CLOCK_REALTIME_) &&
+	       !((sc->present & ST_SC_TIMEOUT) && sc->timeout >= 0) &&
+	       (!t->proc || !t->proc->gil_word || not_gil(t, sc->futex.uaddr));
+}
+
+/* l, fed through a queue, got a batch in it at ts (its loader thread received it) */
+static void queue_recv(struct thr *l, uint64_t ts)
+{
+	if (!l->qf->recv++)
+		l->qf->first_rx = ts;
+}
+
+/*
+ * l, fed through a queue, was seen taking a batch at ts; rc: the batches received by
+ * then this epoch, where it waited for that batch (the queue was empty: all taken by
+ * then), or with QF_FULL where the loader thread waited for room (queue_depth); 0: not
+ * known.
+ */
+static void queue_take(struct an *a, struct thr *l, uint64_t ts, uint32_t rc)
+{
+	struct qfed *q = l->qf;
+	uint32_t i = q->nseen;
+
+	l->pending = 1;
+	l->qf_in = true;
+	take(a, l, ts, false);
+	l->qf_in = false;
+	l->pending = 0;
+	if (q->nseen == q->cap) {
+		uint32_t cap = q->cap ? 2 * q->cap : 64;
+		uint64_t *nat = realloc(q->at, cap * sizeof(*nat));
+		uint32_t *nrc = nat ? realloc(q->rc, cap * sizeof(*nrc)) : NULL;
+
+		if (nat)
+			q->at = nat;
+		if (!nrc)
+			return;
+		q->rc = nrc;
+		q->cap = cap;
+	}
+	/* (one found late goes in its place) */
+	for (; i && q->at[i - 1] > ts; i--) {
+		q->at[i] = q->at[i - 1];
+		q->rc[i] = q->rc[i - 1];
+	}
+	q->at[i] = ts;
+	q->rc[i] = rc;
+	q->nseen++;
+}
+
+/* The takes a step (pace) apart that fit inside a gap between two */
+static uint32_t steps_in(uint64_t gap, uint64_t pace)
+{
+	uint32_t k = pace ? (uint32_t)((gap + pace / 2) / pace) : 0;
+
+	return k ? k - 1 : 0;
+}
+
+#define QF_DEPTH_MAX	64	/* queue depths tried (queue_depth) */
+
+/* Seen take k's place in its epoch's takes, for a queue of depth d (less a constant) */
+static int64_t queue_idx(const struct qfed *q, uint32_t k, uint32_t d)
+{
+	return (int64_t)(q->rc[k] & ~QF_FULL) - ((q->rc[k] & QF_FULL) ? d : 0);
+}
+
+/*
+ * The queue's depth that the epoch's seen takes say (0: none says).  A take seen
+ * where the loop waited for its batch (the queue empty) is the epoch's rc-th, rc the
+ * batches received by then; one where the loader thread waited for room (the queue
+ * full: d batches in it, one more in its hands) is the (rc - d)-th.  Of the depths
+ * that keep the seen takes in their order, the one whose steps between them are the
+ * most alike (the loop's step is about the same at each, the batches queued).
+ */
+static uint32_t queue_depth(const struct qfed *q, const uint64_t *at, uint32_t n)
+{
+	uint32_t best = 0, full = 0;
+	double best_score = 0;
+
+	for (uint32_t k = 0; k < n; k++)
+		full += !!(q->rc[k] & QF_FULL);
+	if (!full || full == n)
+		return 0;
+	for (uint32_t d = 1; d <= QF_DEPTH_MAX; d++) {
+		double sum = 0, sum2 = 0, score;
+		uint32_t cnt = 0, bad = 0;
+
+		for (uint32_t k = 1; k < n; k++) {
+			int64_t di = queue_idx(q, k, d) - queue_idx(q, k - 1, d);
+
+			if (!(q->rc[k] & ~QF_FULL) || !(q->rc[k - 1] & ~QF_FULL))
+				continue;
+			if (di < 1) {
+				bad++;
+				continue;
+			}
+			double step = (double)(at[k] - at[k - 1]) / (double)di;
+
+			sum += step;
+			sum2 += step * step;
+			cnt++;
+		}
+		score = bad * 1e30 + (cnt > 1 ? sum2 / cnt - (sum / cnt) * (sum / cnt) : 0);
+		if (!best || score < best_score) {
+			best = d;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+/*
+ * l's epoch through a queue ended at e (seen: its next loader thread started; else the
+ * trace or the thread ended).  Of the batches its loader thread received in it, those
+ * not seen taken were taken where the loop's takes were not seen: filling the queue at
+ * the epoch's start, and draining it at its end, once the loader thread put its last.
+ * Each seen take's place among the epoch's takes (queue_idx, with the queue's depth
+ * that queue_depth finds, or the last one found) says how many came before it unseen
+ * since the one seen before, and how many after the last (the batches received in all
+ * less its place); they are spread evenly in each gap (the epoch's first at its first
+ * receipt: the loop waits for it), and a step apart after the last seen where the end
+ * was not seen (the step the others say).  A loader thread there before the trace had
+ * batches queued that no receipt counted: how many came before its first seen take,
+ * the takes a step apart that fit there say.
+ */
+static void queue_epoch_end(struct an *a, struct thr *l, uint64_t e, bool seen)
+{
+	struct qfed *q = l->qf;
+	const struct thr *r = q->relay ? an__find_thread(a, q->relay) : NULL;
+	bool blind = r && !(r->flags & TF_FORKED);
+	uint64_t from = q->first_rx, pace = 0, span = 0, steps = 0, x, *gap = NULL;
+	uint32_t n = 0, d, k, i, lo, m = q->recv > q->nseen ? q->recv - q->nseen : 0, *cnt = NULL;
+	int64_t di;
+
+	/* the seen takes of this epoch: q->at[lo, lo + n) */
+	for (lo = 0; lo < q->nseen && q->at[lo] <= from; lo++)
+		;
+	while (lo + n < q->nseen && q->at[lo + n] < e)
+		n++;
+	if (!from || e <= from || !n)
+		goto out;
+	{
+		struct qfed v = *q;
+
+		v.at += lo;
+		v.rc += lo;
+		d = queue_depth(&v, v.at, n);
+		if (d)
+			q->depth = d;
+		d = q->depth;
+		/* the step: the seen takes' span over their places */
+		for (k = lo + 1; k < lo + n; k++)
+			if ((di = queue_idx(q, k, d) - queue_idx(q, k - 1, d)) > 0 &&
+			    (q->rc[k] & ~QF_FULL) && (q->rc[k - 1] & ~QF_FULL)) {
+				span += q->at[k] - q->at[k - 1];
+				steps += (uint64_t)di;
+			}
+		pace = steps ? span / steps : q->pace;
+		if (pace)
+			q->pace = pace;
+	}
+	cnt = calloc(n + 1, sizeof(*cnt));
+	gap = malloc((n + 1) * sizeof(*gap));
+	if (!cnt || !gap)
+		goto out;
+	/* before the first seen take */
+	x = queue_idx(q, lo, d) > 1 ? (uint64_t)queue_idx(q, lo, d) - 1 : 0;
+	if (blind || !(q->rc[lo] & ~QF_FULL))
+		x = steps_in(q->at[lo] - from, pace) + 1;
+	cnt[0] = (uint32_t)x;
+	gap[0] = q->at[lo] - from;
+	/* between seen takes */
+	for (k = lo + 1; k < lo + n; k++) {
+		gap[k - lo] = q->at[k] - q->at[k - 1];
+		di = queue_idx(q, k, d) - queue_idx(q, k - 1, d);
+		if (!(q->rc[k] & ~QF_FULL) || !(q->rc[k - 1] & ~QF_FULL))
+			di = steps_in(gap[k - lo], pace) + 1;
+		cnt[k - lo] = di > 1 ? (uint32_t)(di - 1) : 0;
+	}
+	/* after the last: the batches received less its place */
+	di = (int64_t)q->recv - queue_idx(q, lo + n - 1, d);
+	cnt[n] = di > 0 ? (uint32_t)di : 0;
+	if (blind && seen)
+		cnt[n] = steps_in(e - q->at[lo + n - 1], pace);
+	if (!seen && pace && e > q->at[lo + n - 1] + pace * (cnt[n] + 1))
+		e = q->at[lo + n - 1] + pace * (cnt[n] + 1);
+	gap[n] = e - q->at[lo + n - 1];
+	/*
+	 * Every batch received this epoch was taken once: where the places say more or
+	 * fewer (a batch the loader thread kept, received out of order, is in its hands
+	 * beside the queue's), the densest gaps give, the sparsest take.
+	 */
+	for (k = 0, x = 0; k <= n; k++)
+		x += cnt[k];
+	while (!blind && x != m) {
+		uint32_t best = n + 1;
+
+		for (k = 0; k <= n; k++) {
+			if (x > m ? !cnt[k] : !gap[k])
+				continue;
+			if (best > n || (x > m ? gap[k] * cnt[best] < gap[best] * cnt[k] :
+						 gap[k] * (cnt[best] + 1) > gap[best] * (cnt[k] + 1)))
+				best = k;
+		}
+		if (best > n)
+			break;
+		cnt[best] += x > m ? (uint32_t)-1 : 1;
+		x += x > m ? (uint64_t)-1 : 1;
+	}
+	l->qf_in = true;
+	/* (the first batch's take: the loop waits for it in the epoch's first next()) */
+	for (k = 0; k < cnt[0]; k++) {
+		l->pending = 1;
+		take_cached(a, l, from + gap[0] * k / cnt[0]);
+	}
+	for (k = 1; k <= n; k++)
+		for (i = 1; i <= cnt[k]; i++) {
+			l->pending = 1;
+			take_cached(a, l, q->at[lo + k - 1] + gap[k] * i / (cnt[k] + 1));
+		}
+	l->qf_in = false;
+	l->pending = 0;
+out:
+	free(cnt);
+	free(gap);
+	q->recv = q->nseen = 0;
+	q->first_rx = 0;
+}
+
+/*
+ * Relay t's wait on a Python lock, sc, ended (its last segment: last): woken by a
+ * sibling loop, it waited in put() on a full queue that the loop's get() made room in.
+ * The loop's takes before it was known so (an index put by the relay's feeders, read
+ * as the loop's) are placed again with the epoch's unseen ones, but for its waits in
+ * get() that the relay ended.
+ */
+static void queue_freed(struct an *a, struct thr *t, const struct st_ev_syscall *sc,
+			const struct seg *last)
+{
+	struct thr *l;
+
+	/* (a word other threads wait on too is a lock handed over: fx_shared) */
+	if (!py_lock_wait(t, sc) || fx_shared(a, t, sc) || sc->b.ret || !last ||
+	    last->wrel != WREL_SIBLING || !attr__is_relay(t))
+		return;
+	l = an__find_thread(a, last->waker);
+	/* (not a thread it started, whose first act woke it: Thread.start() waits for that) */
+	if (!l || l == t || l->proc != t->proc || (l->flags & TF_FEEDER) || attr__is_relay(l) ||
+	    !(l->flags & (TF_LEADER | TF_LOGGER)))
+		return;
+	/*
+	 * Known so only where its loader thread was there before the trace (attach mode):
+	 * from a loader thread started in the trace, the loop's steps are counted at that
+	 * thread's index puts, one a batch it takes, as for a loop that puts its own
+	 * (a step count within 2% in run mode; the model below placed the steps of an
+	 * epoch's start and end 2-3 a window off: open, docs/analysis.md).
+	 */
+	if (!(l->flags & TF_QUEUE_FED) && (t->flags & TF_FORKED))
+		return;
+	if (!(l->flags & TF_QUEUE_FED)) {
+		uint64_t from = t->first_rx ? t->first_rx : t->first_ts;
+
+		if (!l->qf && !(l->qf = calloc(1, sizeof(*l->qf))))
+			return;
+		for (uint32_t i = l->nsnaps; i-- && l->snaps[i].ts >= from;)
+			if (l->snaps[i].kind == SNAP_TAKE)
+				l->snaps[i].kind = SNAP_VOID;
+		last_take_left(l);
+		l->flags |= TF_QUEUE_FED;
+		l->flags &= ~(TF_RELAY_FED | TF_RELAY_WAKE);
+		l->pending = 0;
+		l->tail_from = l->held_put = 0;
+		l->qf->recv = (uint32_t)t->direct_arrivals;
+		l->qf->first_rx = from;
+		/* its waits in get() the relay ended since its first batch were takes */
+		for (uint32_t i = 0; i < PYW_LAST && i < l->npyw; i++)
+			if (l->pyw_tid[i] == t->tid && l->pyw_ts[i] >= from)
+				queue_take(a, l, l->pyw_ts[i], l->pyw_rc[i]);
+	}
+	l->qf->relay = t->tid;
+	/* (the batch in its hands: its fetch is counted at its next call, relay_fetched) */
+	queue_take(a, l, last->wake, (l->qf->recv + (t->owe == l && t->rx_fetches && !t->rx_fetched)) |
+			       QF_FULL);
+}
+
+/* t, fed through a queue, was woken at at by its relay: its get() waited for a batch */
+static bool queue_woke(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
+{
+	uint64_t at = t->relay_wake_at;
+
+	if (!(t->flags & TF_QUEUE_FED))
+		return false;
+	t->relay_wake_at = 0;
+	t->flags &= ~TF_RELAY_WAKE;
+	t->relay_early = 0;
+	if (py_lock_wait(t, sc) && t->qf->recv > t->qf->nseen)
+		queue_take(a, t, at, t->woke_rc);
+	return true;
+}
+
+/*
+ * t started a thread at ts: where it is fed through a queue whose loader thread has
+ * ended, its next epoch's (a BackgroundGenerator an epoch).
+ */
+void attr__thread_started(struct an *a, struct thr *t, uint64_t ts)
+{
+	const struct thr *r = t->qf && t->qf->relay ? an__find_thread(a, t->qf->relay) : NULL;
+
+	if (r && (r->flags & TF_EXITED))
+		queue_epoch_end(a, t, ts, true);
+}
+
 static void relay_credit(struct an *a, struct thr *l)
 {
 	if (resume_ack(l))
@@ -1734,7 +2077,10 @@ static void relay_fetched(struct an *a, struct thr *r)
 {
 	r->rx_fetched = true;
 	r->fd_msgs++;
-	if (r->owe) {
+	if (r->owe && (r->owe->flags & TF_QUEUE_FED)) {
+		queue_recv(r->owe, r->owe_at);
+		r->owe->qf->fetched++;
+	} else if (r->owe) {
 		uint64_t was = r->owe->pending;
 
 		r->owe->owed_at = 0;
@@ -1757,6 +2103,8 @@ static void relay_fetched(struct an *a, struct thr *r)
  */
 static void relay_bare(struct thr *l, uint64_t ts)
 {
+	if (l->flags & TF_QUEUE_FED)
+		return;	/* (a persistent pool's answer to its resume: no batch) */
 	if (!l->bare_ts)
 		l->bare_ts = ts;
 	if (!l->owed_counted)
@@ -2023,6 +2371,8 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		t->pending = t->pending + t->relay_early < PENDING_MAX ?
 			     t->pending + t->relay_early : PENDING_MAX;
 	}
+	if (direct && !t->first_rx)
+		t->first_rx = ts;
 	if (!direct && !(t->flags & (TF_LOGGER | TF_LEADER)))
 		return false;
 	t->own_arrivals++;
@@ -2058,6 +2408,21 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 */
 		if (l != t && (l->flags & TF_FEEDER))
 			continue;
+		if (l != t && (l->flags & TF_QUEUE_FED)) {
+			l->qf->relay = t->tid;
+			/*
+			 * Where the batches bring their tensors' fds, one that fetched
+			 * none is no batch: a persistent pool's answers to its resume,
+			 * which each epoch's new loader thread receives in iter().
+			 */
+			if (t->fd_msgs >= FETCH_LEARN || l->qf->fetched >= FETCH_LEARN) {
+				t->owe = l;	/* a batch once its receipt fetches (relay_fetched) */
+				t->owe_at = ts;
+			} else {
+				queue_recv(l, ts);
+			}
+			continue;
+		}
 		if (l != t && kind != ARR_WAKE && relay_loop(l)) {
 			l->flags |= TF_RELAY_FED;
 			if (!l->epoch_ends && !l->blind_end)
@@ -3556,9 +3921,18 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		s = t->first_ts;
 	else
 		s = sc->b.dur < e ? e - sc->b.dur : 0;
-	if (t->relay_wake_at)
+	if (t->relay_wake_at && !queue_woke(a, t, sc))
 		attr__relay_woke(a, t, sc);
 	cover(a, t, ev, s, e, &cv);
+	queue_freed(a, t, sc, cv.last);
+	if (py_lock_wait(t, sc) && !sc->b.ret && cv.last && !(t->flags & TF_QUEUE_FED) &&
+	    (cv.last->wrel == WREL_SIBLING || cv.last->wrel == WREL_RELAY)) {
+		struct thr *w = an__find_thread(a, cv.last->waker);
+
+		t->pyw_ts[t->npyw % PYW_LAST] = cv.last->end;
+		t->pyw_rc[t->npyw % PYW_LAST] = w ? t->woke_rc : 0;
+		t->pyw_tid[t->npyw++ % PYW_LAST] = cv.last->waker;
+	}
 	if (t->fwake)
 		fx_put(a, t, sc);
 	if (t->fwaker)

@@ -681,6 +681,9 @@ static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev)
 		t->wrel = WREL_RELAY;
 		t->flags |= TF_RELAY_WAKE;
 	}
+	/* a queue's batches by a sibling's wake (an_attr.c, queue_take) */
+	if (rel == WREL_SIBLING && w)
+		t->woke_rc = t->qf ? t->qf->recv : (uint32_t)w->direct_arrivals;
 }
 
 static void wakeup(struct an *a, const struct st_event *ev)
@@ -802,6 +805,8 @@ static void on_fork(struct an *a, const struct st_event *ev)
 	cp->flags |= PF_KNOWN;
 	if (!(ev->flags & ST_FORK_THREAD) && f->child_pid != f->parent_pid)
 		dist__inherit(cp, cp->parent);
+	if (parent && (ev->flags & ST_FORK_THREAD))
+		attr__thread_started(a, parent, ev->ts);
 	c = an__thread(a, f->child_tid, f->child_pid);
 	if (!c)
 		return;
@@ -1202,6 +1207,11 @@ void an__free(struct an *a)
 		free(t->unc);
 		free(t->ov);
 		free(t->snaps);
+		if (t->qf) {
+			free(t->qf->at);
+			free(t->qf->rc);
+		}
+		free(t->qf);
 		period__free(t);
 		free(t->io);
 		free(t->colls);

@@ -256,6 +256,26 @@ struct proc;
 #define TF_PLAIN_WAIT	(1u << 12)	/* waited in plain FUTEX_WAIT: a mutex, or a raw futex word
 					   (an OpenMP team's barriers: its threads wait on no other) */
 #define TF_TEAM		(TF_COND_WAIT | TF_PLAIN_WAIT)	/* (the two: team_thread()) */
+#define TF_QUEUE_FED	(1u << 13)	/* takes its batches from a Python queue a loader thread
+					 * fills (a BackgroundGenerator): queue_freed() */
+
+/*
+ * A loop fed through a Python queue (an_attr.c, queue_freed): its loader thread, the
+ * batches in the queue this epoch, its takes seen (when, and for one that waited for
+ * its batch, the batches received by then: all were taken), and what its last epochs
+ * said of its steps.
+ */
+struct qfed {
+	uint32_t relay;		/* the loader thread that fills the queue, last seen */
+	uint32_t recv, nseen, cap;	/* its batches received this epoch; its takes seen */
+	uint64_t first_rx;	/* this epoch's first receipt */
+	uint64_t *at;		/* the takes seen, in time order */
+	uint32_t *rc;		/* recv at each (0: not known), QF_FULL where the queue was full */
+#define QF_FULL		(1u << 31)
+	uint32_t depth;		/* the queue's depth, as last found (queue_depth) */
+	uint32_t fetched;	/* its batches whose receipt fetched fds */
+	uint64_t pace;		/* its step, as last found (queue_epoch_end) */
+};
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 
@@ -504,6 +524,14 @@ struct thr {
 #define ALT_PUTS	16
 	uint32_t alternations, nalt_puts;
 	uint64_t alt_puts, alt_put[ALT_PUTS];
+	bool qf_in;		/* a take of its own, as a loop fed through a queue (queue_take) */
+	struct qfed *qf;	/* that queue's state, once it is known so (TF_QUEUE_FED) */
+	/* its last waits on a Python lock a sibling ended: when, and which (queue_freed) */
+#define PYW_LAST	8
+	uint64_t pyw_ts[PYW_LAST];
+	uint32_t pyw_tid[PYW_LAST], pyw_rc[PYW_LAST], npyw;
+	uint32_t woke_rc;	/* its queue's batches at its last wake by a sibling */
+	uint64_t first_rx;	/* its first batch from a worker */
 	uint64_t blind_end;	/* an epoch ended here whose last takes it could not count
 				 * (relay_tail) */
 	bool pool_before;	/* its first put went to a pool there before the trace */
@@ -909,6 +937,7 @@ uint64_t attr__cpu_at(const struct thr *t, uint64_t ts);
 void attr__end(struct an *a, struct thr *t, uint64_t ts);
 void attr__wake_known(struct an *a, struct thr *t);
 void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *sc);
+void attr__thread_started(struct an *a, struct thr *t, uint64_t ts);
 void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts);
 void attr__forked(struct an *a, struct proc *p, uint64_t ts);
 void attr__fd(struct an *a, const struct st_event *ev);
