@@ -530,7 +530,8 @@ struct thr {
 #define PYW_LAST	8
 	uint64_t pyw_ts[PYW_LAST];
 	uint32_t pyw_tid[PYW_LAST], pyw_rc[PYW_LAST], npyw;
-	uint32_t woke_rc;	/* its queue's batches at its last wake by a sibling */
+	uint32_t woke_rc;	/* at its last wake by a sibling: its queue's batches (before its
+				 * queue is known, the waker's: pyw_rc) */
 	uint64_t first_rx;	/* its first batch from a worker */
 	uint64_t blind_end;	/* an epoch ended here whose last takes it could not count
 				 * (relay_tail) */
