@@ -1981,6 +1981,12 @@ static void queue_freed(struct an *a, struct thr *t, const struct st_ev_syscall 
 	 */
 	if (!(l->flags & TF_QUEUE_FED) && (t->flags & TF_FORKED))
 		return;
+	/*
+	 * Nor a relay that puts no index of its own: a pin-memory thread blocked on its
+	 * output queue's lock while the loop held it (the loop dropped the GIL in get()).
+	 */
+	if (!(l->flags & TF_QUEUE_FED) && !t->puts)
+		return;
 	if (!(l->flags & TF_QUEUE_FED)) {
 		uint64_t from = t->first_rx ? t->first_rx : t->first_ts;
 
