@@ -2,7 +2,8 @@
 """fail_brief.py NAME REPORT.json TRACE: a few lines on a reference job that failed its
 checks (tests/t_jobs.sh), each starting "FAIL   |", for a CI log that keeps only its
 first FAIL lines: the pools the report found, and the trainer's child processes as the
-trace has them (pid, parent, when forked, exec'd or not, what command line, when gone).
+trace has them (pid, parent, when forked, the command line it exec'd or had at attach,
+when gone).
 A failure under load is rare, and the trace is gone with the CI machine."""
 import json
 import os
@@ -33,14 +34,17 @@ def main():
         elif e["type"] == "exit" and e.get("group_dead"):
             procs.setdefault(e["pid"], {})["exit"] = e["ts"]
         elif e["type"] == "proc":
-            procs.setdefault(e["pid"], {})["cmd" if e.get("exec") else "seen"] = e.get("cmdline", "")[:48]
+            p = procs.setdefault(e["pid"], {})
+            p["cmd" if e.get("exec") else "seen"] = e.get("cmdline", "")[:48]
+            p.setdefault("ppid", e.get("ppid"))
     rows = []
     for pid, p in sorted(procs.items(), key=lambda kv: kv[1].get("fork", (0, 0))[0]):
         if pid == main:
             continue
-        f = p.get("fork", (0, "?"))
-        rows.append("%d<%s@%s%s%s" % (pid, f[1], ms(f[0]), " exec '%s'" % p["cmd"] if "cmd" in p else "",
-                                      " gone@" + ms(p["exit"]) if "exit" in p else ""))
+        f = p.get("fork", (0, p.get("ppid", "?")))
+        rows.append("%d<%s@%s%s%s%s" % (pid, f[1], ms(f[0]), " exec '%s'" % p["cmd"] if "cmd" in p else "",
+                                        " at attach '%s'" % p["seen"] if "seen" in p and "fork" not in p else "",
+                                        " gone@" + ms(p["exit"]) if "exit" in p else ""))
     for i in range(0, min(len(rows), 40), 8):
         print("FAIL   | %s: processes: %s" % (name, "; ".join(rows[i:i + 8])))
 
