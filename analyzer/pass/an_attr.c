@@ -1992,10 +1992,7 @@ static void queue_freed(struct an *a, struct thr *t, const struct st_ev_syscall 
 
 		if (!l->qf && !(l->qf = calloc(1, sizeof(*l->qf))))
 			return;
-		for (uint32_t i = l->nsnaps; i-- && l->snaps[i].ts >= from;)
-			if (l->snaps[i].kind == SNAP_TAKE)
-				l->snaps[i].kind = SNAP_VOID;
-		last_take_left(l);
+		void_takes_from(l, from - 1, from);
 		l->flags |= TF_QUEUE_FED;
 		l->flags &= ~(TF_RELAY_FED | TF_RELAY_WAKE);
 		l->pending = 0;
