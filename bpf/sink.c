@@ -196,14 +196,27 @@ static __u64 head_ts(const struct sink *s, unsigned i)
 	return st->head < st->len ? st->q[st->head].ts : UINT64_MAX;
 }
 
+/*
+ * Stream x's head goes before y's: the older, and of one instant the ring's before the
+ * tracer's own (the last stream).  An exec's command line (target__argv) is recorded
+ * at the exec's instant and must follow it: before it, a reader takes it for the
+ * previous program's (a forkserver read as a data-loader worker).
+ */
+static bool head_before(const struct sink *s, unsigned x, unsigned y)
+{
+	__u64 tx = head_ts(s, x), ty = head_ts(s, y);
+
+	return tx < ty || (tx == ty && x < y);
+}
+
 static void sift_down(struct sink *s, unsigned n, unsigned i)
 {
 	for (;;) {
 		unsigned l = 2 * i + 1, m = i, t;
 
-		if (l < n && head_ts(s, s->heap[l]) < head_ts(s, s->heap[m]))
+		if (l < n && head_before(s, s->heap[l], s->heap[m]))
 			m = l;
-		if (l + 1 < n && head_ts(s, s->heap[l + 1]) < head_ts(s, s->heap[m]))
+		if (l + 1 < n && head_before(s, s->heap[l + 1], s->heap[m]))
 			m = l + 1;
 		if (m == i)
 			return;

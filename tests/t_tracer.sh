@@ -151,6 +151,11 @@ ok = len(argv) == len(execs) == 3
 ok = ok and sorted((e['pid'], e['ts']) for e in argv) == sorted((e['pid'], e['ts']) for e in execs)
 last = {e['pid']: e['cmdline'] for e in sorted(argv, key=lambda e: e['ts'])}
 ok = ok and last[execs[0]['pid']] == 'sleep 0.3' and sorted(last.values()) == ['sleep 0.2', 'sleep 0.3']
+# each after its exec in the file, though of one instant: before it, a reader takes it
+# for the previous program's (the tracer's streams merged ties either way round)
+at = {(e['pid'], e['ts']): i for i, e in enumerate(ev) if e['type'] == 'exec'}
+ok = ok and all(i > at[(e['pid'], e['ts'])] for i, e in enumerate(ev)
+                if e['type'] in ('proc', 'env') and e.get('exec', e.get('at') == 'exec'))
 sys.exit(0 if ok else print(argv) or 1)
 PY
 check "env: nothing else of the environment reaches the trace" \

@@ -896,6 +896,7 @@ static void on_proc(struct an *a, const struct st_event *ev)
 		if (ev->str) {
 			free(p->argv);
 			p->argv = strndup(ev->str, 4096);
+			p->argv_ts = ev->ts;
 		}
 		an__relaunch(a, p);
 		return;
@@ -929,9 +930,15 @@ static void on_exec(struct an *a, const struct st_event *ev)
 			free(t->proc->cmdline);
 			t->proc->cmdline = strndup(ev->str, 4096);
 		}
-		/* a new program: its command line comes in the PROC record after this one */
-		free(t->proc->argv);
-		t->proc->argv = NULL;
+		/*
+		 * A new program: its command line comes in a PROC record of the exec's
+		 * instant, after this one, or before it (a tracer's streams merged with ties
+		 * either way round: pt_fsrv's forkserver read as a worker, 4 pools for 3).
+		 */
+		if (t->proc->argv_ts < ev->ts) {
+			free(t->proc->argv);
+			t->proc->argv = NULL;
+		}
 		an__relaunch(a, t->proc);
 	}
 }

@@ -618,6 +618,7 @@ struct proc {
 	char comm[ST_COMM_LEN];
 	char *cmdline;
 	char *argv;		/* the command line of its exec in the trace, when read */
+	uint64_t argv_ts;	/* the instant of that exec (its record's) */
 	uint32_t flags, nthreads, nthreads_seen;
 	uint64_t first_ts, last_ts;
 	uint64_t gpu_probes_at;	/* when its first GPU sync probe was attached (0: none) */
