@@ -1484,7 +1484,7 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 	take(a, t, ts, in_rx);
 }
 
-static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc);
+static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc, bool own);
 
 #define GIL_ACK_NS	50000ull	/* take_gil()'s signal after the wait it ended */
 
@@ -1581,7 +1581,11 @@ static void fx_wait(struct an *a, const struct thr *t, uint64_t uaddr)
 		*v |= FX_SHARED;
 }
 
-static bool fx_shared(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
+/*
+ * sc is a futex call on a word that two threads of t's process wait on (mine: or that
+ * t itself waits on).
+ */
+static bool fx_waited(struct an *a, const struct thr *t, const struct st_ev_syscall *sc, bool mine)
 {
 	const uint64_t *v;
 
@@ -1589,9 +1593,14 @@ static bool fx_shared(struct an *a, const struct thr *t, const struct st_ev_sysc
 		return false;
 	for (uint64_t off = 0; off <= 32; off += 16)
 		if ((v = hmap_find(&a->fx_waiters, fx_key(t->pid, sc->futex.uaddr + off))) &&
-		    (*v & FX_SHARED))
+		    ((*v & FX_SHARED) || (mine && (uint32_t)*v == t->tid)))
 			return true;
 	return false;
+}
+
+static bool fx_shared(struct an *a, const struct thr *t, const struct st_ev_syscall *sc)
+{
+	return fx_waited(a, t, sc, false);
 }
 
 /*
@@ -1618,17 +1627,23 @@ void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *s
 }
 
 /*
- * The wake of a feeder by w (attr__feeder_woken) is known by sc, a call of w or of
- * the feeder (NULL: no call says): a put, unless the call is a futex call on a word
+ * The wake of a feeder by w (attr__feeder_woken) is known by sc, a call of w (own) or
+ * of the feeder (NULL: no call says): a put, unless the call is a futex call on a word
  * that other threads wait on too (the GIL handed over, a lock released; the
- * condition a feeder waits on for a put is its own).
+ * condition a feeder waits on for a put is its own), or w's wake of a word it waits
+ * on itself.  The feeder's wait, begun before the trace, is recorded at its end,
+ * after the wake: in a trace's first milliseconds the loop's wait on the GIL may be
+ * the only one seen yet (pt_iter attached in a clean clone's CI: the loop handed a
+ * feeder the GIL 4 ms after the attach, a take there ended the receipt before its
+ * first fd fetch, and the fetch seen a batch later read the trace's start as a
+ * persistent pool's resume: its first 3 takes void, 66 steps for 70).
  */
-static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc)
+static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc, bool own)
 {
 	struct thr *f = w->fwake;
 
 	w->fwake = f->fwaker = NULL;
-	if (f->put_open || fx_shared(a, w, sc))
+	if (f->put_open || fx_waited(a, w, sc, own))
 		return;
 	f->put_open = true;
 	w->put_feeder = f->tid;
@@ -1639,9 +1654,9 @@ static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc)
 void attr__wake_known(struct an *a, struct thr *t)
 {
 	if (t->fwake)
-		fx_put(a, t, NULL);
+		fx_put(a, t, NULL, true);
 	if (t->fwaker)
-		fx_put(a, t->fwaker, NULL);
+		fx_put(a, t->fwaker, NULL, false);
 }
 
 /*
@@ -3937,9 +3952,9 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		t->pyw_tid[t->npyw++ % PYW_LAST] = cv.last->waker;
 	}
 	if (t->fwake)
-		fx_put(a, t, sc);
+		fx_put(a, t, sc, true);
 	if (t->fwaker)
-		fx_put(a, t->fwaker, sc);
+		fx_put(a, t->fwaker, sc, false);
 	/*
 	 * The rest of the call that made t's last put (a feeder's wake) is the kernel's,
 	 * no work of the loop's between two puts: a vCPU's steal there (0.5 ms in a futex
