@@ -667,6 +667,13 @@ static void blind_tail(struct an_result *res, const struct an_trainer *tr)
 			       "a pin-memory queue filled before the trace began: %u of its last "
 			       "steps, unseen, are counted from the pool's next prefetch and placed "
 			       "evenly", tr->main_tid, x, m->blind_tail);
+	else if (m->flags & TF_QUEUE_FED)
+		/* a loader thread of its own fills a Python queue (queue_freed, an_attr.c) */
+		analysis__warn(res, "main thread %u: took batches from its loader thread's queue "
+			       "(a background prefetcher) filled before the trace began until an "
+			       "epoch ended %.3f s into the window: up to its size + "
+			       "prefetch_factor x num_workers steps before then may be missing",
+			       tr->main_tid, x);
 	else
 		analysis__warn(res, "main thread %u: took batches from a %s filled before the "
 			       "trace began until an epoch ended %.3f s into the window: up to "
