@@ -1767,23 +1767,17 @@ static void queue_take(struct an *a, struct thr *l, uint64_t ts, uint32_t rc)
 	l->pending = 0;
 	if (q->nseen == q->cap) {
 		uint32_t cap = q->cap ? 2 * q->cap : 64;
-		uint64_t *nat = realloc(q->at, cap * sizeof(*nat));
-		uint32_t *nrc = nat ? realloc(q->rc, cap * sizeof(*nrc)) : NULL;
+		struct qseen *v = realloc(q->seen, cap * sizeof(*v));
 
-		if (nat)
-			q->at = nat;
-		if (!nrc)
+		if (!v)
 			return;
-		q->rc = nrc;
+		q->seen = v;
 		q->cap = cap;
 	}
 	/* (one found late goes in its place) */
-	for (; i && q->at[i - 1] > ts; i--) {
-		q->at[i] = q->at[i - 1];
-		q->rc[i] = q->rc[i - 1];
-	}
-	q->at[i] = ts;
-	q->rc[i] = rc;
+	for (; i && q->seen[i - 1].at > ts; i--)
+		q->seen[i] = q->seen[i - 1];
+	q->seen[i] = (struct qseen){ .at = ts, .rc = rc };
 	q->nseen++;
 }
 
@@ -1797,10 +1791,16 @@ static uint32_t steps_in(uint64_t gap, uint64_t pace)
 
 #define QF_DEPTH_MAX	64	/* queue depths tried (queue_depth) */
 
-/* Seen take k's place in its epoch's takes, for a queue of depth d (less a constant) */
-static int64_t queue_idx(const struct qfed *q, uint32_t k, uint32_t d)
+/* Seen take s's place in its epoch's takes, for a queue of depth d (less a constant) */
+static int64_t queue_idx(const struct qseen *s, uint32_t d)
 {
-	return (int64_t)(q->rc[k] & ~QF_FULL) - ((q->rc[k] & QF_FULL) ? d : 0);
+	return (int64_t)(s->rc & ~QF_FULL) - ((s->rc & QF_FULL) ? d : 0);
+}
+
+/* The places of seen take s and of the one before it are known (rc) */
+static bool queue_placed(const struct qseen *s)
+{
+	return (s[0].rc & ~QF_FULL) && (s[-1].rc & ~QF_FULL);
 }
 
 /*
@@ -1811,13 +1811,13 @@ static int64_t queue_idx(const struct qfed *q, uint32_t k, uint32_t d)
  * that keep the seen takes in their order, the one whose steps between them are the
  * most alike (the loop's step is about the same at each, the batches queued).
  */
-static uint32_t queue_depth(const struct qfed *q, const uint64_t *at, uint32_t n)
+static uint32_t queue_depth(const struct qseen *s, uint32_t n)
 {
 	uint32_t best = 0, full = 0;
 	double best_score = 0;
 
 	for (uint32_t k = 0; k < n; k++)
-		full += !!(q->rc[k] & QF_FULL);
+		full += !!(s[k].rc & QF_FULL);
 	if (!full || full == n)
 		return 0;
 	for (uint32_t d = 1; d <= QF_DEPTH_MAX; d++) {
@@ -1825,15 +1825,15 @@ static uint32_t queue_depth(const struct qfed *q, const uint64_t *at, uint32_t n
 		uint32_t cnt = 0, bad = 0;
 
 		for (uint32_t k = 1; k < n; k++) {
-			int64_t di = queue_idx(q, k, d) - queue_idx(q, k - 1, d);
+			int64_t di = queue_idx(&s[k], d) - queue_idx(&s[k - 1], d);
 
-			if (!(q->rc[k] & ~QF_FULL) || !(q->rc[k - 1] & ~QF_FULL))
+			if (!queue_placed(&s[k]))
 				continue;
 			if (di < 1) {
 				bad++;
 				continue;
 			}
-			double step = (double)(at[k] - at[k - 1]) / (double)di;
+			double step = (double)(s[k].at - s[k - 1].at) / (double)di;
 
 			sum += step;
 			sum2 += step * step;
@@ -1869,61 +1869,55 @@ static void queue_epoch_end(struct an *a, struct thr *l, uint64_t e, bool seen)
 	bool blind = r && !(r->flags & TF_FORKED);
 	uint64_t from = q->first_rx, pace = 0, span = 0, steps = 0, x, *gap = NULL;
 	uint32_t n = 0, d, k, i, lo, m = q->recv > q->nseen ? q->recv - q->nseen : 0, *cnt = NULL;
+	const struct qseen *s;
 	int64_t di;
 
-	/* the seen takes of this epoch: q->at[lo, lo + n) */
-	for (lo = 0; lo < q->nseen && q->at[lo] <= from; lo++)
+	/* the seen takes of this epoch: s[0, n) */
+	for (lo = 0; lo < q->nseen && q->seen[lo].at <= from; lo++)
 		;
-	while (lo + n < q->nseen && q->at[lo + n] < e)
+	while (lo + n < q->nseen && q->seen[lo + n].at < e)
 		n++;
 	if (!from || e <= from || !n)
 		goto out;
-	{
-		struct qfed v = *q;
-
-		v.at += lo;
-		v.rc += lo;
-		d = queue_depth(&v, v.at, n);
-		if (d)
-			q->depth = d;
-		d = q->depth;
-		/* the step: the seen takes' span over their places */
-		for (k = lo + 1; k < lo + n; k++)
-			if ((di = queue_idx(q, k, d) - queue_idx(q, k - 1, d)) > 0 &&
-			    (q->rc[k] & ~QF_FULL) && (q->rc[k - 1] & ~QF_FULL)) {
-				span += q->at[k] - q->at[k - 1];
-				steps += (uint64_t)di;
-			}
-		pace = steps ? span / steps : q->pace;
-		if (pace)
-			q->pace = pace;
-	}
+	s = q->seen + lo;
+	d = queue_depth(s, n);
+	if (d)
+		q->depth = d;
+	d = q->depth;
+	/* the step: the seen takes' span over their places */
+	for (k = 1; k < n; k++)
+		if (queue_placed(&s[k]) && (di = queue_idx(&s[k], d) - queue_idx(&s[k - 1], d)) > 0) {
+			span += s[k].at - s[k - 1].at;
+			steps += (uint64_t)di;
+		}
+	pace = steps ? span / steps : q->pace;
+	if (pace)
+		q->pace = pace;
 	cnt = calloc(n + 1, sizeof(*cnt));
 	gap = malloc((n + 1) * sizeof(*gap));
 	if (!cnt || !gap)
 		goto out;
 	/* before the first seen take */
-	x = queue_idx(q, lo, d) > 1 ? (uint64_t)queue_idx(q, lo, d) - 1 : 0;
-	if (blind || !(q->rc[lo] & ~QF_FULL))
-		x = steps_in(q->at[lo] - from, pace) + 1;
+	x = queue_idx(&s[0], d) > 1 ? (uint64_t)queue_idx(&s[0], d) - 1 : 0;
+	if (blind || !(s[0].rc & ~QF_FULL))
+		x = steps_in(s[0].at - from, pace) + 1;
 	cnt[0] = (uint32_t)x;
-	gap[0] = q->at[lo] - from;
+	gap[0] = s[0].at - from;
 	/* between seen takes */
-	for (k = lo + 1; k < lo + n; k++) {
-		gap[k - lo] = q->at[k] - q->at[k - 1];
-		di = queue_idx(q, k, d) - queue_idx(q, k - 1, d);
-		if (!(q->rc[k] & ~QF_FULL) || !(q->rc[k - 1] & ~QF_FULL))
-			di = steps_in(gap[k - lo], pace) + 1;
-		cnt[k - lo] = di > 1 ? (uint32_t)(di - 1) : 0;
+	for (k = 1; k < n; k++) {
+		gap[k] = s[k].at - s[k - 1].at;
+		di = queue_placed(&s[k]) ? queue_idx(&s[k], d) - queue_idx(&s[k - 1], d) :
+		     (int64_t)steps_in(gap[k], pace) + 1;
+		cnt[k] = di > 1 ? (uint32_t)(di - 1) : 0;
 	}
 	/* after the last: the batches received less its place */
-	di = (int64_t)q->recv - queue_idx(q, lo + n - 1, d);
+	di = (int64_t)q->recv - queue_idx(&s[n - 1], d);
 	cnt[n] = di > 0 ? (uint32_t)di : 0;
 	if (blind && seen)
-		cnt[n] = steps_in(e - q->at[lo + n - 1], pace);
-	if (!seen && pace && e > q->at[lo + n - 1] + pace * (cnt[n] + 1))
-		e = q->at[lo + n - 1] + pace * (cnt[n] + 1);
-	gap[n] = e - q->at[lo + n - 1];
+		cnt[n] = steps_in(e - s[n - 1].at, pace);
+	if (!seen && pace && e > s[n - 1].at + pace * (cnt[n] + 1))
+		e = s[n - 1].at + pace * (cnt[n] + 1);
+	gap[n] = e - s[n - 1].at;
 	/*
 	 * Every batch received this epoch was taken once: where the places say more or
 	 * fewer (a batch the loader thread kept, received out of order, is in its hands
@@ -1955,7 +1949,7 @@ static void queue_epoch_end(struct an *a, struct thr *l, uint64_t e, bool seen)
 	for (k = 1; k <= n; k++)
 		for (i = 1; i <= cnt[k]; i++) {
 			l->pending = 1;
-			take_cached(a, l, q->at[lo + k - 1] + gap[k] * i / (cnt[k] + 1));
+			take_cached(a, l, s[k - 1].at + gap[k] * i / (cnt[k] + 1));
 		}
 	l->qf_in = false;
 	l->pending = 0;

@@ -1214,10 +1214,8 @@ void an__free(struct an *a)
 		free(t->unc);
 		free(t->ov);
 		free(t->snaps);
-		if (t->qf) {
-			free(t->qf->at);
-			free(t->qf->rc);
-		}
+		if (t->qf)
+			free(t->qf->seen);
 		free(t->qf);
 		period__free(t);
 		free(t->io);

@@ -265,13 +265,17 @@ struct proc;
  * its batch, the batches received by then: all were taken), and what its last epochs
  * said of its steps.
  */
+struct qseen {
+	uint64_t at;		/* when */
+	uint32_t rc;		/* recv then (0: not known), QF_FULL where the queue was full */
+#define QF_FULL		(1u << 31)
+};
+
 struct qfed {
 	uint32_t relay;		/* the loader thread that fills the queue, last seen */
 	uint32_t recv, nseen, cap;	/* its batches received this epoch; its takes seen */
 	uint64_t first_rx;	/* this epoch's first receipt */
-	uint64_t *at;		/* the takes seen, in time order */
-	uint32_t *rc;		/* recv at each (0: not known), QF_FULL where the queue was full */
-#define QF_FULL		(1u << 31)
+	struct qseen *seen;	/* the takes seen, in time order */
 	uint32_t depth;		/* the queue's depth, as last found (queue_depth) */
 	uint32_t fetched;	/* its batches whose receipt fetched fds */
 	uint64_t pace;		/* its step, as last found (queue_epoch_end) */

@@ -1870,6 +1870,7 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 		struct snap *sn = &t->snaps[i];
 		/* the run it is in, or the last before it (else the first) */
 		const struct zip *r, *nx, *pv, *tr_run;
+		const struct snap *before;
 		bool ours, after;
 		uint64_t gap;
 
@@ -1923,8 +1924,8 @@ static void zipped(struct an *a, struct an_trainer *tr, struct thr *t)
 		 * attached epoch of pt_zip_np in a clean clone's CI, two such and a take of
 		 * the lead 1.4 ms of CPU after them, a step lost).
 		 */
-		gap = (sn->ld ? prev_k : prev) ?
-		      sn->a.cat[CAT_COMPUTE] - (sn->ld ? prev_k : prev)->a.cat[CAT_COMPUTE] : UINT64_MAX;
+		before = sn->ld ? prev_k : prev;
+		gap = before ? sn->a.cat[CAT_COMPUTE] - before->a.cat[CAT_COMPUTE] : UINT64_MAX;
 		prev = sn;
 		if (!after || (sn->ld && zip_find(tr_run, sn->ld) == tr_run->k))
 			lead = 0;
