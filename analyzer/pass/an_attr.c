@@ -6,6 +6,7 @@
  * and added to the thread's cumulative accounts.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -416,6 +417,40 @@ uint64_t attr__cpu_at(const struct thr *t, uint64_t ts)
 			return c->before + ts - c->s;
 	}
 	return t->nslices ? c->before : t->oncpu;
+}
+
+/* t's CPU ns at ts, from its history where its last slices do not reach (0: not known) */
+static uint64_t hist_cpu_at(const struct thr *t, uint64_t ts)
+{
+	const struct cpu_slice *c;
+
+	if (t->run == RS_ON && ts >= t->since)
+		return t->oncpu + ts - t->since;
+	for (uint32_t i = 0; t->hist && i < t->nhist && i < CPU_HIST; i++) {
+		c = &t->hist[(t->nhist - 1 - i) % CPU_HIST];
+		if (ts >= c->e)
+			return c->before + c->e - c->s;
+		if (ts >= c->s)
+			return c->before + ts - c->s;
+	}
+	return 0;
+}
+
+/* When t's CPU reached cpu ns, from its history (0: not known) */
+static uint64_t hist_when(const struct thr *t, uint64_t cpu)
+{
+	const struct cpu_slice *c;
+
+	if (t->run == RS_ON && cpu >= t->oncpu)
+		return t->since + cpu - t->oncpu;
+	for (uint32_t i = 0; t->hist && i < t->nhist && i < CPU_HIST; i++) {
+		c = &t->hist[(t->nhist - 1 - i) % CPU_HIST];
+		if (cpu > c->before + c->e - c->s)
+			return 0;	/* (after its last slice, off CPU since) */
+		if (cpu >= c->before)
+			return c->s + cpu - c->before;
+	}
+	return 0;
 }
 
 /*
@@ -1727,9 +1762,11 @@ static bool resume_ack(struct thr *t)
  * DataLoader's own get from its pin-memory thread (a timed one), nor a word in the
  * GIL's span where that is known (its switch_cond).  The takes between, the queue
  * neither full nor empty, are not seen: the loader thread's receipts count the epoch's
- * batches, and the takes not seen are placed at the epoch's end (queue_epoch_end).
- * Before: the loader thread's index puts were read as the loop's, and attached in an
- * epoch, most of it was lost (pt_bg_pers: 41-43 steps for 58).
+ * batches, and the takes not seen are placed at the epoch's end (queue_epoch_end), by
+ * the loop's CPU (a step's is the same, its wall time not).  In run mode too: counted
+ * at the loader thread's index puts instead, the loop's steps ran a queue ahead of it,
+ * 65-71 for 74 under load (a user's DataLoaderX, a new loader thread each epoch);
+ * attached in an epoch, most of it was lost (pt_bg_pers: 41-43 steps for 58).
  */
 static bool not_gil(const struct thr *t, uint64_t uaddr);
 static bool fx_shared(struct an *a, const struct thr *t, const struct st_ev_syscall *sc);
@@ -1745,8 +1782,10 @@ static bool py_lock_wait(const struct thr *t, const struct st_ev_syscall *sc)
 /* l, fed through a queue, got a batch in it at ts (its loader thread received it) */
 static void queue_recv(struct thr *l, uint64_t ts)
 {
-	if (!l->qf->recv++)
+	if (!l->qf->recv++) {
 		l->qf->first_rx = ts;
+		l->qf->first_cpu = attr__cpu_at(l, ts);
+	}
 }
 
 /*
@@ -1755,7 +1794,8 @@ static void queue_recv(struct thr *l, uint64_t ts)
  * then), or with QF_FULL where the loader thread waited for room (queue_depth); 0: not
  * known.
  */
-static void queue_take(struct an *a, struct thr *l, uint64_t ts, uint32_t rc)
+static void queue_take(struct an *a, struct thr *l, uint64_t ts, uint32_t rc, uint64_t cpu,
+		       uint64_t ws)
 {
 	struct qfed *q = l->qf;
 	uint32_t i = q->nseen;
@@ -1777,7 +1817,7 @@ static void queue_take(struct an *a, struct thr *l, uint64_t ts, uint32_t rc)
 	/* (one found late goes in its place) */
 	for (; i && q->seen[i - 1].at > ts; i--)
 		q->seen[i] = q->seen[i - 1];
-	q->seen[i] = (struct qseen){ .at = ts, .rc = rc };
+	q->seen[i] = (struct qseen){ .at = ts, .cpu = cpu, .ws = ws < ts ? ws : 0, .rc = rc };
 	q->nseen++;
 }
 
@@ -1794,58 +1834,328 @@ static uint32_t steps_in(uint64_t gap, uint64_t pace)
 /* Seen take s's place in its epoch's takes, for a queue of depth d (less a constant) */
 static int64_t queue_idx(const struct qseen *s, uint32_t d)
 {
-	return (int64_t)(s->rc & ~QF_FULL) - ((s->rc & QF_FULL) ? d : 0);
+	return (int64_t)(s->rc & QF_RC) - ((s->rc & QF_FULL) ? d : 0) + !!(s->rc & QF_END);
 }
 
 /* The places of seen take s and of the one before it are known (rc) */
 static bool queue_placed(const struct qseen *s)
 {
-	return (s[0].rc & ~QF_FULL) && (s[-1].rc & ~QF_FULL);
+	return (s[0].rc & QF_RC) && (s[-1].rc & QF_RC);
+}
+
+/* The loop's CPU between seen takes s[-1] and s[0] (0: not known) */
+static uint64_t queue_cpu(const struct qseen *s)
+{
+	return s[0].cpu && s[-1].cpu && s[0].cpu > s[-1].cpu ? s[0].cpu - s[-1].cpu : 0;
 }
 
 /*
  * The queue's depth that the epoch's seen takes say (0: none says).  A take seen
  * where the loop waited for its batch (the queue empty) is the epoch's rc-th, rc the
  * batches received by then; one where the loader thread waited for room (the queue
- * full: d batches in it, one more in its hands) is the (rc - d)-th.  Of the depths
- * that keep the seen takes in their order, the one whose steps between them are the
- * most alike (the loop's step is about the same at each, the batches queued).
+ * full: d batches in it, one more in its hands) is the (rc - d)-th, and the room for
+ * its end (QF_END) the one after.  Of the depths that keep the seen takes in their
+ * order, the one whose steps between them are the most alike, in the loop's CPU time
+ * where it is known: a step's CPU is the same whether the workers compete for the
+ * CPUs or not (they do while the queue fills, and the loop's steps are longer in wall
+ * time then).  end: the loop's CPU from the last seen take to the epoch's end, the
+ * next epoch's iter() (0: not known), the takes after the last seen and one step's
+ * more; recv: the epoch's batches.
  */
-static uint32_t queue_depth(const struct qseen *s, uint32_t n)
+static uint32_t queue_depth(const struct qseen *s, uint32_t n, uint64_t end, uint32_t recv,
+			    uint64_t cstep, bool *sure)
 {
-	uint32_t best = 0, full = 0;
-	double best_score = 0;
+	uint32_t best = 0, best_bad = 0, full = 0;
+	double best_score = 0, x = cstep ? (double)end / (double)cstep : 0;
+
+	/*
+	 * The loader thread waited for room for its end, or for its last batch, a take
+	 * before (its rc all the epoch's): the loop's CPU from there to the epoch's end is
+	 * the queue's depth in steps, or one more (the queue's last batch, then the end, in
+	 * a step).  That says it where its steps do not agree (a batch received out of
+	 * order, counted before its turn, moves a place by one: pt_bg_pers, u60 below).
+	 */
+	if (x >= 0.7 && (s[n - 1].rc & QF_FULL) && (s[n - 1].rc & QF_RC) == recv &&
+	    fabs(x - round(x)) < 0.3 && round(x) - !(s[n - 1].rc & QF_END) >= 1) {
+		*sure = true;
+		return (uint32_t)round(x) - !(s[n - 1].rc & QF_END);
+	}
+	*sure = false;
 
 	for (uint32_t k = 0; k < n; k++)
 		full += !!(s[k].rc & QF_FULL);
-	if (!full || full == n)
+	if (!full || (full == n && !end))
 		return 0;
 	for (uint32_t d = 1; d <= QF_DEPTH_MAX; d++) {
-		double sum = 0, sum2 = 0, score;
+		double sum = 0, sum2 = 0, score, step;
 		uint32_t cnt = 0, bad = 0;
 
-		for (uint32_t k = 1; k < n; k++) {
-			int64_t di = queue_idx(&s[k], d) - queue_idx(&s[k - 1], d);
+		for (uint32_t k = 1; k <= n; k++) {
+			int64_t di;
+			uint64_t gap;
 
-			if (!queue_placed(&s[k]))
-				continue;
+			if (k == n) {
+				/* (the last seen take to the end: the takes after it, and its step) */
+				di = (int64_t)recv - queue_idx(&s[n - 1], d) + 1;
+				gap = end;
+				if (!end || !(s[n - 1].rc & QF_RC))
+					continue;
+			} else {
+				if (!queue_placed(&s[k]))
+					continue;
+				di = queue_idx(&s[k], d) - queue_idx(&s[k - 1], d);
+				gap = queue_cpu(&s[k]);
+				if (!gap)
+					gap = s[k].at - s[k - 1].at;
+			}
 			if (di < 1) {
 				bad++;
 				continue;
 			}
-			double step = (double)(s[k].at - s[k - 1].at) / (double)di;
-
+			step = (double)gap / (double)di;
 			sum += step;
 			sum2 += step * step;
 			cnt++;
 		}
-		score = bad * 1e30 + (cnt > 1 ? sum2 / cnt - (sum / cnt) * (sum / cnt) : 0);
-		if (!best || score < best_score) {
+		/* (the steps' spread over their mean: a depth that makes them short is no better) */
+		score = cnt > 1 && sum > 0 ? (sum2 / cnt) / ((sum / cnt) * (sum / cnt)) - 1 : 0;
+		if (!best || bad < best_bad || (bad == best_bad && score < best_score)) {
 			best = d;
+			best_bad = bad;
 			best_score = score;
 		}
 	}
 	return best;
+}
+
+/*
+ * The loop's CPU c says other than di steps of cstep each: two thirds of a step off or
+ * more (a step's CPU varies by a few percent, and the job's first steps cost more: 4.6
+ * steps' CPU for 4, pt_bg_pers; a receipt counted early moves a place by a whole one).
+ */
+static bool cpu_differs(int64_t di, uint64_t c, uint64_t cstep)
+{
+	return 3 * (uint64_t)llabs(di * (int64_t)cstep - (int64_t)c) >= 2 * cstep;
+}
+
+/* When l's CPU reached cpu, if inside (lo, hi): else fallback */
+static uint64_t queue_when(const struct thr *l, uint64_t cpu, uint64_t lo, uint64_t hi,
+			   uint64_t fallback)
+{
+	uint64_t w = hist_when(l, cpu);
+
+	return w > lo && w < hi ? w : fallback;
+}
+
+/*
+ * The loop's CPU a step: over the seen takes whose places' distance does not hang on
+ * the queue's depth (both where the queue was full, or both where it was empty), their
+ * CPU over that distance, in all (0: none says).  In all, not each pair's: two
+ * receipts counted at once (under load the loader thread reads both workers' batches
+ * in one wake) put a step's distance at 2 and the next at 0, and each pair's median
+ * was half a step (pt_bg_pers under load: 74 steps for 58).  Where the queue was full
+ * if enough such say: a take the loop waited for counts the batches received out of
+ * order besides (3 at an epoch's start under load, the first step's CPU then a third).
+ */
+static uint64_t queue_cstep(const struct qseen *s, uint32_t n)
+{
+	uint64_t cpu[2] = { 0, 0 }, steps[2] = { 0, 0 };
+
+	for (uint32_t k = 1; k < n; k++) {
+		int64_t di = queue_idx(&s[k], 0) - queue_idx(&s[k - 1], 0);
+		bool full = s[k].rc & QF_FULL;
+
+		if (queue_placed(&s[k]) && !((s[k].rc ^ s[k - 1].rc) & QF_FULL) && di >= 0 &&
+		    queue_cpu(&s[k])) {
+			cpu[full] += queue_cpu(&s[k]);
+			steps[full] += (uint64_t)di;
+		}
+	}
+	if (steps[1] >= 2)
+		return cpu[1] / steps[1];
+	return steps[0] + steps[1] >= 2 ? (cpu[0] + cpu[1]) / (steps[0] + steps[1]) : 0;
+}
+
+/*
+ * An epoch through a queue, as queue_epoch_end works it out: its seen takes s[0, n),
+ * and how many were not seen before each (cnt[k], in gap[k] before s[k]) and after
+ * the last (cnt[n], gap[n]).
+ */
+struct qplan {
+	struct qseen *s;
+	uint32_t n, d, m;	/* seen; the queue's depth; the takes not seen */
+	uint64_t from, e;	/* the epoch's first receipt; its end */
+	uint64_t pace, cstep;	/* a step: its wall time, its CPU (0: not known) */
+	uint64_t end;		/* the loop's CPU from the last seen take to e (0: not known) */
+	bool blind, seen;	/* receipts before the trace; e the next epoch's start */
+	uint32_t *cnt;
+	uint64_t *gap;
+};
+
+/* The queue's depth, the loop's step in wall and CPU time: as found, or as last found */
+static void queue_plan_step(struct qfed *q, struct qplan *p)
+{
+	const struct qseen *s = p->s;
+	uint64_t span = 0, steps = 0;
+	uint32_t d;
+	int64_t di;
+	bool sure;
+
+	if ((p->cstep = queue_cstep(s, p->n)))
+		q->cstep = p->cstep;
+	p->cstep = q->cstep;
+	/* (the queue's size is the job's: what an epoch's end said holds for the next) */
+	d = queue_depth(s, p->n, p->end, q->recv, p->cstep, &sure);
+	if (d && (sure || !q->depth_sure)) {
+		q->depth = d;
+		q->depth_sure = sure;
+	}
+	p->d = q->depth;
+	/* the step: the seen takes' span over their places */
+	for (uint32_t k = 1; k < p->n; k++)
+		if (queue_placed(&s[k]) &&
+		    (di = queue_idx(&s[k], p->d) - queue_idx(&s[k - 1], p->d)) > 0) {
+			span += s[k].at - s[k - 1].at;
+			steps += (uint64_t)di;
+		}
+	p->pace = steps ? span / steps : q->pace;
+	if (p->pace)
+		q->pace = p->pace;
+}
+
+/*
+ * How many takes were not seen in each gap.  Before the first seen take: its place
+ * less one (the first at the first receipt: the loop waits for it), or the steps of
+ * the loop's CPU since then where that is known and says otherwise (a batch received
+ * out of order, counted before the first, puts the first seen a place late).  Between
+ * seen takes: their places, where the loop's CPU between them says the same; else the
+ * steps its CPU says (a receipt counted early moves a place by one).  After the last:
+ * the batches received less its place; after the room for the loader thread's end,
+ * the queue's batches but one; where the receipts did not count them all (blind), the
+ * steps of the loop's CPU to the epoch's end, less the last batch's.
+ */
+static void queue_plan_counts(const struct qfed *q, struct qplan *p)
+{
+	const struct qseen *s = p->s;
+	uint32_t n = p->n, d = p->d;
+	uint64_t c, x;
+	int64_t di;
+
+	x = queue_idx(&s[0], d) > 1 ? (uint64_t)queue_idx(&s[0], d) - 1 : 0;
+	if (p->blind || !(s[0].rc & QF_RC))
+		x = steps_in(s[0].at - p->from, p->pace) + 1;
+	else if (p->cstep && q->first_cpu && s[0].cpu >= q->first_cpu &&
+		 cpu_differs((int64_t)x, c = s[0].cpu - q->first_cpu, p->cstep))
+		x = (c + p->cstep / 2) / p->cstep;
+	p->cnt[0] = (uint32_t)x;
+	p->gap[0] = s[0].at - p->from;
+	for (uint32_t k = 1; k < n; k++) {
+		p->gap[k] = s[k].at - s[k - 1].at;
+		c = queue_cpu(&s[k]);
+		di = queue_placed(&s[k]) ? queue_idx(&s[k], d) - queue_idx(&s[k - 1], d) : -1;
+		if (p->cstep && c) {
+			if (di < 0 || cpu_differs(di, c, p->cstep))
+				di = (int64_t)((c + p->cstep / 2) / p->cstep);
+		} else if (di < 0) {
+			di = (int64_t)steps_in(p->gap[k], p->pace) + 1;
+		}
+		p->cnt[k] = di > 1 ? (uint32_t)(di - 1) : 0;
+	}
+	di = (int64_t)q->recv - queue_idx(&s[n - 1], d);
+	p->cnt[n] = di > 0 ? (uint32_t)di : 0;
+	if ((s[n - 1].rc & QF_END) && d)
+		p->cnt[n] = d - 1;
+	else if (p->blind && p->seen && p->end && p->cstep)
+		p->cnt[n] = p->end >= p->cstep + p->cstep / 2 ?
+			    (uint32_t)((p->end + p->cstep / 2) / p->cstep) - 1 : 0;
+	else if (p->blind && p->seen)
+		p->cnt[n] = steps_in(p->e - s[n - 1].at, p->pace);
+}
+
+/*
+ * Every batch received this epoch was taken once: where the places say more or fewer
+ * (a batch the loader thread kept, received out of order, is in its hands beside the
+ * queue's), the densest gaps give, the sparsest take.  Where the room for the loader
+ * thread's end was seen and the loop's CPU counted the takes before it, the epoch's
+ * takes are those: its receipts one short where one was missed (pt_bg_pers attached,
+ * 19 of 20, the tail's last batch dropped).
+ */
+static void queue_plan_balance(struct qplan *p)
+{
+	uint32_t n = p->n, k;
+	uint64_t x = 0;
+
+	for (k = 0; k <= n; k++)
+		x += p->cnt[k];
+	if ((p->s[n - 1].rc & QF_END) && p->cstep)
+		p->m = (uint32_t)x;
+	while (!p->blind && x != p->m) {
+		uint32_t best = n + 1;
+
+		for (k = 0; k <= n; k++) {
+			if (x > p->m ? !p->cnt[k] : !p->gap[k])
+				continue;
+			if (best > n ||
+			    (x > p->m ? p->gap[k] * p->cnt[best] < p->gap[best] * p->cnt[k] :
+					p->gap[k] * (p->cnt[best] + 1) > p->gap[best] * (p->cnt[k] + 1)))
+				best = k;
+		}
+		if (best > n)
+			break;
+		p->cnt[best] += x > p->m ? (uint32_t)-1 : 1;
+		x += x > p->m ? (uint64_t)-1 : 1;
+	}
+}
+
+/*
+ * The takes not seen, each where the loop's CPU reached its share of its gap's (a
+ * step's CPU is the same, where its wall time is not: the workers compete for the CPUs
+ * while the queue fills), where the loop's history has it; else evenly in the gap's
+ * time: before the wait of a seen take the loop waited for (a step's end each, the
+ * last at the wait's start), and after the last seen where the epoch's end was not
+ * seen, a step apart (the step of the last few seen).
+ */
+static void queue_place(struct an *a, struct thr *l, const struct qfed *q, struct qplan *p)
+{
+	const struct qseen *s = p->s;
+	uint32_t n = p->n, k, i;
+	uint64_t c, x, span = 0, steps = 0, e = p->e;
+
+	for (k = n - 1; k >= 1 && k + 4 >= n; k--) {
+		span += p->gap[k];
+		steps += p->cnt[k] + 1;
+	}
+	if (steps)
+		p->pace = span / steps;
+	if (!p->seen && p->pace && e > s[n - 1].at + p->pace * (p->cnt[n] + 1))
+		e = s[n - 1].at + p->pace * (p->cnt[n] + 1);
+	p->gap[n] = e - s[n - 1].at;
+	for (k = 0; k < n; k++)
+		if (s[k].ws && !(s[k].rc & QF_FULL) && s[k].ws > (k ? s[k - 1].at : p->from))
+			p->gap[k] = s[k].ws - (k ? s[k - 1].at : p->from);
+	c = q->first_cpu ? q->first_cpu : hist_cpu_at(l, p->from);
+	l->qf_in = true;
+	/* (the first batch's take: the loop waits for it in the epoch's first next()) */
+	for (k = 0; k < p->cnt[0]; k++) {
+		x = p->from + p->gap[0] * k / p->cnt[0];
+		if (k && c && s[0].cpu > c)
+			x = queue_when(l, c + (s[0].cpu - c) * k / p->cnt[0], p->from, s[0].at, x);
+		l->pending = 1;
+		take_cached(a, l, x);
+	}
+	for (k = 1; k <= n; k++)
+		for (i = 1; i <= p->cnt[k]; i++) {
+			x = s[k - 1].at + p->gap[k] * i / (p->cnt[k] + 1);
+			if (k < n && queue_cpu(&s[k]))
+				x = queue_when(l, s[k - 1].cpu + queue_cpu(&s[k]) * i / (p->cnt[k] + 1),
+					       s[k - 1].at, s[k].at, x);
+			else if (k == n && p->cstep && s[n - 1].cpu)
+				x = queue_when(l, s[n - 1].cpu + p->cstep * i, s[n - 1].at, p->e, x);
+			l->pending = 1;
+			take_cached(a, l, x);
+		}
+	l->qf_in = false;
+	l->pending = 0;
 }
 
 /*
@@ -1854,108 +2164,51 @@ static uint32_t queue_depth(const struct qseen *s, uint32_t n)
  * not seen taken were taken where the loop's takes were not seen: filling the queue at
  * the epoch's start, and draining it at its end, once the loader thread put its last.
  * Each seen take's place among the epoch's takes (queue_idx, with the queue's depth
- * that queue_depth finds, or the last one found) says how many came before it unseen
- * since the one seen before, and how many after the last (the batches received in all
- * less its place); they are spread evenly in each gap (the epoch's first at its first
- * receipt: the loop waits for it), and a step apart after the last seen where the end
- * was not seen (the step the others say).  A loader thread there before the trace had
- * batches queued that no receipt counted: how many came before its first seen take,
- * the takes a step apart that fit there say.
+ * that queue_depth finds, or the last one found) and the loop's CPU between seen takes
+ * (queue_cstep) say how many came between them unseen (queue_plan_counts), and
+ * queue_place places them.  A loader thread there before the trace (blind) had batches
+ * queued that no receipt counted: how many came before its first seen take, the takes
+ * a step apart that fit there say.
  */
 static void queue_epoch_end(struct an *a, struct thr *l, uint64_t e, bool seen)
 {
 	struct qfed *q = l->qf;
 	const struct thr *r = q->relay ? an__find_thread(a, q->relay) : NULL;
-	bool blind = r && !(r->flags & TF_FORKED);
-	uint64_t from = q->first_rx, pace = 0, span = 0, steps = 0, x, *gap = NULL;
-	uint32_t n = 0, d, k, i, lo, m = q->recv > q->nseen ? q->recv - q->nseen : 0, *cnt = NULL;
-	const struct qseen *s;
-	int64_t di;
+	struct qplan p = { .from = q->first_rx, .e = e, .seen = seen,
+			   .blind = r && !(r->flags & TF_FORKED),
+			   .m = q->recv > q->nseen ? q->recv - q->nseen : 0 };
+	uint32_t lo;
+	uint64_t c;
 
 	/* the seen takes of this epoch: s[0, n) */
-	for (lo = 0; lo < q->nseen && q->seen[lo].at <= from; lo++)
+	for (lo = 0; lo < q->nseen && q->seen[lo].at <= p.from; lo++)
 		;
-	while (lo + n < q->nseen && q->seen[lo + n].at < e)
-		n++;
-	if (!from || e <= from || !n)
+	while (lo + p.n < q->nseen && q->seen[lo + p.n].at < e)
+		p.n++;
+	if (!p.from || e <= p.from || !p.n)
 		goto out;
-	s = q->seen + lo;
-	d = queue_depth(s, n);
-	if (d)
-		q->depth = d;
-	d = q->depth;
-	/* the step: the seen takes' span over their places */
-	for (k = 1; k < n; k++)
-		if (queue_placed(&s[k]) && (di = queue_idx(&s[k], d) - queue_idx(&s[k - 1], d)) > 0) {
-			span += s[k].at - s[k - 1].at;
-			steps += (uint64_t)di;
-		}
-	pace = steps ? span / steps : q->pace;
-	if (pace)
-		q->pace = pace;
-	cnt = calloc(n + 1, sizeof(*cnt));
-	gap = malloc((n + 1) * sizeof(*gap));
-	if (!cnt || !gap)
-		goto out;
-	/* before the first seen take */
-	x = queue_idx(&s[0], d) > 1 ? (uint64_t)queue_idx(&s[0], d) - 1 : 0;
-	if (blind || !(s[0].rc & ~QF_FULL))
-		x = steps_in(s[0].at - from, pace) + 1;
-	cnt[0] = (uint32_t)x;
-	gap[0] = s[0].at - from;
-	/* between seen takes */
-	for (k = 1; k < n; k++) {
-		gap[k] = s[k].at - s[k - 1].at;
-		di = queue_placed(&s[k]) ? queue_idx(&s[k], d) - queue_idx(&s[k - 1], d) :
-		     (int64_t)steps_in(gap[k], pace) + 1;
-		cnt[k] = di > 1 ? (uint32_t)(di - 1) : 0;
-	}
-	/* after the last: the batches received less its place */
-	di = (int64_t)q->recv - queue_idx(&s[n - 1], d);
-	cnt[n] = di > 0 ? (uint32_t)di : 0;
-	if (blind && seen)
-		cnt[n] = steps_in(e - s[n - 1].at, pace);
-	if (!seen && pace && e > s[n - 1].at + pace * (cnt[n] + 1))
-		e = s[n - 1].at + pace * (cnt[n] + 1);
-	gap[n] = e - s[n - 1].at;
+	p.s = q->seen + lo;
 	/*
-	 * Every batch received this epoch was taken once: where the places say more or
-	 * fewer (a batch the loader thread kept, received out of order, is in its hands
-	 * beside the queue's), the densest gaps give, the sparsest take.
+	 * The loader thread's last wait for room, all the epoch's batches received, was for
+	 * its end (None): after its last batch's put the queue is full again (it waited for
+	 * room for that batch too, a take before, or the queue was full then).
 	 */
-	for (k = 0, x = 0; k <= n; k++)
-		x += cnt[k];
-	while (!blind && x != m) {
-		uint32_t best = n + 1;
-
-		for (k = 0; k <= n; k++) {
-			if (x > m ? !cnt[k] : !gap[k])
-				continue;
-			if (best > n || (x > m ? gap[k] * cnt[best] < gap[best] * cnt[k] :
-						 gap[k] * (cnt[best] + 1) > gap[best] * (cnt[k] + 1)))
-				best = k;
-		}
-		if (best > n)
-			break;
-		cnt[best] += x > m ? (uint32_t)-1 : 1;
-		x += x > m ? (uint64_t)-1 : 1;
+	if ((p.s[p.n - 1].rc & QF_FULL) && (p.s[p.n - 1].rc & QF_RC) == q->recv)
+		p.s[p.n - 1].rc |= QF_END;
+	/* (the next epoch's iter(): the loop's CPU since its last seen take is known) */
+	if (seen && p.s[p.n - 1].cpu && (c = attr__cpu_at(l, e)) > p.s[p.n - 1].cpu)
+		p.end = c - p.s[p.n - 1].cpu;
+	queue_plan_step(q, &p);
+	p.cnt = calloc(p.n + 1, sizeof(*p.cnt));
+	p.gap = malloc((p.n + 1) * sizeof(*p.gap));
+	if (p.cnt && p.gap) {
+		queue_plan_counts(q, &p);
+		queue_plan_balance(&p);
+		queue_place(a, l, q, &p);
 	}
-	l->qf_in = true;
-	/* (the first batch's take: the loop waits for it in the epoch's first next()) */
-	for (k = 0; k < cnt[0]; k++) {
-		l->pending = 1;
-		take_cached(a, l, from + gap[0] * k / cnt[0]);
-	}
-	for (k = 1; k <= n; k++)
-		for (i = 1; i <= cnt[k]; i++) {
-			l->pending = 1;
-			take_cached(a, l, s[k - 1].at + gap[k] * i / (cnt[k] + 1));
-		}
-	l->qf_in = false;
-	l->pending = 0;
+	free(p.cnt);
+	free(p.gap);
 out:
-	free(cnt);
-	free(gap);
 	q->recv = q->nseen = 0;
 	q->first_rx = 0;
 }
@@ -1977,18 +2230,13 @@ static void queue_freed(struct an *a, struct thr *t, const struct st_ev_syscall 
 	    last->wrel != WREL_SIBLING || !attr__is_relay(t))
 		return;
 	l = an__find_thread(a, last->waker);
-	/* (not a thread it started, whose first act woke it: Thread.start() waits for that) */
-	if (!l || l == t || l->proc != t->proc || (l->flags & TF_FEEDER) || attr__is_relay(l) ||
-	    !(l->flags & (TF_LEADER | TF_LOGGER)))
-		return;
 	/*
-	 * Known so only where its loader thread was there before the trace (attach mode):
-	 * from a loader thread started in the trace, the loop's steps are counted at that
-	 * thread's index puts, one a batch it takes, as for a loop that puts its own
-	 * (a step count within 2% in run mode; the model below placed the steps of an
-	 * epoch's start and end 2-3 a window off: open, docs/analysis.md).
+	 * (not a thread it started, whose first act woke it: Thread.start() waits for that;
+	 * a loop known fed through a queue reads its persistent pool's answers to each
+	 * epoch's resume itself, DataLoader's iter() in its thread: it is no relay for that)
 	 */
-	if (!(l->flags & TF_QUEUE_FED) && (t->flags & TF_FORKED))
+	if (!l || l == t || l->proc != t->proc || (l->flags & TF_FEEDER) ||
+	    (attr__is_relay(l) && !(l->flags & TF_QUEUE_FED)) || !(l->flags & (TF_LEADER | TF_LOGGER)))
 		return;
 	/*
 	 * Nor a relay that puts no index of its own: a pin-memory thread blocked on its
@@ -2008,19 +2256,24 @@ static void queue_freed(struct an *a, struct thr *t, const struct st_ev_syscall 
 		l->tail_from = l->held_put = 0;
 		l->qf->recv = (uint32_t)t->direct_arrivals;
 		l->qf->first_rx = from;
+		l->qf->first_cpu = 0;	/* (not known: before it was known fed so) */
 		/* its waits in get() the relay ended since its first batch were takes */
 		for (uint32_t i = 0; i < PYW_LAST && i < l->npyw; i++)
 			if (l->pyw_tid[i] == t->tid && l->pyw_ts[i] >= from)
-				queue_take(a, l, l->pyw_ts[i], l->pyw_rc[i]);
+				queue_take(a, l, l->pyw_ts[i], l->pyw_rc[i], l->pyw_cpu[i],
+					   l->pyw_ws[i]);
 	}
 	l->qf->relay = t->tid;
 	/* (the batch in its hands: its fetch is counted at its next call, relay_fetched) */
 	queue_take(a, l, last->wake, (l->qf->recv + (t->owe == l && t->rx_fetches && !t->rx_fetched)) |
-			       QF_FULL);
+			       QF_FULL, attr__cpu_at(l, last->wake), 0);
 }
 
-/* t, fed through a queue, was woken at at by its relay: its get() waited for a batch */
-static bool queue_woke(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
+/*
+ * t, fed through a queue, was woken at at by its relay: its get() waited for a batch,
+ * from s
+ */
+static bool queue_woke(struct an *a, struct thr *t, const struct st_ev_syscall *sc, uint64_t s)
 {
 	uint64_t at = t->relay_wake_at;
 
@@ -2030,7 +2283,7 @@ static bool queue_woke(struct an *a, struct thr *t, const struct st_ev_syscall *
 	t->flags &= ~TF_RELAY_WAKE;
 	t->relay_early = 0;
 	if (py_lock_wait(t, sc) && t->qf->recv > t->qf->nseen)
-		queue_take(a, t, at, t->woke_rc);
+		queue_take(a, t, at, t->woke_rc, attr__cpu_at(t, at), s);
 	return true;
 }
 
@@ -3187,6 +3440,9 @@ void attr__close_cpu(struct an *a, struct thr *t, uint64_t end)
 
 	if (end > s) {
 		t->slices[t->nslices++ % CPU_SLICES] = (struct cpu_slice){ s, end, t->oncpu };
+		if ((t->flags & (TF_LEADER | TF_LOGGER)) &&
+		    (t->hist || (t->hist = malloc(CPU_HIST * sizeof(*t->hist)))))
+			t->hist[t->nhist++ % CPU_HIST] = (struct cpu_slice){ s, end, t->oncpu };
 		t->oncpu += end - s;
 	}
 	g = new_seg(t, SEG_CPU, s, end);
@@ -3933,7 +4189,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		s = t->first_ts;
 	else
 		s = sc->b.dur < e ? e - sc->b.dur : 0;
-	if (t->relay_wake_at && !queue_woke(a, t, sc))
+	if (t->relay_wake_at && !queue_woke(a, t, sc, s))
 		attr__relay_woke(a, t, sc);
 	cover(a, t, ev, s, e, &cv);
 	queue_freed(a, t, sc, cv.last);
@@ -3942,6 +4198,8 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		struct thr *w = an__find_thread(a, cv.last->waker);
 
 		t->pyw_ts[t->npyw % PYW_LAST] = cv.last->end;
+		t->pyw_cpu[t->npyw % PYW_LAST] = attr__cpu_at(t, cv.last->end);
+		t->pyw_ws[t->npyw % PYW_LAST] = s;
 		t->pyw_rc[t->npyw % PYW_LAST] = w ? t->woke_rc : 0;
 		t->pyw_tid[t->npyw++ % PYW_LAST] = cv.last->waker;
 	}

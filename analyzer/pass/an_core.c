@@ -1213,6 +1213,7 @@ void an__free(struct an *a)
 		free(t->q);
 		free(t->unc);
 		free(t->ov);
+		free(t->hist);
 		free(t->snaps);
 		if (t->qf)
 			free(t->qf->seen);

@@ -267,18 +267,25 @@ struct proc;
  */
 struct qseen {
 	uint64_t at;		/* when */
+	uint64_t cpu;		/* the loop's CPU ns then */
+	uint64_t ws;		/* its wait for it began (0: it did not wait) */
 	uint32_t rc;		/* recv then (0: not known), QF_FULL where the queue was full */
 #define QF_FULL		(1u << 31)
+#define QF_END		(1u << 30)	/* the room for its end (queue_epoch_end) */
+#define QF_RC		(QF_END - 1)
 };
 
 struct qfed {
 	uint32_t relay;		/* the loader thread that fills the queue, last seen */
 	uint32_t recv, nseen, cap;	/* its batches received this epoch; its takes seen */
 	uint64_t first_rx;	/* this epoch's first receipt */
+	uint64_t first_cpu;	/* the loop's CPU then (0: not known) */
 	struct qseen *seen;	/* the takes seen, in time order */
 	uint32_t depth;		/* the queue's depth, as last found (queue_depth) */
+	bool depth_sure;	/* found at an epoch's end */
 	uint32_t fetched;	/* its batches whose receipt fetched fds */
 	uint64_t pace;		/* its step, as last found (queue_epoch_end) */
+	uint64_t cstep;		/* its step's CPU, as last found (queue_cstep) */
 };
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
@@ -286,6 +293,7 @@ enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
 #define ON_HIST	4	/* periods on CPU a thread keeps (wk__file_call) */
 
 #define CPU_SLICES	8
+#define CPU_HIST	4096	/* a power of two */
 #define FETCH_MAX	7	/* fetches of a batch counted, at most */
 
 /* A loop's state after one of its puts (put_held). */
@@ -350,6 +358,9 @@ struct thr {
 	 */
 	struct cpu_slice { uint64_t s, e, before; } slices[CPU_SLICES];
 	uint32_t nslices;	/* slices closed, in all (slices[n % CPU_SLICES] is next) */
+	/* a loop's last CPU_HIST slices (hist[n % CPU_HIST] is next): queue_place */
+	struct cpu_slice *hist;
+	uint32_t nhist;
 	struct snap *snaps;	/* START, arrivals and step marks, END: in time order */
 	uint32_t nsnaps, capsnaps, nfilled;
 	struct snap win[2];	/* at the user window's edges (SNAP_FROM, SNAP_TO) */
@@ -532,7 +543,7 @@ struct thr {
 	struct qfed *qf;	/* that queue's state, once it is known so (TF_QUEUE_FED) */
 	/* its last waits on a Python lock a sibling ended: when, and which (queue_freed) */
 #define PYW_LAST	8
-	uint64_t pyw_ts[PYW_LAST];
+	uint64_t pyw_ts[PYW_LAST], pyw_cpu[PYW_LAST], pyw_ws[PYW_LAST];
 	uint32_t pyw_tid[PYW_LAST], pyw_rc[PYW_LAST], npyw;
 	uint32_t woke_rc;	/* at its last wake by a sibling: its queue's batches (before its
 				 * queue is known, the waker's: pyw_rc) */
