@@ -1860,25 +1860,30 @@ static uint64_t queue_cpu(const struct qseen *s)
  * CPUs or not (they do while the queue fills, and the loop's steps are longer in wall
  * time then).  end: the loop's CPU from the last seen take to the epoch's end, the
  * next epoch's iter() (0: not known), the takes after the last seen and one step's
- * more; recv: the epoch's batches.
+ * more; q: the queue, whose epochs so far said what they said (sure: by their ends).
  */
-static uint32_t queue_depth(const struct qseen *s, uint32_t n, uint64_t end, uint32_t recv,
+static uint32_t queue_depth(struct qfed *q, const struct qseen *s, uint32_t n, uint64_t end,
 			    uint64_t cstep, bool *sure)
 {
 	uint32_t best = 0, best_bad = 0, full = 0;
 	double best_score = 0, x = cstep ? (double)end / (double)cstep : 0;
 
 	/*
-	 * The loader thread waited for room for its end, or for its last batch, a take
-	 * before (its rc all the epoch's): the loop's CPU from there to the epoch's end is
-	 * the queue's depth in steps, or one more (the queue's last batch, then the end, in
-	 * a step).  That says it where its steps do not agree (a batch received out of
-	 * order, counted before its turn, moves a place by one: pt_bg_pers, u60 below).
+	 * The loader thread's last wait for room was for its end (QF_END): the loop's CPU
+	 * from there to the next epoch's iter() is the queue's depth in steps (the queue's
+	 * batches but one, then the last one's step), and a little more (StopIteration, the
+	 * next iter(): 3.4-4.7 steps for 4 under load, one epoch from the next).  The mean
+	 * over the epochs so far is the depth where it is near a whole step, whatever the
+	 * steps between seen takes say (a batch received out of order, counted before its
+	 * turn, moves a place by one: pt_bg_pers, a user's DataLoaderX).
 	 */
-	if (x >= 0.7 && (s[n - 1].rc & QF_FULL) && (s[n - 1].rc & QF_RC) == recv &&
-	    fabs(x - round(x)) < 0.3 && round(x) - !(s[n - 1].rc & QF_END) >= 1) {
+	if (x >= 0.7 && (s[n - 1].rc & QF_END)) {
+		q->xsum += x;
+		q->xn++;
+	}
+	if (q->xn && fabs(q->xsum / q->xn - round(q->xsum / q->xn)) < 0.35) {
 		*sure = true;
-		return (uint32_t)round(x) - !(s[n - 1].rc & QF_END);
+		return (uint32_t)round(q->xsum / q->xn);
 	}
 	*sure = false;
 
@@ -1896,7 +1901,7 @@ static uint32_t queue_depth(const struct qseen *s, uint32_t n, uint64_t end, uin
 
 			if (k == n) {
 				/* (the last seen take to the end: the takes after it, and its step) */
-				di = (int64_t)recv - queue_idx(&s[n - 1], d) + 1;
+				di = (int64_t)q->recv - queue_idx(&s[n - 1], d) + 1;
 				gap = end;
 				if (!end || !(s[n - 1].rc & QF_RC))
 					continue;
@@ -1947,33 +1952,57 @@ static uint64_t queue_when(const struct thr *l, uint64_t cpu, uint64_t lo, uint6
 	return w > lo && w < hi ? w : fallback;
 }
 
+static int cmp_u64_asc(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
 /*
- * The loop's CPU a step: over the seen takes whose places' distance does not hang on
- * the queue's depth (both where the queue was full, or both where it was empty), their
- * CPU over that distance, in all (0: none says).  In all, not each pair's: two
- * receipts counted at once (under load the loader thread reads both workers' batches
- * in one wake) put a step's distance at 2 and the next at 0, and each pair's median
- * was half a step (pt_bg_pers under load: 74 steps for 58).  Where the queue was full
- * if enough such say: a take the loop waited for counts the batches received out of
- * order besides (3 at an epoch's start under load, the first step's CPU then a third).
+ * The loop's CPU a step (0: not known).  Between seen takes of one kind (both where the
+ * queue was full, or both where it was empty) the loop's CPU is a whole number of
+ * steps, most often one (with the queue full each take is seen): their median, where
+ * their places' distance (rc) does not say it is a multiple, and then each gap's CPU
+ * over the steps it holds, in all.  Not the places alone: two receipts counted at once
+ * (under load the loader thread reads both workers' batches in one wake) put a step's
+ * distance at 2 and the next at 0, a chain's first place one late puts its steps one
+ * short (8.1 ms for 7.4, and 15 steps counted in a gap of 16: pt_bg_pers under load).
  */
 static uint64_t queue_cstep(const struct qseen *s, uint32_t n)
 {
-	uint64_t cpu[2] = { 0, 0 }, steps[2] = { 0, 0 };
+	uint64_t *v = malloc(n * sizeof(*v)), cpu = 0, steps = 0, rcpu = 0, rsteps = 0, m, k;
+	uint32_t c = 0;
 
-	for (uint32_t k = 1; k < n; k++) {
-		int64_t di = queue_idx(&s[k], 0) - queue_idx(&s[k - 1], 0);
-		bool full = s[k].rc & QF_FULL;
+	if (!v)
+		return 0;
+	for (uint32_t i = 1; i < n; i++) {
+		int64_t di = queue_idx(&s[i], 0) - queue_idx(&s[i - 1], 0);
 
-		if (queue_placed(&s[k]) && !((s[k].rc ^ s[k - 1].rc) & QF_FULL) && di >= 0 &&
-		    queue_cpu(&s[k])) {
-			cpu[full] += queue_cpu(&s[k]);
-			steps[full] += (uint64_t)di;
+		if (((s[i].rc ^ s[i - 1].rc) & QF_FULL) || !queue_cpu(&s[i]))
+			continue;
+		v[c++] = queue_cpu(&s[i]);
+		if (queue_placed(&s[i]) && di >= 0) {
+			rcpu += queue_cpu(&s[i]);
+			rsteps += (uint64_t)di;
 		}
 	}
-	if (steps[1] >= 2)
-		return cpu[1] / steps[1];
-	return steps[0] + steps[1] >= 2 ? (cpu[0] + cpu[1]) / (steps[0] + steps[1]) : 0;
+	if (!c) {
+		free(v);
+		return 0;
+	}
+	qsort(v, c, sizeof(*v), cmp_u64_asc);
+	m = v[c / 2];
+	/* (the places say the median gap holds k steps: seen takes seldom) */
+	if (rsteps && rcpu && (k = (m * rsteps + rcpu / 2) / rcpu) > 1)
+		m /= k;
+	for (uint32_t i = 0; m && i < c; i++) {
+		k = (v[i] + m / 2) / m;
+		cpu += v[i];
+		steps += k ? k : 1;
+	}
+	free(v);
+	return steps ? cpu / steps : 0;
 }
 
 /*
@@ -2005,7 +2034,7 @@ static void queue_plan_step(struct qfed *q, struct qplan *p)
 		q->cstep = p->cstep;
 	p->cstep = q->cstep;
 	/* (the queue's size is the job's: what an epoch's end said holds for the next) */
-	d = queue_depth(s, p->n, p->end, q->recv, p->cstep, &sure);
+	d = queue_depth(q, s, p->n, p->end, p->cstep, &sure);
 	if (d && (sure || !q->depth_sure)) {
 		q->depth = d;
 		q->depth_sure = sure;
@@ -2256,8 +2285,12 @@ static void queue_freed(struct an *a, struct thr *t, const struct st_ev_syscall 
 	/*
 	 * Nor a relay that puts no index of its own: a pin-memory thread blocked on its
 	 * output queue's lock while the loop held it (the loop dropped the GIL in get()).
+	 * Its own: its feeders' writes, or its notes to a feeder waiting for an index, where
+	 * those were not counted as its puts (the loop waited for its first batch, woken by
+	 * the loader thread's put, and was read as a pin-memory thread's: pt_bg_pers
+	 * attached under load, the epoch's steps at 8 for 18).
 	 */
-	if (!(l->flags & TF_QUEUE_FED) && !t->puts)
+	if (!(l->flags & TF_QUEUE_FED) && !t->puts && !t->feeder_notes)
 		return;
 	if (!(l->flags & TF_QUEUE_FED)) {
 		uint64_t from = t->first_rx ? t->first_rx : t->first_ts;
@@ -2282,6 +2315,21 @@ static void queue_freed(struct an *a, struct thr *t, const struct st_ev_syscall 
 	/* (the batch in its hands: its fetch is counted at its next call, relay_fetched) */
 	queue_take(a, l, last->wake, (l->qf->recv + (t->owe == l && t->rx_fetches && !t->rx_fetched)) |
 			       QF_FULL, attr__cpu_at(l, last->wake), 0);
+}
+
+/*
+ * Feeder t's wait on its queue's condition (a Python lock: no GIL, which is a timed
+ * wait) ended: the sibling that woke it put an index on its queue.
+ */
+static void feeder_noted(struct an *a, struct thr *t, const struct st_ev_syscall *sc,
+			 const struct seg *last)
+{
+	struct thr *w;
+
+	if ((t->flags & TF_FEEDER) && py_lock_wait(t, sc) && !sc->b.ret && last &&
+	    (last->wrel == WREL_SIBLING || last->wrel == WREL_RELAY) &&
+	    (w = an__find_thread(a, last->waker)) && w != t)
+		w->feeder_notes++;
 }
 
 /*
@@ -4208,6 +4256,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		attr__relay_woke(a, t, sc);
 	cover(a, t, ev, s, e, &cv);
 	queue_freed(a, t, sc, cv.last);
+	feeder_noted(a, t, sc, cv.last);
 	if (py_lock_wait(t, sc) && !sc->b.ret && cv.last && !(t->flags & TF_QUEUE_FED) &&
 	    (cv.last->wrel == WREL_SIBLING || cv.last->wrel == WREL_RELAY)) {
 		struct thr *w = an__find_thread(a, cv.last->waker);

@@ -283,6 +283,8 @@ struct qfed {
 	struct qseen *seen;	/* the takes seen, in time order */
 	uint32_t depth;		/* the queue's depth, as last found (queue_depth) */
 	bool depth_sure;	/* found at an epoch's end */
+	double xsum;		/* the depths the epochs' ends said, in all (queue_depth) */
+	uint32_t xn;
 	uint32_t fetched;	/* its batches whose receipt fetched fds */
 	uint64_t pace;		/* its step, as last found (queue_epoch_end) */
 	uint64_t cstep;		/* its step's CPU, as last found (queue_cstep) */
@@ -460,6 +462,7 @@ struct thr {
 	uint64_t iter_takes;	/* takes at a put since the epoch began */
 	uint64_t held_put;	/* a put in the tail, not counted yet */
 	uint64_t puts;		/* indices it was seen putting (sends, a feeder's writes) */
+	uint64_t feeder_notes;	/* its wakes of a feeder waiting on its queue (feeder_noted) */
 	uint64_t take_gap;	/* the recent time between its takes (a moving average) */
 	uint32_t epoch_ends;	/* epochs' tails ended (tail_end) */
 	/*
