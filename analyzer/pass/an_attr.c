@@ -1779,6 +1779,8 @@ static bool py_lock_wait(const struct thr *t, const struct st_ev_syscall *sc)
 	       (!t->proc || !t->proc->gil_word || not_gil(t, sc->futex.uaddr));
 }
 
+#define QF_SAME_CPU_NS	250000	/* a loop's CPU between two seen takes, less: one take */
+
 /* l, fed through a queue, got a batch in it at ts (its loader thread received it) */
 static void queue_recv(struct thr *l, uint64_t ts)
 {
@@ -1799,7 +1801,17 @@ static void queue_take(struct an *a, struct thr *l, uint64_t ts, uint32_t rc, ui
 {
 	struct qfed *q = l->qf;
 	uint32_t i = q->nseen;
+	const struct qseen *last = i ? &q->seen[i - 1] : NULL;
 
+	/*
+	 * The same get() seen twice: its notify woke the loader thread, which then waited
+	 * for the queue's lock the loop still held, and got it at the loop's release, the
+	 * loop's CPU between them nil (under load: preempted between the two, 5-10 ms;
+	 * a user's DataLoaderX, 9 steps too many in 74, and its step's CPU read short).
+	 */
+	if (last && last->at <= ts && cpu && last->cpu && cpu < last->cpu + QF_SAME_CPU_NS &&
+	    (rc & QF_FULL) == (last->rc & QF_FULL))
+		return;
 	l->pending = 1;
 	l->qf_in = true;
 	take(a, l, ts, false);
@@ -2053,6 +2065,30 @@ static void queue_plan_step(struct qfed *q, struct qplan *p)
 }
 
 /*
+ * The loop's CPU a step about seen take k: the median of the gaps of a step or so
+ * (half to one and a half of the epoch's) of the 3 seen takes either side, of one kind;
+ * else the epoch's.  A step's CPU changes in an epoch (at an epoch's start, the
+ * workers busy, 47 ms for the epoch's 35: a user's DataLoaderX attached, one gap of a
+ * step and a third read as two).
+ */
+static uint64_t queue_lstep(const struct qplan *p, uint32_t k)
+{
+	uint64_t v[6], c;
+	uint32_t nv = 0;
+
+	for (uint32_t j = k > 3 ? k - 3 : 1; j < p->n && j <= k + 3; j++) {
+		if (j == k || ((p->s[j].rc ^ p->s[j - 1].rc) & QF_FULL) || !(c = queue_cpu(&p->s[j])))
+			continue;
+		if (2 * c >= p->cstep && 2 * c <= 3 * p->cstep)
+			v[nv++] = c;
+	}
+	if (nv < 2)
+		return p->cstep;
+	qsort(v, nv, sizeof(*v), cmp_u64_asc);
+	return v[nv / 2];
+}
+
+/*
  * How many takes were not seen in each gap.  Before the first seen take: its place
  * less one (the first at the first receipt: the loop waits for it), or the steps of
  * the loop's CPU since then where that is known and says otherwise (a batch received
@@ -2071,7 +2107,9 @@ static void queue_plan_counts(const struct qfed *q, struct qplan *p)
 	int64_t di;
 
 	x = queue_idx(&s[0], d) > 1 ? (uint64_t)queue_idx(&s[0], d) - 1 : 0;
-	if (p->blind || !(s[0].rc & QF_RC))
+	if (s[0].ws && s[0].ws <= p->from && !(s[0].rc & QF_FULL))
+		x = 0;	/* (it waited since before the first batch came: the first) */
+	else if (p->blind || !(s[0].rc & QF_RC))
 		x = steps_in(s[0].at - p->from, p->pace) + 1;
 	else if (p->cstep && q->first_cpu && s[0].cpu >= q->first_cpu &&
 		 cpu_differs((int64_t)x, c = s[0].cpu - q->first_cpu, p->cstep))
@@ -2079,12 +2117,14 @@ static void queue_plan_counts(const struct qfed *q, struct qplan *p)
 	p->cnt[0] = (uint32_t)x;
 	p->gap[0] = s[0].at - p->from;
 	for (uint32_t k = 1; k < n; k++) {
+		uint64_t step = queue_lstep(p, k);
+
 		p->gap[k] = s[k].at - s[k - 1].at;
 		c = queue_cpu(&s[k]);
 		di = queue_placed(&s[k]) ? queue_idx(&s[k], d) - queue_idx(&s[k - 1], d) : -1;
-		if (p->cstep && c) {
-			if (di < 0 || cpu_differs(di, c, p->cstep))
-				di = (int64_t)((c + p->cstep / 2) / p->cstep);
+		if (step && c) {
+			if (di < 0 || cpu_differs(di, c, step))
+				di = (int64_t)((c + step / 2) / step);
 		} else if (di < 0) {
 			di = (int64_t)steps_in(p->gap[k], p->pace) + 1;
 		}
@@ -2297,7 +2337,13 @@ static void queue_freed(struct an *a, struct thr *t, const struct st_ev_syscall 
 
 		if (!l->qf && !(l->qf = calloc(1, sizeof(*l->qf))))
 			return;
-		void_takes_from(l, from - 1, from);
+		/*
+		 * A loop that never fetched a batch's fds itself took none: its takes
+		 * so far were its puts', read as batches received before the trace (its
+		 * iter() between epochs, attached: a persistent pool's resume and its
+		 * prefetch, 6 steps in 4 ms, a user's DataLoaderX 80 for 74).
+		 */
+		void_takes_from(l, l->fetched ? from - 1 : 0, l->fetched ? from : 0);
 		l->flags |= TF_QUEUE_FED;
 		l->flags &= ~(TF_RELAY_FED | TF_RELAY_WAKE);
 		l->pending = 0;
