@@ -1,27 +1,37 @@
 #!/usr/bin/env python3
-"""gen_queue_loader.py [--truth]: the events of tests/golden/analyze/queue_loader_run.txt
-(a run-mode loop fed through a queue by a loader thread a new one each epoch; see its
-comments), simulated; --truth prints the loop's takes instead."""
+"""gen_queue_loader.py [--attach] [--truth]: the events of
+tests/golden/analyze/queue_loader_run.txt (a run-mode loop fed through a queue by a
+loader thread, a new one each epoch; see its comments), or with --attach of
+queue_loader_attach_iter.txt (the same job attached between two epochs, and one get()
+seen twice), simulated; --truth prints the loop's takes instead."""
 import sys
+ATTACH = '--attach' in sys.argv
+TWICE = (1, 5) if ATTACH else None     # (epoch, take): its get() wakes the loader thread twice
 D, N, EPOCHS, W = 2, 10, 3, 2           # queue depth, batches an epoch, epochs, workers
 CPU = 10.0                              # the loop's step, CPU ms
 def wall(e, k):                         # its wall time: the first 3 of an epoch share the CPUs
-    return 16.0 if k <= 3 else 10.0
+    return (16.0 if k <= 3 else 10.0) + (5.0 if (e, k) == TWICE else 0.0)
 def decode(e, j):
     return 80.0 if (e == 2 and j == 6) else 4.0
 ev = []
 def E(ts, s): ev.append((round(ts, 3), len(ev), s.replace('TS', 'ts=%.3fms' % ts)))
 def sc(end, tid, rest, dur): E(end, 'syscall TS tid=%d %s dur=%dus' % (tid, rest, max(1, int(round(dur * 1000)))))
 LOOP, FEED, WK, RPIPE, IPIPE = 100, (101, 102), (200, 201), 77, (80, 81)
-E(999.0, 'proc TS pid=100 ppid=1 nthreads=1 cmdline="python3 train.py"')
+E(999.0, 'proc TS pid=100 ppid=1 nthreads=%d cmdline="python3 train.py"' % (3 if ATTACH else 1))
 E(999.0, 'comm TS tid=100 pid=100 comm=python3 traced=1')
 E(999.0, 'switch TS cpu=0 prev=0 next=100 state=R')
-# the pool (persistent: forked once, at the first iter()) and its index queues' feeders
+# the pool (persistent: forked once, at the first iter(); attached, there before the
+# trace) and its index queues' feeders
 for i in range(W):
-    E(999.1 + i * 0.1, 'fork TS parent=100 parent_pid=100 child=%d child_pid=%d comm=pt_data_worker' % (WK[i], WK[i]))
+    if ATTACH:
+        E(999.0, 'proc TS pid=%d ppid=100 nthreads=1 cmdline="python3 train.py"' % WK[i])
+        E(999.0, 'comm TS tid=%d pid=%d comm=pt_data_worker traced=1' % (WK[i], WK[i]))
+        E(999.0, 'comm TS tid=%d pid=100 comm=python3 traced=1' % FEED[i])
+    else:
+        E(999.1 + i * 0.1, 'fork TS parent=100 parent_pid=100 child=%d child_pid=%d comm=pt_data_worker' % (WK[i], WK[i]))
+        E(999.3 + i * 0.1, 'fork TS parent=100 parent_pid=100 child=%d child_pid=100 thread=1 comm=python3' % FEED[i])
     E(999.12 + i * 0.1, 'switch TS cpu=%d prev=0 next=%d state=R' % (2 + i, WK[i]))
     E(999.15 + i * 0.1, 'switch TS cpu=%d prev=%d next=0 state=S wait=pipe' % (2 + i, WK[i]))
-    E(999.3 + i * 0.1, 'fork TS parent=100 parent_pid=100 child=%d child_pid=100 thread=1 comm=python3' % FEED[i])
     E(999.32 + i * 0.1, 'switch TS cpu=1 prev=0 next=%d state=R' % FEED[i])
     E(999.35 + i * 0.1, 'switch TS cpu=1 prev=%d next=0 state=S wait=futex' % FEED[i])
 feed_since = [999.35, 999.45]
@@ -61,7 +71,7 @@ for e in range(1, EPOCHS + 1):
     R = 102 + e                          # this epoch's loader thread
     # iter(dl) in the loop's thread: a persistent pool's resume (each worker answers,
     # read by the loop itself), then the prefetch: 2 indices a worker
-    if e > 1:
+    if e > 1 or ATTACH:
         for w in range(W):
             got = index_put(t, LOOP, 0, w)
             done = worker_job(got, w, 0.2, 40)
@@ -133,6 +143,16 @@ for e in range(1, EPOCHS + 1):
                 E(tr + 0.01, 'switch TS cpu=1 prev=0 next=%d state=R' % R)
                 sc(tr + 0.012, R, 'name=futex ret=0 futex_uaddr=0x%x futex_op=0x189 futex_val=0 timeout=-1' % lk, tr + 0.012 - relay_t)
                 relay_t = tr + 0.02
+                if (e, j - D) == TWICE:
+                    # the loop, preempted before it released the queue's lock: the
+                    # loader thread waits for that lock, and the release wakes it
+                    mx = newlock()
+                    E(tr + 0.03, 'switch TS cpu=1 prev=%d next=0 state=S wait=futex' % R)
+                    sc(tr + 5.012, LOOP, 'name=futex ret=1 futex_uaddr=0x%x futex_op=0x81 futex_val=1' % mx, 0.002)
+                    E(tr + 5.011, 'wakeup TS tid=%d waker=100 waker_pid=100 waker_traced=1 waker_cpu=0' % R)
+                    E(tr + 5.02, 'switch TS cpu=1 prev=0 next=%d state=R' % R)
+                    sc(tr + 5.022, R, 'name=futex ret=0 futex_uaddr=0x%x futex_op=0x189 futex_val=0 timeout=-1' % mx, 4.992)
+                    relay_t = tr + 5.03
         put_at[j] = relay_t
         relay_t += 0.03
     E(relay_t, 'exit TS tid=%d pid=100' % R)
@@ -152,9 +172,12 @@ for e in range(1, EPOCHS + 1):
             sc(put_at[k] + 0.012, LOOP, 'name=futex ret=0 futex_uaddr=0x%x futex_op=0x189 futex_val=0 timeout=-1' % lk, put_at[k] + 0.012 - prev_end)
         if k <= N:
             takes.append(tk)
-            if wall(e, k) > CPU:
+            if (e, k) == TWICE:
+                E(tk + 0.005, 'switch TS cpu=0 prev=100 next=0 state=R')
+                E(tk + 5.005, 'switch TS cpu=0 prev=0 next=100 state=R')
+            if wall(e, k) - (5.0 if (e, k) == TWICE else 0.0) > CPU:
                 # preempted in its step (the workers share the CPUs)
-                E(tk + CPU / 2, 'switch TS cpu=0 prev=100 next=0 state=R')
+                E(tk + CPU / 2 + 5.0 * ((e, k) == TWICE), 'switch TS cpu=0 prev=100 next=0 state=R')
                 E(tk + CPU / 2 + wall(e, k) - CPU, 'switch TS cpu=0 prev=0 next=100 state=R')
     t = take_at[N + 1] + 0.5             # StopIteration: the next epoch's iter()
 E(t + 5, 'exit TS tid=100 pid=100')
