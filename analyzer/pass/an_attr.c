@@ -2333,17 +2333,20 @@ static void queue_freed(struct an *a, struct thr *t, const struct st_ev_syscall 
 	if (!(l->flags & TF_QUEUE_FED) && !t->puts && !t->feeder_notes)
 		return;
 	if (!(l->flags & TF_QUEUE_FED)) {
-		uint64_t from = t->first_rx ? t->first_rx : t->first_ts;
+		uint64_t from = t->first_rx ? t->first_rx : t->first_ts, v = from;
 
 		if (!l->qf && !(l->qf = calloc(1, sizeof(*l->qf))))
 			return;
 		/*
-		 * A loop that never fetched a batch's fds itself took none: its takes
-		 * so far were its puts', read as batches received before the trace (its
-		 * iter() between epochs, attached: a persistent pool's resume and its
-		 * prefetch, 6 steps in 4 ms, a user's DataLoaderX 80 for 74).
+		 * A loop that never fetched a batch's fds itself, and took none since the
+		 * trace began but at its puts (before_trace: no epoch of its ended in the
+		 * trace), took none: those puts were its iter()'s (attached between epochs:
+		 * a persistent pool's resume and its prefetch, 6 steps in 4 ms, a user's
+		 * DataLoaderX 80 for 74).
 		 */
-		void_takes_from(l, l->fetched ? from - 1 : 0, l->fetched ? from : 0);
+		if (!l->fetched && before_trace(l))
+			v = 1;
+		void_takes_from(l, v - 1, v);
 		l->flags |= TF_QUEUE_FED;
 		l->flags &= ~(TF_RELAY_FED | TF_RELAY_WAKE);
 		l->pending = 0;
@@ -3549,7 +3552,7 @@ void attr__close_cpu(struct an *a, struct thr *t, uint64_t end)
 
 	if (end > s) {
 		t->slices[t->nslices++ % CPU_SLICES] = (struct cpu_slice){ s, end, t->oncpu };
-		if ((t->flags & (TF_LEADER | TF_LOGGER)) &&
+		if ((t->flags & TF_LOGGER) &&
 		    (t->hist || (t->hist = malloc(CPU_HIST * sizeof(*t->hist)))))
 			t->hist[t->nhist++ % CPU_HIST] = (struct cpu_slice){ s, end, t->oncpu };
 		t->oncpu += end - s;
