@@ -1117,6 +1117,21 @@ static void left_early(struct an *a, struct thr *t, bool took)
 {
 	uint64_t n = 0, seen;
 
+	/*
+	 * Attached just before the reset: the trace's first puts, one per worker at most,
+	 * were its resume, seen late (at their feeders' writes, after the drained batches
+	 * had come: no run; two writes close together seen as one), and took nothing, the
+	 * drained batches were none (a user's script whose epochs leave after 40 batches,
+	 * attached between two: 121 steps for 119; golden pool_reset_drain_late).
+	 */
+	if (before_trace(t) && t->puts > t->put_run.len &&
+	    t->puts - t->put_run.len <= t->proc->live_children) {
+		void_takes_from(t, 0, 1);
+		t->pending = 0;
+		t->rx_open = false;
+		t->rx_conn = 0;
+		return;
+	}
 	if (t->put_run0.len != t->proc->live_children) {
 		if (took)
 			void_last_take(t);
