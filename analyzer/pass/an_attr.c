@@ -1780,7 +1780,7 @@ static bool resume_ack(struct thr *t)
  * batches, and the takes not seen are placed at the epoch's end (queue_epoch_end), by
  * the loop's CPU (a step's is the same, its wall time not).  In run mode too: counted
  * at the loader thread's index puts instead, the loop's steps ran a queue ahead of it,
- * 65-71 for 74 under load (a user's DataLoaderX, a new loader thread each epoch);
+ * 65 and 72 for 74 (a user's DataLoaderX, a new loader thread each epoch);
  * attached in an epoch, most of it was lost (pt_bg_pers: 41-43 steps for 58).
  */
 static bool not_gil(const struct thr *t, uint64_t uaddr);
