@@ -2161,8 +2161,10 @@ static void queue_plan_counts(const struct qfed *q, struct qplan *p)
  * (a batch the loader thread kept, received out of order, is in its hands beside the
  * queue's), the densest gaps give, the sparsest take.  Where the room for the loader
  * thread's end was seen and the loop's CPU counted the takes before it, the epoch's
- * takes are those: its receipts one short where one was missed (pt_bg_pers attached,
- * 19 of 20, the tail's last batch dropped).
+ * takes are those, where they are two off at most: its receipts short where some were
+ * missed (pt_bg_pers attached under load, 19 and 18 of 20, the tail's last batches
+ * dropped); more is the loop's CPU on something else between seen takes (a validation
+ * pass in the epoch).
  */
 static void queue_plan_balance(struct qplan *p)
 {
@@ -2171,7 +2173,7 @@ static void queue_plan_balance(struct qplan *p)
 
 	for (k = 0; k <= n; k++)
 		x += p->cnt[k];
-	if ((p->s[n - 1].rc & QF_END) && p->cstep)
+	if ((p->s[n - 1].rc & QF_END) && p->cstep && x <= (uint64_t)p->m + 2 && x + 2 >= p->m)
 		p->m = (uint32_t)x;
 	while (!p->blind && x != p->m) {
 		uint32_t best = n + 1;
