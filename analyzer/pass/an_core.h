@@ -463,6 +463,8 @@ struct thr {
 	uint64_t held_put;	/* a put in the tail, not counted yet */
 	uint64_t puts;		/* indices it was seen putting (sends, a feeder's writes) */
 	uint64_t feeder_notes;	/* its wakes of a feeder waiting on its queue (feeder_noted) */
+	uint32_t rx_queue;	/* the queue-fed loop its last receipt counted for (queue_next_fetch) */
+	bool rx_more;		/* a message's header read since (queue_next_fetch) */
 	uint64_t take_gap;	/* the recent time between its takes (a moving average) */
 	uint32_t epoch_ends;	/* epochs' tails ended (tail_end) */
 	/*
