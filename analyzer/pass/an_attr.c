@@ -2276,18 +2276,10 @@ static void queue_epoch_end(struct an *a, struct thr *l, uint64_t e, bool seen)
 	struct qfed *q = l->qf;
 	const struct thr *r = q->relay ? an__find_thread(a, q->relay) : NULL;
 	struct qplan p = { .from = q->first_rx, .e = e, .seen = seen,
-			   .blind = r && !(r->flags & TF_FORKED) };
+			   .blind = r && !(r->flags & TF_FORKED),
+			   .m = q->recv > q->nseen ? q->recv - q->nseen : 0 };
 	uint32_t lo;
 	uint64_t c;
-
-	/*
-	 * The loader thread's last batch, its fetch counted at a next call that never
-	 * came (it ended): one more (pt_bg_pers attached in a clean clone's CI, its last
-	 * epoch's takes all unseen, 19 batches of 20 counted).
-	 */
-	if (r && r->owe == l && r->rx_fetches && !r->rx_fetched)
-		q->recv++;
-	p.m = q->recv > q->nseen ? q->recv - q->nseen : 0;
 
 	/* the seen takes of this epoch: s[0, n) */
 	for (lo = 0; lo < q->nseen && q->seen[lo].at <= p.from; lo++)
