@@ -1979,13 +1979,6 @@ static uint64_t queue_when(const struct thr *l, uint64_t cpu, uint64_t lo, uint6
 	return w > lo && w < hi ? w : fallback;
 }
 
-static int cmp_u64_asc(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 /*
  * The loop's CPU a step (0: not known).  Between seen takes of one kind (both where the
  * queue was full, or both where it was empty) the loop's CPU is a whole number of
@@ -2018,7 +2011,7 @@ static uint64_t queue_cstep(const struct qseen *s, uint32_t n)
 		free(v);
 		return 0;
 	}
-	qsort(v, c, sizeof(*v), cmp_u64_asc);
+	qsort(v, c, sizeof(*v), an__cmp_u64);
 	m = v[c / 2];
 	/* (the places say the median gap holds k steps: seen takes seldom) */
 	if (rsteps && rcpu && (k = (m * rsteps + rcpu / 2) / rcpu) > 1)
@@ -2099,7 +2092,7 @@ static uint64_t queue_lstep(const struct qplan *p, uint32_t k)
 	}
 	if (nv < 2)
 		return p->cstep;
-	qsort(v, nv, sizeof(*v), cmp_u64_asc);
+	qsort(v, nv, sizeof(*v), an__cmp_u64);
 	return v[nv / 2];
 }
 

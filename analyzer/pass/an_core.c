@@ -123,6 +123,14 @@ struct thr *an__thread_slow(struct an *a, uint32_t tid, uint32_t pid)
 }
 
 /* CPython: its name or the program it runs says python (python3, python3.11, ...). */
+/* qsort's comparison of two uint64_t, ascending */
+int an__cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
 bool an__is_python(const struct proc *p)
 {
 	const char *c = p ? p->cmdline : NULL, *base = c;

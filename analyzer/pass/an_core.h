@@ -908,6 +908,7 @@ static inline bool an__proc_gone(const struct proc *p)
 }
 struct proc *an__find_proc(struct an *a, uint32_t pid);
 bool an__is_descendant(const struct proc *p, const struct proc *anc);
+int an__cmp_u64(const void *x, const void *y);
 bool an__is_python(const struct proc *p);
 /* Every thread, every process of the pass (hash map order). */
 #define FOR_THREADS(a, t)                                                            \

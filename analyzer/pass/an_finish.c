@@ -1475,13 +1475,6 @@ static void last_loop(struct an_trainer *tr, const struct run *r, uint32_t nr)
 #define ZIP_MAX		4	/* loaders zipped in one loop, at most */
 #define ZIP_CODE_NS	20000ull	/* next()'s own CPU between two takes, at least */
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 /* A take whose loader is known (not one spread in an epoch's tail) */
 static bool ld_take(const struct snap *s)
 {
@@ -1520,7 +1513,7 @@ static uint64_t zip_gap(const struct thr *t, const struct zip *z, uint32_t ld, u
 	}
 	if (!m)
 		return 0;
-	qsort(c, m, sizeof(*c), cmp_u64);
+	qsort(c, m, sizeof(*c), an__cmp_u64);
 	return c[m / 2];
 }
 
@@ -1750,7 +1743,7 @@ static uint64_t *turns_of(struct an *a, const struct thr *t, uint32_t *n)
 		if (q->flags & PF_EXITED)
 			f[(*n)++] = q->last_ts;
 	}
-	qsort(f, *n, sizeof(*f), cmp_u64);
+	qsort(f, *n, sizeof(*f), an__cmp_u64);
 	return f;
 }
 
