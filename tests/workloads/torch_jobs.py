@@ -357,7 +357,8 @@ class Job:
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01)
         self.sched = wl.SchedStat()
         self.machine = wl.Machine(os.getpid())
-        self.m = dict(batch_wait=0, compute=0, compute_cpu=0, next_runq=0, next_blocked=0)
+        self.m = dict(batch_wait=0, compute=0, compute_cpu=0, next_runq=0, next_blocked=0,
+                      next_oncpu=0)
         self.step_start, self.next_ns, self.next_runq = [], [], []
         self.epochs, self.wbase, self.vals = [], {}, []
         self.bg = None
@@ -501,6 +502,7 @@ class Job:
                 self.next_runq.append(r1 - r0)
                 # blocked in next(): neither on a CPU nor waiting for one
                 self.m["next_blocked"] += max(0, t1 - t0 - (s1[0] - s0[0]) - (r1 - r0))
+                self.m["next_oncpu"] += s1[0] - s0[0]
                 self.m["batch_wait"] += t1 - t0
                 self.m["compute"] += t2 - t1
                 self.m["compute_cpu"] += c1 - c0
@@ -595,6 +597,8 @@ class Job:
                 "compute_cpu_s": s(m["compute_cpu"]), "oncpu_s": s(oncpu),
                 "runq_wait_s": s(runq), "blocked_s": s(blocked),
                 "next_runq_s": s(sum(self.next_runq)) if a.step_sched else None,
+                # on a CPU in next(): its own code (unpickling, putting the next index)
+                "next_oncpu_s": s(m["next_oncpu"]) if a.step_sched else None,
                 # blocked outside next(): the GIL, or an intra-op team's barriers
                 "blocked_outside_next_s": s(max(0, blocked - m["next_blocked"]))
                 if a.step_sched else None}
