@@ -224,6 +224,7 @@ static void j_steps(struct jw *w, const struct an_trainer *tr)
 	num(w, "other_loader_held_s", (double)tr->steps.other_ns / 1e9);
 	u64(w, "zip_loaders", tr->steps.zip_loaders);
 	u64(w, "zip_batches", tr->steps.zip_batches);
+	u64(w, "queue_unseen", tr->steps.queue_unseen);
 	num(w, "mean_ms", tr->steps.mean_ms);
 	num(w, "p50_ms", tr->steps.p50_ms);
 	num(w, "p95_ms", tr->steps.p95_ms);

@@ -527,7 +527,7 @@ static void take_cached(struct an *a, struct thr *t, uint64_t ts)
 
 	/* (one its loader's kept while another's loop ran is that loader's: take) */
 	if (s && s->kind == SNAP_TAKE && !s->src)
-		s->src = SNAP_CACHED;
+		s->src = t->qf_in ? SNAP_QUEUED : SNAP_CACHED;
 	/* which loader's is not known: the tail of each, where loaders are zipped */
 	if (s)
 		s->ld = 0;
@@ -925,8 +925,7 @@ static void blind_resumed(struct an *a, struct thr *t)
 	t->blind_tail = t->blind_prefetch - seen;
 	/* the tail's takes spread already are spread again with the rest, evenly */
 	for (uint32_t i = t->nsnaps, k = t->blind_cached; k && i-- && t->snaps[i].ts > t->blind_from;)
-		if (t->snaps[i].kind == SNAP_TAKE && t->snaps[i].src == SNAP_CACHED &&
-		    t->snaps[i].ts < t->blind_end) {
+		if (snap_unseen(&t->snaps[i]) && t->snaps[i].ts < t->blind_end) {
 			t->snaps[i].kind = SNAP_VOID;
 			k--;
 		}
@@ -1067,8 +1066,7 @@ static uint32_t void_takes_from(struct thr *t, uint64_t after, uint64_t ts)
 	uint32_t i = t->nsnaps, seen = 0;
 
 	while (i-- && t->snaps[i].ts > after)
-		if (t->snaps[i].kind == SNAP_TAKE &&
-		    (t->snaps[i].ts >= ts || t->snaps[i].src == SNAP_CACHED))
+		if (t->snaps[i].kind == SNAP_TAKE && (t->snaps[i].ts >= ts || snap_unseen(&t->snaps[i])))
 			t->snaps[i].kind = SNAP_VOID;
 		else if (t->snaps[i].kind == SNAP_TAKE)
 			seen++;

@@ -99,17 +99,29 @@ enum snap_kind {
 
 /* A SNAP_TAKE's src: a batch an epoch's tail took from its cache, at a time not seen */
 #define SNAP_CACHED	UINT32_MAX
+/*
+ * ... or a loop fed through a queue took from it, neither full nor empty then: counted
+ * from its loader thread's receipts, placed by the loop's CPU (queue_place, an_attr.c)
+ */
+#define SNAP_QUEUED	(UINT32_MAX - 1)
 
 struct snap {
 	uint64_t ts;
 	uint32_t kind;
 	uint32_t approx;	/* registered after its time was finalized: values are later */
 	uint32_t src;		/* SNAP_OWN: the process that sent the batch (0: not known);
-				 * SNAP_TAKE: SNAP_CACHED for a batch of the loop's cache */
+				 * SNAP_TAKE: SNAP_CACHED for a batch of the loop's cache,
+				 * SNAP_QUEUED for one of its queue not seen taken */
 	uint32_t ld;		/* SNAP_TAKE: its loader's result pipe (ld_ino's low bits; 0:
 				 * not known) */
 	struct acc a;
 };
+
+/* A take at a time not seen, placed where it fits. */
+static inline bool snap_unseen(const struct snap *s)
+{
+	return s->kind == SNAP_TAKE && s->src >= SNAP_QUEUED;
+}
 
 enum seg_kind { SEG_CPU = 0, SEG_OFF };
 

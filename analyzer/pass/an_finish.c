@@ -412,6 +412,29 @@ static void long_steps(struct an_result *res, const struct an_trainer *tr,
 			       tr->steps.p50_ms, 100 * lng / tot);
 }
 
+/*
+ * A loop fed through a Python queue by a loader thread of its own: where the queue was
+ * neither full nor empty, neither the loop's get() nor the thread's put() waited, and
+ * the take is not in the trace; it is counted from the batches the thread received and
+ * placed by the loop's CPU time (an_attr.c, queue_place).  Estimates: said on top
+ * (pt_bg_pers attached: 54-58 steps for 58 in CI runs).
+ */
+static void queue_unseen(struct an_result *res, struct an_trainer *tr, const uint32_t *idx,
+			 uint32_t n)
+{
+	const struct thr *t = tr->main;
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		k += t->snaps[idx[i]].kind == SNAP_TAKE && t->snaps[idx[i]].src == SNAP_QUEUED;
+	tr->steps.queue_unseen = k;
+	if (k)
+		analysis__warn(res, "main thread %u: %u of %u steps took a batch from its loader "
+			       "thread's queue unseen (neither full nor empty): counted from that "
+			       "thread's receipts, placed by the loop's CPU time; estimates, their "
+			       "count too at an epoch's edges", tr->main_tid, k, n);
+}
+
 static void find_steps(struct an_result *res, struct an_trainer *tr, const struct snap **w0,
 		       const struct snap **w1)
 {
@@ -429,6 +452,7 @@ static void find_steps(struct an_result *res, struct an_trainer *tr, const struc
 		step_stats(tr, all, n - 1);
 		long_steps(res, tr, all, n - 1);
 		free(all);
+		queue_unseen(res, tr, idx, n - 1);
 		if (!res->an.user_window) {
 			*w0 = &t->snaps[idx[0]];
 			*w1 = &t->snaps[idx[n - 1]];
@@ -1375,7 +1399,7 @@ static uint32_t take_runs(const struct thr *t, const struct arr *ar, uint32_t na
 		if (s->kind != SNAP_TAKE || !pool)
 			continue;
 		/* a batch from an epoch's cache: of the loop that ended */
-		if (s->src == SNAP_CACHED && nr) {
+		if (snap_unseen(s) && nr) {
 			r[nr - 1].n++;
 			r[nr - 1].last = s->ts;
 			continue;

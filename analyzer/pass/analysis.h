@@ -150,6 +150,12 @@ struct an_trainer {
 		 * where it took from one); zip_batches: the other loaders' takes, no steps.
 		 */
 		uint32_t zip_loaders, zip_batches;
+		/*
+		 * Steps whose take from a loop's own Python queue was not seen (the queue
+		 * neither full nor empty): counted from its loader thread's receipts and
+		 * placed by the loop's CPU time (an_attr.c, queue_place).
+		 */
+		uint32_t queue_unseen;
 		uint32_t other_ld;	/* zipped: the other loader's result pipe (ld) */
 		uint32_t loader_pid[2];	/* a worker of each loader's first pool (the steps', the other's) */
 		double mean_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms, cv, per_s;
