@@ -3823,8 +3823,11 @@ static void ancestors_pipe(struct an *a, struct hmap *m, struct thr *t,
  * writer took, or is receiving, a batch, that write is its put: pt_ep_w4_pf2_pers
  * attach under load lost it, its take came at the receipt's end, the next put was
  * absorbed as that take's own and the receipt after it began a false epoch's tail
- * (3 steps lost).  A new iterator's first writes (run mode: its process forks its
- * workers) stay none, and so do a thread's later writes to such pipes: a feeder's
+ * (3 steps lost).  So is a write where that thread, before its pool's first epoch
+ * ended in the trace, had nothing pending: it took a batch received before the trace
+ * (before_trace), from its cache (pt_ep_w4_pf2_pers attached in a clean clone's CI:
+ * 114 steps for 118, 115 with this).  A new iterator's first writes (run mode: its
+ * process forks its workers) stay none, and so do a thread's later writes to such pipes: a feeder's
  * pipe is known once its worker reads it, and a thread that writes elsewhere (a log
  * to a pipe) may make one false put at most.
  */
@@ -3839,7 +3842,7 @@ static void unknown_put(struct an *a, struct thr *f, uint64_t e)
 	for (uint32_t i = 0; i < p->nloggers; i++) {
 		struct thr *w = p->loggers[i];
 
-		if (w->tid == f->last_waker && (w->pending || w->rx_open)) {
+		if (w->tid == f->last_waker && (w->pending || w->rx_open || before_trace(w))) {
 			w->put_feeder = f->tid;
 			feeder_send(a, w, e);
 			return;

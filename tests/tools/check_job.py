@@ -142,6 +142,13 @@ def main():
         want.add("cpu_contention")
     if cause < 0.15 + TOL:
         want.add("compute")
+    # a job whose workers keep up at rest may fall behind on a loaded machine: the
+    # workers that decode share the CPUs with the load (pt_ep_w4_pf2_pers beside an
+    # analysis at nice 10: the job's own time in next() 0.52 of its window, its run
+    # queue 0.42); where its time in next() is then its largest wait, the loader is
+    if workers and verdict in ("compute", "cpu_contention") and \
+            f["batch_wait_s"] >= 0.15 + TOL and f["batch_wait_s"] >= runq - TOL:
+        want.add("dataloader_prep")
     check("verdict", d["verdict"]["primary"] in want,
           "%s (want %s; the job: cause %.2f, run queue %.2f; analyze: loader %.2f, lock %.2f, "
           "CPU %.2f)" % (d["verdict"]["primary"], "/".join(sorted(want)), cause, runq,
