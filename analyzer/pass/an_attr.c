@@ -3827,9 +3827,9 @@ static void ancestors_pipe(struct an *a, struct hmap *m, struct thr *t,
  * ended in the trace, had nothing pending: it took a batch received before the trace
  * (before_trace), from its cache (pt_ep_w4_pf2_pers attached in a clean clone's CI:
  * 114 steps for 118, 115 with this).  A new iterator's first writes (run mode: its
- * process forks its workers) stay none, and so do a thread's later writes to such pipes: a feeder's
- * pipe is known once its worker reads it, and a thread that writes elsewhere (a log
- * to a pipe) may make one false put at most.
+ * process forks its workers) stay none, and so do a thread's later writes to such
+ * pipes: a feeder's pipe is known once its worker reads it, and a thread that writes
+ * elsewhere (a log to a pipe) may make one false put at most.
  */
 static void unknown_put(struct an *a, struct thr *f, uint64_t e)
 {
