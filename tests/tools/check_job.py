@@ -121,7 +121,7 @@ def main():
         # waits (unpickling, putting the next index: 0.023-0.030 of pt_gil_w2's window,
         # 0.05 with the loader wait in CI once): on its CPU, compute in the report,
         # which time_in_next_fraction leaves out (docs/analysis.md, "Time in next()")
-        own = f.get("next_oncpu_s") or 0 if gil_job else 0
+        own = (f.get("next_oncpu_s") or 0) if gil_job else 0
         check("time in next() (loader wait + the GIL in it)" if gil_job else
               "loader wait = time in next()",
               f["batch_wait_s"] - own - TOL - took <= got <= f["batch_wait_s"] + ends + TOL and
