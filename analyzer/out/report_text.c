@@ -97,9 +97,10 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 		fprintf(f, "  (time in next(): %.1f%% of the window, of which %.1f%% waiting for a CPU "
 			"after the batch arrived", 100.0 * (double)an_time_in_next(tr) / tot,
 			100.0 * (double)tr->dl.runq_ns / tot);
+		/* next()'s own code between its GIL waits is compute (docs/analysis.md) */
 		if (tr->dl.gil_ns)
-			fprintf(f, ", %.1f%% for CPython's GIL (in lock_wait)",
-				100.0 * (double)tr->dl.gil_ns / tot);
+			fprintf(f, ", %.1f%% for CPython's GIL (in lock_wait; its own code between "
+				"those waits is compute)", 100.0 * (double)tr->dl.gil_ns / tot);
 		fprintf(f, ": the loader itself %.1f%%)\n",
 			100.0 * (double)(tr->dl.wait_ns - tr->dl.runq_ns) / tot);
 	}
