@@ -1803,6 +1803,13 @@ static void queue_recv(struct thr *l, uint64_t ts)
 	}
 }
 
+/* ... a batch whose receipt fetched its tensors' fds (qf->fetched) */
+static void queue_fetched(struct thr *l, uint64_t ts)
+{
+	queue_recv(l, ts);
+	l->qf->fetched++;
+}
+
 /*
  * l, fed through a queue, was seen taking a batch at ts; rc: the batches received by
  * then this epoch, where it waited for that batch (the queue was empty: all taken by
@@ -2463,8 +2470,7 @@ static void relay_fetched(struct an *a, struct thr *r)
 	r->rx_fetched = true;
 	r->fd_msgs++;
 	if (r->owe && (r->owe->flags & TF_QUEUE_FED)) {
-		queue_recv(r->owe, r->owe_at);
-		r->owe->qf->fetched++;
+		queue_fetched(r->owe, r->owe_at);
 		r->rx_queue = r->owe->tid;
 		r->rx_more = false;
 	} else if (r->owe) {
@@ -2493,8 +2499,7 @@ static void queue_next_fetch(struct an *a, struct thr *r, uint64_t ts)
 	struct thr *l = an__find_thread(a, r->rx_queue);
 
 	if (r->rx_more && l && (l->flags & TF_QUEUE_FED) && l->qf->relay == r->tid) {
-		queue_recv(l, ts);
-		l->qf->fetched++;
+		queue_fetched(l, ts);
 	}
 	r->rx_more = false;
 }
@@ -4372,7 +4377,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	rx_conn_track(t, sc);
 	if (t->rx_fetches && !t->rx_fetched)
 		relay_fetched(a, t);
-	else if (sc->b.nr == NR(connect) && t->rx_queue)
+	else if (t->rx_queue && sc->b.nr == NR(connect))
 		queue_next_fetch(a, t, e);
 	if (t->rx_queue && t->rx_fetched && has_fd && sc->fd.kind == ST_FD_PIPE &&
 	    sc->b.nr == NR(read) && sc->b.ret == 4)
