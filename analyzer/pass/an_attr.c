@@ -513,6 +513,7 @@ static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	if (s && s->kind == SNAP_TAKE) {
 		s->src = src;
 		s->ld = (uint32_t)t->ld_ino;
+		s->relay = (t->flags & TF_RELAY_FED) ? t->ld_relay : 0;
 	}
 	return s;
 }
@@ -740,6 +741,8 @@ static void receipt_timeout(struct an *a, struct thr *t, const struct st_ev_sysc
 			    uint64_t ts)
 {
 	if (t->rx_open && t->pending && !rx_goes_on(t, sc, ts)) {
+		uint64_t prev = t->last_take, prev_cpu = t->take_cpu;
+
 		take(a, t, t->rx_end, false);
 		t->take_cpu = t->rx_cpu;
 		t->absorb = true;
@@ -751,8 +754,15 @@ static void receipt_timeout(struct an *a, struct thr *t, const struct st_ev_sysc
 		 * a tail, the puts that followed were held and the window's first three
 		 * steps were lost (116 of 120).
 		 */
-		if (!t->tail_from && t->puts && t->iter_takes)
-			t->tail_from = t->last_take;
+		if (!t->tail_from && t->puts && t->iter_takes) {
+			uint64_t c = attr__cpu_at(t, t->rx_start);
+
+			t->tail_from = t->tail_of = t->last_take;
+			/* (a take of the loader's: not of another the loop left since) */
+			t->tail_prev = prev >= t->ld_since ? prev : 0;
+			t->tail_rx = t->rx_start;
+			t->tail_gap = prev && c > prev_cpu ? c - prev_cpu : 0;
+		}
 	}
 }
 
@@ -797,6 +807,20 @@ static void spread_takes(struct an *a, struct thr *t, uint64_t from, uint64_t e,
  */
 static void tail_end(struct an *a, struct thr *t, uint64_t e, bool seen)
 {
+	uint64_t before = 0;
+
+	/*
+	 * A loop a relay feeds takes the batches in the relay's queue without a call:
+	 * the tail's first receipt seen may come after some of them (a step's CPU or
+	 * more from the take before it to that receipt, past its own step's).
+	 */
+	if ((t->flags & TF_RELAY_FED) && t->put_gap_cpu && t->tail_of == t->tail_from && t->tail_prev &&
+	    t->tail_rx > t->tail_prev) {
+		before = (t->tail_gap + t->put_gap_cpu / 2) / t->put_gap_cpu;
+		before = before > 1 ? before - 1 : 0;
+		before = before < t->pending ? before : t->pending;
+		spread_takes(a, t, t->tail_prev, t->tail_rx, before, true);
+	}
 	spread_takes(a, t, t->tail_from, e, t->pending, seen);
 	t->tail_from = t->held_put = 0;
 	t->iter_takes = 0;
@@ -1150,6 +1174,29 @@ static void left_early(struct an *a, struct thr *t, bool took)
 
 static bool put_rules(struct an *a, struct thr *t, uint64_t ts);
 
+/*
+ * A relay-fed loop came back to a loader whose batches it parked with no batch of its
+ * since (relay_switch), and its next put came back to back: that loader's next
+ * iterator (a persistent pool's resume), so its epoch had ended where the loop left
+ * it, and the batches parked were that epoch's tail, taken from the relay's queue
+ * unseen before the loop left (pt_val_pin_pers: a validation loop after each epoch).
+ * The take at the first put was none.
+ */
+static void relay_back_tail(struct an *a, struct thr *t, bool took)
+{
+	uint64_t n = t->pending + took;
+
+	if (took)
+		void_last_take(t);
+	t->pending = (uint32_t)n;
+	spread_takes(a, t, t->ld_back_from, t->ld_back_at, n, true);
+	t->pending = t->ld_back = 0;
+	t->ld_back_at = 0;
+	t->tail_from = t->held_put = 0;
+	t->iter_takes = 0;
+	t->epoch_ends++;
+}
+
 /* put_rules(), and what pool_drained() needs of the put */
 static bool put_held(struct an *a, struct thr *t, uint64_t ts)
 {
@@ -1195,6 +1242,11 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 	bool blind = t->takes == t->blind_takes;
 	bool drained;
 
+	if (burst && t->ld_back_put == t->puts && t->ld_back_at && (t->flags & TF_RELAY_FED)) {
+		relay_back_tail(a, t, took);
+		resume_start(t, ts, 2, true);
+		return true;
+	}
 	if (burst && t->ld_back_put == t->puts) {
 		if (took)
 			void_last_take(t);
@@ -1202,6 +1254,10 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 		took = false;
 	}
 
+	/* a step's CPU, put to put (not across another loader's loop: twice the last at most) */
+	if (!burst && took && prev && cpu > prev &&
+	    (!t->put_gap_cpu || cpu - prev < 2 * t->put_gap_cpu))
+		t->put_gap_cpu = t->put_gap_cpu ? (3 * t->put_gap_cpu + cpu - prev) / 4 : cpu - prev;
 	if (!burst) {
 		t->put_run0 = t->put_run;
 		t->put_run = (struct put_run){ .from = ts, .after = prev_ts, .pend = t->pending,
@@ -1335,6 +1391,72 @@ void attr__end(struct an *a, struct thr *t, uint64_t ts)
 		tail_end(a, t, t->held_put ? t->held_put : ts, t->held_put);
 }
 
+/* The batches pending of the loader t leaves (was) are kept apart (ld_park). */
+static void park(struct thr *t, struct ld_parked was)
+{
+	memmove(&t->ld_park[1], &t->ld_park[0], sizeof(t->ld_park[0]) * (LD_PARKED - 1));
+	t->ld_park[0] = was;
+	t->pending = 0;
+}
+
+/* The slot of loader ino's batches parked (LD_PARKED: none). */
+static uint32_t parked(const struct thr *t, uint64_t ino)
+{
+	uint32_t k = 0;
+
+	while (k < LD_PARKED && t->ld_park[k].ino != ino)
+		k++;
+	return k;
+}
+
+/*
+ * Batches parked as maybe an epoch's tail (relay_switch, relay_forked) that no batch
+ * of their loader's followed: that tail, taken from the relay's queue unseen before
+ * the loop left, once one of that loader's workers exited (w: its pool shut down) or
+ * the loop's next pool came (w NULL: a fork after a put or a take since, not the same
+ * pool's next worker, forked back to back).
+ */
+static void relay_tails(struct an *a, struct thr *l, const struct proc *w)
+{
+	for (uint32_t k = 0; k < LD_PARKED; k++) {
+		struct ld_parked *pk = &l->ld_park[k];
+		const struct thr *r = pk->tail_at && w ? an__find_thread(a, (uint32_t)pk->ino) : NULL;
+		uint32_t cur = l->pending;
+
+		if (!pk->tail_at || (!w && l->put_ts <= pk->tail_at && l->last_take <= pk->tail_at) ||
+		    (w && (!r || !r->ld_ino || r->ld_ino != w->out_ino)))
+			continue;
+		l->pending = pk->pending;
+		spread_takes(a, l, pk->tail_from, pk->tail_at, pk->pending, true);
+		l->pending = cur;
+		pk->pending = 0;
+		pk->tail_at = 0;
+	}
+}
+
+/*
+ * A loop a relay feeds, its pool forked in the trace, made a new iterator at ts (its
+ * process forked a worker) right after a put that took a batch: either within its
+ * epoch (a validation loop every N steps), the batches its relay received early still
+ * its loader's, and that relay goes on receiving the indices it was sent; or past the
+ * epoch's end, its last batches taken from the relay's queue unseen after that put
+ * (an epoch's tail, relay_tail).  Which, the relay says: its loader's batches are
+ * parked, as a tail from the last take up to ts until one more of its batches comes
+ * (relay_parked).  True when parked.
+ */
+static bool relay_forked(struct an *a, struct thr *l, uint64_t ts)
+{
+	relay_tails(a, l, NULL);
+	if (!(l->flags & TF_RELAY_FED) || !l->ld_relay || !l->pending || l->tail_from ||
+	    l->held_put || l->takes != l->put_takes || l->pool_before || !l->proc ||
+	    !(l->proc->flags & PF_FORKS))
+		return false;
+	park(l, (struct ld_parked){ .ino = l->ld_relay, .pending = l->pending,
+				    .tail_from = l->last_take, .tail_at = ts });
+	l->ld_relay = 0;
+	return true;
+}
+
 /*
  * p forked a process at ts: a new iterator's pool (a DataLoader forks its workers in
  * iter()).  The loop that took batches from the cache of an epoch's tail went on to
@@ -1346,10 +1468,16 @@ void attr__forked(struct an *a, struct proc *p, uint64_t ts)
 {
 	for (uint32_t i = 0; i < p->nloggers; i++) {
 		struct thr *l = p->loggers[i];
-		bool first = !l->epoch_ends && !l->blind_end, tail = relay_tail(l, l->last_take, ts);
-		uint64_t from = tail ? l->tail_from : l->last_take;
-		uint32_t cached = tail ? (uint32_t)l->pending : 0;
+		bool first, tail;
+		uint64_t from;
+		uint32_t cached;
 
+		if (relay_forked(a, l, ts))
+			continue;
+		first = !l->epoch_ends && !l->blind_end;
+		tail = relay_tail(l, l->last_take, ts);
+		from = tail ? l->tail_from : l->last_take;
+		cached = tail ? (uint32_t)l->pending : 0;
 		if (tail)
 			attr__end(a, l, ts);
 		/* a blind epoch's end (relay_tail): its pool may resume after this one's loop */
@@ -1364,6 +1492,7 @@ void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts)
 	struct proc *pp = an__pool_owner(p);
 
 	for (uint32_t i = 0; pp && p->msgs && i < pp->nloggers; i++) {
+		relay_tails(a, pp->loggers[i], p);
 		/* its pool does not live on: no resume (another pool's may come next) */
 		if (pp->loggers[i]->resuming && !pp->loggers[i]->resume_acks) {
 			pp->loggers[i]->resume_rearmed = true;
@@ -1407,8 +1536,8 @@ void attr__send(struct an *a, struct thr *t, uint64_t ts)
 static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_t ts)
 {
 	bool within = t->takes == t->put_takes && !t->tail_from && !t->held_put;
-	struct ld_parked was = { t->ld_ino, t->pending, t->ld_src }, to = { 0 };
-	uint32_t k = 0;
+	struct ld_parked was = { .ino = t->ld_ino, .pending = t->pending, .src = t->ld_src }, to = { 0 };
+	uint32_t k;
 
 	if (!ino || ino == t->ld_ino || (t->flags & TF_RELAY_FED))
 		return 0;
@@ -1416,9 +1545,7 @@ static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_
 		t->ld_ino = ino;
 		return 0;
 	}
-	while (k < LD_PARKED && t->ld_park[k].ino != ino)
-		k++;
-	if (k < LD_PARKED) {
+	if ((k = parked(t, ino)) < LD_PARKED) {
 		to = t->ld_park[k];
 		t->ld_park[k] = (struct ld_parked){ 0 };
 		/*
@@ -1435,17 +1562,121 @@ static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_
 		t->pending = 0;
 	}
 	t->ld_ino = ino;
-	if (within) {
-		memmove(&t->ld_park[1], &t->ld_park[0], sizeof(t->ld_park[0]) * (LD_PARKED - 1));
-		t->ld_park[0] = was;
-		t->pending = 0;
-	}
+	if (within)
+		park(t, was);
 	t->pending += to.pending;
 	t->ld_src = to.src;
 	/* their takes are that loader's, whatever arrived last (an_finish.c, take_runs) */
 	t->ld_back = to.pending;
 	t->ld_back_src = to.src;
 	return to.pending;
+}
+
+/*
+ * loader_switch() for a loop a relay feeds (TF_RELAY_FED).  With pin memory each
+ * DataLoader iterator has a relay of its own (its pin-memory thread), which receives
+ * the batches of the indices it was sent whatever the loop does: a loader is its
+ * relay (ld_relay, a tid).  The loop leaves a loader at a put to another's worker, or
+ * at a batch of a relay it has not taken from yet (a new iterator's).  Where its last
+ * put took a batch and no tail began, that loader's batches pending are parked, with
+ * the time the loop left: either it left within the epoch (a validation loop every N
+ * steps), and the relay goes on receiving the indices it was sent (relay_parked: they
+ * count there, and those parked stay that loader's); or the epoch had ended, its last
+ * batches taken from the relay's queue unseen after that put, and no more come.
+ * Else they stay (an epoch's tail begun: the rules at the next puts).  Coming back to
+ * a parked loader, the loader left, where not within its epoch (a validation loop past
+ * its last put), took what it had pending before now; the batches parked come back,
+ * and where none came since, the next put says which it was (put_rules: a step's, or
+ * the next iterator's resume back to back, relay_back_tail).  pt_val_mid_pin, a
+ * validation loop every 15 steps of a persistent training pool: the training batches
+ * received before and during a validation loop were taken at that loop's puts and at
+ * its pool's fork (read as the epoch's end), and its batches counted as the training
+ * loop's, 91-95 steps for 78 (63-71 where the loaders were told apart); 75-79 now, in
+ * 10 traces, run and attach, 6 of them beside `busy --disk`.  Returns how many came
+ * back.
+ */
+/* t is fed by a relay from now on: its loaders are relays (relay_switch), none parked yet */
+static void relay_fed(struct thr *t)
+{
+	if (t->flags & TF_RELAY_FED)
+		return;
+	t->flags |= TF_RELAY_FED;
+	memset(t->ld_park, 0, sizeof(t->ld_park));
+	t->ld_relay = 0;
+}
+
+static uint32_t relay_switch(struct an *a, struct thr *t, uint32_t relay, uint64_t ts)
+{
+	bool within = t->takes == t->put_takes && !t->tail_from && !t->held_put;
+	struct ld_parked was = { .ino = t->ld_relay, .pending = t->pending }, to = { 0 };
+	uint32_t k;
+
+	if (!relay || relay == t->ld_relay)
+		return 0;
+	if (!t->ld_relay) {
+		t->ld_relay = relay;
+		t->ld_since = ts;
+		return 0;
+	}
+	if ((k = parked(t, relay)) < LD_PARKED) {
+		to = t->ld_park[k];
+		t->ld_park[k] = (struct ld_parked){ 0 };
+		if (!within && t->tail_from)
+			tail_end(a, t, ts, true);
+		else if (!within && t->pending)
+			spread_takes(a, t, t->last_take, ts, t->pending, true);
+		if (!within)
+			t->pending = 0;
+	}
+	if (within) {
+		was.tail_from = t->last_take;
+		was.tail_at = ts;
+		park(t, was);
+	}
+	t->ld_relay = relay;
+	t->ld_since = ts;
+	t->pending += to.pending;
+	t->ld_back = to.pending;
+	t->ld_back_src = 0;
+	t->ld_back_from = to.tail_from;
+	t->ld_back_at = to.tail_at;
+	return to.pending;
+}
+
+/*
+ * A relay of t's (its process's) whose batches come from result pipe ino: the relay
+ * of the loader a put goes to (0: none known).
+ */
+static uint32_t relay_of(const struct thr *t, uint64_t ino)
+{
+	const struct proc *p = t->proc;
+
+	for (uint32_t i = 0; ino && p && i < p->nloggers; i++)
+		if (p->loggers[i] != t && p->loggers[i]->ld_ino == ino &&
+		    attr__is_relay(p->loggers[i]))
+			return p->loggers[i]->tid;
+	return 0;
+}
+
+/*
+ * A batch relay r received for t, a loop it feeds: of a loader t left (parked), that
+ * loader's, and the batches parked were no epoch's tail (true: counted there); of a
+ * relay t has not taken from yet, a new iterator's: t goes to it (relay_switch).
+ */
+static bool relay_parked(struct an *a, struct thr *t, const struct thr *r, uint64_t ts)
+{
+	uint32_t k;
+
+	if (!(t->flags & TF_RELAY_FED) || !r || r == t || r->tid == t->ld_relay)
+		return false;
+	if ((k = parked(t, r->tid)) < LD_PARKED) {
+		if (t->ld_park[k].pending < PENDING_MAX)
+			t->ld_park[k].pending++;
+		t->ld_park[k].tail_at = 0;
+		return true;
+	}
+	relay_switch(a, t, r->tid, ts);
+	return false;
 }
 
 /*
@@ -1494,7 +1725,10 @@ static uint64_t put_loader(struct an *a, const struct thr *t)
  */
 static void put_switch(struct an *a, struct thr *t, uint64_t ts)
 {
-	if (loader_switch(a, t, put_loader(a, t), ts))
+	uint64_t ino = put_loader(a, t);
+
+	if ((t->flags & TF_RELAY_FED) ? relay_switch(a, t, relay_of(t, ino), ts) :
+	    loader_switch(a, t, ino, ts))
 		t->ld_back_put = t->puts + 1;
 }
 
@@ -2426,8 +2660,10 @@ void attr__thread_started(struct an *a, struct thr *t, uint64_t ts)
 		queue_epoch_end(a, t, ts, true);
 }
 
-static void relay_credit(struct an *a, struct thr *l)
+static void relay_credit(struct an *a, struct thr *l, const struct thr *r, uint64_t ts)
 {
+	if (relay_parked(a, l, r, ts))
+		return;
 	if (resume_ack(l))
 		return;
 	l->resuming = false;
@@ -2478,7 +2714,7 @@ static void relay_fetched(struct an *a, struct thr *r)
 
 		r->owe->owed_at = 0;
 		r->owe->owed_counted = false;
-		relay_credit(a, r->owe);
+		relay_credit(a, r->owe, r, a->now);
 		if (r->owe->pending > was) {
 			relay_rebuilt(r);
 			r->rebuild = r->owe;
@@ -2776,7 +3012,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 	if (!relayed && t->pending < PENDING_MAX)
 		t->pending++;
 	if (by_relay && !relayed) {
-		t->flags |= TF_RELAY_FED;
+		relay_fed(t);
 		t->pending = t->pending + t->relay_early < PENDING_MAX ?
 			     t->pending + t->relay_early : PENDING_MAX;
 	}
@@ -2833,7 +3069,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 			continue;
 		}
 		if (l != t && kind != ARR_WAKE && relay_loop(l)) {
-			l->flags |= TF_RELAY_FED;
+			relay_fed(l);
 			if (!l->epoch_ends && !l->blind_end)
 				alternate_takes(a, l);
 		}
@@ -2843,7 +3079,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 			l->owed_at = ts;
 			l->owed_counted = false;
 		} else if (l != t && (l->flags & TF_RELAY_FED))
-			relay_credit(a, l);
+			relay_credit(a, l, t, ts);
 		else if (l != t && resume_ack(l))
 			;	/* an answer: l resumed its pool before it waited on the relay */
 		else if (l != t && (l->flags & TF_RELAY_WAKE))

@@ -114,6 +114,7 @@ struct snap {
 				 * SNAP_QUEUED for one of its queue not seen taken */
 	uint32_t ld;		/* SNAP_TAKE: its loader's result pipe (ld_ino's low bits; 0:
 				 * not known) */
+	uint32_t relay;		/* SNAP_TAKE of a loop a relay feeds: its loader's relay (tid) */
 	struct acc a;
 };
 
@@ -401,8 +402,20 @@ struct thr {
 	 * its index pipe (feeds_key, a task_fds key) goes to.
 	 */
 	uint64_t ld_ino, feeds_ino, feeds_key;
-	struct ld_parked { uint64_t ino; uint32_t pending, src; } ld_park[LD_PARKED];
+	struct ld_parked {
+		uint64_t ino;		/* a loop a relay feeds: the loader's relay's tid */
+		uint32_t pending, src;
+		/*
+		 * A loop a relay feeds: maybe that loader's epoch's tail, taken unseen
+		 * between tail_from and tail_at (when the loop left), until one more of
+		 * its batches comes (tail_at 0: relay_parked)
+		 */
+		uint64_t tail_from, tail_at;
+	} ld_park[LD_PARKED];
 	uint64_t ld_back_put;	/* the put (puts) that brought parked batches back */
+	uint32_t ld_relay;	/* a loop a relay feeds: the relay of the batches pending */
+	uint64_t ld_back_from, ld_back_at;	/* ... those brought back: maybe a tail (relay_switch) */
+	uint64_t ld_since;	/* ... when the loop came to it */
 	uint32_t ld_src;	/* a worker of ld_ino's that sent a batch (0: not known) */
 	uint32_t ld_back, ld_back_src;	/* parked batches brought back, not taken yet */
 	uint64_t read_arrivals;	/* arrivals found by reading the pipe (not a wakeup) */
@@ -471,6 +484,13 @@ struct thr {
 	 * first, and every batch received and not taken was taken before it.
 	 */
 	uint64_t tail_from;	/* the first take of the epoch's tail (0: not in one) */
+	/*
+	 * A tail begun at a receipt's take (tail_of: that take; tail_rx: its receipt's
+	 * start): the take before it (tail_prev), and the CPU from there to that receipt
+	 * (tail_gap), where a loop a relay feeds took batches from the relay's queue
+	 * unseen (tail_end)
+	 */
+	uint64_t tail_of, tail_prev, tail_rx, tail_gap;
 	uint64_t iter_takes;	/* takes at a put since the epoch began */
 	uint64_t held_put;	/* a put in the tail, not counted yet */
 	uint64_t puts;		/* indices it was seen putting (sends, a feeder's writes) */
@@ -517,6 +537,8 @@ struct thr {
 	struct put_run put_run, put_run0;
 	/* its recent CPU from a put to the next receipt's start (a moving average) */
 	uint64_t step_cpu;
+	/* its recent CPU from a put that took a batch to the next (a moving average) */
+	uint64_t put_gap_cpu;
 	bool rx_since_put;
 	uint64_t put_takes;	/* its takes once its last put took one (UINT64_MAX: none) */
 	uint64_t blind_takes;	/* its takes once its last put took one received before

@@ -1374,17 +1374,43 @@ static uint32_t src_pools(struct an *a, const struct thr *t, const struct arr *a
 }
 
 /*
+ * A worker of the pool relay tid's batches come from (0: none known), the first with
+ * a pool (pool_of); rc caches the last answer (tid, worker).
+ */
+static uint32_t relay_sender(struct an *a, uint32_t tid, const struct hmap *pool_of,
+			     uint32_t *rc)
+{
+	const struct thr *r;
+
+	if (rc[0] == tid)
+		return rc[1];
+	rc[0] = tid;
+	rc[1] = 0;
+	if (!(r = an__find_thread(a, tid)))
+		return 0;
+	for (uint32_t i = 0; i < r->nsnaps && !rc[1]; i++)
+		if (r->snaps[i].kind == SNAP_OWN && r->snaps[i].src &&
+		    hmap_find(pool_of, r->snaps[i].src))
+			rc[1] = r->snaps[i].src;
+	return rc[1];
+}
+
+/*
  * The runs of the batches t took, each by the pool that sent the last batch to arrive
  * before it: a take found late (once the thread computed past its receipt) has its
- * own time.  A batch an epoch's tail took from its cache is the loop's that ended,
+ * own time.  Where a relay feeds t, by the pool of the relay whose batch it took
+ * (relay_switch): the steps' loader's relay goes on receiving the batches it was sent
+ * indices for while another loader's loop runs within the epoch, and the last arrival
+ * is no guide there (pt_val_mid_pin, a validation loop each 15 steps: none told
+ * apart).  A batch an epoch's tail took from its cache is the loop's that ended,
  * though it is placed by spreading the tail up to its end, when the next loader's
  * batches may have come (pt_val_pers under load: 4 training batches read as
  * validation ones).
  */
-static uint32_t take_runs(const struct thr *t, const struct arr *ar, uint32_t nar,
+static uint32_t take_runs(struct an *a, const struct thr *t, const struct arr *ar, uint32_t nar,
 			  const struct hmap *pool_of, struct run *r)
 {
-	uint32_t nr = 0, pool = 0, pid = 0, k = 0, tp, tpid;
+	uint32_t nr = 0, pool = 0, pid = 0, k = 0, tp, tpid, fw, rc[2] = { 0 };
 	const uint64_t *v;
 
 	for (uint32_t i = 0; i < t->nsnaps; i++) {
@@ -1408,6 +1434,10 @@ static uint32_t take_runs(const struct thr *t, const struct arr *ar, uint32_t na
 		if (s->src && (v = hmap_find(pool_of, s->src))) {
 			tp = (uint32_t)*v;
 			tpid = s->src;
+		} else if (s->relay && (fw = relay_sender(a, s->relay, pool_of, rc)) &&
+			   (v = hmap_find(pool_of, fw))) {
+			tp = (uint32_t)*v;
+			tpid = fw;
 		} else {
 			tp = pool;
 			tpid = pid;
@@ -2009,7 +2039,7 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 	if (!ar || (np = src_pools(&res->an, t, ar, nar, &pool_of)) < 2 ||
 	    !(r = malloc(sizeof(*r) * t->nsnaps)))
 		goto out;
-	nr = take_runs(t, ar, nar, &pool_of, r);
+	nr = take_runs(&res->an, t, ar, nar, &pool_of, r);
 	runs_whole(&res->an, r, nr);
 	if (!classify_runs(r, nr, np)) {
 		last_loop(tr, r, nr);

@@ -69,9 +69,14 @@ static void prep_advice(const struct an_result *res, const struct an_trainer *tr
 	char oth[200], pools[64] = "";
 
 	others(res, oth, sizeof(oth));
-	if (tr->dl.npools > 1 && num_workers(tr) != tr->dl.nworkers)
+	uint32_t nld = tr->dl.npools - tr->dl.recreated;	/* loaders */
+
+	if (tr->dl.npools > 1 && num_workers(tr) != tr->dl.nworkers && nld <= 1)
 		snprintf(pools, sizeof(pools), " (a pool at each epoch: %u processes)",
 			 tr->dl.nworkers);
+	else if (tr->dl.npools > 1 && num_workers(tr) != tr->dl.nworkers)
+		snprintf(pools, sizeof(pools), " (%u loaders, %u pools: %u processes)", nld,
+			 tr->dl.npools, tr->dl.nworkers);
 	advise(v, "%u worker%s%s busy %.0f%% on CPU (prep) while the main thread waited; "
 	       "%.2f CPUs idle%s%s", num_workers(tr), num_workers(tr) == 1 ? "" : "s", pools,
 	       pct(tr->dl.prep), spare, oth[0] ? "; " : "", oth);
