@@ -1592,7 +1592,7 @@ static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_
  * received before and during a validation loop were taken at that loop's puts and at
  * its pool's fork (read as the epoch's end), and its batches counted as the training
  * loop's, 91-95 steps for 78 (63-71 where the loaders were told apart); 75-79 now, in
- * 10 traces, run and attach, 6 of them beside `busy --disk`.  Returns how many came
+ * 10 traces, run and attach, 4 of them beside `busy --disk`.  Returns how many came
  * back.
  */
 /* t is fed by a relay from now on: its loaders are relays (relay_switch), none parked yet */
@@ -2379,6 +2379,8 @@ static void queue_plan_counts(const struct qfed *q, struct qplan *p)
 	}
 	di = (int64_t)q->recv - queue_idx(&s[n - 1], d);
 	p->cnt[n] = di > 0 ? (uint32_t)di : 0;
+	/* (the time the takes after the last seen one had: up to the epoch's end) */
+	p->gap[n] = p->e > s[n - 1].at ? p->e - s[n - 1].at : 0;
 	if ((s[n - 1].rc & QF_END) && d)
 		p->cnt[n] = d - 1;
 	else if (p->blind && p->seen && p->end && p->cstep)

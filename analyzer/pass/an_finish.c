@@ -792,6 +792,16 @@ static bool first_of_loader(const struct an_trainer *tr, uint32_t i)
 	return false;
 }
 
+/* Pool i is the other loader's (a validation loader's): a worker of one of its loops. */
+static bool other_pool(const struct an_trainer *tr, uint32_t i)
+{
+	for (uint32_t k = 0; k < tr->dl.nlisted; k++)
+		for (uint32_t j = 0; tr->dl.w[k].pool == i && j < tr->steps.nother_pid; j++)
+			if (tr->dl.w[k].pid == tr->steps.other_pid[j])
+				return true;
+	return false;
+}
+
 static const struct an_worker *worker_of(const struct an_trainer *tr, uint32_t pid)
 {
 	for (uint32_t k = 0; k < tr->dl.nlisted; k++)
@@ -1006,6 +1016,7 @@ static void pools(struct an_result *res, struct an_trainer *tr, struct life *l, 
 				   tr->dl.pools[0].forked) ||
 				  (tr->steps.other_ld && (uint32_t)out[i] == tr->steps.other_ld);
 		tr->dl.recreated += !q->loader_first;
+		tr->dl.recreated_other += !q->loader_first && other_pool(tr, i);
 		from = q->iter > until ? q->iter : until;
 		if (q->first_take && q->start >= tr->win_start &&
 		    q->start < tr->win_start + win && !q->loader_first && q->first_take > from) {
@@ -2067,6 +2078,8 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 		if (r[i].cls == train)
 			continue;
 		tr->steps.other_loops++;
+		if (tr->steps.nother_pid < MAX_POOLS)
+			tr->steps.other_pid[tr->steps.nother_pid++] = r[i].pid;
 		for (; k < t->nsnaps && t->snaps[k].ts <= r[i].last; k++)
 			if (t->snaps[k].kind == SNAP_TAKE && t->snaps[k].ts >= r[i].first) {
 				t->snaps[k].kind = SNAP_OTHER;

@@ -67,10 +67,9 @@ static void prep_advice(const struct an_result *res, const struct an_trainer *tr
 {
 	double spare = tr->spare_cpus;	/* of its own machine (a job spans several) */
 	char oth[200], pools[64] = "";
+	uint32_t nld = tr->dl.npools - tr->dl.recreated;	/* loaders that made pools */
 
 	others(res, oth, sizeof(oth));
-	uint32_t nld = tr->dl.npools - tr->dl.recreated;	/* loaders */
-
 	if (tr->dl.npools > 1 && num_workers(tr) != tr->dl.nworkers && nld <= 1)
 		snprintf(pools, sizeof(pools), " (a pool at each epoch: %u processes)",
 			 tr->dl.nworkers);
@@ -325,7 +324,9 @@ static void coll_advice(const struct an_result *res, const struct an_trainer *tr
 
 /*
  * Workers re-created at every epoch (persistent_workers=False): each new pool's fork
- * and start-up is waited for before its first batch, whatever the verdict.
+ * and start-up is waited for before its first batch, whatever the verdict.  Where
+ * every pool re-created is the other loader's (a validation loader that is not
+ * persistent beside a persistent training loader), that loader is the one to change.
  */
 static void pools_advice(const struct an_trainer *tr, struct an_verdict *v)
 {
@@ -333,6 +334,16 @@ static void pools_advice(const struct an_trainer *tr, struct an_verdict *v)
 
 	if (tr->dl.npools < 2 || win <= 0 || (double)tr->dl.recreate_ns < RECREATE_MIN * win)
 		return;
+	/* the steps' loader's workers live on: the other loader (validation) re-creates its own */
+	if (tr->dl.recreated_other && tr->dl.recreated_other == tr->dl.recreated) {
+		advise(v, "the other loader's workers (validation?) are re-created at each of its "
+		       "loops (%u time%s here): the main thread waited %.2f s (%.0f%% of the "
+		       "window) for the first batch of each new pool; pass persistent_workers=True "
+		       "to that DataLoader", tr->dl.recreated_other,
+		       tr->dl.recreated_other == 1 ? "" : "s", (double)tr->dl.recreate_ns / 1e9,
+		       pct((double)tr->dl.recreate_ns / win));
+		return;
+	}
 	advise(v, "the workers are re-created at every epoch (%u pools%s %u%s): the main thread "
 	       "waited %.2f s (%.0f%% of the window) for the first batch of each new pool; pass "
 	       "persistent_workers=True to the DataLoader", tr->dl.npools,

@@ -158,6 +158,8 @@ struct an_trainer {
 		uint32_t queue_unseen;
 		uint32_t other_ld;	/* zipped: the other loader's result pipe (ld) */
 		uint32_t loader_pid[2];	/* a worker of each loader's first pool (the steps', the other's) */
+		uint32_t other_pid[MAX_POOLS];	/* a worker of each of the other's loops */
+		uint32_t nother_pid;
 		double mean_ms, p50_ms, p95_ms, p99_ms, min_ms, max_ms, cv, per_s;
 		double launches_per_step;
 		bool regular;
@@ -182,6 +184,7 @@ struct an_trainer {
 		uint32_t npools, pool_size;	/* pool_size: the steps' loader's num_workers */
 		bool pools_mixed;	/* pools of several sizes (loaders zipped, validation) */
 		uint32_t recreated;	/* pools after the first but a second loader's first */
+		uint32_t recreated_other;	/* of those, the other loader's (other_pid) */
 		uint64_t recreate_ns;
 		uint32_t relay_tid[MAX_RELAYS];
 		char relay_comm[MAX_RELAYS][ST_COMM_LEN];

@@ -91,6 +91,7 @@ def main():
     f["short_resume"] = 0 < f["lent"] < workers * t["loader"].get("prefetch_factor", 2)
     steps_ok = (t["steps"] - tol - 1 - unseen <= st["count"] <= t["steps"] + tol and
                 (workers or st["method"] == "activity_period"))
+    f["steps_over"] = st["count"] - t["steps"] - tol
     check("steps", steps_ok,
           "%d vs the job's %d (method %s)%s%s" % (st["count"], t["steps"], st["method"],
                                                   ", up to %d not counted, said on top" % unseen
@@ -242,6 +243,16 @@ KNOWN_MISS[("pt_val_pin_pers", "steps")] = (
     lambda f: f["attach"] and f.get("short_resume"),
     "issue 13, open: an attached pin-memory pool's resume after a validation loop "
     "misread (said on top: fewer unseen steps counted than a prefetch)")
+
+# loaders zipped, pools re-created each epoch (pt_zip_np): at an epoch's end, after the
+# last step, one or two more takes read as steps (the other loader's batches of the
+# tail): 91 for 88 attached in a clean clone's CI at 5f8f5a5 (1, 2 and 0 extra in its
+# epochs) and in 1 of 3 traces here, run mode; e32f6f4's analyzer reads those traces
+# alike (it passed CI 5 times).  Not found yet.
+KNOWN_MISS[("pt_zip_np", "steps")] = (
+    lambda f: 0 < f.get("steps_over", 99) <= 2,
+    "issue 13, open: zipped loaders re-created each epoch, up to 2 takes at an epoch's "
+    "end read as steps")
 
 # attached within the training epoch, pin memory on both loaders (pt_val_mid_pin): where
 # the loop's pin-memory queue was full when the tracer came, the first validation
