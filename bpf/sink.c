@@ -39,6 +39,8 @@ struct sink {
 	unsigned nst;
 	unsigned *heap;		/* stream indices by head time, for the merge */
 	__u64 events;
+	__u64 drained;		/* every record up to this time is written */
+	__u64 late;		/* records that came after it: written out of time order */
 	struct hmap procs;	/* live traced processes */
 	struct hmap gone;	/* pid -> time it was found gone, until drained that far */
 };
@@ -126,6 +128,7 @@ static int stream_add(struct stream *st, __u64 ts, __u8 type, __u8 flags, const 
 int sink__record(struct sink *s, __u64 ts, __u8 type, __u8 flags, const void *a, size_t alen,
 		 const void *b, size_t blen)
 {
+	s->late += ts < s->drained;
 	return stream_add(&s->st[s->nst - 1], ts, type, flags, a, alen, b, blen);
 }
 
@@ -157,6 +160,7 @@ int sink__event(struct sink *s, unsigned ring, const void *data, size_t len)
 
 	if (len < sizeof(*h) || h->size > len - sizeof(*h) || ring >= s->nst - 1)
 		return -EINVAL;
+	s->late += h->ts < s->drained;
 	return stream_add(&s->st[ring], h->ts, h->type, h->flags, payload, h->size, NULL, 0);
 }
 
@@ -276,12 +280,19 @@ int sink__drain(struct sink *s, __u64 horizon)
 	}
 	if (!err)
 		forget_gone(s, horizon);
+	if (!err && horizon > s->drained)
+		s->drained = horizon;
 	return err;
 }
 
 __u64 sink__events(const struct sink *s)
 {
 	return s->events;
+}
+
+__u64 sink__late(const struct sink *s)
+{
+	return s->late;
 }
 
 size_t sink__live_procs(const struct sink *s)

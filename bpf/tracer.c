@@ -996,22 +996,29 @@ static int trace_loop(struct run *r)
 	/* other programs' CPU time so far: they may never meet a traced thread */
 	target__runtimes(r->sink, false);
 	for (;;) {
-		__u64 now, horizon;
+		__u64 now, horizon, read_at;
 
 		if (forward_signal && r->child && !r->child_done) {
 			kill(r->child, forward_signal);
 			forward_signal = 0;
 		}
 		held = backlog(r);
-		keep_up(r, held, now_ns());
+		/*
+		 * The horizon counts from before the rings are read: every event made
+		 * before then is read now, whatever the reading costs.  Counted from after
+		 * it, a consumer preempted while it reads (a busy machine) wrote one CPU's
+		 * events past those of another CPU that it had not read yet.
+		 */
+		read_at = now_ns();
+		keep_up(r, held, read_at);
 		err = ring_buffer__consume(r->rb);
 		if (err < 0)
 			break;
 		/* the hold first: an attach that ends after it is then polled in time */
 		now = now_ns();
 		horizon = probes__hold(r->probes);
-		if (horizon > now - REORDER_NS)
-			horizon = now - REORDER_NS;
+		if (horizon > read_at - REORDER_NS)
+			horizon = read_at - REORDER_NS;
 		probes__poll(r->probes);
 		if ((err = sink__drain(r->sink, horizon)))
 			break;
@@ -1110,6 +1117,10 @@ static int finish(struct run *r)
 	if (r->o.cuda && !probes__cuda_seen(r->probes))
 		say("--cuda: no traced process loaded a CUDA library (libcuda.so, libcudart.so)");
 	steps_unmarked(r);
+	if (sink__late(r->sink))
+		say("warning: %llu events reached the tracer after later ones were written (it "
+		    "fell more than %llu ms behind): the trace holds them out of time order",
+		    (unsigned long long)sink__late(r->sink), REORDER_NS / 1000000);
 	if (r->write_err == -ENOSPC || err == -ENOSPC || (t.flags & ST_TRAILER_DISK_FULL))
 		disk_full(r, err2, frames, written, made);
 	else if (err || err2)

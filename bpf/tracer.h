@@ -44,6 +44,7 @@ int sink__record(struct sink *s, __u64 ts, __u8 type, __u8 flags, const void *a,
 int sink__drain(struct sink *s, __u64 horizon);
 void sink__free(struct sink *s);
 __u64 sink__events(const struct sink *s);
+__u64 sink__late(const struct sink *s);
 /* Processes (thread-group ids) alive among the traced, as seen from fork/exit events. */
 size_t sink__live_procs(const struct sink *s);
 void sink__add_proc(struct sink *s, __u32 pid);

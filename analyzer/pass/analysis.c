@@ -251,7 +251,8 @@ static void health(struct an_result *res)
 		     (unsigned long long)ovl_dropped(a));
 	if (a->disorder)
 		warn(res, "%llu records are more than 1 ms older than records before them (the "
-		     "clock went back?): times near them are estimates",
+		     "tracer fell behind, or the clock went back): times near them are "
+		     "estimates, and a thread's records before its fork have no process",
 		     (unsigned long long)a->disorder);
 	if (!a->sched_events)
 		warn(res, "no scheduler events in the trace: nothing to attribute");
