@@ -733,14 +733,19 @@ static void several_loaders(struct an_result *res, const struct an_trainer *tr)
 		return;
 	}
 	if (tr->steps.other_batches) {
+		char held[64] = "";
+
+		/* none where each loop came after the last step (attached in the last epoch) */
+		if (tr->steps.other_ns)
+			snprintf(held, sizeof(held), "; the steps that held those loops last %.3f s",
+				 (double)tr->steps.other_ns / 1e9);
 		analysis__warn(res, "main thread %u: batches of several data loaders; the steps "
 			       "are the batches of the one that sent the most (%u-%u a loop), not "
-			       "the %u in %u loops of the other (%u-%u a loop: validation?); the "
-			       "steps that held those loops last %.3f s",
+			       "the %u in %u loop%s of the other (%u-%u a loop: validation?)%s",
 			       tr->main_tid, tr->steps.per_loop[0], tr->steps.per_loop[1],
 			       tr->steps.other_batches, tr->steps.other_loops,
-			       tr->steps.other_per_loop[0], tr->steps.other_per_loop[1],
-			       (double)tr->steps.other_ns / 1e9);
+			       tr->steps.other_loops == 1 ? "" : "s",
+			       tr->steps.other_per_loop[0], tr->steps.other_per_loop[1], held);
 		return;
 	}
 
@@ -1536,6 +1541,29 @@ static void last_loop(struct an_trainer *tr, const struct run *r, uint32_t nr)
 	tr->steps.last_loop[1] = lo;
 }
 
+/*
+ * Loops not told apart, where the last one is another loader's all the same: its pool,
+ * forked in the trace, took fewer batches than the loop before it, whose pool lived on
+ * past it.  A loader's next loop is its persistent pool's, or a new pool once the last
+ * one shut down (StopIteration, or the iterator dropped by a loop that stopped early);
+ * a new pool beside one that lives on is a second loader's (a user's script attached in
+ * its last epoch, its persistent training workers, then a validation loop of 6 batches
+ * from a new pool each epoch: 38 steps for 32).  Classes the runs as classify_runs does.
+ */
+static bool last_other(struct an *a, struct run *r, uint32_t nr)
+{
+	const struct proc *q = nr >= 2 ? an__find_proc(a, r[nr - 1].pid) : NULL;
+	const struct proc *p = nr >= 2 ? an__find_proc(a, r[nr - 2].pid) : NULL;
+
+	if (!p || !q || !(q->flags & PF_FORKED) || r[nr - 1].pool == r[nr - 2].pool ||
+	    q->first_ts < r[nr - 2].first || life_of(a, p).end < r[nr - 1].last ||
+	    4 * (uint64_t)r[nr - 1].n >= 3 * (uint64_t)r[nr - 2].n)
+		return false;
+	for (uint32_t i = 0; i < nr; i++)
+		r[i].cls = i + 1 < nr;
+	return true;
+}
+
 #define ZIP_MIN		8	/* takes before a loop's loaders can be said to be zipped */
 #define ZIP_MAX		4	/* loaders zipped in one loop, at most */
 #define ZIP_CODE_NS	20000ull	/* next()'s own CPU between two takes, at least */
@@ -2052,19 +2080,22 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 		goto out;
 	nr = take_runs(&res->an, t, ar, nar, &pool_of, r);
 	runs_whole(&res->an, r, nr);
-	if (!classify_runs(r, nr, np)) {
+	if (!classify_runs(r, nr, np) && !last_other(&res->an, r, nr)) {
 		last_loop(tr, r, nr);
 		goto out;
 	}
-	for (uint32_t i = 0; i < nr; i++) {
-		int c = r[i].cls;
+	/* a loader's batches a loop: its whole loops', or where none is whole, its runs' */
+	for (int whole = 1; whole >= 0 && (!hi[0] || !hi[1]); whole--)
+		for (uint32_t i = 0; i < nr; i++) {
+			int c = r[i].cls;
 
-		tot[c] += r[i].n;
-		if (r[i].whole) {
-			lo[c] = r[i].n < lo[c] ? r[i].n : lo[c];
-			hi[c] = r[i].n > hi[c] ? r[i].n : hi[c];
+			if (whole)
+				tot[c] += r[i].n;
+			if ((whole && r[i].whole) || (!whole && !hi[c])) {
+				lo[c] = r[i].n < lo[c] ? r[i].n : lo[c];
+				hi[c] = r[i].n > hi[c] ? r[i].n : hi[c];
+			}
 		}
-	}
 	train = tot[1] >= tot[0];
 	for (int c = 0; c < 2; c++)
 		lo[c] = lo[c] == UINT32_MAX ? 0 : lo[c];
