@@ -800,6 +800,20 @@ static void spread_takes(struct an *a, struct thr *t, uint64_t from, uint64_t e,
 }
 
 /*
+ * n batches kept apart from those pending (a loader's parked while another's loop ran)
+ * taken from the relay's queue, at times not seen, between from and e: spread evenly,
+ * the batches pending left as they are.
+ */
+static void spread_parked(struct an *a, struct thr *t, uint64_t from, uint64_t e, uint32_t n)
+{
+	uint32_t cur = t->pending;
+
+	t->pending = n;
+	spread_takes(a, t, from, e, n, true);
+	t->pending = cur;
+}
+
+/*
  * The epoch ended at e (its iterator shut down, or was reset): every batch received
  * and not taken was taken from the cache, at times not seen, between the tail's first
  * take and e: spread evenly (the steps there are alike).  Where the end was not seen
@@ -1184,13 +1198,13 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts);
  */
 static void relay_back_tail(struct an *a, struct thr *t, bool took)
 {
-	uint64_t n = t->pending + took;
+	uint32_t n = t->pending + took;
 
 	if (took)
 		void_last_take(t);
-	t->pending = (uint32_t)n;
-	spread_takes(a, t, t->ld_back_from, t->ld_back_at, n, true);
-	t->pending = t->ld_back = 0;
+	t->pending = 0;
+	spread_parked(a, t, t->ld_back_from, t->ld_back_at, n);
+	t->ld_back = 0;
 	t->ld_back_at = 0;
 	t->tail_from = t->held_put = 0;
 	t->iter_takes = 0;
@@ -1421,14 +1435,11 @@ static void relay_tails(struct an *a, struct thr *l, const struct proc *w)
 	for (uint32_t k = 0; k < LD_PARKED; k++) {
 		struct ld_parked *pk = &l->ld_park[k];
 		const struct thr *r = pk->tail_at && w ? an__find_thread(a, (uint32_t)pk->ino) : NULL;
-		uint32_t cur = l->pending;
 
 		if (!pk->tail_at || (!w && l->put_ts <= pk->tail_at && l->last_take <= pk->tail_at) ||
 		    (w && (!r || !r->ld_ino || r->ld_ino != w->out_ino)))
 			continue;
-		l->pending = pk->pending;
-		spread_takes(a, l, pk->tail_from, pk->tail_at, pk->pending, true);
-		l->pending = cur;
+		spread_parked(a, l, pk->tail_from, pk->tail_at, pk->pending);
 		pk->pending = 0;
 		pk->tail_at = 0;
 	}
