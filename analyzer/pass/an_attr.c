@@ -1906,14 +1906,19 @@ static bool fx_shared(struct an *a, const struct thr *t, const struct st_ev_sysc
  * with none received and not taken: an iterator's shutdown, where the loop joins the
  * relay and the relay's exit wakes it.  Such a wake had opened a receipt with nothing
  * to take, which a batch credited a training epoch later was taken at, and that
- * epoch's first batch was lost (pt_val_pin: 115 steps for 118).
+ * epoch's first batch was lost (pt_val_pin: 115 steps for 118).  Nor a wake that
+ * ended a call other than a futex wait: the relay hands its batches over through a
+ * Python queue, whose get() waits on a futex; its munmap of a batch's shared memory
+ * ended the loop's wait for the process's memory map in brk (pt_val_mid_pin in a clean
+ * clone's CI: a take too many before the window, 74 steps for 78).
  */
 void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *sc)
 {
 	uint64_t at = t->relay_wake_at;
 
 	t->relay_wake_at = 0;
-	if (!fx_shared(a, t, sc) && (!(t->flags & TF_RELAY_FED) || t->pending))
+	if (!fx_shared(a, t, sc) && (!sc || sc->b.nr == NR(futex)) &&
+	    (!(t->flags & TF_RELAY_FED) || t->pending))
 		attr__arrival(a, t, at, false, ARR_WAKE, 0);
 	t->flags &= ~TF_RELAY_WAKE;
 	t->relay_early = 0;
