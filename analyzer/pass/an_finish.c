@@ -2084,18 +2084,25 @@ static void loaders(struct an_result *res, struct an_trainer *tr)
 		last_loop(tr, r, nr);
 		goto out;
 	}
-	/* a loader's batches a loop: its whole loops', or where none is whole, its runs' */
-	for (int whole = 1; whole >= 0 && (!hi[0] || !hi[1]); whole--)
-		for (uint32_t i = 0; i < nr; i++) {
-			int c = r[i].cls;
+	for (uint32_t i = 0; i < nr; i++) {
+		int c = r[i].cls;
 
-			if (whole)
-				tot[c] += r[i].n;
-			if ((whole && r[i].whole) || (!whole && !hi[c])) {
+		tot[c] += r[i].n;
+		if (r[i].whole) {
+			lo[c] = r[i].n < lo[c] ? r[i].n : lo[c];
+			hi[c] = r[i].n > hi[c] ? r[i].n : hi[c];
+		}
+	}
+	/* a loader with no whole loop (last_other): its batches a loop are its runs' */
+	for (int c = 0; c < 2; c++) {
+		if (hi[c])
+			continue;
+		for (uint32_t i = 0; i < nr; i++)
+			if (r[i].cls == c) {
 				lo[c] = r[i].n < lo[c] ? r[i].n : lo[c];
 				hi[c] = r[i].n > hi[c] ? r[i].n : hi[c];
 			}
-		}
+	}
 	train = tot[1] >= tot[0];
 	for (int c = 0; c < 2; c++)
 		lo[c] = lo[c] == UINT32_MAX ? 0 : lo[c];
