@@ -1570,6 +1570,13 @@ static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_
 			tail_end(a, t, ts, true);
 		else if (t->rx_open && t->pending)
 			take(a, t, t->rx_end, false);
+		/*
+		 * Those taken are not parked: the batch of a receipt this read ended was
+		 * both (zipped loaders: A's batch taken at B's header read and parked as A's
+		 * too, taken again at A's pool's shutdown puts, 31 takes for 30 in 4 of the
+		 * 6 epochs of pt_zip_np in a clean clone's CI).
+		 */
+		was.pending = t->pending;
 		t->pending = 0;
 	}
 	t->ld_ino = ino;
