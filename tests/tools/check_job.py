@@ -254,6 +254,13 @@ KNOWN_MISS[("pt_zip_np", "steps")] = (
     "issue 13, open: zipped loaders re-created each epoch, up to 2 takes at an epoch's "
     "end read as steps")
 
+# the same with pools of two sizes (pt_zip_uneq: 3 workers and 1): a clean clone's CI at
+# 6c694c1 read 81 steps for 78 in run mode, all 3 extra at its first epoch's end (a step
+# split at 438 ms, and two takes after the last step, before the next iter()); the
+# analyzers of d637328 and e32f6f4 read that trace alike, and the
+# job had passed CI in every run before.  Not found yet.
+KNOWN_MISS[("pt_zip_uneq", "steps")] = KNOWN_MISS[("pt_zip_np", "steps")]
+
 # attached within the training epoch, pin memory on both loaders (pt_val_mid_pin): where
 # the loop's pin-memory queue was full when the tracer came, the first validation
 # loop's fork was read as the end of that blind epoch (said on top: "... may be
