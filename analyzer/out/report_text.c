@@ -75,16 +75,16 @@ static void overview(FILE *f, const struct an_trainer *tr)
 		fprintf(f, "             (each step takes a batch from each of %u data loaders, zipped: "
 			"a step per batch of the one it takes first; the others' %u batches are no "
 			"steps)\n", tr->steps.zip_loaders, tr->steps.zip_batches);
-	if (tr->steps.other_batches && tr->steps.other_ns)
+	if (tr->steps.other_batches) {
+		char held[64] = " (none came between two steps)";
+
+		if (tr->steps.other_ns)
+			snprintf(held, sizeof(held), "; the steps that held them %.3f s",
+				 (double)tr->steps.other_ns / 1e9);
 		fprintf(f, "             (the training loader's batches: another loader's %u batches in "
-			"%u loop%s, validation?, are no steps; the steps that held them %.3f s)\n",
-			tr->steps.other_batches, tr->steps.other_loops,
-			tr->steps.other_loops == 1 ? "" : "s", (double)tr->steps.other_ns / 1e9);
-	else if (tr->steps.other_batches)
-		fprintf(f, "             (the training loader's batches: another loader's %u batches in "
-			"%u loop%s, validation?, are no steps (none came between two steps))\n",
-			tr->steps.other_batches, tr->steps.other_loops,
-			tr->steps.other_loops == 1 ? "" : "s");
+			"%u loop%s, validation?, are no steps%s)\n", tr->steps.other_batches,
+			tr->steps.other_loops, tr->steps.other_loops == 1 ? "" : "s", held);
+	}
 }
 
 static void breakdown(FILE *f, const struct an_trainer *tr)
