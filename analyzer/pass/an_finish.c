@@ -435,6 +435,33 @@ static void queue_unseen(struct an_result *res, struct an_trainer *tr, const uin
 			       "count too at an epoch's edges", tr->main_tid, k, n);
 }
 
+/*
+ * A step counts in a window (--from/--to) where it starts: the window's last boundary
+ * short of its end begins one, which ends at the next boundary of its kind past the
+ * window.  The job counts so (the steps whose next() returned in the window); without
+ * it, a window that ends within a step read one short (30 of 48 kept pin-memory traces
+ * of t_jobs).  Only where each boundary is one snap (markers, takes).  Returns n, with
+ * that boundary.
+ */
+static uint32_t window_closer(const struct an_trainer *tr, const struct thr *t, uint32_t *idx,
+			      uint32_t n, uint64_t hi)
+{
+	uint32_t kind = !strcmp(tr->steps.method, "markers") ? SNAP_STEP :
+			!strcmp(tr->steps.method, "batch_takes") ? SNAP_TAKE : 0;
+	uint32_t best = UINT32_MAX;
+
+	/* (a boundary on the window's end begins no step in it) */
+	if (!kind || n < 2 || t->snaps[idx[n - 1]].ts >= hi)
+		return n;
+	for (uint32_t i = 0; i < t->nsnaps; i++)
+		if (t->snaps[i].kind == kind && t->snaps[i].ts > hi &&
+		    (best == UINT32_MAX || t->snaps[i].ts < t->snaps[best].ts))
+			best = i;
+	if (best != UINT32_MAX)
+		idx[n++] = best;
+	return n;
+}
+
 static void find_steps(struct an_result *res, struct an_trainer *tr, const struct snap **w0,
 		       const struct snap **w1)
 {
@@ -445,6 +472,8 @@ static void find_steps(struct an_result *res, struct an_trainer *tr, const struc
 	if (!idx)
 		return;
 	n = boundaries(&res->an, tr, t, idx, res->an.win_from, res->an.win_to);
+	if (res->an.user_window)
+		n = window_closer(tr, t, idx, n, res->an.win_to);
 	if (n >= 2 && (all = malloc(sizeof(*all) * (n - 1)))) {
 		for (uint32_t i = 0; i + 1 < n; i++)
 			step_of(&all[i], &t->snaps[idx[i]], &t->snaps[idx[i + 1]]);
