@@ -723,10 +723,21 @@ static bool rx_goes_on(const struct thr *t, const struct st_ev_syscall *sc, uint
 
 	if (gap <= RX_CPU_NS)
 		return true;
-	/* a wake while it waited on a pipe (its batch pipe: a wake is then an arrival) */
+	/*
+	 * A wake while it waited on a pipe (its batch pipe: a wake is then an arrival).
+	 * Or a relay's, the loop back to waiting on it with less than half a step's CPU
+	 * (put to put) since its last: that batch came out of order, and DataLoader keeps
+	 * it and waits for the one due, in the same next().  Under load, the loop's CPU
+	 * between the two wakes passed RX_CPU_NS (GIL handoffs with the relay), and each
+	 * such batch was a step of its own (pt_iter_pin attached: its last epoch 19 steps
+	 * for 16, 66 for 62 in all; 16 and 63 now).  Not before a step's CPU is known:
+	 * an epoch's first batches (pt_val_pin_pers under load: its first batch, out of
+	 * order, a step 62 ms early).
+	 */
 	if (!sc)
-		return t->puts && !t->rx_foreign && gap <= RX_CPU_MAX_NS &&
-		       t->off_wait == ST_WAIT_PIPE;
+		return (t->puts && !t->rx_foreign && gap <= RX_CPU_MAX_NS &&
+			t->off_wait == ST_WAIT_PIPE) ||
+		       ((t->flags & TF_RELAY_FED) && gap < t->put_gap_cpu / 2);
 	return rx_before_body(t, sc) || rx_conn_call(t, sc) ||
 	       (!t->rx_foreign && gap <= RX_CPU_MAX_NS && (rx_call(sc) || rx_pipe_call(t, sc)));
 }
