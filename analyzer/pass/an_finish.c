@@ -440,8 +440,10 @@ static void queue_unseen(struct an_result *res, struct an_trainer *tr, const uin
  * short of its end begins one, which ends at the next boundary of its kind past the
  * window.  The job counts so (the steps whose next() returned in the window); without
  * it, a window that ends within a step read one short (30 of 48 kept pin-memory traces
- * of t_jobs).  Only where each boundary is one snap (markers, takes).  Returns n, with
- * that boundary.
+ * of t_jobs).  Only where each boundary is one snap (markers, takes), and where that
+ * step is no longer than LONG_STEP x the window's median: past a window at training's
+ * end, the next boundary may be an evaluation's, minutes on.  Returns n, with that
+ * boundary.
  */
 static uint32_t window_closer(const struct an_trainer *tr, const struct thr *t, uint32_t *idx,
 			      uint32_t n, uint64_t hi)
@@ -449,15 +451,24 @@ static uint32_t window_closer(const struct an_trainer *tr, const struct thr *t, 
 	uint32_t kind = !strcmp(tr->steps.method, "markers") ? SNAP_STEP :
 			!strcmp(tr->steps.method, "batch_takes") ? SNAP_TAKE : 0;
 	uint32_t best = UINT32_MAX;
+	uint64_t last;
+	double *gap, med;
 
 	/* (a boundary on the window's end begins no step in it) */
-	if (!kind || n < 2 || t->snaps[idx[n - 1]].ts >= hi)
+	if (!kind || n < 2 || (last = t->snaps[idx[n - 1]].ts) >= hi)
 		return n;
 	for (uint32_t i = 0; i < t->nsnaps; i++)
 		if (t->snaps[i].kind == kind && t->snaps[i].ts > hi &&
 		    (best == UINT32_MAX || t->snaps[i].ts < t->snaps[best].ts))
 			best = i;
-	if (best != UINT32_MAX)
+	if (best == UINT32_MAX || !(gap = malloc(sizeof(*gap) * (n - 1))))
+		return n;
+	for (uint32_t i = 0; i + 1 < n; i++)
+		gap[i] = (double)(int64_t)(t->snaps[idx[i + 1]].ts - t->snaps[idx[i]].ts);
+	qsort(gap, n - 1, sizeof(*gap), cmp_double);
+	med = gap[(n - 2) / 2];
+	free(gap);
+	if ((double)(t->snaps[best].ts - last) <= LONG_STEP * med)
 		idx[n++] = best;
 	return n;
 }
