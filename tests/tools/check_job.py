@@ -75,7 +75,11 @@ def main():
         check("the pin-memory thread is a relay", pins[-1] in relays,
               "the last epoch's pin-memory thread %d, relays %s" % (pins[-1], relays))
     check("switch sequences", *switch_sequences(d["trace"]))
-    tol = max(1, round(0.02 * t["steps"]))
+    # 2% of the steps, 2 at least: a short job's window edges under load (pt_pin_hogs
+    # attached beside its hogs in a clean clone's CI: 52 for 50, an epoch's unseen
+    # tail placed 2 steps early at the window's end; pt_pin_tail 51-53 for 52 in 10
+    # kept traces)
+    tol = max(2, round(0.02 * t["steps"]))
     # the steps the report says it could not count: an epoch's last batches taken from a
     # pin-memory queue or the loader's cache, full when the tracer attached (prefetch x
     # workers) (where the pool's next epoch said how many, they are counted: no allowance)
