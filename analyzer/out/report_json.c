@@ -222,6 +222,8 @@ static void j_steps(struct jw *w, const struct an_trainer *tr)
 	u64(w, "other_loader_batches", tr->steps.other_batches);
 	u64(w, "other_loader_loops", tr->steps.other_loops);
 	num(w, "other_loader_held_s", (double)tr->steps.other_ns / 1e9);
+	u64(w, "unsplit_batches", tr->steps.unsplit[0]);
+	u64(w, "unsplit_loops", tr->steps.unsplit[1]);
 	u64(w, "zip_loaders", tr->steps.zip_loaders);
 	u64(w, "zip_batches", tr->steps.zip_batches);
 	u64(w, "queue_unseen", tr->steps.queue_unseen);

@@ -170,10 +170,11 @@ static void loader(FILE *f, const struct an_trainer *tr)
 		return;
 	}
 	if (tr->dl.npools > 1)
-		fprintf(f, "\ndata loader  %u workers per pool%s, %u pools (re-created %u times: "
+		fprintf(f, "\ndata loader  %u workers per pool%s, %u pools (re-created %u time%s: "
 			"%u processes)", tr->dl.pool_size,
 			tr->dl.pools_mixed ? " (the steps' loader's; pools of other sizes too)" : "",
-			tr->dl.npools, tr->dl.recreated, tr->dl.nworkers);
+			tr->dl.npools, tr->dl.recreated, tr->dl.recreated == 1 ? "" : "s",
+			tr->dl.nworkers);
 	else
 		fprintf(f, "\ndata loader  %u worker%s", tr->dl.nworkers,
 			tr->dl.nworkers == 1 ? "" : "s");

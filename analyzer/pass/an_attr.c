@@ -1197,7 +1197,7 @@ static void left_early(struct an *a, struct thr *t, bool took)
 	t->pending = 0;
 }
 
-static bool put_rules(struct an *a, struct thr *t, uint64_t ts);
+static bool put_rules(struct an *a, struct thr *t, uint64_t ts, bool exact);
 
 /*
  * A relay-fed loop came back to a loader whose batches it parked with no batch of its
@@ -1222,13 +1222,16 @@ static void relay_back_tail(struct an *a, struct thr *t, bool took)
 	t->epoch_ends++;
 }
 
-/* put_rules(), and what pool_drained() needs of the put */
-static bool put_held(struct an *a, struct thr *t, uint64_t ts)
+/*
+ * put_rules(), and what pool_drained() needs of the put (exact: seen when t made it,
+ * not at its feeder's write)
+ */
+static bool put_held(struct an *a, struct thr *t, uint64_t ts, bool exact)
 {
 	bool held, takes;
 
 	msg_done(t);
-	held = put_rules(a, t, ts);
+	held = put_rules(a, t, ts, exact);
 	takes = !held && t->pending;
 	t->at_put0 = t->at_put;
 	t->at_put = (struct put_mark){ t->pending - takes, t->takes + takes, t->msgs_bare,
@@ -1246,7 +1249,7 @@ static bool put_held(struct an *a, struct thr *t, uint64_t ts)
  * second put took a batch received early (pt_iter attach under load: 72-73 steps for
  * 70; a third put, of a batch from the cache, takes as before).
  */
-static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
+static bool put_rules(struct an *a, struct thr *t, uint64_t ts, bool exact)
 {
 	uint64_t cpu = attr__cpu_at(t, ts), prev = t->put_cpu, prev_ts = t->put_ts;
 	/* the last put took a batch, and nothing else took one since */
@@ -1260,10 +1263,18 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 	 * step's 30 ms read as 0.15 ms, a false epoch's end, 4 steps too many).  Nor a put
 	 * seen late, at its feeder's write while t was off CPU: when t made it is not
 	 * known, and two such writes back to back may be puts a step apart (pt_iter_pin
-	 * attach under load: read as an epoch's end, 74 steps for 70).
+	 * attach under load: read as an epoch's end, 74 steps for 70).  Puts seen when
+	 * t made them (exact: a feeder's wake, t's own write) are back to back, on CPU
+	 * or not, when they came as close in time: the kernel may not show the switch
+	 * that brought t back (ST_SW_RAN), and t runs puts it is thought off CPU for
+	 * (pt_val_pin_pers in clean clones' CI: a persistent validation pool's resume
+	 * puts 39 us apart, the first validation loop's tail taken there, its loops read
+	 * as 7 and 17 batches for 12 and 12, none told apart, 134 steps for 110; golden
+	 * val_pin_pers).
 	 */
-	bool burst = prev_ts && cpu <= prev + BURST_CPU_NS && t->last_arrival <= prev_ts &&
-		     !(t->run == RS_OFF && t->since < ts);
+	bool burst = prev_ts && t->last_arrival <= prev_ts &&
+		     ((cpu <= prev + BURST_CPU_NS && !(t->run == RS_OFF && t->since < ts)) ||
+		      (exact && t->put_exact && ts - prev_ts <= BURST_CPU_NS));
 	bool blind = t->takes == t->blind_takes;
 	bool drained;
 
@@ -1303,6 +1314,7 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts)
 	t->put_cpu = cpu;
 	t->put_ts0 = prev_ts;
 	t->put_ts = ts;
+	t->put_exact = exact;
 	t->put_takes = t->blind_takes = UINT64_MAX;
 	t->feeders[2] = t->feeders[1];
 	t->feeders[1] = t->feeders[0];
@@ -1535,7 +1547,7 @@ void attr__worker_gone(struct an *a, struct proc *p, uint64_t ts)
  */
 void attr__send(struct an *a, struct thr *t, uint64_t ts)
 {
-	if ((t->flags & TF_QUEUE_FED) || absorbed(t) || put_held(a, t, ts))
+	if ((t->flags & TF_QUEUE_FED) || absorbed(t) || put_held(a, t, ts, true))
 		return;
 	put_take(t);
 	take(a, t, ts, t->rx_open && rx_cpu_gap(t, ts) <= RX_CPU_NS);
@@ -1784,7 +1796,7 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 		absorbed(t);
 		return;
 	}
-	if (put_held(a, t, ts))
+	if (put_held(a, t, ts, true))
 		return;
 	put_take(t);
 	gap = cpu > t->rx_cpu ? cpu - t->rx_cpu : 0;
@@ -1987,7 +1999,7 @@ static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 	if (passes_on(t))
 		return;
 	put_switch(a, t, ts);
-	if (absorbed(t) || put_held(a, t, ts))
+	if (absorbed(t) || put_held(a, t, ts, false))
 		return;
 	/*
 	 * The only batch pending is one its relay still rebuilds (its fds fetched, its

@@ -519,6 +519,7 @@ struct thr {
 	uint64_t resume_from;	/* the put that began the resume */
 	uint64_t put_cpu;	/* its on-CPU ns at its last put */
 	uint64_t put_ts;	/* its last put */
+	bool put_exact;		/* ... seen when t made it (not at its feeder's write) */
 	/*
 	 * What a pool's reset drained (pool_drained): the put before its last one; the
 	 * messages it read with no tensor in them (no fd fetched, where some of its

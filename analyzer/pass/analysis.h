@@ -146,6 +146,12 @@ struct an_trainer {
 		 */
 		uint32_t last_loop[2];
 		/*
+		 * Not told apart either, though two pools' whole loops differ: unsplit[0]
+		 * batches in unsplit[1] loops of a pool, each loop unsplit[2] at most,
+		 * under 3/4 of each of another pool's (unsplit[3] or more), all steps.
+		 */
+		uint32_t unsplit[4];
+		/*
 		 * Each step took a batch from each of zip_loaders loaders (zip(a, b): 0 or 1
 		 * where it took from one); zip_batches: the other loaders' takes, no steps.
 		 */

@@ -237,16 +237,9 @@ for _s in ("pt_val_pin_pers", "pt_pin_hogs"):
 # of this job, 23 -> 24).  Left: where the loop never waits on the new relay
 # (golden relay_fork_blind, its KNOWN WRONG (1)).
 KNOWN_MISS[("pt_val_pin_pers", "a validation loader's batches are no steps")] = (
-    lambda f: f.get("val_off", 99) <= 3 or f.get("short_resume") or f.get("val_as_steps"),
+    lambda f: f.get("val_off", 99) <= 3 or f.get("short_resume"),
     "issue 13, open: a pin-memory validation loop's batches, up to 3 uncounted; or the "
-    "pool's resume after a validation loop misread; or no loop told apart (below)")
-# pin memory, persistent workers, a validation loop after each epoch, in run mode and
-# attached: no validation loop told apart from training, its 24 batches counted as
-# steps, nothing said on top (134 for 110: clean clones' CI at 20c0c30 attached and at
-# 71c4885 in run mode, one after the other; f554376's analyzer reads both traces as
-# 133; none of 28 kept traces of this job, run and attach, beside busy --disk).  Not
-# found yet (val_as_steps, in both entries): said, not failed; any other misread of
-# this job still fails.
+    "pool's resume after a validation loop misread")
 # attached, pin memory, persistent workers, a validation loop after each epoch: where
 # the first epoch's end was taken at the validation pool's fork, the training pool's
 # resume after that loop was not read as one: its answers counted as batches, its
@@ -256,10 +249,9 @@ KNOWN_MISS[("pt_val_pin_pers", "a validation loader's batches are no steps")] = 
 # attached runs under heavy load since 5d8bc44 fixed the other cause of this
 # signature (a vCPU's steal in a resume put).  Not found yet.
 KNOWN_MISS[("pt_val_pin_pers", "steps")] = (
-    lambda f: (f["attach"] and f.get("short_resume")) or f.get("val_as_steps"),
+    lambda f: f["attach"] and f.get("short_resume"),
     "issue 13, open: an attached pin-memory pool's resume after a validation loop "
-    "misread (said on top: fewer unseen steps counted than a prefetch); or no "
-    "validation loop told apart, its batches counted as steps")
+    "misread (said on top: fewer unseen steps counted than a prefetch)")
 
 # loaders zipped, pools re-created each epoch (pt_zip_np): at an epoch's end, after the
 # last step, one or two more takes read as steps (the other loader's batches of the
@@ -486,9 +478,6 @@ def epochs(d, t, f, check):
         # for 24 with 110 steps for 110, the analyzers of 39459fe and b2e6c54 alike)
         f["val_off"] = abs(st["other_loader_batches"] - sum(v["batches"] for v in val)) - \
             len(val) - f["lent"]
-        # no loop told apart, every validation batch a step (KNOWN_MISS below)
-        f["val_as_steps"] = st["other_loader_loops"] == 0 and \
-            abs(st["count"] - t["steps"] - sum(v["batches"] for v in val)) <= 2 + len(val)
         check("a validation loader's batches are no steps",
               f["val_off"] <= 0 and st["other_loader_loops"] == len(val),
               "%d batches in %d loops vs the job's %d in %d%s" %
