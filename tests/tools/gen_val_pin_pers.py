@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""gen_val_pin_pers.py [--vary] [--truth]: the events of
+"""gen_val_pin_pers.py [--vary | --slow-resume] [--truth]: the events of
 tests/golden/analyze/val_pin_pers.txt, a validation loop after each training epoch, pin
 memory and persistent workers on both loaders (see its comments), simulated; --truth
 prints the loop's training takes and its validation takes instead.  --vary: those of
 val_vary_pin.txt, the validation loader's workers not persistent (a pool each loop,
-shut down at its end) and its loops of 3 and 6 batches.
+shut down at its end) and its loops of 3 and 6 batches.  --slow-resume: those of
+val_pin_slow_resume.txt, the training pool's resume after the first validation loop
+with 0.5 ms of the loop's CPU between its two puts.
 
 Run mode.  Training: 2 workers (200, 201), prefetch 2 each, feeders 102, 103 (index
 pipes 81, 82), result pipe 77, pin-memory thread 101.  Validation: 2 workers (300,
@@ -19,42 +21,12 @@ puts are seen at their feeders' wakes only.  At the end both pools shut down.
 """
 import sys
 
-from pinsim import E, Loader, take, finish, LOOP
+from pinsim import E, Loader, take, loop, finish, LOOP
 
-W, PF = 2, 2                            # workers a loader, prefetch a worker
 N, VN, EPOCHS = 12, 6, 3                # an epoch's training batches, a loop's validation ones
 DT, DV = 15.0, 4.0                      # a training / validation batch's decode, ms
 CT, CV = 10.0, 3.0                      # the loop's compute a training / validation step
 PRE, OUT = 4.0, 3.0                     # the last step before validation loop 1: preempted
-
-
-def loop(ld, t, n, ct, out, first, unseen_in=None):
-    """one loop over ld's n batches from t (first: its pool forks; else it resumes);
-    out gets its takes; returns when the loop ends"""
-    ran = None
-    if first:
-        t = ld.fork(t)
-    else:
-        ld.rr = 0
-        for _ in range(W):
-            t = ld.put(t, 'resume')
-        ran = unseen_in
-        for _ in range(W):
-            t = take(ld, t, ran) + 0.05
-            ran = None
-    ld.rr = 0
-    sent = min(W * PF, n)
-    for _ in range(sent):
-        t = ld.put(t)
-    for _ in range(n):
-        tk = take(ld, t)
-        out.append(tk)
-        t = tk + 0.05
-        if sent < n:
-            t = ld.put(t)
-            sent += 1
-        t = tk + ct
-    return t
 
 
 E(999.0, 'proc TS pid=100 ppid=1 nthreads=1 cmdline="python3 train.py"')
@@ -64,10 +36,11 @@ E(999.0, 'switch TS cpu=0 prev=0 next=100 state=R')
 tr = Loader((102, 103), (200, 201), (81, 82), 77, 101, DT, (1, 3, 4))
 va = Loader((302, 303), (300, 301), (91, 92), 97, 304, DV, (5, 7, 8))
 VARY = '--vary' in sys.argv
+SLOW = 0.5 if '--slow-resume' in sys.argv else 0.0
 takes, val_takes = [], []
 t = 1000.0
 for e in range(EPOCHS):
-    t = loop(tr, t, N, CT, takes, e == 0)
+    t = loop(tr, t, N, CT, takes, e == 0, take, gap=SLOW if e == 1 else 0.0)
     if e + 1 == EPOCHS:
         break
     if VARY:
@@ -75,7 +48,7 @@ for e in range(EPOCHS):
         b = 310 + 10 * e
         va = Loader((b + 2, b + 3), (b, b + 1), (93 + 2 * e, 94 + 2 * e), 98 + e, b + 4, DV,
                     (5, 7, 8))
-        t = va.shutdown(loop(va, t, 3 * (e + 1), CV, val_takes, True))
+        t = va.shutdown(loop(va, t, 3 * (e + 1), CV, val_takes, True, take))
         continue
     came = None
     if e == 1:
@@ -84,7 +57,7 @@ for e in range(EPOCHS):
         E(pre, 'switch TS cpu=0 prev=%d next=999 state=R preempt=1' % LOOP)
         came = pre + OUT
         t += OUT
-    t = loop(va, t, VN, CV, val_takes, e == 0, came)
+    t = loop(va, t, VN, CV, val_takes, e == 0, take, unseen_in=came)
 # the end: each iterator shuts its pool down (a persistent pool's at the loop's exit)
 t = tr.shutdown(t)
 if not VARY:

@@ -33,6 +33,8 @@ def word():
 
 socks = [900]
 
+FEEDER_START = 2.0                      # ms from a feeder's fork to its first write
+
 
 class Loader:
     """a DataLoader iterator with pin memory: its workers, feeders, relay, queues"""
@@ -80,9 +82,10 @@ class Loader:
         pin-memory thread stopped ((None, None) on the result queue: the loop's own
         write), None to each worker, the workers and threads gone; returns when the
         loop goes on"""
-        sc(t + 0.01, LOOP, 'name=write ret=8 fd=10 kind=pipe ino=%d' % self.R, 0.005)
-        E(t + 0.1, 'exit TS tid=%d pid=100' % self.relay)
-        t += 0.2
+        if self.relay:
+            sc(t + 0.01, LOOP, 'name=write ret=8 fd=10 kind=pipe ino=%d' % self.R, 0.005)
+            E(t + 0.1, 'exit TS tid=%d pid=100' % self.relay)
+            t += 0.2
         for _ in self.W:
             t = self.put(t, False)
         for i in range(len(self.W)):
@@ -161,6 +164,91 @@ class Loader:
         self.relay_free = t + 0.07
 
 
+class DirectLoader(Loader):
+    """a DataLoader iterator without pin memory: the loop reads the workers' result
+    pipe itself.  lazy: its feeder threads start at their queue's first put (as
+    multiprocessing's Queue starts them), which they write at once, woken by no one"""
+
+    def __init__(self, feeders, workers, ipipes, rpipe, dec, cpus, lazy=False):
+        Loader.__init__(self, feeders, workers, ipipes, rpipe, None, dec, cpus)
+        self.inbox = []                 # (written, worker, bare) on the result pipe
+        self.lazy = lazy
+        self.fstarted = [not lazy] * len(feeders)
+
+    def fork(self, t):
+        """iter() at t forks the workers (and starts the feeders unless lazy)"""
+        for i in range(len(self.W)):
+            E(t + 0.1 * i, 'fork TS parent=100 parent_pid=100 child=%d child_pid=%d comm=pt_data_worker'
+              % (self.W[i], self.W[i]))
+            if not self.lazy:
+                E(t + 0.2 + 0.1 * i, 'fork TS parent=100 parent_pid=100 child=%d child_pid=100 thread=1 '
+                  'comm=python3' % self.F[i])
+        for i in range(len(self.F)):
+            tids = (self.W[i],) if self.lazy else (self.W[i], self.F[i])
+            for tid in tids:
+                c = self.cpus[2 if tid == self.W[i] else 0] + i
+                E(t + 0.7 + 0.01 * i, 'switch TS cpu=%d prev=0 next=%d state=R' % (c, tid))
+                E(t + 0.75 + 0.01 * i, 'switch TS cpu=%d prev=%d next=0 state=S wait=%s'
+                  % (c, tid, 'pipe' if tid == self.W[i] else 'futex'))
+            self.fsince[i] = self.wfree[i] = t + 0.75 + 0.01 * i
+        return t + 1.0
+
+    def put(self, t, batch=True):
+        w = self.rr
+        if self.fstarted[w] and t >= self.fsince[w]:
+            return Loader.put(self, t, batch)
+        # the queue's first put starts its feeder (FEEDER_START ms to run), which
+        # writes the indices put meanwhile, woken by no one
+        self.rr = (self.rr + 1) % len(self.W)
+        f, c = self.F[w], self.cpus[0] + w
+        if not self.fstarted[w]:
+            self.fstarted[w] = True
+            E(t + 0.01, 'fork TS parent=100 parent_pid=100 child=%d child_pid=100 thread=1 comm=python3' % f)
+            E(t + FEEDER_START - 0.05, 'switch TS cpu=%d prev=0 next=%d state=R' % (c, f))
+            at = t + FEEDER_START
+        else:
+            E(self.fsince[w], 'switch TS cpu=%d prev=0 next=%d state=R' % (c, f))
+            at = self.fsince[w] + 0.05
+        sc(at, f, 'name=write ret=16 fd=9 kind=pipe ino=%d' % self.I[w], 0.005)
+        E(at + 0.01, 'switch TS cpu=%d prev=%d next=0 state=S wait=futex' % (c, f))
+        self.fsince[w] = at + 0.01
+        if batch:
+            self.work(w, at, batch == 'resume')
+        return t + 0.03
+
+    def relay_rx(self, w, sent, bare=False):
+        self.inbox.append((sent, w, bare))
+
+
+def receive(ld, t, ran=None):
+    """the loop's next() reads a batch from ld's result pipe at t (waits if none was
+    written yet, the worker's write wakes it); returns its receipt's end.  ran: as
+    take()'s"""
+    ld.inbox.sort()
+    sent, w, bare = ld.inbox.pop(0)
+    if sent > t:
+        E(t, 'switch TS cpu=0 prev=%d next=0 state=S wait=pipe%s'
+          % (LOOP, '' if ran is None else ' ran=%d' % round((t - ran) * 1e6)))
+        E(sent + 0.001, 'wakeup TS tid=%d waker=%d waker_pid=%d waker_traced=1 waker_cpu=%d'
+          % (LOOP, ld.W[w], ld.W[w], ld.cpus[2] + w))
+        E(sent + 0.01, 'switch TS cpu=0 prev=0 next=%d state=R' % LOOP)
+        t0, t = t, sent + 0.02
+        sc(t, LOOP, 'name=poll ret=1 fd=5 kind=pipe ino=%d' % ld.R, t - t0)
+    else:
+        t += 0.01
+        sc(t, LOOP, 'name=poll ret=1 fd=5 kind=pipe ino=%d' % ld.R, 0.002)
+    sc(t + 0.01, LOOP, 'name=read ret=4 fd=5 kind=pipe ino=%d' % ld.R, 0.005)
+    if bare:
+        sc(t + 0.02, LOOP, 'name=read ret=36 fd=5 kind=pipe ino=%d' % ld.R, 0.005)
+        return t + 0.03
+    sc(t + 0.02, LOOP, 'name=read ret=424 fd=5 kind=pipe ino=%d' % ld.R, 0.005)
+    socks[0] += 1
+    sc(t + 0.06, LOOP, 'name=connect ret=0 fd=11 kind=socket ino=%d' % socks[0], 0.005)
+    sc(t + 0.08, LOOP, 'name=recvmsg ret=1 fd=11 kind=socket ino=%d' % socks[0], 0.005)
+    sc(t + 0.09, LOOP, 'name=close ret=0 fd=11 kind=socket ino=%d' % socks[0], 0.005)
+    return t + 0.1
+
+
 def take(ld, t, ran=None):
     """the loop's next() gets a batch from ld's relay queue at t (waits if empty, the
     relay's put wakes it); returns the take's time.  ran: the loop came in at that time
@@ -179,6 +267,38 @@ def take(ld, t, ran=None):
     sc(q + 0.012, LOOP, 'name=futex ret=0 futex_uaddr=0x%x futex_op=0x189 futex_val=0 timeout=-1' % fw,
        q + 0.012 - t)
     return q + 0.02
+
+
+def loop(ld, t, n, ct, out, first, get, pf=2, unseen_in=None, gap=0.0):
+    """one loop over ld's n batches from t, each taken by get (take or receive), ct ms
+    of compute a step (first: its pool forks; else it resumes: a resume message to each
+    worker, gap ms on the CPU between them, and their answers, the first waited for by
+    a loop that came in at unseen_in unseen); out gets its takes; returns when the loop
+    ends.  prefetch_factor pf."""
+    ran = None
+    if first:
+        t = ld.fork(t)
+    else:
+        ld.rr = 0
+        for i in range(len(ld.W)):
+            t = ld.put(t + (gap if i else 0.0), 'resume')
+        ran = unseen_in
+        for _ in ld.W:
+            t = get(ld, t, ran) + 0.05
+            ran = None
+    ld.rr = 0
+    sent = min(len(ld.W) * pf, n)
+    for _ in range(sent):
+        t = ld.put(t)
+    for _ in range(n):
+        tk = get(ld, t)
+        out.append(tk)
+        t = tk + 0.05
+        if sent < n:
+            t = ld.put(t)
+            sent += 1
+        t = tk + ct
+    return t
 
 
 def finish(t, takes, val_takes):
