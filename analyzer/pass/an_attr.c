@@ -1527,10 +1527,12 @@ void attr__forked(struct an *a, struct proc *p, uint64_t ts)
 			attr__end(a, l, ts);
 		/*
 		 * A tail whose batches were all taken at their receipts ends there too: the
-		 * batches that come next are the new iterator's (a new user's script, a
-		 * validation loader after each epoch, pool not persistent, its first 3
-		 * batches received before its first put seen, taken as the training
-		 * epoch's last: 122 steps for 119, 33 validation batches for 36).
+		 * batches that come next are the new iterator's (a new user's script, no pin
+		 * memory, a validation loader's first iter() after the first epoch: its
+		 * feeders, started by its puts, wrote them unwoken, and its first 3 batches,
+		 * received before any put of it was seen, were taken as the training
+		 * epoch's last: 122 steps for 119, 33 validation batches for 36; golden
+		 * val_direct).
 		 */
 		if (l->tail_from && !l->pending)
 			tail_end(a, l, ts, true);

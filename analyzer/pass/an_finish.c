@@ -1622,6 +1622,7 @@ static void unsplit_loops(struct an_trainer *tr, const struct run *r, uint32_t n
 			  int train)
 {
 	uint32_t *lo = malloc(2 * ((size_t)np + 1) * sizeof(*lo)), *hi, most = 0;
+	bool any = false;
 
 	if (!lo)
 		return;
@@ -1641,12 +1642,16 @@ static void unsplit_loops(struct an_trainer *tr, const struct run *r, uint32_t n
 	for (uint32_t p = 0; p <= np; p++)
 		if (hi[p] && lo[p] > most)
 			most = lo[p];
-	for (uint32_t i = 0; i < nr; i++) {
+	/* a pool's loops apart: p's whole loops each under 3/4 of each of another pool's */
+#define UNSPLIT(p) (hi[p] && lo[p] >= 2 && 4 * (uint64_t)hi[p] < 3 * (uint64_t)most)
+	for (uint32_t i = 0; i < nr && !any; i++)
+		any = (train < 0 || r[i].cls == train) && UNSPLIT(r[i].pool <= np ? r[i].pool : 0);
+	for (uint32_t i = 0; i < nr && any; i++) {
 		uint32_t p = r[i].pool <= np ? r[i].pool : 0;
 
 		if (train >= 0 && r[i].cls != train)
 			continue;
-		if (!hi[p] || lo[p] < 2 || 4 * (uint64_t)hi[p] >= 3 * (uint64_t)most) {
+		if (!UNSPLIT(p)) {
 			/* its pools are the two loaders' all the same (the workers' report) */
 			if (!tr->steps.loader_pid[0])
 				tr->steps.loader_pid[0] = r[i].pid;
@@ -1661,6 +1666,7 @@ static void unsplit_loops(struct an_trainer *tr, const struct run *r, uint32_t n
 		tr->steps.unsplit[2] = hi[p] > tr->steps.unsplit[2] ? hi[p] : tr->steps.unsplit[2];
 		tr->steps.unsplit[3] = most;
 	}
+#undef UNSPLIT
 	free(lo);
 }
 
