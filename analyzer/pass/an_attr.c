@@ -2895,11 +2895,19 @@ static void relay_alternates(struct thr *l)
  * l, known by its alternations (relay_alternates), took a batch at each of its puts
  * since the relay's first receipt (its prefetch came before any), as a loop the relay
  * is known to feed does (relay_credit): those takes, placed at the puts; the batches
- * received and not taken are pending.
+ * received and not taken are pending.  Where l took none before, every batch relay r
+ * received is one of those (its pool's first epoch, forked in the trace): the relay's
+ * receipts that l's count missed too (pt_pin_hogs in a clean clone's CI: 9 of the
+ * relay's first 14 counted, the epoch's tail 4 steps short, 46 for 50).
  */
-static void alternate_takes(struct an *a, struct thr *l)
+static void alternate_takes(struct an *a, struct thr *l, const struct thr *r)
 {
-	uint32_t took = l->nalt_puts < l->relay_blind ? l->nalt_puts : l->relay_blind;
+	uint32_t took;
+	uint64_t got = r->own_arrivals - 1;	/* before this one (counted at its fetch) */
+
+	if (!l->takes && r->own_arrivals && got > l->relay_blind)
+		l->relay_blind = got < PENDING_MAX ? (uint32_t)got : PENDING_MAX;
+	took = l->nalt_puts < l->relay_blind ? l->nalt_puts : l->relay_blind;
 
 	for (uint32_t i = 0; i < took; i++) {
 		l->pending++;
@@ -3141,7 +3149,7 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		if (l != t && kind != ARR_WAKE && relay_loop(l)) {
 			relay_fed(l);
 			if (!l->epoch_ends && !l->blind_end)
-				alternate_takes(a, l);
+				alternate_takes(a, l, t);
 		}
 		if (l != t && (l->flags & TF_RELAY_FED) && t->fd_msgs >= FETCH_LEARN && !l->resuming) {
 			t->owe = l;	/* a batch once its receipt fetches (relay_fetched) */
