@@ -566,16 +566,32 @@ static bool rx_call(const struct st_ev_syscall *sc)
  * one message: multiprocessing reads the body right after the header, and under GIL
  * contention a thread waits 5 ms for the GIL before either and may run 1.4 ms on CPU
  * in between (pt_gil_w2 attach at rest: the receipt ended at the header and the body
- * began another, 62 steps of 60).
+ * began another, 62 steps of 60).  So is the first read after a worker's wake that
+ * began the receipt, t not blocked since, on the batch pipe (any pipe while that is
+ * not known yet): the message the wake announced (attr__arrival's body), however
+ * long t ran before it.  A new iterator's first next() runs 1.1-1.3 ms of Python on
+ * the way from poll() to its first read, once (a user's script, run and attached:
+ * the first batch taken at the wake, and the put that ended that next() took
+ * another, its first epoch 31 steps for 30).  The loop's: its process's first thread.
+ * Not a pin-memory thread's, whose first receipt does the same: its loop's pending
+ * count then changes with it, and that was not worked out (kept traces: validation
+ * batches closer to the jobs', 37 off for 64, training steps further, 405 for 400).
  */
 static bool rx_before_body(const struct thr *t, const struct st_ev_syscall *sc)
 {
-	if (!t->rx_open || t->last_arr_kind != ARR_HDR)
+	bool read = (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_PIPE &&
+		    (sc->b.nr == NR(read) || sc->b.nr == NR(readv));
+
+	if (!t->rx_open)
+		return false;
+	if (t->last_arr_kind == ARR_WAKE)
+		return read && (t->flags & TF_LEADER) && (!t->arr_ino || sc->fd.ino == t->arr_ino) &&
+		       t->blocks == t->last_arr_blocks && t->takes == t->last_arr_takes;
+	if (t->last_arr_kind != ARR_HDR)
 		return false;
 	if (sc->b.nr == NR(futex))
 		return true;
-	return (sc->present & ST_SC_FD) && sc->fd.kind == ST_FD_PIPE && sc->fd.ino == t->arr_ino &&
-	       (sc->b.nr == NR(read) || sc->b.nr == NR(readv));
+	return read && sc->fd.ino == t->arr_ino;
 }
 
 /*
@@ -865,6 +881,21 @@ static void tail_end(struct an *a, struct thr *t, uint64_t e, bool seen)
 static bool before_trace(const struct thr *t)
 {
 	return !t->epoch_ends && t->proc && !(t->proc->flags & PF_FORKS) && !t->take_bare;
+}
+
+/*
+ * t's put went through a feeder thread started in the trace: a queue's feeder starts
+ * at its first put, so its iterator's first puts are seen, and its pool, forked before
+ * the trace, had sent no batch yet (attach between a new iterator's fork of its workers
+ * and its prefetch: a user's script attached in its first iter(), the 4 prefetch puts
+ * read as takes of batches received before the trace, 35 steps for its first epoch's
+ * 30).  Its batches are all seen from here.
+ */
+static bool iter_seen(struct an *a, const struct thr *t)
+{
+	const struct thr *f = t->put_feeder ? an__find_thread(a, t->put_feeder) : NULL;
+
+	return f && (f->flags & TF_FORKED);
 }
 
 /*
@@ -1322,7 +1353,8 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts, bool exact)
 		t->alt_put[t->nalt_puts < ALT_PUTS ? t->nalt_puts : ALT_PUTS - 1] = ts;
 		t->nalt_puts++;
 	}
-	t->put_cpu = cpu;
+	t->put_cpu = !exact && t->late_cpu && t->late_cpu < cpu ? t->late_cpu : cpu;
+	t->late_cpu = 0;
 	t->put_ts0 = prev_ts;
 	t->put_ts = ts;
 	t->put_exact = exact;
@@ -1389,6 +1421,11 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts, bool exact)
 		t->iter_takes = 0;
 		t->epoch_ends++;
 		resume_start(t, ts, 1, true);
+		return true;
+	}
+	if (!t->pending && before_trace(t) && iter_seen(a, t)) {
+		t->iter_takes = 0;
+		t->epoch_ends++;
 		return true;
 	}
 	if (!t->pending && before_trace(t)) {
@@ -4173,6 +4210,7 @@ static void index_write(struct an *a, struct thr *t, uint64_t key, bool feeder, 
 			uint64_t e)
 {
 	struct proc *p = t->proc;
+	uint32_t waker;
 	uint64_t *v = hmap_find(&a->task_fds, key);
 
 	/*
@@ -4185,6 +4223,8 @@ static void index_write(struct an *a, struct thr *t, uint64_t key, bool feeder, 
 	 */
 	if (feeder)
 		return;
+	waker = t->sib_waker;
+	t->sib_waker = 0;
 	/* its loader, once a worker read it and wrote a batch (put_loader) */
 	t->feeds_key = key;
 	/* attach: before a worker reads it, a pipe shared with a descendant (FD records) */
@@ -4212,8 +4252,19 @@ static void index_write(struct an *a, struct thr *t, uint64_t key, bool feeder, 
 		t->put_open = false;
 		return;
 	}
+	/*
+	 * A feeder's first write in the trace (attach), woken by the loop since the
+	 * trace began: that wake was the put, not taken as one (the thread was not known
+	 * as a feeder), the write came after the feeder's wait for the GIL.  Its time is
+	 * past (the loop's calls since are read), but the put's CPU is that wake's: the
+	 * next put is not back to back with it (pt_pin attached in a clean clone's CI:
+	 * a put seen at its feeder's write 1.7 ms late, the next step's put 0.07 ms
+	 * after that write, read as a new iterator's: an epoch's end, 97 steps for 100).
+	 */
 	for (uint32_t i = 0; p && i < p->nloggers; i++) {
 		p->loggers[i]->put_feeder = t->tid;
+		if (waker == p->loggers[i]->tid)
+			p->loggers[i]->late_cpu = t->sib_wake_cpu;
 		feeder_send(a, p->loggers[i], e);
 	}
 }

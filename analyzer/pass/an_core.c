@@ -674,6 +674,9 @@ static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev)
 			t->proc->flags |= PF_RELAYS;
 	} else if (rel == WREL_SIBLING && w && (t->flags & TF_FEEDER)) {
 		attr__feeder_woken(a, t, w, t->wake_ts);
+	} else if (rel == WREL_SIBLING && w && !(t->flags & TF_LEADER) && !t->sib_waker) {
+		t->sib_waker = w->tid;
+		t->sib_wake_cpu = attr__cpu_at(w, t->wake_ts);
 	} else if (rel == WREL_SIBLING && w && attr__relay_woke_sibling(w) && !(w->flags & TF_LEADER) &&
 		   !attr__gil_ack(t, w, t->wake_ts, true)) {
 		/*

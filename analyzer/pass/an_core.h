@@ -601,6 +601,10 @@ struct thr {
 	 */
 	uint64_t blind_from;
 	uint32_t put_feeder;	/* the feeder thread its put woke, or that wrote its index */
+	uint32_t sib_waker;	/* not known as a feeder yet: the sibling that first woke it
+				 * since its last write (attach: a put's wake, feeder_send) */
+	uint64_t sib_wake_cpu;	/* that sibling's on-CPU ns then */
+	uint64_t late_cpu;	/* its on-CPU ns at a put seen late, where known (put_rules) */
 	uint32_t feeders[3];	/* put_feeder of its last 3 puts, the last first */
 	uint32_t blind_feeder, blind_cached, blind_prefetch, blind_tail;
 	bool blind_counting, blind_pf_open, blind_same;

@@ -193,6 +193,19 @@ class DirectLoader(Loader):
             self.fsince[i] = self.wfree[i] = t + 0.75 + 0.01 * i
         return t + 1.0
 
+    def listed(self, t):
+        """attach at t: the pool was forked before the trace, its workers wait on their
+        index pipes, and its feeders have not started (lazy: no index put yet)"""
+        for i, w in enumerate(self.W):
+            E(t, 'proc TS pid=%d ppid=100 cmdline="python3 train.py"' % w)
+            E(t, 'comm TS tid=%d pid=%d comm=pt_data_worker traced=1' % (w, w))
+            E(t, 'fd TS pid=%d fd=6 kind=pipe ino=%d path=pipe:[%d]' % (w, self.R, self.R))
+            E(t, 'fd TS pid=%d fd=3 kind=pipe ino=%d path=pipe:[%d]' % (w, self.I[i], self.I[i]))
+            E(t, 'fd TS pid=100 fd=%d kind=pipe ino=%d path=pipe:[%d]' % (9 + i, self.I[i], self.I[i]))
+            self.fsince[i] = self.wfree[i] = t
+        E(t, 'fd TS pid=100 fd=5 kind=pipe ino=%d path=pipe:[%d]' % (self.R, self.R))
+        return t + 1.0
+
     def put(self, t, batch=True):
         w = self.rr
         if self.fstarted[w] and t >= self.fsince[w]:
@@ -220,10 +233,10 @@ class DirectLoader(Loader):
         self.inbox.append((sent, w, bare))
 
 
-def receive(ld, t, ran=None):
+def receive(ld, t, ran=None, lag=0.0):
     """the loop's next() reads a batch from ld's result pipe at t (waits if none was
     written yet, the worker's write wakes it); returns its receipt's end.  ran: as
-    take()'s"""
+    take()'s.  lag: ms on the CPU from poll()'s return to the header's read"""
     ld.inbox.sort()
     sent, w, bare = ld.inbox.pop(0)
     if sent > t:
@@ -237,6 +250,7 @@ def receive(ld, t, ran=None):
     else:
         t += 0.01
         sc(t, LOOP, 'name=poll ret=1 fd=5 kind=pipe ino=%d' % ld.R, 0.002)
+    t += lag
     sc(t + 0.01, LOOP, 'name=read ret=4 fd=5 kind=pipe ino=%d' % ld.R, 0.005)
     if bare:
         sc(t + 0.02, LOOP, 'name=read ret=36 fd=5 kind=pipe ino=%d' % ld.R, 0.005)
@@ -269,14 +283,17 @@ def take(ld, t, ran=None):
     return q + 0.02
 
 
-def loop(ld, t, n, ct, out, first, get, pf=2, unseen_in=None, gap=0.0):
+def loop(ld, t, n, ct, out, first, get, pf=2, unseen_in=None, gap=0.0, lag=0.0):
     """one loop over ld's n batches from t, each taken by get (take or receive), ct ms
-    of compute a step (first: its pool forks; else it resumes: a resume message to each
-    worker, gap ms on the CPU between them, and their answers, the first waited for by
-    a loop that came in at unseen_in unseen); out gets its takes; returns when the loop
-    ends.  prefetch_factor pf."""
+    of compute a step (first: its pool forks, or was listed at the attach: 'listed';
+    else it resumes: a resume message to each worker, gap ms on the CPU between them,
+    and their answers, the first waited for by a loop that came in at unseen_in
+    unseen); out gets its takes; returns when the loop ends.  prefetch_factor pf.
+    lag: the first receipt's CPU before its read (receive's)"""
     ran = None
-    if first:
+    if first == 'listed':
+        t = ld.listed(t)
+    elif first:
         t = ld.fork(t)
     else:
         ld.rr = 0
@@ -290,8 +307,8 @@ def loop(ld, t, n, ct, out, first, get, pf=2, unseen_in=None, gap=0.0):
     sent = min(len(ld.W) * pf, n)
     for _ in range(sent):
         t = ld.put(t)
-    for _ in range(n):
-        tk = get(ld, t)
+    for i in range(n):
+        tk = get(ld, t, lag=lag) if lag and not i else get(ld, t)
         out.append(tk)
         t = tk + 0.05
         if sent < n:
