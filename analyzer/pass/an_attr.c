@@ -4266,6 +4266,8 @@ static void index_write(struct an *a, struct thr *t, uint64_t key, bool feeder, 
 		if (waker == p->loggers[i]->tid)
 			p->loggers[i]->late_cpu = t->sib_wake_cpu;
 		feeder_send(a, p->loggers[i], e);
+		/* (used by its put's rules, if the write was one) */
+		p->loggers[i]->late_cpu = 0;
 	}
 }
 

@@ -674,9 +674,6 @@ static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev)
 			t->proc->flags |= PF_RELAYS;
 	} else if (rel == WREL_SIBLING && w && (t->flags & TF_FEEDER)) {
 		attr__feeder_woken(a, t, w, t->wake_ts);
-	} else if (rel == WREL_SIBLING && w && !(t->flags & TF_LEADER) && !t->sib_waker) {
-		t->sib_waker = w->tid;
-		t->sib_wake_cpu = attr__cpu_at(w, t->wake_ts);
 	} else if (rel == WREL_SIBLING && w && attr__relay_woke_sibling(w) && !(w->flags & TF_LEADER) &&
 		   !attr__gil_ack(t, w, t->wake_ts, true)) {
 		/*
@@ -695,6 +692,11 @@ static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev)
 	/* a queue's batches by a sibling's wake (an_attr.c, queue_take) */
 	if (rel == WREL_SIBLING && w)
 		t->woke_rc = t->qf ? t->qf->recv : (uint32_t)w->direct_arrivals;
+	/* a helper not known as a feeder yet: its first waker since its last write (index_write) */
+	if (rel == WREL_SIBLING && w && !(t->flags & (TF_LEADER | TF_FEEDER)) && !t->sib_waker) {
+		t->sib_waker = w->tid;
+		t->sib_wake_cpu = attr__cpu_at(w, t->wake_ts);
+	}
 }
 
 static void wakeup(struct an *a, const struct st_event *ev)
