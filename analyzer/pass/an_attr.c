@@ -1354,7 +1354,6 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts, bool exact)
 		t->nalt_puts++;
 	}
 	t->put_cpu = !exact && t->late_cpu && t->late_cpu < cpu ? t->late_cpu : cpu;
-	t->late_cpu = 0;
 	t->put_ts0 = prev_ts;
 	t->put_ts = ts;
 	t->put_exact = exact;
@@ -1423,12 +1422,12 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts, bool exact)
 		resume_start(t, ts, 1, true);
 		return true;
 	}
-	if (!t->pending && before_trace(t) && iter_seen(a, t)) {
-		t->iter_takes = 0;
-		t->epoch_ends++;
-		return true;
-	}
 	if (!t->pending && before_trace(t)) {
+		if (iter_seen(a, t)) {
+			t->iter_takes = 0;
+			t->epoch_ends++;
+			return true;
+		}
 		t->pending = 1;
 		take(a, t, ts, false);
 		t->blind_takes = t->takes;
@@ -4266,7 +4265,7 @@ static void index_write(struct an *a, struct thr *t, uint64_t key, bool feeder, 
 		if (waker == p->loggers[i]->tid)
 			p->loggers[i]->late_cpu = t->sib_wake_cpu;
 		feeder_send(a, p->loggers[i], e);
-		/* (used by its put's rules, if the write was one) */
+		/* (for this write's put only: put_rules) */
 		p->loggers[i]->late_cpu = 0;
 	}
 }
