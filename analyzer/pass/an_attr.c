@@ -1189,11 +1189,14 @@ static bool pool_drained(const struct thr *t, bool burst, bool took)
  * receipt: a step from the cache is no more), says how many steps it took there,
  * the last put's and the tail's seen ones (at a receipt's end) included (a job that
  * left 10 batches of each epoch to a prefetch of 12, 2 such steps an epoch: 3 read
- * at the resume puts in run mode, 4 spread in the tail in attach mode).
+ * at the resume puts in run mode, 4 spread in the tail in attach mode).  A step
+ * counts from 3/4 of one: that CPU also holds the epoch's end and the reset's own
+ * work (pt_ep_break_pers beside CPU hogs: 1.69 steps' worth for 1, a step too many).
  */
 static void left_early(struct an *a, struct thr *t, bool took)
 {
 	uint64_t n = 0, seen;
+	struct put_run r = t->put_run0;
 
 	/*
 	 * Attached just before the reset: the trace's first puts, one per worker at most,
@@ -1210,21 +1213,33 @@ static void left_early(struct an *a, struct thr *t, bool took)
 		t->rx_conn = 0;
 		return;
 	}
-	if (t->put_run0.len != t->proc->live_children) {
+	/*
+	 * The resume seen as two runs: a put on the queue of a feeder still to write an
+	 * earlier index (woken for it, not yet run) wakes nothing, and is seen at that
+	 * feeder's write, after the drained batches began to come, as a step's put that
+	 * took the one received (pt_ep_break_pers beside CPU hogs: the second resume put
+	 * seen 0.3 ms late, its drained batch a step too many).
+	 */
+	if (r.len < t->proc->live_children && r.late &&
+	    t->put_run1.len + r.len == t->proc->live_children) {
+		r = t->put_run1;
+		r.len += t->put_run0.len;
+	}
+	if (r.len != t->proc->live_children) {
 		if (took)
 			void_last_take(t);
 		t->pending = 0;
 		return;
 	}
-	seen = void_takes_from(t, t->put_run0.after, t->put_run0.from) + 1;
-	if (t->put_run0.step)
-		n = (t->put_run0.span + t->put_run0.step / 2) / t->put_run0.step;
+	seen = void_takes_from(t, r.after, r.from) + 1;
+	if (r.step)
+		n = (r.span + r.step / 4) / r.step;
 	n = n > seen ? n - seen : 0;
-	t->pending = n < t->put_run0.pend ? n : t->put_run0.pend;
+	t->pending = n < r.pend ? n : r.pend;
 	/* the messages drained were none of them */
 	t->rx_open = false;
 	t->rx_conn = 0;
-	spread_takes(a, t, t->last_take, t->put_run0.from, t->pending, true);
+	spread_takes(a, t, t->last_take, r.from, t->pending, true);
 	t->pending = 0;
 }
 
@@ -1337,10 +1352,11 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts, bool exact)
 	    (!t->put_gap_cpu || cpu - prev < 2 * t->put_gap_cpu))
 		t->put_gap_cpu = t->put_gap_cpu ? (3 * t->put_gap_cpu + cpu - prev) / 4 : cpu - prev;
 	if (!burst) {
+		t->put_run1 = t->put_run0;
 		t->put_run0 = t->put_run;
 		t->put_run = (struct put_run){ .from = ts, .after = prev_ts, .pend = t->pending,
 					       .span = prev_ts && cpu > prev ? cpu - prev : 0,
-					       .step = t->step_cpu };
+					       .step = t->step_cpu, .late = !exact };
 	}
 	t->rx_since_put = false;
 	t->put_run.len++;
@@ -1880,14 +1896,19 @@ static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc, 
  * wait for the GIL expired (the request to drop it follows such a timeout) as f
  * signalled the GIL's condition (pt_ep_pin_pers run under load: the relay's timer
  * woke it 44 us before the loop's signal did; a step in the loop's compute, and
- * three more misplaced as an epoch's tail).
+ * three more misplaced as an epoch's tail).  Only in w's first GIL_ACK_NS of CPU
+ * since that wake: a w preempted since, back on a CPU, wakes f for a put (pt_ep_
+ * break_pers beside CPU hogs: the loop's last waker, a feeder, woke it 6 ms and 4
+ * preemptions before; its second resume put, 21 us after a preemption, was read as
+ * an ack, the resume was not seen, and its first put was read as a step's).
  */
 bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool timer)
 {
 	bool by_f = w->last_waker == f->tid || (timer && !w->last_waker && w->last_woken);
 
 	return w->run == RS_ON && by_f && w->last_woken <= w->since && ts >= w->since &&
-	       ts - w->since <= GIL_ACK_NS;
+	       ts - w->since <= GIL_ACK_NS &&
+	       attr__cpu_at(w, ts) - attr__cpu_at(w, w->last_woken) <= GIL_ACK_NS;
 }
 
 /*

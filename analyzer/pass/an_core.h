@@ -326,6 +326,7 @@ struct put_run {
 	uint64_t span;		/* the loop's CPU from the put before it to its first */
 	uint64_t step;		/* step_cpu then */
 	uint32_t len;		/* its puts */
+	bool late;		/* its first put was seen late (at its feeder's write) */
 };
 
 #define LD_PARKED	2	/* loaders whose batches a loop keeps apart (struct thr) */
@@ -535,7 +536,7 @@ struct thr {
 	uint32_t unfetched;
 	uint64_t unfetched_from;
 	struct put_mark at_put, at_put0;
-	struct put_run put_run, put_run0;
+	struct put_run put_run, put_run0, put_run1;	/* the last run, the ones before */
 	/* its recent CPU from a put to the next receipt's start (a moving average) */
 	uint64_t step_cpu;
 	/* its recent CPU from a put that took a batch to the next (a moving average) */

@@ -444,11 +444,18 @@ static void queue_unseen(struct an_result *res, struct an_trainer *tr, const uin
  * step runs on past the window's end no longer than the window lasts: after a window
  * at training's end the next boundary may be an evaluation's, minutes on (a bound of
  * 10x the window's median step lost a step where an epoch's unseen tail was placed
- * 190 ms on: pt_pin_tail attached in a clean clone's CI, 50 for 52).  Returns n, with
- * that boundary.
+ * 190 ms on: pt_pin_tail attached in a clean clone's CI, 50 for 52).  Where no
+ * boundary of its kind comes past the window at all (a loop that left its last epoch
+ * with a break, then shut its pool down: nothing taken after its last step), that
+ * step ends at the window's end (*at_to): it began in the window (pt_ep_break_pers
+ * beside CPU hogs, 87 steps for 88, where no batch was left pending for the pool's
+ * shutdown to be read as a take).  Not where the window runs to the trace's end: its
+ * last boundary then ends the steps, as in the steady state.  Returns n, with that
+ * boundary.
  */
-static uint32_t window_closer(const struct an_trainer *tr, const struct thr *t, uint32_t *idx,
-			      uint32_t n, uint64_t lo, uint64_t hi)
+static uint32_t window_closer(const struct an *a, const struct an_trainer *tr,
+			      const struct thr *t, uint32_t *idx, uint32_t n, uint64_t lo,
+			      uint64_t hi, bool *at_to)
 {
 	uint32_t kind = !strcmp(tr->steps.method, "markers") ? SNAP_STEP :
 			!strcmp(tr->steps.method, "batch_takes") ? SNAP_TAKE : 0;
@@ -463,6 +470,7 @@ static uint32_t window_closer(const struct an_trainer *tr, const struct thr *t, 
 			best = i;
 	if (best != UINT32_MAX && t->snaps[best].ts - hi <= hi - lo)
 		idx[n++] = best;
+	*at_to = best == UINT32_MAX && t->win_filled[1] && t->win[1].ts == hi && hi < a->end_ts;
 	return n;
 }
 
@@ -470,22 +478,26 @@ static void find_steps(struct an_result *res, struct an_trainer *tr, const struc
 		       const struct snap **w1)
 {
 	const struct thr *t = tr->main;
-	uint32_t *idx = malloc(sizeof(*idx) * (t->nsnaps + 1)), n;
+	uint32_t *idx = malloc(sizeof(*idx) * (t->nsnaps + 1)), n, k;
 	struct an_step *all;
+	bool at_to = false;
 
 	if (!idx)
 		return;
 	n = boundaries(&res->an, tr, t, idx, res->an.win_from, res->an.win_to);
-	if (res->an.user_window)
-		n = window_closer(tr, t, idx, n, res->an.win_from, res->an.win_to);
-	if (n >= 2 && (all = malloc(sizeof(*all) * (n - 1)))) {
+	if (res->an.user_window && n)
+		n = window_closer(&res->an, tr, t, idx, n, res->an.win_from, res->an.win_to, &at_to);
+	k = n - 1 + at_to;	/* the steps */
+	if (n && k && (all = malloc(sizeof(*all) * k))) {
 		for (uint32_t i = 0; i + 1 < n; i++)
 			step_of(&all[i], &t->snaps[idx[i]], &t->snaps[idx[i + 1]]);
-		tr->steps.count = n - 1;
-		step_stats(tr, all, n - 1);
-		long_steps(res, tr, all, n - 1);
+		if (at_to)
+			step_of(&all[n - 1], &t->snaps[idx[n - 1]], &t->win[1]);
+		tr->steps.count = k;
+		step_stats(tr, all, k);
+		long_steps(res, tr, all, k);
 		free(all);
-		queue_unseen(res, tr, idx, n - 1);
+		queue_unseen(res, tr, idx, k);
 		if (!res->an.user_window) {
 			*w0 = &t->snaps[idx[0]];
 			*w1 = &t->snaps[idx[n - 1]];
