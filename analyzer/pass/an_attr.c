@@ -2108,10 +2108,20 @@ static bool rx_wake(const struct thr *t, uint64_t ts)
 	return ts - t->rx_end <= RX_GAP_NS && ts - t->rx_start <= RX_MAX_NS;
 }
 
-/* A message to t while its persistent pool resumes: one more answer (an_core.h). */
+#define RESUME_PF_MAX	4	/* batches a worker may still owe an iterator left early */
+
+/*
+ * A message to t while its persistent pool resumes: one more answer (an_core.h), or
+ * a batch the old iterator still had on its way, read first and dropped (a loop that
+ * left its epoch early, its sampler spent: the epoch's tail ended at the resume puts,
+ * 2 old batches and 2 answers read, the last two taken as the next epoch's first
+ * steps, 90 steps for 88): every message before the new iterator's first put, as
+ * many as its workers may owe (a prefetch of RESUME_PF_MAX each) and answer.
+ */
 static bool resume_ack(struct thr *t)
 {
-	if (!t->resuming || t->resume_puts < 2 || t->resume_acks >= t->resume_puts)
+	if (!t->resuming || t->resume_puts < 2 ||
+	    t->resume_acks >= t->resume_puts * (1 + RESUME_PF_MAX))
 		return false;
 	t->resume_acks++;
 	return true;

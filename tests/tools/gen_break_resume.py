@@ -4,9 +4,9 @@ a loop over a persistent pool that leaves each epoch with a break (batches left
 outstanding, dropped at the next iter()), simulated; --truth prints the loop's takes.
 
 Persistent workers 200, 201, no pin memory, prefetch 2 each, feeders 102, 103, result
-pipe 77; 3 epochs of 8 steps whose sampler holds 11 batches (every step puts an
-index; 4 batches outstanding at each break), 30 ms a batch a worker, 10 ms of compute
-a step.  Each new iterator resumes the pool: a resume message to each worker, then
+pipe 77; 4 epochs of 8 steps whose sampler holds 11 batches (every step puts an
+index; 4 batches outstanding at each break), but the third's, 9 (its last 3 steps
+put none, 1 batch outstanding), 30 ms a batch a worker, 10 ms of compute a step.  Each new iterator resumes the pool: a resume message to each worker, then
 the result pipe read until both answered, the old batches dropped, then its prefetch.
   - epoch 2's resume: the second resume put goes to feeder 103, still runnable since
     the last step's put woke it (the CPU busy): that put wakes nothing, and 103 writes
@@ -15,13 +15,15 @@ the result pipe read until both answered, the old batches dropped, then its pref
     last waker was feeder 103 (a GIL handoff 11 ms before), and back on its CPU it
     wakes 103 20 us later: the second resume put; the loop then waits for the GIL,
     which 103 takes and hands back once it wrote the index, 0.5 ms on;
+  - epoch 4's resume follows 3 steps that put nothing (the sampler spent);
   - the last epoch ends with the break and the pool's shutdown: no batch is read
     after the last step's.
 """
 import sys
 from pinsim import E, LOOP, DirectLoader, receive, sc, word, finish
 
-N, LEFT, EPOCHS, DT, CT, PF = 8, 3, 3, 30.0, 10.0, 2
+N, LEFTS, DT, CT, PF = 8, (3, 3, 1, 3), 30.0, 10.0, 2
+EPOCHS = len(LEFTS)
 
 E(999.0, 'proc TS pid=100 ppid=1 nthreads=1 cmdline="python3 train.py"')
 E(999.0, 'comm TS tid=100 pid=100 comm=python3 traced=1')
@@ -138,7 +140,7 @@ for e in range(EPOCHS):
         tk = receive(ld, t)
         takes.append(tk)
         t = tk + 0.05
-        if sent < N + LEFT:
+        if sent < N + LEFTS[e]:
             if e == 0 and i == N - 1:
                 t = put_held(t, True)   # 103 kept off its CPU until the next resume
             else:
