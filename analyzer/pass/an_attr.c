@@ -1897,10 +1897,10 @@ static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc, 
  * signalled the GIL's condition (pt_ep_pin_pers run under load: the relay's timer
  * woke it 44 us before the loop's signal did; a step in the loop's compute, and
  * three more misplaced as an epoch's tail).  Only in w's first GIL_ACK_NS of CPU
- * since that wake: a w preempted since, back on a CPU, wakes f for a put (pt_ep_
- * break_pers beside CPU hogs: the loop's last waker, a feeder, woke it 6 ms and 4
- * preemptions before; its second resume put, 21 us after a preemption, was read as
- * an ack, the resume was not seen, and its first put was read as a step's).
+ * since that wake: a w preempted since, back on a CPU, wakes f for a put
+ * (pt_ep_break_pers beside CPU hogs: the loop's last waker, a feeder, woke it 6 ms
+ * and 4 preemptions before; its second resume put, 21 us after a preemption, was
+ * read as an ack, the resume was not seen, and its first put was read as a step's).
  */
 bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool timer)
 {
