@@ -1906,8 +1906,8 @@ bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool t
 {
 	bool by_f = w->last_waker == f->tid || (timer && !w->last_waker && w->last_woken);
 
+	/* (w's CPU since that wake holds its time on a CPU since it came back) */
 	return w->run == RS_ON && by_f && w->last_woken <= w->since && ts >= w->since &&
-	       ts - w->since <= GIL_ACK_NS &&
 	       attr__cpu_at(w, ts) - attr__cpu_at(w, w->last_woken) <= GIL_ACK_NS;
 }
 

@@ -505,8 +505,8 @@ struct thr {
 	 * sends each worker a resume message and waits for each one's answer before it
 	 * puts its first indices.  The answers are no batches: where puts end an
 	 * epoch's tail back to back (at least two, little CPU between them: no step
-	 * ran) and no worker was forked since, as many arrivals as resume puts before
-	 * the first put after an answer are answers (resume_acks).
+	 * ran) and no worker was forked since, the arrivals before the first put after
+	 * an answer are answers, or old batches dropped (resume_acks; resume_ack).
 	 */
 	bool resuming;
 	/*

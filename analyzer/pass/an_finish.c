@@ -470,7 +470,7 @@ static uint32_t window_closer(const struct an *a, const struct an_trainer *tr,
 			best = i;
 	if (best != UINT32_MAX && t->snaps[best].ts - hi <= hi - lo)
 		idx[n++] = best;
-	*at_to = best == UINT32_MAX && t->win_filled[1] && t->win[1].ts == hi && hi < a->end_ts;
+	*at_to = best == UINT32_MAX && t->win_filled[1] && hi < a->end_ts;
 	return n;
 }
 
