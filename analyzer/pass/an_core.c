@@ -480,7 +480,7 @@ static void switch_out(struct an *a, struct thr *t, uint8_t state, uint8_t wait,
 	t->peer = 0;
 	t->waker = t->waker2 = t->waker_pid = 0;
 	/* a dead task's last switch (after its exit record): its process may be gone */
-	wk__set_thread(a, t, state == ST_STATE_DEAD ? WS_NONE : wstate_of(t, state, wait), ts);
+	wk__set_thread(a, t, state == ST_STATE_DEAD ? WS_NONE : wstate_of(t, state, wait), wait, ts);
 	if (p)
 		t->act_out = wk__active(p, ts);
 	t->wk_out_valid = false;
@@ -551,7 +551,7 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	t->run = RS_ON;
 	t->since = ts;
 	t->race_ts = 0;
-	wk__set_thread(a, t, WS_CPU, ts);
+	wk__set_thread(a, t, WS_CPU, ST_WAIT_UNKNOWN, ts);
 	/*
 	 * A relay's wake: the call that waited says whether it was for a batch
 	 * (attr__relay_woke); TF_RELAY_WAKE stays until then.
@@ -774,7 +774,7 @@ static void thread_exit(struct an *a, struct thr *t, uint64_t ts)
 	attr__end(a, t, ts);
 	t->flags |= TF_EXITED;
 	t->last_ts = ts;
-	wk__set_thread(a, t, WS_NONE, ts);
+	wk__set_thread(a, t, WS_NONE, ST_WAIT_UNKNOWN, ts);
 	attr__finalize(a, t, true);
 	if (t->proc && t->proc->nthreads)
 		t->proc->nthreads--;

@@ -271,6 +271,8 @@ struct proc;
 #define TF_TEAM		(TF_COND_WAIT | TF_PLAIN_WAIT)	/* (the two: team_thread()) */
 #define TF_QUEUE_FED	(1u << 13)	/* takes its batches from a Python queue a loader thread
 					 * fills (a BackgroundGenerator): queue_freed() */
+#define TF_WK_SOCK	(1u << 14)	/* a worker's helper thread, blocked on a socket now */
+#define TF_WK_FUTEX	(1u << 15)	/* a worker's first thread, blocked on a futex now */
 
 /*
  * A loop fed through a Python queue (an_attr.c, queue_freed): its loader thread, the
@@ -684,6 +686,8 @@ struct proc {
 	uint64_t gpu_probes_at;	/* when its first GPU sync probe was attached (0: none) */
 	uint64_t gpu_fired_at;	/* the latest attach of a GPU sync probe that fired in it */
 	uint32_t n_ws[NWS];	/* own threads in each worker state */
+	uint32_t n_sock;	/* of its helper threads, those blocked on a socket now */
+	bool lead_futex;	/* its first thread is blocked on a futex now */
 	uint64_t act_cum, act_since;	/* integral of its threads on CPU or runnable (ns) */
 	uint8_t dstate;		/* derived: enum wst, WS_NONE */
 	uint64_t dsince;
@@ -1041,7 +1045,7 @@ void period__name(const struct period_pick *pk, char *buf, size_t len);
 void period__free(struct thr *t);
 
 /* an_loader.c: worker process states */
-void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts);
+void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint8_t wait, uint64_t ts);
 void wk__flush_sub(struct proc *p, uint64_t ts);
 uint64_t wk__active(struct proc *p, uint64_t ts);
 void wk__syscall_io(struct an *a, struct thr *t, const struct st_event *ev);

@@ -110,31 +110,56 @@ uint64_t wk__active(struct proc *p, uint64_t ts)
 }
 
 /*
- * Thread t is in worker state ws from ts.  Past its exit record it is in none: the
- * kernel tears its process down (its memory, its files), no work of the loader's.
- * A worker's last thread waited 1.2 s there for a discard of a deleted file's blocks,
- * on a disk another program kept busy: read as the workers waiting on storage, it made
- * a prep-bound job's verdict dataloader_fetch (pt_ep_w2_pf2 attach, under load).
+ * Thread t is in worker state ws from ts, having left the CPU in a wait of kind wait.
+ * Past its exit record it is in none: the kernel tears its process down (its memory,
+ * its files), no work of the loader's.  A worker's last thread waited 1.2 s there for
+ * a discard of a deleted file's blocks, on a disk another program kept busy: read as
+ * the workers waiting on storage, it made a prep-bound job's verdict dataloader_fetch
+ * (pt_ep_w2_pf2 attach, under load).
+ *
+ * A process whose first thread waits on a futex while one of its helper threads is
+ * blocked on a socket waits on the network: a Dataset that fetches its samples on a
+ * thread pool (concurrent range requests, boto3's transfers, a client's I/O thread)
+ * waits for the pool's futures, and the pool's threads for the store's answers.  Read
+ * as a lock, it read "workers slept or waited on locks" on an object-store loader (a
+ * user's script: 3 GETs a sample on a pool, 4 ms each, 0.64 of the workers' busy time
+ * "sleeping", none on the network).  Helpers blocked on a socket while the first
+ * thread waits for work (a pipe) or sleeps stay idle: a resource sharer's, an RPC
+ * client's background thread wait all the time.
  */
-void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint64_t ts)
+void wk__set_thread(struct an *a, struct thr *t, uint8_t ws, uint8_t wait, uint64_t ts)
 {
 	struct proc *p = t->proc;
 	uint8_t old = t->wstate, st;
+	uint32_t f = 0;
 
 	if (t->flags & TF_EXITED)
 		ws = WS_NONE;
-	if (old == ws)
+	else if (!(t->flags & TF_LEADER) && ws == WS_IDLE && wait == ST_WAIT_SOCK)
+		f = TF_WK_SOCK;
+	else if ((t->flags & TF_LEADER) && ws == WS_SLEEP && wait == ST_WAIT_FUTEX)
+		f = TF_WK_FUTEX;
+	if (old == ws && (t->flags & (TF_WK_SOCK | TF_WK_FUTEX)) == f)
 		return;
+	if (p) {
+		wk__active(p, ts);
+		p->n_sock -= (t->flags & TF_WK_SOCK) && p->n_sock;
+		p->n_sock += f == TF_WK_SOCK;
+		p->lead_futex = f == TF_WK_FUTEX ? true :
+				t->flags & TF_WK_FUTEX ? false : p->lead_futex;
+	}
+	t->flags = (t->flags & ~(TF_WK_SOCK | TF_WK_FUTEX)) | f;
 	t->wstate = ws;
 	if (!p)
 		return;
-	wk__active(p, ts);
 	if (old != WS_NONE && p->n_ws[old])
 		p->n_ws[old]--;
 	if (ws != WS_NONE)
 		p->n_ws[ws]++;
 	for (st = 0; st < NWS && !p->n_ws[st]; st++)
 		;
+	if (st == WS_SLEEP && p->lead_futex && p->n_sock)
+		st = WS_NET;
 	if (st != p->dstate)
 		proc_set(a, p, st, ts);
 }

@@ -9,6 +9,9 @@
   wk_sleep  workers sleep per sample (a throttled source), little CPU
   wk_lock   workers share a rate limiter: a lock held while pacing (sleeping)
   wk_net    workers fetch every sample from a feature server over loopback TCP
+            (--net-threads N: through a pool of N threads of the worker's, the
+            worker's first thread waiting on each request's future, as a Dataset
+            over an object store's client does)
   prep      workers decode on CPU (the CPU-contention class runs it beside hogs)
   next_cpu  two CPU-bound workers beside a busy main thread on 2 CPUs: after a
             batch arrives the main thread still waits for a CPU
@@ -48,6 +51,7 @@ gate, wl_common.gate(), unless --gate-step puts the gate at an earlier step: the
 attaches there, in the middle of an epoch's tail, say) and ends after the last step.
 """
 import argparse
+import concurrent.futures
 import json
 import multiprocessing
 import os
@@ -93,7 +97,7 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
              left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1, zip=0,
-             zip_workers=-1, bg_thread=0)
+             zip_workers=-1, bg_thread=0, net_threads=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -178,25 +182,43 @@ class Samples(Dataset):
         self.args, self.truth, self.server = args, truth, server
         self.pool, self.kernel = image_pool()
         self.lock = multiprocessing.get_context(args.mp_context).Lock() if args.lock_hold_us else None
-        self.sock = None
+        self.conns = threading.local()
+        self.ex = None
         self.slot = 0
         self.vslots = None      # a validation loader's: the pool its next iterator forks
+
+    def __getstate__(self):  # spawn, forkserver: a fresh connection and pool there
+        d = dict(self.__dict__)
+        d["conns"], d["ex"] = None, None
+        return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+        self.conns = threading.local()
 
     def _fetch(self, idx):
         if not self.server:
             return self.pool[idx % POOL_IMAGES]
-        if self.sock is None:  # one connection per worker, opened after fork
-            self.sock = socket.create_connection(self.server)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.buf = bytearray(SAMPLE_BYTES)
-        self.sock.sendall(REQ.pack(idx, self.args.net_latency_us, SAMPLE_BYTES))
-        view, got = memoryview(self.buf), 0
+        if not self.args.net_threads:
+            return self._request(idx)
+        if self.ex is None:  # the worker's own threads, started after fork
+            self.ex = concurrent.futures.ThreadPoolExecutor(self.args.net_threads)
+        return self.ex.submit(self._request, idx).result()
+
+    def _request(self, idx):
+        c = getattr(self.conns, "c", None)
+        if c is None:  # one connection per worker (per thread of its pool), after fork
+            c = self.conns.c = socket.create_connection(self.server)
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.conns.buf = bytearray(SAMPLE_BYTES)
+        c.sendall(REQ.pack(idx, self.args.net_latency_us, SAMPLE_BYTES))
+        view, got = memoryview(self.conns.buf), 0
         while got < SAMPLE_BYTES:
-            n = self.sock.recv_into(view[got:])
+            n = c.recv_into(view[got:])
             if not n:
                 raise RuntimeError("feature server closed the connection")
             got += n
-        return torch.frombuffer(self.buf, dtype=torch.uint8).clone()
+        return torch.frombuffer(self.conns.buf, dtype=torch.uint8).clone()
 
     def __getitem__(self, item):
         b, idxs = item
