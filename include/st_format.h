@@ -248,10 +248,11 @@ enum st_wait {
 	ST_WAIT_UNKNOWN = 0,	/* not in a syscall the tracer saw enter, preempted, or old */
 	ST_WAIT_FILE,		/* an fd call on a regular file, block device or directory */
 	ST_WAIT_PIPE,		/* an fd call on a pipe */
-	ST_WAIT_SOCK,		/* an fd call on a socket (recv, send, connect, read, poll, ...) */
+	ST_WAIT_SOCK,		/* an fd call on a socket (recv, send, connect, read, poll, ...),
+				 * epoll_wait on a set that watches one (bpf: wait_epoll) */
 	ST_WAIT_FUTEX,		/* futex: a lock, a condition, a semaphore */
 	ST_WAIT_SLEEP,		/* nanosleep, clock_nanosleep */
-	ST_WAIT_OTHER,		/* any other syscall (epoll, select, wait4, accept, ...) */
+	ST_WAIT_OTHER,		/* any other syscall (select, wait4, accept, epoll on no socket, ...) */
 	ST_WAIT_MAX,
 };
 

@@ -88,6 +88,25 @@ expect "--no-sched, 5000 threads: 15000 getppid, all with an entry, no drop" \
 late=$(cat "$TMP"/{flood,small,churn,nosched}.err | grep -c "out of time order")
 expect "every event written in time order (no late event in 4 runs)" "$late" 0
 
+# --- what a thread blocked in: epoll_wait on a set that watches a socket is a wait on
+# a socket (an event loop's connections: asyncio fetching a worker's samples), on a
+# set of pipes another wait.  The job blocks exactly N times in each, in that order.
+N=5
+"$TRACER" run -q -o "$TMP/epoll.zst" -- "$PY" tests/tools/epollwait.py $N >"$TMP/epoll.out" 2>"$TMP/epoll.err"
+check "epoll_wait on a socket set is a socket wait, on a pipe set another ($N of each, in order)" \
+	"$PY" - "$TMP/epoll.zst" "$TMP/epoll.out" "$ANALYZE" <<'PY'
+import json, subprocess, sys
+t = json.loads(open(sys.argv[2]).read().splitlines()[-1])
+ev = [json.loads(l) for l in subprocess.run([sys.argv[3], '--dump', sys.argv[1]],
+      capture_output=True, text=True).stdout.splitlines()]
+waits = [e.get('prev_wait') for e in ev if e['type'] == 'switch' and
+         e['prev_tid'] == t['tid'] and e['prev_state'] == 'S']
+got = [w for w in waits if w in ('socket', 'other')]
+want = ['socket'] * t['n'] + ['other'] * t['n']
+print('the job\'s sleeps: %s' % waits)
+sys.exit(0 if got == want else 1)
+PY
+
 # --- the tracer's cost: sample windows of BPF statistics, the setting restored
 before=$(cat /proc/sys/kernel/bpf_stats_enabled)
 "$TRACER" run -q -o "$TMP/cost.zst" -- "$SYSLOOP" 3000000 >/dev/null 2>&1

@@ -11,7 +11,8 @@
   wk_net    workers fetch every sample from a feature server over loopback TCP
             (--net-threads N: through a pool of N threads of the worker's, the
             worker's first thread waiting on each request's future, as a Dataset
-            over an object store's client does)
+            over an object store's client does; --net-aio 1: through an asyncio
+            event loop of the worker's, its connection a stream of the loop's)
   prep      workers decode on CPU (the CPU-contention class runs it beside hogs)
   next_cpu  two CPU-bound workers beside a busy main thread on 2 CPUs: after a
             batch arrives the main thread still waits for a CPU
@@ -51,6 +52,7 @@ gate, wl_common.gate(), unless --gate-step puts the gate at an earlier step: the
 attaches there, in the middle of an epoch's tail, say) and ends after the last step.
 """
 import argparse
+import asyncio
 import concurrent.futures
 import json
 import multiprocessing
@@ -97,7 +99,7 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
              left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1, zip=0,
-             zip_workers=-1, bg_thread=0, net_threads=0)
+             zip_workers=-1, bg_thread=0, net_threads=0, net_aio=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -183,13 +185,13 @@ class Samples(Dataset):
         self.pool, self.kernel = image_pool()
         self.lock = multiprocessing.get_context(args.mp_context).Lock() if args.lock_hold_us else None
         self.conns = threading.local()
-        self.ex = None
+        self.ex = self.aio = None
         self.slot = 0
         self.vslots = None      # a validation loader's: the pool its next iterator forks
 
     def __getstate__(self):  # spawn, forkserver: a fresh connection and pool there
         d = dict(self.__dict__)
-        d["conns"], d["ex"] = None, None
+        d["conns"], d["ex"], d["aio"] = None, None, None
         return d
 
     def __setstate__(self, d):
@@ -199,11 +201,24 @@ class Samples(Dataset):
     def _fetch(self, idx):
         if not self.server:
             return self.pool[idx % POOL_IMAGES]
+        if self.args.net_aio:
+            if self.aio is None:  # the worker's own loop, after fork
+                self.aio = asyncio.new_event_loop()
+            return self.aio.run_until_complete(self._request_aio(idx))
         if not self.args.net_threads:
             return self._request(idx)
         if self.ex is None:  # the worker's own threads, started after fork
             self.ex = concurrent.futures.ThreadPoolExecutor(self.args.net_threads)
         return self.ex.submit(self._request, idx).result()
+
+    async def _request_aio(self, idx):
+        if getattr(self.conns, "stream", None) is None:
+            self.conns.stream = await asyncio.open_connection(*self.server)
+        r, w = self.conns.stream
+        w.write(REQ.pack(idx, self.args.net_latency_us, SAMPLE_BYTES))
+        await w.drain()
+        data = await r.readexactly(SAMPLE_BYTES)
+        return torch.frombuffer(bytearray(data), dtype=torch.uint8).clone()
 
     def _request(self, idx):
         c = getattr(self.conns, "c", None)
