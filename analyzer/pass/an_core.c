@@ -1263,4 +1263,5 @@ void an__free(struct an *a)
 	tl_grid__free(&a->grid);
 	free(a->files);
 	free(a->arena);
+	free(a->per_seq);
 }

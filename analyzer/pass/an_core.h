@@ -247,6 +247,16 @@ struct period_pick {
 	uint32_t tid, sig;
 	uint32_t lag;		/* occurrences of sig per period */
 	uint64_t period_ns;
+	/*
+	 * Batches' runs of samples (period__batches()): a boundary at each of these
+	 * occurrences of sig (counted from 0, ascending: each batch's last sample, where
+	 * the loop takes it), instead of every lag-th; owned by analysis__run()
+	 */
+	uint32_t *marks, nmarks;
+	/* the loading signature whose occurrences the second pass keeps (0: none), its
+	 * lag and period: a sample's, maybe (period__batches()) */
+	uint32_t sig2, lag2;
+	uint64_t period2_ns;
 };
 
 struct proc;
@@ -640,6 +650,7 @@ struct thr {
 	struct iost *io;	/* its own file I/O (leaders and loggers: main candidates) */
 	struct period *per;	/* its periodic pattern, when watched */
 	uint64_t per_seen;	/* second pass: occurrences of the picked signature */
+	uint32_t per_mark;	/* ... the next of period.marks to come */
 	bool per_done;		/* its steps are known otherwise: no longer watched */
 	bool per_cut;		/* no longer watched: a worker's, it seemed (an_period.c) */
 };
@@ -905,6 +916,10 @@ struct an {
 	uint64_t task_wakes, task_wakes_irq;
 	struct machine m;
 	uint32_t nperiod;	/* threads whose periodic pattern is watched */
+	/* the second pass: the picked signature's occurrences (CPU ns), for
+	 * period__batches(); NULL when not collected */
+	uint64_t *per_seq;
+	uint32_t per_n, per_cap;
 	bool have_probes, have_step_probes, have_gpu_probes;
 	uint64_t gpu_probes_at;	/* when the first GPU sync probe for every process was attached */
 	bool have_ranks;	/* some process has a distributed identity */
@@ -1041,6 +1056,7 @@ static inline bool period__watches(const struct an *a, const struct thr *t)
 	return a->o->period.tid ? a->o->period.tid == t->tid : !t->per_done;
 }
 bool period__best(const struct thr *t, struct period_pick *pick);
+bool period__batches(struct an *a, struct period_pick *pick);
 void period__name(const struct period_pick *pk, char *buf, size_t len);
 void period__free(struct thr *t);
 

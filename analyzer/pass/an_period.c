@@ -185,6 +185,180 @@ static bool cut(const struct an *a, const struct thr *t)
 }
 
 /*
+ * A signature of the data loading itself: a sample's file or connection opened, read,
+ * inspected or closed, or a wait on storage or a socket.  With num_workers=0 the loop
+ * makes these once a sample, and a batch is a run of them: the step is the run.
+ */
+static bool loading_sig(uint32_t sig)
+{
+	unsigned kind = (sig >> PER_KIND_SHIFT) & 0xf, c;
+
+	if (sig & PER_BLOCK)
+		return (sig & ~PER_BLOCK) == ST_WAIT_FILE || (sig & ~PER_BLOCK) == ST_WAIT_SOCK;
+	c = st_syscall_class(sig & 0xffff);
+	if (c & ST_SYSC_WRITE)
+		return false;
+	if (c & ST_SYSC_OPEN)
+		return true;
+	return (kind == ST_FD_REG || kind == ST_FD_SOCK) &&
+	       (c & (ST_SYSC_READ | ST_SYSC_RECV | ST_SYSC_NET | ST_SYSC_CLOSE | ST_SYSC_FDOP));
+}
+
+#define PER_SEQ_MAX	(1u << 22)	/* occurrences kept for period__batches() */
+
+/*
+ * The second pass, the picked signature at ts: a boundary every lag-th occurrence (so
+ * many a step), or at the occurrences period__batches() found ending batches.
+ */
+static void picked(struct an *a, struct thr *t, const struct period_pick *pk, uint64_t ts)
+{
+	uint64_t seen = t->per_seen++;
+	bool mark;
+
+	if (pk->marks) {
+		mark = t->per_mark < pk->nmarks && seen == pk->marks[t->per_mark];
+		t->per_mark += mark;
+	} else {
+		mark = !(seen % pk->lag);
+	}
+	if (mark) {
+		attr__become_logger(a, t);
+		attr__snap(a, t, ts, SNAP_PERIOD);
+	}
+}
+
+/* The second pass, the loading signature at ts: its occurrence kept (period__batches()). */
+static void keep(struct an *a, struct thr *t, uint64_t ts)
+{
+	if (a->per_n == PER_SEQ_MAX)
+		return;
+	if (a->per_n == a->per_cap) {
+		uint32_t cap = a->per_cap ? 2 * a->per_cap : 4096;
+		uint64_t *q = realloc(a->per_seq, cap * sizeof(*q));
+
+		if (!q)
+			return;
+		a->per_seq = q;
+		a->per_cap = cap;
+	}
+	a->per_seq[a->per_n++] = attr__cpu_at(t, ts);
+}
+
+#define BATCH_MIN_RUN	2	/* samples a batch at least (occurrences a step) */
+#define BATCH_SHARE	0.6	/* runs of the batch's length, of all runs */
+#define BATCH_SPLIT	1.5	/* a long interval: this many times the sample's period */
+#define BATCH_STEADY	3	/* runs in a row of the batch's length: the loop began */
+#define BATCH_PICK_LAG	2	/* a pattern of at most this many calls a period: a sample's */
+#define BATCH_SAMPLE_NS	20000.0		/* a sample takes at least this much CPU */
+
+/*
+ * With num_workers=0 a loop that loads each sample itself (an image folder: each
+ * sample's file opened, read, closed) makes its loading calls once a sample, and its
+ * model's step between two batches makes none: the picked pattern is the sample, a
+ * step for each sample of a batch (a user's script, 16 JPEG files a batch: 1874 steps
+ * for 117; 4 a batch: no step at all, the start-up's imports' opens blur the lags).
+ * The second pass keeps the occurrences of the loading signature whose period covers
+ * the most (pick->sig2; its lag-1 mode where none is sharp).  Its intervals on the
+ * thread's CPU come in two kinds: a sample's (within the batch), and a sample's plus
+ * the step's compute (from a batch's last sample to the next batch's first).  From the
+ * shortest threshold over 1.5 x the sample's period up, in quarter-octave bins: the
+ * first where more than PER_MIN_STEPS longer intervals split the occurrences into runs
+ * of one length in BATCH_SHARE of them, at least BATCH_MIN_RUN, is the batch (calls a
+ * step).  From the first of BATCH_STEADY such runs in a row (give or take an eighth:
+ * the imports open files at no such spacing), and the runs of about a batch just
+ * before it, each batch ends at its last sample's call, where the loop takes it: the
+ * call before a long interval; a run of over a batch (other calls of the kind, a
+ * /proc scan, after its samples) at its len-th call; runs short of half a batch merged
+ * with the next.  Other signatures (a log line a step, a checkpoint every N steps)
+ * keep their period: a longer interval every N steps is not a batch's end.  Frees the
+ * occurrences; true when pick now marks batches (pick->marks: a third pass).
+ */
+bool period__batches(struct an *a, struct period_pick *pick)
+{
+	uint64_t *c = a->per_seq;
+	uint32_t n = a->per_n, *runs = NULL, *at_long = NULL;
+	bool found = false;
+
+	a->per_seq = NULL;
+	a->per_n = a->per_cap = 0;
+	if (!c || n < 2 * PER_MIN_STEPS || !pick->period2_ns ||
+	    !(runs = calloc(n, sizeof(*runs))) || !(at_long = malloc(n * sizeof(*at_long))))
+		goto out;
+	pthread_once(&bins_once, bins_init);
+	for (unsigned b = bin_of((uint64_t)(BATCH_SPLIT * (double)pick->period2_ns));
+	     b < PER_BINS && !found; b++) {
+		uint64_t thr = bin_lo[b];
+		uint32_t nl = 0, best = 0, len = 0, from = UINT32_MAX;
+
+		/* the first occurrence begins a run (nothing before it to measure from) */
+		at_long[nl++] = 0;
+		for (uint32_t i = 1; i < n; i++)
+			if (c[i] - c[i - 1] >= thr)
+				at_long[nl++] = i;
+		if (nl <= PER_MIN_STEPS)
+			break;		/* fewer still at the longer thresholds */
+		memset(runs, 0, n * sizeof(*runs));
+		for (uint32_t j = 1; j < nl; j++)
+			runs[at_long[j] - at_long[j - 1]]++;
+		for (uint32_t r = BATCH_MIN_RUN; r < n; r++)
+			if (runs[r] > best) {
+				best = runs[r];
+				len = r;
+			}
+		if (!len || best < BATCH_SHARE * (nl - 1) || best < PER_MIN_STEPS)
+			continue;
+		/*
+		 * The loop's first batch: the first of BATCH_STEADY runs in a row of len, give
+		 * or take an eighth (a call of the same kind between two batches: a log file
+		 * opened; the start-up's imports open files at no such spacing)
+		 */
+		for (uint32_t j = 0, k; j + BATCH_STEADY < nl && from == UINT32_MAX; j++) {
+			for (k = 0; k < BATCH_STEADY; k++) {
+				uint32_t r = at_long[j + k + 1] - at_long[j + k];
+
+				if (r + len / 8 < len || r > len + len / 8)
+					break;
+			}
+			if (k == BATCH_STEADY)
+				from = j;
+		}
+		if (from == UINT32_MAX || !(pick->marks = malloc(nl * sizeof(*pick->marks))))
+			continue;
+		/* and the batches just before, up to half a batch more (other calls of the kind) */
+		while (from > 0 && at_long[from] - at_long[from - 1] + len / 8 >= len &&
+		       at_long[from] - at_long[from - 1] <= len + len / 2)
+			from--;
+		/*
+		 * Each batch ends at its last sample's call, where the loop takes it: the one
+		 * before a long interval, runs short of half a batch merged with the next (a
+		 * long interval inside a batch moves its boundary, adds none)
+		 */
+		pick->nmarks = 0;
+		for (uint32_t j = from, acc = 0, start = 0; j < nl; j++) {
+			uint32_t end = j + 1 < nl ? at_long[j + 1] : n;
+
+			if (!acc)
+				start = at_long[j];
+			acc += end - at_long[j];
+			if (2 * acc < len)
+				continue;
+			/* a run longer than a batch: its samples first, then other calls */
+			pick->marks[pick->nmarks++] = acc > len + len / 8 ? start + len - 1 : end - 1;
+			acc = 0;
+		}
+		pick->sig = pick->sig2;
+		pick->lag = len;
+		pick->period_ns = (c[n - 1] - c[at_long[from]]) / (nl - from);
+		found = true;
+	}
+out:
+	free(runs);
+	free(at_long);
+	free(c);
+	return found;
+}
+
+/*
  * Thread t did something of signature sig at ts (a syscall ended, it blocked).  The
  * intervals are measured on the thread's own CPU time: a step's work is the same
  * each time, however long a loaded machine makes it wait for a CPU.
@@ -194,16 +368,16 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 	const struct period_pick *pk = &a->o->period;
 	uint64_t c;
 
-	/* the second pass: a boundary every lag-th occurrence (so many per step) */
-	if (pk->tid == t->tid && pk->sig == sig && !(t->per_seen++ % pk->lag)) {
-		attr__become_logger(a, t);
-		attr__snap(a, t, ts, SNAP_PERIOD);
-	}
 	struct persig *s;
 
 	/* the second pass: the pattern was picked in the first */
-	if (pk->tid)
+	if (pk->tid) {
+		if (pk->tid == t->tid && pk->lag && pk->sig == sig)
+			picked(a, t, pk, ts);
+		if (pk->tid == t->tid && pk->sig2 == sig && !pk->marks)
+			keep(a, t, ts);
 		return;
+	}
 
 	/*
 	 * A thread with takes or marks of its own has steps (over the steady state, the
@@ -458,6 +632,8 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 	double best = 0, period = 0, cover;
 	uint32_t lag = 1;
 
+	double best2 = 0;
+
 	memset(pick, 0, sizeof(*pick));
 	for (uint32_t i = 0; p && i < p->nsig; i++) {
 		cover = sig_period(&p->s[i], &lag, &period);
@@ -468,7 +644,30 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 			pick->period_ns = (uint64_t)period;
 			pick->tid = t->tid;
 		}
+		/*
+		 * The loading signature whose period covers the most: a sample's, maybe.  Its
+		 * lag-1 mode where no lag of it is sharp: the start-up's imports open and read
+		 * files at every spacing, and blur a sample's mode (4 JPEG files a batch: 39%
+		 * of the intervals near it, no step found at all).
+		 */
+		if (!loading_sig(p->sig[i]))
+			continue;
+		if (!cover || lag > BATCH_PICK_LAG) {
+			uint32_t mass, tot;
+
+			period = mode_of(p->s[i].h[0], &mass, &tot);
+			cover = mass >= 2 * PER_MIN_STEPS && period >= BATCH_SAMPLE_NS ? mass * period : 0;
+			lag = 1;
+		}
+		if (cover > best2) {
+			best2 = cover;
+			pick->sig2 = p->sig[i];
+			pick->lag2 = lag;
+			pick->period2_ns = (uint64_t)period;
+		}
 	}
+	if (pick->sig2 && !pick->tid)
+		pick->tid = t->tid;	/* no pattern but maybe a batch's (period__batches()) */
 	return pick->tid;
 }
 

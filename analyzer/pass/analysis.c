@@ -350,7 +350,13 @@ int analysis__run(struct an_result *res, const struct an_opts *o, const char *pr
 		 */
 		o2.obs = NULL;
 		analysis__free(res);
-		return analysis__pass(res, &o2, prog);
+		if ((err = analysis__pass(res, &o2, prog)) || !period__batches(&res->an, &o2.period))
+			return err;
+		/* the pattern was a sample's: a third pass marks the batches */
+		analysis__free(res);
+		err = analysis__pass(res, &o2, prog);
+		free(o2.period.marks);
+		return err;
 	}
 	return 0;
 }

@@ -6,6 +6,8 @@
   gil       num_workers=0; a Python thread does pure-Python work beside the loop
             (a log parser, a tokenizer): the main thread waits for the GIL
   nw0       num_workers=0; the main thread decodes every sample itself
+            (--sample-files 1: reading each from a file of its own first, opened,
+            read and closed, as a Dataset over an image folder does)
   wk_sleep  workers sleep per sample (a throttled source), little CPU
   wk_lock   workers share a rate limiter: a lock held while pacing (sleeping)
   wk_net    workers fetch every sample from a feature server over loopback TCP
@@ -99,7 +101,7 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
              left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1, zip=0,
-             zip_workers=-1, bg_thread=0, net_threads=0, net_aio=0)
+             zip_workers=-1, bg_thread=0, net_threads=0, net_aio=0, sample_files=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -116,6 +118,22 @@ def image_pool():
     g = torch.Generator().manual_seed(3)
     pool = torch.randint(0, 256, (POOL_IMAGES, SAMPLE_BYTES), dtype=torch.uint8, generator=g)
     return pool, torch.randn(3, 1, 5, 5, generator=torch.Generator().manual_seed(7))
+
+
+def sample_files(pool):
+    """The pool's samples as files of their own (an image folder), written once in
+    $TMPDIR: their paths."""
+    d = os.path.join(os.environ.get("TMPDIR", "/tmp"), "st-samples-%d" % SAMPLE_BYTES)
+    os.makedirs(d, exist_ok=True)
+    paths = []
+    for i in range(POOL_IMAGES):
+        p = os.path.join(d, "sample%03d.bin" % i)
+        if not os.path.exists(p) or os.path.getsize(p) != SAMPLE_BYTES:
+            with open(p + ".tmp", "wb") as f:
+                f.write(pool[i].numpy().tobytes())
+            os.replace(p + ".tmp", p)
+        paths.append(p)
+    return paths
 
 
 def mlp(hidden):
@@ -183,6 +201,7 @@ class Samples(Dataset):
     def __init__(self, args, truth, server):
         self.args, self.truth, self.server = args, truth, server
         self.pool, self.kernel = image_pool()
+        self.files = sample_files(self.pool) if args.sample_files else None
         self.lock = multiprocessing.get_context(args.mp_context).Lock() if args.lock_hold_us else None
         self.conns = threading.local()
         self.ex = self.aio = None
@@ -199,6 +218,9 @@ class Samples(Dataset):
         self.conns = threading.local()
 
     def _fetch(self, idx):
+        if self.files:
+            with open(self.files[idx % POOL_IMAGES], "rb") as f:
+                return torch.frombuffer(bytearray(f.read()), dtype=torch.uint8)
         if not self.server:
             return self.pool[idx % POOL_IMAGES]
         if self.args.net_aio:
