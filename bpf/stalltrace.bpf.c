@@ -776,7 +776,7 @@ static __always_inline __u8 kind_of(struct inode *ino)
 	return ST_FD_ANON;
 }
 
-/* The open file of `fd` in the current task, NULL when none (a trusted-for-reads pointer). */
+/* The open file of `fd` in the current task (read through bpf_rdonly_cast), else NULL. */
 static __always_inline struct file *fd_file(int fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -812,7 +812,7 @@ static __always_inline int fd_ident(int fd, struct st_sc_fd *o)
 	return 0;
 }
 
-/* The kind of the file an epoll set's item watches (an rb-tree node, its first member). */
+/* The kind of file an epoll set's item watches (n: its rb-tree node, its first member). */
 static __always_inline __u8 ep_item_kind(struct rb_node *n)
 {
 	struct epitem *it;
@@ -837,7 +837,8 @@ static __always_inline __u8 wait_epoll(int fd)
 	struct eventpoll *ep;
 	struct rb_node *root;
 
-	if (!f)
+	/* fs/eventpoll.c's own types: a kernel whose BTF lacks them loads this as dead code */
+	if (!f || !bpf_core_type_exists(struct eventpoll) || !bpf_core_type_exists(struct epitem))
 		return ST_WAIT_OTHER;
 	ep = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct eventpoll));
 	root = ep->rbr.rb_root.rb_node;

@@ -99,11 +99,15 @@ import json, subprocess, sys
 t = json.loads(open(sys.argv[2]).read().splitlines()[-1])
 ev = [json.loads(l) for l in subprocess.run([sys.argv[3], '--dump', sys.argv[1]],
       capture_output=True, text=True).stdout.splitlines()]
-waits = [e.get('prev_wait') for e in ev if e['type'] == 'switch' and
-         e['prev_tid'] == t['tid'] and e['prev_state'] == 'S']
-got = [w for w in waits if w in ('socket', 'other')]
-want = ['socket'] * t['n'] + ['other'] * t['n']
-print('the job\'s sleeps: %s' % waits)
+# each epoll_wait call of the job's thread, in order: how its sleeps in it were judged
+calls = [e for e in ev if e['type'] == 'syscall' and e['tid'] == t['tid'] and
+         e['name'] == 'epoll_wait']
+sleeps = [e for e in ev if e['type'] == 'switch' and e['prev_tid'] == t['tid'] and
+          e['prev_state'] == 'S']
+got = [sorted({s.get('prev_wait') for s in sleeps if c['end'] - c['dur'] <= s['ts'] <= c['end']})
+       for c in calls]
+want = [['socket']] * t['n'] + [['other']] * t['n']
+print('the epoll_wait calls\' sleeps: %s' % got)
 sys.exit(0 if got == want else 1)
 PY
 

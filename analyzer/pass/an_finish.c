@@ -444,7 +444,9 @@ static void queue_unseen(struct an_result *res, struct an_trainer *tr, const uin
  * step runs on past the window's end no longer than the window lasts: after a window
  * at training's end the next boundary may be an evaluation's, minutes on (a bound of
  * 10x the window's median step lost a step where an epoch's unseen tail was placed
- * 190 ms on: pt_pin_tail attached in a clean clone's CI, 50 for 52).  Where no
+ * 190 ms on: pt_pin_tail attached in a clean clone's CI, 50 for 52).  A periodic
+ * pattern's boundaries are one snap each too (num_workers=0: pt_nw0 149 for 150, pt_gil
+ * 59 for 60, a loop over an image folder 116 for 117, each a step short).  Where no
  * boundary of its kind comes past the window at all (a loop that left its last epoch
  * with a break, then shut its pool down: nothing taken after its last step), that
  * step ends at the window's end (*at_to): it began in the window (pt_ep_break_pers
@@ -458,7 +460,8 @@ static uint32_t window_closer(const struct an *a, const struct an_trainer *tr,
 			      uint64_t hi, bool *at_to)
 {
 	uint32_t kind = !strcmp(tr->steps.method, "markers") ? SNAP_STEP :
-			!strcmp(tr->steps.method, "batch_takes") ? SNAP_TAKE : 0;
+			!strcmp(tr->steps.method, "batch_takes") ? SNAP_TAKE :
+			!strcmp(tr->steps.method, "activity_period") ? SNAP_PERIOD : 0;
 	uint32_t best = UINT32_MAX;
 
 	/* (a boundary on the window's end begins no step in it) */

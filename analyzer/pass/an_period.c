@@ -252,6 +252,62 @@ static void keep(struct an *a, struct thr *t, uint64_t ts)
 #define BATCH_SAMPLE_NS	20000.0		/* a sample takes at least this much CPU */
 
 /*
+ * The runs of c's occurrences that intervals of at least thr cut (at_long: where each
+ * begins, the first occurrence too, nl of them): their most common length of at least
+ * BATCH_MIN_RUN where it holds BATCH_SHARE of them, else 0; BATCH_NONE where too few
+ * intervals are that long (fewer still at longer thresholds).
+ */
+#define BATCH_NONE	UINT32_MAX
+static uint32_t batch_runs(const uint64_t *c, uint32_t n, uint64_t thr, uint32_t *at_long,
+			   uint32_t *runs, uint32_t *nl)
+{
+	uint32_t best = 0, len = 0;
+
+	*nl = 0;
+	at_long[(*nl)++] = 0;	/* the first occurrence begins a run: nothing before it */
+	for (uint32_t i = 1; i < n; i++)
+		if (c[i] - c[i - 1] >= thr)
+			at_long[(*nl)++] = i;
+	if (*nl <= PER_MIN_STEPS)
+		return BATCH_NONE;
+	memset(runs, 0, n * sizeof(*runs));
+	for (uint32_t j = 1; j < *nl; j++)
+		runs[at_long[j] - at_long[j - 1]]++;
+	for (uint32_t r = BATCH_MIN_RUN; r < n; r++)
+		if (runs[r] > best) {
+			best = runs[r];
+			len = r;
+		}
+	return len && best >= BATCH_SHARE * (*nl - 1) && best >= PER_MIN_STEPS ? len : 0;
+}
+
+/* The calls of [start, end) that come like or more after the call before: samples. */
+static uint32_t likes(const uint64_t *c, uint32_t start, uint32_t end, uint64_t like)
+{
+	uint32_t k = 1;
+
+	for (uint32_t i = start + 1; i < end; i++)
+		k += c[i] - c[i - 1] >= like;
+	return k;
+}
+
+/*
+ * The last sample of a run of over a batch's calls [start, end): other calls of the
+ * kind came in a burst before or after its samples (a /proc scan opens a file for each
+ * process, microseconds apart).  A sample's call comes a sample's period or more
+ * (`like`: half of it) after the call before it, and so does the call after the
+ * batch's last: the last such, else the len-th call.
+ */
+static uint32_t batch_end(const uint64_t *c, uint32_t start, uint32_t end, uint32_t len,
+			  uint64_t like)
+{
+	for (uint32_t i = end - 1; i > start; i--)
+		if (c[i] - c[i - 1] >= like && (i + 1 == end || c[i + 1] - c[i] >= like))
+			return i;
+	return start + len - 1;
+}
+
+/*
  * With num_workers=0 a loop that loads each sample itself (an image folder: each
  * sample's file opened, read, closed) makes its loading calls once a sample, and its
  * model's step between two batches makes none: the picked pattern is the sample, a
@@ -264,19 +320,23 @@ static void keep(struct an *a, struct thr *t, uint64_t ts)
  * shortest threshold over 1.5 x the sample's period up, in quarter-octave bins: the
  * first where more than PER_MIN_STEPS longer intervals split the occurrences into runs
  * of one length in BATCH_SHARE of them, at least BATCH_MIN_RUN, is the batch (calls a
- * step).  From the first of BATCH_STEADY such runs in a row (give or take an eighth:
- * the imports open files at no such spacing), and the runs of about a batch just
+ * step), and the runs are cut at the middle of the widest plateau of thresholds that
+ * cut as many.  From the first of BATCH_STEADY such runs in a row (give or take an
+ * eighth: the imports open files at no such spacing), and the runs of about a batch just
  * before it, each batch ends at its last sample's call, where the loop takes it: the
- * call before a long interval; a run of over a batch (other calls of the kind, a
- * /proc scan, after its samples) at its len-th call; runs short of half a batch merged
- * with the next.  Other signatures (a log line a step, a checkpoint every N steps)
- * keep their period: a longer interval every N steps is not a batch's end.  Frees the
- * occurrences; true when pick now marks batches (pick->marks: a third pass).
+ * call before a long interval; in a run of over a batch (a burst of other calls of the
+ * kind, a /proc scan, before or after its samples) the last call a sample's period
+ * after the one before and before the one after (batch_end()); runs short of half a
+ * batch merged with the next.  Other signatures (a log line a step, a checkpoint every
+ * N steps) keep their period: a longer interval every N steps is not a batch's end.
+ * Frees the occurrences; true when pick now marks batches (pick->marks: a third pass).
  */
 bool period__batches(struct an *a, struct period_pick *pick)
 {
 	uint64_t *c = a->per_seq;
-	uint32_t n = a->per_n, *runs = NULL, *at_long = NULL;
+	uint32_t n = a->per_n, *runs = NULL, *at_long = NULL, nl, len = 0, from = UINT32_MAX;
+	uint64_t like = pick->period2_ns / 2;	/* a sample's call after the one before */
+	unsigned b0 = PER_BINS, b1 = 0;
 	bool found = false;
 
 	a->per_seq = NULL;
@@ -285,72 +345,93 @@ bool period__batches(struct an *a, struct period_pick *pick)
 	    !(runs = calloc(n, sizeof(*runs))) || !(at_long = malloc(n * sizeof(*at_long))))
 		goto out;
 	pthread_once(&bins_once, bins_init);
+	/*
+	 * Of the thresholds that cut runs of the same length, the middle of the widest
+	 * plateau of as many long intervals (but for a hundredth): away from both kinds of
+	 * interval.  The lowest split batches of 4 where a sample was slow (a collection:
+	 * 241 steps for 237); the highest merged batches of 16 whose step took less CPU
+	 * than most (113 for 117).
+	 */
+	uint32_t nls[PER_BINS] = { 0 };
+	unsigned pb = 0, pw = 0;
+
 	for (unsigned b = bin_of((uint64_t)(BATCH_SPLIT * (double)pick->period2_ns));
-	     b < PER_BINS && !found; b++) {
-		uint64_t thr = bin_lo[b];
-		uint32_t nl = 0, best = 0, len = 0, from = UINT32_MAX;
+	     b < PER_BINS; b++) {
+		uint32_t l = batch_runs(c, n, bin_lo[b], at_long, runs, &nl);
 
-		/* the first occurrence begins a run (nothing before it to measure from) */
-		at_long[nl++] = 0;
-		for (uint32_t i = 1; i < n; i++)
-			if (c[i] - c[i - 1] >= thr)
-				at_long[nl++] = i;
-		if (nl <= PER_MIN_STEPS)
-			break;		/* fewer still at the longer thresholds */
-		memset(runs, 0, n * sizeof(*runs));
-		for (uint32_t j = 1; j < nl; j++)
-			runs[at_long[j] - at_long[j - 1]]++;
-		for (uint32_t r = BATCH_MIN_RUN; r < n; r++)
-			if (runs[r] > best) {
-				best = runs[r];
-				len = r;
-			}
-		if (!len || best < BATCH_SHARE * (nl - 1) || best < PER_MIN_STEPS)
+		if (l == BATCH_NONE || (b0 < PER_BINS && l != len))
+			break;
+		if (!l)
 			continue;
-		/*
-		 * The loop's first batch: the first of BATCH_STEADY runs in a row of len, give
-		 * or take an eighth (a call of the same kind between two batches: a log file
-		 * opened; the start-up's imports open files at no such spacing)
-		 */
-		for (uint32_t j = 0, k; j + BATCH_STEADY < nl && from == UINT32_MAX; j++) {
-			for (k = 0; k < BATCH_STEADY; k++) {
-				uint32_t r = at_long[j + k + 1] - at_long[j + k];
-
-				if (r + len / 8 < len || r > len + len / 8)
-					break;
-			}
-			if (k == BATCH_STEADY)
-				from = j;
+		if (b0 == PER_BINS) {
+			b0 = b;
+			len = l;
 		}
-		if (from == UINT32_MAX || !(pick->marks = malloc(nl * sizeof(*pick->marks))))
-			continue;
-		/* and the batches just before, up to half a batch more (other calls of the kind) */
-		while (from > 0 && at_long[from] - at_long[from - 1] + len / 8 >= len &&
-		       at_long[from] - at_long[from - 1] <= len + len / 2)
-			from--;
-		/*
-		 * Each batch ends at its last sample's call, where the loop takes it: the one
-		 * before a long interval, runs short of half a batch merged with the next (a
-		 * long interval inside a batch moves its boundary, adds none)
-		 */
-		pick->nmarks = 0;
-		for (uint32_t j = from, acc = 0, start = 0; j < nl; j++) {
-			uint32_t end = j + 1 < nl ? at_long[j + 1] : n;
-
-			if (!acc)
-				start = at_long[j];
-			acc += end - at_long[j];
-			if (2 * acc < len)
-				continue;
-			/* a run longer than a batch: its samples first, then other calls */
-			pick->marks[pick->nmarks++] = acc > len + len / 8 ? start + len - 1 : end - 1;
-			acc = 0;
-		}
-		pick->sig = pick->sig2;
-		pick->lag = len;
-		pick->period_ns = (c[n - 1] - c[at_long[from]]) / (nl - from);
-		found = true;
+		b1 = b;
+		nls[b] = nl;
 	}
+	if (b0 == PER_BINS)
+		goto out;
+	for (unsigned b = b0, e; b <= b1; b = e) {
+		for (e = b + 1; e <= b1 && nls[e] + nls[b] / 100 >= nls[b] &&
+				nls[e] <= nls[b] + nls[b] / 100; e++)
+			;
+		if (e - b > pw) {
+			pw = e - b;
+			pb = b;
+		}
+	}
+	uint64_t thr = bin_lo[pb + pw / 2];
+
+	if (batch_runs(c, n, thr, at_long, runs, &nl) != len)
+		goto out;
+	/*
+	 * The loop's first batch: the first of BATCH_STEADY runs in a row of len, give or
+	 * take an eighth (a call of the same kind between two batches: a log file opened;
+	 * the start-up's imports open files at no such spacing)
+	 */
+	for (uint32_t j = 0, k; j + BATCH_STEADY < nl && from == UINT32_MAX; j++) {
+		for (k = 0; k < BATCH_STEADY; k++) {
+			uint32_t r = at_long[j + k + 1] - at_long[j + k];
+
+			if (r + len / 8 < len || r > len + len / 8)
+				break;
+		}
+		if (k == BATCH_STEADY)
+			from = j;
+	}
+	if (from == UINT32_MAX || !(pick->marks = malloc(nl * sizeof(*pick->marks))))
+		goto out;
+	/*
+	 * And the batches just before, as many samples give or take (a burst of other calls
+	 * of the kind counts one: the window's first batch after a /proc scan)
+	 */
+	for (uint32_t want = likes(c, at_long[from], at_long[from + 1], like), got;
+	     from > 0 && (got = likes(c, at_long[from - 1], at_long[from], like)) + want / 8 >=
+	     want && got <= want + want / 2;)
+		from--;
+	/*
+	 * Each batch ends at its last sample's call, where the loop takes it: the one
+	 * before a long interval, runs short of half a batch merged with the next (a long
+	 * interval inside a batch moves its boundary, adds none)
+	 */
+	pick->nmarks = 0;
+	for (uint32_t j = from, acc = 0, start = 0; j < nl; j++) {
+		uint32_t end = j + 1 < nl ? at_long[j + 1] : n;
+
+		if (!acc)
+			start = at_long[j];
+		acc += end - at_long[j];
+		if (2 * acc < len)
+			continue;
+		pick->marks[pick->nmarks++] = acc > len + len / 8 ?
+			batch_end(c, start, end, len, like) : end - 1;
+		acc = 0;
+	}
+	pick->sig = pick->sig2;
+	pick->lag = len;
+	pick->period_ns = (c[n - 1] - c[at_long[from]]) / (nl - from);
+	found = true;
 out:
 	free(runs);
 	free(at_long);
