@@ -384,6 +384,7 @@ int merge_tr__fill(struct merge_state *m, struct an_trainer *tr, const struct jv
 	breakdown(&tr->startup, jget(t, "startup.breakdown"), NULL,
 		  jnum(t, "startup.duration_s", 0));
 	tr->wakelat_ns = ns_of(jnum(t, "wakeup_latency_s", 0), 1e9);
+	tr->net_ns = ns_of(jnum(t, "other.network_s", 0), 1e9);
 	verdict(m, &tr->verdict, jget(t, "verdict"));
 	verdict(m, &tr->own, jget(t, "own_verdict"));
 	steps(m, tr, jget(t, "steps"));

@@ -524,6 +524,10 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	num(w, "intra_op_s", sec(tr->team_ns));
 	num(w, "intra_op_fraction", tr->bd.total ? (double)tr->team_ns / (double)tr->bd.total : 0);
 	close_(w, '}');
+	open_(w, "other", '{');
+	num(w, "network_s", sec(tr->net_ns));
+	num(w, "network_fraction", tr->bd.total ? (double)tr->net_ns / (double)tr->bd.total : 0);
+	close_(w, '}');
 	open_(w, "startup", '{');
 	u64(w, "start_ns", tr->startup_start);
 	num(w, "duration_s", sec(tr->win_start - tr->startup_start));

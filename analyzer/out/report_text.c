@@ -128,6 +128,9 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 		fprintf(f, "  (of lock_wait, %.3f s at the barriers of its intra-op threads (an OpenMP "
 			"team: torch.set_num_threads), waiting for their share of its ops)\n",
 			(double)tr->team_ns / 1e9);
+	if (tr->net_ns)
+		fprintf(f, "  (of other_wait, %.3f s blocked on sockets: the network)\n",
+			(double)tr->net_ns / 1e9);
 	if (tr->wakelat_ns)
 		fprintf(f, "  (of the waits, %.3f s runnable after the wakeup, waiting for a CPU)\n",
 			(double)tr->wakelat_ns / 1e9);

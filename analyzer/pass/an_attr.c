@@ -3370,6 +3370,7 @@ struct piece {
 	bool own;	/* its category is its segment's own, not an overlay's */
 	bool gil;	/* a lock wait on CPython's GIL */
 	bool team;	/* a lock wait at the barrier of intra-op threads (team_wait) */
+	bool net;	/* an other_wait blocked in a call on a socket */
 	bool in_dl;	/* under a loader overlay (a receipt, next()'s tail): in next() */
 	bool coll;	/* after a collective_wait */
 };
@@ -3421,6 +3422,8 @@ static inline __attribute__((always_inline)) void add(struct an *a, struct thr *
 	}
 	if (pc->team && cat == CAT_LOCK)
 		t->cum.team += e - s;
+	if (pc->net && cat == CAT_OTHER)
+		t->cum.net += e - s;
 	if (cat == CAT_DL && (wakelat || pc->preempted))
 		t->cum.dl_runq += e - s;
 	if (cat == CAT_CPU && wakelat && pc->coll)
@@ -3867,6 +3870,7 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 	}
 	pc.team = cat == CAT_LOCK && team_wait(a, g);
 	pc.gil = cat == CAT_LOCK && !pc.team && gil_wait(t, g);
+	pc.net = cat == CAT_OTHER && g->fdkind == ST_FD_SOCK;
 	if (cat == CAT_DL && (g->wk[0] | g->wk[1] | g->wk[2] | g->wk[3])) {
 		memcpy(sh.left, g->wk, sizeof(sh.left));
 		sh.len_left = g->end - g->start;

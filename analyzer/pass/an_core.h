@@ -73,6 +73,7 @@ struct acc {
 	uint64_t gil;		/* ns of lock_wait spent waiting for CPython's GIL */
 	uint64_t gil_next;	/* of it, in the loader's next() (a wait begun there) */
 	uint64_t team;		/* ns of lock_wait at the barrier of its intra-op threads */
+	uint64_t net;		/* ns of other_wait blocked in a call on a socket */
 	uint64_t dl_runq;	/* ns of dataloader_wait runnable without a CPU: after the
 				 * worker's wakeup, or preempted while receiving the batch */
 	uint64_t wakelat;	/* ns of it runnable after a wakeup, waiting for a CPU */

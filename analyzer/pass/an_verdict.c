@@ -174,6 +174,12 @@ static const char *const waits_for[NCAT] = {
 	[CAT_OTHER] = "waits on other things", [CAT_COLL] = "waits for the other ranks",
 };
 
+/* The network: most of the other waits are calls on sockets (an_attr.c, piece.net). */
+static bool net_bound(const struct an_trainer *tr)
+{
+	return tr->net_ns && 2 * tr->net_ns >= tr->bd.ns[CAT_OTHER];
+}
+
 /* The GIL: most of the lock wait is on it (an_attr.c decides each wait). */
 static bool gil_bound(const struct an_trainer *tr)
 {
@@ -289,9 +295,17 @@ static void decide_rest(const struct an_result *res, const struct an_trainer *tr
 		break;
 	default:
 		v->primary = "other";
-		advise(v, "the main thread waits %.0f%% of the time on timers, the network or "
-		       "other processes: see the top stalls for the syscalls",
-		       pct(tr->bd.frac[CAT_OTHER]));
+		if (net_bound(tr))
+			advise(v, "the main thread waits %.0f%% of the time on the network (blocked "
+			       "on sockets: remote storage, an object store, a feature server): see "
+			       "the top stalls for the peers%s", pct(tr->bd.frac[CAT_OTHER]),
+			       tr->dl.nworkers ? "" : "; with num_workers=0 it fetches the samples "
+			       "itself, inside each step: DataLoader workers (num_workers>0) would "
+			       "overlap the requests with the steps");
+		else
+			advise(v, "the main thread waits %.0f%% of the time on timers, the network "
+			       "or other processes: see the top stalls for the syscalls",
+			       pct(tr->bd.frac[CAT_OTHER]));
 		break;
 	}
 }
@@ -454,7 +468,8 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 	}
 	snprintf(v->summary, sizeof(v->summary), "%s: the main thread %s %.0f%% of the time",
 		 v->primary, !strcmp(v->primary, "compute") ? "computes" :
-		 best == CAT_LOCK ? lock_waits_for(tr) : waits_for[best],
+		 best == CAT_LOCK ? lock_waits_for(tr) :
+		 best == CAT_OTHER && net_bound(tr) ? "waits on the network" : waits_for[best],
 		 pct(v->fraction));
 	if (strcmp(v->primary, "compute"))
 		close_second(tr, v, best, coll);
@@ -465,7 +480,8 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		       "the GIL): where one of them loads the data (a threaded loader), that is "
 		       "the loop's wait for its batches; DataLoader workers (num_workers>0) would "
 		       "load them in processes, beside the GIL", pct(sibling_locks(tr)));
-	else if (!tr->dl.nworkers && tr->steps.pattern[0])
+	else if (!tr->dl.nworkers && tr->steps.pattern[0] &&
+		 !(best == CAT_OTHER && net_bound(tr)))	/* (said with the network's) */
 		advise(v, "no DataLoader workers (num_workers=0): the data loading runs on the main "
 		       "thread, inside each step, and shows as compute; num_workers>0 would load the "
 		       "next batches in worker processes meanwhile");
