@@ -386,6 +386,22 @@ bool period__batches(struct an *a, struct period_pick *pick)
 	if (batch_runs(c, n, thr, at_long, runs, &nl) != len)
 		goto out;
 	/*
+	 * A batch takes a step's CPU: where another pattern was picked (not a sample's),
+	 * batches of under half its period are parts of its steps (pt_nw0 under load: a
+	 * file read as two calls, read and EOF, 50 us apart, made 940 "batches" of 2 where
+	 * its clock reads made 150 steps; the report had no step at all)
+	 */
+	uint64_t sum = 0;
+	uint32_t nrun = 0;
+
+	for (uint32_t j = 0; j + 1 < nl; j++)
+		if (at_long[j + 1] - at_long[j] == len) {
+			sum += c[at_long[j + 1]] - c[at_long[j]];
+			nrun++;
+		}
+	if (!nrun || (pick->lag && pick->sig != pick->sig2 && 2 * (sum / nrun) < pick->period_ns))
+		goto out;
+	/*
 	 * The loop's first batch: the first of BATCH_STEADY runs in a row of len, give or
 	 * take an eighth (a call of the same kind between two batches: a log file opened;
 	 * the start-up's imports open files at no such spacing)
