@@ -254,9 +254,9 @@ struct period_pick {
 	 * the loop takes it), instead of every lag-th; owned by analysis__run()
 	 */
 	uint32_t *marks, nmarks;
-	/* the loading signature whose occurrences the second pass keeps (0: none), its
-	 * lag and period: a sample's, maybe (period__batches()) */
-	uint32_t sig2, lag2;
+	/* the loading signature whose occurrences the second pass keeps (0: none) and
+	 * its period: a sample's, maybe (period__batches()) */
+	uint32_t sig2;
 	uint64_t period2_ns;
 };
 

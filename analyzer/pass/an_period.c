@@ -446,7 +446,6 @@ bool period__batches(struct an *a, struct period_pick *pick)
 	}
 	pick->sig = pick->sig2;
 	pick->lag = len;
-	pick->period_ns = (c[n - 1] - c[at_long[from]]) / (nl - from);
 	found = true;
 out:
 	free(runs);
@@ -728,7 +727,6 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 	const struct period *p = t->per;
 	double best = 0, period = 0, cover;
 	uint32_t lag = 1;
-
 	double best2 = 0;
 
 	memset(pick, 0, sizeof(*pick));
@@ -754,12 +752,10 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 
 			period = mode_of(p->s[i].h[0], &mass, &tot);
 			cover = mass >= 2 * PER_MIN_STEPS && period >= BATCH_SAMPLE_NS ? mass * period : 0;
-			lag = 1;
 		}
 		if (cover > best2) {
 			best2 = cover;
 			pick->sig2 = p->sig[i];
-			pick->lag2 = lag;
 			pick->period2_ns = (uint64_t)period;
 		}
 	}
