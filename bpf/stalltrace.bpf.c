@@ -50,6 +50,10 @@ struct task_st {
 struct task_ref {
 	__u32 slot;		/* in states[]; 0: none yet (taken at the thread's first event) */
 	__u32 no_slot;		/* REF_*: no slot will be taken */
+	/* the parent of a fork whose record found its ring full (0: none): the switch
+	 * program writes the record when the child first runs */
+	__u32 late_ptid;
+	__u32 late_ppid;
 };
 
 #define REF_EXITED	1	/* the thread exited: its slot went back */
@@ -185,6 +189,80 @@ static __always_inline void slot_take(struct task_ref *ref)
 	ref->slot = s;
 }
 
+/* Reserves an event and stamps it; the time is read after the reservation so ring
+ * order and time order differ only by what happens between two instructions. */
+static __always_inline void *my_ring(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&rings, &cpu);
+}
+
+/* As ev_reserve, but a full ring counts no drop: the caller tries again later. */
+static __always_inline void *ev_try(__u32 len, __u8 type, __u8 flags)
+{
+	void *rb = my_ring();
+	struct st_ring_hdr *h = rb ? bpf_ringbuf_reserve(rb, len, 0) : NULL;
+
+	if (!h)
+		return NULL;
+	h->ts = bpf_ktime_get_ns();
+	h->type = type;
+	h->flags = flags;
+	h->size = len - sizeof(*h);
+	h->pad = 0;
+	return h;
+}
+
+static __always_inline void *ev_reserve(__u32 len, __u8 type, __u8 flags, int kind)
+{
+	void *h = ev_try(len, type, flags);
+
+	if (!h)
+		drop(kind);
+	return h;
+}
+
+static __always_inline void ev_submit(void *ev)
+{
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * A fork record: without it readers cannot tell which process the child's threads
+ * belong to (a syscall record names only the thread), and a worker process is
+ * nobody's.  Where the fork's own record found its ring full, it is written late,
+ * flagged, by the child's first program that finds room: the switch in, or a
+ * syscall's (their cache entry says one is due), before that program's own record.
+ */
+struct ring_fork {
+	struct st_ring_hdr h;
+	struct st_fork f;
+};
+
+static __always_inline void fork_fill(struct ring_fork *e, __u32 ptid, __u32 ppid,
+				      struct task_struct *child)
+{
+	if (child->tgid == ppid)
+		e->h.flags |= ST_FORK_THREAD;
+	e->f.parent_tid = ptid;
+	e->f.parent_pid = ppid;
+	e->f.child_tid = child->pid;
+	e->f.child_pid = child->tgid;
+	bpf_probe_read_kernel(e->f.comm, sizeof(e->f.comm), child->comm);
+	ev_submit(e);
+}
+
+static __always_inline void fork_late(struct task_struct *child, struct task_ref *ref)
+{
+	struct ring_fork *e = ev_try(sizeof(*e), ST_REC_FORK, ST_FORK_LATE);
+
+	if (!e)
+		return;
+	fork_fill(e, ref->late_ptid, ref->late_ppid, child);
+	ref->late_ptid = 0;
+}
+
 /*
  * Who runs on this CPU, kept by the switch program (which must look at both tasks
  * anyway): every process on the machine runs the syscall programs, and for the
@@ -217,6 +295,7 @@ struct cpu_cur {
 	__u64 sw_in_steal;	/* where that task is traced: the CPU's time stolen so far */
 	__u64 sw_in_sum;	/* and its se.prev_sum_exec_runtime: set when it was picked */
 	bool sw_in_ok;		/* both known */
+	bool late;		/* the task's fork record is still to be written */
 };
 
 struct {
@@ -245,6 +324,7 @@ static __always_inline void cur_set(struct cpu_cur *c, __u32 gen, struct task_st
 	c->stack = (__u64)t->stack;
 	c->regs = off ? c->stack + off : 0;
 	c->slot = ref ? ref->slot : 0;
+	c->late = ref && ref->late_ptid;
 	c->tid = t->pid;
 	c->pid = t->tgid;
 	c->key = gen << 1 | !!ref;
@@ -270,8 +350,11 @@ static __always_inline struct task_ref *cur_lookup(struct cpu_cur *c, __u32 gen,
 
 	if (regs && !regs_off)
 		regs_off = (__u64)regs - (__u64)t->stack;
-	if (take && ref)
+	if (take && ref) {
 		slot_take(ref);
+		if (ref->late_ptid)
+			fork_late(t, ref);
+	}
 	if (c)
 		cur_set(c, gen, t, ref);
 	return ref;
@@ -305,7 +388,7 @@ static __always_inline struct task_st *cur_state(bool cache, const void *regs, _
 	if (c && c->key >> 1 == gen && cur_is(c, regs)) {
 		if (!(c->key & 1))
 			return NULL;
-		if (c->slot) {
+		if (c->slot && !c->late) {
 			*tid = c->tid;
 			*slot = s = c->slot;
 			return bpf_map_lookup_elem(&states, &s);
@@ -317,37 +400,6 @@ static __always_inline struct task_st *cur_state(bool cache, const void *regs, _
 	*tid = (__u32)bpf_get_current_pid_tgid();
 	*slot = s = ref->slot;
 	return bpf_map_lookup_elem(&states, &s);
-}
-
-/* Reserves an event and stamps it; the time is read after the reservation so ring
- * order and time order differ only by what happens between two instructions. */
-static __always_inline void *my_ring(void)
-{
-	__u32 cpu = bpf_get_smp_processor_id();
-
-	return bpf_map_lookup_elem(&rings, &cpu);
-}
-
-static __always_inline void *ev_reserve(__u32 len, __u8 type, __u8 flags, int kind)
-{
-	void *rb = my_ring();
-	struct st_ring_hdr *h = rb ? bpf_ringbuf_reserve(rb, len, 0) : NULL;
-
-	if (!h) {
-		drop(kind);
-		return NULL;
-	}
-	h->ts = bpf_ktime_get_ns();
-	h->type = type;
-	h->flags = flags;
-	h->size = len - sizeof(*h);
-	h->pad = 0;
-	return h;
-}
-
-static __always_inline void ev_submit(void *ev)
-{
-	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 }
 
 /* The runqueue of the CPU a task runs on (or is switched to), 0 where not known. */
@@ -487,8 +539,11 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		pslot = pref->slot;
 	}
 	nref = traced(next);
-	if (nref)
+	if (nref) {
 		fl |= ST_SW_NEXT_TRACED;
+		if (nref->late_ptid)
+			fork_late(next, nref);
+	}
 	/* a traced prev this program did not switch in here: the kernel skipped a switch */
 	unseen = (fl & ST_SW_PREV_TRACED) && c && c->sw_stack != (__u64)prev->stack;
 	if ((fl & ST_SW_PREV_TRACED) && !unseen && c && c->sw_in_ok &&
@@ -637,12 +692,8 @@ int BPF_PROG(on_migrate, struct task_struct *p, int dest_cpu)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct {
-		struct st_ring_hdr h;
-		struct st_fork f;
-	} *e;
+	struct ring_fork *e;
 	struct task_ref *ref;
-	__u8 fl = 0;
 
 	if (!traced(parent))
 		return 0;
@@ -653,17 +704,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	/* the child has not run yet: nothing else can give it a slot meanwhile */
 	slot_take(ref);
-	if (child->tgid == parent->tgid)
-		fl |= ST_FORK_THREAD;
-	e = ev_reserve(sizeof(*e), ST_REC_FORK, fl, ST_KIND_PROC);
-	if (!e)
+	e = ev_reserve(sizeof(*e), ST_REC_FORK, 0, ST_KIND_PROC);
+	if (!e) {
+		/* the drop is counted; the record, written late, still says whose it is */
+		ref->late_ptid = parent->pid;
+		ref->late_ppid = parent->tgid;
 		return 0;
-	e->f.parent_tid = parent->pid;
-	e->f.parent_pid = parent->tgid;
-	e->f.child_tid = child->pid;
-	e->f.child_pid = child->tgid;
-	bpf_probe_read_kernel(e->f.comm, sizeof(e->f.comm), child->comm);
-	ev_submit(e);
+	}
+	fork_fill(e, parent->pid, parent->tgid, child);
 	return 0;
 }
 

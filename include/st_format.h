@@ -284,6 +284,9 @@ struct st_migrate {
 
 /* ST_REC_FORK flags */
 #define ST_FORK_THREAD		(1u << 0)	/* the child shares the parent's thread group */
+/* written when the child first ran: the fork's own record found its ring full (one
+ * PROC drop counted then); the record's time is that first run's */
+#define ST_FORK_LATE		(1u << 1)
 
 struct st_fork {
 	__u32 parent_tid;

@@ -54,6 +54,7 @@ static const struct st_field f_fork[] = {
 	F("parent_tid", struct st_fork, parent_tid, ST_F_U32),
 	F("parent_pid", struct st_fork, parent_pid, ST_F_U32),
 	FLAG("thread", ST_FORK_THREAD),
+	FLAG("late", ST_FORK_LATE),
 	F("comm", struct st_fork, comm, ST_F_COMM),
 	{ 0 },
 };
