@@ -42,20 +42,12 @@ struct task_st {
 };
 
 /*
- * A thread is traced when it has an entry here.  The entry only points to the
+ * A thread is traced when it has an entry here (struct st_task_ref, include/st_bpf.h:
+ * the tracer writes the entries of the tasks it marks).  The entry only points to the
  * thread's state in states[]: the programs that run for the current thread reach it
  * through the per-CPU cache below without a task-storage lookup (a helper call and
  * four dependent loads, the largest part of a traced syscall's cost after the clock).
  */
-struct task_ref {
-	__u32 slot;		/* in states[]; 0: none yet (taken at the thread's first event) */
-	__u32 no_slot;		/* REF_*: no slot will be taken */
-	/* the parent of a fork whose record found its ring full (0: none): the switch
-	 * program writes the record when the child first runs */
-	__u32 late_ptid;
-	__u32 late_ppid;
-};
-
 #define REF_EXITED	1	/* the thread exited: its slot went back */
 #define REF_NONE_LEFT	2	/* there was none left for it (a STATE drop) */
 
@@ -63,7 +55,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct task_ref);
+	__type(value, struct st_task_ref);
 } tasks SEC(".maps");
 
 /*
@@ -153,7 +145,7 @@ static __always_inline void drop(int kind)
 }
 
 /* The entry of a traced task, NULL for any other. */
-static __always_inline struct task_ref *traced(struct task_struct *t)
+static __always_inline struct st_task_ref *traced(struct task_struct *t)
 {
 	/* most tasks have no task storage at all: then no helper call */
 	if (!t->bpf_storage)
@@ -167,7 +159,7 @@ static __always_inline struct task_st *slot_state(__u32 slot)
 }
 
 /* Gives a traced thread a cleared state slot, once. */
-static __always_inline void slot_take(struct task_ref *ref)
+static __always_inline void slot_take(struct st_task_ref *ref)
 {
 	struct task_st *st;
 	__u32 s = 0;
@@ -253,7 +245,7 @@ static __always_inline void fork_fill(struct ring_fork *e, __u32 ptid, __u32 ppi
 	ev_submit(e);
 }
 
-static __always_inline void fork_late(struct task_struct *child, struct task_ref *ref)
+static __always_inline void fork_late(struct task_struct *child, struct st_task_ref *ref)
 {
 	struct ring_fork *e = ev_try(sizeof(*e), ST_REC_FORK, ST_FORK_LATE);
 
@@ -317,7 +309,7 @@ static __always_inline struct cpu_cur *cur_entry(void)
 }
 
 static __always_inline void cur_set(struct cpu_cur *c, __u32 gen, struct task_struct *t,
-				    struct task_ref *ref)
+				    struct st_task_ref *ref)
 {
 	__u64 off = regs_off;
 
@@ -342,11 +334,11 @@ static __always_inline bool cur_is(const struct cpu_cur *c, const void *regs)
  * The current task looked up; the cache entry made from it.  take: give it a slot.
  * regs: the syscall's pt_regs, which teach where they lie in a task's stack.
  */
-static __always_inline struct task_ref *cur_lookup(struct cpu_cur *c, __u32 gen, bool take,
+static __always_inline struct st_task_ref *cur_lookup(struct cpu_cur *c, __u32 gen, bool take,
 						   const void *regs)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct task_ref *ref = traced(t);
+	struct st_task_ref *ref = traced(t);
 
 	if (regs && !regs_off)
 		regs_off = (__u64)regs - (__u64)t->stack;
@@ -383,7 +375,7 @@ static __always_inline struct task_st *cur_state(bool cache, const void *regs, _
 {
 	struct cpu_cur *c = cache ? cur_entry() : NULL;
 	__u32 gen = mark_gen, s;
-	struct task_ref *ref;
+	struct st_task_ref *ref;
 
 	if (c && c->key >> 1 == gen && cur_is(c, regs)) {
 		if (!(c->key & 1))
@@ -513,7 +505,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 {
 	struct cpu_cur *c = cur_entry();
 	__u32 gen = mark_gen, pslot = 0;
-	struct task_ref *nref, *pref;
+	struct st_task_ref *nref, *pref;
 	struct task_struct *other = NULL;
 	struct task_st *pts;
 	__u8 fl = 0, wait = ST_WAIT_UNKNOWN;
@@ -693,7 +685,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct ring_fork *e;
-	struct task_ref *ref;
+	struct st_task_ref *ref;
 
 	if (!traced(parent))
 		return 0;
@@ -755,7 +747,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		struct st_ring_hdr h;
 		struct st_exit x;
 	} *e;
-	struct task_ref *ref = traced(p);
+	struct st_task_ref *ref = traced(p);
 	struct cpu_cur *c = cur_entry();
 	__u8 fl = 0;
 

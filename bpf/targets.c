@@ -27,16 +27,12 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "st_bpf.h"
 #include "tracer.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
-
-struct task_init {		/* must match struct task_ref in stalltrace.bpf.c */
-	__u32 slot;		/* 0: the BPF side gives the task its state slot */
-	__u32 no_slot;
-};
 
 bool target__exited(pid_t pid)
 {
@@ -54,7 +50,7 @@ bool target__exited(pid_t pid)
 
 int target__mark(int map_fd, pid_t tid, bool thread)
 {
-	struct task_init v = { 0 };
+	struct st_task_ref v = { 0 };	/* the BPF side gives the task its slot */
 	int pfd, err = 0;
 
 	pfd = (int)syscall(SYS_pidfd_open, tid, thread ? PIDFD_THREAD : 0);

@@ -20,6 +20,20 @@ struct st_ring_hdr {
 	__u32 pad;
 };
 
+/*
+ * A traced task's entry in the programs' task storage.  The tracer writes it, zeroed,
+ * for each task it marks (attach mode, run mode's child); the programs create the
+ * entries of the tasks a traced one forks.
+ */
+struct st_task_ref {
+	__u32 slot;		/* in states[]; 0: none yet (taken at the thread's first event) */
+	__u32 no_slot;		/* REF_*: no slot will be taken */
+	/* the parent of a fork whose record found its ring full (0: none): the child's
+	 * first program that finds room writes the record */
+	__u32 late_ptid;
+	__u32 late_ppid;
+};
+
 /* Syscall classes (sc_class[nr]): what the BPF side records for each syscall. */
 #define SC_ON		(1u << 0)	/* record this syscall at all */
 #define SC_FD0		(1u << 1)	/* arg0 is an fd: its identity at exit */

@@ -112,6 +112,10 @@ exec 5>&-
 dump_ok "$TMP/att.zst" "$TMP/att.jsonl"
 check "attach mode: exact syscalls, forks, exits, renames, wakeups, zero drops" \
 	$PY tests/check_ctl.py "$TMP/att.jsonl" "$TMP/att.out" "$DATA" $N $M $K $T
+# a marked task's entry is the tracer's, whole: no fork written late where none dropped
+# (a short entry once left stack bytes there, and each worker read as forked by them)
+check "attach: no fork record late, no PROC drop" \
+	sh -c "! grep -q '\"late\":true' '$TMP/att.jsonl' && grep -q '\"type\":\"trailer\".*\"proc\":0,' '$TMP/att.jsonl'"
 check "attach: the read in flight at attach is marked no_entry" \
 	grep -q "\"tid\":$pid,.*\"name\":\"read\".*\"no_entry\":true" "$TMP/att.jsonl"
 check "attach: PROC record for the target with its command line" \
