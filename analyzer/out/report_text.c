@@ -168,8 +168,10 @@ static void loader(FILE *f, const struct an_trainer *tr)
 	const struct an_io *io = &tr->dl.io;
 
 	if (!tr->dl.nworkers && !tr->dl.wait_ns) {
-		fputs("\ndata loader  no workers: any data loading (num_workers=0) runs on the main "
-		      "thread and shows as compute\n", f);
+		/* a thread of the job's own may load (a prefetch thread over a queue): the
+		 * main thread's waits for it are its own waits, its CPU not the loop's */
+		fputs("\ndata loader  no worker processes (num_workers=0): data loading runs in "
+		      "the job's own threads; on the main thread it shows as compute\n", f);
 		return;
 	}
 	if (tr->dl.npools > 1)
