@@ -4069,6 +4069,85 @@ static bool not_gil(const struct thr *t, uint64_t uaddr)
 	return w && (uaddr + GIL_SPAN_BELOW < w || uaddr > w + GIL_SPAN_ABOVE);
 }
 
+/*
+ * Futex words of no condition variable or mutex: a Python lock's or semaphore's
+ * (glibc's sem_wait: FUTEX_WAIT_BITSET on CLOCK_REALTIME).  The others' words are
+ * those waited on otherwise: a monotonic FUTEX_WAIT_BITSET (pthread_cond_wait and
+ * _timedwait), FUTEX_WAIT (a mutex, a condition's group switch, libgomp's barriers):
+ * the GIL's among them, whose waiters seldom time out where its holder drops it
+ * often, so gil_word may never be learnt.  The most waited on are kept (tw_note).
+ *
+ * A wait on such a lock is no GIL wait: a loop fed by a thread of its own (a
+ * background prefetcher) that waits in queue.get() 0.37 of its window read as
+ * "waiting for CPython's GIL" where the GIL was never learnt.  And a lock handed over
+ * (a wake that woke its waiter, a wait a wake ended) marks a step of such a loop: its
+ * get() wakes the loader blocked in put() on a full queue, or waits for the loader's
+ * put() on an empty one, once a step, where the GIL's hand-offs come any number of
+ * times (attr__fx_handoff).
+ */
+static bool futex_wait_op(const struct st_ev_syscall *sc);
+
+#define TW_KNOWN	4
+#define TW_WORDS	(sizeof(((struct proc *)0)->tw_word) / sizeof(uint64_t))
+
+static bool near_word(uint64_t uaddr, uint64_t w)
+{
+	return uaddr + GIL_SPAN_BELOW >= w && uaddr <= w + GIL_SPAN_ABOVE;
+}
+
+static void tw_note(struct thr *t, const struct st_ev_syscall *sc)
+{
+	struct proc *p = t->proc;
+	uint32_t i, least = 0;
+
+	if (!p || !futex_wait_op(sc) || ((sc->futex.op & 0x7f) == 9 &&
+					 (sc->futex.op & FUTEX_CLOCK_REALTIME_)))
+		return;
+	for (i = 0; i < p->ntw; i++) {
+		if (p->tw_word[i] == sc->futex.uaddr) {
+			p->tw_n[i]++;
+			return;
+		}
+		if (p->tw_n[i] < p->tw_n[least])
+			least = i;
+	}
+	if (p->ntw < TW_WORDS)
+		least = p->ntw++;
+	p->tw_word[least] = sc->futex.uaddr;
+	p->tw_n[least] = 1;
+}
+
+static bool fx_no_cond(const struct proc *p, uint64_t uaddr)
+{
+	uint32_t most = 0;
+
+	if (!p || (p->gil_word && near_word(uaddr, p->gil_word)))
+		return false;
+	for (uint32_t i = 0; i < p->ntw; i++) {
+		if (near_word(uaddr, p->tw_word[i]))
+			return false;
+		most = p->tw_n[i] > most ? p->tw_n[i] : most;
+	}
+	/* the GIL's words are known once waited on a few times (a lock's timed wait,
+	 * the same call, is one of them until then) */
+	return p->gil_word || most >= TW_KNOWN;
+}
+
+static bool fx_lock_wait(const struct thr *t, const struct st_ev_syscall *sc)
+{
+	return (sc->present & ST_SC_FUTEX) && (sc->futex.op & 0x7f) == 9 &&
+	       (sc->futex.op & FUTEX_CLOCK_REALTIME_) && fx_no_cond(t->proc, sc->futex.uaddr);
+}
+
+bool attr__fx_handoff(const struct thr *t, const struct st_ev_syscall *sc)
+{
+	if (sc->b.nr != NR(futex) || !(sc->present & ST_SC_FUTEX))
+		return false;
+	if ((sc->futex.op & 0x7f) == 1)
+		return sc->b.ret > 0 && fx_no_cond(t->proc, sc->futex.uaddr);
+	return sc->b.ret == 0 && fx_lock_wait(t, sc);
+}
+
 /* Gives the syscall's identity to the off-CPU segments it covers. */
 static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64_t s, uint64_t e,
 		  struct covered *cv)
@@ -4109,7 +4188,8 @@ static void cover(struct an *a, struct thr *t, const struct st_event *ev, uint64
 			g->dev = sc->fd.dev;
 			g->ino = sc->fd.ino;
 		}
-		if ((sc->present & ST_SC_FUTEX) && not_gil(t, sc->futex.uaddr))
+		if ((sc->present & ST_SC_FUTEX) &&
+		    (not_gil(t, sc->futex.uaddr) || fx_lock_wait(t, sc)))
 			g->flags |= SEG_FX_OTHER;
 		/* a batch came through this fd: reads on it are arrivals from now on */
 		/*
@@ -4765,6 +4845,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 	if (t->put_ts >= s && t->put_ts < e && t->put_cpu && attr__cpu_at(t, e) > t->put_cpu)
 		t->put_cpu = attr__cpu_at(t, e);
 	if (futex_wait_op(sc)) {
+		tw_note(t, sc);
 		fx_wait(a, t, sc->futex.uaddr);
 		t->flags |= (sc->futex.op & 0x7f) == 9 ? TF_COND_WAIT : TF_PLAIN_WAIT;
 	}

@@ -1068,12 +1068,15 @@ static void on_probe(struct an *a, const struct st_event *ev)
  * writes to a file once a step and more often at each checkpoint: one signature for
  * both put a step boundary in every checkpoint's step (205 steps for 199 where a user's
  * script saved one every 25 steps).  Reads stay by kind: a loop reading its samples
- * from many files reads "a file" every step, no one file.
+ * from many files reads "a file" every step, no one file.  A futex wake that handed a
+ * lock or a queue to a waiting thread is apart from the GIL's (attr__fx_handoff).
  */
-static uint32_t period_sig(const struct st_ev_syscall *sc)
+static uint32_t period_sig(const struct thr *t, const struct st_ev_syscall *sc)
 {
 	uint32_t sig = sc->b.nr;
 
+	if (attr__fx_handoff(t, sc))
+		return sig | PER_FX_HANDOFF;
 	if (!(sc->present & ST_SC_FD))
 		return sig;
 	sig |= (uint32_t)sc->fd.kind << PER_KIND_SHIFT;
@@ -1101,7 +1104,7 @@ static void on_syscall(struct an *a, const struct st_event *ev)
 	wk__syscall_io(a, t, ev);
 	wk__file_call(a, t, ev);
 	if (period__watches(a, t))
-		period__event(a, t, period_sig(sc), ev->ts);
+		period__event(a, t, period_sig(t, sc), ev->ts);
 }
 
 /* A COST_PROG record: one program's runs and time, kept for the COST record after it. */

@@ -206,6 +206,8 @@ struct ident {
 #define PER_BLOCK	0x80000000u	/* a signature: blocked (| enum st_wait), not a syscall */
 #define PER_KIND_SHIFT	16		/* a syscall's signature: its fd's kind (4 bits) */
 #define PER_FILE_SHIFT	20		/* and for a write to a file, 8 bits of which */
+#define PER_FX_HANDOFF	(1u << 28)	/* a futex wake that woke a thread waiting on a word
+					 * not the GIL's: a lock or a queue handed over */
 
 #define PER_RING	8		/* >= PER_LAGS + 1, a power of two (a mask) */
 _Static_assert(PER_RING > PER_LAGS && !(PER_RING & (PER_RING - 1)), "PER_RING");
@@ -714,6 +716,11 @@ struct proc {
 	uint64_t out_ino;	/* the pipe its batches were read from (its loader's result queue) */
 	uint64_t wrote_ino;	/* the last pipe it wrote */
 	uint64_t gil_word;	/* CPython's GIL: its condition's futex word (0: not known; gil_word) */
+	/* the words its threads waited on most as a condition variable's or a mutex's
+	 * (the GIL's among them, known so before gil_word is): attr__fx_handoff */
+	uint64_t tw_word[16];
+	uint32_t tw_n[16];	/* waits on each */
+	uint32_t ntw;
 	/*
 	 * A loader's iter() creates its queues (pipes) before it forks its workers: the
 	 * first pipe its process created since it last forked a process or lost a child
@@ -1027,6 +1034,7 @@ void attr__fd(struct an *a, const struct st_event *ev);
 void attr__finalize(struct an *a, struct thr *t, bool all);
 void attr__become_logger(struct an *a, struct thr *t);
 bool attr__is_relay(const struct thr *t);
+bool attr__fx_handoff(const struct thr *t, const struct st_ev_syscall *sc);
 bool attr__relay_woke_sibling(const struct thr *t);
 int attr__classify(struct an *a, const struct thr *t, const struct seg *s);
 bool attr__file_call(unsigned nr, bool has_fd, uint8_t kind);

@@ -774,7 +774,9 @@ void period__name(const struct period_pick *pk, char *buf, size_t len)
 		return;
 	}
 	n = st_syscall_name(pk->sig & 0xffff);
-	if ((pk->sig >> PER_KIND_SHIFT) & 0xf)
+	if (pk->sig & PER_FX_HANDOFF)
+		snprintf(buf, len, "%s handing a lock over (no GIL)", n ? n : "syscall");
+	else if ((pk->sig >> PER_KIND_SHIFT) & 0xf)
 		snprintf(buf, len, "%s on a %s%s", n ? n : "syscall",
 			 st_fd_kind_name((pk->sig >> PER_KIND_SHIFT) & 0xf),
 			 pk->sig >> PER_FILE_SHIFT ? " (one file)" : "");
