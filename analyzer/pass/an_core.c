@@ -1068,8 +1068,9 @@ static void on_probe(struct an *a, const struct st_event *ev)
  * writes to a file once a step and more often at each checkpoint: one signature for
  * both put a step boundary in every checkpoint's step (205 steps for 199 where a user's
  * script saved one every 25 steps).  Reads stay by kind: a loop reading its samples
- * from many files reads "a file" every step, no one file.  A futex wake that handed a
- * lock or a queue to a waiting thread is apart from the GIL's (attr__fx_handoff).
+ * from many files reads "a file" every step, no one file.  A futex call that handed a
+ * Python lock over (a queue's, between a loop and its loader thread) is apart from the
+ * GIL's (attr__fx_handoff).
  */
 static uint32_t period_sig(const struct thr *t, const struct st_ev_syscall *sc)
 {

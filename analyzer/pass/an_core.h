@@ -206,8 +206,9 @@ struct ident {
 #define PER_BLOCK	0x80000000u	/* a signature: blocked (| enum st_wait), not a syscall */
 #define PER_KIND_SHIFT	16		/* a syscall's signature: its fd's kind (4 bits) */
 #define PER_FILE_SHIFT	20		/* and for a write to a file, 8 bits of which */
-#define PER_FX_HANDOFF	(1u << 28)	/* a futex wake that woke a thread waiting on a word
-					 * not the GIL's: a lock or a queue handed over */
+#define PER_FX_HANDOFF	(1u << 28)	/* a futex call that handed a Python lock over (a wake
+					 * that woke its waiter, a wait a wake ended) on a word
+					 * of no condition or mutex: attr__fx_handoff */
 
 #define PER_RING	8		/* >= PER_LAGS + 1, a power of two (a mask) */
 _Static_assert(PER_RING > PER_LAGS && !(PER_RING & (PER_RING - 1)), "PER_RING");
