@@ -4135,8 +4135,7 @@ static bool fx_no_cond(const struct proc *p, uint64_t uaddr)
 
 static bool fx_lock_wait(const struct thr *t, const struct st_ev_syscall *sc)
 {
-	return (sc->present & ST_SC_FUTEX) && (sc->futex.op & 0x7f) == 9 &&
-	       (sc->futex.op & FUTEX_CLOCK_REALTIME_) && fx_no_cond(t->proc, sc->futex.uaddr);
+	return py_lock_wait(t, sc) && fx_no_cond(t->proc, sc->futex.uaddr);
 }
 
 bool attr__fx_handoff(const struct thr *t, const struct st_ev_syscall *sc)
