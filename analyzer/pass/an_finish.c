@@ -370,6 +370,7 @@ static uint32_t boundaries(const struct an *a, struct an_trainer *tr, const stru
 	if (n >= 2) {
 		period__name(&a->o->period, tr->steps.pattern, sizeof(tr->steps.pattern));
 		tr->steps.pattern_per_step = a->o->period.lag;
+		tr->steps.pattern_handoff = a->o->period.sig & PER_FX_HANDOFF;
 		return n;
 	}
 	tr->steps.method = "none";

@@ -408,6 +408,34 @@ static void close_second(const struct an_trainer *tr, struct an_verdict *v, int 
 	       pct(tr->bd.frac[second]));
 }
 
+/*
+ * num_workers=0 with steps from the main thread's own pattern: where the data loading
+ * runs.  A loop that waits on its sibling threads' locks is likely fed by one of them
+ * (unless lock_advice() has just said so); a loop whose steps are a lock handed to or
+ * from a sibling is fed by that thread, though it never waits; otherwise the loading
+ * is the main thread's own (the network's advice says so where it fetches).
+ */
+static void nw0_advice(const struct an_trainer *tr, struct an_verdict *v, int best)
+{
+	if (sibling_locks(tr) >= SIBLING_FEED_MIN) {
+		if (strcmp(v->primary, "lock_contention") || gil_bound(tr) || team_bound(tr))
+			advise(v, "no DataLoader workers (num_workers=0), and the main thread waits "
+			       "%.0f%% of the time on locks or queues its sibling threads release or "
+			       "fill (not the GIL): where one of them loads the data (a threaded "
+			       "loader), that is the loop's wait for its batches; DataLoader workers "
+			       "(num_workers>0) would load them in processes, beside the GIL",
+			       pct(sibling_locks(tr)));
+	} else if (tr->steps.pattern_handoff)
+		advise(v, "no DataLoader workers (num_workers=0): each step hands a Python lock to "
+		       "a sibling thread or takes one from it: likely a thread that loads the data "
+		       "(a prefetch thread over a queue), under the main thread's GIL; DataLoader "
+		       "workers (num_workers>0) would load it in processes");
+	else if (!(best == CAT_OTHER && net_bound(tr)))
+		advise(v, "no DataLoader workers (num_workers=0): the data loading runs on the main "
+		       "thread, inside each step, and shows as compute; num_workers>0 would load the "
+		       "next batches in worker processes meanwhile");
+}
+
 static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdict *v, bool coll)
 {
 	int best = largest_wait(tr, coll, -1);
@@ -474,17 +502,8 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 	if (strcmp(v->primary, "compute"))
 		close_second(tr, v, best, coll);
 	pools_advice(tr, v);
-	if (!tr->dl.nworkers && tr->steps.pattern[0] && sibling_locks(tr) >= SIBLING_FEED_MIN)
-		advise(v, "no DataLoader workers (num_workers=0), and the main thread waits %.0f%% "
-		       "of the time on locks or queues its sibling threads release or fill (not "
-		       "the GIL): where one of them loads the data (a threaded loader), that is "
-		       "the loop's wait for its batches; DataLoader workers (num_workers>0) would "
-		       "load them in processes, beside the GIL", pct(sibling_locks(tr)));
-	else if (!tr->dl.nworkers && tr->steps.pattern[0] &&
-		 !(best == CAT_OTHER && net_bound(tr)))	/* (said with the network's) */
-		advise(v, "no DataLoader workers (num_workers=0): the data loading runs on the main "
-		       "thread, inside each step, and shows as compute; num_workers>0 would load the "
-		       "next batches in worker processes meanwhile");
+	if (!tr->dl.nworkers && tr->steps.pattern[0])
+		nw0_advice(tr, v, best);
 }
 
 /*

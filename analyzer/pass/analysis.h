@@ -94,7 +94,7 @@ struct an_verdict {
 	const char *primary;	/* dataloader_prep ... compute, other, collective_wait */
 	double fraction;	/* of the primary cause's wait (1 - waits for compute) */
 	char summary[384];
-	char advice[MAX_ADVICE][320];
+	char advice[MAX_ADVICE][512];	/* (the longest is about 330) */
 	int nadvice;
 };
 
@@ -133,6 +133,7 @@ struct an_trainer {
 					 * "relay_arrivals", "activity_period", "none" */
 		char pattern[48];	/* activity_period: what recurs ("clock_gettime") */
 		uint32_t pattern_per_step;	/* and how many times a step */
+		bool pattern_handoff;	/* it is a lock handed to or from a sibling thread */
 		/*
 		 * Batches taken from another loader than the steps' (a validation loop):
 		 * how many, in how many loops, the steps that held those loops (ns), and

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""gen_thread_loader.py [--old]: the events of
-tests/golden/analyze/nw0_thread_loader.txt, simulated: a num_workers=0 loop fed by a
+"""gen_thread_loader.py [--ahead] [--truth]: the events of
+tests/golden/analyze/nw0_thread_loader.txt (with --ahead, of nw0_thread_ahead.txt:
+the first 15 steps only, the loader ahead), simulated: a num_workers=0 loop fed by a
 prefetch thread of its own through a queue.Queue (prefetch_generator's
 BackgroundGenerator), its takes hand a Python lock over, and the GIL changes hands
 between them any number of times a step.  See the golden's comments."""
+import sys
 ev = []
 def E(ts, s): ev.append((round(ts, 4), len(ev), s.replace('TS', 'ts=%.4fms' % ts)))
 def sc(end, tid, rest, dur): E(end, 'syscall TS tid=%d %s dur=%dus' % (tid, rest, max(1, int(round(dur * 1000)))))
@@ -48,7 +50,7 @@ for k in range(15):
         ldr_blocked = None              # it runs on: slower from here
 # phase B: 15 steps of 30 ms from 1320 ms, the loader behind: each get() waits 8 ms
 # on the waiter's lock for the loader's put()
-for k in range(15, 30):
+for k in range(15, 15 if '--ahead' in sys.argv else 30):
     T = 1320.0 + 30.0 * (k - 15)
     E(T, 'switch TS cpu=0 prev=100 next=0 state=S wait=futex')
     sc(T + 8.0, LDR, 'name=futex ret=1 futex_uaddr=%#x futex_op=0x81 futex_val=1' % lock(k), 0.003)
@@ -63,6 +65,5 @@ print('proc ts=999ms pid=100 ppid=1 cmdline="python3 train.py"')
 for _, _, s in sorted(ev):
     print(s)
 print('trailer ts=1800ms')
-import sys
 if '--truth' in sys.argv:
     print('# takes', len(takes), 'first', takes[0], 'last', takes[-1], file=sys.stderr)
