@@ -3198,6 +3198,9 @@ bool attr__arrival(struct an *a, struct thr *t, uint64_t ts, bool direct, int ki
 		 */
 		if (l != t && (l->flags & TF_FEEDER))
 			continue;
+		/* nor a thread that has gone: it takes no batch (exited_relay, an_core.c) */
+		if (l != t && (l->flags & TF_EXITED))
+			continue;
 		if (l != t && (l->flags & TF_QUEUE_FED)) {
 			l->qf->relay = t->tid;
 			/*

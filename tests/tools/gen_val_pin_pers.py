@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""gen_val_pin_pers.py [--vary | --slow-resume] [--truth]: the events of
+"""gen_val_pin_pers.py [--vary | --joiner | --slow-resume] [--truth]: the events of
 tests/golden/analyze/val_pin_pers.txt, a validation loop after each training epoch, pin
 memory and persistent workers on both loaders (see its comments), simulated; --truth
 prints the loop's training takes and its validation takes instead.  --vary: those of
 val_vary_pin.txt, the validation loader's workers not persistent (a pool each loop,
-shut down at its end) and its loops of 3 and 6 batches.  --slow-resume: those of
+shut down at its end) and its loops of 3 and 6 batches.  --joiner: those of
+val_pin_joiner.txt, as --vary, and at each validation pool's shutdown a helper
+thread of the loop's process joins that pool's pin-memory thread, whose exit wakes it.  --slow-resume: those of
 val_pin_slow_resume.txt, the training pool's resume after the first validation loop
 with 0.5 ms of the loop's CPU between its two puts.
 
@@ -35,7 +37,8 @@ E(999.0, 'comm TS tid=999 pid=999 comm=other traced=0')
 E(999.0, 'switch TS cpu=0 prev=0 next=100 state=R')
 tr = Loader((102, 103), (200, 201), (81, 82), 77, 101, DT, (1, 3, 4))
 va = Loader((302, 303), (300, 301), (91, 92), 97, 304, DV, (5, 7, 8))
-VARY = '--vary' in sys.argv
+JOINER = '--joiner' in sys.argv
+VARY = '--vary' in sys.argv or JOINER
 SLOW = 0.5 if '--slow-resume' in sys.argv else 0.0
 takes, val_takes = [], []
 t = 1000.0
@@ -48,7 +51,8 @@ for e in range(EPOCHS):
         b = 310 + 10 * e
         va = Loader((b + 2, b + 3), (b, b + 1), (93 + 2 * e, 94 + 2 * e), 98 + e, b + 4, DV,
                     (5, 7, 8))
-        t = va.shutdown(loop(va, t, 3 * (e + 1), CV, val_takes, True, take))
+        t = va.shutdown(loop(va, t, 3 * (e + 1), CV, val_takes, True, take),
+                        joiner=b + 9 if JOINER else 0)
         continue
     came = None
     if e == 1:

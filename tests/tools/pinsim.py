@@ -77,14 +77,32 @@ class Loader:
         E(t - 0.15, 'switch TS cpu=%d prev=%d next=0 state=S wait=pipe' % (self.cpus[1], self.relay))
         self.relay_free = t - 0.15
 
-    def shutdown(self, t):
+    def shutdown(self, t, joiner=0):
         """the iterator shuts its pool down at t (StopIteration, or its end): the
         pin-memory thread stopped ((None, None) on the result queue: the loop's own
         write), None to each worker, the workers and threads gone; returns when the
-        loop goes on"""
+        loop goes on.  joiner: a helper thread of that tid, started by the loop, joins
+        the pin-memory thread (a futex wait on its tid's word), and the relay's exit
+        wakes it; then it exits too"""
         if self.relay:
             sc(t + 0.01, LOOP, 'name=write ret=8 fd=10 kind=pipe ino=%d' % self.R, 0.005)
+            if joiner:
+                c = self.cpus[1]
+                E(t + 0.02, 'fork TS parent=100 parent_pid=100 child=%d child_pid=100 thread=1 '
+                  'comm=python3' % joiner)
+                E(t + 0.03, 'switch TS cpu=%d prev=0 next=%d state=R' % (c + 1, joiner))
+                E(t + 0.05, 'switch TS cpu=%d prev=%d next=0 state=S wait=futex' % (c + 1, joiner))
+                E(t + 0.06, 'switch TS cpu=%d prev=0 next=%d state=R' % (c, self.relay))
+                E(t + 0.09, 'wakeup TS tid=%d waker=%d waker_pid=100 waker_traced=1 waker_cpu=%d'
+                  % (joiner, self.relay, c))
             E(t + 0.1, 'exit TS tid=%d pid=100' % self.relay)
+            if joiner:
+                E(t + 0.11, 'switch TS cpu=%d prev=%d next=0 state=X' % (c, self.relay))
+                E(t + 0.12, 'switch TS cpu=%d prev=0 next=%d state=R' % (c + 1, joiner))
+                sc(t + 0.13, joiner, 'name=futex ret=0 futex_uaddr=0x%x futex_op=0x80 futex_val=%d'
+                   % (0x7f00000f0000 + 0x1000 * self.relay, self.relay), 0.08)
+                E(t + 0.15, 'exit TS tid=%d pid=100' % joiner)
+                E(t + 0.16, 'switch TS cpu=%d prev=%d next=0 state=X' % (c + 1, joiner))
             t += 0.2
         for _ in self.W:
             t = self.put(t, False)
