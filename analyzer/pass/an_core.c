@@ -516,12 +516,15 @@ static bool exited_waker(struct an *a, const struct thr *t)
 }
 
 /*
- * t's relay wake came from a relay thread that has exited: its exit woke the thread
- * that joined it (the futex of its tid, cleared at exit), and brought no batch.  An
- * iterator's shutdown joins its pin-memory thread from a helper thread at times
- * (multiprocessing's queue feeder): read as the relay's batch, that helper became a
- * loop the relays feed, and the next iterators' batches were owed to it after it
- * had gone (pt_val_pin in a clean clone's CI: 43 steps for 118).
+ * t's relay wake came from a relay thread that has exited since: a lock it let go
+ * of on its way out (a join), no batch.  A helper thread of the loop's process
+ * (multiprocessing's queue feeder, started at a validation pool's shutdown) waited
+ * on a mutex the pool's pin-memory thread released as it exited: read as the relay's
+ * batch, the helper became a loop the relays feed, and the next iterators' batches
+ * were owed to it after it had gone (pt_val_pin in a clean clone's CI: 43 steps for
+ * 118).  Only for a thread not known fed yet: a loader thread's last put of an
+ * epoch (a BackgroundGenerator's) may wake its loop just before it exits, and the
+ * loop switch in after that.
  */
 static bool exited_relay(struct an *a, const struct thr *t)
 {
@@ -563,7 +566,8 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 		   (t->off_wait == ST_WAIT_OTHER || t->off_wait == ST_WAIT_UNKNOWN)) &&
 		 an__worker_woke(a, t, t->waker, t->waker_pid) && !exited_waker(a, t);
 	fed = t->wake_ts && ((direct && t->direct_arrivals < 3) ||
-			     ((t->flags & TF_RELAY_WAKE) && !exited_relay(a, t)));
+			     ((t->flags & TF_RELAY_WAKE) &&
+			      ((t->flags & (TF_RELAY_FED | TF_QUEUE_FED)) || !exited_relay(a, t))));
 	t->run = RS_ON;
 	t->since = ts;
 	t->race_ts = 0;
