@@ -278,8 +278,10 @@ static void j_io(struct jw *w, const struct an_io *io)
 	close_(w, '}');
 }
 
-static void j_main_io(struct jw *w, const struct an_io *io)
+static void j_main_io(struct jw *w, const struct an_trainer *tr)
 {
+	const struct an_io *io = &tr->main_io;
+
 	open_(w, "main_io", '{');
 	u64(w, "reads", io->reads);
 	u64(w, "read_bytes", io->read_bytes);
@@ -289,6 +291,9 @@ static void j_main_io(struct jw *w, const struct an_io *io)
 	u64(w, "write_bytes", io->write_bytes);
 	num(w, "write_p50_ms", io->wr_p50_ms);
 	num(w, "write_p99_ms", io->wr_p99_ms);
+	num(w, "write_wait_s", sec(tr->io_write_ns));
+	num(w, "read_wait_s", sec(tr->bd.ns[CAT_IO] > tr->io_write_ns ?
+				  tr->bd.ns[CAT_IO] - tr->io_write_ns : 0));
 	close_(w, '}');
 }
 
@@ -535,7 +540,7 @@ static void j_trainer_body(struct jw *w, const struct an_trainer *tr)
 	close_(w, '}');
 	j_steps(w, tr);
 	j_dataloader(w, tr);
-	j_main_io(w, &tr->main_io);
+	j_main_io(w, tr);
 	j_stalls(w, tr);
 	num(w, "wait_for_slowest_fraction", tr->wait_for_slowest);
 	boolean(w, "slowest", tr->slowest);

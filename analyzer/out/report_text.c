@@ -131,6 +131,12 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 	if (tr->net_ns)
 		fprintf(f, "  (of other_wait, %.3f s blocked on sockets: the network)\n",
 			(double)tr->net_ns / 1e9);
+	/* from 1% of the window, as the verdict's advice tells the two apart */
+	if (tr->bd.total && tr->bd.ns[CAT_IO] * 100 >= tr->bd.total)
+		fprintf(f, "  (of io_wait, %.3f s writing (checkpoints, logs), %.3f s reading (its "
+			"data: reads, page faults on mapped files, opens))\n",
+			(double)tr->io_write_ns / 1e9,
+			(double)(tr->bd.ns[CAT_IO] - tr->io_write_ns) / 1e9);
 	if (tr->wakelat_ns)
 		fprintf(f, "  (of the waits, %.3f s runnable after the wakeup, waiting for a CPU)\n",
 			(double)tr->wakelat_ns / 1e9);
@@ -171,7 +177,7 @@ static void loader(FILE *f, const struct an_trainer *tr)
 		/* a thread of the job's own may load (a prefetch thread over a queue): the
 		 * main thread's waits for it are its own waits, its CPU not the loop's */
 		fputs("\ndata loader  no worker processes (num_workers=0): data loading runs in "
-		      "the job's own threads; on the main thread it shows as compute\n", f);
+		      "the job's own threads; on the main thread it shows as compute, its reads as io_wait\n", f);
 		return;
 	}
 	if (tr->dl.npools > 1)

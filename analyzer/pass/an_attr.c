@@ -3366,6 +3366,12 @@ static void coll_track(struct thr *t, uint64_t s, uint64_t e, const struct seg *
 	t->coll_gap_end = e;
 }
 
+/* A file call that writes: its io_wait is a checkpoint's or a log's, not a read's. */
+static bool io_writes(unsigned nr)
+{
+	return st_syscall_class(nr) & (ST_SYSC_WRITE | ST_SYSC_SYNC);
+}
+
 /* How a piece is accounted: besides its category. */
 struct piece {
 	bool wakelat;	/* runnable after a wakeup */
@@ -3374,6 +3380,7 @@ struct piece {
 	bool gil;	/* a lock wait on CPython's GIL */
 	bool team;	/* a lock wait at the barrier of intra-op threads (team_wait) */
 	bool net;	/* an other_wait blocked in a call on a socket */
+	bool io_write;	/* an io_wait that writes (OVF_WRITE) */
 	bool in_dl;	/* under a loader overlay (a receipt, next()'s tail): in next() */
 	bool coll;	/* after a collective_wait */
 };
@@ -3427,6 +3434,8 @@ static inline __attribute__((always_inline)) void add(struct an *a, struct thr *
 		t->cum.team += e - s;
 	if (pc->net && cat == CAT_OTHER)
 		t->cum.net += e - s;
+	if (pc->io_write && cat == CAT_IO)
+		t->cum.io_write += e - s;
 	if (cat == CAT_DL && (wakelat || pc->preempted))
 		t->cum.dl_runq += e - s;
 	if (cat == CAT_CPU && wakelat && pc->coll)
@@ -3611,6 +3620,7 @@ static void account_overlaid(struct an *a, struct thr *t, uint64_t s, uint64_t e
 		if (cat != base) {
 			p.own = false;
 			p.gil = flags & OVF_GIL;
+			p.io_write = flags & OVF_WRITE;
 		}
 		account(a, t, s, next, cat, &p, sh, g);
 		s = next;
@@ -3874,6 +3884,7 @@ static void finalize_seg(struct an *a, struct thr *t, const struct seg *g)
 	pc.team = cat == CAT_LOCK && team_wait(a, g);
 	pc.gil = cat == CAT_LOCK && !pc.team && gil_wait(t, g);
 	pc.net = cat == CAT_OTHER && g->fdkind == ST_FD_SOCK;
+	pc.io_write = cat == CAT_IO && g->nr != SC_NONE && io_writes(g->nr);
 	if (cat == CAT_DL && (g->wk[0] | g->wk[1] | g->wk[2] | g->wk[3])) {
 		memcpy(sh.left, g->wk, sizeof(sh.left));
 		sh.len_left = g->end - g->start;
@@ -4647,7 +4658,7 @@ static void write_session(struct thr *t, const struct st_ev_syscall *sc, uint64_
 	if (!same || !(is_write_syscall(nr) || nr == NR(fsync) || nr == NR(fdatasync) ||
 		       nr == NR(close)))
 		return;
-	ovl_add(t, t->wr_start, e, CAT_IO);
+	ovl_add_f(t, t->wr_start, e, CAT_IO, OVF_WRITE);
 	/* a checkpoint ends with its fsync or close */
 	t->wr_end = is_write_syscall(nr) ? e : 0;
 }
@@ -4897,7 +4908,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		 * into it (DataLoader's index queues, trainsim's task pipes) */
 		ancestors_pipe(a, &a->task_fds, t, sc);
 	if (attr__file_call(sc->b.nr, has_fd, sc->fd.kind))
-		ovl_add(t, s, e, CAT_IO);
+		ovl_add_f(t, s, e, CAT_IO, io_writes(sc->b.nr) ? OVF_WRITE : 0);
 	batch_fd = has_fd && is_ipc(sc) && attr__is_read_syscall(sc->b.nr) &&
 		   (hmap_find(&a->feeder_fds, fd_key(t->pid, sc->fd.dev, sc->fd.ino)) ||
 		    (sc->fd.kind == ST_FD_PIPE && shared_with_child(a, t, sc)));

@@ -74,6 +74,7 @@ struct acc {
 	uint64_t gil_next;	/* of it, in the loader's next() (a wait begun there) */
 	uint64_t team;		/* ns of lock_wait at the barrier of its intra-op threads */
 	uint64_t net;		/* ns of other_wait blocked in a call on a socket */
+	uint64_t io_write;	/* ns of io_wait writing (OVF_WRITE, io_writes()) */
 	uint64_t dl_runq;	/* ns of dataloader_wait runnable without a CPU: after the
 				 * worker's wakeup, or preempted while receiving the batch */
 	uint64_t wakelat;	/* ns of it runnable after a wakeup, waiting for a CPU */
@@ -156,6 +157,8 @@ struct seg {
 /* A span whose on-CPU time belongs to a category: GPU sync probes, file syscalls. */
 #define OVF_ALL		(1u << 0)	/* relabels every piece, off CPU too (a lock chain) */
 #define OVF_GIL		(1u << 1)	/* a lock chain on CPython's GIL */
+#define OVF_WRITE	(1u << 2)	/* file I/O that writes: a write or sync call, a bulk
+					 * write session (a checkpoint) */
 
 struct ovl {
 	uint64_t s, e;

@@ -2298,6 +2298,7 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 	tr->gil_ns = w1->a.gil - w0->a.gil;
 	tr->team_ns = w1->a.team - w0->a.team;
 	tr->net_ns = w1->a.net - w0->a.net;
+	tr->io_write_ns = w1->a.io_write - w0->a.io_write;
 	tr->stolen_ns = w1->a.stolen - w0->a.stolen;
 	if (tr->bd.total && (double)tr->stolen_ns >= STOLEN_WARN * (double)tr->bd.total)
 		analysis__warn(res, "main thread %u: the hypervisor took %.1f%% of the window from it "

@@ -147,6 +147,12 @@ static void starved_advice(const struct an_result *res, const struct an_trainer 
 	       oth[0] ? "; " : "", oth);
 }
 
+/* Most of the main thread's io_wait reads (its data), not writes (a checkpoint, a log). */
+static bool io_reads(const struct an_trainer *tr)
+{
+	return 2 * tr->io_write_ns < tr->bd.ns[CAT_IO];
+}
+
 static void main_io_advice(const struct an_trainer *tr, struct an_verdict *v)
 {
 	const struct an_stall *s = tr->nstalls ? &tr->stalls[0] : NULL;
@@ -161,9 +167,20 @@ static void main_io_advice(const struct an_trainer *tr, struct an_verdict *v)
 		advise(v, "the main thread does its own file I/O %.0f%% of the time (longest: %s "
 		       "%.1f ms%s%s)", pct(tr->bd.frac[CAT_IO]), s->syscall ? s->syscall : "page fault",
 		       (double)s->s.dur / 1e6, s->path ? " on " : "", s->path ? s->path : "");
-	advise(v, "move checkpointing/logging off the training thread (asynchronous "
-	       "checkpoint, a writer thread or process), checkpoint less often, or write to "
-	       "faster local storage");
+	if (!io_reads(tr)) {
+		advise(v, "move checkpointing/logging off the training thread (asynchronous "
+		       "checkpoint, a writer thread or process), checkpoint less often, or write to "
+		       "faster local storage");
+		return;
+	}
+	advise(v, "it reads %.0f%% of the time (reads, page faults on mapped files, opens): "
+	       "its own data, loaded inside the steps; %s, or keep the data on faster local "
+	       "storage or in memory", pct((double)(tr->bd.ns[CAT_IO] - tr->io_write_ns) /
+					  (double)tr->bd.total),
+	       tr->dl.nworkers ? "load it in the DataLoader's workers (a Dataset's "
+				 "__getitem__), which read ahead of the steps" :
+				 "load it in DataLoader workers (num_workers>0), which read ahead "
+				 "of the steps");
 }
 
 /* What the main thread does in each wait category, for the summary line. */
@@ -413,7 +430,7 @@ static void close_second(const struct an_trainer *tr, struct an_verdict *v, int 
  * runs.  A loop that waits on its sibling threads' locks is likely fed by one of them
  * (unless lock_advice() has just said so); a loop whose steps are a lock handed to or
  * from a sibling is fed by that thread, though it never waits; otherwise the loading
- * is the main thread's own (the network's advice says so where it fetches).
+ * is the main thread's own (the network's or the reads' advice says so where it fetches or reads).
  */
 static void nw0_advice(const struct an_trainer *tr, struct an_verdict *v, int best)
 {
@@ -430,7 +447,8 @@ static void nw0_advice(const struct an_trainer *tr, struct an_verdict *v, int be
 		       "a sibling thread or takes one from it: likely a thread that loads the data "
 		       "(a prefetch thread over a queue), under the main thread's GIL; DataLoader "
 		       "workers (num_workers>0) would load it in processes");
-	else if (!(best == CAT_OTHER && net_bound(tr)))
+	else if (!(best == CAT_OTHER && net_bound(tr)) &&
+		 !(!strcmp(v->primary, "main_io") && io_reads(tr)))
 		advise(v, "no DataLoader workers (num_workers=0): the data loading runs on the main "
 		       "thread, inside each step, and shows as compute; num_workers>0 would load the "
 		       "next batches in worker processes meanwhile");

@@ -112,6 +112,7 @@ struct an_trainer {
 	uint64_t gil_ns;	/* of lock_wait, waiting for CPython's GIL */
 	uint64_t team_ns;	/* of lock_wait, at the barrier of its intra-op threads */
 	uint64_t net_ns;	/* of other_wait, blocked in a call on a socket */
+	uint64_t io_write_ns;	/* of io_wait, writing (a checkpoint, a log): the rest reads */
 	uint64_t stolen_ns;	/* of its time on the CPU, what the hypervisor took (steal) */
 	uint32_t gil_holder, gil_holder_pid;	/* who held it longest (0: none) */
 	char gil_holder_comm[ST_COMM_LEN];
