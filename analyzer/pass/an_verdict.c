@@ -3,6 +3,7 @@
  * The verdict: one primary cause for a trainer's main thread and advice that follows
  * from its numbers.  The rules and thresholds are documented in docs/analysis.md.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,9 +122,16 @@ static void fetch_advice(const struct an_trainer *tr, struct an_verdict *v)
 		return wait_advice(tr, v, tr->dl.network >= tr->dl.sleep);
 	if (io->hit_ratio >= 0)
 		snprintf(hit, sizeof(hit), "%.0f%%", pct(io->hit_ratio));
-	advise(v, "workers waited on storage %.0f%% of their busy time; read p50 %.2f ms, "
-	       "p99 %.2f ms, page cache hit %s, %.1f MB/s", pct(tr->dl.fetch), io->lat_p50_ms,
-	       io->lat_p99_ms, hit, io->read_mb_s);
+	/* no read call: the samples come in through page faults (np.memmap, an mmap'd file) */
+	if (!io->reads && io->blk_reqs)
+		advise(v, "workers waited on storage %.0f%% of their busy time, in page faults on "
+		       "mapped files (no read calls: np.memmap, mmap'd datasets): %" PRIu64 " block "
+		       "requests, p50 %.2f ms, p99 %.2f ms", pct(tr->dl.fetch), io->blk_reqs,
+		       io->blk_p50_ms, io->blk_p99_ms);
+	else
+		advise(v, "workers waited on storage %.0f%% of their busy time; read p50 %.2f ms, "
+		       "p99 %.2f ms, page cache hit %s, %.1f MB/s", pct(tr->dl.fetch),
+		       io->lat_p50_ms, io->lat_p99_ms, hit, io->read_mb_s);
 	if (io->hit_ratio >= 0 && io->hit_ratio < HIT_LOW)
 		advise(v, "cache or prefetch the dataset (local SSD, more page cache, a packed "
 		       "format read sequentially) or raise prefetch_factor/num_workers to overlap "
