@@ -438,7 +438,8 @@ static void close_second(const struct an_trainer *tr, struct an_verdict *v, int 
  * runs.  A loop that waits on its sibling threads' locks is likely fed by one of them
  * (unless lock_advice() has just said so); a loop whose steps are a lock handed to or
  * from a sibling is fed by that thread, though it never waits; otherwise the loading
- * is the main thread's own (the network's or the reads' advice says so where it fetches or reads).
+ * is the main thread's own (the network's or the reads' advice says so where it
+ * fetches or reads: no compute then).
  */
 static void nw0_advice(const struct an_trainer *tr, struct an_verdict *v, int best)
 {
