@@ -6,9 +6,10 @@ prints the loop's training takes and its validation takes instead.  --vary: thos
 val_vary_pin.txt, the validation loader's workers not persistent (a pool each loop,
 shut down at its end) and its loops of 3 and 6 batches.  --joiner: those of
 val_pin_joiner.txt, as --vary, and at each validation pool's shutdown a helper
-thread of the loop's process joins that pool's pin-memory thread, whose exit wakes it.  --slow-resume: those of
-val_pin_slow_resume.txt, the training pool's resume after the first validation loop
-with 0.5 ms of the loop's CPU between its two puts.
+thread of the loop's process waits for that pool's pin-memory thread, whose exit
+wakes it.  --slow-resume: those of val_pin_slow_resume.txt, the training pool's
+resume after the first validation loop with 0.5 ms of the loop's CPU between its two
+puts.
 
 Run mode.  Training: 2 workers (200, 201), prefetch 2 each, feeders 102, 103 (index
 pipes 81, 82), result pipe 77, pin-memory thread 101.  Validation: 2 workers (300,
