@@ -292,8 +292,7 @@ static void j_main_io(struct jw *w, const struct an_trainer *tr)
 	num(w, "write_p50_ms", io->wr_p50_ms);
 	num(w, "write_p99_ms", io->wr_p99_ms);
 	num(w, "write_wait_s", sec(tr->io_write_ns));
-	num(w, "read_wait_s", sec(tr->bd.ns[CAT_IO] > tr->io_write_ns ?
-				  tr->bd.ns[CAT_IO] - tr->io_write_ns : 0));
+	num(w, "read_wait_s", sec(an_io_read_ns(tr)));
 	close_(w, '}');
 }
 

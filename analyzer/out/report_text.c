@@ -136,7 +136,7 @@ static void breakdown(FILE *f, const struct an_trainer *tr)
 		fprintf(f, "  (of io_wait, %.3f s writing (checkpoints, logs), %.3f s reading (its "
 			"data: reads, page faults on mapped files, opens))\n",
 			(double)tr->io_write_ns / 1e9,
-			(double)(tr->bd.ns[CAT_IO] - tr->io_write_ns) / 1e9);
+			(double)an_io_read_ns(tr) / 1e9);
 	if (tr->wakelat_ns)
 		fprintf(f, "  (of the waits, %.3f s runnable after the wakeup, waiting for a CPU)\n",
 			(double)tr->wakelat_ns / 1e9);

@@ -4076,11 +4076,17 @@ struct covered {
 #define GIL_SPAN_BELOW	0x10
 #define GIL_SPAN_ABOVE	0x68
 
+/* uaddr is word w's, or of the block around it (a condition's words, its mutex) */
+static bool near_word(uint64_t uaddr, uint64_t w)
+{
+	return uaddr + GIL_SPAN_BELOW >= w && uaddr <= w + GIL_SPAN_ABOVE;
+}
+
 static bool not_gil(const struct thr *t, uint64_t uaddr)
 {
 	uint64_t w = t->proc ? t->proc->gil_word : 0;
 
-	return w && (uaddr + GIL_SPAN_BELOW < w || uaddr > w + GIL_SPAN_ABOVE);
+	return w && !near_word(uaddr, w);
 }
 
 /*
@@ -4103,11 +4109,6 @@ static bool futex_wait_op(const struct st_ev_syscall *sc);
 
 #define TW_KNOWN	4
 #define TW_WORDS	(sizeof(((struct proc *)0)->tw_word) / sizeof(uint64_t))
-
-static bool near_word(uint64_t uaddr, uint64_t w)
-{
-	return uaddr + GIL_SPAN_BELOW >= w && uaddr <= w + GIL_SPAN_ABOVE;
-}
 
 static void tw_note(struct thr *t, const struct st_ev_syscall *sc)
 {

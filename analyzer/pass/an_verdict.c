@@ -158,7 +158,7 @@ static void starved_advice(const struct an_result *res, const struct an_trainer 
 /* Most of the main thread's io_wait reads (its data), not writes (a checkpoint, a log). */
 static bool io_reads(const struct an_trainer *tr)
 {
-	return 2 * tr->io_write_ns < tr->bd.ns[CAT_IO];
+	return an_io_read_ns(tr) > tr->io_write_ns;
 }
 
 static void main_io_advice(const struct an_trainer *tr, struct an_verdict *v)
@@ -183,7 +183,7 @@ static void main_io_advice(const struct an_trainer *tr, struct an_verdict *v)
 	}
 	advise(v, "it reads %.0f%% of the time (reads, page faults on mapped files, opens): "
 	       "its own data, loaded inside the steps; %s, or keep the data on faster local "
-	       "storage or in memory", pct((double)(tr->bd.ns[CAT_IO] - tr->io_write_ns) /
+	       "storage or in memory", pct((double)an_io_read_ns(tr) /
 					  (double)tr->bd.total),
 	       tr->dl.nworkers ? "load it in the DataLoader's workers (a Dataset's "
 				 "__getitem__), which read ahead of the steps" :

@@ -231,6 +231,12 @@ struct an_trainer {
 	} coll;
 };
 
+/* The main thread's io_wait in reads, page faults and opens: all but its writing. */
+static inline uint64_t an_io_read_ns(const struct an_trainer *tr)
+{
+	return tr->bd.ns[CAT_IO] > tr->io_write_ns ? tr->bd.ns[CAT_IO] - tr->io_write_ns : 0;
+}
+
 /*
  * The main thread's time in next(): its dataloader_wait and the GIL waits inside
  * next() (in lock_wait).  Its time in collectives: collective_wait and the time
