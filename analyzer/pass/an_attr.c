@@ -25,7 +25,20 @@
 #define RX_CPU_NS	1000000ull	/* a receipt's calls are closer than this on CPU */
 #define RX_CPU_MAX_NS	5000000ull	/* ... or this, with only its own calls between (rx_call) */
 #define BURST_CPU_NS	200000ull	/* puts of one iterator's start are closer than this on CPU */
-#define NEXT_CPU_NS	200000ull	/* next()'s own code before it waits for a batch */
+/*
+ * next()'s own code before it polls for a batch, at least: a preemption that ended
+ * this close before the poll was inside next().  One further back may have ended in
+ * the loop's own code, right before it called next(): a loop whose compute ends at a
+ * deadline (a spin until a time, a GPU sync that spins until the device is done)
+ * calls next() a few us after such a preemption.  tok.py (DataLoader, 2 workers)
+ * beside busy --disk: from the job's call of next() to the poll, 61-152 us of CPU
+ * (median 96-128 in 4 runs); preemptions in next() ended 1-73 us before the poll
+ * where next() went straight to it; those in the spin 76-166 us.  With 200 us the
+ * report's time in next() was 0.537 for the job's 0.402 (0.322 for 0.245 attached);
+ * with 50 us, 0.396 and 0.239.  The preemptions inside next() this bound leaves out
+ * (3.8 of 425 ms there) are cpu_contention.
+ */
+#define NEXT_CPU_NS	50000ull
 /*
  * ... after a wait for the GIL there: taking the GIL over (its mutex, the signal to
  * the thread that dropped it) and handing it on at each call that releases it.  In 4
