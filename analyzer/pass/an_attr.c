@@ -4917,10 +4917,15 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		}
 	}
 	if (has_fd && sc->fd.kind == ST_FD_PIPE && sc->b.ret > 0 && attr__is_read_syscall(sc->b.nr) &&
-	    t->proc && t->proc->parent && !server)
+	    t->proc && t->proc->parent && !server) {
 		/* a worker read: its ancestors write the indices of the batches to load
 		 * into it (DataLoader's index queues, trainsim's task pipes) */
 		ancestors_pipe(a, &a->task_fds, t, sc);
+		an__served(a, t->proc, false);
+	}
+	if ((sc->b.nr == NR(accept) || sc->b.nr == NR(accept4)) && sc->b.ret >= 0 && t->proc &&
+	    t->proc->parent)
+		an__served(a, t->proc, true);
 	if (attr__file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add_f(t, s, e, CAT_IO, io_writes(sc->b.nr) ? OVF_WRITE : 0);
 	batch_fd = has_fd && is_ipc(sc) && attr__is_read_syscall(sc->b.nr) &&

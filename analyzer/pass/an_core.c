@@ -187,6 +187,8 @@ static bool mp_child(const char *cmdline)
  */
 static bool launched_of(const struct proc *p)
 {
+	if ((p->flags & (PF_SERVES | PF_TASKS | PF_MP_SAYS)) == PF_SERVES)
+		return true;
 	if (p->flags & PF_EXECED)
 		return p->argv ? !mp_child(p->argv) :
 		       !(an__is_python(p) && p->parent && an__is_python(p->parent));
@@ -280,6 +282,37 @@ void an__relaunch(struct an *a, struct proc *p)
 		return;
 	wk__launch_move(a, p, now);
 	p->flags ^= PF_LAUNCHED;
+}
+
+/*
+ * A process the job started with multiprocessing that serves connections (a metrics or
+ * tracking server, a feature server) runs its parent's interpreter like a DataLoader
+ * worker, but no loader's work: a user's script that logged each step over HTTP to
+ * such a server read "2 pools (re-created 1 time)", the server as a worker on the
+ * network all the time, and a prep-bound loader as dataloader_fetch.  A worker reads
+ * its tasks (an index queue: two reads of a pipe, its first message's header and
+ * body) before anything connects to it; the server read its spawn
+ * arguments once.  So a process that accepts a connection before it read tasks is a
+ * program the job launched (an__launched), until it reads tasks.  (A worker's
+ * resource sharer accepts each batch's fd fetches, after its tasks.  Attached, a
+ * worker's fetch may come first: it is such a server until its next task, idle
+ * meanwhile.  multiprocessing's forkserver accepts its requests: an__mp_server.)
+ * accepted: p accepted a connection; else it read a pipe.
+ */
+void an__served(struct an *a, struct proc *p, bool accepted)
+{
+	if (accepted) {
+		if (p->flags & (PF_SERVES | PF_TASKS))
+			return;
+		p->flags |= PF_SERVES;
+	} else {
+		if ((p->flags & PF_TASKS) || ++p->task_reads < 2)
+			return;
+		p->flags |= PF_TASKS;
+		if (!(p->flags & PF_SERVES))
+			return;
+	}
+	an__relaunch(a, p);
 }
 
 /* q works for its ancestor p: no launched program on the way up (a fork runs p's code). */

@@ -674,6 +674,8 @@ struct thr {
 #define PF_RELAYS	(1u << 9)	/* a thread of it, not its first, is a relay (attr__is_relay) */
 #define PF_GPU_DEV	(1u << 10)	/* it opened or held a GPU device (/dev/nvidia0, ...) */
 #define PF_MP_SAYS	(1u << 11)	/* its command line is multiprocessing's forkserver's */
+#define PF_SERVES	(1u << 12)	/* accepted a connection before it read tasks (an__served) */
+#define PF_TASKS	(1u << 13)	/* read tasks: two reads of pipes (an__served) */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;
@@ -717,6 +719,7 @@ struct proc {
 	uint64_t xsub_cum[NWS];
 	uint64_t fed_given;	/* wakes its threads gave to an ancestor's threads */
 	uint64_t msgs;		/* messages its threads wrote into pipes (a worker: batches) */
+	uint32_t task_reads;	/* its reads of pipes (up to 2: PF_TASKS, an__served) */
 	uint64_t out_ino;	/* the pipe its batches were read from (its loader's result queue) */
 	uint64_t wrote_ino;	/* the last pipe it wrote */
 	uint64_t gil_word;	/* CPython's GIL: its condition's futex word (0: not known; gil_word) */
@@ -996,6 +999,7 @@ bool an__launched(const struct proc *p);
 bool an__mp_server(const struct proc *p);
 struct proc *an__pool_owner(const struct proc *p);
 void an__relaunch(struct an *a, struct proc *p);
+void an__served(struct an *a, struct proc *p, bool accepted);
 bool an__is_worker(const struct proc *q, const struct proc *p);
 bool an__worker_woke(struct an *a, const struct thr *t, uint32_t waker_tid, uint32_t waker_pid);
 void an__event(struct an *a, const struct st_event *ev);

@@ -343,6 +343,21 @@ static void step_stats(struct an_trainer *tr, struct an_step *all, uint32_t n)
  * step, however close to the last (two workers' batches back to back, the second
  * taken from the cache after a short step): only arrivals, a batch in pieces, merge.
  */
+/*
+ * A take of a message from a server the job started (an__served): its first line (its
+ * port, on a multiprocessing queue) came before it accepted a connection, when it
+ * looked like a worker.  No step: a user's script's window began there, 0.65 s before
+ * its loader's first batch (the pool's start-up), with a step too many.
+ */
+static bool served_take(const struct an *a, const struct snap *s)
+{
+	const uint64_t *w = s->ld ? hmap_find(&a->pipe_writer, s->ld) : NULL;
+	const uint64_t *v = w ? hmap_find(&a->procs, (uint32_t)*w) : NULL;
+	const struct proc *q = v ? (const struct proc *)(uintptr_t)*v : NULL;
+
+	return q && (q->flags & (PF_SERVES | PF_TASKS)) == PF_SERVES;
+}
+
 static uint32_t boundaries(const struct an *a, struct an_trainer *tr, const struct thr *t,
 			   uint32_t *idx, uint64_t lo, uint64_t hi)
 {
@@ -354,6 +369,11 @@ static uint32_t boundaries(const struct an *a, struct an_trainer *tr, const stru
 	arrivals = collect(t, SNAP_OWN, idx, lo, hi);
 	tr->steps.method = "batch_takes";
 	n = collect(t, SNAP_TAKE, idx, lo, hi);
+	for (uint32_t i = 0, m = n; i < m; i++)
+		if (served_take(a, &t->snaps[idx[i]]))
+			n--;
+		else
+			idx[i - (m - n)] = idx[i];
 	/* (loaders zipped: a take of each a step, one the step's: zipped) */
 	if (n >= 2 && 2 * (uint64_t)n * (tr->steps.zip_loaders ? tr->steps.zip_loaders : 1) >= arrivals)
 		return n;
