@@ -4422,8 +4422,15 @@ void attr__fd(struct an *a, const struct st_event *ev)
 	uint64_t key = fd_key(0, ev->fd.dev, ev->fd.ino), *v;
 	struct pipe_holders *h;
 
-	/* a loader's queues are anonymous pipes; a named FIFO is something else's */
-	if (ev->fd.kind != ST_FD_PIPE || !ev->str || strncmp(ev->str, "pipe:[", 6))
+	/*
+	 * A loader's queues are anonymous pipes; a named FIFO is something else's, and so
+	 * is a pipe on a standard stream: the job's output (`python train.py 2>&1 | tee
+	 * log`), which its workers inherit.  Taken as shared with them, a progress line
+	 * the loop wrote there each step was a put: a user's script attached, 200 steps
+	 * for 100.
+	 */
+	if (ev->fd.kind != ST_FD_PIPE || !ev->str || strncmp(ev->str, "pipe:[", 6) ||
+	    (ev->fd.fd >= 0 && ev->fd.fd <= 2))
 		return;
 	if (!(v = hmap_find(&a->pipe_idx, key))) {
 		if (a->npipes == a->cappipes) {
