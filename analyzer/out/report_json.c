@@ -671,6 +671,11 @@ static void j_cpu(struct jw *w, const struct an_result *res)
 	num(w, "idle_cpus", m->idle_cpus);
 	num(w, "untraced_cpus_used", m->other_cpus);
 	num(w, "unseen_cpus", res->ncpus > m->seen_cpus ? res->ncpus - m->seen_cpus : 0);
+	u64(w, "job_ran_cpus", m->job_ran);
+	str(w, "job_cpu_list", m->job_cpu_list);
+	num(w, "job_cpus_idle", m->idle_inside);
+	num(w, "idle_outside_job_cpus", m->idle_outside);
+	boolean(w, "confined", m->confined);
 	u64(w, "start_ns", m->start);
 	u64(w, "end_ns", m->end);
 	u64(w, "untraced_processes", m->nprocs);

@@ -388,6 +388,11 @@ static void cpus(FILE *f, const struct an_result *res)
 	if (m->seen_cpus < res->ncpus)
 		fprintf(f, ", %.0f never seen", res->ncpus - m->seen_cpus);
 	fputc('\n', f);
+	if (m->confined)
+		fprintf(f, "  the job ran on CPU%s %s only (%u of %u), idle %.2f there, while %.2f "
+			"CPUs stood idle outside them: its CPU affinity (taskset, a cgroup cpuset, "
+			"the scheduler's allocation) confines it\n", m->job_ran == 1 ? "" : "s",
+			m->job_cpu_list, m->job_ran, res->ncpus, m->idle_inside, m->idle_outside);
 	for (uint32_t i = 0; i < m->ncomp; i++) {
 		fprintf(f, "  %-8u ", m->comp[i].pid ? m->comp[i].pid : m->comp[i].tid);
 		text_esc(f, m->comp[i].comm, ST_COMM_LEN);

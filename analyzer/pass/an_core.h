@@ -771,6 +771,7 @@ struct cpu_st {
 	uint64_t last_ts;	/* time of the last sample */
 	uint32_t last_tid;	/* the task on the CPU from then on (0: idle) */
 	bool last_traced, known;
+	uint64_t job_ns, idle_ns;	/* the job's time on it and its idle time, in the window */
 };
 
 /*

@@ -84,8 +84,9 @@ static uint64_t clipped(const struct an *a, uint64_t s, uint64_t e)
 	return hi > lo ? hi - lo : 0;
 }
 
-/* [s, e) of CPU time went to tid. */
-static void credit(struct an *a, uint64_t s, uint64_t e, uint32_t tid, bool traced)
+/* [s, e) of CPU time of cs went to tid. */
+static void credit(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, uint32_t tid,
+		   bool traced)
 {
 	struct machine *m = &a->m;
 	int k = !tid ? MC_IDLE : traced ? MC_JOB : MC_OTHER;
@@ -97,6 +98,10 @@ static void credit(struct an *a, uint64_t s, uint64_t e, uint32_t tid, bool trac
 		m->tl = tl_grid__new(&a->grid, NMC);
 	tl__add_span(&a->grid, m->tl, (unsigned)k, s, e);
 	m->ns[k] += clipped(a, s, e);
+	if (k == MC_JOB)
+		cs->job_ns += clipped(a, s, e);
+	else if (k == MC_IDLE)
+		cs->idle_ns += clipped(a, s, e);
 	if (o) {
 		tl__add_span(&a->grid, other_tl(a, o), OT_SAMPLED, s, e);
 		o->ns[OT_SAMPLED] += clipped(a, s, e);
@@ -149,16 +154,16 @@ static void sample(struct an *a, uint32_t c, uint64_t t, uint32_t before, bool b
 		return;
 	if (!cs->known) {
 		/* before the first sample: the task it names, from the trace start */
-		credit(a, a->start_ts, t, before, btraced);
+		credit(a, cs, a->start_ts, t, before, btraced);
 	} else if (cs->last_tid == before) {
-		credit(a, cs->last_ts, t, before, btraced);
+		credit(a, cs, cs->last_ts, t, before, btraced);
 	} else {
 		/* a switch between them not in the trace: when, if `before` says */
 		uint64_t mid = ran && ran < t - cs->last_ts ? t - ran :
 			       cs->last_ts + (t - cs->last_ts) / 2;
 
-		credit(a, cs->last_ts, mid, cs->last_tid, cs->last_traced);
-		credit(a, mid, t, before, btraced);
+		credit(a, cs, cs->last_ts, mid, cs->last_tid, cs->last_traced);
+		credit(a, cs, mid, t, before, btraced);
 	}
 	cs->known = true;
 	cs->last_ts = t;
@@ -203,7 +208,7 @@ void cpu__end(struct an *a)
 		struct cpu_st *cs = &a->m.cpu[c];
 
 		if (cs->known && a->end_ts > cs->last_ts)
-			credit(a, cs->last_ts, a->end_ts, cs->last_tid, cs->last_traced);
+			credit(a, cs, cs->last_ts, a->end_ts, cs->last_tid, cs->last_traced);
 	}
 }
 

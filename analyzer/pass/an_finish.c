@@ -1377,6 +1377,86 @@ static void competitors(struct an_result *res, uint64_t lo, uint64_t hi)
 	free(acc);
 }
 
+#define CONFINED_IDLE	0.5	/* CPUs idle outside the job's, at least, to call it confined */
+#define CONFINED_BUSY	0.1	/* of the job's CPUs, idle at most this share */
+#define CONFINED_WAIT	0.05	/* its main thread (workers) runnable this share, at least */
+
+/* "0-3,8": CPU numbers as ranges, cut with "..." where they do not fit */
+static void cpu_list(char *dst, size_t n, const bool *in, uint32_t ncpu)
+{
+	size_t len = 0;
+
+	dst[0] = '\0';
+	for (uint32_t c = 0; c < ncpu; c++) {
+		uint32_t e = c;
+		int w;
+
+		if (!in[c])
+			continue;
+		while (e + 1 < ncpu && in[e + 1])
+			e++;
+		w = e > c ? snprintf(dst + len, n - len, "%s%u-%u", len ? "," : "", c, e) :
+			    snprintf(dst + len, n - len, "%s%u", len ? "," : "", c);
+		if (w < 0 || (size_t)w >= n - len) {
+			snprintf(dst + (len < n - 4 ? len : n - 4), 4, "...");
+			return;
+		}
+		len += (size_t)w;
+		c = e;
+	}
+}
+
+/*
+ * The CPUs the job ran on, against the machine's.  A job confined to some of them
+ * (taskset, a cgroup cpuset, a scheduler's allocation: Slurm's --cpus-per-task) waits
+ * for a CPU while others stand idle, which the machine's idle time does not say: a
+ * user's script under taskset -c 0 (2 workers) read "reduce num_workers ... or pin
+ * the main thread" with 1 CPU of 2 idle.  Its spare CPUs are its own CPUs' idle time.
+ * Only what the samples show: a CPU the job left whose last sample named an untraced
+ * task is that task's for the rest of the trace, its idle time unseen (the same
+ * script under taskset -c 1: CPU 0's tail was the tracer's, 1 CPU of "other
+ * programs"), and the job is not called confined.  The job's own affinity mask, which
+ * the tracer does not record, would say it.
+ */
+static void job_cpus(struct an_result *res)
+{
+	struct an *a = &res->an;
+	struct an_machine *m = &res->mach;
+	uint64_t lo = a->win_from > a->start_ts ? a->win_from : a->start_ts;
+	uint64_t hi = a->win_to < a->end_ts ? a->win_to : a->end_ts, most = 0;
+	double span = hi > lo ? (double)(hi - lo) : 0, in = 0, out = 0;
+	uint32_t seen = 0;
+	bool waited = false, *ran = a->m.ncpu ? calloc(a->m.ncpu, sizeof(*ran)) : NULL;
+
+	if (!ran || span <= 0) {
+		free(ran);
+		return;
+	}
+	for (uint32_t c = 0; c < a->m.ncpu; c++)
+		if (a->m.cpu[c].job_ns > most)
+			most = a->m.cpu[c].job_ns;
+	for (uint32_t c = 0; most && c < a->m.ncpu; c++) {
+		const struct cpu_st *cs = &a->m.cpu[c];
+
+		if (!cs->known)
+			continue;
+		seen++;
+		ran[c] = 20 * cs->job_ns >= most;
+		m->job_ran += ran[c];
+		*(ran[c] ? &in : &out) += (double)cs->idle_ns;
+	}
+	cpu_list(m->job_cpu_list, sizeof(m->job_cpu_list), ran, a->m.ncpu);
+	m->idle_inside = in / span;
+	m->idle_outside = out / span;
+	/* and it waited for a CPU: a loop alone runs on one CPU, and needs no other */
+	for (uint32_t i = 0; i < res->ntr; i++)
+		waited |= res->tr[i].bd.frac[CAT_CPU] >= CONFINED_WAIT ||
+			  res->tr[i].dl.starved >= CONFINED_WAIT;
+	m->confined = waited && m->job_ran && m->job_ran < seen &&
+		      m->idle_outside >= CONFINED_IDLE && m->idle_inside <= CONFINED_BUSY * m->job_ran;
+	free(ran);
+}
+
 /*
  * The machine over [lo, hi): the CPUs idle, the job's and the others' (an_cpu.c),
  * and who the others were.  Spare CPUs are the idle ones; CPUs of which the trace has
@@ -1404,10 +1484,12 @@ static void machine(struct an_result *res, uint64_t lo, uint64_t hi)
 		res->mach.other_cpus = mach_ns(a, MC_OTHER, lo, hi) / len;
 	}
 	competitors(res, lo, hi);
+	job_cpus(res);
 	res->spare_cpus = res->mach.idle_cpus;
 	for (uint32_t i = 0; i < res->ntr; i++) {
 		res->tr[i].cpus_used = res->mach.job_cpus;
-		res->tr[i].spare_cpus = res->spare_cpus;
+		/* a confined job's: its own CPUs' (job_cpus) */
+		res->tr[i].spare_cpus = res->mach.confined ? res->mach.idle_inside : res->spare_cpus;
 		res->tr[i].ncpus = res->ncpus;
 	}
 }

@@ -78,12 +78,24 @@ static void prep_advice(const struct an_result *res, const struct an_trainer *tr
 		snprintf(pools, sizeof(pools), " (%u loaders, %u pools: %u processes)", nld,
 			 tr->dl.npools, tr->dl.nworkers);
 	advise(v, "%u worker%s%s busy %.0f%% on CPU (prep) while the main thread waited; "
-	       "%.2f CPUs idle%s%s", num_workers(tr), num_workers(tr) == 1 ? "" : "s", pools,
-	       pct(tr->dl.prep), spare, oth[0] ? "; " : "", oth);
-	if (tr->dl.starved > STARVED_MIN)
+	       "%.2f %s idle%s%s", num_workers(tr), num_workers(tr) == 1 ? "" : "s", pools,
+	       pct(tr->dl.prep), spare, res->mach.confined ? "of the job's CPUs" : "CPUs",
+	       oth[0] ? "; " : "", oth);
+	if (tr->dl.starved > STARVED_MIN && res->mach.confined)
+		advise(v, "workers were runnable but had no CPU %.0f%% of their busy time: the "
+		       "job's %u CPU%s full while %.2f stand idle outside them (its CPU "
+		       "affinity confines it: taskset, a cgroup cpuset, Slurm's --cpus-per-task); "
+		       "give it more CPUs, or make the transform cheaper", pct(tr->dl.starved),
+		       res->mach.job_ran, res->mach.job_ran == 1 ? " is" : "s are", res->mach.idle_outside);
+	else if (tr->dl.starved > STARVED_MIN)
 		advise(v, "workers were runnable but had no CPU %.0f%% of their busy time: the "
 		       "machine is out of CPU; more workers will not help, make the transform "
 		       "cheaper (or move it to the GPU)", pct(tr->dl.starved));
+	else if (spare < SPARE_CPU_MIN && res->mach.confined)
+		advise(v, "more workers will not help in the job's %u CPUs (%.2f idle there, %.2f "
+		       "idle outside them: its CPU affinity confines it): give it more CPUs, or "
+		       "make the per-sample transform cheaper", res->mach.job_ran, spare,
+		       res->mach.idle_outside);
 	else if (spare < SPARE_CPU_MIN)
 		advise(v, "more workers will not help (only %.2f CPUs idle): make the per-sample "
 		       "transform cheaper, cache decoded samples, or move augmentation to the GPU",
@@ -310,7 +322,13 @@ static void decide_rest(const struct an_result *res, const struct an_trainer *tr
 		advise(v, "the main thread is runnable but not running %.0f%% of the time%s: %.2f "
 		       "CPUs used by the traced job on %u%s%s", pct(runnable(tr)), inn,
 		       tr->cpus_used, tr->ncpus, oth[0] ? "; " : "", oth);
-		if (oth[0])
+		if (res->mach.confined)
+			advise(v, "the job ran on %u of %u CPUs while %.2f stood idle outside them: "
+			       "its CPU affinity (taskset, a cgroup cpuset, Slurm's --cpus-per-task) "
+			       "confines it; give it more CPUs, or fewer workers or intra-op threads "
+			       "to fit in %u", res->mach.job_ran, tr->ncpus, res->mach.idle_outside,
+			       res->mach.job_ran);
+		else if (oth[0])
 			advise(v, "stop or move the competing programs (or give the job its own "
 			       "CPUs: taskset, cgroups cpusets), then reduce num_workers or "
 			       "intra-op threads (torch.set_num_threads) if it is still short");
