@@ -1124,6 +1124,30 @@ static bool launched_by(const struct proc *q, const struct proc *p)
 	return q && q->parent == p && an__launched(q);
 }
 
+/*
+ * q, a descendant of p busy in the window, wrote no message into a pipe though it
+ * lived through most of the window while others did: no worker of its loader, a
+ * helper (an asynchronous checkpoint writer that multiprocessing started, fed by a
+ * queue; its reads wake p's queue feeder, a 12 MB state on a 64 KB pipe): a user's
+ * script read "pools 1 x3" for num_workers=2, the writer a worker with 0 batches.
+ * A loader whose workers hand over batches without pipes (shared memory and a
+ * futex) has none that wrote one: nobody is left out.
+ */
+static bool never_fed(const struct an *a, const struct an_trainer *tr, const struct proc *p,
+		      const struct proc *q)
+{
+	uint64_t s = q->first_ts > tr->win_start ? q->first_ts : tr->win_start;
+	uint64_t e = (q->flags & PF_EXITED) && q->last_ts < tr->win_end ? q->last_ts : tr->win_end;
+	const struct proc *o;
+
+	if (q->msgs || e <= s || 2 * (e - s) < tr->win_end - tr->win_start)
+		return false;
+	FOR_PROCS(a, o)
+		if (o != q && o->msgs && an__is_descendant(o, p))
+			return true;
+	return false;
+}
+
 static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p, uint64_t win)
 {
 	struct an *a = &res->an;
@@ -1138,7 +1162,7 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 		    an__mp_server(q) ||
 		    (!q->fed_given && !q->msgs &&
 		     (double)(q->own[WS_CPU] + q->own[WS_IO] + q->own[WS_NET]) <
-		     WORKER_BUSY * (double)win))
+		     WORKER_BUSY * (double)win) || never_fed(a, tr, p, q))
 			continue;
 		if (q->io)
 			add_io(&tr->dl.io, q->io);
