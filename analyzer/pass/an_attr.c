@@ -4931,7 +4931,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		an__served(a, t->proc, false);
 	}
 	if ((sc->b.nr == NR(accept) || sc->b.nr == NR(accept4)) && sc->b.ret >= 0 && t->proc &&
-	    t->proc->parent)
+	    t->proc->parent && (t->flags & TF_LEADER))
 		an__served(a, t->proc, true);
 	if (attr__file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add_f(t, s, e, CAT_IO, io_writes(sc->b.nr) ? OVF_WRITE : 0);

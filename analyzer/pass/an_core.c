@@ -291,13 +291,14 @@ void an__relaunch(struct an *a, struct proc *p)
  * such a server read "2 pools (re-created 1 time)", the server as a worker on the
  * network all the time, and a prep-bound loader as dataloader_fetch.  A worker reads
  * its tasks (an index queue: two reads of a pipe, its first message's header and
- * body) before anything connects to it; the server read its spawn
- * arguments once.  So a process that accepts a connection before it read tasks is a
- * program the job launched (an__launched), until it reads tasks.  (A worker's
- * resource sharer accepts each batch's fd fetches, after its tasks.  Attached, a
- * worker's fetch may come first: it is such a server until its next task, idle
- * meanwhile.  multiprocessing's forkserver accepts its requests: an__mp_server.)
- * accepted: p accepted a connection; else it read a pipe.
+ * body) before anything connects to it; the server read its spawn arguments once.
+ * So a process whose first thread accepts a connection before the process read tasks
+ * is a program the job launched (an__launched), until it reads tasks.  A worker's
+ * resource sharer, a thread of its own, accepts each batch's fd fetches: attached
+ * when a worker's last task came before the trace, that accept comes first, and the
+ * worker would be a server (and its batches no steps: served_take) to the end.
+ * (multiprocessing's forkserver accepts its requests: an__mp_server.)  accepted: p's
+ * first thread accepted a connection; else p read a pipe.
  */
 void an__served(struct an *a, struct proc *p, bool accepted)
 {
