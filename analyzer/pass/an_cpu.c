@@ -91,20 +91,22 @@ static void credit(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, uint
 	struct machine *m = &a->m;
 	int k = !tid ? MC_IDLE : traced ? MC_JOB : MC_OTHER;
 	struct other *o = k == MC_OTHER ? other_of(a, tid) : NULL;
+	uint64_t in;
 
 	if (e <= s)
 		return;
 	if (!m->tl)
 		m->tl = tl_grid__new(&a->grid, NMC);
 	tl__add_span(&a->grid, m->tl, (unsigned)k, s, e);
-	m->ns[k] += clipped(a, s, e);
+	in = clipped(a, s, e);
+	m->ns[k] += in;
 	if (k == MC_JOB)
-		cs->job_ns += clipped(a, s, e);
+		cs->job_ns += in;
 	else if (k == MC_IDLE)
-		cs->idle_ns += clipped(a, s, e);
+		cs->idle_ns += in;
 	if (o) {
 		tl__add_span(&a->grid, other_tl(a, o), OT_SAMPLED, s, e);
-		o->ns[OT_SAMPLED] += clipped(a, s, e);
+		o->ns[OT_SAMPLED] += in;
 		/* a span credited late: its part before the last reading is in that */
 		o->ns_out += clipped(a, s > o->rt_ts ? s : o->rt_ts, e);
 	}

@@ -1126,26 +1126,20 @@ static bool launched_by(const struct proc *q, const struct proc *p)
 
 /*
  * q, a descendant of p busy in the window, wrote no message into a pipe though it
- * lived through most of the window while others did: no worker of its loader, a
+ * lived through most of the window while others did (fed: some descendant of p wrote
+ * one): no worker of its loader, a
  * helper (an asynchronous checkpoint writer that multiprocessing started, fed by a
  * queue; its reads wake p's queue feeder, a 12 MB state on a 64 KB pipe): a user's
  * script read "pools 1 x3" for num_workers=2, the writer a worker with 0 batches.
  * A loader whose workers hand over batches without pipes (shared memory and a
  * futex) has none that wrote one: nobody is left out.
  */
-static bool never_fed(const struct an *a, const struct an_trainer *tr, const struct proc *p,
-		      const struct proc *q)
+static bool never_fed(const struct an_trainer *tr, const struct proc *q, bool fed)
 {
 	uint64_t s = q->first_ts > tr->win_start ? q->first_ts : tr->win_start;
 	uint64_t e = (q->flags & PF_EXITED) && q->last_ts < tr->win_end ? q->last_ts : tr->win_end;
-	const struct proc *o;
 
-	if (q->msgs || e <= s || 2 * (e - s) < tr->win_end - tr->win_start)
-		return false;
-	FOR_PROCS(a, o)
-		if (o != q && o->msgs && an__is_descendant(o, p))
-			return true;
-	return false;
+	return fed && !q->msgs && e > s && 2 * (e - s) >= tr->win_end - tr->win_start;
 }
 
 static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p, uint64_t win)
@@ -1154,7 +1148,10 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 	struct life *l = calloc(a->procs.cap + 1, sizeof(*l));
 	uint32_t n = 0;
 	struct proc *q;
+	bool fed = false;
 
+	FOR_PROCS(a, q)
+		fed |= p && q->msgs && an__is_descendant(q, p);
 	FOR_PROCS(a, q) {
 		struct an_worker *w;
 
@@ -1162,7 +1159,7 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 		    an__mp_server(q) ||
 		    (!q->fed_given && !q->msgs &&
 		     (double)(q->own[WS_CPU] + q->own[WS_IO] + q->own[WS_NET]) <
-		     WORKER_BUSY * (double)win) || never_fed(a, tr, p, q))
+		     WORKER_BUSY * (double)win) || never_fed(tr, q, fed))
 			continue;
 		if (q->io)
 			add_io(&tr->dl.io, q->io);
