@@ -416,12 +416,30 @@ void attr__become_logger(struct an *a, struct thr *t)
  * the switches in between: its CPU then comes from the slices closed since (a free
  * that ran 15.8 ms under load read as 0 ms of its own and 16 ms of next()'s tail).
  */
+/*
+ * Where t has run since: its switch in, or, running when the trace began (attached
+ * to a busy loop) and seen in its calls since, the trace start, as attr__close_cpu()
+ * will count it at its first switch out (0: off CPU, or not known).  A thread on an
+ * idle machine runs for seconds without one: its CPU stood still until then, and a
+ * loop without workers, attached, had no pattern of steps (pt_nw0 in a clean
+ * clone's CI: 0 steps for 150, the main thread switched out 4 times in 1.9 s).
+ */
+static uint64_t on_since(const struct thr *t)
+{
+	if (t->run == RS_ON)
+		return t->since;
+	if (t->run == RS_UNKNOWN && t->cum.syscalls && !(t->flags & TF_EXITED))
+		return t->since < t->fin_until ? t->fin_until : t->since;
+	return 0;
+}
+
 uint64_t attr__cpu_at(const struct thr *t, uint64_t ts)
 {
 	const struct cpu_slice *c;
+	uint64_t on = on_since(t);
 
-	if (t->run == RS_ON && ts >= t->since)
-		return t->oncpu + ts - t->since;
+	if (on && ts >= on)
+		return t->oncpu + ts - on;
 	for (uint32_t i = 0; i < t->nslices && i < CPU_SLICES; i++) {
 		c = &t->slices[(t->nslices - 1 - i) % CPU_SLICES];
 		if (ts >= c->e)
@@ -436,9 +454,10 @@ uint64_t attr__cpu_at(const struct thr *t, uint64_t ts)
 static uint64_t hist_cpu_at(const struct thr *t, uint64_t ts)
 {
 	const struct cpu_slice *c;
+	uint64_t on = on_since(t);
 
-	if (t->run == RS_ON && ts >= t->since)
-		return t->oncpu + ts - t->since;
+	if (on && ts >= on)
+		return t->oncpu + ts - on;
 	for (uint32_t i = 0; t->hist && i < t->nhist && i < CPU_HIST; i++) {
 		c = &t->hist[(t->nhist - 1 - i) % CPU_HIST];
 		if (ts >= c->e)
@@ -453,9 +472,10 @@ static uint64_t hist_cpu_at(const struct thr *t, uint64_t ts)
 static uint64_t hist_when(const struct thr *t, uint64_t cpu)
 {
 	const struct cpu_slice *c;
+	uint64_t on = on_since(t);
 
-	if (t->run == RS_ON && cpu >= t->oncpu)
-		return t->since + cpu - t->oncpu;
+	if (on && cpu >= t->oncpu)
+		return on + cpu - t->oncpu;
 	for (uint32_t i = 0; t->hist && i < t->nhist && i < CPU_HIST; i++) {
 		c = &t->hist[(t->nhist - 1 - i) % CPU_HIST];
 		if (cpu > c->before + c->e - c->s)

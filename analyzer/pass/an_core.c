@@ -1260,7 +1260,8 @@ void an__end(struct an *a)
 
 		if (!(t->flags & TF_EXITED)) {
 			attr__end(a, t, a->end_ts);
-			if (t->run == RS_ON)
+			/* (running since the start, seen in its calls: attr__cpu_at()) */
+			if (t->run == RS_ON || (t->run == RS_UNKNOWN && t->cum.syscalls))
 				attr__close_cpu(a, t, a->end_ts);
 			else if (t->run == RS_OFF)
 				attr__close_off(a, t, a->end_ts);
