@@ -101,6 +101,18 @@ static pid_t ppid_of(pid_t pid)
 	return ppid;
 }
 
+/* The state letter from /proc/PID/stat ('R', 'S', 'Z' ...), 0 when it is gone. */
+static char state_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	char st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
+		return 0;
+	return sscanf(p + 1, " %c", &st) == 1 ? st : 0;
+}
+
 /* The command line with NULs turned into spaces. */
 static void cmdline_of(pid_t pid, char *buf, size_t cap)
 {
@@ -260,24 +272,63 @@ static ssize_t env_read(pid_t pid, char *out, size_t *total_out)
 	return n < 0 ? -1 : (ssize_t)len;
 }
 
-#define ENV_RETRIES	3
-#define ENV_RETRY_US	100
+#define ENV_RETRY_US	100	/* the first wait for an exec to set up its image */
+#define ENV_WAIT_US	50000	/* at most this in all (a loaded machine's exec) */
+
+/*
+ * Is pid between the two halves of an exec: its new image has no arguments and no
+ * environment yet (both read as empty until the kernel has set them up), and it is
+ * alive?  A process exec'd with no environment (env -i) still has its arguments; a
+ * zombie or a kernel thread has neither, nor an executable.
+ */
+static bool in_exec(pid_t pid)
+{
+	char buf[PATH_MAX], path[64], st;
+
+	cmdline_of(pid, buf, sizeof(buf));
+	if (buf[0])
+		return false;
+	/* (a kernel thread, or a zombie, has no executable either) */
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (readlink(path, buf, sizeof(buf)) < 0)
+		return false;
+	st = state_of(pid);
+	return st && st != 'Z' && st != 'X';
+}
+
+/*
+ * While pid is in an exec, waits 0.1, 0.2, 0.4 ... ms (*waited: the us so far) and
+ * says to read again, ENV_WAIT_US at most in all: under load the two halves of an
+ * exec were more than 0.3 ms apart (t_tracer beside a busy machine: a process's ENV
+ * record said "no job keys").
+ */
+static bool exec_pending(pid_t pid, unsigned *waited)
+{
+	unsigned us = *waited ? *waited : ENV_RETRY_US;
+
+	if (*waited >= ENV_WAIT_US || !in_exec(pid))
+		return false;
+	usleep(us);
+	*waited += us;
+	return true;
+}
 
 void target__env(struct sink *s, pid_t pid, __u64 ts, __u8 flags)
 {
 	struct st_env e = { .pid = (__u32)pid };
 	char out[sizeof(env_keys) / sizeof(env_keys[0]) * (ENV_VAL_MAX + 32)];
 	size_t total = 0;
+	unsigned waited = 0;
 	ssize_t n;
 
 	/*
 	 * An environment reads as empty while its process is in its next exec (the new
 	 * image's is not set up yet): t_tracer's sh exec'd sleep as the tracer read sh's,
-	 * and its record said "no job keys".  Read again after that instant; a zombie, or
-	 * a process exec'd with no environment (env -i), costs the tracer 0.3 ms.
+	 * and its record said "no job keys".  Read again after that; a zombie, or a
+	 * process exec'd with no environment (env -i), is read once.
 	 */
-	for (int i = 0; (n = env_read(pid, out, &total)) >= 0 && !total && i < ENV_RETRIES; i++)
-		usleep(ENV_RETRY_US);
+	while ((n = env_read(pid, out, &total)) >= 0 && !total && exec_pending(pid, &waited))
+		;
 	if (n < 0)
 		flags |= ST_ENV_UNREADABLE;
 	sink__record(s, ts, ST_REC_ENV, flags, &e, sizeof(e), out, n > 0 ? (size_t)n : 0);
@@ -292,14 +343,13 @@ void target__env(struct sink *s, pid_t pid, __u64 ts, __u8 flags)
 void target__argv(struct sink *s, pid_t pid, __u64 ts)
 {
 	struct st_proc p = { .pid = (__u32)pid };
+	unsigned waited = 0;
 	char buf[4096];
 
 	/* empty while the process is in its next exec, as its environment (target__env) */
 	cmdline_of(pid, buf, sizeof(buf));
-	for (int i = 0; !buf[0] && i < ENV_RETRIES && !kill(pid, 0); i++) {
-		usleep(ENV_RETRY_US);
+	while (!buf[0] && exec_pending(pid, &waited))
 		cmdline_of(pid, buf, sizeof(buf));
-	}
 	if (!buf[0])
 		return;
 	p.ppid = (__u32)ppid_of(pid);
