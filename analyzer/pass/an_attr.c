@@ -551,6 +551,41 @@ static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	return s;
 }
 
+#define HELPER_ROUNDS	2	/* a reader silent while its siblings sent this many each */
+
+/*
+ * Does feeder (a queue feeder thread) write to a helper: a child of its process that
+ * reads its tasks from that queue and never wrote a message back, while its siblings
+ * wrote HELPER_ROUNDS each, and 2 more, since its first read?  A DataLoader worker
+ * answers each index with a batch before it reads the next.  An asynchronous
+ * checkpoint writer that multiprocessing started reads the job's state from a queue
+ * and answers nothing; made before the workers, the queue's pipe is open in them too
+ * and reads as an index queue shared with them at attach (attr__fd): each
+ * checkpoint's put took a batch, a step too many (a user's script attached, 88 steps
+ * for 80).  Run mode knows the queue once the writer reads it, and each later put took
+ * the batch of a step to come (no step too many, one misplaced a checkpoint).
+ */
+bool attr__helper_queue(struct an *a, uint32_t feeder)
+{
+	const struct thr *f = feeder ? an__find_thread(a, feeder) : NULL;
+	const uint64_t *v = f && f->feeds_key ? hmap_find(&a->task_fds, f->feeds_key) : NULL;
+	const struct proc *q = v && (*v & 1) ? an__find_proc(a, (uint32_t)(*v >> 1)) : NULL;
+	const struct proc *p = q ? q->parent : NULL;
+
+	return p && (q->flags & PF_TASKS) && !q->msgs &&
+	       p->kid_msgs - q->task_mark >= HELPER_ROUNDS * (uint64_t)p->kids_fed + 2;
+}
+
+/*
+ * s, a take of a batch received before the trace at t's put: the put's feeder, should
+ * its queue prove a helper's (an_finish.c)
+ */
+static void put_by(struct snap *s, const struct thr *t)
+{
+	if (s && s->kind == SNAP_TAKE)
+		s->feeder = t->put_feeder;
+}
+
 /*
  * A take from an epoch's cache (its tail), placed once the tail ended: a batch of the
  * loop that ended, though another loader's may have arrived since (an_finish.c, loaders).
@@ -1478,7 +1513,7 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts, bool exact)
 			return true;
 		}
 		t->pending = 1;
-		take(a, t, ts, false);
+		put_by(take(a, t, ts, false), t);
 		t->blind_takes = t->takes;
 		return true;
 	}
@@ -1895,7 +1930,7 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 	bool in_rx;
 
 	/* (a loop fed through a queue puts no index: queue_freed) */
-	if (t->flags & TF_QUEUE_FED)
+	if ((t->flags & TF_QUEUE_FED) || attr__helper_queue(a, t->put_feeder))
 		return;
 	put_switch(a, t, ts);
 
@@ -2108,7 +2143,7 @@ void attr__wake_known(struct an *a, struct thr *t)
  */
 static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 {
-	if (passes_on(t))
+	if (passes_on(t) || attr__helper_queue(a, t->put_feeder))
 		return;
 	put_switch(a, t, ts);
 	if (absorbed(t) || put_held(a, t, ts, false))
@@ -3810,6 +3845,15 @@ int attr__classify(struct an *a, const struct thr *t, const struct seg *g)
 		return CAT_GPU;
 	if (g->wrel != WREL_CHILD && g->wrel != WREL_RELAY && coll_wait(a, t, g, file))
 		return CAT_COLL;
+	/*
+	 * A wait for a connection is a server's, whoever connects: a process that puts
+	 * tensors into a queue (a checkpoint writer's) shares their fds through its
+	 * resource sharer, a thread of its own that accepts the reader's fetches.  A
+	 * child's connection is no batch: attached to such a job, the listener waited for
+	 * the data loader all the window, outscored the loop and was taken for it.
+	 */
+	if (has_sc && (g->nr == NR(accept) || g->nr == NR(accept4)))
+		return CAT_OTHER;
 	switch (g->wrel) {
 	case WREL_CHILD:
 	case WREL_RELAY:
@@ -4935,6 +4979,8 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		self_msg_write(a, key, feeder, shared, sc);
 		index_write(a, t, key, feeder, shared, e);
 		if (t->proc && t->proc->parent) {
+			t->proc->parent->kids_fed += !t->proc->msgs;
+			t->proc->parent->kid_msgs++;
 			t->proc->msgs++;
 			if (sc->fd.ino && (v = hmap_slot(&a->pipe_writer, sc->fd.ino)))
 				*v = t->pid;
@@ -4948,11 +4994,15 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		/* a worker read: its ancestors write the indices of the batches to load
 		 * into it (DataLoader's index queues, trainsim's task pipes) */
 		ancestors_pipe(a, &a->task_fds, t, sc);
+		if (!t->proc->task_reads)
+			t->proc->task_mark = t->proc->parent->kid_msgs;
 		an__served(a, t->proc, false);
 	}
-	if ((sc->b.nr == NR(accept) || sc->b.nr == NR(accept4)) && sc->b.ret >= 0 && t->proc &&
-	    t->proc->parent && (t->flags & TF_LEADER))
-		an__served(a, t->proc, true);
+	if ((sc->b.nr == NR(accept) || sc->b.nr == NR(accept4)) && sc->b.ret >= 0) {
+		t->flags |= TF_LISTENER;
+		if (t->proc && t->proc->parent && (t->flags & TF_LEADER))
+			an__served(a, t->proc, true);
+	}
 	if (attr__file_call(sc->b.nr, has_fd, sc->fd.kind))
 		ovl_add_f(t, s, e, CAT_IO, io_writes(sc->b.nr) ? OVF_WRITE : 0);
 	batch_fd = has_fd && is_ipc(sc) && attr__is_read_syscall(sc->b.nr) &&

@@ -595,7 +595,7 @@ static void switch_in(struct an *a, struct thr *t, uint64_t ts)
 	 * under load: a validation worker's wake 25 ms into its pool's start-up read as
 	 * its first batch, a step too many and the pool's third worker a pool of its own).
 	 */
-	direct = t->wake_ts && t->wrel == WREL_CHILD &&
+	direct = t->wake_ts && t->wrel == WREL_CHILD && !(t->flags & TF_LISTENER) &&
 		 !(t->off_state == ST_STATE_DISK &&
 		   (t->off_wait == ST_WAIT_OTHER || t->off_wait == ST_WAIT_UNKNOWN)) &&
 		 an__worker_woke(a, t, t->waker, t->waker_pid) && !exited_waker(a, t);
@@ -720,7 +720,8 @@ static void wake_apply(struct an *a, struct thr *t, const struct st_event *ev)
 	 * Until it runs, a woken thread still counts as what it was waiting for (the
 	 * latency after a disk wait is part of fetching): "starved" means preempted.
 	 */
-	if (rel == WREL_CHILD) {
+	/* (not a server's thread: a child that connects to it brings no batch) */
+	if (rel == WREL_CHILD && !(t->flags & TF_LISTENER)) {
 		t->fed_wakes++;
 		if (w && w->proc)
 			w->proc->fed_given++;

@@ -117,6 +117,8 @@ struct snap {
 	uint32_t ld;		/* SNAP_TAKE: its loader's result pipe (ld_ino's low bits; 0:
 				 * not known) */
 	uint32_t relay;		/* SNAP_TAKE of a loop a relay feeds: its loader's relay (tid) */
+	uint32_t feeder;	/* SNAP_TAKE of a batch from before the trace, at a put: the
+				 * queue feeder of that put (tid; attr__helper_queue) */
 	struct acc a;
 };
 
@@ -290,6 +292,8 @@ struct proc;
 					 * fills (a BackgroundGenerator): queue_freed() */
 #define TF_WK_SOCK	(1u << 14)	/* a worker's helper thread, blocked on a socket now */
 #define TF_WK_FUTEX	(1u << 15)	/* a worker's first thread, blocked on a futex now */
+#define TF_LISTENER	(1u << 16)	/* accepted a connection: a server's thread (a resource
+					 * sharer), whose wakes by children are no batches */
 
 /*
  * A loop fed through a Python queue (an_attr.c, queue_freed): its loader thread, the
@@ -720,6 +724,9 @@ struct proc {
 	uint64_t fed_given;	/* wakes its threads gave to an ancestor's threads */
 	uint64_t msgs;		/* messages its threads wrote into pipes (a worker: batches) */
 	uint32_t task_reads;	/* its reads of pipes (up to 2: PF_TASKS, an__served) */
+	uint64_t kid_msgs;	/* messages its children wrote (attr__helper_queue) */
+	uint32_t kids_fed;	/* children that wrote one */
+	uint64_t task_mark;	/* its parent's kid_msgs at its first read of a pipe */
 	uint64_t out_ino;	/* the pipe its batches were read from (its loader's result queue) */
 	uint64_t wrote_ino;	/* the last pipe it wrote */
 	uint64_t gil_word;	/* CPython's GIL: its condition's futex word (0: not known; gil_word) */
@@ -1033,6 +1040,7 @@ void attr__resumed(struct thr *t, uint64_t ts);
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts);
 bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool timer);
 uint64_t attr__cpu_at(const struct thr *t, uint64_t ts);
+bool attr__helper_queue(struct an *a, uint32_t feeder);
 void attr__end(struct an *a, struct thr *t, uint64_t ts);
 void attr__wake_known(struct an *a, struct thr *t);
 void attr__relay_woke(struct an *a, struct thr *t, const struct st_ev_syscall *sc);

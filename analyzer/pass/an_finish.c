@@ -358,7 +358,18 @@ static bool served_take(const struct an *a, const struct snap *s)
 	return q && (q->flags & (PF_SERVES | PF_TASKS)) == PF_SERVES;
 }
 
-static uint32_t boundaries(const struct an *a, struct an_trainer *tr, const struct thr *t,
+/*
+ * A take of a batch from before the trace, at the put of a queue feeder whose queue
+ * proved a helper's since (attr__helper_queue): the put came before its reader was
+ * known, and no batch was taken there (attached to a job with a checkpoint writer:
+ * its first checkpoint, a step too many).
+ */
+static bool helper_put(struct an *a, const struct snap *s)
+{
+	return s->feeder && attr__helper_queue(a, s->feeder);
+}
+
+static uint32_t boundaries(struct an *a, struct an_trainer *tr, const struct thr *t,
 			   uint32_t *idx, uint64_t lo, uint64_t hi)
 {
 	uint32_t n = collect(t, SNAP_STEP, idx, lo, hi), arrivals;
@@ -370,7 +381,7 @@ static uint32_t boundaries(const struct an *a, struct an_trainer *tr, const stru
 	tr->steps.method = "batch_takes";
 	n = collect(t, SNAP_TAKE, idx, lo, hi);
 	for (uint32_t i = 0, m = n; i < m; i++)
-		if (served_take(a, &t->snaps[idx[i]]))
+		if (served_take(a, &t->snaps[idx[i]]) || helper_put(a, &t->snaps[idx[i]]))
 			n--;
 		else
 			idx[i - (m - n)] = idx[i];
