@@ -577,13 +577,15 @@ bool attr__helper_queue(struct an *a, uint32_t feeder)
 }
 
 /*
- * s, a take of a batch received before the trace at t's put: the put's feeder, should
- * its queue prove a helper's (an_finish.c)
+ * s, a take at t's put (before: of a batch received before the trace): the put's
+ * feeder, should its queue prove a helper's (an_finish.c, helper_put)
  */
-static void put_by(struct snap *s, const struct thr *t)
+static void put_by(struct snap *s, const struct thr *t, bool before)
 {
-	if (s && s->kind == SNAP_TAKE)
+	if (s && s->kind == SNAP_TAKE) {
 		s->feeder = t->put_feeder;
+		s->before = before;
+	}
 }
 
 /*
@@ -1513,7 +1515,7 @@ static bool put_rules(struct an *a, struct thr *t, uint64_t ts, bool exact)
 			return true;
 		}
 		t->pending = 1;
-		put_by(take(a, t, ts, false), t);
+		put_by(take(a, t, ts, false), t, true);
 		t->blind_takes = t->takes;
 		return true;
 	}
@@ -1946,7 +1948,7 @@ static void put(struct an *a, struct thr *t, uint64_t ts, uint64_t cpu)
 		(gap <= RX_CPU_NS || (!t->rx_foreign && gap <= RX_CPU_MAX_NS));
 	if (t->rx_open && !in_rx)
 		ts = t->rx_end;
-	take(a, t, ts, in_rx);
+	put_by(take(a, t, ts, in_rx), t, false);
 }
 
 static void fx_put(struct an *a, struct thr *w, const struct st_ev_syscall *sc, bool own);
@@ -2158,7 +2160,7 @@ static void feeder_send(struct an *a, struct thr *t, uint64_t ts)
 	if (t->pending == 1 && t->in_relay)
 		return;
 	put_take(t);
-	take(a, t, t->rx_open ? t->rx_end : ts, false);
+	put_by(take(a, t, t->rx_open ? t->rx_end : ts, false), t, false);
 }
 
 

@@ -117,8 +117,9 @@ struct snap {
 	uint32_t ld;		/* SNAP_TAKE: its loader's result pipe (ld_ino's low bits; 0:
 				 * not known) */
 	uint32_t relay;		/* SNAP_TAKE of a loop a relay feeds: its loader's relay (tid) */
-	uint32_t feeder;	/* SNAP_TAKE of a batch from before the trace, at a put: the
-				 * queue feeder of that put (tid; attr__helper_queue) */
+	uint32_t feeder;	/* SNAP_TAKE at a put: the queue feeder of that put (tid;
+				 * attr__helper_queue) */
+	bool before;		/* ... of a batch from before the trace, none pending */
 	struct acc a;
 };
 

@@ -359,14 +359,26 @@ static bool served_take(const struct an *a, const struct snap *s)
 }
 
 /*
- * A take of a batch from before the trace, at the put of a queue feeder whose queue
- * proved a helper's since (attr__helper_queue): the put came before its reader was
- * known, and no batch was taken there (attached to a job with a checkpoint writer:
- * its first checkpoint, a step too many).
+ * Take i of m (idx: t's snapshots), at the put of a queue feeder whose queue proved a
+ * helper's since (attr__helper_queue): a put made before its reader was known.  Where
+ * no batch was pending, the take was of one from before the trace (a step too many);
+ * where one was, that batch was the next step's, whose put then found none and took
+ * one from before the trace in its turn: the helper's take goes where such a take
+ * comes after it (attached to a job with a checkpoint writer: its first checkpoint,
+ * 81 steps for 80, 121 for 120).  Run mode has no takes from before the trace: its
+ * takes stay, each counts a step.
  */
-static bool helper_put(struct an *a, const struct snap *s)
+static bool helper_put(struct an *a, const struct thr *t, const uint32_t *idx, uint32_t i,
+		       uint32_t m)
 {
-	return s->feeder && attr__helper_queue(a, s->feeder);
+	const struct snap *s = &t->snaps[idx[i]];
+
+	if (!s->feeder || !attr__helper_queue(a, s->feeder))
+		return false;
+	for (uint32_t j = i; j < m; j++)
+		if (t->snaps[idx[j]].before)
+			return true;
+	return false;
 }
 
 static uint32_t boundaries(struct an *a, struct an_trainer *tr, const struct thr *t,
@@ -381,7 +393,7 @@ static uint32_t boundaries(struct an *a, struct an_trainer *tr, const struct thr
 	tr->steps.method = "batch_takes";
 	n = collect(t, SNAP_TAKE, idx, lo, hi);
 	for (uint32_t i = 0, m = n; i < m; i++)
-		if (served_take(a, &t->snaps[idx[i]]) || helper_put(a, &t->snaps[idx[i]]))
+		if (served_take(a, &t->snaps[idx[i]]) || helper_put(a, t, idx, i, m))
 			n--;
 		else
 			idx[i - (m - n)] = idx[i];
