@@ -412,17 +412,12 @@ void attr__become_logger(struct an *a, struct thr *t)
 }
 
 /*
- * The thread's time on CPU up to ts.  A call's start is known only at its end, after
- * the switches in between: its CPU then comes from the slices closed since (a free
- * that ran 15.8 ms under load read as 0 ms of its own and 16 ms of next()'s tail).
- */
-/*
  * Where t has run since: its switch in, or, running when the trace began (attached
  * to a busy loop) and seen in its calls since, the trace start, as attr__close_cpu()
  * will count it at its first switch out (0: off CPU, or not known).  A thread on an
  * idle machine runs for seconds without one: its CPU stood still until then, and a
  * loop without workers, attached, had no pattern of steps (pt_nw0 in a clean
- * clone's CI: 0 steps for 150, the main thread switched out 4 times in 1.9 s).
+ * clone's CI: 0 steps for 150, the main thread switched out 4 times in 1.7 s).
  */
 static uint64_t on_since(const struct thr *t)
 {
@@ -433,6 +428,11 @@ static uint64_t on_since(const struct thr *t)
 	return 0;
 }
 
+/*
+ * The thread's time on CPU up to ts.  A call's start is known only at its end, after
+ * the switches in between: its CPU then comes from the slices closed since (a free
+ * that ran 15.8 ms under load read as 0 ms of its own and 16 ms of next()'s tail).
+ */
 uint64_t attr__cpu_at(const struct thr *t, uint64_t ts)
 {
 	const struct cpu_slice *c;
