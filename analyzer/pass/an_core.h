@@ -363,6 +363,7 @@ struct thr {
 	uint8_t run, off_state, wrel, wstate;
 	uint8_t off_wait;	/* enum st_wait of the current off period */
 	uint64_t since;		/* start of the current on/off period */
+	uint64_t back_at;	/* off: a call of it began here, the switch back not seen */
 	uint64_t stolen;	/* ns its switch out said were stolen, for attr__close_cpu */
 	/* its last ON_HIST periods on CPU, [on_from, on_to), on_next the oldest */
 	uint64_t on_from[ON_HIST], on_to[ON_HIST];
@@ -1041,6 +1042,17 @@ void attr__resumed(struct thr *t, uint64_t ts);
 void attr__feeder_woken(struct an *a, struct thr *f, struct thr *w, uint64_t ts);
 bool attr__gil_ack(const struct thr *f, const struct thr *w, uint64_t ts, bool timer);
 uint64_t attr__cpu_at(const struct thr *t, uint64_t ts);
+
+/*
+ * t's CPU time at ts for its periodic pattern (an_period.c): attr__cpu_at(), and past
+ * a call made where t read as off its CPU (back_at: the switch back was not seen), the
+ * time since that call's start.
+ */
+static inline uint64_t an__period_cpu(const struct thr *t, uint64_t ts)
+{
+	return t->back_at && ts >= t->back_at ? attr__cpu_at(t, t->back_at) + ts - t->back_at :
+	       attr__cpu_at(t, ts);
+}
 bool attr__helper_queue(struct an *a, uint32_t feeder);
 void attr__end(struct an *a, struct thr *t, uint64_t ts);
 void attr__wake_known(struct an *a, struct thr *t);

@@ -241,7 +241,7 @@ static void keep(struct an *a, struct thr *t, uint64_t ts)
 		a->per_seq = q;
 		a->per_cap = cap;
 	}
-	a->per_seq[a->per_n++] = attr__cpu_at(t, ts);
+	a->per_seq[a->per_n++] = an__period_cpu(t, ts);
 }
 
 #define BATCH_MIN_RUN	2	/* samples a batch at least (occurrences a step) */
@@ -504,7 +504,7 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 	}
 	if (!(s = sig_slot(t->per, sig)))
 		return;
-	c = attr__cpu_at(t, ts);
+	c = an__period_cpu(t, ts);
 	for (uint32_t k = 0; k < PER_LAGS && k < s->n; k++) {
 		uint64_t prev = s->last[(s->n - 1 - k) & (PER_RING - 1)];
 		uint16_t *h;
