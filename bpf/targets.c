@@ -356,6 +356,23 @@ void target__argv(struct sink *s, pid_t pid, __u64 ts)
 	sink__record(s, ts, ST_REC_PROC, ST_PROC_EXEC, &p, sizeof(p), buf, strlen(buf) + 1);
 }
 
+void target__affinity(struct sink *s, pid_t pid, __u64 ts)
+{
+	struct st_affinity af = { .tid = (__u32)pid, .pid = (__u32)pid };
+	static const char key[] = "\nCpus_allowed_list:";
+	char path[64], buf[4096], *v, *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !(v = strstr(buf, key)))
+		return;
+	v += sizeof(key) - 1;
+	v += strspn(v, " \t");
+	e = v + strcspn(v, "\n");
+	*e = '\0';
+	if (*v)
+		sink__record(s, ts, ST_REC_AFFINITY, 0, &af, sizeof(af), v, (size_t)(e - v) + 1);
+}
+
 void target__describe(struct sink *s, pid_t pid, const char *cmdline)
 {
 	struct st_proc p = { .pid = (__u32)pid };
@@ -380,6 +397,7 @@ void target__describe(struct sink *s, pid_t pid, const char *cmdline)
 	if (d)
 		closedir(d);
 	sink__record(s, ts, ST_REC_PROC, 0, &p, sizeof(p), cmdline, strlen(cmdline) + 1);
+	target__affinity(s, pid, ts);
 	describe_fds(s, pid, ts);
 	sink__add_proc(s, (__u32)pid);
 }

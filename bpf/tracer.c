@@ -790,9 +790,9 @@ static void count_probe(struct run *r, const struct st_ring_hdr *h, size_t len)
 }
 
 /*
- * An exec: read the process's identity (rank, job) from its new environment now,
- * while it runs; a process that exits within the ring's poll period is gone by
- * then and gets an ENV record saying so.
+ * An exec: read the process's identity (rank, job) from its new environment, its
+ * command line and its CPUs now, while it runs; a process that exits within the
+ * ring's poll period is gone by then and gets an ENV record saying so.
  */
 static void watch_exec(struct run *r, const struct st_ring_hdr *h, size_t len)
 {
@@ -801,6 +801,7 @@ static void watch_exec(struct run *r, const struct st_ring_hdr *h, size_t len)
 	if (h->type == ST_REC_EXEC && len >= sizeof(*h) + sizeof(*e)) {
 		target__env(r->sink, (pid_t)e->pid, h->ts, ST_ENV_EXEC);
 		target__argv(r->sink, (pid_t)e->pid, h->ts);
+		target__affinity(r->sink, (pid_t)e->pid, h->ts);
 	}
 }
 

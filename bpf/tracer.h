@@ -82,6 +82,8 @@ void target__runtimes(struct sink *s, bool end);
 void target__env(struct sink *s, pid_t pid, __u64 ts, __u8 flags);
 /* Queues a PROC record (ST_PROC_EXEC) for pid at ts: the command line it exec'd with. */
 void target__argv(struct sink *s, pid_t pid, __u64 ts);
+/* Queues an AFFINITY record for pid at ts: the CPUs it may run on (Cpus_allowed_list). */
+void target__affinity(struct sink *s, pid_t pid, __u64 ts);
 
 /* Who the command runs as, and who gets the trace (tracer run under sudo, --user). */
 struct target_user {

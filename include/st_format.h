@@ -51,6 +51,7 @@ enum st_rec_type {
 	ST_REC_ENV	= 26,	/* a process's identity from its environment (distributed rank) */
 	ST_REC_RELEASE	= 27,	/* run mode: the command, started, is let go by the tracer */
 	ST_REC_RUNTIME	= 28,	/* a task's CPU time so far, read when tracing starts and ends */
+	ST_REC_AFFINITY	= 29,	/* the CPUs a process may run on: at attach, start and exec */
 	ST_REC_SYSCALL	= 30,
 	ST_REC_BLOCK	= 31,
 	ST_REC_PCACHE	= 32,	/* page-cache fill outside a syscall (a fault) */
@@ -344,6 +345,19 @@ struct st_runtime {
 };
 
 /*
+ * ST_REC_AFFINITY: fixed part, then the CPUs the process's first thread may run on,
+ * as /proc/PID/status's Cpus_allowed_list says them ("0-3,8", NUL-terminated): its
+ * affinity mask within its cpuset (taskset, a cgroup cpuset, Slurm's binding).  Read
+ * for each process found at attach, for the command at start, and at every exec
+ * (`taskset -c 1 python train.py` sets it before the exec); a fork inherits it.  A
+ * later sched_setaffinity() of a running process is not seen.
+ */
+struct st_affinity {
+	__u32 tid;
+	__u32 pid;
+};
+
+/*
  * ST_REC_PROC: fixed part, then the command line (NUL-terminated, args space-separated).
  * A process found at attach; with ST_PROC_EXEC, the command line a traced process
  * exec'd with (the exec record has only the file), read from /proc/PID/cmdline when
@@ -562,6 +576,7 @@ ST_STATIC_SIZE(struct st_comm, 24);
 ST_STATIC_SIZE(struct st_proc, 16);
 ST_STATIC_SIZE(struct st_fd, 24);
 ST_STATIC_SIZE(struct st_env, 8);
+ST_STATIC_SIZE(struct st_affinity, 8);
 ST_STATIC_SIZE(struct st_release, 8);
 ST_STATIC_SIZE(struct st_syscall, 24);
 ST_STATIC_SIZE(struct st_sc_fd, 24);

@@ -120,6 +120,7 @@ struct st_event {
 		struct st_proc proc;
 		struct st_fd fd;
 		struct st_env env;
+		struct st_affinity aff;
 		struct st_release release;
 		struct st_ev_syscall sc;
 		struct st_block blk;
@@ -132,7 +133,8 @@ struct st_event {
 		struct st_cost_prog cost_prog;
 		__u8 fixed_raw[128];	/* any type's fixed part (struct st_rec_desc) */
 	};
-	/* exec file, proc cmdline, fd path, syscall path, probe library; NUL-terminated */
+	/* exec file, proc cmdline, fd path, syscall path, probe library, affinity's CPU
+	 * list; NUL-terminated */
 	const char *str;
 	const char *str2;	/* probe symbol */
 	const void *raw;	/* the payload as stored, for unknown types */

@@ -191,6 +191,30 @@ check "env at attach: the target's identity, read from /proc" grep -q \
 check "env at attach: the exec'd sleep gets its own record (same keys)" grep -q \
 	"\"type\":\"env\",.*\"at\":\"exec\",.*\"SLURM_JOB_ID\":\"812\"" "$TMP/envatt.jsonl"
 
+# --- the CPUs a process may use (AFFINITY records): at start, at every exec, at attach
+mine=$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status)
+"$TRACER" run -q -o "$TMP/aff.zst" -- taskset -c 0 sh -c 'exec sleep 0.05' 2>/dev/null
+dump_ok "$TMP/aff.zst" "$TMP/aff.jsonl"
+check "affinity: the command's at start (the tracer's own: $mine), then CPU 0 at each exec after taskset's" \
+	"$PY" - "$TMP/aff.jsonl" "$mine" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+aff = [e['cpus'] for e in ev if e['type'] == 'affinity']
+execs = [e for e in ev if e['type'] == 'exec']
+# taskset's own exec is read after it set the mask (the tracer reads /proc a moment later)
+ok = len(aff) == 1 + len(execs) == 4 and aff[0] == sys.argv[2] and aff[2:] == ['0', '0']
+ok = ok and aff[1] in ('0', sys.argv[2])
+sys.exit(0 if ok else print(aff, len(execs)) or 1)
+PY
+taskset -c 0 sleep 2 &
+apid=$!
+"$TRACER" attach -q -d 0.3 -o "$TMP/affatt.zst" "$apid" 2>/dev/null
+kill "$apid" 2>/dev/null
+wait "$apid" 2>/dev/null
+dump_ok "$TMP/affatt.zst" "$TMP/affatt.jsonl"
+check "affinity at attach: the target's, read from /proc (CPU 0)" grep -q \
+	"\"type\":\"affinity\",\"pid\":$apid,\"tid\":$apid,\"cpus\":\"0\"" "$TMP/affatt.jsonl"
+
 # --- attach to a tree that already has children and threads; stop after -d
 sh -c "echo \$\$ >'$TMP/tree.pid'; '$BUILD/tests/sysloop' 4000000000 2 >/dev/null & '$BUILD/tests/sysloop' 4000000000 >/dev/null & wait" &
 shpid=$!

@@ -105,6 +105,11 @@ static const struct st_field f_fd[] = {
 
 static const struct st_field f_release[] = { { 0 } };
 
+static const struct st_field f_affinity[] = {
+	STR("cpus", 0),
+	{ 0 },
+};
+
 static const struct st_field f_block[] = {
 	F("dev", struct st_block, dev, ST_F_DEV),
 	F("op", struct st_block, op, ST_F_BLKOP),
@@ -204,6 +209,8 @@ static const struct st_rec_desc descs[ST_REC_TYPE_MAX] = {
 			     ABOUT(struct st_release, tid, pid), .fields = f_release },
 	[ST_REC_RUNTIME] = { REC("runtime", struct st_runtime, 0, ST_KIND_MAX, 0),
 			     ABOUT(struct st_runtime, tid, pid), .fields = f_runtime },
+	[ST_REC_AFFINITY] = { REC("affinity", struct st_affinity, 1, ST_KIND_MAX, 0),
+			      ABOUT(struct st_affinity, tid, pid), .fields = f_affinity },
 	[ST_REC_SYSCALL] = { .name = "syscall", .kind = ST_KIND_SYSCALL, .group = ST_GROUP_SYSCALL },
 	[ST_REC_BLOCK] = { REC("block", struct st_block, 0, ST_KIND_BLOCK, ST_GROUP_BLOCK),
 			   .tid_at = AT(struct st_block, tid), .dur_at = AT(struct st_block, service),

@@ -676,6 +676,7 @@ static void j_cpu(struct jw *w, const struct an_result *res)
 	num(w, "job_cpus_idle", m->idle_inside);
 	num(w, "idle_outside_job_cpus", m->idle_outside);
 	boolean(w, "confined", m->confined);
+	boolean(w, "job_affinity", m->affinity);
 	u64(w, "start_ns", m->start);
 	u64(w, "end_ns", m->end);
 	u64(w, "untraced_processes", m->nprocs);

@@ -388,7 +388,12 @@ static void cpus(FILE *f, const struct an_result *res)
 	if (m->seen_cpus < res->ncpus)
 		fprintf(f, ", %.0f never seen", res->ncpus - m->seen_cpus);
 	fputc('\n', f);
-	if (m->confined)
+	if (m->confined && m->affinity)
+		fprintf(f, "  the job may run on CPU%s %s only (%u of %u): its CPU affinity (taskset, "
+			"a cgroup cpuset, the scheduler's allocation) confines it; idle %.2f there, "
+			"%.2f CPUs seen idle outside them\n", m->job_ran == 1 ? "" : "s",
+			m->job_cpu_list, m->job_ran, res->ncpus, m->idle_inside, m->idle_outside);
+	else if (m->confined)
 		fprintf(f, "  the job ran on CPU%s %s only (%u of %u), idle %.2f there, while %.2f "
 			"CPUs stood idle outside them: its CPU affinity (taskset, a cgroup cpuset, "
 			"the scheduler's allocation) confines it\n", m->job_ran == 1 ? "" : "s",

@@ -983,6 +983,17 @@ static void on_proc(struct an *a, const struct st_event *ev)
 	an__thread(a, p->pid, p->pid);
 }
 
+/* The CPUs a process may run on (its affinity, read at attach, start and exec). */
+static void on_affinity(struct an *a, const struct st_event *ev)
+{
+	struct proc *p = an__proc(a, ev->aff.pid);
+
+	if (!p || !ev->str)
+		return;
+	free(p->cpus);
+	p->cpus = strndup(ev->str, 1024);
+}
+
 static void on_exec(struct an *a, const struct st_event *ev)
 {
 	struct thr *t = an__thread(a, ev->exec.tid, ev->exec.pid), *old;
@@ -1239,6 +1250,7 @@ void an__event(struct an *a, const struct st_event *ev)
 	case ST_REC_EXIT: on_thread_exit(a, ev); break;
 	case ST_REC_COMM: on_comm(a, ev); break;
 	case ST_REC_PROC: on_proc(a, ev); break;
+	case ST_REC_AFFINITY: on_affinity(a, ev); break;
 	case ST_REC_FD:
 		file_path(a, an__proc(a, ev->fd.pid), ev->fd.dev, ev->fd.ino, ev->str);
 		attr__fd(a, ev);
@@ -1317,6 +1329,7 @@ void an__free(struct an *a)
 
 		free(p->cmdline);
 		free(p->argv);
+		free(p->cpus);
 		free(p->io);
 		free(p->id);
 		free(p);

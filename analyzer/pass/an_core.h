@@ -706,6 +706,7 @@ struct proc {
 	char comm[ST_COMM_LEN];
 	char *cmdline;
 	char *argv;		/* the command line of its exec in the trace, when read */
+	char *cpus;		/* the CPUs it may run on ("0-3,8"; NULL: not known) */
 	uint64_t argv_ts;	/* the instant of that exec (its record's) */
 	uint32_t flags, nthreads, nthreads_seen;
 	uint64_t first_ts, last_ts;

@@ -1450,6 +1450,56 @@ static void cpu_list(char *dst, size_t n, const bool *in, uint32_t ncpu)
 	}
 }
 
+/* Marks in[] the CPUs of list ("0-3,8", CPUs past ncpu left out); false: not a list. */
+static bool cpu_parse(const char *list, bool *in, uint32_t ncpu)
+{
+	const char *s = list;
+
+	while (*s) {
+		char *e;
+		unsigned long lo = strtoul(s, &e, 10), hi = lo;
+
+		if (e == s)
+			return false;
+		if (*e == '-') {
+			s = e + 1;
+			hi = strtoul(s, &e, 10);
+			if (e == s || hi < lo)
+				return false;
+		}
+		for (unsigned long c = lo; c <= hi && c < ncpu; c++)
+			in[c] = true;
+		if (*e && *e != ',')
+			return false;
+		s = *e ? e + 1 : e;
+	}
+	return true;
+}
+
+/*
+ * The CPUs the job's processes may run on: the union of the affinity records of its
+ * trainers and their descendants (a fork inherits its parent's), in allowed[]; false
+ * where the trace has none (a tracer that did not record them).
+ */
+static bool job_affinity(struct an_result *res, bool *allowed, uint32_t ncpu)
+{
+	struct an *a = &res->an;
+	const struct proc *p, *q;
+	bool any = false;
+
+	FOR_PROCS(a, p) {
+		bool mine = false;
+
+		if (!p->cpus)
+			continue;
+		for (uint32_t i = 0; i < res->ntr && !mine; i++)
+			mine = (q = an__find_proc(a, res->tr[i].pid)) && (q == p || an__is_descendant(p, q));
+		if (mine)
+			any |= cpu_parse(p->cpus, allowed, ncpu);
+	}
+	return any;
+}
+
 /*
  * The CPUs the job ran on, against the machine's.  A job confined to some of them
  * (taskset, a cgroup cpuset, a scheduler's allocation: Slurm's --cpus-per-task) waits
@@ -1459,8 +1509,10 @@ static void cpu_list(char *dst, size_t n, const bool *in, uint32_t ncpu)
  * Only what the samples show: a CPU the job left whose last sample named an untraced
  * task is that task's for the rest of the trace, its idle time unseen (the same
  * script under taskset -c 1: CPU 0's tail was the tracer's, 1 CPU of "other
- * programs"), and the job is not called confined.  The job's own affinity mask, which
- * the tracer does not record, would say it.
+ * programs"), and the job is not called confined.  So the job's own affinity decides
+ * where the trace has it (AFFINITY records): its CPUs are those it may run on, and it
+ * is confined where it waited for a CPU and may not run on all of them, whatever the
+ * others' samples say.
  */
 static void job_cpus(struct an_result *res)
 {
@@ -1479,14 +1531,19 @@ static void job_cpus(struct an_result *res)
 	for (uint32_t c = 0; c < a->m.ncpu; c++)
 		if (a->m.cpu[c].job_ns > most)
 			most = a->m.cpu[c].job_ns;
+	m->affinity = job_affinity(res, ran, a->m.ncpu);
 	for (uint32_t c = 0; most && c < a->m.ncpu; c++) {
 		const struct cpu_st *cs = &a->m.cpu[c];
 
+		if (m->affinity)
+			m->job_ran += ran[c];
 		if (!cs->known)
 			continue;
 		seen++;
-		ran[c] = 20 * cs->job_ns >= most;
-		m->job_ran += ran[c];
+		if (!m->affinity) {
+			ran[c] = 20 * cs->job_ns >= most;
+			m->job_ran += ran[c];
+		}
 		*(ran[c] ? &in : &out) += (double)cs->idle_ns;
 	}
 	cpu_list(m->job_cpu_list, sizeof(m->job_cpu_list), ran, a->m.ncpu);
@@ -1496,8 +1553,12 @@ static void job_cpus(struct an_result *res)
 	for (uint32_t i = 0; i < res->ntr; i++)
 		waited |= res->tr[i].bd.frac[CAT_CPU] >= CONFINED_WAIT ||
 			  res->tr[i].dl.starved >= CONFINED_WAIT;
-	m->confined = waited && m->job_ran && m->job_ran < seen &&
-		      m->idle_outside >= CONFINED_IDLE && m->idle_inside <= CONFINED_BUSY * m->job_ran;
+	if (m->affinity)
+		m->confined = waited && m->job_ran && m->job_ran < a->m.ncpu;
+	else
+		m->confined = waited && m->job_ran && m->job_ran < seen &&
+			      m->idle_outside >= CONFINED_IDLE &&
+			      m->idle_inside <= CONFINED_BUSY * m->job_ran;
 	free(ran);
 }
 

@@ -57,6 +57,23 @@ static void others(const struct an_result *res, char *buf, size_t n)
 		snprintf(buf + k, n - k, "%s)", m->nprocs > 3 ? ", ..." : "");
 }
 
+/*
+ * Why a confined job's CPUs are all it has: the others' idle time, or (its affinity
+ * in the trace) what it may run on, with the idle time seen outside.
+ */
+static const char *outside(const struct an_result *res, char *buf, size_t n)
+{
+	const struct an_machine *m = &res->mach;
+
+	if (m->affinity)
+		snprintf(buf, n, "all its CPU affinity allows (taskset, a cgroup cpuset, Slurm's "
+			 "--cpus-per-task; %.2f CPUs seen idle outside them)", m->idle_outside);
+	else
+		snprintf(buf, n, "while %.2f stand idle outside them (its CPU affinity confines "
+			 "it: taskset, a cgroup cpuset, Slurm's --cpus-per-task)", m->idle_outside);
+	return buf;
+}
+
 /* The loader's num_workers: its pools' size, where each epoch forks a new pool. */
 static uint32_t num_workers(const struct an_trainer *tr)
 {
@@ -67,7 +84,7 @@ static void prep_advice(const struct an_result *res, const struct an_trainer *tr
 			struct an_verdict *v)
 {
 	double spare = tr->spare_cpus;	/* of its own machine (a job spans several) */
-	char oth[200], pools[64] = "";
+	char oth[200], pools[64] = "", out[200];
 	uint32_t nld = tr->dl.npools - tr->dl.recreated;	/* loaders that made pools */
 
 	others(res, oth, sizeof(oth));
@@ -83,19 +100,17 @@ static void prep_advice(const struct an_result *res, const struct an_trainer *tr
 	       oth[0] ? "; " : "", oth);
 	if (tr->dl.starved > STARVED_MIN && res->mach.confined)
 		advise(v, "workers were runnable but had no CPU %.0f%% of their busy time: the "
-		       "job's %u CPU%s full while %.2f stand idle outside them (its CPU "
-		       "affinity confines it: taskset, a cgroup cpuset, Slurm's --cpus-per-task); "
-		       "give it more CPUs, or make the transform cheaper", pct(tr->dl.starved),
-		       res->mach.job_ran, res->mach.job_ran == 1 ? " is" : "s are", res->mach.idle_outside);
+		       "job's %u CPU%s full, %s; give it more CPUs, or make the transform cheaper",
+		       pct(tr->dl.starved), res->mach.job_ran, res->mach.job_ran == 1 ? " is" : "s are",
+		       outside(res, out, sizeof(out)));
 	else if (tr->dl.starved > STARVED_MIN)
 		advise(v, "workers were runnable but had no CPU %.0f%% of their busy time: the "
 		       "machine is out of CPU; more workers will not help, make the transform "
 		       "cheaper (or move it to the GPU)", pct(tr->dl.starved));
 	else if (spare < SPARE_CPU_MIN && res->mach.confined)
-		advise(v, "more workers will not help in the job's %u CPUs (%.2f idle there, %.2f "
-		       "idle outside them: its CPU affinity confines it): give it more CPUs, or "
-		       "make the per-sample transform cheaper", res->mach.job_ran, spare,
-		       res->mach.idle_outside);
+		advise(v, "more workers will not help in the job's %u CPUs (%.2f idle there; %s): "
+		       "give it more CPUs, or make the per-sample transform cheaper",
+		       res->mach.job_ran, spare, outside(res, out, sizeof(out)));
 	else if (spare < SPARE_CPU_MIN)
 		advise(v, "more workers will not help (only %.2f CPUs idle): make the per-sample "
 		       "transform cheaper, cache decoded samples, or move augmentation to the GPU",
@@ -299,7 +314,7 @@ static double runnable(const struct an_trainer *tr)
 static void decide_rest(const struct an_result *res, const struct an_trainer *tr,
 			struct an_verdict *v, int cat)
 {
-	char oth[200], inn[64] = "";
+	char oth[200], inn[64] = "", out[200];
 
 	switch (cat) {
 	case CAT_GPU:
@@ -323,11 +338,9 @@ static void decide_rest(const struct an_result *res, const struct an_trainer *tr
 		       "CPUs used by the traced job on %u%s%s", pct(runnable(tr)), inn,
 		       tr->cpus_used, tr->ncpus, oth[0] ? "; " : "", oth);
 		if (res->mach.confined)
-			advise(v, "the job ran on %u of %u CPUs while %.2f stood idle outside them: "
-			       "its CPU affinity (taskset, a cgroup cpuset, Slurm's --cpus-per-task) "
-			       "confines it; give it more CPUs, or fewer workers or intra-op threads "
-			       "to fit in %u", res->mach.job_ran, tr->ncpus, res->mach.idle_outside,
-			       res->mach.job_ran);
+			advise(v, "the job ran on %u of %u CPUs, %s; give it more CPUs, or fewer "
+			       "workers or intra-op threads to fit in %u", res->mach.job_ran,
+			       tr->ncpus, outside(res, out, sizeof(out)), res->mach.job_ran);
 		else if (oth[0])
 			advise(v, "stop or move the competing programs (or give the job its own "
 			       "CPUs: taskset, cgroups cpusets), then reduce num_workers or "

@@ -287,14 +287,16 @@ struct an_machine {
 	uint32_t ncomp;
 	struct an_competitor comp[MAX_COMPETITORS];
 	/*
-	 * The CPUs the job ran on (a CPU's share at least 1/20 of its busiest one's), their
-	 * idle time and the others', averaged over the trace (or --from/--to); confined:
-	 * it ran on fewer than the machine's while they stood idle (its CPU affinity).
+	 * The CPUs the job ran on (a CPU's share at least 1/20 of its busiest one's; where
+	 * the trace has its affinity, those it may run on), their idle time and the
+	 * others', averaged over the trace (or --from/--to); confined: it ran on fewer
+	 * than the machine's while they stood idle (its affinity known: may run on fewer).
 	 */
 	uint32_t job_ran;
 	char job_cpu_list[64];
 	double idle_inside, idle_outside;
 	bool confined;
+	bool affinity;		/* job_ran, job_cpu_list: the CPUs its affinity allows */
 };
 
 /*

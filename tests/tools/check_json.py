@@ -2,7 +2,8 @@
 """check_json.py EXPECT_FILE JSON_FILE: checks `#expect PATH VALUE` lines.
 
 PATH is dotted (trainers.1.main.tid), VALUE a number (equal within 1e-9, or within
-TOL with `~VALUE/TOL`), a string, true/false/null, or `len=N` for a list's length.
+TOL with `~VALUE/TOL`), a string ("1" in quotes: the string, not the number),
+true/false/null, or `len=N` for a list's length.
 Prints one line per check; exits 1 when any fails.
 """
 import json
@@ -22,8 +23,8 @@ def lookup(doc, path):
 def matches(got, want):
     if want.startswith("len="):
         return isinstance(got, list) and len(got) == int(want[4:])
-    if want in ("true", "false", "null"):
-        return got == json.loads(want)
+    if want in ("true", "false", "null") or (len(want) > 1 and want[0] == want[-1] == '"'):
+        return got == json.loads(want)  # ("1": the string, not the number)
     tol = 1e-9
     if want.startswith("~"):
         want, tol = want[1:].split("/")
