@@ -25,8 +25,9 @@ after --warmup-steps, a barrier and the attach gate):
   collective_wait_s  the main thread's time blocked (off CPU, not runnable) in
                      backward() (ddp) or in all_reduce() (explicit).  Both block
                      only on the collective: CPU autograd runs backward on the
-                     calling thread, and the thread's own CPU and run-queue time
-                     (schedstat, read before and after) are subtracted.
+                     calling thread, and the thread's own CPU time (its CPU
+                     clock) and run-queue time (schedstat), read before and
+                     after, are subtracted.
   collective_call_runq_s  that call's run-queue time (schedstat): its part after
                      the other ranks' data arrived is the rest of the time in
                      the collective a wait can show.
@@ -165,11 +166,19 @@ class Rank:
         return dist.all_reduce(t, async_op=True).get_future().then(lambda f: f.value()[0])
 
     def blocked(self, fn):
-        """Runs fn(); returns (wall ns, ns blocked: off CPU and not runnable, ns runnable)."""
-        s0, t0 = self.sched.read(), time.monotonic_ns()
+        """Runs fn(); returns (wall ns, ns blocked: off CPU and not runnable, ns runnable).
+
+        The CPU time is the thread's CPU clock, not schedstat's: schedstat shows a
+        running thread's CPU time as of its last tick or switch (HZ=250: up to 4 ms
+        old), and the read before the call, mid-run, lagged more than the one after
+        it, just after the wake: the blocked time came out short by a median 0.7 ms a
+        step (t_ddp fetch-attach: 0.517 of the window measured, 0.569 in the trace,
+        where the main thread's futex wait was 8.67 ms and the measure said 7.35).
+        The run-queue time is schedstat's: it changes only at a switch in."""
+        s0, c0, t0 = self.sched.read(), time.thread_time_ns(), time.monotonic_ns()
         fn()
-        t1, s1 = time.monotonic_ns(), self.sched.read()
-        return (t1 - t0, max(0, (t1 - t0) - (s1[0] - s0[0]) - (s1[1] - s0[1])),
+        t1, c1, s1 = time.monotonic_ns(), time.thread_time_ns(), self.sched.read()
+        return (t1 - t0, max(0, (t1 - t0) - (c1 - c0) - (s1[1] - s0[1])),
                 s1[1] - s0[1])
 
     def _allreduce(self):
