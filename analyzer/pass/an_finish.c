@@ -1485,18 +1485,24 @@ static bool job_affinity(struct an_result *res, bool *allowed, uint32_t ncpu)
 {
 	struct an *a = &res->an;
 	const struct proc *p, *q;
-	bool any = false;
+	bool any = false, *one = calloc(ncpu, sizeof(*one));
 
 	FOR_PROCS(a, p) {
 		bool mine = false;
 
-		if (!p->cpus)
+		if (!p->cpus || !one)
 			continue;
 		for (uint32_t i = 0; i < res->ntr && !mine; i++)
 			mine = (q = an__find_proc(a, res->tr[i].pid)) && (q == p || an__is_descendant(p, q));
-		if (mine)
-			any |= cpu_parse(p->cpus, allowed, ncpu);
+		memset(one, 0, ncpu * sizeof(*one));
+		/* (a list that does not parse, in a damaged trace, marks nothing) */
+		if (!mine || !cpu_parse(p->cpus, one, ncpu))
+			continue;
+		for (uint32_t c = 0; c < ncpu; c++)
+			allowed[c] |= one[c];
+		any = true;
 	}
+	free(one);
 	return any;
 }
 
