@@ -1246,6 +1246,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	entry = ts->sc_ts;
 	if (slot)
 		ts->sc_ts = 0;
+	nr = regs->orig_ax;
+	if (nr >= ST_NR_SYSCALLS)
+		return 0;
+	cls = sc_class[nr];
+	if (!(cls & SC_ON))
+		return 0;
 	/*
 	 * Its fork record, due late, found the ring still full (cur_state tried it first)
 	 * and this record may find room freed since: written, it would name no process (1
@@ -1256,12 +1262,6 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		drop(ST_KIND_SYSCALL);
 		return 0;
 	}
-	nr = regs->orig_ax;
-	if (nr >= ST_NR_SYSCALLS)
-		return 0;
-	cls = sc_class[nr];
-	if (!(cls & SC_ON))
-		return 0;
 	sc_fields(&o, regs, ret, cls, ts);
 	if (cls & (SC_PATH0 | SC_PATH1))
 		sc_emit_path(my_ring(), &o, (void *)((cls & SC_PATH0) ? regs->di : regs->si), tid,
