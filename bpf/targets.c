@@ -87,30 +87,34 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
 	return n;
 }
 
-/* The parent pid from /proc/PID/stat (after the last ')' of the command name). */
-static pid_t ppid_of(pid_t pid)
+/* /proc/PID/stat past the command name (after its last ')'), in buf; NULL: gone. */
+static const char *stat_tail(pid_t pid, char *buf, size_t cap)
 {
-	char path[64], buf[1024], *p;
-	int ppid;
+	char path[64], *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_file(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
-		return -1;
-	if (sscanf(p + 1, " %*c %d", &ppid) != 1)
-		return -1;
-	return ppid;
+	if (read_file(path, buf, cap) <= 0 || !(p = strrchr(buf, ')')))
+		return NULL;
+	return p + 1;
+}
+
+/* The parent pid from /proc/PID/stat. */
+static pid_t ppid_of(pid_t pid)
+{
+	char buf[1024];
+	const char *p = stat_tail(pid, buf, sizeof(buf));
+	int ppid;
+
+	return p && sscanf(p, " %*c %d", &ppid) == 1 ? ppid : -1;
 }
 
 /* The state letter from /proc/PID/stat ('R', 'S', 'Z' ...), 0 when it is gone. */
 static char state_of(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	char st;
+	char buf[1024], st;
+	const char *p = stat_tail(pid, buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_file(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
-		return 0;
-	return sscanf(p + 1, " %c", &st) == 1 ? st : 0;
+	return p && sscanf(p, " %c", &st) == 1 ? st : 0;
 }
 
 /* The command line with NULs turned into spaces. */
