@@ -277,6 +277,7 @@ static __always_inline void fork_late(struct task_struct *child, struct st_task_
  * switch program (--no-sched): then every program looks the task up.
  */
 struct cpu_cur {
+	struct st_cpu_idle idle;	/* first: the tracer reads it (idle_account) */
 	__u64 stack;		/* the task's kernel stack */
 	__u64 regs;		/* where its syscalls' pt_regs lie (0: not known yet) */
 	__u32 key;		/* mark_gen << 1 | traced, when the entry was made */
@@ -288,6 +289,7 @@ struct cpu_cur {
 	__u64 sw_in_sum;	/* and its se.prev_sum_exec_runtime: set when it was picked */
 	bool sw_in_ok;		/* both known */
 	bool late;		/* the task's fork record is still to be written */
+	__u64 sw_task;		/* the task the switch program last switched in here */
 };
 
 struct {
@@ -510,6 +512,62 @@ static __always_inline __u64 cpu_stolen(struct task_struct *t)
  */
 #define STOLEN_MIN_NS	20000ull
 
+/*
+ * This CPU's idle time so far (the tracer's IDLE records): exact from the first
+ * switch this program saw here, and the clock read only where the idle task is
+ * prev or next.  Not every switch shows (cur_cache above), so each one is checked
+ * against the task switched in last (skipped: prev is another):
+ * - the idle task leaves a CPU that, as far as shown, ran a task: it came in when
+ *   that task stopped, its last exec_start on the runqueue's task clock (where
+ *   it has not moved to another CPU since: else not counted);
+ * - a task leaves a CPU shown idle: idle ended when the task was picked, its time
+ *   since then before now.
+ * `from` is stored first: a reading between the two stores is short, never long.
+ */
+static __always_inline void idle_account(struct cpu_cur *cc, struct task_struct *prev,
+					 struct task_struct *next, bool skipped)
+{
+	struct st_cpu_idle *c = &cc->idle;
+	__u64 now, from = c->from, gap = 0, ran;
+	struct task_struct *last;
+	struct rq *rq;
+
+	if (c->since && prev->pid && next->pid && !from)
+		return;
+	now = bpf_ktime_get_ns();
+	if (!c->since) {
+		c->since = now;
+	} else if (!prev->pid && from) {
+		/* less the interrupts it served meanwhile, as the kernel counts idle */
+		ran = cpu_stolen(next);
+		ran = c->stolen && ran > c->stolen ? ran - c->stolen : 0;
+		gap = now - from > ran ? now - from - ran : 0;
+	} else if (!prev->pid && skipped) {
+		/* its entry not shown: since the task it followed stopped */
+		last = (struct task_struct *)cc->sw_task;
+		rq = (struct rq *)rq_of(next);
+		/* still this CPU's: its exec_start is on this runqueue's clock */
+		if (last && rq && BPF_CORE_READ(last, thread_info.cpu) == bpf_get_smp_processor_id()) {
+			ran = BPF_CORE_READ(rq, clock_task) - BPF_CORE_READ(last, se.exec_start);
+			gap = (__s64)ran > 0 ? ran : 0;
+		}
+	} else if (from && prev->pid) {
+		/* shown idle, but prev ran: from when it was picked, unseen */
+		ran = BPF_CORE_READ(prev, se.sum_exec_runtime) -
+		      BPF_CORE_READ(prev, se.prev_sum_exec_runtime);
+		gap = now - from > ran ? now - from - ran : 0;
+	}
+	/* never more than the time since this program last read the clock here */
+	if (c->clock && gap > now - c->clock)
+		gap = now - c->clock;
+	if (!next->pid)
+		c->stolen = cpu_stolen(prev);
+	c->from = next->pid ? 0 : now;
+	asm volatile("" ::: "memory");
+	c->ns += gap;
+	c->clock = now;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -560,7 +618,9 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			stolen = 0;
 	}
 	if (c) {
+		idle_account(c, prev, next, c->sw_stack != (__u64)prev->stack);
 		cur_set(c, gen, next, nref);
+		c->sw_task = (__u64)next;
 		c->sw_stack = (__u64)next->stack;
 		c->sw_in_ok = nref;
 		if (nref) {

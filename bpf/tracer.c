@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <linux/capability.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,7 @@
 
 #define REORDER_NS	(5ull * 1000 * 1000)	/* time order is restored within this window */
 #define POLL_NS		(10ull * 1000 * 1000)	/* ring polling period */
+#define IDLE_NS		(100ull * 1000 * 1000)	/* the CPUs' idle time is read this often */
 #define FLUSH_NS	(1000ull * 1000 * 1000)	/* a frame reaches the disk at least this often */
 #define SETTLE_NS	(5ull * 1000 * 1000 * 1000)	/* start-up wait for the probes, at most */
 
@@ -105,6 +107,9 @@ struct run {
 	int nice;		/* the consumer's own priority, restored after a boost */
 	bool boosted;
 	__u64 last_busy, boosts;
+	__u64 last_idle;	/* when the CPUs' idle time was last read */
+	__u64 *idle;		/* by CPU: the figure last written + 1 (0: none yet) */
+	void *idle_buf;		/* the per-CPU entries as the map gives them */
 	__u64 *probe_calls;	/* by probe id */
 	size_t nprobe_calls;
 	char *out_path;		/* where the trace is, once committed (else o.output) */
@@ -898,6 +903,82 @@ static void adapt_level(struct run *r, __u64 now)
 	st_writer__set_level(r->w, level);
 }
 
+/*
+ * Each CPU's idle time so far, from the switch program's per-CPU entries (its
+ * st_cpu_idle at their head): an IDLE record for each CPU whose figure changed since
+ * the last read, for all at the end.  Nothing without the switch program.
+ */
+static void idle_read(struct run *r, bool end)
+{
+	int fd = bpf_map__fd(r->skel->maps.cpu_cur), ncpu = libbpf_num_possible_cpus();
+	size_t stride = (bpf_map__value_size(r->skel->maps.cpu_cur) + 7) & ~(size_t)7;
+	__u32 zero = 0;
+	__u64 now;
+
+	if (!r->skel->rodata->cur_cache || ncpu <= 0)
+		return;
+	if (!r->idle) {
+		r->idle_buf = calloc((size_t)ncpu, stride);
+		r->idle = calloc((size_t)ncpu, sizeof(*r->idle));
+		if (!r->idle_buf || !r->idle) {
+			free(r->idle_buf);
+			free(r->idle);
+			r->idle_buf = r->idle = NULL;
+			return;
+		}
+	}
+	/* the time first: an idle period begun after it adds nothing */
+	now = now_ns();
+	r->last_idle = now;
+	if (bpf_map_lookup_elem(fd, &zero, r->idle_buf))
+		return;
+	for (int c = 0; c < ncpu; c++) {
+		struct st_cpu_idle v;
+		struct st_idle rec = { .cpu = (__u32)c };
+
+		memcpy(&v, (char *)r->idle_buf + (size_t)c * stride, sizeof(v));
+		if (!v.since || v.since > now)
+			continue;
+		rec.since = v.since;
+		rec.idle = v.ns + (v.from && v.from < now ? now - v.from : 0);
+		/* never less than written before (a read between two stores), nor more
+		 * than the time since counting began */
+		if (r->idle[c] && rec.idle < r->idle[c] - 1)
+			rec.idle = r->idle[c] - 1;
+		if (rec.idle > now - v.since)
+			rec.idle = now - v.since;
+		if (r->idle[c] == rec.idle + 1 && !end)
+			continue;
+		r->idle[c] = rec.idle + 1;
+		sink__record(r->sink, now, ST_REC_IDLE, 0, &rec, sizeof(rec), NULL, 0);
+	}
+}
+
+/*
+ * The first readings, before the job runs: each CPU counts its idle time from its
+ * first switch that the program saw, and a CPU idle since before the trace makes
+ * none.  So the tracer runs a moment on each CPU it may use (a migration: a switch
+ * there), then reads them all.
+ */
+static void idle_start(struct run *r)
+{
+	cpu_set_t mine, one;
+
+	if (!r->skel->rodata->cur_cache)
+		return;
+	if (!sched_getaffinity(0, sizeof(mine), &mine)) {
+		for (int c = 0; c < CPU_SETSIZE; c++) {
+			if (!CPU_ISSET(c, &mine))
+				continue;
+			CPU_ZERO(&one);
+			CPU_SET(c, &one);
+			sched_setaffinity(0, sizeof(one), &one);
+		}
+		sched_setaffinity(0, sizeof(mine), &mine);
+	}
+	idle_read(r, true);
+}
+
 static int flush_frame(struct run *r, __u64 ts)
 {
 	struct st_drops d;
@@ -1025,6 +1106,8 @@ static int trace_loop(struct run *r)
 			break;
 		adapt_level(r, now);
 		cost__tick(r->cost, now);
+		if (now - r->last_idle >= IDLE_NS)
+			idle_read(r, false);
 		if (now - r->last_flush >= FLUSH_NS) {
 			if ((err = flush_frame(r, horizon)))
 				break;
@@ -1096,6 +1179,8 @@ static int finish(struct run *r)
 	__u32 frames;
 	int err = 0, err2;
 
+	if (!r->write_err)
+		idle_read(r, true);	/* while the switch program still counts */
 	stalltrace_bpf__detach(r->skel);
 	probes__stop(r->probes);	/* the user probes' links go too */
 	if (r->rb)
@@ -1372,6 +1457,8 @@ static void teardown(struct run *r, bool failed)
 			munmap((void *)r->pos[i].prod, (size_t)sysconf(_SC_PAGESIZE));
 	}
 	free(r->pos);
+	free(r->idle);
+	free(r->idle_buf);
 	free(r->ring_fds);
 	free(r->rctx);
 	status__end();
@@ -1413,8 +1500,10 @@ int main(int argc, char **argv)
 	/* before the command runs: its output then never meets the status line */
 	if (!err && !r.o.quiet)
 		status__start();
-	if (!err)
+	if (!err) {
+		idle_start(&r);
 		err = r.child ? start_run(&r, release_fd, error_fd) : start_attach(&r);
+	}
 	if (err) {
 		if (r.child > 0 && !r.child_done) {
 			kill(r.child, SIGKILL);

@@ -34,6 +34,19 @@ struct st_task_ref {
 	__u32 late_ppid;
 };
 
+/*
+ * A CPU's idle accounting, kept by the switch program at the head of its per-CPU
+ * entry (cpu_cur) and read from there by the tracer (ST_REC_IDLE).  Idle time so
+ * far is ns, plus now - from while from is not 0.
+ */
+struct st_cpu_idle {
+	__u64 since;		/* the first switch seen on the CPU (0: none yet) */
+	__u64 ns;		/* idle time from then to the last switch */
+	__u64 from;		/* idle since then (0: a task runs) */
+	__u64 clock;		/* the last switch on the CPU that read the clock */
+	__u64 stolen;		/* the CPU's interrupt and steal time when idle began */
+};
+
 /* Syscall classes (sc_class[nr]): what the BPF side records for each syscall. */
 #define SC_ON		(1u << 0)	/* record this syscall at all */
 #define SC_FD0		(1u << 1)	/* arg0 is an fd: its identity at exit */

@@ -42,6 +42,7 @@ enum st_rec_type {
 	ST_REC_SWITCH	= 10,
 	ST_REC_WAKEUP	= 11,
 	ST_REC_MIGRATE	= 12,
+	ST_REC_IDLE	= 13,	/* a CPU's idle time so far: every 100 ms and at the end */
 	ST_REC_FORK	= 20,
 	ST_REC_EXEC	= 21,
 	ST_REC_EXIT	= 22,
@@ -345,6 +346,21 @@ struct st_runtime {
 };
 
 /*
+ * ST_REC_IDLE: a CPU's idle time so far, read by the tracer every 100 ms (for the
+ * CPUs whose figure changed) and when tracing ends (for all); the record's time is
+ * the read's.  The switch program counts it at every context switch of the machine,
+ * so it covers the CPUs and the times where no traced thread was: `idle` is the ns
+ * the CPU ran its idle task from `since` (the first switch seen on it) to the
+ * record's time.  since 0: no switch seen there yet, the figure says nothing.
+ */
+struct st_idle {
+	__u32 cpu;
+	__u32 pad;
+	__u64 since;		/* CLOCK_MONOTONIC ns */
+	__u64 idle;		/* ns */
+};
+
+/*
  * ST_REC_AFFINITY: fixed part, then the CPUs the process's first thread may run on,
  * as /proc/PID/status's Cpus_allowed_list says them ("0-3,8", NUL-terminated): its
  * affinity mask within its cpuset (taskset, a cgroup cpuset, Slurm's binding).  Read
@@ -577,6 +593,7 @@ ST_STATIC_SIZE(struct st_proc, 16);
 ST_STATIC_SIZE(struct st_fd, 24);
 ST_STATIC_SIZE(struct st_env, 8);
 ST_STATIC_SIZE(struct st_affinity, 8);
+ST_STATIC_SIZE(struct st_idle, 24);
 ST_STATIC_SIZE(struct st_release, 8);
 ST_STATIC_SIZE(struct st_syscall, 24);
 ST_STATIC_SIZE(struct st_sc_fd, 24);

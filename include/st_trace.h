@@ -112,6 +112,7 @@ struct st_event {
 		struct st_switch sw;
 		struct st_wakeup wk;
 		struct st_migrate mig;
+		struct st_idle idle;
 		struct st_fork fork;
 		struct st_exec exec;
 		struct st_exit exit;

@@ -215,6 +215,56 @@ dump_ok "$TMP/affatt.zst" "$TMP/affatt.jsonl"
 check "affinity at attach: the target's, read from /proc (CPU 0)" grep -q \
 	"\"type\":\"affinity\",\"pid\":$apid,\"tid\":$apid,\"cpus\":\"0\"" "$TMP/affatt.jsonl"
 
+# --- each CPU's idle time (IDLE records) against the kernel's own count (/proc/stat's
+# idle + iowait, 10 ms ticks) over the same 1.5 s, measured by the traced command.  An
+# untraced spinner holds CPU 0 the whole time: no traced thread meets it there, so only
+# the readings can tell that CPU 0 was not idle.  Interrupts served while idle count as
+# idle here and not in the kernel's figure: 5% of the time allowed, plus two ticks.
+taskset -c 0 sh -c 'while :; do :; done' &
+spin=$!
+"$TRACER" run -q -o "$TMP/idle.zst" -- "$PY" tests/tools/idleprobe.py 1.5 >"$TMP/idle.out" 2>/dev/null
+kill "$spin"
+wait "$spin" 2>/dev/null
+dump_ok "$TMP/idle.zst" "$TMP/idle.jsonl"
+check "idle readings: every CPU read before the command ran, never decreasing, and each CPU's idle time within 5% of the kernel's; CPU 0 (a spinner) under 5%" \
+	"$PY" - "$TMP/idle.jsonl" "$TMP/idle.out" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+p = open(sys.argv[2]).read().split()
+t0, t1 = int(p[1]), int(p[2])
+truth = {int(x.split(':')[0]): int(x.split(':')[1]) for x in p[3:]}
+rel = [e['ts'] for e in ev if e['type'] == 'release']
+rd = {}
+for e in ev:
+    if e['type'] == 'idle':
+        rd.setdefault(e['cpu'], []).append(e)
+def at(v, t):
+    for a, b in zip(v, v[1:]):
+        if a['ts'] <= t <= b['ts']:
+            return a['idle'] + (b['idle'] - a['idle']) * (t - a['ts']) / (b['ts'] - a['ts'])
+    return None
+bad = []
+for c in sorted(truth):
+    v = rd.get(c, [])
+    if not v or not rel or v[0]['ts'] > rel[0]:
+        bad.append(f"cpu{c}: no reading before the release")
+        continue
+    if any(b['idle'] < a['idle'] or b['since'] != a['since'] for a, b in zip(v, v[1:])) or \
+       any(e['idle'] > e['ts'] - e['since'] for e in v):
+        bad.append(f"cpu{c}: readings not monotonic")
+    a, b = at(v, t0), at(v, t1)
+    if a is None or b is None:
+        bad.append(f"cpu{c}: readings do not cover the command")
+        continue
+    got, want, span = b - a, truth[c], t1 - t0
+    print(f"cpu{c}: trace {got / 1e9:.3f} s, kernel {want / 1e9:.3f} s idle of {span / 1e9:.3f} s")
+    if abs(got - want) > 0.05 * span + 2e7:
+        bad.append(f"cpu{c}: {got / 1e9:.3f} s idle, the kernel says {want / 1e9:.3f}")
+    if c == 0 and got > 0.05 * span:
+        bad.append(f"cpu0: {got / 1e9:.3f} s idle under a spinner")
+sys.exit(print("; ".join(bad)) or 1 if bad else 0)
+PY
+
 # --- attach to a tree that already has children and threads; stop after -d
 sh -c "echo \$\$ >'$TMP/tree.pid'; '$BUILD/tests/sysloop' 4000000000 2 >/dev/null & '$BUILD/tests/sysloop' 4000000000 >/dev/null & wait" &
 shpid=$!

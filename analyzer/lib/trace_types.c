@@ -50,6 +50,13 @@ static const struct st_field f_migrate[] = {
 	{ 0 },
 };
 
+static const struct st_field f_idle[] = {
+	F("cpu", struct st_idle, cpu, ST_F_U32),
+	F("since", struct st_idle, since, ST_F_U64),
+	F("idle", struct st_idle, idle, ST_F_U64),
+	{ 0 },
+};
+
 static const struct st_field f_fork[] = {
 	F("parent_tid", struct st_fork, parent_tid, ST_F_U32),
 	F("parent_pid", struct st_fork, parent_pid, ST_F_U32),
@@ -187,6 +194,8 @@ static const struct st_rec_desc descs[ST_REC_TYPE_MAX] = {
 			    .fields = f_wakeup },
 	[ST_REC_MIGRATE] = { REC("migrate", struct st_migrate, 0, ST_KIND_SCHED, ST_GROUP_SCHED),
 			     .tid_at = AT(struct st_migrate, tid), .fields = f_migrate },
+	[ST_REC_IDLE] = { REC("idle", struct st_idle, 0, ST_KIND_MAX, ST_GROUP_SCHED),
+			  .fields = f_idle },
 	[ST_REC_FORK] = { REC("fork", struct st_fork, 0, ST_KIND_PROC, 0),
 			  .tid_at = AT(struct st_fork, child_tid),
 			  .learn = { { AT(struct st_fork, parent_tid), AT(struct st_fork, parent_pid) },

@@ -1262,6 +1262,7 @@ void an__event(struct an *a, const struct st_event *ev)
 	case ST_REC_PROBE: on_probe(a, ev); break;
 	case ST_REC_RELEASE: on_release(a, ev); break;
 	case ST_REC_RUNTIME: on_runtime(a, ev); break;
+	case ST_REC_IDLE: cpu__idle(a, ev); break;
 	case ST_REC_COST_PROG: cost_prog(a, ev); break;
 	case ST_REC_COST: cost(a, ev); break;
 	case ST_REC_TRAILER:

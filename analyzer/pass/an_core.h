@@ -777,11 +777,24 @@ struct file {
  */
 enum mcat { MC_IDLE = 0, MC_JOB, MC_OTHER, NMC };
 
+/* A reading of a CPU's idle time so far (an IDLE record). */
+struct idle_rd {
+	uint64_t ts, since, idle;
+};
+
 struct cpu_st {
 	uint64_t last_ts;	/* time of the last sample */
 	uint32_t last_tid;	/* the task on the CPU from then on (0: idle) */
 	bool last_traced, known;
+	bool read;		/* its idle time corrected from readings, somewhere */
+	bool rd_ok;		/* rd_idle is exact */
 	uint64_t job_ns, idle_ns;	/* the job's time on it and its idle time, in the window */
+	uint64_t covered;	/* credited up to here without a sample (readings only) */
+	/* the last reading matched, what the samples credited since, those not yet */
+	uint64_t rd_ts, rd_idle;
+	uint64_t acc[NMC];
+	struct idle_rd *pend;
+	uint32_t head, npend, cappend;
 };
 
 /*
@@ -808,6 +821,7 @@ struct machine {
 	struct hmap oidx;	/* tid -> index + 1 in oth[] */
 	struct other *oth;
 	uint32_t noth, capoth, ntl;
+	bool read;		/* idle readings corrected some CPU's figures */
 };
 
 /* A pipe open in several traced processes when tracing began (FD records). */
@@ -1081,6 +1095,7 @@ void cpu__init(struct an *a);
 void cpu__switch(struct an *a, const struct st_event *ev);
 void cpu__wakeup(struct an *a, const struct st_event *ev);
 void cpu__runtime(struct an *a, const struct st_event *ev);
+void cpu__idle(struct an *a, const struct st_event *ev);
 void cpu__end(struct an *a);
 void cpu__free(struct an *a);
 

@@ -10,6 +10,14 @@
  * time; when they name two tasks, each is credited half (the switch between them was
  * not recorded).  Idle time is the idle task's (pid 0).  Nothing here is a guess about
  * the job's own threads: their switches are all recorded.
+ *
+ * Where the samples are far apart, a guess can be wrong for long: a CPU the job left
+ * reads as the last task seen there until the trace ends.  The tracer also reads each
+ * CPU's idle time (IDLE records, every 100 ms), counted at every switch of the
+ * machine: between two readings the CPU was idle exactly that long.  So once the
+ * samples have credited the time up to a reading, the CPU's idle and other time
+ * since the one before are set to what the readings say (the job's stays), spread
+ * over that interval; a CPU with readings and no sample at all is known from them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -84,13 +92,11 @@ static uint64_t clipped(const struct an *a, uint64_t s, uint64_t e)
 	return hi > lo ? hi - lo : 0;
 }
 
-/* [s, e) of CPU time of cs went to tid. */
-static void credit(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, uint32_t tid,
-		   bool traced)
+/* [s, e) of CPU time of cs went to series k (to the untraced task o, where one). */
+static void account(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, int k,
+		    struct other *o)
 {
 	struct machine *m = &a->m;
-	int k = !tid ? MC_IDLE : traced ? MC_JOB : MC_OTHER;
-	struct other *o = k == MC_OTHER ? other_of(a, tid) : NULL;
 	uint64_t in;
 
 	if (e <= s)
@@ -98,6 +104,7 @@ static void credit(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, uint
 	if (!m->tl)
 		m->tl = tl_grid__new(&a->grid, NMC);
 	tl__add_span(&a->grid, m->tl, (unsigned)k, s, e);
+	cs->acc[k] += e - s;
 	in = clipped(a, s, e);
 	m->ns[k] += in;
 	if (k == MC_JOB)
@@ -110,6 +117,74 @@ static void credit(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, uint
 		/* a span credited late: its part before the last reading is in that */
 		o->ns_out += clipped(a, s > o->rt_ts ? s : o->rt_ts, e);
 	}
+}
+
+/* Adds delta ns (signed) to series k of cs, spread over [s, e). */
+static void adjust(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, int k,
+		   double delta)
+{
+	struct machine *m = &a->m;
+	double in;
+
+	if (e <= s || !delta)
+		return;
+	if (!m->tl)
+		m->tl = tl_grid__new(&a->grid, NMC);
+	tl__add_spread(&a->grid, m->tl, (unsigned)k, s, e, delta);
+	in = delta * (double)clipped(a, s, e) / (double)(e - s);
+	m->ns[k] = (double)m->ns[k] + in > 0 ? (uint64_t)((double)m->ns[k] + in) : 0;
+	if (k == MC_IDLE)
+		cs->idle_ns = (double)cs->idle_ns + in > 0 ? (uint64_t)((double)cs->idle_ns + in) : 0;
+}
+
+/*
+ * The samples have credited cs up to reading rd: since the reading before, the CPU
+ * was idle as long as the readings say (no longer than the job left it), and the
+ * rest ran other programs.  Both readings must count from before the first.
+ */
+static void idle_close(struct an *a, struct cpu_st *cs, const struct idle_rd *rd)
+{
+	uint64_t len, job, idle;
+
+	if (cs->rd_ok && rd->since <= cs->rd_ts && rd->ts > cs->rd_ts &&
+	    rd->idle >= cs->rd_idle) {
+		len = rd->ts - cs->rd_ts;
+		job = cs->acc[MC_JOB] < len ? cs->acc[MC_JOB] : len;
+		idle = rd->idle - cs->rd_idle;
+		if (idle > len - job)
+			idle = len - job;
+		adjust(a, cs, cs->rd_ts, rd->ts, MC_IDLE, (double)idle - (double)cs->acc[MC_IDLE]);
+		adjust(a, cs, cs->rd_ts, rd->ts, MC_OTHER,
+		       (double)(len - job - idle) - (double)cs->acc[MC_OTHER]);
+		cs->read = a->m.read = true;
+	}
+	cs->rd_ok = rd->since && rd->since <= rd->ts;
+	cs->rd_ts = rd->ts;
+	cs->rd_idle = rd->idle;
+	memset(cs->acc, 0, sizeof(cs->acc));
+}
+
+/* [s, e) of CPU time of cs went to tid: closing each reading it reaches. */
+static void credit(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, uint32_t tid,
+		   bool traced)
+{
+	int k = !tid ? MC_IDLE : traced ? MC_JOB : MC_OTHER;
+	struct other *o = k == MC_OTHER ? other_of(a, tid) : NULL;
+
+	if (s < cs->covered)
+		s = cs->covered;
+	for (; cs->head < cs->npend && cs->pend[cs->head].ts <= e; cs->head++) {
+		uint64_t t = cs->pend[cs->head].ts;
+
+		if (t > s) {
+			account(a, cs, s, t, k, o);
+			s = t;
+		}
+		idle_close(a, cs, &cs->pend[cs->head]);
+	}
+	if (cs->head == cs->npend)
+		cs->head = cs->npend = 0;
+	account(a, cs, s, e, k, o);
 }
 
 /*
@@ -203,6 +278,39 @@ void cpu__wakeup(struct an *a, const struct st_event *ev)
 		sample(a, ev->wk.waker_cpu, ev->ts, w, false, w, false, 0);
 }
 
+/*
+ * A reading of a CPU's idle time.  Its interval is closed once the samples have
+ * credited the CPU up to it; on a CPU with no sample yet nothing is credited, so it
+ * is closed now, the time it was not idle going to other programs.  A reading from
+ * before the CPU's last sample (a trace out of order) is left out: the next one
+ * counts from the one before it.
+ */
+void cpu__idle(struct an *a, const struct st_event *ev)
+{
+	struct cpu_st *cs = cpu_of(&a->m, ev->idle.cpu);
+	struct idle_rd rd = { ev->ts, ev->idle.since, ev->idle.idle }, *v;
+
+	if (!cs || rd.ts < cs->rd_ts)
+		return;
+	if (!cs->known) {
+		idle_close(a, cs, &rd);
+		if (cs->read)
+			cs->covered = rd.ts;
+		return;
+	}
+	if (rd.ts < cs->last_ts)
+		return;
+	if (cs->npend == cs->cappend) {
+		uint32_t cap = cs->cappend ? 2 * cs->cappend : 16;
+
+		if (!(v = realloc(cs->pend, sizeof(*v) * cap)))
+			return;
+		cs->pend = v;
+		cs->cappend = cap;
+	}
+	cs->pend[cs->npend++] = rd;
+}
+
 /* The end of the trace: each CPU kept running what it last ran. */
 void cpu__end(struct an *a)
 {
@@ -216,6 +324,8 @@ void cpu__end(struct an *a)
 
 void cpu__free(struct an *a)
 {
+	for (uint32_t c = 0; c < a->m.ncpu; c++)
+		free(a->m.cpu[c].pend);
 	hmap_free(&a->m.oidx);
 	free(a->m.cpu);
 	free(a->m.oth);

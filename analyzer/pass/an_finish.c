@@ -1331,39 +1331,40 @@ static double mach_ns(const struct an *a, int k, uint64_t lo, uint64_t hi)
 
 /*
  * An untraced task's CPU time in [lo, hi): exact from its runtime readings where they
- * cover the window, from the CPU samples before the first and after the last one.
- * The --from/--to window has exact counters; the steady-state window is summed from
- * the timelines (their edge buckets pro rata); a task without a timeline of its own
- * gets its whole-trace total, scaled like all others' (scale).
+ * cover the window, from the CPU samples before the first and after the last one
+ * (*guess: that part).  The --from/--to window has exact counters; the steady-state
+ * window is summed from the timelines (their edge buckets pro rata); a task without a
+ * timeline of its own gets its whole-trace total, scaled like all others' (scale).
  */
 static double other_ns(const struct an *a, const struct other *o, uint64_t lo, uint64_t hi,
-		       double scale)
+		       double scale, double *guess)
 {
 	uint64_t rs = o->rt_first, re = o->rt_ts;
 	bool rt = rs && re > rs;
 	double ns;
 
 	/* the user window's counters are exact: readings inside, samples around them */
-	if (a->user_window)
-		return rt ? (double)(o->ns_before + o->ns[OT_RUNTIME] + o->ns_out) :
-			    (double)o->ns[OT_SAMPLED];
-	if (!o->tl)
-		return (double)(rt ? o->ns_before + o->ns[OT_RUNTIME] + o->ns_out :
-				o->ns[OT_SAMPLED]) * scale;
+	if (a->user_window || !o->tl) {
+		double f = a->user_window ? 1 : scale;
+
+		*guess = (double)(rt ? o->ns_before + o->ns_out : o->ns[OT_SAMPLED]) * f;
+		return *guess + (rt ? (double)o->ns[OT_RUNTIME] * f : 0);
+	}
 	if (!rt || re <= lo || rs >= hi)
-		return tl__sum(&a->grid, o->tl, OT_SAMPLED, lo, hi);
+		return *guess = tl__sum(&a->grid, o->tl, OT_SAMPLED, lo, hi);
 	if (rs < lo)
 		rs = lo;
 	if (re > hi)
 		re = hi;
 	ns = tl__sum(&a->grid, o->tl, OT_RUNTIME, rs, re);
-	return ns + tl__sum(&a->grid, o->tl, OT_SAMPLED, lo, rs) +
-	       tl__sum(&a->grid, o->tl, OT_SAMPLED, re, hi);
+	*guess = tl__sum(&a->grid, o->tl, OT_SAMPLED, lo, rs) +
+		 tl__sum(&a->grid, o->tl, OT_SAMPLED, re, hi);
+	return ns + *guess;
 }
 
 struct comp_acc {
 	uint32_t pid, tid;
-	double ns;
+	double ns, guess;	/* guess: of ns, from the samples */
 };
 
 static int cmp_comp(const void *x, const void *y)
@@ -1380,6 +1381,7 @@ static void competitors(struct an_result *res, uint64_t lo, uint64_t hi)
 	struct machine *m = &a->m;
 	struct comp_acc *acc = calloc(m->noth + 1, sizeof(*acc));
 	double all = (double)m->ns[MC_OTHER], win = mach_ns(a, MC_OTHER, lo, hi);
+	double exact = 0, guessed = 0;
 	uint32_t n = 0;
 
 	if (!acc)
@@ -1388,13 +1390,27 @@ static void competitors(struct an_result *res, uint64_t lo, uint64_t hi)
 		const struct other *o = &m->oth[i];
 		const struct thr *t = an__find_thread(a, o->tid);
 		uint32_t pid = t && t->pid ? t->pid : 0, k;
-		double ns = other_ns(a, o, lo, hi, all > 0 ? win / all : 0);
+		double guess, ns = other_ns(a, o, lo, hi, all > 0 ? win / all : 0, &guess);
 
 		for (k = 0; k < n && (!pid || acc[k].pid != pid); k++)
 			;
 		if (k == n)
 			acc[n++] = (struct comp_acc){ .pid = pid, .tid = o->tid };
 		acc[k].ns += ns;
+		acc[k].guess += guess;
+		exact += ns - guess;
+		guessed += guess;
+	}
+	/*
+	 * Where idle readings made the machine's figure exact, the samples' guesses
+	 * share what the readings leave (a CPU the job left reads as the last task
+	 * seen there, which may have run a moment): never more than it.
+	 */
+	if (m->read && guessed > 0 && guessed > win - exact) {
+		double f = win > exact ? (win - exact) / guessed : 0;
+
+		for (uint32_t i = 0; i < n; i++)
+			acc[i].ns -= acc[i].guess * (1 - f);
 	}
 	qsort(acc, n, sizeof(*acc), cmp_comp);
 	for (uint32_t i = 0; i < n; i++) {
@@ -1543,7 +1559,7 @@ static void job_cpus(struct an_result *res)
 
 		if (m->affinity)
 			m->job_ran += ran[c];
-		if (!cs->known)
+		if (!cs->known && !cs->read)
 			continue;
 		seen++;
 		if (!m->affinity) {
@@ -1571,7 +1587,7 @@ static void job_cpus(struct an_result *res)
 /*
  * The machine over [lo, hi): the CPUs idle, the job's and the others' (an_cpu.c),
  * and who the others were.  Spare CPUs are the idle ones; CPUs of which the trace has
- * no sample at all are unknown, never counted idle.
+ * neither a sample nor an idle reading are unknown, never counted idle.
  */
 static void machine(struct an_result *res, uint64_t lo, uint64_t hi)
 {
@@ -1587,7 +1603,7 @@ static void machine(struct an_result *res, uint64_t lo, uint64_t hi)
 	res->mach.start = lo;
 	res->mach.end = hi;
 	for (uint32_t c = 0; c < a->m.ncpu; c++)
-		seen += a->m.cpu[c].known;
+		seen += a->m.cpu[c].known || a->m.cpu[c].read;
 	res->mach.seen_cpus = seen;
 	if (len > 0) {
 		res->mach.idle_cpus = mach_ns(a, MC_IDLE, lo, hi) / len;

@@ -54,7 +54,8 @@ static void others(const struct an_result *res, char *buf, size_t n)
 				      m->comp[i].pid ? m->comp[i].pid : m->comp[i].tid,
 				      m->comp[i].cpu_s);
 	if (k < n)
-		snprintf(buf + k, n - k, "%s)", m->nprocs > 3 ? ", ..." : "");
+		snprintf(buf + k, n - k, "%s)", !m->ncomp ? "not named: none met a traced thread" :
+					       m->nprocs > 3 ? ", ..." : "");
 }
 
 /*
