@@ -677,6 +677,7 @@ static void j_cpu(struct jw *w, const struct an_result *res)
 	num(w, "idle_outside_job_cpus", m->idle_outside);
 	boolean(w, "confined", m->confined);
 	boolean(w, "job_affinity", m->affinity);
+	boolean(w, "idle_read", m->idle_read);
 	u64(w, "start_ns", m->start);
 	u64(w, "end_ns", m->end);
 	u64(w, "untraced_processes", m->nprocs);

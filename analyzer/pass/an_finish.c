@@ -1605,6 +1605,7 @@ static void machine(struct an_result *res, uint64_t lo, uint64_t hi)
 	for (uint32_t c = 0; c < a->m.ncpu; c++)
 		seen += a->m.cpu[c].known || a->m.cpu[c].read;
 	res->mach.seen_cpus = seen;
+	res->mach.idle_read = a->m.read;
 	if (len > 0) {
 		res->mach.idle_cpus = mach_ns(a, MC_IDLE, lo, hi) / len;
 		res->mach.job_cpus = mach_ns(a, MC_JOB, lo, hi) / len;

@@ -297,6 +297,7 @@ struct an_machine {
 	double idle_inside, idle_outside;
 	bool confined;
 	bool affinity;		/* job_ran, job_cpu_list: the CPUs its affinity allows */
+	bool idle_read;		/* idle and other time set from the tracer's idle readings */
 };
 
 /*
