@@ -74,14 +74,18 @@ dl, dl_truth = bd["dataloader_wait"], m["batch_wait_s"] / wall
 cc, cc_truth = bd["compute"] + bd["cpu_contention"], m["compute_s"] / wall
 moved = max(0, dl_truth - dl)  # runnable in next(): cpu_contention to analyze
 ckpt_cpu = max(0, m.get("checkpoint_s", 0) / wall - bd["io_wait"])
+# what the hypervisor took from the main thread on the CPU stays in compute (its clock
+# sees it), the job's CPU time leaves it out (ts_lock in a clean clone's CI: compute
+# 0.238 against 0.142 of CPU time, with 9.6% of the window stolen)
+took = d["main"].get("stolen_s", 0) / wall
 checks = [
     ("verdict", d["verdict"]["primary"] in verdicts, "%s (want %s; the job waited for a CPU "
      "%.0f%% of its time, its workers read %.3f s, decoded %.3f s by %s)"
      % (d["verdict"]["primary"], " or ".join(sorted(verdicts)), 100 * runq, rd, dcpu, dkey)),
     ("dataloader_wait", dl_truth - tol - runq <= dl <= dl_truth + tol,
      "%.3f vs truth %.3f (runnable %.3f)" % (dl, dl_truth, runq)),
-    ("compute (on CPU)", m["compute_cpu_s"] / wall - tol <= bd["compute"] <= m["compute_cpu_s"] / wall + tol + resid,
-     "%.3f vs truth %.3f" % (bd["compute"], m["compute_cpu_s"] / wall)),
+    ("compute (on CPU)", m["compute_cpu_s"] / wall - tol <= bd["compute"] <= m["compute_cpu_s"] / wall + tol + resid + took,
+     "%.3f vs truth %.3f (stolen %.3f)" % (bd["compute"], m["compute_cpu_s"] / wall, took)),
     ("compute + cpu_contention", cc_truth - tol <= cc <= cc_truth + tol + resid + moved + ckpt_cpu,
      "%.3f vs truth %.3f (unmeasured %.3f, runnable in next() %.3f, checkpoint off I/O %.3f)"
      % (cc, cc_truth, resid, moved, ckpt_cpu)),
