@@ -141,9 +141,11 @@ def main():
     else:
         # the advice goes with the steps of the thread's own pattern (none: the steps check)
         check("num_workers=0: no loader wait, loading is compute", bd["dataloader_wait"] <= TOL and
-              ("num_workers=0" in advice or not st["count"]),
+              ("num_workers=0" in advice or "num_workers>0" in advice or not st["count"]),
               "dataloader_wait %.3f" % bd["dataloader_wait"])
         cause = f.get("gil_wait_s", 0)
+        if t["loader"].get("memmap"):
+            cause = memmap(d, t, f, check)
     want = {verdict}
     if runq >= cause - TOL and runq >= 0.15 - TOL:
         want.add("cpu_contention")
@@ -495,6 +497,24 @@ def epochs(d, t, f, check):
             (0 if vpers else sum(v["first_batch_s"] for v in val[1:]))
         check("the time lost re-creating workers", abs(dl["recreate_s"] - lost) <= max(0.05, 0.5 * lost),
               "%.3f vs the job's first batches %.3f s" % (dl["recreate_s"], lost))
+
+
+def memmap(d, t, f, check):
+    """num_workers=0 over an np.memmap (nanoGPT's get_batch()), the file's cache
+    dropped before each batch: the main thread's own reads are page faults, no read
+    call.  Its io_wait is its time blocked in next() (neither on a CPU nor waiting for
+    one, by the job's clock and CPU clock), plus at most the cache drops' file calls
+    (on a CPU mostly: time in a file call is I/O by the report's rule); all of it
+    reading (main_io.read_wait_s).  Returns the cause's share for the verdict."""
+    bd, mio = d["breakdown"], d["main_io"]
+    lo, hi = f["next_blocked_s"], f["next_blocked_s"] + f["cache_drop_s"]
+    wall = t["wall_s"]
+    check("memmap: io_wait = blocked in next() (page faults)",
+          lo - TOL <= bd["io_wait"] <= hi + TOL and
+          abs(mio["read_wait_s"] / wall - bd["io_wait"]) <= 0.01,
+          "%.3f vs the job's %.3f blocked in next(), %.3f in its cache drops; reading %.3f" %
+          (bd["io_wait"], lo, f["cache_drop_s"], mio["read_wait_s"] / wall))
+    return lo
 
 
 CLASS = {"gil": gil, "wk_sleep": waiting_workers("sleep"), "wk_lock": waiting_workers("sleep"),

@@ -7,7 +7,10 @@
             (a log parser, a tokenizer): the main thread waits for the GIL
   nw0       num_workers=0; the main thread decodes every sample itself
             (--sample-files 1: reading each from a file of its own first, opened,
-            read and closed, as a Dataset over an image folder does)
+            read and closed, as a Dataset over an image folder does; --memmap 1:
+            each batch's samples sliced from an np.memmap of one file, mapped anew
+            for each batch and its page cache dropped first, as nanoGPT's get_batch()
+            over a dataset far larger than memory reads: page faults, no read call)
   wk_sleep  workers sleep per sample (a throttled source), little CPU
   wk_lock   workers share a rate limiter: a lock held while pacing (sleeping)
   wk_net    workers fetch every sample from a feature server over loopback TCP
@@ -68,6 +71,7 @@ import threading
 import time
 import warnings
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -101,7 +105,8 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              hidden=64, compute_us=0, gil_thread=0, warmup_steps=2, step_sched=-1,
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
              left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1, zip=0,
-             zip_workers=-1, bg_thread=0, net_threads=0, net_aio=0, sample_files=0)
+             zip_workers=-1, bg_thread=0, net_threads=0, net_aio=0, sample_files=0,
+             memmap=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -134,6 +139,30 @@ def sample_files(pool):
             os.replace(p + ".tmp", p)
         paths.append(p)
     return paths
+
+
+MM_STRIDE = 256 << 10   # --memmap: a sample every 256 KiB of the file
+
+
+def memmap_file(pool):
+    """The pool's samples in one file (a tokenized corpus, nanoGPT's train.bin), one
+    every MM_STRIDE bytes, other data between them: a page fault's read-around (128
+    KiB) brings no other sample, as in a corpus far larger than the batches (holes
+    instead would cost the CPU zero-filling them, more than the reads).  64 MiB,
+    written once in $TMPDIR: its path."""
+    p = os.path.join(os.environ.get("TMPDIR", "/tmp"), "st-memmap-%d.bin" % SAMPLE_BYTES)
+    if not os.path.exists(p) or os.path.getsize(p) != POOL_IMAGES * MM_STRIDE:
+        raw = pool.numpy()
+        with open(p + ".tmp", "wb") as f:
+            for i in range(POOL_IMAGES):
+                f.write(raw[i].tobytes())
+                f.write(raw[(i * 7 + 1) % POOL_IMAGES].tobytes() *
+                        ((MM_STRIDE - SAMPLE_BYTES) // SAMPLE_BYTES))
+                f.write(b"\x5a" * ((MM_STRIDE - SAMPLE_BYTES) % SAMPLE_BYTES))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(p + ".tmp", p)
+    return p
 
 
 def mlp(hidden):
@@ -202,6 +231,9 @@ class Samples(Dataset):
         self.args, self.truth, self.server = args, truth, server
         self.pool, self.kernel = image_pool()
         self.files = sample_files(self.pool) if args.sample_files else None
+        self.mpath = memmap_file(self.pool) if args.memmap else None
+        self.mm = None
+        self.drop_ns = 0        # --memmap: in the calls that drop the file's cache
         self.lock = multiprocessing.get_context(args.mp_context).Lock() if args.lock_hold_us else None
         self.conns = threading.local()
         self.ex = self.aio = None
@@ -218,6 +250,9 @@ class Samples(Dataset):
         self.conns = threading.local()
 
     def _fetch(self, idx):
+        if self.mm is not None:
+            off = (idx % POOL_IMAGES) * MM_STRIDE
+            return torch.from_numpy(np.array(self.mm[off:off + SAMPLE_BYTES]))
         if self.files:
             with open(self.files[idx % POOL_IMAGES], "rb") as f:
                 return torch.frombuffer(bytearray(f.read()), dtype=torch.uint8)
@@ -263,6 +298,16 @@ class Samples(Dataset):
         counted = a.warmup_steps <= b < a.epochs * a.batches_per_epoch - a.untimed_tail
         t, ov, slot = self.truth, self.truth.overlap, self.slot
         out = []
+        if self.mpath:
+            # a corpus far larger than memory: none of it cached (the last batch's
+            # mapping gone first, or its pages would stay), then mapped anew
+            d0 = time.monotonic_ns()
+            fd = os.open(self.mpath, os.O_RDONLY)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
+            if counted:
+                self.drop_ns += time.monotonic_ns() - d0
+            self.mm = np.memmap(self.mpath, dtype=np.uint8, mode="r")
         for idx in idxs:
             t0 = time.monotonic_ns()
             raw = self._fetch(idx)
@@ -289,6 +334,9 @@ class Samples(Dataset):
             if counted:
                 t.add(slot, F_SAMP, 1)
                 t.add(slot, F_BYTES, SAMPLE_BYTES if self.server else 0)
+        if self.mm is not None:
+            del self.mm         # unmapped: its pages can be dropped again
+            self.mm = None
         return torch.stack(out), torch.tensor(idxs)
 
     def __len__(self):
@@ -417,7 +465,7 @@ class Job:
         self.sched = wl.SchedStat()
         self.machine = wl.Machine(os.getpid())
         self.m = dict(batch_wait=0, compute=0, compute_cpu=0, next_runq=0, next_blocked=0,
-                      next_oncpu=0)
+                      next_oncpu=0, next_blocked_clk=0)
         self.step_start, self.next_ns, self.next_runq = [], [], []
         self.epochs, self.wbase, self.vals = [], {}, []
         self.bg = None
@@ -541,11 +589,13 @@ class Job:
             counted = a.warmup_steps <= g < a.epochs * a.batches_per_epoch - a.untimed_tail
             ss = a.step_sched and counted
             s0 = self.sched.read() if ss else (0, 0)
+            n0 = time.thread_time_ns() if ss else 0
             t0 = time.monotonic_ns()
             x, ids = next(it)
             if a.zip:
                 next(zit)
             t1 = time.monotonic_ns()
+            n1 = time.thread_time_ns() if ss else 0
             s1 = self.sched.read() if ss else (0, 0)
             r0, r1 = s0[1], s1[1]
             c0 = time.thread_time_ns()
@@ -562,6 +612,10 @@ class Job:
                 # blocked in next(): neither on a CPU nor waiting for one
                 self.m["next_blocked"] += max(0, t1 - t0 - (s1[0] - s0[0]) - (r1 - r0))
                 self.m["next_oncpu"] += s1[0] - s0[0]
+                # the same with its CPU time from the thread's own clock: schedstat's
+                # is as of the last tick for a running thread (up to a tick short at
+                # each reading: 0.18 of pt_nw0_mmap's window blocked for 0.07)
+                self.m["next_blocked_clk"] += max(0, t1 - t0 - (n1 - n0) - (r1 - r0))
                 self.m["batch_wait"] += t1 - t0
                 self.m["compute"] += t2 - t1
                 self.m["compute_cpu"] += c1 - c0
@@ -656,6 +710,12 @@ class Job:
                 "compute_cpu_s": s(m["compute_cpu"]), "oncpu_s": s(oncpu),
                 "runq_wait_s": s(runq), "blocked_s": s(blocked),
                 "next_runq_s": s(sum(self.next_runq)) if a.step_sched else None,
+                # neither on a CPU nor waiting for one in next(): with --memmap, the
+                # page faults of the slices (and any other wait there)
+                "next_blocked_s": s(m["next_blocked_clk"]) if a.step_sched else None,
+                # --memmap: in the file calls that drop its cache before each batch
+                # (fadvise: on a CPU mostly, a file call all the same)
+                "cache_drop_s": s(self.ds.drop_ns),
                 # on a CPU in next(): its own code (unpickling, putting the next index)
                 "next_oncpu_s": s(m["next_oncpu"]) if a.step_sched else None,
                 # blocked outside next(): the GIL, or an intra-op team's barriers
@@ -684,6 +744,7 @@ class Job:
                         "left_in_epoch": a.left_in_epoch, "val_every": a.val_every,
                         "pools": len({w["pool"] for w in self.workers_truth()}),
                         "pool_size": a.workers,
+                        "memmap": bool(a.memmap),
                         "main_samples": self.truth.get(0, F_SAMP) if not a.workers else 0,
                         "main_decode_s": s(self.truth.get(0, F_DEC)) if not a.workers
                         else 0.0},
@@ -738,6 +799,8 @@ def parse_args():
             p.error("--%s must not be negative" % knob.replace("_", "-"))
     if a.gate_step > a.warmup_steps:
         p.error("--gate-step must not be after --warmup-steps")
+    if a.memmap and (a.workers or a.sample_files or a.job != "nw0"):
+        p.error("--memmap is for --job nw0 (num_workers=0), without --sample-files")
     if a.workers == 0 and (a.persistent or a.prefetch != 2 or a.pin_memory):
         p.error("--persistent, --prefetch and --pin-memory need --workers > 0")
     if a.val_every and not a.val_batches:
