@@ -795,6 +795,9 @@ struct cpu_st {
 	uint64_t acc[NMC];
 	struct idle_rd *pend;
 	uint32_t head, npend, cappend;
+	/* since the last reading: where the samples credited idle and other time */
+	struct cpu_span { uint64_t s, e; int k; } *spans;
+	uint32_t nspans, capspans;
 };
 
 /*

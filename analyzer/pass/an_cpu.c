@@ -105,6 +105,22 @@ static void account(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, int
 		m->tl = tl_grid__new(&a->grid, NMC);
 	tl__add_span(&a->grid, m->tl, (unsigned)k, s, e);
 	cs->acc[k] += e - s;
+	/* where, for a reading's correction (idle_close): only once readings come */
+	if (cs->rd_ts && k != MC_JOB) {
+		struct cpu_span *v = cs->spans;
+
+		if (cs->nspans == cs->capspans) {
+			uint32_t cap = cs->capspans ? 2 * cs->capspans : 16;
+
+			v = realloc(cs->spans, sizeof(*v) * cap);
+			if (v) {
+				cs->spans = v;
+				cs->capspans = cap;
+			}
+		}
+		if (cs->nspans < cs->capspans)
+			cs->spans[cs->nspans++] = (struct cpu_span){ s, e, k };
+	}
 	in = clipped(a, s, e);
 	m->ns[k] += in;
 	if (k == MC_JOB)
@@ -138,6 +154,34 @@ static void adjust(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, int 
 }
 
 /*
+ * Moves delta ns from series `from` to series `to` of cs over the interval a reading
+ * closes: where the samples credited `from` (its spans there, pro rata), so that no
+ * part of the interval gets more than all of the CPU; evenly where they credited
+ * none of it.
+ */
+static void move(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, int from, int to,
+		 double delta)
+{
+	double had = (double)cs->acc[from];
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; had > 0 && i < cs->nspans; i++) {
+		const struct cpu_span *sp = &cs->spans[i];
+		double part = delta * (double)(sp->e - sp->s) / had;
+
+		if (sp->k != from)
+			continue;
+		adjust(a, cs, sp->s, sp->e, from, -part);
+		adjust(a, cs, sp->s, sp->e, to, part);
+		n++;
+	}
+	if (!n) {
+		adjust(a, cs, s, e, from, -delta);
+		adjust(a, cs, s, e, to, delta);
+	}
+}
+
+/*
  * The samples have credited cs up to reading rd: since the reading before, the CPU
  * was idle as long as the readings say (no longer than the job left it), and the
  * rest ran other programs.  Both readings must count from before the first.
@@ -145,6 +189,7 @@ static void adjust(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, int 
 static void idle_close(struct an *a, struct cpu_st *cs, const struct idle_rd *rd)
 {
 	uint64_t len, job, idle;
+	double d;
 
 	if (cs->rd_ok && rd->since <= cs->rd_ts && rd->ts > cs->rd_ts &&
 	    rd->idle >= cs->rd_idle) {
@@ -153,11 +198,20 @@ static void idle_close(struct an *a, struct cpu_st *cs, const struct idle_rd *rd
 		idle = rd->idle - cs->rd_idle;
 		if (idle > len - job)
 			idle = len - job;
-		adjust(a, cs, cs->rd_ts, rd->ts, MC_IDLE, (double)idle - (double)cs->acc[MC_IDLE]);
-		adjust(a, cs, cs->rd_ts, rd->ts, MC_OTHER,
-		       (double)(len - job - idle) - (double)cs->acc[MC_OTHER]);
+		d = (double)idle - (double)cs->acc[MC_IDLE];
+		if (!cs->known) {
+			/* nothing credited (no sample yet): both, evenly */
+			adjust(a, cs, cs->rd_ts, rd->ts, MC_IDLE, d);
+			adjust(a, cs, cs->rd_ts, rd->ts, MC_OTHER,
+			       (double)(len - job - idle) - (double)cs->acc[MC_OTHER]);
+		} else if (d < 0) {
+			move(a, cs, cs->rd_ts, rd->ts, MC_IDLE, MC_OTHER, -d);
+		} else if (d > 0) {
+			move(a, cs, cs->rd_ts, rd->ts, MC_OTHER, MC_IDLE, d);
+		}
 		cs->read = a->m.read = true;
 	}
+	cs->nspans = 0;
 	cs->rd_ok = rd->since && rd->since <= rd->ts;
 	cs->rd_ts = rd->ts;
 	cs->rd_idle = rd->idle;
@@ -324,8 +378,10 @@ void cpu__end(struct an *a)
 
 void cpu__free(struct an *a)
 {
-	for (uint32_t c = 0; c < a->m.ncpu; c++)
+	for (uint32_t c = 0; c < a->m.ncpu; c++) {
 		free(a->m.cpu[c].pend);
+		free(a->m.cpu[c].spans);
+	}
 	hmap_free(&a->m.oidx);
 	free(a->m.cpu);
 	free(a->m.oth);

@@ -1321,12 +1321,18 @@ static void colls(struct an_trainer *tr)
 
 /* ------------------------------------------------------------------ trainers */
 
-/* CPU-ns of series k of the machine over [lo, hi). */
+/*
+ * CPU-ns of series k of the machine over [lo, hi).  Never below 0: an idle reading's
+ * correction is spread evenly over its interval (an_cpu.c), so a timeline bucket can
+ * end a little under 0 where the samples had credited that series elsewhere in it
+ * ("-0.00 CPUs idle" on a saturated machine).
+ */
 static double mach_ns(const struct an *a, int k, uint64_t lo, uint64_t hi)
 {
-	if (a->user_window)
-		return (double)a->m.ns[k];
-	return tl__sum(&a->grid, a->m.tl, (unsigned)k, lo, hi);
+	double ns = a->user_window ? (double)a->m.ns[k] :
+		    tl__sum(&a->grid, a->m.tl, (unsigned)k, lo, hi);
+
+	return ns > 0 ? ns : 0;
 }
 
 /*
