@@ -16,8 +16,9 @@
  * CPU's idle time (IDLE records, every 100 ms), counted at every switch of the
  * machine: between two readings the CPU was idle exactly that long.  So once the
  * samples have credited the time up to a reading, the CPU's idle and other time
- * since the one before are set to what the readings say (the job's stays), spread
- * over that interval; a CPU with readings and no sample at all is known from them.
+ * since the one before are set to what the readings say (the job's stays): the
+ * difference moves between the two where the samples had put the one it comes from;
+ * a CPU with readings and no sample at all is known from them.
  */
 #include <stdlib.h>
 #include <string.h>
