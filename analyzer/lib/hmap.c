@@ -101,3 +101,20 @@ bool hmap_iter(const struct hmap *m, size_t *i, uint64_t *key, uint64_t *val)
 	}
 	return false;
 }
+
+void *vec_grow(void *p, uint32_t *cap, uint32_t need, size_t size)
+{
+	uint32_t c = *cap ? *cap : 64;
+	void *n;
+
+	if (need <= *cap)
+		return p;
+	while (c < need)
+		c *= 2;
+	n = realloc(p, c * size);
+	if (n) {
+		memset((char *)n + *cap * size, 0, (c - *cap) * size);
+		*cap = c;
+	}
+	return n;
+}

@@ -54,4 +54,10 @@ bool hmap_del(struct hmap *m, uint64_t key);
 /* Iteration: for (size_t i = 0; hmap_iter(m, &i, &k, &v);) */
 bool hmap_iter(const struct hmap *m, size_t *i, uint64_t *key, uint64_t *val);
 
+/*
+ * The arrays beside the maps: p (capacity *cap elements of size) made room for need,
+ * doubling from 64, the new part zeroed.  NULL when out of memory (p stays valid).
+ */
+void *vec_grow(void *p, uint32_t *cap, uint32_t need, size_t size);
+
 #endif

@@ -171,23 +171,6 @@ struct perfetto {
 
 /* ------------------------------------------------------------ small tables */
 
-static void *grow(void *p, uint32_t *cap, uint32_t need, size_t size)
-{
-	uint32_t c = *cap ? *cap : 64;
-	void *n;
-
-	if (need <= *cap)
-		return p;
-	while (c < need)
-		c *= 2;
-	n = realloc(p, c * size);
-	if (n) {
-		memset((char *)n + *cap * size, 0, (c - *cap) * size);
-		*cap = c;
-	}
-	return n;
-}
-
 /* Arena offset + 1 of a copy of s, 0 when full (the name is then not shown). */
 static uint32_t intern(struct perfetto *px, const char *s, size_t max)
 {
@@ -671,7 +654,7 @@ static void flow_want(struct perfetto *px, uint32_t wakee, uint32_t waker_tid, u
 	} else if (w->started && ts <= w->covered) {
 		flow_write(px, w, wakee, ts);
 	} else if (px->pending < FLOWS_PENDING &&
-		   (n = grow(w->waits, &w->capwaits, w->nwaits + 1, sizeof(*n)))) {
+		   (n = vec_grow(w->waits, &w->capwaits, w->nwaits + 1, sizeof(*n)))) {
 		w->waits = n;
 		w->waits[w->nwaits++] = (struct pflow){ .ts = ts, .wakee = wakee };
 		px->pending++;

@@ -58,14 +58,9 @@ static struct other *other_of(struct an *a, uint32_t tid)
 
 	if (v)
 		return &m->oth[*v - 1];
-	if (m->noth == m->capoth) {
-		uint32_t cap = m->capoth ? 2 * m->capoth : 64;
-
-		if (!(o = realloc(m->oth, sizeof(*o) * cap)))
-			return NULL;
-		m->oth = o;
-		m->capoth = cap;
-	}
+	if (!(o = vec_grow(m->oth, &m->capoth, m->noth + 1, sizeof(*o))))
+		return NULL;
+	m->oth = o;
 	if (!(v = hmap_slot(&m->oidx, tid)))
 		return NULL;
 	o = &m->oth[m->noth++];
@@ -108,19 +103,13 @@ static void account(struct an *a, struct cpu_st *cs, uint64_t s, uint64_t e, int
 	cs->acc[k] += e - s;
 	/* where, for a reading's correction (idle_close): only once readings come */
 	if (cs->rd_ts && k != MC_JOB) {
-		struct cpu_span *v = cs->spans;
+		struct cpu_span *v = vec_grow(cs->spans, &cs->capspans, cs->nspans + 1,
+					      sizeof(*v));
 
-		if (cs->nspans == cs->capspans) {
-			uint32_t cap = cs->capspans ? 2 * cs->capspans : 16;
-
-			v = realloc(cs->spans, sizeof(*v) * cap);
-			if (v) {
-				cs->spans = v;
-				cs->capspans = cap;
-			}
+		if (v) {
+			cs->spans = v;
+			v[cs->nspans++] = (struct cpu_span){ s, e, k };
 		}
-		if (cs->nspans < cs->capspans)
-			cs->spans[cs->nspans++] = (struct cpu_span){ s, e, k };
 	}
 	in = clipped(a, s, e);
 	m->ns[k] += in;
@@ -355,14 +344,9 @@ void cpu__idle(struct an *a, const struct st_event *ev)
 	}
 	if (rd.ts < cs->last_ts)
 		return;
-	if (cs->npend == cs->cappend) {
-		uint32_t cap = cs->cappend ? 2 * cs->cappend : 16;
-
-		if (!(v = realloc(cs->pend, sizeof(*v) * cap)))
-			return;
-		cs->pend = v;
-		cs->cappend = cap;
-	}
+	if (!(v = vec_grow(cs->pend, &cs->cappend, cs->npend + 1, sizeof(*v))))
+		return;
+	cs->pend = v;
 	cs->pend[cs->npend++] = rd;
 }
 
