@@ -521,6 +521,54 @@ static uint32_t window_closer(const struct an *a, const struct an_trainer *tr,
 	return n;
 }
 
+#define STARTUP_STEP	4.0	/* a step outside this factor of the median: not yet steady */
+#define STARTUP_STEADY	3	/* steps in a row within it: the loop began */
+
+/*
+ * A pattern's first and last occurrences may come before and after the loop: a call
+ * that recurs once a step is made at start-up too (Python's fcntl on the script's
+ * file, 2 ms apart, then 1.4 s of imports before a nanoGPT-style loop's first batch,
+ * whose steps took 161 ms at their median: 65 steps for 63), or at exit (munmap, 7
+ * times in 530 ms, 0.1 to 318 ms apart).  Batches and markers are the loop's own.
+ * The steady state begins where the intervals do: at the first boundary of
+ * STARTUP_STEADY steps in a row within STARTUP_STEP of the median, where an earlier
+ * step is not; it ends at the last such.  Returns the boundaries left.
+ */
+static bool steady_step(const struct thr *t, const uint32_t *idx, uint32_t i, uint64_t med)
+{
+	double d = (double)(t->snaps[idx[i + 1]].ts - t->snaps[idx[i]].ts);
+
+	return d <= STARTUP_STEP * (double)med && d * STARTUP_STEP >= (double)med;
+}
+
+static uint32_t pattern_steady(const struct an_trainer *tr, const struct thr *t, uint32_t *idx,
+			       uint32_t n)
+{
+	uint64_t *d, med;
+	uint32_t from = 0, to = n - 1, run = 0;
+
+	if (strcmp(tr->steps.method, "activity_period") || n <= 2 * STARTUP_STEADY ||
+	    !(d = malloc(sizeof(*d) * n)))
+		return n;
+	for (uint32_t i = 0; i + 1 < n; i++)
+		d[i] = t->snaps[idx[i + 1]].ts - t->snaps[idx[i]].ts;
+	qsort(d, n - 1, sizeof(*d), an__cmp_u64);
+	med = d[(n - 1) / 2];
+	free(d);
+	for (uint32_t i = 0; i + 1 < n && run < STARTUP_STEADY; i++)
+		run = steady_step(t, idx, i, med) ? run + 1 : (from = i + 1, 0);
+	if (run < STARTUP_STEADY)
+		return n;	/* never steady: all of it */
+	for (run = 0; to > from && run < STARTUP_STEADY; to--)
+		if (steady_step(t, idx, to - 1, med))
+			run++;
+		else
+			run = 0, n = to;
+	n -= from;
+	memmove(idx, idx + from, sizeof(*idx) * n);
+	return n;
+}
+
 static void find_steps(struct an_result *res, struct an_trainer *tr, const struct snap **w0,
 		       const struct snap **w1)
 {
@@ -532,6 +580,8 @@ static void find_steps(struct an_result *res, struct an_trainer *tr, const struc
 	if (!idx)
 		return;
 	n = boundaries(&res->an, tr, t, idx, res->an.win_from, res->an.win_to);
+	if (!res->an.user_window)
+		n = pattern_steady(tr, t, idx, n);
 	if (res->an.user_window && n)
 		n = window_closer(&res->an, tr, t, idx, n, res->an.win_from, res->an.win_to, &at_to);
 	k = n - 1 + at_to;	/* the steps */

@@ -722,9 +722,18 @@ static int fundamental(const struct persig *s, const bool *part, const double *m
  * lag-1 modes are near enough to look like one, lag 1 is no period because its
  * occurrences do not repeat each other (periodic()).
  */
-static double sig_period(const struct persig *s, uint32_t *lag, double *period, double *phase)
+/* One signature's period: its lag, mode, phase mismatch, how much it covers, and how
+ * many of its intervals at that lag are near the mode (of all). */
+struct sig_pick {
+	uint32_t sig, lag, mass;
+	double period, cover, phase, sharp;
+};
+
+static double sig_period(const struct persig *s, struct sig_pick *pk)
 {
-	double cover[PER_LAGS] = { 0 }, mode[PER_LAGS] = { 0 }, ph[PER_LAGS], best = 0;
+	double cover[PER_LAGS] = { 0 }, mode[PER_LAGS] = { 0 }, sharp[PER_LAGS] = { 0 };
+	double ph[PER_LAGS], best = 0;
+	uint32_t near[PER_LAGS] = { 0 };
 	double pmin = phases(s, ph);
 	bool part[PER_LAGS] = { false };
 	int k0 = -1;
@@ -736,8 +745,10 @@ static double sig_period(const struct persig *s, uint32_t *lag, double *period, 
 		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) ||
 		    ph[k] > PER_PHASE * pmin + PER_PHASE_ABS)
 			continue;
-		part[k] = (double)mass >= PER_SHARP_PART * tot;
-		if ((double)mass < (ph[k] <= PER_PHASED ? PER_SHARP_PHASED : PER_SHARP) * tot)
+		sharp[k] = (double)mass / tot;
+		near[k] = mass;
+		part[k] = sharp[k] >= PER_SHARP_PART;
+		if (sharp[k] < (ph[k] <= PER_PHASED ? PER_SHARP_PHASED : PER_SHARP))
 			continue;
 		cover[k] = (double)mass / (k + 1) * mode[k];
 		if (cover[k] > best)
@@ -755,52 +766,57 @@ static double sig_period(const struct persig *s, uint32_t *lag, double *period, 
 	if (k0 < 0 || !best)
 		return 0;
 	k0 = fundamental(s, part, mode, k0);
-	*lag = (uint32_t)k0 + 1;
-	*period = mode[k0];
-	*phase = ph[k0];
-	return best;
+	pk->lag = (uint32_t)k0 + 1;
+	pk->period = mode[k0];
+	pk->phase = ph[k0];
+	pk->sharp = sharp[k0];
+	pk->mass = near[k0];
+	return pk->cover = best;
 }
 
 /*
- * The best period of t over its signatures: the one that covers the most time.  Two
- * exceptions, each for another signature that covers within PER_NEAR as much:
- * - the winner is every k-th occurrence of its signature (k > 1), and the other recurs
- *   once a period k' > 1 times shorter (its mode within two bins of the winner's over
- *   k'): that is the step, the winner's own lag 1 too uneven to be in phase.  A loop
- *   that reads its samples through page faults (np.memmap, its cache dropped): a
- *   fcntl once a step, its CPU between two of them uneven, every 2nd one covered
- *   1.44 s, the step's fadvise 1.40 s at every one (40 steps for 80);
+ * The best period of t over its signatures: the one that covers the most.  Two
+ * exceptions, each for another signature that covers within PER_NEAR as much, in this
+ * order:
  * - the winner is far out of phase (its intervals differ from those its lag before by
  *   PER_LOOSE of the mean, or more: it was only the least uneven of its own lags),
- *   and the other is in phase: the one most in phase is the step.  The same loop
- *   under load: its page faults (a block, 5.6 a step, as many as the batch's samples
- *   missed the cache) every 4th covered 0.70 s at a mismatch of 0.72, the mmap once
- *   a step 0.67 s at 0.12 (112 steps for 80).
+ *   and the other is in phase: the one most in phase is the step.  A loop that reads
+ *   its samples through page faults (np.memmap, its cache dropped), under load: its
+ *   page faults (a block, 5.6 a step, as many as the batch's samples missed the
+ *   cache) every 4th covered 0.70 s at a mismatch of 0.72, the mmap once a step 0.67
+ *   s at 0.12 (112 steps for 80);
+ * - the winner (or the one in phase that replaced it) is every k-th occurrence of its
+ *   signature (k > 1), and the other recurs once a period k' > 1 times shorter (its
+ *   mode within two bins of the winner's over k') and is in phase too: that is the
+ *   step, the winner's own lag 1 too uneven to be in phase.  The same loop at rest:
+ *   a fcntl once a step, its CPU between two of them uneven, every 2nd one covered
+ *   1.44 s, the step's fadvise 1.40 s at every one (40 steps for 80).  Out of phase,
+ *   a lag-1 mode is no step: under load, its page faults' blocks (5.7 a step) 1.39 ms
+ *   apart at their mode, 16 of those near the fcntl's 22.6 ms, covered a little more
+ *   than the fadvise (455 steps for 80).  And where the blocks win, the one most in
+ *   phase may be the fcntl's lag 2: its divisor still decides (golden
+ *   nw0_fault_blocks: 37 steps for 74).
  */
-struct sig_pick {
-	uint32_t sig, lag;
-	double period, cover, phase;
-};
-
 bool period__best(const struct thr *t, struct period_pick *pick)
 {
 	const struct period *p = t->per;
-	double best = 0, period = 0, cover, phase = 0, best_phase = 0;
-	uint32_t lag = 1, n = 0;
-	double best2 = 0;
+	double best = 0, best2 = 0, period, cover;
+	uint32_t n = 0;
 	struct sig_pick all[PER_SIGS];
+	const struct sig_pick *w = NULL, *sub = NULL, *part = NULL, *alike = NULL;
 
 	memset(pick, 0, sizeof(*pick));
 	for (uint32_t i = 0; p && i < p->nsig; i++) {
-		cover = sig_period(&p->s[i], &lag, &period, &phase);
+		struct sig_pick *o = &all[n];
+
+		*o = (struct sig_pick){ .sig = p->sig[i] };
+		cover = sig_period(&p->s[i], o);
+		period = o->period;
 		if (cover > 0)
-			all[n++] = (struct sig_pick){ p->sig[i], lag, period, cover, phase };
+			n++;
 		if (cover > best) {
-			best_phase = phase;
 			best = cover;
-			pick->sig = p->sig[i];
-			pick->lag = lag;
-			pick->period_ns = (uint64_t)period;
+			w = o;
 			pick->tid = t->tid;
 		}
 		/*
@@ -811,7 +827,7 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 		 */
 		if (!loading_sig(p->sig[i]))
 			continue;
-		if (!cover || lag > BATCH_PICK_LAG) {
+		if (!cover || o->lag > BATCH_PICK_LAG) {
 			uint32_t mass, tot;
 
 			period = mode_of(p->s[i].h[0], &mass, &tot);
@@ -823,33 +839,43 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 			pick->period2_ns = (uint64_t)period;
 		}
 	}
-	if (best > 0) {
-		const struct sig_pick *sub = NULL;
+	if (w) {
+		/* far out of phase: the most in phase of those near it (the more cover at a tie) */
+		for (uint32_t i = 0; w->phase >= PER_LOOSE && i < n; i++) {
+			const struct sig_pick *o = &all[i];
 
+			if (o != w && o->cover >= best / PER_NEAR && o->phase < PER_LOOSE &&
+			    (!sub || o->phase < sub->phase ||
+			     (o->phase == sub->phase && o->cover > sub->cover)))
+				sub = o;
+		}
+		w = sub ? sub : w;
+		/* every k-th occurrence of its own: the in-phase signature once a step, if one is */
+		for (uint32_t i = 0; w->lag > 1 && i < n; i++) {
+			const struct sig_pick *o = &all[i];
+			double k = round(w->period / o->period);
+
+			if (o != w && o->cover >= best / PER_NEAR && o->lag == 1 && k >= 1 &&
+			    o->phase < PER_LOOSE && o->period * k <= w->period * PER_EXPLAIN &&
+			    w->period <= o->period * k * PER_EXPLAIN && (!part || o->cover > part->cover))
+				part = o;
+		}
+		w = part ? part : w;
+		/* the same period: the train with the fewest intervals off it (no extra calls) */
 		for (uint32_t i = 0; i < n; i++) {
 			const struct sig_pick *o = &all[i];
-			double k = round((double)pick->period_ns / o->period);
+			const struct sig_pick *b = alike ? alike : w;
 
-			if (o->sig == pick->sig || o->cover < best / PER_NEAR)
-				continue;
-			if (pick->lag > 1 && o->lag == 1 && k >= 2 &&
-			    o->period * k <= (double)pick->period_ns * PER_EXPLAIN &&
-			    (double)pick->period_ns <= o->period * k * PER_EXPLAIN &&
-			    (!sub || o->cover > sub->cover))
-				sub = o;
+			if (o != w && o->cover >= best / PER_NEAR && o->lag == w->lag &&
+			    o->phase < PER_LOOSE && near(o->period, w->period) &&
+			    o->mass * PER_NEAR >= w->mass &&
+			    (o->sharp > b->sharp || (o->sharp == b->sharp && alike && o->cover > b->cover)))
+				alike = o;
 		}
-		for (uint32_t i = 0; !sub && best_phase >= PER_LOOSE && i < n; i++) {
-			const struct sig_pick *o = &all[i];
-
-			if (o->sig != pick->sig && o->cover >= best / PER_NEAR && o->phase < PER_LOOSE &&
-			    (!sub || o->phase < sub->phase))
-				sub = o;
-		}
-		if (sub) {
-			pick->sig = sub->sig;
-			pick->lag = sub->lag;
-			pick->period_ns = (uint64_t)sub->period;
-		}
+		w = alike ? alike : w;
+		pick->sig = w->sig;
+		pick->lag = w->lag;
+		pick->period_ns = (uint64_t)w->period;
 	}
 	if (pick->sig2 && !pick->tid)
 		pick->tid = t->tid;	/* no pattern but maybe a batch's (period__batches()) */
