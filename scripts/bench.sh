@@ -5,7 +5,8 @@
 #   BUILD=/abs/build scripts/bench.sh          (make bench sets BUILD; needs root)
 #   BENCH_QUICK=1 make bench                   1-2 repetitions, smaller sizes (~2 min)
 #   BENCH_ONLY="sysloop untraced" make bench   only these parts (sysloop untraced
-#                                              workloads pt_size capture analysis merge)
+#                                              switches workloads pt_size capture
+#                                              analysis merge)
 #   BENCH_WORKLOADS="pt_prep pt_fetch"         only these workloads
 #   BENCH_REPS, BENCH_WL_REPS, BENCH_HEAD_REPS, BENCH_AN_REPS   repetitions of the
 #                                              syscall loops (sysloop, untraced), the
@@ -44,6 +45,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	WORKLOADS="ts_prep pt_prep"
 	PT_SIZE=""		# extra PyTorch scenarios for the bytes/event target
 	SYSLOOP_CALLS=500000	# per run, 1 thread (bpftrace: / 20, it is ~100x slower)
+	SW_TRIPS=20000		# pingpong round trips beside a traced idle job
 	HEAD_REPS=1		# stalltrace capture configurations
 	HEAD_CALLS=1000000	# per thread
 	CAP_RATES="1000000 0"	# paced sweep, syscalls/s (0: unpaced)
@@ -66,6 +68,7 @@ else
 	WORKLOADS="pt_prep pt_fetch ddp_balanced_compute ts_prep ts_compute"
 	PT_SIZE="pt_compute pt_checkpoint"
 	SYSLOOP_CALLS=2000000
+	SW_TRIPS=100000
 	HEAD_REPS=3
 	HEAD_CALLS=4000000
 	CAP_RATES="250000 500000 1000000 2000000 4000000 0"
@@ -248,53 +251,97 @@ bench_sysloop()
 	done
 }
 
+# beside TOOL FN: the function FN runs while TOOL traces an idle job (a sleep), outside
+# the traced tree; with none, alone.  Sets fp and fa: other users' programs on the
+# syscall tracepoints before and after.  1 when the tool did not start its job.
+beside()
+{
+	local t=$1 fn=$2 bp i
+
+	if [ ! -x "$tmp/idle.sh" ]; then
+		# shellcheck disable=SC2016  # the $s are for the idle script
+		printf '#!/bin/sh\necho $$ >"$1.tmp" && mv "$1.tmp" "$1"\nexec sleep 600\n' >"$tmp/idle.sh"
+		chmod +x "$tmp/idle.sh"
+	fi
+	fp=$(foreign_sys_progs)
+	if [ "$t" = none ]; then
+		"$fn"
+		fa=$(foreign_sys_progs)
+		return 0
+	fi
+	rm -f "$tmp/ready"
+	[ "$t" = trace-cmd ] && touched_tracefs=1
+	# /bin/sh named: bpftrace -c runs ELF files only
+	"$peer" "$t" "$tmp/idle.$t" -- /bin/sh "$tmp/idle.sh" "$tmp/ready" >/dev/null &
+	bp=$!
+	bg_pids+=("$bp")
+	# the job starts only once the tool has attached
+	for ((i = 0; i < 300; i++)); do
+		[ -s "$tmp/ready" ] && break
+		sleep 0.1
+	done
+	if [ ! -s "$tmp/ready" ]; then
+		log "$fn: $t did not start its job, skipped"
+		kill "$bp" 2>/dev/null
+		wait "$bp"
+		return 1
+	fi
+	sleep 0.3
+	"$fn"
+	fa=$(foreign_sys_progs "$bp")
+	kill "$(cat "$tmp/ready")"
+	wait "$bp"
+	rm -f "$tmp/idle.$t" "$tmp/idle.$t.log"
+}
+
 # The cost a tool imposes on processes it does NOT trace: the tool traces an idle job
 # (a sleep), and sysloop runs beside it, outside the traced tree.  The floors run in
 # the same rotation.
+untraced_run()
+{
+	"$BUILD/tests/sysloop" "$SYSLOOP_CALLS" 1 >"$tmp/sl.out"
+}
+
 bench_untraced()
 {
-	local rep t bp i fp fa
+	local rep t fp fa
 
-	# shellcheck disable=SC2016  # the $s are for the idle script
-	printf '#!/bin/sh\necho $$ >"$1.tmp" && mv "$1.tmp" "$1"\nexec sleep 600\n' >"$tmp/idle.sh"
-	chmod +x "$tmp/idle.sh"
 	log "untraced processes: sysloop beside a traced idle job, and beside the floors, x $REPS"
 	for ((rep = 1; rep <= REPS; rep++)); do
 		# shellcheck disable=SC2086  # FLOORS: words
 		for t in $(rotate "$rep" none "${TOOLS[@]}" $FLOORS); do
-			fp=$(foreign_sys_progs)
-			if [ "$t" = none ]; then
-				"$BUILD/tests/sysloop" "$SYSLOOP_CALLS" 1 >"$tmp/sl.out"
-				fa=$(foreign_sys_progs)
-			else
-				rm -f "$tmp/ready"
-				[ "$t" = trace-cmd ] && touched_tracefs=1
-				# /bin/sh named: bpftrace -c runs ELF files only
-				"$peer" "$t" "$tmp/idle.$t" -- /bin/sh "$tmp/idle.sh" "$tmp/ready" >/dev/null &
-				bp=$!
-				bg_pids+=("$bp")
-				# the job starts only once the tool has attached
-				for ((i = 0; i < 300; i++)); do
-					[ -s "$tmp/ready" ] && break
-					sleep 0.1
-				done
-				if [ ! -s "$tmp/ready" ]; then
-					log "untraced: $t did not start its job, skipped"
-					kill "$bp" 2>/dev/null
-					wait "$bp"
-					continue
-				fi
-				sleep 0.3
-				"$BUILD/tests/sysloop" "$SYSLOOP_CALLS" 1 >"$tmp/sl.out"
-				fa=$(foreign_sys_progs "$bp")
-				kill "$(cat "$tmp/ready")"
-				wait "$bp"
-			fi
+			beside "$t" untraced_run || continue
 			# other users' tracers on the syscall tracepoints (their stalltrace
 			# programs) add to every run: recorded to tell a repetition they changed
 			add section=untraced "tool=$t" "rep=$rep" "load1=$(cut -d' ' -f1 /proc/loadavg)" \
 				"foreign_sys_progs=$fp" "foreign_after=$fa" --json "$tmp/sl.out"
-			rm -f "$tmp/idle.$t" "$tmp/idle.$t.log"
+		done
+	done
+}
+
+# The cost of a tool's scheduler programs to programs it does not trace: pingpong's two
+# threads wake each other through pipes SW_TRIPS times (two context switches and two
+# wakeups a round trip), beside a traced idle job; free (2 CPUs: the idle task comes
+# and goes) and on one CPU (taskset -c 0: the threads switch to each other).  Every
+# tool's sched_switch/sched_wakeup probes run for every task on the machine.
+switches_run()
+{
+	"${lib[@]}" measure "$tmp/sw.free.json" -- "$BUILD/tests/pingpong" "$SW_TRIPS"
+	"${lib[@]}" measure "$tmp/sw.pinned.json" -- taskset -c 0 "$BUILD/tests/pingpong" "$SW_TRIPS"
+}
+
+bench_switches()
+{
+	local rep t fp fa m
+
+	log "context switches: an untraced pingpong ($SW_TRIPS pipe round trips) beside a traced idle job, free and on one CPU, x $REPS"
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for t in $(rotate "$rep" none "${TOOLS[@]}"); do
+			beside "$t" switches_run || continue
+			for m in free pinned; do
+				add section=switches "tool=$t" "rep=$rep" "cpus=$m" "trips=$SW_TRIPS" \
+					"load1=$(cut -d' ' -f1 /proc/loadavg)" --measure "$tmp/sw.$m.json"
+			done
 		done
 	done
 }
@@ -613,7 +660,7 @@ print(json.load(open(sys.argv[1]))["straggler"]["rank"])' "$tmp/merged.json" 2>/
 # ---------------------------------------------------------------- main
 
 # BENCH_ONLY="sysloop untraced ...": only these parts (a partial run, said in the report)
-parts="sysloop untraced workloads pt_size capture analysis merge"
+parts="sysloop untraced switches workloads pt_size capture analysis merge"
 preflight
 for p in $parts; do
 	if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $p "* ]]; then

@@ -366,6 +366,35 @@ def report_syscall(rows, res, md):
     md.append("")
 
 
+def report_switches(rows, res, md):
+    md.append("## Cost per context switch to programs not traced (pingpong)\n")
+    md.append("An untraced program whose two threads wake each other through pipes (two "
+              "context switches and two wakeups a round trip) beside a traced idle job: "
+              "every tool's scheduler probes run for every task on the machine. ns per "
+              "round trip (the run's wall time over its round trips); added = the same "
+              "repetition's run without a tool subtracted. *2 CPUs*: the idle task comes "
+              "and goes; *1 CPU* (taskset -c 0): the threads switch to each other.\n")
+    md.append("| tool | 2 CPUs ns/round trip | added | 1 CPU ns/round trip | added |")
+    md.append("|---|---|---|---|---|")
+    sw = sel(rows, section="switches")
+    for r in sw:
+        if r.get("m_wall_s") and r.get("trips") and r.get("m_rc") == 0:
+            r["ns_per_trip"] = r["m_wall_s"] / r["trips"] * 1e9
+    res["switches"] = {}
+    for t in ["none"] + TOOLS:
+        cells, out = [], {}
+        for m in ("free", "pinned"):
+            rs = sel(sw, cpus=m)
+            out[m] = {"ns_per_trip": stats([r.get("ns_per_trip") for r in sel(rs, tool=t)])}
+            cells.append(fmt_stat(out[m]["ns_per_trip"], 0))
+            if t != "none":
+                out[m]["added_ns"] = stats(paired_diff(rs, "ns_per_trip", t))
+            cells.append(fmt_stat(out[m].get("added_ns"), 0) if t != "none" else "–")
+        res["switches"][t] = out
+        md.append(f"| {t} | " + " | ".join(cells) + " |")
+    md.append("")
+
+
 # other users' BPF programs on the syscall tracepoints, counted before and after each run
 FOREIGN = ("foreign_sys_progs", "foreign_after")
 
@@ -730,6 +759,7 @@ def cmd_report(args):
     report_overhead(rows, res, md, {t: "cannot run" for t in peers})
     report_syscall(rows, res, md)
     report_floor(rows, res, md)
+    report_switches(rows, res, md)
     report_capture(rows, res, md)
     report_size(rows, res, md)
     report_analysis(rows, res, md)
