@@ -802,7 +802,7 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
 }
 
 /*
- * The best period of t over its signatures: the one that covers the most.  Two
+ * The best period of t over its signatures: the one that covers the most.  Three
  * exceptions, each for another signature that covers within PER_NEAR as much, in this
  * order:
  * - the winner is far out of phase (its intervals differ from those its lag before by
@@ -813,16 +813,22 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
  *   cache) every 4th covered 0.70 s at a mismatch of 0.72, the mmap once a step 0.67
  *   s at 0.12 (112 steps for 80);
  * - the winner (or the one in phase that replaced it) is every k-th occurrence of its
- *   signature (k > 1), and the other recurs once a period k' > 1 times shorter (its
+ *   signature (k > 1), and the other recurs once a period k' >= 1 times shorter (its
  *   mode within two bins of the winner's over k') and is in phase too: that is the
  *   step, the winner's own lag 1 too uneven to be in phase.  The same loop at rest:
  *   a fcntl once a step, its CPU between two of them uneven, every 2nd one covered
- *   1.44 s, the step's fadvise 1.40 s at every one (40 steps for 80).  Out of phase,
- *   a lag-1 mode is no step: under load, its page faults' blocks (5.7 a step) 1.39 ms
- *   apart at their mode, 16 of those near the fcntl's 22.6 ms, covered a little more
- *   than the fadvise (455 steps for 80).  And where the blocks win, the one most in
- *   phase may be the fcntl's lag 2: its divisor still decides (golden
- *   nw0_fault_blocks: 37 steps for 74).
+ *   1.44 s, the step's fadvise 1.40 s at every one (40 steps for 80); a pread twice
+ *   a step beside the fadvise once (k' = 1) put the first boundary in the start-up.
+ *   Out of phase, a lag-1 mode is no step: under load, its page faults' blocks (5.7
+ *   a step) 1.39 ms apart at their mode, 16 of those near the fcntl's 22.6 ms,
+ *   covered a little more than the fadvise (455 steps for 80).  And where the blocks
+ *   win, the one most in phase may be the fcntl's lag 2: its divisor still decides
+ *   (golden nw0_fault_blocks_win: 37 steps for 68);
+ * - another at the same lag and period (within two bins), in phase, explains nearly as
+ *   many steps (intervals near its mode, within PER_NEAR) with fewer intervals off
+ *   its mode (sharp): it has no extra calls.  A nanoGPT-style loop attached to: the
+ *   munmap once a step, and 7 more at exit, covered more than the mmap once a step
+ *   (66 steps for 60, golden nw0_exit_munmap).
  */
 bool period__best(const struct thr *t, struct period_pick *pick)
 {
