@@ -825,8 +825,8 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
  *   win, the one most in phase may be the fcntl's lag 2: its divisor still decides
  *   (golden nw0_fault_blocks_win: 37 steps for 68);
  * - another at the same lag and period (within two bins), in phase, explains nearly as
- *   many steps (intervals near its mode, within PER_NEAR) with fewer intervals off
- *   its mode (sharp): it has no extra calls.  A nanoGPT-style loop attached to: the
+ *   many steps (intervals near its mode, within PER_NEAR) with a larger share of its
+ *   intervals near its mode (sharp): it has fewer extra calls.  A nanoGPT-style loop attached to: the
  *   munmap once a step, and 7 more at exit, covered more than the mmap once a step
  *   (66 steps for 60, golden nw0_exit_munmap).
  */
@@ -894,7 +894,7 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 				part = o;
 		}
 		w = part ? part : w;
-		/* the same period: the train with the fewest intervals off it (no extra calls) */
+		/* the same period: the train with the most of its intervals near it (no extras) */
 		for (uint32_t i = 0; i < n; i++) {
 			const struct sig_pick *o = &all[i];
 			const struct sig_pick *b = alike ? alike : w;
