@@ -622,6 +622,41 @@ static double phases(const struct persig *s, double ph[PER_LAGS])
  * uneven parts a step), either passes 13% at n = 40 (the medians alone 3%) and none
  * from n = 80.
  */
+/*
+ * The standard error of lag k's mean phase mismatch (phases(): of the mean interval),
+ * from its binned differences.  Where half the steps run long, every lag's mismatch is
+ * near 0.4 and which is least is chance (80 steps: lag 4 0.27, lag 1 0.43, over 1.5 x
+ * 0.27 + 0.02: lag 2 was the period, 40 steps for 80, golden nw0_long_half): a lag
+ * within PER_ALT_Z standard errors of the least is in phase too (phase_near()).
+ */
+static double phase_se(const struct persig *s, unsigned k)
+{
+	double mean = s->en ? s->esum / s->en : 0, n = 0, m1 = 0, m2 = 0;
+
+	for (unsigned b = 1; b < PER_BINS; b++) {
+		double x = PER_BIN0_NS * exp2(((double)b + 0.5) / 4);
+
+		n += s->dh[k][b];
+		m1 += s->dh[k][b] * x;
+		m2 += s->dh[k][b] * x * x;
+	}
+	n += s->dh[k][0];
+	if (n < 2 || mean <= 0)
+		return 0;
+	return sqrt(fmax(0, m2 / n - (m1 / n) * (m1 / n)) / n) / mean;
+}
+
+/* lag k's mismatch within PER_ALT_Z standard errors of the least one's */
+static bool phase_near(const struct persig *s, const double *ph, unsigned k)
+{
+	unsigned m = 0;
+
+	for (unsigned j = 1; j < PER_LAGS; j++)
+		if (ph[j] < ph[m])
+			m = j;
+	return ph[k] - ph[m] <= PER_ALT_Z * sqrt(pow(phase_se(s, k), 2) + pow(phase_se(s, m), 2));
+}
+
 /* The bin of a log-binned histogram's median (0 when empty). */
 static unsigned median_bin(const uint16_t *h)
 {
@@ -770,7 +805,7 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
 
 		mode[k] = mode_of(s->h[k], &mass, &tot);
 		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) ||
-		    ph[k] > PER_PHASE * pmin + PER_PHASE_ABS)
+		    (ph[k] > PER_PHASE * pmin + PER_PHASE_ABS && !phase_near(s, ph, k)))
 			continue;
 		sharp[k] = (double)mass / tot;
 		near[k] = mass;
@@ -826,9 +861,9 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
  *   (golden nw0_fault_blocks_win: 37 steps for 68);
  * - another at the same lag and period (within two bins), in phase, explains nearly as
  *   many steps (intervals near its mode, within PER_NEAR) with a larger share of its
- *   intervals near its mode (sharp): it has fewer extra calls.  A nanoGPT-style loop attached to: the
- *   munmap once a step, and 7 more at exit, covered more than the mmap once a step
- *   (66 steps for 60, golden nw0_exit_munmap).
+ *   intervals near its mode (sharp): it has fewer extra calls.  A nanoGPT-style
+ *   loop attached to: the munmap once a step, and 7 more at exit, covered more than
+ *   the mmap once a step (66 steps for 60, golden nw0_exit_munmap).
  */
 bool period__best(const struct thr *t, struct period_pick *pick)
 {
