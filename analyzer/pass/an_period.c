@@ -634,7 +634,7 @@ static double phase_se(const struct persig *s, unsigned k)
 	double mean = s->en ? s->esum / s->en : 0, n = 0, m1 = 0, m2 = 0;
 
 	for (unsigned b = 1; b < PER_BINS; b++) {
-		double x = PER_BIN0_NS * exp2(((double)b + 0.5) / 4);
+		double x = bin_ns(b);
 
 		n += s->dh[k][b];
 		m1 += s->dh[k][b] * x;
