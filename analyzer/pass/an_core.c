@@ -1353,5 +1353,6 @@ void an__free(struct an *a)
 	tl_grid__free(&a->grid);
 	free(a->files);
 	free(a->arena);
-	free(a->per_seq);
+	for (unsigned i = 0; i < PER_LOADS; i++)
+		free(a->per_seq[i]);
 }

@@ -209,6 +209,7 @@ struct ident {
 #define PER_SIGS	48
 #define PER_LAGS	4
 #define PER_BINS	96
+#define PER_LOADS	8		/* loading signatures a second pass keeps */
 #define PER_BLOCK	0x80000000u	/* a signature: blocked (| enum st_wait), not a syscall */
 #define PER_KIND_SHIFT	16		/* a syscall's signature: its fd's kind (4 bits) */
 #define PER_FILE_SHIFT	20		/* and for a write to a file, 8 bits of which */
@@ -263,10 +264,13 @@ struct period_pick {
 	 * the loop takes it), instead of every lag-th; owned by analysis__run()
 	 */
 	uint32_t *marks, nmarks;
-	/* the loading signature whose occurrences the second pass keeps (0: none) and
-	 * its period: a sample's, maybe (period__batches()) */
-	uint32_t sig2;
-	uint64_t period2_ns;
+	/*
+	 * The loading signatures whose occurrences the second pass keeps, the one whose
+	 * period covers the most first (0: none), and their periods: a sample's, maybe
+	 * (period__batches() tries each in turn)
+	 */
+	uint32_t sig2[PER_LOADS];
+	uint64_t period2_ns[PER_LOADS];
 };
 
 struct proc;
@@ -961,8 +965,9 @@ struct an {
 	uint32_t nperiod;	/* threads whose periodic pattern is watched */
 	/* the second pass: the picked signature's occurrences (CPU ns), for
 	 * period__batches(); NULL when not collected */
-	uint64_t *per_seq;
-	uint32_t per_n, per_cap;
+	uint64_t *per_seq[PER_LOADS];
+	uint32_t per_n[PER_LOADS], per_cap[PER_LOADS];
+	uint32_t per_others;	/* kept of all but the first loading signature */
 	bool have_probes, have_step_probes, have_gpu_probes;
 	uint64_t gpu_probes_at;	/* when the first GPU sync probe for every process was attached */
 	bool have_ranks;	/* some process has a distributed identity */

@@ -229,21 +229,22 @@ static void picked(struct an *a, struct thr *t, const struct period_pick *pk, ui
 	}
 }
 
-/* The second pass, the loading signature at ts: its occurrence kept (period__batches()). */
-static void keep(struct an *a, struct thr *t, uint64_t ts)
+/* The second pass, loading signature i at ts: its occurrence kept (period__batches()). */
+static void keep(struct an *a, struct thr *t, unsigned i, uint64_t ts)
 {
-	if (a->per_n == PER_SEQ_MAX)
+	if (a->per_n[i] == PER_SEQ_MAX || (i && a->per_others == PER_SEQ_MAX))
 		return;
-	if (a->per_n == a->per_cap) {
-		uint32_t cap = a->per_cap ? 2 * a->per_cap : 4096;
-		uint64_t *q = realloc(a->per_seq, cap * sizeof(*q));
+	if (a->per_n[i] == a->per_cap[i]) {
+		uint32_t cap = a->per_cap[i] ? 2 * a->per_cap[i] : 4096;
+		uint64_t *q = realloc(a->per_seq[i], cap * sizeof(*q));
 
 		if (!q)
 			return;
-		a->per_seq = q;
-		a->per_cap = cap;
+		a->per_seq[i] = q;
+		a->per_cap[i] = cap;
 	}
-	a->per_seq[a->per_n++] = an__period_cpu(t, ts);
+	a->per_seq[i][a->per_n[i]++] = an__period_cpu(t, ts);
+	a->per_others += i > 0;
 }
 
 #define BATCH_MIN_RUN	2	/* samples a batch at least (occurrences a step) */
@@ -254,16 +255,41 @@ static void keep(struct an *a, struct thr *t, uint64_t ts)
 #define BATCH_SAMPLE_NS	20000.0		/* a sample takes at least this much CPU */
 
 /*
+ * The loop's first batch: the first of BATCH_STEADY runs in a row of len (at_long[j]
+ * to at_long[j + 1]), give or take an eighth (a call of the same kind between two
+ * batches: a log file opened; the start-up's imports open files at no such spacing);
+ * UINT32_MAX where none.
+ */
+static uint32_t steady_from(const uint32_t *at_long, uint32_t nl, uint32_t len)
+{
+	for (uint32_t j = 0, k; j + BATCH_STEADY < nl; j++) {
+		for (k = 0; k < BATCH_STEADY; k++) {
+			uint32_t r = at_long[j + k + 1] - at_long[j + k];
+
+			if (r + len / 8 < len || r > len + len / 8)
+				break;
+		}
+		if (k == BATCH_STEADY)
+			return j;
+	}
+	return UINT32_MAX;
+}
+
+/*
  * The runs of c's occurrences that intervals of at least thr cut (at_long: where each
  * begins, the first occurrence too, nl of them): their most common length of at least
- * BATCH_MIN_RUN where it holds BATCH_SHARE of them, else 0; BATCH_NONE where too few
- * intervals are that long (fewer still at longer thresholds).
+ * BATCH_MIN_RUN where it holds BATCH_SHARE of the runs from the loop's first batch on
+ * (steady_from(): a start-up's imports make runs of every length, as many as a short
+ * loop's batches: pt_nw0_files traced in run mode beside busy, 119 runs of 16 of 199,
+ * no batch found and 241 steps for 120), else 0; BATCH_NONE where too few intervals are
+ * that long (fewer still at longer thresholds).  *whole: how many runs from the loop's
+ * first batch on are of that length.
  */
 #define BATCH_NONE	UINT32_MAX
 static uint32_t batch_runs(const uint64_t *c, uint32_t n, uint64_t thr, uint32_t *at_long,
-			   uint32_t *runs, uint32_t *nl)
+			   uint32_t *runs, uint32_t *nl, uint32_t *whole)
 {
-	uint32_t best = 0, len = 0;
+	uint32_t best = 0, len = 0, from, in_loop = 0;
 
 	*nl = 0;
 	at_long[(*nl)++] = 0;	/* the first occurrence begins a run: nothing before it */
@@ -280,7 +306,12 @@ static uint32_t batch_runs(const uint64_t *c, uint32_t n, uint64_t thr, uint32_t
 			best = runs[r];
 			len = r;
 		}
-	return len && best >= BATCH_SHARE * (*nl - 1) && best >= PER_MIN_STEPS ? len : 0;
+	if (!len || (from = steady_from(at_long, *nl, len)) == UINT32_MAX)
+		return 0;
+	for (uint32_t j = from + 1; j < *nl; j++)
+		in_loop += at_long[j] - at_long[j - 1] == len;
+	*whole = in_loop;
+	return in_loop >= BATCH_SHARE * (*nl - 1 - from) && in_loop >= PER_MIN_STEPS ? len : 0;
 }
 
 /* The calls of [start, end) that come like or more after the call before: samples. */
@@ -318,9 +349,13 @@ static uint32_t batch_end(const uint64_t *c, uint32_t start, uint32_t end, uint3
  * step for each sample of a batch (a user's script, 16 JPEG files a batch: 1874 steps
  * for 117; 4 a batch: no step at all, the start-up's imports' opens blur the lags).
  * The second pass keeps the occurrences of the loading signature whose period covers
- * the most (pick->sig2; its lag-1 mode where none is sharp).  Its intervals on the
- * thread's CPU come in two kinds: a sample's (within the batch), and a sample's plus
- * the step's compute (from a batch's last sample to the next batch's first).  From the
+ * the most (pick->sig2[0]; its lag-1 mode where none is sharp), and of the next
+ * PER_LOADS - 1: where one makes no batches the next is tried (a loop that preads its
+ * samples from one file opened once, attached at its start: the imports' opens, reads
+ * and closes covered more than its preads, and no step was found; golden
+ * nw0_pread_imports).  Their intervals on the thread's CPU come in two kinds: a
+ * sample's (within the batch), and a sample's plus the step's compute (from a batch's
+ * last sample to the next batch's first).  From the
  * shortest threshold over 1.5 x the sample's period up, in quarter-octave bins: the
  * first where more than PER_MIN_STEPS longer intervals split the occurrences into runs
  * of one length in BATCH_SHARE of them, at least BATCH_MIN_RUN, is the batch (calls a
@@ -335,33 +370,35 @@ static uint32_t batch_end(const uint64_t *c, uint32_t start, uint32_t end, uint3
  * N steps) keep their period: a longer interval every N steps is not a batch's end.
  * Frees the occurrences; true when pick now marks batches (pick->marks: a third pass).
  */
-bool period__batches(struct an *a, struct period_pick *pick)
+static bool batches_of(const uint64_t *c, uint32_t n, uint32_t sig2, uint64_t period2,
+		       struct period_pick *pick)
 {
-	uint64_t *c = a->per_seq;
-	uint32_t n = a->per_n, *runs = NULL, *at_long = NULL, nl, len = 0, from = UINT32_MAX;
-	uint64_t like = pick->period2_ns / 2;	/* a sample's call after the one before */
+	uint32_t *runs = NULL, *at_long = NULL, nl, len = 0, from = UINT32_MAX;
+	uint64_t like = period2 / 2;	/* a sample's call after the one before */
 	unsigned b0 = PER_BINS, b1 = 0;
 	bool found = false;
 
-	a->per_seq = NULL;
-	a->per_n = a->per_cap = 0;
-	if (!c || n < 2 * PER_MIN_STEPS || !pick->period2_ns ||
+	if (!c || n < 2 * PER_MIN_STEPS || !period2 ||
 	    !(runs = calloc(n, sizeof(*runs))) || !(at_long = malloc(n * sizeof(*at_long))))
 		goto out;
 	pthread_once(&bins_once, bins_init);
 	/*
-	 * Of the thresholds that cut runs of the same length, the middle of the widest
-	 * plateau of as many long intervals (but for a hundredth): away from both kinds of
-	 * interval.  The lowest split batches of 4 where a sample was slow (a collection:
-	 * 241 steps for 237); the highest merged batches of 16 whose step took less CPU
-	 * than most (113 for 117).
+	 * Of the thresholds that cut runs of the same length, those that cut the most
+	 * runs of exactly that length (but for a hundredth), and of those the middle of
+	 * the widest plateau of as many long intervals (but for a hundredth): away from
+	 * both kinds of interval.  The lowest split batches of 4 where a sample was slow
+	 * (a collection: 241 steps for 237); the highest merged batches of 16 whose step
+	 * took less CPU than most (113 for 117).  A plateau alone may be low: a start-up's
+	 * imports make long intervals at every threshold, no plateau is wider than
+	 * another, and the lowest cut slow first batches into runs of one sample
+	 * (golden nw0_batch_split: its first batch left out).
 	 */
-	uint32_t nls[PER_BINS] = { 0 };
+	uint32_t nls[PER_BINS] = { 0 }, wholes[PER_BINS] = { 0 }, most = 0, whole;
 	unsigned pb = 0, pw = 0;
 
-	for (unsigned b = bin_of((uint64_t)(BATCH_SPLIT * (double)pick->period2_ns));
+	for (unsigned b = bin_of((uint64_t)(BATCH_SPLIT * (double)period2));
 	     b < PER_BINS; b++) {
-		uint32_t l = batch_runs(c, n, bin_lo[b], at_long, runs, &nl);
+		uint32_t l = batch_runs(c, n, bin_lo[b], at_long, runs, &nl, &whole);
 
 		if (l == BATCH_NONE || (b0 < PER_BINS && l != len))
 			break;
@@ -373,12 +410,18 @@ bool period__batches(struct an *a, struct period_pick *pick)
 		}
 		b1 = b;
 		nls[b] = nl;
+		wholes[b] = whole;
+		most = whole > most ? whole : most;
 	}
 	if (b0 == PER_BINS)
 		goto out;
 	for (unsigned b = b0, e; b <= b1; b = e) {
-		for (e = b + 1; e <= b1 && nls[e] + nls[b] / 100 >= nls[b] &&
-				nls[e] <= nls[b] + nls[b] / 100; e++)
+		if (wholes[b] + most / 100 < most) {
+			e = b + 1;
+			continue;
+		}
+		for (e = b + 1; e <= b1 && wholes[e] + most / 100 >= most &&
+				nls[e] + nls[b] / 100 >= nls[b] && nls[e] <= nls[b] + nls[b] / 100; e++)
 			;
 		if (e - b > pw) {
 			pw = e - b;
@@ -387,7 +430,7 @@ bool period__batches(struct an *a, struct period_pick *pick)
 	}
 	uint64_t thr = bin_lo[pb + pw / 2];
 
-	if (batch_runs(c, n, thr, at_long, runs, &nl) != len)
+	if (batch_runs(c, n, thr, at_long, runs, &nl, &whole) != len)
 		goto out;
 	/*
 	 * A batch takes a step's CPU: where another pattern was picked (not a sample's),
@@ -403,23 +446,9 @@ bool period__batches(struct an *a, struct period_pick *pick)
 			sum += c[at_long[j + 1]] - c[at_long[j]];
 			nrun++;
 		}
-	if (!nrun || (pick->lag && pick->sig != pick->sig2 && 2 * (sum / nrun) < pick->period_ns))
+	if (!nrun || (pick->lag && pick->sig != sig2 && 2 * (sum / nrun) < pick->period_ns))
 		goto out;
-	/*
-	 * The loop's first batch: the first of BATCH_STEADY runs in a row of len, give or
-	 * take an eighth (a call of the same kind between two batches: a log file opened;
-	 * the start-up's imports open files at no such spacing)
-	 */
-	for (uint32_t j = 0, k; j + BATCH_STEADY < nl && from == UINT32_MAX; j++) {
-		for (k = 0; k < BATCH_STEADY; k++) {
-			uint32_t r = at_long[j + k + 1] - at_long[j + k];
-
-			if (r + len / 8 < len || r > len + len / 8)
-				break;
-		}
-		if (k == BATCH_STEADY)
-			from = j;
-	}
+	from = steady_from(at_long, nl, len);	/* the loop's first batch */
 	if (from == UINT32_MAX || !(pick->marks = malloc(nl * sizeof(*pick->marks))))
 		goto out;
 	/*
@@ -435,7 +464,16 @@ bool period__batches(struct an *a, struct period_pick *pick)
 	 * busy, its runs of 26 and 6 calls, 13 and 3 samples, ended the walk: 117 steps
 	 * for 120).  A start-up's calls come in bursts, no such runs.
 	 */
-	uint32_t spb = likes(c, at_long[from], at_long[from + 1], like);	/* samples a batch */
+	uint32_t k = from;
+
+	/*
+	 * counted in the first run of exactly a batch: the first of the 3 may be 15 calls
+	 * of 16, its last sample cut off (pt_nw0_files in run mode beside busy: 15
+	 * samples a batch for 16 ended the walk at once, 114 steps for 120)
+	 */
+	while (k + 2 < nl && at_long[k + 1] - at_long[k] != len)
+		k++;
+	uint32_t spb = likes(c, at_long[k], at_long[k + 1], like);	/* samples a batch */
 	uint32_t cps = spb && len % spb == 0 ? len / spb : 1;		/* calls a sample */
 
 	for (uint32_t want = spb, got, j, r; from > 0; from = j) {
@@ -475,13 +513,27 @@ bool period__batches(struct an *a, struct period_pick *pick)
 			batch_end(c, start, end, len, cps, like) : end - 1;
 		acc = 0;
 	}
-	pick->sig = pick->sig2;
+	pick->sig = sig2;
 	pick->lag = len;
 	found = true;
 out:
 	free(runs);
 	free(at_long);
-	free(c);
+	return found;
+}
+
+bool period__batches(struct an *a, struct period_pick *pick)
+{
+	bool found = false;
+
+	for (unsigned i = 0; i < PER_LOADS; i++) {
+		found = found || batches_of(a->per_seq[i], a->per_n[i], pick->sig2[i],
+					    pick->period2_ns[i], pick);
+		free(a->per_seq[i]);
+		a->per_seq[i] = NULL;
+		a->per_n[i] = a->per_cap[i] = 0;
+	}
+	a->per_others = 0;
 	return found;
 }
 
@@ -501,8 +553,9 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 	if (pk->tid) {
 		if (pk->tid == t->tid && pk->lag && pk->sig == sig)
 			picked(a, t, pk, ts);
-		if (pk->tid == t->tid && pk->sig2 == sig && !pk->marks)
-			keep(a, t, ts);
+		for (unsigned i = 0; pk->tid == t->tid && !pk->marks && i < PER_LOADS; i++)
+			if (pk->sig2[i] == sig)
+				keep(a, t, i, ts);
 		return;
 	}
 
@@ -868,7 +921,7 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
 bool period__best(const struct thr *t, struct period_pick *pick)
 {
 	const struct period *p = t->per;
-	double best = 0, best2 = 0, period, cover;
+	double best = 0, cover2[PER_LOADS] = { 0 }, period, cover;
 	uint32_t n = 0;
 	struct sig_pick all[PER_SIGS];
 	const struct sig_pick *w = NULL, *sub = NULL, *part = NULL, *alike = NULL;
@@ -888,7 +941,7 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 			pick->tid = t->tid;
 		}
 		/*
-		 * The loading signature whose period covers the most: a sample's, maybe.  Its
+		 * The loading signatures whose period covers the most: a sample's, maybe.  Its
 		 * lag-1 mode where no lag of it is sharp: the start-up's imports open and read
 		 * files at every spacing, and blur a sample's mode (4 JPEG files a batch: 39%
 		 * of the intervals near it, no step found at all).
@@ -901,10 +954,19 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 			period = mode_of(p->s[i].h[0], &mass, &tot);
 			cover = mass >= 2 * PER_MIN_STEPS && period >= BATCH_SAMPLE_NS ? mass * period : 0;
 		}
-		if (cover > best2) {
-			best2 = cover;
-			pick->sig2 = p->sig[i];
-			pick->period2_ns = (uint64_t)period;
+		/* the most cover first: the others are tried where it finds no batches */
+		unsigned j = PER_LOADS;
+
+		for (; j > 0 && cover > cover2[j - 1]; j--)
+			if (j < PER_LOADS) {
+				cover2[j] = cover2[j - 1];
+				pick->sig2[j] = pick->sig2[j - 1];
+				pick->period2_ns[j] = pick->period2_ns[j - 1];
+			}
+		if (j < PER_LOADS) {
+			cover2[j] = cover;
+			pick->sig2[j] = p->sig[i];
+			pick->period2_ns[j] = (uint64_t)period;
 		}
 	}
 	if (w) {
@@ -945,7 +1007,7 @@ bool period__best(const struct thr *t, struct period_pick *pick)
 		pick->lag = w->lag;
 		pick->period_ns = (uint64_t)w->period;
 	}
-	if (pick->sig2 && !pick->tid)
+	if (pick->sig2[0] && !pick->tid)
 		pick->tid = t->tid;	/* no pattern but maybe a batch's (period__batches()) */
 	return pick->tid;
 }
