@@ -640,20 +640,21 @@ static double mode_of(const uint16_t *h, uint32_t *mass, uint32_t *tot)
 
 /*
  * The phase mismatch at each lag (ph[k]: the mean |e(n) - e(n-k-1)| over the mean
- * interval), and the least of them: a lag whose occurrences are not the same places of
+ * interval), and the lag of the least of them: a lag whose occurrences are not the same places of
  * the loop mixes its uneven sub-intervals (a loop that reads the clock after 4 ms
  * and again after 7 more: lag 3 alternates 15 and 18 ms, as sharp as lag 2's 11 on a
  * busy machine), however sharp its mode.
  */
-static double phases(const struct persig *s, double ph[PER_LAGS])
+static unsigned phases(const struct persig *s, double ph[PER_LAGS])
 {
-	double mean = s->en ? s->esum / s->en : 0, least = INFINITY;
+	double mean = s->en ? s->esum / s->en : 0;
+	unsigned least = 0;
 
 	for (unsigned k = 0; k < PER_LAGS; k++) {
 		ph[k] = mean > 0 && s->dn[k] >= PER_MIN_STEPS ? s->dsum[k] / s->dn[k] / mean :
 			INFINITY;
-		if (ph[k] < least)
-			least = ph[k];
+		if (ph[k] < ph[least])
+			least = k;
 	}
 	return least;
 }
@@ -706,14 +707,9 @@ static double phase_se(const struct persig *s, unsigned k)
 	return sqrt(fmax(0, m2 / n - (m1 / n) * (m1 / n)) / n) / mean;
 }
 
-/* lag k's mismatch within PER_ALT_Z standard errors of the least one's */
-static bool phase_near(const struct persig *s, const double *ph, unsigned k)
+/* lag k's mismatch within PER_ALT_Z standard errors of the least one's (lag m's) */
+static bool phase_near(const struct persig *s, const double *ph, unsigned k, unsigned m)
 {
-	unsigned m = 0;
-
-	for (unsigned j = 1; j < PER_LAGS; j++)
-		if (ph[j] < ph[m])
-			m = j;
 	return ph[k] - ph[m] <= PER_ALT_Z * sqrt(pow(phase_se(s, k), 2) + pow(phase_se(s, m), 2));
 }
 
@@ -856,7 +852,8 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
 	double cover[PER_LAGS] = { 0 }, mode[PER_LAGS] = { 0 }, sharp[PER_LAGS] = { 0 };
 	double ph[PER_LAGS], best = 0;
 	uint32_t near[PER_LAGS] = { 0 };
-	double pmin = phases(s, ph);
+	unsigned least = phases(s, ph);
+	double pmin = ph[least];
 	bool part[PER_LAGS] = { false };
 	int k0 = -1;
 
@@ -865,7 +862,7 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
 
 		mode[k] = mode_of(s->h[k], &mass, &tot);
 		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) ||
-		    (ph[k] > PER_PHASE * pmin + PER_PHASE_ABS && !phase_near(s, ph, k)))
+		    (ph[k] > PER_PHASE * pmin + PER_PHASE_ABS && !phase_near(s, ph, k, least)))
 			continue;
 		sharp[k] = (double)mass / tot;
 		near[k] = mass;
