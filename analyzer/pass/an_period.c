@@ -558,9 +558,11 @@ void period__event(struct an *a, struct thr *t, uint32_t sig, uint64_t ts)
 
 	/* the second pass: the pattern was picked in the first */
 	if (pk->tid) {
-		if (pk->tid == t->tid && pk->lag && pk->sig == sig)
+		if (pk->tid != t->tid)
+			return;
+		if (pk->lag && pk->sig == sig)
 			picked(a, t, pk, ts);
-		for (unsigned i = 0; pk->tid == t->tid && !pk->marks && i < PER_LOADS; i++)
+		for (unsigned i = 0; !pk->marks && i < PER_LOADS; i++)
 			if (pk->sig2[i] == sig)
 				keep(a, t, i, ts);
 		return;
