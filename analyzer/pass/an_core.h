@@ -216,6 +216,7 @@ struct ident {
 #define PER_FX_HANDOFF	(1u << 28)	/* a futex call that handed a Python lock over (a wake
 					 * that woke its waiter, a wait a wake ended) on a word
 					 * of no condition or mutex: attr__fx_handoff */
+#define PER_NONE	0xffffffffu	/* not a signature: a call the pass leaves out */
 
 #define PER_RING	8		/* >= PER_LAGS + 1, a power of two (a mask) */
 _Static_assert(PER_RING > PER_LAGS && !(PER_RING & (PER_RING - 1)), "PER_RING");
@@ -764,6 +765,8 @@ struct proc {
 
 /* A file seen in an open or fd record: its path, for evidence and GPU devices. */
 #define FL_GPU_DEV	(1u << 0)
+#define FL_CODE		(1u << 1)	/* Python's source or bytecode, a shared object: an
+					 * import's, never a step's data (period_sig) */
 
 struct file {
 	uint32_t dev, flags;

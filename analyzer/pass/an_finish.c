@@ -569,6 +569,44 @@ static uint32_t pattern_steady(const struct an_trainer *tr, const struct thr *t,
 	return n;
 }
 
+/* CPU time after a pattern's last boundary that says it was not the loop (see below) */
+#define PATTERN_AFTER_MIN_NS	250000000ull
+
+/*
+ * A pattern that was not the loop's: the thread ran longer on its CPU after the last
+ * boundary, without it, than between the first and the last.  A start-up that reads
+ * its data into memory (or a first epoch that fills a cache) makes a call once a
+ * sample, as regular as a loop, and a loop over data in memory may make none: a
+ * user's MNIST-like script, its data made in memory, had 718 steps in 1.1 s of
+ * start-up and none in its 5 s of training.  Its steps would be a start-up's, its
+ * window not the loop: no steps, said on top with what was seen (fill_trainer).
+ * Returns the boundaries kept: n or 0.
+ */
+static uint32_t pattern_loop(struct an_trainer *tr, const struct thr *t, const uint32_t *idx,
+			     uint32_t n)
+{
+	const struct snap *first, *last, *end = &t->snaps[t->nsnaps - 1];
+	uint64_t in, after;
+
+	if (strcmp(tr->steps.method, "activity_period") || n < 2)
+		return n;
+	first = &t->snaps[idx[0]];
+	last = &t->snaps[idx[n - 1]];
+	in = last->a.oncpu - first->a.oncpu;
+	after = end->a.oncpu > last->a.oncpu ? end->a.oncpu - last->a.oncpu : 0;
+	if (after <= in || after < PATTERN_AFTER_MIN_NS)
+		return n;
+	tr->steps.unlike[0] = first->ts;
+	tr->steps.unlike[1] = last->ts;
+	tr->steps.unlike[2] = in;
+	tr->steps.unlike[3] = after;
+	tr->steps.unlike_n = n - 1;
+	memcpy(tr->steps.unlike_pattern, tr->steps.pattern, sizeof(tr->steps.pattern));
+	tr->steps.pattern[0] = '\0';
+	tr->steps.method = "none";
+	return 0;
+}
+
 static void find_steps(struct an_result *res, struct an_trainer *tr, const struct snap **w0,
 		       const struct snap **w1)
 {
@@ -581,7 +619,7 @@ static void find_steps(struct an_result *res, struct an_trainer *tr, const struc
 		return;
 	n = boundaries(&res->an, tr, t, idx, res->an.win_from, res->an.win_to);
 	if (!res->an.user_window)
-		n = pattern_steady(tr, t, idx, n);
+		n = pattern_loop(tr, t, idx, pattern_steady(tr, t, idx, n));
 	if (res->an.user_window && n)
 		n = window_closer(&res->an, tr, t, idx, n, res->an.win_from, res->an.win_to, &at_to);
 	k = n - 1 + at_to;	/* the steps */
@@ -2568,6 +2606,16 @@ static void fill_trainer(struct an_result *res, struct an_trainer *tr)
 	 * (a user's script: 37 brk calls and 14 switches in 120 steps of 33 ms).  Its
 	 * figures are then the thread's whole life, start-up included.
 	 */
+	if (!tr->steps.count && !a->user_window && !res->warned_no_steps && tr->steps.unlike_n) {
+		res->warned_no_steps = true;
+		analysis__warn(res, "main thread %u: no steps found: its pattern (%s, %u steps) "
+			       "ran from +%.3f to +%.3f s (%.2f CPU-s), then %.2f CPU-s without it "
+			       "(start-up, a cache's first epoch): the figures cover its whole life; "
+			       "try --torch-steps", t->tid, tr->steps.unlike_pattern,
+			       tr->steps.unlike_n, (double)(tr->steps.unlike[0] - st->ts) / 1e9,
+			       (double)(tr->steps.unlike[1] - st->ts) / 1e9,
+			       (double)tr->steps.unlike[2] / 1e9, (double)tr->steps.unlike[3] / 1e9);
+	}
 	if (!tr->steps.count && !a->user_window && !res->warned_no_steps) {
 		res->warned_no_steps = true;
 		analysis__warn(res, "main thread %u: no steps found (no batches, no markers, no "

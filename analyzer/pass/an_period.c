@@ -38,6 +38,7 @@
 #define PER_ALT_SE	4.0		/* ... or their means by this many standard errors */
 #define PER_KNOWN	16		/* takes or step marks that make a thread's steps known */
 #define PER_LOOSE	0.5		/* a period this far out of phase gives way (period__best) */
+#define PER_RANDOM	1.0		/* a mismatch this large is a random process's (sig_period) */
 
 static unsigned bin_of_log(uint64_t d)
 {
@@ -840,7 +841,12 @@ static int fundamental(const struct persig *s, const bool *part, const double *m
  * more than others), the shortest mode is the period: a signature that recurs twice a
  * step has two lag-1 modes (not sharp) and one lag-2 mode, the step; where its two
  * lag-1 modes are near enough to look like one, lag 1 is no period because its
- * occurrences do not repeat each other (periodic()).
+ * occurrences do not repeat each other (periodic()).  No lag mismatched by PER_RANDOM
+ * or more: a random process's intervals (exponential) differ by their mean on
+ * average, at every lag, and its lag-k intervals grow sharper with k (malloc's brk
+ * calls at random, 13 ms apart on average: lag 3 at 61% near its mode, mismatched by
+ * 1.13, covered more than a first epoch's sample files, 13 steps for 30; golden
+ * nw0_cache_epoch).
  */
 /* One signature's period: its lag, mode, phase mismatch, how much it covers, and how
  * many of its intervals at that lag are near the mode (of all). */
@@ -863,7 +869,7 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
 		uint32_t mass, tot;
 
 		mode[k] = mode_of(s->h[k], &mass, &tot);
-		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) ||
+		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) || ph[k] >= PER_RANDOM ||
 		    (ph[k] > PER_PHASE * pmin + PER_PHASE_ABS && !phase_near(s, ph, k, least)))
 			continue;
 		sharp[k] = (double)mass / tot;

@@ -165,6 +165,14 @@ struct an_trainer {
 		 * placed by the loop's CPU time (an_attr.c, queue_place).
 		 */
 		uint32_t queue_unseen;
+		/*
+		 * A pattern left out, the loop's no more (an_finish.c, pattern_loop):
+		 * its first and last boundary, the thread's CPU ns between them and after
+		 * the last; the steps it would have made, and what it was.
+		 */
+		uint64_t unlike[4];
+		uint32_t unlike_n;
+		char unlike_pattern[48];
 		uint32_t other_ld;	/* zipped: the other loader's result pipe (ld) */
 		uint32_t loader_pid[2];	/* a worker of each loader's first pool (the steps', the other's) */
 		uint32_t other_pid[MAX_POOLS];	/* a worker of each of the other's loops */

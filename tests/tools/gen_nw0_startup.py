@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gen_nw0_startup.py [--mmap]: the events of tests/golden/analyze/nw0_files_startup.txt,
 a num_workers=0 loop over an image folder (each sample's file opened, read, closed),
-its start-up traced (run mode): bursts of modules imported, an open, a read and a
+its start-up traced (run mode): bursts of small files read (metadata), an open, a read and a
 close each, between pauses of 8 .. 80 ms, as many bursts as the loop has batches.
 With --mmap, of nw0_mmap_startup.txt: the loop maps its data file anew each step
 (pt_nw0_mmap), its cache dropped first.  See the goldens' comments."""
@@ -16,9 +16,9 @@ def sample(t, ino, path):
     sc(t + 0.3 if ino < 3000 else t + 0.05, 'name=read ret=4096 fd=3 kind=reg ino=%d' % ino, 10)
     sc(t + 0.6 if ino < 3000 else t + 0.1, 'name=close ret=0 fd=3 kind=reg ino=%d' % ino, 5)
 t, m = 1000.0, 0
-for burst in range(30):                 # the start-up: 30 bursts of 2 .. 30 modules
+for burst in range(30):                 # the start-up: 30 bursts of 2 .. 30 files
     for k in range(rng.randrange(2, 31)):
-        sample(t, 3000 + m, '/usr/lib/python3/m%d.py' % m)
+        sample(t, 3000 + m, '/data/meta/m%d.json' % m)
         m += 1
         t += 0.2
     t += round(8 * 10 ** rng.random(), 3)

@@ -64,6 +64,6 @@ print('header start=999ms ncpus=2 target_pid=100 cmdline="python3 train.py"')
 print('proc ts=999ms pid=100 ppid=1 cmdline="python3 train.py"')
 for _, _, s in sorted(ev):
     print(s)
-print('trailer ts=1800ms')
+print('trailer ts=%dms' % (1320 if '--ahead' in sys.argv else 1800))
 if '--truth' in sys.argv:
     print('# takes', len(takes), 'first', takes[0], 'last', takes[-1], file=sys.stderr)
