@@ -495,6 +495,7 @@ struct thr {
 	uint64_t tail_cpu;
 	uint64_t tail_own;	/* on-CPU ns inside the frees there (a big batch's munmap) */
 	bool tail_off;
+	bool tail_freed;	/* a free came in the tail: the previous batch's, bound over */
 	bool put_open;		/* a feeder thread: woken for a put it has not written yet */
 	uint64_t take_ts;	/* its last take's time (last_take: the latest) */
 	bool take_bare;		/* ... of a message with no fd fetch, where batches have some */

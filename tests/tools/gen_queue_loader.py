@@ -1,17 +1,27 @@
 #!/usr/bin/env python3
-"""gen_queue_loader.py [--attach] [--truth]: the events of
+"""gen_queue_loader.py [--attach|--prep] [--truth]: the events of
 tests/golden/analyze/queue_loader_run.txt (a run-mode loop fed through a queue by a
 loader thread, a new one each epoch; see its comments), or with --attach of
 queue_loader_attach_iter.txt (the same job attached between two epochs, and one get()
-seen twice), simulated; --truth prints the loop's takes instead."""
+seen twice), or with --prep of queue_loader_prep.txt (one epoch, the workers slower
+than the loop: the queue never full, each take followed by the previous batch's free,
+a step's 0.8 ms of CPU without a call), simulated; --truth prints the loop's takes
+instead, and with --prep the loop's time in get() over its first to last take."""
 import sys
 ATTACH = '--attach' in sys.argv
+PREP = '--prep' in sys.argv
 TWICE = (1, 5) if ATTACH else None     # (epoch, take): its get() wakes the loader thread twice
 D, N, EPOCHS, W = 2, 10, 3, 2           # queue depth, batches an epoch, epochs, workers
 CPU = 10.0                              # the loop's step, CPU ms
+if PREP:
+    D, N, EPOCHS, CPU = 3, 30, 1, 0.8
 def wall(e, k):                         # its wall time: the first 3 of an epoch share the CPUs
+    if PREP:
+        return CPU
     return (16.0 if k <= 3 else 10.0) + (5.0 if (e, k) == TWICE else 0.0)
 def decode(e, j):
+    if PREP:
+        return 4.0
     return 80.0 if (e == 2 and j == 6) else 4.0
 ev = []
 def E(ts, s): ev.append((round(ts, 3), len(ev), s.replace('TS', 'ts=%.3fms' % ts)))
@@ -172,6 +182,10 @@ for e in range(1, EPOCHS + 1):
             sc(put_at[k] + 0.012, LOOP, 'name=futex ret=0 futex_uaddr=0x%x futex_op=0x189 futex_val=0 timeout=-1' % lk, put_at[k] + 0.012 - prev_end)
         if k <= N:
             takes.append(tk)
+            if PREP and k > 1:
+                # the previous batch freed as x is bound to this one: its shared memory
+                sc(tk + 0.03, LOOP, 'name=close ret=0 fd=14 kind=reg ino=%d' % (5000 + k), 0.002)
+                sc(tk + 0.07, LOOP, 'name=munmap ret=0', 0.035)
             if (e, k) == TWICE:
                 E(tk + 0.005, 'switch TS cpu=0 prev=100 next=0 state=R')
                 E(tk + 5.005, 'switch TS cpu=0 prev=0 next=100 state=R')
@@ -183,6 +197,9 @@ for e in range(1, EPOCHS + 1):
 E(t + 5, 'exit TS tid=100 pid=100')
 if '--truth' in sys.argv:
     print(len(takes), ' '.join('%.3f' % x for x in takes))
+    if PREP:                            # get(): from the step's end to the free's end
+        w = sum(takes[k] + 0.105 - (takes[k - 1] + CPU) for k in range(1, N))
+        print('in get() %.3f of %.3f ms: %.4f' % (w, takes[-1] - takes[0], w / (takes[-1] - takes[0])))
     sys.exit()
 for ts, _, s in sorted(ev):
     print(s)
