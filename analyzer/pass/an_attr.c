@@ -598,7 +598,7 @@ static void take_cached(struct an *a, struct thr *t, uint64_t ts)
 
 	/* (one its loader's kept while another's loop ran is that loader's: take) */
 	if (s && s->kind == SNAP_TAKE && !s->src)
-		s->src = t->qf_in ? SNAP_QUEUED : SNAP_CACHED;
+		s->src = t->qf_in ? (t->qf_freed ? SNAP_FREED : SNAP_QUEUED) : SNAP_CACHED;
 	/* which loader's is not known: the tail of each, where loaders are zipped */
 	if (s)
 		s->ld = 0;
@@ -2232,6 +2232,10 @@ static bool py_lock_wait(const struct thr *t, const struct st_ev_syscall *sc)
 }
 
 #define QF_SAME_CPU_NS	250000	/* a loop's CPU between two seen takes, less: one take */
+#define QF_FREE_BURST_NS 2000000ull	/* a loop's frees half a step apart on CPU, and closer
+					 * than this in time: one batch's tensors */
+#define QF_FREE_MIN	8		/* seen takes in an epoch before its frees place the rest */
+#define QF_FREE_SHARE	0.9		/* of them followed by their own free */
 
 /* l, fed through a queue, got a batch in it at ts (its loader thread received it) */
 static void queue_recv(struct thr *l, uint64_t ts)
@@ -2249,6 +2253,15 @@ static void queue_fetched(struct thr *l, uint64_t ts)
 	l->qf->fetched++;
 }
 
+/* Did the loop free a batch between two times (its frees kept: queue_free)? */
+static bool queue_freed_in(const struct qfed *q, uint64_t from, uint64_t to)
+{
+	for (uint32_t i = q->nfree; i > 0 && q->frees[i - 1].at > from; i--)
+		if (q->frees[i - 1].at < to)
+			return true;
+	return false;
+}
+
 /*
  * l, fed through a queue, was seen taking a batch at ts; rc: the batches received by
  * then this epoch, where it waited for that batch (the queue was empty: all taken by
@@ -2261,30 +2274,27 @@ static void queue_take(struct an *a, struct thr *l, uint64_t ts, uint32_t rc, ui
 	struct qfed *q = l->qf;
 	uint32_t i = q->nseen;
 	const struct qseen *last = i ? &q->seen[i - 1] : NULL;
+	struct qseen *v;
 
 	/*
 	 * The same get() seen twice: its notify woke the loader thread, which then waited
 	 * for the queue's lock the loop still held, and got it at the loop's release, the
 	 * loop's CPU between them nil (under load: preempted between the two, 5-10 ms;
 	 * a user's DataLoaderX, 9 steps too many in 74, and its step's CPU read short).
+	 * Not where the loop freed a batch between: two get()s back to back (a warm-up
+	 * that drops its batches).
 	 */
 	if (last && last->at <= ts && cpu && last->cpu && cpu < last->cpu + QF_SAME_CPU_NS &&
-	    (rc & QF_FULL) == (last->rc & QF_FULL))
+	    (rc & QF_FULL) == (last->rc & QF_FULL) && !queue_freed_in(q, last->at, ts))
 		return;
 	l->pending = 1;
 	l->qf_in = true;
 	take(a, l, ts, false);
 	l->qf_in = false;
 	l->pending = 0;
-	if (q->nseen == q->cap) {
-		uint32_t cap = q->cap ? 2 * q->cap : 64;
-		struct qseen *v = realloc(q->seen, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		q->seen = v;
-		q->cap = cap;
-	}
+	if (!(v = vec_grow(q->seen, &q->cap, q->nseen + 1, sizeof(*v))))
+		return;
+	q->seen = v;
 	/* (one found late goes in its place) */
 	for (; i && q->seen[i - 1].at > ts; i--)
 		q->seen[i] = q->seen[i - 1];
@@ -2483,6 +2493,7 @@ struct qplan {
 	bool blind, seen;	/* receipts before the trace; e the next epoch's start */
 	uint32_t *cnt;
 	uint64_t *gap;
+	const uint64_t *at;	/* the takes not seen, in gap order, at the loop's frees (NULL: none) */
 };
 
 /* The queue's depth, the loop's step in wall and CPU time: as found, or as last found */
@@ -2648,6 +2659,80 @@ static uint64_t queue_share(const struct qseen *s, uint32_t cnt, uint32_t i, uin
 }
 
 /*
+ * A close of a file by l at ts: a batch's shared memory freed, where l is fed through
+ * a queue; a leader not known so yet keeps its last QF_PREFREE (queue_loop takes them).
+ */
+static void queue_free(struct thr *l, uint64_t ts)
+{
+	struct qfed *q = l->qf;
+	uint64_t cpu = attr__cpu_at(l, ts);
+	struct qfree *v;
+
+	if (!(l->flags & TF_QUEUE_FED)) {
+		const struct qfree *last = l->nprefree ? &l->prefree[(l->nprefree - 1) % QF_PREFREE] : NULL;
+
+		if ((last && last->at == ts) ||
+		    (!l->prefree && !(l->prefree = malloc(QF_PREFREE * sizeof(*l->prefree)))))
+			return;
+		l->prefree[l->nprefree++ % QF_PREFREE] = (struct qfree){ .at = ts, .cpu = cpu };
+		return;
+	}
+	if (!(v = vec_grow(q->frees, &q->capfree, q->nfree + 1, sizeof(*v))))
+		return;
+	q->frees = v;
+	q->frees[q->nfree++] = (struct qfree){ .at = ts, .cpu = cpu };
+}
+
+/*
+ * The frees of the takes not seen, where the loop frees each batch as it takes the
+ * next (x = next(it) drops the batch x held): its tensors' closes, each within half a
+ * step's CPU of the one before, are one free; a free within half a step's CPU after
+ * a seen take is that take's; every other free in the epoch, one a take not seen.
+ * Where at least QF_FREE_SHARE of the seen takes had theirs, and the frees were
+ * recorded over the whole epoch, they are the takes not seen: how many in each gap
+ * and when (p->at, in gap order; p->cnt set).  The receipts count no better: a batch
+ * received out of order, or still queued at the loop's exit, moves the count, and a
+ * step's CPU varies (the first ones cost more: a user's prefetch thread over 2
+ * workers, 9 takes placed in a gap of 4, 174 steps of 200 in the job's window).
+ * Returns the array to free (NULL: the plan's counts stand).
+ */
+static uint64_t *queue_plan_frees(const struct qfed *q, struct qplan *p)
+{
+	const struct qseen *s = p->s;
+	uint32_t n = p->n, own = 0, k = 0, m = 0, j;
+	uint64_t *at, half = p->cstep / 2;
+
+	if (!half || !q->nfree || q->free_from > p->from || n < QF_FREE_MIN ||
+	    !(at = malloc(sizeof(*at) * q->nfree)))
+		return NULL;
+	memset(p->cnt, 0, sizeof(*p->cnt) * (n + 1));
+	for (j = 0; j < q->nfree; j++) {
+		const struct qfree *f = &q->frees[j];
+
+		if (f->at <= p->from || f->at >= p->e)
+			continue;
+		/* (a batch's tensors are freed one after another: one free) */
+		if (j && f->cpu < q->frees[j - 1].cpu + half &&
+		    f->at < q->frees[j - 1].at + QF_FREE_BURST_NS)
+			continue;
+		while (k < n && s[k].at <= f->at)
+			k++;	/* the gap it is in: after seen take k - 1 */
+		if (k && s[k - 1].cpu && f->cpu < s[k - 1].cpu + half) {
+			own += j == 0 || q->frees[j - 1].at <= s[k - 1].at;
+			continue;
+		}
+		p->cnt[k]++;
+		at[m++] = f->at;
+	}
+	if ((double)own < QF_FREE_SHARE * n) {
+		free(at);
+		return NULL;
+	}
+	p->at = at;
+	return at;
+}
+
+/*
  * The takes not seen, each where the loop's CPU reached its share of its gap's (a
  * step's CPU is the same, where its wall time is not: the workers compete for the CPUs
  * while the queue fills), where the loop's history has it; else evenly in the gap's
@@ -2675,10 +2760,13 @@ static void queue_place(struct an *a, struct thr *l, const struct qfed *q, struc
 			p->gap[k] = s[k].ws - (k ? s[k - 1].at : p->from);
 	c = q->first_cpu ? q->first_cpu : hist_cpu_at(l, p->from);
 	l->qf_in = true;
+	l->qf_freed = p->at != NULL;
 	/* (the first batch's take: the loop waits for it in the epoch's first next()) */
 	for (k = 0; k < p->cnt[0]; k++) {
 		x = p->from + p->gap[0] * k / p->cnt[0];
-		if (k && c && s[0].cpu > c)
+		if (p->at)
+			x = *p->at++;
+		else if (k && c && s[0].cpu > c)
 			x = queue_when(l, c + (s[0].cpu - c) * k / p->cnt[0], p->from, s[0].at, x);
 		l->pending = 1;
 		take_cached(a, l, x);
@@ -2686,7 +2774,9 @@ static void queue_place(struct an *a, struct thr *l, const struct qfed *q, struc
 	for (k = 1; k <= n; k++)
 		for (i = 1; i <= p->cnt[k]; i++) {
 			x = s[k - 1].at + p->gap[k] * i / (p->cnt[k] + 1);
-			if (k < n && queue_cpu(&s[k]))
+			if (p->at)
+				x = *p->at++;
+			else if (k < n && queue_cpu(&s[k]))
 				x = queue_when(l, queue_share(&s[k], p->cnt[k], i, p->cstep),
 					       s[k - 1].at, s[k].at, x);
 			else if (k == n && p->cstep && s[n - 1].cpu)
@@ -2694,7 +2784,7 @@ static void queue_place(struct an *a, struct thr *l, const struct qfed *q, struc
 			l->pending = 1;
 			take_cached(a, l, x);
 		}
-	l->qf_in = false;
+	l->qf_in = l->qf_freed = false;
 	l->pending = 0;
 }
 
@@ -2742,15 +2832,42 @@ static void queue_epoch_end(struct an *a, struct thr *l, uint64_t e, bool seen)
 	p.cnt = calloc(p.n + 1, sizeof(*p.cnt));
 	p.gap = malloc((p.n + 1) * sizeof(*p.gap));
 	if (p.cnt && p.gap) {
+		uint64_t *at;
+
 		queue_plan_counts(q, &p);
-		queue_plan_balance(&p);
+		if (!(at = queue_plan_frees(q, &p)))
+			queue_plan_balance(&p);
 		queue_place(a, l, q, &p);
+		free(at);
 	}
 	free(p.cnt);
 	free(p.gap);
 out:
-	q->recv = q->nseen = 0;
+	q->recv = q->nseen = q->nfree = 0;
 	q->first_rx = 0;
+	q->free_from = e;
+}
+
+static void queue_free(struct thr *l, uint64_t ts);
+
+/* l is known fed through a queue at now: its frees kept so far are the queue's */
+static void queue_prefrees(struct thr *l, uint64_t now)
+{
+	struct qfed *q = l->qf;
+	uint32_t n = l->nprefree < QF_PREFREE ? l->nprefree : QF_PREFREE;
+	uint32_t i0 = l->nprefree - n;
+
+	q->free_from = l->nprefree > QF_PREFREE ? l->prefree[i0 % QF_PREFREE].at : 0;
+	if (!n)
+		q->free_from = now;
+	if (n && (q->frees = malloc(n * sizeof(*q->frees)))) {
+		for (uint32_t i = 0; i < n; i++)
+			q->frees[i] = l->prefree[(i0 + i) % QF_PREFREE];
+		q->nfree = q->capfree = n;
+	}
+	free(l->prefree);
+	l->prefree = NULL;
+	l->nprefree = 0;
 }
 
 /*
@@ -2800,6 +2917,7 @@ static bool queue_loop(struct an *a, struct thr *t, struct thr *l)
 		l->qf->recv = (uint32_t)t->direct_arrivals;
 		l->qf->first_rx = from;
 		l->qf->first_cpu = 0;	/* (not known: before it was known fed so) */
+		queue_prefrees(l, a->now);
 		/* its waits in get() the relay ended since its first batch were takes */
 		for (uint32_t i = 0; i < PYW_LAST && i < l->npyw; i++)
 			if (l->pyw_tid[i] == t->tid && l->pyw_ts[i] >= from)
@@ -4986,6 +5104,9 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		futex_chain(a, t, sc, s, e, &cv);
 	next_tail_call(t, sc, s, e);
 	receipt_timeout(a, t, sc, s);
+	if ((t->flags & (TF_QUEUE_FED | TF_LEADER)) && (st_syscall_class(sc->b.nr) & ST_SYSC_CLOSE) &&
+	    has_fd && sc->fd.kind == ST_FD_REG && !sc->b.ret)
+		queue_free(t, s);
 	rx_conn_track(t, sc);
 	if (t->rx_fetches && !t->rx_fetched)
 		relay_fetched(a, t);

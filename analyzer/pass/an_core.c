@@ -1353,8 +1353,11 @@ void an__free(struct an *a)
 		free(t->ov);
 		free(t->hist);
 		free(t->snaps);
-		if (t->qf)
+		free(t->prefree);
+		if (t->qf) {
 			free(t->qf->seen);
+			free(t->qf->frees);
+		}
 		free(t->qf);
 		period__free(t);
 		free(t->io);

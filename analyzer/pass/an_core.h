@@ -106,6 +106,7 @@ enum snap_kind {
  * from its loader thread's receipts, placed by the loop's CPU (queue_place, an_attr.c)
  */
 #define SNAP_QUEUED	(UINT32_MAX - 1)
+#define SNAP_FREED	(UINT32_MAX - 2)	/* ... placed at the loop's free of the batch before it */
 
 struct snap {
 	uint64_t ts;
@@ -113,7 +114,8 @@ struct snap {
 	uint32_t approx;	/* registered after its time was finalized: values are later */
 	uint32_t src;		/* SNAP_OWN: the process that sent the batch (0: not known);
 				 * SNAP_TAKE: SNAP_CACHED for a batch of the loop's cache,
-				 * SNAP_QUEUED for one of its queue not seen taken */
+				 * SNAP_QUEUED for one of its queue not seen taken
+				 * (SNAP_FREED: placed at a free) */
 	uint32_t ld;		/* SNAP_TAKE: its loader's result pipe (ld_ino's low bits; 0:
 				 * not known) */
 	uint32_t relay;		/* SNAP_TAKE of a loop a relay feeds: its loader's relay (tid) */
@@ -126,7 +128,7 @@ struct snap {
 /* A take at a time not seen, placed where it fits. */
 static inline bool snap_unseen(const struct snap *s)
 {
-	return s->kind == SNAP_TAKE && s->src >= SNAP_QUEUED;
+	return s->kind == SNAP_TAKE && s->src >= SNAP_FREED;
 }
 
 enum seg_kind { SEG_CPU = 0, SEG_OFF };
@@ -317,6 +319,10 @@ struct qseen {
 #define QF_RC		(QF_END - 1)
 };
 
+struct qfree { uint64_t at, cpu; };
+
+#define QF_PREFREE	256	/* a leader's frees kept before it is known fed through a queue */
+
 struct qfed {
 	uint32_t relay;		/* the loader thread that fills the queue, last seen */
 	uint32_t recv, nseen, cap;	/* its batches received this epoch; its takes seen */
@@ -330,6 +336,10 @@ struct qfed {
 	uint32_t fetched;	/* its batches whose receipt fetched fds */
 	uint64_t pace;		/* its step, as last found (queue_epoch_end) */
 	uint64_t cstep;		/* its step's CPU, as last found (queue_cstep) */
+	/* the loop's frees of a batch's shared memory since it was known fed so (queue_free) */
+	struct qfree *frees;
+	uint32_t nfree, capfree;
+	uint64_t free_from;	/* recorded from here */
 };
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
@@ -613,6 +623,10 @@ struct thr {
 	uint64_t alt_puts, alt_put[ALT_PUTS];
 	bool qf_in;		/* a take of its own, as a loop fed through a queue (queue_take) */
 	struct qfed *qf;	/* that queue's state, once it is known so (TF_QUEUE_FED) */
+	bool qf_freed;		/* queue_place is placing takes at the loop's frees */
+	/* a process leader's last frees before that (queue_free): for the queue's plan */
+	struct qfree *prefree;
+	uint32_t nprefree;
 	/* its last waits on a Python lock a sibling ended: when, and which (queue_freed) */
 #define PYW_LAST	8
 	uint64_t pyw_ts[PYW_LAST], pyw_cpu[PYW_LAST], pyw_ws[PYW_LAST];

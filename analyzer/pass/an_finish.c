@@ -461,18 +461,27 @@ static void long_steps(struct an_result *res, const struct an_trainer *tr,
  * neither full nor empty, neither the loop's get() nor the thread's put() waited, and
  * the take is not in the trace; it is counted from the batches the thread received and
  * placed by the loop's CPU time (an_attr.c, queue_place).  Estimates: said on top
- * (pt_bg_pers attached: 54-58 steps for 58 in CI runs).
+ * (pt_bg_pers attached: 54-58 steps for 58 in CI runs).  Where the loop frees each
+ * batch as it takes the next, each is where it did (queue_plan_frees): said so.
  */
 static void queue_unseen(struct an_result *res, struct an_trainer *tr, const uint32_t *idx,
 			 uint32_t n)
 {
 	const struct thr *t = tr->main;
-	uint32_t k = 0;
+	uint32_t k = 0, f = 0;
 
-	for (uint32_t i = 0; i < n; i++)
-		k += t->snaps[idx[i]].kind == SNAP_TAKE && t->snaps[idx[i]].src == SNAP_QUEUED;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct snap *s = &t->snaps[idx[i]];
+
+		k += s->kind == SNAP_TAKE && s->src >= SNAP_FREED && s->src <= SNAP_QUEUED;
+		f += s->kind == SNAP_TAKE && s->src == SNAP_FREED;
+	}
 	tr->steps.queue_unseen = k;
-	if (k)
+	if (k && f == k)
+		analysis__warn(res, "main thread %u: %u of %u steps took a batch from its loader "
+			       "thread's queue unseen (neither full nor empty): each where the loop "
+			       "freed the batch before it", tr->main_tid, k, n);
+	else if (k)
 		analysis__warn(res, "main thread %u: %u of %u steps took a batch from its loader "
 			       "thread's queue unseen (neither full nor empty): counted from that "
 			       "thread's receipts, placed by the loop's CPU time; estimates, their "

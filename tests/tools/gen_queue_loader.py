@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
-"""gen_queue_loader.py [--attach|--prep] [--truth]: the events of
+"""gen_queue_loader.py [--attach|--prep [--early]] [--truth]: the events of
 tests/golden/analyze/queue_loader_run.txt (a run-mode loop fed through a queue by a
 loader thread, a new one each epoch; see its comments), or with --attach of
 queue_loader_attach_iter.txt (the same job attached between two epochs, and one get()
 seen twice), or with --prep of queue_loader_prep.txt (one epoch, the workers slower
 than the loop: the queue never full, each take followed by the previous batch's free,
-a step's 0.8 ms of CPU without a call), simulated; --truth prints the loop's takes
-instead, and with --prep the loop's time in get() over its first to last take."""
+a step's 0.8 ms of CPU without a call; with --early too of queue_loader_early.txt: the
+loop stops after 26 takes, 4 batches received and never taken), simulated; --truth
+prints the loop's takes instead, and with --prep the loop's time in get() over its
+first to last take."""
 import sys
 ATTACH = '--attach' in sys.argv
 PREP = '--prep' in sys.argv
+EARLY = '--early' in sys.argv           # the loop stops NT takes in: 4 batches never taken
 TWICE = (1, 5) if ATTACH else None     # (epoch, take): its get() wakes the loader thread twice
 D, N, EPOCHS, W = 2, 10, 3, 2           # queue depth, batches an epoch, epochs, workers
 CPU = 10.0                              # the loop's step, CPU ms
 if PREP:
     D, N, EPOCHS, CPU = 3, 30, 1, 0.8
+NT = N - 4 if EARLY else N
 def wall(e, k):                         # its wall time: the first 3 of an epoch share the CPUs
     if PREP:
         return CPU
@@ -112,6 +116,8 @@ for e in range(1, EPOCHS + 1):
         global loop_ready
         if k in take_at:
             return take_at[k]
+        if EARLY and k > NT:
+            return None
         tk = max(loop_ready, put_at[k])
         take_at[k] = tk
         if k <= N:
@@ -143,6 +149,10 @@ for e in range(1, EPOCHS + 1):
         # q.put(j): room when item j - D was taken
         if j > D:
             tr = take(j - D)
+            if tr is None:
+                # the loop stopped taking: the loader thread waits for room for good
+                E(relay_t, 'switch TS cpu=1 prev=%d next=0 state=S wait=futex' % R)
+                break
             if tr > relay_t:
                 lk = newlock()
                 relay_wait[j] = (relay_t, lk)
@@ -165,9 +175,10 @@ for e in range(1, EPOCHS + 1):
                     relay_t = tr + 5.03
         put_at[j] = relay_t
         relay_t += 0.03
-    E(relay_t, 'exit TS tid=%d pid=100' % R)
+    else:
+        E(relay_t, 'exit TS tid=%d pid=100' % R)
     # the loop: its takes, waits where the queue was empty, and its steps' CPU
-    for k in range(1, N + 2):
+    for k in range(1, (NT + 1) if EARLY else (N + 2)):
         tk = take(k)
         prev_end = (take_at[k - 1] + wall(e, k - 1)) if k > 1 else t + 0.1
         if k == N + 1:
@@ -193,12 +204,15 @@ for e in range(1, EPOCHS + 1):
                 # preempted in its step (the workers share the CPUs)
                 E(tk + CPU / 2 + 5.0 * ((e, k) == TWICE), 'switch TS cpu=0 prev=100 next=0 state=R')
                 E(tk + CPU / 2 + wall(e, k) - CPU, 'switch TS cpu=0 prev=0 next=100 state=R')
+    if EARLY:                           # the loop's last step, then its exit
+        t = take_at[NT] + CPU
+        break
     t = take_at[N + 1] + 0.5             # StopIteration: the next epoch's iter()
 E(t + 5, 'exit TS tid=100 pid=100')
 if '--truth' in sys.argv:
     print(len(takes), ' '.join('%.3f' % x for x in takes))
     if PREP:                            # get(): from the step's end to the free's end
-        w = sum(takes[k] + 0.105 - (takes[k - 1] + CPU) for k in range(1, N))
+        w = sum(takes[k] + 0.105 - (takes[k - 1] + CPU) for k in range(1, len(takes)))
         print('in get() %.3f of %.3f ms: %.4f' % (w, takes[-1] - takes[0], w / (takes[-1] - takes[0])))
     sys.exit()
 for ts, _, s in sorted(ev):
