@@ -2848,8 +2848,6 @@ out:
 	q->free_from = e;
 }
 
-static void queue_free(struct thr *l, uint64_t ts);
-
 /* l is known fed through a queue at now: its frees kept so far are the queue's */
 static void queue_prefrees(struct thr *l, uint64_t now)
 {
@@ -5071,13 +5069,15 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		/*
 		 * A wait in get() on an empty queue that a relay's put ended, where the relay
 		 * puts indices itself, more than the loop (its iter()'s prefetch, where it
-		 * made the iterator): the relay iterates the loader in its thread.  A prep-bound loop's queue is never full, so the relay never
-		 * waits in put() (queue_freed): a user's prefetch thread over 2 workers read
-		 * as a pin-memory thread, up to three takes at a wake, its steps' CPU read as
+		 * made the iterator): the relay iterates the loader in its thread.  A
+		 * prep-bound loop's queue is never full, so the relay never waits in put()
+		 * (queue_freed): a user's prefetch thread over 2 workers read as a
+		 * pin-memory thread, up to three takes at a wake, its steps' CPU read as
 		 * next()'s up to the next take (0.81-0.89 of the window in next() for the
-		 * job's 0.75).
+		 * job's 0.72-0.75).
 		 */
-		if (w && w->puts + w->feeder_notes > t->puts && attr__is_relay(w) && !fx_shared(a, t, sc))
+		if (w && w->puts + w->feeder_notes > t->puts && attr__is_relay(w) &&
+		    !fx_shared(a, t, sc))
 			queue_loop(a, w, t);
 	}
 	if (t->fwake)
@@ -5104,8 +5104,8 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		futex_chain(a, t, sc, s, e, &cv);
 	next_tail_call(t, sc, s, e);
 	receipt_timeout(a, t, sc, s);
-	if ((t->flags & (TF_QUEUE_FED | TF_LEADER)) && (st_syscall_class(sc->b.nr) & ST_SYSC_CLOSE) &&
-	    has_fd && sc->fd.kind == ST_FD_REG && !sc->b.ret)
+	if ((t->flags & (TF_QUEUE_FED | TF_LEADER)) && has_fd && sc->fd.kind == ST_FD_REG &&
+	    (st_syscall_class(sc->b.nr) & ST_SYSC_CLOSE) && !sc->b.ret)
 		queue_free(t, s);
 	rx_conn_track(t, sc);
 	if (t->rx_fetches && !t->rx_fetched)

@@ -869,7 +869,8 @@ static double sig_period(const struct persig *s, struct sig_pick *pk)
 		uint32_t mass, tot;
 
 		mode[k] = mode_of(s->h[k], &mass, &tot);
-		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) || ph[k] >= PER_RANDOM ||
+		if (!tot || mode[k] < PER_MIN_NS || mass < PER_MIN_STEPS * (k + 1) ||
+		    ph[k] >= PER_RANDOM ||
 		    (ph[k] > PER_PHASE * pmin + PER_PHASE_ABS && !phase_near(s, ph, k, least)))
 			continue;
 		sharp[k] = (double)mass / tot;
