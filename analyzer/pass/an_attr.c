@@ -2236,6 +2236,7 @@ static bool py_lock_wait(const struct thr *t, const struct st_ev_syscall *sc)
 					 * than this in time: one batch's tensors */
 #define QF_FREE_MIN	8		/* seen takes in an epoch before its frees place the rest */
 #define QF_FREE_SHARE	0.9		/* of them followed by their own free */
+#define QF_FREE_LATE	3		/* steps' CPU after the last take: no take's free */
 
 /* l, fed through a queue, got a batch in it at ts (its loader thread received it) */
 static void queue_recv(struct thr *l, uint64_t ts)
@@ -2694,13 +2695,16 @@ static void queue_free(struct thr *l, uint64_t ts)
  * received out of order, or still queued at the loop's exit, moves the count, and a
  * step's CPU varies (the first ones cost more: a user's prefetch thread over 2
  * workers, 9 takes placed in a gap of 4, 174 steps of 200 in the job's window).
- * Returns the array to free (NULL: the plan's counts stand).
+ * After the last seen take, a free more than QF_FREE_LATE steps' CPU after the one
+ * before ends them: the loop's last batch is freed when the job ends (0.44 s after
+ * pt_bg_pers' window: a take there).  Returns the array to free (NULL: the plan's
+ * counts stand).
  */
 static uint64_t *queue_plan_frees(const struct qfed *q, struct qplan *p)
 {
 	const struct qseen *s = p->s;
 	uint32_t n = p->n, own = 0, k = 0, m = 0, j;
-	uint64_t *at, half = p->cstep / 2;
+	uint64_t *at, half = p->cstep / 2, prev = 0;
 
 	if (!half || !q->nfree || q->free_from > p->from || n < QF_FREE_MIN ||
 	    !(at = malloc(sizeof(*at) * q->nfree)))
@@ -2721,6 +2725,10 @@ static uint64_t *queue_plan_frees(const struct qfed *q, struct qplan *p)
 			own += j == 0 || q->frees[j - 1].at <= s[k - 1].at;
 			continue;
 		}
+		if (k == n && (prev = prev ? prev : s[n - 1].cpu) &&
+		    f->cpu > prev + QF_FREE_LATE * p->cstep)
+			break;
+		prev = k == n ? f->cpu : 0;
 		p->cnt[k]++;
 		at[m++] = f->at;
 	}

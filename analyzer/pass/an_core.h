@@ -218,6 +218,8 @@ struct ident {
 #define PER_FX_HANDOFF	(1u << 28)	/* a futex call that handed a Python lock over (a wake
 					 * that woke its waiter, a wait a wake ended) on a word
 					 * of no condition or mutex: attr__fx_handoff */
+#define PER_PROCFS	(1u << 29)	/* a call on a file of /proc or /sys: maybe a step's
+					 * (a job that reads its own figures), never loading */
 #define PER_NONE	0xffffffffu	/* not a signature: a call the pass leaves out */
 
 #define PER_RING	8		/* >= PER_LAGS + 1, a power of two (a mask) */
@@ -782,6 +784,8 @@ struct proc {
 #define FL_GPU_DEV	(1u << 0)
 #define FL_CODE		(1u << 1)	/* Python's source or bytecode, a shared object: an
 					 * import's, never a step's data (period_sig) */
+#define FL_PROCFS	(1u << 2)	/* a file of /proc or /sys: a process's or the
+					 * kernel's figures, never a sample (period_sig) */
 
 struct file {
 	uint32_t dev, flags;

@@ -198,6 +198,8 @@ static bool loading_sig(uint32_t sig)
 
 	if (sig & PER_BLOCK)
 		return (sig & ~PER_BLOCK) == ST_WAIT_FILE || (sig & ~PER_BLOCK) == ST_WAIT_SOCK;
+	if (sig & PER_PROCFS)
+		return false;
 	c = st_syscall_class(sig & 0xffff);
 	if (c & ST_SYSC_WRITE)
 		return false;
@@ -1040,7 +1042,8 @@ void period__name(const struct period_pick *pk, char *buf, size_t len)
 	else if ((pk->sig >> PER_KIND_SHIFT) & 0xf)
 		snprintf(buf, len, "%s on a %s%s", n ? n : "syscall",
 			 st_fd_kind_name((pk->sig >> PER_KIND_SHIFT) & 0xf),
-			 pk->sig >> PER_FILE_SHIFT ? " (one file)" : "");
+			 pk->sig & PER_PROCFS ? " of /proc" :
+			 (pk->sig & ~PER_PROCFS) >> PER_FILE_SHIFT ? " (one file)" : "");
 	else
 		snprintf(buf, len, "%s", n ? n : "syscall");
 }
