@@ -2232,8 +2232,9 @@ static bool py_lock_wait(const struct thr *t, const struct st_ev_syscall *sc)
 }
 
 #define QF_SAME_CPU_NS	250000	/* a loop's CPU between two seen takes, less: one take */
-#define QF_FREE_BURST_NS 2000000ull	/* a loop's frees half a step apart on CPU, and closer
+#define QF_FREE_BURST_NS 2000000ull	/* a loop's frees close on CPU (near), and closer
 					 * than this in time: one batch's tensors */
+#define QF_FREE_NEAR_NS	300000ull	/* on CPU: a batch's frees are closer than this, most */
 #define QF_FREE_MIN	8		/* seen takes in an epoch before its frees place the rest */
 #define QF_FREE_SHARE	0.9		/* of them followed by their own free */
 #define QF_FREE_LATE	3		/* steps' CPU after the last take: no take's free */
@@ -2686,9 +2687,12 @@ static void queue_free(struct thr *l, uint64_t ts)
 
 /*
  * The frees of the takes not seen, where the loop frees each batch as it takes the
- * next (x = next(it) drops the batch x held): its tensors' closes, each within half a
- * step's CPU of the one before, are one free; a free within half a step's CPU after
- * a seen take is that take's; every other free in the epoch, one a take not seen.
+ * next (x = next(it) drops the batch x held): its tensors' closes, each near the one
+ * before on the CPU, are one free; a free near after a seen take is that take's;
+ * every other free in the epoch, one a take not seen.  Near: half a step's CPU, the
+ * step the median of the gaps between frees over QF_FREE_NEAR_NS where that is less
+ * than the plan's (which reads two steps where the loop waits for every other batch:
+ * a step's frees merged, 194 steps of 200 attached beside busy).
  * Where at least QF_FREE_SHARE of the seen takes had theirs, and the frees were
  * recorded over the whole epoch, they are the takes not seen: how many in each gap
  * and when (p->at, in gap order; p->cnt set).  The receipts count no better: a batch
@@ -2704,11 +2708,23 @@ static uint64_t *queue_plan_frees(const struct qfed *q, struct qplan *p)
 {
 	const struct qseen *s = p->s;
 	uint32_t n = p->n, own = 0, k = 0, m = 0, j;
-	uint64_t *at, half = p->cstep / 2, prev = 0;
+	uint64_t *at, half = p->cstep / 2, prev = 0, near;
 
 	if (!half || !q->nfree || q->free_from > p->from || n < QF_FREE_MIN ||
 	    !(at = malloc(sizeof(*at) * q->nfree)))
 		return NULL;
+	/* the loop's CPU between two batches' frees: the median gap over QF_FREE_NEAR_NS */
+	for (j = 1; j < q->nfree; j++)
+		if (q->frees[j - 1].at > p->from && q->frees[j].at < p->e &&
+		    q->frees[j].cpu >= q->frees[j - 1].cpu + QF_FREE_NEAR_NS)
+			at[m++] = q->frees[j].cpu - q->frees[j - 1].cpu;
+	near = half;
+	if (m) {
+		qsort(at, m, sizeof(*at), an__cmp_u64);
+		if (at[m / 2] / 2 < near)
+			near = at[m / 2] / 2;
+	}
+	m = 0;
 	memset(p->cnt, 0, sizeof(*p->cnt) * (n + 1));
 	for (j = 0; j < q->nfree; j++) {
 		const struct qfree *f = &q->frees[j];
@@ -2716,12 +2732,12 @@ static uint64_t *queue_plan_frees(const struct qfed *q, struct qplan *p)
 		if (f->at <= p->from || f->at >= p->e)
 			continue;
 		/* (a batch's tensors are freed one after another: one free) */
-		if (j && f->cpu < q->frees[j - 1].cpu + half &&
+		if (j && f->cpu < q->frees[j - 1].cpu + near &&
 		    f->at < q->frees[j - 1].at + QF_FREE_BURST_NS)
 			continue;
 		while (k < n && s[k].at <= f->at)
 			k++;	/* the gap it is in: after seen take k - 1 */
-		if (k && s[k - 1].cpu && f->cpu < s[k - 1].cpu + half) {
+		if (k && s[k - 1].cpu && f->cpu < s[k - 1].cpu + near) {
 			own += j == 0 || q->frees[j - 1].at <= s[k - 1].at;
 			continue;
 		}
