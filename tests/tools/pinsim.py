@@ -251,10 +251,12 @@ class DirectLoader(Loader):
         self.inbox.append((sent, w, bare))
 
 
-def receive(ld, t, ran=None, lag=0.0):
+def receive(ld, t, ran=None, lag=0.0, hold=0.0):
     """the loop's next() reads a batch from ld's result pipe at t (waits if none was
     written yet, the worker's write wakes it); returns its receipt's end.  ran: as
-    take()'s.  lag: ms on the CPU from poll()'s return to the header's read"""
+    take()'s.  lag: ms on the CPU from poll()'s return to the header's read.  hold: ms
+    on the CPU from the fd's receipt to the connection's close, then closed twice
+    (socket.fromfd's duplicate, then the connection: torch's fd fetch)"""
     ld.inbox.sort()
     sent, w, bare = ld.inbox.pop(0)
     if sent > t:
@@ -277,6 +279,9 @@ def receive(ld, t, ran=None, lag=0.0):
     socks[0] += 1
     sc(t + 0.06, LOOP, 'name=connect ret=0 fd=11 kind=socket ino=%d' % socks[0], 0.005)
     sc(t + 0.08, LOOP, 'name=recvmsg ret=1 fd=11 kind=socket ino=%d' % socks[0], 0.005)
+    if hold:
+        t += hold
+        sc(t + 0.085, LOOP, 'name=close ret=0 fd=12 kind=socket ino=%d' % socks[0], 0.003)
     sc(t + 0.09, LOOP, 'name=close ret=0 fd=11 kind=socket ino=%d' % socks[0], 0.005)
     return t + 0.1
 
