@@ -498,6 +498,7 @@ static void nw0_advice(const struct an_trainer *tr, struct an_verdict *v, int be
 static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdict *v, bool coll)
 {
 	int best = largest_wait(tr, coll, -1);
+	bool pools_said = false;
 
 	memset(v, 0, sizeof(*v));
 	v->fraction = tr->bd.frac[best];
@@ -540,6 +541,17 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		bool fetch = workers_wait(tr);
 
 		v->primary = fetch ? "dataloader_fetch" : "dataloader_prep";
+		/*
+		 * Most of the wait for the loader was for new pools' first batches: that
+		 * comes first, before the workers' split, which counts the new workers'
+		 * start-up too (spawned workers import torch: 1.5 s of CPU each, a user's
+		 * 3 epochs of a spawn-context pool read as "make the transform cheaper"
+		 * for 3.15 s of 4.97 waiting for new pools).
+		 */
+		if (2 * tr->dl.recreate_ns >= tr->bd.ns[CAT_DL]) {
+			pools_advice(tr, v);
+			pools_said = true;
+		}
 		if (fetch) {
 			fetch_advice(tr, v);
 			starved_advice(res, tr, v);
@@ -560,7 +572,8 @@ static void decide(struct an_result *res, struct an_trainer *tr, struct an_verdi
 		 pct(v->fraction));
 	if (strcmp(v->primary, "compute"))
 		close_second(tr, v, best, coll);
-	pools_advice(tr, v);
+	if (!pools_said)
+		pools_advice(tr, v);
 	if (!tr->dl.nworkers && tr->steps.pattern[0])
 		nw0_advice(tr, v, best);
 }
