@@ -774,22 +774,27 @@ struct life {
 	uint64_t out;		/* the pipe its batches were read from (0: not known) */
 	uint32_t pid;
 	bool forked;		/* in the trace (else it was there at attach) */
+	bool exited;		/* in the trace: end is its exit */
 };
 
 static struct life life_of(const struct an *a, const struct proc *q)
 {
 	return (struct life){ .start = q->first_ts, .pid = q->pid, .out = q->out_ino,
+			      .exited = q->flags & PF_EXITED,
 			      .end = q->flags & PF_EXITED ? q->last_ts : a->end_ts,
 			      .forked = q->flags & PF_FORKED,
 			      .iter = q->iter_at && q->iter_at <= q->first_ts ? q->iter_at :
 			      q->first_ts };
 }
 
+/* by start, then pid: forks in one tick, or one attach scan's, in the order made */
 static int cmp_life(const void *x, const void *y)
 {
 	const struct life *a = x, *b = y;
 
-	return a->start < b->start ? -1 : a->start > b->start;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
 }
 
 /*
@@ -1262,6 +1267,35 @@ static bool never_fed(const struct an_trainer *tr, const struct proc *q, bool fe
 	return fed && !q->msgs && e > s && 2 * (e - s) >= tr->win_end - tr->win_start;
 }
 
+/*
+ * The result queue of a worker there at attach that no read named (l[i].out 0: its
+ * last batches were taken before the tracer came, or its puts went just before a
+ * sibling's), where it exited in the trace: that of the attached worker that exited
+ * nearest to it.  One iterator's shutdown ends all its workers, and another's comes
+ * before or after it, not among them.  Else attached_peer() made it a pool of its own
+ * where it was seen before its pool's others (pt_zip_uneq attached in a clean clone's
+ * CI: loader A's 3 workers read as pools of 1 and 2, 9 pools for 8; the unnamed one
+ * exited 0.9 ms before the next of A's, 22.7 ms before loader B's worker).
+ */
+static void attached_outs(struct life *l, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t best = UINT64_MAX, out = 0;
+
+		if (l[i].forked || l[i].out || !l[i].exited)
+			continue;
+		for (uint32_t k = 0; k < n; k++) {
+			uint64_t d = l[k].end > l[i].end ? l[k].end - l[i].end : l[i].end - l[k].end;
+
+			if (!l[k].forked && l[k].out && l[k].exited && d < best) {
+				best = d;
+				out = l[k].out;
+			}
+		}
+		l[i].out = out;
+	}
+}
+
 static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p, uint64_t win)
 {
 	struct an *a = &res->an;
@@ -1297,8 +1331,10 @@ static void workers(struct an_result *res, struct an_trainer *tr, struct proc *p
 		w->tl = q->tl;
 	}
 	qsort(tr->dl.w, tr->dl.nlisted, sizeof(tr->dl.w[0]), cmp_worker_pid);
-	if (l)
+	if (l) {
+		attached_outs(l, n);
 		pools(res, tr, l, n);
+	}
 	free(l);
 }
 
