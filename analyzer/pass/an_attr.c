@@ -517,6 +517,7 @@ static struct snap *take(struct an *a, struct thr *t, uint64_t ts, bool extend)
 	t->pending--;
 	t->takes++;
 	t->take_ts = ts;
+	t->kept_free = 0;
 	t->take_bare = t->bare_next = rx_bare(t);
 	if (ts > t->last_take) {
 		t->prev_take = t->last_take;
@@ -842,6 +843,29 @@ static bool rx_goes_on(const struct thr *t, const struct st_ev_syscall *sc, uint
 }
 
 /*
+ * sc unmaps memory after the open receipt fetched all of its batch's tensors (as many
+ * fds as the loop's batches bring): the previous batch's shared memory, freed as the
+ * new one is bound.  next() returned at the receipt's end, though no index was put (an
+ * epoch's last batches: the sampler is spent).  Without it, the next next()'s poll on
+ * the batch pipe came within a step's CPU and the receipt went on through it: a
+ * user's prep-bound loop (fork or spawn workers, not persistent, a step's compute 0.9
+ * ms of CPU with no call) had each epoch's last 4 batches taken at the pool's
+ * shutdown puts and the next iterator's first ones, 2 and 20 ms late.  Not a
+ * relay's receipt (the relay frees nothing of the loop's), nor a queue's, nor one
+ * within two takes of the loop's coming to its loader: loaders zipped take one batch
+ * of each a step, and their tails' receipts go on as one, a take a step (the other
+ * loader's batches left at its shutdown are none: pt_zip_uneq attached, 80 steps for
+ * 78 with each receipt taken at its free).
+ */
+static bool rx_freed(const struct thr *t, const struct st_ev_syscall *sc)
+{
+	return t->rx_open && t->pending && !(t->flags & (TF_RELAY_FED | TF_QUEUE_FED)) &&
+	       t->takes >= t->ld_takes + 2 &&
+	       (st_syscall_class(sc->b.nr) & ST_SYSC_UNMAP) && t->fetch_usual &&
+	       t->fetch_hist[t->fetch_usual] >= FETCH_LEARN && t->rx_fetches >= t->fetch_usual;
+}
+
+/*
  * A receipt whose batch was not taken by an index send: once the thread has run
  * RX_CPU_NS on CPU past it without another loader call (RX_CPU_MAX_NS with only
  * receipt calls), it computes: next() returned at the receipt's end (the last
@@ -850,9 +874,14 @@ static bool rx_goes_on(const struct thr *t, const struct st_ev_syscall *sc, uint
 static void receipt_timeout(struct an *a, struct thr *t, const struct st_ev_syscall *sc,
 			    uint64_t ts)
 {
-	if (t->rx_open && t->pending && !rx_goes_on(t, sc, ts)) {
-		uint64_t prev = t->last_take, prev_cpu = t->take_cpu;
+	if (t->rx_open && t->pending && ((sc && rx_freed(t, sc)) || !rx_goes_on(t, sc, ts))) {
+		uint64_t prev, prev_cpu;
 
+		/* a batch kept before the tail, taken at a free (tail_free) */
+		if (t->kept_free && t->kept_free < t->rx_start && t->pending > 1 && !t->tail_from)
+			take_cached(a, t, t->kept_free);
+		prev = t->last_take;
+		prev_cpu = t->take_cpu;
 		take(a, t, t->rx_end, false);
 		t->take_cpu = t->rx_cpu;
 		t->absorb = true;
@@ -1760,6 +1789,7 @@ static uint32_t loader_switch(struct an *a, struct thr *t, uint64_t ino, uint64_
 		t->pending = 0;
 	}
 	t->ld_ino = ino;
+	t->ld_takes = t->takes;
 	if (within)
 		park(t, was);
 	t->pending += to.pending;
@@ -4786,6 +4816,27 @@ static bool next_own_call(unsigned nr)
 }
 
 /*
+ * In an epoch's tail (no index left to put), a batch the loop kept (it came before its
+ * turn) is taken with no call; but the loop binds it and frees the one before: sc at s
+ * unmaps memory past the last take's tail, whose free was seen already.  A user's
+ * spawn-context loop: a next() read two batches, the one due second, and the next
+ * next() took the first from the cache, seen only by that free 1 ms of CPU later;
+ * spread over the tail, it was placed 3 ms before the receipt that read it, or 10 ms
+ * after it where it was the tail's first.  In a tail (tail_from) that free is the
+ * take; before one is known, it is kept (kept_free) until a receipt with no put shows
+ * the tail (receipt_timeout): a free in a step's compute (a model's large buffer)
+ * within an epoch is followed by next()'s put, which takes the kept batch.  Not where
+ * loaders are zipped (rx_freed).
+ */
+static bool tail_free(const struct thr *t, const struct st_ev_syscall *sc, uint64_t s)
+{
+	return t->pending && !t->rx_open && t->tail_freed && !t->held_put &&
+	       !(t->flags & (TF_RELAY_FED | TF_QUEUE_FED)) && t->takes >= t->ld_takes + 2 &&
+	       (st_syscall_class(sc->b.nr) & ST_SYSC_UNMAP) && s > t->last_take &&
+	       !in_next_tail(t, s);
+}
+
+/*
  * t's call s .. e after its last take: an own call continues next()'s tail.  A free
  * there is the previous batch's, released as the new one is bound: the tail up to its
  * end is next()'s, as the job measures it, and its own time on CPU does not count
@@ -5160,6 +5211,13 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		t->proc->pipe_mark = s;
 	if (t->fx_open || sc->b.nr == NR(futex))
 		futex_chain(a, t, sc, s, e, &cv);
+	/* (a free that ends the receipt, or takes a kept batch, is next()'s tail: the take first) */
+	if (rx_freed(t, sc))
+		receipt_timeout(a, t, sc, s);
+	else if (tail_free(t, sc, s) && t->tail_from)
+		take_cached(a, t, s);
+	else if (tail_free(t, sc, s) && !t->kept_free)
+		t->kept_free = s;
 	next_tail_call(t, sc, s, e);
 	receipt_timeout(a, t, sc, s);
 	if ((t->flags & (TF_QUEUE_FED | TF_LEADER)) && has_fd && sc->fd.kind == ST_FD_REG &&

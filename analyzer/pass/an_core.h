@@ -459,6 +459,8 @@ struct thr {
 	uint32_t ld_relay;	/* a loop a relay feeds: the relay of the batches pending */
 	uint64_t ld_back_from, ld_back_at;	/* ... those brought back: maybe a tail (relay_switch) */
 	uint64_t ld_since;	/* ... when the loop came to it */
+	uint64_t ld_takes;	/* ... its takes then, where no relay feeds it (loader_switch) */
+	uint64_t kept_free;	/* a free past the last take's tail, batches pending (tail_free) */
 	uint32_t ld_src;	/* a worker of ld_ino's that sent a batch (0: not known) */
 	uint32_t ld_back, ld_back_src;	/* parked batches brought back, not taken yet */
 	uint64_t read_arrivals;	/* arrivals found by reading the pipe (not a wakeup) */
