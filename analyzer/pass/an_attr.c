@@ -842,6 +842,14 @@ static bool rx_goes_on(const struct thr *t, const struct st_ev_syscall *sc, uint
 	       (!t->rx_foreign && gap <= RX_CPU_MAX_NS && (rx_call(sc) || rx_pipe_call(t, sc)));
 }
 
+/* sc unmaps memory, batches pending, where a free may take one (rx_freed, tail_free) */
+static bool free_takes(const struct thr *t, const struct st_ev_syscall *sc)
+{
+	return t->pending && (st_syscall_class(sc->b.nr) & ST_SYSC_UNMAP) &&
+	       !(t->flags & (TF_RELAY_FED | TF_QUEUE_FED)) && t->takes >= t->ld_takes + 2 &&
+	       t->put_ts <= t->last_take && t->put_run.len <= 1;
+}
+
 /*
  * sc unmaps memory after the open receipt fetched all of its batch's tensors (as many
  * fds as the loop's batches bring): the previous batch's shared memory, freed as the
@@ -863,9 +871,7 @@ static bool rx_goes_on(const struct thr *t, const struct st_ev_syscall *sc, uint
  */
 static bool rx_freed(const struct thr *t, const struct st_ev_syscall *sc)
 {
-	return t->rx_open && t->pending && !(t->flags & (TF_RELAY_FED | TF_QUEUE_FED)) &&
-	       t->takes >= t->ld_takes + 2 && t->put_ts <= t->last_take && t->put_run.len <= 1 &&
-	       (st_syscall_class(sc->b.nr) & ST_SYSC_UNMAP) && t->fetch_usual &&
+	return t->rx_open && free_takes(t, sc) && t->fetch_usual &&
 	       t->fetch_hist[t->fetch_usual] >= FETCH_LEARN && t->rx_fetches >= t->fetch_usual;
 }
 
@@ -4834,11 +4840,8 @@ static bool next_own_call(unsigned nr)
  */
 static bool tail_free(const struct thr *t, const struct st_ev_syscall *sc, uint64_t s)
 {
-	return t->pending && !t->rx_open && t->tail_freed && !t->held_put && t->put_ts <= t->last_take &&
-	       t->put_run.len <= 1 &&
-	       !(t->flags & (TF_RELAY_FED | TF_QUEUE_FED)) && t->takes >= t->ld_takes + 2 &&
-	       (st_syscall_class(sc->b.nr) & ST_SYSC_UNMAP) && s > t->last_take &&
-	       !in_next_tail(t, s);
+	return !t->rx_open && free_takes(t, sc) && t->tail_freed && !t->held_put &&
+	       s > t->last_take && !in_next_tail(t, s);
 }
 
 /*
@@ -5221,7 +5224,7 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		receipt_timeout(a, t, sc, s);
 	else if (tail_free(t, sc, s) && t->tail_from)
 		take_cached(a, t, s);
-	else if (tail_free(t, sc, s) && !t->kept_free)
+	else if (!t->kept_free && tail_free(t, sc, s))
 		t->kept_free = s;
 	next_tail_call(t, sc, s, e);
 	receipt_timeout(a, t, sc, s);
