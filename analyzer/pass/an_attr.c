@@ -1607,6 +1607,18 @@ void attr__end(struct an *a, struct thr *t, uint64_t ts)
 	attr__wake_known(a, t);
 	if (t->flags & TF_QUEUE_FED)
 		queue_epoch_end(a, t, ts, false);
+	/*
+	 * The relay of a queue with no bound ended: its pool was shut down (Pool's
+	 * terminate() at a with-block's end), the loop took its last batch before that
+	 * (queue_place spreads the takes after the last seen one up to here).
+	 */
+	for (uint32_t i = 0; t->proc && i < t->proc->nloggers; i++) {
+		struct thr *l = t->proc->loggers[i];
+
+		if (l != t && (l->flags & TF_QUEUE_FED) && l->qf->unbounded &&
+		    l->qf->relay == t->tid && l->qf->first_rx)
+			queue_epoch_end(a, l, ts, true);
+	}
 	if (t->rx_open && t->pending)
 		take(a, t, t->rx_end, false);
 	if (t->tail_from && t->pending)
@@ -2310,10 +2322,24 @@ static bool py_lock_wait(const struct thr *t, const struct st_ev_syscall *sc)
 /* l, fed through a queue, got a batch in it at ts (its loader thread received it) */
 static void queue_recv(struct thr *l, uint64_t ts)
 {
-	if (!l->qf->recv++) {
-		l->qf->first_rx = ts;
-		l->qf->first_cpu = attr__cpu_at(l, ts);
+	struct qfed *q = l->qf;
+	uint64_t *v;
+
+	if (!q->recv++) {
+		q->first_rx = ts;
+		q->first_cpu = attr__cpu_at(l, ts);
 	}
+	/* (a take comes after its batch's receipt: queue_place, where the queue has no bound) */
+	if (q->unbounded && (v = vec_grow(q->rx_at, &q->caprx, q->recv, sizeof(*v)))) {
+		q->rx_at = v;
+		v[q->recv - 1] = ts;
+	}
+}
+
+/* Batch i's (from 1) receipt this epoch, where it is known and the queue has no bound */
+static uint64_t queue_rx_at(const struct qfed *q, int64_t i)
+{
+	return q->unbounded && i >= 1 && i <= q->recv && (uint32_t)i <= q->caprx ? q->rx_at[i - 1] : 0;
 }
 
 /* ... a batch whose receipt fetched its tensors' fds (qf->fetched) */
@@ -2560,6 +2586,8 @@ struct qplan {
 	uint64_t from, e;	/* the epoch's first receipt; its end */
 	uint64_t pace, cstep;	/* a step: its wall time, its CPU (0: not known) */
 	uint64_t end;		/* the loop's CPU from the last seen take to e (0: not known) */
+	uint64_t from_cpu;	/* the loop's CPU at from */
+	bool from_known;	/* (hist_cpu_at's 0 is the first slice's, not unknown) */
 	bool blind, seen;	/* receipts before the trace; e the next epoch's start */
 	uint32_t *cnt;
 	uint64_t *gap;
@@ -2642,7 +2670,17 @@ static void queue_plan_counts(const struct qfed *q, struct qplan *p)
 	x = queue_idx(&s[0], d) > 1 ? (uint64_t)queue_idx(&s[0], d) - 1 : 0;
 	if (s[0].ws && s[0].ws <= p->from && !(s[0].rc & QF_FULL))
 		x = 0;	/* (it waited since before the first batch came: the first) */
-	else if (p->blind || !(s[0].rc & QF_RC))
+	else if (q->unbounded && p->blind && (s[0].rc & QF_RC)) {
+		/*
+		 * Every batch received before it was taken before it, and so were those
+		 * queued before the trace, the loop's CPU says how many: a step each
+		 * (pt_mppool attached: 25 by the steps' pace in wall time, for 56)
+		 */
+		x = p->cstep && p->from_known && s[0].cpu > p->from_cpu ?
+		    (s[0].cpu - p->from_cpu + p->cstep / 2) / p->cstep : 0;
+		if (x < (s[0].rc & QF_RC) - 1)
+			x = (s[0].rc & QF_RC) - 1;
+	} else if (p->blind || !(s[0].rc & QF_RC))
 		x = steps_in(s[0].at - p->from, p->pace) + 1;
 	else if (p->cstep && q->first_cpu && s[0].cpu >= q->first_cpu &&
 		 cpu_differs((int64_t)x, c = s[0].cpu - q->first_cpu, p->cstep))
@@ -2655,7 +2693,7 @@ static void queue_plan_counts(const struct qfed *q, struct qplan *p)
 		p->gap[k] = s[k].at - s[k - 1].at;
 		c = queue_cpu(&s[k]);
 		di = queue_placed(&s[k]) ? queue_idx(&s[k], d) - queue_idx(&s[k - 1], d) : -1;
-		if (step && c) {
+		if (step && c && !(q->unbounded && di > 0)) {
 			if (di < 0 || cpu_differs(di, c, step))
 				di = (int64_t)((c + step / 2) / step);
 		} else if (di < 0) {
@@ -2825,6 +2863,23 @@ static uint64_t *queue_plan_frees(const struct qfed *q, struct qplan *p)
 }
 
 /*
+ * Where the queue has no bound, unseen take i (its batch's place in the epoch) at x is
+ * no earlier than its batch's receipt, nor than the take before it (prev), and before
+ * the next seen take (hi): the loop's CPU between two seen takes is not all its steps'
+ * (pt_mppool: the job's own bookkeeping at its window's start, 5 takes placed before
+ * the batches came).
+ */
+static uint64_t queue_after_rx(const struct qfed *q, int64_t i, uint64_t x, uint64_t prev,
+			       uint64_t hi)
+{
+	uint64_t r = queue_rx_at(q, i), lo = r > prev ? r : prev;
+
+	if (!q->unbounded || x >= lo)
+		return x;
+	return lo < hi ? lo : x;
+}
+
+/*
  * The takes not seen, each where the loop's CPU reached its share of its gap's (a
  * step's CPU is the same, where its wall time is not: the workers compete for the CPUs
  * while the queue fills), where the loop's history has it; else evenly in the gap's
@@ -2836,7 +2891,7 @@ static void queue_place(struct an *a, struct thr *l, const struct qfed *q, struc
 {
 	const struct qseen *s = p->s;
 	uint32_t n = p->n, k, i;
-	uint64_t c, x, span = 0, steps = 0, e = p->e;
+	uint64_t c, x, span = 0, steps = 0, e = p->e, prev = 0;
 
 	for (k = n - 1; k >= 1 && k + 4 >= n; k--) {
 		span += p->gap[k];
@@ -2860,8 +2915,9 @@ static void queue_place(struct an *a, struct thr *l, const struct qfed *q, struc
 			x = *p->at++;
 		else if (k && c && s[0].cpu > c)
 			x = queue_when(l, c + (s[0].cpu - c) * k / p->cnt[0], p->from, s[0].at, x);
+		x = queue_after_rx(q, k + 1, x, prev, s[0].at);
 		l->pending = 1;
-		take_cached(a, l, x);
+		take_cached(a, l, prev = x);
 	}
 	for (k = 1; k <= n; k++)
 		for (i = 1; i <= p->cnt[k]; i++) {
@@ -2871,10 +2927,16 @@ static void queue_place(struct an *a, struct thr *l, const struct qfed *q, struc
 			else if (k < n && queue_cpu(&s[k]))
 				x = queue_when(l, queue_share(&s[k], p->cnt[k], i, p->cstep),
 					       s[k - 1].at, s[k].at, x);
+			else if (k == n && q->unbounded && p->seen && p->end)
+				/* (the loop's CPU to its relay's end, shared: no wait of its there) */
+				x = queue_when(l, s[n - 1].cpu + p->end * i / (p->cnt[n] + 1),
+					       s[n - 1].at, p->e, x);
 			else if (k == n && p->cstep && s[n - 1].cpu)
 				x = queue_when(l, s[n - 1].cpu + p->cstep * i, s[n - 1].at, p->e, x);
+			x = queue_after_rx(q, queue_idx(&s[k - 1], p->d) + i, x,
+					   prev > s[k - 1].at ? prev : s[k - 1].at, k < n ? s[k].at : e);
 			l->pending = 1;
-			take_cached(a, l, x);
+			take_cached(a, l, prev = x);
 		}
 	l->qf_in = l->qf_freed = false;
 	l->pending = 0;
@@ -2921,13 +2983,17 @@ static void queue_epoch_end(struct an *a, struct thr *l, uint64_t e, bool seen)
 	if (seen && p.s[p.n - 1].cpu && (c = attr__cpu_at(l, e)) > p.s[p.n - 1].cpu)
 		p.end = c - p.s[p.n - 1].cpu;
 	queue_plan_step(q, &p);
+	p.from_cpu = hist_cpu_at(l, p.from);
+	p.from_known = p.from_cpu || (l->hist && l->nhist && l->nhist <= CPU_HIST &&
+				      p.from < l->hist[0].s && !l->hist[0].before);
 	p.cnt = calloc(p.n + 1, sizeof(*p.cnt));
 	p.gap = malloc((p.n + 1) * sizeof(*p.gap));
 	if (p.cnt && p.gap) {
 		uint64_t *at;
 
 		queue_plan_counts(q, &p);
-		if (!(at = queue_plan_frees(q, &p)))
+		/* (an unbounded queue's counts are its receipts': its frees say no better) */
+		if (!(at = q->unbounded ? NULL : queue_plan_frees(q, &p)))
 			queue_plan_balance(&p);
 		queue_place(a, l, q, &p);
 		free(at);
@@ -2961,6 +3027,21 @@ static void queue_prefrees(struct thr *l, uint64_t now)
 }
 
 /*
+ * Relay r hands loop l batches that a pool of processes made from one task queue (its
+ * workers read the tasks from one pipe: PF_TASKQ), r putting no index itself:
+ * multiprocessing.Pool's imap(), whose task handler writes the tasks to the workers'
+ * pipe as they come from the iterable, and whose result handler hands each result to
+ * the loop through a Condition, a queue with no bound.  l takes each batch r received,
+ * without a call where one waited already (a user's script under load: 126 steps seen
+ * for 300).  A DataLoader's workers read an index queue each.
+ */
+static bool queue_unput(const struct thr *l, const struct thr *r)
+{
+	return r->first_rx && l->proc && (l->proc->flags & PF_TASKQ) && !r->puts &&
+	       !r->feeder_notes;
+}
+
+/*
  * Is l, a loop its sibling t (a relay) handed batches to through a Python queue, fed
  * so (TF_QUEUE_FED from now on, its takes counted by the queue: the takes its waits
  * in get() that t ended since t's first batch were, placed again)?
@@ -2983,7 +3064,7 @@ static bool queue_loop(struct an *a, struct thr *t, struct thr *l)
 	 * the loader thread's put, and was read as a pin-memory thread's: pt_bg_pers
 	 * attached under load, the epoch's steps at 8 for 18).
 	 */
-	if (!(l->flags & TF_QUEUE_FED) && !t->puts && !t->feeder_notes)
+	if (!(l->flags & TF_QUEUE_FED) && !t->puts && !t->feeder_notes && !queue_unput(l, t))
 		return false;
 	if (!(l->flags & TF_QUEUE_FED)) {
 		uint64_t from = t->first_rx ? t->first_rx : t->first_ts, v = from;
@@ -3015,6 +3096,8 @@ static bool queue_loop(struct an *a, struct thr *t, struct thr *l)
 					   l->pyw_ws[i]);
 	}
 	l->qf->relay = t->tid;
+	if (queue_unput(l, t))
+		l->qf->unbounded = true;
 	return true;
 }
 
@@ -4600,6 +4683,9 @@ static void ancestors_pipe(struct an *a, struct hmap *m, struct thr *t,
 		/* a helper thread that wrote it before (index_write) is a queue feeder */
 		if (!(*v & 1) && (f = an__find_thread(a, (uint32_t)(*v >> 1))) && f->pid == q->pid)
 			f->flags |= TF_FEEDER;
+		/* another worker read its tasks from it: one queue for all (queue_unput) */
+		if (m == &a->task_fds && (*v & 1) && (uint32_t)(*v >> 1) != t->pid)
+			q->flags |= PF_TASKQ;
 		/* known, and the worker that reads it (loader_switch) */
 		*v = (uint64_t)t->pid << 1 | 1;
 	}
@@ -5193,8 +5279,8 @@ void attr__syscall(struct an *a, struct thr *t, const struct st_event *ev)
 		 * next()'s up to the next take (0.81-0.89 of the window in next() for the
 		 * job's 0.72-0.75).
 		 */
-		if (w && w->puts + w->feeder_notes > t->puts && attr__is_relay(w) &&
-		    !fx_shared(a, t, sc))
+		if (w && (w->puts + w->feeder_notes > t->puts || queue_unput(t, w)) &&
+		    attr__is_relay(w) && !fx_shared(a, t, sc))
 			queue_loop(a, w, t);
 	}
 	if (t->fwake)

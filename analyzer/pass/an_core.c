@@ -1364,6 +1364,7 @@ void an__free(struct an *a)
 		if (t->qf) {
 			free(t->qf->seen);
 			free(t->qf->frees);
+			free(t->qf->rx_at);
 		}
 		free(t->qf);
 		period__free(t);

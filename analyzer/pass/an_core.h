@@ -342,6 +342,13 @@ struct qfed {
 	struct qfree *frees;
 	uint32_t nfree, capfree;
 	uint64_t free_from;	/* recorded from here */
+	/*
+	 * No bound (queue_unput, an_attr.c): never full, so each seen take, a wait for
+	 * a batch, is the rc-th, which the loop's CPU does not overrule
+	 */
+	bool unbounded;
+	uint64_t *rx_at;	/* and then its receipts' times this epoch (0: not known) */
+	uint32_t caprx;
 };
 
 enum run_state { RS_UNKNOWN = 0, RS_ON, RS_OFF };
@@ -706,6 +713,8 @@ struct thr {
 #define PF_MP_SAYS	(1u << 11)	/* its command line is multiprocessing's forkserver's */
 #define PF_SERVES	(1u << 12)	/* accepted a connection before it read tasks (an__served) */
 #define PF_TASKS	(1u << 13)	/* read tasks: two reads of pipes (an__served) */
+#define PF_TASKQ	(1u << 14)	/* two of its workers read one pipe of its: a process pool's
+					 * task queue (ancestors_pipe, an_attr.c) */
 
 struct iost {
 	uint64_t reads, read_bytes, read_ns;

@@ -80,6 +80,14 @@ def main():
     # tail placed 2 steps early at the window's end; pt_pin_tail 51-53 for 52 in 10
     # kept traces)
     tol = max(2, round(0.02 * t["steps"]))
+    # a process pool's results (--mp-pool): the loop takes most of them without a
+    # call, each counted from the pool's receipts and placed by the loop's CPU, said
+    # on top as estimates; the job's own bookkeeping at its window's start is CPU the
+    # places cannot tell from steps' (113 of 118 in the window in 2 of 4 traces, every
+    # batch counted in the trace): 5% at the window's edges
+    if t["loader"].get("mp_pool") and any("unseen" in w and "estimates" in w
+                                          for w in d["trace"]["warnings"]):
+        tol = max(tol, round(0.05 * t["steps"]))
     # the steps the report says it could not count: an epoch's last batches taken from a
     # pin-memory queue or the loader's cache, full when the tracer attached (prefetch x
     # workers) (where the pool's next epoch said how many, they are counted: no allowance)

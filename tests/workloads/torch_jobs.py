@@ -47,7 +47,10 @@
             with --zip-workers workers (default: --workers; pools of two sizes);
             --mp-context fork|spawn|forkserver how DataLoader starts its workers;
             --bg-thread N a thread iterates the loader into a queue of N batches, the
-            loop takes them from there (a BackgroundGenerator)
+            loop takes them from there (a BackgroundGenerator); --mp-pool 1 no
+            DataLoader: a multiprocessing.Pool of --workers processes makes the
+            epoch's batches, pool.imap() over the sampler (chunksize 1), the pool
+            terminated at the epoch's end (a with-block's exit)
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -106,7 +109,7 @@ KNOBS = dict(workers=2, batch_size=8, steps=60, epochs=1, batches_per_epoch=0, p
              pin_memory=0, untimed_tail=0, iterable=0, val_batches=0, gate_step=-1,
              left_in_epoch=0, val_every=0, val_persistent=-1, intra_op=1, zip=0,
              zip_workers=-1, bg_thread=0, net_threads=0, net_aio=0, sample_files=0,
-             memmap=0)
+             memmap=0, mp_pool=0)
 
 POOL_IMAGES = 256
 # per (pool, worker) slot: pid, born_ns, net, sleep, lock_wait, lock_hold, decode,
@@ -387,6 +390,49 @@ class BgIter:
         return item
 
 
+_POOL_DS = None
+
+
+def _pool_init(ds, truth, counter):
+    """A Pool worker's initializer (--mp-pool; fork: its arguments are not pickled):
+    its truth slot, as WorkerInit gives a DataLoader worker's."""
+    global _POOL_DS
+    torch.set_num_threads(1)
+    with counter.get_lock():
+        w = counter.value
+        counter.value += 1
+    ds.slot = truth.a[2] * truth.w + w
+    truth.set(ds.slot, F_PID, os.getpid())
+    truth.set(ds.slot, F_BORN, time.monotonic_ns())
+    _POOL_DS = ds
+
+
+def _pool_get(item):
+    return _POOL_DS[item]
+
+
+class PoolIter:
+    """An epoch's batches from a multiprocessing.Pool (--mp-pool): imap() hands the
+    tasks to the pool's task-handler thread, which writes them all to the workers'
+    pipe at once; the pool's result-handler thread receives each batch and hands it to
+    the loop through a Condition (a queue with no bound).  The pool is terminated
+    when the epoch ends, as a with-block's exit does."""
+
+    def __init__(self, ds, sampler, truth, workers):
+        ctx = multiprocessing.get_context("fork")
+        self.pool = ctx.Pool(workers, initializer=_pool_init,
+                             initargs=(ds, truth, ctx.Value("i", 0)))
+        self.it = self.pool.imap(_pool_get, iter(sampler), chunksize=1)
+
+    def __next__(self):
+        try:
+            return next(self.it)
+        except StopIteration:
+            self.pool.terminate()
+            self.pool.join()
+            raise
+
+
 class WorkerInit:
     """A worker's worker_init_fn: its truth slot.  A class, not a closure: spawn and
     forkserver workers get it pickled, with the dataset (--mp-context)."""
@@ -570,7 +616,10 @@ class Job:
             self.truth.a[2] = epoch
         self.sampler.epoch = epoch
         t_iter = time.monotonic_ns()
-        it = BgIter(self.loader, a.bg_thread) if a.bg_thread else iter(self.loader)
+        if a.mp_pool:
+            it = PoolIter(self.ds, self.sampler, self.truth, a.workers)
+        else:
+            it = BgIter(self.loader, a.bg_thread) if a.bg_thread else iter(self.loader)
         if a.zip:
             # for x, y in zip(loader, zloader): both iterators made together
             self.zsampler.epoch = epoch
@@ -739,6 +788,7 @@ class Job:
                         "intra_op_threads": a.intra_op, "zip": a.zip,
                         "zip_workers": a.zip_workers if a.zip else 0,
                         "mp_context": a.mp_context, "bg_thread": a.bg_thread,
+                        "mp_pool": a.mp_pool,
                         "pin_memory": bool(a.pin_memory),
                         "batches_per_epoch": a.batches_per_epoch,
                         "left_in_epoch": a.left_in_epoch, "val_every": a.val_every,
@@ -803,6 +853,10 @@ def parse_args():
         p.error("--memmap is for --job nw0 (num_workers=0), without --sample-files")
     if a.workers == 0 and (a.persistent or a.prefetch != 2 or a.pin_memory):
         p.error("--persistent, --prefetch and --pin-memory need --workers > 0")
+    if a.mp_pool and (not a.workers or a.persistent or a.pin_memory or a.iterable or
+                      a.val_batches or a.zip or a.bg_thread or a.left_in_epoch or
+                      a.mp_context != "fork"):
+        p.error("--mp-pool needs --workers, with no other loader knob (fork context)")
     if a.val_every and not a.val_batches:
         p.error("--val-every needs --val-batches")
     if a.iterable and a.left_in_epoch:
