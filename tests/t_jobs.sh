@@ -32,7 +32,7 @@ export TMPDIR=$TMP
 rows=$(grep -v -e '^#' -e '^[[:space:]]*$' tests/scenarios.tsv | awk -F'\t' '$5 ~ /torch_jobs\.py/')
 for want in pt_gil pt_gil_w2 pt_nw0 pt_nw0_files pt_nw0_mmap pt_wk_sleep pt_wk_lock pt_wk_net pt_wk_net_thr pt_wk_net_aio pt_prep_hogs pt_next_cpu \
 	    pt_ep_w1_pf2 pt_ep_w2_pf2 pt_ep_w2_pf4_pers pt_ep_break_pers pt_ep_w4_pf2_pers pt_iter pt_iter_pers pt_val pt_val_pers pt_val_mid pt_val_mid_np \
-	    pt_pin pt_ep_pin_pers pt_pin_hogs pt_pin_tail pt_val_pin pt_val_pin_pers pt_valnp_pin_pers pt_intraop pt_zip pt_zip_np pt_zip_uneq pt_fsrv pt_mppool; do
+	    pt_pin pt_ep_pin_pers pt_pin_hogs pt_pin_tail pt_val_pin pt_val_pin_pers pt_valnp_pin_pers pt_intraop pt_zip pt_zip_np pt_zip_uneq pt_fsrv pt_mppool pt_ppexec; do
 	cut -f1 <<<"$rows" | grep -qx "$want" || fail "scenarios.tsv lacks the reference job $want"
 done
 

@@ -2905,7 +2905,7 @@ static void queue_place(struct an *a, struct thr *l, const struct qfed *q, struc
 	for (k = 0; k < n; k++)
 		if (s[k].ws && !(s[k].rc & QF_FULL) && s[k].ws > (k ? s[k - 1].at : p->from))
 			p->gap[k] = s[k].ws - (k ? s[k - 1].at : p->from);
-	c = q->first_cpu ? q->first_cpu : hist_cpu_at(l, p->from);
+	c = q->first_cpu ? q->first_cpu : p->from_cpu;
 	l->qf_in = true;
 	l->qf_freed = p->at != NULL;
 	/* (the first batch's take: the loop waits for it in the epoch's first next()) */
@@ -2913,9 +2913,11 @@ static void queue_place(struct an *a, struct thr *l, const struct qfed *q, struc
 		x = p->from + p->gap[0] * k / p->cnt[0];
 		if (p->at)
 			x = *p->at++;
-		else if (k && c && s[0].cpu > c)
+		else if (k && (c || p->from_known) && s[0].cpu > c)
 			x = queue_when(l, c + (s[0].cpu - c) * k / p->cnt[0], p->from, s[0].at, x);
-		x = queue_after_rx(q, k + 1, x, prev, s[0].at);
+		/* (blind: the batches queued before the trace come first, their receipts unseen) */
+		if (!p->blind)
+			x = queue_after_rx(q, k + 1, x, prev, s[0].at);
 		l->pending = 1;
 		take_cached(a, l, prev = x);
 	}
@@ -3028,17 +3030,19 @@ static void queue_prefrees(struct thr *l, uint64_t now)
 
 /*
  * Relay r hands loop l batches that a pool of processes made from one task queue (its
- * workers read the tasks from one pipe: PF_TASKQ), r putting no index itself:
- * multiprocessing.Pool's imap(), whose task handler writes the tasks to the workers'
- * pipe as they come from the iterable, and whose result handler hands each result to
- * the loop through a Condition, a queue with no bound.  l takes each batch r received,
+ * workers read the tasks from one pipe: PF_TASKQ): multiprocessing.Pool's imap(),
+ * whose task handler writes the tasks to the workers' pipe as they come from the
+ * iterable, and whose result handler hands each result to the loop through a
+ * Condition; a ProcessPoolExecutor's map(), whose manager thread keeps the workers'
+ * call queue filled and sets each result on its future (the loop's submits go on
+ * after the first results came: 90 of 302 steps placed after the job's end by a
+ * bounded queue's rules).  A queue with no bound: l takes each batch r received,
  * without a call where one waited already (a user's script under load: 126 steps seen
  * for 300).  A DataLoader's workers read an index queue each.
  */
 static bool queue_unput(const struct thr *l, const struct thr *r)
 {
-	return r->first_rx && l->proc && (l->proc->flags & PF_TASKQ) && !r->puts &&
-	       !r->feeder_notes;
+	return r->first_rx && l->proc && (l->proc->flags & PF_TASKQ);
 }
 
 /*

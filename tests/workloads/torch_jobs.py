@@ -50,7 +50,8 @@
             loop takes them from there (a BackgroundGenerator); --mp-pool 1 no
             DataLoader: a multiprocessing.Pool of --workers processes makes the
             epoch's batches, pool.imap() over the sampler (chunksize 1), the pool
-            terminated at the epoch's end (a with-block's exit)
+            terminated at the epoch's end (a with-block's exit); --mp-pool 2 the
+            same from a concurrent.futures.ProcessPoolExecutor's map()
 
 Every job prints one JSON truth line starting with {"stalltrace_truth":1, (fields:
 tests/workloads/README.md).  Samples are 3x64x64 uint8 "images" from an in-memory
@@ -418,18 +419,27 @@ class PoolIter:
     the loop through a Condition (a queue with no bound).  The pool is terminated
     when the epoch ends, as a with-block's exit does."""
 
-    def __init__(self, ds, sampler, truth, workers):
+    def __init__(self, ds, sampler, truth, workers, executor=False):
         ctx = multiprocessing.get_context("fork")
-        self.pool = ctx.Pool(workers, initializer=_pool_init,
-                             initargs=(ds, truth, ctx.Value("i", 0)))
-        self.it = self.pool.imap(_pool_get, iter(sampler), chunksize=1)
+        init = dict(initializer=_pool_init, initargs=(ds, truth, ctx.Value("i", 0)))
+        if executor:
+            # map() submits every task at once; its manager thread keeps the workers'
+            # call queue filled and sets each result on its future
+            self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx, **init)
+            self.it = self.pool.map(_pool_get, iter(sampler))
+        else:
+            self.pool = ctx.Pool(workers, **init)
+            self.it = self.pool.imap(_pool_get, iter(sampler), chunksize=1)
 
     def __next__(self):
         try:
             return next(self.it)
         except StopIteration:
-            self.pool.terminate()
-            self.pool.join()
+            if isinstance(self.pool, concurrent.futures.ProcessPoolExecutor):
+                self.pool.shutdown()
+            else:
+                self.pool.terminate()
+                self.pool.join()
             raise
 
 
@@ -617,7 +627,7 @@ class Job:
         self.sampler.epoch = epoch
         t_iter = time.monotonic_ns()
         if a.mp_pool:
-            it = PoolIter(self.ds, self.sampler, self.truth, a.workers)
+            it = PoolIter(self.ds, self.sampler, self.truth, a.workers, a.mp_pool == 2)
         else:
             it = BgIter(self.loader, a.bg_thread) if a.bg_thread else iter(self.loader)
         if a.zip:
@@ -857,6 +867,8 @@ def parse_args():
                       a.val_batches or a.zip or a.bg_thread or a.left_in_epoch or
                       a.mp_context != "fork"):
         p.error("--mp-pool needs --workers, with no other loader knob (fork context)")
+    if a.mp_pool > 2:
+        p.error("--mp-pool: 1 (multiprocessing.Pool) or 2 (ProcessPoolExecutor)")
     if a.val_every and not a.val_batches:
         p.error("--val-every needs --val-batches")
     if a.iterable and a.left_in_epoch:
