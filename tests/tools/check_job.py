@@ -83,8 +83,8 @@ def main():
     # a process pool's results (--mp-pool): the loop takes most of them without a
     # call, each counted from the pool's receipts and placed by the loop's CPU, said
     # on top as estimates; the job's own bookkeeping at its window's start is CPU the
-    # places cannot tell from steps' (113 of 118 in the window in 2 of 4 traces, every
-    # batch counted in the trace): 5% at the window's edges
+    # places cannot tell from steps' (pt_mppool: 113 of 118 in the window of one run
+    # trace of 4, every batch counted in the trace): 5% at the window's edges
     if t["loader"].get("mp_pool") and any("unseen" in w and "estimates" in w
                                           for w in d["trace"]["warnings"]):
         tol = max(tol, round(0.05 * t["steps"]))
@@ -105,6 +105,7 @@ def main():
     steps_ok = (t["steps"] - tol - unseen <= st["count"] <= t["steps"] + tol and
                 (workers or st["method"] == "activity_period"))
     f["steps_over"] = st["count"] - t["steps"] - tol
+    f["steps_ratio"] = st["count"] / max(1, t["steps"])
     check("steps", steps_ok,
           "%d vs the job's %d (method %s)%s%s" % (st["count"], t["steps"], st["method"],
                                                   ", up to %d not counted, said on top" % unseen
@@ -279,6 +280,19 @@ KNOWN_MISS[("pt_zip_np", "steps")] = (
 # analyzers of d637328 and e32f6f4 read that trace alike, and the
 # job had passed CI in every run before.  Not found yet.
 KNOWN_MISS[("pt_zip_uneq", "steps")] = KNOWN_MISS[("pt_zip_np", "steps")]
+
+# a process pool attached where its workers had run ahead of the loop (pt_mppool in a
+# clean clone's CI at 8f96054: 105 steps for 118, the first epoch 45 for 58; 1d6360b's
+# analyzer 101 on that trace, 116 in its own CI): the queue held 40 results when the
+# tracer came, the loop took them without a call, and its few waits then were for the
+# Condition's lock, no new result among them; the loop's CPU a step, read from those
+# waits, came out a step and a half (5.8 ms for 3.9), so the takes before them counted
+# 26 for about 40.  Not mended yet; in run mode the steps gate.
+_POOL_AHEAD = (lambda f: f["attach"] and f.get("steps_ratio", 0) >= 0.85,
+               "issue 13, open: a process pool attached with its results queued: the "
+               "loop's CPU a step read long, its first takes undercounted")
+for _s in ("pt_mppool", "pt_ppexec"):
+    KNOWN_MISS[(_s, "steps")] = _POOL_AHEAD
 
 # attached within the training epoch, pin memory on both loaders (pt_val_mid_pin): where
 # the loop's pin-memory queue was full when the tracer came, the first validation
